@@ -1,0 +1,108 @@
+//! The one error type of the API, and the one place it becomes a status and a message.
+
+use std::fmt;
+
+/// Every way a request can fail. Each variant maps to one status code and one
+/// JSON `{"message"}` in [`ApiError::status`] and [`ApiError::message`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiError {
+    /// No item of that type has that id (`404`).
+    NotFound {
+        /// The id that was asked for, percent-decoded.
+        id: String,
+    },
+    /// No route has that path (`404`).
+    UnknownPath {
+        /// The path as requested.
+        path: String,
+    },
+    /// The route exists but does not take the method (`405`, with `Allow`).
+    MethodNotAllowed {
+        /// The method that was used.
+        method: String,
+        /// The methods the route takes, as the `Allow` header lists them.
+        allow: &'static str,
+    },
+    /// The resource name or id in the path is not acceptable (`400`).
+    BadPathSegment {
+        /// Why, in words.
+        reason: String,
+    },
+    /// The request needs a body and has none (`400`).
+    EmptyBody,
+    /// The body is not valid JSON (`400`).
+    InvalidJson {
+        /// 1-based line of the error.
+        line: usize,
+        /// 1-based column of the error.
+        column: usize,
+        /// What the parser found wrong.
+        detail: String,
+    },
+    /// The body nests arrays and objects deeper than the limit (`400`).
+    TooDeep {
+        /// The deepest nesting accepted.
+        limit: usize,
+    },
+    /// The body is valid JSON of the wrong shape (`400`).
+    WrongShape {
+        /// What was expected instead.
+        expected: &'static str,
+    },
+    /// The body is larger than the limit (`413`).
+    BodyTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+}
+
+impl ApiError {
+    /// The HTTP status code for this error.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::NotFound { .. } | Self::UnknownPath { .. } => 404,
+            Self::MethodNotAllowed { .. } => 405,
+            Self::BadPathSegment { .. }
+            | Self::EmptyBody
+            | Self::InvalidJson { .. }
+            | Self::TooDeep { .. }
+            | Self::WrongShape { .. } => 400,
+            Self::BodyTooLarge { .. } => 413,
+        }
+    }
+
+    /// The text of the JSON `{"message"}` for this error.
+    pub fn message(&self) -> String {
+        match self {
+            Self::NotFound { id } => format!("Resource {id} does not exist."),
+            Self::UnknownPath { path } => {
+                format!("No route matches {path}. The endpoints are listed at /.")
+            }
+            Self::MethodNotAllowed { method, allow } => {
+                format!("Method {method} is not allowed here. Allowed: {allow}.")
+            }
+            Self::BadPathSegment { reason } => reason.clone(),
+            Self::EmptyBody => "The request body is empty; send a JSON object.".to_owned(),
+            Self::InvalidJson {
+                line,
+                column,
+                detail,
+            } => format!("Invalid JSON at line {line}, column {column}: {detail}."),
+            Self::TooDeep { limit } => {
+                format!("The JSON body nests deeper than {limit} levels.")
+            }
+            Self::WrongShape { expected } => format!("The JSON body must be {expected}."),
+            Self::BodyTooLarge { limit } => {
+                format!("The request body is larger than the limit of {limit} bytes.")
+            }
+        }
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.status(), self.message())
+    }
+}
+
+impl std::error::Error for ApiError {}

@@ -1,0 +1,61 @@
+//! The engine of mock-rest-api: the whole HTTP contract as a pure function of
+//! a request, the current time and the store.
+//!
+//! # In scope
+//! - Routing `/`, `/health`, `/api/{resource}` and `/api/{resource}/{id}`, with
+//!   `HEAD`, `OPTIONS`, `405` + `Allow`, trailing slashes and JSON `404`s.
+//! - Validating input: resource names, body size, JSON syntax (with line and
+//!   column), nesting depth and shape. Every failure is a 4xx with `{"message"}`.
+//! - The store: creation order, O(1) get, replace and delete by id, and items
+//!   echoed byte for byte as they were stored (numbers keep their text, keys
+//!   their order).
+//! - CORS headers on every response.
+//! - Reporting every store change as a [`Change`], so a host can persist it and
+//!   rebuild the same store later with [`Engine::apply`].
+//!
+//! # Out of scope
+//! Sockets, files, clocks, randomness, threads and async. The host reads the
+//! request, passes the time (`now`), supplies random bytes for ids through an
+//! [`IdSource`], writes the response and persists the changes. This crate
+//! builds for `wasm32-unknown-unknown` and has no host dependencies.
+//!
+//! # Example
+//! ```
+//! use mock_rest_core::{Config, Engine, Method, Request, SeededIds};
+//! use std::time::Duration;
+//!
+//! let now = Duration::from_secs(1_700_000_000);
+//! let mut engine = Engine::new(Config::default(), Box::new(SeededIds::new(1)), now);
+//!
+//! let post = Request::new(Method::Post, "/api/persons")
+//!     .with_body(r#"{"first_name":"Darth","age":41.50}"#);
+//! let created = engine.handle(&post, now);
+//! assert_eq!(created.response.status, 200);
+//! assert_eq!(created.changes.len(), 1);
+//! let body = String::from_utf8(created.response.body).unwrap();
+//! assert!(body.starts_with(r#"{"first_name":"Darth","age":41.50,"_id":""#));
+//!
+//! let missing = engine.handle(&Request::new(Method::Get, "/api/persons/nope"), now);
+//! assert_eq!(missing.response.status, 404);
+//! assert_eq!(missing.response.body, br#"{"message":"Resource nope does not exist."}"#);
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod body;
+mod engine;
+mod error;
+mod pages;
+mod request;
+mod response;
+mod route;
+mod store;
+
+pub use body::{ID_KEY, MAX_DEPTH};
+pub use engine::{Config, Engine, IdSource, SeededIds, DEFAULT_MAX_BODY_BYTES};
+pub use error::ApiError;
+pub use request::{Method, Request};
+pub use response::{Change, Outcome, Response};
+pub use route::{Route, MAX_SEGMENT_BYTES};
+pub use store::{Collection, Store};

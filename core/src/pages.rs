@@ -1,0 +1,159 @@
+//! `/health` and the homepage: both describe the server and what it holds.
+
+use crate::store::Store;
+use serde_json::{json, Value};
+use std::fmt::Write;
+use std::time::Duration;
+
+/// Uptime in the original mock's words: `1 hrs 2 mins 3 secs`.
+pub fn uptime(elapsed: Duration) -> String {
+    let secs = elapsed.as_secs();
+    format!(
+        "{} hrs {} mins {} secs",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+/// The `/health` document, in the original mock's shape.
+pub fn health(name: &str, version: &str, elapsed: Duration, store: &Store) -> Value {
+    let resources: Vec<Value> = store
+        .counts()
+        .map(|(name, count)| json!({ "name": name, "count": count }))
+        .collect();
+    json!({
+        "name": name,
+        "version": version,
+        "uptime": uptime(elapsed),
+        "database": {
+            "total_resources_count": store.total(),
+            "resources": resources,
+        },
+        "status": "pass",
+    })
+}
+
+/// The rows of the homepage's endpoint table: path, method, what it does.
+const ENDPOINTS: &[(&str, &str, &str)] = &[
+    (
+        "/",
+        "GET",
+        "This page: name, version, uptime and what the store holds",
+    ),
+    ("/health", "GET", "Health status as JSON"),
+    (
+        "/api/{resource}",
+        "GET",
+        "Every item of the type, in creation order",
+    ),
+    (
+        "/api/{resource}",
+        "POST",
+        "Create an item (or an array of items); each gets a new _id",
+    ),
+    ("/api/{resource}/{id}", "GET", "One item"),
+    (
+        "/api/{resource}/{id}",
+        "PUT",
+        "Replace an item whole; its _id is kept",
+    ),
+    (
+        "/api/{resource}/{id}",
+        "DELETE",
+        "Delete an item and echo it",
+    ),
+];
+
+const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:60rem;\
+margin:2rem auto;padding:0 1rem;color:#222}h1{margin-bottom:.2rem}table{border-collapse:collapse;\
+width:100%;margin:1rem 0 2rem}th,td{text-align:left;padding:.4rem .6rem;border-bottom:1px solid #ddd}\
+th{background:#f4f4f4}code{font-family:ui-monospace,monospace}.facts{color:#555}";
+
+/// The HTML homepage. Self-contained: inline CSS, no script, no external asset.
+pub fn homepage(name: &str, version: &str, elapsed: Duration, store: &Store) -> String {
+    let mut types: Vec<(&str, usize)> = store.counts().collect();
+    types.sort_unstable();
+    let mut html = String::with_capacity(4096);
+    let name = escape(name);
+    // Writing to a String cannot fail; the results are ignored for that reason.
+    let _ = write!(
+        html,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{name}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>{name}</h1>\n\
+         <p class=\"facts\">Version: {}<br>Uptime: {}<br>Total resources count: {}</p>\n",
+        escape(version),
+        uptime(elapsed),
+        store.total()
+    );
+    html.push_str("<h2>Resources</h2>\n");
+    if types.is_empty() {
+        html.push_str("<p>No resources yet. <code>POST</code> JSON to <code>/api/{resource}</code> to create some.</p>\n");
+    } else {
+        html.push_str(
+            "<table>\n<thead><tr><th>Resource</th><th>Count</th></tr></thead>\n<tbody>\n",
+        );
+        for (resource, count) in types {
+            let _ = writeln!(
+                html,
+                "<tr><td>{}</td><td>{count}</td></tr>",
+                escape(resource)
+            );
+        }
+        html.push_str("</tbody>\n</table>\n");
+    }
+    html.push_str("<h2>Endpoints</h2>\n<table>\n<thead><tr><th>Endpoint</th><th>Method</th><th>Description</th></tr></thead>\n<tbody>\n");
+    for (path, method, what) in ENDPOINTS {
+        let _ = writeln!(
+            html,
+            "<tr><td><code>{path}</code></td><td>{method}</td><td>{what}</td></tr>"
+        );
+    }
+    html.push_str("</tbody>\n</table>\n</body>\n</html>\n");
+    html
+}
+
+/// Escapes text for HTML element content and attribute values.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uptime_reads_like_the_original() {
+        assert_eq!(uptime(Duration::from_secs(3723)), "1 hrs 2 mins 3 secs");
+        assert_eq!(uptime(Duration::ZERO), "0 hrs 0 mins 0 secs");
+    }
+
+    #[test]
+    fn homepage_escapes_names_and_sorts_types() {
+        let mut store = Store::new();
+        store.put("zebras", "1", "{}".to_owned());
+        store.put("<script>", "1", "{}".to_owned());
+        let html = homepage("a&b", "1.0", Duration::ZERO, &store);
+        assert!(html.contains("<title>a&amp;b</title>"));
+        assert!(html.contains("&lt;script&gt;"));
+        assert!(!html.contains("<script>"));
+        let first = html.find("&lt;script&gt;").unwrap();
+        assert!(first < html.find("zebras").unwrap());
+        assert!(
+            !html.contains("http"),
+            "the page loads nothing from elsewhere"
+        );
+    }
+}
