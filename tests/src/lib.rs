@@ -1,1 +1,116 @@
-//! placeholder
+//! The conformance suite of mock-rest-api: cases as data, replayed on every host.
+//!
+//! The cases live in `tests/cases/*.json` (format in `tests/README.md` and in
+//! [`matching`]). [`run_case`] replays one case against any [`Target`]: the
+//! engine in-process ([`CoreTarget`]) or a live host over HTTP ([`HttpTarget`],
+//! with [`NativeServer`] to start the native binary). The test binaries in
+//! `tests/replay/` run every case on each host.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod case;
+pub mod matching;
+pub mod targets;
+
+pub use case::{load_all, BodySpec, Case, RequestSpec, Step};
+pub use matching::Captures;
+pub use targets::{CoreTarget, HttpTarget, NativeServer, Target, WireRequest, WireResponse};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+/// Parses a response body. Hosts accept 128 levels of nesting, more than
+/// `serde_json`'s default limit, so the limit is lifted here.
+fn parse_json(bytes: &[u8]) -> Result<Value, serde_json::Error> {
+    let mut reader = serde_json::Deserializer::from_slice(bytes);
+    reader.disable_recursion_limit();
+    let value = Value::deserialize(&mut reader)?;
+    reader.end()?;
+    Ok(value)
+}
+
+/// Replays a case against a target that starts with an empty store.
+pub fn run_case(case: &Case, target: &mut dyn Target) -> Result<(), String> {
+    let mut captures = Captures::default();
+    for (n, step) in case.steps.iter().enumerate() {
+        let request = build(&step.request, &captures).map_err(|e| format!("step {n}: {e}"))?;
+        let response = target
+            .send(&request)
+            .map_err(|e| format!("step {n} ({} {}): {e}", request.method, request.target))?;
+        check(step, &response, &mut captures).map_err(|e| {
+            format!(
+                "step {n} ({} {}): {e}\n  response: {} {}",
+                request.method,
+                request.target,
+                response.status,
+                String::from_utf8_lossy(&response.body)
+                    .chars()
+                    .take(400)
+                    .collect::<String>()
+            )
+        })?;
+    }
+    Ok(())
+}
+
+fn build(spec: &RequestSpec, captures: &Captures) -> Result<WireRequest, String> {
+    let body = match &spec.body {
+        None => Vec::new(),
+        Some(BodySpec::Json(value)) => captures.fill_json(value)?.to_string().into_bytes(),
+        Some(BodySpec::Text(text)) => captures.fill(text)?.into_bytes(),
+        Some(BodySpec::Padded {
+            prefix,
+            fill,
+            suffix,
+            total,
+        }) => {
+            let mut body = prefix.as_bytes().to_vec();
+            let room = total.saturating_sub(prefix.len() + suffix.len());
+            body.resize(prefix.len() + room, *fill);
+            body.extend_from_slice(suffix.as_bytes());
+            body
+        }
+    };
+    Ok(WireRequest {
+        method: spec.method.clone(),
+        target: captures.fill(&spec.path)?,
+        headers: spec
+            .headers
+            .iter()
+            .map(|(n, v)| Ok((n.clone(), captures.fill(v)?)))
+            .collect::<Result<_, String>>()?,
+        body,
+    })
+}
+
+fn check(step: &Step, response: &WireResponse, captures: &mut Captures) -> Result<(), String> {
+    let expect = &step.expect;
+    if response.status != expect.status {
+        return Err(format!(
+            "expected status {}, got {}",
+            expect.status, response.status
+        ));
+    }
+    for (name, want) in &expect.headers {
+        matching::match_header(name, want, response.header(name), captures)?;
+    }
+    let text = String::from_utf8_lossy(&response.body);
+    if let Some(want) = &expect.body {
+        let want = captures.fill(want)?;
+        if text != want {
+            return Err(format!("expected body `{want}`, got `{text}`"));
+        }
+    }
+    for part in &expect.body_contains {
+        if !text.contains(part.as_str()) {
+            return Err(format!("expected the body to contain `{part}`"));
+        }
+    }
+    if let Some(pattern) = &expect.json {
+        let actual = parse_json(&response.body)
+            .map_err(|e| format!("the body is not JSON ({e}): `{text}`"))?;
+        matching::match_json(pattern, &actual, captures, "$")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,236 @@
+//! Conformance cases: the data format, read from `tests/cases/*.json`.
+//!
+//! A file holds an array of cases. A case is a name and a list of steps; each
+//! step sends one request and checks the response. See `tests/README.md`.
+
+use serde_json::{Map, Value};
+use std::path::{Path, PathBuf};
+
+/// One request as the case file gives it, before captured values are filled in.
+#[derive(Debug, Clone)]
+pub struct RequestSpec {
+    /// The method, such as `GET`.
+    pub method: String,
+    /// The target: path and query, percent-encoded as it goes on the wire.
+    pub path: String,
+    /// Headers to send.
+    pub headers: Vec<(String, String)>,
+    /// The body, if any.
+    pub body: Option<BodySpec>,
+}
+
+/// How a request body is given.
+#[derive(Debug, Clone)]
+pub enum BodySpec {
+    /// A JSON value, sent as its compact text.
+    Json(Value),
+    /// Raw text, sent as it is.
+    Text(String),
+    /// `prefix`, then `fill` repeated, then `suffix`, `total` bytes in all.
+    Padded {
+        /// Text at the start.
+        prefix: String,
+        /// One byte repeated to reach the total.
+        fill: u8,
+        /// Text at the end.
+        suffix: String,
+        /// The total length in bytes.
+        total: usize,
+    },
+}
+
+/// What a response must look like.
+#[derive(Debug, Clone)]
+pub struct Expect {
+    /// The status code.
+    pub status: u16,
+    /// Headers that must be present with a matching value (`null`: must be absent).
+    pub headers: Vec<(String, Value)>,
+    /// A pattern the JSON body must match (see [`crate::matching`]).
+    pub json: Option<Value>,
+    /// The exact body text.
+    pub body: Option<String>,
+    /// Substrings the body text must contain.
+    pub body_contains: Vec<String>,
+}
+
+/// One request and the response it must get.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// What to send.
+    pub request: RequestSpec,
+    /// What must come back.
+    pub expect: Expect,
+}
+
+/// A named sequence of steps, run against an empty store.
+#[derive(Debug, Clone)]
+pub struct Case {
+    /// Which file it came from, and its name there.
+    pub name: String,
+    /// The steps, in order.
+    pub steps: Vec<Step>,
+}
+
+/// The folder that holds the case files.
+pub fn cases_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("cases")
+}
+
+/// Reads every case file in a folder, in file-name order.
+pub fn load_all(dir: &Path) -> Result<Vec<Case>, String> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+        .collect();
+    files.sort();
+    let mut cases = Vec::new();
+    for file in files {
+        cases.extend(load_file(&file)?);
+    }
+    Ok(cases)
+}
+
+/// Reads one case file.
+pub fn load_file(file: &Path) -> Result<Vec<Case>, String> {
+    let stem = file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let value: Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))?;
+    let Value::Array(cases) = value else {
+        return Err(format!("{}: expected an array of cases", file.display()));
+    };
+    cases
+        .iter()
+        .enumerate()
+        .map(|(n, case)| {
+            parse_case(&stem, case).map_err(|e| format!("{} case {n}: {e}", file.display()))
+        })
+        .collect()
+}
+
+fn parse_case(stem: &str, case: &Value) -> Result<Case, String> {
+    let case = object(case, "case")?;
+    let name = string(case, "name")?;
+    let steps = match case.get("steps") {
+        Some(Value::Array(steps)) => steps,
+        _ => return Err(format!("{name}: `steps` must be an array")),
+    };
+    let steps = steps
+        .iter()
+        .enumerate()
+        .map(|(n, step)| parse_step(step).map_err(|e| format!("{name} step {n}: {e}")))
+        .collect::<Result<_, _>>()?;
+    Ok(Case {
+        name: format!("{stem}: {name}"),
+        steps,
+    })
+}
+
+fn parse_step(step: &Value) -> Result<Step, String> {
+    let step = object(step, "step")?;
+    let request = object(step.get("request").unwrap_or(&Value::Null), "request")?;
+    let expect = object(step.get("expect").unwrap_or(&Value::Null), "expect")?;
+    Ok(Step {
+        request: parse_request(request)?,
+        expect: parse_expect(expect)?,
+    })
+}
+
+fn parse_request(request: &Map<String, Value>) -> Result<RequestSpec, String> {
+    let headers = match request.get("headers") {
+        None => Vec::new(),
+        Some(Value::Object(headers)) => headers
+            .iter()
+            .map(|(name, value)| match value {
+                Value::String(value) => Ok((name.clone(), value.clone())),
+                _ => Err(format!("header {name} must be a string")),
+            })
+            .collect::<Result<_, _>>()?,
+        Some(_) => return Err("`headers` must be an object".to_owned()),
+    };
+    let body = if let Some(json) = request.get("json") {
+        Some(BodySpec::Json(json.clone()))
+    } else if let Some(text) = request.get("body") {
+        Some(BodySpec::Text(
+            text.as_str().ok_or("`body` must be a string")?.to_owned(),
+        ))
+    } else if let Some(padded) = request.get("body_padded") {
+        let padded = object(padded, "body_padded")?;
+        let fill = string(padded, "fill")?;
+        let total = padded
+            .get("total")
+            .and_then(Value::as_u64)
+            .ok_or("`body_padded.total` must be a number")?;
+        Some(BodySpec::Padded {
+            prefix: string(padded, "prefix")?,
+            fill: *fill.as_bytes().first().ok_or("`fill` must not be empty")?,
+            suffix: string(padded, "suffix")?,
+            total: usize::try_from(total).map_err(|e| e.to_string())?,
+        })
+    } else {
+        None
+    };
+    Ok(RequestSpec {
+        method: string(request, "method")?,
+        path: string(request, "path")?,
+        headers,
+        body,
+    })
+}
+
+fn parse_expect(expect: &Map<String, Value>) -> Result<Expect, String> {
+    let status = expect
+        .get("status")
+        .and_then(Value::as_u64)
+        .and_then(|s| u16::try_from(s).ok())
+        .ok_or("`expect.status` must be a status code")?;
+    let headers = match expect.get("headers") {
+        None => Vec::new(),
+        Some(Value::Object(headers)) => headers
+            .iter()
+            .map(|(name, value)| (name.to_ascii_lowercase(), value.clone()))
+            .collect(),
+        Some(_) => return Err("`expect.headers` must be an object".to_owned()),
+    };
+    let body_contains = match expect.get("body_contains") {
+        None => Vec::new(),
+        Some(Value::Array(parts)) => parts
+            .iter()
+            .map(|part| {
+                part.as_str()
+                    .map(str::to_owned)
+                    .ok_or("`body_contains` holds strings")
+            })
+            .collect::<Result<_, _>>()?,
+        Some(_) => return Err("`body_contains` must be an array".to_owned()),
+    };
+    Ok(Expect {
+        status,
+        headers,
+        json: expect.get("json").cloned(),
+        body: match expect.get("body") {
+            None => None,
+            Some(Value::String(body)) => Some(body.clone()),
+            Some(_) => return Err("`expect.body` must be a string".to_owned()),
+        },
+        body_contains,
+    })
+}
+
+fn object<'a>(value: &'a Value, what: &str) -> Result<&'a Map<String, Value>, String> {
+    value
+        .as_object()
+        .ok_or_else(|| format!("`{what}` must be an object"))
+}
+
+fn string(map: &Map<String, Value>, key: &str) -> Result<String, String> {
+    map.get(key)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| format!("`{key}` must be a string"))
+}

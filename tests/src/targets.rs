@@ -1,0 +1,257 @@
+//! Where cases are replayed: the engine in-process, or any host over HTTP.
+
+use mock_rest_core::{Config, Engine, Method, Request, SeededIds};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// The `APP_NAME` every host runs with under test; cases expect it.
+pub const APP_NAME: &str = "conformance";
+/// The `APP_VERSION` every host runs with under test; cases expect it.
+pub const APP_VERSION: &str = "1.2.3";
+
+/// A request as it goes on the wire.
+#[derive(Debug, Clone)]
+pub struct WireRequest {
+    /// The method.
+    pub method: String,
+    /// Path and query, percent-encoded.
+    pub target: String,
+    /// Headers to send.
+    pub headers: Vec<(String, String)>,
+    /// The body bytes.
+    pub body: Vec<u8>,
+}
+
+/// A response as it came off the wire.
+#[derive(Debug, Clone)]
+pub struct WireResponse {
+    /// The status code.
+    pub status: u16,
+    /// Header names (lower-case) and values.
+    pub headers: Vec<(String, String)>,
+    /// The body bytes.
+    pub body: Vec<u8>,
+}
+
+impl WireResponse {
+    /// The first value of a header.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Something that answers requests. Each case gets a target with an empty store.
+pub trait Target {
+    /// Sends one request and returns the response.
+    fn send(&mut self, request: &WireRequest) -> Result<WireResponse, String>;
+}
+
+/// The engine itself, with the clock stopped and ids from a fixed seed.
+pub struct CoreTarget {
+    engine: Engine,
+    now: Duration,
+}
+
+impl CoreTarget {
+    /// An engine configured as every host is under test.
+    pub fn new() -> Self {
+        let now = Duration::from_secs(1_700_000_000);
+        let config = Config {
+            app_name: APP_NAME.to_owned(),
+            app_version: APP_VERSION.to_owned(),
+            ..Config::default()
+        };
+        Self {
+            engine: Engine::new(config, Box::new(SeededIds::new(42)), now),
+            now,
+        }
+    }
+}
+
+impl Default for CoreTarget {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Target for CoreTarget {
+    fn send(&mut self, wire: &WireRequest) -> Result<WireResponse, String> {
+        let mut request = Request::new(Method::parse(&wire.method), &wire.target);
+        request.headers = wire.headers.clone();
+        request.body = wire.body.clone();
+        let response = self.engine.handle(&request, self.now).response;
+        Ok(WireResponse {
+            status: response.status,
+            headers: response
+                .headers
+                .into_iter()
+                .map(|(n, v)| (n.to_owned(), v))
+                .collect(),
+            body: response.body,
+        })
+    }
+}
+
+/// A live host, reached over HTTP/1.1 at a base URL such as `http://127.0.0.1:5000`.
+pub struct HttpTarget {
+    base: String,
+    agent: ureq::Agent,
+}
+
+impl HttpTarget {
+    /// A client for a base URL (no trailing slash).
+    pub fn new(base: &str) -> Self {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .allow_non_standard_methods(true)
+            .max_redirects(0)
+            .timeout_global(Some(Duration::from_secs(30)))
+            .build()
+            .new_agent();
+        Self {
+            base: base.trim_end_matches('/').to_owned(),
+            agent,
+        }
+    }
+}
+
+impl Target for HttpTarget {
+    fn send(&mut self, wire: &WireRequest) -> Result<WireResponse, String> {
+        let mut builder = ureq::http::Request::builder()
+            .method(wire.method.as_str())
+            .uri(format!("{}{}", self.base, wire.target));
+        for (name, value) in &wire.headers {
+            builder = builder.header(name, value);
+        }
+        let request = builder.body(wire.body.clone()).map_err(|e| e.to_string())?;
+        let mut response = self
+            .agent
+            .run(request)
+            .map_err(|e| format!("{} {}: {e}", wire.method, wire.target))?;
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let status = response.status().as_u16();
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(64 * 1024 * 1024)
+            .read_to_vec()
+            .map_err(|e| e.to_string())?;
+        Ok(WireResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
+/// A `mock-rest-api` process on a free port of 127.0.0.1, stopped (by its PID)
+/// when dropped.
+pub struct NativeServer {
+    child: Child,
+    base: String,
+}
+
+impl NativeServer {
+    /// Starts the binary with the test settings plus `args`, and waits until it listens.
+    pub fn start(binary: &Path, args: &[&str]) -> Result<Self, String> {
+        let mut child = Command::new(binary)
+            .args(["--host", "127.0.0.1", "--port", "0"])
+            .args(args)
+            .env("APP_NAME", APP_NAME)
+            .env("APP_VERSION", APP_VERSION)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("could not start {}: {e}", binary.display()))?;
+        let Some(stderr) = child.stderr.take() else {
+            let _ = child.kill();
+            return Err("no stderr pipe".to_owned());
+        };
+        let (found, listening) = mpsc::channel();
+        // Reads the log for the address, then keeps draining it so the server never blocks on a full pipe.
+        std::thread::spawn(move || {
+            let mut found = Some(found);
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(addr) = line.split("listening on ").nth(1) {
+                    if let Some(tx) = found.take() {
+                        let _ = tx.send(addr.trim().to_owned());
+                    }
+                }
+            }
+        });
+        match listening.recv_timeout(Duration::from_secs(30)) {
+            Ok(base) => Ok(Self { child, base }),
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                Err(format!(
+                    "{} did not report listening within 30 s",
+                    binary.display()
+                ))
+            }
+        }
+    }
+
+    /// The base URL, such as `http://127.0.0.1:43123`.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends a signal (such as `TERM` or `INT`) to the process by its PID and
+    /// waits up to `timeout` for it to exit.
+    pub fn signal_and_wait(
+        mut self,
+        signal: &str,
+        timeout: Duration,
+    ) -> Result<std::process::ExitStatus, String> {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args([format!("-{signal}").as_str(), pid.as_str()])
+            .status()
+            .map_err(|e| format!("could not run kill: {e}"))?;
+        if !sent.success() {
+            return Err(format!("kill -{signal} {pid} failed"));
+        }
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().map_err(|e| e.to_string())? {
+                return Ok(status);
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(format!(
+                    "the server did not exit within {timeout:?} of SIG{signal}"
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for NativeServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
