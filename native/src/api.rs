@@ -1,8 +1,11 @@
 //! The one handler: a salvo request in, the engine's outcome out.
 
+use http_body_util::BodyExt;
 use mock_rest_core::{Engine, IdSource, Method, Request};
+use salvo::http::body::ReqBody;
+use salvo::http::header::CONTENT_LENGTH;
 use salvo::http::header::{HeaderName, HeaderValue};
-use salvo::http::{ParseError, ResBody, StatusCode};
+use salvo::http::{ResBody, StatusCode};
 use salvo::prelude::*;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -93,14 +96,50 @@ impl Api {
                 )
             })
             .collect();
-        match req.payload_with_max_size(self.max_body_bytes).await {
-            Ok(bytes) => request.body = bytes.to_vec(),
-            Err(ParseError::PayloadTooLarge) => request.body_too_large = true,
-            // The client went away mid-body; nobody will read the answer.
-            Err(err) => tracing::debug!("could not read a request body: {err}"),
-        }
+        let declared = req
+            .headers()
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        (request.body, request.body_too_large) =
+            read_body(req.take_body(), declared, self.max_body_bytes).await;
         request
     }
+}
+
+/// How far past the body limit a request body is still read (and thrown away),
+/// so that an ordinary client that sends it all gets to read the `413` rather
+/// than a reset connection. Past this, the connection is simply closed.
+const DRAIN_BYTES: usize = 32 * 1024 * 1024;
+
+/// Reads a body, keeping at most `limit` bytes. Returns the bytes and whether
+/// the body was over the limit.
+async fn read_body(mut body: ReqBody, declared: Option<usize>, limit: usize) -> (Vec<u8>, bool) {
+    let drain_until = limit.saturating_add(DRAIN_BYTES);
+    if declared.is_some_and(|length| length > drain_until) {
+        return (Vec::new(), true);
+    }
+    let mut kept = Vec::with_capacity(declared.unwrap_or(0).min(limit));
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else {
+            // The client went away mid-body; nobody will read the answer.
+            break;
+        };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        seen = seen.saturating_add(data.len());
+        if seen <= limit {
+            kept.extend_from_slice(&data);
+        } else if seen > drain_until {
+            break;
+        }
+    }
+    if seen > limit {
+        kept = Vec::new();
+    }
+    (kept, seen > limit)
 }
 
 /// Locks the engine. A panic elsewhere cannot leave the store half-written

@@ -21,7 +21,7 @@
 //! use mock_rest_api::{router, Settings};
 //! use clap::Parser;
 //! use salvo::prelude::*;
-//! use salvo::test::TestClient;
+//! use salvo::test::{ResponseExt, TestClient};
 //!
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! let settings = Settings::parse_from(["mock-rest-api"]);

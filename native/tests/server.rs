@@ -1,0 +1,130 @@
+//! What is the native host's own: the process, its signals and its sharing of
+//! the store between connections. The API itself is covered by the conformance
+//! cases in `tests/cases`, replayed against this binary by `tests/replay/native.rs`.
+
+// A test that cannot set up should panic with the reason.
+#![allow(clippy::unwrap_used)]
+
+use conformance::{HttpTarget, NativeServer, Target, WireRequest};
+use serde_json::Value;
+use std::collections::HashSet;
+use std::path::Path;
+use std::time::Duration;
+
+fn start() -> NativeServer {
+    NativeServer::start(Path::new(env!("CARGO_BIN_EXE_mock-rest-api")), &[]).unwrap()
+}
+
+fn request(method: &str, target: &str, body: &str) -> WireRequest {
+    WireRequest {
+        method: method.to_owned(),
+        target: target.to_owned(),
+        headers: Vec::new(),
+        body: body.as_bytes().to_vec(),
+    }
+}
+
+#[test]
+fn parallel_posts_lose_nothing() {
+    let server = start();
+    let base = server.base().to_owned();
+    let writers: Vec<_> = (0..8)
+        .map(|writer| {
+            let base = base.clone();
+            std::thread::spawn(move || {
+                let mut client = HttpTarget::new(&base);
+                (0..50)
+                    .map(|n| {
+                        let body = format!(r#"{{"writer":{writer},"n":{n}}}"#);
+                        let response = client.send(&request("POST", "/api/load", &body)).unwrap();
+                        assert_eq!(response.status, 200);
+                        let item: Value = serde_json::from_slice(&response.body).unwrap();
+                        item["_id"].as_str().unwrap().to_owned()
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut acknowledged = HashSet::new();
+    for writer in writers {
+        acknowledged.extend(writer.join().unwrap());
+    }
+    assert_eq!(acknowledged.len(), 400, "every POST got its own _id");
+
+    let list = HttpTarget::new(&base)
+        .send(&request("GET", "/api/load", ""))
+        .unwrap();
+    let items: Vec<Value> = serde_json::from_slice(&list.body).unwrap();
+    let stored: HashSet<String> = items
+        .iter()
+        .map(|item| item["_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(stored, acknowledged);
+}
+
+#[test]
+fn sigterm_and_sigint_stop_the_server_cleanly() {
+    for signal in ["TERM", "INT"] {
+        let server = start();
+        let mut client = HttpTarget::new(server.base());
+        assert_eq!(
+            client.send(&request("GET", "/health", "")).unwrap().status,
+            200
+        );
+        let status = server
+            .signal_and_wait(signal, Duration::from_secs(15))
+            .unwrap();
+        assert!(status.success(), "exit after SIG{signal}: {status}");
+    }
+}
+
+#[test]
+fn a_declared_oversized_body_is_refused_before_it_is_read() {
+    let server = start();
+    let mut client = HttpTarget::new(server.base());
+    let mut big = request("POST", "/api/big", "");
+    big.body = vec![b' '; 3 * 1024 * 1024];
+    let response = client.send(&big).unwrap();
+    assert_eq!(response.status, 413);
+    let message: Value = serde_json::from_slice(&response.body).unwrap();
+    assert_eq!(
+        message["message"],
+        "The request body is larger than the limit of 1048576 bytes."
+    );
+    // The server is still there and stored nothing.
+    let list = HttpTarget::new(server.base())
+        .send(&request("GET", "/api/big", ""))
+        .unwrap();
+    assert_eq!(list.body, b"[]");
+}
+
+#[test]
+fn the_body_limit_and_app_settings_come_from_flags() {
+    let server = NativeServer::start(
+        Path::new(env!("CARGO_BIN_EXE_mock-rest-api")),
+        &[
+            "--max-body-bytes",
+            "15",
+            "--app-name",
+            "flagged",
+            "--app-version",
+            "9",
+        ],
+    )
+    .unwrap();
+    let mut client = HttpTarget::new(server.base());
+    let small = client
+        .send(&request("POST", "/api/p", r#"{"a":"1234567"}"#))
+        .unwrap();
+    assert_eq!(small.status, 200);
+    let large = client
+        .send(&request("POST", "/api/p", r#"{"a":"12345678"}"#))
+        .unwrap();
+    assert_eq!(large.status, 413);
+    let health: Value =
+        serde_json::from_slice(&client.send(&request("GET", "/health", "")).unwrap().body).unwrap();
+    assert_eq!(
+        (health["name"].as_str(), health["version"].as_str()),
+        (Some("flagged"), Some("9"))
+    );
+}
