@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Runs every test of mock-rest-api, installing what it needs first.
+#
+#   bash scripts/test.sh            # everything (what CI runs)
+#   bash scripts/test.sh STAGE...   # only these stages, in the order given
+#
+# Stages:
+#   setup    rustup's wasm32 target; npm packages from package-lock.json (when missing or stale)
+#   lint     cargo fmt --check; cargo clippy --all-targets -D warnings
+#   core     the engine's unit tests and doctests, its wasm32 build, and every
+#            conformance case replayed against it in-process
+#   native   the server's own tests, and every conformance case replayed
+#            against the real binary (a fresh process per case)
+#   postman  the Postman collection, run by newman against the release binary
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+all_stages=(setup lint core native postman)
+
+step() { printf '\n==> %s\n' "$*"; }
+
+stage_setup() {
+    if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+        step "rustup target add wasm32-unknown-unknown"
+        rustup target add wasm32-unknown-unknown
+    fi
+    if [[ ! -e node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
+        step "npm ci"
+        npm ci --no-audit --no-fund
+    fi
+}
+
+stage_lint() {
+    step "cargo fmt --check"
+    cargo fmt --all --check
+    step "cargo clippy"
+    cargo clippy --workspace --all-targets --locked -- -D warnings
+}
+
+stage_core() {
+    step "engine: unit tests and doctests"
+    cargo test --locked -p mock-rest-core
+    step "engine: builds for wasm32-unknown-unknown"
+    cargo build --locked -p mock-rest-core --target wasm32-unknown-unknown
+    step "conformance: runner's own tests, then every case against the engine"
+    cargo test --locked -p conformance --lib --test core
+}
+
+stage_native() {
+    step "native: build"
+    cargo build --locked -p mock-rest-api
+    step "native: the host's own tests"
+    cargo test --locked -p mock-rest-api
+    step "conformance: every case against the mock-rest-api binary"
+    cargo test --locked -p conformance --test native
+}
+
+stage_postman() {
+    step "postman: newman against the release binary"
+    bash scripts/postman.sh
+}
+
+stages=("$@")
+[[ ${#stages[@]} -gt 0 ]] || stages=("${all_stages[@]}")
+for stage in "${stages[@]}"; do
+    case "$stage" in
+        setup | lint | core | native | postman) ;;
+        *) echo "unknown stage '$stage'; stages: ${all_stages[*]}" >&2; exit 2 ;;
+    esac
+done
+# Every stage but lint needs the installs.
+if [[ " ${stages[*]} " != *" setup "* && " ${stages[*]} " != " lint " ]]; then
+    stage_setup
+fi
+for stage in "${stages[@]}"; do
+    "stage_$stage"
+done
+step "all stages passed: ${stages[*]}"
