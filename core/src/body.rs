@@ -44,6 +44,15 @@ pub fn parse(body: &[u8]) -> Result<Json, ApiError> {
     })
 }
 
+/// Parses JSON text the store holds (already checked, at most 128 levels deep).
+pub fn parse_value(text: &str) -> Option<Value> {
+    let mut reader = serde_json::Deserializer::from_str(text);
+    reader.disable_recursion_limit();
+    let value = Value::deserialize(&mut reader).ok()?;
+    reader.end().ok()?;
+    Some(value)
+}
+
 fn invalid_json(err: serde_json::Error) -> ApiError {
     let full = err.to_string();
     let detail = match full.rsplit_once(" at line ") {
@@ -111,79 +120,6 @@ fn minify(valid: &[u8]) -> String {
         .unwrap_or_else(|err| String::from_utf8_lossy(err.as_bytes()).into_owned())
 }
 
-/// Where the value that starts at `start` in compact JSON ends (exclusive).
-fn value_end(text: &[u8], start: usize) -> usize {
-    let mut depth = 0usize;
-    let (mut in_string, mut escaped) = (false, false);
-    let mut at = start;
-    while let Some(&byte) = text.get(at) {
-        at += 1;
-        if in_string {
-            match (escaped, byte) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => {
-                    in_string = false;
-                    if depth == 0 {
-                        return at;
-                    }
-                }
-                _ => {}
-            }
-            continue;
-        }
-        match byte {
-            b'"' => in_string = true,
-            b'[' | b'{' => depth += 1,
-            b']' | b'}' if depth > 0 => {
-                depth -= 1;
-                if depth == 0 {
-                    return at;
-                }
-            }
-            b',' | b']' | b'}' | b':' if depth == 0 => return at - 1,
-            _ => {}
-        }
-    }
-    at
-}
-
-/// The elements of a compact JSON array, as text.
-pub fn array_elements(array: &str) -> Vec<&str> {
-    let bytes = array.as_bytes();
-    let mut elements = Vec::new();
-    let mut at = 1;
-    while at < bytes.len() && bytes[at] != b']' {
-        let end = value_end(bytes, at);
-        elements.push(array.get(at..end).unwrap_or_default());
-        at = end + 1;
-    }
-    elements
-}
-
-/// The item as stored and echoed: a compact JSON object's members as sent,
-/// minus any `_id` the client sent, then `"_id"` last.
-pub fn item_text(object: &str, id: &str) -> String {
-    let bytes = object.as_bytes();
-    let mut out = String::with_capacity(object.len() + id.len() + 10);
-    out.push('{');
-    let mut at = 1;
-    while at < bytes.len() && bytes[at] != b'}' {
-        let key_end = value_end(bytes, at);
-        let member_end = value_end(bytes, key_end + 1);
-        let key = object.get(at..key_end).unwrap_or_default();
-        if serde_json::from_str::<String>(key).ok().as_deref() != Some(ID_KEY) {
-            out.push_str(object.get(at..member_end).unwrap_or_default());
-            out.push(',');
-        }
-        at = member_end + 1;
-    }
-    out.push_str("\"_id\":");
-    out.push_str(&Value::String(id.to_owned()).to_string());
-    out.push('}');
-    out
-}
-
 /// Says whether a value is an object, or that the body is the wrong shape.
 pub fn require_object(json: &Json) -> Result<(), ApiError> {
     match json.value {
@@ -207,42 +143,6 @@ mod tests {
 
     fn nested(depth: usize) -> String {
         format!("{}{}", "[".repeat(depth), "]".repeat(depth))
-    }
-
-    fn item(body: &str, id: &str) -> String {
-        item_text(&parse(body.as_bytes()).unwrap().text, id)
-    }
-
-    #[test]
-    fn numbers_keys_and_escapes_survive() {
-        let sent = "{ \"z\": 12345678901234567890, \"a\" :1.10,\n \"m\":1e400,\"s\":\"é 😀\\u0000\\u00e9\",\"n\":-0}";
-        assert_eq!(
-            item(sent, "x"),
-            r#"{"z":12345678901234567890,"a":1.10,"m":1e400,"s":"é 😀\u0000\u00e9","n":-0,"_id":"x"}"#
-        );
-    }
-
-    #[test]
-    fn a_sent_id_is_dropped_and_ours_goes_last() {
-        assert_eq!(
-            item(r#"{"_id":"mine","a":{"_id":1}}"#, "ours"),
-            r#"{"a":{"_id":1},"_id":"ours"}"#
-        );
-        assert_eq!(
-            item(r#"{"\u005fid":[1,{"b":"}"}],"c":"\""}"#, "i"),
-            r#"{"c":"\"","_id":"i"}"#
-        );
-        assert_eq!(item("{}", "i"), r#"{"_id":"i"}"#);
-    }
-
-    #[test]
-    fn arrays_split_into_their_elements() {
-        let text = parse(br#"[ {"a":[1,2]}, {"b":"],}"}, {} ]"#).unwrap().text;
-        assert_eq!(
-            array_elements(&text),
-            [r#"{"a":[1,2]}"#, r#"{"b":"],}"}"#, "{}"]
-        );
-        assert!(array_elements("[]").is_empty());
     }
 
     #[test]

@@ -49,6 +49,16 @@ pub enum ApiError {
         /// What was expected instead.
         expected: &'static str,
     },
+    /// A list query parameter is malformed (`400`).
+    BadQuery {
+        /// Why, in words.
+        reason: String,
+    },
+    /// `If-Match` names a version of the item that is not the current one (`412`).
+    PreconditionFailed {
+        /// The item's id.
+        id: String,
+    },
     /// The body is larger than the limit (`413`).
     BodyTooLarge {
         /// The limit in bytes.
@@ -66,7 +76,9 @@ impl ApiError {
             | Self::EmptyBody
             | Self::InvalidJson { .. }
             | Self::TooDeep { .. }
-            | Self::WrongShape { .. } => 400,
+            | Self::WrongShape { .. }
+            | Self::BadQuery { .. } => 400,
+            Self::PreconditionFailed { .. } => 412,
             Self::BodyTooLarge { .. } => 413,
         }
     }
@@ -81,7 +93,10 @@ impl ApiError {
             Self::MethodNotAllowed { method, allow } => {
                 format!("Method {method} is not allowed here. Allowed: {allow}.")
             }
-            Self::BadPathSegment { reason } => reason.clone(),
+            Self::BadPathSegment { reason } | Self::BadQuery { reason } => reason.clone(),
+            Self::PreconditionFailed { id } => {
+                format!("Resource {id} has changed: If-Match does not match its current ETag.")
+            }
             Self::EmptyBody => "The request body is empty; send a JSON object.".to_owned(),
             Self::InvalidJson {
                 line,

@@ -46,16 +46,22 @@
 mod body;
 mod engine;
 mod error;
+mod number;
+mod openapi;
 mod pages;
+mod query;
 mod request;
 mod response;
 mod route;
+mod select;
 mod store;
+mod text;
 
 pub use body::{ID_KEY, MAX_DEPTH};
 pub use engine::{Config, Engine, IdSource, SeededIds, DEFAULT_MAX_BODY_BYTES};
 pub use error::ApiError;
+pub use query::{ListQuery, DEFAULT_PAGE_LIMIT};
 pub use request::{Method, Request};
 pub use response::{Change, Outcome, Response};
-pub use route::{Route, MAX_SEGMENT_BYTES};
-pub use store::{Collection, Store};
+pub use route::{Condition, Operation, Payload, Route, RouteSpec, MAX_SEGMENT_BYTES, ROUTES};
+pub use store::{Collection, Item, Store};

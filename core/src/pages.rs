@@ -110,7 +110,7 @@ pub fn homepage(name: &str, version: &str, elapsed: Duration, store: &Store) -> 
             "<tr><td><code>{path}</code></td><td>{method}</td><td>{what}</td></tr>"
         );
     }
-    html.push_str("</tbody>\n</table>\n</body>\n</html>\n");
+    html.push_str("</tbody>\n</table>\n<p>The whole API as OpenAPI 3.1: <a href=\"/openapi.json\">/openapi.json</a></p>\n</body>\n</html>\n");
     html
 }
 

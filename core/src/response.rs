@@ -41,6 +41,11 @@ pub enum Change {
         /// The item's `_id`.
         id: String,
     },
+    /// Every item of the type is gone.
+    Clear {
+        /// The resource type.
+        resource: String,
+    },
 }
 
 /// The result of handling one request.

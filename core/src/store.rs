@@ -3,17 +3,100 @@
 //! A collection keeps creation order in a slot vector and finds items through a
 //! hash index, so get, replace and delete by id are O(1). A delete leaves a hole
 //! that listing skips; holes are swept out once they outnumber the items, which
-//! keeps deletes amortised O(1). Items are kept as the compact JSON text they
-//! are echoed with, so a read copies bytes and re-encodes nothing.
+//! keeps deletes amortised O(1). A Fenwick tree over the slots counts live
+//! items, so the k-th item (the start of a page) is found in O(log n). Items
+//! are kept as the compact JSON text they are echoed with, so a read copies
+//! bytes and re-encodes nothing.
 
 use indexmap::IndexMap;
 use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
 
-/// One stored item: its id and its JSON text (which includes the id).
+/// One stored item.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Entry {
     id: Box<str>,
     json: Box<str>,
+    tag: u64,
+}
+
+/// An item as the store hands it out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Item<'a> {
+    /// The item's JSON text, `_id` included.
+    pub json: &'a str,
+    /// A value that changes with every write of the item, for its `ETag`.
+    pub tag: u64,
+}
+
+impl Item<'_> {
+    /// The strong `ETag` header value, quotes included.
+    pub fn etag(&self) -> String {
+        format!("\"{:016x}\"", self.tag)
+    }
+}
+
+/// Counts of live slots, for finding the k-th live item in O(log n).
+#[derive(Debug, Clone, Default)]
+struct Fenwick {
+    /// 1-based; `tree[0]` is unused.
+    tree: Vec<u32>,
+}
+
+impl Fenwick {
+    fn prefix(&self, mut end: usize) -> u32 {
+        let mut sum = 0;
+        while end > 0 {
+            sum += self.tree[end];
+            end &= end - 1;
+        }
+        sum
+    }
+
+    /// Appends a live slot.
+    fn push(&mut self) {
+        if self.tree.is_empty() {
+            self.tree.push(0);
+        }
+        let at = self.tree.len();
+        let low = at & at.wrapping_neg();
+        let covered = self.prefix(at - 1) - self.prefix(at - low);
+        self.tree.push(covered + 1);
+    }
+
+    /// Marks a slot dead.
+    fn remove(&mut self, slot: usize) {
+        let mut at = slot + 1;
+        while at < self.tree.len() {
+            self.tree[at] -= 1;
+            at += at & at.wrapping_neg();
+        }
+    }
+
+    /// Rebuilds for `len` live slots.
+    fn reset(&mut self, len: usize) {
+        self.tree.clear();
+        self.tree.push(0);
+        self.tree
+            .extend((1..=len).map(|at| (at & at.wrapping_neg()) as u32));
+    }
+
+    /// The slot of the k-th (0-based) live item, if there are that many.
+    fn find(&self, k: usize) -> Option<usize> {
+        let mut remaining = u32::try_from(k).ok()? + 1;
+        let len = self.tree.len().saturating_sub(1);
+        let mut at = 0;
+        let mut step = len.checked_next_power_of_two().unwrap_or(0);
+        while step > 0 {
+            let next = at + step;
+            if next <= len && self.tree[next] < remaining {
+                remaining -= self.tree[next];
+                at = next;
+            }
+            step /= 2;
+        }
+        (at < len).then_some(at)
+    }
 }
 
 /// The items of one resource type, in creation order.
@@ -21,6 +104,7 @@ struct Entry {
 pub struct Collection {
     slots: Vec<Option<Entry>>,
     index: HashMap<Box<str>, usize>,
+    live: Fenwick,
     holes: usize,
 }
 
@@ -35,20 +119,27 @@ impl Collection {
         self.index.is_empty()
     }
 
-    /// The JSON text of an item.
-    pub fn get(&self, id: &str) -> Option<&str> {
+    /// One item by id.
+    pub fn get(&self, id: &str) -> Option<Item<'_>> {
         let slot = *self.index.get(id)?;
-        self.slots.get(slot)?.as_ref().map(|entry| &*entry.json)
+        self.slots.get(slot)?.as_ref().map(Entry::item)
     }
 
-    /// The items' JSON texts, in creation order.
-    pub fn iter(&self) -> impl Iterator<Item = &str> {
-        self.slots.iter().flatten().map(|entry| &*entry.json)
+    /// The items, in creation order.
+    pub fn iter(&self) -> impl Iterator<Item = Item<'_>> {
+        self.slots.iter().flatten().map(Entry::item)
+    }
+
+    /// The items from the `skip`-th on, in creation order, found in O(log n).
+    pub fn iter_from(&self, skip: usize) -> impl Iterator<Item = Item<'_>> {
+        let start = self.live.find(skip).unwrap_or(self.slots.len());
+        self.slots[start..].iter().flatten().map(Entry::item)
     }
 
     /// Stores an item: a new id goes last, a known id is replaced in its place.
     /// Returns whether the id was new.
-    fn put(&mut self, id: &str, json: String) -> bool {
+    fn put(&mut self, id: &str, json: String, version: u64) -> bool {
+        let tag = tag_of(&json, version);
         if let Some(entry) = self
             .index
             .get(id)
@@ -56,25 +147,29 @@ impl Collection {
             .and_then(Option::as_mut)
         {
             entry.json = json.into_boxed_str();
+            entry.tag = tag;
             return false;
         }
         self.index.insert(id.into(), self.slots.len());
         self.slots.push(Some(Entry {
             id: id.into(),
             json: json.into_boxed_str(),
+            tag,
         }));
+        self.live.push();
         true
     }
 
-    /// Removes an item and returns its JSON text.
-    fn remove(&mut self, id: &str) -> Option<Box<str>> {
+    /// Removes an item and returns its JSON text and tag.
+    fn remove(&mut self, id: &str) -> Option<(Box<str>, u64)> {
         let slot = self.index.remove(id)?;
         let entry = self.slots.get_mut(slot)?.take()?;
+        self.live.remove(slot);
         self.holes += 1;
         if self.holes > 32 && self.holes > self.index.len() {
             self.sweep();
         }
-        Some(entry.json)
+        Some((entry.json, entry.tag))
     }
 
     /// Drops the holes and renumbers the index.
@@ -85,8 +180,27 @@ impl Collection {
                 self.index.insert(entry.id.clone(), slot);
             }
         }
+        self.live.reset(self.slots.len());
         self.holes = 0;
     }
+}
+
+impl Entry {
+    fn item(&self) -> Item<'_> {
+        Item {
+            json: &self.json,
+            tag: self.tag,
+        }
+    }
+}
+
+/// The tag of a write: the text and the store's write counter, hashed, so that
+/// it changes with every write and differs between stores that count alike.
+fn tag_of(json: &str, version: u64) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    json.hash(&mut hasher);
+    version.hash(&mut hasher);
+    hasher.finish()
 }
 
 /// All resource types, in the order they were first written.
@@ -94,6 +208,7 @@ impl Collection {
 pub struct Store {
     types: IndexMap<String, Collection>,
     total: usize,
+    writes: u64,
 }
 
 impl Store {
@@ -107,24 +222,26 @@ impl Store {
         self.types.get(resource)
     }
 
-    /// The JSON text of one item.
-    pub fn get(&self, resource: &str, id: &str) -> Option<&str> {
+    /// One item.
+    pub fn get(&self, resource: &str, id: &str) -> Option<Item<'_>> {
         self.types.get(resource)?.get(id)
     }
 
     /// Creates or replaces an item (see [`Collection`] for where it goes).
     pub fn put(&mut self, resource: &str, id: &str, json: String) {
+        self.writes += 1;
         let collection = match self.types.get_mut(resource) {
             Some(collection) => collection,
             None => self.types.entry(resource.to_owned()).or_default(),
         };
-        if collection.put(id, json) {
+        if collection.put(id, json, self.writes) {
             self.total += 1;
         }
     }
 
-    /// Removes an item; a type left with no items is forgotten, as in the original mock.
-    pub fn remove(&mut self, resource: &str, id: &str) -> Option<Box<str>> {
+    /// Removes an item, returning its text and tag; a type left with no items
+    /// is forgotten, as in the original mock.
+    pub fn remove(&mut self, resource: &str, id: &str) -> Option<(Box<str>, u64)> {
         let collection = self.types.get_mut(resource)?;
         let removed = collection.remove(id)?;
         self.total -= 1;
@@ -132,6 +249,13 @@ impl Store {
             self.types.shift_remove(resource);
         }
         Some(removed)
+    }
+
+    /// Removes every item of a type; returns how many there were.
+    pub fn clear(&mut self, resource: &str) -> usize {
+        let removed = self.types.shift_remove(resource).map_or(0, |c| c.len());
+        self.total -= removed;
+        removed
     }
 
     /// Every type with its item count, in the order the types were created.
@@ -149,10 +273,10 @@ impl Store {
 mod tests {
     use super::*;
 
-    fn ids(store: &Store, resource: &str) -> Vec<String> {
+    fn texts(store: &Store, resource: &str) -> Vec<String> {
         store
             .collection(resource)
-            .map(|c| c.iter().map(str::to_owned).collect())
+            .map(|c| c.iter().map(|item| item.json.to_owned()).collect())
             .unwrap_or_default()
     }
 
@@ -163,12 +287,26 @@ mod tests {
             store.put("t", id, id.to_uppercase());
         }
         store.put("t", "b", "B2".to_owned());
-        assert_eq!(store.remove("t", "a").as_deref(), Some("A"));
+        assert_eq!(
+            store.remove("t", "a").map(|(json, _)| json).as_deref(),
+            Some("A")
+        );
         store.put("t", "d", "D".to_owned());
-        assert_eq!(ids(&store, "t"), ["B2", "C", "D"]);
+        assert_eq!(texts(&store, "t"), ["B2", "C", "D"]);
         assert_eq!(store.total(), 3);
-        assert_eq!(store.get("t", "c"), Some("C"));
+        assert_eq!(store.get("t", "c").map(|i| i.json), Some("C"));
         assert_eq!(store.get("t", "a"), None);
+    }
+
+    #[test]
+    fn every_write_changes_the_tag() {
+        let mut store = Store::new();
+        store.put("t", "a", "{}".to_owned());
+        let first = store.get("t", "a").unwrap().tag;
+        store.put("t", "a", "{}".to_owned());
+        let second = store.get("t", "a").unwrap().tag;
+        assert_ne!(first, second, "same text, new write, new tag");
+        assert_eq!(store.get("t", "a").unwrap().etag().len(), 18);
     }
 
     #[test]
@@ -181,21 +319,64 @@ mod tests {
             assert!(store.remove("t", &n.to_string()).is_some());
         }
         let expected: Vec<String> = (0..200).step_by(4).map(|n| n.to_string()).collect();
-        assert_eq!(ids(&store, "t"), expected);
+        assert_eq!(texts(&store, "t"), expected);
         for n in (0..200).step_by(4) {
-            assert_eq!(store.get("t", &n.to_string()), Some(n.to_string().as_str()));
+            assert_eq!(
+                store.get("t", &n.to_string()).map(|i| i.json.to_owned()),
+                Some(n.to_string())
+            );
         }
         assert_eq!(store.total(), 50);
     }
 
     #[test]
-    fn an_emptied_type_is_forgotten() {
+    fn iter_from_finds_the_kth_item_past_holes() {
+        let mut store = Store::new();
+        for n in 0..100 {
+            store.put("t", &n.to_string(), n.to_string());
+        }
+        // Few enough deletes that no sweep runs: the holes stay.
+        for n in [0, 1, 5, 50, 51, 52, 98] {
+            store.remove("t", &n.to_string());
+        }
+        let collection = store.collection("t").unwrap();
+        let all: Vec<&str> = collection.iter().map(|i| i.json).collect();
+        for skip in 0..=all.len() + 2 {
+            let from: Vec<&str> = collection.iter_from(skip).map(|i| i.json).collect();
+            assert_eq!(from, all.get(skip..).unwrap_or_default(), "skip {skip}");
+        }
+    }
+
+    #[test]
+    fn fenwick_matches_a_plain_count() {
+        let mut tree = Fenwick::default();
+        let mut live = Vec::new();
+        for n in 0..300usize {
+            tree.push();
+            live.push(true);
+            if n % 3 == 1 {
+                tree.remove(n - 1);
+                live[n - 1] = false;
+            }
+        }
+        let slots: Vec<usize> = (0..live.len()).filter(|&s| live[s]).collect();
+        for (k, &slot) in slots.iter().enumerate() {
+            assert_eq!(tree.find(k), Some(slot));
+        }
+        assert_eq!(tree.find(slots.len()), None);
+    }
+
+    #[test]
+    fn clear_and_emptied_types_are_forgotten() {
         let mut store = Store::new();
         store.put("a", "1", "{}".to_owned());
         store.put("b", "1", "{}".to_owned());
+        store.put("b", "2", "{}".to_owned());
         store.remove("a", "1");
-        assert_eq!(store.counts().collect::<Vec<_>>(), [("b", 1)]);
-        assert!(store.collection("a").is_none());
-        assert_eq!(store.remove("a", "1"), None);
+        assert_eq!(store.counts().collect::<Vec<_>>(), [("b", 2)]);
+        assert_eq!(store.clear("b"), 2);
+        assert_eq!(store.clear("b"), 0);
+        assert_eq!(store.total(), 0);
+        assert_eq!(store.counts().count(), 0);
     }
 }

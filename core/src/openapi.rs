@@ -1,0 +1,309 @@
+//! `/openapi.json`: the API described in OpenAPI 3.1, generated from the route
+//! table the engine dispatches on ([`ROUTES`]), so the two cannot drift apart.
+
+use crate::engine::DEFAULT_MAX_BODY_BYTES;
+use crate::route::{Condition, Operation, Payload, RouteSpec, ROUTES};
+use crate::Method;
+use serde_json::{json, Map, Value};
+
+/// The document, as JSON bytes.
+pub fn document(name: &str, version: &str) -> Vec<u8> {
+    let mut paths = Map::new();
+    for route in ROUTES {
+        paths.insert(route.template.to_owned(), path_item(route));
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": name,
+            "version": version,
+            "description": "A mock REST API: POST any JSON object to /api/{resource}, then read, replace, \
+                patch and delete it. Every item gets a UUID `_id`; every operation echoes the resource. \
+                Every response carries CORS headers; every error is `{\"message\": ...}`.",
+        },
+        "paths": paths,
+        "components": components(),
+    })
+    .to_string()
+    .into_bytes()
+}
+
+fn path_item(route: &RouteSpec) -> Value {
+    let mut item = Map::new();
+    let mut parameters = Vec::new();
+    if route.template.contains("{resource}") {
+        parameters.push(json!({"$ref": "#/components/parameters/resource"}));
+    }
+    if route.template.contains("{id}") {
+        parameters.push(json!({"$ref": "#/components/parameters/id"}));
+    }
+    if !parameters.is_empty() {
+        item.insert("parameters".to_owned(), Value::Array(parameters));
+    }
+    for op in route.operations {
+        item.insert(
+            op.method.as_str().to_ascii_lowercase(),
+            operation(route, op, false),
+        );
+        if op.method == Method::Get {
+            item.insert("head".to_owned(), operation(route, op, true));
+        }
+    }
+    item.insert(
+        "options".to_owned(),
+        json!({
+            "operationId": format!("options{}", pascal(route.operations.first().map_or("route", |op| op.id))),
+            "summary": "The methods this path takes, and a CORS preflight",
+            "responses": {
+                "204": {
+                    "description": "The methods this path takes",
+                    "headers": {
+                        "Allow": {"$ref": "#/components/headers/Allow"},
+                        "Access-Control-Allow-Methods": {"$ref": "#/components/headers/Allow"},
+                        "Access-Control-Allow-Headers": {"schema": {"type": "string"}},
+                        "Access-Control-Max-Age": {"schema": {"type": "integer"}},
+                    },
+                },
+            },
+        }),
+    );
+    Value::Object(item)
+}
+
+fn operation(route: &RouteSpec, op: &Operation, head: bool) -> Value {
+    let mut out = Map::new();
+    let id = if head {
+        format!("head{}", pascal(op.id))
+    } else {
+        op.id.to_owned()
+    };
+    out.insert("operationId".to_owned(), json!(id));
+    let summary = if head {
+        format!("{} (headers only)", op.summary)
+    } else {
+        op.summary.to_owned()
+    };
+    out.insert("summary".to_owned(), json!(summary));
+    let mut parameters = Vec::new();
+    if op.list_query {
+        for name in [
+            "filters", "q", "_sort", "_order", "_page", "_limit", "_start", "_end",
+        ] {
+            parameters.push(json!({"$ref": format!("#/components/parameters/{name}")}));
+        }
+    }
+    match op.condition {
+        Condition::IfNoneMatch => {
+            parameters.push(json!({"$ref": "#/components/parameters/If-None-Match"}))
+        }
+        Condition::IfMatch => parameters.push(json!({"$ref": "#/components/parameters/If-Match"})),
+        Condition::Unconditional => {}
+    }
+    if !parameters.is_empty() {
+        out.insert("parameters".to_owned(), Value::Array(parameters));
+    }
+    if let Some(schema) = schema(op.request) {
+        out.insert(
+            "requestBody".to_owned(),
+            json!({"required": true, "content": {"application/json": {"schema": schema}}}),
+        );
+    }
+    let mut responses = Map::new();
+    let mut ok = Map::new();
+    ok.insert("description".to_owned(), json!(op.summary));
+    let mut headers = Map::new();
+    if op.list_query {
+        headers.insert(
+            "X-Total-Count".to_owned(),
+            json!({"$ref": "#/components/headers/X-Total-Count"}),
+        );
+        headers.insert(
+            "Link".to_owned(),
+            json!({"$ref": "#/components/headers/Link"}),
+        );
+    }
+    if op.response == Payload::Item {
+        headers.insert(
+            "ETag".to_owned(),
+            json!({"$ref": "#/components/headers/ETag"}),
+        );
+    }
+    headers.insert(
+        "Access-Control-Allow-Origin".to_owned(),
+        json!({"$ref": "#/components/headers/Access-Control-Allow-Origin"}),
+    );
+    ok.insert("headers".to_owned(), Value::Object(headers));
+    if !head {
+        if let Some(schema) = schema(op.response) {
+            ok.insert(
+                "content".to_owned(),
+                json!({"application/json": {"schema": schema}}),
+            );
+        } else if op.response == Payload::Html {
+            ok.insert(
+                "content".to_owned(),
+                json!({"text/html": {"schema": {"type": "string"}}}),
+            );
+        }
+    }
+    responses.insert("200".to_owned(), Value::Object(ok));
+    if op.condition == Condition::IfNoneMatch {
+        responses.insert(
+            "304".to_owned(),
+            json!({"$ref": "#/components/responses/NotModified"}),
+        );
+    }
+    for status in op.errors {
+        responses.insert(status.to_string(), error_ref(*status));
+    }
+    if route.template.starts_with("/api/") && !op.errors.contains(&400) {
+        responses.insert("400".to_owned(), error_ref(400));
+    }
+    responses.insert("413".to_owned(), error_ref(413));
+    out.insert("responses".to_owned(), Value::Object(responses));
+    Value::Object(out)
+}
+
+fn error_ref(status: u16) -> Value {
+    let name = match status {
+        400 => "BadRequest",
+        404 => "NotFound",
+        412 => "PreconditionFailed",
+        _ => "PayloadTooLarge",
+    };
+    json!({"$ref": format!("#/components/responses/{name}")})
+}
+
+fn schema(payload: Payload) -> Option<Value> {
+    let reference = |name: &str| json!({"$ref": format!("#/components/schemas/{name}")});
+    Some(match payload {
+        Payload::Nothing | Payload::Html => return None,
+        Payload::Health => reference("Health"),
+        Payload::OpenApi => json!({"type": "object", "description": "This document"}),
+        Payload::Item => reference("Item"),
+        Payload::ItemOrItems => {
+            json!({"oneOf": [reference("Item"), {"type": "array", "items": reference("Item")}]})
+        }
+        Payload::MergePatch => reference("MergePatch"),
+        Payload::ItemList => json!({"type": "array", "items": reference("Item")}),
+        Payload::Deleted => reference("Deleted"),
+    })
+}
+
+fn pascal(id: &str) -> String {
+    let mut chars = id.chars();
+    chars
+        .next()
+        .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
+        .unwrap_or_default()
+}
+
+fn components() -> Value {
+    let error = |description: &str| {
+        json!({
+            "description": description,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        })
+    };
+    let query = |name: &str, description: &str, schema: Value| json!({"name": name, "in": "query", "required": false, "description": description, "schema": schema});
+    let whole = |minimum: u64| json!({"type": "integer", "minimum": minimum});
+    json!({
+        "schemas": {
+            "Item": {
+                "type": "object",
+                "description": "Any JSON object, as sent, with `_id` added last. Numbers keep their text, keys their order.",
+                "properties": {"_id": {"type": "string", "format": "uuid", "description": "Assigned by the server"}},
+                "required": ["_id"],
+                "additionalProperties": true,
+            },
+            "MergePatch": {
+                "type": "object",
+                "description": "A JSON Merge Patch (RFC 7386): members replace or, when null, remove the item's; objects merge recursively. `_id` never changes.",
+                "additionalProperties": true,
+            },
+            "Deleted": {
+                "type": "object",
+                "properties": {"deleted": {"type": "integer", "minimum": 0}},
+                "required": ["deleted"],
+            },
+            "Health": {
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string"},
+                    "version": {"type": "string"},
+                    "uptime": {"type": "string", "examples": ["0 hrs 2 mins 5 secs"]},
+                    "database": {
+                        "type": "object",
+                        "properties": {
+                            "total_resources_count": {"type": "integer", "minimum": 0},
+                            "resources": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "properties": {"name": {"type": "string"}, "count": {"type": "integer", "minimum": 1}},
+                                    "required": ["name", "count"],
+                                },
+                            },
+                        },
+                        "required": ["total_resources_count", "resources"],
+                    },
+                    "status": {"const": "pass"},
+                },
+                "required": ["name", "version", "uptime", "database", "status"],
+            },
+            "Error": {
+                "type": "object",
+                "properties": {"message": {"type": "string"}},
+                "required": ["message"],
+            },
+        },
+        "parameters": {
+            "resource": {
+                "name": "resource", "in": "path", "required": true,
+                "description": "The resource type: any percent-encoded text of 1 to 128 bytes without control characters; case-sensitive.",
+                "schema": {"type": "string", "minLength": 1},
+            },
+            "id": {
+                "name": "id", "in": "path", "required": true,
+                "description": "The item's `_id`.",
+                "schema": {"type": "string", "minLength": 1},
+            },
+            "filters": {
+                "name": "filters", "in": "query", "required": false, "style": "form", "explode": true,
+                "description": "`field=value` (repeat for OR; `a.b` reaches nested fields), and `field_ne`, `field_gt`, `field_gte`, `field_lt`, `field_lte`, `field_like` (case-insensitive substring).",
+                "schema": {"type": "object", "additionalProperties": {"type": "string"}},
+            },
+            "q": query("q", "Case-insensitive substring of any string value, nested ones too.", json!({"type": "string"})),
+            "_sort": query("_sort", "Fields to sort by, comma-separated; `-field` sorts descending. Stable.", json!({"type": "string"})),
+            "_order": query("_order", "`asc` or `desc` for each `_sort` field, comma-separated.", json!({"type": "string"})),
+            "_page": query("_page", "Page number, from 1; pages are `_limit` items (default 10).", whole(1)),
+            "_limit": query("_limit", "Items per page, or the length of a `_start` slice.", whole(0)),
+            "_start": query("_start", "Index of the first item of a slice.", whole(0)),
+            "_end": query("_end", "Index one past the last item of a slice.", whole(0)),
+            "If-None-Match": {
+                "name": "If-None-Match", "in": "header", "required": false,
+                "description": "ETags the client has; a match answers 304 with no body.",
+                "schema": {"type": "string"},
+            },
+            "If-Match": {
+                "name": "If-Match", "in": "header", "required": false,
+                "description": "The ETag the client last saw; if the item has changed since, the answer is 412 and nothing changes.",
+                "schema": {"type": "string"},
+            },
+        },
+        "headers": {
+            "X-Total-Count": {"description": "Items that matched, before paging", "schema": {"type": "integer", "minimum": 0}},
+            "Link": {"description": "For `_page`: first, prev, next and last pages (RFC 8288)", "schema": {"type": "string"}},
+            "ETag": {"description": "Strong validator that changes on every write of the item", "schema": {"type": "string"}},
+            "Allow": {"description": "The methods the path takes", "schema": {"type": "string"}},
+            "Access-Control-Allow-Origin": {"description": "`*`, or the request's Origin when an allow-list is set", "schema": {"type": "string"}},
+        },
+        "responses": {
+            "NotModified": {"description": "The item still has an ETag the client listed", "headers": {"ETag": {"$ref": "#/components/headers/ETag"}}},
+            "BadRequest": error("Empty body, invalid JSON (line and column given), wrong shape, nesting deeper than 128 levels, bad resource name or id, or a malformed query parameter"),
+            "NotFound": error("No item of that type has that id"),
+            "PreconditionFailed": error("If-Match does not match the item's current ETag; nothing changed"),
+            "PayloadTooLarge": error(&format!("The body is over the limit ({DEFAULT_MAX_BODY_BYTES} bytes by default)")),
+        },
+    })
+}

@@ -1,0 +1,292 @@
+//! Answering a list query from a collection: filter, search and sort in one
+//! pass over the items, then copy only the page.
+
+use crate::body::parse_value;
+use crate::number::Decimal;
+use crate::query::{Filter, ListQuery, Op, Paging, SortKey};
+use crate::store::{Collection, Item};
+use serde_json::Value;
+use std::cmp::Ordering;
+
+/// The answer to a list query.
+#[derive(Debug)]
+pub struct Selection<'a> {
+    /// How many items matched, before paging (`X-Total-Count`).
+    pub total: usize,
+    /// The items to send.
+    pub items: Vec<Item<'a>>,
+    /// For `_page`: the first, previous, next and last page numbers.
+    pub pages: Option<PageLinks>,
+}
+
+/// Page numbers for the `Link` header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageLinks {
+    /// Items per page.
+    pub limit: usize,
+    /// The page before, if any.
+    pub prev: Option<usize>,
+    /// The page after, if any.
+    pub next: Option<usize>,
+    /// The last page (1 when there are no items).
+    pub last: usize,
+}
+
+/// Runs a query over a collection (`None`: a type with no items).
+pub fn select<'a>(collection: Option<&'a Collection>, query: &ListQuery) -> Selection<'a> {
+    let Some(collection) = collection else {
+        return finish(Vec::new(), 0, query.paging);
+    };
+    if query.is_plain() {
+        // Creation order, unfiltered: jump straight to the slice.
+        let total = collection.len();
+        let (start, len) = window(query.paging, total);
+        let items = collection.iter_from(start).take(len).collect();
+        return finish(items, total, query.paging);
+    }
+    let mut matched: Vec<(Item<'a>, Vec<SortValue>)> = Vec::new();
+    for item in collection.iter() {
+        let Some(value) = parse_value(item.json) else {
+            continue;
+        };
+        let passes = query.filters.iter().all(|filter| passes(&value, filter))
+            && query
+                .search
+                .as_deref()
+                .is_none_or(|q| contains_text(&value, q));
+        if passes {
+            let keys = query
+                .sort
+                .iter()
+                .map(|key| SortValue::of(&value, key))
+                .collect();
+            matched.push((item, keys));
+        }
+    }
+    if !query.sort.is_empty() {
+        matched.sort_by(|(_, a), (_, b)| compare_keys(a, b, &query.sort));
+    }
+    let total = matched.len();
+    let (start, len) = window(query.paging, total);
+    let items = matched
+        .into_iter()
+        .skip(start)
+        .take(len)
+        .map(|(item, _)| item)
+        .collect();
+    finish(items, total, query.paging)
+}
+
+/// The start and length of the slice that `paging` selects out of `total`.
+fn window(paging: Paging, total: usize) -> (usize, usize) {
+    match paging {
+        Paging::All => (0, total),
+        Paging::Page { page, limit } => {
+            let start = (page - 1).saturating_mul(limit).min(total);
+            (start, limit.min(total - start))
+        }
+        Paging::Slice { start, end } => {
+            let start = start.min(total);
+            let end = end.unwrap_or(total).clamp(start, total);
+            (start, end - start)
+        }
+    }
+}
+
+fn finish(items: Vec<Item<'_>>, total: usize, paging: Paging) -> Selection<'_> {
+    let pages = match paging {
+        Paging::Page { page, limit } => {
+            let last = total.div_ceil(limit).max(1);
+            Some(PageLinks {
+                limit,
+                prev: (page > 1).then(|| page - 1),
+                next: (page < last).then(|| page + 1),
+                last,
+            })
+        }
+        _ => None,
+    };
+    Selection {
+        total,
+        items,
+        pages,
+    }
+}
+
+/// The values a path reaches: through objects by key, into arrays by index
+/// or, for any other segment, through every element; arrays at the end are
+/// flattened, so `tags=red` matches `"tags":["red","blue"]`.
+fn reach<'v>(value: &'v Value, path: &[String], out: &mut Vec<&'v Value>) {
+    match (path.split_first(), value) {
+        (None, Value::Array(elements)) => {
+            for element in elements {
+                reach(element, path, out);
+            }
+        }
+        (None, value) => out.push(value),
+        (Some((key, rest)), Value::Object(members)) => {
+            if let Some(value) = members.get(key.as_str()) {
+                reach(value, rest, out);
+            }
+        }
+        (Some((key, rest)), Value::Array(elements)) => match key.parse::<usize>() {
+            Ok(index) => {
+                if let Some(element) = elements.get(index) {
+                    reach(element, rest, out);
+                }
+            }
+            Err(_) => {
+                for element in elements {
+                    reach(element, path, out);
+                }
+            }
+        },
+        (Some(_), _) => {}
+    }
+}
+
+fn passes(item: &Value, filter: &Filter) -> bool {
+    let mut reached = Vec::new();
+    reach(item, &filter.path, &mut reached);
+    if reached.is_empty() {
+        return false;
+    }
+    filter.values.iter().any(|wanted| match filter.op {
+        Op::Ne => !reached.iter().any(|field| equals(field, wanted)),
+        op => reached.iter().any(|field| compares(field, op, wanted)),
+    })
+}
+
+fn compares(field: &Value, op: Op, wanted: &str) -> bool {
+    let ordered = |accept: fn(Ordering) -> bool| order(field, wanted).is_some_and(accept);
+    match op {
+        Op::Eq => equals(field, wanted),
+        Op::Ne => !equals(field, wanted),
+        Op::Gt => ordered(Ordering::is_gt),
+        Op::Gte => ordered(Ordering::is_ge),
+        Op::Lt => ordered(Ordering::is_lt),
+        Op::Lte => ordered(Ordering::is_le),
+        Op::Like => like_text(field)
+            .is_some_and(|text| text.to_lowercase().contains(&wanted.to_lowercase())),
+    }
+}
+
+/// Equality by the field's type: numbers exactly, booleans, null, strings.
+fn equals(field: &Value, wanted: &str) -> bool {
+    match field {
+        Value::Null => wanted == "null",
+        Value::Bool(b) => wanted == if *b { "true" } else { "false" },
+        Value::Number(_) => order(field, wanted) == Some(Ordering::Equal),
+        Value::String(s) => s == wanted,
+        Value::Array(_) | Value::Object(_) => false,
+    }
+}
+
+/// How the field compares with the query's text, if they are comparable.
+fn order(field: &Value, wanted: &str) -> Option<Ordering> {
+    match field {
+        Value::Number(n) => Some(Decimal::parse(&n.to_string())?.cmp(&Decimal::parse(wanted)?)),
+        Value::String(s) => Some(s.as_str().cmp(wanted)),
+        Value::Bool(b) => match wanted {
+            "true" => Some(b.cmp(&true)),
+            "false" => Some(b.cmp(&false)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn like_text(field: &Value) -> Option<String> {
+    match field {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// `q`: whether any string value, however deep, contains the text (lower-cased).
+fn contains_text(value: &Value, lowered: &str) -> bool {
+    match value {
+        Value::String(s) => s.to_lowercase().contains(lowered),
+        Value::Array(elements) => elements.iter().any(|v| contains_text(v, lowered)),
+        Value::Object(members) => members.values().any(|v| contains_text(v, lowered)),
+        _ => false,
+    }
+}
+
+/// A field's value as a sort key. Types sort numbers, then strings, then
+/// booleans, then arrays and objects (by their JSON text); a missing or null
+/// field sorts last in either direction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum SortValue {
+    Number(Decimal),
+    Text(String),
+    Bool(bool),
+    Json(String),
+    Missing,
+}
+
+impl SortValue {
+    fn of(item: &Value, key: &SortKey) -> Self {
+        let mut value = item;
+        for segment in &key.path {
+            let next = match value {
+                Value::Object(members) => members.get(segment.as_str()),
+                Value::Array(elements) => {
+                    segment.parse::<usize>().ok().and_then(|i| elements.get(i))
+                }
+                _ => None,
+            };
+            match next {
+                Some(next) => value = next,
+                None => return Self::Missing,
+            }
+        }
+        match value {
+            Value::Null => Self::Missing,
+            Value::Number(n) => Decimal::parse(&n.to_string()).map_or(Self::Missing, Self::Number),
+            Value::String(s) => Self::Text(s.clone()),
+            Value::Bool(b) => Self::Bool(*b),
+            other => Self::Json(other.to_string()),
+        }
+    }
+
+    fn rank(&self) -> u8 {
+        match self {
+            Self::Number(_) => 0,
+            Self::Text(_) => 1,
+            Self::Bool(_) => 2,
+            Self::Json(_) => 3,
+            Self::Missing => 4,
+        }
+    }
+}
+
+fn compare_keys(a: &[SortValue], b: &[SortValue], keys: &[SortKey]) -> Ordering {
+    for ((a, b), key) in a.iter().zip(b).zip(keys) {
+        let ordering = match (a, b) {
+            (SortValue::Missing, SortValue::Missing) => Ordering::Equal,
+            (SortValue::Missing, _) => Ordering::Greater,
+            (_, SortValue::Missing) => Ordering::Less,
+            _ => {
+                let natural = match (a, b) {
+                    (SortValue::Number(x), SortValue::Number(y)) => x.cmp(y),
+                    (SortValue::Text(x), SortValue::Text(y)) => x.cmp(y),
+                    (SortValue::Bool(x), SortValue::Bool(y)) => x.cmp(y),
+                    (SortValue::Json(x), SortValue::Json(y)) => x.cmp(y),
+                    _ => a.rank().cmp(&b.rank()),
+                };
+                if key.descending {
+                    natural.reverse()
+                } else {
+                    natural
+                }
+            }
+        };
+        if ordering != Ordering::Equal {
+            return ordering;
+        }
+    }
+    Ordering::Equal
+}

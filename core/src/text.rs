@@ -1,0 +1,238 @@
+//! Operations on compact JSON text that keep every token as it was sent.
+//!
+//! Items are stored as the compact text of a body that [`crate::body::parse`]
+//! has already validated, so these functions can walk it with a small scanner
+//! instead of parsing and re-encoding it (which would rewrite `1e400` as `1e+400`).
+
+use crate::body::ID_KEY;
+use serde_json::Value;
+
+/// Where the value that starts at `start` in compact JSON ends (exclusive).
+fn value_end(text: &[u8], start: usize) -> usize {
+    let mut depth = 0usize;
+    let (mut in_string, mut escaped) = (false, false);
+    let mut at = start;
+    while let Some(&byte) = text.get(at) {
+        at += 1;
+        if in_string {
+            match (escaped, byte) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => {
+                    in_string = false;
+                    if depth == 0 {
+                        return at;
+                    }
+                }
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => depth += 1,
+            b']' | b'}' if depth > 0 => {
+                depth -= 1;
+                if depth == 0 {
+                    return at;
+                }
+            }
+            b',' | b']' | b'}' | b':' if depth == 0 => return at - 1,
+            _ => {}
+        }
+    }
+    at
+}
+
+/// The elements of a compact JSON array, as text.
+pub fn array_elements(array: &str) -> Vec<&str> {
+    let bytes = array.as_bytes();
+    let mut elements = Vec::new();
+    let mut at = 1;
+    while at < bytes.len() && bytes[at] != b']' {
+        let end = value_end(bytes, at);
+        elements.push(array.get(at..end).unwrap_or_default());
+        at = end + 1;
+    }
+    elements
+}
+
+/// The item as stored and echoed: a compact JSON object's members as sent,
+/// minus any `_id` the client sent, then `"_id"` last.
+pub fn item_text(object: &str, id: &str) -> String {
+    let mut out = String::with_capacity(object.len() + id.len() + 10);
+    out.push('{');
+    for member in members(object) {
+        if member.key != ID_KEY {
+            out.push_str(member.key_text);
+            out.push(':');
+            out.push_str(member.value);
+            out.push(',');
+        }
+    }
+    out.push_str("\"_id\":");
+    out.push_str(&Value::String(id.to_owned()).to_string());
+    out.push('}');
+    out
+}
+
+/// One member of a compact JSON object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member<'a> {
+    /// The key as written, quotes and escapes included.
+    pub key_text: &'a str,
+    /// The key decoded.
+    pub key: String,
+    /// The value as written.
+    pub value: &'a str,
+}
+
+/// The members of a compact JSON object, in order.
+pub fn members(object: &str) -> Vec<Member<'_>> {
+    let bytes = object.as_bytes();
+    let mut out = Vec::new();
+    let mut at = 1;
+    while at < bytes.len() && bytes[at] != b'}' {
+        let key_end = value_end(bytes, at);
+        let member_end = value_end(bytes, key_end + 1);
+        let key_text = object.get(at..key_end).unwrap_or_default();
+        out.push(Member {
+            key_text,
+            key: serde_json::from_str(key_text).unwrap_or_default(),
+            value: object.get(key_end + 1..member_end).unwrap_or_default(),
+        });
+        at = member_end + 1;
+    }
+    out
+}
+
+/// Applies a JSON Merge Patch (RFC 7386) to compact JSON text: members of an
+/// object patch replace or (when `null`) remove the target's, recursively;
+/// any other patch replaces the target. Untouched members keep their text and
+/// place; new members go after them, in the patch's order.
+pub fn merge_patch(target: &str, patch: &str) -> String {
+    if !patch.starts_with('{') {
+        return patch.to_owned();
+    }
+    let patch_members = members(patch);
+    let target_members = if target.starts_with('{') {
+        members(target)
+    } else {
+        Vec::new()
+    };
+    let mut parts: Vec<String> = Vec::with_capacity(target_members.len() + patch_members.len());
+    for member in &target_members {
+        match patch_members.iter().rev().find(|p| p.key == member.key) {
+            None => parts.push(format!("{}:{}", member.key_text, member.value)),
+            Some(p) if p.value == "null" => {}
+            Some(p) => parts.push(format!(
+                "{}:{}",
+                member.key_text,
+                merge_patch(member.value, p.value)
+            )),
+        }
+    }
+    let mut added: Vec<&str> = Vec::new();
+    for (n, p) in patch_members.iter().enumerate() {
+        let later = patch_members[n + 1..].iter().any(|q| q.key == p.key);
+        let in_target = target_members.iter().any(|t| t.key == p.key);
+        if later || in_target || p.value == "null" || added.contains(&p.key.as_str()) {
+            continue;
+        }
+        added.push(&p.key);
+        parts.push(format!("{}:{}", p.key_text, merge_patch("null", p.value)));
+    }
+    format!("{{{}}}", parts.join(","))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::body::parse;
+
+    fn item(body: &str, id: &str) -> String {
+        item_text(&parse(body.as_bytes()).unwrap().text, id)
+    }
+
+    #[test]
+    fn numbers_keys_and_escapes_survive() {
+        let sent = "{ \"z\": 12345678901234567890, \"a\" :1.10,\n \"m\":1e400,\"s\":\"é 😀\\u0000\\u00e9\",\"n\":-0}";
+        assert_eq!(
+            item(sent, "x"),
+            r#"{"z":12345678901234567890,"a":1.10,"m":1e400,"s":"é 😀\u0000\u00e9","n":-0,"_id":"x"}"#
+        );
+    }
+
+    #[test]
+    fn a_sent_id_is_dropped_and_ours_goes_last() {
+        assert_eq!(
+            item(r#"{"_id":"mine","a":{"_id":1}}"#, "ours"),
+            r#"{"a":{"_id":1},"_id":"ours"}"#
+        );
+        assert_eq!(
+            item(r#"{"\u005fid":[1,{"b":"}"}],"c":"\""}"#, "i"),
+            r#"{"c":"\"","_id":"i"}"#
+        );
+        assert_eq!(item("{}", "i"), r#"{"_id":"i"}"#);
+    }
+
+    #[test]
+    fn arrays_split_into_their_elements() {
+        let text = parse(br#"[ {"a":[1,2]}, {"b":"],}"}, {} ]"#).unwrap().text;
+        assert_eq!(
+            array_elements(&text),
+            [r#"{"a":[1,2]}"#, r#"{"b":"],}"}"#, "{}"]
+        );
+        assert!(array_elements("[]").is_empty());
+    }
+
+    fn compact(text: &str) -> String {
+        parse(text.as_bytes()).unwrap().text
+    }
+
+    #[test]
+    fn merge_patch_follows_rfc_7386_examples() {
+        // The test cases of RFC 7386, appendix A.
+        for (target, patch, result) in [
+            (r#"{"a":"b"}"#, r#"{"a":"c"}"#, r#"{"a":"c"}"#),
+            (r#"{"a":"b"}"#, r#"{"b":"c"}"#, r#"{"a":"b","b":"c"}"#),
+            (r#"{"a":"b"}"#, r#"{"a":null}"#, r#"{}"#),
+            (r#"{"a":"b","b":"c"}"#, r#"{"a":null}"#, r#"{"b":"c"}"#),
+            (r#"{"a":["b"]}"#, r#"{"a":"c"}"#, r#"{"a":"c"}"#),
+            (r#"{"a":"c"}"#, r#"{"a":["b"]}"#, r#"{"a":["b"]}"#),
+            (
+                r#"{"a":{"b":"c"}}"#,
+                r#"{"a":{"b":"d","c":null}}"#,
+                r#"{"a":{"b":"d"}}"#,
+            ),
+            (r#"{"a":[{"b":"c"}]}"#, r#"{"a":[1]}"#, r#"{"a":[1]}"#),
+            (r#"["a","b"]"#, r#"["c","d"]"#, r#"["c","d"]"#),
+            (r#"{"a":"b"}"#, r#"["c"]"#, r#"["c"]"#),
+            (r#"{"a":"foo"}"#, "null", "null"),
+            (r#"{"a":"foo"}"#, r#""bar""#, r#""bar""#),
+            (r#"{"e":null}"#, r#"{"a":1}"#, r#"{"e":null,"a":1}"#),
+            (r#"[1,2]"#, r#"{"a":"b","c":null}"#, r#"{"a":"b"}"#),
+            (
+                r#"{}"#,
+                r#"{"a":{"bb":{"ccc":null}}}"#,
+                r#"{"a":{"bb":{}}}"#,
+            ),
+        ] {
+            assert_eq!(
+                merge_patch(&compact(target), &compact(patch)),
+                result,
+                "{target} + {patch}"
+            );
+        }
+    }
+
+    #[test]
+    fn merge_patch_keeps_untouched_text() {
+        let target = compact(r#"{"n":1e400,"s":"\u00e9","o":{"x":1.10,"y":2}}"#);
+        let patch = compact(r#"{"o":{"y":3},"new":-0.0}"#);
+        assert_eq!(
+            merge_patch(&target, &patch),
+            r#"{"n":1e400,"s":"\u00e9","o":{"x":1.10,"y":3},"new":-0.0}"#
+        );
+    }
+}
