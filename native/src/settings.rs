@@ -36,6 +36,11 @@ pub struct Settings {
     /// The largest request body accepted, in bytes; a larger one gets 413.
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
+
+    /// Origins allowed to read responses, comma-separated (such as
+    /// `http://localhost:3000`). Unset: any origin (`*`).
+    #[arg(long, env = "CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
 }
 
 fn parse_host(text: &str) -> Result<IpAddr, String> {
@@ -63,6 +68,12 @@ impl Settings {
             app_name: self.app_name.clone(),
             app_version: self.app_version.clone(),
             max_body_bytes: self.max_body_bytes,
+            cors_origins: self
+                .cors_origins
+                .iter()
+                .map(|origin| origin.trim().to_owned())
+                .filter(|origin| !origin.is_empty())
+                .collect(),
         }
     }
 }
