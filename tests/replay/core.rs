@@ -16,7 +16,8 @@ fn main() -> std::process::ExitCode {
         .into_iter()
         .map(|case| {
             Trial::test(case.name.clone(), move || {
-                run_case(&case, &mut CoreTarget::new()).map_err(Failed::from)
+                let mut target = CoreTarget::new(&case.env)?;
+                run_case(&case, &mut target).map_err(Failed::from)
             })
         })
         .collect();

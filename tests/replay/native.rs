@@ -51,7 +51,7 @@ fn main() -> std::process::ExitCode {
         .map(|case| {
             let binary = binary.clone();
             Trial::test(case.name.clone(), move || {
-                let server = NativeServer::start(&binary, &[])?;
+                let server = NativeServer::start_with_env(&binary, &[], &case.env)?;
                 run_case(&case, &mut HttpTarget::new(server.base())).map_err(Failed::from)
             })
         })

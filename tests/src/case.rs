@@ -52,6 +52,9 @@ pub struct Expect {
     pub body: Option<String>,
     /// Substrings the body text must contain.
     pub body_contains: Vec<String>,
+    /// For an array body: a field of each element, and the values it must
+    /// have, in order (`null` where the field is missing).
+    pub pluck: Option<(String, Vec<Value>)>,
 }
 
 /// One request and the response it must get.
@@ -68,6 +71,9 @@ pub struct Step {
 pub struct Case {
     /// Which file it came from, and its name there.
     pub name: String,
+    /// Settings the host runs with for this case, by their environment names
+    /// (such as `CORS_ORIGINS`), on top of the test defaults.
+    pub env: Vec<(String, String)>,
     /// The steps, in order.
     pub steps: Vec<Step>,
 }
@@ -125,8 +131,20 @@ fn parse_case(stem: &str, case: &Value) -> Result<Case, String> {
         .enumerate()
         .map(|(n, step)| parse_step(step).map_err(|e| format!("{name} step {n}: {e}")))
         .collect::<Result<_, _>>()?;
+    let env = match case.get("env") {
+        None => Vec::new(),
+        Some(Value::Object(env)) => env
+            .iter()
+            .map(|(k, v)| match v {
+                Value::String(v) => Ok((k.clone(), v.clone())),
+                _ => Err(format!("{name}: env {k} must be a string")),
+            })
+            .collect::<Result<_, _>>()?,
+        Some(_) => return Err(format!("{name}: `env` must be an object")),
+    };
     Ok(Case {
         name: format!("{stem}: {name}"),
+        env,
         steps,
     })
 }
@@ -209,7 +227,16 @@ fn parse_expect(expect: &Map<String, Value>) -> Result<Expect, String> {
             .collect::<Result<_, _>>()?,
         Some(_) => return Err("`body_contains` must be an array".to_owned()),
     };
+    let pluck = match expect.get("pluck") {
+        None => None,
+        Some(Value::Object(pluck)) if pluck.len() == 1 => match pluck.iter().next() {
+            Some((field, Value::Array(values))) => Some((field.clone(), values.clone())),
+            _ => return Err("`pluck` maps one field to an array of values".to_owned()),
+        },
+        Some(_) => return Err("`pluck` maps one field to an array of values".to_owned()),
+    };
     Ok(Expect {
+        pluck,
         status,
         headers,
         json: expect.get("json").cloned(),

@@ -107,10 +107,27 @@ fn check(step: &Step, response: &WireResponse, captures: &mut Captures) -> Resul
             return Err(format!("expected the body to contain `{part}`"));
         }
     }
-    if let Some(pattern) = &expect.json {
+    if expect.json.is_some() || expect.pluck.is_some() {
         let actual = parse_json(&response.body)
             .map_err(|e| format!("the body is not JSON ({e}): `{text}`"))?;
-        matching::match_json(pattern, &actual, captures, "$")?;
+        if let Some(pattern) = &expect.json {
+            matching::match_json(pattern, &actual, captures, "$")?;
+        }
+        if let Some((field, values)) = &expect.pluck {
+            let Value::Array(elements) = &actual else {
+                return Err(format!("expected an array to pluck `{field}` from"));
+            };
+            let plucked: Vec<Value> = elements
+                .iter()
+                .map(|element| element.get(field).cloned().unwrap_or(Value::Null))
+                .collect();
+            matching::match_json(
+                &Value::Array(values.clone()),
+                &Value::Array(plucked),
+                captures,
+                field,
+            )?;
+        }
     }
     Ok(())
 }

@@ -59,24 +59,32 @@ pub struct CoreTarget {
 }
 
 impl CoreTarget {
-    /// An engine configured as every host is under test.
-    pub fn new() -> Self {
+    /// An engine configured as every host is under test, plus a case's
+    /// settings (by environment name).
+    pub fn new(env: &[(String, String)]) -> Result<Self, String> {
         let now = Duration::from_secs(1_700_000_000);
-        let config = Config {
+        let mut config = Config {
             app_name: APP_NAME.to_owned(),
             app_version: APP_VERSION.to_owned(),
             ..Config::default()
         };
-        Self {
+        for (name, value) in env {
+            match name.as_str() {
+                "CORS_ORIGINS" => {
+                    config.cors_origins = value
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|o| !o.is_empty())
+                        .map(str::to_owned)
+                        .collect();
+                }
+                other => return Err(format!("the core runner does not know the setting {other}")),
+            }
+        }
+        Ok(Self {
             engine: Engine::new(config, Box::new(SeededIds::new(42)), now),
             now,
-        }
-    }
-}
-
-impl Default for CoreTarget {
-    fn default() -> Self {
-        Self::new()
+        })
     }
 }
 
@@ -169,12 +177,23 @@ pub struct NativeServer {
 impl NativeServer {
     /// Starts the binary with the test settings plus `args`, and waits until it listens.
     pub fn start(binary: &Path, args: &[&str]) -> Result<Self, String> {
+        Self::start_with_env(binary, args, &[])
+    }
+
+    /// Starts the binary with the test settings, `args` and environment
+    /// variables, and waits until it listens.
+    pub fn start_with_env(
+        binary: &Path,
+        args: &[&str],
+        env: &[(String, String)],
+    ) -> Result<Self, String> {
         let mut child = Command::new(binary)
             .args(["--host", "127.0.0.1", "--port", "0"])
             .args(args)
             .env("APP_NAME", APP_NAME)
             .env("APP_VERSION", APP_VERSION)
             .env("RUST_LOG", "info")
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
