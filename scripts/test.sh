@@ -5,12 +5,13 @@
 #   bash scripts/test.sh STAGE...   # only these stages, in the order given
 #
 # Stages:
-#   setup    rustup's wasm32 target; npm packages from package-lock.json (when missing or stale)
+#   setup    rustup's wasm32 target; npm packages from package-lock.json; a Python venv with
+#            tests/openapi/requirements.txt (each only when missing or stale)
 #   lint     cargo fmt --check; cargo clippy --all-targets -D warnings
 #   core     the engine's unit tests and doctests, its wasm32 build, and every
 #            conformance case replayed against it in-process
-#   native   the server's own tests, and every conformance case replayed
-#            against the real binary (a fresh process per case)
+#   native   the server's own tests, every conformance case replayed against the
+#            real binary (a fresh process per case), and its /openapi.json validated
 #   postman  the Postman collection, run by newman against the release binary
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +28,14 @@ stage_setup() {
     if [[ ! -e node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
         step "npm ci"
         npm ci --no-audit --no-fund
+    fi
+    local venv=target/tools/py
+    if [[ ! -e $venv/installed || tests/openapi/requirements.txt -nt $venv/installed ]]; then
+        step "python venv for the OpenAPI validator"
+        rm -rf "$venv"
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/openapi/requirements.txt
+        touch "$venv/installed"
     fi
 }
 
@@ -53,6 +62,8 @@ stage_native() {
     cargo test --locked -p mock-rest-api
     step "conformance: every case against the mock-rest-api binary"
     cargo test --locked -p conformance --test native
+    step "openapi: /openapi.json of the binary is valid OpenAPI 3.1 and matches its routes"
+    target/tools/py/bin/python tests/openapi/validate.py target/debug/mock-rest-api
 }
 
 stage_postman() {
