@@ -225,7 +225,10 @@ impl Engine {
         let mut response = respond(200, JSON, out);
         response.headers.push(("x-total-count", total.to_string()));
         if let Some(pages) = pages {
-            let url = |page: usize| page_url(&request.path, &request.query, page, pages.limit);
+            let origin = request_origin(request);
+            let url = |page: usize| {
+                origin.clone() + &page_url(&request.path, &request.query, page, pages.limit)
+            };
             let mut links = vec![format!("<{}>; rel=\"first\"", url(1))];
             if let Some(prev) = pages.prev {
                 links.push(format!("<{}>; rel=\"prev\"", url(prev)));
@@ -442,8 +445,27 @@ fn etag_listed(header: &str, etag: &str, weak: bool) -> bool {
     })
 }
 
+/// `scheme://host` of the request, from `Host` (and `X-Forwarded-Proto`, as a
+/// proxy such as Elastic Beanstalk's or Cloudflare's sets it), so that page
+/// links are absolute as json-server's are. Empty when there is no usable
+/// `Host`, and the links are then relative to the server.
+fn request_origin(request: &Request) -> String {
+    let host = request.header("host").filter(|host| {
+        !host.is_empty()
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".-:[]_".contains(&b))
+    });
+    let scheme = match request.header("x-forwarded-proto") {
+        Some(proto) if proto.eq_ignore_ascii_case("https") => "https",
+        _ => "http",
+    };
+    host.map(|host| format!("{scheme}://{host}"))
+        .unwrap_or_default()
+}
+
 /// The link to another page: the request's path and query with `_page` and
-/// `_limit` replaced, as a reference relative to the server.
+/// `_limit` replaced.
 fn page_url(path: &str, query: &str, page: usize, limit: usize) -> String {
     let mut url = format!("{path}?");
     for pair in query.split('&').filter(|pair| !pair.is_empty()) {
@@ -673,5 +695,26 @@ mod tests {
             "/api/p?name=a%20b&_sort=x&_page=3&_limit=5"
         );
         assert_eq!(page_url("/api/p/", "", 1, 10), "/api/p/?_page=1&_limit=10");
+    }
+
+    #[test]
+    fn page_links_are_absolute_when_the_host_is_known() {
+        let origin = |headers: &[(&str, &str)]| {
+            let mut request = Request::new(Method::Get, "/api/p");
+            for (name, value) in headers {
+                request = request.with_header(name, value);
+            }
+            request_origin(&request)
+        };
+        assert_eq!(
+            origin(&[("Host", "localhost:5000")]),
+            "http://localhost:5000"
+        );
+        assert_eq!(
+            origin(&[("Host", "[::1]:80"), ("X-Forwarded-Proto", "https")]),
+            "https://[::1]:80"
+        );
+        assert_eq!(origin(&[("Host", "evil>; rel=\"x\"")]), "");
+        assert_eq!(origin(&[]), "");
     }
 }
