@@ -1,7 +1,9 @@
 //! The engine: routes a request, reads or changes the store, and says what to answer.
 
 use crate::body;
+use crate::controls::{reason_phrase, Controls};
 use crate::error::ApiError;
+use crate::journal::{Journal, DEFAULT_JOURNAL_SIZE};
 use crate::openapi;
 use crate::pages;
 use crate::query::ListQuery;
@@ -9,10 +11,12 @@ use crate::request::{Method, Request};
 use crate::response::{Change, Outcome, Response};
 use crate::route::Route;
 use crate::select::{select, Selection};
+use crate::snapshot::{self, Snapshot};
 use crate::store::{Item, Store};
 use crate::text;
 use serde_json::Value;
 use std::time::Duration;
+use subtle::ConstantTimeEq;
 
 /// The default body limit: 1 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -40,6 +44,28 @@ pub struct Config {
     /// (`Access-Control-Allow-Origin: *`); otherwise a listed `Origin` is echoed
     /// and responses vary on `Origin`. `*` in the list allows any origin by echo.
     pub cors_origins: Vec<String>,
+    /// A delay for every response that does not ask for its own.
+    pub default_delay: Duration,
+    /// How many requests the journal keeps.
+    pub journal_size: usize,
+    /// `API_TOKEN`: when set, every route but `/` and `/health` needs
+    /// `Authorization: Bearer <token>`.
+    pub api_token: Option<String>,
+    /// `AUTH_SCOPE`: which requests the token guards.
+    pub auth_scope: AuthScope,
+    /// Whether the host listens where others can reach it; with no token, the
+    /// homepage then warns that anyone can change the data.
+    pub publicly_reachable: bool,
+}
+
+/// Which requests `API_TOKEN` guards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AuthScope {
+    /// Every route but `/` and `/health` (`AUTH_SCOPE=all`, the default).
+    #[default]
+    All,
+    /// Only writes and `/__admin`; reads of `/api` and `/openapi.json` are open (`AUTH_SCOPE=writes`).
+    Writes,
 }
 
 impl Default for Config {
@@ -49,6 +75,11 @@ impl Default for Config {
             app_version: env!("CARGO_PKG_VERSION").to_owned(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             cors_origins: Vec::new(),
+            default_delay: Duration::ZERO,
+            journal_size: DEFAULT_JOURNAL_SIZE,
+            api_token: None,
+            auth_scope: AuthScope::All,
+            publicly_reachable: false,
         }
     }
 }
@@ -97,6 +128,9 @@ impl IdSource for SeededIds {
 pub struct Engine {
     config: Config,
     store: Store,
+    /// What `POST /__admin/reset` restores: the fixtures, or nothing.
+    initial: Store,
+    journal: Journal,
     ids: Box<dyn IdSource>,
     started: Duration,
 }
@@ -106,11 +140,26 @@ impl Engine {
     /// at which the server started; uptime counts from it.
     pub fn new(config: Config, ids: Box<dyn IdSource>, started: Duration) -> Self {
         Self {
+            journal: Journal::new(config.journal_size),
             config,
             store: Store::new(),
+            initial: Store::new(),
             ids,
             started,
         }
+    }
+
+    /// Loads fixtures (a snapshot: `{"type": [items]}`) as the store to start
+    /// from and to reset to. Items keep the `_id`s they carry. On error
+    /// (invalid JSON names line and column) nothing is loaded. Returns the
+    /// number of items.
+    pub fn load_fixtures(&mut self, bytes: &[u8]) -> Result<usize, ApiError> {
+        let ids = &mut self.ids;
+        let snapshot = Snapshot::parse(bytes, &mut || new_id(ids.as_mut()))?;
+        let count = snapshot.items.len();
+        self.store = snapshot.into_store();
+        self.initial = self.store.clone();
+        Ok(count)
     }
 
     /// The configuration the engine runs with.
@@ -133,16 +182,24 @@ impl Engine {
             Change::Clear { resource } => {
                 self.store.clear(resource);
             }
+            Change::ClearAll => self.store = Store::new(),
         }
     }
 
     /// Handles one request at time `now` (since the Unix epoch).
     pub fn handle(&mut self, request: &Request, now: Duration) -> Outcome {
         let mut changes = Vec::new();
-        let mut response = self
-            .dispatch(request, now, &mut changes)
-            .unwrap_or_else(|err| error_response(&err));
+        let mut delay = self.config.default_delay;
+        let route = Route::parse(&request.path);
+        let mut response = match &route {
+            Ok(route) => self.dispatch(route, request, now, &mut delay, &mut changes),
+            Err(err) => Err(err.clone()),
+        }
+        .unwrap_or_else(|err| error_response(&err));
         self.add_cors_headers(&mut response, request);
+        if !route.as_ref().is_ok_and(Route::is_admin) {
+            self.journal.record(request, response.status, now);
+        }
         if request.method == Method::Head {
             let length = response.body.len();
             response.body.clear();
@@ -150,22 +207,43 @@ impl Engine {
                 .headers
                 .push(("content-length", length.to_string()));
         }
-        Outcome { response, changes }
+        Outcome {
+            response,
+            changes,
+            delay,
+        }
     }
 
     fn dispatch(
         &mut self,
+        route: &Route,
         request: &Request,
         now: Duration,
+        delay: &mut Duration,
         changes: &mut Vec<Change>,
     ) -> Result<Response, ApiError> {
         let limit = self.config.max_body_bytes;
         if request.body_too_large || request.body.len() > limit {
             return Err(ApiError::BodyTooLarge { limit });
         }
-        let route = Route::parse(&request.path)?;
         if request.method == Method::Options {
-            return Ok(preflight(&route, request));
+            // A CORS preflight carries no token and must not be delayed or forced.
+            *delay = Duration::ZERO;
+            return Ok(preflight(route, request));
+        }
+        if !self.authorized(route, request) {
+            return Err(ApiError::Unauthorized);
+        }
+        let controls = Controls::read(request)?;
+        if let Some(asked) = controls.delay {
+            *delay = asked;
+        }
+        if let Some(status) = controls.status {
+            let message = format!(
+                "Forced {status} {}: the request asked for it with X-Mock-Status or _status.",
+                reason_phrase(status)
+            );
+            return Ok(respond(status, JSON, body::message_body(&message)));
         }
         if !route.takes(&request.method) {
             return Err(ApiError::MethodNotAllowed {
@@ -177,11 +255,24 @@ impl Engine {
         let (name, version) = (&self.config.app_name, &self.config.app_version);
         // `takes` has admitted only the methods of the route table, and HEAD
         // where GET is; every other pair below is unreachable.
-        match (route, &request.method) {
+        let warn = self.config.publicly_reachable && self.config.api_token.is_none();
+        match (route.clone(), &request.method) {
             (Route::Home, _) => {
-                let page = pages::homepage(name, version, elapsed, &self.store);
+                let page = pages::homepage(name, version, elapsed, &self.store, warn);
                 Ok(respond(200, HTML, page.into_bytes()))
             }
+            (Route::Snapshot, Method::Put) => self.put_snapshot(&request.body, changes),
+            (Route::Snapshot, _) => Ok(respond(200, JSON, snapshot::render(&self.store))),
+            (Route::Reset, _) => Ok(self.reset(changes)),
+            (Route::Requests, Method::Delete) => {
+                let deleted = self.journal.clear();
+                Ok(respond(
+                    200,
+                    JSON,
+                    format!("{{\"deleted\":{deleted}}}").into_bytes(),
+                ))
+            }
+            (Route::Requests, _) => self.requests(request),
             (Route::Health, _) => {
                 let doc = pages::health(name, version, elapsed, &self.store);
                 Ok(respond(200, JSON, doc.to_string().into_bytes()))
@@ -203,6 +294,83 @@ impl Engine {
             }
             (Route::Item { resource, id }, _) => self.get(&resource, &id, request),
         }
+    }
+
+    /// Whether the request may use the route, given `API_TOKEN` and `AUTH_SCOPE`.
+    fn authorized(&self, route: &Route, request: &Request) -> bool {
+        let Some(token) = &self.config.api_token else {
+            return true;
+        };
+        let reading = matches!(request.method, Method::Get | Method::Head);
+        if route.is_public()
+            || (self.config.auth_scope == AuthScope::Writes && reading && !route.is_admin())
+        {
+            return true;
+        }
+        let presented = request.header("authorization").and_then(|value| {
+            let (scheme, credentials) = value.trim().split_once(' ')?;
+            scheme
+                .eq_ignore_ascii_case("bearer")
+                .then(|| credentials.trim())
+        });
+        presented.is_some_and(|presented| bool::from(presented.as_bytes().ct_eq(token.as_bytes())))
+    }
+
+    fn put_snapshot(
+        &mut self,
+        body: &[u8],
+        changes: &mut Vec<Change>,
+    ) -> Result<Response, ApiError> {
+        let ids = &mut self.ids;
+        let snapshot = Snapshot::parse(body, &mut || new_id(ids.as_mut()))?;
+        self.replace_store(snapshot.into_store(), changes);
+        Ok(respond(200, JSON, snapshot::render(&self.store)))
+    }
+
+    fn reset(&mut self, changes: &mut Vec<Change>) -> Response {
+        self.replace_store(self.initial.clone(), changes);
+        let total = self.store.total();
+        respond(
+            200,
+            JSON,
+            format!("{{\"total_resources_count\":{total}}}").into_bytes(),
+        )
+    }
+
+    /// Swaps in a whole new store, reported as `ClearAll` then a `Put` per item.
+    fn replace_store(&mut self, store: Store, changes: &mut Vec<Change>) {
+        self.store = store;
+        changes.push(Change::ClearAll);
+        for (resource, collection) in self.store.types() {
+            for item in collection.iter() {
+                if let Some(id) = item_id(item.json) {
+                    changes.push(Change::Put {
+                        resource: resource.to_owned(),
+                        id,
+                        item: item.json.to_owned(),
+                    });
+                }
+            }
+        }
+    }
+
+    fn requests(&self, request: &Request) -> Result<Response, ApiError> {
+        let mut since = 0;
+        let mut limit = None;
+        for (key, value) in form_urlencoded::parse(request.query.as_bytes()) {
+            let number = || {
+                value.trim().parse::<u64>().map_err(|_| ApiError::BadQuery {
+                    reason: format!("`{key}` must be a whole number; got `{value}`."),
+                })
+            };
+            match key.as_ref() {
+                "_since" => since = number()?,
+                "_limit" => limit = Some(usize::try_from(number()?).unwrap_or(usize::MAX)),
+                _ => {}
+            }
+        }
+        let entries = self.journal.render(since, limit);
+        Ok(respond(200, JSON, entries.to_string().into_bytes()))
     }
 
     fn list(&self, resource: &str, request: &Request) -> Result<Response, ApiError> {
@@ -292,10 +460,7 @@ impl Engine {
 
     /// Stores a new item from a compact JSON object under a fresh id; returns the id.
     fn insert_new(&mut self, resource: &str, object: &str, changes: &mut Vec<Change>) -> String {
-        let id = uuid::Builder::from_random_bytes(self.ids.random_bytes())
-            .into_uuid()
-            .hyphenated()
-            .to_string();
+        let id = new_id(self.ids.as_mut());
         let item = text::item_text(object, &id);
         self.record(
             Change::Put {
@@ -435,6 +600,23 @@ impl Engine {
     }
 }
 
+/// A fresh lowercase hyphenated UUID v4.
+fn new_id(ids: &mut dyn IdSource) -> String {
+    uuid::Builder::from_random_bytes(ids.random_bytes())
+        .into_uuid()
+        .hyphenated()
+        .to_string()
+}
+
+/// The `_id` of a stored item (always its last member).
+fn item_id(item: &str) -> Option<String> {
+    text::members(item)
+        .into_iter()
+        .rev()
+        .find(|member| member.key == body::ID_KEY)
+        .and_then(|member| serde_json::from_str(member.value).ok())
+}
+
 /// Whether a conditional header's list names the tag (`*` names any).
 /// `If-None-Match` compares weakly (a `W/` prefix is ignored), `If-Match` strongly.
 fn etag_listed(header: &str, etag: &str, weak: bool) -> bool {
@@ -517,8 +699,16 @@ fn item_response(item: Item<'_>) -> Response {
 /// The one place an [`ApiError`] becomes a response.
 fn error_response(err: &ApiError) -> Response {
     let mut response = respond(err.status(), JSON, body::message_body(&err.message()));
-    if let ApiError::MethodNotAllowed { allow, .. } = err {
-        response.headers.push(("allow", (*allow).to_owned()));
+    match err {
+        ApiError::MethodNotAllowed { allow, .. } => {
+            response.headers.push(("allow", (*allow).to_owned()));
+        }
+        ApiError::Unauthorized => {
+            response
+                .headers
+                .push(("www-authenticate", "Bearer".to_owned()));
+        }
+        _ => {}
     }
     response
 }

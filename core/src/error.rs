@@ -59,6 +59,19 @@ pub enum ApiError {
         /// The item's id.
         id: String,
     },
+    /// A mock control (`X-Mock-Delay`, `_delay`, `X-Mock-Status`, `_status`,
+    /// or an admin query) has a value it cannot take (`400`).
+    BadControl {
+        /// Why, in words.
+        reason: String,
+    },
+    /// A snapshot or fixture is not `{"type": [objects]}` (`400`).
+    BadSnapshot {
+        /// Why, in words.
+        reason: String,
+    },
+    /// The route needs `Authorization: Bearer <API_TOKEN>` (`401`, with `WWW-Authenticate`).
+    Unauthorized,
     /// The body is larger than the limit (`413`).
     BodyTooLarge {
         /// The limit in bytes.
@@ -77,7 +90,10 @@ impl ApiError {
             | Self::InvalidJson { .. }
             | Self::TooDeep { .. }
             | Self::WrongShape { .. }
-            | Self::BadQuery { .. } => 400,
+            | Self::BadQuery { .. }
+            | Self::BadControl { .. }
+            | Self::BadSnapshot { .. } => 400,
+            Self::Unauthorized => 401,
             Self::PreconditionFailed { .. } => 412,
             Self::BodyTooLarge { .. } => 413,
         }
@@ -93,7 +109,13 @@ impl ApiError {
             Self::MethodNotAllowed { method, allow } => {
                 format!("Method {method} is not allowed here. Allowed: {allow}.")
             }
-            Self::BadPathSegment { reason } | Self::BadQuery { reason } => reason.clone(),
+            Self::BadPathSegment { reason }
+            | Self::BadQuery { reason }
+            | Self::BadControl { reason }
+            | Self::BadSnapshot { reason } => reason.clone(),
+            Self::Unauthorized => {
+                "This route needs the header `Authorization: Bearer <API_TOKEN>`.".to_owned()
+            }
             Self::PreconditionFailed { id } => {
                 format!("Resource {id} has changed: If-Match does not match its current ETag.")
             }

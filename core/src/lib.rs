@@ -44,8 +44,10 @@
 #![warn(missing_docs)]
 
 mod body;
+mod controls;
 mod engine;
 mod error;
+mod journal;
 mod number;
 mod openapi;
 mod pages;
@@ -54,12 +56,15 @@ mod request;
 mod response;
 mod route;
 mod select;
+mod snapshot;
 mod store;
 mod text;
 
 pub use body::{ID_KEY, MAX_DEPTH};
-pub use engine::{Config, Engine, IdSource, SeededIds, DEFAULT_MAX_BODY_BYTES};
+pub use controls::MAX_DELAY;
+pub use engine::{AuthScope, Config, Engine, IdSource, SeededIds, DEFAULT_MAX_BODY_BYTES};
 pub use error::ApiError;
+pub use journal::DEFAULT_JOURNAL_SIZE;
 pub use query::{ListQuery, DEFAULT_PAGE_LIMIT};
 pub use request::{Method, Request};
 pub use response::{Change, Outcome, Response};

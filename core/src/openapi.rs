@@ -92,6 +92,14 @@ fn operation(route: &RouteSpec, op: &Operation, head: bool) -> Value {
             parameters.push(json!({"$ref": format!("#/components/parameters/{name}")}));
         }
     }
+    if op.journal_query {
+        for name in ["_since", "_limit"] {
+            parameters.push(json!({"$ref": format!("#/components/parameters/{name}")}));
+        }
+    }
+    for name in ["X-Mock-Delay", "_delay", "X-Mock-Status", "_status"] {
+        parameters.push(json!({"$ref": format!("#/components/parameters/{name}")}));
+    }
     match op.condition {
         Condition::IfNoneMatch => {
             parameters.push(json!({"$ref": "#/components/parameters/If-None-Match"}))
@@ -156,8 +164,13 @@ fn operation(route: &RouteSpec, op: &Operation, head: bool) -> Value {
     for status in op.errors {
         responses.insert(status.to_string(), error_ref(*status));
     }
-    if route.template.starts_with("/api/") && !op.errors.contains(&400) {
+    if !op.errors.contains(&400) {
+        // Every route reads the mock controls, and a malformed one is a 400.
         responses.insert("400".to_owned(), error_ref(400));
+    }
+    if route.template != "/" && route.template != "/health" {
+        responses.insert("401".to_owned(), error_ref(401));
+        out.insert("security".to_owned(), json!([{}, {"bearer": []}]));
     }
     responses.insert("413".to_owned(), error_ref(413));
     out.insert("responses".to_owned(), Value::Object(responses));
@@ -168,6 +181,7 @@ fn error_ref(status: u16) -> Value {
     let name = match status {
         400 => "BadRequest",
         404 => "NotFound",
+        401 => "Unauthorized",
         412 => "PreconditionFailed",
         _ => "PayloadTooLarge",
     };
@@ -187,6 +201,9 @@ fn schema(payload: Payload) -> Option<Value> {
         Payload::MergePatch => reference("MergePatch"),
         Payload::ItemList => json!({"type": "array", "items": reference("Item")}),
         Payload::Deleted => reference("Deleted"),
+        Payload::Snapshot => reference("Snapshot"),
+        Payload::ResetDone => reference("ResetDone"),
+        Payload::Journal => json!({"type": "array", "items": reference("JournalEntry")}),
     })
 }
 
@@ -251,6 +268,30 @@ fn components() -> Value {
                 },
                 "required": ["name", "version", "uptime", "database", "status"],
             },
+            "Snapshot": {
+                "type": "object",
+                "description": "Every type with its items, in creation order: {\"type\": [items]}",
+                "additionalProperties": {"type": "array", "items": {"$ref": "#/components/schemas/Item"}},
+            },
+            "ResetDone": {
+                "type": "object",
+                "properties": {"total_resources_count": {"type": "integer", "minimum": 0}},
+                "required": ["total_resources_count"],
+            },
+            "JournalEntry": {
+                "type": "object",
+                "properties": {
+                    "seq": {"type": "integer", "minimum": 1, "description": "Counts every request since start; use it with _since"},
+                    "time": {"type": "string", "format": "date-time"},
+                    "method": {"type": "string"},
+                    "path": {"type": "string", "description": "As sent, percent-encoded"},
+                    "query": {"type": "string", "description": "As sent, without the ?"},
+                    "status": {"type": "integer"},
+                    "body": {"type": "string", "description": "The first 4096 bytes of the request body, as text"},
+                    "body_truncated": {"type": "boolean"},
+                },
+                "required": ["seq", "time", "method", "path", "query", "status", "body", "body_truncated"],
+            },
             "Error": {
                 "type": "object",
                 "properties": {"message": {"type": "string"}},
@@ -280,6 +321,19 @@ fn components() -> Value {
             "_limit": query("_limit", "Items per page, or the length of a `_start` slice.", whole(0)),
             "_start": query("_start", "Index of the first item of a slice.", whole(0)),
             "_end": query("_end", "Index one past the last item of a slice.", whole(0)),
+            "X-Mock-Delay": {
+                "name": "X-Mock-Delay", "in": "header", "required": false,
+                "description": "Wait this many milliseconds (at most 30000) before answering.",
+                "schema": {"type": "integer", "minimum": 0},
+            },
+            "_delay": query("_delay", "Like X-Mock-Delay; the header wins.", whole(0)),
+            "X-Mock-Status": {
+                "name": "X-Mock-Status", "in": "header", "required": false,
+                "description": "Answer this status (200 to 599) with a JSON message instead, changing nothing.",
+                "schema": {"type": "integer", "minimum": 200, "maximum": 599},
+            },
+            "_status": query("_status", "Like X-Mock-Status; the header wins.", json!({"type": "integer", "minimum": 200, "maximum": 599})),
+            "_since": query("_since", "Only entries with a greater seq.", whole(0)),
             "If-None-Match": {
                 "name": "If-None-Match", "in": "header", "required": false,
                 "description": "ETags the client has; a match answers 304 with no body.",
@@ -298,10 +352,18 @@ fn components() -> Value {
             "Allow": {"description": "The methods the path takes", "schema": {"type": "string"}},
             "Access-Control-Allow-Origin": {"description": "`*`, or the request's Origin when an allow-list is set", "schema": {"type": "string"}},
         },
+        "securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer", "description": "API_TOKEN, when the server has one"},
+        },
         "responses": {
             "NotModified": {"description": "The item still has an ETag the client listed", "headers": {"ETag": {"$ref": "#/components/headers/ETag"}}},
             "BadRequest": error("Empty body, invalid JSON (line and column given), wrong shape, nesting deeper than 128 levels, bad resource name or id, or a malformed query parameter"),
             "NotFound": error("No item of that type has that id"),
+            "Unauthorized": {
+                "description": "API_TOKEN is set and the request has no `Authorization: Bearer <token>` with it",
+                "headers": {"WWW-Authenticate": {"schema": {"type": "string", "const": "Bearer"}}},
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            },
             "PreconditionFailed": error("If-Match does not match the item's current ETag; nothing changed"),
             "PayloadTooLarge": error(&format!("The body is over the limit ({DEFAULT_MAX_BODY_BYTES} bytes by default)")),
         },

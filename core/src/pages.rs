@@ -68,10 +68,17 @@ const ENDPOINTS: &[(&str, &str, &str)] = &[
 const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:60rem;\
 margin:2rem auto;padding:0 1rem;color:#222}h1{margin-bottom:.2rem}table{border-collapse:collapse;\
 width:100%;margin:1rem 0 2rem}th,td{text-align:left;padding:.4rem .6rem;border-bottom:1px solid #ddd}\
-th{background:#f4f4f4}code{font-family:ui-monospace,monospace}.facts{color:#555}";
+th{background:#f4f4f4}code{font-family:ui-monospace,monospace}.facts{color:#555}\
+.warning{background:#fff3cd;border:1px solid #e0b400;padding:.6rem .8rem;border-radius:4px}";
 
 /// The HTML homepage. Self-contained: inline CSS, no script, no external asset.
-pub fn homepage(name: &str, version: &str, elapsed: Duration, store: &Store) -> String {
+pub fn homepage(
+    name: &str,
+    version: &str,
+    elapsed: Duration,
+    store: &Store,
+    warn_open: bool,
+) -> String {
     let mut types: Vec<(&str, usize)> = store.counts().collect();
     types.sort_unstable();
     let mut html = String::with_capacity(4096);
@@ -87,6 +94,13 @@ pub fn homepage(name: &str, version: &str, elapsed: Duration, store: &Store) -> 
         uptime(elapsed),
         store.total()
     );
+    if warn_open {
+        html.push_str(
+            "<p class=\"warning\"><strong>Warning:</strong> this server can be reached from other machines \
+             and has no <code>API_TOKEN</code>, so anyone who can reach it can read and change its data. \
+             Set <code>API_TOKEN</code>, or <code>RUN_LOCAL=1</code> to listen on 127.0.0.1 only.</p>\n",
+        );
+    }
     html.push_str("<h2>Resources</h2>\n");
     if types.is_empty() {
         html.push_str("<p>No resources yet. <code>POST</code> JSON to <code>/api/{resource}</code> to create some.</p>\n");
@@ -145,7 +159,11 @@ mod tests {
         let mut store = Store::new();
         store.put("zebras", "1", "{}".to_owned());
         store.put("<script>", "1", "{}".to_owned());
-        let html = homepage("a&b", "1.0", Duration::ZERO, &store);
+        let html = homepage("a&b", "1.0", Duration::ZERO, &store, false);
+        assert!(!html.contains("Warning"));
+        assert!(
+            homepage("a", "1", Duration::ZERO, &store, true).contains("<strong>Warning:</strong>")
+        );
         assert!(html.contains("<title>a&amp;b</title>"));
         assert!(html.contains("&lt;script&gt;"));
         assert!(!html.contains("<script>"));

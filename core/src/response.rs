@@ -1,5 +1,7 @@
 //! What the engine answers: a response and the store changes behind it.
 
+use std::time::Duration;
+
 /// An HTTP response, ready for a host to write out as it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
@@ -46,6 +48,8 @@ pub enum Change {
         /// The resource type.
         resource: String,
     },
+    /// Every item of every type is gone (a snapshot or reset follows as `Put`s).
+    ClearAll,
 }
 
 /// The result of handling one request.
@@ -56,4 +60,7 @@ pub struct Outcome {
     /// What changed in the store, in order. The engine has already applied them;
     /// a host that persists state records them before it sends the response.
     pub changes: Vec<Change>,
+    /// How long the host waits before it sends the response (the mock's
+    /// latency controls). The engine never waits itself.
+    pub delay: Duration,
 }

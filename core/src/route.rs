@@ -30,6 +30,12 @@ pub enum Route {
         /// The item's `_id`.
         id: String,
     },
+    /// `/__admin/snapshot`: the whole store.
+    Snapshot,
+    /// `/__admin/reset`: back to the state the server started with.
+    Reset,
+    /// `/__admin/requests`: the request journal.
+    Requests,
 }
 
 /// What a request or response body holds, for the OpenAPI document.
@@ -53,6 +59,12 @@ pub enum Payload {
     ItemList,
     /// `{"deleted": N}`.
     Deleted,
+    /// The whole store, `{"type": [items]}`.
+    Snapshot,
+    /// `{"total_resources_count": N}` after a reset.
+    ResetDone,
+    /// The request journal, an array of entries.
+    Journal,
 }
 
 /// Which conditional request header an operation honours.
@@ -81,6 +93,8 @@ pub struct Operation {
     pub response: Payload,
     /// Whether it takes the list query (filters, `q`, `_sort`, paging).
     pub list_query: bool,
+    /// Whether it takes the journal's `_since` and `_limit`.
+    pub journal_query: bool,
     /// The conditional header it honours.
     pub condition: Condition,
     /// The error statuses it can answer with, besides `405` and `413`.
@@ -112,6 +126,7 @@ const fn op(
         request,
         response,
         list_query: false,
+        journal_query: false,
         condition: Condition::Unconditional,
         errors: &[],
     }
@@ -125,6 +140,11 @@ impl Operation {
 
     const fn condition(mut self, condition: Condition) -> Self {
         self.condition = condition;
+        self
+    }
+
+    const fn journal_query(mut self) -> Self {
+        self.journal_query = true;
         self
     }
 
@@ -242,6 +262,30 @@ pub const ROUTES: &[RouteSpec] = &[
         ],
         allow: "GET, HEAD, PUT, PATCH, DELETE, OPTIONS",
     },
+    RouteSpec {
+        template: "/__admin/snapshot",
+        operations: &[
+            op(Method::Get, "getSnapshot", "The whole store as {\"type\": [items]}, in creation order", Payload::Nothing, Payload::Snapshot),
+            op(Method::Put, "putSnapshot", "Replace the whole store at once; items keep their _id, items without one get a new one", Payload::Snapshot, Payload::Snapshot)
+                .errors(&[400]),
+        ],
+        allow: "GET, HEAD, PUT, OPTIONS",
+    },
+    RouteSpec {
+        template: "/__admin/reset",
+        operations: &[op(Method::Post, "reset", "Restore the store the server started with (its fixtures, or empty)", Payload::Nothing, Payload::ResetDone)],
+        allow: "POST, OPTIONS",
+    },
+    RouteSpec {
+        template: "/__admin/requests",
+        operations: &[
+            op(Method::Get, "listRequests", "The most recent requests, newest last (admin requests are not recorded)", Payload::Nothing, Payload::Journal)
+                .journal_query()
+                .errors(&[400]),
+            op(Method::Delete, "clearRequests", "Forget the recorded requests", Payload::Nothing, Payload::Deleted),
+        ],
+        allow: "GET, HEAD, DELETE, OPTIONS",
+    },
 ];
 
 impl Route {
@@ -262,6 +306,9 @@ impl Route {
             [""] => Ok(Self::Home),
             ["health"] => Ok(Self::Health),
             ["openapi.json"] => Ok(Self::OpenApi),
+            ["__admin", "snapshot"] => Ok(Self::Snapshot),
+            ["__admin", "reset"] => Ok(Self::Reset),
+            ["__admin", "requests"] => Ok(Self::Requests),
             ["api", resource] => Ok(Self::Collection {
                 resource: decode_segment(resource, "resource name")?,
             }),
@@ -281,6 +328,9 @@ impl Route {
             Self::OpenApi => 2,
             Self::Collection { .. } => 3,
             Self::Item { .. } => 4,
+            Self::Snapshot => 5,
+            Self::Reset => 6,
+            Self::Requests => 7,
         };
         &ROUTES[index]
     }
@@ -296,34 +346,50 @@ impl Route {
         }
     }
 
+    /// Whether the route is one of the `/__admin` controls.
+    pub fn is_admin(&self) -> bool {
+        matches!(self, Self::Snapshot | Self::Reset | Self::Requests)
+    }
+
+    /// Whether the route is open without a token: the homepage and `/health`.
+    pub fn is_public(&self) -> bool {
+        matches!(self, Self::Home | Self::Health)
+    }
+
     /// The `Allow` header value for this route.
     pub fn allow(&self) -> &'static str {
         self.spec().allow
     }
 }
 
-/// Percent-decodes one path segment and checks it is 1 to 128 bytes of UTF-8
-/// with no control characters.
+/// Percent-decodes one path segment and checks it with [`check_name`].
 fn decode_segment(raw: &str, what: &str) -> Result<String, ApiError> {
-    let bad = |reason: String| ApiError::BadPathSegment { reason };
     let bytes: Vec<u8> = percent_decode_str(raw).collect();
-    if bytes.is_empty() {
-        return Err(bad(format!("The {what} in the path is empty.")));
+    let text = String::from_utf8(bytes).map_err(|_| ApiError::BadPathSegment {
+        reason: format!("The {what} in the path is not valid UTF-8."),
+    })?;
+    check_name(&text, what, "in the path")?;
+    Ok(text)
+}
+
+/// Checks a resource name or id: 1 to 128 bytes with no control characters.
+pub(crate) fn check_name(text: &str, what: &str, place: &str) -> Result<(), ApiError> {
+    let bad = |reason: String| ApiError::BadPathSegment { reason };
+    if text.is_empty() {
+        return Err(bad(format!("The {what} {place} is empty.")));
     }
-    if bytes.len() > MAX_SEGMENT_BYTES {
+    if text.len() > MAX_SEGMENT_BYTES {
         return Err(bad(format!(
-            "The {what} in the path is {} bytes long; the limit is {MAX_SEGMENT_BYTES}.",
-            bytes.len()
+            "The {what} {place} is {} bytes long; the limit is {MAX_SEGMENT_BYTES}.",
+            text.len()
         )));
     }
-    let text = String::from_utf8(bytes)
-        .map_err(|_| bad(format!("The {what} in the path is not valid UTF-8.")))?;
     if text.chars().any(char::is_control) {
         return Err(bad(format!(
-            "The {what} in the path contains a control character."
+            "The {what} {place} contains a control character."
         )));
     }
-    Ok(text)
+    Ok(())
 }
 
 #[cfg(test)]

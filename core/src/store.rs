@@ -258,6 +258,11 @@ impl Store {
         removed
     }
 
+    /// Every type with its items, in the order the types were created.
+    pub fn types(&self) -> impl Iterator<Item = (&str, &Collection)> {
+        self.types.iter().map(|(name, c)| (name.as_str(), c))
+    }
+
     /// Every type with its item count, in the order the types were created.
     pub fn counts(&self) -> impl Iterator<Item = (&str, usize)> {
         self.types.iter().map(|(name, c)| (name.as_str(), c.len()))
