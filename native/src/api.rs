@@ -54,6 +54,10 @@ impl Api {
         let started = Instant::now();
         let request = self.read(req).await;
         let outcome = lock(&self.engine).handle(&request, unix_now());
+        // The mock's latency: a timer, so the lock is free and other requests go on.
+        if !outcome.delay.is_zero() {
+            tokio::time::sleep(outcome.delay).await;
+        }
         let response = outcome.response;
         res.status_code(
             StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),

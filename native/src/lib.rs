@@ -3,13 +3,16 @@
 //!
 //! # What this crate does
 //! - Reads [`Settings`] from flags and the environment (`PORT`, `HOST`,
-//!   `RUN_LOCAL`, `APP_NAME`, `APP_VERSION`, `MAX_BODY_BYTES`).
+//!   `RUN_LOCAL`, `APP_NAME`, `APP_VERSION`, `MAX_BODY_BYTES`, `CORS_ORIGINS`,
+//!   `DATA_FILE`, `DELAY_MS`, `JOURNAL_SIZE`, `API_TOKEN`, `AUTH_SCOPE`), and
+//!   loads the fixtures file, whole or not at all.
 //! - Binds, serves HTTP/1.1 and HTTP/2 (cleartext), logs one line per request
 //!   with `tracing`, and on SIGTERM or SIGINT stops accepting and lets
 //!   in-flight requests finish.
 //! - Moves bytes: each request becomes a `mock_rest_core::Request`, the
 //!   engine's response is written back as it is, with the clock and random ids
-//!   supplied here.
+//!   supplied here, after the delay the engine asks for (a tokio timer, so
+//!   other requests go on meanwhile).
 //!
 //! # What it does not do
 //! Decide anything about the API: routes, status codes, messages and headers
@@ -18,14 +21,14 @@
 //!
 //! # Example
 //! ```
-//! use mock_rest_api::{router, Settings};
+//! use mock_rest_api::{engine, router, Settings};
 //! use clap::Parser;
 //! use salvo::prelude::*;
 //! use salvo::test::{ResponseExt, TestClient};
 //!
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! let settings = Settings::parse_from(["mock-rest-api"]);
-//! let service = Service::new(router(&settings));
+//! let service = Service::new(router(engine(&settings).unwrap()));
 //! let mut res = TestClient::post("http://127.0.0.1/api/persons")
 //!     .raw_json(r#"{"name":"Ada"}"#)
 //!     .send(&service)
@@ -50,19 +53,59 @@ use salvo::prelude::*;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// How long a graceful shutdown waits for in-flight requests.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// How long a graceful shutdown waits for in-flight requests: longer than the
+/// longest mock delay, so a delayed request still gets its answer.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(35);
+
+/// Why the server could not start.
+#[derive(Debug)]
+pub enum StartError {
+    /// The fixtures file could not be read or is not a valid snapshot.
+    Fixtures(String),
+    /// Binding or serving failed.
+    Server(salvo::Error),
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Fixtures(message) => f.write_str(message),
+            Self::Server(err) => write!(f, "{err}"),
+        }
+    }
+}
+
+impl std::error::Error for StartError {}
+
+/// The engine the settings describe, with its fixtures loaded (whole, or not at all).
+pub fn engine(settings: &Settings) -> Result<Engine, StartError> {
+    let mut engine = Engine::new(settings.engine_config(), Box::new(OsIds), unix_now());
+    if let Some(path) = &settings.data_file {
+        let bytes = std::fs::read(path).map_err(|err| {
+            StartError::Fixtures(format!("cannot read {}: {err}", path.display()))
+        })?;
+        let count = engine.load_fixtures(&bytes).map_err(|err| {
+            StartError::Fixtures(format!("{}: {}", path.display(), err.message()))
+        })?;
+        tracing::info!("loaded {count} items from {}", path.display());
+    }
+    Ok(engine)
+}
 
 /// The route tree: every path and method goes to the one [`Api`] handler,
 /// because the engine does the routing.
-pub fn router(settings: &Settings) -> Router {
-    let engine = Engine::new(settings.engine_config(), Box::new(OsIds), unix_now());
+pub fn router(engine: Engine) -> Router {
     Router::with_path("{**path}").goal(Api::new(Arc::new(Mutex::new(engine))))
 }
 
-/// Binds the configured address, serves until SIGTERM or SIGINT, then drains.
-pub async fn serve(settings: Settings) -> Result<(), salvo::Error> {
-    let acceptor = TcpListener::new(settings.bind_addr()).try_bind().await?;
+/// Loads the fixtures, binds the configured address, serves until SIGTERM or
+/// SIGINT, then lets in-flight requests finish.
+pub async fn serve(settings: Settings) -> Result<(), StartError> {
+    let engine = engine(&settings)?;
+    let acceptor = TcpListener::new(settings.bind_addr())
+        .try_bind()
+        .await
+        .map_err(StartError::Server)?;
     for addr in acceptor
         .holdings()
         .iter()
@@ -81,7 +124,10 @@ pub async fn serve(settings: Settings) -> Result<(), salvo::Error> {
         tracing::info!("shutting down: finishing in-flight requests");
         handle.stop_graceful(SHUTDOWN_GRACE);
     });
-    server.try_serve(router(&settings)).await?;
+    server
+        .try_serve(router(engine))
+        .await
+        .map_err(|err| StartError::Server(err.into()))?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -1,8 +1,10 @@
 //! Settings, from the command line or the environment (the original mock's names).
 
-use clap::Parser;
-use mock_rest_core::{Config, DEFAULT_MAX_BODY_BYTES};
+use clap::{Parser, ValueEnum};
+use mock_rest_core::{AuthScope, Config, DEFAULT_JOURNAL_SIZE, DEFAULT_MAX_BODY_BYTES};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
 
 /// How the server runs. Every flag can also be set by the environment variable it names.
 #[derive(Debug, Clone, Parser)]
@@ -41,6 +43,39 @@ pub struct Settings {
     /// `http://localhost:3000`). Unset: any origin (`*`).
     #[arg(long, env = "CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
+
+    /// Fixtures: a JSON file `{"type": [items]}` loaded at start, and restored
+    /// by `POST /__admin/reset`. Items keep their `_id`s.
+    #[arg(long = "data", env = "DATA_FILE", value_name = "FILE")]
+    pub data_file: Option<PathBuf>,
+
+    /// Milliseconds every response waits, unless the request asks for its own
+    /// delay with X-Mock-Delay or _delay (at most 30000).
+    #[arg(long, env = "DELAY_MS", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=30_000))]
+    pub delay_ms: u64,
+
+    /// How many recent requests `/__admin/requests` keeps.
+    #[arg(long, env = "JOURNAL_SIZE", default_value_t = DEFAULT_JOURNAL_SIZE)]
+    pub journal_size: usize,
+
+    /// A token every route but / and /health then needs, as
+    /// `Authorization: Bearer <token>`.
+    #[arg(long, env = "API_TOKEN", hide_env_values = true)]
+    pub api_token: Option<String>,
+
+    /// What the token guards: `all` routes but / and /health, or only `writes`
+    /// and /__admin (reads stay open).
+    #[arg(long, env = "AUTH_SCOPE", value_enum, default_value_t = Scope::All)]
+    pub auth_scope: Scope,
+}
+
+/// The values of `AUTH_SCOPE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Scope {
+    /// Every route but / and /health.
+    All,
+    /// Writes and /__admin only.
+    Writes,
 }
 
 fn parse_host(text: &str) -> Result<IpAddr, String> {
@@ -74,6 +109,14 @@ impl Settings {
                 .map(|origin| origin.trim().to_owned())
                 .filter(|origin| !origin.is_empty())
                 .collect(),
+            default_delay: Duration::from_millis(self.delay_ms),
+            journal_size: self.journal_size,
+            api_token: self.api_token.clone().filter(|token| !token.is_empty()),
+            auth_scope: match self.auth_scope {
+                Scope::All => AuthScope::All,
+                Scope::Writes => AuthScope::Writes,
+            },
+            publicly_reachable: !self.bind_addr().ip().is_loopback(),
         }
     }
 }
@@ -109,5 +152,28 @@ mod tests {
             "127.0.0.1:5000".parse().unwrap()
         );
         assert!(Settings::try_parse_from(["x", "--host", "example.com"]).is_err());
+    }
+
+    #[test]
+    fn controls_and_access_settings() {
+        let config = parse(&[
+            "--delay-ms",
+            "250",
+            "--api-token",
+            "s3cret",
+            "--auth-scope",
+            "writes",
+        ])
+        .engine_config();
+        assert_eq!(config.default_delay, Duration::from_millis(250));
+        assert_eq!(config.api_token.as_deref(), Some("s3cret"));
+        assert_eq!(config.auth_scope, AuthScope::Writes);
+        assert!(
+            config.publicly_reachable,
+            "0.0.0.0 is reachable from elsewhere"
+        );
+        assert!(!parse(&["--run-local"]).engine_config().publicly_reachable);
+        assert!(Settings::try_parse_from(["x", "--delay-ms", "30001"]).is_err());
+        assert!(Settings::try_parse_from(["x", "--auth-scope", "reads"]).is_err());
     }
 }

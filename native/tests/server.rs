@@ -128,3 +128,109 @@ fn the_body_limit_and_app_settings_come_from_flags() {
         (Some("flagged"), Some("9"))
     );
 }
+
+#[test]
+fn slow_requests_overlap_rather_than_queue() {
+    let server = start();
+    let started = std::time::Instant::now();
+    let waiters: Vec<_> = (0..4)
+        .map(|_| {
+            let base = server.base().to_owned();
+            std::thread::spawn(move || {
+                let mut slow = request("GET", "/api/p", "");
+                slow.headers
+                    .push(("X-Mock-Delay".to_owned(), "1000".to_owned()));
+                HttpTarget::new(&base).send(&slow).unwrap().status
+            })
+        })
+        .collect();
+    for waiter in waiters {
+        assert_eq!(waiter.join().unwrap(), 200);
+    }
+    let elapsed = started.elapsed();
+    // Four 1 s delays that queued would take 4 s; overlapping, about 1 s.
+    assert!(elapsed >= Duration::from_millis(1000), "{elapsed:?}");
+    assert!(
+        elapsed < Duration::from_millis(3500),
+        "the delays queued: {elapsed:?}"
+    );
+}
+
+#[test]
+fn sigterm_during_a_delay_still_answers() {
+    let server = start();
+    let base = server.base().to_owned();
+    let waiter = std::thread::spawn(move || {
+        let mut slow = request("POST", "/api/p?_delay=1500", r#"{"a":1}"#);
+        slow.headers
+            .push(("Content-Type".to_owned(), "application/json".to_owned()));
+        HttpTarget::new(&base).send(&slow)
+    });
+    std::thread::sleep(Duration::from_millis(400));
+    let status = server
+        .signal_and_wait("TERM", Duration::from_secs(20))
+        .unwrap();
+    let response = waiter.join().unwrap().unwrap();
+    assert_eq!(response.status, 200);
+    assert!(String::from_utf8_lossy(&response.body).starts_with(r#"{"a":1,"_id":""#));
+    assert!(status.success(), "{status}");
+}
+
+fn temp_file(name: &str, contents: &str) -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!("mock-rest-api-{}-{name}", std::process::id()));
+    std::fs::write(&path, contents).unwrap();
+    path
+}
+
+#[test]
+fn ten_thousand_fixtures_load_and_are_served() {
+    let items: Vec<String> = (0..10_000)
+        .map(|n| format!(r#"{{"_id":"p{n}","n":{n},"name":"person {n}"}}"#))
+        .collect();
+    let file = temp_file(
+        "fixtures.json",
+        &format!(r#"{{"people":[{}]}}"#, items.join(",")),
+    );
+    let server = NativeServer::start(
+        Path::new(env!("CARGO_BIN_EXE_mock-rest-api")),
+        &["--data", file.to_str().unwrap()],
+    )
+    .unwrap();
+    let mut client = HttpTarget::new(server.base());
+    let page = client
+        .send(&request("GET", "/api/people?_page=500&_limit=20", ""))
+        .unwrap();
+    assert_eq!(page.header("x-total-count"), Some("10000"));
+    let items: Vec<Value> = serde_json::from_slice(&page.body).unwrap();
+    assert_eq!(items.len(), 20);
+    assert_eq!(items[19]["_id"], "p9999");
+    let one = client
+        .send(&request("GET", "/api/people/p1234", ""))
+        .unwrap();
+    assert_eq!(
+        one.body,
+        br#"{"n":1234,"name":"person 1234","_id":"p1234"}"#
+    );
+    std::fs::remove_file(file).unwrap();
+}
+
+#[test]
+fn a_malformed_fixtures_file_stops_startup_with_line_and_column() {
+    let file = temp_file("bad.json", "{\n  \"people\": [\n    {\"name\": }\n  ]\n}\n");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_mock-rest-api"))
+        .args([
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--data",
+            file.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    std::fs::remove_file(&file).unwrap();
+    assert!(!output.status.success());
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(log.contains("Invalid JSON at line 3, column 14"), "{log}");
+    assert!(!log.contains("listening"), "{log}");
+}
