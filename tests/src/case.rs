@@ -55,6 +55,9 @@ pub struct Expect {
     /// For an array body: a field of each element, and the values it must
     /// have, in order (`null` where the field is missing).
     pub pluck: Option<(String, Vec<Value>)>,
+    /// The least time the response may take, in milliseconds (delays are
+    /// checked by lower bounds only).
+    pub min_elapsed_ms: Option<u64>,
 }
 
 /// One request and the response it must get.
@@ -114,7 +117,16 @@ pub fn load_file(file: &Path) -> Result<Vec<Case>, String> {
         .iter()
         .enumerate()
         .map(|(n, case)| {
-            parse_case(&stem, case).map_err(|e| format!("{} case {n}: {e}", file.display()))
+            let mut case =
+                parse_case(&stem, case).map_err(|e| format!("{} case {n}: {e}", file.display()))?;
+            // A fixtures file is named relative to the case file.
+            for (name, value) in &mut case.env {
+                if name == "DATA_FILE" {
+                    let dir = file.parent().unwrap_or(Path::new("."));
+                    *value = dir.join(&*value).to_string_lossy().into_owned();
+                }
+            }
+            Ok(case)
         })
         .collect()
 }
@@ -235,7 +247,12 @@ fn parse_expect(expect: &Map<String, Value>) -> Result<Expect, String> {
         },
         Some(_) => return Err("`pluck` maps one field to an array of values".to_owned()),
     };
+    let min_elapsed_ms = match expect.get("min_elapsed_ms") {
+        None => None,
+        Some(ms) => Some(ms.as_u64().ok_or("`min_elapsed_ms` must be a number")?),
+    };
     Ok(Expect {
+        min_elapsed_ms,
         pluck,
         status,
         headers,

@@ -35,9 +35,19 @@ pub fn run_case(case: &Case, target: &mut dyn Target) -> Result<(), String> {
     let mut captures = Captures::default();
     for (n, step) in case.steps.iter().enumerate() {
         let request = build(&step.request, &captures).map_err(|e| format!("step {n}: {e}"))?;
+        let started = std::time::Instant::now();
         let response = target
             .send(&request)
             .map_err(|e| format!("step {n} ({} {}): {e}", request.method, request.target))?;
+        let elapsed = started.elapsed();
+        if let Some(min) = step.expect.min_elapsed_ms {
+            if elapsed < std::time::Duration::from_millis(min) {
+                return Err(format!(
+                    "step {n} ({} {}): answered after {elapsed:?}, expected at least {min} ms",
+                    request.method, request.target
+                ));
+            }
+        }
         check(step, &response, &mut captures).map_err(|e| {
             format!(
                 "step {n} ({} {}): {e}\n  response: {} {}",

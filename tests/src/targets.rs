@@ -1,6 +1,6 @@
 //! Where cases are replayed: the engine in-process, or any host over HTTP.
 
-use mock_rest_core::{Config, Engine, Method, Request, SeededIds};
+use mock_rest_core::{AuthScope, Config, Engine, Method, Request, SeededIds};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -68,6 +68,12 @@ impl CoreTarget {
             app_version: APP_VERSION.to_owned(),
             ..Config::default()
         };
+        let mut fixtures = None;
+        let number = |name: &str, value: &str| {
+            value
+                .parse::<u64>()
+                .map_err(|e| format!("{name}={value}: {e}"))
+        };
         for (name, value) in env {
             match name.as_str() {
                 "CORS_ORIGINS" => {
@@ -78,13 +84,30 @@ impl CoreTarget {
                         .map(str::to_owned)
                         .collect();
                 }
+                "DELAY_MS" => config.default_delay = Duration::from_millis(number(name, value)?),
+                "JOURNAL_SIZE" => {
+                    config.journal_size =
+                        usize::try_from(number(name, value)?).map_err(|e| e.to_string())?;
+                }
+                "API_TOKEN" => config.api_token = Some(value.clone()),
+                "AUTH_SCOPE" => {
+                    config.auth_scope = match value.as_str() {
+                        "all" => AuthScope::All,
+                        "writes" => AuthScope::Writes,
+                        other => return Err(format!("AUTH_SCOPE={other}")),
+                    }
+                }
+                "DATA_FILE" => {
+                    fixtures = Some(std::fs::read(value).map_err(|e| format!("{value}: {e}"))?);
+                }
                 other => return Err(format!("the core runner does not know the setting {other}")),
             }
         }
-        Ok(Self {
-            engine: Engine::new(config, Box::new(SeededIds::new(42)), now),
-            now,
-        })
+        let mut engine = Engine::new(config, Box::new(SeededIds::new(42)), now);
+        if let Some(bytes) = fixtures {
+            engine.load_fixtures(&bytes).map_err(|e| e.message())?;
+        }
+        Ok(Self { engine, now })
     }
 }
 
@@ -93,7 +116,10 @@ impl Target for CoreTarget {
         let mut request = Request::new(Method::parse(&wire.method), &wire.target);
         request.headers = wire.headers.clone();
         request.body = wire.body.clone();
-        let response = self.engine.handle(&request, self.now).response;
+        let outcome = self.engine.handle(&request, self.now);
+        // This runner is a host too: it waits as the engine says.
+        std::thread::sleep(outcome.delay);
+        let response = outcome.response;
         Ok(WireResponse {
             status: response.status,
             headers: response
