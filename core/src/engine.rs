@@ -56,7 +56,20 @@ pub struct Config {
     /// Whether the host listens where others can reach it; with no token, the
     /// homepage then warns that anyone can change the data.
     pub publicly_reachable: bool,
+    /// `MAX_ITEMS`: the most items the store holds; a write past it is `507`.
+    pub max_items: usize,
+    /// `MAX_TYPES`: the most resource types the store holds; a new type past it is `507`.
+    pub max_types: usize,
+    /// `MAX_URI_BYTES`: the longest path and query; longer is `414`.
+    pub max_uri_bytes: usize,
 }
+
+/// The default `MAX_ITEMS`.
+pub const DEFAULT_MAX_ITEMS: usize = 1_000_000;
+/// The default `MAX_TYPES`.
+pub const DEFAULT_MAX_TYPES: usize = 10_000;
+/// The default `MAX_URI_BYTES`.
+pub const DEFAULT_MAX_URI_BYTES: usize = 8 * 1024;
 
 /// Which requests `API_TOKEN` guards.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -80,6 +93,9 @@ impl Default for Config {
             api_token: None,
             auth_scope: AuthScope::All,
             publicly_reachable: false,
+            max_items: DEFAULT_MAX_ITEMS,
+            max_types: DEFAULT_MAX_TYPES,
+            max_uri_bytes: DEFAULT_MAX_URI_BYTES,
         }
     }
 }
@@ -157,7 +173,9 @@ impl Engine {
         let ids = &mut self.ids;
         let snapshot = Snapshot::parse(bytes, &mut || new_id(ids.as_mut()))?;
         let count = snapshot.items.len();
-        self.store = snapshot.into_store();
+        let store = snapshot.into_store();
+        self.check_store_fits(&store)?;
+        self.store = store;
         self.initial = self.store.clone();
         Ok(count)
     }
@@ -195,11 +213,23 @@ impl Engine {
             Ok(route) => self.dispatch(route, request, now, &mut delay, &mut changes),
             Err(err) => Err(err.clone()),
         }
-        .unwrap_or_else(|err| error_response(&err));
-        self.add_cors_headers(&mut response, request);
+        .unwrap_or_else(|err| err.to_response());
         if !route.as_ref().is_ok_and(Route::is_admin) {
             self.journal.record(request, response.status, now);
         }
+        self.finish(&mut response, request);
+        Outcome {
+            response,
+            changes,
+            delay,
+        }
+    }
+
+    /// Adds what every response carries (CORS headers) and makes a `HEAD`
+    /// answer bodiless. [`Engine::handle`] does this; a host that answers an
+    /// error of its own ([`ApiError::to_response`]) calls it too.
+    pub fn finish(&self, response: &mut Response, request: &Request) {
+        self.add_cors_headers(response, request);
         if request.method == Method::Head {
             let length = response.body.len();
             response.body.clear();
@@ -207,11 +237,18 @@ impl Engine {
                 .headers
                 .push(("content-length", length.to_string()));
         }
-        Outcome {
-            response,
-            changes,
-            delay,
-        }
+    }
+
+    /// The whole store as snapshot JSON (`{"type": [items]}`), for a host that
+    /// persists it.
+    pub fn snapshot(&self) -> Vec<u8> {
+        snapshot::render(&self.store)
+    }
+
+    /// Makes the current store the one `POST /__admin/reset` restores, as a
+    /// host does after it has replayed its journal at start.
+    pub fn mark_initial(&mut self) {
+        self.initial = self.store.clone();
     }
 
     fn dispatch(
@@ -222,6 +259,10 @@ impl Engine {
         delay: &mut Duration,
         changes: &mut Vec<Change>,
     ) -> Result<Response, ApiError> {
+        let limit = self.config.max_uri_bytes;
+        if request.path.len() + request.query.len() + 1 > limit {
+            return Err(ApiError::UriTooLong { limit });
+        }
         let limit = self.config.max_body_bytes;
         if request.body_too_large || request.body.len() > limit {
             return Err(ApiError::BodyTooLarge { limit });
@@ -323,7 +364,9 @@ impl Engine {
     ) -> Result<Response, ApiError> {
         let ids = &mut self.ids;
         let snapshot = Snapshot::parse(body, &mut || new_id(ids.as_mut()))?;
-        self.replace_store(snapshot.into_store(), changes);
+        let store = snapshot.into_store();
+        self.check_store_fits(&store)?;
+        self.replace_store(store, changes);
         Ok(respond(200, JSON, snapshot::render(&self.store)))
     }
 
@@ -433,6 +476,11 @@ impl Engine {
         changes: &mut Vec<Change>,
     ) -> Result<Response, ApiError> {
         let json = body::parse(body)?;
+        let adding = match &json.value {
+            Value::Array(elements) => elements.len(),
+            _ => 1,
+        };
+        self.check_room(resource, adding)?;
         match &json.value {
             Value::Object(_) => {
                 let id = self.insert_new(resource, &json.text, changes);
@@ -456,6 +504,37 @@ impl Engine {
                 expected: "a JSON object or an array of objects",
             }),
         }
+    }
+
+    /// `507` unless `adding` more items of the type fit the store's limits.
+    fn check_room(&self, resource: &str, adding: usize) -> Result<(), ApiError> {
+        let limit = self.config.max_items;
+        if self.store.total().saturating_add(adding) > limit {
+            return Err(ApiError::StoreFull { limit });
+        }
+        let limit = self.config.max_types;
+        if adding > 0
+            && self.store.collection(resource).is_none()
+            && self.store.counts().count() >= limit
+        {
+            return Err(ApiError::TooManyTypes { limit });
+        }
+        Ok(())
+    }
+
+    /// `507` unless a whole new store fits the limits.
+    fn check_store_fits(&self, store: &Store) -> Result<(), ApiError> {
+        if store.total() > self.config.max_items {
+            return Err(ApiError::StoreFull {
+                limit: self.config.max_items,
+            });
+        }
+        if store.counts().count() > self.config.max_types {
+            return Err(ApiError::TooManyTypes {
+                limit: self.config.max_types,
+            });
+        }
+        Ok(())
     }
 
     /// Stores a new item from a compact JSON object under a fresh id; returns the id.
@@ -693,23 +772,6 @@ fn respond(status: u16, content_type: &str, body: Vec<u8>) -> Response {
 fn item_response(item: Item<'_>) -> Response {
     let mut response = respond(200, JSON, item.json.as_bytes().to_vec());
     response.headers.push(("etag", item.etag()));
-    response
-}
-
-/// The one place an [`ApiError`] becomes a response.
-fn error_response(err: &ApiError) -> Response {
-    let mut response = respond(err.status(), JSON, body::message_body(&err.message()));
-    match err {
-        ApiError::MethodNotAllowed { allow, .. } => {
-            response.headers.push(("allow", (*allow).to_owned()));
-        }
-        ApiError::Unauthorized => {
-            response
-                .headers
-                .push(("www-authenticate", "Bearer".to_owned()));
-        }
-        _ => {}
-    }
     response
 }
 

@@ -72,6 +72,26 @@ pub enum ApiError {
     },
     /// The route needs `Authorization: Bearer <API_TOKEN>` (`401`, with `WWW-Authenticate`).
     Unauthorized,
+    /// The store holds as many items as it may (`507`).
+    StoreFull {
+        /// The item limit.
+        limit: usize,
+    },
+    /// The store holds as many resource types as it may (`507`).
+    TooManyTypes {
+        /// The type limit.
+        limit: usize,
+    },
+    /// The request target (path and query) is longer than the limit (`414`).
+    UriTooLong {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The host gave up waiting for the request (`408`).
+    RequestTimeout,
+    /// The host could not make a change durable (`503`); the change may be
+    /// visible until the server restarts, but it was not acknowledged.
+    StorageFailed,
     /// The body is larger than the limit (`413`).
     BodyTooLarge {
         /// The limit in bytes.
@@ -96,6 +116,29 @@ impl ApiError {
             Self::Unauthorized => 401,
             Self::PreconditionFailed { .. } => 412,
             Self::BodyTooLarge { .. } => 413,
+            Self::StoreFull { .. } | Self::TooManyTypes { .. } => 507,
+            Self::UriTooLong { .. } => 414,
+            Self::RequestTimeout => 408,
+            Self::StorageFailed => 503,
+        }
+    }
+
+    /// The whole response for this error: status, JSON `{"message"}`, and the
+    /// headers the error needs (`Allow`, `WWW-Authenticate`). CORS headers are
+    /// added by [`Engine::handle`](crate::Engine::handle); a host that answers
+    /// an error itself (a timeout, say) uses this and adds them with
+    /// [`Engine::finish`](crate::Engine::finish).
+    pub fn to_response(&self) -> crate::Response {
+        let mut headers = vec![("content-type", "application/json".to_owned())];
+        match self {
+            Self::MethodNotAllowed { allow, .. } => headers.push(("allow", (*allow).to_owned())),
+            Self::Unauthorized => headers.push(("www-authenticate", "Bearer".to_owned())),
+            _ => {}
+        }
+        crate::Response {
+            status: self.status(),
+            headers,
+            body: crate::body::message_body(&self.message()),
         }
     }
 
@@ -129,6 +172,19 @@ impl ApiError {
                 format!("The JSON body nests deeper than {limit} levels.")
             }
             Self::WrongShape { expected } => format!("The JSON body must be {expected}."),
+            Self::StoreFull { limit } => format!(
+                "The store is full: it holds at most {limit} items. Delete some, or raise MAX_ITEMS."
+            ),
+            Self::TooManyTypes { limit } => format!(
+                "The store holds at most {limit} resource types. Delete one, or raise MAX_TYPES."
+            ),
+            Self::UriTooLong { limit } => {
+                format!("The request's path and query are longer than the limit of {limit} bytes.")
+            }
+            Self::RequestTimeout => "The request took too long to arrive.".to_owned(),
+            Self::StorageFailed => {
+                "The change could not be written to disk; it is not saved. Try again later.".to_owned()
+            }
             Self::BodyTooLarge { limit } => {
                 format!("The request body is larger than the limit of {limit} bytes.")
             }

@@ -1,7 +1,8 @@
 //! The one handler: a salvo request in, the engine's outcome out.
 
+use crate::durable::Durable;
 use http_body_util::BodyExt;
-use mock_rest_core::{Engine, IdSource, Method, Request};
+use mock_rest_core::{ApiError, Engine, IdSource, Method, Request};
 use salvo::http::body::ReqBody;
 use salvo::http::header::CONTENT_LENGTH;
 use salvo::http::header::{HeaderName, HeaderValue};
@@ -34,16 +35,25 @@ pub fn unix_now() -> Duration {
 /// Forwards every request to the engine.
 pub struct Api {
     engine: SharedEngine,
+    durable: Option<Arc<Durable>>,
     max_body_bytes: usize,
+    body_timeout: Duration,
 }
 
 impl Api {
-    /// A handler over a shared engine.
-    pub fn new(engine: SharedEngine) -> Self {
+    /// A handler over a shared engine, persisting through `durable` if given.
+    /// A request body that takes longer than `body_timeout` to arrive gets `408`.
+    pub fn new(
+        engine: SharedEngine,
+        durable: Option<Arc<Durable>>,
+        body_timeout: Duration,
+    ) -> Self {
         let max_body_bytes = lock(&engine).config().max_body_bytes;
         Self {
             engine,
+            durable,
             max_body_bytes,
+            body_timeout,
         }
     }
 }
@@ -52,37 +62,92 @@ impl Api {
 impl Api {
     async fn handle(&self, req: &mut salvo::Request, res: &mut salvo::Response) {
         let started = Instant::now();
-        let request = self.read(req).await;
-        let outcome = lock(&self.engine).handle(&request, unix_now());
+        let request = match tokio::time::timeout(self.body_timeout, self.read(req)).await {
+            Ok(request) => request,
+            Err(_) => {
+                let request = Request::new(Method::parse(req.method().as_str()), req.uri().path());
+                let mut response = ApiError::RequestTimeout.to_response();
+                lock(&self.engine).finish(&mut response, &request);
+                write(res, response);
+                return;
+            }
+        };
+        let (outcome, ticket) = {
+            let mut engine = lock(&self.engine);
+            let outcome = engine.handle(&request, unix_now());
+            // Appended under the engine's lock, so the journal has the engine's order.
+            let ticket = match &self.durable {
+                Some(durable) if !outcome.changes.is_empty() => {
+                    Some(durable.append(&outcome.changes))
+                }
+                _ => None,
+            };
+            (outcome, ticket)
+        };
+        let mut response = outcome.response;
+        if let (Some(ticket), Some(durable)) = (ticket, &self.durable) {
+            if !ticket.wait().await {
+                response = ApiError::StorageFailed.to_response();
+                lock(&self.engine).finish(&mut response, &request);
+            }
+            if durable.wants_compaction() {
+                compact_in_background(Arc::clone(&self.engine), Arc::clone(durable));
+            }
+        }
         // The mock's latency: a timer, so the lock is free and other requests go on.
         if !outcome.delay.is_zero() {
             tokio::time::sleep(outcome.delay).await;
         }
-        let response = outcome.response;
-        res.status_code(
-            StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-        );
-        for (name, value) in response.headers {
-            match HeaderValue::from_str(&value) {
-                Ok(value) => {
-                    res.headers_mut()
-                        .append(HeaderName::from_static(name), value);
-                }
-                Err(_) => tracing::warn!(
-                    header = name,
-                    "dropped a header value that HTTP cannot carry"
-                ),
-            }
-        }
-        res.body(ResBody::Once(response.body.into()));
+        let status = response.status;
+        write(res, response);
         tracing::info!(
             "{} {} {} {:.1}ms",
             request.method,
             req.uri(),
-            response.status,
+            status,
             started.elapsed().as_secs_f64() * 1000.0
         );
     }
+}
+
+/// Copies an engine response onto salvo's.
+fn write(res: &mut salvo::Response, response: mock_rest_core::Response) {
+    res.status_code(
+        StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+    );
+    for (name, value) in response.headers {
+        match HeaderValue::from_str(&value) {
+            Ok(value) => {
+                res.headers_mut()
+                    .append(HeaderName::from_static(name), value);
+            }
+            Err(_) => tracing::warn!(
+                header = name,
+                "dropped a header value that HTTP cannot carry"
+            ),
+        }
+    }
+    res.body(ResBody::Once(response.body.into()));
+}
+
+/// Renders the snapshot under the engine's lock (so it covers exactly the
+/// journal so far) and hands it to the flusher, off the async threads.
+pub fn compact_in_background(engine: SharedEngine, durable: Arc<Durable>) {
+    tokio::task::spawn_blocking(move || {
+        let engine = lock(&engine);
+        if durable.wants_compaction() {
+            let _ = durable.compact(engine.snapshot());
+        }
+    });
+}
+
+/// Compacts now and waits until the new snapshot is durable.
+pub async fn compact_now(engine: &SharedEngine, durable: &Durable) -> bool {
+    let ticket = {
+        let engine = lock(engine);
+        durable.compact(engine.snapshot())
+    };
+    ticket.wait().await
 }
 
 impl Api {

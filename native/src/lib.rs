@@ -14,21 +14,26 @@
 //!   supplied here, after the delay the engine asks for (a tokio timer, so
 //!   other requests go on meanwhile).
 //!
+//! - With `--data FILE`, keeps the store durable: a snapshot file plus an
+//!   fsync'd, checksummed journal with group commit and compaction (see
+//!   [`durable`]).
+//! - Enforces the host's own limits: connections (`MAX_CONNECTIONS`) and the
+//!   time a request body may take to arrive (`BODY_TIMEOUT_SECS`, then `408`).
+//!
 //! # What it does not do
 //! Decide anything about the API: routes, status codes, messages and headers
-//! all come from `mock-rest-core`, so every host answers the same. It keeps the
-//! store in memory only.
+//! all come from `mock-rest-core`, so every host answers the same.
 //!
 //! # Example
 //! ```
-//! use mock_rest_api::{engine, router, Settings};
+//! use mock_rest_api::{App, Settings};
 //! use clap::Parser;
 //! use salvo::prelude::*;
 //! use salvo::test::{ResponseExt, TestClient};
 //!
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! let settings = Settings::parse_from(["mock-rest-api"]);
-//! let service = Service::new(router(engine(&settings).unwrap()));
+//! let service = Service::new(App::open(&settings).unwrap().router());
 //! let mut res = TestClient::post("http://127.0.0.1/api/persons")
 //!     .raw_json(r#"{"name":"Ada"}"#)
 //!     .send(&service)
@@ -42,9 +47,11 @@
 #![warn(missing_docs)]
 
 mod api;
+pub mod durable;
 mod settings;
 
 pub use api::{unix_now, Api, OsIds, SharedEngine};
+pub use durable::{Durable, FsyncMode};
 pub use settings::Settings;
 
 use mock_rest_core::Engine;
@@ -60,8 +67,8 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(35);
 /// Why the server could not start.
 #[derive(Debug)]
 pub enum StartError {
-    /// The fixtures file could not be read or is not a valid snapshot.
-    Fixtures(String),
+    /// The data file or its journal could not be read, or is not a valid snapshot.
+    Data(String),
     /// Binding or serving failed.
     Server(salvo::Error),
 }
@@ -69,7 +76,7 @@ pub enum StartError {
 impl std::fmt::Display for StartError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Fixtures(message) => f.write_str(message),
+            Self::Data(message) => f.write_str(message),
             Self::Server(err) => write!(f, "{err}"),
         }
     }
@@ -77,31 +84,66 @@ impl std::fmt::Display for StartError {
 
 impl std::error::Error for StartError {}
 
-/// The engine the settings describe, with its fixtures loaded (whole, or not at all).
-pub fn engine(settings: &Settings) -> Result<Engine, StartError> {
-    let mut engine = Engine::new(settings.engine_config(), Box::new(OsIds), unix_now());
-    if let Some(path) = &settings.data_file {
-        let bytes = std::fs::read(path).map_err(|err| {
-            StartError::Fixtures(format!("cannot read {}: {err}", path.display()))
-        })?;
-        let count = engine.load_fixtures(&bytes).map_err(|err| {
-            StartError::Fixtures(format!("{}: {}", path.display(), err.message()))
-        })?;
-        tracing::info!("loaded {count} items from {}", path.display());
+/// The engine and, in durable mode, its files: what every connection shares.
+#[derive(Clone)]
+pub struct App {
+    /// The engine.
+    pub engine: SharedEngine,
+    /// The snapshot and journal, with `--data`.
+    pub durable: Option<Arc<Durable>>,
+    body_timeout: Duration,
+}
+
+impl App {
+    /// The engine the settings describe; with `--data`, loaded from the
+    /// snapshot and its journal (whole, or not at all) and made durable.
+    pub fn open(settings: &Settings) -> Result<Self, StartError> {
+        let mut engine = Engine::new(settings.engine_config(), Box::new(OsIds), unix_now());
+        let durable = match &settings.data_file {
+            Some(path) => Some(Arc::new(
+                Durable::open(
+                    path,
+                    &mut engine,
+                    settings.fsync,
+                    settings.compact_after_bytes,
+                )
+                .map_err(StartError::Data)?,
+            )),
+            None => None,
+        };
+        Ok(Self {
+            engine: Arc::new(Mutex::new(engine)),
+            durable,
+            body_timeout: Duration::from_secs(settings.body_timeout_secs),
+        })
     }
-    Ok(engine)
+
+    /// The route tree: every path and method goes to the one [`Api`] handler,
+    /// because the engine does the routing.
+    pub fn router(&self) -> Router {
+        Router::with_path("{**path}").goal(Api::new(
+            Arc::clone(&self.engine),
+            self.durable.clone(),
+            self.body_timeout,
+        ))
+    }
+
+    /// In durable mode: compacts (so the journal is empty) and stops the
+    /// journal thread. Returns whether everything was saved.
+    pub async fn close(&self) -> bool {
+        let Some(durable) = &self.durable else {
+            return true;
+        };
+        let saved = api::compact_now(&self.engine, durable).await;
+        durable.close();
+        saved
+    }
 }
 
-/// The route tree: every path and method goes to the one [`Api`] handler,
-/// because the engine does the routing.
-pub fn router(engine: Engine) -> Router {
-    Router::with_path("{**path}").goal(Api::new(Arc::new(Mutex::new(engine))))
-}
-
-/// Loads the fixtures, binds the configured address, serves until SIGTERM or
-/// SIGINT, then lets in-flight requests finish.
+/// Loads the data, binds the configured address, serves until SIGTERM or
+/// SIGINT, lets in-flight requests finish, then compacts.
 pub async fn serve(settings: Settings) -> Result<(), StartError> {
-    let engine = engine(&settings)?;
+    let app = App::open(&settings)?;
     let acceptor = TcpListener::new(settings.bind_addr())
         .try_bind()
         .await
@@ -117,7 +159,7 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
             settings.app_version
         );
     }
-    let server = Server::new(acceptor);
+    let server = Server::new(acceptor).max_connections(settings.max_connections);
     let handle = server.handle();
     tokio::spawn(async move {
         shutdown_signal().await;
@@ -125,11 +167,17 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
         handle.stop_graceful(SHUTDOWN_GRACE);
     });
     server
-        .try_serve(router(engine))
+        .try_serve(app.router())
         .await
         .map_err(|err| StartError::Server(err.into()))?;
-    tracing::info!("stopped");
-    Ok(())
+    if app.close().await {
+        tracing::info!("stopped");
+        Ok(())
+    } else {
+        Err(StartError::Data(
+            "the store could not be saved at shutdown".to_owned(),
+        ))
+    }
 }
 
 async fn shutdown_signal() {

@@ -1,7 +1,11 @@
 //! Settings, from the command line or the environment (the original mock's names).
 
+use crate::durable::FsyncMode;
 use clap::{Parser, ValueEnum};
-use mock_rest_core::{AuthScope, Config, DEFAULT_JOURNAL_SIZE, DEFAULT_MAX_BODY_BYTES};
+use mock_rest_core::{
+    AuthScope, Config, DEFAULT_JOURNAL_SIZE, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_ITEMS,
+    DEFAULT_MAX_TYPES, DEFAULT_MAX_URI_BYTES,
+};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -39,15 +43,47 @@ pub struct Settings {
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
 
+    /// The most items the store holds; a write past it gets 507.
+    #[arg(long, env = "MAX_ITEMS", default_value_t = DEFAULT_MAX_ITEMS)]
+    pub max_items: usize,
+
+    /// The most resource types the store holds; a new type past it gets 507.
+    #[arg(long, env = "MAX_TYPES", default_value_t = DEFAULT_MAX_TYPES)]
+    pub max_types: usize,
+
+    /// The longest path and query, in bytes; a longer one gets 414.
+    #[arg(long, env = "MAX_URI_BYTES", default_value_t = DEFAULT_MAX_URI_BYTES)]
+    pub max_uri_bytes: usize,
+
     /// Origins allowed to read responses, comma-separated (such as
     /// `http://localhost:3000`). Unset: any origin (`*`).
     #[arg(long, env = "CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
 
-    /// Fixtures: a JSON file `{"type": [items]}` loaded at start, and restored
-    /// by `POST /__admin/reset`. Items keep their `_id`s.
+    /// Durable mode: the store lives in this JSON file (`{"type": [items]}`,
+    /// also the fixtures format) plus a journal beside it (`FILE.journal`).
+    /// Loaded at start, restored by `POST /__admin/reset`, rewritten by compaction.
     #[arg(long = "data", env = "DATA_FILE", value_name = "FILE")]
     pub data_file: Option<PathBuf>,
+
+    /// With --data: when a write is acknowledged. `always`: after its journal
+    /// record is fsynced; `batch`: after it is written, fsynced within 100 ms;
+    /// `off`: at once, fsynced only by compaction.
+    #[arg(long, env = "FSYNC", value_enum, default_value_t = FsyncMode::Always)]
+    pub fsync: FsyncMode,
+
+    /// With --data: the journal is compacted into the snapshot once it is
+    /// larger than this many bytes and larger than the snapshot.
+    #[arg(long, env = "COMPACT_AFTER_BYTES", default_value_t = 1024 * 1024)]
+    pub compact_after_bytes: u64,
+
+    /// The most connections served at once; more wait to be accepted.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
+
+    /// Seconds a request body may take to arrive before the answer is 408.
+    #[arg(long, env = "BODY_TIMEOUT_SECS", default_value_t = 30)]
+    pub body_timeout_secs: u64,
 
     /// Milliseconds every response waits, unless the request asks for its own
     /// delay with X-Mock-Delay or _delay (at most 30000).
@@ -117,6 +153,9 @@ impl Settings {
                 Scope::Writes => AuthScope::Writes,
             },
             publicly_reachable: !self.bind_addr().ip().is_loopback(),
+            max_items: self.max_items,
+            max_types: self.max_types,
+            max_uri_bytes: self.max_uri_bytes,
         }
     }
 }

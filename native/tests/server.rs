@@ -176,10 +176,18 @@ fn sigterm_during_a_delay_still_answers() {
     assert!(status.success(), "{status}");
 }
 
+/// Writes a file into a folder of its own (the server keeps its journal
+/// beside a data file); remove it with `remove_dir`.
 fn temp_file(name: &str, contents: &str) -> std::path::PathBuf {
-    let path = std::env::temp_dir().join(format!("mock-rest-api-{}-{name}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("mock-rest-api-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
     std::fs::write(&path, contents).unwrap();
     path
+}
+
+fn remove_dir(file: &std::path::Path) {
+    std::fs::remove_dir_all(file.parent().unwrap()).unwrap();
 }
 
 #[test]
@@ -228,7 +236,7 @@ fn a_malformed_fixtures_file_stops_startup_with_line_and_column() {
         ])
         .output()
         .unwrap();
-    std::fs::remove_file(&file).unwrap();
+    remove_dir(&file);
     assert!(!output.status.success());
     let log = String::from_utf8_lossy(&output.stderr);
     assert!(log.contains("Invalid JSON at line 3, column 14"), "{log}");

@@ -90,6 +90,18 @@ impl CoreTarget {
                         usize::try_from(number(name, value)?).map_err(|e| e.to_string())?;
                 }
                 "API_TOKEN" => config.api_token = Some(value.clone()),
+                "MAX_ITEMS" => {
+                    config.max_items =
+                        usize::try_from(number(name, value)?).map_err(|e| e.to_string())?;
+                }
+                "MAX_TYPES" => {
+                    config.max_types =
+                        usize::try_from(number(name, value)?).map_err(|e| e.to_string())?;
+                }
+                "MAX_URI_BYTES" => {
+                    config.max_uri_bytes =
+                        usize::try_from(number(name, value)?).map_err(|e| e.to_string())?;
+                }
                 "AUTH_SCOPE" => {
                     config.auth_scope = match value.as_str() {
                         "all" => AuthScope::All,
@@ -198,6 +210,8 @@ impl Target for HttpTarget {
 pub struct NativeServer {
     child: Child,
     base: String,
+    /// A folder this server's data file was copied into, removed on drop.
+    scratch: Option<std::path::PathBuf>,
 }
 
 impl NativeServer {
@@ -208,11 +222,29 @@ impl NativeServer {
 
     /// Starts the binary with the test settings, `args` and environment
     /// variables, and waits until it listens.
+    ///
+    /// A `DATA_FILE` is copied into a scratch folder first: the native server
+    /// keeps its data there durably, and must not write beside the case files.
     pub fn start_with_env(
         binary: &Path,
         args: &[&str],
         env: &[(String, String)],
     ) -> Result<Self, String> {
+        static SCRATCH: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let mut env = env.to_vec();
+        let mut scratch = None;
+        for (name, value) in &mut env {
+            if name == "DATA_FILE" {
+                let n = SCRATCH.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let dir = std::env::temp_dir()
+                    .join(format!("mock-rest-api-case-{}-{n}", std::process::id()));
+                std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+                let copy = dir.join("data.json");
+                std::fs::copy(&*value, &copy).map_err(|e| format!("{value}: {e}"))?;
+                *value = copy.to_string_lossy().into_owned();
+                scratch = Some(dir);
+            }
+        }
         let mut child = Command::new(binary)
             .args(["--host", "127.0.0.1", "--port", "0"])
             .args(args)
@@ -242,7 +274,11 @@ impl NativeServer {
             }
         });
         match listening.recv_timeout(Duration::from_secs(30)) {
-            Ok(base) => Ok(Self { child, base }),
+            Ok(base) => Ok(Self {
+                child,
+                base,
+                scratch,
+            }),
             Err(_) => {
                 let _ = child.kill();
                 let _ = child.wait();
@@ -298,5 +334,8 @@ impl Drop for NativeServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some(dir) = &self.scratch {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
