@@ -1,0 +1,341 @@
+//! Model-based property test: random request sequences against the engine
+//! and against a small reference model of the same contract; and the store
+//! rebuilt from the reported changes against the live one.
+
+// A property test panics to report a counterexample.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use mock_rest_core::{Change, Config, Engine, Method, Request, SeededIds};
+use proptest::prelude::*;
+use serde_json::{Map, Value};
+use std::time::Duration;
+
+const TYPES: [&str; 3] = ["a", "b", "c"];
+const NOW: Duration = Duration::from_secs(1_700_000_000);
+
+#[derive(Debug, Clone)]
+enum Op {
+    Post(usize, Value),
+    PostMany(usize, Vec<Value>),
+    Put(usize, usize, Value),
+    Patch(usize, usize, Value),
+    Delete(usize, usize),
+    DeleteAll(usize),
+    Get(usize, usize),
+    List(usize),
+}
+
+fn scalar() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        (-1000i64..1000).prop_map(|n| Value::from(n)),
+        "[a-z é😀]{0,6}".prop_map(Value::String),
+    ]
+}
+
+fn json() -> impl Strategy<Value = Value> {
+    scalar().prop_recursive(3, 12, 3, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..3).prop_map(Value::Array),
+            prop::collection::vec((prop::sample::select(vec!["x", "y", "_id"]), inner), 0..3)
+                .prop_map(|members| Value::Object(
+                    members
+                        .into_iter()
+                        .map(|(k, v)| (k.to_owned(), v))
+                        .collect()
+                )),
+        ]
+    })
+}
+
+fn object() -> impl Strategy<Value = Value> {
+    prop::collection::vec(
+        (prop::sample::select(vec!["a", "b", "c", "_id"]), json()),
+        0..4,
+    )
+    .prop_map(|members| {
+        Value::Object(
+            members
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect(),
+        )
+    })
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let t = 0..TYPES.len();
+    let pick = 0usize..6;
+    prop_oneof![
+        3 => (t.clone(), object()).prop_map(|(t, v)| Op::Post(t, v)),
+        1 => (t.clone(), prop::collection::vec(object(), 0..3)).prop_map(|(t, v)| Op::PostMany(t, v)),
+        2 => (t.clone(), pick.clone(), object()).prop_map(|(t, i, v)| Op::Put(t, i, v)),
+        2 => (t.clone(), pick.clone(), object()).prop_map(|(t, i, v)| Op::Patch(t, i, v)),
+        2 => (t.clone(), pick.clone()).prop_map(|(t, i)| Op::Delete(t, i)),
+        1 => t.clone().prop_map(Op::DeleteAll),
+        1 => (t.clone(), pick).prop_map(|(t, i)| Op::Get(t, i)),
+        1 => t.prop_map(Op::List),
+    ]
+}
+
+/// The reference: each type's items in creation order.
+#[derive(Default)]
+struct Model {
+    types: Vec<(String, Vec<(String, Value)>)>,
+}
+
+impl Model {
+    fn items(&mut self, t: &str) -> &mut Vec<(String, Value)> {
+        if let Some(i) = self.types.iter().position(|(name, _)| name == t) {
+            return &mut self.types[i].1;
+        }
+        self.types.push((t.to_owned(), Vec::new()));
+        &mut self.types.last_mut().unwrap().1
+    }
+
+    fn id_at(&mut self, t: &str, i: usize) -> String {
+        self.items(t)
+            .get(i)
+            .map(|(id, _)| id.clone())
+            .unwrap_or_else(|| "missing".to_owned())
+    }
+
+    fn forget_empty(&mut self) {
+        self.types.retain(|(_, items)| !items.is_empty());
+    }
+}
+
+/// The members of a body, without `_id`, then `_id` last.
+fn with_id(body: &Value, id: &str) -> Value {
+    let mut members: Map<String, Value> = body.as_object().unwrap().clone();
+    members.shift_remove("_id");
+    members.insert("_id".to_owned(), Value::String(id.to_owned()));
+    Value::Object(members)
+}
+
+/// RFC 7386, written plainly.
+fn merge(target: &Value, patch: &Value) -> Value {
+    let Value::Object(patch) = patch else {
+        return patch.clone();
+    };
+    let mut out = match target {
+        Value::Object(members) => members.clone(),
+        _ => Map::new(),
+    };
+    for (key, value) in patch {
+        if value.is_null() {
+            out.shift_remove(key);
+        } else {
+            let merged = merge(out.get(key).unwrap_or(&Value::Null), value);
+            out.insert(key.clone(), merged);
+        }
+    }
+    Value::Object(out)
+}
+
+fn send(
+    engine: &mut Engine,
+    method: Method,
+    target: &str,
+    body: Option<&Value>,
+) -> (u16, Value, Vec<Change>) {
+    let mut request = Request::new(method, target);
+    if let Some(body) = body {
+        request.body = body.to_string().into_bytes();
+    }
+    let outcome = engine.handle(&request, NOW);
+    let body = if outcome.response.body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&outcome.response.body).expect("every body is JSON")
+    };
+    (outcome.response.status, body, outcome.changes)
+}
+
+fn run(ops: &[Op]) {
+    let mut engine = Engine::new(Config::default(), Box::new(SeededIds::new(3)), NOW);
+    let mut model = Model::default();
+    let mut log: Vec<Change> = Vec::new();
+    for op in ops {
+        let (status, body, changes, expected): (u16, Value, Vec<Change>, (u16, Value)) = match op {
+            Op::Post(t, v) => {
+                let (status, body, changes) = send(
+                    &mut engine,
+                    Method::Post,
+                    &format!("/api/{}", TYPES[*t]),
+                    Some(v),
+                );
+                let id = body["_id"].as_str().expect("a new _id").to_owned();
+                let item = with_id(v, &id);
+                model.items(TYPES[*t]).push((id, item.clone()));
+                (status, body, changes, (200, item))
+            }
+            Op::PostMany(t, vs) => {
+                let (status, body, changes) = send(
+                    &mut engine,
+                    Method::Post,
+                    &format!("/api/{}", TYPES[*t]),
+                    Some(&Value::Array(vs.clone())),
+                );
+                let ids: Vec<String> = body
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|i| i["_id"].as_str().unwrap().to_owned())
+                    .collect();
+                let items: Vec<Value> = vs.iter().zip(&ids).map(|(v, id)| with_id(v, id)).collect();
+                for (id, item) in ids.iter().zip(&items) {
+                    model.items(TYPES[*t]).push((id.clone(), item.clone()));
+                }
+                model.forget_empty();
+                (status, body, changes, (200, Value::Array(items)))
+            }
+            Op::Put(t, i, v) | Op::Patch(t, i, v) => {
+                let patching = matches!(op, Op::Patch(..));
+                let id = model.id_at(TYPES[*t], *i);
+                let method = if patching { Method::Patch } else { Method::Put };
+                let (status, body, changes) = send(
+                    &mut engine,
+                    method,
+                    &format!("/api/{}/{id}", TYPES[*t]),
+                    Some(v),
+                );
+                let items = model.items(TYPES[*t]);
+                let expected = match items.iter_mut().find(|(item_id, _)| *item_id == id) {
+                    Some((_, item)) => {
+                        *item = if patching {
+                            let mut patch = v.as_object().unwrap().clone();
+                            patch.shift_remove("_id");
+                            with_id(&merge(item, &Value::Object(patch)), &id)
+                        } else {
+                            with_id(v, &id)
+                        };
+                        (200, item.clone())
+                    }
+                    None => (
+                        404,
+                        serde_json::json!({"message": format!("Resource {id} does not exist.")}),
+                    ),
+                };
+                model.forget_empty();
+                (status, body, changes, expected)
+            }
+            Op::Delete(t, i) => {
+                let id = model.id_at(TYPES[*t], *i);
+                let (status, body, changes) = send(
+                    &mut engine,
+                    Method::Delete,
+                    &format!("/api/{}/{id}", TYPES[*t]),
+                    None,
+                );
+                let items = model.items(TYPES[*t]);
+                let expected = match items.iter().position(|(item_id, _)| *item_id == id) {
+                    Some(at) => (200, items.remove(at).1),
+                    None => (
+                        404,
+                        serde_json::json!({"message": format!("Resource {id} does not exist.")}),
+                    ),
+                };
+                model.forget_empty();
+                (status, body, changes, expected)
+            }
+            Op::DeleteAll(t) => {
+                let (status, body, changes) = send(
+                    &mut engine,
+                    Method::Delete,
+                    &format!("/api/{}", TYPES[*t]),
+                    None,
+                );
+                let count = std::mem::take(model.items(TYPES[*t])).len();
+                model.forget_empty();
+                (
+                    status,
+                    body,
+                    changes,
+                    (200, serde_json::json!({"deleted": count})),
+                )
+            }
+            Op::Get(t, i) => {
+                let id = model.id_at(TYPES[*t], *i);
+                let (status, body, changes) = send(
+                    &mut engine,
+                    Method::Get,
+                    &format!("/api/{}/{id}", TYPES[*t]),
+                    None,
+                );
+                let expected = match model
+                    .items(TYPES[*t])
+                    .iter()
+                    .find(|(item_id, _)| *item_id == id)
+                {
+                    Some((_, item)) => (200, item.clone()),
+                    None => (
+                        404,
+                        serde_json::json!({"message": format!("Resource {id} does not exist.")}),
+                    ),
+                };
+                model.forget_empty();
+                (status, body, changes, expected)
+            }
+            Op::List(t) => {
+                let (status, body, changes) = send(
+                    &mut engine,
+                    Method::Get,
+                    &format!("/api/{}", TYPES[*t]),
+                    None,
+                );
+                let items: Vec<Value> = model
+                    .items(TYPES[*t])
+                    .iter()
+                    .map(|(_, item)| item.clone())
+                    .collect();
+                model.forget_empty();
+                (status, body, changes, (200, Value::Array(items)))
+            }
+        };
+        assert_eq!(
+            (status, body.to_string()),
+            (expected.0, expected.1.to_string()),
+            "{op:?}"
+        );
+        log.extend(changes);
+        // The health counts follow the model too.
+        let (_, health, _) = send(&mut engine, Method::Get, "/health", None);
+        let counts: Vec<(String, usize)> = model
+            .types
+            .iter()
+            .map(|(t, items)| (t.clone(), items.len()))
+            .collect();
+        let reported: Vec<(String, usize)> = health["database"]["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["name"].as_str().unwrap().to_owned(),
+                    r["count"].as_u64().unwrap() as usize,
+                )
+            })
+            .collect();
+        assert_eq!(reported, counts, "after {op:?}");
+    }
+    let mut replayed = Engine::new(Config::default(), Box::new(SeededIds::new(99)), NOW);
+    for change in &log {
+        replayed.apply(change);
+    }
+    assert_eq!(
+        String::from_utf8(replayed.snapshot()).unwrap(),
+        String::from_utf8(engine.snapshot()).unwrap(),
+        "the store rebuilt from the changes differs from the live one"
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn engine_matches_the_model_and_its_changes_replay(ops in prop::collection::vec(op(), 1..40)) {
+        run(&ops);
+    }
+}
