@@ -29,7 +29,7 @@ fn scalar() -> impl Strategy<Value = Value> {
     prop_oneof![
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
-        (-1000i64..1000).prop_map(|n| Value::from(n)),
+        (-1000i64..1000).prop_map(Value::from),
         "[a-z é😀]{0,6}".prop_map(Value::String),
     ]
 }
