@@ -242,3 +242,48 @@ fn a_malformed_fixtures_file_stops_startup_with_line_and_column() {
     assert!(log.contains("Invalid JSON at line 3, column 14"), "{log}");
     assert!(!log.contains("listening"), "{log}");
 }
+
+/// Peak resident memory of a process, in KiB, from /proc.
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+#[test]
+fn a_flood_of_large_bodies_leaves_memory_bounded_by_the_item_limit() {
+    let server = NativeServer::start(
+        Path::new(env!("CARGO_BIN_EXE_mock-rest-api")),
+        &["--max-items", "10"],
+    )
+    .unwrap();
+    let one_mib = format!(r#"{{"pad":"{}"}}"#, "x".repeat(1024 * 1024 - 10));
+    let too_big = format!(r#"{{"pad":"{}"}}"#, "x".repeat(3 * 1024 * 1024));
+    let senders: Vec<_> = (0..8)
+        .map(|_| {
+            let base = server.base().to_owned();
+            let (one_mib, too_big) = (one_mib.clone(), too_big.clone());
+            std::thread::spawn(move || {
+                let mut client = HttpTarget::new(&base);
+                let mut statuses = Vec::new();
+                for n in 0..15 {
+                    let body = if n % 3 == 0 { &too_big } else { &one_mib };
+                    statuses.push(client.send(&request("POST", "/api/flood", body)).unwrap().status);
+                }
+                statuses
+            })
+        })
+        .collect();
+    let statuses: Vec<u16> = senders.into_iter().flat_map(|s| s.join().unwrap()).collect();
+    assert_eq!(statuses.iter().filter(|&&s| s == 200).count(), 10, "exactly the item limit is stored");
+    assert_eq!(statuses.iter().filter(|&&s| s == 413).count(), 40);
+    assert_eq!(statuses.iter().filter(|&&s| s == 507).count(), 70);
+    // 120 bodies (160 MiB) went in; 10 MiB are kept. Eight at a time in flight,
+    // a few copies each, is the rest of the bound.
+    let peak_mib = peak_rss_kib(server.pid()) / 1024;
+    println!("peak RSS after the flood: {peak_mib} MiB");
+    assert!(peak_mib < 160, "peak RSS {peak_mib} MiB");
+}

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Soak: mixed traffic against the release server for a few minutes, printing
+# throughput, p99, errors and RSS over time. Not part of the test command
+# (it measures; it does not pass or fail on timing).
+#
+#   bash scripts/soak.sh [SECONDS] [--data]     (default 180 s, in memory)
+#
+# Traffic, at once, each with oha (installed pinned into target/tools/cargo):
+# POSTs of small items, GETs of a 20-item page, GETs by id of a fixture item,
+# and 1 MiB+ bodies that must be refused with 413. With MAX_ITEMS=200000 the
+# store fills up and POSTs turn into 507: RSS must then stay flat.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds="${1:-180}"
+durable="${2:-}"
+oha_version=1.16.0
+tools=target/tools/cargo
+if ! "$tools/bin/oha" --version 2>/dev/null | grep -q "$oha_version"; then
+    cargo install --locked --root "$tools" oha --version "$oha_version"
+fi
+oha="$tools/bin/oha"
+cargo build --release -p mock-rest-api
+
+work="$(mktemp -d)"
+server_pid=""
+cleanup() {
+    [[ -n "$server_pid" ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+args=(--host 127.0.0.1 --port 0 --max-items 200000)
+[[ "$durable" == "--data" ]] && args+=(--data "$work/db.json")
+printf '{"people":[{"_id":"ada","name":"Ada"}]}' > "$work/fixtures.json"
+[[ "$durable" == "--data" ]] || args+=(--data "$work/fixtures.json")
+RUST_LOG=warn,mock_rest_api=info target/release/mock-rest-api "${args[@]}" 2> "$work/log" &
+server_pid=$!
+for _ in $(seq 1 100); do grep -q 'listening on' "$work/log" && break; sleep 0.1; done
+base="$(grep -o -m1 'http://127\.0\.0\.1:[0-9]*' "$work/log")"
+[[ "$durable" == "--data" ]] && curl -s -X PUT "$base/__admin/snapshot" -d @"$work/fixtures.json" > /dev/null
+echo "soak: server pid $server_pid at $base for ${seconds}s ${durable:+(durable)}"
+
+head -c 1100000 /dev/zero | tr '\0' 'x' > "$work/big"
+run() { "$oha" --no-tui --output-format json -z "${seconds}s" "$@" > "$work/$1.json" 2> /dev/null; }
+run_named() { local name=$1; shift; "$oha" --no-tui --output-format json -z "${seconds}s" "$@" > "$work/$name.json" 2> /dev/null; }
+run_named post -c 16 -m POST -d '{"name":"soak","n":1}' "$base/api/soak" &
+run_named page -c 8 "$base/api/soak?_page=3&_limit=20" &
+run_named byid -c 8 "$base/api/people/ada" &
+run_named flood -c 2 -m POST -D "$work/big" "$base/api/flood" &
+
+printf '%8s %10s %8s\n' "time(s)" "rss(MiB)" "items"
+for ((t = 0; t < seconds; t += 10)); do
+    sleep 10
+    rss=$(awk '/VmRSS/ {print int($2/1024)}' "/proc/$server_pid/status")
+    items=$(curl -s "$base/health" | python3 -c 'import json,sys; print(json.load(sys.stdin)["database"]["total_resources_count"])')
+    printf '%8d %10d %8d\n' "$((t + 10))" "$rss" "$items"
+done
+wait %1 %2 %3 %4 2> /dev/null || true
+
+printf '\n%-6s %10s %10s %10s %s\n' scenario "req/s" "p99(ms)" "errors" "statuses"
+for name in post page byid flood; do
+    python3 - "$work/$name.json" "$name" <<'PY'
+import json, sys
+report = json.load(open(sys.argv[1]))
+summary = report["summary"]
+p99 = report["latencyPercentiles"]["p99"] or 0
+errors = sum(report.get("errorDistribution", {}).values())
+statuses = report.get("statusCodeDistribution", {})
+print(f"{sys.argv[2]:<6} {summary['requestsPerSec']:10.0f} {p99 * 1000:10.2f} {errors:10d} {statuses}")
+PY
+done
+peak=$(awk '/VmHWM/ {print int($2/1024)}' "/proc/$server_pid/status")
+echo "peak RSS: ${peak} MiB"
