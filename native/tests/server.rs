@@ -271,14 +271,26 @@ fn a_flood_of_large_bodies_leaves_memory_bounded_by_the_item_limit() {
                 let mut statuses = Vec::new();
                 for n in 0..15 {
                     let body = if n % 3 == 0 { &too_big } else { &one_mib };
-                    statuses.push(client.send(&request("POST", "/api/flood", body)).unwrap().status);
+                    statuses.push(
+                        client
+                            .send(&request("POST", "/api/flood", body))
+                            .unwrap()
+                            .status,
+                    );
                 }
                 statuses
             })
         })
         .collect();
-    let statuses: Vec<u16> = senders.into_iter().flat_map(|s| s.join().unwrap()).collect();
-    assert_eq!(statuses.iter().filter(|&&s| s == 200).count(), 10, "exactly the item limit is stored");
+    let statuses: Vec<u16> = senders
+        .into_iter()
+        .flat_map(|s| s.join().unwrap())
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 200).count(),
+        10,
+        "exactly the item limit is stored"
+    );
     assert_eq!(statuses.iter().filter(|&&s| s == 413).count(), 40);
     assert_eq!(statuses.iter().filter(|&&s| s == 507).count(), 70);
     // 120 bodies (160 MiB) went in; 10 MiB are kept. Eight at a time in flight,
@@ -286,4 +298,78 @@ fn a_flood_of_large_bodies_leaves_memory_bounded_by_the_item_limit() {
     let peak_mib = peak_rss_kib(server.pid()) / 1024;
     println!("peak RSS after the flood: {peak_mib} MiB");
     assert!(peak_mib < 160, "peak RSS {peak_mib} MiB");
+}
+
+#[test]
+fn a_body_that_stops_arriving_gets_408() {
+    use std::io::{Read, Write};
+    let server = NativeServer::start(
+        Path::new(env!("CARGO_BIN_EXE_mock-rest-api")),
+        &["--body-timeout-secs", "1"],
+    )
+    .unwrap();
+    let addr = server.base().trim_start_matches("http://").to_owned();
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    stream
+        .write_all(b"POST /api/slow HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"a\":")
+        .unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&answer).contains("arrive") {
+        let n = stream.read(&mut buf).unwrap();
+        assert!(
+            n > 0,
+            "closed without an answer: {}",
+            String::from_utf8_lossy(&answer)
+        );
+        answer.extend_from_slice(&buf[..n]);
+    }
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(
+        answer.contains(r#"{"message":"The request took too long to arrive."}"#),
+        "{answer}"
+    );
+    // Nothing was stored, and the server still answers others.
+    let list = HttpTarget::new(server.base())
+        .send(&request("GET", "/api/slow", ""))
+        .unwrap();
+    assert_eq!(list.body, b"[]");
+}
+
+#[test]
+fn connections_past_the_limit_wait_for_a_free_one() {
+    use std::io::{Read, Write};
+    let server = NativeServer::start(
+        Path::new(env!("CARGO_BIN_EXE_mock-rest-api")),
+        &["--max-connections", "1"],
+    )
+    .unwrap();
+    let addr = server.base().trim_start_matches("http://").to_owned();
+    let get = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+    let read_status = |stream: &mut std::net::TcpStream| -> std::io::Result<String> {
+        let mut buf = [0u8; 12];
+        stream.read_exact(&mut buf)?;
+        Ok(String::from_utf8_lossy(&buf).into_owned())
+    };
+    // The first connection is served and kept open (keep-alive), holding the only slot.
+    let mut first = std::net::TcpStream::connect(&addr).unwrap();
+    first.write_all(get).unwrap();
+    assert_eq!(read_status(&mut first).unwrap(), "HTTP/1.1 200");
+    // A second one is not served while the first is open...
+    let mut second = std::net::TcpStream::connect(&addr).unwrap();
+    second.write_all(get).unwrap();
+    second
+        .set_read_timeout(Some(Duration::from_millis(700)))
+        .unwrap();
+    assert!(read_status(&mut second).is_err(), "served past the limit");
+    // ...and is as soon as the first closes.
+    drop(first);
+    second
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    assert_eq!(read_status(&mut second).unwrap(), "HTTP/1.1 200");
 }
