@@ -14,7 +14,6 @@ use crate::select::{select, Selection};
 use crate::snapshot::{self, Snapshot};
 use crate::store::{Item, Store};
 use crate::text;
-use serde_json::Value;
 use std::time::Duration;
 use subtle::ConstantTimeEq;
 
@@ -475,35 +474,31 @@ impl Engine {
         body: &[u8],
         changes: &mut Vec<Change>,
     ) -> Result<Response, ApiError> {
-        let json = body::parse(body)?;
-        let adding = match &json.value {
-            Value::Array(elements) => elements.len(),
-            _ => 1,
+        const SHAPE: ApiError = ApiError::WrongShape {
+            expected: "a JSON object or an array of objects",
         };
-        self.check_room(resource, adding)?;
-        match &json.value {
-            Value::Object(_) => {
-                let id = self.insert_new(resource, &json.text, changes);
-                let item = self.find(resource, &id)?;
-                Ok(item_response(item))
-            }
-            // All or nothing: every element is checked before any is created.
-            Value::Array(elements) if elements.iter().all(Value::is_object) => {
-                let mut out = b"[".to_vec();
-                for (n, element) in text::array_elements(&json.text).into_iter().enumerate() {
-                    if n > 0 {
-                        out.push(b',');
-                    }
-                    let id = self.insert_new(resource, element, changes);
-                    out.extend_from_slice(self.find(resource, &id)?.json.as_bytes());
-                }
-                out.push(b']');
-                Ok(respond(200, JSON, out))
-            }
-            _ => Err(ApiError::WrongShape {
-                expected: "a JSON object or an array of objects",
-            }),
+        let json = body::parse(body)?;
+        if json.is_object() {
+            self.check_room(resource, 1)?;
+            let id = self.insert_new(resource, &json.text, changes);
+            return Ok(item_response(self.find(resource, &id)?));
         }
+        let elements = json.array().ok_or(SHAPE)?;
+        // All or nothing: every element is checked before any is created.
+        if !elements.iter().all(|element| element.starts_with('{')) {
+            return Err(SHAPE);
+        }
+        self.check_room(resource, elements.len())?;
+        let mut out = b"[".to_vec();
+        for (n, element) in elements.into_iter().enumerate() {
+            if n > 0 {
+                out.push(b',');
+            }
+            let id = self.insert_new(resource, element, changes);
+            out.extend_from_slice(self.find(resource, &id)?.json.as_bytes());
+        }
+        out.push(b']');
+        Ok(respond(200, JSON, out))
     }
 
     /// `507` unless `adding` more items of the type fit the store's limits.

@@ -23,12 +23,12 @@ impl Snapshot {
     pub fn parse(bytes: &[u8], new_id: &mut dyn FnMut() -> String) -> Result<Self, ApiError> {
         let json = body::parse(bytes)?;
         let bad = |reason: String| ApiError::BadSnapshot { reason };
-        let Value::Object(types) = &json.value else {
+        if !json.is_object() {
             return Err(bad(
                 "A snapshot must be a JSON object of arrays of objects: {\"type\": [{...}]}."
                     .to_owned(),
             ));
-        };
+        }
         let mut items = Vec::new();
         let mut seen_types = HashSet::new();
         for member in text::members(&json.text) {
@@ -38,29 +38,37 @@ impl Snapshot {
             if !seen_types.insert(name.clone()) {
                 return Err(bad(format!("The snapshot names the type `{name}` twice.")));
             }
-            let Some(Value::Array(elements)) = types.get(&name) else {
-                return Err(bad(format!(
+            let not_objects = || {
+                bad(format!(
                     "The snapshot's `{name}` must be an array of objects."
-                )));
+                ))
             };
+            if !member.value.starts_with('[') {
+                return Err(not_objects());
+            }
             let mut ids = HashSet::new();
-            for (element, element_text) in elements.iter().zip(text::array_elements(member.value)) {
-                let Value::Object(fields) = element else {
-                    return Err(bad(format!(
-                        "The snapshot's `{name}` must be an array of objects."
-                    )));
-                };
-                let id = match fields.get(ID_KEY) {
+            for element in text::array_elements(member.value) {
+                if !element.starts_with('{') {
+                    return Err(not_objects());
+                }
+                let given = text::members(element)
+                    .into_iter()
+                    .rev()
+                    .find(|field| field.key == ID_KEY);
+                let id = match given {
                     None => new_id(),
-                    Some(Value::String(id)) => {
-                        check_name(id, "id", &format!("in the snapshot's `{name}`"))
+                    Some(field) => {
+                        let id: String = match serde_json::from_str::<Value>(field.value) {
+                            Ok(Value::String(id)) => id,
+                            _ => {
+                                return Err(bad(format!(
+                                    "In the snapshot's `{name}`, an `_id` is not a string."
+                                )))
+                            }
+                        };
+                        check_name(&id, "id", &format!("in the snapshot's `{name}`"))
                             .map_err(|err| bad(err.message()))?;
-                        id.clone()
-                    }
-                    Some(_) => {
-                        return Err(bad(format!(
-                            "In the snapshot's `{name}`, an `_id` is not a string."
-                        )))
+                        id
                     }
                 };
                 if !ids.insert(id.clone()) {
@@ -68,7 +76,8 @@ impl Snapshot {
                         "The snapshot's `{name}` has the `_id` `{id}` twice."
                     )));
                 }
-                items.push((name.clone(), id.clone(), text::item_text(element_text, &id)));
+                let item = text::item_text(element, &id);
+                items.push((name.clone(), id, item));
             }
         }
         Ok(Self { items })

@@ -7,17 +7,61 @@
 //! items, so the k-th item (the start of a page) is found in O(log n). Items
 //! are kept as the compact JSON text they are echoed with, so a read copies
 //! bytes and re-encodes nothing.
+//!
+//! Memory per item is its text plus about 40 bytes: the id is not stored
+//! twice but read from the end of the text (every item ends with its `_id`),
+//! and the index holds slot numbers only.
 
+use crate::body::ID_KEY;
+use crate::text;
+use hashbrown::HashTable;
 use indexmap::IndexMap;
-use std::collections::HashMap;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::borrow::Cow;
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, DefaultHasher, Hash, Hasher};
 
-/// One stored item.
+/// One stored item: its text, which ends with `"_id":"…"}`, where its id's
+/// quoted text starts, and its tag.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Entry {
-    id: Box<str>,
     json: Box<str>,
     tag: u64,
+    id_at: u32,
+}
+
+impl Entry {
+    /// Stores an item's text, making sure it ends with `"_id":<id>}`.
+    fn new(id: &str, json: String, tag: u64) -> Self {
+        let quoted = serde_json::Value::String(id.to_owned()).to_string();
+        let suffix_ok = json.ends_with('}')
+            && json[..json.len() - 1].ends_with(&quoted)
+            && json[..json.len() - 1 - quoted.len()].ends_with(&format!("\"{ID_KEY}\":"));
+        let json = if suffix_ok {
+            json
+        } else {
+            text::item_text(&json, id)
+        };
+        let id_at = u32::try_from(json.len() - 1 - quoted.len()).unwrap_or(u32::MAX);
+        Self {
+            json: json.into_boxed_str(),
+            tag,
+            id_at,
+        }
+    }
+
+    /// The item's id, read from the end of its text.
+    fn id(&self) -> Cow<'_, str> {
+        let end = self.json.len().saturating_sub(1);
+        let quoted = self.json.get(self.id_at as usize..end).unwrap_or_default();
+        let inner = quoted
+            .get(1..quoted.len().saturating_sub(1))
+            .unwrap_or_default();
+        if inner.contains('\\') {
+            Cow::Owned(serde_json::from_str(quoted).unwrap_or_default())
+        } else {
+            Cow::Borrowed(inner)
+        }
+    }
 }
 
 /// An item as the store hands it out.
@@ -103,7 +147,9 @@ impl Fenwick {
 #[derive(Debug, Clone, Default)]
 pub struct Collection {
     slots: Vec<Option<Entry>>,
-    index: HashMap<Box<str>, usize>,
+    /// Slot numbers, hashed by the id of the entry in the slot.
+    index: HashTable<u32>,
+    hasher: RandomState,
     live: Fenwick,
     holes: usize,
 }
@@ -119,9 +165,22 @@ impl Collection {
         self.index.is_empty()
     }
 
+    fn slot_of(&self, id: &str) -> Option<usize> {
+        let hash = self.hasher.hash_one(id);
+        let slots = &self.slots;
+        self.index
+            .find(hash, |&slot| {
+                slots
+                    .get(slot as usize)
+                    .and_then(Option::as_ref)
+                    .is_some_and(|entry| entry.id() == id)
+            })
+            .map(|&slot| slot as usize)
+    }
+
     /// One item by id.
     pub fn get(&self, id: &str) -> Option<Item<'_>> {
-        let slot = *self.index.get(id)?;
+        let slot = self.slot_of(id)?;
         self.slots.get(slot)?.as_ref().map(Entry::item)
     }
 
@@ -139,30 +198,35 @@ impl Collection {
     /// Stores an item: a new id goes last, a known id is replaced in its place.
     /// Returns whether the id was new.
     fn put(&mut self, id: &str, json: String, version: u64) -> bool {
-        let tag = tag_of(&json, version);
-        if let Some(entry) = self
-            .index
-            .get(id)
-            .and_then(|&slot| self.slots.get_mut(slot))
-            .and_then(Option::as_mut)
-        {
-            entry.json = json.into_boxed_str();
-            entry.tag = tag;
+        let mut entry = Entry::new(id, json, 0);
+        entry.tag = tag_of(&entry.json, version);
+        if let Some(slot) = self.slot_of(id) {
+            if let Some(existing) = self.slots.get_mut(slot) {
+                *existing = Some(entry);
+            }
             return false;
         }
-        self.index.insert(id.into(), self.slots.len());
-        self.slots.push(Some(Entry {
-            id: id.into(),
-            json: json.into_boxed_str(),
-            tag,
-        }));
+        let slot = u32::try_from(self.slots.len()).unwrap_or(u32::MAX);
+        let (hasher, slots) = (&self.hasher, &self.slots);
+        self.index
+            .insert_unique(hasher.hash_one(id), slot, |&slot| {
+                slots
+                    .get(slot as usize)
+                    .and_then(Option::as_ref)
+                    .map_or(0, |entry| hasher.hash_one(entry.id().as_ref()))
+            });
+        self.slots.push(Some(entry));
         self.live.push();
         true
     }
 
     /// Removes an item and returns its JSON text and tag.
     fn remove(&mut self, id: &str) -> Option<(Box<str>, u64)> {
-        let slot = self.index.remove(id)?;
+        let slot = self.slot_of(id)?;
+        let hash = self.hasher.hash_one(id);
+        if let Ok(found) = self.index.find_entry(hash, |&s| s as usize == slot) {
+            found.remove();
+        }
         let entry = self.slots.get_mut(slot)?.take()?;
         self.live.remove(slot);
         self.holes += 1;
@@ -172,12 +236,21 @@ impl Collection {
         Some((entry.json, entry.tag))
     }
 
-    /// Drops the holes and renumbers the index.
+    /// Drops the holes and rebuilds the index.
     fn sweep(&mut self) {
         self.slots.retain(Option::is_some);
-        for (slot, entry) in self.slots.iter().enumerate() {
+        self.index.clear();
+        let (hasher, slots) = (&self.hasher, &self.slots);
+        for (slot, entry) in slots.iter().enumerate() {
             if let Some(entry) = entry {
-                self.index.insert(entry.id.clone(), slot);
+                let slot = u32::try_from(slot).unwrap_or(u32::MAX);
+                self.index
+                    .insert_unique(hasher.hash_one(entry.id().as_ref()), slot, |&s| {
+                        slots
+                            .get(s as usize)
+                            .and_then(Option::as_ref)
+                            .map_or(0, |e| hasher.hash_one(e.id().as_ref()))
+                    });
             }
         }
         self.live.reset(self.slots.len());
@@ -278,10 +351,24 @@ impl Store {
 mod tests {
     use super::*;
 
-    fn texts(store: &Store, resource: &str) -> Vec<String> {
+    /// A stored item's text for an id and a value.
+    fn item(id: &str, n: &str) -> String {
+        text::item_text(&format!(r#"{{"n":"{n}"}}"#), id)
+    }
+
+    fn values(store: &Store, resource: &str) -> Vec<String> {
         store
             .collection(resource)
-            .map(|c| c.iter().map(|item| item.json.to_owned()).collect())
+            .map(|c| {
+                c.iter()
+                    .map(|item| {
+                        crate::body::parse_value(item.json).unwrap()["n"]
+                            .as_str()
+                            .unwrap()
+                            .to_owned()
+                    })
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -289,26 +376,51 @@ mod tests {
     fn keeps_creation_order_through_replace_and_delete() {
         let mut store = Store::new();
         for id in ["a", "b", "c"] {
-            store.put("t", id, id.to_uppercase());
+            store.put("t", id, item(id, &id.to_uppercase()));
         }
-        store.put("t", "b", "B2".to_owned());
+        store.put("t", "b", item("b", "B2"));
         assert_eq!(
             store.remove("t", "a").map(|(json, _)| json).as_deref(),
-            Some("A")
+            Some(item("a", "A").as_str())
         );
-        store.put("t", "d", "D".to_owned());
-        assert_eq!(texts(&store, "t"), ["B2", "C", "D"]);
+        store.put("t", "d", item("d", "D"));
+        assert_eq!(values(&store, "t"), ["B2", "C", "D"]);
         assert_eq!(store.total(), 3);
-        assert_eq!(store.get("t", "c").map(|i| i.json), Some("C"));
+        assert_eq!(
+            store.get("t", "c").map(|i| i.json.to_owned()),
+            Some(item("c", "C"))
+        );
         assert_eq!(store.get("t", "a"), None);
+    }
+
+    #[test]
+    fn ids_that_need_escaping_are_found() {
+        let mut store = Store::new();
+        for id in ["q\"uote", "back\\slash", "tab\tin", "é😀", "plain"] {
+            store.put("t", id, item(id, id));
+        }
+        for id in ["q\"uote", "back\\slash", "tab\tin", "é😀", "plain"] {
+            let found = store.get("t", id).map(|i| i.json.to_owned());
+            assert_eq!(found, Some(item(id, id)), "{id}");
+        }
+        assert!(store.remove("t", "q\"uote").is_some());
+        assert!(store.get("t", "q\"uote").is_none());
+        assert_eq!(store.total(), 4);
+    }
+
+    #[test]
+    fn an_item_without_its_id_last_is_stored_with_it_last() {
+        let mut store = Store::new();
+        store.put("t", "x", r#"{"_id":"x","a":1}"#.to_owned());
+        assert_eq!(store.get("t", "x").unwrap().json, r#"{"a":1,"_id":"x"}"#);
     }
 
     #[test]
     fn every_write_changes_the_tag() {
         let mut store = Store::new();
-        store.put("t", "a", "{}".to_owned());
+        store.put("t", "a", item("a", "1"));
         let first = store.get("t", "a").unwrap().tag;
-        store.put("t", "a", "{}".to_owned());
+        store.put("t", "a", item("a", "1"));
         let second = store.get("t", "a").unwrap().tag;
         assert_ne!(first, second, "same text, new write, new tag");
         assert_eq!(store.get("t", "a").unwrap().etag().len(), 18);
@@ -318,18 +430,22 @@ mod tests {
     fn sweeping_holes_keeps_every_item_reachable() {
         let mut store = Store::new();
         for n in 0..200 {
-            store.put("t", &n.to_string(), n.to_string());
+            store.put("t", &n.to_string(), item(&n.to_string(), &n.to_string()));
         }
         for n in (0..200).filter(|n| n % 4 != 0) {
             assert!(store.remove("t", &n.to_string()).is_some());
         }
         let expected: Vec<String> = (0..200).step_by(4).map(|n| n.to_string()).collect();
-        assert_eq!(texts(&store, "t"), expected);
+        assert_eq!(values(&store, "t"), expected);
         for n in (0..200).step_by(4) {
+            let id = n.to_string();
             assert_eq!(
-                store.get("t", &n.to_string()).map(|i| i.json.to_owned()),
-                Some(n.to_string())
+                store.get("t", &id).map(|i| i.json.to_owned()),
+                Some(item(&id, &id))
             );
+        }
+        for n in (0..200).filter(|n| n % 4 != 0) {
+            assert!(store.get("t", &n.to_string()).is_none());
         }
         assert_eq!(store.total(), 50);
     }
@@ -338,7 +454,7 @@ mod tests {
     fn iter_from_finds_the_kth_item_past_holes() {
         let mut store = Store::new();
         for n in 0..100 {
-            store.put("t", &n.to_string(), n.to_string());
+            store.put("t", &n.to_string(), item(&n.to_string(), &n.to_string()));
         }
         // Few enough deletes that no sweep runs: the holes stay.
         for n in [0, 1, 5, 50, 51, 52, 98] {
@@ -374,9 +490,9 @@ mod tests {
     #[test]
     fn clear_and_emptied_types_are_forgotten() {
         let mut store = Store::new();
-        store.put("a", "1", "{}".to_owned());
-        store.put("b", "1", "{}".to_owned());
-        store.put("b", "2", "{}".to_owned());
+        store.put("a", "1", item("1", "x"));
+        store.put("b", "1", item("1", "x"));
+        store.put("b", "2", item("2", "x"));
         store.remove("a", "1");
         assert_eq!(store.counts().collect::<Vec<_>>(), [("b", 2)]);
         assert_eq!(store.clear("b"), 2);

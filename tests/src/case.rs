@@ -26,6 +26,8 @@ pub enum BodySpec {
     Json(Value),
     /// Raw text, sent as it is.
     Text(String),
+    /// Raw bytes, given in hex (for bodies that are not UTF-8).
+    Bytes(Vec<u8>),
     /// `prefix`, then `fill` repeated, then `suffix`, `total` bytes in all.
     Padded {
         /// Text at the start.
@@ -189,6 +191,14 @@ fn parse_request(request: &Map<String, Value>) -> Result<RequestSpec, String> {
         Some(BodySpec::Text(
             text.as_str().ok_or("`body` must be a string")?.to_owned(),
         ))
+    } else if let Some(hex) = request.get("body_hex") {
+        let hex = hex.as_str().ok_or("`body_hex` must be a string")?;
+        let bytes = (0..hex.len())
+            .step_by(2)
+            .map(|at| u8::from_str_radix(hex.get(at..at + 2).unwrap_or("x"), 16))
+            .collect::<Result<Vec<u8>, _>>()
+            .map_err(|_| "`body_hex` must be pairs of hex digits")?;
+        Some(BodySpec::Bytes(bytes))
     } else if let Some(padded) = request.get("body_padded") {
         let padded = object(padded, "body_padded")?;
         let fill = string(padded, "fill")?;

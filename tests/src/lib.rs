@@ -69,6 +69,7 @@ fn build(spec: &RequestSpec, captures: &Captures) -> Result<WireRequest, String>
         None => Vec::new(),
         Some(BodySpec::Json(value)) => captures.fill_json(value)?.to_string().into_bytes(),
         Some(BodySpec::Text(text)) => captures.fill(text)?.into_bytes(),
+        Some(BodySpec::Bytes(bytes)) => bytes.clone(),
         Some(BodySpec::Padded {
             prefix,
             fill,
