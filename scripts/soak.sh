@@ -31,22 +31,25 @@ trap cleanup EXIT
 
 args=(--host 127.0.0.1 --port 0 --max-items 200000)
 [[ "$durable" == "--data" ]] && args+=(--data "$work/db.json")
-printf '{"people":[{"_id":"ada","name":"Ada"}]}' > "$work/fixtures.json"
-[[ "$durable" == "--data" ]] || args+=(--data "$work/fixtures.json")
 RUST_LOG=warn,mock_rest_api=info target/release/mock-rest-api "${args[@]}" 2> "$work/log" &
 server_pid=$!
 for _ in $(seq 1 100); do grep -q 'listening on' "$work/log" && break; sleep 0.1; done
 base="$(grep -o -m1 'http://127\.0\.0\.1:[0-9]*' "$work/log")"
-[[ "$durable" == "--data" ]] && curl -s -X PUT "$base/__admin/snapshot" -d @"$work/fixtures.json" > /dev/null
+curl -s -X PUT "$base/__admin/snapshot" -d '{"people":[{"_id":"ada","name":"Ada"}]}' > /dev/null
 echo "soak: server pid $server_pid at $base for ${seconds}s ${durable:+(durable)}"
 
 head -c 1100000 /dev/zero | tr '\0' 'x' > "$work/big"
-run() { "$oha" --no-tui --output-format json -z "${seconds}s" "$@" > "$work/$1.json" 2> /dev/null; }
-run_named() { local name=$1; shift; "$oha" --no-tui --output-format json -z "${seconds}s" "$@" > "$work/$name.json" 2> /dev/null; }
-run_named post -c 16 -m POST -d '{"name":"soak","n":1}' "$base/api/soak" &
-run_named page -c 8 "$base/api/soak?_page=3&_limit=20" &
-run_named byid -c 8 "$base/api/people/ada" &
-run_named flood -c 2 -m POST -D "$work/big" "$base/api/flood" &
+loads=()
+run_named() {
+    local name=$1
+    shift
+    "$oha" --no-tui --output-format json -z "${seconds}s" "$@" > "$work/$name.json" 2> /dev/null &
+    loads+=($!)
+}
+run_named post -c 16 -m POST -d '{"name":"soak","n":1}' "$base/api/soak"
+run_named page -c 8 "$base/api/soak?_page=3&_limit=20"
+run_named byid -c 8 "$base/api/people/ada"
+run_named flood -c 2 -m POST -D "$work/big" "$base/api/flood"
 
 printf '%8s %10s %8s\n' "time(s)" "rss(MiB)" "items"
 for ((t = 0; t < seconds; t += 10)); do
@@ -55,7 +58,7 @@ for ((t = 0; t < seconds; t += 10)); do
     items=$(curl -s "$base/health" | python3 -c 'import json,sys; print(json.load(sys.stdin)["database"]["total_resources_count"])')
     printf '%8d %10d %8d\n' "$((t + 10))" "$rss" "$items"
 done
-wait %1 %2 %3 %4 2> /dev/null || true
+wait "${loads[@]}" 2> /dev/null || true
 
 printf '\n%-6s %10s %10s %10s %s\n' scenario "req/s" "p99(ms)" "errors" "statuses"
 for name in post page byid flood; do
