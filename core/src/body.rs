@@ -79,6 +79,7 @@ fn position(body: &[u8], offset: usize) -> (usize, usize) {
 }
 
 /// Parses JSON text the store holds (already checked, at most 128 levels deep).
+#[cfg(test)]
 pub fn parse_value(text: &str) -> Option<Value> {
     let mut reader = serde_json::Deserializer::from_str(text);
     reader.disable_recursion_limit();

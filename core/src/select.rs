@@ -1,11 +1,11 @@
 //! Answering a list query from a collection: filter, search and sort in one
 //! pass over the items, then copy only the page.
 
-use crate::body::parse_value;
 use crate::number::Decimal;
 use crate::query::{Filter, ListQuery, Op, Paging, SortKey};
 use crate::store::{Collection, Item};
-use serde_json::Value;
+use crate::text;
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 /// The answer to a list query.
@@ -33,6 +33,9 @@ pub struct PageLinks {
 }
 
 /// Runs a query over a collection (`None`: a type with no items).
+///
+/// Items are read as their stored text: a filter looks only at the fields its
+/// path reaches, so nothing is parsed whole.
 pub fn select<'a>(collection: Option<&'a Collection>, query: &ListQuery) -> Selection<'a> {
     let Some(collection) = collection else {
         return finish(Vec::new(), 0, query.paging);
@@ -46,19 +49,16 @@ pub fn select<'a>(collection: Option<&'a Collection>, query: &ListQuery) -> Sele
     }
     let mut matched: Vec<(Item<'a>, Vec<SortValue>)> = Vec::new();
     for item in collection.iter() {
-        let Some(value) = parse_value(item.json) else {
-            continue;
-        };
-        let passes = query.filters.iter().all(|filter| passes(&value, filter))
+        let passes = query.filters.iter().all(|filter| passes(item.json, filter))
             && query
                 .search
                 .as_deref()
-                .is_none_or(|q| contains_text(&value, q));
+                .is_none_or(|q| contains_text(item.json, q));
         if passes {
             let keys = query
                 .sort
                 .iter()
-                .map(|key| SortValue::of(&value, key))
+                .map(|key| SortValue::of(item.json, key))
                 .collect();
             matched.push((item, keys));
         }
@@ -113,30 +113,64 @@ fn finish(items: Vec<Item<'_>>, total: usize, paging: Paging) -> Selection<'_> {
     }
 }
 
+/// A JSON value as its text, by kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Leaf<'a> {
+    Null,
+    Bool(bool),
+    Number(&'a str),
+    Text(Cow<'a, str>),
+    /// An array or object, as its text.
+    Compound(&'a str),
+}
+
+impl<'a> Leaf<'a> {
+    fn of(raw: &'a str) -> Self {
+        match raw.as_bytes().first() {
+            Some(b'n') => Self::Null,
+            Some(b't') => Self::Bool(true),
+            Some(b'f') => Self::Bool(false),
+            Some(b'"') => Self::Text(text::decode_string(raw)),
+            Some(b'{' | b'[') => Self::Compound(raw),
+            _ => Self::Number(raw),
+        }
+    }
+}
+
+/// The member of a compact object with this key (the last, if repeated).
+fn member<'a>(object: &'a str, key: &str) -> Option<&'a str> {
+    text::members(object)
+        .into_iter()
+        .rev()
+        .find(|m| m.key == key)
+        .map(|m| m.value)
+}
+
 /// The values a path reaches: through objects by key, into arrays by index
 /// or, for any other segment, through every element; arrays at the end are
 /// flattened, so `tags=red` matches `"tags":["red","blue"]`.
-fn reach<'v>(value: &'v Value, path: &[String], out: &mut Vec<&'v Value>) {
-    match (path.split_first(), value) {
-        (None, Value::Array(elements)) => {
-            for element in elements {
+fn reach<'v>(value: &'v str, path: &[String], out: &mut Vec<&'v str>) {
+    let first = value.as_bytes().first().copied();
+    match (path.split_first(), first) {
+        (None, Some(b'[')) => {
+            for element in text::array_elements(value) {
                 reach(element, path, out);
             }
         }
-        (None, value) => out.push(value),
-        (Some((key, rest)), Value::Object(members)) => {
-            if let Some(value) = members.get(key.as_str()) {
+        (None, _) => out.push(value),
+        (Some((key, rest)), Some(b'{')) => {
+            if let Some(value) = member(value, key) {
                 reach(value, rest, out);
             }
         }
-        (Some((key, rest)), Value::Array(elements)) => match key.parse::<usize>() {
+        (Some((key, rest)), Some(b'[')) => match key.parse::<usize>() {
             Ok(index) => {
-                if let Some(element) = elements.get(index) {
+                if let Some(element) = text::array_elements(value).get(index) {
                     reach(element, rest, out);
                 }
             }
             Err(_) => {
-                for element in elements {
+                for element in text::array_elements(value) {
                     reach(element, path, out);
                 }
             }
@@ -145,19 +179,20 @@ fn reach<'v>(value: &'v Value, path: &[String], out: &mut Vec<&'v Value>) {
     }
 }
 
-fn passes(item: &Value, filter: &Filter) -> bool {
+fn passes(item: &str, filter: &Filter) -> bool {
     let mut reached = Vec::new();
     reach(item, &filter.path, &mut reached);
     if reached.is_empty() {
         return false;
     }
+    let leaves: Vec<Leaf<'_>> = reached.into_iter().map(Leaf::of).collect();
     filter.values.iter().any(|wanted| match filter.op {
-        Op::Ne => !reached.iter().any(|field| equals(field, wanted)),
-        op => reached.iter().any(|field| compares(field, op, wanted)),
+        Op::Ne => !leaves.iter().any(|field| equals(field, wanted)),
+        op => leaves.iter().any(|field| compares(field, op, wanted)),
     })
 }
 
-fn compares(field: &Value, op: Op, wanted: &str) -> bool {
+fn compares(field: &Leaf<'_>, op: Op, wanted: &str) -> bool {
     let ordered = |accept: fn(Ordering) -> bool| order(field, wanted).is_some_and(accept);
     match op {
         Op::Eq => equals(field, wanted),
@@ -172,22 +207,22 @@ fn compares(field: &Value, op: Op, wanted: &str) -> bool {
 }
 
 /// Equality by the field's type: numbers exactly, booleans, null, strings.
-fn equals(field: &Value, wanted: &str) -> bool {
+fn equals(field: &Leaf<'_>, wanted: &str) -> bool {
     match field {
-        Value::Null => wanted == "null",
-        Value::Bool(b) => wanted == if *b { "true" } else { "false" },
-        Value::Number(_) => order(field, wanted) == Some(Ordering::Equal),
-        Value::String(s) => s == wanted,
-        Value::Array(_) | Value::Object(_) => false,
+        Leaf::Null => wanted == "null",
+        Leaf::Bool(b) => wanted == if *b { "true" } else { "false" },
+        Leaf::Number(_) => order(field, wanted) == Some(Ordering::Equal),
+        Leaf::Text(s) => s == wanted,
+        Leaf::Compound(_) => false,
     }
 }
 
 /// How the field compares with the query's text, if they are comparable.
-fn order(field: &Value, wanted: &str) -> Option<Ordering> {
+fn order(field: &Leaf<'_>, wanted: &str) -> Option<Ordering> {
     match field {
-        Value::Number(n) => Some(Decimal::parse(&n.to_string())?.cmp(&Decimal::parse(wanted)?)),
-        Value::String(s) => Some(s.as_str().cmp(wanted)),
-        Value::Bool(b) => match wanted {
+        Leaf::Number(n) => Some(Decimal::parse(n)?.cmp(&Decimal::parse(wanted)?)),
+        Leaf::Text(s) => Some(s.as_ref().cmp(wanted)),
+        Leaf::Bool(b) => match wanted {
             "true" => Some(b.cmp(&true)),
             "false" => Some(b.cmp(&false)),
             _ => None,
@@ -196,21 +231,26 @@ fn order(field: &Value, wanted: &str) -> Option<Ordering> {
     }
 }
 
-fn like_text(field: &Value) -> Option<String> {
+fn like_text<'a>(field: &'a Leaf<'_>) -> Option<&'a str> {
     match field {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
+        Leaf::Text(s) => Some(s),
+        Leaf::Number(n) => Some(n),
+        Leaf::Bool(true) => Some("true"),
+        Leaf::Bool(false) => Some("false"),
         _ => None,
     }
 }
 
 /// `q`: whether any string value, however deep, contains the text (lower-cased).
-fn contains_text(value: &Value, lowered: &str) -> bool {
-    match value {
-        Value::String(s) => s.to_lowercase().contains(lowered),
-        Value::Array(elements) => elements.iter().any(|v| contains_text(v, lowered)),
-        Value::Object(members) => members.values().any(|v| contains_text(v, lowered)),
+fn contains_text(value: &str, lowered: &str) -> bool {
+    match value.as_bytes().first() {
+        Some(b'"') => text::decode_string(value).to_lowercase().contains(lowered),
+        Some(b'[') => text::array_elements(value)
+            .into_iter()
+            .any(|v| contains_text(v, lowered)),
+        Some(b'{') => text::members(value)
+            .into_iter()
+            .any(|m| contains_text(m.value, lowered)),
         _ => false,
     }
 }
@@ -228,14 +268,15 @@ enum SortValue {
 }
 
 impl SortValue {
-    fn of(item: &Value, key: &SortKey) -> Self {
+    fn of(item: &str, key: &SortKey) -> Self {
         let mut value = item;
         for segment in &key.path {
-            let next = match value {
-                Value::Object(members) => members.get(segment.as_str()),
-                Value::Array(elements) => {
-                    segment.parse::<usize>().ok().and_then(|i| elements.get(i))
-                }
+            let next = match value.as_bytes().first() {
+                Some(b'{') => member(value, segment),
+                Some(b'[') => segment
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|i| text::array_elements(value).get(i).copied()),
                 _ => None,
             };
             match next {
@@ -243,12 +284,12 @@ impl SortValue {
                 None => return Self::Missing,
             }
         }
-        match value {
-            Value::Null => Self::Missing,
-            Value::Number(n) => Decimal::parse(&n.to_string()).map_or(Self::Missing, Self::Number),
-            Value::String(s) => Self::Text(s.clone()),
-            Value::Bool(b) => Self::Bool(*b),
-            other => Self::Json(other.to_string()),
+        match Leaf::of(value) {
+            Leaf::Null => Self::Missing,
+            Leaf::Number(n) => Decimal::parse(n).map_or(Self::Missing, Self::Number),
+            Leaf::Text(s) => Self::Text(s.into_owned()),
+            Leaf::Bool(b) => Self::Bool(b),
+            Leaf::Compound(json) => Self::Json(json.to_owned()),
         }
     }
 

@@ -32,7 +32,7 @@ impl Snapshot {
         let mut items = Vec::new();
         let mut seen_types = HashSet::new();
         for member in text::members(&json.text) {
-            let name = member.key;
+            let name = member.key.into_owned();
             check_name(&name, "resource name", "in the snapshot")
                 .map_err(|err| bad(err.message()))?;
             if !seen_types.insert(name.clone()) {

@@ -6,6 +6,20 @@
 
 use crate::body::ID_KEY;
 use serde_json::Value;
+use std::borrow::Cow;
+
+/// The text of a JSON string literal (quotes included), decoded; borrowed
+/// from the literal when it holds no escape.
+pub fn decode_string(literal: &str) -> Cow<'_, str> {
+    let inner = literal
+        .get(1..literal.len().saturating_sub(1))
+        .unwrap_or_default();
+    if inner.contains('\\') {
+        Cow::Owned(serde_json::from_str(literal).unwrap_or_default())
+    } else {
+        Cow::Borrowed(inner)
+    }
+}
 
 /// Where the value that starts at `start` in compact JSON ends (exclusive).
 fn value_end(text: &[u8], start: usize) -> usize {
@@ -81,8 +95,8 @@ pub fn item_text(object: &str, id: &str) -> String {
 pub struct Member<'a> {
     /// The key as written, quotes and escapes included.
     pub key_text: &'a str,
-    /// The key decoded.
-    pub key: String,
+    /// The key decoded (borrowed when it has no escapes).
+    pub key: Cow<'a, str>,
     /// The value as written.
     pub value: &'a str,
 }
@@ -98,7 +112,7 @@ pub fn members(object: &str) -> Vec<Member<'_>> {
         let key_text = object.get(at..key_end).unwrap_or_default();
         out.push(Member {
             key_text,
-            key: serde_json::from_str(key_text).unwrap_or_default(),
+            key: decode_string(key_text),
             value: object.get(key_end + 1..member_end).unwrap_or_default(),
         });
         at = member_end + 1;
@@ -136,10 +150,10 @@ pub fn merge_patch(target: &str, patch: &str) -> String {
     for (n, p) in patch_members.iter().enumerate() {
         let later = patch_members[n + 1..].iter().any(|q| q.key == p.key);
         let in_target = target_members.iter().any(|t| t.key == p.key);
-        if later || in_target || p.value == "null" || added.contains(&p.key.as_str()) {
+        if later || in_target || p.value == "null" || added.contains(&p.key.as_ref()) {
             continue;
         }
-        added.push(&p.key);
+        added.push(p.key.as_ref());
         parts.push(format!("{}:{}", p.key_text, merge_patch("null", p.value)));
     }
     format!("{{{}}}", parts.join(","))
