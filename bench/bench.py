@@ -1,0 +1,379 @@
+"""Side-by-side benchmark of mock-rest-api and json-server 0.17.
+
+Run it with `bash bench/run.sh`, which installs what it needs. Both servers run
+on 127.0.0.1, pinned to CPU 0 (when the machine has two or more), and oha, the
+load generator, to the other CPUs. For each size N it preloads the same N
+people into each server, drives the same scenarios for the same time at 32
+connections, and records req/s, p50, p99, errors and peak RSS. It then
+measures cold start, RSS per million items against their raw JSON size, and
+durable-mode POSTs against in-memory ones. It prints one table and writes it,
+with the machine's description, to docs/benchmarks.md.
+"""
+
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OURS = os.path.join(ROOT, "target", "release", "mock-rest-api")
+OHA = os.path.join(ROOT, "target", "tools", "cargo", "bin", "oha")
+JSON_SERVER = os.path.join(ROOT, "bench", "node_modules", "json-server", "lib", "cli", "bin.js")
+SIZES = [int(s) for s in os.environ.get("BENCH_SIZES", "1000,100000,1000000").split(",")]
+SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
+LOAD_BOUND = int(os.environ.get("BENCH_LOAD_BOUND", "180"))
+CONNECTIONS = 32
+CPUS = os.cpu_count() or 1
+
+
+def pinned(cpus, command):
+    if CPUS >= 2 and shutil.which("taskset"):
+        return ["taskset", "-c", cpus] + command
+    return command
+
+
+SERVER_CPUS = "0"
+LOAD_CPUS = "1" if CPUS == 2 else f"1-{CPUS - 1}"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_kib(pid, field="VmRSS"):
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def http(method, url, body=None, timeout=600):
+    request = urllib.request.Request(url, data=body, method=method)
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return response.status, response.read()
+
+
+def person(i, id_key):
+    return {"first_name": "Darth", "last_name": f"Vader{i % 100}", "age": 20 + i % 50, id_key: f"p{i:07d}"}
+
+
+def id_regex(n):
+    """A regex that draws only existing ids (p0000000 to p{n-1}), when n is a power of ten."""
+    k = len(str(n)) - 1
+    if n != 10**k or k > 7:
+        return None
+    return "p" + "0" * (7 - k) + "[0-9]" * k
+
+
+class Ours:
+    name = "mock-rest-api"
+    prefix = "/api"
+
+    def __init__(self, extra=()):
+        self.extra = list(extra)
+
+    def start(self, people):
+        self.port = free_port()
+        env = dict(os.environ, RUST_LOG="info")
+        command = [OURS, "--host", "127.0.0.1", "--port", str(self.port), "--max-body-bytes", "2000000000",
+                   "--max-items", "5000000", "--max-uri-bytes", "65536"] + self.extra
+        self.process = subprocess.Popen(pinned(SERVER_CPUS, command), env=env, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL)
+        self.base = f"http://127.0.0.1:{self.port}"
+        wait_ready(self.base + "/health", 30)
+        if people is not None:
+            body = json.dumps({"people": people}, separators=(",", ":")).encode()
+            http("PUT", self.base + "/__admin/snapshot", body)
+        return True
+
+    def stop(self):
+        self.process.kill()
+        self.process.wait()
+
+
+class JsonServer:
+    name = "json-server"
+    prefix = ""
+
+    def start(self, people):
+        self.port = free_port()
+        self.dir = tempfile.mkdtemp(prefix="bench-json-server-")
+        with open(os.path.join(self.dir, "db.json"), "w") as db:
+            json.dump({"people": people or []}, db, separators=(",", ":"))
+        command = ["node", JSON_SERVER, "--port", str(self.port), "--host", "127.0.0.1", "--quiet", "db.json"]
+        self.process = subprocess.Popen(pinned(SERVER_CPUS, command), cwd=self.dir, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL)
+        self.base = f"http://127.0.0.1:{self.port}"
+        try:
+            wait_ready(self.base + "/people?_limit=1", LOAD_BOUND)
+        except TimeoutError:
+            self.stop()
+            return False
+        return True
+
+    def stop(self):
+        self.process.kill()
+        self.process.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def wait_ready(url, bound):
+    deadline = time.time() + bound
+    while time.time() < deadline:
+        try:
+            if http("GET", url, timeout=bound)[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.02)
+    raise TimeoutError(url)
+
+
+def oha(url, seconds, connections, method="GET", body=None, regex=False):
+    command = [OHA, "--no-tui", "--output-format", "json", "-z", f"{seconds}s", "-c", str(connections), "-m", method]
+    if body is not None:
+        command += ["-d", body, "-H", "Content-Type: application/json"]
+    if regex:
+        command.append("--rand-regex-url")
+    command.append(url)
+    out = subprocess.run(pinned(LOAD_CPUS, command), capture_output=True, text=True, check=True).stdout
+    return json.loads(out)
+
+
+def summarize(*reports):
+    rps = sum(r["summary"]["requestsPerSec"] or 0 for r in reports)
+    p50 = max((r["latencyPercentiles"]["p50"] or 0) for r in reports) * 1000
+    p99 = max((r["latencyPercentiles"]["p99"] or 0) for r in reports) * 1000
+    errors = 0
+    for r in reports:
+        errors += sum(r.get("errorDistribution", {}).values())
+        errors += sum(v for k, v in r.get("statusCodeDistribution", {}).items() if not k.startswith("2"))
+    return {"rps": rps, "p50": p50, "p99": p99, "errors": errors}
+
+
+def scenarios(server, n):
+    base, prefix = server.base, server.prefix
+    by_id = f"{base}{prefix}/people/{id_regex(n)}" if id_regex(n) else None
+    new = json.dumps({"first_name": "Luke", "last_name": "Skywalker", "age": 19})
+    runs = {}
+    if by_id:
+        runs["GET by id"] = lambda: summarize(oha(by_id, SECONDS, CONNECTIONS, regex=True))
+        runs["PUT"] = lambda: summarize(oha(by_id, SECONDS, CONNECTIONS, "PUT", new, regex=True))
+    runs["GET 20-item page"] = lambda: summarize(oha(f"{base}{prefix}/people?_page=7&_limit=20", SECONDS, CONNECTIONS))
+    runs["filtered list"] = lambda: summarize(
+        oha(f"{base}{prefix}/people?last_name=Vader7&age_gte=30&_limit=20", SECONDS, CONNECTIONS))
+    runs["POST"] = lambda: summarize(oha(f"{base}{prefix}/posted", SECONDS, CONNECTIONS, "POST", new))
+
+    def mix():
+        results = {}
+        def post():
+            results["post"] = oha(f"{base}{prefix}/posted", SECONDS, CONNECTIONS // 5, "POST", new)
+        writer = threading.Thread(target=post)
+        writer.start()
+        reader = oha(by_id, SECONDS, CONNECTIONS - CONNECTIONS // 5, regex=True)
+        writer.join()
+        return summarize(reader, results["post"])
+    if by_id:
+        runs["80/20 read/write"] = mix
+    return runs
+
+
+def bench_size(n, rows, notes):
+    people_ours = [person(i, "_id") for i in range(n)]
+    people_peer = [person(i, "id") for i in range(n)]
+    for server, people in ((Ours(), people_ours), (JsonServer(), people_peer)):
+        started = time.time()
+        if not server.start(people):
+            notes.append(f"{server.name} could not load {n:,} items within {LOAD_BOUND} s; that size is skipped for it.")
+            continue
+        load_s = time.time() - started
+        print(f"  {server.name}: {n:,} items loaded in {load_s:.1f} s", flush=True)
+        for scenario, run in scenarios(server, n).items():
+            result = run()
+            result.update(server=server.name, size=n, scenario=scenario)
+            rows.append(result)
+            print(f"    {scenario:<18} {result['rps']:>10.0f} req/s  p99 {result['p99']:.2f} ms  errors {result['errors']}",
+                  flush=True)
+        peak = rss_kib(server.process.pid, "VmHWM") / 1024
+        for row in rows:
+            if row["server"] == server.name and row["size"] == n:
+                row["peak_rss"] = peak
+        server.stop()
+
+
+def cold_start(server_factory, runs=7):
+    times = []
+    for _ in range(runs):
+        server = server_factory()
+        port = free_port()
+        if isinstance(server, Ours):
+            command = [OURS, "--host", "127.0.0.1", "--port", str(port)]
+            cwd = None
+        else:
+            server.dir = tempfile.mkdtemp(prefix="bench-cold-")
+            with open(os.path.join(server.dir, "db.json"), "w") as db:
+                db.write('{"people":[]}')
+            command = ["node", JSON_SERVER, "--port", str(port), "--host", "127.0.0.1", "--quiet", "db.json"]
+            cwd = server.dir
+        started = time.perf_counter()
+        process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                   env=dict(os.environ, RUST_LOG="warn"))
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                    s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                    if s.recv(12):
+                        break
+            except OSError:
+                time.sleep(0.0005)
+        times.append((time.perf_counter() - started) * 1000)
+        process.kill()
+        process.wait()
+        if cwd:
+            shutil.rmtree(cwd, ignore_errors=True)
+    return statistics.median(times)
+
+
+def memory_per_million():
+    """RSS of the store when a million people arrive as POSTed batches."""
+    server = Ours()
+    server.start(None)
+    base_rss = rss_kib(server.process.pid)
+    raw = 0
+    for batch in range(100):
+        people = [{"first_name": "Darth", "last_name": "Vader", "age": 41} for _ in range(10_000)]
+        status, body = http("POST", server.base + "/api/people", json.dumps(people, separators=(",", ":")).encode())
+        assert status == 200
+        raw += len(body) - 2 - 9_999  # the items' own bytes, without the array's brackets and commas
+    rss = rss_kib(server.process.pid) - base_rss
+    server.stop()
+    return rss * 1024, raw
+
+
+def durable_ratio(workdir):
+    memory = Ours()
+    memory.start(None)
+    in_memory = summarize(oha(memory.base + "/api/posted", SECONDS, CONNECTIONS, "POST", '{"a":1}'))
+    memory.stop()
+    durable = Ours(["--data", os.path.join(workdir, "db.json"), "--fsync", "always"])
+    durable.start(None)
+    on_disk = summarize(oha(durable.base + "/api/posted", SECONDS, CONNECTIONS, "POST", '{"a":1}'))
+    durable.stop()
+    return in_memory, on_disk
+
+
+def machine():
+    model = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    mem = 0
+    try:
+        with open("/proc/meminfo") as info:
+            mem = int(info.readline().split()[1]) // 1024 // 1024
+    except OSError:
+        pass
+    node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
+    return (f"{CPUS} × {model}, {mem} GiB RAM, {platform.system()} {platform.release()}; "
+            f"node {node}; json-server 0.17.4; oha 1.16.0; servers on CPU {SERVER_CPUS}, oha on CPU {LOAD_CPUS}")
+
+
+def main():
+    rows, notes = [], []
+    for n in SIZES:
+        print(f"size {n:,}", flush=True)
+        bench_size(n, rows, notes)
+    print("cold start", flush=True)
+    ours_cold = cold_start(Ours)
+    peer_cold = cold_start(JsonServer)
+    print("memory per million", flush=True)
+    mem_bytes, raw_bytes = memory_per_million()
+    print("durable mode", flush=True)
+    with tempfile.TemporaryDirectory() as workdir:
+        in_memory, on_disk = durable_ratio(workdir)
+
+    def cell(server, n, scenario):
+        return next((r for r in rows if r["server"] == server and r["size"] == n and r["scenario"] == scenario), None)
+
+    lines = ["| size | scenario | ours req/s | ours p50 ms | ours p99 ms | ours errors | json-server req/s | json-server p99 ms | json-server errors | ours / json-server |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for n in SIZES:
+        for scenario in ["GET by id", "GET 20-item page", "filtered list", "POST", "PUT", "80/20 read/write"]:
+            ours, peer = cell("mock-rest-api", n, scenario), cell("json-server", n, scenario)
+            if not ours:
+                continue
+            if peer:
+                ratio = f"{ours['rps'] / peer['rps']:.1f}×" if peer["rps"] else "∞"
+                peer_cells = f"{peer['rps']:.0f} | {peer['p99']:.2f} | {peer['errors']}"
+            else:
+                ratio, peer_cells = "—", "skipped | — | —"
+            lines.append(f"| {n:,} | {scenario} | {ours['rps']:.0f} | {ours['p50']:.2f} | {ours['p99']:.2f} | "
+                         f"{ours['errors']} | {peer_cells} | {ratio} |")
+    rss_lines = ["| size | ours peak RSS MiB | json-server peak RSS MiB |", "|---:|---:|---:|"]
+    for n in SIZES:
+        ours = next((r for r in rows if r["server"] == "mock-rest-api" and r["size"] == n), None)
+        peer = next((r for r in rows if r["server"] == "json-server" and r["size"] == n), None)
+        rss_lines.append(f"| {n:,} | {ours['peak_rss']:.0f} | {peer['peak_rss']:.0f} |" if peer else
+                         f"| {n:,} | {ours['peak_rss']:.0f} | skipped |")
+
+    def ratio_of(scenario, small, large):
+        a, b = cell("mock-rest-api", small, scenario), cell("mock-rest-api", large, scenario)
+        return f"{b['rps'] / a['rps'] * 100:.0f}%" if a and b and a["rps"] else "n/a"
+
+    small, large = min(SIZES), max(SIZES)
+    facts = [
+        f"- Cold start to the first answered request (median of 7): ours {ours_cold:.1f} ms, json-server {peer_cold:.1f} ms.",
+        f"- Memory: a million people POSTed in batches take {mem_bytes / 2**20:.0f} MiB of RSS for {raw_bytes / 2**20:.0f} MiB "
+        f"of raw JSON: {mem_bytes / raw_bytes:.2f}× their size.",
+        f"- Durable mode (`--data`, `--fsync always`, group commit): {on_disk['rps']:.0f} POST req/s against "
+        f"{in_memory['rps']:.0f} in memory: {on_disk['rps'] / in_memory['rps'] * 100:.0f}% (p99 {on_disk['p99']:.2f} ms).",
+        f"- Throughput at {large:,} items as a share of {small:,}: GET by id {ratio_of('GET by id', small, large)}, "
+        f"20-item page {ratio_of('GET 20-item page', small, large)}.",
+    ] + [f"- {note}" for note in notes]
+    table = "\n".join(lines)
+    report = f"""# Benchmarks
+
+Measured by `bash bench/run.sh` ({SECONDS} s per scenario, {CONNECTIONS} connections), side by side in one run.
+Machine: {machine()}. Run on {time.strftime('%Y-%m-%d')}.
+
+{table}
+
+Peak RSS per size, over all its scenarios:
+
+{chr(10).join(rss_lines)}
+
+{chr(10).join(facts)}
+
+Scenarios: GET by id draws random existing ids; the page is `?_page=7&_limit=20`; the filtered list is
+`?last_name=Vader7&age_gte=30&_limit=20`; POST and PUT send a small person; the mix runs GET by id on
+{CONNECTIONS - CONNECTIONS // 5} connections and POST on {CONNECTIONS // 5}. Errors count failed requests
+and non-2xx answers. Both servers log per request as they do by default (to /dev/null here).
+"""
+    print()
+    print(report)
+    with open(os.path.join(ROOT, "docs", "benchmarks.md"), "w") as out:
+        out.write(report)
+
+
+if __name__ == "__main__":
+    main()
