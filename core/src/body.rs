@@ -101,23 +101,47 @@ fn invalid_json(err: serde_json::Error) -> ApiError {
     }
 }
 
+/// Tracks whether a byte-by-byte scan of JSON text is inside a string literal.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Strings {
+    inside: bool,
+    escaped: bool,
+}
+
+impl Strings {
+    /// Feeds the next byte; returns whether it belongs to a string literal
+    /// (its quotes included).
+    pub fn feed(&mut self, byte: u8) -> bool {
+        if self.inside {
+            match (self.escaped, byte) {
+                (true, _) => self.escaped = false,
+                (false, b'\\') => self.escaped = true,
+                (false, b'"') => self.inside = false,
+                _ => {}
+            }
+            true
+        } else {
+            self.inside = byte == b'"';
+            self.inside
+        }
+    }
+
+    /// Whether the scan is inside a string literal.
+    pub fn inside(&self) -> bool {
+        self.inside
+    }
+}
+
 /// The deepest nesting of `[` and `{` outside strings. Runs before the parser so
 /// that no body can make it recurse past [`MAX_DEPTH`]; stops counting early.
 fn nesting_depth(body: &[u8]) -> usize {
     let (mut depth, mut deepest) = (0usize, 0usize);
-    let (mut in_string, mut escaped) = (false, false);
+    let mut strings = Strings::default();
     for &byte in body {
-        if in_string {
-            match (escaped, byte) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
+        if strings.feed(byte) {
             continue;
         }
         match byte {
-            b'"' => in_string = true,
             b'[' | b'{' => {
                 depth += 1;
                 deepest = deepest.max(depth);
@@ -135,18 +159,9 @@ fn nesting_depth(body: &[u8]) -> usize {
 /// Valid JSON with the whitespace outside strings removed.
 fn minify(valid: &[u8]) -> String {
     let mut out = Vec::with_capacity(valid.len());
-    let (mut in_string, mut escaped) = (false, false);
+    let mut strings = Strings::default();
     for &byte in valid {
-        if in_string {
-            match (escaped, byte) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-            out.push(byte);
-        } else if !byte.is_ascii_whitespace() {
-            in_string = byte == b'"';
+        if strings.feed(byte) || !byte.is_ascii_whitespace() {
             out.push(byte);
         }
     }

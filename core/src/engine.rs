@@ -324,10 +324,10 @@ impl Engine {
             (Route::Collection { resource }, Method::Delete) => Ok(self.clear(&resource, changes)),
             (Route::Collection { resource }, _) => self.list(&resource, request),
             (Route::Item { resource, id }, Method::Put) => {
-                self.replace(&resource, &id, request, changes)
+                self.rewrite(&resource, &id, request, false, changes)
             }
             (Route::Item { resource, id }, Method::Patch) => {
-                self.patch(&resource, &id, request, changes)
+                self.rewrite(&resource, &id, request, true, changes)
             }
             (Route::Item { resource, id }, Method::Delete) => {
                 self.delete(&resource, &id, request, changes)
@@ -547,31 +547,24 @@ impl Engine {
         id
     }
 
-    fn replace(
+    /// PUT (`merge: false`) or PATCH (`merge: true`) of an item.
+    fn rewrite(
         &mut self,
         resource: &str,
         id: &str,
         request: &Request,
-        changes: &mut Vec<Change>,
-    ) -> Result<Response, ApiError> {
-        let json = body::parse(&request.body)?;
-        body::require_object(&json)?;
-        self.check_if_match(resource, id, request)?;
-        self.write(resource, id, text::item_text(&json.text, id), changes)
-    }
-
-    fn patch(
-        &mut self,
-        resource: &str,
-        id: &str,
-        request: &Request,
+        merge: bool,
         changes: &mut Vec<Change>,
     ) -> Result<Response, ApiError> {
         let json = body::parse(&request.body)?;
         body::require_object(&json)?;
         let current = self.check_if_match(resource, id, request)?;
-        let merged = text::merge_patch(&current, &json.text);
-        self.write(resource, id, text::item_text(&merged, id), changes)
+        let object = if merge {
+            text::merge_patch(&current, &json.text)
+        } else {
+            json.text
+        };
+        self.write(resource, id, text::item_text(&object, id), changes)
     }
 
     fn delete(

@@ -4,7 +4,7 @@
 //! has already validated, so these functions can walk it with a small scanner
 //! instead of parsing and re-encoding it (which would rewrite `1e400` as `1e+400`).
 
-use crate::body::ID_KEY;
+use crate::body::{Strings, ID_KEY};
 use serde_json::Value;
 use std::borrow::Cow;
 
@@ -24,26 +24,18 @@ pub fn decode_string(literal: &str) -> Cow<'_, str> {
 /// Where the value that starts at `start` in compact JSON ends (exclusive).
 fn value_end(text: &[u8], start: usize) -> usize {
     let mut depth = 0usize;
-    let (mut in_string, mut escaped) = (false, false);
+    let mut strings = Strings::default();
     let mut at = start;
     while let Some(&byte) = text.get(at) {
         at += 1;
-        if in_string {
-            match (escaped, byte) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => {
-                    in_string = false;
-                    if depth == 0 {
-                        return at;
-                    }
-                }
-                _ => {}
+        let was_inside = strings.inside();
+        if strings.feed(byte) {
+            if was_inside && !strings.inside() && depth == 0 {
+                return at;
             }
             continue;
         }
         match byte {
-            b'"' => in_string = true,
             b'[' | b'{' => depth += 1,
             b']' | b'}' if depth > 0 => {
                 depth -= 1;
