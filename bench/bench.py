@@ -26,7 +26,7 @@ import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OURS = os.path.join(ROOT, "target", "release", "mock-rest-api")
-OHA = os.path.join(ROOT, "target", "tools", "cargo", "bin", "oha")
+OHA = os.environ.get("OHA", "oha")
 JSON_SERVER = os.path.join(ROOT, "bench", "node_modules", "json-server", "lib", "cli", "bin.js")
 SIZES = [int(s) for s in os.environ.get("BENCH_SIZES", "1000,100000,1000000").split(",")]
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))

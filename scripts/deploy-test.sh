@@ -17,7 +17,7 @@
 #
 # Installs what it needs first, each only when missing: zip, unzip and musl-tools (Debian), the
 # musl target (deploy.sh), and moto and the AWS CLI pinned by deploy/tests/requirements.txt in
-# target/tools/deploy-venv. Run by `bash scripts/test.sh deploy`.
+# the tools folder of scripts/tools.sh. Run by `bash scripts/test.sh deploy`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -47,15 +47,9 @@ if [[ ${#missing[@]} -gt 0 ]]; then
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-venv=target/tools/deploy-venv
-if [[ ! -e $venv/installed || deploy/tests/requirements.txt -nt $venv/installed ]]; then
-    step "python venv with moto and the AWS CLI"
-    rm -rf "$venv"
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check -r deploy/tests/requirements.txt
-    touch "$venv/installed"
-fi
-py=$root/$venv/bin/python
+source scripts/tools.sh
+venv=$(python_venv deploy deploy/tests/requirements.txt)
+py=$venv/bin/python
 
 # --- what this script starts, stopped by PID ---------------------------------------------------
 
@@ -154,13 +148,13 @@ moto_pid=$!
     fail "moto did not start"
 }
 
-export PATH="$root/$venv/bin:$PATH" AWS_PAGER=""
+export PATH="$venv/bin:$PATH" AWS_PAGER=""
 export AWS_ENDPOINT_URL=http://127.0.0.1:$moto_port AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
 export AWS_CONFIG_FILE=$work/aws-config AWS_SHARED_CREDENTIALS_FILE=$work/aws-credentials
 export AWS_EC2_METADATA_DISABLED=true
 : >"$AWS_CONFIG_FILE"
 : >"$AWS_SHARED_CREDENTIALS_FILE"
-[[ $(command -v aws) == "$root/$venv/bin/aws" ]] || fail "the pinned aws is not first on PATH"
+[[ $(command -v aws) == "$venv/bin/aws" ]] || fail "the pinned aws is not first on PATH"
 
 region=eu-west-1
 app=demo

@@ -4,17 +4,16 @@
 #   bash scripts/fuzz.sh [SECONDS]     (default 60)
 #
 # Uses the machine's nightly toolchain and cargo-fuzz (installed, pinned, into
-# target/tools/cargo when missing). Not part of the test command: fuzzing is
+# ~/.cache/mock-rest-api (scripts/tools.sh) when missing). Not part of the test command: fuzzing is
 # open-ended. A crash leaves its input in fuzz/artifacts/handle/; add it to
 # fuzz/corpus/handle/ (and fix the bug) so it is replayed from then on.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-60}"
 cargo_fuzz_version=0.13.2
-tools=target/tools/cargo
-if ! "$tools/bin/cargo-fuzz" --version 2>/dev/null | grep -q "$cargo_fuzz_version"; then
-    cargo install --locked --root "$tools" cargo-fuzz --version "$cargo_fuzz_version"
-fi
+source scripts/tools.sh
+cargo_tool cargo-fuzz cargo-fuzz "$cargo_fuzz_version" --locked
+tools="$cargo_tools"
 export PATH="$PWD/$tools/bin:$PATH"
 cd fuzz
 # The corpus grows in a scratch copy; the committed seeds stay as they are.

@@ -5,7 +5,7 @@
 #
 #   bash scripts/soak.sh [SECONDS] [--data]     (default 180 s, in memory)
 #
-# Traffic, at once, each with oha (installed pinned into target/tools/cargo):
+# Traffic, at once, each with oha (installed pinned into ~/.cache/mock-rest-api (scripts/tools.sh)):
 # POSTs of small items, GETs of a 20-item page, GETs by id of a fixture item,
 # and 1 MiB+ bodies that must be refused with 413. With MAX_ITEMS=200000 the
 # store fills up and POSTs turn into 507: RSS must then stay flat.
@@ -14,10 +14,9 @@ cd "$(dirname "$0")/.."
 seconds="${1:-180}"
 durable="${2:-}"
 oha_version=1.16.0
-tools=target/tools/cargo
-if ! "$tools/bin/oha" --version 2>/dev/null | grep -q "$oha_version"; then
-    cargo install --locked --root "$tools" oha --version "$oha_version"
-fi
+source scripts/tools.sh
+cargo_tool oha oha "$oha_version" --locked
+tools="$cargo_tools"
 oha="$tools/bin/oha"
 cargo build --release -p mock-rest-api
 
