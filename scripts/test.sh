@@ -6,17 +6,26 @@
 #
 # Stages:
 #   setup    rustup's wasm32 target; npm packages from package-lock.json; a Python venv with
-#            tests/openapi/requirements.txt (each only when missing or stale)
+#            tests/openapi/requirements.txt (each only when missing or stale; pinned tools
+#            live in ~/.cache/mock-rest-api, see scripts/tools.sh)
 #   lint     cargo fmt --check; cargo clippy --all-targets -D warnings
 #   core     the engine's unit tests and doctests, its wasm32 build, and every
 #            conformance case replayed against it in-process
 #   native   the server's own tests, every conformance case replayed against the
 #            real binary (a fresh process per case), and its /openapi.json validated
+#   deploy   deploy.sh (AWS Elastic Beanstalk): its musl bundle checked and run, its
+#            --dry-run against a golden file, whole deploys against moto's server with
+#            the pinned AWS CLI (scripts/deploy-test.sh; installs its tools once)
+#   edge     the Cloudflare Worker (edge/): its pinned build tools (once), its wasm
+#            build, clippy for wasm32, then in `wrangler dev` every conformance case,
+#            restarts, namespaces, parallel writers, the Postman collection, and its
+#            bundle size (scripts/edge.sh)
 #   postman  the Postman collection, run by newman against the release binary
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/tools.sh
 
-all_stages=(setup lint core native postman)
+all_stages=(setup lint core native deploy edge postman)
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -29,14 +38,7 @@ stage_setup() {
         step "npm ci"
         npm ci --no-audit --no-fund
     fi
-    local venv=target/tools/py
-    if [[ ! -e $venv/installed || tests/openapi/requirements.txt -nt $venv/installed ]]; then
-        step "python venv for the OpenAPI validator"
-        rm -rf "$venv"
-        python3 -m venv "$venv"
-        "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/openapi/requirements.txt
-        touch "$venv/installed"
-    fi
+    python_venv openapi tests/openapi/requirements.txt > /dev/null
 }
 
 stage_lint() {
@@ -63,7 +65,17 @@ stage_native() {
     step "conformance: every case against the mock-rest-api binary"
     cargo test --locked -p conformance --test native
     step "openapi: /openapi.json of the binary is valid OpenAPI 3.1 and matches its routes"
-    target/tools/py/bin/python tests/openapi/validate.py target/debug/mock-rest-api
+    "$(python_venv openapi tests/openapi/requirements.txt)/bin/python" tests/openapi/validate.py target/debug/mock-rest-api
+}
+
+stage_deploy() {
+    step "deploy: deploy.sh checked offline (scripts/deploy-test.sh)"
+    bash scripts/deploy-test.sh
+}
+
+stage_edge() {
+    step "edge: the Worker in wrangler dev (scripts/edge.sh)"
+    bash scripts/edge.sh
 }
 
 stage_postman() {
@@ -75,7 +87,7 @@ stages=("$@")
 [[ ${#stages[@]} -gt 0 ]] || stages=("${all_stages[@]}")
 for stage in "${stages[@]}"; do
     case "$stage" in
-        setup | lint | core | native | postman) ;;
+        setup | lint | core | native | deploy | edge | postman) ;;
         *) echo "unknown stage '$stage'; stages: ${all_stages[*]}" >&2; exit 2 ;;
     esac
 done

@@ -339,3 +339,203 @@ impl Drop for NativeServer {
         }
     }
 }
+
+/// `wrangler dev` serving the Worker (`edge/`) on a free port of 127.0.0.1,
+/// stopped by its PID when dropped.
+///
+/// Everything it writes goes into the folder it is given: the Durable Objects'
+/// state (`state/`, kept across restarts that reuse the folder), wrangler's
+/// config and logs, its output (`wrangler.log`) and the secrets file. It stays
+/// on loopback: no metrics, no fetch of `request.cf` data.
+pub struct WranglerServer {
+    child: Child,
+    base: String,
+    log: std::path::PathBuf,
+}
+
+impl WranglerServer {
+    /// Starts `wrangler dev` from the repository `root` (where `wrangler.toml`
+    /// and `node_modules/` are) with its files in `dir`, the test settings,
+    /// `vars` as `--var NAME:VALUE` and `secrets` in a `.env` file (so they
+    /// reach the Worker as secrets), and waits until the Worker answers.
+    pub fn start(
+        root: &Path,
+        dir: &Path,
+        vars: &[(String, String)],
+        secrets: &[(String, String)],
+    ) -> Result<Self, String> {
+        std::fs::create_dir_all(dir.join("state"))
+            .map_err(|e| format!("{}: {e}", dir.display()))?;
+        let secrets_file = dir.join("secrets.env");
+        let text: String = secrets
+            .iter()
+            .map(|(name, value)| format!("{name}={value}\n"))
+            .collect();
+        std::fs::write(&secrets_file, text)
+            .map_err(|e| format!("{}: {e}", secrets_file.display()))?;
+        let log = dir.join("wrangler.log");
+        let output = std::fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
+        let port = free_port()?;
+        let inspector = free_port()?;
+        let mut command = Command::new("node");
+        command
+            .current_dir(root)
+            .arg(root.join("node_modules/.bin/wrangler"))
+            .args(["dev", "--ip", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--inspector-ip", "127.0.0.1"])
+            .args(["--inspector-port", &inspector.to_string()])
+            .arg("--persist-to")
+            .arg(dir.join("state"))
+            .arg("--env-file")
+            .arg(&secrets_file)
+            .args([
+                "--show-interactive-dev-session=false",
+                "--log-level",
+                "warn",
+            ])
+            .args(["--var", &format!("APP_NAME:{APP_NAME}")])
+            .args(["--var", &format!("APP_VERSION:{APP_VERSION}")]);
+        for (name, value) in vars {
+            command.args(["--var", &format!("{name}:{value}")]);
+        }
+        command
+            .env("WRANGLER_SEND_METRICS", "false")
+            .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
+            .env("XDG_CONFIG_HOME", dir.join("config"))
+            .env("WRANGLER_LOG_PATH", dir.join("logs"))
+            .stdin(Stdio::null())
+            .stdout(output.try_clone().map_err(|e| e.to_string())?)
+            .stderr(output);
+        let child = command
+            .spawn()
+            .map_err(|e| format!("could not start wrangler dev: {e}"))?;
+        let mut server = Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            log,
+        };
+        server.wait_until_ready(Duration::from_secs(120))?;
+        Ok(server)
+    }
+
+    /// Polls `/health` (in a namespace of its own, so the others stay
+    /// untouched) until the Worker answers `200`.
+    fn wait_until_ready(&mut self, timeout: Duration) -> Result<(), String> {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(5)))
+            .build()
+            .new_agent();
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let answer = agent
+                .get(format!("{}/health", self.base))
+                .header("x-mock-namespace", "wrangler-server-ready")
+                .call();
+            if answer.is_ok_and(|response| response.status() == 200) {
+                return Ok(());
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!(
+                    "wrangler dev exited ({status}) before it answered; its log:\n{}",
+                    self.log_text()
+                ));
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(format!(
+                    "wrangler dev did not answer on {} within {timeout:?}; its log:\n{}",
+                    self.base,
+                    self.log_text()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// What wrangler has printed so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The base URL, such as `http://127.0.0.1:43123`.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// The process id of wrangler itself.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Stops wrangler with SIGTERM, by its PID, and waits for it (and so its
+    /// workerd) to exit.
+    pub fn stop(mut self) -> Result<std::process::ExitStatus, String> {
+        self.terminate(Duration::from_secs(30))
+    }
+
+    fn terminate(&mut self, timeout: Duration) -> Result<std::process::ExitStatus, String> {
+        if let Some(status) = self.child.try_wait().map_err(|e| e.to_string())? {
+            return Ok(status);
+        }
+        let pid = self.child.id();
+        signal("TERM", pid);
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().map_err(|e| e.to_string())? {
+                return Ok(status);
+            }
+            if std::time::Instant::now() > deadline {
+                // Its own children first (found by parent PID), so that no
+                // workerd outlives it.
+                for child in descendants(pid) {
+                    signal("KILL", child);
+                }
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                return Err(format!(
+                    "wrangler dev (pid {pid}) did not exit within {timeout:?} of SIGTERM; it and its children were killed"
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// Sends a signal to one process, by its PID.
+fn signal(name: &str, pid: u32) {
+    let _ = Command::new("kill")
+        .args([format!("-{name}"), pid.to_string()])
+        .status();
+}
+
+/// The PIDs of a process's children, grandchildren and so on.
+fn descendants(pid: u32) -> Vec<u32> {
+    let output = Command::new("ps")
+        .args(["-o", "pid=", "--ppid", &pid.to_string()])
+        .output();
+    let children: Vec<u32> = output
+        .map(|out| {
+            String::from_utf8_lossy(&out.stdout)
+                .split_whitespace()
+                .filter_map(|pid| pid.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    children
+        .iter()
+        .flat_map(|&child| descendants(child).into_iter().chain([child]))
+        .collect()
+}
+
+impl Drop for WranglerServer {
+    fn drop(&mut self) {
+        let _ = self.terminate(Duration::from_secs(10));
+    }
+}
+
+/// A port of 127.0.0.1 that nothing listens on right now.
+fn free_port() -> Result<u16, String> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+    Ok(port)
+}

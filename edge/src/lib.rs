@@ -1,0 +1,67 @@
+//! mock-rest-api on Cloudflare's edge: the engine as a Worker and a Durable
+//! Object, built for `wasm32-unknown-unknown` with workers-rs.
+//!
+//! # In scope
+//! - The Worker's fetch handler, which sends every request, untouched, to the
+//!   Durable Object of its namespace: the `X-Mock-Namespace` header, or
+//!   `default`. Each namespace is a store of its own.
+//! - The Durable Object (`MockStore`, a class the wasm module exports): it owns
+//!   one [`Engine`], loads the store from its SQLite storage on the first
+//!   request after it starts, writes each request's changes there (one row per
+//!   item, in one transaction) before it answers, and waits the engine's delay
+//!   on a timer.
+//! - The settings ([`settings`]): the native server's names (`APP_NAME`,
+//!   `API_TOKEN`, `DELAY_MS`, ...) read from the Worker's vars and secrets.
+//!
+//! # Out of scope
+//! What the API means: every answer but a storage failure is the engine's.
+//! Fixtures (`DATA_FILE`), and a request journal that outlives the object (it
+//! is per object and in memory). Bindings are declared in `wrangler.toml`; the
+//! code only names the Durable Object's, `MOCK_STORE`.
+//!
+//! On the host (x86_64) the crate is only [`settings`], so the workspace's
+//! tests and lints cover it; `worker-build` builds the rest (see
+//! `wrangler.toml`, `scripts/edge.sh` and `docs/edge.md`).
+//!
+//! [`Engine`]: mock_rest_core::Engine
+
+#![warn(missing_docs)]
+
+pub mod settings;
+
+#[cfg(target_family = "wasm")]
+mod object;
+#[cfg(target_family = "wasm")]
+mod storage;
+
+/// The Durable Object binding in `wrangler.toml`.
+#[cfg(target_family = "wasm")]
+const STORE_BINDING: &str = "MOCK_STORE";
+
+/// The Worker: every request goes to its namespace's object, untouched.
+#[cfg(target_family = "wasm")]
+#[worker::event(fetch)]
+async fn fetch(
+    req: worker::Request,
+    env: worker::Env,
+    _ctx: worker::Context,
+) -> worker::Result<worker::Response> {
+    match forward(req, &env).await {
+        Ok(response) => Ok(response),
+        Err(err) => object::host_error(
+            503,
+            &format!("The namespace's Durable Object could not be reached: {err}."),
+        ),
+    }
+}
+
+#[cfg(target_family = "wasm")]
+async fn forward(req: worker::Request, env: &worker::Env) -> worker::Result<worker::Response> {
+    let header = req.headers().get(settings::NAMESPACE_HEADER)?;
+    let name = settings::namespace(header.as_deref());
+    let stub = env
+        .durable_object(STORE_BINDING)?
+        .id_from_name(name)?
+        .get_stub()?;
+    stub.fetch_with_request(req).await
+}

@@ -1,0 +1,209 @@
+//! The Durable Object that owns one namespace: its engine, and the rows that
+//! survive the object's eviction.
+
+use crate::settings;
+use crate::storage::Storage;
+use futures_util::StreamExt;
+use mock_rest_core::{ApiError, Engine, IdSource, Method, Request};
+use std::cell::RefCell;
+use std::time::Duration;
+use worker::{
+    console_error, console_warn, durable_object, DurableObject, Env, Headers, ResponseBuilder,
+    State,
+};
+
+/// Ids from `crypto.getRandomValues`, through `uuid`.
+struct CryptoIds;
+
+impl IdSource for CryptoIds {
+    fn random_bytes(&mut self) -> [u8; 16] {
+        uuid::Uuid::new_v4().into_bytes()
+    }
+}
+
+/// The time since the Unix epoch from `Date.now()`.
+fn unix_now() -> Duration {
+    Duration::from_millis(worker::js_sys::Date::now() as u64)
+}
+
+/// One namespace: the engine, loaded from storage by the first request after
+/// the object starts, and the storage every change goes to before its answer.
+#[durable_object]
+pub struct MockStore {
+    state: State,
+    env: Env,
+    /// Loaded by the first request; dropped (to be loaded again) when a
+    /// change could not be stored, so memory never runs ahead of storage.
+    live: RefCell<Option<Live>>,
+}
+
+struct Live {
+    engine: Engine,
+    storage: Storage,
+}
+
+impl DurableObject for MockStore {
+    fn new(state: State, env: Env) -> Self {
+        Self {
+            state,
+            env,
+            live: RefCell::new(None),
+        }
+    }
+
+    async fn fetch(&self, req: worker::Request) -> worker::Result<worker::Response> {
+        match self.serve(req).await {
+            Ok(response) => Ok(response),
+            Err(err) => host_error(500, &format!("The request could not be served: {err}.")),
+        }
+    }
+}
+
+impl MockStore {
+    async fn serve(&self, mut req: worker::Request) -> worker::Result<worker::Response> {
+        let limit = match self.live.borrow().as_ref() {
+            Some(live) => live.engine.config().max_body_bytes,
+            None => match self.config() {
+                Ok(config) => config.max_body_bytes,
+                Err(message) => return host_error(500, &message),
+            },
+        };
+        let request = read(&mut req, limit).await?;
+        // From here to the answer's delay nothing awaits, so requests to this
+        // object run the engine and write their changes one at a time.
+        let outcome = {
+            let mut slot = self.live.borrow_mut();
+            let live = match slot.as_mut() {
+                Some(live) => live,
+                None => match self.start() {
+                    Ok(live) => slot.insert(live),
+                    Err(message) => return host_error(500, &message),
+                },
+            };
+            let mut outcome = live.engine.handle(&request, unix_now());
+            if !outcome.changes.is_empty() {
+                if let Err(err) = live.storage.record(&outcome.changes) {
+                    console_error!("storing the changes failed, nothing was kept: {err}");
+                    let mut response = ApiError::StorageFailed.to_response();
+                    live.engine.finish(&mut response, &request);
+                    outcome.response = response;
+                    *slot = None;
+                }
+            }
+            outcome
+        };
+        if !outcome.delay.is_zero() {
+            worker::Delay::from(outcome.delay).await;
+        }
+        respond(outcome.response)
+    }
+
+    fn config(&self) -> Result<mock_rest_core::Config, String> {
+        settings::config(|name| {
+            let value = if name == "API_TOKEN" {
+                self.env.secret(name).ok()
+            } else {
+                self.env.var(name).ok()
+            };
+            value.map(|value| value.to_string())
+        })
+        .map_err(|err| format!("The Worker's settings are not valid: {err}."))
+    }
+
+    /// The engine with every stored item, as it was before the object was
+    /// evicted. Uptime counts from here.
+    fn start(&self) -> Result<Live, String> {
+        let config = self.config()?;
+        let storage = Storage::open(&self.state)
+            .map_err(|err| format!("The store could not be opened: {err}."))?;
+        let mut engine = Engine::new(config, Box::new(CryptoIds), unix_now());
+        storage
+            .load(&mut engine)
+            .map_err(|err| format!("The store could not be loaded: {err}."))?;
+        Ok(Live { engine, storage })
+    }
+}
+
+/// How far past the body limit a request body is still read (and thrown
+/// away), so that a client that sends it all reads the `413` on a connection
+/// that still works. Past this, reading stops.
+const DRAIN_BYTES: usize = 32 * 1024 * 1024;
+
+/// Copies what the engine needs out of the request. The body is kept up to the
+/// limit; past it, the engine answers `413`.
+async fn read(req: &mut worker::Request, limit: usize) -> worker::Result<Request> {
+    let url = req.inner().url();
+    let mut request = Request::new(Method::parse(&req.inner().method()), target(&url));
+    request.headers = req.headers().entries().collect();
+    let declared = req
+        .headers()
+        .get("content-length")?
+        .and_then(|length| length.trim().parse::<usize>().ok());
+    let drain_until = limit.saturating_add(DRAIN_BYTES);
+    if declared.is_some_and(|length| length > drain_until) {
+        request.body_too_large = true;
+        return Ok(request);
+    }
+    if req.inner().body().is_none() {
+        return Ok(request);
+    }
+    let mut body = Vec::with_capacity(declared.unwrap_or(0).min(limit));
+    let mut seen = 0usize;
+    let mut chunks = req.stream()?;
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk?;
+        seen = seen.saturating_add(chunk.len());
+        if seen <= limit {
+            body.extend_from_slice(&chunk);
+        } else if seen > drain_until {
+            break;
+        }
+    }
+    if seen > limit {
+        request.body_too_large = true;
+    } else {
+        request.body = body;
+    }
+    Ok(request)
+}
+
+/// The path and query of an absolute URL, as the engine takes them.
+fn target(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(0, |at| at + 3);
+    match url[after_scheme..].find('/') {
+        Some(at) => &url[after_scheme + at..],
+        None => "/",
+    }
+}
+
+/// The engine's response as the runtime's.
+fn respond(response: mock_rest_core::Response) -> worker::Result<worker::Response> {
+    let headers = Headers::new();
+    for (name, value) in &response.headers {
+        if headers.append(name, value).is_err() {
+            console_warn!("dropped a {name} header value that HTTP cannot carry");
+        }
+    }
+    let builder = ResponseBuilder::new()
+        .with_status(response.status)
+        .with_headers(headers);
+    Ok(if response.body.is_empty() {
+        builder.empty()
+    } else {
+        builder.fixed(response.body)
+    })
+}
+
+/// An answer for what the engine never saw: settings or storage that do not
+/// work, or a request that could not be read or forwarded.
+pub fn host_error(status: u16, message: &str) -> worker::Result<worker::Response> {
+    console_error!("{message}");
+    let body = serde_json::json!({ "message": message }).to_string();
+    let headers = Headers::new();
+    headers.set("content-type", "application/json")?;
+    headers.set("access-control-allow-origin", "*")?;
+    Ok(ResponseBuilder::new()
+        .with_status(status)
+        .with_headers(headers)
+        .fixed(body.into_bytes()))
+}

@@ -1,0 +1,185 @@
+//! The Worker's settings: its vars and secrets, read into the engine's
+//! [`Config`], and the namespace a request belongs to. Plain functions of
+//! strings, so they are tested on the host.
+
+use mock_rest_core::{AuthScope, Config};
+use std::time::Duration;
+
+/// The header that picks a request's namespace (its own store, in its own
+/// Durable Object).
+pub const NAMESPACE_HEADER: &str = "x-mock-namespace";
+
+/// The namespace of a request without [`NAMESPACE_HEADER`].
+pub const DEFAULT_NAMESPACE: &str = "default";
+
+/// The largest `MAX_BODY_BYTES` the edge takes. A Durable Object has 128 MB of
+/// memory for the body, its parse and the store, so the limit stays well below.
+pub const PLATFORM_MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+
+/// The longest `DELAY_MS`, as natively (the core caps asked-for delays the same).
+const MAX_DELAY_MS: u64 = 30_000;
+
+/// The namespace named by the header's value: trimmed, and
+/// [`DEFAULT_NAMESPACE`] when missing or blank.
+pub fn namespace(header: Option<&str>) -> &str {
+    match header.map(str::trim) {
+        Some(name) if !name.is_empty() => name,
+        _ => DEFAULT_NAMESPACE,
+    }
+}
+
+/// The engine's configuration from the Worker's settings, with the same names
+/// and meanings as the native server's environment. `setting` returns a
+/// setting's value, or `None` when it is not set; an empty value counts as not
+/// set. The edge is always reachable from anywhere, so the homepage warns
+/// when no `API_TOKEN` guards it.
+pub fn config(setting: impl Fn(&str) -> Option<String>) -> Result<Config, String> {
+    let get = |name: &str| setting(name).filter(|value| !value.trim().is_empty());
+    let number = |name: &str, max: u64| -> Result<Option<u64>, String> {
+        let Some(text) = get(name) else {
+            return Ok(None);
+        };
+        match text.trim().parse::<u64>() {
+            Ok(value) if value <= max => Ok(Some(value)),
+            Ok(_) => Err(format!("{name}={text}: at most {max} on the edge")),
+            Err(_) => Err(format!("{name}={text}: not a whole number")),
+        }
+    };
+    let size = |name: &str, max: usize| -> Result<Option<usize>, String> {
+        let max = u64::try_from(max).unwrap_or(u64::MAX);
+        number(name, max).map(|value| value.and_then(|v| usize::try_from(v).ok()))
+    };
+    let mut config = Config {
+        publicly_reachable: true,
+        ..Config::default()
+    };
+    if let Some(name) = get("APP_NAME") {
+        config.app_name = name;
+    }
+    if let Some(version) = get("APP_VERSION") {
+        config.app_version = version;
+    }
+    config.api_token = get("API_TOKEN");
+    if let Some(scope) = get("AUTH_SCOPE") {
+        config.auth_scope = match scope.trim() {
+            "all" => AuthScope::All,
+            "writes" => AuthScope::Writes,
+            _ => return Err(format!("AUTH_SCOPE={scope}: `all` or `writes`")),
+        };
+    }
+    if let Some(origins) = get("CORS_ORIGINS") {
+        config.cors_origins = origins
+            .split(',')
+            .map(str::trim)
+            .filter(|origin| !origin.is_empty())
+            .map(str::to_owned)
+            .collect();
+    }
+    if let Some(ms) = number("DELAY_MS", MAX_DELAY_MS)? {
+        config.default_delay = Duration::from_millis(ms);
+    }
+    if let Some(size) = size("JOURNAL_SIZE", usize::MAX)? {
+        config.journal_size = size;
+    }
+    if let Some(bytes) = size("MAX_BODY_BYTES", PLATFORM_MAX_BODY_BYTES)? {
+        config.max_body_bytes = bytes;
+    }
+    if let Some(items) = size("MAX_ITEMS", usize::MAX)? {
+        config.max_items = items;
+    }
+    if let Some(types) = size("MAX_TYPES", usize::MAX)? {
+        config.max_types = types;
+    }
+    if let Some(bytes) = size("MAX_URI_BYTES", usize::MAX)? {
+        config.max_uri_bytes = bytes;
+    }
+    Ok(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from(pairs: &[(&str, &str)]) -> Result<Config, String> {
+        config(|name| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+    }
+
+    #[test]
+    fn defaults_are_the_cores_and_the_edge_is_public() {
+        let config = from(&[]).unwrap();
+        assert_eq!(
+            config,
+            Config {
+                publicly_reachable: true,
+                ..Config::default()
+            }
+        );
+    }
+
+    #[test]
+    fn reads_every_setting_by_its_native_name() {
+        let config = from(&[
+            ("APP_NAME", "conformance"),
+            ("APP_VERSION", "1.2.3"),
+            ("API_TOKEN", "s3cret"),
+            ("AUTH_SCOPE", "writes"),
+            ("CORS_ORIGINS", "http://app.test, ,http://other.test"),
+            ("DELAY_MS", "200"),
+            ("JOURNAL_SIZE", "2"),
+            ("MAX_BODY_BYTES", "2048"),
+            ("MAX_ITEMS", "3"),
+            ("MAX_TYPES", "4"),
+            ("MAX_URI_BYTES", "64"),
+        ])
+        .unwrap();
+        assert_eq!(config.app_name, "conformance");
+        assert_eq!(config.app_version, "1.2.3");
+        assert_eq!(config.api_token.as_deref(), Some("s3cret"));
+        assert_eq!(config.auth_scope, AuthScope::Writes);
+        assert_eq!(
+            config.cors_origins,
+            ["http://app.test", "http://other.test"]
+        );
+        assert_eq!(config.default_delay, Duration::from_millis(200));
+        assert_eq!(config.journal_size, 2);
+        assert_eq!(config.max_body_bytes, 2048);
+        assert_eq!(config.max_items, 3);
+        assert_eq!(config.max_types, 4);
+        assert_eq!(config.max_uri_bytes, 64);
+    }
+
+    #[test]
+    fn empty_values_are_unset() {
+        let config = from(&[("API_TOKEN", ""), ("APP_NAME", " "), ("DELAY_MS", "")]).unwrap();
+        assert_eq!(config.api_token, None);
+        assert_eq!(config.app_name, Config::default().app_name);
+        assert_eq!(config.default_delay, Duration::ZERO);
+    }
+
+    #[test]
+    fn refuses_values_out_of_range_with_the_settings_name() {
+        for (name, value) in [
+            ("DELAY_MS", "30001"),
+            ("DELAY_MS", "soon"),
+            ("AUTH_SCOPE", "reads"),
+            ("MAX_BODY_BYTES", "33554433"),
+            ("JOURNAL_SIZE", "-1"),
+        ] {
+            let err = from(&[(name, value)]).unwrap_err();
+            assert!(err.starts_with(&format!("{name}={value}")), "{err}");
+        }
+        assert!(from(&[("MAX_BODY_BYTES", "33554432")]).is_ok());
+    }
+
+    #[test]
+    fn a_blank_namespace_is_the_default() {
+        assert_eq!(namespace(None), DEFAULT_NAMESPACE);
+        assert_eq!(namespace(Some("  ")), DEFAULT_NAMESPACE);
+        assert_eq!(namespace(Some(" team-a ")), "team-a");
+    }
+}

@@ -1,0 +1,140 @@
+//! The store of one namespace in its Durable Object's SQLite storage: one row
+//! per item, written change by change, never the whole store at once.
+//!
+//! `items` holds each item's text under its resource and id. Its rowid keeps
+//! creation order: a new item gets a rowid past every other, and an upsert that
+//! replaces the text keeps the row, hence the rowid, as the engine keeps the
+//! item's place. `types` keeps the order in which resource types were created:
+//! a type's row goes when its last item does, as the engine forgets the type.
+
+use mock_rest_core::{Change, Engine};
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::{JsCast, JsValue};
+use worker::{SqlStorage, SqlStorageValue, State};
+
+const SCHEMA: &str = "
+    CREATE TABLE IF NOT EXISTS types (resource TEXT PRIMARY KEY NOT NULL);
+    CREATE TABLE IF NOT EXISTS items (
+        resource TEXT NOT NULL,
+        id TEXT NOT NULL,
+        item TEXT NOT NULL,
+        PRIMARY KEY (resource, id)
+    );";
+
+const LOAD: &str = "SELECT items.resource, items.id, items.item
+    FROM items JOIN types ON types.resource = items.resource
+    ORDER BY types.rowid, items.rowid";
+
+const PUT_TYPE: &str = "INSERT INTO types (resource) VALUES (?) ON CONFLICT DO NOTHING";
+const PUT_ITEM: &str = "INSERT INTO items (resource, id, item) VALUES (?, ?, ?)
+    ON CONFLICT (resource, id) DO UPDATE SET item = excluded.item";
+const DELETE_ITEM: &str = "DELETE FROM items WHERE resource = ? AND id = ?";
+const FORGET_TYPE_IF_EMPTY: &str = "DELETE FROM types WHERE resource = ?
+    AND NOT EXISTS (SELECT 1 FROM items WHERE resource = ?)";
+const CLEAR_ITEMS: &str = "DELETE FROM items WHERE resource = ?";
+const FORGET_TYPE: &str = "DELETE FROM types WHERE resource = ?";
+const CLEAR_ALL: [&str; 2] = ["DELETE FROM items", "DELETE FROM types"];
+
+#[wasm_bindgen]
+extern "C" {
+    /// `ctx.storage` of a Durable Object, for the one call workers-rs does not wrap.
+    type RawStorage;
+
+    /// Runs the closure in a transaction: committed when it returns, rolled
+    /// back when it throws.
+    #[wasm_bindgen(method, catch, js_name = transactionSync)]
+    fn transaction_sync(
+        this: &RawStorage,
+        body: &mut dyn FnMut() -> Result<(), JsValue>,
+    ) -> Result<JsValue, JsValue>;
+}
+
+/// One namespace's rows.
+pub struct Storage {
+    /// `ctx.storage` itself, for `transactionSync`.
+    raw: JsValue,
+    sql: SqlStorage,
+}
+
+impl Storage {
+    /// The object's storage, with the tables created if they are not there yet.
+    pub fn open(state: &State) -> worker::Result<Self> {
+        let storage = state.storage();
+        let sql = storage.sql();
+        sql.exec(SCHEMA, None)?;
+        Ok(Self {
+            raw: AsRef::<JsValue>::as_ref(storage.as_raw()).clone(),
+            sql,
+        })
+    }
+
+    /// Replays every stored item into the engine, types and items in creation
+    /// order. Returns how many items there were.
+    pub fn load(&self, engine: &mut Engine) -> worker::Result<usize> {
+        let mut count = 0;
+        for row in self.sql.exec(LOAD, None)?.raw() {
+            let mut columns = row?.into_iter().map(|value| match value {
+                SqlStorageValue::String(text) => Ok(text),
+                other => Err(worker::Error::from(format!(
+                    "a stored item has a non-text column: {other:?}"
+                ))),
+            });
+            let mut next = || {
+                columns
+                    .next()
+                    .unwrap_or_else(|| Err("a stored item has too few columns".into()))
+            };
+            let (resource, id, item) = (next()?, next()?, next()?);
+            engine.apply(&Change::Put { resource, id, item });
+            count += 1;
+        }
+        Ok(count)
+    }
+
+    /// Writes the changes of one request, all or none.
+    pub fn record(&self, changes: &[Change]) -> worker::Result<()> {
+        let raw: &RawStorage = self.raw.unchecked_ref();
+        let mut failure = None;
+        let mut body = || {
+            for change in changes {
+                if let Err(err) = self.write(change) {
+                    failure = Some(err.to_string());
+                    return Err(JsValue::from_str("rolled back"));
+                }
+            }
+            Ok(())
+        };
+        match raw.transaction_sync(&mut body) {
+            Ok(_) => Ok(()),
+            Err(thrown) => Err(worker::Error::from(failure.unwrap_or_else(|| {
+                thrown.as_string().unwrap_or_else(|| format!("{thrown:?}"))
+            }))),
+        }
+    }
+
+    fn write(&self, change: &Change) -> worker::Result<()> {
+        let text = |value: &str| SqlStorageValue::String(value.to_owned());
+        match change {
+            Change::Put { resource, id, item } => {
+                self.sql.exec(PUT_TYPE, vec![text(resource)])?;
+                self.sql
+                    .exec(PUT_ITEM, vec![text(resource), text(id), text(item)])?;
+            }
+            Change::Delete { resource, id } => {
+                self.sql.exec(DELETE_ITEM, vec![text(resource), text(id)])?;
+                self.sql
+                    .exec(FORGET_TYPE_IF_EMPTY, vec![text(resource), text(resource)])?;
+            }
+            Change::Clear { resource } => {
+                self.sql.exec(CLEAR_ITEMS, vec![text(resource)])?;
+                self.sql.exec(FORGET_TYPE, vec![text(resource)])?;
+            }
+            Change::ClearAll => {
+                for statement in CLEAR_ALL {
+                    self.sql.exec(statement, None)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}

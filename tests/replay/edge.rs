@@ -1,0 +1,411 @@
+//! Replays every conformance case against the Worker (`edge/`) in
+//! `wrangler dev`, and tests what is the edge's own: state that outlives
+//! `wrangler dev`, namespaces, and parallel writers.
+//!
+//! Each case runs in a namespace of its own (`X-Mock-Namespace`), so it starts
+//! from an empty store. Cases with settings (`env`) run against a `wrangler
+//! dev` started with those settings as vars (`API_TOKEN` as a secret), one
+//! per distinct set, started when the first case needs it. Cases that need
+//! what the edge does not have (`DATA_FILE` fixtures) are listed as ignored.
+//!
+//! The Worker is built first with `bash scripts/edge.sh build` (a no-op when
+//! it is up to date); `wrangler dev` comes from `node_modules/` (`npm ci`).
+//! Everything wrangler writes goes to a temporary folder, removed at the end.
+
+use conformance::{
+    case::cases_dir, load_all, run_case, HttpTarget, Target, WireRequest, WireResponse,
+    WranglerServer,
+};
+use libtest_mimic::{Arguments, Failed, Trial};
+use serde_json::Value;
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// Settings the edge cannot take, and why.
+const UNSUPPORTED: [(&str, &str); 1] = [("DATA_FILE", "fixtures are not part of the edge")];
+
+/// A target that sends every request in one namespace.
+struct Namespaced {
+    inner: HttpTarget,
+    namespace: String,
+}
+
+impl Target for Namespaced {
+    fn send(&mut self, request: &WireRequest) -> Result<WireResponse, String> {
+        let mut request = request.clone();
+        request
+            .headers
+            .push(("X-Mock-Namespace".to_owned(), self.namespace.clone()));
+        self.inner.send(&request)
+    }
+}
+
+fn namespaced(base: &str, namespace: &str) -> Namespaced {
+    Namespaced {
+        inner: HttpTarget::new(base),
+        namespace: namespace.to_owned(),
+    }
+}
+
+type Settings = Vec<(String, String)>;
+
+/// One of the edge's own tests.
+type EdgeTest = fn(&Servers) -> Result<(), String>;
+
+/// The `wrangler dev` servers of this run, one per distinct set of settings,
+/// each started by the first test that needs it and stopped at the end.
+struct Servers {
+    root: PathBuf,
+    dir: PathBuf,
+    started: Mutex<HashMap<Settings, (usize, Arc<Slot>)>>,
+}
+
+type Slot = OnceLock<Result<WranglerServer, String>>;
+
+impl Servers {
+    /// The base URL of the server with these settings, started if need be.
+    fn base(&self, settings: &Settings) -> Result<String, String> {
+        let (n, slot) = {
+            let mut started = self.started.lock().map_err(|e| e.to_string())?;
+            let next = started.len();
+            let (n, slot) = started
+                .entry(settings.clone())
+                .or_insert_with(|| (next, Arc::default()));
+            (*n, Arc::clone(slot))
+        };
+        slot.get_or_init(|| {
+            let (secrets, vars): (Settings, Settings) = settings
+                .iter()
+                .cloned()
+                .partition(|(name, _)| name == "API_TOKEN");
+            let dir = self.dir.join(format!("server-{n}"));
+            WranglerServer::start(&self.root, &dir, &vars, &secrets)
+        })
+        .as_ref()
+        .map(|server| server.base().to_owned())
+        .map_err(Clone::clone)
+    }
+
+    /// Stops every server, each by its PID.
+    fn stop(&self) {
+        let Ok(mut started) = self.started.lock() else {
+            return;
+        };
+        for (_, (_, slot)) in started.drain() {
+            if let Some(Ok(server)) = Arc::into_inner(slot).and_then(OnceLock::into_inner) {
+                if let Err(err) = server.stop() {
+                    eprintln!("{err}");
+                }
+            }
+        }
+    }
+}
+
+fn repository_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from(".."))
+}
+
+/// Builds the Worker (a no-op when `edge/build/` is up to date).
+fn build(root: &Path) -> Result<(), String> {
+    let status = Command::new("bash")
+        .arg(root.join("scripts/edge.sh"))
+        .arg("build")
+        .current_dir(root)
+        .status()
+        .map_err(|e| format!("could not run scripts/edge.sh: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`bash scripts/edge.sh build` failed ({status})"))
+    }
+}
+
+fn temporary_dir() -> Result<PathBuf, String> {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    let dir = std::env::temp_dir().join(format!(
+        "mock-rest-edge-test.{}.{nanos}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    Ok(dir)
+}
+
+fn main() -> std::process::ExitCode {
+    let args = Arguments::from_args();
+    let root = repository_root();
+    let setup = build(&root)
+        .and_then(|()| temporary_dir())
+        .and_then(|dir| load_all(&cases_dir()).map(|cases| (dir, cases)));
+    let (dir, cases) = match setup {
+        Ok(setup) => setup,
+        Err(err) => {
+            eprintln!("{err}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let servers = Arc::new(Servers {
+        root: root.clone(),
+        dir: dir.clone(),
+        started: Mutex::new(HashMap::new()),
+    });
+    let mut trials: Vec<Trial> = cases
+        .into_iter()
+        .enumerate()
+        .map(|(n, case)| {
+            let unsupported = case.env.iter().find_map(|(name, _)| {
+                UNSUPPORTED
+                    .iter()
+                    .find(|(setting, _)| setting == name)
+                    .map(|(setting, why)| format!("{setting}: {why}"))
+            });
+            if let Some(why) = unsupported {
+                return Trial::test(format!("{} [not on the edge: {why}]", case.name), || Ok(()))
+                    .with_ignored_flag(true);
+            }
+            let servers = Arc::clone(&servers);
+            Trial::test(case.name.clone(), move || {
+                let base = servers.base(&case.env)?;
+                let mut target = namespaced(&base, &format!("case-{n}"));
+                run_case(&case, &mut target).map_err(Failed::from)
+            })
+        })
+        .collect();
+    let own: [(&str, EdgeTest); 4] = [
+        (
+            "edge: state survives a restart of wrangler dev",
+            survives_restart,
+        ),
+        ("edge: namespaces are isolated", namespaces_are_isolated),
+        ("edge: parallel writers lose nothing", parallel_writers),
+        (
+            "edge: a change the storage refuses is 503 and not kept",
+            refused_change_is_not_kept,
+        ),
+    ];
+    trials.extend(own.into_iter().map(|(name, test)| {
+        let servers = Arc::clone(&servers);
+        Trial::test(name, move || test(&servers).map_err(Failed::from))
+    }));
+    let conclusion = libtest_mimic::run(&args, trials);
+    servers.stop();
+    if let Err(err) = std::fs::remove_dir_all(&dir) {
+        eprintln!("could not remove {}: {err}", dir.display());
+    }
+    conclusion.exit_code()
+}
+
+/// Sends one request, failing on a transport error or an unexpected status.
+fn call(
+    target: &mut dyn Target,
+    method: &str,
+    path: &str,
+    body: &str,
+    status: u16,
+) -> Result<WireResponse, String> {
+    let response = target.send(&WireRequest {
+        method: method.to_owned(),
+        target: path.to_owned(),
+        headers: Vec::new(),
+        body: body.as_bytes().to_vec(),
+    })?;
+    if response.status != status {
+        return Err(format!(
+            "{method} {path}: expected {status}, got {} {}",
+            response.status,
+            String::from_utf8_lossy(&response.body)
+        ));
+    }
+    Ok(response)
+}
+
+fn json(response: &WireResponse) -> Result<Value, String> {
+    serde_json::from_slice(&response.body).map_err(|e| format!("not JSON: {e}"))
+}
+
+fn id_of(response: &WireResponse) -> Result<String, String> {
+    json(response)?["_id"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| "no _id in the answer".to_owned())
+}
+
+/// What a namespace holds: its snapshot and its `/health` resources, as text.
+fn contents(target: &mut dyn Target) -> Result<(String, String), String> {
+    let snapshot = call(target, "GET", "/__admin/snapshot", "", 200)?;
+    let health = json(&call(target, "GET", "/health", "", 200)?)?;
+    Ok((
+        String::from_utf8_lossy(&snapshot.body).into_owned(),
+        health["database"].to_string(),
+    ))
+}
+
+/// Writes in two namespaces (creates, a replace, deletes, a cleared type
+/// created again), stops `wrangler dev` by its PID, starts it again on the
+/// same state, and finds every item, in the same order, types included.
+fn survives_restart(servers: &Servers) -> Result<(), String> {
+    let dir = servers.dir.join("restart");
+    let server = WranglerServer::start(&servers.root, &dir, &[], &[])?;
+    let mut before = Vec::new();
+    for namespace in ["restart-a", "restart-b"] {
+        let target = &mut namespaced(server.base(), namespace);
+        let first = id_of(&call(target, "POST", "/api/alpha", r#"{"n":1.10}"#, 200)?)?;
+        call(target, "POST", "/api/beta", r#"[{"n":2},{"n":3}]"#, 200)?;
+        call(target, "POST", "/api/alpha", r#"{"n":4}"#, 200)?;
+        call(target, "POST", "/api/gamma", r#"{"n":5}"#, 200)?;
+        // The first item is replaced in its place, then a later one goes.
+        call(
+            target,
+            "PUT",
+            &format!("/api/alpha/{first}"),
+            r#"{"n":"one"}"#,
+            200,
+        )?;
+        let gone = id_of(&call(target, "POST", "/api/beta", r#"{"n":6}"#, 200)?)?;
+        call(target, "DELETE", &format!("/api/beta/{gone}"), "", 200)?;
+        // A cleared type is forgotten; written again, it comes last.
+        call(target, "DELETE", "/api/gamma", "", 200)?;
+        call(target, "POST", "/api/gamma", r#"{"n":7}"#, 200)?;
+        before.push(contents(target)?);
+    }
+    let pid = server.pid();
+    let status = server.stop()?;
+    let server = WranglerServer::start(&servers.root, &dir, &[], &[])
+        .map_err(|e| format!("after stopping pid {pid} ({status}): {e}"))?;
+    for (namespace, before) in ["restart-a", "restart-b"].into_iter().zip(before) {
+        let after = contents(&mut namespaced(server.base(), namespace))?;
+        if after != before {
+            return Err(format!(
+                "{namespace} changed across the restart:\n  before: {before:?}\n  after:  {after:?}"
+            ));
+        }
+    }
+    server.stop().map(|_| ())
+}
+
+/// Writes in one namespace are not seen in another; no header is `default`.
+fn namespaces_are_isolated(servers: &Servers) -> Result<(), String> {
+    let base = servers.base(&Vec::new())?;
+    let (a, b) = (
+        &mut namespaced(&base, "isolated-a"),
+        &mut namespaced(&base, "isolated-b"),
+    );
+    let id = id_of(&call(a, "POST", "/api/things", r#"{"in":"a"}"#, 200)?)?;
+    call(b, "GET", &format!("/api/things/{id}"), "", 404)?;
+    let listed = call(b, "GET", "/api/things", "", 200)?;
+    if listed.body != b"[]" {
+        return Err(format!(
+            "isolated-b sees {}",
+            String::from_utf8_lossy(&listed.body)
+        ));
+    }
+    call(b, "POST", "/api/things", r#"{"in":"b"}"#, 200)?;
+    call(b, "DELETE", "/api/things", "", 200)?;
+    call(a, "GET", &format!("/api/things/{id}"), "", 200)?;
+
+    let plain = &mut HttpTarget::new(&base);
+    let id = id_of(&call(
+        plain,
+        "POST",
+        "/api/defaults",
+        r#"{"ns":null}"#,
+        200,
+    )?)?;
+    call(
+        &mut namespaced(&base, "default"),
+        "GET",
+        &format!("/api/defaults/{id}"),
+        "",
+        200,
+    )?;
+    call(a, "GET", &format!("/api/defaults/{id}"), "", 404)?;
+    Ok(())
+}
+
+/// 8 threads each POST 25 items to one namespace at once: 200 distinct ids,
+/// every one of them listed afterwards.
+fn parallel_writers(servers: &Servers) -> Result<(), String> {
+    const THREADS: usize = 8;
+    const EACH: usize = 25;
+    let base = servers.base(&Vec::new())?;
+    let writers: Vec<_> = (0..THREADS)
+        .map(|thread| {
+            let base = base.clone();
+            std::thread::spawn(move || -> Result<Vec<String>, String> {
+                let target = &mut namespaced(&base, "parallel");
+                (0..EACH)
+                    .map(|n| {
+                        let body = format!(r#"{{"thread":{thread},"n":{n}}}"#);
+                        id_of(&call(target, "POST", "/api/writes", &body, 200)?)
+                    })
+                    .collect()
+            })
+        })
+        .collect();
+    let mut ids = BTreeSet::new();
+    for writer in writers {
+        let written = writer
+            .join()
+            .map_err(|_| "a writer panicked".to_owned())??;
+        ids.extend(written);
+    }
+    if ids.len() != THREADS * EACH {
+        return Err(format!(
+            "{} distinct ids from {} POSTs",
+            ids.len(),
+            THREADS * EACH
+        ));
+    }
+    let listed = call(
+        &mut namespaced(&base, "parallel"),
+        "GET",
+        "/api/writes",
+        "",
+        200,
+    )?;
+    let listed: BTreeSet<String> = json(&listed)?
+        .as_array()
+        .ok_or("the list is not an array")?
+        .iter()
+        .filter_map(|item| item["_id"].as_str().map(str::to_owned))
+        .collect();
+    if listed != ids {
+        return Err(format!(
+            "listed {} items, {} of the written ids missing",
+            listed.len(),
+            ids.difference(&listed).count()
+        ));
+    }
+    Ok(())
+}
+
+/// An item over the Durable Object's row limit (2 MB), in a body the settings
+/// allow: SQLite refuses it, so the answer is `503` and the object, which
+/// reloads from storage, has nothing of the request, not even the new type.
+fn refused_change_is_not_kept(servers: &Servers) -> Result<(), String> {
+    let settings = vec![("MAX_BODY_BYTES".to_owned(), "3000000".to_owned())];
+    let base = servers.base(&settings)?;
+    let target = &mut namespaced(&base, "refused");
+    call(target, "POST", "/api/kept", r#"{"n":1}"#, 200)?;
+    let huge = format!(r#"[{{"n":2}},{{"text":"{}"}}]"#, "x".repeat(2_500_000));
+    call(target, "POST", "/api/huge", &huge, 503)?;
+    let (snapshot, _) = contents(target)?;
+    let snapshot: Value = serde_json::from_str(&snapshot).map_err(|e| e.to_string())?;
+    let types: Vec<&String> = snapshot
+        .as_object()
+        .ok_or("the snapshot is not an object")?
+        .keys()
+        .collect();
+    if types != ["kept"] {
+        return Err(format!("after the refused write the store has {types:?}"));
+    }
+    call(target, "POST", "/api/kept", r#"{"n":3}"#, 200)?;
+    Ok(())
+}
