@@ -14,6 +14,7 @@ use crate::select::{select, Selection};
 use crate::snapshot::{self, Snapshot};
 use crate::store::{Item, Store};
 use crate::text;
+use std::fmt::Write;
 use std::time::Duration;
 use subtle::ConstantTimeEq;
 
@@ -435,19 +436,27 @@ impl Engine {
         let mut response = respond(200, JSON, out);
         response.headers.push(("x-total-count", total.to_string()));
         if let Some(pages) = pages {
-            let origin = request_origin(request);
-            let url = |page: usize| {
-                origin.clone() + &page_url(&request.path, &request.query, page, pages.limit)
+            let base = page_url_base(request);
+            let mut links = String::with_capacity(4 * (base.len() + 40));
+            let mut link = |page: usize, rel: &str| {
+                if !links.is_empty() {
+                    links.push_str(", ");
+                }
+                let _ = write!(
+                    links,
+                    "<{base}_page={page}&_limit={}>; rel=\"{rel}\"",
+                    pages.limit
+                );
             };
-            let mut links = vec![format!("<{}>; rel=\"first\"", url(1))];
+            link(1, "first");
             if let Some(prev) = pages.prev {
-                links.push(format!("<{}>; rel=\"prev\"", url(prev)));
+                link(prev, "prev");
             }
             if let Some(next) = pages.next {
-                links.push(format!("<{}>; rel=\"next\"", url(next)));
+                link(next, "next");
             }
-            links.push(format!("<{}>; rel=\"last\"", url(pages.last)));
-            response.headers.push(("link", links.join(", ")));
+            link(pages.last, "last");
+            response.headers.push(("link", links));
         }
         Ok(response)
     }
@@ -713,21 +722,22 @@ fn request_origin(request: &Request) -> String {
         .unwrap_or_default()
 }
 
-/// The link to another page: the request's path and query with `_page` and
-/// `_limit` replaced.
-fn page_url(path: &str, query: &str, page: usize, limit: usize) -> String {
-    let mut url = format!("{path}?");
-    for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+/// A page link up to its `_page`: the request's origin, path and query
+/// without `_page` and `_limit`, ending in `?` or `&`.
+fn page_url_base(request: &Request) -> String {
+    let mut url = request_origin(request);
+    url.push_str(&request.path);
+    url.push('?');
+    for pair in request.query.split('&').filter(|pair| !pair.is_empty()) {
         let key = form_urlencoded::parse(pair.as_bytes())
             .next()
-            .map(|(key, _)| key.into_owned())
+            .map(|(key, _)| key)
             .unwrap_or_default();
         if key != "_page" && key != "_limit" {
             url.push_str(pair);
             url.push('&');
         }
     }
-    url.push_str(&format!("_page={page}&_limit={limit}"));
     url
 }
 
@@ -930,11 +940,12 @@ mod tests {
 
     #[test]
     fn page_links_keep_other_parameters() {
+        let base = |target: &str| page_url_base(&Request::new(Method::Get, target));
         assert_eq!(
-            page_url("/api/p", "name=a%20b&_page=2&_limit=5&_sort=x", 3, 5),
-            "/api/p?name=a%20b&_sort=x&_page=3&_limit=5"
+            base("/api/p?name=a%20b&_page=2&_limit=5&_sort=x"),
+            "/api/p?name=a%20b&_sort=x&"
         );
-        assert_eq!(page_url("/api/p/", "", 1, 10), "/api/p/?_page=1&_limit=10");
+        assert_eq!(base("/api/p/"), "/api/p/?");
     }
 
     #[test]
