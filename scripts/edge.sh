@@ -31,6 +31,8 @@ wasm_bindgen_version="$(awk '$0 == "name = \"wasm-bindgen\"" { getline; gsub(/ve
 # wrangler stays on loopback; each run below also keeps its config and logs in
 # the test's temporary folder (XDG_CONFIG_HOME, WRANGLER_LOG_PATH), out of $HOME.
 export WRANGLER_SEND_METRICS=false
+# The banner's update check would ask the npm registry for wrangler's latest version.
+export WRANGLER_HIDE_BANNER=true
 export CLOUDFLARE_CF_FETCH_ENABLED=false
 
 step() { printf '\n==> %s\n' "$*"; }
@@ -199,6 +201,7 @@ stage_test() {
         echo "edge.sh: the bundle is $gz bytes gzipped, over 1 MiB" >&2
         exit 1
     fi
+    bash scripts/cloudflare-deploy-test.sh "$tmp/bundle"
 }
 
 stages=("$@")

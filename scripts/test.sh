@@ -18,8 +18,9 @@
 #            the pinned AWS CLI (scripts/deploy-test.sh; installs its tools once)
 #   edge     the Cloudflare Worker (edge/): its pinned build tools (once), its wasm
 #            build, clippy for wasm32, then in `wrangler dev` every conformance case,
-#            restarts, namespaces, parallel writers, the Postman collection, and its
-#            bundle size (scripts/edge.sh)
+#            restarts, namespaces, parallel writers, the Postman collection, its
+#            bundle size, and wrangler deploy against a stand-in for Cloudflare's API
+#            (scripts/edge.sh, scripts/cloudflare-deploy-test.sh)
 #   postman  the Postman collection, run by newman against the release binary
 set -euo pipefail
 cd "$(dirname "$0")/.."
