@@ -232,7 +232,7 @@ impl Durable {
         let _ = fs::remove_file(temp_path(path));
         let _ = fs::remove_file(temp_path(&journal));
 
-        let snapshot = match fs::read(path) {
+        let mut snapshot = match fs::read(path) {
             Ok(bytes) => Some(bytes),
             Err(err) if err.kind() == io::ErrorKind::NotFound => None,
             Err(err) => return Err(format!("cannot read {}: {err}", path.display())),
@@ -242,6 +242,27 @@ impl Durable {
                 .load_fixtures(bytes)
                 .map_err(|err| format!("{}: {}", path.display(), err.message()))?;
             tracing::info!("loaded {count} items from {}", path.display());
+        }
+        // A fixtures file may lack `_id`s (new ones are drawn at every load) or be
+        // laid out by hand. Before the first write refers to those ids, the file
+        // is rewritten as the store holds it, so a replay finds the same ids.
+        if let Some(bytes) = &snapshot {
+            let rendered = engine.snapshot();
+            let journal_has_records = fs::read(&journal)
+                .map(|j| {
+                    j.starts_with(header(Some(bytes)).as_bytes())
+                        && j.len() > header(Some(bytes)).len()
+                })
+                .unwrap_or(false);
+            if rendered != *bytes && !journal_has_records {
+                write_atomically(path, &rendered)
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                tracing::info!(
+                    "rewrote {} as the store holds it (ids drawn for items without one)",
+                    path.display()
+                );
+                snapshot = Some(rendered);
+            }
         }
         let expected_header = header(snapshot.as_deref());
 

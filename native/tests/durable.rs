@@ -296,3 +296,37 @@ fn sigterm_compacts_and_a_restart_sees_everything() {
         format!("[{echoed}]")
     );
 }
+
+#[test]
+fn fixture_items_without_ids_keep_the_ids_they_got_across_a_crash() {
+    let scratch = Scratch::new("fixture-ids");
+    std::fs::write(
+        scratch.data(),
+        "{\n  \"p\": [ {\"n\": 1}, {\"n\": 2} ]\n}\n",
+    )
+    .unwrap();
+    let server = start(&scratch.data(), &[]);
+    let first: HashMap<String, String> = items(&server, "p");
+    let id = first
+        .iter()
+        .find(|(_, item)| item.contains("\"n\":1"))
+        .map(|(id, _)| id.clone())
+        .unwrap();
+    let patched = HttpTarget::new(server.base())
+        .send(&request(
+            "PATCH",
+            &format!("/api/p/{id}"),
+            r#"{"seen":true}"#,
+        ))
+        .unwrap();
+    assert_eq!(patched.status, 200);
+    drop(server); // kill -9
+    let server = start(&scratch.data(), &[]);
+    let after = items(&server, "p");
+    assert_eq!(after.len(), 2, "no item doubled: {after:?}");
+    assert!(after[&id].contains("\"seen\":true"), "{after:?}");
+    assert_eq!(
+        after.keys().collect::<HashSet<_>>(),
+        first.keys().collect::<HashSet<_>>()
+    );
+}
