@@ -2,22 +2,32 @@
 //! a request, the current time and the store.
 //!
 //! # In scope
-//! - Routing `/`, `/health`, `/api/{resource}` and `/api/{resource}/{id}`, with
-//!   `HEAD`, `OPTIONS`, `405` + `Allow`, trailing slashes and JSON `404`s.
-//! - Validating input: resource names, body size, JSON syntax (with line and
-//!   column), nesting depth and shape. Every failure is a 4xx with `{"message"}`.
-//! - The store: creation order, O(1) get, replace and delete by id, and items
-//!   echoed byte for byte as they were stored (numbers keep their text, keys
-//!   their order).
-//! - CORS headers on every response.
+//! - Routing from one table ([`ROUTES`]): `/`, `/health`, `/openapi.json`,
+//!   `/api/{resource}`, `/api/{resource}/{id}` and `/__admin/*`, with `HEAD`,
+//!   `OPTIONS`, `405` + `Allow`, trailing slashes and JSON `404`s. The OpenAPI
+//!   3.1 document is generated from the same table.
+//! - Validating input: resource names, URI and body size, JSON syntax (with
+//!   line and column), nesting depth and shape, store limits. Every failure is
+//!   a 4xx (or `507`) with `{"message"}`, from one error type ([`ApiError`]).
+//! - The store: creation order, O(1) get, replace and delete by id, pages found
+//!   in O(log n), and items echoed byte for byte as they were stored (numbers
+//!   keep their text, keys their order, strings their escapes).
+//! - PATCH as JSON Merge Patch, json-server's list queries (filters, `q`,
+//!   `_sort`, paging with `X-Total-Count` and `Link`), ETags and conditional
+//!   requests.
+//! - The mock controls: delays (as a [`Duration`](std::time::Duration) in the
+//!   [`Outcome`]; the host waits), forced statuses, the request journal,
+//!   snapshots, reset to fixtures, and bearer-token access.
+//! - CORS headers on every response, `*` or an allow-list.
 //! - Reporting every store change as a [`Change`], so a host can persist it and
 //!   rebuild the same store later with [`Engine::apply`].
 //!
 //! # Out of scope
-//! Sockets, files, clocks, randomness, threads and async. The host reads the
-//! request, passes the time (`now`), supplies random bytes for ids through an
-//! [`IdSource`], writes the response and persists the changes. This crate
-//! builds for `wasm32-unknown-unknown` and has no host dependencies.
+//! Sockets, files, clocks, randomness, threads, timers and async. The host
+//! reads the request, passes the time (`now`), supplies random bytes for ids
+//! through an [`IdSource`], waits the outcome's delay, writes the response and
+//! persists the changes. This crate builds for `wasm32-unknown-unknown` and
+//! has no host dependencies.
 //!
 //! # Example
 //! ```
