@@ -21,12 +21,17 @@
 #            restarts, namespaces, parallel writers, the Postman collection, its
 #            bundle size, and wrangler deploy against a stand-in for Cloudflare's API
 #            (scripts/edge.sh, scripts/cloudflare-deploy-test.sh)
+#   browser  the service worker (web-engine/, web/): wasm-bindgen-cli (once) and Debian's
+#            chromium (when missing), its wasm build into web/dist/, clippy for wasm32, then
+#            in headless Chromium every conformance case through fetch(), the first fetch,
+#            passthrough, data across reloads, worker stops and a browser restart, two
+#            tabs, the demo page, round-trip times and sizes (scripts/browser.sh)
 #   postman  the Postman collection, run by newman against the release binary
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/tools.sh
 
-all_stages=(setup lint core native deploy edge postman)
+all_stages=(setup lint core native deploy edge browser postman)
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -79,6 +84,11 @@ stage_edge() {
     bash scripts/edge.sh
 }
 
+stage_browser() {
+    step "browser: the service worker in headless Chromium (scripts/browser.sh)"
+    bash scripts/browser.sh
+}
+
 stage_postman() {
     step "postman: newman against the release binary"
     bash scripts/postman.sh
@@ -88,7 +98,7 @@ stages=("$@")
 [[ ${#stages[@]} -gt 0 ]] || stages=("${all_stages[@]}")
 for stage in "${stages[@]}"; do
     case "$stage" in
-        setup | lint | core | native | deploy | edge | postman) ;;
+        setup | lint | core | native | deploy | edge | browser | postman) ;;
         *) echo "unknown stage '$stage'; stages: ${all_stages[*]}" >&2; exit 2 ;;
     esac
 done

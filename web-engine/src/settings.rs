@@ -1,0 +1,162 @@
+//! The settings a page passes to `startMock` (`web/mock.js`), read into the
+//! engine's [`Config`]. They are the native server's settings under
+//! JavaScript names (`delayMs` is `DELAY_MS`), given as text; plain functions
+//! of strings, so they are tested on the host.
+
+use mock_rest_core::{AuthScope, Config};
+use std::time::Duration;
+
+/// The longest `delayMs`, as natively (the core caps asked-for delays the same).
+const MAX_DELAY_MS: u64 = 30_000;
+
+/// Every setting the browser takes: its name in `startMock`'s options and the
+/// native server's name for it.
+pub const SETTINGS: [(&str, &str); 11] = [
+    ("appName", "APP_NAME"),
+    ("appVersion", "APP_VERSION"),
+    ("apiToken", "API_TOKEN"),
+    ("authScope", "AUTH_SCOPE"),
+    ("corsOrigins", "CORS_ORIGINS"),
+    ("delayMs", "DELAY_MS"),
+    ("journalSize", "JOURNAL_SIZE"),
+    ("maxBodyBytes", "MAX_BODY_BYTES"),
+    ("maxItems", "MAX_ITEMS"),
+    ("maxTypes", "MAX_TYPES"),
+    ("maxUriBytes", "MAX_URI_BYTES"),
+];
+
+/// The engine's configuration from `(name, value)` pairs, with the meanings of
+/// the native server's settings ([`SETTINGS`] maps the names). An empty value
+/// counts as not set; an unknown name or a value out of range is an error that
+/// names the setting. Only the page reaches the engine, so the homepage never
+/// warns that the mock is public.
+pub fn config(settings: &[(String, String)]) -> Result<Config, String> {
+    let mut config = Config::default();
+    for (name, value) in settings {
+        let value = value.trim();
+        if value.is_empty() {
+            if SETTINGS.iter().any(|(known, _)| known == name) {
+                continue;
+            }
+            return Err(unknown(name));
+        }
+        let number = |max: u64| -> Result<u64, String> {
+            match value.parse::<u64>() {
+                Ok(number) if number <= max => Ok(number),
+                Ok(_) => Err(format!("{name}={value}: at most {max}")),
+                Err(_) => Err(format!("{name}={value}: not a whole number")),
+            }
+        };
+        let size = || number(u64::MAX).map(|n| usize::try_from(n).unwrap_or(usize::MAX));
+        match name.as_str() {
+            "appName" => config.app_name = value.to_owned(),
+            "appVersion" => config.app_version = value.to_owned(),
+            "apiToken" => config.api_token = Some(value.to_owned()),
+            "authScope" => {
+                config.auth_scope = match value {
+                    "all" => AuthScope::All,
+                    "writes" => AuthScope::Writes,
+                    _ => return Err(format!("{name}={value}: `all` or `writes`")),
+                }
+            }
+            "corsOrigins" => {
+                config.cors_origins = value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|origin| !origin.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+            }
+            "delayMs" => config.default_delay = Duration::from_millis(number(MAX_DELAY_MS)?),
+            "journalSize" => config.journal_size = size()?,
+            "maxBodyBytes" => config.max_body_bytes = size()?,
+            "maxItems" => config.max_items = size()?,
+            "maxTypes" => config.max_types = size()?,
+            "maxUriBytes" => config.max_uri_bytes = size()?,
+            _ => return Err(unknown(name)),
+        }
+    }
+    Ok(config)
+}
+
+fn unknown(name: &str) -> String {
+    let known: Vec<&str> = SETTINGS.iter().map(|(name, _)| *name).collect();
+    format!(
+        "`{name}` is not a setting of the mock; the settings are {}",
+        known.join(", ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from(pairs: &[(&str, &str)]) -> Result<Config, String> {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+            .collect();
+        config(&pairs)
+    }
+
+    #[test]
+    fn defaults_are_the_cores() {
+        assert_eq!(from(&[]).unwrap(), Config::default());
+        assert!(!from(&[]).unwrap().publicly_reachable);
+    }
+
+    #[test]
+    fn reads_every_setting() {
+        let config = from(&[
+            ("appName", "conformance"),
+            ("appVersion", "1.2.3"),
+            ("apiToken", "s3cret"),
+            ("authScope", "writes"),
+            ("corsOrigins", "http://app.test, ,http://other.test"),
+            ("delayMs", "200"),
+            ("journalSize", "2"),
+            ("maxBodyBytes", "2048"),
+            ("maxItems", "3"),
+            ("maxTypes", "4"),
+            ("maxUriBytes", "64"),
+        ])
+        .unwrap();
+        assert_eq!(config.app_name, "conformance");
+        assert_eq!(config.app_version, "1.2.3");
+        assert_eq!(config.api_token.as_deref(), Some("s3cret"));
+        assert_eq!(config.auth_scope, AuthScope::Writes);
+        assert_eq!(
+            config.cors_origins,
+            ["http://app.test", "http://other.test"]
+        );
+        assert_eq!(config.default_delay, Duration::from_millis(200));
+        assert_eq!(config.journal_size, 2);
+        assert_eq!(config.max_body_bytes, 2048);
+        assert_eq!(config.max_items, 3);
+        assert_eq!(config.max_types, 4);
+        assert_eq!(config.max_uri_bytes, 64);
+        assert_eq!(SETTINGS.len(), 11);
+    }
+
+    #[test]
+    fn empty_values_are_unset() {
+        let config = from(&[("apiToken", ""), ("appName", " "), ("delayMs", "")]).unwrap();
+        assert_eq!(config, Config::default());
+    }
+
+    #[test]
+    fn refuses_unknown_names_and_values_out_of_range() {
+        for (name, value) in [
+            ("delayMs", "30001"),
+            ("delayMs", "soon"),
+            ("authScope", "reads"),
+            ("journalSize", "-1"),
+            ("delay", "10"),
+            ("DELAY_MS", "10"),
+        ] {
+            let err = from(&[(name, value)]).unwrap_err();
+            assert!(err.contains(name), "{err}");
+        }
+        assert!(from(&[("delay", "")]).is_err());
+    }
+}

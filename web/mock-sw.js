@@ -1,0 +1,414 @@
+// mock-rest-api in the browser: this service worker answers the page's requests under its prefixes
+// (`/api/`, `/health`, `/__admin/`, `/openapi.json`) with the engine, compiled to wasm, and lets every
+// other request go to the network untouched. See docs/browser.md.
+//
+// One request, one straight line: fetch event -> engine.handle -> its store changes written to IndexedDB
+// -> the engine's delay -> the answer. A namespace's store lives in an IndexedDB database of its own, so
+// the data outlives this worker (the browser stops it when idle), a reload and a browser restart; the
+// worker rebuilds a namespace's engine from it on the first request after it starts.
+//
+// Its options come in the script's URL, which `startMock` (mock.js) builds, so that they are there
+// the moment the browser starts the worker again:
+//   ?prefix=/api/&prefix=/health   paths to mock (default: the four above); `/x/` takes what starts
+//                                  with it, `/x` takes `/x` and what starts with `/x/`
+//   &origin=https://api.example    other origins to mock as well (default: only the worker's own)
+// A page's namespace and settings come by message from `startMock` and are kept in IndexedDB.
+'use strict';
+
+/* global wasm_bindgen */
+importScripts(new URL('mock_rest_web.js', self.location.href).href);
+
+// Compiled once per start of the worker; requests wait for it. The wasm is checked with the server
+// (no-cache) so that it always matches the glue above, which the browser updates with the worker.
+const engineReady = wasm_bindgen({
+    module_or_path: fetch(new URL('mock_rest_web_bg.wasm', self.location.href), { cache: 'no-cache' }),
+});
+
+const options = new URL(self.location.href).searchParams;
+const PREFIXES = options.has('prefix')
+    ? options.getAll('prefix')
+    : ['/api/', '/health', '/__admin/', '/openapi.json'];
+const ORIGINS = [self.location.origin, ...options.getAll('origin').map((o) => new URL(o).origin)];
+
+// IndexedDB: the registry (one database) and one database per namespace.
+//   registry `mock-rest-api`: `namespaces` {name, settings, seed}; `clients` {id, namespace}, where the
+//     id "" holds the namespace configured last (for pages the worker has not heard from yet).
+//   namespace `mock-rest-api:NAME`: `types` {resource, seq}, `items` {resource, id, item, seq} keyed by
+//     [resource, id], `meta` {key: "seeded"}. `seq` keeps creation order, as the engine does: a new
+//     item or type gets the next number, a replaced item keeps its own.
+const REGISTRY = 'mock-rest-api';
+const DEFAULT_NAMESPACE = 'default';
+const NAMESPACE_HEADER = 'x-mock-namespace';
+const NULL_BODY_STATUSES = [101, 103, 204, 205, 304];
+
+self.addEventListener('install', (event) => {
+    // A worker whose engine does not load is not installed, and the old one (if any) goes on.
+    event.waitUntil(engineReady.then(() => self.skipWaiting()));
+});
+
+self.addEventListener('activate', (event) => {
+    event.waitUntil(self.clients.claim());
+});
+
+self.addEventListener('fetch', (event) => {
+    if (mocked(event.request)) {
+        event.respondWith(answer(event));
+    }
+    // Anything else: no respondWith, so the browser fetches it from the network as if we were not here.
+});
+
+/** The configure message being handled (they are handled one after another). */
+let configuring = Promise.resolve();
+
+self.addEventListener('message', (event) => {
+    const data = event.data || {};
+    const port = event.ports[0];
+    const reply = (message) => port && port.postMessage(message);
+    let work;
+    if (data.type === 'mock:claim') {
+        work = self.clients.claim();
+    } else if (data.type === 'mock:configure') {
+        // One at a time, in the order they came: a page's latest word wins.
+        work = configuring = configuring.catch(() => {}).then(() => configure(event.source && event.source.id, data));
+    } else {
+        return;
+    }
+    event.waitUntil(
+        work.then(
+            () => reply({ ok: true }),
+            (err) => reply({ error: String((err && err.message) || err) }),
+        ),
+    );
+});
+
+/** Whether the worker answers this request: a non-navigation request under a prefix, on an origin it mocks. */
+function mocked(request) {
+    if (request.mode === 'navigate') {
+        return false;
+    }
+    const url = new URL(request.url);
+    return ORIGINS.includes(url.origin) && PREFIXES.some((prefix) => under(url.pathname, prefix));
+}
+
+function under(path, prefix) {
+    return prefix.endsWith('/') ? path.startsWith(prefix) : path === prefix || path.startsWith(prefix + '/');
+}
+
+/** The answer to a mocked request; a failure of the worker itself is a JSON `500`, never a network error. */
+async function answer(event) {
+    try {
+        return await serve(event);
+    } catch (err) {
+        return hostError(500, `The mock could not answer: ${(err && err.message) || err}`);
+    }
+}
+
+async function serve(event) {
+    const request = event.request;
+    const url = new URL(request.url);
+    const target = url.pathname + url.search;
+    // What a server would see: the page's headers, and Host (and the scheme, as a proxy says it),
+    // which a page cannot send; page links (`Link`) are built from them.
+    const headers = [];
+    for (const [name, value] of request.headers) {
+        headers.push(name, value);
+    }
+    headers.push('host', url.host);
+    if (url.protocol === 'https:' && !request.headers.has('x-forwarded-proto')) {
+        headers.push('x-forwarded-proto', 'https');
+    }
+    const name = await namespaceOf(event);
+    let live;
+    try {
+        live = await namespace(name);
+    } catch (err) {
+        return hostError(500, `The mock's namespace "${name}" could not be started: ${err.message}`);
+    }
+    const bytes = request.method === 'GET' || request.method === 'HEAD' ? new Uint8Array(0) : new Uint8Array(await request.arrayBuffer());
+    const tooLarge = bytes.byteLength > live.engine.maxBodyBytes;
+    // From here to the store's transaction nothing awaits, so the writes of requests reach
+    // IndexedDB in the order the engine made them.
+    let outcome;
+    try {
+        outcome = live.engine.handle(request.method, target, headers, tooLarge ? new Uint8Array(0) : bytes, tooLarge);
+    } catch (err) {
+        // A panic in the engine: its memory is not to be trusted, so it is built again from IndexedDB.
+        forget(live);
+        throw err;
+    }
+    let response = outcome;
+    if (outcome.changes.length > 0) {
+        try {
+            await record(live, outcome.changes);
+        } catch (err) {
+            console.error(`mock-rest-api: storing the changes failed, nothing was kept: ${err && err.message}`);
+            response = live.engine.storageFailed(request.method, target, headers);
+            forget(live);
+        }
+    }
+    if (outcome.delay > 0) {
+        await new Promise((resolve) => setTimeout(resolve, outcome.delay));
+    }
+    return toResponse(response);
+}
+
+function toResponse({ status, headers, body }) {
+    const out = new Headers();
+    for (const [name, value] of headers) {
+        try {
+            out.append(name, value);
+        } catch {
+            console.warn(`mock-rest-api: dropped a ${name} header value that HTTP cannot carry`);
+        }
+    }
+    return new Response(NULL_BODY_STATUSES.includes(status) ? null : body, { status, headers: out });
+}
+
+/** An answer the engine did not make: a namespace that could not start, a failure of the worker. */
+function hostError(status, message) {
+    console.error(`mock-rest-api: ${message}`);
+    return new Response(JSON.stringify({ message }), {
+        status,
+        headers: { 'content-type': 'application/json', 'access-control-allow-origin': '*' },
+    });
+}
+
+// ---- namespaces -------------------------------------------------------------------------------
+
+/** client id -> namespace, as `startMock` said; "" is the namespace configured last. */
+const clientNamespaces = new Map();
+/** namespace -> Promise of its live engine and store. */
+const lives = new Map();
+
+async function namespaceOf(event) {
+    const header = (event.request.headers.get(NAMESPACE_HEADER) || '').trim();
+    if (header) {
+        return header;
+    }
+    for (const id of [event.clientId, '']) {
+        if (!clientNamespaces.has(id)) {
+            const registry = await openRegistry();
+            const known = await result(registry.transaction('clients').objectStore('clients').get(id));
+            if (known) {
+                clientNamespaces.set(id, known.namespace);
+            }
+        }
+        if (clientNamespaces.has(id)) {
+            return clientNamespaces.get(id);
+        }
+    }
+    return DEFAULT_NAMESPACE;
+}
+
+/** The live engine of a namespace, started (from IndexedDB) by the first request that needs it. */
+function namespace(name) {
+    let promise = lives.get(name);
+    if (!promise) {
+        promise = start(name);
+        lives.set(name, promise);
+        promise.then(
+            (live) => (live.promise = promise),
+            () => lives.get(name) === promise && lives.delete(name),
+        );
+    }
+    return promise;
+}
+
+/**
+ * Drops a namespace's engine, whose memory may now be ahead of IndexedDB; the next request builds
+ * it again from what IndexedDB holds. (Requests still running finish with the old one, which the
+ * garbage collector frees.)
+ */
+function forget(live) {
+    if (lives.get(live.name) === live.promise) {
+        lives.delete(live.name);
+    }
+}
+
+async function start(name) {
+    await engineReady;
+    const registry = await openRegistry();
+    const saved = await result(registry.transaction('namespaces').objectStore('namespaces').get(name));
+    const engine = new wasm_bindgen.MockEngine(saved ? saved.settings : {}, (saved && saved.seed) ?? undefined);
+    const live = { name, engine, db: null, types: new Map(), nextSeq: 1 };
+    try {
+        live.db = await openNamespace(name);
+        const tx = live.db.transaction(['types', 'items', 'meta']);
+        const [types, items, seeded] = await Promise.all([
+            result(tx.objectStore('types').getAll()),
+            result(tx.objectStore('items').getAll()),
+            result(tx.objectStore('meta').get('seeded')),
+        ]);
+        if (!seeded) {
+            // First start: the store is the seed (or empty); keep it.
+            await record(live, engine.storeChanges(), true);
+            return live;
+        }
+        engine.apply({ kind: 'clearAll' });
+        const typeSeq = new Map(types.map((type) => [type.resource, type.seq]));
+        items.sort((a, b) => typeSeq.get(a.resource) - typeSeq.get(b.resource) || a.seq - b.seq);
+        for (const type of types) {
+            live.types.set(type.resource, { seq: type.seq, items: new Map() });
+            live.nextSeq = Math.max(live.nextSeq, type.seq + 1);
+        }
+        for (const item of items) {
+            engine.apply({ kind: 'put', resource: item.resource, id: item.id, item: item.item });
+            live.types.get(item.resource).items.set(item.id, item.seq);
+            live.nextSeq = Math.max(live.nextSeq, item.seq + 1);
+        }
+        return live;
+    } catch (err) {
+        engine.free();
+        throw err;
+    }
+}
+
+/**
+ * Writes one request's changes in one transaction, resolving once it is committed. `live.types`
+ * mirrors the rows (resource -> {seq, items: id -> seq}) so that no row has to be read first.
+ */
+function record(live, changes, seeding = false) {
+    const tx = live.db.transaction(['types', 'items', 'meta'], 'readwrite');
+    const types = tx.objectStore('types');
+    const items = tx.objectStore('items');
+    for (const change of changes) {
+        const { kind, resource, id } = change;
+        if (kind === 'put') {
+            let type = live.types.get(resource);
+            if (!type) {
+                type = { seq: live.nextSeq++, items: new Map() };
+                live.types.set(resource, type);
+                types.put({ resource, seq: type.seq });
+            }
+            let seq = type.items.get(id);
+            if (seq === undefined) {
+                seq = live.nextSeq++;
+                type.items.set(id, seq);
+            }
+            items.put({ resource, id, item: change.item, seq });
+        } else if (kind === 'delete') {
+            const type = live.types.get(resource);
+            items.delete([resource, id]);
+            if (type) {
+                type.items.delete(id);
+                if (type.items.size === 0) {
+                    live.types.delete(resource);
+                    types.delete(resource);
+                }
+            }
+        } else if (kind === 'clear') {
+            live.types.delete(resource);
+            types.delete(resource);
+            items.delete(IDBKeyRange.bound([resource], [resource, []]));
+        } else if (kind === 'clearAll') {
+            live.types.clear();
+            types.clear();
+            items.clear();
+        }
+    }
+    if (seeding) {
+        tx.objectStore('meta').put({ key: 'seeded' });
+    }
+    return done(tx);
+}
+
+/** Stores what a page's `startMock` says: its namespace, and that namespace's settings and seed. */
+async function configure(clientId, { namespace: name, settings = {}, seed = null }) {
+    name = String(name || '').trim() || DEFAULT_NAMESPACE;
+    await engineReady;
+    // Settings the engine refuses are refused here, to the page, rather than on every request.
+    new wasm_bindgen.MockEngine(settings, seed ?? undefined).free();
+    const registry = await openRegistry();
+    const known = await result(registry.transaction('namespaces').objectStore('namespaces').get(name));
+    const changed = !known || canonical(known.settings) !== canonical(settings) || (known.seed ?? null) !== seed;
+    const tx = registry.transaction(['namespaces', 'clients'], 'readwrite');
+    if (changed) {
+        tx.objectStore('namespaces').put({ name, settings, seed });
+    }
+    const clients = tx.objectStore('clients');
+    if (clientId) {
+        clients.put({ id: clientId, namespace: name });
+    }
+    clients.put({ id: '', namespace: name });
+    await done(tx);
+    if (clientId) {
+        clientNamespaces.set(clientId, name);
+    }
+    clientNamespaces.set('', name);
+    if (changed && lives.has(name)) {
+        // New settings: the engine starts again from the namespace's stored items.
+        lives.delete(name);
+    }
+    await forgetClosedPages(registry);
+}
+
+/** Drops the namespaces of pages that are gone. */
+async function forgetClosedPages(registry) {
+    const open = new Set((await self.clients.matchAll({ includeUncontrolled: true, type: 'all' })).map((c) => c.id));
+    const tx = registry.transaction('clients', 'readwrite');
+    const clients = tx.objectStore('clients');
+    for (const id of await result(clients.getAllKeys())) {
+        if (id !== '' && !open.has(id)) {
+            clients.delete(id);
+            clientNamespaces.delete(id);
+        }
+    }
+    await done(tx);
+}
+
+function canonical(settings) {
+    return JSON.stringify(Object.keys(settings || {}).sort().map((key) => [key, settings[key]]));
+}
+
+// ---- IndexedDB, as promises ---------------------------------------------------------------------
+
+let registryOpen = null;
+
+function openRegistry() {
+    if (!registryOpen) {
+        registryOpen = openDatabase(REGISTRY, (db) => {
+            db.createObjectStore('namespaces', { keyPath: 'name' });
+            db.createObjectStore('clients', { keyPath: 'id' });
+        });
+        registryOpen.catch(() => (registryOpen = null));
+    }
+    return registryOpen;
+}
+
+function openNamespace(name) {
+    return openDatabase(`${REGISTRY}:${name}`, (db) => {
+        db.createObjectStore('types', { keyPath: 'resource' });
+        db.createObjectStore('items', { keyPath: ['resource', 'id'] });
+        db.createObjectStore('meta', { keyPath: 'key' });
+    });
+}
+
+function openDatabase(name, create) {
+    return new Promise((resolve, reject) => {
+        const request = indexedDB.open(name, 1);
+        request.onupgradeneeded = () => create(request.result);
+        request.onsuccess = () => {
+            const db = request.result;
+            // Another version of this worker deleting or upgrading the database: let it.
+            db.onversionchange = () => db.close();
+            resolve(db);
+        };
+        request.onerror = () => reject(request.error);
+        request.onblocked = () => reject(new Error(`IndexedDB database ${name} is blocked by another tab`));
+    });
+}
+
+function result(request) {
+    return new Promise((resolve, reject) => {
+        request.onsuccess = () => resolve(request.result);
+        request.onerror = () => reject(request.error);
+    });
+}
+
+function done(tx) {
+    return new Promise((resolve, reject) => {
+        tx.oncomplete = () => resolve();
+        tx.onerror = () => reject(tx.error || new Error('IndexedDB transaction failed'));
+        tx.onabort = () => reject(tx.error || new Error('IndexedDB transaction aborted'));
+    });
+}

@@ -1,0 +1,185 @@
+// mock-rest-api in the browser: registers the mock's service worker (mock-sw.js, beside this file) and
+// resolves once it controls the page, so that the page's very first fetch('/api/...') is answered by it.
+//
+//   import { startMock } from './mock.js';
+//   await startMock({ namespace: 'shop', appName: 'shop-mock', seed: { products: [{ name: 'Tea' }] } });
+//   const products = await (await fetch('/api/products')).json();
+//
+// See docs/browser.md for every option.
+
+/** The paths the worker answers unless told otherwise. */
+export const DEFAULT_PREFIXES = ['/api/', '/health', '/__admin/', '/openapi.json'];
+
+/** The engine's settings: the native server's, by their JavaScript names (`delayMs` is `DELAY_MS`). */
+export const SETTINGS = [
+    'appName',
+    'appVersion',
+    'apiToken',
+    'authScope',
+    'corsOrigins',
+    'delayMs',
+    'journalSize',
+    'maxBodyBytes',
+    'maxItems',
+    'maxTypes',
+    'maxUriBytes',
+];
+
+const HOST_OPTIONS = ['prefixes', 'origins', 'namespace', 'seed', 'serviceWorker', 'scope', 'timeoutMs'];
+
+/** What the page asked for last, sent again to any worker that takes over (an update). */
+let configured = null;
+let listening = false;
+
+/**
+ * Starts the mock for this page and resolves, with `{ namespace, registration }`, once the mock's
+ * worker controls the page and knows its namespace and settings. Rejects when the worker cannot take
+ * control (the page is outside its scope, or not on https or localhost), or when a setting or the
+ * seed is not valid.
+ *
+ * Options (all optional):
+ * - `prefixes`: paths the worker answers (default `DEFAULT_PREFIXES`); every other request goes to
+ *   the network untouched.
+ * - `origins`: other origins whose requests under the prefixes are mocked too, such as
+ *   `['https://api.example.com']` (default none: only the page's own origin).
+ * - `namespace`: the store to use (default `"default"`); each namespace is an IndexedDB database.
+ * - `seed`: the data a new namespace starts with and `POST /__admin/reset` restores, in the snapshot
+ *   format `{"type": [items]}`, as an object or as JSON text (text keeps numbers exactly as written).
+ * - the engine's settings (`SETTINGS`): `appName`, `appVersion`, `apiToken`, `authScope`,
+ *   `corsOrigins`, `delayMs`, `journalSize`, `maxBodyBytes`, `maxItems`, `maxTypes`, `maxUriBytes`.
+ * - `serviceWorker`: the worker's URL (default: mock-sw.js beside this file); `scope`: its scope
+ *   (default: the folder of the worker); `timeoutMs`: how long to wait for control (default 10000).
+ *
+ * Prefixes and origins are part of the worker's URL, so pages of one site should agree on them.
+ */
+export async function startMock(options = {}) {
+    if (!('serviceWorker' in navigator)) {
+        throw new Error('mock-rest-api: this browser offers no service workers here (they need https or localhost).');
+    }
+    const unknown = Object.keys(options).filter((key) => !SETTINGS.includes(key) && !HOST_OPTIONS.includes(key));
+    if (unknown.length > 0) {
+        throw new Error(`mock-rest-api: unknown option ${unknown.join(', ')}; the options are ${[...HOST_OPTIONS, ...SETTINGS].join(', ')}`);
+    }
+    const {
+        prefixes = DEFAULT_PREFIXES,
+        origins = [],
+        namespace = 'default',
+        seed = null,
+        serviceWorker = new URL('mock-sw.js', import.meta.url),
+        scope,
+        timeoutMs = 10000,
+    } = options;
+    const settings = {};
+    for (const key of SETTINGS) {
+        if (options[key] !== undefined && options[key] !== null) {
+            settings[key] = Array.isArray(options[key]) ? options[key].join(',') : String(options[key]);
+        }
+    }
+    const url = new URL(serviceWorker, location.href);
+    for (const prefix of prefixes) {
+        url.searchParams.append('prefix', prefix);
+    }
+    for (const origin of origins) {
+        url.searchParams.append('origin', new URL(origin).origin);
+    }
+    const scriptURL = url.href;
+    const message = {
+        type: 'mock:configure',
+        namespace: String(namespace),
+        settings,
+        seed: seed === null || typeof seed === 'string' ? seed : JSON.stringify(seed),
+    };
+
+    if (!listening) {
+        listening = true;
+        // A new version of the worker (or one that replaced it) hears the page's latest word before
+        // the page's next request; it would also find the namespace in IndexedDB.
+        navigator.serviceWorker.addEventListener('controllerchange', () => {
+            const worker = navigator.serviceWorker.controller;
+            if (worker && configured) {
+                ask(worker, configured).catch((err) => console.error(`mock-rest-api: ${err.message}`));
+            }
+        });
+    }
+    const previous = configured;
+    configured = message;
+    try {
+        const registration = await navigator.serviceWorker.register(scriptURL, {
+            scope,
+            // The worker script and what it imports are always checked with the server, so a new build
+            // of the mock replaces the old one on the next load.
+            updateViaCache: 'none',
+        });
+        const controller = await within(timeoutMs, controlledBy(registration, scriptURL),
+            `the mock's service worker (${scriptURL}) did not take control of this page within ${timeoutMs} ms; ` +
+            `is the page inside its scope (${registration.scope})?`);
+        await within(timeoutMs, ask(controller, message), `the mock's service worker did not answer within ${timeoutMs} ms`);
+        return { namespace: message.namespace, registration };
+    } catch (err) {
+        configured = previous;
+        throw err;
+    }
+}
+
+/** Resolves with the page's controller once it is the worker at `scriptURL`. */
+function controlledBy(registration, scriptURL) {
+    const container = navigator.serviceWorker;
+    // This registration's worker: after an unregister, the page keeps the old worker (same URL) until
+    // the new registration's takes over.
+    const ours = () =>
+        container.controller && container.controller.scriptURL === scriptURL && container.controller === registration.active;
+    if (ours()) {
+        return Promise.resolve(container.controller);
+    }
+    return new Promise((resolve) => {
+        const check = () => {
+            if (ours()) {
+                container.removeEventListener('controllerchange', check);
+                resolve(container.controller);
+            }
+        };
+        container.addEventListener('controllerchange', check);
+        // The worker claims every page when it activates; a page that loaded after that (or with a
+        // hard reload, which skips the worker) asks it to claim this one too.
+        const claimWhenActive = (worker) => {
+            if (!worker || worker.scriptURL !== scriptURL) {
+                return;
+            }
+            const claim = () => {
+                if (worker.state === 'activated') {
+                    worker.removeEventListener('statechange', claim);
+                    ask(worker, { type: 'mock:claim' }).then(check, () => {});
+                }
+            };
+            worker.addEventListener('statechange', claim);
+            claim();
+        };
+        registration.addEventListener('updatefound', () => claimWhenActive(registration.installing));
+        [registration.installing, registration.waiting, registration.active].forEach(claimWhenActive);
+        check();
+    });
+}
+
+/** Sends a message to a worker and resolves with its answer (rejects with its error). */
+function ask(worker, message) {
+    return new Promise((resolve, reject) => {
+        const channel = new MessageChannel();
+        channel.port1.onmessage = ({ data }) => {
+            channel.port1.close();
+            if (data && data.error) {
+                reject(new Error(`mock-rest-api: ${data.error}`));
+            } else {
+                resolve(data);
+            }
+        };
+        worker.postMessage(message, [channel.port2]);
+    });
+}
+
+function within(ms, promise, what) {
+    let timer;
+    const timeout = new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`mock-rest-api: ${what}`)), ms);
+    });
+    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
