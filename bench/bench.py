@@ -114,7 +114,8 @@ class JsonServer:
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="bench-json-server-")
         with open(os.path.join(self.dir, "db.json"), "w") as db:
-            json.dump({"people": people or []}, db, separators=(",", ":"))
+            # `posted` exists, as json-server 0.17 answers 404 to a POST to a type it does not have.
+            json.dump({"people": people or [], "posted": []}, db, separators=(",", ":"))
         command = ["node", JSON_SERVER, "--port", str(self.port), "--host", "127.0.0.1", "--quiet", "db.json"]
         self.process = subprocess.Popen(pinned(SERVER_CPUS, command), cwd=self.dir, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.DEVNULL)
@@ -161,7 +162,8 @@ def summarize(*reports):
     p99 = max((r["latencyPercentiles"]["p99"] or 0) for r in reports) * 1000
     errors = 0
     for r in reports:
-        errors += sum(r.get("errorDistribution", {}).values())
+        # Requests still in flight when the time is up are cut off by oha, not failed by the server.
+        errors += sum(v for k, v in r.get("errorDistribution", {}).items() if "deadline" not in k)
         errors += sum(v for k, v in r.get("statusCodeDistribution", {}).items() if not k.startswith("2"))
     return {"rps": rps, "p50": p50, "p99": p99, "errors": errors}
 
@@ -364,10 +366,40 @@ Peak RSS per size, over all its scenarios:
 
 {chr(10).join(facts)}
 
+Errors do not count the requests oha cuts off when a scenario's time is up.
+
 Scenarios: GET by id draws random existing ids; the page is `?_page=7&_limit=20`; the filtered list is
 `?last_name=Vader7&age_gte=30&_limit=20`; POST and PUT send a small person; the mix runs GET by id on
 {CONNECTIONS - CONNECTIONS // 5} connections and POST on {CONNECTIONS // 5}. Errors count failed requests
 and non-2xx answers. Both servers log per request as they do by default (to /dev/null here).
+
+## Targets
+
+| target | how it is measured | where |
+|---|---|---|
+| GET by id and POST at least 20× json-server at 32 connections, p99 under 2 ms | the 1,000-item rows | table |
+| GET by id and a 20-item page at 1,000,000 items within 15% of 1,000 | the last fact line | facts |
+| RSS at 1,000,000 people at most 2.5× their raw JSON | the memory fact line | facts |
+| durable POSTs at least 25% of in-memory ones | the durable fact line | facts |
+| cold start under 50 ms | the cold-start fact line | facts |
+
+## Profiling
+
+Done with `valgrind --tool=callgrind` (instruction counts, repeatable on a busy machine) on the engine
+driven by a small harness (POSTs, paged GETs), and by reading RSS from /proc while loading a million items:
+
+- Items were stored with their id twice (in the entry and as the hash index's key) and the index held
+  boxed strings: 3.3× the raw JSON. The id is now read from the end of the item's text (every item ends
+  with its `_id`) and the index is a `hashbrown::HashTable` of slot numbers: 1.7–1.9×.
+- Bodies were parsed into a `serde_json::Value` only to check their shape: they are now validated without
+  building anything (`IgnoredAny`) and the shape is read from the compact text.
+- Filtered lists parsed every item into a `Value`; the filters now read only the fields their paths
+  reach from the stored text: 5× faster filtered lists.
+- Paged lists rebuilt the `Link` base (re-parsing the query) for each of the four links, and every request
+  ran the controls' query parser: one base per request and a cheap look for controls first cut the
+  instructions of a paged GET workload by 45%.
+- Stored bytes are echoed, never re-encoded; the store's lock is held only while the engine runs (no
+  I/O, no await); per-request logging costs little here (equal req/s with RUST_LOG=warn and info).
 """
     print()
     print(report)
