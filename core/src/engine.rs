@@ -100,6 +100,77 @@ impl Default for Config {
     }
 }
 
+/// The settings [`Config::set`] takes, by the names of the contract (the
+/// native server's environment variables).
+pub const SETTING_NAMES: [&str; 11] = [
+    "APP_NAME",
+    "APP_VERSION",
+    "API_TOKEN",
+    "AUTH_SCOPE",
+    "CORS_ORIGINS",
+    "DELAY_MS",
+    "JOURNAL_SIZE",
+    "MAX_BODY_BYTES",
+    "MAX_ITEMS",
+    "MAX_TYPES",
+    "MAX_URI_BYTES",
+];
+
+impl Config {
+    /// Sets one setting from its text, by its name in [`SETTING_NAMES`], so
+    /// that every host reads settings alike. An empty (or blank) value leaves
+    /// the setting as it is. The error says why a value was refused (`not a
+    /// whole number`, `at most 30000`, ...) or that the name is not a setting;
+    /// the host puts its own name for the setting in front.
+    pub fn set(&mut self, name: &str, value: &str) -> Result<(), String> {
+        let value = value.trim();
+        if !SETTING_NAMES.contains(&name) {
+            return Err(format!(
+                "not a setting; the settings are {}",
+                SETTING_NAMES.join(", ")
+            ));
+        }
+        if value.is_empty() {
+            return Ok(());
+        }
+        let number = |max: u64| match value.parse::<u64>() {
+            Ok(number) if number <= max => Ok(number),
+            Ok(_) => Err(format!("at most {max}")),
+            Err(_) => Err("not a whole number".to_owned()),
+        };
+        let size = || number(u64::MAX).map(|n| usize::try_from(n).unwrap_or(usize::MAX));
+        let max_delay_ms =
+            u64::try_from(crate::controls::MAX_DELAY.as_millis()).unwrap_or(u64::MAX);
+        match name {
+            "APP_NAME" => self.app_name = value.to_owned(),
+            "APP_VERSION" => self.app_version = value.to_owned(),
+            "API_TOKEN" => self.api_token = Some(value.to_owned()),
+            "AUTH_SCOPE" => {
+                self.auth_scope = match value {
+                    "all" => AuthScope::All,
+                    "writes" => AuthScope::Writes,
+                    _ => return Err("`all` or `writes`".to_owned()),
+                }
+            }
+            "CORS_ORIGINS" => {
+                self.cors_origins = value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|origin| !origin.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+            }
+            "DELAY_MS" => self.default_delay = Duration::from_millis(number(max_delay_ms)?),
+            "JOURNAL_SIZE" => self.journal_size = size()?,
+            "MAX_BODY_BYTES" => self.max_body_bytes = size()?,
+            "MAX_ITEMS" => self.max_items = size()?,
+            "MAX_TYPES" => self.max_types = size()?,
+            _ => self.max_uri_bytes = size()?,
+        }
+        Ok(())
+    }
+}
+
 /// Where new `_id`s come from: 16 random bytes a call, which the engine turns
 /// into a UUID v4. Hosts pass a real random source; tests pass [`SeededIds`].
 pub trait IdSource: Send {
@@ -936,6 +1007,51 @@ mod tests {
         let mut flagged = Request::new(Method::Post, "/api/p");
         flagged.body_too_large = true;
         assert_eq!(engine.handle(&flagged, T0).response.status, 413);
+    }
+
+    #[test]
+    fn settings_are_read_by_their_contract_names() {
+        let mut config = Config::default();
+        for (name, value) in [
+            ("APP_NAME", "n"),
+            ("API_TOKEN", "t"),
+            ("AUTH_SCOPE", "writes"),
+            ("CORS_ORIGINS", "http://a.test, ,http://b.test"),
+            ("DELAY_MS", "30000"),
+            ("MAX_URI_BYTES", "64"),
+            ("APP_VERSION", " "),
+        ] {
+            config.set(name, value).unwrap();
+        }
+        assert_eq!(
+            (config.app_name.as_str(), config.api_token.as_deref()),
+            ("n", Some("t"))
+        );
+        assert_eq!(config.auth_scope, AuthScope::Writes);
+        assert_eq!(config.cors_origins, ["http://a.test", "http://b.test"]);
+        assert_eq!(config.default_delay, Duration::from_secs(30));
+        assert_eq!(config.max_uri_bytes, 64);
+        assert_eq!(
+            config.app_version,
+            Config::default().app_version,
+            "blank leaves it"
+        );
+        assert_eq!(
+            config.set("DELAY_MS", "30001"),
+            Err("at most 30000".to_owned())
+        );
+        assert_eq!(
+            config.set("JOURNAL_SIZE", "-1"),
+            Err("not a whole number".to_owned())
+        );
+        assert_eq!(
+            config.set("AUTH_SCOPE", "reads"),
+            Err("`all` or `writes`".to_owned())
+        );
+        assert!(config
+            .set("DELAY", "1")
+            .unwrap_err()
+            .starts_with("not a setting"));
     }
 
     #[test]

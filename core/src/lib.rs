@@ -74,7 +74,7 @@ pub use body::{ID_KEY, MAX_DEPTH};
 pub use controls::MAX_DELAY;
 pub use engine::{
     AuthScope, Config, Engine, IdSource, SeededIds, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_ITEMS,
-    DEFAULT_MAX_TYPES, DEFAULT_MAX_URI_BYTES,
+    DEFAULT_MAX_TYPES, DEFAULT_MAX_URI_BYTES, SETTING_NAMES,
 };
 pub use error::ApiError;
 pub use journal::DEFAULT_JOURNAL_SIZE;

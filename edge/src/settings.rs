@@ -2,8 +2,7 @@
 //! [`Config`], and the namespace a request belongs to. Plain functions of
 //! strings, so they are tested on the host.
 
-use mock_rest_core::{AuthScope, Config};
-use std::time::Duration;
+use mock_rest_core::{Config, SETTING_NAMES};
 
 /// The header that picks a request's namespace (its own store, in its own
 /// Durable Object).
@@ -15,9 +14,6 @@ pub const DEFAULT_NAMESPACE: &str = "default";
 /// The largest `MAX_BODY_BYTES` the edge takes. A Durable Object has 128 MB of
 /// memory for the body, its parse and the store, so the limit stays well below.
 pub const PLATFORM_MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
-
-/// The longest `DELAY_MS`, as natively (the core caps asked-for delays the same).
-const MAX_DELAY_MS: u64 = 30_000;
 
 /// The namespace named by the header's value: trimmed, and
 /// [`DEFAULT_NAMESPACE`] when missing or blank.
@@ -34,64 +30,22 @@ pub fn namespace(header: Option<&str>) -> &str {
 /// set. The edge is always reachable from anywhere, so the homepage warns
 /// when no `API_TOKEN` guards it.
 pub fn config(setting: impl Fn(&str) -> Option<String>) -> Result<Config, String> {
-    let get = |name: &str| setting(name).filter(|value| !value.trim().is_empty());
-    let number = |name: &str, max: u64| -> Result<Option<u64>, String> {
-        let Some(text) = get(name) else {
-            return Ok(None);
-        };
-        match text.trim().parse::<u64>() {
-            Ok(value) if value <= max => Ok(Some(value)),
-            Ok(_) => Err(format!("{name}={text}: at most {max} on the edge")),
-            Err(_) => Err(format!("{name}={text}: not a whole number")),
-        }
-    };
-    let size = |name: &str, max: usize| -> Result<Option<usize>, String> {
-        let max = u64::try_from(max).unwrap_or(u64::MAX);
-        number(name, max).map(|value| value.and_then(|v| usize::try_from(v).ok()))
-    };
     let mut config = Config {
         publicly_reachable: true,
         ..Config::default()
     };
-    if let Some(name) = get("APP_NAME") {
-        config.app_name = name;
+    for name in SETTING_NAMES {
+        if let Some(value) = setting(name) {
+            config
+                .set(name, &value)
+                .map_err(|reason| format!("{name}={value}: {reason}"))?;
+        }
     }
-    if let Some(version) = get("APP_VERSION") {
-        config.app_version = version;
-    }
-    config.api_token = get("API_TOKEN");
-    if let Some(scope) = get("AUTH_SCOPE") {
-        config.auth_scope = match scope.trim() {
-            "all" => AuthScope::All,
-            "writes" => AuthScope::Writes,
-            _ => return Err(format!("AUTH_SCOPE={scope}: `all` or `writes`")),
-        };
-    }
-    if let Some(origins) = get("CORS_ORIGINS") {
-        config.cors_origins = origins
-            .split(',')
-            .map(str::trim)
-            .filter(|origin| !origin.is_empty())
-            .map(str::to_owned)
-            .collect();
-    }
-    if let Some(ms) = number("DELAY_MS", MAX_DELAY_MS)? {
-        config.default_delay = Duration::from_millis(ms);
-    }
-    if let Some(size) = size("JOURNAL_SIZE", usize::MAX)? {
-        config.journal_size = size;
-    }
-    if let Some(bytes) = size("MAX_BODY_BYTES", PLATFORM_MAX_BODY_BYTES)? {
-        config.max_body_bytes = bytes;
-    }
-    if let Some(items) = size("MAX_ITEMS", usize::MAX)? {
-        config.max_items = items;
-    }
-    if let Some(types) = size("MAX_TYPES", usize::MAX)? {
-        config.max_types = types;
-    }
-    if let Some(bytes) = size("MAX_URI_BYTES", usize::MAX)? {
-        config.max_uri_bytes = bytes;
+    if config.max_body_bytes > PLATFORM_MAX_BODY_BYTES {
+        return Err(format!(
+            "MAX_BODY_BYTES={}: at most {PLATFORM_MAX_BODY_BYTES} on the edge",
+            config.max_body_bytes
+        ));
     }
     Ok(config)
 }
@@ -99,6 +53,8 @@ pub fn config(setting: impl Fn(&str) -> Option<String>) -> Result<Config, String
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mock_rest_core::AuthScope;
+    use std::time::Duration;
 
     fn from(pairs: &[(&str, &str)]) -> Result<Config, String> {
         config(|name| {

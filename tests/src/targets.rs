@@ -1,6 +1,6 @@
 //! Where cases are replayed: the engine in-process, or any host over HTTP.
 
-use mock_rest_core::{AuthScope, Config, Engine, Method, Request, SeededIds};
+use mock_rest_core::{Config, Engine, Method, Request, SeededIds};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -69,50 +69,13 @@ impl CoreTarget {
             ..Config::default()
         };
         let mut fixtures = None;
-        let number = |name: &str, value: &str| {
-            value
-                .parse::<u64>()
-                .map_err(|e| format!("{name}={value}: {e}"))
-        };
         for (name, value) in env {
-            match name.as_str() {
-                "CORS_ORIGINS" => {
-                    config.cors_origins = value
-                        .split(',')
-                        .map(str::trim)
-                        .filter(|o| !o.is_empty())
-                        .map(str::to_owned)
-                        .collect();
-                }
-                "DELAY_MS" => config.default_delay = Duration::from_millis(number(name, value)?),
-                "JOURNAL_SIZE" => {
-                    config.journal_size =
-                        usize::try_from(number(name, value)?).map_err(|e| e.to_string())?;
-                }
-                "API_TOKEN" => config.api_token = Some(value.clone()),
-                "MAX_ITEMS" => {
-                    config.max_items =
-                        usize::try_from(number(name, value)?).map_err(|e| e.to_string())?;
-                }
-                "MAX_TYPES" => {
-                    config.max_types =
-                        usize::try_from(number(name, value)?).map_err(|e| e.to_string())?;
-                }
-                "MAX_URI_BYTES" => {
-                    config.max_uri_bytes =
-                        usize::try_from(number(name, value)?).map_err(|e| e.to_string())?;
-                }
-                "AUTH_SCOPE" => {
-                    config.auth_scope = match value.as_str() {
-                        "all" => AuthScope::All,
-                        "writes" => AuthScope::Writes,
-                        other => return Err(format!("AUTH_SCOPE={other}")),
-                    }
-                }
-                "DATA_FILE" => {
-                    fixtures = Some(std::fs::read(value).map_err(|e| format!("{value}: {e}"))?);
-                }
-                other => return Err(format!("the core runner does not know the setting {other}")),
+            if name == "DATA_FILE" {
+                fixtures = Some(std::fs::read(value).map_err(|e| format!("{value}: {e}"))?);
+            } else {
+                config
+                    .set(name, value)
+                    .map_err(|reason| format!("{name}={value}: {reason}"))?;
             }
         }
         let mut engine = Engine::new(config, Box::new(SeededIds::new(42)), now);

@@ -3,11 +3,7 @@
 //! JavaScript names (`delayMs` is `DELAY_MS`), given as text; plain functions
 //! of strings, so they are tested on the host.
 
-use mock_rest_core::{AuthScope, Config};
-use std::time::Duration;
-
-/// The longest `delayMs`, as natively (the core caps asked-for delays the same).
-const MAX_DELAY_MS: u64 = 30_000;
+use mock_rest_core::Config;
 
 /// Every setting the browser takes: its name in `startMock`'s options and the
 /// native server's name for it.
@@ -33,48 +29,14 @@ pub const SETTINGS: [(&str, &str); 11] = [
 pub fn config(settings: &[(String, String)]) -> Result<Config, String> {
     let mut config = Config::default();
     for (name, value) in settings {
-        let value = value.trim();
-        if value.is_empty() {
-            if SETTINGS.iter().any(|(known, _)| known == name) {
-                continue;
-            }
-            return Err(unknown(name));
-        }
-        let number = |max: u64| -> Result<u64, String> {
-            match value.parse::<u64>() {
-                Ok(number) if number <= max => Ok(number),
-                Ok(_) => Err(format!("{name}={value}: at most {max}")),
-                Err(_) => Err(format!("{name}={value}: not a whole number")),
-            }
-        };
-        let size = || number(u64::MAX).map(|n| usize::try_from(n).unwrap_or(usize::MAX));
-        match name.as_str() {
-            "appName" => config.app_name = value.to_owned(),
-            "appVersion" => config.app_version = value.to_owned(),
-            "apiToken" => config.api_token = Some(value.to_owned()),
-            "authScope" => {
-                config.auth_scope = match value {
-                    "all" => AuthScope::All,
-                    "writes" => AuthScope::Writes,
-                    _ => return Err(format!("{name}={value}: `all` or `writes`")),
-                }
-            }
-            "corsOrigins" => {
-                config.cors_origins = value
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|origin| !origin.is_empty())
-                    .map(str::to_owned)
-                    .collect();
-            }
-            "delayMs" => config.default_delay = Duration::from_millis(number(MAX_DELAY_MS)?),
-            "journalSize" => config.journal_size = size()?,
-            "maxBodyBytes" => config.max_body_bytes = size()?,
-            "maxItems" => config.max_items = size()?,
-            "maxTypes" => config.max_types = size()?,
-            "maxUriBytes" => config.max_uri_bytes = size()?,
-            _ => return Err(unknown(name)),
-        }
+        let native = SETTINGS
+            .iter()
+            .find(|(known, _)| known == name)
+            .map(|(_, native)| *native)
+            .ok_or_else(|| unknown(name))?;
+        config
+            .set(native, value)
+            .map_err(|reason| format!("{name}={}: {reason}", value.trim()))?;
     }
     Ok(config)
 }
@@ -90,6 +52,8 @@ fn unknown(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mock_rest_core::AuthScope;
+    use std::time::Duration;
 
     fn from(pairs: &[(&str, &str)]) -> Result<Config, String> {
         let pairs: Vec<(String, String)> = pairs
