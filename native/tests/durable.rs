@@ -48,12 +48,7 @@ fn start(data: &Path, extra: &[&str]) -> NativeServer {
 }
 
 fn request(method: &str, target: &str, body: &str) -> WireRequest {
-    WireRequest {
-        method: method.to_owned(),
-        target: target.to_owned(),
-        headers: Vec::new(),
-        body: body.as_bytes().to_vec(),
-    }
+    WireRequest::new(method, target, body)
 }
 
 /// Every item of a type, by id, as the server has it.

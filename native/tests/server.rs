@@ -16,12 +16,7 @@ fn start() -> NativeServer {
 }
 
 fn request(method: &str, target: &str, body: &str) -> WireRequest {
-    WireRequest {
-        method: method.to_owned(),
-        target: target.to_owned(),
-        headers: Vec::new(),
-        body: body.as_bytes().to_vec(),
-    }
+    WireRequest::new(method, target, body)
 }
 
 #[test]

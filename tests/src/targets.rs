@@ -25,6 +25,18 @@ pub struct WireRequest {
     pub body: Vec<u8>,
 }
 
+impl WireRequest {
+    /// A request with no headers and a text body (empty for none).
+    pub fn new(method: &str, target: &str, body: &str) -> Self {
+        Self {
+            method: method.to_owned(),
+            target: target.to_owned(),
+            headers: Vec::new(),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+}
+
 /// A response as it came off the wire.
 #[derive(Debug, Clone)]
 pub struct WireResponse {
