@@ -317,7 +317,11 @@ async function configure(clientId, { namespace: name, settings = {}, seed = null
     name = String(name || '').trim() || DEFAULT_NAMESPACE;
     await engineReady;
     // Settings the engine refuses are refused here, to the page, rather than on every request.
-    new wasm_bindgen.MockEngine(settings, seed ?? undefined).free();
+    const probe = new wasm_bindgen.MockEngine(settings, seed ?? undefined);
+    for (const warning of probe.warnings) {
+        console.warn(`mock-rest-api: ${warning}`);
+    }
+    probe.free();
     const registry = await openRegistry();
     const known = await result(registry.transaction('namespaces').objectStore('namespaces').get(name));
     const changed = !known || canonical(known.settings) !== canonical(settings) || (known.seed ?? null) !== seed;

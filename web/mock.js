@@ -10,21 +10,7 @@
 /** The paths the worker answers unless told otherwise. */
 export const DEFAULT_PREFIXES = ['/api/', '/health', '/__admin/', '/openapi.json'];
 
-/** The engine's settings: the native server's, by their JavaScript names (`delayMs` is `DELAY_MS`). */
-export const SETTINGS = [
-    'appName',
-    'appVersion',
-    'apiToken',
-    'authScope',
-    'corsOrigins',
-    'delayMs',
-    'journalSize',
-    'maxBodyBytes',
-    'maxItems',
-    'maxTypes',
-    'maxUriBytes',
-];
-
+/** The options of `startMock` itself; every other option is one of the engine's settings. */
 const HOST_OPTIONS = ['prefixes', 'origins', 'namespace', 'seed', 'serviceWorker', 'scope', 'timeoutMs'];
 
 /** What the page asked for last, sent again to any worker that takes over (an update). */
@@ -45,8 +31,10 @@ let listening = false;
  * - `namespace`: the store to use (default `"default"`); each namespace is an IndexedDB database.
  * - `seed`: the data a new namespace starts with and `POST /__admin/reset` restores, in the snapshot
  *   format `{"type": [items]}`, as an object or as JSON text (text keeps numbers exactly as written).
- * - the engine's settings (`SETTINGS`): `appName`, `appVersion`, `apiToken`, `authScope`,
- *   `corsOrigins`, `delayMs`, `journalSize`, `maxBodyBytes`, `maxItems`, `maxTypes`, `maxUriBytes`.
+ * - the engine's settings, by the native server's names or their JavaScript forms (`DELAY_MS` or
+ *   `delayMs`): `appName`, `appVersion`, `apiToken`, `authScope`, `corsOrigins`, `delayMs`,
+ *   `journalSize`, `maxBodyBytes`, `maxItems`, `maxTypes`, `maxUriBytes`. The engine in the worker
+ *   checks them (its one table of settings), and an unknown or bad one rejects the promise.
  * - `serviceWorker`: the worker's URL (default: mock-sw.js beside this file); `scope`: its scope
  *   (default: the folder of the worker); `timeoutMs`: how long to wait for control (default 10000).
  *
@@ -55,10 +43,6 @@ let listening = false;
 export async function startMock(options = {}) {
     if (!('serviceWorker' in navigator)) {
         throw new Error('mock-rest-api: this browser offers no service workers here (they need https or localhost).');
-    }
-    const unknown = Object.keys(options).filter((key) => !SETTINGS.includes(key) && !HOST_OPTIONS.includes(key));
-    if (unknown.length > 0) {
-        throw new Error(`mock-rest-api: unknown option ${unknown.join(', ')}; the options are ${[...HOST_OPTIONS, ...SETTINGS].join(', ')}`);
     }
     const {
         prefixes = DEFAULT_PREFIXES,
@@ -70,9 +54,9 @@ export async function startMock(options = {}) {
         timeoutMs = 10000,
     } = options;
     const settings = {};
-    for (const key of SETTINGS) {
-        if (options[key] !== undefined && options[key] !== null) {
-            settings[key] = Array.isArray(options[key]) ? options[key].join(',') : String(options[key]);
+    for (const [key, value] of Object.entries(options)) {
+        if (!HOST_OPTIONS.includes(key) && value !== undefined && value !== null) {
+            settings[key] = Array.isArray(value) ? value.join(',') : String(value);
         }
     }
     const url = new URL(serviceWorker, location.href);

@@ -7,15 +7,12 @@
 //! `"\u00e9"` stays `"\u00e9"`, and even a lone surrogate escape survives.
 
 use crate::error::ApiError;
+use crate::text::Strings;
 use serde::de::IgnoredAny;
 use serde::Deserialize;
-use serde_json::{Map, Value};
 
 /// The deepest nesting of arrays and objects a body may have.
 pub const MAX_DEPTH: usize = 128;
-
-/// The key under which every item carries its id.
-pub const ID_KEY: &str = "_id";
 
 /// A body that is valid JSON, as its text without insignificant whitespace.
 #[derive(Debug)]
@@ -80,10 +77,10 @@ fn position(body: &[u8], offset: usize) -> (usize, usize) {
 
 /// Parses JSON text the store holds (already checked, at most 128 levels deep).
 #[cfg(test)]
-pub fn parse_value(text: &str) -> Option<Value> {
+pub fn parse_value(text: &str) -> Option<serde_json::Value> {
     let mut reader = serde_json::Deserializer::from_str(text);
     reader.disable_recursion_limit();
-    let value = Value::deserialize(&mut reader).ok()?;
+    let value = serde_json::Value::deserialize(&mut reader).ok()?;
     reader.end().ok()?;
     Some(value)
 }
@@ -98,37 +95,6 @@ fn invalid_json(err: serde_json::Error) -> ApiError {
         line: err.line(),
         column: err.column(),
         detail,
-    }
-}
-
-/// Tracks whether a byte-by-byte scan of JSON text is inside a string literal.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Strings {
-    inside: bool,
-    escaped: bool,
-}
-
-impl Strings {
-    /// Feeds the next byte; returns whether it belongs to a string literal
-    /// (its quotes included).
-    pub fn feed(&mut self, byte: u8) -> bool {
-        if self.inside {
-            match (self.escaped, byte) {
-                (true, _) => self.escaped = false,
-                (false, b'\\') => self.escaped = true,
-                (false, b'"') => self.inside = false,
-                _ => {}
-            }
-            true
-        } else {
-            self.inside = byte == b'"';
-            self.inside
-        }
-    }
-
-    /// Whether the scan is inside a string literal.
-    pub fn inside(&self) -> bool {
-        self.inside
     }
 }
 
@@ -179,13 +145,6 @@ pub fn require_object(json: &Json) -> Result<(), ApiError> {
             expected: "a JSON object",
         })
     }
-}
-
-/// Writes `{"message": ...}`.
-pub fn message_body(message: &str) -> Vec<u8> {
-    let mut members = Map::new();
-    members.insert("message".to_owned(), Value::String(message.to_owned()));
-    Value::Object(members).to_string().into_bytes()
 }
 
 #[cfg(test)]

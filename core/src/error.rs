@@ -1,5 +1,6 @@
 //! The one error type of the API, and the one place it becomes a status and a message.
 
+use serde_json::{Map, Value};
 use std::fmt;
 
 /// Every way a request can fail. Each variant maps to one status code and one
@@ -138,7 +139,7 @@ impl ApiError {
         crate::Response {
             status: self.status(),
             headers,
-            body: crate::body::message_body(&self.message()),
+            body: message_body(&self.message()),
         }
     }
 
@@ -190,6 +191,13 @@ impl ApiError {
             }
         }
     }
+}
+
+/// Writes `{"message": ...}`.
+pub fn message_body(message: &str) -> Vec<u8> {
+    let mut members = Map::new();
+    members.insert("message".to_owned(), Value::String(message.to_owned()));
+    Value::Object(members).to_string().into_bytes()
 }
 
 impl fmt::Display for ApiError {

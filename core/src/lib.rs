@@ -53,10 +53,14 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod access;
 mod body;
+mod config;
 mod controls;
+mod cors;
 mod engine;
 mod error;
+mod ids;
 mod journal;
 mod number;
 mod openapi;
@@ -70,16 +74,17 @@ mod snapshot;
 mod store;
 mod text;
 
-pub use body::{ID_KEY, MAX_DEPTH};
-pub use controls::MAX_DELAY;
-pub use engine::{
-    AuthScope, Config, Engine, IdSource, SeededIds, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_ITEMS,
-    DEFAULT_MAX_TYPES, DEFAULT_MAX_URI_BYTES, SETTING_NAMES,
+pub use body::MAX_DEPTH;
+pub use config::{
+    AuthScope, Config, Kind, Setting, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_ITEMS, DEFAULT_MAX_TYPES,
+    DEFAULT_MAX_URI_BYTES, SETTINGS,
 };
+pub use controls::MAX_DELAY;
+pub use engine::Engine;
 pub use error::ApiError;
+pub use ids::{IdSource, SeededIds, ID_KEY};
 pub use journal::DEFAULT_JOURNAL_SIZE;
 pub use query::{ListQuery, DEFAULT_PAGE_LIMIT};
 pub use request::{Method, Request};
 pub use response::{Change, Outcome, Response};
 pub use route::{Condition, Operation, Payload, Route, RouteSpec, MAX_SEGMENT_BYTES, ROUTES};
-pub use store::{Collection, Item, Store};

@@ -1,7 +1,7 @@
 //! `/openapi.json`: the API described in OpenAPI 3.1, generated from the route
 //! table the engine dispatches on ([`ROUTES`]), so the two cannot drift apart.
 
-use crate::engine::DEFAULT_MAX_BODY_BYTES;
+use crate::config::DEFAULT_MAX_BODY_BYTES;
 use crate::route::{Condition, Operation, Payload, RouteSpec, ROUTES};
 use crate::Method;
 use serde_json::{json, Map, Value};

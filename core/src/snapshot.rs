@@ -1,8 +1,9 @@
 //! Snapshots of the whole store as `{"type": [items...]}`: reading them (for
 //! `PUT /__admin/snapshot` and fixture files) and writing them.
 
-use crate::body::{self, ID_KEY};
+use crate::body;
 use crate::error::ApiError;
+use crate::ids::ID_KEY;
 use crate::route::check_name;
 use crate::store::Store;
 use crate::text;

@@ -12,7 +12,7 @@
 //! twice but read from the end of the text (every item ends with its `_id`),
 //! and the index holds slot numbers only.
 
-use crate::body::ID_KEY;
+use crate::ids::ID_KEY;
 use crate::text;
 use hashbrown::HashTable;
 use indexmap::IndexMap;

@@ -4,7 +4,7 @@
 //! has already validated, so these functions can walk it with a small scanner
 //! instead of parsing and re-encoding it (which would rewrite `1e400` as `1e+400`).
 
-use crate::body::{Strings, ID_KEY};
+use crate::ids::ID_KEY;
 use serde_json::Value;
 use std::borrow::Cow;
 
@@ -149,6 +149,37 @@ pub fn merge_patch(target: &str, patch: &str) -> String {
         parts.push(format!("{}:{}", p.key_text, merge_patch("null", p.value)));
     }
     format!("{{{}}}", parts.join(","))
+}
+
+/// Tracks whether a byte-by-byte scan of JSON text is inside a string literal.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Strings {
+    inside: bool,
+    escaped: bool,
+}
+
+impl Strings {
+    /// Feeds the next byte; returns whether it belongs to a string literal
+    /// (its quotes included).
+    pub fn feed(&mut self, byte: u8) -> bool {
+        if self.inside {
+            match (self.escaped, byte) {
+                (true, _) => self.escaped = false,
+                (false, b'\\') => self.escaped = true,
+                (false, b'"') => self.inside = false,
+                _ => {}
+            }
+            true
+        } else {
+            self.inside = byte == b'"';
+            self.inside
+        }
+    }
+
+    /// Whether the scan is inside a string literal.
+    pub fn inside(&self) -> bool {
+        self.inside
+    }
 }
 
 #[cfg(test)]

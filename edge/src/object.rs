@@ -99,7 +99,7 @@ impl MockStore {
     }
 
     fn config(&self) -> Result<mock_rest_core::Config, String> {
-        settings::config(|name| {
+        let (config, warnings) = settings::config(|name| {
             let value = if name == "API_TOKEN" {
                 self.env.secret(name).ok()
             } else {
@@ -107,7 +107,11 @@ impl MockStore {
             };
             value.map(|value| value.to_string())
         })
-        .map_err(|err| format!("The Worker's settings are not valid: {err}."))
+        .map_err(|err| format!("The Worker's settings are not valid: {err}."))?;
+        for warning in warnings {
+            console_warn!("{warning}");
+        }
+        Ok(config)
     }
 
     /// The engine with every stored item, as it was before the object was

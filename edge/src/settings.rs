@@ -2,7 +2,7 @@
 //! [`Config`], and the namespace a request belongs to. Plain functions of
 //! strings, so they are tested on the host.
 
-use mock_rest_core::{Config, SETTING_NAMES};
+use mock_rest_core::{Config, SETTINGS};
 
 /// The header that picks a request's namespace (its own store, in its own
 /// Durable Object).
@@ -25,36 +25,34 @@ pub fn namespace(header: Option<&str>) -> &str {
 }
 
 /// The engine's configuration from the Worker's settings, with the same names
-/// and meanings as the native server's environment. `setting` returns a
-/// setting's value, or `None` when it is not set; an empty value counts as not
-/// set. The edge is always reachable from anywhere, so the homepage warns
-/// when no `API_TOKEN` guards it.
-pub fn config(setting: impl Fn(&str) -> Option<String>) -> Result<Config, String> {
-    let mut config = Config {
+/// and meanings as the native server's environment (the core's
+/// [`SETTINGS`] table). `setting` returns a setting's value, or `None` when it
+/// is not set; an empty value counts as not set. Returns the warnings about
+/// settings that have no effect, for the log. The edge is always reachable
+/// from anywhere, so the homepage warns when no `API_TOKEN` guards it.
+pub fn config(setting: impl Fn(&str) -> Option<String>) -> Result<(Config, Vec<String>), String> {
+    let public = Config {
         publicly_reachable: true,
         ..Config::default()
     };
-    for name in SETTING_NAMES {
-        if let Some(value) = setting(name) {
-            config
-                .set(name, &value)
-                .map_err(|reason| format!("{name}={value}: {reason}"))?;
-        }
-    }
+    let given = SETTINGS
+        .iter()
+        .filter_map(|known| setting(known.name).map(|value| (known.name, value)));
+    let (config, warnings) = public.from_settings(given)?;
     if config.max_body_bytes > PLATFORM_MAX_BODY_BYTES {
         return Err(format!(
             "MAX_BODY_BYTES={}: at most {PLATFORM_MAX_BODY_BYTES} on the edge",
             config.max_body_bytes
         ));
     }
-    Ok(config)
+    Ok((config, warnings))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use mock_rest_core::AuthScope;
-    use std::time::Duration;
+    use std::cell::RefCell;
 
     fn from(pairs: &[(&str, &str)]) -> Result<Config, String> {
         config(|name| {
@@ -63,75 +61,64 @@ mod tests {
                 .find(|(n, _)| *n == name)
                 .map(|(_, v)| (*v).to_owned())
         })
+        .map(|(config, _)| config)
     }
 
     #[test]
     fn defaults_are_the_cores_and_the_edge_is_public() {
         let config = from(&[]).unwrap();
+        assert!(config.publicly_reachable);
         assert_eq!(
-            config,
             Config {
-                publicly_reachable: true,
-                ..Config::default()
-            }
+                publicly_reachable: false,
+                ..config
+            },
+            Config::default()
         );
     }
 
     #[test]
-    fn reads_every_setting_by_its_native_name() {
-        // The parsing is the core's (`Config::set`, tested there); this checks
-        // that every name reaches it from the Worker's vars and secrets.
+    fn every_setting_of_the_core_is_looked_up_by_its_name() {
+        let asked = RefCell::new(Vec::new());
+        let _ = config(|name| {
+            asked.borrow_mut().push(name.to_owned());
+            None
+        });
+        let names: Vec<&str> = SETTINGS.iter().map(|s| s.name).collect();
+        assert_eq!(*asked.borrow(), names);
         let config = from(&[
             ("APP_NAME", "conformance"),
-            ("API_TOKEN", "s3cret"),
+            ("API_TOKEN", " s3cret "),
             ("AUTH_SCOPE", "writes"),
             ("MAX_URI_BYTES", "64"),
         ])
         .unwrap();
-        let mut expected = from(&[]).unwrap();
-        for (name, value) in [
-            ("APP_NAME", "conformance"),
-            ("API_TOKEN", "s3cret"),
-            ("AUTH_SCOPE", "writes"),
-            ("MAX_URI_BYTES", "64"),
-        ] {
-            expected.set(name, value).unwrap();
-        }
-        assert_eq!(config, expected);
+        assert_eq!(config.app_name, "conformance");
+        assert_eq!(config.api_token.as_deref(), Some("s3cret"));
         assert_eq!(config.auth_scope, AuthScope::Writes);
-        let asked: std::cell::RefCell<Vec<String>> = Default::default();
-        let _ = config_from_lookup(&asked);
-        assert_eq!(*asked.borrow(), SETTING_NAMES);
-    }
-
-    fn config_from_lookup(asked: &std::cell::RefCell<Vec<String>>) -> Result<Config, String> {
-        config(|name| {
-            asked.borrow_mut().push(name.to_owned());
-            None
-        })
-    }
-
-    #[test]
-    fn empty_values_are_unset() {
-        let config = from(&[("API_TOKEN", ""), ("APP_NAME", " "), ("DELAY_MS", "")]).unwrap();
-        assert_eq!(config.api_token, None);
-        assert_eq!(config.app_name, Config::default().app_name);
-        assert_eq!(config.default_delay, Duration::ZERO);
+        assert_eq!(config.max_uri_bytes, 64);
     }
 
     #[test]
     fn refuses_values_out_of_range_with_the_settings_name() {
         for (name, value) in [
             ("DELAY_MS", "30001"),
-            ("DELAY_MS", "soon"),
             ("AUTH_SCOPE", "reads"),
             ("MAX_BODY_BYTES", "33554433"),
-            ("JOURNAL_SIZE", "-1"),
+            ("CORS_ORIGINS", "localhost:3000"),
         ] {
             let err = from(&[(name, value)]).unwrap_err();
             assert!(err.starts_with(&format!("{name}={value}")), "{err}");
         }
         assert!(from(&[("MAX_BODY_BYTES", "33554432")]).is_ok());
+    }
+
+    #[test]
+    fn a_setting_with_no_effect_is_a_warning() {
+        let warned = config(|name| (name == "AUTH_SCOPE").then(|| "writes".to_owned()))
+            .unwrap()
+            .1;
+        assert_eq!(warned.len(), 1, "{warned:?}");
     }
 
     #[test]

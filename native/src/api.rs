@@ -213,6 +213,6 @@ async fn read_body(mut body: ReqBody, declared: Option<usize>, limit: usize) -> 
 
 /// Locks the engine. A panic elsewhere cannot leave the store half-written
 /// (the engine applies each change whole), so a poisoned lock is still usable.
-fn lock(engine: &SharedEngine) -> std::sync::MutexGuard<'_, Engine> {
+pub(crate) fn lock(engine: &SharedEngine) -> std::sync::MutexGuard<'_, Engine> {
     engine.lock().unwrap_or_else(PoisonError::into_inner)
 }

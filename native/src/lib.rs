@@ -2,10 +2,12 @@
 //! salvo + tokio HTTP server, as the single binary `mock-rest-api`.
 //!
 //! # What this crate does
-//! - Reads [`Settings`] from flags and the environment (`PORT`, `HOST`,
-//!   `RUN_LOCAL`, `APP_NAME`, `APP_VERSION`, `MAX_BODY_BYTES`, `CORS_ORIGINS`,
-//!   `DATA_FILE`, `DELAY_MS`, `JOURNAL_SIZE`, `API_TOKEN`, `AUTH_SCOPE`), and
-//!   loads the fixtures file, whole or not at all.
+//! - Reads [`Settings`] from flags and the environment: the host's own
+//!   (`PORT`, `HOST`, `RUN_LOCAL`, `DATA_FILE`, `FSYNC`, `COMPACT_AFTER_BYTES`,
+//!   `MAX_CONNECTIONS`, `BODY_TIMEOUT_SECS`) and the engine's, whose names,
+//!   defaults, checks and help come from the core's table
+//!   (`mock_rest_core::SETTINGS`). A bad value stops the start with a message
+//!   naming it; a setting with no effect is a warning in the log.
 //! - Binds, serves HTTP/1.1 and HTTP/2 (cleartext), logs one line per request
 //!   with `tracing`, and on SIGTERM or SIGINT stops accepting and lets
 //!   in-flight requests finish.
@@ -27,7 +29,6 @@
 //! # Example
 //! ```
 //! use mock_rest_api::{App, Settings};
-//! use clap::Parser;
 //! use salvo::prelude::*;
 //! use salvo::test::{ResponseExt, TestClient};
 //!
@@ -54,6 +55,7 @@ pub use api::{unix_now, Api, OsIds, SharedEngine};
 pub use durable::{Durable, FsyncMode};
 pub use settings::Settings;
 
+use api::lock;
 use mock_rest_core::Engine;
 use salvo::conn::{Acceptor, TcpListener};
 use salvo::prelude::*;
@@ -67,6 +69,8 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(35);
 /// Why the server could not start.
 #[derive(Debug)]
 pub enum StartError {
+    /// A setting cannot be taken (its message names it).
+    Settings(String),
     /// The data file or its journal could not be read, or is not a valid snapshot.
     Data(String),
     /// Binding or serving failed.
@@ -76,7 +80,7 @@ pub enum StartError {
 impl std::fmt::Display for StartError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Data(message) => f.write_str(message),
+            Self::Settings(message) | Self::Data(message) => f.write_str(message),
             Self::Server(err) => write!(f, "{err}"),
         }
     }
@@ -98,7 +102,11 @@ impl App {
     /// The engine the settings describe; with `--data`, loaded from the
     /// snapshot and its journal (whole, or not at all) and made durable.
     pub fn open(settings: &Settings) -> Result<Self, StartError> {
-        let mut engine = Engine::new(settings.engine_config(), Box::new(OsIds), unix_now());
+        let (config, warnings) = settings.engine_config().map_err(StartError::Settings)?;
+        for warning in settings.warnings.iter().chain(&warnings) {
+            tracing::warn!("{warning}");
+        }
+        let mut engine = Engine::new(config, Box::new(OsIds), unix_now());
         let durable = match &settings.data_file {
             Some(path) => Some(Arc::new(
                 Durable::open(
@@ -153,10 +161,12 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
         .iter()
         .filter_map(|h| h.local_addr.clone().into_std())
     {
+        let engine = lock(&app.engine);
+        let config = engine.config();
         tracing::info!(
             "{} {} listening on http://{addr}",
-            settings.app_name,
-            settings.app_version
+            config.app_name,
+            config.app_version
         );
     }
     let server = Server::new(acceptor).max_connections(settings.max_connections);

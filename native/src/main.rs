@@ -1,6 +1,5 @@
 //! `mock-rest-api`: the server binary. See the crate docs of `mock_rest_api`.
 
-use clap::Parser;
 use mock_rest_api::{serve, Settings};
 use tracing_subscriber::EnvFilter;
 

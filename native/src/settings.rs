@@ -1,14 +1,14 @@
-//! Settings, from the command line or the environment (the original mock's names).
+//! Settings, from the command line or the environment (the original mock's
+//! names): the host's own (`PORT`, `HOST`, `RUN_LOCAL`, `DATA_FILE`, ...)
+//! declared here, and the engine's, taken from the core's table so that every
+//! host reads them alike.
 
 use crate::durable::FsyncMode;
-use clap::{Parser, ValueEnum};
-use mock_rest_core::{
-    AuthScope, Config, DEFAULT_JOURNAL_SIZE, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_ITEMS,
-    DEFAULT_MAX_TYPES, DEFAULT_MAX_URI_BYTES,
-};
+use clap::parser::ValueSource;
+use clap::{Arg, Command, CommandFactory, FromArgMatches, Parser};
+use mock_rest_core::{Config, Kind, SETTINGS};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
-use std::time::Duration;
 
 /// How the server runs. Every flag can also be set by the environment variable it names.
 #[derive(Debug, Clone, Parser)]
@@ -30,35 +30,6 @@ pub struct Settings {
     /// false/0/no/off (or empty) turns it on, as in the original mock.
     #[arg(long, env = "RUN_LOCAL", value_parser = clap::builder::FalseyValueParser::new())]
     pub run_local: bool,
-
-    /// The name shown by /health and the homepage.
-    #[arg(long, env = "APP_NAME", default_value = "mock-rest-api")]
-    pub app_name: String,
-
-    /// The version shown by /health and the homepage.
-    #[arg(long, env = "APP_VERSION", default_value = env!("CARGO_PKG_VERSION"))]
-    pub app_version: String,
-
-    /// The largest request body accepted, in bytes; a larger one gets 413.
-    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
-    pub max_body_bytes: usize,
-
-    /// The most items the store holds; a write past it gets 507.
-    #[arg(long, env = "MAX_ITEMS", default_value_t = DEFAULT_MAX_ITEMS)]
-    pub max_items: usize,
-
-    /// The most resource types the store holds; a new type past it gets 507.
-    #[arg(long, env = "MAX_TYPES", default_value_t = DEFAULT_MAX_TYPES)]
-    pub max_types: usize,
-
-    /// The longest path and query, in bytes; a longer one gets 414.
-    #[arg(long, env = "MAX_URI_BYTES", default_value_t = DEFAULT_MAX_URI_BYTES)]
-    pub max_uri_bytes: usize,
-
-    /// Origins allowed to read responses, comma-separated (such as
-    /// `http://localhost:3000`). Unset: any origin (`*`).
-    #[arg(long, env = "CORS_ORIGINS", value_delimiter = ',')]
-    pub cors_origins: Vec<String>,
 
     /// Durable mode: the store lives in this JSON file (`{"type": [items]}`,
     /// also the fixtures format) plus a journal beside it (`FILE.journal`).
@@ -85,33 +56,15 @@ pub struct Settings {
     #[arg(long, env = "BODY_TIMEOUT_SECS", default_value_t = 30)]
     pub body_timeout_secs: u64,
 
-    /// Milliseconds every response waits, unless the request asks for its own
-    /// delay with X-Mock-Delay or _delay (at most 30000).
-    #[arg(long, env = "DELAY_MS", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=30_000))]
-    pub delay_ms: u64,
+    /// The engine's settings as given by flag or environment, by their names
+    /// in the core's table (`mock_rest_core::SETTINGS`), which also gives
+    /// their flags, help, defaults and checks.
+    #[arg(skip)]
+    pub engine: Vec<(&'static str, String)>,
 
-    /// How many recent requests `/__admin/requests` keeps.
-    #[arg(long, env = "JOURNAL_SIZE", default_value_t = DEFAULT_JOURNAL_SIZE)]
-    pub journal_size: usize,
-
-    /// A token every route but / and /health then needs, as
-    /// `Authorization: Bearer <token>`.
-    #[arg(long, env = "API_TOKEN", hide_env_values = true)]
-    pub api_token: Option<String>,
-
-    /// What the token guards: `all` routes but / and /health, or only `writes`
-    /// and /__admin (reads stay open).
-    #[arg(long, env = "AUTH_SCOPE", value_enum, default_value_t = Scope::All)]
-    pub auth_scope: Scope,
-}
-
-/// The values of `AUTH_SCOPE`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Scope {
-    /// Every route but / and /health.
-    All,
-    /// Writes and /__admin only.
-    Writes,
+    /// What was set but has no effect, for the start log.
+    #[arg(skip)]
+    pub warnings: Vec<String>,
 }
 
 fn parse_host(text: &str) -> Result<IpAddr, String> {
@@ -133,47 +86,122 @@ impl Settings {
         SocketAddr::new(ip, self.port)
     }
 
-    /// The engine's part of the settings.
-    pub fn engine_config(&self) -> Config {
-        Config {
-            app_name: self.app_name.clone(),
-            app_version: self.app_version.clone(),
-            max_body_bytes: self.max_body_bytes,
-            cors_origins: self
-                .cors_origins
-                .iter()
-                .map(|origin| origin.trim().to_owned())
-                .filter(|origin| !origin.is_empty())
-                .collect(),
-            default_delay: Duration::from_millis(self.delay_ms),
-            journal_size: self.journal_size,
-            api_token: self.api_token.clone().filter(|token| !token.is_empty()),
-            auth_scope: match self.auth_scope {
-                Scope::All => AuthScope::All,
-                Scope::Writes => AuthScope::Writes,
-            },
-            publicly_reachable: !self.bind_addr().ip().is_loopback(),
-            max_items: self.max_items,
-            max_types: self.max_types,
-            max_uri_bytes: self.max_uri_bytes,
+    /// The command line: the host's own flags, then one flag per engine
+    /// setting from the core's table, each also read from its environment
+    /// variable and checked by the core as it is parsed.
+    pub fn command() -> Command {
+        let mut command = <Self as CommandFactory>::command();
+        for setting in SETTINGS {
+            let help = match setting.default {
+                "" => setting.help.to_owned(),
+                default => format!("{} [default: {default}]", setting.help),
+            };
+            let check = move |value: &str| -> Result<String, String> {
+                let value = value.trim();
+                if !value.is_empty() {
+                    setting.check(value)?;
+                }
+                Ok(value.to_owned())
+            };
+            command = command.arg(
+                Arg::new(setting.name)
+                    .long(setting.flag())
+                    .env(setting.name)
+                    .value_name(setting.name)
+                    .help(help)
+                    .hide_env_values(setting.kind == Kind::Secret)
+                    .value_parser(check),
+            );
         }
+        command
+    }
+
+    /// Reads the settings from these arguments and the environment.
+    pub fn try_parse_from<I, T>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let matches = Self::command().try_get_matches_from(args)?;
+        let mut settings = Self::from_arg_matches(&matches)?;
+        settings.engine = SETTINGS
+            .iter()
+            .filter_map(|setting| {
+                let value = matches.get_one::<String>(setting.name)?;
+                Some((setting.name, value.clone()))
+            })
+            .collect();
+        if settings.data_file.is_none() {
+            for flag in ["fsync", "compact_after_bytes"] {
+                if let Some(ValueSource::CommandLine | ValueSource::EnvVariable) =
+                    matches.value_source(flag)
+                {
+                    let name = flag.to_ascii_uppercase();
+                    settings
+                        .warnings
+                        .push(format!("{name} has no effect without DATA_FILE (--data)"));
+                }
+            }
+        }
+        Ok(settings)
+    }
+
+    /// Reads the settings from these arguments and the environment; on an
+    /// error, prints it (naming the setting) and exits.
+    pub fn parse_from<I, T>(args: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        Self::try_parse_from(args).unwrap_or_else(|err| err.exit())
+    }
+
+    /// Reads the settings from the process's arguments and environment.
+    pub fn parse() -> Self {
+        Self::parse_from(std::env::args_os())
+    }
+
+    /// The engine's part of the settings, with the warnings about engine
+    /// settings that have no effect.
+    pub fn engine_config(&self) -> Result<(Config, Vec<String>), String> {
+        let reachable = Config {
+            publicly_reachable: !self.bind_addr().ip().is_loopback(),
+            ..Config::default()
+        };
+        reachable.from_settings(self.engine.iter().map(|(name, value)| (*name, value)))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mock_rest_core::AuthScope;
+    use std::time::Duration;
 
     fn parse(args: &[&str]) -> Settings {
         Settings::try_parse_from(std::iter::once("mock-rest-api").chain(args.iter().copied()))
             .unwrap()
     }
 
+    fn refused(args: &[&str]) -> String {
+        Settings::try_parse_from(std::iter::once("mock-rest-api").chain(args.iter().copied()))
+            .unwrap_err()
+            .to_string()
+    }
+
     #[test]
     fn binds_every_interface_on_5000_by_default() {
         let settings = parse(&[]);
         assert_eq!(settings.bind_addr(), "0.0.0.0:5000".parse().unwrap());
-        assert_eq!(settings.max_body_bytes, 1024 * 1024);
+        let (config, warnings) = settings.engine_config().unwrap();
+        assert_eq!(
+            config,
+            Config {
+                publicly_reachable: true,
+                ..Config::default()
+            }
+        );
+        assert!(warnings.is_empty() && settings.warnings.is_empty());
     }
 
     #[test]
@@ -190,29 +218,77 @@ mod tests {
             parse(&["--host", "localhost"]).bind_addr(),
             "127.0.0.1:5000".parse().unwrap()
         );
-        assert!(Settings::try_parse_from(["x", "--host", "example.com"]).is_err());
+        assert!(refused(&["--host", "example.com"]).contains("not an IP address"));
     }
 
     #[test]
-    fn controls_and_access_settings() {
-        let config = parse(&[
+    fn engine_settings_come_from_the_cores_table_trimmed() {
+        let (config, _) = parse(&[
             "--delay-ms",
             "250",
             "--api-token",
-            "s3cret",
+            "  s3cret ",
             "--auth-scope",
             "writes",
+            "--cors-origins",
+            "http://localhost:3000, https://app.test",
         ])
-        .engine_config();
+        .engine_config()
+        .unwrap();
         assert_eq!(config.default_delay, Duration::from_millis(250));
         assert_eq!(config.api_token.as_deref(), Some("s3cret"));
         assert_eq!(config.auth_scope, AuthScope::Writes);
+        assert_eq!(
+            config.cors_origins,
+            ["http://localhost:3000", "https://app.test"]
+        );
         assert!(
             config.publicly_reachable,
             "0.0.0.0 is reachable from elsewhere"
         );
-        assert!(!parse(&["--run-local"]).engine_config().publicly_reachable);
-        assert!(Settings::try_parse_from(["x", "--delay-ms", "30001"]).is_err());
-        assert!(Settings::try_parse_from(["x", "--auth-scope", "reads"]).is_err());
+        let (config, _) = parse(&["--run-local"]).engine_config().unwrap();
+        assert!(!config.publicly_reachable);
+    }
+
+    #[test]
+    fn a_bad_value_stops_the_start_naming_the_setting() {
+        let error = refused(&["--delay-ms", "30001"]);
+        assert!(
+            error.contains("--delay-ms") && error.contains("at most 30000"),
+            "{error}"
+        );
+        let error = refused(&["--auth-scope", "reads"]);
+        assert!(error.contains("one of `all`, `writes`"), "{error}");
+        let error = refused(&["--cors-origins", "localhost:3000"]);
+        assert!(error.contains("is not an origin"), "{error}");
+        let error = refused(&["--max-items", "+5"]);
+        assert!(error.contains("not a whole number"), "{error}");
+    }
+
+    #[test]
+    fn settings_with_no_effect_are_warnings() {
+        let settings = parse(&["--auth-scope", "writes", "--fsync", "off"]);
+        assert_eq!(
+            settings.warnings,
+            ["FSYNC has no effect without DATA_FILE (--data)"]
+        );
+        let (_, warnings) = settings.engine_config().unwrap();
+        assert_eq!(
+            warnings,
+            ["AUTH_SCOPE has no effect without API_TOKEN: every route is open"]
+        );
+        assert!(parse(&["--data", "x.json", "--fsync", "off"])
+            .warnings
+            .is_empty());
+    }
+
+    #[test]
+    fn help_lists_every_engine_setting_with_its_default() {
+        let help = Settings::command().render_long_help().to_string();
+        for setting in SETTINGS {
+            assert!(help.contains(&format!("--{}", setting.flag())), "{help}");
+            assert!(help.contains(&format!("[env: {}", setting.name)), "{help}");
+        }
+        assert!(help.contains("[default: 1048576]"), "{help}");
     }
 }

@@ -506,7 +506,7 @@ await check('browser: startMock refuses a setting the engine cannot take, and an
         return [await refused({ namespace: 'bad', delayMs: 'soon' }), await refused({ namespace: 'bad', delay: 10 })];
     });
     assert(/delayMs=soon: not a whole number/.test(errors[0]), `a bad delayMs: ${errors[0]}`);
-    assert(/unknown option delay\b/.test(errors[1]), `an unknown option: ${errors[1]}`);
+    assert(/delay=10: not a setting; the settings are APP_NAME, /.test(errors[1]), `an unknown option: ${errors[1]}`);
 });
 await context.close();
 

@@ -304,20 +304,6 @@
 
     // ---- one case -----------------------------------------------------------------------------
 
-    const SETTING_NAMES = {
-        APP_NAME: 'appName',
-        APP_VERSION: 'appVersion',
-        API_TOKEN: 'apiToken',
-        AUTH_SCOPE: 'authScope',
-        CORS_ORIGINS: 'corsOrigins',
-        DELAY_MS: 'delayMs',
-        JOURNAL_SIZE: 'journalSize',
-        MAX_BODY_BYTES: 'maxBodyBytes',
-        MAX_ITEMS: 'maxItems',
-        MAX_TYPES: 'maxTypes',
-        MAX_URI_BYTES: 'maxUriBytes',
-    };
-
     function field(object, key) {
         return object.t === 'obj' ? object.v.get(key) : undefined;
     }
@@ -386,10 +372,9 @@
                 if (name === 'DATA_FILE') {
                     if (!(value.v in fixtures)) return { status: 'skip', message: `fixtures ${value.v} were not given`, skipped };
                     options.seed = fixtures[value.v];
-                } else if (name in SETTING_NAMES) {
-                    options[SETTING_NAMES[name]] = value.v;
                 } else {
-                    return { status: 'skip', message: `the setting ${name} has no browser equivalent`, skipped };
+                    // The engine takes its settings by their contract names, and refuses unknown ones.
+                    options[name] = value.v;
                 }
             }
             await startMock(options);

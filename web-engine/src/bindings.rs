@@ -8,9 +8,8 @@
 //! - an outcome: a response plus `changes` (an array of changes, to be stored
 //!   before the answer) and `delay` (milliseconds to wait before it).
 
-use crate::settings;
 use js_sys::{Array, Object, Reflect, Uint8Array};
-use mock_rest_core::{Change, Engine, IdSource, Method, Request, Response};
+use mock_rest_core::{Change, Config, Engine, IdSource, Method, Request, Response};
 use std::time::Duration;
 use wasm_bindgen::prelude::*;
 
@@ -37,6 +36,7 @@ fn fail(message: impl std::fmt::Display) -> JsError {
 #[wasm_bindgen]
 pub struct MockEngine {
     engine: Engine,
+    warnings: Vec<String>,
 }
 
 #[wasm_bindgen]
@@ -59,14 +59,22 @@ impl MockEngine {
             })
             .collect::<Result<Vec<_>, String>>()
             .map_err(fail)?;
-        let config = settings::config(&pairs).map_err(fail)?;
+        // Only the page reaches the engine, so the homepage never warns that the mock is public.
+        let (config, warnings) = Config::default().from_settings(pairs).map_err(fail)?;
         let mut engine = Engine::new(config, Box::new(CryptoIds), unix_now());
         if let Some(seed) = seed {
             engine
                 .load_fixtures(seed.as_bytes())
                 .map_err(|err| fail(format!("The seed is not valid: {}", err.message())))?;
         }
-        Ok(Self { engine })
+        Ok(Self { engine, warnings })
+    }
+
+    /// What the settings say that has no effect (such as `authScope` without
+    /// `apiToken`), for the worker to log.
+    #[wasm_bindgen(getter)]
+    pub fn warnings(&self) -> Vec<String> {
+        self.warnings.clone()
     }
 
     /// The largest request body the settings allow, in bytes.

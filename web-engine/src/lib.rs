@@ -7,8 +7,9 @@
 //!   it from settings and a seed, replay stored items into it, and handle a
 //!   request (method, path and query, headers, body bytes), getting back the
 //!   status, headers, body, the store changes and the delay.
-//! - The settings ([`settings`]): the native server's, under the JavaScript
-//!   names `startMock` takes (`delayMs` for `DELAY_MS`).
+//! - The settings: the core's table ([`mock_rest_core::SETTINGS`]), by their
+//!   native names or the JavaScript names `startMock` takes (`delayMs` for
+//!   `DELAY_MS`); the engine checks them, so nothing here repeats the list.
 //! - [`store_changes`]: a store as the changes that rebuild it, which the
 //!   worker writes to IndexedDB when a namespace starts from its seed.
 //!
@@ -25,8 +26,6 @@
 //! [`Engine`]: mock_rest_core::Engine
 
 #![warn(missing_docs)]
-
-pub mod settings;
 
 #[cfg(target_family = "wasm")]
 mod bindings;

@@ -1,0 +1,508 @@
+//! The engine's settings: one table ([`SETTINGS`]) with every setting's name,
+//! default, limit, parsing and help text, which every host reads through.
+//!
+//! The native server turns the table into flags and environment variables,
+//! the Worker reads its vars and secrets by the same names, and the browser's
+//! `startMock` takes them by these names or their JavaScript forms
+//! (`delayMs` for `DELAY_MS`). [`Config::from_settings`] checks one value at a
+//! time and then the settings together, so a value a host would silently
+//! misread stops the start on every host alike.
+
+use crate::controls::MAX_DELAY;
+use crate::journal::DEFAULT_JOURNAL_SIZE;
+use std::time::Duration;
+
+/// The default `MAX_BODY_BYTES`: 1 MiB.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+/// The default `MAX_ITEMS`.
+pub const DEFAULT_MAX_ITEMS: usize = 1_000_000;
+/// The default `MAX_TYPES`.
+pub const DEFAULT_MAX_TYPES: usize = 10_000;
+/// The default `MAX_URI_BYTES`.
+pub const DEFAULT_MAX_URI_BYTES: usize = 8 * 1024;
+
+/// What the engine is told at start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// `APP_NAME`: shown by `/health` and the homepage.
+    pub app_name: String,
+    /// `APP_VERSION`: shown by `/health` and the homepage.
+    pub app_version: String,
+    /// `MAX_BODY_BYTES`: the largest request body accepted; larger ones get `413`.
+    pub max_body_bytes: usize,
+    /// `CORS_ORIGINS`: the origins allowed to read responses. Empty means any
+    /// (`Access-Control-Allow-Origin: *`); otherwise a listed `Origin` is echoed
+    /// and responses vary on `Origin`. `*` in the list allows any origin by echo.
+    pub cors_origins: Vec<String>,
+    /// `DELAY_MS`: a delay for every response that does not ask for its own.
+    pub default_delay: Duration,
+    /// `JOURNAL_SIZE`: how many requests the journal keeps.
+    pub journal_size: usize,
+    /// `API_TOKEN`: when set, every route but `/` and `/health` needs
+    /// `Authorization: Bearer <token>`.
+    pub api_token: Option<String>,
+    /// `AUTH_SCOPE`: which requests the token guards.
+    pub auth_scope: AuthScope,
+    /// Whether the host listens where others can reach it; with no token, the
+    /// homepage then warns that anyone can change the data. Set by the host,
+    /// not a setting.
+    pub publicly_reachable: bool,
+    /// `MAX_ITEMS`: the most items the store holds; a write past it is `507`.
+    pub max_items: usize,
+    /// `MAX_TYPES`: the most resource types the store holds; a new type past it is `507`.
+    pub max_types: usize,
+    /// `MAX_URI_BYTES`: the longest path and query; longer is `414`.
+    pub max_uri_bytes: usize,
+}
+
+/// Which requests `API_TOKEN` guards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AuthScope {
+    /// Every route but `/` and `/health` (`AUTH_SCOPE=all`, the default).
+    #[default]
+    All,
+    /// Only writes and `/__admin`; reads of `/api` and `/openapi.json` are open (`AUTH_SCOPE=writes`).
+    Writes,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            app_name: "mock-rest-api".to_owned(),
+            app_version: env!("CARGO_PKG_VERSION").to_owned(),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            cors_origins: Vec::new(),
+            default_delay: Duration::ZERO,
+            journal_size: DEFAULT_JOURNAL_SIZE,
+            api_token: None,
+            auth_scope: AuthScope::All,
+            publicly_reachable: false,
+            max_items: DEFAULT_MAX_ITEMS,
+            max_types: DEFAULT_MAX_TYPES,
+            max_uri_bytes: DEFAULT_MAX_URI_BYTES,
+        }
+    }
+}
+
+/// How a setting's text is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Any text.
+    Text,
+    /// Any text that must not be shown (logs, `--help`).
+    Secret,
+    /// One of these words.
+    Choice(&'static [&'static str]),
+    /// A whole number from 0 to the maximum.
+    Number {
+        /// The largest value taken.
+        max: u64,
+    },
+    /// A comma-separated list of browser origins (`scheme://host[:port]`) or `*`.
+    Origins,
+}
+
+/// One setting of the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Setting {
+    /// The name, as an environment variable (`MAX_ITEMS`). The native flag is
+    /// [`Setting::flag`], the browser's option [`Setting::js_name`].
+    pub name: &'static str,
+    /// How its text is read.
+    pub kind: Kind,
+    /// The default, as text (empty: not set).
+    pub default: &'static str,
+    /// What it does, in one line, for `--help` and the docs.
+    pub help: &'static str,
+}
+
+const MAX_DELAY_MS: u64 = MAX_DELAY.as_millis() as u64;
+
+/// Every setting of the engine. Hosts add their own (the native server's
+/// `PORT`, `DATA_FILE`, ...), which the engine never sees.
+pub const SETTINGS: &[Setting] = &[
+    Setting {
+        name: "APP_NAME",
+        kind: Kind::Text,
+        default: "mock-rest-api",
+        help: "The name shown by /health and the homepage.",
+    },
+    Setting {
+        name: "APP_VERSION",
+        kind: Kind::Text,
+        default: env!("CARGO_PKG_VERSION"),
+        help: "The version shown by /health and the homepage.",
+    },
+    Setting {
+        name: "API_TOKEN",
+        kind: Kind::Secret,
+        default: "",
+        help: "A token every route but / and /health then needs, as `Authorization: Bearer <token>`.",
+    },
+    Setting {
+        name: "AUTH_SCOPE",
+        kind: Kind::Choice(&["all", "writes"]),
+        default: "all",
+        help: "What API_TOKEN guards: `all` routes but / and /health, or only `writes` and /__admin (reads stay open).",
+    },
+    Setting {
+        name: "CORS_ORIGINS",
+        kind: Kind::Origins,
+        default: "",
+        help: "Origins allowed to read responses, comma-separated (such as `http://localhost:3000`). Unset: any origin (`*`).",
+    },
+    Setting {
+        name: "DELAY_MS",
+        kind: Kind::Number { max: MAX_DELAY_MS },
+        default: "0",
+        help: "Milliseconds every response waits, unless the request asks for its own delay with X-Mock-Delay or _delay.",
+    },
+    Setting {
+        name: "JOURNAL_SIZE",
+        kind: Kind::Number { max: u32::MAX as u64 },
+        default: "1000",
+        help: "How many recent requests /__admin/requests keeps.",
+    },
+    Setting {
+        name: "MAX_BODY_BYTES",
+        kind: Kind::Number { max: u32::MAX as u64 },
+        default: "1048576",
+        help: "The largest request body accepted, in bytes; a larger one gets 413.",
+    },
+    Setting {
+        name: "MAX_ITEMS",
+        kind: Kind::Number { max: u32::MAX as u64 },
+        default: "1000000",
+        help: "The most items the store holds; a write past it gets 507.",
+    },
+    Setting {
+        name: "MAX_TYPES",
+        kind: Kind::Number { max: u32::MAX as u64 },
+        default: "10000",
+        help: "The most resource types the store holds; a new type past it gets 507.",
+    },
+    Setting {
+        name: "MAX_URI_BYTES",
+        kind: Kind::Number { max: u32::MAX as u64 },
+        default: "8192",
+        help: "The longest path and query, in bytes; a longer one gets 414.",
+    },
+];
+
+impl Setting {
+    /// The setting with this name, given as in [`SETTINGS`] (`DELAY_MS`) or in
+    /// its JavaScript form (`delayMs`).
+    pub fn named(name: &str) -> Option<&'static Setting> {
+        SETTINGS
+            .iter()
+            .find(|setting| setting.name == name || setting.js_name() == name)
+    }
+
+    /// The native server's flag, without the dashes: `max-items`.
+    pub fn flag(&self) -> String {
+        self.name.to_ascii_lowercase().replace('_', "-")
+    }
+
+    /// The name in JavaScript options: `maxItems`.
+    pub fn js_name(&self) -> String {
+        let mut out = String::with_capacity(self.name.len());
+        let mut upper = false;
+        for c in self.name.chars() {
+            if c == '_' {
+                upper = true;
+            } else if upper {
+                out.push(c.to_ascii_uppercase());
+                upper = false;
+            } else {
+                out.push(c.to_ascii_lowercase());
+            }
+        }
+        out
+    }
+
+    /// Checks one value (already trimmed, not empty) and says why it is refused.
+    pub fn check(&self, value: &str) -> Result<(), String> {
+        match self.kind {
+            Kind::Text | Kind::Secret => Ok(()),
+            Kind::Choice(words) => {
+                if words.contains(&value) {
+                    Ok(())
+                } else {
+                    let quoted: Vec<String> = words.iter().map(|w| format!("`{w}`")).collect();
+                    Err(format!("one of {}", quoted.join(", ")))
+                }
+            }
+            Kind::Number { max } => match value.parse::<u64>() {
+                // `parse` takes a leading `+`; a setting is digits only.
+                Ok(number) if value.bytes().all(|b| b.is_ascii_digit()) => {
+                    if number <= max {
+                        Ok(())
+                    } else {
+                        Err(format!("at most {max}"))
+                    }
+                }
+                _ => Err("not a whole number".to_owned()),
+            },
+            Kind::Origins => origins(value).map(drop),
+        }
+    }
+}
+
+/// The origins of a `CORS_ORIGINS` value. An entry that no browser could send
+/// as `Origin` (no scheme, a path, a trailing slash) is refused, since it
+/// would never match.
+fn origins(value: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    for entry in value.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        if entry != "*" && !is_origin(entry) {
+            return Err(format!(
+                "`{entry}` is not an origin: write it as a browser sends it, scheme://host[:port] \
+                 (such as http://localhost:3000), or `*`"
+            ));
+        }
+        out.push(entry.to_owned());
+    }
+    Ok(out)
+}
+
+/// Whether `text` is `scheme://host[:port]` with nothing after it.
+fn is_origin(text: &str) -> bool {
+    let Some((scheme, authority)) = text.split_once("://") else {
+        return false;
+    };
+    let scheme_ok = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
+    // An IPv6 host is bracketed; the port, if any, follows the last colon.
+    let (host, port) = match authority.rfind(':') {
+        Some(at) if !authority[at..].contains(']') => {
+            (&authority[..at], Some(&authority[at + 1..]))
+        }
+        _ => (authority, None),
+    };
+    let host_ok = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._[]:".contains(&b));
+    let port_ok = port.is_none_or(|port| {
+        !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) && port.parse::<u16>().is_ok()
+    });
+    scheme_ok && host_ok && port_ok
+}
+
+impl Config {
+    /// Sets one setting from its text, by its name (see [`Setting::named`]).
+    /// The value is trimmed; an empty one leaves the setting as it is. The
+    /// error says why a value was refused (`not a whole number`, `at most
+    /// 30000`, ...) or that the name is not a setting; the caller puts the
+    /// setting's name in front.
+    pub fn set(&mut self, name: &str, value: &str) -> Result<(), String> {
+        let setting = Setting::named(name).ok_or_else(|| {
+            let names: Vec<&str> = SETTINGS.iter().map(|s| s.name).collect();
+            format!("not a setting; the settings are {}", names.join(", "))
+        })?;
+        let value = value.trim();
+        if value.is_empty() {
+            return Ok(());
+        }
+        setting.check(value)?;
+        // `check` has accepted the value, so the parses below succeed.
+        let number = || value.parse::<u64>().unwrap_or_default();
+        let size = || usize::try_from(number()).unwrap_or(usize::MAX);
+        match setting.name {
+            "APP_NAME" => self.app_name = value.to_owned(),
+            "APP_VERSION" => self.app_version = value.to_owned(),
+            "API_TOKEN" => self.api_token = Some(value.to_owned()),
+            "AUTH_SCOPE" if value == "writes" => self.auth_scope = AuthScope::Writes,
+            "AUTH_SCOPE" => self.auth_scope = AuthScope::All,
+            "CORS_ORIGINS" => self.cors_origins = origins(value)?,
+            "DELAY_MS" => self.default_delay = Duration::from_millis(number()),
+            "JOURNAL_SIZE" => self.journal_size = size(),
+            "MAX_BODY_BYTES" => self.max_body_bytes = size(),
+            "MAX_ITEMS" => self.max_items = size(),
+            "MAX_TYPES" => self.max_types = size(),
+            "MAX_URI_BYTES" => self.max_uri_bytes = size(),
+            other => return Err(format!("{other} has no field in Config")),
+        }
+        Ok(())
+    }
+
+    /// The configuration from `(name, value)` pairs, names as [`Setting::named`]
+    /// takes them, starting from `self`. Every refused value is an error that
+    /// starts with the name as given (`MAX_ITEMS=ten: not a whole number`).
+    /// Returns the warnings about settings that have no effect, for the host to
+    /// log.
+    pub fn from_settings<N, V>(
+        mut self,
+        pairs: impl IntoIterator<Item = (N, V)>,
+    ) -> Result<(Self, Vec<String>), String>
+    where
+        N: AsRef<str>,
+        V: AsRef<str>,
+    {
+        let mut given = Vec::new();
+        for (name, value) in pairs {
+            let (name, value) = (name.as_ref(), value.as_ref());
+            self.set(name, value)
+                .map_err(|reason| format!("{name}={}: {reason}", shown(name, value)))?;
+            if let (Some(setting), false) = (Setting::named(name), value.trim().is_empty()) {
+                given.push(setting.name);
+            }
+        }
+        let mut warnings = Vec::new();
+        if given.contains(&"AUTH_SCOPE") && self.api_token.is_none() {
+            warnings
+                .push("AUTH_SCOPE has no effect without API_TOKEN: every route is open".to_owned());
+        }
+        Ok((self, warnings))
+    }
+}
+
+/// A value as an error message may show it: a secret is never shown.
+fn shown<'a>(name: &str, value: &'a str) -> &'a str {
+    match Setting::named(name) {
+        Some(setting) if setting.kind == Kind::Secret => "…",
+        _ => value.trim(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_defaults_are_the_config_defaults() {
+        let pairs = SETTINGS.iter().map(|s| (s.name, s.default));
+        let (config, warnings) = Config::default().from_settings(pairs).unwrap();
+        assert_eq!(config, Config::default());
+        // AUTH_SCOPE's default is given, with no token: the one warning.
+        assert_eq!(warnings.len(), 1);
+        let mut changed = Config::default();
+        for setting in SETTINGS {
+            let value = match setting.kind {
+                Kind::Number { max } => max.min(7).to_string(),
+                Kind::Choice(words) => words[words.len() - 1].to_owned(),
+                Kind::Origins => "http://a.test".to_owned(),
+                Kind::Text | Kind::Secret => "x".to_owned(),
+            };
+            changed.set(setting.name, &value).unwrap();
+        }
+        // Every setting reaches a field: none is left at its default.
+        let default = Config::default();
+        assert_ne!(changed.app_name, default.app_name);
+        assert_ne!(changed.app_version, default.app_version);
+        assert_ne!(changed.api_token, default.api_token);
+        assert_ne!(changed.auth_scope, default.auth_scope);
+        assert_ne!(changed.cors_origins, default.cors_origins);
+        assert_ne!(changed.default_delay, default.default_delay);
+        assert_ne!(changed.journal_size, default.journal_size);
+        assert_ne!(changed.max_body_bytes, default.max_body_bytes);
+        assert_ne!(changed.max_items, default.max_items);
+        assert_ne!(changed.max_types, default.max_types);
+        assert_ne!(changed.max_uri_bytes, default.max_uri_bytes);
+    }
+
+    #[test]
+    fn settings_are_read_by_name_or_js_name_and_trimmed() {
+        let (config, warnings) = Config::default()
+            .from_settings([
+                ("APP_NAME", "n"),
+                ("apiToken", "  t  "),
+                ("AUTH_SCOPE", "writes"),
+                ("corsOrigins", "http://a.test, ,https://b.test:8443"),
+                ("DELAY_MS", "30000"),
+                ("maxUriBytes", "64"),
+                ("APP_VERSION", " "),
+            ])
+            .unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(config.app_name, "n");
+        assert_eq!(config.api_token.as_deref(), Some("t"));
+        assert_eq!(config.auth_scope, AuthScope::Writes);
+        assert_eq!(
+            config.cors_origins,
+            ["http://a.test", "https://b.test:8443"]
+        );
+        assert_eq!(config.default_delay, Duration::from_secs(30));
+        assert_eq!(config.max_uri_bytes, 64);
+        assert_eq!(config.app_version, Config::default().app_version);
+    }
+
+    #[test]
+    fn refused_values_name_the_setting_and_the_reason() {
+        let refused = |name: &str, value: &str| {
+            Config::default()
+                .from_settings([(name, value)])
+                .unwrap_err()
+        };
+        assert_eq!(
+            refused("DELAY_MS", "30001"),
+            "DELAY_MS=30001: at most 30000"
+        );
+        assert_eq!(
+            refused("journalSize", "-1"),
+            "journalSize=-1: not a whole number"
+        );
+        assert_eq!(
+            refused("MAX_ITEMS", "+5"),
+            "MAX_ITEMS=+5: not a whole number"
+        );
+        assert_eq!(
+            refused("AUTH_SCOPE", "reads"),
+            "AUTH_SCOPE=reads: one of `all`, `writes`"
+        );
+        assert!(refused("CORS_ORIGINS", "localhost:3000")
+            .starts_with("CORS_ORIGINS=localhost:3000: `localhost:3000` is not an origin"));
+        assert!(refused("CORS_ORIGINS", "http://a.test/").contains("is not an origin"));
+        assert!(refused("DELAY", "1").starts_with("DELAY=1: not a setting; the settings are"));
+    }
+
+    #[test]
+    fn origins_are_what_browsers_send() {
+        for good in [
+            "http://localhost:3000",
+            "https://app.example.com",
+            "http://127.0.0.1:5173",
+            "http://[::1]:8080",
+            "app-scheme://host",
+        ] {
+            assert!(is_origin(good), "{good}");
+        }
+        for bad in [
+            "localhost:3000",
+            "http://",
+            "http://a.test/",
+            "http://a.test/path",
+            "http://a.test:port",
+            "http://a.test:99999",
+            "//a.test",
+        ] {
+            assert!(!is_origin(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_setting_with_no_effect_is_a_warning() {
+        let (_, warnings) = Config::default()
+            .from_settings([("AUTH_SCOPE", "writes")])
+            .unwrap();
+        assert_eq!(
+            warnings,
+            ["AUTH_SCOPE has no effect without API_TOKEN: every route is open"]
+        );
+        let (_, warnings) = Config::default()
+            .from_settings([("AUTH_SCOPE", "writes"), ("API_TOKEN", "t")])
+            .unwrap();
+        assert!(warnings.is_empty());
+    }
+
+    #[test]
+    fn names_have_their_flag_and_js_forms() {
+        let setting = Setting::named("MAX_URI_BYTES").unwrap();
+        assert_eq!(setting.flag(), "max-uri-bytes");
+        assert_eq!(setting.js_name(), "maxUriBytes");
+        assert_eq!(Setting::named("maxUriBytes"), Some(setting));
+        assert_eq!(Setting::named("max-uri-bytes"), None);
+    }
+}

@@ -1,0 +1,55 @@
+//! Cross-origin headers: what every response carries, and the answer to a
+//! preflight (`OPTIONS`).
+
+use crate::config::Config;
+use crate::request::Request;
+use crate::response::Response;
+use crate::route::Route;
+
+/// Headers a browser may send on a cross-origin request, for preflights that do not ask.
+const ALLOWED_REQUEST_HEADERS: &str =
+"Content-Type, Authorization, If-Match, If-None-Match, X-Mock-Delay, X-Mock-Status, X-Mock-Namespace";
+
+/// Response headers a cross-origin script may read.
+const EXPOSED_HEADERS: &str = "X-Total-Count, Link, ETag";
+
+/// Adds `Access-Control-Allow-Origin` (and `Vary: Origin` with an allow-list)
+/// and `Access-Control-Expose-Headers`.
+pub fn add_headers(config: &Config, response: &mut Response, request: &Request) {
+    let allowed = &config.cors_origins;
+    if allowed.is_empty() {
+        response
+            .headers
+            .push(("access-control-allow-origin", "*".to_owned()));
+    } else {
+        if let Some(origin) = request.header("origin") {
+            if allowed.iter().any(|o| o == origin || o == "*") {
+                response
+                    .headers
+                    .push(("access-control-allow-origin", origin.to_owned()));
+            }
+        }
+        response.headers.push(("vary", "Origin".to_owned()));
+    }
+    response
+        .headers
+        .push(("access-control-expose-headers", EXPOSED_HEADERS.to_owned()));
+}
+
+/// A `204` answer to `OPTIONS`, which is also a CORS preflight.
+pub fn preflight(route: &Route, request: &Request) -> Response {
+    let allow = route.allow();
+    let headers = request
+        .header("access-control-request-headers")
+        .unwrap_or(ALLOWED_REQUEST_HEADERS);
+    Response {
+        status: 204,
+        headers: vec![
+            ("allow", allow.to_owned()),
+            ("access-control-allow-methods", allow.to_owned()),
+            ("access-control-allow-headers", headers.to_owned()),
+            ("access-control-max-age", "86400".to_owned()),
+        ],
+        body: Vec::new(),
+    }
+}

@@ -1,0 +1,226 @@
+//! Item routes: create, read, replace, patch and delete, with their checks
+//! (store limits, `If-Match`, `If-None-Match`).
+
+use super::{respond, Engine, JSON};
+use crate::body;
+use crate::error::ApiError;
+use crate::ids::new_id;
+use crate::request::Request;
+use crate::response::{Change, Response};
+use crate::store::{Item, Store};
+use crate::text;
+
+impl Engine {
+    pub(super) fn get(
+        &self,
+        resource: &str,
+        id: &str,
+        request: &Request,
+    ) -> Result<Response, ApiError> {
+        let item = self.find(resource, id)?;
+        let etag = item.etag();
+        if request
+            .header("if-none-match")
+            .is_some_and(|wanted| etag_listed(wanted, &etag, true))
+        {
+            return Ok(Response {
+                status: 304,
+                headers: vec![("etag", etag)],
+                body: Vec::new(),
+            });
+        }
+        Ok(item_response(item))
+    }
+
+    pub(super) fn create(
+        &mut self,
+        resource: &str,
+        body: &[u8],
+        changes: &mut Vec<Change>,
+    ) -> Result<Response, ApiError> {
+        const SHAPE: ApiError = ApiError::WrongShape {
+            expected: "a JSON object or an array of objects",
+        };
+        let json = body::parse(body)?;
+        if json.is_object() {
+            self.check_room(resource, 1)?;
+            let id = self.insert_new(resource, &json.text, changes);
+            return Ok(item_response(self.find(resource, &id)?));
+        }
+        let elements = json.array().ok_or(SHAPE)?;
+        // All or nothing: every element is checked before any is created.
+        if !elements.iter().all(|element| element.starts_with('{')) {
+            return Err(SHAPE);
+        }
+        self.check_room(resource, elements.len())?;
+        let mut out = b"[".to_vec();
+        for (n, element) in elements.into_iter().enumerate() {
+            if n > 0 {
+                out.push(b',');
+            }
+            let id = self.insert_new(resource, element, changes);
+            out.extend_from_slice(self.find(resource, &id)?.json.as_bytes());
+        }
+        out.push(b']');
+        Ok(respond(200, JSON, out))
+    }
+
+    /// `507` unless `adding` more items of the type fit the store's limits.
+    pub(super) fn check_room(&self, resource: &str, adding: usize) -> Result<(), ApiError> {
+        let limit = self.config.max_items;
+        if self.store.total().saturating_add(adding) > limit {
+            return Err(ApiError::StoreFull { limit });
+        }
+        let limit = self.config.max_types;
+        if adding > 0
+            && self.store.collection(resource).is_none()
+            && self.store.counts().count() >= limit
+        {
+            return Err(ApiError::TooManyTypes { limit });
+        }
+        Ok(())
+    }
+
+    /// `507` unless a whole new store fits the limits.
+    pub(super) fn check_store_fits(&self, store: &Store) -> Result<(), ApiError> {
+        if store.total() > self.config.max_items {
+            return Err(ApiError::StoreFull {
+                limit: self.config.max_items,
+            });
+        }
+        if store.counts().count() > self.config.max_types {
+            return Err(ApiError::TooManyTypes {
+                limit: self.config.max_types,
+            });
+        }
+        Ok(())
+    }
+
+    /// Stores a new item from a compact JSON object under a fresh id; returns the id.
+    pub(super) fn insert_new(
+        &mut self,
+        resource: &str,
+        object: &str,
+        changes: &mut Vec<Change>,
+    ) -> String {
+        let id = new_id(self.ids.as_mut());
+        let item = text::item_text(object, &id);
+        self.record(
+            Change::Put {
+                resource: resource.to_owned(),
+                id: id.clone(),
+                item,
+            },
+            changes,
+        );
+        id
+    }
+
+    /// PUT (`merge: false`) or PATCH (`merge: true`) of an item.
+    pub(super) fn rewrite(
+        &mut self,
+        resource: &str,
+        id: &str,
+        request: &Request,
+        merge: bool,
+        changes: &mut Vec<Change>,
+    ) -> Result<Response, ApiError> {
+        let json = body::parse(&request.body)?;
+        body::require_object(&json)?;
+        let current = self.check_if_match(resource, id, request)?;
+        let object = if merge {
+            text::merge_patch(&current, &json.text)
+        } else {
+            json.text
+        };
+        self.write(resource, id, text::item_text(&object, id), changes)
+    }
+
+    pub(super) fn delete(
+        &mut self,
+        resource: &str,
+        id: &str,
+        request: &Request,
+        changes: &mut Vec<Change>,
+    ) -> Result<Response, ApiError> {
+        self.check_if_match(resource, id, request)?;
+        let (json, tag) = self
+            .store
+            .remove(resource, id)
+            .ok_or_else(|| ApiError::NotFound { id: id.to_owned() })?;
+        changes.push(Change::Delete {
+            resource: resource.to_owned(),
+            id: id.to_owned(),
+        });
+        Ok(item_response(Item { json: &json, tag }))
+    }
+
+    pub(super) fn clear(&mut self, resource: &str, changes: &mut Vec<Change>) -> Response {
+        let deleted = self.store.clear(resource);
+        if deleted > 0 {
+            changes.push(Change::Clear {
+                resource: resource.to_owned(),
+            });
+        }
+        respond(200, JSON, format!("{{\"deleted\":{deleted}}}").into_bytes())
+    }
+
+    /// The item, or `404`.
+    pub(super) fn find(&self, resource: &str, id: &str) -> Result<Item<'_>, ApiError> {
+        self.store
+            .get(resource, id)
+            .ok_or_else(|| ApiError::NotFound { id: id.to_owned() })
+    }
+
+    /// `404` if the item is missing, `412` if `If-Match` names another version;
+    /// otherwise the item's current text.
+    pub(super) fn check_if_match(
+        &self,
+        resource: &str,
+        id: &str,
+        request: &Request,
+    ) -> Result<String, ApiError> {
+        let item = self.find(resource, id)?;
+        if let Some(wanted) = request.header("if-match") {
+            if !etag_listed(wanted, &item.etag(), false) {
+                return Err(ApiError::PreconditionFailed { id: id.to_owned() });
+            }
+        }
+        Ok(item.json.to_owned())
+    }
+
+    /// Stores an item's new text and answers with it.
+    pub(super) fn write(
+        &mut self,
+        resource: &str,
+        id: &str,
+        item: String,
+        changes: &mut Vec<Change>,
+    ) -> Result<Response, ApiError> {
+        self.record(
+            Change::Put {
+                resource: resource.to_owned(),
+                id: id.to_owned(),
+                item,
+            },
+            changes,
+        );
+        Ok(item_response(self.find(resource, id)?))
+    }
+}
+
+/// Whether a conditional header's list names the tag (`*` names any).
+/// `If-None-Match` compares weakly (a `W/` prefix is ignored), `If-Match` strongly.
+fn etag_listed(header: &str, etag: &str, weak: bool) -> bool {
+    header.split(',').map(str::trim).any(|candidate| {
+        candidate == "*"
+            || candidate == etag
+            || (weak && candidate.strip_prefix("W/") == Some(etag))
+    })
+}
+
+fn item_response(item: Item<'_>) -> Response {
+    let mut response = respond(200, JSON, item.json.as_bytes().to_vec());
+    response.headers.push(("etag", item.etag()));
+    response
+}

@@ -1,0 +1,410 @@
+//! The engine: routes a request, reads or changes the store, and says what to
+//! answer. This module is the dispatcher; each kind of route has its own:
+//! [`items`] (create, read, replace, patch, delete), [`lists`] (list queries
+//! and page links) and [`admin`] (`/__admin/*`). CORS and access checks live
+//! in [`crate::cors`] and [`crate::access`].
+
+mod admin;
+mod items;
+mod lists;
+
+use crate::access;
+use crate::config::Config;
+use crate::controls::{reason_phrase, Controls};
+use crate::cors;
+use crate::error::{message_body, ApiError};
+use crate::ids::{new_id, IdSource};
+use crate::journal::Journal;
+use crate::openapi;
+use crate::pages;
+use crate::request::{Method, Request};
+use crate::response::{Change, Outcome, Response};
+use crate::route::Route;
+use crate::snapshot::{self, Snapshot};
+use crate::store::Store;
+use std::time::Duration;
+
+const JSON: &str = "application/json";
+const HTML: &str = "text/html; charset=utf-8";
+
+/// The mock API: a store plus the rules of the HTTP contract.
+///
+/// Every call is synchronous and touches nothing outside `self`: the time comes
+/// in as an argument and ids from the [`IdSource`] given at construction.
+pub struct Engine {
+    config: Config,
+    store: Store,
+    /// What `POST /__admin/reset` restores: the fixtures, or nothing.
+    initial: Store,
+    journal: Journal,
+    ids: Box<dyn IdSource>,
+    started: Duration,
+}
+
+impl Engine {
+    /// An engine with an empty store. `started` is the time since the Unix epoch
+    /// at which the server started; uptime counts from it.
+    pub fn new(config: Config, ids: Box<dyn IdSource>, started: Duration) -> Self {
+        Self {
+            journal: Journal::new(config.journal_size),
+            config,
+            store: Store::new(),
+            initial: Store::new(),
+            ids,
+            started,
+        }
+    }
+
+    /// Loads fixtures (a snapshot: `{"type": [items]}`) as the store to start
+    /// from and to reset to. Items keep the `_id`s they carry. On error
+    /// (invalid JSON names line and column) nothing is loaded. Returns the
+    /// number of items.
+    pub fn load_fixtures(&mut self, bytes: &[u8]) -> Result<usize, ApiError> {
+        let ids = &mut self.ids;
+        let snapshot = Snapshot::parse(bytes, &mut || new_id(ids.as_mut()))?;
+        let count = snapshot.items.len();
+        let store = snapshot.into_store();
+        self.check_store_fits(&store)?;
+        self.store = store;
+        self.initial = self.store.clone();
+        Ok(count)
+    }
+
+    /// The configuration the engine runs with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The store, for hosts that persist it and for tests.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Applies a change, as when replaying what an earlier run recorded.
+    pub fn apply(&mut self, change: &Change) {
+        match change {
+            Change::Put { resource, id, item } => self.store.put(resource, id, item.clone()),
+            Change::Delete { resource, id } => {
+                self.store.remove(resource, id);
+            }
+            Change::Clear { resource } => {
+                self.store.clear(resource);
+            }
+            Change::ClearAll => self.store = Store::new(),
+        }
+    }
+
+    /// Handles one request at time `now` (since the Unix epoch).
+    pub fn handle(&mut self, request: &Request, now: Duration) -> Outcome {
+        let mut changes = Vec::new();
+        let mut delay = self.config.default_delay;
+        let route = Route::parse(&request.path);
+        let mut response = match &route {
+            Ok(route) => self.dispatch(route, request, now, &mut delay, &mut changes),
+            Err(err) => Err(err.clone()),
+        }
+        .unwrap_or_else(|err| err.to_response());
+        if !route.as_ref().is_ok_and(Route::is_admin) {
+            self.journal.record(request, response.status, now);
+        }
+        self.finish(&mut response, request);
+        Outcome {
+            response,
+            changes,
+            delay,
+        }
+    }
+
+    /// Adds what every response carries (CORS headers) and makes a `HEAD`
+    /// answer bodiless. [`Engine::handle`] does this; a host that answers an
+    /// error of its own ([`ApiError::to_response`]) calls it too.
+    pub fn finish(&self, response: &mut Response, request: &Request) {
+        cors::add_headers(&self.config, response, request);
+        if request.method == Method::Head {
+            let length = response.body.len();
+            response.body.clear();
+            response
+                .headers
+                .push(("content-length", length.to_string()));
+        }
+    }
+
+    /// The whole store as snapshot JSON (`{"type": [items]}`), for a host that
+    /// persists it.
+    pub fn snapshot(&self) -> Vec<u8> {
+        snapshot::render(&self.store)
+    }
+
+    /// Makes the current store the one `POST /__admin/reset` restores, as a
+    /// host does after it has replayed its journal at start.
+    pub fn mark_initial(&mut self) {
+        self.initial = self.store.clone();
+    }
+
+    fn dispatch(
+        &mut self,
+        route: &Route,
+        request: &Request,
+        now: Duration,
+        delay: &mut Duration,
+        changes: &mut Vec<Change>,
+    ) -> Result<Response, ApiError> {
+        let limit = self.config.max_uri_bytes;
+        if request.path.len() + request.query.len() + 1 > limit {
+            return Err(ApiError::UriTooLong { limit });
+        }
+        let limit = self.config.max_body_bytes;
+        if request.body_too_large || request.body.len() > limit {
+            return Err(ApiError::BodyTooLarge { limit });
+        }
+        if request.method == Method::Options {
+            // A CORS preflight carries no token and must not be delayed or forced.
+            *delay = Duration::ZERO;
+            return Ok(cors::preflight(route, request));
+        }
+        if !access::authorized(&self.config, route, request) {
+            return Err(ApiError::Unauthorized);
+        }
+        let controls = Controls::read(request)?;
+        if let Some(asked) = controls.delay {
+            *delay = asked;
+        }
+        if let Some(status) = controls.status {
+            let message = format!(
+                "Forced {status} {}: the request asked for it with X-Mock-Status or _status.",
+                reason_phrase(status)
+            );
+            return Ok(respond(status, JSON, message_body(&message)));
+        }
+        if !route.takes(&request.method) {
+            return Err(ApiError::MethodNotAllowed {
+                method: request.method.to_string(),
+                allow: route.allow(),
+            });
+        }
+        let elapsed = now.saturating_sub(self.started);
+        let (name, version) = (&self.config.app_name, &self.config.app_version);
+        // `takes` has admitted only the methods of the route table, and HEAD
+        // where GET is; every other pair below is unreachable.
+        let warn = self.config.publicly_reachable && self.config.api_token.is_none();
+        match (route.clone(), &request.method) {
+            (Route::Home, _) => {
+                let page = pages::homepage(name, version, elapsed, &self.store, warn);
+                Ok(respond(200, HTML, page.into_bytes()))
+            }
+            (Route::Snapshot, Method::Put) => self.put_snapshot(&request.body, changes),
+            (Route::Snapshot, _) => Ok(respond(200, JSON, snapshot::render(&self.store))),
+            (Route::Reset, _) => Ok(self.reset(changes)),
+            (Route::Requests, Method::Delete) => {
+                let deleted = self.journal.clear();
+                Ok(respond(
+                    200,
+                    JSON,
+                    format!("{{\"deleted\":{deleted}}}").into_bytes(),
+                ))
+            }
+            (Route::Requests, _) => self.requests(request),
+            (Route::Health, _) => {
+                let doc = pages::health(name, version, elapsed, &self.store);
+                Ok(respond(200, JSON, doc.to_string().into_bytes()))
+            }
+            (Route::OpenApi, _) => Ok(respond(200, JSON, openapi::document(name, version))),
+            (Route::Collection { resource }, Method::Post) => {
+                self.create(&resource, &request.body, changes)
+            }
+            (Route::Collection { resource }, Method::Delete) => Ok(self.clear(&resource, changes)),
+            (Route::Collection { resource }, _) => self.list(&resource, request),
+            (Route::Item { resource, id }, Method::Put) => {
+                self.rewrite(&resource, &id, request, false, changes)
+            }
+            (Route::Item { resource, id }, Method::Patch) => {
+                self.rewrite(&resource, &id, request, true, changes)
+            }
+            (Route::Item { resource, id }, Method::Delete) => {
+                self.delete(&resource, &id, request, changes)
+            }
+            (Route::Item { resource, id }, _) => self.get(&resource, &id, request),
+        }
+    }
+
+    /// Applies a change to the store and reports it.
+    fn record(&mut self, change: Change, changes: &mut Vec<Change>) {
+        self.apply(&change);
+        changes.push(change);
+    }
+}
+
+fn respond(status: u16, content_type: &str, body: Vec<u8>) -> Response {
+    Response {
+        status,
+        headers: vec![("content-type", content_type.to_owned())],
+        body,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::SeededIds;
+    use crate::route::ROUTES;
+
+    const T0: Duration = Duration::from_secs(1_700_000_000);
+
+    fn engine() -> Engine {
+        Engine::new(Config::default(), Box::new(SeededIds::new(7)), T0)
+    }
+
+    fn send(engine: &mut Engine, method: Method, target: &str, body: &str) -> Outcome {
+        engine.handle(&Request::new(method, target).with_body(body), T0)
+    }
+
+    fn text(outcome: &Outcome) -> &str {
+        std::str::from_utf8(&outcome.response.body).unwrap()
+    }
+
+    #[test]
+    fn ids_are_pinned_by_the_seed_and_are_uuid_v4() {
+        let a = send(&mut engine(), Method::Post, "/api/p", "{}");
+        let b = send(&mut engine(), Method::Post, "/api/p", "{}");
+        assert_eq!(a, b);
+        let id = match &a.changes[..] {
+            [Change::Put { id, .. }] => id.clone(),
+            other => panic!("unexpected {other:?}"),
+        };
+        let parsed = uuid::Uuid::parse_str(&id).unwrap();
+        assert_eq!(parsed.get_version_num(), 4);
+        assert_eq!(id, id.to_lowercase());
+        assert_eq!(text(&a), format!(r#"{{"_id":"{id}"}}"#));
+    }
+
+    #[test]
+    fn changes_replay_into_the_same_store() {
+        let mut live = engine();
+        let mut log = Vec::new();
+        let created = send(
+            &mut live,
+            Method::Post,
+            "/api/p",
+            r#"[{"a":1},{"a":2},{"a":3}]"#,
+        );
+        log.extend(created.changes.clone());
+        let Change::Put { id, .. } = &created.changes[0] else {
+            panic!("expected a put")
+        };
+        let target = format!("/api/p/{id}");
+        log.extend(send(&mut live, Method::Put, &target, r#"{"a":3}"#).changes);
+        log.extend(send(&mut live, Method::Patch, &target, r#"{"b":4}"#).changes);
+        log.extend(send(&mut live, Method::Delete, &target, "").changes);
+        log.extend(send(&mut live, Method::Post, "/api/q", "{}").changes);
+        log.extend(send(&mut live, Method::Delete, "/api/q", "").changes);
+        assert_eq!(log.len(), 8);
+
+        let mut replayed = engine();
+        for change in &log {
+            replayed.apply(change);
+        }
+        for target in ["/api/p", "/api/q", "/health"] {
+            let list = |e: &mut Engine| text(&send(e, Method::Get, target, "")).to_owned();
+            assert_eq!(list(&mut live), list(&mut replayed));
+        }
+    }
+
+    #[test]
+    fn failed_requests_change_nothing() {
+        let mut engine = engine();
+        let created = send(&mut engine, Method::Post, "/api/p", r#"{"a":1}"#);
+        let Change::Put { id, .. } = &created.changes[0] else {
+            panic!("expected a put")
+        };
+        let item = format!("/api/p/{id}");
+        let stale = Request::new(Method::Put, &item)
+            .with_header("If-Match", "\"0000000000000000\"")
+            .with_body("{}");
+        assert_eq!(engine.handle(&stale, T0).response.status, 412);
+        for (method, target, body) in [
+            (Method::Post, "/api/p", r#"[{"a":1}, 2]"#),
+            (Method::Post, "/api/p", "[1"),
+            (Method::Put, "/api/p/none", "{}"),
+            (Method::Patch, &item, "[]"),
+            (Method::Delete, "/api/p/none", ""),
+            (Method::Get, "/api/p?_page=0", ""),
+            (Method::Put, "/api/p", "{}"),
+        ] {
+            let outcome = send(&mut engine, method, target, body);
+            assert!(outcome.response.status >= 400, "{target} {body}");
+            assert!(outcome.changes.is_empty());
+        }
+        assert_eq!(engine.store().total(), 1);
+        assert_eq!(
+            text(&send(&mut engine, Method::Get, &item, "")),
+            format!(r#"{{"a":1,"_id":"{id}"}}"#)
+        );
+    }
+
+    #[test]
+    fn the_route_table_and_the_dispatcher_agree() {
+        // Every method of the table is dispatched (never a 405), and every other is a 405.
+        let methods = [
+            Method::Get,
+            Method::Head,
+            Method::Post,
+            Method::Put,
+            Method::Patch,
+            Method::Delete,
+        ];
+        for spec in ROUTES {
+            let target = spec
+                .template
+                .replace("{resource}", "p")
+                .replace("{id}", "x");
+            let route = Route::parse(&target).unwrap();
+            for method in &methods {
+                let status = send(&mut engine(), method.clone(), &target, "{}")
+                    .response
+                    .status;
+                assert_eq!(
+                    status == 405,
+                    !route.takes(method),
+                    "{method} {target}: {status}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn head_has_no_body_but_the_get_length() {
+        let mut engine = engine();
+        let get = send(&mut engine, Method::Get, "/health", "");
+        let head = send(&mut engine, Method::Head, "/health", "");
+        assert!(head.response.body.is_empty());
+        let length = get.response.body.len().to_string();
+        assert_eq!(
+            head.response.header("content-length"),
+            Some(length.as_str())
+        );
+    }
+
+    #[test]
+    fn body_limit_is_inclusive() {
+        let config = Config {
+            max_body_bytes: 10,
+            ..Config::default()
+        };
+        let mut engine = Engine::new(config, Box::new(SeededIds::new(1)), T0);
+        assert_eq!(
+            send(&mut engine, Method::Post, "/api/p", r#"{"a":"12"}"#)
+                .response
+                .status,
+            200
+        );
+        assert_eq!(
+            send(&mut engine, Method::Post, "/api/p", r#"{"a":"123"}"#)
+                .response
+                .status,
+            413
+        );
+        let mut flagged = Request::new(Method::Post, "/api/p");
+        flagged.body_too_large = true;
+        assert_eq!(engine.handle(&flagged, T0).response.status, 413);
+    }
+}
