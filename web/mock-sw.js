@@ -252,7 +252,7 @@ async function start(name) {
             live.nextSeq = Math.max(live.nextSeq, type.seq + 1);
         }
         for (const item of items) {
-            engine.apply({ kind: 'put', resource: item.resource, id: item.id, item: item.item });
+            engine.apply({ kind: 'create', resource: item.resource, id: item.id, item: item.item });
             live.types.get(item.resource).items.set(item.id, item.seq);
             live.nextSeq = Math.max(live.nextSeq, item.seq + 1);
         }
@@ -264,47 +264,52 @@ async function start(name) {
 }
 
 /**
- * Writes one request's changes in one transaction, resolving once it is committed. `live.types`
- * mirrors the rows (resource -> {seq, items: id -> seq}) so that no row has to be read first.
+ * Writes one request's changes in one transaction, resolving once it is committed: each change of the
+ * engine is one IndexedDB operation. `live.types` mirrors the order numbers of the rows
+ * (resource -> {seq, items: id -> seq}), so that a replaced item keeps its place without a read.
  */
 function record(live, changes, seeding = false) {
     const tx = live.db.transaction(['types', 'items', 'meta'], 'readwrite');
     const types = tx.objectStore('types');
     const items = tx.objectStore('items');
-    for (const change of changes) {
-        const { kind, resource, id } = change;
-        if (kind === 'put') {
-            let type = live.types.get(resource);
-            if (!type) {
-                type = { seq: live.nextSeq++, items: new Map() };
-                live.types.set(resource, type);
-                types.put({ resource, seq: type.seq });
-            }
-            let seq = type.items.get(id);
-            if (seq === undefined) {
-                seq = live.nextSeq++;
-                type.items.set(id, seq);
-            }
-            items.put({ resource, id, item: change.item, seq });
-        } else if (kind === 'delete') {
-            const type = live.types.get(resource);
-            items.delete([resource, id]);
-            if (type) {
-                type.items.delete(id);
-                if (type.items.size === 0) {
-                    live.types.delete(resource);
-                    types.delete(resource);
-                }
-            }
-        } else if (kind === 'clear') {
-            live.types.delete(resource);
-            types.delete(resource);
-            items.delete(IDBKeyRange.bound([resource], [resource, []]));
-        } else if (kind === 'clearAll') {
-            live.types.clear();
-            types.clear();
-            items.clear();
+    const typeOf = (resource) => {
+        const type = live.types.get(resource);
+        if (!type) {
+            throw new Error(`the stored rows have no type "${resource}"`);
         }
+        return type;
+    };
+    try {
+        for (const change of changes) {
+            const { kind, resource, id } = change;
+            if (kind === 'createType') {
+                const seq = live.nextSeq++;
+                live.types.set(resource, { seq, items: new Map() });
+                types.put({ resource, seq });
+            } else if (kind === 'create') {
+                const seq = live.nextSeq++;
+                typeOf(resource).items.set(id, seq);
+                items.put({ resource, id, item: change.item, seq });
+            } else if (kind === 'replace') {
+                items.put({ resource, id, item: change.item, seq: typeOf(resource).items.get(id) });
+            } else if (kind === 'delete') {
+                typeOf(resource).items.delete(id);
+                items.delete([resource, id]);
+            } else if (kind === 'dropType') {
+                live.types.delete(resource);
+                types.delete(resource);
+                items.delete(IDBKeyRange.bound([resource], [resource, []]));
+            } else if (kind === 'clearAll') {
+                live.types.clear();
+                types.clear();
+                items.clear();
+            } else {
+                throw new Error(`a change of unknown kind "${kind}"`);
+            }
+        }
+    } catch (err) {
+        tx.abort();
+        return Promise.reject(err);
     }
     if (seeding) {
         tx.objectStore('meta').put({ key: 'seeded' });

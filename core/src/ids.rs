@@ -48,3 +48,13 @@ pub(crate) fn new_id(ids: &mut dyn IdSource) -> String {
         .hyphenated()
         .to_string()
 }
+
+/// A seed that depends only on `bytes`, for ids that must be the same every
+/// time the same content is loaded. `DefaultHasher::new()` is SipHash with
+/// fixed keys: the same in every process built by the same compiler.
+pub(crate) fn content_seed(bytes: &[u8]) -> u64 {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let mut hasher = DefaultHasher::new();
+    bytes.hash(&mut hasher);
+    hasher.finish()
+}

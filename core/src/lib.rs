@@ -19,8 +19,15 @@
 //!   [`Outcome`]; the host waits), forced statuses, the request journal,
 //!   snapshots, reset to fixtures, and bearer-token access.
 //! - CORS headers on every response, `*` or an allow-list.
-//! - Reporting every store change as a [`Change`], so a host can persist it and
-//!   rebuild the same store later with [`Engine::apply`].
+//! - The settings ([`SETTINGS`]): one table with every setting's name,
+//!   default, limit, check and help, which every host reads through
+//!   ([`Config::from_settings`]), so a value is taken or refused alike
+//!   everywhere.
+//! - Reporting every store change as a [`Change`] that says everything a
+//!   persistence layer needs (a new type, a new item after the others, a
+//!   replaced item in its place, a forgotten type), so a host maps each change
+//!   to one storage operation and rebuilds the same store later with
+//!   [`Engine::apply`].
 //!
 //! # Out of scope
 //! Sockets, files, clocks, randomness, threads, timers and async. The host
@@ -29,21 +36,53 @@
 //! persists the changes. This crate builds for `wasm32-unknown-unknown` and
 //! has no host dependencies.
 //!
-//! # Example
+//! # The host loop
+//! Every host runs the same straight line: its request in, [`Engine::handle`],
+//! the changes persisted before the answer, the delay waited, the response
+//! out. A host that cannot persist answers [`ApiError::StorageFailed`]
+//! instead, built by the engine so it carries the same headers as any answer.
 //! ```
-//! use mock_rest_core::{Config, Engine, Method, Request, SeededIds};
+//! use mock_rest_core::{ApiError, Change, Config, Engine, Method, Request, SeededIds};
 //! use std::time::Duration;
 //!
+//! // The host's storage: here a list of changes, natively a journal file,
+//! // at the edge SQL rows, in the browser IndexedDB.
+//! let mut stored: Vec<Change> = Vec::new();
 //! let now = Duration::from_secs(1_700_000_000);
-//! let mut engine = Engine::new(Config::default(), Box::new(SeededIds::new(1)), now);
+//! let (config, warnings) = Config::default()
+//!     .from_settings([("APP_NAME", "shop"), ("MAX_ITEMS", "1000")])
+//!     .expect("settings are checked at start; a bad one stops it");
+//! assert!(warnings.is_empty());
+//! let mut engine = Engine::new(config, Box::new(SeededIds::new(1)), now);
 //!
-//! let post = Request::new(Method::Post, "/api/persons")
+//! // 1. map the host's request in
+//! let request = Request::new(Method::Post, "/api/persons")
 //!     .with_body(r#"{"first_name":"Darth","age":41.50}"#);
-//! let created = engine.handle(&post, now);
-//! assert_eq!(created.response.status, 200);
-//! assert_eq!(created.changes.len(), 1);
-//! let body = String::from_utf8(created.response.body).unwrap();
+//! // 2. handle it
+//! let outcome = engine.handle(&request, now);
+//! // 3. persist each change as one storage operation, before answering
+//! let persisted = true;
+//! stored.extend(outcome.changes.iter().cloned());
+//! let response = if persisted {
+//!     outcome.response
+//! } else {
+//!     let mut failed = ApiError::StorageFailed.to_response();
+//!     engine.finish(&mut failed, &request);
+//!     failed
+//! };
+//! // 4. wait the delay (a timer, never blocking other requests), 5. write it out
+//! assert_eq!(outcome.delay, Duration::ZERO);
+//! assert_eq!(response.status, 200);
+//! let body = String::from_utf8(response.body).unwrap();
 //! assert!(body.starts_with(r#"{"first_name":"Darth","age":41.50,"_id":""#));
+//! assert!(matches!(&stored[..], [Change::CreateType { .. }, Change::Create { .. }]));
+//!
+//! // After a restart, the stored changes rebuild the same store.
+//! let mut restarted = Engine::new(Config::default(), Box::new(SeededIds::new(2)), now);
+//! for change in &stored {
+//!     restarted.apply(change);
+//! }
+//! assert_eq!(restarted.snapshot(), engine.snapshot());
 //!
 //! let missing = engine.handle(&Request::new(Method::Get, "/api/persons/nope"), now);
 //! assert_eq!(missing.response.status, 404);

@@ -25,30 +25,54 @@ impl Response {
 
 /// One change the engine made to its store, as data a host can persist or replay
 /// with [`Engine::apply`](crate::Engine::apply).
+///
+/// Each change says everything a persistence layer needs, so a host maps one
+/// change to one storage operation and derives no rule of the store itself:
+/// where a new item or type goes, and when a type is forgotten, are explicit.
+/// Replaying a host's stored state is `CreateType` and `Create` in creation
+/// order (see [`Engine::rebuild_changes`](crate::Engine::rebuild_changes)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
-    /// The item now has exactly this JSON text (created or replaced).
-    Put {
+    /// A resource type that did not exist, placed after every other type. Its
+    /// first item follows as a `Create`; a type never exists without items.
+    CreateType {
         /// The resource type, such as `persons`.
         resource: String,
-        /// The item's `_id`.
+    },
+    /// A new item, placed after every other item of its type.
+    Create {
+        /// The resource type.
+        resource: String,
+        /// The item's id.
         id: String,
-        /// The item as compact JSON, `_id` included.
+        /// The item as compact JSON, its id included (as its last member).
         item: String,
     },
-    /// The item is gone.
+    /// An existing item's new text (PUT or PATCH); the item keeps its place.
+    Replace {
+        /// The resource type.
+        resource: String,
+        /// The item's id.
+        id: String,
+        /// The item as compact JSON, its id included (as its last member).
+        item: String,
+    },
+    /// One item is gone. When it was its type's last, a `DropType` follows.
     Delete {
         /// The resource type.
         resource: String,
-        /// The item's `_id`.
+        /// The item's id.
         id: String,
     },
-    /// Every item of the type is gone.
-    Clear {
+    /// A type is gone with every item it had, and forgotten: its last item was
+    /// deleted, or the whole collection was. A later item of the same name
+    /// creates it again, after every other type.
+    DropType {
         /// The resource type.
         resource: String,
     },
-    /// Every item of every type is gone (a snapshot or reset follows as `Put`s).
+    /// Every type and item is gone (a snapshot or reset follows as
+    /// `CreateType`s and `Create`s).
     ClearAll,
 }
 

@@ -51,16 +51,22 @@ impl Entry {
 
     /// The item's id, read from the end of its text.
     fn id(&self) -> Cow<'_, str> {
-        let end = self.json.len().saturating_sub(1);
-        let quoted = self.json.get(self.id_at as usize..end).unwrap_or_default();
-        let inner = quoted
-            .get(1..quoted.len().saturating_sub(1))
-            .unwrap_or_default();
-        if inner.contains('\\') {
-            Cow::Owned(serde_json::from_str(quoted).unwrap_or_default())
-        } else {
-            Cow::Borrowed(inner)
-        }
+        id_at(&self.json, self.id_at)
+    }
+}
+
+/// The id of a stored item's text whose quoted id starts at `at`: the one
+/// place that reads ids back from items.
+fn id_at(json: &str, at: u32) -> Cow<'_, str> {
+    let end = json.len().saturating_sub(1);
+    let quoted = json.get(at as usize..end).unwrap_or_default();
+    let inner = quoted
+        .get(1..quoted.len().saturating_sub(1))
+        .unwrap_or_default();
+    if inner.contains('\\') {
+        Cow::Owned(serde_json::from_str(quoted).unwrap_or_default())
+    } else {
+        Cow::Borrowed(inner)
     }
 }
 
@@ -69,8 +75,16 @@ impl Entry {
 pub struct Item<'a> {
     /// The item's JSON text, `_id` included.
     pub json: &'a str,
-    /// A value that changes with every write of the item, for its `ETag`.
+    /// A hash of the text, for its `ETag`.
     pub tag: u64,
+    id_at: u32,
+}
+
+impl<'a> Item<'a> {
+    /// The item's id.
+    pub fn id(&self) -> Cow<'a, str> {
+        id_at(self.json, self.id_at)
+    }
 }
 
 impl Item<'_> {
@@ -197,9 +211,9 @@ impl Collection {
 
     /// Stores an item: a new id goes last, a known id is replaced in its place.
     /// Returns whether the id was new.
-    fn put(&mut self, id: &str, json: String, version: u64) -> bool {
+    fn put(&mut self, id: &str, json: String) -> bool {
         let mut entry = Entry::new(id, json, 0);
-        entry.tag = tag_of(&entry.json, version);
+        entry.tag = tag_of(&entry.json);
         if let Some(slot) = self.slot_of(id) {
             if let Some(existing) = self.slots.get_mut(slot) {
                 *existing = Some(entry);
@@ -263,16 +277,18 @@ impl Entry {
         Item {
             json: &self.json,
             tag: self.tag,
+            id_at: self.id_at,
         }
     }
 }
 
-/// The tag of a write: the text and the store's write counter, hashed, so that
-/// it changes with every write and differs between stores that count alike.
-fn tag_of(json: &str, version: u64) -> u64 {
+/// The tag of an item's text: a hash of the text alone (its `_id` included),
+/// so that it changes when the item does and stays the same across restarts,
+/// evictions and hosts. `DefaultHasher::new()` is SipHash with fixed keys: the
+/// same for every process built by the same compiler.
+fn tag_of(json: &str) -> u64 {
     let mut hasher = DefaultHasher::new();
     json.hash(&mut hasher);
-    version.hash(&mut hasher);
     hasher.finish()
 }
 
@@ -281,7 +297,6 @@ fn tag_of(json: &str, version: u64) -> u64 {
 pub struct Store {
     types: IndexMap<String, Collection>,
     total: usize,
-    writes: u64,
 }
 
 impl Store {
@@ -302,12 +317,11 @@ impl Store {
 
     /// Creates or replaces an item (see [`Collection`] for where it goes).
     pub fn put(&mut self, resource: &str, id: &str, json: String) {
-        self.writes += 1;
         let collection = match self.types.get_mut(resource) {
             Some(collection) => collection,
             None => self.types.entry(resource.to_owned()).or_default(),
         };
-        if collection.put(id, json, self.writes) {
+        if collection.put(id, json) {
             self.total += 1;
         }
     }
@@ -416,14 +430,25 @@ mod tests {
     }
 
     #[test]
-    fn every_write_changes_the_tag() {
+    fn the_tag_follows_the_text_and_survives_a_new_store() {
         let mut store = Store::new();
         store.put("t", "a", item("a", "1"));
+        store.put("t", "b", item("b", "1"));
         let first = store.get("t", "a").unwrap().tag;
+        assert_ne!(first, store.get("t", "b").unwrap().tag, "ids differ");
+        store.put("t", "a", item("a", "2"));
+        assert_ne!(first, store.get("t", "a").unwrap().tag, "new text, new tag");
         store.put("t", "a", item("a", "1"));
-        let second = store.get("t", "a").unwrap().tag;
-        assert_ne!(first, second, "same text, new write, new tag");
+        assert_eq!(
+            first,
+            store.get("t", "a").unwrap().tag,
+            "same text, same tag"
+        );
+        let mut restarted = Store::new();
+        restarted.put("t", "a", item("a", "1"));
+        assert_eq!(first, restarted.get("t", "a").unwrap().tag);
         assert_eq!(store.get("t", "a").unwrap().etag().len(), 18);
+        assert_eq!(store.get("t", "a").unwrap().id(), "a");
     }
 
     #[test]

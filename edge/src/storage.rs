@@ -1,11 +1,12 @@
 //! The store of one namespace in its Durable Object's SQLite storage: one row
 //! per item, written change by change, never the whole store at once.
 //!
-//! `items` holds each item's text under its resource and id. Its rowid keeps
-//! creation order: a new item gets a rowid past every other, and an upsert that
-//! replaces the text keeps the row, hence the rowid, as the engine keeps the
-//! item's place. `types` keeps the order in which resource types were created:
-//! a type's row goes when its last item does, as the engine forgets the type.
+//! Each of the engine's changes is one storage operation ([`Storage::record`]):
+//! `CreateType` inserts a row into `types`, `Create` one into `items`,
+//! `Replace` updates an item's text in its row, `Delete` deletes the row,
+//! `DropType` deletes a type with its items, `ClearAll` everything. A row's
+//! rowid is past every other when it is inserted, so ordering by rowid gives
+//! back the engine's creation order of types and of items.
 
 use mock_rest_core::{Change, Engine};
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -25,14 +26,14 @@ const LOAD: &str = "SELECT items.resource, items.id, items.item
     FROM items JOIN types ON types.resource = items.resource
     ORDER BY types.rowid, items.rowid";
 
-const PUT_TYPE: &str = "INSERT INTO types (resource) VALUES (?) ON CONFLICT DO NOTHING";
-const PUT_ITEM: &str = "INSERT INTO items (resource, id, item) VALUES (?, ?, ?)
-    ON CONFLICT (resource, id) DO UPDATE SET item = excluded.item";
+const CREATE_TYPE: &str = "INSERT INTO types (resource) VALUES (?)";
+const CREATE_ITEM: &str = "INSERT INTO items (resource, id, item) VALUES (?, ?, ?)";
+const REPLACE_ITEM: &str = "UPDATE items SET item = ? WHERE resource = ? AND id = ?";
 const DELETE_ITEM: &str = "DELETE FROM items WHERE resource = ? AND id = ?";
-const FORGET_TYPE_IF_EMPTY: &str = "DELETE FROM types WHERE resource = ?
-    AND NOT EXISTS (SELECT 1 FROM items WHERE resource = ?)";
-const CLEAR_ITEMS: &str = "DELETE FROM items WHERE resource = ?";
-const FORGET_TYPE: &str = "DELETE FROM types WHERE resource = ?";
+const DROP_TYPE: [&str; 2] = [
+    "DELETE FROM items WHERE resource = ?",
+    "DELETE FROM types WHERE resource = ?",
+];
 const CLEAR_ALL: [&str; 2] = ["DELETE FROM items", "DELETE FROM types"];
 
 #[wasm_bindgen]
@@ -85,7 +86,7 @@ impl Storage {
                     .unwrap_or_else(|| Err("a stored item has too few columns".into()))
             };
             let (resource, id, item) = (next()?, next()?, next()?);
-            engine.apply(&Change::Put { resource, id, item });
+            engine.apply(&Change::Create { resource, id, item });
             count += 1;
         }
         Ok(count)
@@ -115,19 +116,24 @@ impl Storage {
     fn write(&self, change: &Change) -> worker::Result<()> {
         let text = |value: &str| SqlStorageValue::String(value.to_owned());
         match change {
-            Change::Put { resource, id, item } => {
-                self.sql.exec(PUT_TYPE, vec![text(resource)])?;
+            Change::CreateType { resource } => {
+                self.sql.exec(CREATE_TYPE, vec![text(resource)])?;
+            }
+            Change::Create { resource, id, item } => {
                 self.sql
-                    .exec(PUT_ITEM, vec![text(resource), text(id), text(item)])?;
+                    .exec(CREATE_ITEM, vec![text(resource), text(id), text(item)])?;
+            }
+            Change::Replace { resource, id, item } => {
+                self.sql
+                    .exec(REPLACE_ITEM, vec![text(item), text(resource), text(id)])?;
             }
             Change::Delete { resource, id } => {
                 self.sql.exec(DELETE_ITEM, vec![text(resource), text(id)])?;
-                self.sql
-                    .exec(FORGET_TYPE_IF_EMPTY, vec![text(resource), text(resource)])?;
             }
-            Change::Clear { resource } => {
-                self.sql.exec(CLEAR_ITEMS, vec![text(resource)])?;
-                self.sql.exec(FORGET_TYPE, vec![text(resource)])?;
+            Change::DropType { resource } => {
+                for statement in DROP_TYPE {
+                    self.sql.exec(statement, vec![text(resource)])?;
+                }
             }
             Change::ClearAll => {
                 for statement in CLEAR_ALL {

@@ -148,19 +148,24 @@ pub fn header(snapshot: Option<&[u8]>) -> String {
     }
 }
 
-/// Encodes one outcome's changes as a journal line.
+/// Encodes one outcome's changes as a journal line: one JSON array per change,
+/// `["create", resource, id, item]` and so on, by the change's name.
 pub fn encode(changes: &[Change]) -> Vec<u8> {
     let quote = |text: &str| serde_json::Value::String(text.to_owned()).to_string();
     let parts: Vec<String> = changes
         .iter()
         .map(|change| match change {
-            Change::Put { resource, id, item } => {
-                format!("[\"put\",{},{},{item}]", quote(resource), quote(id))
+            Change::CreateType { resource } => format!("[\"create_type\",{}]", quote(resource)),
+            Change::Create { resource, id, item } => {
+                format!("[\"create\",{},{},{item}]", quote(resource), quote(id))
+            }
+            Change::Replace { resource, id, item } => {
+                format!("[\"replace\",{},{},{item}]", quote(resource), quote(id))
             }
             Change::Delete { resource, id } => {
                 format!("[\"delete\",{},{}]", quote(resource), quote(id))
             }
-            Change::Clear { resource } => format!("[\"clear\",{}]", quote(resource)),
+            Change::DropType { resource } => format!("[\"drop_type\",{}]", quote(resource)),
             Change::ClearAll => "[\"clear_all\"]".to_owned(),
         })
         .collect();
@@ -169,6 +174,8 @@ pub fn encode(changes: &[Change]) -> Vec<u8> {
 }
 
 /// Decodes one journal line (without its newline), if it is whole and intact.
+/// Journals of earlier versions said `put` (create or replace: [`Engine::apply`]
+/// treats both alike) and `clear` (a dropped type); they are read too.
 pub fn decode(line: &str) -> Option<Vec<Change>> {
     let (crc, json) = line.split_once(' ')?;
     if u32::from_str_radix(crc, 16).ok()? != crc32fast::hash(json.as_bytes()) {
@@ -178,21 +185,33 @@ pub fn decode(line: &str) -> Option<Vec<Change>> {
     let text = |raw: &RawValue| serde_json::from_str::<String>(raw.get()).ok();
     entries
         .into_iter()
-        .map(|entry| match entry.as_slice() {
-            [op, resource, id, item] if text(op)? == "put" => Some(Change::Put {
-                resource: text(resource)?,
-                id: text(id)?,
-                item: item.get().to_owned(),
-            }),
-            [op, resource, id] if text(op)? == "delete" => Some(Change::Delete {
-                resource: text(resource)?,
-                id: text(id)?,
-            }),
-            [op, resource] if text(op)? == "clear" => Some(Change::Clear {
-                resource: text(resource)?,
-            }),
-            [op] if text(op)? == "clear_all" => Some(Change::ClearAll),
-            _ => None,
+        .map(|entry| {
+            let (op, args) = entry.split_first()?;
+            let op = text(op)?;
+            match (op.as_str(), args) {
+                ("create_type", [resource]) => Some(Change::CreateType {
+                    resource: text(resource)?,
+                }),
+                ("create", [resource, id, item]) => Some(Change::Create {
+                    resource: text(resource)?,
+                    id: text(id)?,
+                    item: item.get().to_owned(),
+                }),
+                ("replace" | "put", [resource, id, item]) => Some(Change::Replace {
+                    resource: text(resource)?,
+                    id: text(id)?,
+                    item: item.get().to_owned(),
+                }),
+                ("delete", [resource, id]) => Some(Change::Delete {
+                    resource: text(resource)?,
+                    id: text(id)?,
+                }),
+                ("drop_type" | "clear", [resource]) => Some(Change::DropType {
+                    resource: text(resource)?,
+                }),
+                ("clear_all", []) => Some(Change::ClearAll),
+                _ => None,
+            }
         })
         .collect()
 }
@@ -577,16 +596,24 @@ mod tests {
     fn records_round_trip_exactly() {
         let changes = vec![
             Change::ClearAll,
-            Change::Put {
+            Change::CreateType {
+                resource: "p\"q".to_owned(),
+            },
+            Change::Create {
                 resource: "p\"q".to_owned(),
                 id: "a\nb".to_owned(),
                 item: r#"{"n":1e400,"s":"\u00e9","_id":"a\nb"}"#.to_owned(),
+            },
+            Change::Replace {
+                resource: "p\"q".to_owned(),
+                id: "a\nb".to_owned(),
+                item: r#"{"n":2,"_id":"a\nb"}"#.to_owned(),
             },
             Change::Delete {
                 resource: "p".to_owned(),
                 id: "x".to_owned(),
             },
-            Change::Clear {
+            Change::DropType {
                 resource: "t".to_owned(),
             },
         ];
@@ -598,6 +625,25 @@ mod tests {
         );
         let text = String::from_utf8(line).unwrap();
         assert_eq!(decode(text.trim_end_matches('\n')), Some(changes));
+    }
+
+    #[test]
+    fn records_of_earlier_versions_are_read() {
+        let json = r#"[["put","p","a",{"_id":"a"}],["clear","q"]]"#;
+        let line = format!("{:08x} {json}", crc32fast::hash(json.as_bytes()));
+        assert_eq!(
+            decode(&line),
+            Some(vec![
+                Change::Replace {
+                    resource: "p".to_owned(),
+                    id: "a".to_owned(),
+                    item: r#"{"_id":"a"}"#.to_owned(),
+                },
+                Change::DropType {
+                    resource: "q".to_owned(),
+                },
+            ])
+        );
     }
 
     #[test]

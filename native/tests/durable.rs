@@ -194,7 +194,7 @@ fn fsync_batch_survives_a_process_crash_too() {
 #[test]
 fn a_torn_or_corrupt_tail_is_cut_off_and_never_applied() {
     let scratch = Scratch::new("torn");
-    let put = |id: &str, n: u32| Change::Put {
+    let put = |id: &str, n: u32| Change::Create {
         resource: "t".to_owned(),
         id: id.to_owned(),
         item: format!(r#"{{"n":{n},"_id":"{id}"}}"#),
@@ -242,7 +242,7 @@ fn a_compaction_killed_between_its_renames_loses_and_repeats_nothing() {
         resource: "t".to_owned(),
         id: "zero".to_owned(),
     }]));
-    journal.extend(encode(&[Change::Put {
+    journal.extend(encode(&[Change::Replace {
         resource: "t".to_owned(),
         id: "one".to_owned(),
         item: r#"{"n":1,"_id":"one"}"#.to_owned(),

@@ -2,8 +2,9 @@
 //! engine, errors turned into JavaScript `Error`s in one place ([`fail`]).
 //!
 //! Shapes the worker sees (plain objects):
-//! - a change: `{kind: "put", resource, id, item}`, `{kind: "delete", resource, id}`,
-//!   `{kind: "clear", resource}` or `{kind: "clearAll"}`;
+//! - a change: `{kind: "createType", resource}`, `{kind: "create", resource, id, item}`,
+//!   `{kind: "replace", resource, id, item}`, `{kind: "delete", resource, id}`,
+//!   `{kind: "dropType", resource}` or `{kind: "clearAll"}` (the core's `Change`);
 //! - a response: `{status, headers: [[name, value], ...], body: Uint8Array}`;
 //! - an outcome: a response plus `changes` (an array of changes, to be stored
 //!   before the answer) and `delay` (milliseconds to wait before it).
@@ -87,7 +88,8 @@ impl MockEngine {
     /// then every item), for storing a namespace's seed.
     #[wasm_bindgen(js_name = storeChanges)]
     pub fn store_changes(&self) -> Array {
-        crate::store_changes(&self.engine)
+        self.engine
+            .rebuild_changes()
             .iter()
             .map(change_object)
             .collect()
@@ -102,7 +104,15 @@ impl MockEngine {
                 .ok_or_else(|| fail(format!("a stored change has no `{name}` text")))
         };
         let change = match field("kind")?.as_str() {
-            "put" => Change::Put {
+            "createType" => Change::CreateType {
+                resource: field("resource")?,
+            },
+            "create" => Change::Create {
+                resource: field("resource")?,
+                id: field("id")?,
+                item: field("item")?,
+            },
+            "replace" => Change::Replace {
                 resource: field("resource")?,
                 id: field("id")?,
                 item: field("item")?,
@@ -111,7 +121,7 @@ impl MockEngine {
                 resource: field("resource")?,
                 id: field("id")?,
             },
-            "clear" => Change::Clear {
+            "dropType" => Change::DropType {
                 resource: field("resource")?,
             },
             "clearAll" => Change::ClearAll,
@@ -210,9 +220,11 @@ fn response_object(response: &Response) -> Object {
 fn change_object(change: &Change) -> JsValue {
     let object = Object::new();
     let (kind, resource, id, item) = match change {
-        Change::Put { resource, id, item } => ("put", Some(resource), Some(id), Some(item)),
+        Change::CreateType { resource } => ("createType", Some(resource), None, None),
+        Change::Create { resource, id, item } => ("create", Some(resource), Some(id), Some(item)),
+        Change::Replace { resource, id, item } => ("replace", Some(resource), Some(id), Some(item)),
         Change::Delete { resource, id } => ("delete", Some(resource), Some(id), None),
-        Change::Clear { resource } => ("clear", Some(resource), None, None),
+        Change::DropType { resource } => ("dropType", Some(resource), None, None),
         Change::ClearAll => ("clearAll", None, None, None),
     };
     set(&object, "kind", kind);

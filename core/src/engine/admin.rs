@@ -3,12 +3,10 @@
 use super::{respond, Engine, JSON};
 use crate::error::ApiError;
 use crate::ids::new_id;
-use crate::ids::ID_KEY;
 use crate::request::Request;
 use crate::response::{Change, Response};
 use crate::snapshot::{self, Snapshot};
 use crate::store::Store;
-use crate::text;
 
 impl Engine {
     pub(super) fn put_snapshot(
@@ -34,21 +32,10 @@ impl Engine {
         )
     }
 
-    /// Swaps in a whole new store, reported as `ClearAll` then a `Put` per item.
+    /// Swaps in a whole new store, reported as the changes that rebuild it.
     pub(super) fn replace_store(&mut self, store: Store, changes: &mut Vec<Change>) {
         self.store = store;
-        changes.push(Change::ClearAll);
-        for (resource, collection) in self.store.types() {
-            for item in collection.iter() {
-                if let Some(id) = item_id(item.json) {
-                    changes.push(Change::Put {
-                        resource: resource.to_owned(),
-                        id,
-                        item: item.json.to_owned(),
-                    });
-                }
-            }
-        }
+        changes.extend(self.rebuild_changes());
     }
 
     pub(super) fn requests(&self, request: &Request) -> Result<Response, ApiError> {
@@ -69,13 +56,4 @@ impl Engine {
         let entries = self.journal.render(since, limit);
         Ok(respond(200, JSON, entries.to_string().into_bytes()))
     }
-}
-
-/// The `_id` of a stored item (always its last member).
-fn item_id(item: &str) -> Option<String> {
-    text::members(item)
-        .into_iter()
-        .rev()
-        .find(|member| member.key == ID_KEY)
-        .and_then(|member| serde_json::from_str(member.value).ok())
 }

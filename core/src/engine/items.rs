@@ -105,8 +105,16 @@ impl Engine {
     ) -> String {
         let id = new_id(self.ids.as_mut());
         let item = text::item_text(object, &id);
+        if self.store.collection(resource).is_none() {
+            self.record(
+                Change::CreateType {
+                    resource: resource.to_owned(),
+                },
+                changes,
+            );
+        }
         self.record(
-            Change::Put {
+            Change::Create {
                 resource: resource.to_owned(),
                 id: id.clone(),
                 item,
@@ -144,21 +152,26 @@ impl Engine {
         changes: &mut Vec<Change>,
     ) -> Result<Response, ApiError> {
         self.check_if_match(resource, id, request)?;
-        let (json, tag) = self
-            .store
-            .remove(resource, id)
-            .ok_or_else(|| ApiError::NotFound { id: id.to_owned() })?;
-        changes.push(Change::Delete {
-            resource: resource.to_owned(),
-            id: id.to_owned(),
-        });
-        Ok(item_response(Item { json: &json, tag }))
+        let response = item_response(self.find(resource, id)?);
+        let resource = resource.to_owned();
+        self.record(
+            Change::Delete {
+                resource: resource.clone(),
+                id: id.to_owned(),
+            },
+            changes,
+        );
+        if self.store.collection(&resource).is_none() {
+            // The store forgets a type with its last item; the change says so.
+            changes.push(Change::DropType { resource });
+        }
+        Ok(response)
     }
 
     pub(super) fn clear(&mut self, resource: &str, changes: &mut Vec<Change>) -> Response {
         let deleted = self.store.clear(resource);
         if deleted > 0 {
-            changes.push(Change::Clear {
+            changes.push(Change::DropType {
                 resource: resource.to_owned(),
             });
         }
@@ -198,7 +211,7 @@ impl Engine {
         changes: &mut Vec<Change>,
     ) -> Result<Response, ApiError> {
         self.record(
-            Change::Put {
+            Change::Replace {
                 resource: resource.to_owned(),
                 id: id.to_owned(),
                 item,

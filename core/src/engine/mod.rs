@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::controls::{reason_phrase, Controls};
 use crate::cors;
 use crate::error::{message_body, ApiError};
-use crate::ids::{new_id, IdSource};
+use crate::ids::{content_seed, new_id, IdSource, SeededIds};
 use crate::journal::Journal;
 use crate::openapi;
 use crate::pages;
@@ -56,12 +56,15 @@ impl Engine {
     }
 
     /// Loads fixtures (a snapshot: `{"type": [items]}`) as the store to start
-    /// from and to reset to. Items keep the `_id`s they carry. On error
-    /// (invalid JSON names line and column) nothing is loaded. Returns the
-    /// number of items.
+    /// from and to reset to. Items keep the `_id`s they carry; an item without
+    /// one gets an id that depends only on the fixtures' bytes and the item's
+    /// place, so every start from the same file (a restart, another host, a
+    /// service worker started again) gives it the same id. On error (invalid
+    /// JSON names line and column) nothing is loaded. Returns the number of
+    /// items.
     pub fn load_fixtures(&mut self, bytes: &[u8]) -> Result<usize, ApiError> {
-        let ids = &mut self.ids;
-        let snapshot = Snapshot::parse(bytes, &mut || new_id(ids.as_mut()))?;
+        let mut ids = SeededIds::new(content_seed(bytes));
+        let snapshot = Snapshot::parse(bytes, &mut || new_id(&mut ids))?;
         let count = snapshot.items.len();
         let store = snapshot.into_store();
         self.check_store_fits(&store)?;
@@ -75,23 +78,40 @@ impl Engine {
         &self.config
     }
 
-    /// The store, for hosts that persist it and for tests.
-    pub fn store(&self) -> &Store {
-        &self.store
-    }
-
     /// Applies a change, as when replaying what an earlier run recorded.
     pub fn apply(&mut self, change: &Change) {
         match change {
-            Change::Put { resource, id, item } => self.store.put(resource, id, item.clone()),
+            // A type comes into being with its first item, which follows.
+            Change::CreateType { .. } => {}
+            Change::Create { resource, id, item } | Change::Replace { resource, id, item } => {
+                self.store.put(resource, id, item.clone())
+            }
             Change::Delete { resource, id } => {
                 self.store.remove(resource, id);
             }
-            Change::Clear { resource } => {
+            Change::DropType { resource } => {
                 self.store.clear(resource);
             }
             Change::ClearAll => self.store = Store::new(),
         }
+    }
+
+    /// The changes that rebuild the current store from nothing: a `ClearAll`,
+    /// then each type (`CreateType`) with its items (`Create`), in creation
+    /// order. A host that starts a store from fixtures stores these.
+    pub fn rebuild_changes(&self) -> Vec<Change> {
+        let mut changes = vec![Change::ClearAll];
+        for (resource, collection) in self.store.types() {
+            changes.push(Change::CreateType {
+                resource: resource.to_owned(),
+            });
+            changes.extend(collection.iter().map(|item| Change::Create {
+                resource: resource.to_owned(),
+                id: item.id().into_owned(),
+                item: item.json.to_owned(),
+            }));
+        }
+        changes
     }
 
     /// Handles one request at time `now` (since the Unix epoch).
@@ -245,7 +265,6 @@ fn respond(status: u16, content_type: &str, body: Vec<u8>) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::SeededIds;
     use crate::route::ROUTES;
 
     const T0: Duration = Duration::from_secs(1_700_000_000);
@@ -268,7 +287,7 @@ mod tests {
         let b = send(&mut engine(), Method::Post, "/api/p", "{}");
         assert_eq!(a, b);
         let id = match &a.changes[..] {
-            [Change::Put { id, .. }] => id.clone(),
+            [Change::CreateType { .. }, Change::Create { id, .. }] => id.clone(),
             other => panic!("unexpected {other:?}"),
         };
         let parsed = uuid::Uuid::parse_str(&id).unwrap();
@@ -288,7 +307,7 @@ mod tests {
             r#"[{"a":1},{"a":2},{"a":3}]"#,
         );
         log.extend(created.changes.clone());
-        let Change::Put { id, .. } = &created.changes[0] else {
+        let Change::Create { id, .. } = &created.changes[1] else {
             panic!("expected a put")
         };
         let target = format!("/api/p/{id}");
@@ -297,7 +316,32 @@ mod tests {
         log.extend(send(&mut live, Method::Delete, &target, "").changes);
         log.extend(send(&mut live, Method::Post, "/api/q", "{}").changes);
         log.extend(send(&mut live, Method::Delete, "/api/q", "").changes);
-        assert_eq!(log.len(), 8);
+        let kinds: Vec<&str> = log
+            .iter()
+            .map(|change| match change {
+                Change::CreateType { .. } => "create_type",
+                Change::Create { .. } => "create",
+                Change::Replace { .. } => "replace",
+                Change::Delete { .. } => "delete",
+                Change::DropType { .. } => "drop_type",
+                Change::ClearAll => "clear_all",
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "create_type",
+                "create",
+                "create",
+                "create",
+                "replace",
+                "replace",
+                "delete",
+                "create_type",
+                "create",
+                "drop_type"
+            ]
+        );
 
         let mut replayed = engine();
         for change in &log {
@@ -313,7 +357,7 @@ mod tests {
     fn failed_requests_change_nothing() {
         let mut engine = engine();
         let created = send(&mut engine, Method::Post, "/api/p", r#"{"a":1}"#);
-        let Change::Put { id, .. } = &created.changes[0] else {
+        let Change::Create { id, .. } = &created.changes[1] else {
             panic!("expected a put")
         };
         let item = format!("/api/p/{id}");
@@ -334,7 +378,7 @@ mod tests {
             assert!(outcome.response.status >= 400, "{target} {body}");
             assert!(outcome.changes.is_empty());
         }
-        assert_eq!(engine.store().total(), 1);
+        assert_eq!(engine.store.total(), 1);
         assert_eq!(
             text(&send(&mut engine, Method::Get, &item, "")),
             format!(r#"{{"a":1,"_id":"{id}"}}"#)
@@ -406,5 +450,95 @@ mod tests {
         let mut flagged = Request::new(Method::Post, "/api/p");
         flagged.body_too_large = true;
         assert_eq!(engine.handle(&flagged, T0).response.status, 413);
+    }
+
+    #[test]
+    fn fixture_items_without_ids_get_the_same_ids_on_every_start() {
+        let fixtures = br#"{"b":[{"_id":"x\"1","n":1.10}],"a":[{"n":2},{"n":3}]}"#;
+        let start = |seed: u64| {
+            let mut engine = Engine::new(Config::default(), Box::new(SeededIds::new(seed)), T0);
+            engine.load_fixtures(fixtures).unwrap();
+            engine.snapshot()
+        };
+        // Different random sources (as two starts of a host have): the same ids.
+        assert_eq!(start(1), start(2));
+        let mut other = Engine::new(Config::default(), Box::new(SeededIds::new(1)), T0);
+        other.load_fixtures(br#"{"a":[{"n":2},{"n":4}]}"#).unwrap();
+        let first_id = |snapshot: &[u8]| -> String {
+            let value: serde_json::Value = serde_json::from_slice(snapshot).unwrap();
+            value["a"][0]["_id"].as_str().unwrap().to_owned()
+        };
+        assert_ne!(
+            first_id(&start(1)),
+            first_id(&other.snapshot()),
+            "other content, other ids"
+        );
+    }
+
+    #[test]
+    fn rebuild_changes_replay_into_the_same_store() {
+        let mut engine = engine();
+        engine
+            .load_fixtures(br#"{"b":[{"_id":"x\"1","n":1.10}],"a":[{"n":2},{"n":3}]}"#)
+            .unwrap();
+        assert_eq!(
+            send(&mut engine, Method::Post, "/api/b", r#"{"n":4}"#)
+                .response
+                .status,
+            200
+        );
+        let changes = engine.rebuild_changes();
+        assert_eq!(changes.len(), 7, "clear, 2 types, 4 items: {changes:?}");
+        assert_eq!(changes[0], Change::ClearAll);
+        assert_eq!(
+            changes[1],
+            Change::CreateType {
+                resource: "b".to_owned()
+            }
+        );
+        let mut copy = Engine::new(Config::default(), Box::new(SeededIds::new(8)), T0);
+        for change in &changes {
+            copy.apply(change);
+        }
+        assert_eq!(copy.snapshot(), engine.snapshot());
+        let get = Request::new(Method::Get, "/api/b/x%221");
+        assert_eq!(copy.handle(&get, T0).response.status, 200);
+    }
+
+    #[test]
+    fn deleting_the_last_item_says_the_type_is_dropped() {
+        let mut engine = engine();
+        let created = send(&mut engine, Method::Post, "/api/p", r#"[{"a":1},{"a":2}]"#);
+        let ids: Vec<String> = created
+            .changes
+            .iter()
+            .filter_map(|change| match change {
+                Change::Create { id, .. } => Some(id.clone()),
+                _ => None,
+            })
+            .collect();
+        let first = send(
+            &mut engine,
+            Method::Delete,
+            &format!("/api/p/{}", ids[0]),
+            "",
+        );
+        assert!(matches!(&first.changes[..], [Change::Delete { .. }]));
+        let last = send(
+            &mut engine,
+            Method::Delete,
+            &format!("/api/p/{}", ids[1]),
+            "",
+        );
+        assert!(
+            matches!(&last.changes[..], [Change::Delete { .. }, Change::DropType { resource }] if resource == "p"),
+            "{:?}",
+            last.changes
+        );
+        let again = send(&mut engine, Method::Post, "/api/p", "{}");
+        assert!(matches!(
+            &again.changes[..],
+            [Change::CreateType { .. }, Change::Create { .. }]
+        ));
     }
 }
