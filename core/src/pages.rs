@@ -1,5 +1,6 @@
 //! `/health` and the homepage: both describe the server and what it holds.
 
+use crate::route::ROUTES;
 use crate::store::Store;
 use serde_json::{json, Value};
 use std::fmt::Write;
@@ -33,37 +34,6 @@ pub fn health(name: &str, version: &str, elapsed: Duration, store: &Store) -> Va
         "status": "pass",
     })
 }
-
-/// The rows of the homepage's endpoint table: path, method, what it does.
-const ENDPOINTS: &[(&str, &str, &str)] = &[
-    (
-        "/",
-        "GET",
-        "This page: name, version, uptime and what the store holds",
-    ),
-    ("/health", "GET", "Health status as JSON"),
-    (
-        "/api/{resource}",
-        "GET",
-        "Every item of the type, in creation order",
-    ),
-    (
-        "/api/{resource}",
-        "POST",
-        "Create an item (or an array of items); each gets a new _id",
-    ),
-    ("/api/{resource}/{id}", "GET", "One item"),
-    (
-        "/api/{resource}/{id}",
-        "PUT",
-        "Replace an item whole; its _id is kept",
-    ),
-    (
-        "/api/{resource}/{id}",
-        "DELETE",
-        "Delete an item and echo it",
-    ),
-];
 
 const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:60rem;\
 margin:2rem auto;padding:0 1rem;color:#222}h1{margin-bottom:.2rem}table{border-collapse:collapse;\
@@ -118,11 +88,17 @@ pub fn homepage(
         html.push_str("</tbody>\n</table>\n");
     }
     html.push_str("<h2>Endpoints</h2>\n<table>\n<thead><tr><th>Endpoint</th><th>Method</th><th>Description</th></tr></thead>\n<tbody>\n");
-    for (path, method, what) in ENDPOINTS {
-        let _ = writeln!(
-            html,
-            "<tr><td><code>{path}</code></td><td>{method}</td><td>{what}</td></tr>"
-        );
+    // The route table is the one list of endpoints, as for `/openapi.json`.
+    for route in ROUTES {
+        for operation in route.operations {
+            let _ = writeln!(
+                html,
+                "<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+                escape(route.template),
+                operation.method,
+                escape(operation.summary)
+            );
+        }
     }
     html.push_str("</tbody>\n</table>\n<p>The whole API as OpenAPI 3.1: <a href=\"/openapi.json\">/openapi.json</a></p>\n</body>\n</html>\n");
     html

@@ -1,6 +1,8 @@
 //! The route table: which paths exist, which methods each takes, and what each
-//! operation reads and answers. The engine dispatches on it, `Allow` headers
-//! come from it, and `/openapi.json` is generated from it, so the three agree.
+//! operation reads and answers. `Allow` headers, `405`s, the homepage's list
+//! of endpoints and `/openapi.json` all come from it; the engine's dispatcher
+//! matches on the parsed [`Route`], and a test checks that it takes exactly
+//! the table's methods.
 
 use crate::error::ApiError;
 use crate::request::Method;
