@@ -508,6 +508,31 @@ await check('browser: startMock refuses a setting the engine cannot take, and an
     assert(/delayMs=soon: not a whole number/.test(errors[0]), `a bad delayMs: ${errors[0]}`);
     assert(/delay=10: not a setting; the settings are APP_NAME, /.test(errors[1]), `an unknown option: ${errors[1]}`);
 });
+await check('browser: seed items without ids get the same ids when the worker starts again, reset included', async () => {
+    const page = context.pages()[0];
+    const demoNamespace = { 'X-Mock-Namespace': 'demo' };
+    const seedIds = async () => {
+        await call(page, 'POST', '/__admin/reset', undefined, demoNamespace);
+        const people = (await json(page, 'GET', '/api/people', undefined, demoNamespace)).json;
+        return people.map((person) => person._id);
+    };
+    const before = await seedIds();
+    assert(before.length === 2, `the demo's seed: ${JSON.stringify(before)}`);
+    const cdp = await context.newCDPSession(page);
+    const running = new Map();
+    cdp.on('ServiceWorker.workerVersionUpdated', ({ versions }) => {
+        for (const version of versions) running.set(version.versionId, version.runningStatus);
+    });
+    await cdp.send('ServiceWorker.enable');
+    await cdp.send('ServiceWorker.stopAllWorkers');
+    for (let n = 0; n < 100 && [...running.values()].some((status) => status !== 'stopped'); n++) {
+        await page.waitForTimeout(50);
+    }
+    assert(running.size > 0 && [...running.values()].every((status) => status === 'stopped'), `workers: ${JSON.stringify([...running])}`);
+    await cdp.detach();
+    const after = await seedIds();
+    assert(JSON.stringify(after) === JSON.stringify(before), `ids before ${before}, after the worker started again ${after}`);
+});
 await context.close();
 
 await check('browser: no request under a mocked prefix reached the static server (but those sent around the mock on purpose)', async () => {
