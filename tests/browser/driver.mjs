@@ -111,6 +111,22 @@ async function json(page, method, path, body, headers) {
     return { ...response, json: JSON.parse(response.text) };
 }
 
+/** Stops every service worker of the page's browser, as the browser does when they are idle, and waits until they are. */
+async function stopWorkers(page) {
+    const cdp = await page.context().newCDPSession(page);
+    const running = new Map();
+    cdp.on('ServiceWorker.workerVersionUpdated', ({ versions }) => {
+        for (const version of versions) running.set(version.versionId, version.runningStatus);
+    });
+    await cdp.send('ServiceWorker.enable');
+    await cdp.send('ServiceWorker.stopAllWorkers');
+    for (let n = 0; n < 100 && [...running.values()].some((status) => status !== 'stopped'); n++) {
+        await page.waitForTimeout(50);
+    }
+    assert(running.size > 0 && [...running.values()].every((status) => status === 'stopped'), `workers: ${JSON.stringify([...running])}`);
+    await cdp.detach();
+}
+
 /** The requests the static server logged, as "METHOD /path?query". */
 function serverRequests() {
     return readFileSync(args['server-log'], 'utf8')
@@ -295,24 +311,13 @@ await check('browser: data survives the browser stopping the worker (as when idl
     await call(demo, 'POST', '/api/things', '{"n":1}', other);
     assert((await call(demo, 'POST', '/__admin/reset', undefined, other)).status === 200, 'reset failed');
     await call(demo, 'GET', '/api/people');
-    const cdp = await context.newCDPSession(demo);
-    const running = new Map();
-    cdp.on('ServiceWorker.workerVersionUpdated', ({ versions }) => {
-        for (const version of versions) running.set(version.versionId, version.runningStatus);
-    });
-    await cdp.send('ServiceWorker.enable');
-    await cdp.send('ServiceWorker.stopAllWorkers');
-    for (let n = 0; n < 100 && [...running.values()].some((status) => status !== 'stopped'); n++) {
-        await demo.waitForTimeout(50);
-    }
-    assert(running.size > 0 && [...running.values()].every((status) => status === 'stopped'), `workers: ${JSON.stringify([...running])}`);
+    await stopWorkers(demo);
     const again = await call(demo, 'GET', `/api/people/${kept._id}`);
     assert(again.status === 200 && again.text.includes('"n":1.10'), `after the worker stopped: ${again.status} ${again.text}`);
     const journal = (await json(demo, 'GET', '/__admin/requests')).json;
     assert(journal.length === 1, `the journal should hold only the request since the restart: ${JSON.stringify(journal)}`);
     const cleared = await call(demo, 'GET', '/api/things', undefined, other);
     assert(cleared.text === '[]', `a reset namespace came back with ${cleared.text}`);
-    await cdp.detach();
 });
 
 await check('browser: data survives unregistering the worker and registering it again', async () => {
@@ -518,18 +523,7 @@ await check('browser: seed items without ids get the same ids when the worker st
     };
     const before = await seedIds();
     assert(before.length === 2, `the demo's seed: ${JSON.stringify(before)}`);
-    const cdp = await context.newCDPSession(page);
-    const running = new Map();
-    cdp.on('ServiceWorker.workerVersionUpdated', ({ versions }) => {
-        for (const version of versions) running.set(version.versionId, version.runningStatus);
-    });
-    await cdp.send('ServiceWorker.enable');
-    await cdp.send('ServiceWorker.stopAllWorkers');
-    for (let n = 0; n < 100 && [...running.values()].some((status) => status !== 'stopped'); n++) {
-        await page.waitForTimeout(50);
-    }
-    assert(running.size > 0 && [...running.values()].every((status) => status === 'stopped'), `workers: ${JSON.stringify([...running])}`);
-    await cdp.detach();
+    await stopWorkers(page);
     const after = await seedIds();
     assert(JSON.stringify(after) === JSON.stringify(before), `ids before ${before}, after the worker started again ${after}`);
 });
