@@ -2,6 +2,7 @@
 //! table the engine dispatches on ([`ROUTES`]), so the two cannot drift apart.
 
 use crate::config::DEFAULT_MAX_BODY_BYTES;
+use crate::controls::MAX_DELAY;
 use crate::route::{Condition, Operation, Payload, RouteSpec, ROUTES};
 use crate::Method;
 use serde_json::{json, Map, Value};
@@ -323,7 +324,7 @@ fn components() -> Value {
             "_end": query("_end", "Index one past the last item of a slice.", whole(0)),
             "X-Mock-Delay": {
                 "name": "X-Mock-Delay", "in": "header", "required": false,
-                "description": "Wait this many milliseconds (at most 30000) before answering.",
+                "description": format!("Wait this many milliseconds (at most {}) before answering.", MAX_DELAY.as_millis()),
                 "schema": {"type": "integer", "minimum": 0},
             },
             "_delay": query("_delay", "Like X-Mock-Delay; the header wins.", whole(0)),
