@@ -49,6 +49,7 @@
 
 mod api;
 pub mod durable;
+pub mod healthcheck;
 mod settings;
 
 pub use api::{unix_now, Api, OsIds, SharedEngine};

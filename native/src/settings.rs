@@ -56,6 +56,13 @@ pub struct Settings {
     #[arg(long, env = "BODY_TIMEOUT_SECS", default_value_t = 30)]
     pub body_timeout_secs: u64,
 
+    /// Instead of serving: ask the server that these settings describe (on
+    /// 127.0.0.1 and PORT, or HOST) for `/health`, and exit 0 if it answers
+    /// `200` with `"status":"pass"`, else 1. For a container's HEALTHCHECK,
+    /// which then needs nothing but this binary.
+    #[arg(long)]
+    pub healthcheck: bool,
+
     /// The engine's settings as given by flag or environment, by their names
     /// in the core's table (`mock_rest_core::SETTINGS`), which also gives
     /// their flags, help, defaults and checks.
