@@ -76,15 +76,18 @@ mod text;
 
 pub use body::MAX_DEPTH;
 pub use config::{
-    AuthScope, Config, Kind, Setting, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_ITEMS, DEFAULT_MAX_TYPES,
-    DEFAULT_MAX_URI_BYTES, SETTINGS,
+    AuthScope, Config, Kind, Setting, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_ITEMS,
+    DEFAULT_MAX_STORE_BYTES, DEFAULT_MAX_TYPES, DEFAULT_MAX_URI_BYTES, SETTINGS,
 };
 pub use controls::MAX_DELAY;
 pub use engine::Engine;
 pub use error::ApiError;
 pub use ids::{IdSource, SeededIds, ID_KEY};
 pub use journal::DEFAULT_JOURNAL_SIZE;
-pub use query::{ListQuery, DEFAULT_PAGE_LIMIT};
+pub use query::{
+    ListQuery, DEFAULT_PAGE_LIMIT, MAX_FILTERS, MAX_FILTER_VALUES, MAX_PATH_SEGMENTS,
+    MAX_SEARCH_BYTES, MAX_SORT_KEYS,
+};
 pub use request::{Method, Request};
 pub use response::{Change, Outcome, Response};
 pub use route::{Condition, Operation, Payload, Route, RouteSpec, MAX_SEGMENT_BYTES, ROUTES};

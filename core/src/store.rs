@@ -152,6 +152,8 @@ pub struct Collection {
     hasher: RandomState,
     live: Fenwick,
     holes: usize,
+    /// The length of every item's text, summed.
+    bytes: usize,
 }
 
 impl Collection {
@@ -200,9 +202,11 @@ impl Collection {
     fn put(&mut self, id: &str, json: String, version: u64) -> bool {
         let mut entry = Entry::new(id, json, 0);
         entry.tag = tag_of(&entry.json, version);
+        self.bytes += entry.json.len();
         if let Some(slot) = self.slot_of(id) {
             if let Some(existing) = self.slots.get_mut(slot) {
-                *existing = Some(entry);
+                let old = existing.replace(entry);
+                self.bytes -= old.map_or(0, |old| old.json.len());
             }
             return false;
         }
@@ -228,6 +232,7 @@ impl Collection {
             found.remove();
         }
         let entry = self.slots.get_mut(slot)?.take()?;
+        self.bytes -= entry.json.len();
         self.live.remove(slot);
         self.holes += 1;
         if self.holes > 32 && self.holes > self.index.len() {
@@ -281,6 +286,8 @@ fn tag_of(json: &str, version: u64) -> u64 {
 pub struct Store {
     types: IndexMap<String, Collection>,
     total: usize,
+    /// The length of every item's text, summed over all types.
+    bytes: usize,
     writes: u64,
 }
 
@@ -307,9 +314,11 @@ impl Store {
             Some(collection) => collection,
             None => self.types.entry(resource.to_owned()).or_default(),
         };
+        let before = collection.bytes;
         if collection.put(id, json, self.writes) {
             self.total += 1;
         }
+        self.bytes = self.bytes - before + collection.bytes;
     }
 
     /// Removes an item, returning its text and tag; a type left with no items
@@ -318,6 +327,7 @@ impl Store {
         let collection = self.types.get_mut(resource)?;
         let removed = collection.remove(id)?;
         self.total -= 1;
+        self.bytes -= removed.0.len();
         if collection.is_empty() {
             self.types.shift_remove(resource);
         }
@@ -326,8 +336,12 @@ impl Store {
 
     /// Removes every item of a type; returns how many there were.
     pub fn clear(&mut self, resource: &str) -> usize {
-        let removed = self.types.shift_remove(resource).map_or(0, |c| c.len());
+        let (removed, bytes) = self
+            .types
+            .shift_remove(resource)
+            .map_or((0, 0), |c| (c.len(), c.bytes));
         self.total -= removed;
+        self.bytes -= bytes;
         removed
     }
 
@@ -345,6 +359,12 @@ impl Store {
     pub fn total(&self) -> usize {
         self.total
     }
+
+    /// The length of every item's stored text (`_id` included), summed:
+    /// what `MAX_STORE_BYTES` bounds. Kept as items are written, so O(1).
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
 }
 
 #[cfg(test)]
@@ -354,6 +374,15 @@ mod tests {
     /// A stored item's text for an id and a value.
     fn item(id: &str, n: &str) -> String {
         text::item_text(&format!(r#"{{"n":"{n}"}}"#), id)
+    }
+
+    /// The byte count, the slow way.
+    fn stored_bytes(store: &Store) -> usize {
+        store
+            .types()
+            .flat_map(|(_, c)| c.iter())
+            .map(|item| item.json.len())
+            .sum()
     }
 
     fn values(store: &Store, resource: &str) -> Vec<String> {
@@ -386,6 +415,7 @@ mod tests {
         store.put("t", "d", item("d", "D"));
         assert_eq!(values(&store, "t"), ["B2", "C", "D"]);
         assert_eq!(store.total(), 3);
+        assert_eq!(store.bytes(), stored_bytes(&store));
         assert_eq!(
             store.get("t", "c").map(|i| i.json.to_owned()),
             Some(item("c", "C"))
@@ -448,6 +478,7 @@ mod tests {
             assert!(store.get("t", &n.to_string()).is_none());
         }
         assert_eq!(store.total(), 50);
+        assert_eq!(store.bytes(), stored_bytes(&store));
     }
 
     #[test]
@@ -495,9 +526,11 @@ mod tests {
         store.put("b", "2", item("2", "x"));
         store.remove("a", "1");
         assert_eq!(store.counts().collect::<Vec<_>>(), [("b", 2)]);
+        assert_eq!(store.bytes(), stored_bytes(&store));
         assert_eq!(store.clear("b"), 2);
         assert_eq!(store.clear("b"), 0);
         assert_eq!(store.total(), 0);
+        assert_eq!(store.bytes(), 0);
         assert_eq!(store.counts().count(), 0);
     }
 }

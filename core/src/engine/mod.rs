@@ -385,6 +385,32 @@ mod tests {
     }
 
     #[test]
+    fn fixtures_past_the_byte_budget_are_refused_whole() {
+        let fixtures = br#"{"p":[{"_id":"a","s":"0123456789"}],"q":[{"_id":"b"}]}"#;
+        // {"s":"0123456789","_id":"a"} is 29 bytes and {"_id":"b"} 10.
+        for (budget, loaded) in [(39, true), (38, false)] {
+            let config = Config {
+                max_store_bytes: budget,
+                ..Config::default()
+            };
+            let mut engine = Engine::new(config, Box::new(SeededIds::new(1)), T0);
+            match engine.load_fixtures(fixtures) {
+                Ok(count) => {
+                    assert!(loaded, "{budget}");
+                    assert_eq!(count, 2);
+                    assert_eq!(engine.store().bytes(), 39);
+                }
+                Err(err) => {
+                    assert!(!loaded, "{budget}: {err}");
+                    assert_eq!(err.status(), 507);
+                    assert!(err.message().contains("MAX_STORE_BYTES"));
+                    assert_eq!(engine.store().total(), 0);
+                }
+            }
+        }
+    }
+
+    #[test]
     fn body_limit_is_inclusive() {
         let config = Config {
             max_body_bytes: 10,
