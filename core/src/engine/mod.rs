@@ -99,13 +99,17 @@ impl Engine {
         let mut changes = Vec::new();
         let mut delay = self.config.default_delay;
         let route = Route::parse(&request.path);
-        let mut response = match &route {
+        let result = match &route {
             Ok(route) => self.dispatch(route, request, now, &mut delay, &mut changes),
             Err(err) => Err(err.clone()),
-        }
-        .unwrap_or_else(|err| err.to_response());
-        if !route.as_ref().is_ok_and(Route::is_admin) {
-            self.journal.record(request, response.status, now);
+        };
+        let refused = matches!(result, Err(ApiError::Unauthorized));
+        let mut response = result.unwrap_or_else(|err| err.to_response());
+        // Admin routes, the journal's own reads among them, are not recorded.
+        match (route.as_ref().is_ok_and(Route::is_admin), refused) {
+            (true, _) => {}
+            (false, true) => self.journal.record_refused(request, now),
+            (false, false) => self.journal.record(request, response.status, now),
         }
         self.finish(&mut response, request);
         Outcome {
