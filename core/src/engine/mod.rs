@@ -119,13 +119,17 @@ impl Engine {
         let mut changes = Vec::new();
         let mut delay = self.config.default_delay;
         let route = Route::parse(&request.path);
-        let mut response = match &route {
+        let result = match &route {
             Ok(route) => self.dispatch(route, request, now, &mut delay, &mut changes),
             Err(err) => Err(err.clone()),
-        }
-        .unwrap_or_else(|err| err.to_response());
-        if !route.as_ref().is_ok_and(Route::is_admin) {
-            self.journal.record(request, response.status, now);
+        };
+        let refused = matches!(result, Err(ApiError::Unauthorized));
+        let mut response = result.unwrap_or_else(|err| err.to_response());
+        // Admin routes, the journal's own reads among them, are not recorded.
+        match (route.as_ref().is_ok_and(Route::is_admin), refused) {
+            (true, _) => {}
+            (false, true) => self.journal.record_refused(request, now),
+            (false, false) => self.journal.record(request, response.status, now),
         }
         self.finish(&mut response, request);
         Outcome {
@@ -426,6 +430,32 @@ mod tests {
             head.response.header("content-length"),
             Some(length.as_str())
         );
+    }
+
+    #[test]
+    fn fixtures_past_the_byte_budget_are_refused_whole() {
+        let fixtures = br#"{"p":[{"_id":"a","s":"0123456789"}],"q":[{"_id":"b"}]}"#;
+        // {"s":"0123456789","_id":"a"} is 29 bytes and {"_id":"b"} 10.
+        for (budget, loaded) in [(39, true), (38, false)] {
+            let config = Config {
+                max_store_bytes: budget,
+                ..Config::default()
+            };
+            let mut engine = Engine::new(config, Box::new(SeededIds::new(1)), T0);
+            match engine.load_fixtures(fixtures) {
+                Ok(count) => {
+                    assert!(loaded, "{budget}");
+                    assert_eq!(count, 2);
+                    assert_eq!(engine.store.bytes(), 39);
+                }
+                Err(err) => {
+                    assert!(!loaded, "{budget}: {err}");
+                    assert_eq!(err.status(), 507);
+                    assert!(err.message().contains("MAX_STORE_BYTES"));
+                    assert_eq!(engine.store.total(), 0);
+                }
+            }
+        }
     }
 
     #[test]
