@@ -50,7 +50,8 @@ impl Controls {
                 None => {
                     return Err(ApiError::BadControl {
                         reason: format!(
-                            "`{name}` takes a whole number of milliseconds (at most 30000); got `{value}`."
+                            "`{name}` takes a whole number of milliseconds (at most {}); got `{value}`.",
+                            MAX_DELAY.as_millis()
                         ),
                     })
                 }
