@@ -30,7 +30,7 @@
 //! dropped or already new); records that arrived meanwhile are acknowledged
 //! only once the new journal is durable.
 
-use mock_rest_core::{Change, Engine};
+use mock_rest_core::{Change, Engine, MAX_DEPTH};
 use serde_json::value::RawValue;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -168,13 +168,50 @@ pub fn encode(changes: &[Change]) -> Vec<u8> {
     format!("{:08x} {json}\n", crc32fast::hash(json.as_bytes())).into_bytes()
 }
 
+/// The deepest a record nests: its array of changes and each change's array
+/// wrap an item, which nests at most as deep as a request body may.
+const RECORD_MAX_DEPTH: usize = MAX_DEPTH + 2;
+
+/// Whether JSON text nests at most `limit` levels of `[` and `{` (outside strings).
+fn nests_within(text: &[u8], limit: usize) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &byte in text {
+        match (in_string, escaped, byte) {
+            (true, true, _) => escaped = false,
+            (true, false, b'\\') => escaped = true,
+            (true, false, b'"') => in_string = false,
+            (true, false, _) => {}
+            (false, _, b'"') => in_string = true,
+            (false, _, b'[' | b'{') => {
+                depth += 1;
+                if depth > limit {
+                    return false;
+                }
+            }
+            (false, _, b']' | b'}') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    true
+}
+
 /// Decodes one journal line (without its newline), if it is whole and intact.
 pub fn decode(line: &str) -> Option<Vec<Change>> {
     let (crc, json) = line.split_once(' ')?;
     if u32::from_str_radix(crc, 16).ok()? != crc32fast::hash(json.as_bytes()) {
         return None;
     }
-    let entries: Vec<Vec<&RawValue>> = serde_json::from_str(json).ok()?;
+    if !nests_within(json.as_bytes(), RECORD_MAX_DEPTH) {
+        return None;
+    }
+    let mut reader = serde_json::Deserializer::from_str(json);
+    // The depth was bounded above, so the parser's own limit (128) can go.
+    reader.disable_recursion_limit();
+    let mut values = reader.into_iter::<Vec<Vec<&RawValue>>>();
+    let entries = values.next()?.ok()?;
+    if values.next().is_some() {
+        return None;
+    }
     let text = |raw: &RawValue| serde_json::from_str::<String>(raw.get()).ok();
     entries
         .into_iter()
@@ -598,6 +635,27 @@ mod tests {
         );
         let text = String::from_utf8(line).unwrap();
         assert_eq!(decode(text.trim_end_matches('\n')), Some(changes));
+    }
+
+    #[test]
+    fn a_record_holds_the_deepest_item_a_body_may_hold() {
+        let item = |levels: usize| {
+            format!(
+                "{}{{}}{},\"_id\":\"x\"}}",
+                "{\"a\":".repeat(levels - 1),
+                "}".repeat(levels - 2)
+            )
+        };
+        let put = |item: String| Change::Put {
+            resource: "t".to_owned(),
+            id: "x".to_owned(),
+            item,
+        };
+        let deepest = vec![put(item(MAX_DEPTH))];
+        let line = String::from_utf8(encode(&deepest)).unwrap();
+        assert_eq!(decode(line.trim_end_matches('\n')), Some(deepest));
+        let deeper = String::from_utf8(encode(&[put(item(MAX_DEPTH + 1))])).unwrap();
+        assert_eq!(decode(deeper.trim_end_matches('\n')), None);
     }
 
     #[test]

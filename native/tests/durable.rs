@@ -325,3 +325,52 @@ fn fixture_items_without_ids_keep_the_ids_they_got_across_a_crash() {
         first.keys().collect::<HashSet<_>>()
     );
 }
+
+/// An object nested as deep as a body may be (`MAX_DEPTH` levels).
+fn deepest_object() -> String {
+    let levels = mock_rest_core::MAX_DEPTH;
+    format!(
+        "{}{{}}{}",
+        "{\"a\":".repeat(levels - 1),
+        "}".repeat(levels - 1)
+    )
+}
+
+#[test]
+fn the_deepest_accepted_item_survives_a_restart_from_the_journal_and_from_the_snapshot() {
+    let scratch = Scratch::new("deep");
+    let server = start(&scratch.data(), &[]);
+    let created = HttpTarget::new(server.base())
+        .send(&request("POST", "/api/deep", &deepest_object()))
+        .unwrap();
+    assert_eq!(created.status, 200);
+    let echoed = String::from_utf8(created.body).unwrap();
+    drop(server); // kill -9: the item is only in the journal
+
+    let server = start(&scratch.data(), &[]);
+    let listed = HttpTarget::new(server.base())
+        .send(&request("GET", "/api/deep", ""))
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(listed.body).unwrap(),
+        format!("[{echoed}]")
+    );
+    let status = server
+        .signal_and_wait("TERM", Duration::from_secs(20))
+        .unwrap();
+    assert!(status.success(), "{status}");
+    assert_eq!(
+        std::fs::read_to_string(scratch.data()).unwrap(),
+        format!("{{\"deep\":[{echoed}]}}"),
+        "compacted into the snapshot"
+    );
+
+    let server = start(&scratch.data(), &[]);
+    let listed = HttpTarget::new(server.base())
+        .send(&request("GET", "/api/deep", ""))
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(listed.body).unwrap(),
+        format!("[{echoed}]")
+    );
+}
