@@ -5,7 +5,7 @@ use crate::controls::{reason_phrase, Controls};
 use crate::error::ApiError;
 use crate::journal::{Journal, DEFAULT_JOURNAL_SIZE};
 use crate::openapi;
-use crate::pages;
+use crate::pages::{self, Storage};
 use crate::query::ListQuery;
 use crate::request::{Method, Request};
 use crate::response::{Change, Outcome, Response};
@@ -220,6 +220,8 @@ pub struct Engine {
     journal: Journal,
     ids: Box<dyn IdSource>,
     started: Duration,
+    /// What the host's storage reports to `/health`, if it is not well.
+    storage: Option<Storage>,
 }
 
 impl Engine {
@@ -233,6 +235,7 @@ impl Engine {
             initial: Store::new(),
             ids,
             started,
+            storage: None,
         }
     }
 
@@ -241,14 +244,27 @@ impl Engine {
     /// (invalid JSON names line and column) nothing is loaded. Returns the
     /// number of items.
     pub fn load_fixtures(&mut self, bytes: &[u8]) -> Result<usize, ApiError> {
+        let count = self.restore(bytes)?;
+        self.initial = self.store.clone();
+        Ok(count)
+    }
+
+    /// Replaces the store with a snapshot, as [`Engine::load_fixtures`] reads
+    /// it, but keeps what `POST /__admin/reset` restores: for a host that
+    /// rebuilds the store from its files (then [`Engine::apply`]s its journal).
+    pub fn restore(&mut self, bytes: &[u8]) -> Result<usize, ApiError> {
         let ids = &mut self.ids;
         let snapshot = Snapshot::parse(bytes, &mut || new_id(ids.as_mut()))?;
         let count = snapshot.items.len();
         let store = snapshot.into_store();
         self.check_store_fits(&store)?;
         self.store = store;
-        self.initial = self.store.clone();
         Ok(count)
+    }
+
+    /// Sets what `/health` reports about the host's storage (`None`: well).
+    pub fn set_storage(&mut self, storage: Option<Storage>) {
+        self.storage = storage;
     }
 
     /// The configuration the engine runs with.
@@ -386,8 +402,9 @@ impl Engine {
             }
             (Route::Requests, _) => self.requests(request),
             (Route::Health, _) => {
-                let doc = pages::health(name, version, elapsed, &self.store);
-                Ok(respond(200, JSON, doc.to_string().into_bytes()))
+                let (status, doc) =
+                    pages::health(name, version, elapsed, &self.store, self.storage.as_ref());
+                Ok(respond(status, JSON, doc.to_string().into_bytes()))
             }
             (Route::OpenApi, _) => Ok(respond(200, JSON, openapi::document(name, version))),
             (Route::Collection { resource }, Method::Post) => {

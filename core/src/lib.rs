@@ -78,6 +78,7 @@ pub use engine::{
 };
 pub use error::ApiError;
 pub use journal::DEFAULT_JOURNAL_SIZE;
+pub use pages::Storage;
 pub use query::{ListQuery, DEFAULT_PAGE_LIMIT};
 pub use request::{Method, Request};
 pub use response::{Change, Outcome, Response};

@@ -106,6 +106,7 @@ impl App {
                     &mut engine,
                     settings.fsync,
                     settings.compact_after_bytes,
+                    settings.repair,
                 )
                 .map_err(StartError::Data)?,
             )),
