@@ -528,3 +528,43 @@ fn the_deepest_accepted_item_survives_a_restart_from_the_journal_and_from_the_sn
         format!("[{echoed}]")
     );
 }
+
+#[test]
+fn compaction_keeps_the_files_permissions() {
+    use std::os::unix::fs::PermissionsExt;
+    let scratch = Scratch::new("modes");
+    let snapshot = br#"{"t":[{"n":0,"_id":"r0"}]}"#;
+    std::fs::write(scratch.data(), snapshot).unwrap();
+    std::fs::write(journal_path(&scratch.data()), header(Some(snapshot))).unwrap();
+    let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let set = |path: &Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    set(&scratch.data(), 0o444);
+    set(&journal_path(&scratch.data()), 0o600);
+
+    let server = start(&scratch.data(), &["--compact-after-bytes", "512"]);
+    let mut client = HttpTarget::new(server.base());
+    for n in 1..=20 {
+        let body = format!(r#"{{"n":{n},"pad":"{}"}}"#, "x".repeat(100));
+        assert_eq!(
+            client
+                .send(&request("POST", "/api/t", &body))
+                .unwrap()
+                .status,
+            200
+        );
+    }
+    let status = server
+        .signal_and_wait("TERM", Duration::from_secs(20))
+        .unwrap();
+    assert!(status.success(), "{status}");
+    assert!(
+        std::fs::read_to_string(scratch.data())
+            .unwrap()
+            .contains("\"n\":20"),
+        "compacted"
+    );
+    assert_eq!(mode(&scratch.data()), 0o444);
+    assert_eq!(mode(&journal_path(&scratch.data())), 0o600);
+}
