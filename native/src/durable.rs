@@ -34,8 +34,8 @@
 //! is tried again a second later at the earliest.
 //!
 //! # Reading
-//! See [`replay`]: a torn last record is trimmed, damage stops the start
-//! unless `--repair` is given.
+//! See the `replay` module: a torn last record is trimmed, damage stops the
+//! start (naming the file and the byte offset) unless `--repair` is given.
 //!
 //! # Compaction
 //! The snapshot is rendered under the engine lock. The flusher writes the new
