@@ -312,4 +312,15 @@ fn a_read_only_folder_at_compaction_loses_nothing_and_recovers() {
     drop(server); // kill -9
     let server = NativeServer::start(binary(), &args).unwrap();
     assert_eq!(ids(&server), acked);
+
+    // A shutdown whose compaction fails still exits well: the journal holds everything.
+    mount.make_read_only();
+    post(&server, n, &mut acked);
+    let status = server
+        .signal_and_wait("TERM", Duration::from_secs(20))
+        .unwrap();
+    assert!(status.success(), "{status}");
+    mount.make_writable();
+    let server = NativeServer::start(binary(), &args).unwrap();
+    assert_eq!(ids(&server), acked);
 }
