@@ -335,3 +335,54 @@ pub(super) fn rebuild(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::durable::format::encode;
+
+    fn record(n: u32) -> Vec<u8> {
+        encode(&[Change::Put {
+            resource: "t".to_owned(),
+            id: format!("r{n}"),
+            item: format!(r#"{{"n":{n},"_id":"r{n}"}}"#),
+        }])
+    }
+
+    #[test]
+    fn scan_tells_torn_from_damaged() {
+        let mut bytes = b"header\n".to_vec();
+        let mut starts = Vec::new();
+        for n in 1..=5 {
+            starts.push(bytes.len());
+            bytes.extend(record(n));
+        }
+        // Records 2 and 3 damaged: one run; then 4 and 5 intact, then a torn tail.
+        bytes[starts[1] + 12] ^= 1;
+        bytes[starts[2] + 12] ^= 1;
+        let torn_at = bytes.len();
+        bytes.extend(&record(6)[..10]);
+        let mut applied = 0;
+        let found = scan(&bytes, header_end(&bytes), &mut |_| applied += 1);
+        assert_eq!(applied, 3);
+        assert_eq!(
+            found.damaged,
+            vec![Range {
+                start: starts[1],
+                end: starts[3]
+            }]
+        );
+        assert_eq!(found.intact_after_damage, 2);
+        assert_eq!(found.torn, Some(torn_at));
+        assert!(!found.missing_newline);
+
+        // A whole last record without its newline is intact.
+        let mut bytes = b"header\n".to_vec();
+        bytes.extend(record(1));
+        bytes.pop();
+        let found = scan(&bytes, header_end(&bytes), &mut |_| {});
+        assert_eq!(found.intact.len(), 1);
+        assert!(found.missing_newline);
+        assert_eq!((found.torn, found.damaged.len()), (None, 0));
+    }
+}
