@@ -116,7 +116,7 @@ mod snapshot;
 mod store;
 mod text;
 
-pub use body::MAX_DEPTH;
+pub use body::{nests_within, MAX_DEPTH};
 pub use config::{
     AuthScope, Config, Kind, Setting, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_ITEMS,
     DEFAULT_MAX_STORE_BYTES, DEFAULT_MAX_TYPES, DEFAULT_MAX_URI_BYTES, SETTINGS,
@@ -126,6 +126,7 @@ pub use engine::Engine;
 pub use error::ApiError;
 pub use ids::{IdSource, SeededIds, ID_KEY};
 pub use journal::DEFAULT_JOURNAL_SIZE;
+pub use pages::Storage;
 pub use query::{
     ListQuery, DEFAULT_PAGE_LIMIT, MAX_FILTERS, MAX_FILTER_VALUES, MAX_PATH_SEGMENTS,
     MAX_SEARCH_BYTES, MAX_SORT_KEYS,

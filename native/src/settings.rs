@@ -48,6 +48,12 @@ pub struct Settings {
     #[arg(long, env = "COMPACT_AFTER_BYTES", default_value_t = 1024 * 1024)]
     pub compact_after_bytes: u64,
 
+    /// With --data: start even if the journal is damaged, keeping every intact
+    /// record and moving the damaged bytes to `FILE.journal.corrupt-<offset>`.
+    /// Without it, a damaged journal stops the start and no file is changed.
+    #[arg(long, env = "REPAIR", value_parser = clap::builder::FalseyValueParser::new())]
+    pub repair: bool,
+
     /// The most connections served at once; more wait to be accepted.
     #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 1024)]
     pub max_connections: usize,
