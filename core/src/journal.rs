@@ -22,6 +22,8 @@ struct Entry {
     status: u16,
     body: String,
     body_truncated: bool,
+    /// The id of the rule that answered or let the request through.
+    rule: Option<String>,
 }
 
 /// The most recent requests, oldest first; the oldest is dropped when full.
@@ -42,8 +44,9 @@ impl Journal {
         }
     }
 
-    /// Records a request and the status it got.
-    pub fn record(&mut self, request: &Request, status: u16, time: Duration) {
+    /// Records a request, the status it got, and the rule that answered it or
+    /// let it through, if one did.
+    pub fn record(&mut self, request: &Request, status: u16, time: Duration, rule: Option<&str>) {
         let seq = self.next_seq;
         self.next_seq += 1;
         if self.capacity == 0 {
@@ -62,6 +65,7 @@ impl Journal {
             status,
             body: String::from_utf8_lossy(kept).into_owned(),
             body_truncated: request.body.len() > BODY_BYTES || request.body_too_large,
+            rule: rule.map(str::to_owned),
         });
     }
 
@@ -89,6 +93,7 @@ impl Journal {
                         "status": e.status,
                         "body": e.body,
                         "body_truncated": e.body_truncated,
+                        "rule": e.rule,
                     })
                 })
                 .collect(),
@@ -107,7 +112,12 @@ mod tests {
         for n in 0..5 {
             let request = Request::new(Method::Post, &format!("/api/p?n={n}"))
                 .with_body("x".repeat(BODY_BYTES + n));
-            journal.record(&request, 200, Duration::from_millis(1_700_000_000_123));
+            journal.record(
+                &request,
+                200,
+                Duration::from_millis(1_700_000_000_123),
+                None,
+            );
         }
         let all = journal.render(0, None);
         let seqs: Vec<u64> = all

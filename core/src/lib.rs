@@ -18,6 +18,11 @@
 //! - The mock controls: delays (as a [`Duration`](std::time::Duration) in the
 //!   [`Outcome`]; the host waits), forced statuses, the request journal,
 //!   snapshots, reset to fixtures, and bearer-token access.
+//! - Rules set at run time (`/__admin/rules`, [`Engine::load_rules`]): a
+//!   request that matches one (method, path pattern, query, headers, JSON
+//!   body subset) gets the rule's answer with templates filled in, its delay,
+//!   or its fault ([`Outcome::fault`] for a dropped connection), or goes
+//!   through to the store with the rule's delay and headers.
 //! - CORS headers on every response, `*` or an allow-list.
 //! - The settings ([`SETTINGS`]): one table with every setting's name,
 //!   default, limit, check and help, which every host reads through
@@ -108,6 +113,7 @@ mod query;
 mod request;
 mod response;
 mod route;
+mod rules;
 mod select;
 mod snapshot;
 mod store;
@@ -115,8 +121,8 @@ mod text;
 
 pub use body::MAX_DEPTH;
 pub use config::{
-    AuthScope, Config, Kind, Setting, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_ITEMS, DEFAULT_MAX_TYPES,
-    DEFAULT_MAX_URI_BYTES, SETTINGS,
+    AuthScope, Config, Kind, Setting, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_ITEMS, DEFAULT_MAX_RULES,
+    DEFAULT_MAX_TYPES, DEFAULT_MAX_URI_BYTES, SETTINGS,
 };
 pub use controls::MAX_DELAY;
 pub use engine::Engine;
@@ -127,3 +133,4 @@ pub use query::{ListQuery, DEFAULT_PAGE_LIMIT};
 pub use request::{Method, Request};
 pub use response::{Change, Outcome, Response};
 pub use route::{Condition, Operation, Payload, Route, RouteSpec, MAX_SEGMENT_BYTES, ROUTES};
+pub use rules::Fault;

@@ -1,5 +1,6 @@
 //! What the engine answers: a response and the store changes behind it.
 
+use crate::rules::Fault;
 use std::time::Duration;
 
 /// An HTTP response, ready for a host to write out as it is.
@@ -87,4 +88,7 @@ pub struct Outcome {
     /// How long the host waits before it sends the response (the mock's
     /// latency controls). The engine never waits itself.
     pub delay: Duration,
+    /// What a rule asks the host to do instead of sending `response` (after
+    /// the delay): drop the connection. `None` for every other answer.
+    pub fault: Option<Fault>,
 }

@@ -169,6 +169,12 @@
             for (;;) {
                 const start = rest.indexOf('{{');
                 if (start < 0) break;
+                if (start > 0 && rest[start - 1] === '\\') {
+                    // `\{{` is a literal `{{` (as in a rule's templates).
+                    out += rest.slice(0, start - 1) + '{{';
+                    rest = rest.slice(start + 2);
+                    continue;
+                }
                 const end = rest.indexOf('}}', start);
                 if (end < 0) throw new Error(`unclosed {{ in \`${text}\``);
                 const name = rest.slice(start + 2, end);

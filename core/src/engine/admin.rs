@@ -24,6 +24,7 @@ impl Engine {
 
     pub(super) fn reset(&mut self, changes: &mut Vec<Change>) -> Response {
         self.replace_store(self.initial.clone(), changes);
+        self.rules = self.initial_rules.clone();
         let total = self.store.total();
         respond(
             200,

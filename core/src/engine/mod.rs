@@ -7,6 +7,7 @@
 mod admin;
 mod items;
 mod lists;
+mod rules;
 
 use crate::access;
 use crate::config::Config;
@@ -20,6 +21,7 @@ use crate::pages;
 use crate::request::{Method, Request};
 use crate::response::{Change, Outcome, Response};
 use crate::route::Route;
+use crate::rules::Rules;
 use crate::snapshot::{self, Snapshot};
 use crate::store::Store;
 use std::time::Duration;
@@ -37,6 +39,9 @@ pub struct Engine {
     /// What `POST /__admin/reset` restores: the fixtures, or nothing.
     initial: Store,
     journal: Journal,
+    /// The rules (`/__admin/rules`), and the ones `POST /__admin/reset` restores.
+    rules: Rules,
+    initial_rules: Rules,
     ids: Box<dyn IdSource>,
     started: Duration,
 }
@@ -50,6 +55,8 @@ impl Engine {
             config,
             store: Store::new(),
             initial: Store::new(),
+            rules: Rules::default(),
+            initial_rules: Rules::default(),
             ids,
             started,
         }
@@ -119,20 +126,66 @@ impl Engine {
         let mut changes = Vec::new();
         let mut delay = self.config.default_delay;
         let route = Route::parse(&request.path);
-        let mut response = match &route {
-            Ok(route) => self.dispatch(route, request, now, &mut delay, &mut changes),
-            Err(err) => Err(err.clone()),
+        let mut fault = None;
+        let mut through = None;
+        let (mut response, rule) = match self.rule_step(&route, request, now) {
+            rules::Step::Answer {
+                rule,
+                response,
+                delay: asked,
+                fault: asked_fault,
+            } => {
+                delay = asked.unwrap_or(delay);
+                fault = asked_fault;
+                (response, rule)
+            }
+            rules::Step::Through {
+                rule,
+                headers,
+                delay: asked,
+            } => {
+                delay = asked.unwrap_or(delay);
+                through = Some(headers);
+                (
+                    self.answer(&route, request, now, &mut delay, &mut changes),
+                    Some(rule),
+                )
+            }
+            rules::Step::Store => (
+                self.answer(&route, request, now, &mut delay, &mut changes),
+                None,
+            ),
+        };
+        if let Some(headers) = through {
+            rules::set_headers(&mut response, headers);
         }
-        .unwrap_or_else(|err| err.to_response());
         if !route.as_ref().is_ok_and(Route::is_admin) {
-            self.journal.record(request, response.status, now);
+            self.journal
+                .record(request, response.status, now, rule.as_deref());
         }
         self.finish(&mut response, request);
         Outcome {
             response,
             changes,
             delay,
+            fault,
         }
+    }
+
+    /// The answer of the routes and the store.
+    fn answer(
+        &mut self,
+        route: &Result<Route, ApiError>,
+        request: &Request,
+        now: Duration,
+        delay: &mut Duration,
+        changes: &mut Vec<Change>,
+    ) -> Response {
+        match route {
+            Ok(route) => self.dispatch(route, request, now, delay, changes),
+            Err(err) => Err(err.clone()),
+        }
+        .unwrap_or_else(|err| err.to_response())
     }
 
     /// Adds what every response carries (CORS headers) and makes a `HEAD`
@@ -224,6 +277,10 @@ impl Engine {
                 ))
             }
             (Route::Requests, _) => self.requests(request),
+            (Route::Rules, Method::Post) => self.add_rule(&request.body),
+            (Route::Rules, Method::Delete) => Ok(self.clear_rules()),
+            (Route::Rules, _) => Ok(self.list_rules()),
+            (Route::Rule { id }, _) => self.delete_rule(&id),
             (Route::Health, _) => {
                 let doc = pages::health(name, version, elapsed, &self.store);
                 Ok(respond(200, JSON, doc.to_string().into_bytes()))
