@@ -48,6 +48,12 @@ pub struct Settings {
     #[arg(long, env = "COMPACT_AFTER_BYTES", default_value_t = 1024 * 1024)]
     pub compact_after_bytes: u64,
 
+    /// Rules to start with: a JSON array of rules, as `GET /__admin/rules`
+    /// lists them. `POST /__admin/reset` restores them. A file that cannot be
+    /// read, or a bad rule in it, stops the start.
+    #[arg(long = "rules", env = "RULES", value_name = "FILE")]
+    pub rules_file: Option<PathBuf>,
+
     /// The most connections served at once; more wait to be accepted.
     #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 1024)]
     pub max_connections: usize,
