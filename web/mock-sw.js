@@ -149,6 +149,10 @@ async function serve(event) {
     if (outcome.delay > 0) {
         await new Promise((resolve) => setTimeout(resolve, outcome.delay));
     }
+    if (outcome.fault === 'reset' && response === outcome) {
+        // A rule drops the connection: the page's fetch rejects, as on a network failure.
+        return Response.error();
+    }
     return toResponse(response);
 }
 
@@ -229,7 +233,11 @@ async function start(name) {
     await engineReady;
     const registry = await openRegistry();
     const saved = await result(registry.transaction('namespaces').objectStore('namespaces').get(name));
-    const engine = new wasm_bindgen.MockEngine(saved ? saved.settings : {}, (saved && saved.seed) ?? undefined);
+    const engine = new wasm_bindgen.MockEngine(
+        saved ? saved.settings : {},
+        (saved && saved.seed) ?? undefined,
+        (saved && saved.rules) ?? undefined,
+    );
     const live = { name, engine, db: null, types: new Map(), nextSeq: 1 };
     try {
         live.db = await openNamespace(name);
@@ -318,21 +326,25 @@ function record(live, changes, seeding = false) {
 }
 
 /** Stores what a page's `startMock` says: its namespace, and that namespace's settings and seed. */
-async function configure(clientId, { namespace: name, settings = {}, seed = null }) {
+async function configure(clientId, { namespace: name, settings = {}, seed = null, rules = null }) {
     name = String(name || '').trim() || DEFAULT_NAMESPACE;
     await engineReady;
     // Settings the engine refuses are refused here, to the page, rather than on every request.
-    const probe = new wasm_bindgen.MockEngine(settings, seed ?? undefined);
+    const probe = new wasm_bindgen.MockEngine(settings, seed ?? undefined, rules ?? undefined);
     for (const warning of probe.warnings) {
         console.warn(`mock-rest-api: ${warning}`);
     }
     probe.free();
     const registry = await openRegistry();
     const known = await result(registry.transaction('namespaces').objectStore('namespaces').get(name));
-    const changed = !known || canonical(known.settings) !== canonical(settings) || (known.seed ?? null) !== seed;
+    const changed =
+        !known ||
+        canonical(known.settings) !== canonical(settings) ||
+        (known.seed ?? null) !== seed ||
+        (known.rules ?? null) !== rules;
     const tx = registry.transaction(['namespaces', 'clients'], 'readwrite');
     if (changed) {
-        tx.objectStore('namespaces').put({ name, settings, seed });
+        tx.objectStore('namespaces').put({ name, settings, seed, rules });
     }
     const clients = tx.objectStore('clients');
     if (clientId) {

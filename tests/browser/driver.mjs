@@ -195,7 +195,7 @@ for (const file of files) {
     for (const [index, spec] of cases.entries()) {
         const name = `${basename(file, '.json')}: ${spec.name}`;
         for (const [setting, value] of Object.entries(spec.env || {})) {
-            if (setting === 'DATA_FILE') {
+            if (setting === 'DATA_FILE' || setting === 'RULES') {
                 fixtures[value] = readFileSync(join(casesDir, value), 'utf8');
             }
         }
@@ -526,6 +526,30 @@ await check('browser: seed items without ids get the same ids when the worker st
     await stopWorkers(page);
     const after = await seedIds();
     assert(JSON.stringify(after) === JSON.stringify(before), `ids before ${before}, after the worker started again ${after}`);
+});
+await check("browser: a rule's reset fault makes fetch reject, as a network failure does", async () => {
+    const page = context.pages()[0];
+    const seen = await page.evaluate(async () => {
+        const headers = { 'X-Mock-Namespace': 'faults' };
+        const rule = { match: { path: '/api/down' }, respond: { fault: 'reset', delay_ms: 50 } };
+        const added = await fetch('/__admin/rules', { method: 'POST', headers, body: JSON.stringify(rule) });
+        const id = (await added.json()).id;
+        let down;
+        try {
+            const response = await fetch('/api/down', { headers, cache: 'no-store' });
+            down = `answered ${response.status}`;
+        } catch (err) {
+            down = `rejected: ${err.name}`;
+        }
+        const up = await fetch('/api/up', { headers, cache: 'no-store' });
+        const journal = await (await fetch('/__admin/requests', { headers, cache: 'no-store' })).json();
+        return { added: added.status, id, down, up: up.status, journal: journal.map((entry) => [entry.path, entry.rule]) };
+    });
+    assert(seen.added === 201, `adding the rule: ${seen.added}`);
+    assert(seen.down === 'rejected: TypeError', `GET /api/down ${seen.down}`);
+    assert(seen.up === 200, `GET /api/up after it: ${seen.up}`);
+    const journal = JSON.stringify(seen.journal);
+    assert(journal === JSON.stringify([['/api/down', seen.id], ['/api/up', null]]), `the journal: ${journal}`);
 });
 await context.close();
 

@@ -24,7 +24,13 @@ use std::process::Command;
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// Settings the edge cannot take, and why.
-const UNSUPPORTED: [(&str, &str); 1] = [("DATA_FILE", "fixtures are not part of the edge")];
+const UNSUPPORTED: [(&str, &str); 2] = [
+    ("DATA_FILE", "fixtures are not part of the edge"),
+    (
+        "RULES",
+        "rules files are not part of the edge (rules are added with POST /__admin/rules)",
+    ),
+];
 
 /// A target that sends every request in one namespace.
 struct Namespaced {
@@ -178,7 +184,11 @@ fn main() -> std::process::ExitCode {
             })
         })
         .collect();
-    let own: [(&str, EdgeTest); 4] = [
+    let own: [(&str, EdgeTest); 5] = [
+        (
+            "edge: a rule's reset fault ends the connection before the answer is complete",
+            reset_fault_breaks_the_answer,
+        ),
         (
             "edge: state survives a restart of wrangler dev",
             survives_restart,
@@ -288,6 +298,44 @@ fn survives_restart(servers: &Servers) -> Result<(), String> {
         }
     }
     server.stop().map(|_| ())
+}
+
+/// A Worker cannot close a connection without answering: the `reset` fault
+/// sends the status line and headers, then the body fails, so the client
+/// never gets a whole answer (no end of the chunked body). Other requests go on.
+fn reset_fault_breaks_the_answer(servers: &Servers) -> Result<(), String> {
+    use std::io::{Read, Write};
+    let base = servers.base(&Vec::new())?;
+    let target = &mut namespaced(&base, "faults");
+    call(
+        target,
+        "POST",
+        "/__admin/rules",
+        r#"{"match":{"path":"/api/down"},"respond":{"fault":"reset"}}"#,
+        201,
+    )?;
+    let addr = base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .map_err(|e| e.to_string())?;
+    stream
+        .write_all(b"GET /api/down HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Mock-Namespace: faults\r\n\r\n")
+        .map_err(|e| e.to_string())?;
+    let mut got = Vec::new();
+    let ended = stream.read_to_end(&mut got);
+    let text = String::from_utf8_lossy(&got);
+    if matches!(&ended, Err(err) if matches!(err.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut))
+    {
+        return Err(format!("the connection stayed open; got so far: {text}"));
+    }
+    let complete =
+        text.contains("\r\n0\r\n\r\n") || text.to_ascii_lowercase().contains("content-length");
+    if complete {
+        return Err(format!("a whole answer came back: {text}"));
+    }
+    call(target, "GET", "/api/up", "", 200)?;
+    Ok(())
 }
 
 /// Writes in one namespace are not seen in another; no header is `default`.

@@ -7,10 +7,12 @@
 //!   `{kind: "dropType", resource}` or `{kind: "clearAll"}` (the core's `Change`);
 //! - a response: `{status, headers: [[name, value], ...], body: Uint8Array}`;
 //! - an outcome: a response plus `changes` (an array of changes, to be stored
-//!   before the answer) and `delay` (milliseconds to wait before it).
+//!   before the answer), `delay` (milliseconds to wait before it) and, when a
+//!   rule asks to drop the connection, `fault: "reset"` (the worker answers
+//!   `Response.error()` instead of the response).
 
 use js_sys::{Array, Object, Reflect, Uint8Array};
-use mock_rest_core::{Change, Config, Engine, IdSource, Method, Request, Response};
+use mock_rest_core::{Change, Config, Engine, Fault, IdSource, Method, Request, Response};
 use std::time::Duration;
 use wasm_bindgen::prelude::*;
 
@@ -45,10 +47,16 @@ impl MockEngine {
     /// An engine with these settings (`{appName: "shop", delayMs: 200, ...}`,
     /// values as strings, numbers or arrays of strings) and, if given, a seed:
     /// fixtures in the snapshot format (`{"type": [items]}`), the store to start
-    /// from and the one `POST /__admin/reset` restores. Throws on a setting it
-    /// does not know or cannot take, and on a seed that is not valid.
+    /// from and the one `POST /__admin/reset` restores; and, if given, rules
+    /// (a JSON array, as `GET /__admin/rules` lists them), the rules to start
+    /// with and the ones reset restores. Throws on a setting it does not know
+    /// or cannot take, and on a seed or rules that are not valid.
     #[wasm_bindgen(constructor)]
-    pub fn new(settings: &Object, seed: Option<String>) -> Result<MockEngine, JsError> {
+    pub fn new(
+        settings: &Object,
+        seed: Option<String>,
+        rules: Option<String>,
+    ) -> Result<MockEngine, JsError> {
         let pairs = Object::entries(settings)
             .iter()
             .map(|entry| {
@@ -67,6 +75,11 @@ impl MockEngine {
             engine
                 .load_fixtures(seed.as_bytes())
                 .map_err(|err| fail(format!("The seed is not valid: {}", err.message())))?;
+        }
+        if let Some(rules) = rules {
+            engine
+                .load_rules(rules.as_bytes())
+                .map_err(|err| fail(format!("The rules are not valid: {}", err.message())))?;
         }
         Ok(Self { engine, warnings })
     }
@@ -153,6 +166,9 @@ impl MockEngine {
         set(&answer, "delay", outcome.delay.as_millis() as f64);
         let changes: Array = outcome.changes.iter().map(change_object).collect();
         set(&answer, "changes", changes);
+        if outcome.fault == Some(Fault::Reset) {
+            set(&answer, "fault", "reset");
+        }
         answer
     }
 
