@@ -318,7 +318,7 @@ fn components() -> Value {
                     "respond": {
                         "type": "object",
                         "properties": {
-                            "status": {"type": "integer", "minimum": 100, "maximum": 599},
+                            "status": {"type": "integer", "minimum": 200, "maximum": 599},
                             "headers": {"type": "object", "additionalProperties": {"type": "string"}},
                             "json": {"description": "Strings may hold {{path.N}}, {{query.NAME}}, {{body.a.b}}, {{header.NAME}}, {{uuid}}, {{now}}"},
                             "body": {"type": "string"},

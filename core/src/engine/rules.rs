@@ -219,7 +219,7 @@ fn answer(rule: &Rule, context: &mut Context<'_>) -> Result<(Response, Option<Fa
         }
         body.truncate(keep.max(1).min(body.len()));
     }
-    let bodiless = status < 200 || status == 204 || status == 205 || status == 304;
+    let bodiless = status == 204 || status == 205 || status == 304;
     let response = if bodiless {
         Response {
             status,

@@ -454,8 +454,15 @@ fn check_respond(value: &Value, field: &str, limits: Limits) -> Result<Respond, 
     let status = match members.get("status") {
         None | Some(Value::Null) => None,
         Some(status) => match status.as_u64() {
-            Some(code @ 100..=599) => Some(code as u16),
-            _ => return Err(bad(&sub("status"), "must be a status code from 100 to 599")),
+            Some(code @ 200..=599) => Some(code as u16),
+            // 1xx are interim responses: no host can send one as the answer.
+            Some(100..=199) => {
+                return Err(bad(
+                    &sub("status"),
+                    "is an interim (1xx) status, which cannot be an answer; use 200 to 599",
+                ))
+            }
+            _ => return Err(bad(&sub("status"), "must be a status code from 200 to 599")),
         },
     };
     let headers = match members.get("headers") {
@@ -648,6 +655,7 @@ mod tests {
             ),
             (json!({"respond": {"status": 600}}), "respond.status"),
             (json!({"respond": {"status": 99}}), "respond.status"),
+            (json!({"respond": {"status": 101}}), "respond.status"),
             (json!({"respond": {"status": 200}, "times": 0}), "times"),
             (
                 json!({"respond": {"status": 200, "json": {"a": ["{{user.x}}"]}}}),
