@@ -263,3 +263,106 @@ fn fill_json(value: &Value, context: &mut Context<'_>) -> Result<Value, Overflow
         other => other.clone(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::ids::SeededIds;
+    use crate::response::Outcome;
+
+    const T0: Duration = Duration::from_secs(1_700_000_000);
+
+    fn engine(config: Config) -> Engine {
+        Engine::new(config, Box::new(SeededIds::new(3)), T0)
+    }
+
+    fn send(engine: &mut Engine, method: Method, target: &str, body: &str) -> Outcome {
+        engine.handle(&Request::new(method, target).with_body(body), T0)
+    }
+
+    #[test]
+    fn a_reset_fault_is_for_the_host_after_the_delay() {
+        let mut engine = engine(Config::default());
+        let rule = r#"{"match":{"path":"/api/down"},"respond":{"fault":"reset","delay_ms":250}}"#;
+        assert_eq!(
+            send(&mut engine, Method::Post, "/__admin/rules", rule)
+                .response
+                .status,
+            201
+        );
+        let outcome = send(&mut engine, Method::Get, "/api/down", "");
+        assert_eq!(outcome.fault, Some(Fault::Reset));
+        assert_eq!(outcome.delay, Duration::from_millis(250));
+        assert_eq!(
+            outcome.response.status, 502,
+            "what a host that cannot drop sends"
+        );
+        assert!(outcome.changes.is_empty());
+        let other = send(&mut engine, Method::Get, "/api/up", "");
+        assert_eq!(other.fault, None);
+        let malformed = r#"{"match":{"path":"/api/cut"},"respond":{"status":200,"json":{"a":"é"},"fault":"malformed"}}"#;
+        send(&mut engine, Method::Post, "/__admin/rules", malformed);
+        let cut = send(&mut engine, Method::Get, "/api/cut", "");
+        assert_eq!(cut.fault, None, "the engine cuts the body itself");
+        assert!(
+            std::str::from_utf8(&cut.response.body).is_ok(),
+            "cut at a character boundary"
+        );
+    }
+
+    #[test]
+    fn an_answer_over_the_body_limit_is_413_and_counts_the_match() {
+        let mut engine = engine(Config {
+            max_body_bytes: 64,
+            ..Config::default()
+        });
+        let rules = r#"[{"match":{"path":"/echo"},"respond":{"status":200,"body":"{{body.a}}{{body.a}}"},"times":2}]"#;
+        assert_eq!(
+            engine.load_rules(rules.as_bytes()),
+            Ok(1),
+            "a file is not bounded by MAX_BODY_BYTES"
+        );
+        let small = send(&mut engine, Method::Post, "/echo", r#"{"a":"xyz"}"#);
+        assert_eq!(small.response.body, b"xyzxyz");
+        let big = send(
+            &mut engine,
+            Method::Post,
+            "/echo",
+            &format!(r#"{{"a":"{}"}}"#, "x".repeat(40)),
+        );
+        assert_eq!(big.response.status, 413);
+        assert_eq!(engine.rules.len(), 0, "both matches counted");
+    }
+
+    #[test]
+    fn rules_loaded_at_start_are_what_reset_restores() {
+        let mut engine = engine(Config::default());
+        let file = br#"[{"id":"a","match":{"path":"/a"},"respond":{"status":500},"times":1}]"#;
+        assert_eq!(engine.load_rules(file), Ok(1));
+        assert_eq!(
+            send(&mut engine, Method::Get, "/a", "").response.status,
+            500
+        );
+        assert_eq!(
+            send(&mut engine, Method::Get, "/a", "").response.status,
+            404
+        );
+        send(&mut engine, Method::Post, "/__admin/reset", "");
+        assert_eq!(
+            send(&mut engine, Method::Get, "/a", "").response.status,
+            500
+        );
+        let bad = engine.load_rules(br#"[{"respond":{"status":200}},{"respond":{}, "x":1}]"#);
+        assert!(
+            matches!(bad, Err(ApiError::BadRule { ref field, .. }) if field == "[1].x"),
+            "{bad:?}"
+        );
+        assert_eq!(
+            engine.rules.len(),
+            0,
+            "a bad file changes nothing: the used-up rule stays gone"
+        );
+        assert!(engine.load_rules(b"{}").is_err());
+    }
+}
