@@ -203,8 +203,9 @@ fn respond(response: mock_rest_core::Response) -> worker::Result<worker::Respons
 
 /// A rule's `reset` fault. A Worker cannot close the connection without
 /// answering, so it sends the status line and headers (the engine's `502`)
-/// and then fails the body: the runtime ends the connection before the
-/// answer is complete, and the client sees a network error while reading it.
+/// and half of the body, then fails the body stream: the answer can only end
+/// cut short (in `wrangler dev` the runtime ends it there; a client may also
+/// see the connection end).
 fn dropped(response: mock_rest_core::Response) -> worker::Result<worker::Response> {
     let headers = Headers::new();
     for (name, value) in &response.headers {
@@ -212,9 +213,13 @@ fn dropped(response: mock_rest_core::Response) -> worker::Result<worker::Respons
             console_warn!("dropped a {name} header value that HTTP cannot carry");
         }
     }
-    let failing = futures_util::stream::once(async {
-        Err::<Vec<u8>, worker::Error>(worker::Error::from("a rule drops the connection"))
-    });
+    // Half of the body goes out, then the stream fails: the answer can only
+    // end cut short.
+    let half = response.body[..response.body.len() / 2].to_vec();
+    let failing = futures_util::stream::iter([
+        Ok::<Vec<u8>, worker::Error>(half),
+        Err(worker::Error::from("a rule drops the connection")),
+    ]);
     ResponseBuilder::new()
         .with_status(response.status)
         .with_headers(headers)

@@ -186,7 +186,7 @@ fn main() -> std::process::ExitCode {
         .collect();
     let own: [(&str, EdgeTest); 5] = [
         (
-            "edge: a rule's reset fault ends the connection before the answer is complete",
+            "edge: a rule's reset fault sends a 502 whose body is cut short",
             reset_fault_breaks_the_answer,
         ),
         (
@@ -300,11 +300,12 @@ fn survives_restart(servers: &Servers) -> Result<(), String> {
     server.stop().map(|_| ())
 }
 
-/// A Worker cannot close a connection without answering: the `reset` fault
-/// sends the status line and headers, then the body fails, so the client
-/// never gets a whole answer (no end of the chunked body). Other requests go on.
+/// A Worker cannot close a connection without answering: for a `reset`
+/// fault it sends the status line and headers (`502`) and half of the body,
+/// then fails the body stream. In `wrangler dev` the runtime ends the answer
+/// there: a `502` whose JSON is cut short, never a whole answer. Other
+/// requests go on.
 fn reset_fault_breaks_the_answer(servers: &Servers) -> Result<(), String> {
-    use std::io::{Read, Write};
     let base = servers.base(&Vec::new())?;
     let target = &mut namespaced(&base, "faults");
     call(
@@ -314,25 +315,23 @@ fn reset_fault_breaks_the_answer(servers: &Servers) -> Result<(), String> {
         r#"{"match":{"path":"/api/down"},"respond":{"fault":"reset"}}"#,
         201,
     )?;
-    let addr = base.trim_start_matches("http://");
-    let mut stream = std::net::TcpStream::connect(addr).map_err(|e| e.to_string())?;
-    stream
-        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
-        .map_err(|e| e.to_string())?;
-    stream
-        .write_all(b"GET /api/down HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Mock-Namespace: faults\r\n\r\n")
-        .map_err(|e| e.to_string())?;
-    let mut got = Vec::new();
-    let ended = stream.read_to_end(&mut got);
-    let text = String::from_utf8_lossy(&got);
-    if matches!(&ended, Err(err) if matches!(err.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut))
+    let cut = match target.send(&WireRequest::new("GET", "/api/down", "")) {
+        Ok(response) => response,
+        Err(err) => {
+            // The runtime may also end the connection early: no whole answer either.
+            eprintln!("the connection ended early: {err}");
+            return call(target, "GET", "/api/up", "", 200).map(drop);
+        }
+    };
+    let text = String::from_utf8_lossy(&cut.body);
+    if cut.status != 502
+        || !text.starts_with(r#"{"message":"Rule "#)
+        || serde_json::from_slice::<Value>(&cut.body).is_ok()
     {
-        return Err(format!("the connection stayed open; got so far: {text}"));
-    }
-    let complete =
-        text.contains("\r\n0\r\n\r\n") || text.to_ascii_lowercase().contains("content-length");
-    if complete {
-        return Err(format!("a whole answer came back: {text}"));
+        return Err(format!(
+            "expected a 502 with its JSON cut short, got {} {text}",
+            cut.status
+        ));
     }
     call(target, "GET", "/api/up", "", 200)?;
     Ok(())

@@ -46,6 +46,11 @@ pub fn intern(name: &str) -> Result<&'static str, String> {
     if FRAMING.contains(&lower.as_str()) {
         return Err(format!("`{name}` is set by the server, not by rules"));
     }
+    if lower.starts_with("access-control-") {
+        return Err(format!(
+            "`{name}` is set by the server on every answer (see CORS_ORIGINS), not by rules"
+        ));
+    }
     // The table is only ever added to whole, so a poisoned lock is still sound.
     let mut names = NAMES.lock().unwrap_or_else(PoisonError::into_inner);
     if let Some(known) = names.get(lower.as_str()) {
