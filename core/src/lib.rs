@@ -30,9 +30,9 @@
 //!   everywhere.
 //! - Reporting every store change as a [`Change`] that says everything a
 //!   persistence layer needs (a new type, a new item after the others, a
-//!   replaced item in its place, a forgotten type), so a host maps each change
-//!   to one storage operation and rebuilds the same store later with
-//!   [`Engine::apply`].
+//!   replaced item in its place, a forgotten type, a rule added or used or
+//!   removed), so a host maps each change to one storage operation and
+//!   rebuilds the same store and rules later with [`Engine::apply`].
 //!
 //! # Out of scope
 //! Sockets, files, clocks, randomness, threads, timers and async. The host

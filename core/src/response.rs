@@ -75,6 +75,22 @@ pub enum Change {
     /// Every type and item is gone (a snapshot or reset follows as
     /// `CreateType`s and `Create`s).
     ClearAll,
+    /// A rule was added, or the `times` it has left changed: the rule as
+    /// `GET /__admin/rules` lists it. A new id goes after every other rule; a
+    /// known one keeps its place.
+    PutRule {
+        /// The rule's id.
+        id: String,
+        /// The rule as compact JSON, its id and the times left included.
+        rule: String,
+    },
+    /// A rule is gone: deleted, or its `times` used up.
+    DeleteRule {
+        /// The rule's id.
+        id: String,
+    },
+    /// Every rule is gone (a reset follows with `PutRule`s).
+    ClearRules,
 }
 
 /// The result of handling one request.

@@ -158,7 +158,7 @@ pub fn compact_in_background(engine: SharedEngine, durable: Arc<Durable>) {
     tokio::task::spawn_blocking(move || {
         let engine = lock(&engine);
         if durable.wants_compaction() {
-            let _ = durable.compact(engine.snapshot());
+            let _ = durable.compact(engine.snapshot(), &engine.rule_changes());
         }
     });
 }
@@ -167,7 +167,7 @@ pub fn compact_in_background(engine: SharedEngine, durable: Arc<Durable>) {
 pub async fn compact_now(engine: &SharedEngine, durable: &Durable) -> bool {
     let ticket = {
         let engine = lock(engine);
-        durable.compact(engine.snapshot())
+        durable.compact(engine.snapshot(), &engine.rule_changes())
     };
     ticket.wait().await
 }

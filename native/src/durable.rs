@@ -5,7 +5,9 @@
 //! - `FILE`: a snapshot, `{"type": [items]}`, the same format as fixtures.
 //! - `FILE.journal`: a header line naming the snapshot it continues
 //!   (`mock-rest-journal 1 <length> <crc32>`, or `none`), then one line per
-//!   request that changed the store: `<crc32 of the JSON> <JSON array of changes>`.
+//!   request that changed the store or the rules: `<crc32 of the JSON> <JSON
+//!   array of changes>`. The snapshot holds items only (it is the fixtures
+//!   format), so a compacted journal starts with a record of the rules.
 //!
 //! # Writing
 //! Each outcome's changes are appended to an in-memory buffer while the
@@ -28,7 +30,10 @@
 //! records that arrived meanwhile. A kill at any point leaves either the old
 //! snapshot with its whole journal or the new snapshot (and a journal that is
 //! dropped or already new); records that arrived meanwhile are acknowledged
-//! only once the new journal is durable.
+//! only once the new journal is durable. A journal that is dropped because it
+//! continues an older snapshot still gives its rule changes: the snapshot
+//! holds none, and that journal holds the rules as they were when it was
+//! compacted.
 
 use mock_rest_core::{Change, Engine};
 use serde_json::value::RawValue;
@@ -68,8 +73,9 @@ struct Pending {
     buf: Vec<u8>,
     /// The sequence number of the last record appended.
     appended: u64,
-    /// A snapshot to compact to, and how many bytes of `buf` belong before it.
-    compaction: Option<(Vec<u8>, usize, u64)>,
+    /// A snapshot to compact to, the record of the rules that starts the new
+    /// journal, and how many bytes of `buf` belong before it.
+    compaction: Option<(Vec<u8>, Vec<u8>, usize, u64)>,
     stop: bool,
 }
 
@@ -167,6 +173,9 @@ pub fn encode(changes: &[Change]) -> Vec<u8> {
             }
             Change::DropType { resource } => format!("[\"drop_type\",{}]", quote(resource)),
             Change::ClearAll => "[\"clear_all\"]".to_owned(),
+            Change::PutRule { id, rule } => format!("[\"put_rule\",{},{rule}]", quote(id)),
+            Change::DeleteRule { id } => format!("[\"delete_rule\",{}]", quote(id)),
+            Change::ClearRules => "[\"clear_rules\"]".to_owned(),
         })
         .collect();
     let json = format!("[{}]", parts.join(","));
@@ -210,6 +219,12 @@ pub fn decode(line: &str) -> Option<Vec<Change>> {
                     resource: text(resource)?,
                 }),
                 ("clear_all", []) => Some(Change::ClearAll),
+                ("put_rule", [id, rule]) => Some(Change::PutRule {
+                    id: text(id)?,
+                    rule: rule.get().to_owned(),
+                }),
+                ("delete_rule", [id]) => Some(Change::DeleteRule { id: text(id)? }),
+                ("clear_rules", []) => Some(Change::ClearRules),
                 _ => None,
             }
         })
@@ -328,6 +343,24 @@ impl Durable {
                         journal.display()
                     );
                 } else {
+                    // Its items are in the snapshot already; its rules are not.
+                    let text = String::from_utf8_lossy(&bytes);
+                    let rules = text
+                        .lines()
+                        .skip(1)
+                        .map_while(decode)
+                        .flatten()
+                        .filter(|change| {
+                            matches!(
+                                change,
+                                Change::PutRule { .. }
+                                    | Change::DeleteRule { .. }
+                                    | Change::ClearRules
+                            )
+                        });
+                    for change in rules {
+                        engine.apply(&change);
+                    }
                     tracing::info!(
                         "{} continues an older snapshot (compacted already); starting a new journal",
                         journal.display()
@@ -338,7 +371,14 @@ impl Durable {
             Err(err) => return Err(format!("cannot read {}: {err}", journal.display())),
         }
         if !keep_journal {
-            write_atomically(&journal, expected_header.as_bytes())
+            // Rules other than those the server started with start the new
+            // journal, so that they outlive it too.
+            let mut contents = expected_header.clone().into_bytes();
+            let rules = engine.rule_changes();
+            if !rules.is_empty() {
+                contents.extend_from_slice(&encode(&rules));
+            }
+            write_atomically(&journal, &contents)
                 .map_err(|e| format!("cannot write {}: {e}", journal.display()))?;
             journal_bytes = expected_header.len() as u64;
         }
@@ -399,17 +439,24 @@ impl Durable {
             && !self.shared.compacting.load(Ordering::Relaxed)
     }
 
-    /// Starts a compaction to `snapshot`, which the caller rendered while
-    /// holding the engine's lock (so it covers exactly the records appended so
-    /// far). Returns a ticket that completes when the compaction is durable.
-    pub fn compact(&self, snapshot: Vec<u8>) -> Ticket {
+    /// Starts a compaction to `snapshot` and `rules` (the engine's
+    /// [`Engine::rule_changes`], which start the new journal), which the caller
+    /// took while holding the engine's lock (so they cover exactly the records
+    /// appended so far). Returns a ticket that completes when the compaction
+    /// is durable.
+    pub fn compact(&self, snapshot: Vec<u8>, rules: &[Change]) -> Ticket {
+        let rules = if rules.is_empty() {
+            Vec::new()
+        } else {
+            encode(rules)
+        };
         self.shared.compacting.store(true, Ordering::Relaxed);
         let mut pending = lock(&self.shared.pending);
         let before = pending.buf.len();
         // The compaction counts as a record of its own, after those it covers.
         pending.appended += 1;
         let seq = pending.appended;
-        pending.compaction = Some((snapshot, before, seq));
+        pending.compaction = Some((snapshot, rules, before, seq));
         drop(pending);
         self.shared.wake.notify_one();
         Ticket {
@@ -486,7 +533,7 @@ fn flush_loop(
                 appended,
                 shared,
             ),
-            Some((snapshot, split, seq)) => {
+            Some((snapshot, rules, split, seq)) => {
                 let (before, after) = buf.split_at(split.min(buf.len()));
                 write_records(
                     &mut file,
@@ -497,10 +544,12 @@ fn flush_loop(
                     seq - 1,
                     shared,
                 )
-                .and_then(|()| compact_files(snapshot_path, journal, &snapshot, after))
+                .and_then(|()| compact_files(snapshot_path, journal, &snapshot, &rules, after))
                 .map(|new_file| {
                     file = new_file;
                     unsynced = 0;
+                    // The rules' record is not counted: it is part of the
+                    // compacted state, and counting it could compact again at once.
                     shared.journal_bytes.store(
                         (header(Some(&snapshot)).len() + after.len()) as u64,
                         Ordering::Relaxed,
@@ -573,16 +622,19 @@ fn write_records(
     Ok(())
 }
 
-/// Replaces the snapshot, then the journal (holding `carried` records that
-/// arrived during the compaction); returns the new journal opened for appending.
+/// Replaces the snapshot, then the journal (the `rules` record, then the
+/// `carried` records that arrived during the compaction); returns the new
+/// journal opened for appending.
 fn compact_files(
     snapshot_path: &Path,
     journal: &Path,
     snapshot: &[u8],
+    rules: &[u8],
     carried: &[u8],
 ) -> io::Result<File> {
     write_atomically(snapshot_path, snapshot)?;
     let mut contents = header(Some(snapshot)).into_bytes();
+    contents.extend_from_slice(rules);
     contents.extend_from_slice(carried);
     write_atomically(journal, &contents)?;
     OpenOptions::new().append(true).open(journal)
@@ -595,6 +647,14 @@ mod tests {
     #[test]
     fn records_round_trip_exactly() {
         let changes = vec![
+            Change::ClearRules,
+            Change::PutRule {
+                id: "r\"1".to_owned(),
+                rule: r#"{"id":"r\"1","match":{},"respond":{"status":503,"json":{"n":1.10}},"times":2,"priority":0}"#.to_owned(),
+            },
+            Change::DeleteRule {
+                id: "r\"1".to_owned(),
+            },
             Change::ClearAll,
             Change::CreateType {
                 resource: "p\"q".to_owned(),

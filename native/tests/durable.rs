@@ -247,6 +247,12 @@ fn a_compaction_killed_between_its_renames_loses_and_repeats_nothing() {
         id: "one".to_owned(),
         item: r#"{"n":1,"_id":"one"}"#.to_owned(),
     }]));
+    // Rules are not in a snapshot: the old journal's rules still count.
+    journal.extend(encode(&[Change::PutRule {
+        id: "r".to_owned(),
+        rule: r#"{"id":"r","match":{"path":"/x"},"respond":{"status":503},"priority":0}"#
+            .to_owned(),
+    }]));
     std::fs::write(journal_path(&scratch.data()), &journal).unwrap();
     // A crash after the snapshot's rename: S1 holds the journal's effect, the old journal is still there.
     let s1 = br#"{"t":[{"n":1,"_id":"one"}]}"#;
@@ -258,6 +264,13 @@ fn a_compaction_killed_between_its_renames_loses_and_repeats_nothing() {
     let present = items(&server, "t");
     assert_eq!(present.keys().collect::<Vec<_>>(), ["one"]);
     assert!(!scratch.0.join("db.json.tmp").exists());
+    let mut client = HttpTarget::new(server.base());
+    assert_eq!(client.send(&request("GET", "/x", "")).unwrap().status, 503);
+    drop(server);
+    // And the new journal carries them on.
+    let server = start(&scratch.data(), &[]);
+    let mut client = HttpTarget::new(server.base());
+    assert_eq!(client.send(&request("GET", "/x", "")).unwrap().status, 503);
 }
 
 #[test]

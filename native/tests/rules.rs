@@ -259,3 +259,112 @@ fn a_bad_rules_file_stops_the_start_naming_the_file_and_the_field() {
         "{stderr}"
     );
 }
+
+#[test]
+fn with_data_rules_are_durable_across_restarts_crashes_and_compactions() {
+    let scratch = Scratch::new("durable");
+    let rules_file = scratch.file(
+        "rules.json",
+        r#"[{"id": "from-file", "match": {"path": "/api/flaky"}, "respond": {"status": 503}, "times": 3}]"#,
+    );
+    let data = scratch.0.join("db.json").to_string_lossy().into_owned();
+    let args = [
+        "--data",
+        data.as_str(),
+        "--rules",
+        rules_file.as_str(),
+        "--compact-after-bytes",
+        "256",
+    ];
+    let listed = |base: &str| -> Vec<(String, Value)> {
+        let list: Value =
+            serde_json::from_slice(&send(base, "GET", "/__admin/rules", "").body).unwrap();
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|rule| {
+                (
+                    rule["id"].as_str().unwrap().to_owned(),
+                    rule["times"].clone(),
+                )
+            })
+            .collect()
+    };
+    let expect = |base: &str, want: &[(&str, Value)]| {
+        let want: Vec<(String, Value)> = want
+            .iter()
+            .map(|(id, times)| ((*id).to_owned(), times.clone()))
+            .collect();
+        assert_eq!(listed(base), want);
+    };
+
+    let server = NativeServer::start(binary(), &args).unwrap();
+    let base = server.base().to_owned();
+    let added = r#"{"id":"added","match":{"path":"/api/slow"},"respond":{"delay_ms":1}}"#;
+    assert_eq!(send(&base, "POST", "/__admin/rules", added).status, 201);
+    assert_eq!(send(&base, "GET", "/api/flaky", "").status, 503);
+    // Enough writes for several compactions of the journal into the snapshot.
+    for n in 0..40 {
+        let body = format!(r#"{{"n":{n},"pad":"{}"}}"#, "x".repeat(40));
+        assert_eq!(send(&base, "POST", "/api/items", &body).status, 200);
+    }
+    expect(
+        &base,
+        &[("from-file", Value::from(2)), ("added", Value::Null)],
+    );
+    // A crash (SIGKILL, by the server's drop) keeps every acknowledged rule change.
+    drop(server);
+    let snapshot = std::fs::read_to_string(&data).unwrap();
+    assert!(
+        snapshot.contains(r#""n":30"#),
+        "compacted into the snapshot: {snapshot}"
+    );
+    let journal = std::fs::read_to_string(format!("{data}.journal")).unwrap();
+    let first_record = journal.lines().nth(1).unwrap_or_default();
+    assert!(
+        first_record.contains(r#"["clear_rules"],["put_rule","from-file""#),
+        "a compacted journal starts with the rules: {journal}"
+    );
+
+    let server = NativeServer::start(binary(), &args).unwrap();
+    let base = server.base().to_owned();
+    expect(
+        &base,
+        &[("from-file", Value::from(2)), ("added", Value::Null)],
+    );
+    assert_eq!(send(&base, "GET", "/api/flaky", "").status, 503);
+    assert_eq!(
+        send(&base, "DELETE", "/__admin/rules/added", "").status,
+        200
+    );
+    let status = server
+        .signal_and_wait("TERM", Duration::from_secs(20))
+        .unwrap();
+    assert!(status.success(), "{status}");
+
+    let server = NativeServer::start(binary(), &args).unwrap();
+    let base = server.base().to_owned();
+    expect(&base, &[("from-file", Value::from(1))]);
+    assert_eq!(send(&base, "GET", "/api/flaky", "").status, 503);
+    assert_eq!(send(&base, "GET", "/api/flaky", "").status, 200, "used up");
+    expect(&base, &[]);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&send(&base, "GET", "/api/items", "").body)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        40
+    );
+    drop(server);
+
+    // Reset brings back the file's rules, and that is durable too.
+    let server = NativeServer::start(binary(), &args).unwrap();
+    let base = server.base().to_owned();
+    expect(&base, &[]);
+    assert_eq!(send(&base, "POST", "/__admin/reset", "").status, 200);
+    expect(&base, &[("from-file", Value::from(3))]);
+    drop(server);
+    let server = NativeServer::start(binary(), &args).unwrap();
+    expect(server.base(), &[("from-file", Value::from(3))]);
+}

@@ -551,6 +551,21 @@ await check("browser: a rule's reset fault makes fetch reject, as a network fail
     const journal = JSON.stringify(seen.journal);
     assert(journal === JSON.stringify([['/api/down', seen.id], ['/api/up', null]]), `the journal: ${journal}`);
 });
+await check('browser: rules are kept in IndexedDB: they outlive the worker, with the times they have left', async () => {
+    const page = context.pages()[0];
+    const headers = { 'X-Mock-Namespace': 'kept-rules' };
+    const rule = { id: 'twice', match: { path: '/api/flaky' }, respond: { status: 503 }, times: 2 };
+    const added = await call(page, 'POST', '/__admin/rules', JSON.stringify(rule), headers);
+    assert(added.status === 201, `adding the rule: ${added.status} ${added.text}`);
+    const first = await call(page, 'GET', '/api/flaky', undefined, headers);
+    await stopWorkers(page);
+    const rules = (await json(page, 'GET', '/__admin/rules', undefined, headers)).json;
+    const second = await call(page, 'GET', '/api/flaky', undefined, headers);
+    const third = await call(page, 'GET', '/api/flaky', undefined, headers);
+    assert(rules.length === 1 && rules[0].id === 'twice' && rules[0].times === 1, `after the worker stopped: ${JSON.stringify(rules)}`);
+    const statuses = [first.status, second.status, third.status].join(' ');
+    assert(statuses === '503 503 200', `GET /api/flaky three times: ${statuses}`);
+});
 await context.close();
 
 await check('browser: no request under a mocked prefix reached the static server (but those sent around the mock on purpose)', async () => {

@@ -248,18 +248,21 @@ fn id_of(response: &WireResponse) -> Result<String, String> {
 }
 
 /// What a namespace holds: its snapshot and its `/health` resources, as text.
-fn contents(target: &mut dyn Target) -> Result<(String, String), String> {
+fn contents(target: &mut dyn Target) -> Result<(String, String, String), String> {
     let snapshot = call(target, "GET", "/__admin/snapshot", "", 200)?;
     let health = json(&call(target, "GET", "/health", "", 200)?)?;
+    let rules = call(target, "GET", "/__admin/rules", "", 200)?;
     Ok((
         String::from_utf8_lossy(&snapshot.body).into_owned(),
         health["database"].to_string(),
+        String::from_utf8_lossy(&rules.body).into_owned(),
     ))
 }
 
 /// Writes in two namespaces (creates, a replace, deletes, a cleared type
-/// created again), stops `wrangler dev` by its PID, starts it again on the
-/// same state, and finds every item, in the same order, types included.
+/// created again, rules added, used and deleted), stops `wrangler dev` by its
+/// PID, starts it again on the same state, and finds every item and rule, in
+/// the same order, types included.
 fn survives_restart(servers: &Servers) -> Result<(), String> {
     let dir = servers.dir.join("restart");
     let server = WranglerServer::start(&servers.root, &dir, &[], &[])?;
@@ -283,7 +286,23 @@ fn survives_restart(servers: &Servers) -> Result<(), String> {
         // A cleared type is forgotten; written again, it comes last.
         call(target, "DELETE", "/api/gamma", "", 200)?;
         call(target, "POST", "/api/gamma", r#"{"n":7}"#, 200)?;
-        before.push(contents(target)?);
+        // Rules: one used once (its times go down), one deleted, one after it.
+        let rule = r#"{"id":"a","match":{"path":"/x/a"},"respond":{"status":503},"times":3}"#;
+        call(target, "POST", "/__admin/rules", rule, 201)?;
+        let rule = r#"{"id":"b","match":{"path":"/x/b"},"respond":{"status":504}}"#;
+        call(target, "POST", "/__admin/rules", rule, 201)?;
+        call(target, "GET", "/x/a", "", 503)?;
+        call(target, "DELETE", "/__admin/rules/b", "", 200)?;
+        let rule = r#"{"id":"c","respond":{"delay_ms":1,"headers":{"X-C":"{{path.0}}"}}}"#;
+        call(target, "POST", "/__admin/rules", rule, 201)?;
+        let state = contents(target)?;
+        if !state
+            .2
+            .contains(r#""id":"a","match":{"path":"/x/a"},"respond":{"status":503},"times":2"#)
+        {
+            return Err(format!("the rules before the restart: {}", state.2));
+        }
+        before.push(state);
     }
     let pid = server.pid();
     let status = server.stop()?;
@@ -443,7 +462,7 @@ fn refused_change_is_not_kept(servers: &Servers) -> Result<(), String> {
     call(target, "POST", "/api/kept", r#"{"n":1}"#, 200)?;
     let huge = format!(r#"[{{"n":2}},{{"text":"{}"}}]"#, "x".repeat(2_500_000));
     call(target, "POST", "/api/huge", &huge, 503)?;
-    let (snapshot, _) = contents(target)?;
+    let (snapshot, _, _) = contents(target)?;
     let snapshot: Value = serde_json::from_str(&snapshot).map_err(|e| e.to_string())?;
     let types: Vec<&String> = snapshot
         .as_object()

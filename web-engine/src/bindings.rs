@@ -4,7 +4,8 @@
 //! Shapes the worker sees (plain objects):
 //! - a change: `{kind: "createType", resource}`, `{kind: "create", resource, id, item}`,
 //!   `{kind: "replace", resource, id, item}`, `{kind: "delete", resource, id}`,
-//!   `{kind: "dropType", resource}` or `{kind: "clearAll"}` (the core's `Change`);
+//!   `{kind: "dropType", resource}`, `{kind: "clearAll"}`, `{kind: "putRule", id, rule}`,
+//!   `{kind: "deleteRule", id}` or `{kind: "clearRules"}` (the core's `Change`);
 //! - a response: `{status, headers: [[name, value], ...], body: Uint8Array}`;
 //! - an outcome: a response plus `changes` (an array of changes, to be stored
 //!   before the answer), `delay` (milliseconds to wait before it) and, when a
@@ -138,6 +139,12 @@ impl MockEngine {
                 resource: field("resource")?,
             },
             "clearAll" => Change::ClearAll,
+            "putRule" => Change::PutRule {
+                id: field("id")?,
+                rule: field("rule")?,
+            },
+            "deleteRule" => Change::DeleteRule { id: field("id")? },
+            "clearRules" => Change::ClearRules,
             other => return Err(fail(format!("a stored change of unknown kind `{other}`"))),
         };
         self.engine.apply(&change);
@@ -235,16 +242,29 @@ fn response_object(response: &Response) -> Object {
 
 fn change_object(change: &Change) -> JsValue {
     let object = Object::new();
-    let (kind, resource, id, item) = match change {
-        Change::CreateType { resource } => ("createType", Some(resource), None, None),
-        Change::Create { resource, id, item } => ("create", Some(resource), Some(id), Some(item)),
-        Change::Replace { resource, id, item } => ("replace", Some(resource), Some(id), Some(item)),
-        Change::Delete { resource, id } => ("delete", Some(resource), Some(id), None),
-        Change::DropType { resource } => ("dropType", Some(resource), None, None),
-        Change::ClearAll => ("clearAll", None, None, None),
+    let (kind, resource, id, item, rule) = match change {
+        Change::CreateType { resource } => ("createType", Some(resource), None, None, None),
+        Change::Create { resource, id, item } => {
+            ("create", Some(resource), Some(id), Some(item), None)
+        }
+        Change::Replace { resource, id, item } => {
+            ("replace", Some(resource), Some(id), Some(item), None)
+        }
+        Change::Delete { resource, id } => ("delete", Some(resource), Some(id), None, None),
+        Change::DropType { resource } => ("dropType", Some(resource), None, None, None),
+        Change::ClearAll => ("clearAll", None, None, None, None),
+        Change::PutRule { id, rule } => ("putRule", None, Some(id), None, Some(rule)),
+        Change::DeleteRule { id } => ("deleteRule", None, Some(id), None, None),
+        Change::ClearRules => ("clearRules", None, None, None, None),
     };
     set(&object, "kind", kind);
-    for (key, value) in [("resource", resource), ("id", id), ("item", item)] {
+    let fields = [
+        ("resource", resource),
+        ("id", id),
+        ("item", item),
+        ("rule", rule),
+    ];
+    for (key, value) in fields {
         if let Some(value) = value {
             set(&object, key, value.as_str());
         }

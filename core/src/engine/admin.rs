@@ -23,8 +23,9 @@ impl Engine {
     }
 
     pub(super) fn reset(&mut self, changes: &mut Vec<Change>) -> Response {
-        self.replace_store(self.initial.clone(), changes);
+        // The rules first: the changes that rebuild the store carry them.
         self.rules = self.initial_rules.clone();
+        self.replace_store(self.initial.clone(), changes);
         let total = self.store.total();
         respond(
             200,

@@ -9,6 +9,8 @@ mod items;
 mod lists;
 mod rules;
 
+pub(crate) use rules::put_change;
+
 use crate::access;
 use crate::config::Config;
 use crate::controls::{reason_phrase, Controls};
@@ -100,12 +102,21 @@ impl Engine {
                 self.store.clear(resource);
             }
             Change::ClearAll => self.store = Store::new(),
+            Change::PutRule { rule, .. } => self.rules.put(rule),
+            Change::DeleteRule { id } => {
+                self.rules.remove(id);
+            }
+            Change::ClearRules => {
+                self.rules.clear();
+            }
         }
     }
 
-    /// The changes that rebuild the current store from nothing: a `ClearAll`,
-    /// then each type (`CreateType`) with its items (`Create`), in creation
-    /// order. A host that starts a store from fixtures stores these.
+    /// The changes that rebuild the current store and rules from nothing: a
+    /// `ClearAll`, then each type (`CreateType`) with its items (`Create`), in
+    /// creation order, then a `ClearRules` and each rule (`PutRule`) in the
+    /// order they were added. A host that starts a store from fixtures stores
+    /// these.
     pub fn rebuild_changes(&self) -> Vec<Change> {
         let mut changes = vec![Change::ClearAll];
         for (resource, collection) in self.store.types() {
@@ -118,6 +129,22 @@ impl Engine {
                 item: item.json.to_owned(),
             }));
         }
+        changes.push(Change::ClearRules);
+        changes.extend(self.rules.puts());
+        changes
+    }
+
+    /// The changes that turn the rules the engine started with (those of
+    /// [`Engine::load_rules`]) into the current ones: none when they are the
+    /// same, else a `ClearRules` and each rule (`PutRule`). A host whose
+    /// storage of changes keeps items only in a snapshot (the native
+    /// journal's compaction) stores these with it.
+    pub fn rule_changes(&self) -> Vec<Change> {
+        if self.rules == self.initial_rules {
+            return Vec::new();
+        }
+        let mut changes = vec![Change::ClearRules];
+        changes.extend(self.rules.puts());
         changes
     }
 
@@ -128,7 +155,7 @@ impl Engine {
         let route = Route::parse(&request.path);
         let mut fault = None;
         let mut through = None;
-        let (mut response, rule) = match self.rule_step(&route, request, now) {
+        let (mut response, rule) = match self.rule_step(&route, request, now, &mut changes) {
             rules::Step::Answer {
                 rule,
                 response,
@@ -277,10 +304,10 @@ impl Engine {
                 ))
             }
             (Route::Requests, _) => self.requests(request),
-            (Route::Rules, Method::Post) => self.add_rule(&request.body),
-            (Route::Rules, Method::Delete) => Ok(self.clear_rules()),
+            (Route::Rules, Method::Post) => self.add_rule(&request.body, changes),
+            (Route::Rules, Method::Delete) => Ok(self.clear_rules(changes)),
             (Route::Rules, _) => Ok(self.list_rules()),
-            (Route::Rule { id }, _) => self.delete_rule(&id),
+            (Route::Rule { id }, _) => self.delete_rule(&id, changes),
             (Route::Health, _) => {
                 let doc = pages::health(name, version, elapsed, &self.store);
                 Ok(respond(200, JSON, doc.to_string().into_bytes()))
@@ -382,6 +409,9 @@ mod tests {
                 Change::Delete { .. } => "delete",
                 Change::DropType { .. } => "drop_type",
                 Change::ClearAll => "clear_all",
+                Change::PutRule { .. } => "put_rule",
+                Change::DeleteRule { .. } => "delete_rule",
+                Change::ClearRules => "clear_rules",
             })
             .collect();
         assert_eq!(
@@ -545,7 +575,12 @@ mod tests {
             200
         );
         let changes = engine.rebuild_changes();
-        assert_eq!(changes.len(), 7, "clear, 2 types, 4 items: {changes:?}");
+        assert_eq!(
+            changes.len(),
+            8,
+            "clear, 2 types, 4 items, clear rules: {changes:?}"
+        );
+        assert_eq!(changes[7], Change::ClearRules);
         assert_eq!(changes[0], Change::ClearAll);
         assert_eq!(
             changes[1],

@@ -7,7 +7,7 @@ use crate::controls::reason_phrase;
 use crate::error::{message_body, ApiError};
 use crate::ids::new_id;
 use crate::request::{Method, Request};
-use crate::response::Response;
+use crate::response::{Change, Response};
 use crate::route::Route;
 use crate::rules::{
     parse_body, segments, Context, Fault, FaultKind, Limits, Overflow, Payload, Rule, Rules,
@@ -62,7 +62,11 @@ impl Engine {
         respond(200, JSON, self.rules.render().to_string().into_bytes())
     }
 
-    pub(super) fn add_rule(&mut self, body: &[u8]) -> Result<Response, ApiError> {
+    pub(super) fn add_rule(
+        &mut self,
+        body: &[u8],
+        changes: &mut Vec<Change>,
+    ) -> Result<Response, ApiError> {
         crate::body::parse(body)?;
         let value = parse_body(body).unwrap_or(Value::Null);
         let limits = self.rule_limits();
@@ -70,19 +74,26 @@ impl Engine {
         let listed = self
             .rules
             .add(&value, "", limits, &mut || new_id(ids.as_mut()))?;
+        changes.push(put_change(&listed));
         Ok(respond(201, JSON, listed.to_string().into_bytes()))
     }
 
-    pub(super) fn delete_rule(&mut self, id: &str) -> Result<Response, ApiError> {
+    pub(super) fn delete_rule(
+        &mut self,
+        id: &str,
+        changes: &mut Vec<Change>,
+    ) -> Result<Response, ApiError> {
         let listed = self
             .rules
             .remove(id)
             .ok_or_else(|| ApiError::RuleNotFound { id: id.to_owned() })?;
+        changes.push(Change::DeleteRule { id: id.to_owned() });
         Ok(respond(200, JSON, listed.to_string().into_bytes()))
     }
 
-    pub(super) fn clear_rules(&mut self) -> Response {
+    pub(super) fn clear_rules(&mut self, changes: &mut Vec<Change>) -> Response {
         let deleted = self.rules.clear();
+        changes.push(Change::ClearRules);
         respond(200, JSON, format!("{{\"deleted\":{deleted}}}").into_bytes())
     }
 
@@ -96,6 +107,7 @@ impl Engine {
         route: &Result<Route, ApiError>,
         request: &Request,
         now: Duration,
+        changes: &mut Vec<Change>,
     ) -> Step {
         let config = &self.config;
         let over_limits = request.body_too_large
@@ -112,7 +124,7 @@ impl Engine {
         });
         let mut parsed = None;
         let authorized = || access::authorized_for(config, public, admin, request);
-        let rule = match self.rules.take(request, &mut parsed, authorized) {
+        let rule = match self.rules.take(request, &mut parsed, authorized, changes) {
             None => return Step::Store,
             Some(Err(err)) => {
                 return Step::Answer {
@@ -158,6 +170,14 @@ impl Engine {
             delay,
             fault: None,
         })
+    }
+}
+
+/// The change that stores a rule as listed.
+pub(crate) fn put_change(listed: &Value) -> Change {
+    Change::PutRule {
+        id: listed["id"].as_str().unwrap_or_default().to_owned(),
+        rule: listed.to_string(),
     }
 }
 
@@ -364,5 +384,67 @@ mod tests {
             "a bad file changes nothing: the used-up rule stays gone"
         );
         assert!(engine.load_rules(b"{}").is_err());
+    }
+
+    #[test]
+    fn rule_changes_replay_into_the_same_rules() {
+        let mut live = engine(Config::default());
+        live.load_rules(
+            br#"[{"id":"f","match":{"path":"/f"},"respond":{"status":500},"times":2}]"#,
+        )
+        .unwrap();
+        let mut log = live.rebuild_changes();
+        for (method, target, body) in [
+            (
+                Method::Post,
+                "/__admin/rules",
+                r#"{"id":"a","match":{"path":"/a"},"respond":{"status":201},"times":3}"#,
+            ),
+            (
+                Method::Post,
+                "/__admin/rules",
+                r#"{"id":"b","match":{"path":"/b"},"respond":{"status":202}}"#,
+            ),
+            (Method::Get, "/a", ""),
+            (Method::Get, "/f", ""),
+            (Method::Get, "/f", ""),
+            (Method::Delete, "/__admin/rules/b", ""),
+            (
+                Method::Post,
+                "/__admin/rules",
+                r#"{"id":"c","respond":{"status":203},"priority":-1}"#,
+            ),
+        ] {
+            log.extend(send(&mut live, method, target, body).changes);
+        }
+        let listed = |engine: &mut Engine| {
+            send(engine, Method::Get, "/__admin/rules", "")
+                .response
+                .body
+        };
+        let mut replayed = engine(Config::default());
+        for change in &log {
+            replayed.apply(change);
+        }
+        let expected = listed(&mut live);
+        assert_eq!(
+            String::from_utf8_lossy(&listed(&mut replayed)),
+            String::from_utf8_lossy(&expected)
+        );
+        assert!(String::from_utf8_lossy(&expected).starts_with(
+            r#"[{"id":"a","match":{"path":"/a"},"respond":{"status":201},"times":2,"priority":0},{"id":"c""#
+        ));
+        // Reset is stored too: the rules of the start, with their times.
+        let reset = send(&mut live, Method::Post, "/__admin/reset", "").changes;
+        for change in &reset {
+            replayed.apply(change);
+        }
+        assert_eq!(listed(&mut replayed), listed(&mut live));
+        assert!(String::from_utf8_lossy(&listed(&mut live)).starts_with(r#"[{"id":"f","#));
+        // A replayed rule answers as the live one does.
+        assert_eq!(
+            send(&mut replayed, Method::Get, "/f", "").response.status,
+            500
+        );
     }
 }

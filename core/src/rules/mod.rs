@@ -275,6 +275,7 @@ impl Rules {
         request: &Request,
         parsed: &mut Option<Option<Value>>,
         authorized: impl FnOnce() -> bool,
+        changes: &mut Vec<crate::response::Change>,
     ) -> Option<Result<Rule, ApiError>> {
         let mut best: Option<usize> = None;
         for (n, rule) in self.list.iter().enumerate() {
@@ -295,10 +296,52 @@ impl Rules {
         if let Some(times) = &mut rule.times {
             *times = times.saturating_sub(1);
             if *times == 0 {
-                self.list.remove(n);
+                let gone = self.list.remove(n);
+                changes.push(crate::response::Change::DeleteRule { id: gone.id });
+            } else {
+                changes.push(crate::engine::put_change(&rule.render()));
             }
         }
         Some(Ok(taken))
+    }
+
+    /// Puts a rule as listed (from a stored `PutRule`): in place of the rule
+    /// with its id, or after the others. A rule that is not valid (stored by
+    /// another version) is skipped.
+    pub fn put(&mut self, listed: &str) {
+        let Ok(value) = serde_json::from_str::<Value>(listed) else {
+            return;
+        };
+        let limits = Limits {
+            max_rules: usize::MAX,
+            max_body_bytes: usize::MAX,
+        };
+        let id = value.get("id").and_then(Value::as_str).map(str::to_owned);
+        let at = id.and_then(|id| self.list.iter().position(|rule| rule.id == id));
+        let taken = at.map(|at| self.list.remove(at));
+        let Ok(mut rule) = self.check(&value, "", limits, &mut String::new) else {
+            if let (Some(at), Some(taken)) = (at, taken) {
+                self.list.insert(at, taken);
+            }
+            return;
+        };
+        match (at, taken) {
+            (Some(at), Some(taken)) => {
+                rule.seq = taken.seq;
+                self.list.insert(at, rule);
+            }
+            _ => {
+                self.list.push(rule);
+                self.next_seq += 1;
+            }
+        }
+    }
+
+    /// Every rule as the changes that store it, in the order they were added.
+    pub fn puts(&self) -> impl Iterator<Item = crate::response::Change> + '_ {
+        self.list
+            .iter()
+            .map(|rule| crate::engine::put_change(&rule.render()))
     }
 
     /// Removes one rule; returns it as listed.
@@ -712,21 +755,40 @@ mod tests {
         )
         .unwrap();
         let request = Request::new(Method::Get, "/a");
-        let mut status = || {
+        let mut changes = Vec::new();
+        let mut status = |changes: &mut Vec<crate::response::Change>| {
             rules
-                .take(&request, &mut None, || true)
+                .take(&request, &mut None, || true, changes)
                 .map(|rule| rule.unwrap().respond.status)
         };
-        assert_eq!(status(), Some(Some(500)));
-        assert_eq!(status(), Some(Some(500)));
+        assert_eq!(status(&mut changes), Some(Some(500)));
+        assert!(
+            matches!(&changes[..], [crate::response::Change::PutRule { id, rule }] if id == "r1" && rule.contains(r#""times":1"#)),
+            "{changes:?}"
+        );
+        changes.clear();
+        assert_eq!(status(&mut changes), Some(Some(500)));
         assert_eq!(
-            status(),
+            changes,
+            [crate::response::Change::DeleteRule {
+                id: "r1".to_owned()
+            }]
+        );
+        changes.clear();
+        assert_eq!(
+            status(&mut changes),
             Some(Some(202)),
             "used up; then the newest of equals"
         );
+        assert!(changes.is_empty(), "a rule for ever does not change");
         assert_eq!(rules.len(), 2);
         assert!(rules
-            .take(&Request::new(Method::Get, "/b"), &mut None, || true)
+            .take(
+                &Request::new(Method::Get, "/b"),
+                &mut None,
+                || true,
+                &mut changes
+            )
             .is_none());
     }
 
