@@ -35,10 +35,13 @@ fn path_item(route: &RouteSpec) -> Value {
         parameters.push(json!({"$ref": "#/components/parameters/resource"}));
     }
     if route.template.contains("{id}") {
-        parameters.push(json!({"$ref": "#/components/parameters/id"}));
-    }
-    if route.template.contains("{rule}") {
-        parameters.push(json!({"$ref": "#/components/parameters/rule"}));
+        // The id of an item, or of a rule.
+        let name = if route.template.starts_with("/__admin/rules/") {
+            "ruleId"
+        } else {
+            "id"
+        };
+        parameters.push(json!({"$ref": format!("#/components/parameters/{name}")}));
     }
     if !parameters.is_empty() {
         item.insert("parameters".to_owned(), Value::Array(parameters));
@@ -350,8 +353,8 @@ fn components() -> Value {
                 "description": "The item's `_id`.",
                 "schema": {"type": "string", "minLength": 1},
             },
-            "rule": {
-                "name": "rule", "in": "path", "required": true,
+            "ruleId": {
+                "name": "id", "in": "path", "required": true,
                 "description": "The rule's `id`.",
                 "schema": {"type": "string", "minLength": 1},
             },

@@ -40,7 +40,7 @@ pub enum Route {
     Requests,
     /// `/__admin/rules`: the rules.
     Rules,
-    /// `/__admin/rules/{rule}`: one rule.
+    /// `/__admin/rules/{id}`: one rule.
     Rule {
         /// The rule's id, percent-decoded.
         id: String,
@@ -319,7 +319,7 @@ pub const ROUTES: &[RouteSpec] = &[
         allow: "GET, HEAD, POST, DELETE, OPTIONS",
     },
     RouteSpec {
-        template: "/__admin/rules/{rule}",
+        template: "/__admin/rules/{id}",
         operations: &[
             op(Method::Delete, "deleteRule", "Delete one rule and echo it", Payload::Nothing, Payload::Rule)
                 .errors(&[404]),
