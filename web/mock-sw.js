@@ -31,11 +31,12 @@ const PREFIXES = options.has('prefix')
 const ORIGINS = [self.location.origin, ...options.getAll('origin').map((o) => new URL(o).origin)];
 
 // IndexedDB: the registry (one database) and one database per namespace.
-//   registry `mock-rest-api`: `namespaces` {name, settings, seed}; `clients` {id, namespace}, where the
-//     id "" holds the namespace configured last (for pages the worker has not heard from yet).
+//   registry `mock-rest-api`: `namespaces` {name, settings, seed, rules}; `clients` {id, namespace},
+//     where the id "" holds the namespace configured last (for pages the worker has not heard from yet).
 //   namespace `mock-rest-api:NAME`: `types` {resource, seq}, `items` {resource, id, item, seq} keyed by
-//     [resource, id], `meta` {key: "seeded"}. `seq` keeps creation order, as the engine does: a new
-//     item or type gets the next number, a replaced item keeps its own.
+//     [resource, id], `rules` {id, rule, seq} keyed by id, `meta` {key: "seeded"}. `seq` keeps creation
+//     order, as the engine does: a new item, type or rule gets the next number, a replaced item and a
+//     rule whose times went down keep their own.
 const REGISTRY = 'mock-rest-api';
 const DEFAULT_NAMESPACE = 'default';
 const NAMESPACE_HEADER = 'x-mock-namespace';
@@ -149,6 +150,10 @@ async function serve(event) {
     if (outcome.delay > 0) {
         await new Promise((resolve) => setTimeout(resolve, outcome.delay));
     }
+    if (outcome.fault === 'reset' && response === outcome) {
+        // A rule drops the connection: the page's fetch rejects, as on a network failure.
+        return Response.error();
+    }
     return toResponse(response);
 }
 
@@ -229,15 +234,20 @@ async function start(name) {
     await engineReady;
     const registry = await openRegistry();
     const saved = await result(registry.transaction('namespaces').objectStore('namespaces').get(name));
-    const engine = new wasm_bindgen.MockEngine(saved ? saved.settings : {}, (saved && saved.seed) ?? undefined);
-    const live = { name, engine, db: null, types: new Map(), nextSeq: 1 };
+    const engine = new wasm_bindgen.MockEngine(
+        saved ? saved.settings : {},
+        (saved && saved.seed) ?? undefined,
+        (saved && saved.rules) ?? undefined,
+    );
+    const live = { name, engine, db: null, types: new Map(), rules: new Map(), nextSeq: 1 };
     try {
         live.db = await openNamespace(name);
-        const tx = live.db.transaction(['types', 'items', 'meta']);
-        const [types, items, seeded] = await Promise.all([
+        const tx = live.db.transaction(['types', 'items', 'meta', 'rules']);
+        const [types, items, seeded, rules] = await Promise.all([
             result(tx.objectStore('types').getAll()),
             result(tx.objectStore('items').getAll()),
             result(tx.objectStore('meta').get('seeded')),
+            result(tx.objectStore('rules').getAll()),
         ]);
         if (!seeded) {
             // First start: the store is the seed (or empty); keep it.
@@ -256,6 +266,14 @@ async function start(name) {
             live.types.get(item.resource).items.set(item.id, item.seq);
             live.nextSeq = Math.max(live.nextSeq, item.seq + 1);
         }
+        // The stored rules, not those startMock gave (which reset brings back), as for the data.
+        engine.apply({ kind: 'clearRules' });
+        rules.sort((a, b) => a.seq - b.seq);
+        for (const rule of rules) {
+            engine.apply({ kind: 'putRule', id: rule.id, rule: rule.rule });
+            live.rules.set(rule.id, rule.seq);
+            live.nextSeq = Math.max(live.nextSeq, rule.seq + 1);
+        }
         return live;
     } catch (err) {
         engine.free();
@@ -269,9 +287,10 @@ async function start(name) {
  * (resource -> {seq, items: id -> seq}), so that a replaced item keeps its place without a read.
  */
 function record(live, changes, seeding = false) {
-    const tx = live.db.transaction(['types', 'items', 'meta'], 'readwrite');
+    const tx = live.db.transaction(['types', 'items', 'meta', 'rules'], 'readwrite');
     const types = tx.objectStore('types');
     const items = tx.objectStore('items');
+    const rules = tx.objectStore('rules');
     const typeOf = (resource) => {
         const type = live.types.get(resource);
         if (!type) {
@@ -303,6 +322,16 @@ function record(live, changes, seeding = false) {
                 live.types.clear();
                 types.clear();
                 items.clear();
+            } else if (kind === 'putRule') {
+                // A known rule keeps its place; a new one goes after the others.
+                if (!live.rules.has(id)) live.rules.set(id, live.nextSeq++);
+                rules.put({ id, rule: change.rule, seq: live.rules.get(id) });
+            } else if (kind === 'deleteRule') {
+                live.rules.delete(id);
+                rules.delete(id);
+            } else if (kind === 'clearRules') {
+                live.rules.clear();
+                rules.clear();
             } else {
                 throw new Error(`a change of unknown kind "${kind}"`);
             }
@@ -318,21 +347,25 @@ function record(live, changes, seeding = false) {
 }
 
 /** Stores what a page's `startMock` says: its namespace, and that namespace's settings and seed. */
-async function configure(clientId, { namespace: name, settings = {}, seed = null }) {
+async function configure(clientId, { namespace: name, settings = {}, seed = null, rules = null }) {
     name = String(name || '').trim() || DEFAULT_NAMESPACE;
     await engineReady;
     // Settings the engine refuses are refused here, to the page, rather than on every request.
-    const probe = new wasm_bindgen.MockEngine(settings, seed ?? undefined);
+    const probe = new wasm_bindgen.MockEngine(settings, seed ?? undefined, rules ?? undefined);
     for (const warning of probe.warnings) {
         console.warn(`mock-rest-api: ${warning}`);
     }
     probe.free();
     const registry = await openRegistry();
     const known = await result(registry.transaction('namespaces').objectStore('namespaces').get(name));
-    const changed = !known || canonical(known.settings) !== canonical(settings) || (known.seed ?? null) !== seed;
+    const changed =
+        !known ||
+        canonical(known.settings) !== canonical(settings) ||
+        (known.seed ?? null) !== seed ||
+        (known.rules ?? null) !== rules;
     const tx = registry.transaction(['namespaces', 'clients'], 'readwrite');
     if (changed) {
-        tx.objectStore('namespaces').put({ name, settings, seed });
+        tx.objectStore('namespaces').put({ name, settings, seed, rules });
     }
     const clients = tx.objectStore('clients');
     if (clientId) {
@@ -375,7 +408,7 @@ let registryOpen = null;
 
 function openRegistry() {
     if (!registryOpen) {
-        registryOpen = openDatabase(REGISTRY, (db) => {
+        registryOpen = openDatabase(REGISTRY, 1, (db) => {
             db.createObjectStore('namespaces', { keyPath: 'name' });
             db.createObjectStore('clients', { keyPath: 'id' });
         });
@@ -384,18 +417,24 @@ function openRegistry() {
     return registryOpen;
 }
 
+/** A namespace's database; version 2 added the rules (a version 1 database gets the store). */
 function openNamespace(name) {
-    return openDatabase(`${REGISTRY}:${name}`, (db) => {
-        db.createObjectStore('types', { keyPath: 'resource' });
-        db.createObjectStore('items', { keyPath: ['resource', 'id'] });
-        db.createObjectStore('meta', { keyPath: 'key' });
+    return openDatabase(`${REGISTRY}:${name}`, 2, (db, oldVersion) => {
+        if (oldVersion < 1) {
+            db.createObjectStore('types', { keyPath: 'resource' });
+            db.createObjectStore('items', { keyPath: ['resource', 'id'] });
+            db.createObjectStore('meta', { keyPath: 'key' });
+        }
+        if (oldVersion < 2) {
+            db.createObjectStore('rules', { keyPath: 'id' });
+        }
     });
 }
 
-function openDatabase(name, create) {
+function openDatabase(name, version, create) {
     return new Promise((resolve, reject) => {
-        const request = indexedDB.open(name, 1);
-        request.onupgradeneeded = () => create(request.result);
+        const request = indexedDB.open(name, version);
+        request.onupgradeneeded = (event) => create(request.result, event.oldVersion);
         request.onsuccess = () => {
             const db = request.result;
             // Another version of this worker deleting or upgrading the database: let it.

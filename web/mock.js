@@ -11,7 +11,7 @@
 export const DEFAULT_PREFIXES = ['/api/', '/health', '/__admin/', '/openapi.json'];
 
 /** The options of `startMock` itself; every other option is one of the engine's settings. */
-const HOST_OPTIONS = ['prefixes', 'origins', 'namespace', 'seed', 'serviceWorker', 'scope', 'timeoutMs'];
+const HOST_OPTIONS = ['prefixes', 'origins', 'namespace', 'seed', 'rules', 'serviceWorker', 'scope', 'timeoutMs'];
 
 /** What the page asked for last, sent again to any worker that takes over (an update). */
 let configured = null;
@@ -20,8 +20,8 @@ let listening = false;
 /**
  * Starts the mock for this page and resolves, with `{ namespace, registration }`, once the mock's
  * worker controls the page and knows its namespace and settings. Rejects when the worker cannot take
- * control (the page is outside its scope, or not on https or localhost), or when a setting or the
- * seed is not valid.
+ * control (the page is outside its scope, or not on https or localhost), or when a setting, the
+ * seed or the rules are not valid.
  *
  * Options (all optional):
  * - `prefixes`: paths the worker answers (default `DEFAULT_PREFIXES`); every other request goes to
@@ -31,9 +31,11 @@ let listening = false;
  * - `namespace`: the store to use (default `"default"`); each namespace is an IndexedDB database.
  * - `seed`: the data a new namespace starts with and `POST /__admin/reset` restores, in the snapshot
  *   format `{"type": [items]}`, as an object or as JSON text (text keeps numbers exactly as written).
+ * - `rules`: the rules a namespace starts with and `POST /__admin/reset` restores (docs/rules.md), an
+ *   array of rules as `GET /__admin/rules` lists them, or its JSON text.
  * - the engine's settings, by the native server's names or their JavaScript forms (`DELAY_MS` or
  *   `delayMs`): `appName`, `appVersion`, `apiToken`, `authScope`, `corsOrigins`, `delayMs`,
- *   `journalSize`, `maxBodyBytes`, `maxItems`, `maxTypes`, `maxUriBytes`. The engine in the worker
+ *   `journalSize`, `maxBodyBytes`, `maxItems`, `maxRules`, `maxTypes`, `maxUriBytes`. The engine in the worker
  *   checks them (its one table of settings), and an unknown or bad one rejects the promise.
  * - `serviceWorker`: the worker's URL (default: mock-sw.js beside this file); `scope`: its scope
  *   (default: the folder of the worker); `timeoutMs`: how long to wait for control (default 10000).
@@ -49,6 +51,7 @@ export async function startMock(options = {}) {
         origins = [],
         namespace = 'default',
         seed = null,
+        rules = null,
         serviceWorker = new URL('mock-sw.js', import.meta.url),
         scope,
         timeoutMs = 10000,
@@ -72,6 +75,7 @@ export async function startMock(options = {}) {
         namespace: String(namespace),
         settings,
         seed: seed === null || typeof seed === 'string' ? seed : JSON.stringify(seed),
+        rules: rules === null || typeof rules === 'string' ? rules : JSON.stringify(rules),
     };
 
     if (!listening) {

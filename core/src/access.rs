@@ -7,12 +7,17 @@ use subtle::ConstantTimeEq;
 
 /// Whether the request may use the route, given `API_TOKEN` and `AUTH_SCOPE`.
 pub fn authorized(config: &Config, route: &Route, request: &Request) -> bool {
+    authorized_for(config, route.is_public(), route.is_admin(), request)
+}
+
+/// Whether the request may use a path that is public or admin, or neither
+/// (as a path that only a rule answers is).
+pub fn authorized_for(config: &Config, public: bool, admin: bool, request: &Request) -> bool {
     let Some(token) = &config.api_token else {
         return true;
     };
     let reading = matches!(request.method, Method::Get | Method::Head);
-    if route.is_public() || (config.auth_scope == AuthScope::Writes && reading && !route.is_admin())
-    {
+    if public || (config.auth_scope == AuthScope::Writes && reading && !admin) {
         return true;
     }
     let presented = request.header("authorization").and_then(bearer_credentials);

@@ -20,6 +20,8 @@ pub const DEFAULT_MAX_ITEMS: usize = 1_000_000;
 pub const DEFAULT_MAX_TYPES: usize = 10_000;
 /// The default `MAX_STORE_BYTES`: 1 GiB.
 pub const DEFAULT_MAX_STORE_BYTES: usize = 1024 * 1024 * 1024;
+/// The default `MAX_RULES`.
+pub const DEFAULT_MAX_RULES: usize = 1000;
 /// The default `MAX_URI_BYTES`.
 pub const DEFAULT_MAX_URI_BYTES: usize = 8 * 1024;
 
@@ -58,6 +60,8 @@ pub struct Config {
     pub max_store_bytes: usize,
     /// `MAX_URI_BYTES`: the longest path and query; longer is `414`.
     pub max_uri_bytes: usize,
+    /// `MAX_RULES`: the most rules the engine holds; one more is `507`.
+    pub max_rules: usize,
 }
 
 /// Which requests `API_TOKEN` guards.
@@ -83,6 +87,7 @@ impl Default for Config {
             auth_scope: AuthScope::All,
             publicly_reachable: false,
             max_items: DEFAULT_MAX_ITEMS,
+            max_rules: DEFAULT_MAX_RULES,
             max_types: DEFAULT_MAX_TYPES,
             max_store_bytes: DEFAULT_MAX_STORE_BYTES,
             max_uri_bytes: DEFAULT_MAX_URI_BYTES,
@@ -186,6 +191,12 @@ pub const SETTINGS: &[Setting] = &[
         kind: Kind::Number { max: 1 << 40 },
         default: "1073741824",
         help: "The most bytes of item text (as GET returns items, _id included) the store holds; a write past it gets 507.",
+    },
+    Setting {
+        name: "MAX_RULES",
+        kind: Kind::Number { max: u32::MAX as u64 },
+        default: "1000",
+        help: "The most rules (/__admin/rules) the mock holds; one more gets 507.",
     },
     Setting {
         name: "MAX_TYPES",
@@ -334,6 +345,7 @@ impl Config {
             "MAX_BODY_BYTES" => self.max_body_bytes = size(),
             "MAX_ITEMS" => self.max_items = size(),
             "MAX_STORE_BYTES" => self.max_store_bytes = size(),
+            "MAX_RULES" => self.max_rules = size(),
             "MAX_TYPES" => self.max_types = size(),
             "MAX_URI_BYTES" => self.max_uri_bytes = size(),
             other => return Err(format!("{other} has no field in Config")),
@@ -412,6 +424,7 @@ mod tests {
         assert_ne!(changed.journal_size, default.journal_size);
         assert_ne!(changed.max_body_bytes, default.max_body_bytes);
         assert_ne!(changed.max_items, default.max_items);
+        assert_ne!(changed.max_rules, default.max_rules);
         assert_ne!(changed.max_types, default.max_types);
         assert_ne!(changed.max_store_bytes, default.max_store_bytes);
         assert_ne!(changed.max_uri_bytes, default.max_uri_bytes);

@@ -98,6 +98,31 @@ pub enum ApiError {
     /// The host could not make a change durable (`503`); the change may be
     /// visible until the server restarts, but it was not acknowledged.
     StorageFailed,
+    /// A rule cannot be taken (`400`): the field and why.
+    BadRule {
+        /// The field, such as `match.path` or `[2].respond.status` (the third rule of a file).
+        field: String,
+        /// Why, in words.
+        reason: String,
+    },
+    /// No rule has that id (`404`).
+    RuleNotFound {
+        /// The id that was asked for.
+        id: String,
+    },
+    /// The engine holds as many rules as it may (`507`).
+    TooManyRules {
+        /// `MAX_RULES`.
+        limit: usize,
+    },
+    /// A rule's answer, filled in for this request, would be larger than the
+    /// body limit (`413`).
+    RuleAnswerTooLarge {
+        /// The rule's id.
+        id: String,
+        /// The limit in bytes.
+        limit: usize,
+    },
     /// The body is larger than the limit (`413`).
     BodyTooLarge {
         /// The limit in bytes.
@@ -109,7 +134,7 @@ impl ApiError {
     /// The HTTP status code for this error.
     pub fn status(&self) -> u16 {
         match self {
-            Self::NotFound { .. } | Self::UnknownPath { .. } => 404,
+            Self::NotFound { .. } | Self::UnknownPath { .. } | Self::RuleNotFound { .. } => 404,
             Self::MethodNotAllowed { .. } => 405,
             Self::BadPathSegment { .. }
             | Self::EmptyBody
@@ -118,11 +143,15 @@ impl ApiError {
             | Self::WrongShape { .. }
             | Self::BadQuery { .. }
             | Self::BadControl { .. }
-            | Self::BadSnapshot { .. } => 400,
+            | Self::BadSnapshot { .. }
+            | Self::BadRule { .. } => 400,
             Self::Unauthorized => 401,
             Self::PreconditionFailed { .. } => 412,
-            Self::BodyTooLarge { .. } => 413,
-            Self::StoreFull { .. } | Self::StoreBytesFull { .. } | Self::TooManyTypes { .. } => 507,
+            Self::BodyTooLarge { .. } | Self::RuleAnswerTooLarge { .. } => 413,
+            Self::StoreFull { .. }
+            | Self::StoreBytesFull { .. }
+            | Self::TooManyTypes { .. }
+            | Self::TooManyRules { .. } => 507,
             Self::UriTooLong { .. } => 414,
             Self::RequestTimeout => 408,
             Self::StorageFailed => 503,
@@ -197,6 +226,14 @@ impl ApiError {
             Self::BodyTooLarge { limit } => {
                 format!("The request body is larger than the limit of {limit} bytes.")
             }
+            Self::BadRule { field, reason } => format!("Rule field `{field}`: {reason}."),
+            Self::RuleNotFound { id } => format!("Rule {id} does not exist."),
+            Self::TooManyRules { limit } => format!(
+                "There are {limit} rules, the most there may be. Delete some, or raise MAX_RULES."
+            ),
+            Self::RuleAnswerTooLarge { id, limit } => format!(
+                "The answer of rule {id}, filled in for this request, would be larger than the limit of {limit} bytes."
+            ),
         }
     }
 }

@@ -26,6 +26,8 @@ struct Entry {
     status: u16,
     body: String,
     body_truncated: bool,
+    /// The id of the rule that answered the request or let it through.
+    rule: Option<String>,
 }
 
 impl Entry {
@@ -39,6 +41,7 @@ impl Entry {
             "status": self.status,
             "body": self.body,
             "body_truncated": self.body_truncated,
+            "rule": self.rule,
         })
     }
 }
@@ -106,12 +109,14 @@ impl Journal {
         }
     }
 
-    /// Records a request and the status it got.
-    pub fn record(&mut self, request: &Request, status: u16, time: Duration) {
+    /// Records a request, the status it got, and the rule that answered it or
+    /// let it through, if one did.
+    pub fn record(&mut self, request: &Request, status: u16, time: Duration, rule: Option<&str>) {
         let kept = &request.body[..request.body.len().min(BODY_BYTES)];
         let entry = self.entry(request, status, time, kept);
         self.answered.push(Entry {
             body_truncated: request.body.len() > BODY_BYTES || request.body_too_large,
+            rule: rule.map(str::to_owned),
             ..entry
         });
     }
@@ -137,6 +142,7 @@ impl Journal {
             status,
             body: String::from_utf8_lossy(body).into_owned(),
             body_truncated: false,
+            rule: None,
         }
     }
 
@@ -213,7 +219,12 @@ mod tests {
         for n in 0..5 {
             let request = Request::new(Method::Post, &format!("/api/p?n={n}"))
                 .with_body("x".repeat(BODY_BYTES + n));
-            journal.record(&request, 200, Duration::from_millis(1_700_000_000_123));
+            journal.record(
+                &request,
+                200,
+                Duration::from_millis(1_700_000_000_123),
+                None,
+            );
         }
         let all = journal.page(None, None);
         assert_eq!(seqs(&all), [3, 4, 5]);
@@ -233,7 +244,12 @@ mod tests {
     fn since_with_a_limit_pages_forward_from_the_oldest() {
         let mut journal = Journal::new(10);
         for _ in 0..6 {
-            journal.record(&Request::new(Method::Get, "/api/p"), 200, Duration::ZERO);
+            journal.record(
+                &Request::new(Method::Get, "/api/p"),
+                200,
+                Duration::ZERO,
+                None,
+            );
         }
         let first = journal.page(Some(2), Some(2));
         assert_eq!(
@@ -261,12 +277,18 @@ mod tests {
             &Request::new(Method::Post, "/api/p").with_body("{}"),
             200,
             Duration::ZERO,
+            None,
         );
         for _ in 0..100 {
             let request = Request::new(Method::Post, "/api/p").with_body("secret");
             journal.record_refused(&request, Duration::ZERO);
         }
-        journal.record(&Request::new(Method::Get, "/api/p"), 200, Duration::ZERO);
+        journal.record(
+            &Request::new(Method::Get, "/api/p"),
+            200,
+            Duration::ZERO,
+            None,
+        );
         let page = journal.page(None, None);
         // The answered two, and the last two refused (a tenth of 20), in seq order.
         assert_eq!(seqs(&page), [1, 100, 101, 102]);

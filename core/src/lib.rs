@@ -21,6 +21,11 @@
 //!   [`Outcome`]; the host waits), forced statuses, the request journal (paged
 //!   forward with `_since`, refused requests kept apart without bodies),
 //!   snapshots, reset to fixtures, and bearer-token access.
+//! - Rules set at run time (`/__admin/rules`, [`Engine::load_rules`]): a
+//!   request that matches one (method, path pattern, query, headers, JSON
+//!   body subset) gets the rule's answer with templates filled in, its delay,
+//!   or its fault ([`Outcome::fault`] for a dropped connection), or goes
+//!   through to the store with the rule's delay and headers.
 //! - CORS headers on every response, `*` or an allow-list.
 //! - The settings ([`SETTINGS`]): one table with every setting's name,
 //!   default, limit, check and help, which every host reads through
@@ -28,9 +33,9 @@
 //!   everywhere.
 //! - Reporting every store change as a [`Change`] that says everything a
 //!   persistence layer needs (a new type, a new item after the others, a
-//!   replaced item in its place, a forgotten type), so a host maps each change
-//!   to one storage operation and rebuilds the same store later with
-//!   [`Engine::apply`].
+//!   replaced item in its place, a forgotten type, a rule added or used or
+//!   removed), so a host maps each change to one storage operation and
+//!   rebuilds the same store and rules later with [`Engine::apply`].
 //!
 //! # Out of scope
 //! Sockets, files, clocks, randomness, threads, timers and async. The host
@@ -111,6 +116,7 @@ mod query;
 mod request;
 mod response;
 mod route;
+mod rules;
 mod select;
 mod snapshot;
 mod store;
@@ -118,7 +124,7 @@ mod text;
 
 pub use body::{nests_within, MAX_DEPTH};
 pub use config::{
-    AuthScope, Config, Kind, Setting, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_ITEMS,
+    AuthScope, Config, Kind, Setting, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_ITEMS, DEFAULT_MAX_RULES,
     DEFAULT_MAX_STORE_BYTES, DEFAULT_MAX_TYPES, DEFAULT_MAX_URI_BYTES, SETTINGS,
 };
 pub use controls::MAX_DELAY;
@@ -134,3 +140,4 @@ pub use query::{
 pub use request::{Method, Request};
 pub use response::{Change, Outcome, Response};
 pub use route::{Condition, Operation, Payload, Route, RouteSpec, MAX_SEGMENT_BYTES, ROUTES};
+pub use rules::Fault;

@@ -36,7 +36,13 @@ fn path_item(route: &RouteSpec) -> Value {
         parameters.push(json!({"$ref": "#/components/parameters/resource"}));
     }
     if route.template.contains("{id}") {
-        parameters.push(json!({"$ref": "#/components/parameters/id"}));
+        // The id of an item, or of a rule.
+        let name = if route.template.starts_with("/__admin/rules/") {
+            "ruleId"
+        } else {
+            "id"
+        };
+        parameters.push(json!({"$ref": format!("#/components/parameters/{name}")}));
     }
     if !parameters.is_empty() {
         item.insert("parameters".to_owned(), Value::Array(parameters));
@@ -158,7 +164,7 @@ fn operation(route: &RouteSpec, op: &Operation, head: bool) -> Value {
             );
         }
     }
-    responses.insert("200".to_owned(), Value::Object(ok));
+    responses.insert(op.success.to_string(), Value::Object(ok));
     if op.condition == Condition::IfNoneMatch {
         responses.insert(
             "304".to_owned(),
@@ -187,6 +193,7 @@ fn error_ref(status: u16) -> Value {
         404 => "NotFound",
         401 => "Unauthorized",
         412 => "PreconditionFailed",
+        507 => "InsufficientStorage",
         _ => "PayloadTooLarge",
     };
     json!({"$ref": format!("#/components/responses/{name}")})
@@ -208,6 +215,8 @@ fn schema(payload: Payload) -> Option<Value> {
         Payload::Snapshot => reference("Snapshot"),
         Payload::ResetDone => reference("ResetDone"),
         Payload::Journal => json!({"type": "array", "items": reference("JournalEntry")}),
+        Payload::Rule => reference("Rule"),
+        Payload::RuleList => json!({"type": "array", "items": reference("Rule")}),
     })
 }
 
@@ -293,8 +302,43 @@ fn components() -> Value {
                     "status": {"type": "integer"},
                     "body": {"type": "string", "description": "The first 4096 bytes of the request body, as text"},
                     "body_truncated": {"type": "boolean"},
+                    "rule": {"type": ["string", "null"], "description": "The id of the rule that answered or let it through, if any"},
                 },
                 "required": ["seq", "time", "method", "path", "query", "status", "body", "body_truncated"],
+            },
+            "Rule": {
+                "type": "object",
+                "description": "A behaviour set at run time: requests that `match` get the `respond` answer, a delay or a fault, or go through to the store with its delay and headers (no `status`, no `fault`). See docs/rules.md.",
+                "properties": {
+                    "id": {"type": "string", "description": "Given by the server unless the rule brings one"},
+                    "match": {
+                        "type": "object",
+                        "properties": {
+                            "method": {"type": "string"},
+                            "path": {"type": "string", "description": "`*` is one segment, `**` any number"},
+                            "query": {"type": "object", "additionalProperties": {"type": "string"}},
+                            "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+                            "body": {"description": "A JSON subset the body must contain"},
+                        },
+                        "additionalProperties": false,
+                    },
+                    "respond": {
+                        "type": "object",
+                        "properties": {
+                            "status": {"type": "integer", "minimum": 200, "maximum": 599},
+                            "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+                            "json": {"description": "Strings may hold {{path.N}}, {{query.NAME}}, {{body.a.b}}, {{header.NAME}}, {{uuid}}, {{now}}"},
+                            "body": {"type": "string"},
+                            "delay_ms": {"type": "integer", "minimum": 0, "maximum": 30000},
+                            "fault": {"enum": ["reset", "malformed"]},
+                        },
+                        "additionalProperties": false,
+                    },
+                    "times": {"type": "integer", "minimum": 1, "description": "Matches left; omitted is forever"},
+                    "priority": {"type": "integer", "description": "Higher wins; the newest among equals"},
+                },
+                "required": ["respond"],
+                "additionalProperties": false,
             },
             "Error": {
                 "type": "object",
@@ -311,6 +355,11 @@ fn components() -> Value {
             "id": {
                 "name": "id", "in": "path", "required": true,
                 "description": "The item's `_id`.",
+                "schema": {"type": "string", "minLength": 1},
+            },
+            "ruleId": {
+                "name": "id", "in": "path", "required": true,
+                "description": "The rule's `id`.",
                 "schema": {"type": "string", "minLength": 1},
             },
             "filters": {
@@ -369,6 +418,7 @@ fn components() -> Value {
                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
             },
             "PreconditionFailed": error("If-Match does not match the item's current ETag; nothing changed"),
+            "InsufficientStorage": error("A limit is reached (MAX_ITEMS, MAX_TYPES or MAX_RULES); nothing changed"),
             "PayloadTooLarge": error(&format!("The body is over the limit ({DEFAULT_MAX_BODY_BYTES} bytes by default)")),
         },
     })

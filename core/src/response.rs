@@ -1,5 +1,6 @@
 //! What the engine answers: a response and the store changes behind it.
 
+use crate::rules::Fault;
 use std::time::Duration;
 
 /// An HTTP response, ready for a host to write out as it is.
@@ -74,6 +75,22 @@ pub enum Change {
     /// Every type and item is gone (a snapshot or reset follows as
     /// `CreateType`s and `Create`s).
     ClearAll,
+    /// A rule was added, or the `times` it has left changed: the rule as
+    /// `GET /__admin/rules` lists it. A new id goes after every other rule; a
+    /// known one keeps its place.
+    PutRule {
+        /// The rule's id.
+        id: String,
+        /// The rule as compact JSON, its id and the times left included.
+        rule: String,
+    },
+    /// A rule is gone: deleted, or its `times` used up.
+    DeleteRule {
+        /// The rule's id.
+        id: String,
+    },
+    /// Every rule is gone (a reset follows with `PutRule`s).
+    ClearRules,
 }
 
 /// The result of handling one request.
@@ -87,4 +104,7 @@ pub struct Outcome {
     /// How long the host waits before it sends the response (the mock's
     /// latency controls). The engine never waits itself.
     pub delay: Duration,
+    /// What a rule asks the host to do instead of sending `response` (after
+    /// the delay): drop the connection. `None` for every other answer.
+    pub fault: Option<Fault>,
 }

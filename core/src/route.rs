@@ -38,6 +38,13 @@ pub enum Route {
     Reset,
     /// `/__admin/requests`: the request journal.
     Requests,
+    /// `/__admin/rules`: the rules.
+    Rules,
+    /// `/__admin/rules/{id}`: one rule.
+    Rule {
+        /// The rule's id, percent-decoded.
+        id: String,
+    },
 }
 
 /// What a request or response body holds, for the OpenAPI document.
@@ -67,6 +74,10 @@ pub enum Payload {
     ResetDone,
     /// The request journal, an array of entries.
     Journal,
+    /// One rule (`{"match", "respond", "times", "priority"}`, with its `id` in answers).
+    Rule,
+    /// Every rule, an array.
+    RuleList,
 }
 
 /// Which conditional request header an operation honours.
@@ -101,6 +112,8 @@ pub struct Operation {
     pub condition: Condition,
     /// The error statuses it can answer with, besides `405` and `413`.
     pub errors: &'static [u16],
+    /// The success status: `201` for what creates, else `200`.
+    pub success: u16,
 }
 
 /// A path template and its operations.
@@ -131,6 +144,7 @@ const fn op(
         journal_query: false,
         condition: Condition::Unconditional,
         errors: &[],
+        success: 200,
     }
 }
 
@@ -142,6 +156,11 @@ impl Operation {
 
     const fn condition(mut self, condition: Condition) -> Self {
         self.condition = condition;
+        self
+    }
+
+    const fn created(mut self) -> Self {
+        self.success = 201;
         self
     }
 
@@ -288,6 +307,25 @@ pub const ROUTES: &[RouteSpec] = &[
         ],
         allow: "GET, HEAD, DELETE, OPTIONS",
     },
+    RouteSpec {
+        template: "/__admin/rules",
+        operations: &[
+            op(Method::Get, "listRules", "The rules, in the order they were added; `times` is what is left", Payload::Nothing, Payload::RuleList),
+            op(Method::Post, "addRule", "Add a rule (answered 201 with its id); a bad one is 400 naming the field", Payload::Rule, Payload::Rule)
+                .created()
+                .errors(&[400, 507]),
+            op(Method::Delete, "clearRules", "Delete every rule", Payload::Nothing, Payload::Deleted),
+        ],
+        allow: "GET, HEAD, POST, DELETE, OPTIONS",
+    },
+    RouteSpec {
+        template: "/__admin/rules/{id}",
+        operations: &[
+            op(Method::Delete, "deleteRule", "Delete one rule and echo it", Payload::Nothing, Payload::Rule)
+                .errors(&[404]),
+        ],
+        allow: "DELETE, OPTIONS",
+    },
 ];
 
 impl Route {
@@ -311,6 +349,10 @@ impl Route {
             ["__admin", "snapshot"] => Ok(Self::Snapshot),
             ["__admin", "reset"] => Ok(Self::Reset),
             ["__admin", "requests"] => Ok(Self::Requests),
+            ["__admin", "rules"] => Ok(Self::Rules),
+            ["__admin", "rules", id] => Ok(Self::Rule {
+                id: decode_segment(id, "rule id")?,
+            }),
             ["api", resource] => Ok(Self::Collection {
                 resource: decode_segment(resource, "resource name")?,
             }),
@@ -333,6 +375,8 @@ impl Route {
             Self::Snapshot => 5,
             Self::Reset => 6,
             Self::Requests => 7,
+            Self::Rules => 8,
+            Self::Rule { .. } => 9,
         };
         &ROUTES[index]
     }
@@ -350,7 +394,10 @@ impl Route {
 
     /// Whether the route is one of the `/__admin` controls.
     pub fn is_admin(&self) -> bool {
-        matches!(self, Self::Snapshot | Self::Reset | Self::Requests)
+        matches!(
+            self,
+            Self::Snapshot | Self::Reset | Self::Requests | Self::Rules | Self::Rule { .. }
+        )
     }
 
     /// Whether the route is open without a token: the homepage and `/health`.

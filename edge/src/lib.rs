@@ -6,7 +6,7 @@
 //!   Durable Object of its namespace: the `X-Mock-Namespace` header, or
 //!   `default`. Each namespace is a store of its own.
 //! - The Durable Object (`MockStore`, a class the wasm module exports): it owns
-//!   one [`Engine`], loads the store from its SQLite storage on the first
+//!   one [`Engine`], loads the store and the rules from its SQLite storage on the first
 //!   request after it starts, writes each request's changes there (one row per
 //!   item, in one transaction) before it answers, and waits the engine's delay
 //!   on a timer.

@@ -4,7 +4,7 @@
 use crate::settings;
 use crate::storage::Storage;
 use futures_util::StreamExt;
-use mock_rest_core::{ApiError, Engine, IdSource, Method, Request};
+use mock_rest_core::{ApiError, Engine, Fault, IdSource, Method, Request};
 use std::cell::RefCell;
 use std::time::Duration;
 use worker::{
@@ -94,6 +94,9 @@ impl MockStore {
         };
         if !outcome.delay.is_zero() {
             worker::Delay::from(outcome.delay).await;
+        }
+        if outcome.fault == Some(Fault::Reset) {
+            return dropped(outcome.response);
         }
         respond(outcome.response)
     }
@@ -196,6 +199,31 @@ fn respond(response: mock_rest_core::Response) -> worker::Result<worker::Respons
     } else {
         builder.fixed(response.body)
     })
+}
+
+/// A rule's `reset` fault. A Worker cannot close the connection without
+/// answering, so it sends the status line and headers (the engine's `502`)
+/// and half of the body, then fails the body stream: the answer can only end
+/// cut short (in `wrangler dev` the runtime ends it there; a client may also
+/// see the connection end).
+fn dropped(response: mock_rest_core::Response) -> worker::Result<worker::Response> {
+    let headers = Headers::new();
+    for (name, value) in &response.headers {
+        if *name != "content-length" && headers.append(name, value).is_err() {
+            console_warn!("dropped a {name} header value that HTTP cannot carry");
+        }
+    }
+    // Half of the body goes out, then the stream fails: the answer can only
+    // end cut short.
+    let half = response.body[..response.body.len() / 2].to_vec();
+    let failing = futures_util::stream::iter([
+        Ok::<Vec<u8>, worker::Error>(half),
+        Err(worker::Error::from("a rule drops the connection")),
+    ]);
+    ResponseBuilder::new()
+        .with_status(response.status)
+        .with_headers(headers)
+        .from_stream(failing)
 }
 
 /// An answer for what the engine never saw: settings or storage that do not

@@ -4,9 +4,11 @@
 //! Each of the engine's changes is one storage operation ([`Storage::record`]):
 //! `CreateType` inserts a row into `types`, `Create` one into `items`,
 //! `Replace` updates an item's text in its row, `Delete` deletes the row,
-//! `DropType` deletes a type with its items, `ClearAll` everything. A row's
-//! rowid is past every other when it is inserted, so ordering by rowid gives
-//! back the engine's creation order of types and of items.
+//! `DropType` deletes a type with its items, `ClearAll` everything; `PutRule`
+//! inserts a rule's row or updates its text in place, `DeleteRule` deletes
+//! it, `ClearRules` deletes every rule. A row's rowid is past every other when
+//! it is inserted, so ordering by rowid gives back the engine's creation
+//! order of types, of items and of rules.
 
 use mock_rest_core::{Change, Engine};
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -20,7 +22,8 @@ const SCHEMA: &str = "
         id TEXT NOT NULL,
         item TEXT NOT NULL,
         PRIMARY KEY (resource, id)
-    );";
+    );
+    CREATE TABLE IF NOT EXISTS rules (id TEXT PRIMARY KEY NOT NULL, rule TEXT NOT NULL);";
 
 const LOAD: &str = "SELECT items.resource, items.id, items.item
     FROM items JOIN types ON types.resource = items.resource
@@ -35,6 +38,11 @@ const DROP_TYPE: [&str; 2] = [
     "DELETE FROM types WHERE resource = ?",
 ];
 const CLEAR_ALL: [&str; 2] = ["DELETE FROM items", "DELETE FROM types"];
+const LOAD_RULES: &str = "SELECT id, rule FROM rules ORDER BY rowid";
+const PUT_RULE: &str = "INSERT INTO rules (id, rule) VALUES (?, ?)
+    ON CONFLICT (id) DO UPDATE SET rule = excluded.rule";
+const DELETE_RULE: &str = "DELETE FROM rules WHERE id = ?";
+const CLEAR_RULES: &str = "DELETE FROM rules";
 
 #[wasm_bindgen]
 extern "C" {
@@ -70,8 +78,28 @@ impl Storage {
     }
 
     /// Replays every stored item into the engine, types and items in creation
-    /// order. Returns how many items there were.
+    /// order, then every rule. Returns how many items there were.
     pub fn load(&self, engine: &mut Engine) -> worker::Result<usize> {
+        let count = self.load_items(engine)?;
+        for row in self.sql.exec(LOAD_RULES, None)?.raw() {
+            let mut columns = row?.into_iter().map(|value| match value {
+                SqlStorageValue::String(text) => Ok(text),
+                other => Err(worker::Error::from(format!(
+                    "a stored rule has a non-text column: {other:?}"
+                ))),
+            });
+            let mut next = || {
+                columns
+                    .next()
+                    .unwrap_or_else(|| Err("a stored rule has too few columns".into()))
+            };
+            let (id, rule) = (next()?, next()?);
+            engine.apply(&Change::PutRule { id, rule });
+        }
+        Ok(count)
+    }
+
+    fn load_items(&self, engine: &mut Engine) -> worker::Result<usize> {
         let mut count = 0;
         for row in self.sql.exec(LOAD, None)?.raw() {
             let mut columns = row?.into_iter().map(|value| match value {
@@ -139,6 +167,15 @@ impl Storage {
                 for statement in CLEAR_ALL {
                     self.sql.exec(statement, None)?;
                 }
+            }
+            Change::PutRule { id, rule } => {
+                self.sql.exec(PUT_RULE, vec![text(id), text(rule)])?;
+            }
+            Change::DeleteRule { id } => {
+                self.sql.exec(DELETE_RULE, vec![text(id)])?;
+            }
+            Change::ClearRules => {
+                self.sql.exec(CLEAR_RULES, None)?;
             }
         }
         Ok(())

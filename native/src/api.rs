@@ -2,7 +2,7 @@
 
 use crate::durable::Durable;
 use http_body_util::BodyExt;
-use mock_rest_core::{ApiError, Engine, IdSource, Method, Request};
+use mock_rest_core::{ApiError, Engine, Fault, IdSource, Method, Request};
 use salvo::http::body::ReqBody;
 use salvo::http::header::CONTENT_LENGTH;
 use salvo::http::header::{HeaderName, HeaderValue};
@@ -104,6 +104,13 @@ impl Api {
         if !outcome.delay.is_zero() {
             tokio::time::sleep(outcome.delay).await;
         }
+        if outcome.fault == Some(Fault::Reset) {
+            // A body that fails before its first byte: hyper then closes the
+            // connection (HTTP/2: resets the stream) without an answer.
+            res.body(ResBody::Boxed(Box::pin(Dropped)));
+            tracing::info!("{} {} dropped (a rule's fault)", request.method, req.uri());
+            return;
+        }
         let status = response.status;
         write(res, response);
         tracing::info!(
@@ -113,6 +120,21 @@ impl Api {
             status,
             started.elapsed().as_secs_f64() * 1000.0
         );
+    }
+}
+
+/// A response body that fails at once, so the connection is dropped.
+struct Dropped;
+
+impl salvo::http::body::Body for Dropped {
+    type Data = salvo::hyper::body::Bytes;
+    type Error = salvo::BoxedError;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<salvo::http::body::Frame<Self::Data>, Self::Error>>> {
+        std::task::Poll::Ready(Some(Err("a rule drops the connection".into())))
     }
 }
 
@@ -142,7 +164,7 @@ pub fn compact_in_background(engine: SharedEngine, durable: Arc<Durable>) {
     tokio::task::spawn_blocking(move || {
         let engine = lock(&engine);
         if durable.wants_compaction() {
-            let _ = durable.compact(engine.snapshot());
+            let _ = durable.compact(engine.snapshot(), &engine.rule_changes());
         }
     });
 }
@@ -154,7 +176,7 @@ pub async fn compact_now(engine: &SharedEngine, durable: &Durable) -> bool {
         let mut engine = lock(engine);
         // After a failed write, the snapshot must not hold it.
         durable.recover(&mut engine);
-        durable.compact(engine.snapshot())
+        durable.compact(engine.snapshot(), &engine.rule_changes())
     };
     ticket.wait().await
 }

@@ -5,7 +5,9 @@
 //! - `FILE`: a snapshot, `{"type": [items]}`, the same format as fixtures.
 //! - `FILE.journal`: a header line naming the snapshot it continues
 //!   (`mock-rest-journal 1 <length> <crc32>`, or `none`), then one line per
-//!   request that changed the store: `<crc32 of the JSON> <JSON array of changes>`.
+//!   request that changed the store or the rules: `<crc32 of the JSON> <JSON
+//!   array of changes>`. The snapshot holds items only (it is the fixtures
+//!   format), so a compacted journal starts with a record of the rules.
 //!
 //! # Writing
 //! Each outcome's changes are appended to an in-memory buffer while the
@@ -96,6 +98,9 @@ fn new_group() -> Group {
 /// A compaction waiting for the flusher.
 struct Compaction {
     snapshot: Vec<u8>,
+    /// The record that starts the new journal with the rules, when they are
+    /// not those the server started with (the snapshot holds items only).
+    rules: Vec<u8>,
     /// How many bytes of the buffer hold records from before the snapshot.
     split: usize,
     group: Group,
@@ -438,7 +443,7 @@ impl Durable {
     /// holding the engine's lock (so it covers exactly the records appended so
     /// far). Returns a ticket that completes when the records before it are
     /// durable: in the new snapshot, or in the journal if the compaction failed.
-    pub fn compact(&self, snapshot: Vec<u8>) -> Ticket {
+    pub fn compact(&self, snapshot: Vec<u8>, rules: &[Change]) -> Ticket {
         let mut pending = lock(&self.shared.pending);
         if pending.poisoned {
             return Ticket::failed(FsyncMode::Always);
@@ -449,6 +454,11 @@ impl Durable {
         let split = pending.buf.len();
         pending.compaction = Some(Compaction {
             snapshot,
+            rules: if rules.is_empty() {
+                Vec::new()
+            } else {
+                encode(rules)
+            },
             split,
             group,
         });
@@ -614,7 +624,7 @@ fn compact(shared: &Shared, compaction: Compaction, buf: &[u8], mode: FsyncMode)
         return Fate::Failed;
     }
     let mut files = lock(&shared.files);
-    let result = compact_files(&mut files, &compaction.snapshot, after);
+    let result = compact_files(&mut files, &compaction.snapshot, &compaction.rules, after);
     shared.compacting.store(false, Ordering::Relaxed);
     match result {
         Ok(()) => {
@@ -667,11 +677,18 @@ fn compact(shared: &Shared, compaction: Compaction, buf: &[u8], mode: FsyncMode)
     }
 }
 
-/// Replaces the snapshot and the journal (holding `carried` records that
-/// arrived during the compaction), as the module docs describe.
-fn compact_files(files: &mut Files, snapshot: &[u8], carried: &[u8]) -> io::Result<()> {
+/// Replaces the snapshot and the journal (the record of the rules, then the
+/// `carried` records that arrived during the compaction), as the module docs
+/// describe.
+fn compact_files(
+    files: &mut Files,
+    snapshot: &[u8],
+    rules: &[u8],
+    carried: &[u8],
+) -> io::Result<()> {
     files.ready()?;
     let mut contents = header(Some(snapshot)).into_bytes();
+    contents.extend_from_slice(rules);
     contents.extend_from_slice(carried);
     let journal_temp = temp_path(&files.journal_path);
     let permissions = fs::metadata(&files.journal_path)

@@ -4,7 +4,7 @@
 //! # What this crate does
 //! - Reads [`Settings`] from flags and the environment: the host's own
 //!   (`PORT`, `HOST`, `RUN_LOCAL`, `DATA_FILE`, `FSYNC`, `COMPACT_AFTER_BYTES`,
-//!   `MAX_CONNECTIONS`, `BODY_TIMEOUT_SECS`) and the engine's, whose names,
+//!   `MAX_CONNECTIONS`, `BODY_TIMEOUT_SECS`, `RULES`) and the engine's, whose names,
 //!   defaults, checks and help come from the core's table
 //!   (`mock_rest_core::SETTINGS`). A bad value stops the start with a message
 //!   naming it; a setting with no effect is a warning in the log.
@@ -15,6 +15,9 @@
 //!   engine's response is written back as it is, with the clock and random ids
 //!   supplied here, after the delay the engine asks for (a tokio timer, so
 //!   other requests go on meanwhile).
+//! - Acts on a rule's fault: `"reset"` closes the connection without an
+//!   answer (HTTP/2: resets the stream). With `--rules FILE`, starts with
+//!   the rules of that file.
 //!
 //! - With `--data FILE`, keeps the store durable: a snapshot file plus an
 //!   fsync'd, checksummed journal with group commit and compaction (see
@@ -109,6 +112,16 @@ impl App {
             tracing::warn!("{warning}");
         }
         let mut engine = Engine::new(config, Box::new(OsIds), unix_now());
+        if let Some(path) = &settings.rules_file {
+            let named = |reason: String| {
+                StartError::Settings(format!("RULES={} (--rules): {reason}", path.display()))
+            };
+            let bytes = std::fs::read(path).map_err(|err| named(err.to_string()))?;
+            let count = engine
+                .load_rules(&bytes)
+                .map_err(|err| named(err.message()))?;
+            tracing::info!("{count} rules loaded from {}", path.display());
+        }
         let durable = match &settings.data_file {
             Some(path) => Some(Arc::new(
                 Durable::open(

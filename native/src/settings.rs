@@ -53,6 +53,11 @@ pub struct Settings {
     /// Without it, a damaged journal stops the start and no file is changed.
     #[arg(long, env = "REPAIR", value_parser = clap::builder::FalseyValueParser::new())]
     pub repair: bool,
+    /// Rules to start with: a JSON array of rules, as `GET /__admin/rules`
+    /// lists them. `POST /__admin/reset` restores them. A file that cannot be
+    /// read, or a bad rule in it, stops the start.
+    #[arg(long = "rules", env = "RULES", value_name = "FILE")]
+    pub rules_file: Option<PathBuf>,
 
     /// The most connections served at once; more wait to be accepted.
     #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 1024)]

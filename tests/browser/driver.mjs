@@ -195,7 +195,7 @@ for (const file of files) {
     for (const [index, spec] of cases.entries()) {
         const name = `${basename(file, '.json')}: ${spec.name}`;
         for (const [setting, value] of Object.entries(spec.env || {})) {
-            if (setting === 'DATA_FILE') {
+            if (setting === 'DATA_FILE' || setting === 'RULES') {
                 fixtures[value] = readFileSync(join(casesDir, value), 'utf8');
             }
         }
@@ -526,6 +526,45 @@ await check('browser: startMock refuses a setting the engine cannot take, and an
     });
     assert(/delayMs=soon: not a whole number/.test(errors[0]), `a bad delayMs: ${errors[0]}`);
     assert(/delay=10: not a setting; the settings are APP_NAME, /.test(errors[1]), `an unknown option: ${errors[1]}`);
+});
+await check("browser: a rule's reset fault makes fetch reject, as a network failure does", async () => {
+    const page = context.pages()[0];
+    const seen = await page.evaluate(async () => {
+        const headers = { 'X-Mock-Namespace': 'faults' };
+        const rule = { match: { path: '/api/down' }, respond: { fault: 'reset', delay_ms: 50 } };
+        const added = await fetch('/__admin/rules', { method: 'POST', headers, body: JSON.stringify(rule) });
+        const id = (await added.json()).id;
+        let down;
+        try {
+            const response = await fetch('/api/down', { headers, cache: 'no-store' });
+            down = `answered ${response.status}`;
+        } catch (err) {
+            down = `rejected: ${err.name}`;
+        }
+        const up = await fetch('/api/up', { headers, cache: 'no-store' });
+        const journal = await (await fetch('/__admin/requests', { headers, cache: 'no-store' })).json();
+        return { added: added.status, id, down, up: up.status, journal: journal.map((entry) => [entry.path, entry.rule]) };
+    });
+    assert(seen.added === 201, `adding the rule: ${seen.added}`);
+    assert(seen.down === 'rejected: TypeError', `GET /api/down ${seen.down}`);
+    assert(seen.up === 200, `GET /api/up after it: ${seen.up}`);
+    const journal = JSON.stringify(seen.journal);
+    assert(journal === JSON.stringify([['/api/down', seen.id], ['/api/up', null]]), `the journal: ${journal}`);
+});
+await check('browser: rules are kept in IndexedDB: they outlive the worker, with the times they have left', async () => {
+    const page = context.pages()[0];
+    const headers = { 'X-Mock-Namespace': 'kept-rules' };
+    const rule = { id: 'twice', match: { path: '/api/flaky' }, respond: { status: 503 }, times: 2 };
+    const added = await call(page, 'POST', '/__admin/rules', JSON.stringify(rule), headers);
+    assert(added.status === 201, `adding the rule: ${added.status} ${added.text}`);
+    const first = await call(page, 'GET', '/api/flaky', undefined, headers);
+    await stopWorkers(page);
+    const rules = (await json(page, 'GET', '/__admin/rules', undefined, headers)).json;
+    const second = await call(page, 'GET', '/api/flaky', undefined, headers);
+    const third = await call(page, 'GET', '/api/flaky', undefined, headers);
+    assert(rules.length === 1 && rules[0].id === 'twice' && rules[0].times === 1, `after the worker stopped: ${JSON.stringify(rules)}`);
+    const statuses = [first.status, second.status, third.status].join(' ');
+    assert(statuses === '503 503 200', `GET /api/flaky three times: ${statuses}`);
 });
 await context.close();
 

@@ -6,7 +6,7 @@
 //   await conformance.run(fileText, index, { namespace, fixtures })
 // where fileText is a case file as JSON text (parsed here, so numbers keep their text), index the
 // case's place in it, namespace a fresh one for the case, fixtures the text of the files that
-// `DATA_FILE` settings name and origins the other origins the cases address (below); it gets back
+// `DATA_FILE` and `RULES` settings name and origins the other origins the cases address (below); it gets back
 // { status: 'pass' | 'fail' | 'skip', message, skipped: [notes] }. Each case starts the mock with
 // `startMock` (mock.js, beside the page) in its own namespace, with the test settings and the case's,
 // so it starts from an empty store (or its fixtures, as the seed). The worker mocks every path (the
@@ -169,6 +169,12 @@
             for (;;) {
                 const start = rest.indexOf('{{');
                 if (start < 0) break;
+                if (start > 0 && rest[start - 1] === '\\') {
+                    // `\{{` is a literal `{{` (as in a rule's templates).
+                    out += rest.slice(0, start - 1) + '{{';
+                    rest = rest.slice(start + 2);
+                    continue;
+                }
                 const end = rest.indexOf('}}', start);
                 if (end < 0) throw new Error(`unclosed {{ in \`${text}\``);
                 const name = rest.slice(start + 2, end);
@@ -372,6 +378,9 @@
                 if (name === 'DATA_FILE') {
                     if (!(value.v in fixtures)) return { status: 'skip', message: `fixtures ${value.v} were not given`, skipped };
                     options.seed = fixtures[value.v];
+                } else if (name === 'RULES') {
+                    if (!(value.v in fixtures)) return { status: 'skip', message: `rules ${value.v} were not given`, skipped };
+                    options.rules = fixtures[value.v];
                 } else {
                     // The engine takes its settings by their contract names, and refuses unknown ones.
                     options[name] = value.v;

@@ -24,7 +24,13 @@ use std::process::Command;
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// Settings the edge cannot take, and why.
-const UNSUPPORTED: [(&str, &str); 1] = [("DATA_FILE", "fixtures are not part of the edge")];
+const UNSUPPORTED: [(&str, &str); 2] = [
+    ("DATA_FILE", "fixtures are not part of the edge"),
+    (
+        "RULES",
+        "rules files are not part of the edge (rules are added with POST /__admin/rules)",
+    ),
+];
 
 /// A target that sends every request in one namespace.
 struct Namespaced {
@@ -178,7 +184,11 @@ fn main() -> std::process::ExitCode {
             })
         })
         .collect();
-    let own: [(&str, EdgeTest); 4] = [
+    let own: [(&str, EdgeTest); 5] = [
+        (
+            "edge: a rule's reset fault sends a 502 whose body is cut short",
+            reset_fault_breaks_the_answer,
+        ),
         (
             "edge: state survives a restart of wrangler dev",
             survives_restart,
@@ -238,18 +248,21 @@ fn id_of(response: &WireResponse) -> Result<String, String> {
 }
 
 /// What a namespace holds: its snapshot and its `/health` resources, as text.
-fn contents(target: &mut dyn Target) -> Result<(String, String), String> {
+fn contents(target: &mut dyn Target) -> Result<(String, String, String), String> {
     let snapshot = call(target, "GET", "/__admin/snapshot", "", 200)?;
     let health = json(&call(target, "GET", "/health", "", 200)?)?;
+    let rules = call(target, "GET", "/__admin/rules", "", 200)?;
     Ok((
         String::from_utf8_lossy(&snapshot.body).into_owned(),
         health["database"].to_string(),
+        String::from_utf8_lossy(&rules.body).into_owned(),
     ))
 }
 
 /// Writes in two namespaces (creates, a replace, deletes, a cleared type
-/// created again), stops `wrangler dev` by its PID, starts it again on the
-/// same state, and finds every item, in the same order, types included.
+/// created again, rules added, used and deleted), stops `wrangler dev` by its
+/// PID, starts it again on the same state, and finds every item and rule, in
+/// the same order, types included.
 fn survives_restart(servers: &Servers) -> Result<(), String> {
     let dir = servers.dir.join("restart");
     let server = WranglerServer::start(&servers.root, &dir, &[], &[])?;
@@ -273,7 +286,23 @@ fn survives_restart(servers: &Servers) -> Result<(), String> {
         // A cleared type is forgotten; written again, it comes last.
         call(target, "DELETE", "/api/gamma", "", 200)?;
         call(target, "POST", "/api/gamma", r#"{"n":7}"#, 200)?;
-        before.push(contents(target)?);
+        // Rules: one used once (its times go down), one deleted, one after it.
+        let rule = r#"{"id":"a","match":{"path":"/x/a"},"respond":{"status":503},"times":3}"#;
+        call(target, "POST", "/__admin/rules", rule, 201)?;
+        let rule = r#"{"id":"b","match":{"path":"/x/b"},"respond":{"status":504}}"#;
+        call(target, "POST", "/__admin/rules", rule, 201)?;
+        call(target, "GET", "/x/a", "", 503)?;
+        call(target, "DELETE", "/__admin/rules/b", "", 200)?;
+        let rule = r#"{"id":"c","respond":{"delay_ms":1,"headers":{"X-C":"{{path.0}}"}}}"#;
+        call(target, "POST", "/__admin/rules", rule, 201)?;
+        let state = contents(target)?;
+        if !state
+            .2
+            .contains(r#""id":"a","match":{"path":"/x/a"},"respond":{"status":503},"times":2"#)
+        {
+            return Err(format!("the rules before the restart: {}", state.2));
+        }
+        before.push(state);
     }
     let pid = server.pid();
     let status = server.stop()?;
@@ -288,6 +317,43 @@ fn survives_restart(servers: &Servers) -> Result<(), String> {
         }
     }
     server.stop().map(|_| ())
+}
+
+/// A Worker cannot close a connection without answering: for a `reset`
+/// fault it sends the status line and headers (`502`) and half of the body,
+/// then fails the body stream. In `wrangler dev` the runtime ends the answer
+/// there: a `502` whose JSON is cut short, never a whole answer. Other
+/// requests go on.
+fn reset_fault_breaks_the_answer(servers: &Servers) -> Result<(), String> {
+    let base = servers.base(&Vec::new())?;
+    let target = &mut namespaced(&base, "faults");
+    call(
+        target,
+        "POST",
+        "/__admin/rules",
+        r#"{"match":{"path":"/api/down"},"respond":{"fault":"reset"}}"#,
+        201,
+    )?;
+    let cut = match target.send(&WireRequest::new("GET", "/api/down", "")) {
+        Ok(response) => response,
+        Err(err) => {
+            // The runtime may also end the connection early: no whole answer either.
+            eprintln!("the connection ended early: {err}");
+            return call(target, "GET", "/api/up", "", 200).map(drop);
+        }
+    };
+    let text = String::from_utf8_lossy(&cut.body);
+    if cut.status != 502
+        || !text.starts_with(r#"{"message":"Rule "#)
+        || serde_json::from_slice::<Value>(&cut.body).is_ok()
+    {
+        return Err(format!(
+            "expected a 502 with its JSON cut short, got {} {text}",
+            cut.status
+        ));
+    }
+    call(target, "GET", "/api/up", "", 200)?;
+    Ok(())
 }
 
 /// Writes in one namespace are not seen in another; no header is `default`.
@@ -396,7 +462,7 @@ fn refused_change_is_not_kept(servers: &Servers) -> Result<(), String> {
     call(target, "POST", "/api/kept", r#"{"n":1}"#, 200)?;
     let huge = format!(r#"[{{"n":2}},{{"text":"{}"}}]"#, "x".repeat(2_500_000));
     call(target, "POST", "/api/huge", &huge, 503)?;
-    let (snapshot, _) = contents(target)?;
+    let (snapshot, _, _) = contents(target)?;
     let snapshot: Value = serde_json::from_str(&snapshot).map_err(|e| e.to_string())?;
     let types: Vec<&String> = snapshot
         .as_object()

@@ -121,9 +121,9 @@ pub fn load_file(file: &Path) -> Result<Vec<Case>, String> {
         .map(|(n, case)| {
             let mut case =
                 parse_case(&stem, case).map_err(|e| format!("{} case {n}: {e}", file.display()))?;
-            // A fixtures file is named relative to the case file.
+            // A fixtures or rules file is named relative to the case file.
             for (name, value) in &mut case.env {
-                if name == "DATA_FILE" {
+                if name == "DATA_FILE" || name == "RULES" {
                     let dir = file.parent().unwrap_or(Path::new("."));
                     *value = dir.join(&*value).to_string_lossy().into_owned();
                 }

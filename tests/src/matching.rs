@@ -37,6 +37,13 @@ impl Captures {
         let mut out = String::with_capacity(text.len());
         let mut rest = text;
         while let Some(start) = rest.find("{{") {
+            // `\{{` is a literal `{{` (as in a rule's templates).
+            if rest[..start].ends_with('\\') {
+                out.push_str(&rest[..start - 1]);
+                out.push_str("{{");
+                rest = &rest[start + 2..];
+                continue;
+            }
             let end = rest[start..]
                 .find("}}")
                 .ok_or_else(|| format!("unclosed {{{{ in `{text}`"))?;

@@ -81,9 +81,12 @@ impl CoreTarget {
             ..Config::default()
         };
         let mut fixtures = None;
+        let mut rules = None;
         for (name, value) in env {
             if name == "DATA_FILE" {
                 fixtures = Some(std::fs::read(value).map_err(|e| format!("{value}: {e}"))?);
+            } else if name == "RULES" {
+                rules = Some(std::fs::read(value).map_err(|e| format!("{value}: {e}"))?);
             } else {
                 config
                     .set(name, value)
@@ -93,6 +96,9 @@ impl CoreTarget {
         let mut engine = Engine::new(config, Box::new(SeededIds::new(42)), now);
         if let Some(bytes) = fixtures {
             engine.load_fixtures(&bytes).map_err(|e| e.message())?;
+        }
+        if let Some(bytes) = rules {
+            engine.load_rules(&bytes).map_err(|e| e.message())?;
         }
         Ok(Self { engine, now })
     }

@@ -4,13 +4,16 @@
 //! Shapes the worker sees (plain objects):
 //! - a change: `{kind: "createType", resource}`, `{kind: "create", resource, id, item}`,
 //!   `{kind: "replace", resource, id, item}`, `{kind: "delete", resource, id}`,
-//!   `{kind: "dropType", resource}` or `{kind: "clearAll"}` (the core's `Change`);
+//!   `{kind: "dropType", resource}`, `{kind: "clearAll"}`, `{kind: "putRule", id, rule}`,
+//!   `{kind: "deleteRule", id}` or `{kind: "clearRules"}` (the core's `Change`);
 //! - a response: `{status, headers: [[name, value], ...], body: Uint8Array}`;
 //! - an outcome: a response plus `changes` (an array of changes, to be stored
-//!   before the answer) and `delay` (milliseconds to wait before it).
+//!   before the answer), `delay` (milliseconds to wait before it) and, when a
+//!   rule asks to drop the connection, `fault: "reset"` (the worker answers
+//!   `Response.error()` instead of the response).
 
 use js_sys::{Array, Object, Reflect, Uint8Array};
-use mock_rest_core::{Change, Config, Engine, IdSource, Method, Request, Response};
+use mock_rest_core::{Change, Config, Engine, Fault, IdSource, Method, Request, Response};
 use std::time::Duration;
 use wasm_bindgen::prelude::*;
 
@@ -45,10 +48,16 @@ impl MockEngine {
     /// An engine with these settings (`{appName: "shop", delayMs: 200, ...}`,
     /// values as strings, numbers or arrays of strings) and, if given, a seed:
     /// fixtures in the snapshot format (`{"type": [items]}`), the store to start
-    /// from and the one `POST /__admin/reset` restores. Throws on a setting it
-    /// does not know or cannot take, and on a seed that is not valid.
+    /// from and the one `POST /__admin/reset` restores; and, if given, rules
+    /// (a JSON array, as `GET /__admin/rules` lists them), the rules to start
+    /// with and the ones reset restores. Throws on a setting it does not know
+    /// or cannot take, and on a seed or rules that are not valid.
     #[wasm_bindgen(constructor)]
-    pub fn new(settings: &Object, seed: Option<String>) -> Result<MockEngine, JsError> {
+    pub fn new(
+        settings: &Object,
+        seed: Option<String>,
+        rules: Option<String>,
+    ) -> Result<MockEngine, JsError> {
         let pairs = Object::entries(settings)
             .iter()
             .map(|entry| {
@@ -67,6 +76,11 @@ impl MockEngine {
             engine
                 .load_fixtures(seed.as_bytes())
                 .map_err(|err| fail(format!("The seed is not valid: {}", err.message())))?;
+        }
+        if let Some(rules) = rules {
+            engine
+                .load_rules(rules.as_bytes())
+                .map_err(|err| fail(format!("The rules are not valid: {}", err.message())))?;
         }
         Ok(Self { engine, warnings })
     }
@@ -125,6 +139,12 @@ impl MockEngine {
                 resource: field("resource")?,
             },
             "clearAll" => Change::ClearAll,
+            "putRule" => Change::PutRule {
+                id: field("id")?,
+                rule: field("rule")?,
+            },
+            "deleteRule" => Change::DeleteRule { id: field("id")? },
+            "clearRules" => Change::ClearRules,
             other => return Err(fail(format!("a stored change of unknown kind `{other}`"))),
         };
         self.engine.apply(&change);
@@ -153,6 +173,9 @@ impl MockEngine {
         set(&answer, "delay", outcome.delay.as_millis() as f64);
         let changes: Array = outcome.changes.iter().map(change_object).collect();
         set(&answer, "changes", changes);
+        if outcome.fault == Some(Fault::Reset) {
+            set(&answer, "fault", "reset");
+        }
         answer
     }
 
@@ -219,16 +242,29 @@ fn response_object(response: &Response) -> Object {
 
 fn change_object(change: &Change) -> JsValue {
     let object = Object::new();
-    let (kind, resource, id, item) = match change {
-        Change::CreateType { resource } => ("createType", Some(resource), None, None),
-        Change::Create { resource, id, item } => ("create", Some(resource), Some(id), Some(item)),
-        Change::Replace { resource, id, item } => ("replace", Some(resource), Some(id), Some(item)),
-        Change::Delete { resource, id } => ("delete", Some(resource), Some(id), None),
-        Change::DropType { resource } => ("dropType", Some(resource), None, None),
-        Change::ClearAll => ("clearAll", None, None, None),
+    let (kind, resource, id, item, rule) = match change {
+        Change::CreateType { resource } => ("createType", Some(resource), None, None, None),
+        Change::Create { resource, id, item } => {
+            ("create", Some(resource), Some(id), Some(item), None)
+        }
+        Change::Replace { resource, id, item } => {
+            ("replace", Some(resource), Some(id), Some(item), None)
+        }
+        Change::Delete { resource, id } => ("delete", Some(resource), Some(id), None, None),
+        Change::DropType { resource } => ("dropType", Some(resource), None, None, None),
+        Change::ClearAll => ("clearAll", None, None, None, None),
+        Change::PutRule { id, rule } => ("putRule", None, Some(id), None, Some(rule)),
+        Change::DeleteRule { id } => ("deleteRule", None, Some(id), None, None),
+        Change::ClearRules => ("clearRules", None, None, None, None),
     };
     set(&object, "kind", kind);
-    for (key, value) in [("resource", resource), ("id", id), ("item", item)] {
+    let fields = [
+        ("resource", resource),
+        ("id", id),
+        ("item", item),
+        ("rule", rule),
+    ];
+    for (key, value) in fields {
         if let Some(value) = value {
             set(&object, key, value.as_str());
         }

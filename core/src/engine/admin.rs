@@ -25,6 +25,8 @@ impl Engine {
     }
 
     pub(super) fn reset(&mut self, changes: &mut Vec<Change>) -> Response {
+        // The rules first: the changes that rebuild the store carry them.
+        self.rules = self.initial_rules.clone();
         self.replace_store(self.initial.clone(), changes);
         let total = self.store.total();
         respond(

@@ -7,6 +7,9 @@
 mod admin;
 mod items;
 mod lists;
+mod rules;
+
+pub(crate) use rules::put_change;
 
 use crate::access;
 use crate::config::Config;
@@ -20,6 +23,7 @@ use crate::pages::{self, Storage};
 use crate::request::{Method, Request};
 use crate::response::{Change, Outcome, Response};
 use crate::route::Route;
+use crate::rules::Rules;
 use crate::snapshot::{self, Snapshot};
 use crate::store::Store;
 use std::time::Duration;
@@ -37,6 +41,9 @@ pub struct Engine {
     /// What `POST /__admin/reset` restores: the fixtures, or nothing.
     initial: Store,
     journal: Journal,
+    /// The rules (`/__admin/rules`), and the ones `POST /__admin/reset` restores.
+    rules: Rules,
+    initial_rules: Rules,
     ids: Box<dyn IdSource>,
     started: Duration,
     /// What the host's storage reports to `/health`, if it is not well.
@@ -52,6 +59,8 @@ impl Engine {
             config,
             store: Store::new(),
             initial: Store::new(),
+            rules: Rules::default(),
+            initial_rules: Rules::default(),
             ids,
             started,
             storage: None,
@@ -72,8 +81,10 @@ impl Engine {
     }
 
     /// Replaces the store with a snapshot, read as [`Engine::load_fixtures`]
-    /// reads it, but keeps what `POST /__admin/reset` restores: for a host that
-    /// rebuilds the store from its files (then [`Engine::apply`]s its journal).
+    /// reads it, and the rules with those the engine started with, but keeps
+    /// what `POST /__admin/reset` restores: for a host that rebuilds the store
+    /// from its files (then [`Engine::apply`]s its journal, rule changes
+    /// included).
     pub fn restore(&mut self, bytes: &[u8]) -> Result<usize, ApiError> {
         let mut ids = SeededIds::new(content_seed(bytes));
         let snapshot = Snapshot::parse(bytes, &mut || new_id(&mut ids))?;
@@ -81,6 +92,7 @@ impl Engine {
         let store = snapshot.into_store();
         self.check_store_fits(&store)?;
         self.store = store;
+        self.rules = self.initial_rules.clone();
         Ok(count)
     }
 
@@ -109,12 +121,21 @@ impl Engine {
                 self.store.clear(resource);
             }
             Change::ClearAll => self.store = Store::new(),
+            Change::PutRule { rule, .. } => self.rules.put(rule),
+            Change::DeleteRule { id } => {
+                self.rules.remove(id);
+            }
+            Change::ClearRules => {
+                self.rules.clear();
+            }
         }
     }
 
-    /// The changes that rebuild the current store from nothing: a `ClearAll`,
-    /// then each type (`CreateType`) with its items (`Create`), in creation
-    /// order. A host that starts a store from fixtures stores these.
+    /// The changes that rebuild the current store and rules from nothing: a
+    /// `ClearAll`, then each type (`CreateType`) with its items (`Create`), in
+    /// creation order, then a `ClearRules` and each rule (`PutRule`) in the
+    /// order they were added. A host that starts a store from fixtures stores
+    /// these.
     pub fn rebuild_changes(&self) -> Vec<Change> {
         let mut changes = vec![Change::ClearAll];
         for (resource, collection) in self.store.types() {
@@ -127,6 +148,22 @@ impl Engine {
                 item: item.json.to_owned(),
             }));
         }
+        changes.push(Change::ClearRules);
+        changes.extend(self.rules.puts());
+        changes
+    }
+
+    /// The changes that turn the rules the engine started with (those of
+    /// [`Engine::load_rules`]) into the current ones: none when they are the
+    /// same, else a `ClearRules` and each rule (`PutRule`). A host whose
+    /// storage of changes keeps items only in a snapshot (the native
+    /// journal's compaction) stores these with it.
+    pub fn rule_changes(&self) -> Vec<Change> {
+        if self.rules == self.initial_rules {
+            return Vec::new();
+        }
+        let mut changes = vec![Change::ClearRules];
+        changes.extend(self.rules.puts());
         changes
     }
 
@@ -135,23 +172,70 @@ impl Engine {
         let mut changes = Vec::new();
         let mut delay = self.config.default_delay;
         let route = Route::parse(&request.path);
-        let result = match &route {
-            Ok(route) => self.dispatch(route, request, now, &mut delay, &mut changes),
-            Err(err) => Err(err.clone()),
+        let mut fault = None;
+        let mut through = None;
+        let (result, rule) = match self.rule_step(&route, request, now, &mut changes) {
+            rules::Step::Answer {
+                rule,
+                response,
+                delay: asked,
+                fault: asked_fault,
+            } => {
+                delay = asked.unwrap_or(delay);
+                fault = asked_fault;
+                (Ok(response), rule)
+            }
+            rules::Step::Through {
+                rule,
+                headers,
+                delay: asked,
+            } => {
+                delay = asked.unwrap_or(delay);
+                through = Some(headers);
+                (
+                    self.answer(&route, request, now, &mut delay, &mut changes),
+                    Some(rule),
+                )
+            }
+            rules::Step::Store => (
+                self.answer(&route, request, now, &mut delay, &mut changes),
+                None,
+            ),
         };
         let refused = matches!(result, Err(ApiError::Unauthorized));
         let mut response = result.unwrap_or_else(|err| err.to_response());
+        if let Some(headers) = through {
+            rules::set_headers(&mut response, headers);
+        }
         // Admin routes, the journal's own reads among them, are not recorded.
         match (route.as_ref().is_ok_and(Route::is_admin), refused) {
             (true, _) => {}
             (false, true) => self.journal.record_refused(request, now),
-            (false, false) => self.journal.record(request, response.status, now),
+            (false, false) => self
+                .journal
+                .record(request, response.status, now, rule.as_deref()),
         }
         self.finish(&mut response, request);
         Outcome {
             response,
             changes,
             delay,
+            fault,
+        }
+    }
+
+    /// The answer of the routes and the store.
+    fn answer(
+        &mut self,
+        route: &Result<Route, ApiError>,
+        request: &Request,
+        now: Duration,
+        delay: &mut Duration,
+        changes: &mut Vec<Change>,
+    ) -> Result<Response, ApiError> {
+        match route {
+            Ok(route) => self.dispatch(route, request, now, delay, changes),
+            Err(err) => Err(err.clone()),
         }
     }
 
@@ -244,6 +328,10 @@ impl Engine {
                 ))
             }
             (Route::Requests, _) => self.requests(request),
+            (Route::Rules, Method::Post) => self.add_rule(&request.body, changes),
+            (Route::Rules, Method::Delete) => Ok(self.clear_rules(changes)),
+            (Route::Rules, _) => Ok(self.list_rules()),
+            (Route::Rule { id }, _) => self.delete_rule(&id, changes),
             (Route::Health, _) => {
                 let (status, doc) =
                     pages::health(name, version, elapsed, &self.store, self.storage.as_ref());
@@ -346,6 +434,9 @@ mod tests {
                 Change::Delete { .. } => "delete",
                 Change::DropType { .. } => "drop_type",
                 Change::ClearAll => "clear_all",
+                Change::PutRule { .. } => "put_rule",
+                Change::DeleteRule { .. } => "delete_rule",
+                Change::ClearRules => "clear_rules",
             })
             .collect();
         assert_eq!(
@@ -535,7 +626,12 @@ mod tests {
             200
         );
         let changes = engine.rebuild_changes();
-        assert_eq!(changes.len(), 7, "clear, 2 types, 4 items: {changes:?}");
+        assert_eq!(
+            changes.len(),
+            8,
+            "clear, 2 types, 4 items, clear rules: {changes:?}"
+        );
+        assert_eq!(changes[7], Change::ClearRules);
         assert_eq!(changes[0], Change::ClearAll);
         assert_eq!(
             changes[1],

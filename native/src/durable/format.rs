@@ -63,6 +63,9 @@ pub fn encode(changes: &[Change]) -> Vec<u8> {
             }
             Change::DropType { resource } => format!("[\"drop_type\",{}]", quote(resource)),
             Change::ClearAll => "[\"clear_all\"]".to_owned(),
+            Change::PutRule { id, rule } => format!("[\"put_rule\",{},{rule}]", quote(id)),
+            Change::DeleteRule { id } => format!("[\"delete_rule\",{}]", quote(id)),
+            Change::ClearRules => "[\"clear_rules\"]".to_owned(),
         })
         .collect();
     let json = format!("[{}]", parts.join(","));
@@ -115,6 +118,12 @@ pub fn decode(line: &str) -> Option<Vec<Change>> {
                     resource: text(resource)?,
                 }),
                 ("clear_all", []) => Some(Change::ClearAll),
+                ("put_rule", [id, rule]) => Some(Change::PutRule {
+                    id: text(id)?,
+                    rule: rule.get().to_owned(),
+                }),
+                ("delete_rule", [id]) => Some(Change::DeleteRule { id: text(id)? }),
+                ("clear_rules", []) => Some(Change::ClearRules),
                 _ => None,
             }
         })
@@ -150,6 +159,14 @@ mod tests {
             Change::DropType {
                 resource: "t".to_owned(),
             },
+            Change::PutRule {
+                id: "r\"1".to_owned(),
+                rule: r#"{"id":"r\"1","match":{"path":"/x"},"respond":{"status":503}}"#.to_owned(),
+            },
+            Change::DeleteRule {
+                id: "r\"1".to_owned(),
+            },
+            Change::ClearRules,
         ];
         let line = encode(&changes);
         assert_eq!(
