@@ -98,6 +98,16 @@ pub enum ApiError {
         /// The limit in bytes.
         limit: usize,
     },
+    /// `X-Mock-Namespace` is not a namespace name (`400`).
+    BadNamespace {
+        /// Why, in words.
+        reason: String,
+    },
+    /// The host holds as many namespaces as it may (`507`).
+    TooManyNamespaces {
+        /// The namespace limit.
+        limit: usize,
+    },
 }
 
 impl ApiError {
@@ -113,11 +123,14 @@ impl ApiError {
             | Self::WrongShape { .. }
             | Self::BadQuery { .. }
             | Self::BadControl { .. }
-            | Self::BadSnapshot { .. } => 400,
+            | Self::BadSnapshot { .. }
+            | Self::BadNamespace { .. } => 400,
             Self::Unauthorized => 401,
             Self::PreconditionFailed { .. } => 412,
             Self::BodyTooLarge { .. } => 413,
-            Self::StoreFull { .. } | Self::TooManyTypes { .. } => 507,
+            Self::StoreFull { .. } | Self::TooManyTypes { .. } | Self::TooManyNamespaces { .. } => {
+                507
+            }
             Self::UriTooLong { .. } => 414,
             Self::RequestTimeout => 408,
             Self::StorageFailed => 503,
@@ -156,7 +169,8 @@ impl ApiError {
             Self::BadPathSegment { reason }
             | Self::BadQuery { reason }
             | Self::BadControl { reason }
-            | Self::BadSnapshot { reason } => reason.clone(),
+            | Self::BadSnapshot { reason }
+            | Self::BadNamespace { reason } => reason.clone(),
             Self::Unauthorized => {
                 "This route needs the header `Authorization: Bearer <API_TOKEN>`.".to_owned()
             }
@@ -189,6 +203,9 @@ impl ApiError {
             Self::BodyTooLarge { limit } => {
                 format!("The request body is larger than the limit of {limit} bytes.")
             }
+            Self::TooManyNamespaces { limit } => format!(
+                "This host holds at most {limit} namespaces. Use an existing X-Mock-Namespace, or raise MAX_NAMESPACES."
+            ),
         }
     }
 }

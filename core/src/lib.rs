@@ -101,6 +101,7 @@ mod engine;
 mod error;
 mod ids;
 mod journal;
+mod namespace;
 mod number;
 mod openapi;
 mod pages;
@@ -123,6 +124,10 @@ pub use engine::Engine;
 pub use error::ApiError;
 pub use ids::{IdSource, SeededIds, ID_KEY};
 pub use journal::DEFAULT_JOURNAL_SIZE;
+pub use namespace::{
+    namespace_name, request_namespace, DEFAULT_MAX_NAMESPACES, DEFAULT_NAMESPACE,
+    MAX_NAMESPACE_BYTES, NAMESPACE_HEADER,
+};
 pub use query::{ListQuery, DEFAULT_PAGE_LIMIT};
 pub use request::{Method, Request};
 pub use response::{Change, Outcome, Response};
