@@ -11,7 +11,7 @@ const seed = JSON.parse(readFileSync(new URL('./fixtures.json', import.meta.url)
 /** A plain node:http request (no fetch), resolving to {status, headers, body}. */
 function request(base, method, path, body) {
     return new Promise((resolve, reject) => {
-        const req = http.request(new URL(path, base), { method, headers: body ? { 'content-type': 'application/json' } : {} }, (res) => {
+        const req = http.request(new URL(path, base), { method, agent: false, headers: body ? { 'content-type': 'application/json' } : {} }, (res) => {
             const chunks = [];
             res.on('data', (c) => chunks.push(c));
             res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
@@ -50,7 +50,7 @@ test('mock.fetch answers with a real Response from a real store', async () => {
     await mock.close();
 });
 
-test('a bad body is a 400 and changes nothing; HEAD and 204 have no body', async () => {
+test('a bad body is a 400 and changes nothing; HEAD and a forced 204 have no body', async () => {
     const mock = createMock();
     const bad = await mock.fetch('/api/x', { method: 'POST', body: '{"a":' });
     assert.equal(bad.status, 400);
@@ -60,6 +60,9 @@ test('a bad body is a 400 and changes nothing; HEAD and 204 have no body', async
     const head = await mock.fetch('/api/x', { method: 'HEAD' });
     assert.equal(head.status, 200);
     assert.equal(await head.text(), '');
+    const forced = await mock.fetch('/api/x', { headers: { 'x-mock-status': '204' } });
+    assert.equal(forced.status, 204);
+    assert.equal(await forced.text(), '');
     await mock.close();
 });
 
