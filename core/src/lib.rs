@@ -23,6 +23,8 @@
 //!   default, limit, check and help, which every host reads through
 //!   ([`Config::from_settings`]), so a value is taken or refused alike
 //!   everywhere.
+//! - The namespace rule ([`namespace_name`]): the `X-Mock-Namespace` name a
+//!   host with many stores picks one by, and its `400` and `507` answers.
 //! - Reporting every store change as a [`Change`] that says everything a
 //!   persistence layer needs (a new type, a new item after the others, a
 //!   replaced item in its place, a forgotten type), so a host maps each change

@@ -1,5 +1,6 @@
 //! The JavaScript face of the engine: one class, each method a call of the
-//! engine, errors turned into JavaScript `Error`s in one place ([`fail`]).
+//! engine (plus the settings table, [`settings`]), errors turned into
+//! JavaScript `Error`s in one place ([`fail`]).
 //!
 //! Shapes the worker sees (plain objects):
 //! - a change: `{kind: "createType", resource}`, `{kind: "create", resource, id, item}`,
