@@ -6,7 +6,8 @@
 #   bash scripts/node.sh          # build, lint and test: what `scripts/test.sh node` runs
 #   bash scripts/node.sh build    # npm/dist/: the wasm engine for Node (wasm-bindgen --target nodejs)
 #                                 # and the browser mock (scripts/browser.sh build, web/dist/)
-#   bash scripts/node.sh lint     # clippy on the engine's wasm32 code; node --check on the package
+#   bash scripts/node.sh lint     # clippy on the engine's wasm32 code; the package's version is the
+#                                 # workspace's; node --check on the package's JavaScript
 #   bash scripts/node.sh test     # the tests below
 #
 # test:
@@ -51,6 +52,14 @@ stage_build() {
 
 stage_lint() {
     bash scripts/browser.sh lint
+    step "npm/package.json's version is the workspace's"
+    local workspace package
+    workspace="$(awk '/^\[workspace.package\]/ { on = 1 } on && /^version = / { gsub(/version = |"/, ""); print; exit }' Cargo.toml)"
+    package="$(node -p 'require("./npm/package.json").version')"
+    if [[ "$workspace" != "$package" ]]; then
+        echo "node.sh: npm/package.json has version $package, Cargo.toml's workspace $workspace" >&2
+        exit 1
+    fi
     step "node --check npm/"
     local file
     for file in npm/*.js npm/lib/*.js tests/node/*.mjs; do
