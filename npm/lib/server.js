@@ -20,6 +20,10 @@ export function createServer(namespaces, log = () => {}) {
         { maxHeaderSize: Math.max(16 * 1024, maxUri + 16 * 1024), requireHostHeader: false },
         (req, res) => {
             serve(namespaces, req, res).catch((err) => {
+                if (req.destroyed || res.destroyed) {
+                    // The client went away mid-request: there is no one to answer.
+                    return;
+                }
                 log(`${req.method} ${req.url}: ${err.stack || err.message}`);
                 if (!res.headersSent) {
                     res.writeHead(500, { 'content-type': 'application/json' });
