@@ -18,7 +18,9 @@
 #   4. the Postman collection with newman against it (scripts/postman.sh, MOCK_REST_SERVER);
 #   5. node:test tests (tests/node/*.test.mjs, run inside the project): createMock, the command's
 #      settings, fixtures, --watch and namespaces, and `mock-rest-api init DIR`;
-#   6. tsc --noEmit (typescript from package-lock.json) on a typed consumer (tests/node/consumer.ts).
+#   6. a vitest project (tests/node/vitest/; vitest and axios from package-lock.json): createMock
+#      with intercept for a fetch client, and an axios client through mock.listen();
+#   7. tsc --noEmit (typescript from package-lock.json) on a typed consumer (tests/node/consumer.ts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -62,7 +64,7 @@ stage_lint() {
     fi
     step "node --check npm/"
     local file
-    for file in npm/*.js npm/lib/*.js tests/node/*.mjs; do
+    for file in npm/*.js npm/lib/*.js tests/node/*.mjs tests/node/vitest/*.js; do
         node --check "$file"
     done
 }
@@ -77,7 +79,7 @@ cleanup() {
 stage_test() {
     stage_build
     if [[ ! -e node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json \
-        || ! -x node_modules/.bin/tsc || ! -x node_modules/.bin/newman ]]; then
+        || ! -x node_modules/.bin/tsc || ! -x node_modules/.bin/newman || ! -x node_modules/.bin/vitest ]]; then
         step "npm ci"
         npm ci --no-audit --no-fund
     fi
@@ -116,6 +118,13 @@ stage_test() {
     cp tests/node/*.test.mjs tests/node/fixtures.json "$project/"
     (cd "$project" && node --test --test-reporter=spec ./*.test.mjs) || failed+=(node:test)
 
+    step "node: a vitest project (createMock, intercept, an axios client through listen)"
+    # vitest and axios come from the repository's lock file, linked into the project as installed
+    # packages would be; mock-rest-api is the tarball's.
+    cp -r tests/node/vitest "$project/vitest"
+    ln -s "$PWD/node_modules/vitest" "$PWD/node_modules/axios" "$project/node_modules/"
+    (cd "$project/vitest" && "$OLDPWD/node_modules/.bin/vitest" run --root . --reporter verbose) || failed+=(vitest)
+
     step "node: tsc --noEmit on a typed consumer"
     cp tests/node/consumer.ts tests/node/tsconfig.json "$project/"
     node_modules/.bin/tsc --noEmit -p "$project/tsconfig.json" || failed+=(tsc)
@@ -124,7 +133,7 @@ stage_test() {
         echo "node.sh: failed: ${failed[*]}" >&2
         exit 1
     fi
-    echo "node.sh: conformance, postman, node:test and tsc passed" >&2
+    echo "node.sh: conformance, postman, node:test, vitest and tsc passed" >&2
 }
 
 stages=("$@")
