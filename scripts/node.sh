@@ -20,7 +20,11 @@
 #      settings, fixtures, --watch and namespaces, and `mock-rest-api init DIR`;
 #   6. a vitest project (tests/node/vitest/; vitest and axios from package-lock.json): createMock
 #      with intercept for a fetch client, and an axios client through mock.listen();
-#   7. tsc --noEmit (typescript from package-lock.json) on a typed consumer (tests/node/consumer.ts).
+#   7. a Vite app (tests/node/vite-app/; vite from package-lock.json) that calls startMock from
+#      'mock-rest-api/browser' after `npx mock-rest-api init public/`, in headless Chromium (Debian's,
+#      installed by scripts/browser.sh setup when missing; tests/node/browser.mjs): the first fetch is
+#      mocked, data survives a reload, other requests pass through;
+#   8. tsc --noEmit (typescript from package-lock.json) on a typed consumer (tests/node/consumer.ts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -64,7 +68,7 @@ stage_lint() {
     fi
     step "node --check npm/"
     local file
-    for file in npm/*.js npm/lib/*.js tests/node/*.mjs tests/node/vitest/*.js; do
+    for file in npm/*.js npm/lib/*.js tests/node/*.mjs tests/node/vitest/*.js tests/node/vite-app/*.js; do
         node --check "$file"
     done
 }
@@ -125,6 +129,12 @@ stage_test() {
     ln -s "$PWD/node_modules/vitest" "$PWD/node_modules/axios" "$project/node_modules/"
     (cd "$project/vitest" && "$OLDPWD/node_modules/.bin/vitest" run --root . --reporter verbose) || failed+=(vitest)
 
+    step "node: a Vite app with startMock after npx mock-rest-api init public/, in headless Chromium"
+    bash scripts/browser.sh setup
+    cp -r tests/node/vite-app "$project/vite-app"
+    (cd "$project/vite-app" && ../node_modules/.bin/mock-rest-api init public/) || failed+=(init)
+    timeout --kill-after=10 300 node tests/node/browser.mjs "$project/vite-app" "$tmp" || failed+=(browser)
+
     step "node: tsc --noEmit on a typed consumer"
     cp tests/node/consumer.ts tests/node/tsconfig.json "$project/"
     node_modules/.bin/tsc --noEmit -p "$project/tsconfig.json" || failed+=(tsc)
@@ -133,7 +143,7 @@ stage_test() {
         echo "node.sh: failed: ${failed[*]}" >&2
         exit 1
     fi
-    echo "node.sh: conformance, postman, node:test, vitest and tsc passed" >&2
+    echo "node.sh: conformance, postman, node:test, vitest, the Vite app in Chromium and tsc passed" >&2
 }
 
 stages=("$@")
