@@ -28,8 +28,9 @@
 #            tabs, the demo page, round-trip times and sizes (scripts/browser.sh)
 #   node     the npm package (npm/): its wasm build for Node, `npm pack`, the tarball installed
 #            into a fresh project, then every conformance case and the Postman collection against
-#            `npx mock-rest-api`, node:test tests of createMock, the command and `init`, and
-#            tsc --noEmit on a typed consumer (scripts/node.sh)
+#            `npx mock-rest-api`, node:test tests of createMock, the command and `init`, a vitest
+#            project, a Vite app with startMock in headless Chromium, and tsc --noEmit on a typed
+#            consumer (scripts/node.sh)
 #   postman  the Postman collection, run by newman against the release binary
 set -euo pipefail
 cd "$(dirname "$0")/.."
