@@ -37,18 +37,29 @@ function start(args, env = {}) {
     const server = {
         child,
         log: () => log,
-        /** Resolves once the log matches `re` (rejects if the process exits first). */
+        /**
+         * Resolves once the log matches `re`; rejects if the process exits first, or if nothing
+         * matches within 20 s (a bound on a hang, not a timing check: the lines come in milliseconds).
+         */
         waitFor(re) {
             return new Promise((resolve, reject) => {
+                const timer = setTimeout(() => {
+                    waiters.splice(waiters.indexOf(check), 1);
+                    reject(new Error(`nothing matched ${re} within 20 s; log:\n${log}`));
+                }, 20000);
                 const check = () => {
                     const m = re.exec(log);
                     if (m) {
+                        clearTimeout(timer);
                         waiters.splice(waiters.indexOf(check), 1);
                         resolve(m);
                     }
                 };
                 waiters.push(check);
-                child.once('exit', (code) => reject(new Error(`exited (${code}) before logging ${re}; log:\n${log}`)));
+                child.once('exit', (code) => {
+                    clearTimeout(timer);
+                    reject(new Error(`exited (${code}) before logging ${re}; log:\n${log}`));
+                });
                 check();
             });
         },
