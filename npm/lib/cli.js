@@ -187,7 +187,9 @@ export async function start(args, env = process.env, stderr = process.stderr) {
     }
     let namespaces;
     try {
-        namespaces = new Namespaces(engine, null, maxNamespaces);
+        // Beyond loopback the homepage warns when no token guards the data, as the native server's does.
+        const loopback = address === '::1' || address.startsWith('127.');
+        namespaces = new Namespaces(engine, null, maxNamespaces, !loopback);
     } catch (err) {
         throw new StartError(err.message);
     }

@@ -27,17 +27,22 @@ export function seedText(seed) {
  * engine checks them, and a bad one (or a bad seed) throws an Error naming it.
  */
 export class Namespaces {
-    constructor(settings, seed, maxNamespaces = DEFAULT_MAX_NAMESPACES) {
+    /**
+     * `publiclyReachable`: the host listens beyond loopback, so the homepage warns when no token
+     * guards the data (as the native server's does).
+     */
+    constructor(settings, seed, maxNamespaces = DEFAULT_MAX_NAMESPACES, publiclyReachable = false) {
         if (!Number.isSafeInteger(maxNamespaces) || maxNamespaces < 1) {
             throw new Error(`MAX_NAMESPACES=${maxNamespaces}: a whole number, at least 1`);
         }
         this.settings = { ...settings };
         this.maxNamespaces = maxNamespaces;
+        this.publiclyReachable = Boolean(publiclyReachable);
         this.seed = null;
         this.engines = new Map();
         // Answers what comes before a namespace (a bad name, too many) with the headers of any
         // answer; it never stores anything.
-        this.front = new wasm.MockEngine(this.settings, null);
+        this.front = new wasm.MockEngine(this.settings, null, this.publiclyReachable);
         this.setSeed(seed);
     }
 
@@ -71,7 +76,7 @@ export class Namespaces {
         const text = seedText(seed);
         if (text !== null) {
             // Checked whole before anything changes.
-            new wasm.MockEngine(this.settings, text).free();
+            new wasm.MockEngine(this.settings, text, this.publiclyReachable).free();
         }
         this.seed = text;
         this.clear();
@@ -96,7 +101,7 @@ export class Namespaces {
     engine(name, create = true) {
         let engine = this.engines.get(name);
         if (!engine && create) {
-            engine = new wasm.MockEngine(this.settings, this.seed);
+            engine = new wasm.MockEngine(this.settings, this.seed, this.publiclyReachable);
             this.engines.set(name, engine);
         }
         return engine;

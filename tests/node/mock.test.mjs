@@ -139,3 +139,21 @@ test('a bad setting or seed is rejected, naming it', () => {
     assert.throws(() => createMock({ seed: '{"books": 3}' }), /seed is not valid/);
     assert.throws(() => createMock({ maxNamespaces: 0 }), /MAX_NAMESPACES/);
 });
+
+test('a host listening beyond loopback gets the homepage warning when no token guards the data', async () => {
+    // The command's engine holder (lib/engine.js), as `npx mock-rest-api` uses it for 0.0.0.0; the tests
+    // themselves only ever listen on 127.0.0.1.
+    const engineJs = new URL('./node_modules/mock-rest-api/lib/engine.js', import.meta.url);
+    const { Namespaces } = await import(engineJs.href);
+    const home = async (namespaces) => {
+        const answer = await namespaces.handle('GET', '/', ['host', 'mock.test'], new Uint8Array(0));
+        return new TextDecoder().decode(answer.body);
+    };
+    const open = new Namespaces({}, null, 10, true);
+    const guarded = new Namespaces({ apiToken: 't' }, null, 10, true);
+    const local = new Namespaces({}, null, 10, false);
+    assert.match(await home(open), /can be reached from other machines/);
+    assert.doesNotMatch(await home(guarded), /can be reached from other machines/);
+    assert.doesNotMatch(await home(local), /can be reached from other machines/);
+    [open, guarded, local].forEach((n) => n.free());
+});

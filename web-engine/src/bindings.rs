@@ -51,8 +51,16 @@ impl MockEngine {
     /// fixtures in the snapshot format (`{"type": [items]}`), the store to start
     /// from and the one `POST /__admin/reset` restores. Throws on a setting it
     /// does not know or cannot take, and on a seed that is not valid.
+    /// `publicly_reachable`: the host listens where others can reach it (the
+    /// Node server on a non-loopback address), so the homepage warns when no
+    /// token guards the data; absent in the browser, where only the page
+    /// reaches the engine.
     #[wasm_bindgen(constructor)]
-    pub fn new(settings: &Object, seed: Option<String>) -> Result<MockEngine, JsError> {
+    pub fn new(
+        settings: &Object,
+        seed: Option<String>,
+        publicly_reachable: Option<bool>,
+    ) -> Result<MockEngine, JsError> {
         let pairs = Object::entries(settings)
             .iter()
             .map(|entry| {
@@ -64,8 +72,11 @@ impl MockEngine {
             })
             .collect::<Result<Vec<_>, String>>()
             .map_err(fail)?;
-        // Only the page reaches the engine, so the homepage never warns that the mock is public.
-        let (config, warnings) = Config::default().from_settings(pairs).map_err(fail)?;
+        let base = Config {
+            publicly_reachable: publicly_reachable.unwrap_or(false),
+            ..Config::default()
+        };
+        let (config, warnings) = base.from_settings(pairs).map_err(fail)?;
         let mut engine = Engine::new(config, Box::new(CryptoIds), unix_now());
         if let Some(seed) = seed {
             engine
