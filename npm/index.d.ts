@@ -31,6 +31,7 @@ export interface EngineSettings {
     journalSize?: SettingValue;
     maxBodyBytes?: SettingValue;
     maxItems?: SettingValue;
+    maxStoreBytes?: SettingValue;
     maxTypes?: SettingValue;
     maxUriBytes?: SettingValue;
 }

@@ -32,11 +32,14 @@
 #            project, a Vite app with startMock in headless Chromium, and tsc --noEmit on a typed
 #            consumer (scripts/node.sh)
 #   postman  the Postman collection, run by newman against the release binary
+#   docker   the container image (Dockerfile, FROM scratch): docker.io (when missing), the static
+#            musl binary, the image built and run in a Docker engine started and stopped here
+#            (scripts/docker.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/tools.sh
 
-all_stages=(setup lint core native deploy edge browser node postman)
+all_stages=(setup lint core native deploy edge browser node postman docker)
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -104,11 +107,16 @@ stage_postman() {
     bash scripts/postman.sh
 }
 
+stage_docker() {
+    step "docker: the image, built and run (scripts/docker.sh)"
+    bash scripts/docker.sh
+}
+
 stages=("$@")
 [[ ${#stages[@]} -gt 0 ]] || stages=("${all_stages[@]}")
 for stage in "${stages[@]}"; do
     case "$stage" in
-        setup | lint | core | native | deploy | edge | browser | node | postman) ;;
+        setup | lint | core | native | deploy | edge | browser | node | postman | docker) ;;
         *) echo "unknown stage '$stage'; stages: ${all_stages[*]}" >&2; exit 2 ;;
     esac
 done

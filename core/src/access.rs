@@ -15,11 +15,45 @@ pub fn authorized(config: &Config, route: &Route, request: &Request) -> bool {
     {
         return true;
     }
-    let presented = request.header("authorization").and_then(|value| {
-        let (scheme, credentials) = value.trim().split_once(' ')?;
-        scheme
-            .eq_ignore_ascii_case("bearer")
-            .then(|| credentials.trim())
-    });
+    let presented = request.header("authorization").and_then(bearer_credentials);
     presented.is_some_and(|presented| bool::from(presented.as_bytes().ct_eq(token.as_bytes())))
+}
+
+/// The credentials of `Bearer <token>`: the scheme (any case), then any run
+/// of spaces and tabs, then the token68 (RFC 9110, 11.4 and 5.6.3: the
+/// separator is `1*SP`, and the whitespace around a field value is `SP` or
+/// `HTAB`, so a tab is taken wherever a space is).
+fn bearer_credentials(value: &str) -> Option<&str> {
+    const BLANK: [char; 2] = [' ', '\t'];
+    let (scheme, rest) = value.trim_matches(BLANK).split_once(BLANK)?;
+    let credentials = rest.trim_start_matches(BLANK);
+    (scheme.eq_ignore_ascii_case("bearer") && !credentials.is_empty()).then_some(credentials)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spaces_and_tabs_separate_the_scheme_from_the_token() {
+        for value in [
+            "Bearer abc",
+            "bearer abc",
+            "BEARER\tabc",
+            "Bearer   abc",
+            "Bearer \t abc",
+            " Bearer abc\t",
+        ] {
+            assert_eq!(bearer_credentials(value), Some("abc"), "{value:?}");
+        }
+        for value in [
+            "Bearer",
+            "Bearer ",
+            "Bearerabc",
+            "Basic abc",
+            "Bearer\u{a0}abc",
+        ] {
+            assert_eq!(bearer_credentials(value), None, "{value:?}");
+        }
+    }
 }

@@ -35,13 +35,25 @@ impl Json {
     }
 }
 
+/// The deepest nesting a snapshot may have: its object and each type's array
+/// wrap the items, which may nest [`MAX_DEPTH`] levels as any body may. So
+/// whatever the API accepts, `GET /__admin/snapshot` and the durable snapshot
+/// file render, and loading them accepts back.
+pub const SNAPSHOT_MAX_DEPTH: usize = MAX_DEPTH + 2;
+
 /// Parses a body as JSON: empty, too deep and invalid bodies are errors.
 pub fn parse(body: &[u8]) -> Result<Json, ApiError> {
+    parse_within(body, MAX_DEPTH)
+}
+
+/// Parses JSON that may nest up to `limit` levels (a snapshot wraps items
+/// in two levels of its own).
+pub fn parse_within(body: &[u8], limit: usize) -> Result<Json, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::EmptyBody);
     }
-    if nesting_depth(body) > MAX_DEPTH {
-        return Err(ApiError::TooDeep { limit: MAX_DEPTH });
+    if nesting_depth(body, limit) > limit {
+        return Err(ApiError::TooDeep { limit });
     }
     let text = std::str::from_utf8(body).map_err(|err| {
         let (line, column) = position(body, err.valid_up_to());
@@ -98,9 +110,18 @@ fn invalid_json(err: serde_json::Error) -> ApiError {
     }
 }
 
+/// Whether JSON text that wraps stored items in `wrapping` levels of its own
+/// (a snapshot's object and type arrays, a journal record's arrays) nests no
+/// deeper than those levels plus [`MAX_DEPTH`], so that a host's files take
+/// back every item the API accepted. Runs without parsing.
+pub fn nests_within(text: &[u8], wrapping: usize) -> bool {
+    let limit = MAX_DEPTH + wrapping;
+    nesting_depth(text, limit) <= limit
+}
+
 /// The deepest nesting of `[` and `{` outside strings. Runs before the parser so
-/// that no body can make it recurse past [`MAX_DEPTH`]; stops counting early.
-fn nesting_depth(body: &[u8]) -> usize {
+/// that no body can make it recurse past `limit`; stops counting past it.
+fn nesting_depth(body: &[u8], limit: usize) -> usize {
     let (mut depth, mut deepest) = (0usize, 0usize);
     let mut strings = Strings::default();
     for &byte in body {
@@ -111,7 +132,7 @@ fn nesting_depth(body: &[u8]) -> usize {
             b'[' | b'{' => {
                 depth += 1;
                 deepest = deepest.max(depth);
-                if deepest > MAX_DEPTH {
+                if deepest > limit {
                     break;
                 }
             }
@@ -162,7 +183,12 @@ mod tests {
             parse(nested(129).as_bytes()).unwrap_err(),
             ApiError::TooDeep { limit: 128 }
         );
-        assert_eq!(nesting_depth(br#"{"a":"[[[[{{{\"[["}"#), 1);
+        assert_eq!(nesting_depth(br#"{"a":"[[[[{{{\"[["}"#, MAX_DEPTH), 1);
+        assert!(parse_within(nested(SNAPSHOT_MAX_DEPTH).as_bytes(), SNAPSHOT_MAX_DEPTH).is_ok());
+        assert_eq!(
+            parse_within(nested(131).as_bytes(), SNAPSHOT_MAX_DEPTH).unwrap_err(),
+            ApiError::TooDeep { limit: 130 }
+        );
     }
 
     #[test]

@@ -18,6 +18,8 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 pub const DEFAULT_MAX_ITEMS: usize = 1_000_000;
 /// The default `MAX_TYPES`.
 pub const DEFAULT_MAX_TYPES: usize = 10_000;
+/// The default `MAX_STORE_BYTES`: 1 GiB.
+pub const DEFAULT_MAX_STORE_BYTES: usize = 1024 * 1024 * 1024;
 /// The default `MAX_URI_BYTES`.
 pub const DEFAULT_MAX_URI_BYTES: usize = 8 * 1024;
 
@@ -51,6 +53,9 @@ pub struct Config {
     pub max_items: usize,
     /// `MAX_TYPES`: the most resource types the store holds; a new type past it is `507`.
     pub max_types: usize,
+    /// `MAX_STORE_BYTES`: the most bytes of item text (`_id` included) the
+    /// store holds; a write past it is `507`.
+    pub max_store_bytes: usize,
     /// `MAX_URI_BYTES`: the longest path and query; longer is `414`.
     pub max_uri_bytes: usize,
 }
@@ -79,6 +84,7 @@ impl Default for Config {
             publicly_reachable: false,
             max_items: DEFAULT_MAX_ITEMS,
             max_types: DEFAULT_MAX_TYPES,
+            max_store_bytes: DEFAULT_MAX_STORE_BYTES,
             max_uri_bytes: DEFAULT_MAX_URI_BYTES,
         }
     }
@@ -174,6 +180,12 @@ pub const SETTINGS: &[Setting] = &[
         kind: Kind::Number { max: u32::MAX as u64 },
         default: "1000000",
         help: "The most items the store holds; a write past it gets 507.",
+    },
+    Setting {
+        name: "MAX_STORE_BYTES",
+        kind: Kind::Number { max: 1 << 40 },
+        default: "1073741824",
+        help: "The most bytes of item text (as GET returns items, _id included) the store holds; a write past it gets 507.",
     },
     Setting {
         name: "MAX_TYPES",
@@ -321,6 +333,7 @@ impl Config {
             "JOURNAL_SIZE" => self.journal_size = size(),
             "MAX_BODY_BYTES" => self.max_body_bytes = size(),
             "MAX_ITEMS" => self.max_items = size(),
+            "MAX_STORE_BYTES" => self.max_store_bytes = size(),
             "MAX_TYPES" => self.max_types = size(),
             "MAX_URI_BYTES" => self.max_uri_bytes = size(),
             other => return Err(format!("{other} has no field in Config")),
@@ -400,6 +413,7 @@ mod tests {
         assert_ne!(changed.max_body_bytes, default.max_body_bytes);
         assert_ne!(changed.max_items, default.max_items);
         assert_ne!(changed.max_types, default.max_types);
+        assert_ne!(changed.max_store_bytes, default.max_store_bytes);
         assert_ne!(changed.max_uri_bytes, default.max_uri_bytes);
     }
 

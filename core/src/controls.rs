@@ -1,6 +1,7 @@
 //! The mock controls a request can carry: a delay and a forced status.
 
 use crate::error::ApiError;
+use crate::number::whole_number;
 use crate::request::Request;
 use std::time::Duration;
 
@@ -44,12 +45,13 @@ impl Controls {
         };
         let delay = match find("X-Mock-Delay", "_delay") {
             None => None,
-            Some((name, value)) => match value.trim().parse::<u64>() {
-                Ok(ms) => Some(Duration::from_millis(ms).min(MAX_DELAY)),
-                Err(_) => {
+            Some((name, value)) => match whole_number(&value) {
+                Some(ms) => Some(Duration::from_millis(ms).min(MAX_DELAY)),
+                None => {
                     return Err(ApiError::BadControl {
                         reason: format!(
-                            "`{name}` takes a whole number of milliseconds (at most 30000); got `{value}`."
+                            "`{name}` takes a whole number of milliseconds (at most {}); got `{value}`.",
+                            MAX_DELAY.as_millis()
                         ),
                     })
                 }
@@ -57,8 +59,8 @@ impl Controls {
         };
         let status = match find("X-Mock-Status", "_status") {
             None => None,
-            Some((name, value)) => match value.trim().parse::<u16>() {
-                Ok(code) if (200..=599).contains(&code) => Some(code),
+            Some((name, value)) => match whole_number(&value).map(u16::try_from) {
+                Some(Ok(code)) if (200..=599).contains(&code) => Some(code),
                 _ => {
                     return Err(ApiError::BadControl {
                         reason: format!(
@@ -141,6 +143,11 @@ mod tests {
             ("/x?_status=99", vec![]),
             ("/x?_status=600", vec![]),
             ("/x", vec![("X-Mock-Status", "abc")]),
+            ("/x", vec![("X-Mock-Delay", "+100")]),
+            ("/x", vec![("X-Mock-Status", "+503")]),
+            ("/x?_delay=%2B5", vec![]),
+            ("/x?_status=%20503", vec![]),
+            ("/x?_status=503.0", vec![]),
         ] {
             assert_eq!(
                 read(target, &headers).map_err(|e| e.status()),

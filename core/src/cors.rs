@@ -36,7 +36,14 @@ pub fn add_headers(config: &Config, response: &mut Response, request: &Request) 
         .push(("access-control-expose-headers", EXPOSED_HEADERS.to_owned()));
 }
 
-/// A `204` answer to `OPTIONS`, which is also a CORS preflight.
+/// Every method the API knows, which a preflight allows on every path: a
+/// method the path does not take then reaches the mock, whose `405` (with
+/// `Allow` and a JSON `message`) the script can read, instead of failing as
+/// a CORS error that says nothing.
+const PREFLIGHT_METHODS: &str = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
+
+/// A `204` answer to `OPTIONS`, which is also a CORS preflight. `Allow` lists
+/// the path's own methods; `Access-Control-Allow-Methods` every method.
 pub fn preflight(route: &Route, request: &Request) -> Response {
     let allow = route.allow();
     let headers = request
@@ -46,7 +53,7 @@ pub fn preflight(route: &Route, request: &Request) -> Response {
         status: 204,
         headers: vec![
             ("allow", allow.to_owned()),
-            ("access-control-allow-methods", allow.to_owned()),
+            ("access-control-allow-methods", PREFLIGHT_METHODS.to_owned()),
             ("access-control-allow-headers", headers.to_owned()),
             ("access-control-max-age", "86400".to_owned()),
         ],

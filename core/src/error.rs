@@ -78,6 +78,11 @@ pub enum ApiError {
         /// The item limit.
         limit: usize,
     },
+    /// The write would take the store's item text past `MAX_STORE_BYTES` (`507`).
+    StoreBytesFull {
+        /// The limit in bytes.
+        limit: usize,
+    },
     /// The store holds as many resource types as it may (`507`).
     TooManyTypes {
         /// The type limit.
@@ -128,9 +133,10 @@ impl ApiError {
             Self::Unauthorized => 401,
             Self::PreconditionFailed { .. } => 412,
             Self::BodyTooLarge { .. } => 413,
-            Self::StoreFull { .. } | Self::TooManyTypes { .. } | Self::TooManyNamespaces { .. } => {
-                507
-            }
+            Self::StoreFull { .. }
+            | Self::StoreBytesFull { .. }
+            | Self::TooManyTypes { .. }
+            | Self::TooManyNamespaces { .. } => 507,
             Self::UriTooLong { .. } => 414,
             Self::RequestTimeout => 408,
             Self::StorageFailed => 503,
@@ -189,6 +195,9 @@ impl ApiError {
             Self::WrongShape { expected } => format!("The JSON body must be {expected}."),
             Self::StoreFull { limit } => format!(
                 "The store is full: it holds at most {limit} items. Delete some, or raise MAX_ITEMS."
+            ),
+            Self::StoreBytesFull { limit } => format!(
+                "The store is full: its items may take at most {limit} bytes. Delete some, or raise MAX_STORE_BYTES."
             ),
             Self::TooManyTypes { limit } => format!(
                 "The store holds at most {limit} resource types. Delete one, or raise MAX_TYPES."

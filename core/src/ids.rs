@@ -41,6 +41,10 @@ impl IdSource for SeededIds {
     }
 }
 
+/// The length of a new id's JSON string, quotes included (a hyphenated UUID
+/// has no character to escape).
+pub(crate) const NEW_ID_QUOTED_BYTES: usize = uuid::fmt::Hyphenated::LENGTH + 2;
+
 /// A fresh lowercase hyphenated UUID v4.
 pub(crate) fn new_id(ids: &mut dyn IdSource) -> String {
     uuid::Builder::from_random_bytes(ids.random_bytes())

@@ -1,4 +1,8 @@
-//! The request journal: the most recent requests, in a bounded ring.
+//! The request journal: the most recent requests, in bounded rings.
+//!
+//! Requests refused for want of the token (`401`) have a ring of their own, a
+//! tenth of the size and without bodies, so that an anonymous client cannot
+//! push the other entries out.
 
 use crate::request::Request;
 use serde_json::{json, Value};
@@ -24,82 +28,184 @@ struct Entry {
     body_truncated: bool,
 }
 
-/// The most recent requests, oldest first; the oldest is dropped when full.
-#[derive(Debug, Clone)]
-pub struct Journal {
-    entries: VecDeque<Entry>,
-    capacity: usize,
-    next_seq: u64,
+impl Entry {
+    fn to_json(&self) -> Value {
+        json!({
+            "seq": self.seq,
+            "time": humantime::format_rfc3339_millis(UNIX_EPOCH + self.time).to_string(),
+            "method": self.method,
+            "path": self.path,
+            "query": self.query,
+            "status": self.status,
+            "body": self.body,
+            "body_truncated": self.body_truncated,
+        })
+    }
 }
 
-impl Journal {
-    /// A journal that keeps `capacity` entries (0 keeps none).
-    pub fn new(capacity: usize) -> Self {
+/// A ring of entries, oldest first; the oldest is dropped when full.
+#[derive(Debug, Clone)]
+struct Ring {
+    entries: VecDeque<Entry>,
+    capacity: usize,
+}
+
+impl Ring {
+    fn new(capacity: usize) -> Self {
         Self {
             entries: VecDeque::with_capacity(capacity.min(DEFAULT_JOURNAL_SIZE)),
             capacity,
-            next_seq: 1,
         }
     }
 
-    /// Records a request and the status it got.
-    pub fn record(&mut self, request: &Request, status: u16, time: Duration) {
-        let seq = self.next_seq;
-        self.next_seq += 1;
+    fn push(&mut self, entry: Entry) {
         if self.capacity == 0 {
             return;
         }
         if self.entries.len() == self.capacity {
             self.entries.pop_front();
         }
+        self.entries.push_back(entry);
+    }
+
+    /// The entries after sequence number `since`, oldest first.
+    fn after(&self, since: u64) -> impl Iterator<Item = &Entry> {
+        let start = self.entries.partition_point(|e| e.seq <= since);
+        self.entries.range(start..)
+    }
+}
+
+/// One page of the journal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JournalPage {
+    /// The entries, oldest first, as JSON.
+    pub entries: Value,
+    /// How many entries the query matched before `_limit`.
+    pub total: usize,
+    /// The `seq` of the last entry sent, when more entries follow it.
+    pub next_since: Option<u64>,
+}
+
+/// The most recent requests: those answered, and apart from them the most
+/// recent ones refused with `401`.
+#[derive(Debug, Clone)]
+pub struct Journal {
+    answered: Ring,
+    refused: Ring,
+    next_seq: u64,
+}
+
+impl Journal {
+    /// A journal that keeps `capacity` answered requests (0 keeps none) and,
+    /// besides them, a tenth as many (at least one) refused with `401`.
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            answered: Ring::new(capacity),
+            refused: Ring::new(refused_capacity(capacity)),
+            next_seq: 1,
+        }
+    }
+
+    /// Records a request and the status it got.
+    pub fn record(&mut self, request: &Request, status: u16, time: Duration) {
         let kept = &request.body[..request.body.len().min(BODY_BYTES)];
-        self.entries.push_back(Entry {
+        let entry = self.entry(request, status, time, kept);
+        self.answered.push(Entry {
+            body_truncated: request.body.len() > BODY_BYTES || request.body_too_large,
+            ..entry
+        });
+    }
+
+    /// Records a request refused for want of the token, without its body.
+    pub fn record_refused(&mut self, request: &Request, time: Duration) {
+        let entry = self.entry(request, 401, time, &[]);
+        self.refused.push(Entry {
+            body_truncated: !request.body.is_empty() || request.body_too_large,
+            ..entry
+        });
+    }
+
+    fn entry(&mut self, request: &Request, status: u16, time: Duration, body: &[u8]) -> Entry {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        Entry {
             seq,
             time,
             method: request.method.to_string(),
             path: request.path.clone(),
             query: request.query.clone(),
             status,
-            body: String::from_utf8_lossy(kept).into_owned(),
-            body_truncated: request.body.len() > BODY_BYTES || request.body_too_large,
-        });
+            body: String::from_utf8_lossy(body).into_owned(),
+            body_truncated: false,
+        }
     }
 
     /// Forgets every entry; returns how many there were.
     pub fn clear(&mut self) -> usize {
-        let count = self.entries.len();
-        self.entries.clear();
+        let count = self.answered.entries.len() + self.refused.entries.len();
+        self.answered.entries.clear();
+        self.refused.entries.clear();
         count
     }
 
-    /// The entries after sequence number `since`, the last `limit` of them, oldest first.
-    pub fn render(&self, since: u64, limit: Option<usize>) -> Value {
-        let after: Vec<&Entry> = self.entries.iter().filter(|e| e.seq > since).collect();
-        let skip = limit.map_or(0, |limit| after.len().saturating_sub(limit));
-        Value::Array(
-            after[skip..]
-                .iter()
-                .map(|e| {
-                    json!({
-                        "seq": e.seq,
-                        "time": humantime::format_rfc3339_millis(UNIX_EPOCH + e.time).to_string(),
-                        "method": e.method,
-                        "path": e.path,
-                        "query": e.query,
-                        "status": e.status,
-                        "body": e.body,
-                        "body_truncated": e.body_truncated,
-                    })
-                })
-                .collect(),
-        )
+    /// A page of entries, oldest first. With `since`, the entries after that
+    /// sequence number, the first `limit` of them (so a client that polls
+    /// with the last `seq` it saw misses none); without, the last `limit`.
+    pub fn page(&self, since: Option<u64>, limit: Option<usize>) -> JournalPage {
+        let after = self.merged(since.unwrap_or(0));
+        let total = after.len();
+        let limit = limit.unwrap_or(usize::MAX).min(total);
+        let sent = match since {
+            Some(_) => &after[..limit],
+            None => &after[total - limit..],
+        };
+        let next_since = match (since, sent.last()) {
+            (Some(_), Some(last)) if sent.len() < total => Some(last.seq),
+            _ => None,
+        };
+        JournalPage {
+            entries: Value::Array(sent.iter().map(|e| e.to_json()).collect()),
+            total,
+            next_since,
+        }
     }
+
+    /// The entries of both rings after `since`, in `seq` order.
+    fn merged(&self, since: u64) -> Vec<&Entry> {
+        let mut answered = self.answered.after(since).peekable();
+        let mut refused = self.refused.after(since).peekable();
+        let mut out = Vec::new();
+        loop {
+            let next = match (answered.peek(), refused.peek()) {
+                (Some(a), Some(r)) if a.seq < r.seq => answered.next(),
+                (Some(_), Some(_)) | (None, Some(_)) => refused.next(),
+                (Some(_), None) => answered.next(),
+                (None, None) => break,
+            };
+            out.extend(next);
+        }
+        out
+    }
+}
+
+/// A tenth of the journal's size, rounded up: how many refused requests it keeps.
+fn refused_capacity(capacity: usize) -> usize {
+    capacity.div_ceil(10)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::request::Method;
+
+    fn seqs(page: &JournalPage) -> Vec<u64> {
+        page.entries
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["seq"].as_u64().unwrap())
+            .collect()
+    }
 
     #[test]
     fn keeps_the_newest_entries_in_order() {
@@ -109,21 +215,68 @@ mod tests {
                 .with_body("x".repeat(BODY_BYTES + n));
             journal.record(&request, 200, Duration::from_millis(1_700_000_000_123));
         }
-        let all = journal.render(0, None);
-        let seqs: Vec<u64> = all
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["seq"].as_u64().unwrap())
-            .collect();
-        assert_eq!(seqs, [3, 4, 5]);
+        let all = journal.page(None, None);
+        assert_eq!(seqs(&all), [3, 4, 5]);
+        assert_eq!(all.total, 3);
+        let all = all.entries;
         assert_eq!(all[0]["query"], "n=2");
         assert_eq!(all[0]["time"], "2023-11-14T22:13:20.123Z");
         assert_eq!(all[0]["body"].as_str().unwrap().len(), BODY_BYTES);
         assert_eq!(all[0]["body_truncated"], true);
-        assert_eq!(journal.render(4, None).as_array().unwrap().len(), 1);
-        assert_eq!(journal.render(0, Some(2))[0]["seq"], 4);
+        assert_eq!(seqs(&journal.page(Some(4), None)), [5]);
+        assert_eq!(seqs(&journal.page(None, Some(2))), [4, 5]);
         assert_eq!(journal.clear(), 3);
-        assert_eq!(journal.render(0, None), json!([]));
+        assert_eq!(journal.page(None, None).entries, json!([]));
+    }
+
+    #[test]
+    fn since_with_a_limit_pages_forward_from_the_oldest() {
+        let mut journal = Journal::new(10);
+        for _ in 0..6 {
+            journal.record(&Request::new(Method::Get, "/api/p"), 200, Duration::ZERO);
+        }
+        let first = journal.page(Some(2), Some(2));
+        assert_eq!(
+            (seqs(&first), first.total, first.next_since),
+            (vec![3, 4], 4, Some(4))
+        );
+        let second = journal.page(Some(4), Some(2));
+        assert_eq!(
+            (seqs(&second), second.total, second.next_since),
+            (vec![5, 6], 2, None)
+        );
+        let newest = journal.page(None, Some(2));
+        assert_eq!(
+            (seqs(&newest), newest.total, newest.next_since),
+            (vec![5, 6], 6, None)
+        );
+        assert_eq!(journal.page(Some(0), Some(0)).next_since, None);
+        assert_eq!(journal.page(Some(99), None).total, 0);
+    }
+
+    #[test]
+    fn refused_requests_keep_no_body_and_cannot_push_others_out() {
+        let mut journal = Journal::new(20);
+        journal.record(
+            &Request::new(Method::Post, "/api/p").with_body("{}"),
+            200,
+            Duration::ZERO,
+        );
+        for _ in 0..100 {
+            let request = Request::new(Method::Post, "/api/p").with_body("secret");
+            journal.record_refused(&request, Duration::ZERO);
+        }
+        journal.record(&Request::new(Method::Get, "/api/p"), 200, Duration::ZERO);
+        let page = journal.page(None, None);
+        // The answered two, and the last two refused (a tenth of 20), in seq order.
+        assert_eq!(seqs(&page), [1, 100, 101, 102]);
+        assert_eq!(page.entries[1]["status"], 401);
+        assert_eq!(page.entries[1]["body"], "");
+        assert_eq!(page.entries[1]["body_truncated"], true);
+        assert_eq!(page.entries[0]["body"], "{}");
+        assert_eq!(journal.clear(), 4);
+        assert_eq!(refused_capacity(1), 1);
+        assert_eq!(refused_capacity(0), 0);
+        assert_eq!(refused_capacity(1000), 100);
     }
 }

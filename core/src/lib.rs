@@ -7,8 +7,10 @@
 //!   `OPTIONS`, `405` + `Allow`, trailing slashes and JSON `404`s. The OpenAPI
 //!   3.1 document is generated from the same table.
 //! - Validating input: resource names, URI and body size, JSON syntax (with
-//!   line and column), nesting depth and shape, store limits. Every failure is
-//!   a 4xx (or `507`) with `{"message"}`, from one error type ([`ApiError`]).
+//!   line and column), nesting depth and shape, store limits (items, types and
+//!   bytes of item text) and the bounds of a list query ([`MAX_SORT_KEYS`] and
+//!   its neighbours). Every failure is a 4xx (or `507`) with `{"message"}`,
+//!   from one error type ([`ApiError`]).
 //! - The store: creation order, O(1) get, replace and delete by id, pages found
 //!   in O(log n), and items echoed byte for byte as they were stored (numbers
 //!   keep their text, keys their order, strings their escapes).
@@ -16,7 +18,8 @@
 //!   `_sort`, paging with `X-Total-Count` and `Link`), ETags and conditional
 //!   requests.
 //! - The mock controls: delays (as a [`Duration`](std::time::Duration) in the
-//!   [`Outcome`]; the host waits), forced statuses, the request journal,
+//!   [`Outcome`]; the host waits), forced statuses, the request journal (paged
+//!   forward with `_since`, refused requests kept apart without bodies),
 //!   snapshots, reset to fixtures, and bearer-token access.
 //! - CORS headers on every response, `*` or an allow-list.
 //! - The settings ([`SETTINGS`]): one table with every setting's name,
@@ -116,10 +119,10 @@ mod snapshot;
 mod store;
 mod text;
 
-pub use body::MAX_DEPTH;
+pub use body::{nests_within, MAX_DEPTH};
 pub use config::{
-    AuthScope, Config, Kind, Setting, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_ITEMS, DEFAULT_MAX_TYPES,
-    DEFAULT_MAX_URI_BYTES, SETTINGS,
+    AuthScope, Config, Kind, Setting, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_ITEMS,
+    DEFAULT_MAX_STORE_BYTES, DEFAULT_MAX_TYPES, DEFAULT_MAX_URI_BYTES, SETTINGS,
 };
 pub use controls::MAX_DELAY;
 pub use engine::Engine;
@@ -130,7 +133,11 @@ pub use namespace::{
     namespace_name, request_namespace, DEFAULT_MAX_NAMESPACES, DEFAULT_NAMESPACE,
     MAX_NAMESPACE_BYTES, NAMESPACE_HEADER,
 };
-pub use query::{ListQuery, DEFAULT_PAGE_LIMIT};
+pub use pages::Storage;
+pub use query::{
+    ListQuery, DEFAULT_PAGE_LIMIT, MAX_FILTERS, MAX_FILTER_VALUES, MAX_PATH_SEGMENTS,
+    MAX_SEARCH_BYTES, MAX_SORT_KEYS,
+};
 pub use request::{Method, Request};
 pub use response::{Change, Outcome, Response};
 pub use route::{Condition, Operation, Payload, Route, RouteSpec, MAX_SEGMENT_BYTES, ROUTES};

@@ -115,9 +115,30 @@ impl PartialOrd for Decimal {
     }
 }
 
+/// A whole number written as ASCII digits only: no sign, no spaces, no
+/// fraction (`+5`, ` 5` and `5.0` are refused, though Rust's `parse` takes
+/// the first two). Used for every count and duration a request gives.
+pub fn whole_number(text: &str) -> Option<u64> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    // Digits only, so the one failure left is overflow: saturate.
+    Some(text.parse::<u64>().unwrap_or(u64::MAX))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whole_numbers_are_digits_only() {
+        assert_eq!(whole_number("0"), Some(0));
+        assert_eq!(whole_number("0042"), Some(42));
+        assert_eq!(whole_number("99999999999999999999999"), Some(u64::MAX));
+        for bad in ["", "+1", "-1", " 1", "1 ", "1.0", "1e3", "\t1", "x"] {
+            assert_eq!(whole_number(bad), None, "{bad:?}");
+        }
+    }
 
     fn d(text: &str) -> Decimal {
         Decimal::parse(text).unwrap_or_else(|| panic!("{text} should parse"))

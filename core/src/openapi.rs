@@ -60,7 +60,10 @@ fn path_item(route: &RouteSpec) -> Value {
                     "description": "The methods this path takes",
                     "headers": {
                         "Allow": {"$ref": "#/components/headers/Allow"},
-                        "Access-Control-Allow-Methods": {"$ref": "#/components/headers/Allow"},
+                        "Access-Control-Allow-Methods": {
+                            "description": "Every method the API knows, so that a method this path does not take reaches it and gets its 405",
+                            "schema": {"type": "string", "const": "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"},
+                        },
                         "Access-Control-Allow-Headers": {"schema": {"type": "string"}},
                         "Access-Control-Max-Age": {"schema": {"type": "integer"}},
                     },

@@ -17,13 +17,31 @@ pub fn uptime(elapsed: Duration) -> String {
     )
 }
 
-/// The `/health` document, in the original mock's shape.
-pub fn health(name: &str, version: &str, elapsed: Duration, store: &Store) -> Value {
+/// What a host's storage tells `/health` when it is not well.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Storage {
+    /// Writes cannot be saved (they answer `503`): `/health` answers `503`
+    /// with `"status":"fail"`.
+    Failing(String),
+    /// Writes are saved, but the store's upkeep (such as compacting a
+    /// journal) fails: `/health` answers `200` with `"status":"warn"`.
+    Degraded(String),
+}
+
+/// The `/health` document, in the original mock's shape, and its status code.
+/// A storage problem adds `"storage": {"status", "error"}` and sets the status.
+pub fn health(
+    name: &str,
+    version: &str,
+    elapsed: Duration,
+    store: &Store,
+    storage: Option<&Storage>,
+) -> (u16, Value) {
     let resources: Vec<Value> = store
         .counts()
         .map(|(name, count)| json!({ "name": name, "count": count }))
         .collect();
-    json!({
+    let mut doc = json!({
         "name": name,
         "version": version,
         "uptime": uptime(elapsed),
@@ -32,7 +50,20 @@ pub fn health(name: &str, version: &str, elapsed: Duration, store: &Store) -> Va
             "resources": resources,
         },
         "status": "pass",
-    })
+    });
+    let (code, status, error) = match storage {
+        None => return (200, doc),
+        Some(Storage::Failing(error)) => (503, "fail", error),
+        Some(Storage::Degraded(error)) => (200, "warn", error),
+    };
+    if let Some(members) = doc.as_object_mut() {
+        members.insert(
+            "storage".to_owned(),
+            json!({ "status": status, "error": error }),
+        );
+        members.insert("status".to_owned(), json!(status));
+    }
+    (code, doc)
 }
 
 const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:60rem;\
@@ -128,6 +159,25 @@ mod tests {
     fn uptime_reads_like_the_original() {
         assert_eq!(uptime(Duration::from_secs(3723)), "1 hrs 2 mins 3 secs");
         assert_eq!(uptime(Duration::ZERO), "0 hrs 0 mins 0 secs");
+    }
+
+    #[test]
+    fn health_reports_the_storage_state() {
+        let store = Store::new();
+        let (code, well) = health("a", "1", Duration::ZERO, &store, None);
+        assert_eq!((code, &well["status"]), (200, &json!("pass")));
+        assert!(well.get("storage").is_none());
+        let failing = Storage::Failing("disk full".to_owned());
+        let (code, doc) = health("a", "1", Duration::ZERO, &store, Some(&failing));
+        assert_eq!(code, 503);
+        assert_eq!(doc["status"], "fail");
+        assert_eq!(
+            doc["storage"],
+            json!({"status": "fail", "error": "disk full"})
+        );
+        let degraded = Storage::Degraded("read-only".to_owned());
+        let (code, doc) = health("a", "1", Duration::ZERO, &store, Some(&degraded));
+        assert_eq!((code, &doc["status"]), (200, &json!("warn")));
     }
 
     #[test]

@@ -1,7 +1,22 @@
 //! The list query language, json-server 0.17's dialect: filters, `q`, `_sort`
 //! and `_order`, `_page`/`_limit` and `_start`/`_end`/`_limit`.
 
+use crate::body::MAX_DEPTH;
 use crate::error::ApiError;
+use crate::number::whole_number;
+
+/// The most sort keys `_sort` may name (repeats included): sorting reads
+/// every key of every matched item, so the work grows with their number.
+pub const MAX_SORT_KEYS: usize = 16;
+/// The most distinct filter keys (`name`, `age_gte`, ...) in one query.
+pub const MAX_FILTERS: usize = 64;
+/// The most values one filter key may be given (`name=a&name=b` is two).
+pub const MAX_FILTER_VALUES: usize = 64;
+/// The most dot-separated segments in a field path: a body nests at most
+/// [`MAX_DEPTH`] levels, so a longer path can reach nothing.
+pub const MAX_PATH_SEGMENTS: usize = MAX_DEPTH;
+/// The longest `q`, in bytes.
+pub const MAX_SEARCH_BYTES: usize = 1024;
 
 /// Query keys that are not filters. `_delay` and `_status` belong to the mock
 /// controls; `_` and `callback` are what jQuery and JSONP add, ignored as
@@ -131,8 +146,20 @@ impl ListQuery {
                 )));
             }
             if let Some((_, filter)) = filters.iter_mut().find(|(k, _)| k == key) {
+                if filter.values.len() == MAX_FILTER_VALUES {
+                    return Err(bad(format!(
+                        "`{key}` is given more than {MAX_FILTER_VALUES} values; at most \
+                         {MAX_FILTER_VALUES} values per filter."
+                    )));
+                }
                 filter.values.push(value.clone());
                 continue;
+            }
+            if filters.len() == MAX_FILTERS {
+                return Err(bad(format!(
+                    "The query has more than {MAX_FILTERS} filters; at most {MAX_FILTERS} \
+                     different filter keys per query."
+                )));
             }
             let (field, op) = OPERATORS
                 .iter()
@@ -148,7 +175,15 @@ impl ListQuery {
             ));
         }
 
-        let search = last("q").map(str::to_lowercase);
+        let search = match last("q") {
+            Some(q) if q.len() > MAX_SEARCH_BYTES => {
+                return Err(bad(format!(
+                    "`q` is {} bytes long; at most {MAX_SEARCH_BYTES} bytes.",
+                    q.len()
+                )))
+            }
+            q => q.map(str::to_lowercase),
+        };
         let sort = match last("_sort") {
             None => Vec::new(),
             Some(sort) => sort_keys(sort, last("_order"))?,
@@ -156,8 +191,9 @@ impl ListQuery {
         let number = |key: &str, min: usize| -> Result<Option<usize>, ApiError> {
             match last(key) {
                 None => Ok(None),
-                Some(text) => match text.trim().parse::<usize>() {
-                    Ok(n) if n >= min => Ok(Some(n)),
+                Some(text) => match whole_number(text).map(usize::try_from) {
+                    Some(Ok(n)) if n >= min => Ok(Some(n)),
+                    Some(Err(_)) => Ok(Some(usize::MAX)),
                     _ => Err(bad(format!(
                         "`{key}` must be a whole number of at least {min}; got `{text}`."
                     ))),
@@ -205,12 +241,28 @@ fn field_path(field: &str, key: &str) -> Result<Vec<String>, ApiError> {
     if field.is_empty() || field.split('.').any(str::is_empty) {
         return Err(bad(format!("`{key}` does not name a field.")));
     }
+    let segments = field.split('.').count();
+    if segments > MAX_PATH_SEGMENTS {
+        return Err(bad(format!(
+            "`{key}` names a field path of {segments} segments; at most {MAX_PATH_SEGMENTS}."
+        )));
+    }
     Ok(field.split('.').map(str::to_owned).collect())
 }
 
+/// The sort keys, most significant first. A field named again is dropped:
+/// the first mention (and its direction) wins, since a later one can never
+/// decide an order the first has left equal.
 fn sort_keys(sort: &str, order: Option<&str>) -> Result<Vec<SortKey>, ApiError> {
+    let count = sort.split(',').count();
+    if count > MAX_SORT_KEYS {
+        return Err(bad(format!(
+            "`_sort` names {count} fields; at most {MAX_SORT_KEYS}."
+        )));
+    }
     let orders: Vec<&str> = order.map(|o| o.split(',').collect()).unwrap_or_default();
-    sort.split(',')
+    let keys = sort
+        .split(',')
         .enumerate()
         .map(|(n, field)| {
             let field = field.trim();
@@ -229,7 +281,14 @@ fn sort_keys(sort: &str, order: Option<&str>) -> Result<Vec<SortKey>, ApiError> 
                 descending,
             })
         })
-        .collect()
+        .collect::<Result<Vec<SortKey>, ApiError>>()?;
+    let mut unique: Vec<SortKey> = Vec::with_capacity(keys.len());
+    for key in keys {
+        if !unique.iter().any(|seen| seen.path == key.path) {
+            unique.push(key);
+        }
+    }
+    Ok(unique)
 }
 
 #[cfg(test)]
@@ -271,6 +330,73 @@ mod tests {
     }
 
     #[test]
+    fn repeated_sort_fields_keep_their_first_mention() {
+        let keys = parse("_sort=a,b,a,-b,b.c&_order=desc,asc,asc,asc,desc").sort;
+        let summary: Vec<(String, bool)> = keys
+            .iter()
+            .map(|k| (k.path.join("."), k.descending))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("a".to_owned(), true),
+                ("b".to_owned(), false),
+                ("b.c".to_owned(), true)
+            ]
+        );
+    }
+
+    #[test]
+    fn every_bound_is_a_400_that_names_it() {
+        let fields = |n: usize| vec!["s"; n].join(",");
+        assert_eq!(
+            parse(&format!("_sort={}", fields(MAX_SORT_KEYS)))
+                .sort
+                .len(),
+            1
+        );
+        let refused = |raw: &str| match ListQuery::parse(raw) {
+            Err(err) => (err.status(), err.message()),
+            Ok(query) => panic!("{raw} was accepted: {query:?}"),
+        };
+        let (status, message) = refused(&format!("_sort={}", fields(MAX_SORT_KEYS + 1)));
+        assert_eq!(status, 400);
+        assert_eq!(message, "`_sort` names 17 fields; at most 16.");
+
+        let filters: Vec<String> = (0..=MAX_FILTERS).map(|n| format!("f{n}=1")).collect();
+        assert!(ListQuery::parse(&filters[..MAX_FILTERS].join("&")).is_ok());
+        let (status, message) = refused(&filters.join("&"));
+        assert_eq!(status, 400);
+        assert!(
+            message.contains("at most 64 different filter keys"),
+            "{message}"
+        );
+
+        let values: Vec<&str> = vec!["f=1"; MAX_FILTER_VALUES + 1];
+        assert!(ListQuery::parse(&values[..MAX_FILTER_VALUES].join("&")).is_ok());
+        let (_, message) = refused(&values.join("&"));
+        assert!(
+            message.contains("at most 64 values per filter"),
+            "{message}"
+        );
+
+        let deep = vec!["a"; MAX_PATH_SEGMENTS + 1].join(".");
+        assert!(ListQuery::parse(&format!("{}=1", &deep[2..])).is_ok());
+        let (_, message) = refused(&format!("{deep}=1"));
+        assert!(message.contains("at most 128"), "{message}");
+        let (_, message) = refused(&format!("_sort={deep}"));
+        assert!(
+            message.starts_with("`_sort` names a field path of 129"),
+            "{message}"
+        );
+
+        let long = "x".repeat(MAX_SEARCH_BYTES);
+        assert!(ListQuery::parse(&format!("q={long}")).is_ok());
+        let (_, message) = refused(&format!("q={long}y"));
+        assert_eq!(message, "`q` is 1025 bytes long; at most 1024 bytes.");
+    }
+
+    #[test]
     fn paging_forms() {
         assert_eq!(parse("").paging, Paging::All);
         assert_eq!(parse("_page=2").paging, Paging::Page { page: 2, limit: 10 });
@@ -306,6 +432,9 @@ mod tests {
             "_limit=1.5",
             "_start=-2",
             "_page=1&_limit=0",
+            "_page=+1",
+            "_limit=%205",
+            "_start=1e2",
         ] {
             assert_eq!(
                 ListQuery::parse(bad).map_err(|e| e.status()),

@@ -1,6 +1,7 @@
 //! Answering a list query from a collection: filter, search and sort in one
 //! pass over the items, then copy only the page.
 
+use crate::ids::ID_KEY;
 use crate::number::Decimal;
 use crate::query::{Filter, ListQuery, Op, Paging, SortKey};
 use crate::store::{Collection, Item};
@@ -47,13 +48,13 @@ pub fn select<'a>(collection: Option<&'a Collection>, query: &ListQuery) -> Sele
         let items = collection.iter_from(start).take(len).collect();
         return finish(items, total, query.paging);
     }
-    let mut matched: Vec<(Item<'a>, Vec<SortValue>)> = Vec::new();
+    let mut matched: Vec<(Item<'a>, Vec<SortValue<'a>>)> = Vec::new();
     for item in collection.iter() {
         let passes = query.filters.iter().all(|filter| passes(item.json, filter))
             && query
                 .search
                 .as_deref()
-                .is_none_or(|q| contains_text(item.json, q));
+                .is_none_or(|q| search_item(item.json, q));
         if passes {
             let keys = query
                 .sort
@@ -241,7 +242,16 @@ fn like_text<'a>(field: &'a Leaf<'_>) -> Option<&'a str> {
     }
 }
 
-/// `q`: whether any string value, however deep, contains the text (lower-cased).
+/// `q`: whether any string value of the item, however deep, contains the
+/// text (lower-cased). The item's own `_id` is not searched: ids are random
+/// hex, so a short `q` would find most items through them.
+fn search_item(item: &str, lowered: &str) -> bool {
+    text::members(item)
+        .into_iter()
+        .any(|m| m.key != ID_KEY && contains_text(m.value, lowered))
+}
+
+/// Whether any string value, however deep, contains the text (lower-cased).
 fn contains_text(value: &str, lowered: &str) -> bool {
     match value.as_bytes().first() {
         Some(b'"') => text::decode_string(value).to_lowercase().contains(lowered),
@@ -255,20 +265,31 @@ fn contains_text(value: &str, lowered: &str) -> bool {
     }
 }
 
-/// A field's value as a sort key. Types sort numbers, then strings, then
-/// booleans, then arrays and objects (by their JSON text); a missing or null
-/// field sorts last in either direction.
+/// Sort values at most this long are decoded once, before sorting; longer
+/// ones are kept as slices of the stored text and decoded on each comparison,
+/// so a sort never copies more than this per key and item.
+const DECODED_BYTES: usize = 64;
+
+/// A field's value as a sort key, borrowed from the item's stored text. Types
+/// sort numbers, then strings, then booleans, then arrays and objects (by
+/// their JSON text); a missing or null field sorts last in either direction.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum SortValue {
+enum SortValue<'a> {
+    /// A short number, parsed.
     Number(Decimal),
-    Text(String),
+    /// A long number's text, parsed when compared.
+    LongNumber(&'a str),
+    /// A string: its text when it has no escapes, decoded when short.
+    Text(Cow<'a, str>),
+    /// A long string literal with escapes, decoded when compared.
+    EscapedText(&'a str),
     Bool(bool),
-    Json(String),
+    Json(&'a str),
     Missing,
 }
 
-impl SortValue {
-    fn of(item: &str, key: &SortKey) -> Self {
+impl<'a> SortValue<'a> {
+    fn of(item: &'a str, key: &SortKey) -> Self {
         let mut value = item;
         for segment in &key.path {
             let next = match value.as_bytes().first() {
@@ -284,27 +305,53 @@ impl SortValue {
                 None => return Self::Missing,
             }
         }
-        match Leaf::of(value) {
-            Leaf::Null => Self::Missing,
-            Leaf::Number(n) => Decimal::parse(n).map_or(Self::Missing, Self::Number),
-            Leaf::Text(s) => Self::Text(s.into_owned()),
-            Leaf::Bool(b) => Self::Bool(b),
-            Leaf::Compound(json) => Self::Json(json.to_owned()),
+        match value.as_bytes().first() {
+            Some(b'n') | None => Self::Missing,
+            Some(b't') => Self::Bool(true),
+            Some(b'f') => Self::Bool(false),
+            Some(b'{' | b'[') => Self::Json(value),
+            Some(b'"') => match text::decode_string(value) {
+                Cow::Owned(_) if value.len() > DECODED_BYTES => Self::EscapedText(value),
+                decoded => Self::Text(decoded),
+            },
+            Some(_) if value.len() > DECODED_BYTES => match Decimal::parse(value) {
+                Some(_) => Self::LongNumber(value),
+                None => Self::Missing,
+            },
+            Some(_) => Decimal::parse(value).map_or(Self::Missing, Self::Number),
         }
     }
 
     fn rank(&self) -> u8 {
         match self {
-            Self::Number(_) => 0,
-            Self::Text(_) => 1,
+            Self::Number(_) | Self::LongNumber(_) => 0,
+            Self::Text(_) | Self::EscapedText(_) => 1,
             Self::Bool(_) => 2,
             Self::Json(_) => 3,
             Self::Missing => 4,
         }
     }
+
+    /// The number, for comparing (parsed now if it is long).
+    fn number(&self) -> Option<Cow<'_, Decimal>> {
+        match self {
+            Self::Number(n) => Some(Cow::Borrowed(n)),
+            Self::LongNumber(text) => Decimal::parse(text).map(Cow::Owned),
+            _ => None,
+        }
+    }
+
+    /// The string, for comparing (decoded now if it is long and escaped).
+    fn text(&self) -> Option<Cow<'_, str>> {
+        match self {
+            Self::Text(s) => Some(Cow::Borrowed(s.as_ref())),
+            Self::EscapedText(literal) => Some(text::decode_string(literal)),
+            _ => None,
+        }
+    }
 }
 
-fn compare_keys(a: &[SortValue], b: &[SortValue], keys: &[SortKey]) -> Ordering {
+fn compare_keys(a: &[SortValue<'_>], b: &[SortValue<'_>], keys: &[SortKey]) -> Ordering {
     for ((a, b), key) in a.iter().zip(b).zip(keys) {
         let ordering = match (a, b) {
             (SortValue::Missing, SortValue::Missing) => Ordering::Equal,
@@ -312,11 +359,13 @@ fn compare_keys(a: &[SortValue], b: &[SortValue], keys: &[SortKey]) -> Ordering 
             (_, SortValue::Missing) => Ordering::Less,
             _ => {
                 let natural = match (a, b) {
-                    (SortValue::Number(x), SortValue::Number(y)) => x.cmp(y),
-                    (SortValue::Text(x), SortValue::Text(y)) => x.cmp(y),
+                    _ if a.rank() != b.rank() => a.rank().cmp(&b.rank()),
                     (SortValue::Bool(x), SortValue::Bool(y)) => x.cmp(y),
                     (SortValue::Json(x), SortValue::Json(y)) => x.cmp(y),
-                    _ => a.rank().cmp(&b.rank()),
+                    _ => match (a.number(), b.number()) {
+                        (Some(x), Some(y)) => x.cmp(&y),
+                        _ => a.text().cmp(&b.text()),
+                    },
                 };
                 if key.descending {
                     natural.reverse()
@@ -330,4 +379,70 @@ fn compare_keys(a: &[SortValue], b: &[SortValue], keys: &[SortKey]) -> Ordering 
         }
     }
     Ordering::Equal
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    /// The `n` of each item of a sorted query, in order.
+    fn sorted(items: &[&str], query: &str) -> Vec<String> {
+        let mut store = Store::new();
+        for (n, item) in items.iter().enumerate() {
+            let id = n.to_string();
+            store.put("t", &id, text::item_text(item, &id));
+        }
+        let query = ListQuery::parse(query).unwrap();
+        select(store.collection("t"), &query)
+            .items
+            .iter()
+            .map(|item| {
+                let value = crate::body::parse_value(item.json).unwrap();
+                value["n"].to_string()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn long_and_short_values_sort_alike() {
+        let long = |prefix: &str| format!("{prefix}{}", "0".repeat(100));
+        // Numbers: short ones parsed up front, long ones on comparison, compared exactly.
+        let items = [
+            format!(r#"{{"n":1,"v":{}}}"#, long("2")),
+            r#"{"n":2,"v":5}"#.to_owned(),
+            format!(r#"{{"n":3,"v":{}}}"#, long("1")),
+            r#"{"n":4,"v":-1}"#.to_owned(),
+            r#"{"n":5,"v":"text"}"#.to_owned(),
+        ];
+        let items: Vec<&str> = items.iter().map(String::as_str).collect();
+        assert_eq!(sorted(&items, "_sort=v"), ["4", "2", "3", "1", "5"]);
+        assert_eq!(sorted(&items, "_sort=-v"), ["5", "1", "3", "2", "4"]);
+
+        // Strings: long escaped ones are decoded on comparison.
+        let a = format!(r#"{{"n":1,"v":"\u0062{}"}}"#, "x".repeat(100));
+        let b = format!(r#"{{"n":2,"v":"a{}"}}"#, "x".repeat(100));
+        let c = format!(r#"{{"n":3,"v":"\u0061{}"}}"#, "y".repeat(100));
+        let d = r#"{"n":4,"v":"\u0061"}"#.to_owned();
+        let items = [a.as_str(), b.as_str(), c.as_str(), d.as_str()];
+        assert_eq!(sorted(&items, "_sort=v"), ["4", "2", "3", "1"]);
+    }
+
+    #[test]
+    fn q_does_not_search_the_id_but_does_search_nested_ids() {
+        let mut store = Store::new();
+        store.put("t", "abc", text::item_text(r#"{"n":1}"#, "abc"));
+        store.put(
+            "t",
+            "xyz",
+            text::item_text(r#"{"n":2,"o":{"_id":"abc"}}"#, "xyz"),
+        );
+        let query = ListQuery::parse("q=abc").unwrap();
+        let found: Vec<&str> = select(store.collection("t"), &query)
+            .items
+            .iter()
+            .map(|item| item.json)
+            .collect();
+        assert_eq!(found, [r#"{"n":2,"o":{"_id":"abc"},"_id":"xyz"}"#]);
+    }
 }

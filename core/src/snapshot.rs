@@ -22,8 +22,17 @@ impl Snapshot {
     /// non-empty string) and get one from `new_id` when they have none.
     /// Nothing is returned unless the whole snapshot is good.
     pub fn parse(bytes: &[u8], new_id: &mut dyn FnMut() -> String) -> Result<Self, ApiError> {
-        let json = body::parse(bytes)?;
         let bad = |reason: String| ApiError::BadSnapshot { reason };
+        let json =
+            body::parse_within(bytes, body::SNAPSHOT_MAX_DEPTH).map_err(|err| match err {
+                ApiError::TooDeep { .. } => bad(format!(
+                "An item in the snapshot nests deeper than {} levels (the snapshot's object and \
+                 arrays add {} more).",
+                body::MAX_DEPTH,
+                body::SNAPSHOT_MAX_DEPTH - body::MAX_DEPTH
+            )),
+                other => other,
+            })?;
         if !json.is_object() {
             return Err(bad(
                 "A snapshot must be a JSON object of arrays of objects: {\"type\": [{...}]}."
@@ -152,6 +161,28 @@ mod tests {
             String::from_utf8(render(&store)).unwrap(),
             r#"{"p":[{"x":1e400,"_id":"a"},{"y":2,"_id":"new-1"}],"r":[{"_id":"a"}]}"#
         );
+    }
+
+    #[test]
+    fn takes_back_the_deepest_item_a_body_may_hold() {
+        let item = |levels: usize| {
+            format!(
+                "{}{}",
+                "{\"a\":".repeat(levels - 1) + "{}",
+                "}".repeat(levels - 1)
+            )
+        };
+        let deepest = format!("{{\"t\":[{}]}}", item(body::MAX_DEPTH));
+        assert!(body::parse(item(body::MAX_DEPTH).as_bytes()).is_ok());
+        let snapshot = parse(&deepest).unwrap();
+        assert_eq!(snapshot.items.len(), 1);
+        let rendered = render(&snapshot.into_store());
+        assert!(parse(std::str::from_utf8(&rendered).unwrap()).is_ok());
+        let deeper = format!("{{\"t\":[{}]}}", item(body::MAX_DEPTH + 1));
+        assert!(matches!(
+            parse(&deeper),
+            Err(ApiError::BadSnapshot { reason }) if reason.contains("deeper than 128 levels")
+        ));
     }
 
     #[test]

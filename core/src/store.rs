@@ -166,6 +166,8 @@ pub struct Collection {
     hasher: RandomState,
     live: Fenwick,
     holes: usize,
+    /// The length of every item's text, summed.
+    bytes: usize,
 }
 
 impl Collection {
@@ -214,9 +216,11 @@ impl Collection {
     fn put(&mut self, id: &str, json: String) -> bool {
         let mut entry = Entry::new(id, json, 0);
         entry.tag = tag_of(&entry.json);
+        self.bytes += entry.json.len();
         if let Some(slot) = self.slot_of(id) {
             if let Some(existing) = self.slots.get_mut(slot) {
-                *existing = Some(entry);
+                let old = existing.replace(entry);
+                self.bytes -= old.map_or(0, |old| old.json.len());
             }
             return false;
         }
@@ -242,6 +246,7 @@ impl Collection {
             found.remove();
         }
         let entry = self.slots.get_mut(slot)?.take()?;
+        self.bytes -= entry.json.len();
         self.live.remove(slot);
         self.holes += 1;
         if self.holes > 32 && self.holes > self.index.len() {
@@ -297,6 +302,8 @@ fn tag_of(json: &str) -> u64 {
 pub struct Store {
     types: IndexMap<String, Collection>,
     total: usize,
+    /// The length of every item's text, summed over all types.
+    bytes: usize,
 }
 
 impl Store {
@@ -321,9 +328,11 @@ impl Store {
             Some(collection) => collection,
             None => self.types.entry(resource.to_owned()).or_default(),
         };
+        let before = collection.bytes;
         if collection.put(id, json) {
             self.total += 1;
         }
+        self.bytes = self.bytes - before + collection.bytes;
     }
 
     /// Removes an item, returning its text and tag; a type left with no items
@@ -332,6 +341,7 @@ impl Store {
         let collection = self.types.get_mut(resource)?;
         let removed = collection.remove(id)?;
         self.total -= 1;
+        self.bytes -= removed.0.len();
         if collection.is_empty() {
             self.types.shift_remove(resource);
         }
@@ -340,8 +350,12 @@ impl Store {
 
     /// Removes every item of a type; returns how many there were.
     pub fn clear(&mut self, resource: &str) -> usize {
-        let removed = self.types.shift_remove(resource).map_or(0, |c| c.len());
+        let (removed, bytes) = self
+            .types
+            .shift_remove(resource)
+            .map_or((0, 0), |c| (c.len(), c.bytes));
         self.total -= removed;
+        self.bytes -= bytes;
         removed
     }
 
@@ -359,6 +373,12 @@ impl Store {
     pub fn total(&self) -> usize {
         self.total
     }
+
+    /// The length of every item's stored text (`_id` included), summed:
+    /// what `MAX_STORE_BYTES` bounds. Kept as items are written, so O(1).
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
 }
 
 #[cfg(test)]
@@ -368,6 +388,15 @@ mod tests {
     /// A stored item's text for an id and a value.
     fn item(id: &str, n: &str) -> String {
         text::item_text(&format!(r#"{{"n":"{n}"}}"#), id)
+    }
+
+    /// The byte count, the slow way.
+    fn stored_bytes(store: &Store) -> usize {
+        store
+            .types()
+            .flat_map(|(_, c)| c.iter())
+            .map(|item| item.json.len())
+            .sum()
     }
 
     fn values(store: &Store, resource: &str) -> Vec<String> {
@@ -400,6 +429,7 @@ mod tests {
         store.put("t", "d", item("d", "D"));
         assert_eq!(values(&store, "t"), ["B2", "C", "D"]);
         assert_eq!(store.total(), 3);
+        assert_eq!(store.bytes(), stored_bytes(&store));
         assert_eq!(
             store.get("t", "c").map(|i| i.json.to_owned()),
             Some(item("c", "C"))
@@ -473,6 +503,7 @@ mod tests {
             assert!(store.get("t", &n.to_string()).is_none());
         }
         assert_eq!(store.total(), 50);
+        assert_eq!(store.bytes(), stored_bytes(&store));
     }
 
     #[test]
@@ -520,9 +551,11 @@ mod tests {
         store.put("b", "2", item("2", "x"));
         store.remove("a", "1");
         assert_eq!(store.counts().collect::<Vec<_>>(), [("b", 2)]);
+        assert_eq!(store.bytes(), stored_bytes(&store));
         assert_eq!(store.clear("b"), 2);
         assert_eq!(store.clear("b"), 0);
         assert_eq!(store.total(), 0);
+        assert_eq!(store.bytes(), 0);
         assert_eq!(store.counts().count(), 0);
     }
 }

@@ -82,6 +82,17 @@ pub fn item_text(object: &str, id: &str) -> String {
     out
 }
 
+/// The length of [`item_text`] for this object and an id whose JSON string
+/// (quotes included) is `quoted_id_bytes` long, found without building it.
+pub fn item_text_len(object: &str, quoted_id_bytes: usize) -> usize {
+    let kept: usize = members(object)
+        .iter()
+        .filter(|member| member.key != ID_KEY)
+        .map(|member| member.key_text.len() + 1 + member.value.len() + 1)
+        .sum();
+    1 + kept + "\"_id\":".len() + quoted_id_bytes + 1
+}
+
 /// One member of a compact JSON object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member<'a> {
@@ -198,6 +209,25 @@ mod tests {
             item(sent, "x"),
             r#"{"z":12345678901234567890,"a":1.10,"m":1e400,"s":"é 😀\u0000\u00e9","n":-0,"_id":"x"}"#
         );
+    }
+
+    #[test]
+    fn item_text_len_is_the_length_of_item_text() {
+        use crate::ids::{new_id, SeededIds, NEW_ID_QUOTED_BYTES};
+        let id = new_id(&mut SeededIds::new(3));
+        for body in [
+            "{}",
+            r#"{"_id":"mine"}"#,
+            r#"{"a":1,"_id":7,"b":{"_id":"x"},"\u0041":"é"}"#,
+            r#"{"s":"\"quoted\"","n":[1,2,{"c":null}]}"#,
+        ] {
+            let object = parse(body.as_bytes()).unwrap().text;
+            assert_eq!(
+                item_text_len(&object, NEW_ID_QUOTED_BYTES),
+                item_text(&object, &id).len(),
+                "{body}"
+            );
+        }
     }
 
     #[test]

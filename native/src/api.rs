@@ -74,6 +74,9 @@ impl Api {
         };
         let (outcome, ticket) = {
             let mut engine = lock(&self.engine);
+            if let Some(storage) = self.durable.as_ref().and_then(|d| d.storage_changed()) {
+                engine.set_storage(storage);
+            }
             let outcome = engine.handle(&request, unix_now());
             // Appended under the engine's lock, so the journal has the engine's order.
             let ticket = match &self.durable {
@@ -87,8 +90,11 @@ impl Api {
         let mut response = outcome.response;
         if let (Some(ticket), Some(durable)) = (ticket, &self.durable) {
             if !ticket.wait().await {
+                // Memory holds the change the files lack: undo it before answering.
+                let mut engine = lock(&self.engine);
+                durable.recover(&mut engine);
                 response = ApiError::StorageFailed.to_response();
-                lock(&self.engine).finish(&mut response, &request);
+                engine.finish(&mut response, &request);
             }
             if durable.wants_compaction() {
                 compact_in_background(Arc::clone(&self.engine), Arc::clone(durable));
@@ -141,10 +147,13 @@ pub fn compact_in_background(engine: SharedEngine, durable: Arc<Durable>) {
     });
 }
 
-/// Compacts now and waits until the new snapshot is durable.
+/// Compacts now and waits until every acknowledged write is durable (in the
+/// new snapshot, or in the journal if the compaction failed).
 pub async fn compact_now(engine: &SharedEngine, durable: &Durable) -> bool {
     let ticket = {
-        let engine = lock(engine);
+        let mut engine = lock(engine);
+        // After a failed write, the snapshot must not hold it.
+        durable.recover(&mut engine);
         durable.compact(engine.snapshot())
     };
     ticket.wait().await

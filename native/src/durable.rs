@@ -12,27 +12,49 @@
 //! engine's lock is held, so the journal has the engine's order. One flusher
 //! thread writes the buffer and fsyncs it; every writer that arrived during an
 //! fsync is covered by the next one (group commit). A handler waits for its
-//! record as `--fsync` says: `always` until fsynced, `batch` until written to
-//! the OS (fsynced within 100 ms), `off` not at all.
+//! group of records as `--fsync` says: `always` until fsynced, `batch` until
+//! written to the OS (fsynced within 100 ms), `off` not at all.
+//!
+//! # When a write fails
+//! The engine applies a change before the journal holds it, so a failed write
+//! (a full disk, an I/O error) leaves memory ahead of the files. Then:
+//! - the group's records, and every record appended after them until the
+//!   rollback (they were computed on top of them), fail: their handlers
+//!   answer `503`;
+//! - the journal is cut back to its last acknowledged byte;
+//! - the first handler to see the failure rebuilds the store from the files
+//!   ([`Durable::recover`], under the engine's lock, before it answers), which
+//!   hold exactly the acknowledged writes. Readers that ran between the
+//!   failure and the rebuild may have seen the failed writes;
+//! - the next write tries the disk again; `/health` reports the failure
+//!   (`"status":"fail"`, `503`) until a write succeeds.
+//!
+//! A failed compaction loses nothing: the old snapshot and its journal stay,
+//! the records go on to the journal, `/health` says `warn`, and the compaction
+//! is tried again a second later at the earliest.
 //!
 //! # Reading
-//! At start the snapshot is loaded and the journal replayed. A record whose
-//! checksum or syntax is wrong (a torn write) ends the replay: it and anything
-//! after it are cut off and reported. A journal whose header names another
-//! snapshot was already compacted into it, and is dropped.
+//! See the `replay` module: a torn last record is trimmed, damage stops the
+//! start (naming the file and the byte offset) unless `--repair` is given.
 //!
 //! # Compaction
-//! The snapshot is rendered under the engine lock, then the flusher writes it
-//! to `FILE.tmp`, fsyncs and renames it over `FILE`, and only then starts a
-//! new journal (also through a temporary file and a rename) that holds the
-//! records that arrived meanwhile. A kill at any point leaves either the old
-//! snapshot with its whole journal or the new snapshot (and a journal that is
-//! dropped or already new); records that arrived meanwhile are acknowledged
-//! only once the new journal is durable.
+//! The snapshot is rendered under the engine lock. The flusher writes the new
+//! journal (the header of the new snapshot and the records that arrived
+//! meanwhile) to `FILE.journal.tmp` and fsyncs it, writes the snapshot to
+//! `FILE.tmp`, fsyncs it and renames it over `FILE`, then renames the journal
+//! into place. A kill before the snapshot's rename leaves the old snapshot and
+//! its journal; a kill after it leaves `FILE.journal.tmp` continuing the new
+//! snapshot, which the next start renames into place. Both renames keep the
+//! old files' permissions.
 
-use mock_rest_core::{Change, Engine};
-use serde_json::value::RawValue;
-use std::fs::{self, File, OpenOptions};
+mod format;
+mod replay;
+
+pub use format::{decode, encode, header, journal_path};
+
+use format::temp_path;
+use mock_rest_core::{Change, Engine, Storage};
+use std::fs::{self, File, OpenOptions, Permissions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -51,36 +73,135 @@ pub enum FsyncMode {
     Off,
 }
 
-const HEADER_MAGIC: &str = "mock-rest-journal 1";
 const BATCH_FSYNC_EVERY: Duration = Duration::from_millis(100);
+/// How long after a failed compaction the next one may start.
+const COMPACTION_RETRY_AFTER: Duration = Duration::from_secs(1);
 
-/// How far the flusher has got, by record sequence number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-struct Progress {
-    written: u64,
-    synced: u64,
-    failed: bool,
+/// What became of a group of records (or of a compaction).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fate {
+    Pending,
+    Written,
+    Synced,
+    Failed,
+}
+
+/// The fate of the records appended between two takes of the flusher.
+type Group = Arc<watch::Sender<Fate>>;
+
+fn new_group() -> Group {
+    Arc::new(watch::channel(Fate::Pending).0)
+}
+
+/// A compaction waiting for the flusher.
+struct Compaction {
+    snapshot: Vec<u8>,
+    /// How many bytes of the buffer hold records from before the snapshot.
+    split: usize,
+    group: Group,
 }
 
 /// What the flusher has to do.
-#[derive(Default)]
 struct Pending {
     buf: Vec<u8>,
-    /// The sequence number of the last record appended.
-    appended: u64,
-    /// A snapshot to compact to, and how many bytes of `buf` belong before it.
-    compaction: Option<(Vec<u8>, usize, u64)>,
+    group: Group,
+    compaction: Option<Compaction>,
     stop: bool,
+    /// A write failed, so memory may hold changes the files lack; nothing more
+    /// is written until [`Durable::recover`] has rebuilt the store.
+    poisoned: bool,
+}
+
+/// The journal file, as the flusher writes it.
+struct Files {
+    file: File,
+    snapshot_path: PathBuf,
+    journal_path: PathBuf,
+    /// The journal's acknowledged bytes (header included).
+    good: u64,
+    /// The file may hold bytes past `good`, from a failed write.
+    dirty: bool,
+    /// A compaction renamed the snapshot but not the new journal, which is
+    /// still `FILE.journal.tmp`; `file` is the old journal.
+    relink: bool,
+}
+
+impl Files {
+    /// Makes the file fit to append to: finishes a compaction's last rename,
+    /// and cuts off what a failed write left.
+    fn ready(&mut self) -> io::Result<()> {
+        if self.relink {
+            fs::rename(temp_path(&self.journal_path), &self.journal_path)?;
+            sync_dir(&self.journal_path)?;
+            self.file = OpenOptions::new().append(true).open(&self.journal_path)?;
+            self.good = self.file.metadata()?.len();
+            self.relink = false;
+            self.dirty = false;
+        }
+        if self.dirty {
+            self.file.set_len(self.good)?;
+            self.dirty = false;
+        }
+        Ok(())
+    }
+
+    /// Appends records; fsyncs if `sync`. On success they are part of the
+    /// acknowledged journal; on failure they are cut off again (now or before
+    /// the next write).
+    fn append(&mut self, bytes: &[u8], sync: bool) -> io::Result<()> {
+        self.ready()?;
+        if !bytes.is_empty() {
+            self.dirty = true;
+            let written = self.file.write_all(bytes);
+            let written = written.and_then(|()| if sync { self.file.sync_data() } else { Ok(()) });
+            if let Err(err) = written {
+                let _ = self.ready();
+                return Err(err);
+            }
+            self.good += bytes.len() as u64;
+            self.dirty = false;
+        } else if sync {
+            self.file.sync_data()?;
+        }
+        Ok(())
+    }
 }
 
 struct Shared {
     pending: Mutex<Pending>,
     wake: Condvar,
-    progress: watch::Sender<Progress>,
+    files: Mutex<Files>,
     journal_bytes: AtomicU64,
     snapshot_bytes: AtomicU64,
     compacting: AtomicBool,
     compactions: AtomicU64,
+    /// When a compaction failed last, to wait before the next.
+    compaction_failed_at: Mutex<Option<Instant>>,
+    /// The last journal write error and compaction error, for `/health`.
+    health: Mutex<(Option<String>, Option<String>)>,
+    health_changed: AtomicBool,
+}
+
+impl Shared {
+    fn set_journal_error(&self, error: Option<String>) {
+        let mut health = lock(&self.health);
+        if health.0 != error {
+            health.0 = error;
+            self.health_changed.store(true, Ordering::Release);
+        }
+    }
+
+    fn set_compaction_error(&self, error: Option<String>) {
+        let mut health = lock(&self.health);
+        if health.1 != error {
+            health.1 = error;
+            self.health_changed.store(true, Ordering::Release);
+        }
+    }
+
+    fn poison(&self) {
+        lock(&self.pending).poisoned = true;
+    }
 }
 
 /// The snapshot file, its journal and the flusher thread.
@@ -93,29 +214,32 @@ pub struct Durable {
 
 /// A handler's claim on its record: wait on it before answering.
 pub struct Ticket {
-    seq: u64,
-    receiver: watch::Receiver<Progress>,
+    fate: watch::Receiver<Fate>,
     mode: FsyncMode,
 }
 
 impl Ticket {
+    fn failed(mode: FsyncMode) -> Self {
+        Self {
+            fate: watch::channel(Fate::Failed).1,
+            mode,
+        }
+    }
+
     /// Waits until the record is as durable as the mode promises; `false` if
-    /// the journal could not be written.
+    /// the journal could not be written. After `false`, call
+    /// [`Durable::recover`] before answering.
     pub async fn wait(mut self) -> bool {
-        let seq = self.seq;
         let mode = self.mode;
         let reached = self
-            .receiver
-            .wait_for(|p| {
-                p.failed
-                    || match mode {
-                        FsyncMode::Always => p.synced >= seq,
-                        FsyncMode::Batch => p.written >= seq,
-                        FsyncMode::Off => true,
-                    }
+            .fate
+            .wait_for(|fate| match fate {
+                Fate::Failed | Fate::Synced => true,
+                Fate::Written => mode != FsyncMode::Always,
+                Fate::Pending => mode == FsyncMode::Off,
             })
             .await;
-        reached.is_ok_and(|p| !p.failed)
+        reached.is_ok_and(|fate| *fate != Fate::Failed)
     }
 }
 
@@ -123,108 +247,31 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// The journal beside a snapshot file: `FILE.journal`.
-pub fn journal_path(snapshot: &Path) -> PathBuf {
-    let mut name = snapshot.as_os_str().to_owned();
-    name.push(".journal");
-    PathBuf::from(name)
-}
-
-fn temp_path(path: &Path) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(".tmp");
-    PathBuf::from(name)
-}
-
-/// The journal header for a snapshot's bytes (`None`: no snapshot file).
-pub fn header(snapshot: Option<&[u8]>) -> String {
-    match snapshot {
-        Some(bytes) => format!(
-            "{HEADER_MAGIC} {} {:08x}\n",
-            bytes.len(),
-            crc32fast::hash(bytes)
-        ),
-        None => format!("{HEADER_MAGIC} none\n"),
+/// Writes `bytes` to a new file at `path` and fsyncs it, with `permissions`
+/// if given.
+fn write_synced(path: &Path, bytes: &[u8], permissions: Option<Permissions>) -> io::Result<()> {
+    // A file left by an earlier attempt may be read-only.
+    let _ = fs::remove_file(path);
+    let mut file = File::create(path)?;
+    file.write_all(bytes)?;
+    if let Some(permissions) = permissions {
+        file.set_permissions(permissions)?;
     }
+    file.sync_all()
 }
 
-/// Encodes one outcome's changes as a journal line: one JSON array per change,
-/// `["create", resource, id, item]` and so on, by the change's name.
-pub fn encode(changes: &[Change]) -> Vec<u8> {
-    let quote = |text: &str| serde_json::Value::String(text.to_owned()).to_string();
-    let parts: Vec<String> = changes
-        .iter()
-        .map(|change| match change {
-            Change::CreateType { resource } => format!("[\"create_type\",{}]", quote(resource)),
-            Change::Create { resource, id, item } => {
-                format!("[\"create\",{},{},{item}]", quote(resource), quote(id))
-            }
-            Change::Replace { resource, id, item } => {
-                format!("[\"replace\",{},{},{item}]", quote(resource), quote(id))
-            }
-            Change::Delete { resource, id } => {
-                format!("[\"delete\",{},{}]", quote(resource), quote(id))
-            }
-            Change::DropType { resource } => format!("[\"drop_type\",{}]", quote(resource)),
-            Change::ClearAll => "[\"clear_all\"]".to_owned(),
-        })
-        .collect();
-    let json = format!("[{}]", parts.join(","));
-    format!("{:08x} {json}\n", crc32fast::hash(json.as_bytes())).into_bytes()
-}
-
-/// Decodes one journal line (without its newline), if it is whole and intact.
-/// Journals of earlier versions said `put` (create or replace: [`Engine::apply`]
-/// treats both alike) and `clear` (a dropped type); they are read too.
-pub fn decode(line: &str) -> Option<Vec<Change>> {
-    let (crc, json) = line.split_once(' ')?;
-    if u32::from_str_radix(crc, 16).ok()? != crc32fast::hash(json.as_bytes()) {
-        return None;
-    }
-    let entries: Vec<Vec<&RawValue>> = serde_json::from_str(json).ok()?;
-    let text = |raw: &RawValue| serde_json::from_str::<String>(raw.get()).ok();
-    entries
-        .into_iter()
-        .map(|entry| {
-            let (op, args) = entry.split_first()?;
-            let op = text(op)?;
-            match (op.as_str(), args) {
-                ("create_type", [resource]) => Some(Change::CreateType {
-                    resource: text(resource)?,
-                }),
-                ("create", [resource, id, item]) => Some(Change::Create {
-                    resource: text(resource)?,
-                    id: text(id)?,
-                    item: item.get().to_owned(),
-                }),
-                ("replace" | "put", [resource, id, item]) => Some(Change::Replace {
-                    resource: text(resource)?,
-                    id: text(id)?,
-                    item: item.get().to_owned(),
-                }),
-                ("delete", [resource, id]) => Some(Change::Delete {
-                    resource: text(resource)?,
-                    id: text(id)?,
-                }),
-                ("drop_type" | "clear", [resource]) => Some(Change::DropType {
-                    resource: text(resource)?,
-                }),
-                ("clear_all", []) => Some(Change::ClearAll),
-                _ => None,
-            }
-        })
-        .collect()
-}
-
-/// Writes `bytes` to `path` through a temporary file, fsync and rename.
+/// Writes `bytes` to `path` through a temporary file, fsync and rename,
+/// keeping the permissions `path` had.
 fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let temp = temp_path(path);
-    let mut file = File::create(&temp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    drop(file);
-    fs::rename(&temp, path)?;
-    sync_dir(path)
+    let permissions = fs::metadata(path).ok().map(|meta| meta.permissions());
+    let result = write_synced(&temp, bytes, permissions)
+        .and_then(|()| fs::rename(&temp, path))
+        .and_then(|()| sync_dir(path));
+    if result.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    result
 }
 
 fn sync_dir(path: &Path) -> io::Result<()> {
@@ -239,131 +286,53 @@ impl Durable {
     /// Loads the snapshot at `path` and replays its journal into `engine`,
     /// then starts the flusher. `compact_after` is the least journal size (in
     /// bytes) at which a compaction runs; it also runs once the journal is
-    /// larger than the snapshot.
+    /// larger than the snapshot. `repair` keeps the intact records of a
+    /// damaged journal and sets the damaged bytes aside; without it, damage
+    /// stops the start.
     pub fn open(
         path: &Path,
         engine: &mut Engine,
         mode: FsyncMode,
         compact_after: u64,
+        repair: bool,
     ) -> Result<Self, String> {
-        let journal = journal_path(path);
-        // Left by a compaction that was killed before its rename: never read.
-        let _ = fs::remove_file(temp_path(path));
-        let _ = fs::remove_file(temp_path(&journal));
-
-        let mut snapshot = match fs::read(path) {
-            Ok(bytes) => Some(bytes),
-            Err(err) if err.kind() == io::ErrorKind::NotFound => None,
-            Err(err) => return Err(format!("cannot read {}: {err}", path.display())),
-        };
-        if let Some(bytes) = &snapshot {
-            let count = engine
-                .load_fixtures(bytes)
-                .map_err(|err| format!("{}: {}", path.display(), err.message()))?;
-            tracing::info!("loaded {count} items from {}", path.display());
-        }
-        // A fixtures file may lack `_id`s (new ones are drawn at every load) or be
-        // laid out by hand. Before the first write refers to those ids, the file
-        // is rewritten as the store holds it, so a replay finds the same ids.
-        if let Some(bytes) = &snapshot {
-            let rendered = engine.snapshot();
-            let journal_has_records = fs::read(&journal)
-                .map(|j| {
-                    j.starts_with(header(Some(bytes)).as_bytes())
-                        && j.len() > header(Some(bytes)).len()
-                })
-                .unwrap_or(false);
-            if rendered != *bytes && !journal_has_records {
-                write_atomically(path, &rendered)
-                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-                tracing::info!(
-                    "rewrote {} as the store holds it (ids drawn for items without one)",
-                    path.display()
-                );
-                snapshot = Some(rendered);
-            }
-        }
-        let expected_header = header(snapshot.as_deref());
-
-        let mut keep_journal = false;
-        let mut journal_bytes = 0u64;
-        match fs::read(&journal) {
-            Ok(bytes) => {
-                let text = String::from_utf8_lossy(&bytes);
-                if text.starts_with(&expected_header) {
-                    keep_journal = true;
-                    let mut good = expected_header.len();
-                    let mut replayed = 0usize;
-                    let mut rest = &text[good..];
-                    while !rest.is_empty() {
-                        let Some(end) = rest.find('\n') else { break };
-                        let Some(changes) = decode(&rest[..end]) else {
-                            break;
-                        };
-                        for change in &changes {
-                            engine.apply(change);
-                        }
-                        replayed += 1;
-                        good += end + 1;
-                        rest = &rest[end + 1..];
-                    }
-                    if good < bytes.len() {
-                        tracing::warn!(
-                            "{}: cut off {} bytes of a torn or corrupt record at byte {good}; \
-                             it was never acknowledged",
-                            journal.display(),
-                            bytes.len() - good
-                        );
-                        let file = OpenOptions::new()
-                            .write(true)
-                            .open(&journal)
-                            .map_err(|e| format!("cannot open {}: {e}", journal.display()))?;
-                        file.set_len(good as u64)
-                            .and_then(|()| file.sync_all())
-                            .map_err(|e| format!("cannot cut {}: {e}", journal.display()))?;
-                    }
-                    journal_bytes = good as u64;
-                    tracing::info!(
-                        "replayed {replayed} journal records from {}",
-                        journal.display()
-                    );
-                } else {
-                    tracing::info!(
-                        "{} continues an older snapshot (compacted already); starting a new journal",
-                        journal.display()
-                    );
-                }
-            }
-            Err(err) if err.kind() == io::ErrorKind::NotFound => {}
-            Err(err) => return Err(format!("cannot read {}: {err}", journal.display())),
-        }
-        if !keep_journal {
-            write_atomically(&journal, expected_header.as_bytes())
-                .map_err(|e| format!("cannot write {}: {e}", journal.display()))?;
-            journal_bytes = expected_header.len() as u64;
-        }
+        let loaded = replay::load(path, engine, repair)?;
         engine.mark_initial();
-
+        let journal = journal_path(path);
         let file = OpenOptions::new()
             .append(true)
             .open(&journal)
             .map_err(|e| format!("cannot open {}: {e}", journal.display()))?;
-        let (progress, _) = watch::channel(Progress::default());
         let shared = Arc::new(Shared {
-            pending: Mutex::new(Pending::default()),
+            pending: Mutex::new(Pending {
+                buf: Vec::new(),
+                group: new_group(),
+                compaction: None,
+                stop: false,
+                poisoned: false,
+            }),
             wake: Condvar::new(),
-            progress,
-            journal_bytes: AtomicU64::new(journal_bytes),
-            snapshot_bytes: AtomicU64::new(snapshot.as_ref().map_or(0, |s| s.len() as u64)),
+            files: Mutex::new(Files {
+                file,
+                snapshot_path: path.to_owned(),
+                journal_path: journal,
+                good: loaded.journal_bytes,
+                dirty: false,
+                relink: false,
+            }),
+            journal_bytes: AtomicU64::new(loaded.journal_bytes),
+            snapshot_bytes: AtomicU64::new(loaded.snapshot_bytes),
             compacting: AtomicBool::new(false),
             compactions: AtomicU64::new(0),
+            compaction_failed_at: Mutex::new(None),
+            health: Mutex::new((None, None)),
+            health_changed: AtomicBool::new(false),
         });
         let flusher = {
             let shared = Arc::clone(&shared);
-            let snapshot_path = path.to_owned();
             std::thread::Builder::new()
                 .name("journal-flusher".to_owned())
-                .spawn(move || flush_loop(&shared, file, &snapshot_path, &journal, mode))
+                .spawn(move || flush_loop(&shared, mode))
                 .map_err(|e| format!("cannot start the journal thread: {e}"))?
         };
         Ok(Self {
@@ -379,42 +348,114 @@ impl Durable {
     pub fn append(&self, changes: &[Change]) -> Ticket {
         let record = encode(changes);
         let mut pending = lock(&self.shared.pending);
+        if pending.poisoned {
+            // Made on top of a write that failed: it fails too.
+            return Ticket::failed(self.mode);
+        }
         pending.buf.extend_from_slice(&record);
-        pending.appended += 1;
-        let seq = pending.appended;
+        let fate = pending.group.subscribe();
         drop(pending);
         self.shared.wake.notify_one();
         Ticket {
-            seq,
-            receiver: self.shared.progress.subscribe(),
+            fate,
             mode: self.mode,
         }
     }
 
-    /// Whether the journal has outgrown the snapshot and no compaction is running.
+    /// After a write failed: rebuilds the store from the files, which hold
+    /// exactly the acknowledged writes, so that memory keeps no change that
+    /// was answered `503`. Call it holding the engine's lock. Does nothing
+    /// unless a write failed since the last rebuild.
+    pub fn recover(&self, engine: &mut Engine) {
+        let mut pending = lock(&self.shared.pending);
+        if !pending.poisoned {
+            return;
+        }
+        // Appended since the failure, on top of it: they fail too.
+        pending.buf.clear();
+        let group = std::mem::replace(&mut pending.group, new_group());
+        let compaction = pending.compaction.take();
+        drop(pending);
+        group.send_replace(Fate::Failed);
+        if let Some(compaction) = compaction {
+            compaction.group.send_replace(Fate::Failed);
+            self.shared.compacting.store(false, Ordering::Relaxed);
+        }
+        let rebuilt = {
+            let mut files = lock(&self.shared.files);
+            match files.ready() {
+                Ok(()) => replay::rebuild(
+                    engine,
+                    &files.snapshot_path,
+                    &files.journal_path,
+                    files.good,
+                ),
+                Err(err) => Err(format!(
+                    "cannot cut {}: {err}",
+                    files.journal_path.display()
+                )),
+            }
+        };
+        match rebuilt {
+            Ok(()) => {
+                lock(&self.shared.pending).poisoned = false;
+                tracing::warn!(
+                    "rolled the store back to what the files hold: the writes answered 503 are undone"
+                );
+            }
+            Err(err) => {
+                tracing::error!("could not roll the store back yet: {err}");
+                self.shared.set_journal_error(Some(err));
+            }
+        }
+    }
+
+    /// What `/health` should say about storage, if that changed since the last call.
+    pub fn storage_changed(&self) -> Option<Option<Storage>> {
+        if !self.shared.health_changed.swap(false, Ordering::AcqRel) {
+            return None;
+        }
+        let health = lock(&self.shared.health);
+        Some(match &*health {
+            (Some(error), _) => Some(Storage::Failing(error.clone())),
+            (None, Some(error)) => Some(Storage::Degraded(error.clone())),
+            (None, None) => None,
+        })
+    }
+
+    /// Whether the journal has outgrown the snapshot and no compaction is
+    /// running (or failed within the last second).
     pub fn wants_compaction(&self) -> bool {
         let journal = self.shared.journal_bytes.load(Ordering::Relaxed);
         let snapshot = self.shared.snapshot_bytes.load(Ordering::Relaxed);
         journal > self.compact_after.max(snapshot)
             && !self.shared.compacting.load(Ordering::Relaxed)
+            && lock(&self.shared.compaction_failed_at)
+                .is_none_or(|at| at.elapsed() >= COMPACTION_RETRY_AFTER)
     }
 
     /// Starts a compaction to `snapshot`, which the caller rendered while
     /// holding the engine's lock (so it covers exactly the records appended so
-    /// far). Returns a ticket that completes when the compaction is durable.
+    /// far). Returns a ticket that completes when the records before it are
+    /// durable: in the new snapshot, or in the journal if the compaction failed.
     pub fn compact(&self, snapshot: Vec<u8>) -> Ticket {
-        self.shared.compacting.store(true, Ordering::Relaxed);
         let mut pending = lock(&self.shared.pending);
-        let before = pending.buf.len();
-        // The compaction counts as a record of its own, after those it covers.
-        pending.appended += 1;
-        let seq = pending.appended;
-        pending.compaction = Some((snapshot, before, seq));
+        if pending.poisoned {
+            return Ticket::failed(FsyncMode::Always);
+        }
+        self.shared.compacting.store(true, Ordering::Relaxed);
+        let group = new_group();
+        let fate = group.subscribe();
+        let split = pending.buf.len();
+        pending.compaction = Some(Compaction {
+            snapshot,
+            split,
+            group,
+        });
         drop(pending);
         self.shared.wake.notify_one();
         Ticket {
-            seq,
-            receiver: self.shared.progress.subscribe(),
+            fate,
             mode: FsyncMode::Always,
         }
     }
@@ -434,228 +475,216 @@ impl Durable {
     }
 }
 
-fn flush_loop(
-    shared: &Shared,
-    mut file: File,
-    snapshot_path: &Path,
-    journal: &Path,
-    mode: FsyncMode,
-) {
-    let mut last_sync = Instant::now();
-    let mut unsynced = 0u64;
-    let mut failed = false;
-    loop {
-        let (buf, appended, compaction, stop) = {
-            let mut pending = lock(&shared.pending);
-            while pending.buf.is_empty() && pending.compaction.is_none() && !pending.stop {
-                let timeout = if unsynced > 0 && mode == FsyncMode::Batch {
-                    BATCH_FSYNC_EVERY
-                } else {
-                    Duration::from_secs(3600)
-                };
-                let (guard, result) = shared
-                    .wake
-                    .wait_timeout(pending, timeout)
-                    .unwrap_or_else(PoisonError::into_inner);
-                pending = guard;
-                if result.timed_out() && unsynced > 0 {
-                    break;
-                }
-            }
-            (
-                std::mem::take(&mut pending.buf),
-                pending.appended,
-                pending.compaction.take(),
-                pending.stop,
-            )
+/// What the flusher took from [`Pending`] in one go.
+struct Take {
+    buf: Vec<u8>,
+    group: Group,
+    compaction: Option<Compaction>,
+    stop: bool,
+    poisoned: bool,
+}
+
+fn take(shared: &Shared, unsynced: bool, mode: FsyncMode) -> Take {
+    let mut pending = lock(&shared.pending);
+    while pending.buf.is_empty() && pending.compaction.is_none() && !pending.stop {
+        let timeout = if unsynced && mode == FsyncMode::Batch {
+            BATCH_FSYNC_EVERY
+        } else {
+            Duration::from_secs(3600)
         };
-        if failed {
-            shared.progress.send_modify(|p| p.failed = true);
-            if stop {
+        let (guard, result) = shared
+            .wake
+            .wait_timeout(pending, timeout)
+            .unwrap_or_else(PoisonError::into_inner);
+        pending = guard;
+        if result.timed_out() && unsynced {
+            break;
+        }
+    }
+    let group = if pending.buf.is_empty() {
+        // Nobody waits on an empty group; keep it for the next records.
+        Arc::clone(&pending.group)
+    } else {
+        std::mem::replace(&mut pending.group, new_group())
+    };
+    Take {
+        buf: std::mem::take(&mut pending.buf),
+        group,
+        compaction: pending.compaction.take(),
+        stop: pending.stop,
+        poisoned: pending.poisoned,
+    }
+}
+
+fn flush_loop(shared: &Shared, mode: FsyncMode) {
+    let mut last_sync = Instant::now();
+    let mut unsynced = false;
+    loop {
+        let work = take(shared, unsynced, mode);
+        if work.poisoned {
+            // Everything taken was made on top of the failed write.
+            if !work.buf.is_empty() {
+                work.group.send_replace(Fate::Failed);
+            }
+            if let Some(compaction) = work.compaction {
+                compaction.group.send_replace(Fate::Failed);
+                shared.compacting.store(false, Ordering::Relaxed);
+            }
+            if work.stop {
                 return;
             }
             continue;
         }
-        let result = match compaction {
-            None => write_records(
-                &mut file,
-                &buf,
-                mode,
-                &mut last_sync,
-                &mut unsynced,
-                appended,
-                shared,
-            ),
-            Some((snapshot, split, seq)) => {
-                let (before, after) = buf.split_at(split.min(buf.len()));
-                write_records(
-                    &mut file,
-                    before,
-                    FsyncMode::Always,
-                    &mut last_sync,
-                    &mut unsynced,
-                    seq - 1,
-                    shared,
-                )
-                .and_then(|()| compact_files(snapshot_path, journal, &snapshot, after))
-                .map(|new_file| {
-                    file = new_file;
-                    unsynced = 0;
-                    shared.journal_bytes.store(
-                        (header(Some(&snapshot)).len() + after.len()) as u64,
-                        Ordering::Relaxed,
-                    );
-                    shared
-                        .snapshot_bytes
-                        .store(snapshot.len() as u64, Ordering::Relaxed);
-                    shared.compacting.store(false, Ordering::Relaxed);
-                    shared.compactions.fetch_add(1, Ordering::Relaxed);
-                    tracing::info!(
-                        "compacted the journal into {} ({} bytes)",
-                        snapshot_path.display(),
-                        snapshot.len()
-                    );
-                    shared.progress.send_modify(|p| {
-                        p.written = appended;
-                        p.synced = appended;
-                    });
-                })
+        let fate = match work.compaction {
+            None => {
+                let sync = mode == FsyncMode::Always
+                    || (mode == FsyncMode::Batch && last_sync.elapsed() >= BATCH_FSYNC_EVERY)
+                    || (work.stop && mode != FsyncMode::Off);
+                write_group(shared, &work.buf, sync, unsynced)
             }
+            Some(compaction) => compact(shared, compaction, &work.buf, mode),
         };
-        if let Err(err) = result {
-            tracing::error!("the journal could not be written: {err}; writes now fail with 503");
-            failed = true;
-            shared.progress.send_modify(|p| p.failed = true);
+        match fate {
+            Fate::Synced => {
+                unsynced = false;
+                last_sync = Instant::now();
+            }
+            Fate::Written => unsynced = unsynced || !work.buf.is_empty(),
+            Fate::Failed => {}
+            Fate::Pending => {}
         }
-        if stop && lock(&shared.pending).buf.is_empty() {
-            if unsynced > 0 && !failed {
-                let _ = file.sync_data();
+        if !work.buf.is_empty() {
+            work.group.send_replace(fate);
+        }
+        if work.stop && lock(&shared.pending).buf.is_empty() {
+            if unsynced {
+                let _ = lock(&shared.files).file.sync_data();
             }
             return;
         }
     }
 }
 
-fn write_records(
-    file: &mut File,
-    buf: &[u8],
-    mode: FsyncMode,
-    last_sync: &mut Instant,
-    unsynced: &mut u64,
-    upto: u64,
-    shared: &Shared,
-) -> io::Result<()> {
-    if !buf.is_empty() {
-        file.write_all(buf)?;
-        shared
-            .journal_bytes
-            .fetch_add(buf.len() as u64, Ordering::Relaxed);
-        *unsynced += 1;
+/// Writes (and, if `sync`, fsyncs) one group of records. A failure poisons
+/// the store until [`Durable::recover`]. With no records, only fsyncs what
+/// earlier groups wrote (if `sync` and `unsynced`): those were acknowledged
+/// already, so a failure there is reported but undoes nothing.
+fn write_group(shared: &Shared, buf: &[u8], sync: bool, unsynced: bool) -> Fate {
+    if buf.is_empty() && !(sync && unsynced) {
+        return Fate::Written;
     }
-    shared
-        .progress
-        .send_modify(|p| p.written = p.written.max(upto));
-    let due = match mode {
-        FsyncMode::Always => true,
-        FsyncMode::Batch => last_sync.elapsed() >= BATCH_FSYNC_EVERY,
-        FsyncMode::Off => false,
-    };
-    if *unsynced > 0 && due {
-        file.sync_data()?;
-        *unsynced = 0;
-        *last_sync = Instant::now();
+    let mut files = lock(&shared.files);
+    match files.append(buf, sync) {
+        Ok(()) => {
+            shared.journal_bytes.store(files.good, Ordering::Relaxed);
+            drop(files);
+            shared.set_journal_error(None);
+            if sync {
+                Fate::Synced
+            } else {
+                Fate::Written
+            }
+        }
+        Err(err) => {
+            let journal = files.journal_path.display().to_string();
+            drop(files);
+            let error = format!("the journal {journal} cannot be written: {err}");
+            shared.set_journal_error(Some(error.clone()));
+            if buf.is_empty() {
+                tracing::error!("{error}");
+                return Fate::Written;
+            }
+            tracing::error!("{error}; the writes it held answer 503 and are undone");
+            shared.poison();
+            Fate::Failed
+        }
     }
-    if *unsynced == 0 {
-        shared
-            .progress
-            .send_modify(|p| p.synced = p.synced.max(p.written));
-    }
-    Ok(())
 }
 
-/// Replaces the snapshot, then the journal (holding `carried` records that
-/// arrived during the compaction); returns the new journal opened for appending.
-fn compact_files(
-    snapshot_path: &Path,
-    journal: &Path,
-    snapshot: &[u8],
-    carried: &[u8],
-) -> io::Result<File> {
-    write_atomically(snapshot_path, snapshot)?;
+/// Runs a compaction: the records from before it go to the journal first,
+/// then the snapshot and a new journal holding the records from after it
+/// replace the files. Returns the fate of the records in `buf`; the
+/// compaction's own ticket completes once the records before it are safe.
+fn compact(shared: &Shared, compaction: Compaction, buf: &[u8], mode: FsyncMode) -> Fate {
+    let (before, after) = buf.split_at(compaction.split.min(buf.len()));
+    let before_fate = write_group(shared, before, true, true);
+    if before_fate == Fate::Failed {
+        compaction.group.send_replace(Fate::Failed);
+        shared.compacting.store(false, Ordering::Relaxed);
+        return Fate::Failed;
+    }
+    let mut files = lock(&shared.files);
+    let result = compact_files(&mut files, &compaction.snapshot, after);
+    shared.compacting.store(false, Ordering::Relaxed);
+    match result {
+        Ok(()) => {
+            shared.journal_bytes.store(files.good, Ordering::Relaxed);
+            shared
+                .snapshot_bytes
+                .store(compaction.snapshot.len() as u64, Ordering::Relaxed);
+            let snapshot_path = files.snapshot_path.display().to_string();
+            drop(files);
+            shared.compactions.fetch_add(1, Ordering::Relaxed);
+            *lock(&shared.compaction_failed_at) = None;
+            shared.set_compaction_error(None);
+            tracing::info!(
+                "compacted the journal into {snapshot_path} ({} bytes)",
+                compaction.snapshot.len()
+            );
+            compaction.group.send_replace(Fate::Synced);
+            Fate::Synced
+        }
+        Err(err) if files.relink => {
+            // The new snapshot and journal are in place on disk (the journal
+            // still as FILE.journal.tmp, which a start renames); the next
+            // write retries the rename, and fails until it succeeds.
+            let error = format!(
+                "cannot rename {} into place: {err}",
+                temp_path(&files.journal_path).display()
+            );
+            drop(files);
+            tracing::error!("{error}");
+            shared
+                .snapshot_bytes
+                .store(compaction.snapshot.len() as u64, Ordering::Relaxed);
+            shared.set_journal_error(Some(error));
+            compaction.group.send_replace(Fate::Synced);
+            Fate::Synced
+        }
+        Err(err) => {
+            let snapshot_path = files.snapshot_path.display().to_string();
+            drop(files);
+            let error = format!(
+                "compacting into {snapshot_path} failed (writes are still saved in the journal): {err}"
+            );
+            tracing::warn!("{error}");
+            *lock(&shared.compaction_failed_at) = Some(Instant::now());
+            shared.set_compaction_error(Some(error));
+            // The records before it are safe in the journal; those after go there too.
+            compaction.group.send_replace(Fate::Synced);
+            write_group(shared, after, mode == FsyncMode::Always, false)
+        }
+    }
+}
+
+/// Replaces the snapshot and the journal (holding `carried` records that
+/// arrived during the compaction), as the module docs describe.
+fn compact_files(files: &mut Files, snapshot: &[u8], carried: &[u8]) -> io::Result<()> {
+    files.ready()?;
     let mut contents = header(Some(snapshot)).into_bytes();
     contents.extend_from_slice(carried);
-    write_atomically(journal, &contents)?;
-    OpenOptions::new().append(true).open(journal)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn records_round_trip_exactly() {
-        let changes = vec![
-            Change::ClearAll,
-            Change::CreateType {
-                resource: "p\"q".to_owned(),
-            },
-            Change::Create {
-                resource: "p\"q".to_owned(),
-                id: "a\nb".to_owned(),
-                item: r#"{"n":1e400,"s":"\u00e9","_id":"a\nb"}"#.to_owned(),
-            },
-            Change::Replace {
-                resource: "p\"q".to_owned(),
-                id: "a\nb".to_owned(),
-                item: r#"{"n":2,"_id":"a\nb"}"#.to_owned(),
-            },
-            Change::Delete {
-                resource: "p".to_owned(),
-                id: "x".to_owned(),
-            },
-            Change::DropType {
-                resource: "t".to_owned(),
-            },
-        ];
-        let line = encode(&changes);
-        assert_eq!(
-            line.iter().filter(|&&b| b == b'\n').count(),
-            1,
-            "one line per record"
-        );
-        let text = String::from_utf8(line).unwrap();
-        assert_eq!(decode(text.trim_end_matches('\n')), Some(changes));
+    let journal_temp = temp_path(&files.journal_path);
+    let permissions = fs::metadata(&files.journal_path)
+        .ok()
+        .map(|meta| meta.permissions());
+    if let Err(err) = write_synced(&journal_temp, &contents, permissions)
+        .and_then(|()| write_atomically(&files.snapshot_path, snapshot))
+    {
+        let _ = fs::remove_file(&journal_temp);
+        return Err(err);
     }
-
-    #[test]
-    fn records_of_earlier_versions_are_read() {
-        let json = r#"[["put","p","a",{"_id":"a"}],["clear","q"]]"#;
-        let line = format!("{:08x} {json}", crc32fast::hash(json.as_bytes()));
-        assert_eq!(
-            decode(&line),
-            Some(vec![
-                Change::Replace {
-                    resource: "p".to_owned(),
-                    id: "a".to_owned(),
-                    item: r#"{"_id":"a"}"#.to_owned(),
-                },
-                Change::DropType {
-                    resource: "q".to_owned(),
-                },
-            ])
-        );
-    }
-
-    #[test]
-    fn damaged_records_are_refused() {
-        let text = String::from_utf8(encode(&[Change::ClearAll])).unwrap();
-        let line = text.trim_end_matches('\n');
-        assert!(decode(&line[..line.len() - 1]).is_none(), "torn");
-        assert!(
-            decode(&line.replace("clear_all", "clear_alX")).is_none(),
-            "corrupt"
-        );
-        assert!(decode("zzzz [[\"clear_all\"]]").is_none());
-        assert!(decode("").is_none());
-    }
+    // The new snapshot is in place and FILE.journal.tmp continues it: a start
+    // from here on is right. Only the rename of the journal remains.
+    files.relink = true;
+    files.ready()
 }

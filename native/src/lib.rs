@@ -18,7 +18,8 @@
 //!
 //! - With `--data FILE`, keeps the store durable: a snapshot file plus an
 //!   fsync'd, checksummed journal with group commit and compaction (see
-//!   [`durable`]).
+//!   [`durable`]). A write the disk refuses answers `503` and is rolled back;
+//!   a damaged journal stops the start unless `--repair` (`REPAIR`) is given.
 //! - Enforces the host's own limits: connections (`MAX_CONNECTIONS`) and the
 //!   time a request body may take to arrive (`BODY_TIMEOUT_SECS`, then `408`).
 //!
@@ -49,6 +50,7 @@
 
 mod api;
 pub mod durable;
+pub mod healthcheck;
 mod settings;
 
 pub use api::{unix_now, Api, OsIds, SharedEngine};
@@ -114,6 +116,7 @@ impl App {
                     &mut engine,
                     settings.fsync,
                     settings.compact_after_bytes,
+                    settings.repair,
                 )
                 .map_err(StartError::Data)?,
             )),

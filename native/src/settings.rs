@@ -48,6 +48,12 @@ pub struct Settings {
     #[arg(long, env = "COMPACT_AFTER_BYTES", default_value_t = 1024 * 1024)]
     pub compact_after_bytes: u64,
 
+    /// With --data: start even if the journal is damaged, keeping every intact
+    /// record and moving the damaged bytes to `FILE.journal.corrupt-<offset>`.
+    /// Without it, a damaged journal stops the start and no file is changed.
+    #[arg(long, env = "REPAIR", value_parser = clap::builder::FalseyValueParser::new())]
+    pub repair: bool,
+
     /// The most connections served at once; more wait to be accepted.
     #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 1024)]
     pub max_connections: usize,
@@ -55,6 +61,13 @@ pub struct Settings {
     /// Seconds a request body may take to arrive before the answer is 408.
     #[arg(long, env = "BODY_TIMEOUT_SECS", default_value_t = 30)]
     pub body_timeout_secs: u64,
+
+    /// Instead of serving: ask the server that these settings describe (on
+    /// 127.0.0.1 and PORT, or HOST) for `/health`, and exit 0 if it answers
+    /// `200` with `"status":"pass"`, else 1. For a container's HEALTHCHECK,
+    /// which then needs nothing but this binary.
+    #[arg(long)]
+    pub healthcheck: bool,
 
     /// The engine's settings as given by flag or environment, by their names
     /// in the core's table (`mock_rest_core::SETTINGS`), which also gives

@@ -191,44 +191,185 @@ fn fsync_batch_survives_a_process_crash_too() {
     crash_rounds("batch", &["--fsync", "batch"]);
 }
 
-#[test]
-fn a_torn_or_corrupt_tail_is_cut_off_and_never_applied() {
-    let scratch = Scratch::new("torn");
-    let put = |id: &str, n: u32| Change::Create {
+fn put(id: &str, n: u32) -> Change {
+    Change::Create {
         resource: "t".to_owned(),
         id: id.to_owned(),
         item: format!(r#"{{"n":{n},"_id":"{id}"}}"#),
-    };
+    }
+}
+
+/// A journal for no snapshot file with records putting `r1` to `r10`, and
+/// where each record starts.
+fn ten_records() -> (Vec<u8>, Vec<usize>) {
     let mut journal = header(None).into_bytes();
-    journal.extend(encode(&[put("a", 1)]));
-    journal.extend(encode(&[put("b", 2), put("c", 3)]));
+    let mut starts = Vec::new();
+    for n in 1..=10 {
+        starts.push(journal.len());
+        journal.extend(encode(&[put(&format!("r{n}"), n)]));
+    }
+    (journal, starts)
+}
+
+/// Runs the server expecting it not to start; returns its log.
+fn start_fails(data: &Path, extra: &[&str]) -> String {
+    let mut child = std::process::Command::new(binary())
+        .args(["--host", "127.0.0.1", "--port", "0", "--data"])
+        .arg(data)
+        .args(extra)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the server started (or hung) on a damaged journal");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().unwrap();
+    assert!(!output.status.success());
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn ids(server: &NativeServer) -> Vec<String> {
+    let mut ids: Vec<String> = items(server, "t").into_keys().collect();
+    ids.sort_by_key(|id| id[1..].parse::<u32>().unwrap_or(0));
+    ids
+}
+
+fn r(range: std::ops::RangeInclusive<u32>) -> Vec<String> {
+    range.map(|n| format!("r{n}")).collect()
+}
+
+#[test]
+fn a_torn_last_record_is_trimmed_and_never_applied() {
+    let scratch = Scratch::new("torn");
+    let (mut journal, _) = ten_records();
     let good = journal.len();
     let torn = encode(&[put("d", 4)]);
     journal.extend(&torn[..torn.len() / 2]);
     std::fs::write(journal_path(&scratch.data()), &journal).unwrap();
 
     let server = start(&scratch.data(), &[]);
-    let present = items(&server, "t");
-    let ids: HashSet<&str> = present.keys().map(String::as_str).collect();
-    assert_eq!(ids, HashSet::from(["a", "b", "c"]));
+    assert_eq!(ids(&server), r(1..=10));
     drop(server);
     assert_eq!(
-        std::fs::read(journal_path(&scratch.data())).unwrap().len(),
-        good,
+        std::fs::read(journal_path(&scratch.data())).unwrap(),
+        journal[..good],
         "cut back to the last whole record"
     );
+}
 
-    // A record whose checksum does not match ends the replay there.
-    let mut journal = header(None).into_bytes();
-    journal.extend(encode(&[put("a", 1)]));
-    let mut bad = encode(&[put("x", 9)]);
-    bad[12] ^= 1;
-    journal.extend(bad);
-    journal.extend(encode(&[put("y", 10)]));
-    std::fs::write(journal_path(&scratch.data()), &journal).unwrap();
+#[test]
+fn a_last_record_without_its_newline_is_kept() {
+    let scratch = Scratch::new("newline");
+    let (journal, _) = ten_records();
+    std::fs::write(journal_path(&scratch.data()), &journal[..journal.len() - 1]).unwrap();
     let server = start(&scratch.data(), &[]);
-    let present = items(&server, "t");
-    assert_eq!(present.keys().collect::<Vec<_>>(), ["a"]);
+    assert_eq!(ids(&server), r(1..=10));
+    // The newline is back, so the next record starts on a line of its own.
+    let created = HttpTarget::new(server.base())
+        .send(&request("POST", "/api/t", r#"{"n":11}"#))
+        .unwrap();
+    assert_eq!(created.status, 200);
+    drop(server);
+    let server = start(&scratch.data(), &[]);
+    assert_eq!(items(&server, "t").len(), 11);
+}
+
+#[test]
+fn a_damaged_record_before_intact_ones_stops_the_start_until_repair() {
+    let scratch = Scratch::new("damaged");
+    let (mut journal, starts) = ten_records();
+    // One flipped bit in the JSON of record 3 of 10.
+    journal[starts[2] + 12] ^= 1;
+    let path = journal_path(&scratch.data());
+    std::fs::write(&path, &journal).unwrap();
+
+    let log = start_fails(&scratch.data(), &[]);
+    assert!(log.contains(&path.display().to_string()), "{log}");
+    assert!(log.contains(&format!("at byte {}", starts[2])), "{log}");
+    assert!(log.contains("7 intact records follow"), "{log}");
+    assert!(log.contains("--repair"), "{log}");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        journal,
+        "the journal is as it was"
+    );
+    assert!(!scratch.data().exists(), "no snapshot was written");
+    let files = std::fs::read_dir(&scratch.0).unwrap().count();
+    assert_eq!(files, 1, "no file was added");
+
+    let server = start(&scratch.data(), &["--repair"]);
+    let mut kept = r(1..=2);
+    kept.extend(r(4..=10));
+    assert_eq!(ids(&server), kept);
+    drop(server);
+    let aside = scratch
+        .0
+        .join(format!("db.json.journal.corrupt-{}", starts[2]));
+    assert_eq!(
+        std::fs::read(aside).unwrap(),
+        journal[starts[2]..starts[3]],
+        "the damaged bytes are set aside"
+    );
+    // Repaired: the next start needs no flag.
+    let server = start(&scratch.data(), &[]);
+    assert_eq!(ids(&server), kept);
+}
+
+#[test]
+fn a_damaged_last_record_is_damage_too() {
+    // Whole (it has its newline), so it was written whole and may have been acknowledged.
+    let scratch = Scratch::new("damaged-last");
+    let (mut journal, starts) = ten_records();
+    journal[starts[9] + 12] ^= 1;
+    std::fs::write(journal_path(&scratch.data()), &journal).unwrap();
+    let log = start_fails(&scratch.data(), &[]);
+    assert!(log.contains(&format!("at byte {}", starts[9])), "{log}");
+    assert!(log.contains("0 intact records follow"), "{log}");
+    let server = start(&scratch.data(), &["--repair"]);
+    assert_eq!(ids(&server), r(1..=9));
+}
+
+#[test]
+fn a_damaged_header_stops_the_start_until_repair() {
+    let scratch = Scratch::new("header");
+    let snapshot = br#"{"t":[{"n":0,"_id":"r0"}]}"#;
+    std::fs::write(scratch.data(), snapshot).unwrap();
+    let mut journal = header(Some(snapshot)).into_bytes();
+    let header_len = journal.len();
+    for n in 1..=10 {
+        journal.extend(encode(&[put(&format!("r{n}"), n)]));
+    }
+    // A changed digit of the snapshot's checksum in the header.
+    let digit = header_len - 2;
+    journal[digit] = if journal[digit] == b'0' { b'1' } else { b'0' };
+    let path = journal_path(&scratch.data());
+    std::fs::write(&path, &journal).unwrap();
+
+    let log = start_fails(&scratch.data(), &[]);
+    assert!(log.contains("header (byte 0)"), "{log}");
+    assert!(log.contains("its 10 records"), "{log}");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        journal,
+        "the journal is as it was"
+    );
+    assert_eq!(std::fs::read(scratch.data()).unwrap(), snapshot);
+
+    let server = start(&scratch.data(), &["--repair"]);
+    assert_eq!(ids(&server), r(0..=10));
+    drop(server);
+    assert_eq!(
+        std::fs::read(scratch.0.join("db.json.journal.corrupt-0")).unwrap(),
+        journal[..header_len]
+    );
 }
 
 #[test]
@@ -242,22 +383,35 @@ fn a_compaction_killed_between_its_renames_loses_and_repeats_nothing() {
         resource: "t".to_owned(),
         id: "zero".to_owned(),
     }]));
-    journal.extend(encode(&[Change::Replace {
-        resource: "t".to_owned(),
-        id: "one".to_owned(),
-        item: r#"{"n":1,"_id":"one"}"#.to_owned(),
-    }]));
+    journal.extend(encode(&[put("one", 1)]));
     std::fs::write(journal_path(&scratch.data()), &journal).unwrap();
-    // A crash after the snapshot's rename: S1 holds the journal's effect, the old journal is still there.
+    // The compaction wrote the new journal (S1's header, and a record that
+    // arrived meanwhile) as FILE.journal.tmp, then the new snapshot S1.
     let s1 = br#"{"t":[{"n":1,"_id":"one"}]}"#;
-    std::fs::write(scratch.data(), s1).unwrap();
-    // And a crash before a rename leaves a temporary file, which is never read.
-    std::fs::write(scratch.0.join("db.json.tmp"), b"{\"garbage").unwrap();
+    let mut next = header(Some(s1)).into_bytes();
+    next.extend(encode(&[put("two", 2)]));
+    let temp_journal = scratch.0.join("db.json.journal.tmp");
+    std::fs::write(&temp_journal, &next).unwrap();
 
+    // Killed before the snapshot's rename: S1 is still FILE.tmp, never read.
+    std::fs::write(scratch.0.join("db.json.tmp"), s1).unwrap();
     let server = start(&scratch.data(), &[]);
-    let present = items(&server, "t");
-    assert_eq!(present.keys().collect::<Vec<_>>(), ["one"]);
+    assert_eq!(items(&server, "t").keys().collect::<Vec<_>>(), ["one"]);
+    drop(server);
     assert!(!scratch.0.join("db.json.tmp").exists());
+    assert!(!temp_journal.exists());
+
+    // Killed after it: S1 is in place, the old journal and the new one are there.
+    std::fs::write(scratch.data(), s1).unwrap();
+    std::fs::write(journal_path(&scratch.data()), &journal).unwrap();
+    std::fs::write(&temp_journal, &next).unwrap();
+    let server = start(&scratch.data(), &[]);
+    let mut present: Vec<String> = items(&server, "t").into_keys().collect();
+    present.sort();
+    assert_eq!(present, ["one", "two"]);
+    drop(server);
+    assert!(!temp_journal.exists());
+    assert_eq!(std::fs::read(journal_path(&scratch.data())).unwrap(), next);
 }
 
 #[test]
@@ -324,4 +478,93 @@ fn fixture_items_without_ids_keep_the_ids_they_got_across_a_crash() {
         after.keys().collect::<HashSet<_>>(),
         first.keys().collect::<HashSet<_>>()
     );
+}
+
+/// An object nested as deep as a body may be (`MAX_DEPTH` levels).
+fn deepest_object() -> String {
+    let levels = mock_rest_core::MAX_DEPTH;
+    format!(
+        "{}{{}}{}",
+        "{\"a\":".repeat(levels - 1),
+        "}".repeat(levels - 1)
+    )
+}
+
+#[test]
+fn the_deepest_accepted_item_survives_a_restart_from_the_journal_and_from_the_snapshot() {
+    let scratch = Scratch::new("deep");
+    let server = start(&scratch.data(), &[]);
+    let created = HttpTarget::new(server.base())
+        .send(&request("POST", "/api/deep", &deepest_object()))
+        .unwrap();
+    assert_eq!(created.status, 200);
+    let echoed = String::from_utf8(created.body).unwrap();
+    drop(server); // kill -9: the item is only in the journal
+
+    let server = start(&scratch.data(), &[]);
+    let listed = HttpTarget::new(server.base())
+        .send(&request("GET", "/api/deep", ""))
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(listed.body).unwrap(),
+        format!("[{echoed}]")
+    );
+    let status = server
+        .signal_and_wait("TERM", Duration::from_secs(20))
+        .unwrap();
+    assert!(status.success(), "{status}");
+    assert_eq!(
+        std::fs::read_to_string(scratch.data()).unwrap(),
+        format!("{{\"deep\":[{echoed}]}}"),
+        "compacted into the snapshot"
+    );
+
+    let server = start(&scratch.data(), &[]);
+    let listed = HttpTarget::new(server.base())
+        .send(&request("GET", "/api/deep", ""))
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(listed.body).unwrap(),
+        format!("[{echoed}]")
+    );
+}
+
+#[test]
+fn compaction_keeps_the_files_permissions() {
+    use std::os::unix::fs::PermissionsExt;
+    let scratch = Scratch::new("modes");
+    let snapshot = br#"{"t":[{"n":0,"_id":"r0"}]}"#;
+    std::fs::write(scratch.data(), snapshot).unwrap();
+    std::fs::write(journal_path(&scratch.data()), header(Some(snapshot))).unwrap();
+    let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let set = |path: &Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    set(&scratch.data(), 0o444);
+    set(&journal_path(&scratch.data()), 0o600);
+
+    let server = start(&scratch.data(), &["--compact-after-bytes", "512"]);
+    let mut client = HttpTarget::new(server.base());
+    for n in 1..=20 {
+        let body = format!(r#"{{"n":{n},"pad":"{}"}}"#, "x".repeat(100));
+        assert_eq!(
+            client
+                .send(&request("POST", "/api/t", &body))
+                .unwrap()
+                .status,
+            200
+        );
+    }
+    let status = server
+        .signal_and_wait("TERM", Duration::from_secs(20))
+        .unwrap();
+    assert!(status.success(), "{status}");
+    assert!(
+        std::fs::read_to_string(scratch.data())
+            .unwrap()
+            .contains("\"n\":20"),
+        "compacted"
+    );
+    assert_eq!(mode(&scratch.data()), 0o444);
+    assert_eq!(mode(&journal_path(&scratch.data())), 0o600);
 }

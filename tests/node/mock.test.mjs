@@ -27,6 +27,16 @@ test('the settings table comes from the engine', () => {
     assert.equal(SETTINGS.find((s) => s.name === 'API_TOKEN').secret, true);
 });
 
+test("every setting is in the package's declarations and its README", () => {
+    const installed = new URL('./node_modules/mock-rest-api/', import.meta.url);
+    const declarations = readFileSync(new URL('index.d.ts', installed), 'utf8');
+    const readme = readFileSync(new URL('README.md', installed), 'utf8');
+    for (const setting of SETTINGS) {
+        assert.match(declarations, new RegExp(`\\b${setting.jsName}\\?:`), `index.d.ts lacks ${setting.jsName}`);
+        assert.ok(readme.includes(`| \`--${setting.flag}\` | \`${setting.name}\` | \`${setting.jsName}\` |`), `README.md lacks the row of ${setting.name}`);
+    }
+});
+
 test('mock.fetch answers with a real Response from a real store', async () => {
     const mock = createMock({ appName: 'shop' });
     const created = await mock.fetch('http://api.test/api/products', {

@@ -1,8 +1,10 @@
 //! `/__admin/*`: snapshots, reset and the request journal.
 
+use super::lists::request_origin;
 use super::{respond, Engine, JSON};
 use crate::error::ApiError;
 use crate::ids::new_id;
+use crate::number::whole_number;
 use crate::request::Request;
 use crate::response::{Change, Response};
 use crate::snapshot::{self, Snapshot};
@@ -38,22 +40,37 @@ impl Engine {
         changes.extend(self.rebuild_changes());
     }
 
+    /// `GET /__admin/requests`: with `_since`, the oldest `_limit` entries
+    /// after it and a `Link` to the next page; without, the newest `_limit`.
+    /// `X-Total-Count` counts the entries before `_limit`.
     pub(super) fn requests(&self, request: &Request) -> Result<Response, ApiError> {
-        let mut since = 0;
+        let mut since = None;
         let mut limit = None;
         for (key, value) in form_urlencoded::parse(request.query.as_bytes()) {
             let number = || {
-                value.trim().parse::<u64>().map_err(|_| ApiError::BadQuery {
+                whole_number(&value).ok_or_else(|| ApiError::BadQuery {
                     reason: format!("`{key}` must be a whole number; got `{value}`."),
                 })
             };
             match key.as_ref() {
-                "_since" => since = number()?,
+                "_since" => since = Some(number()?),
                 "_limit" => limit = Some(usize::try_from(number()?).unwrap_or(usize::MAX)),
                 _ => {}
             }
         }
-        let entries = self.journal.render(since, limit);
-        Ok(respond(200, JSON, entries.to_string().into_bytes()))
+        let page = self.journal.page(since, limit);
+        let mut response = respond(200, JSON, page.entries.to_string().into_bytes());
+        response
+            .headers
+            .push(("x-total-count", page.total.to_string()));
+        if let (Some(next), Some(limit)) = (page.next_since, limit) {
+            let origin = request_origin(request);
+            let path = &request.path;
+            response.headers.push((
+                "link",
+                format!("<{origin}{path}?_since={next}&_limit={limit}>; rel=\"next\""),
+            ));
+        }
+        Ok(response)
     }
 }

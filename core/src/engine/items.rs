@@ -4,7 +4,7 @@
 use super::{respond, Engine, JSON};
 use crate::body;
 use crate::error::ApiError;
-use crate::ids::new_id;
+use crate::ids::{new_id, NEW_ID_QUOTED_BYTES};
 use crate::request::Request;
 use crate::response::{Change, Response};
 use crate::store::{Item, Store};
@@ -44,6 +44,7 @@ impl Engine {
         let json = body::parse(body)?;
         if json.is_object() {
             self.check_room(resource, 1)?;
+            self.check_bytes(0, text::item_text_len(&json.text, NEW_ID_QUOTED_BYTES))?;
             let id = self.insert_new(resource, &json.text, changes);
             return Ok(item_response(self.find(resource, &id)?));
         }
@@ -53,6 +54,11 @@ impl Engine {
             return Err(SHAPE);
         }
         self.check_room(resource, elements.len())?;
+        let adding = elements
+            .iter()
+            .map(|element| text::item_text_len(element, NEW_ID_QUOTED_BYTES))
+            .fold(0, usize::saturating_add);
+        self.check_bytes(0, adding)?;
         let mut out = b"[".to_vec();
         for (n, element) in elements.into_iter().enumerate() {
             if n > 0 {
@@ -81,8 +87,24 @@ impl Engine {
         Ok(())
     }
 
+    /// `507` unless the store's item text still fits `MAX_STORE_BYTES` once
+    /// items of `removing` bytes are replaced by items of `adding` bytes.
+    pub(super) fn check_bytes(&self, removing: usize, adding: usize) -> Result<(), ApiError> {
+        let limit = self.config.max_store_bytes;
+        let after = self.store.bytes().saturating_sub(removing);
+        if after.saturating_add(adding) > limit {
+            return Err(ApiError::StoreBytesFull { limit });
+        }
+        Ok(())
+    }
+
     /// `507` unless a whole new store fits the limits.
     pub(super) fn check_store_fits(&self, store: &Store) -> Result<(), ApiError> {
+        if store.bytes() > self.config.max_store_bytes {
+            return Err(ApiError::StoreBytesFull {
+                limit: self.config.max_store_bytes,
+            });
+        }
         if store.total() > self.config.max_items {
             return Err(ApiError::StoreFull {
                 limit: self.config.max_items,
@@ -141,7 +163,9 @@ impl Engine {
         } else {
             json.text
         };
-        self.write(resource, id, text::item_text(&object, id), changes)
+        let item = text::item_text(&object, id);
+        self.check_bytes(current.len(), item.len())?;
+        self.write(resource, id, item, changes)
     }
 
     pub(super) fn delete(

@@ -60,7 +60,7 @@ impl Engine {
 /// proxy such as Elastic Beanstalk's or Cloudflare's sets it), so that page
 /// links are absolute as json-server's are. Empty when there is no usable
 /// `Host`, and the links are then relative to the server.
-fn request_origin(request: &Request) -> String {
+pub(super) fn request_origin(request: &Request) -> String {
     let host = request.header("host").filter(|host| {
         !host.is_empty()
             && host

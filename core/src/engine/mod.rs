@@ -16,7 +16,7 @@ use crate::error::{message_body, ApiError};
 use crate::ids::{content_seed, new_id, IdSource, SeededIds};
 use crate::journal::Journal;
 use crate::openapi;
-use crate::pages;
+use crate::pages::{self, Storage};
 use crate::request::{Method, Request};
 use crate::response::{Change, Outcome, Response};
 use crate::route::Route;
@@ -39,6 +39,8 @@ pub struct Engine {
     journal: Journal,
     ids: Box<dyn IdSource>,
     started: Duration,
+    /// What the host's storage reports to `/health`, if it is not well.
+    storage: Option<Storage>,
 }
 
 impl Engine {
@@ -52,6 +54,7 @@ impl Engine {
             initial: Store::new(),
             ids,
             started,
+            storage: None,
         }
     }
 
@@ -63,14 +66,27 @@ impl Engine {
     /// JSON names line and column) nothing is loaded. Returns the number of
     /// items.
     pub fn load_fixtures(&mut self, bytes: &[u8]) -> Result<usize, ApiError> {
+        let count = self.restore(bytes)?;
+        self.initial = self.store.clone();
+        Ok(count)
+    }
+
+    /// Replaces the store with a snapshot, read as [`Engine::load_fixtures`]
+    /// reads it, but keeps what `POST /__admin/reset` restores: for a host that
+    /// rebuilds the store from its files (then [`Engine::apply`]s its journal).
+    pub fn restore(&mut self, bytes: &[u8]) -> Result<usize, ApiError> {
         let mut ids = SeededIds::new(content_seed(bytes));
         let snapshot = Snapshot::parse(bytes, &mut || new_id(&mut ids))?;
         let count = snapshot.items.len();
         let store = snapshot.into_store();
         self.check_store_fits(&store)?;
         self.store = store;
-        self.initial = self.store.clone();
         Ok(count)
+    }
+
+    /// Sets what `/health` reports about the host's storage (`None`: well).
+    pub fn set_storage(&mut self, storage: Option<Storage>) {
+        self.storage = storage;
     }
 
     /// The configuration the engine runs with.
@@ -119,13 +135,17 @@ impl Engine {
         let mut changes = Vec::new();
         let mut delay = self.config.default_delay;
         let route = Route::parse(&request.path);
-        let mut response = match &route {
+        let result = match &route {
             Ok(route) => self.dispatch(route, request, now, &mut delay, &mut changes),
             Err(err) => Err(err.clone()),
-        }
-        .unwrap_or_else(|err| err.to_response());
-        if !route.as_ref().is_ok_and(Route::is_admin) {
-            self.journal.record(request, response.status, now);
+        };
+        let refused = matches!(result, Err(ApiError::Unauthorized));
+        let mut response = result.unwrap_or_else(|err| err.to_response());
+        // Admin routes, the journal's own reads among them, are not recorded.
+        match (route.as_ref().is_ok_and(Route::is_admin), refused) {
+            (true, _) => {}
+            (false, true) => self.journal.record_refused(request, now),
+            (false, false) => self.journal.record(request, response.status, now),
         }
         self.finish(&mut response, request);
         Outcome {
@@ -225,8 +245,9 @@ impl Engine {
             }
             (Route::Requests, _) => self.requests(request),
             (Route::Health, _) => {
-                let doc = pages::health(name, version, elapsed, &self.store);
-                Ok(respond(200, JSON, doc.to_string().into_bytes()))
+                let (status, doc) =
+                    pages::health(name, version, elapsed, &self.store, self.storage.as_ref());
+                Ok(respond(status, JSON, doc.to_string().into_bytes()))
             }
             (Route::OpenApi, _) => Ok(respond(200, JSON, openapi::document(name, version))),
             (Route::Collection { resource }, Method::Post) => {
@@ -426,6 +447,32 @@ mod tests {
             head.response.header("content-length"),
             Some(length.as_str())
         );
+    }
+
+    #[test]
+    fn fixtures_past_the_byte_budget_are_refused_whole() {
+        let fixtures = br#"{"p":[{"_id":"a","s":"0123456789"}],"q":[{"_id":"b"}]}"#;
+        // {"s":"0123456789","_id":"a"} is 29 bytes and {"_id":"b"} 10.
+        for (budget, loaded) in [(39, true), (38, false)] {
+            let config = Config {
+                max_store_bytes: budget,
+                ..Config::default()
+            };
+            let mut engine = Engine::new(config, Box::new(SeededIds::new(1)), T0);
+            match engine.load_fixtures(fixtures) {
+                Ok(count) => {
+                    assert!(loaded, "{budget}");
+                    assert_eq!(count, 2);
+                    assert_eq!(engine.store.bytes(), 39);
+                }
+                Err(err) => {
+                    assert!(!loaded, "{budget}: {err}");
+                    assert_eq!(err.status(), 507);
+                    assert!(err.message().contains("MAX_STORE_BYTES"));
+                    assert_eq!(engine.store.total(), 0);
+                }
+            }
+        }
     }
 
     #[test]

@@ -1,0 +1,216 @@
+//! The bytes of the durable files: file names, the journal header, and one
+//! journal record per line.
+
+use mock_rest_core::{nests_within, Change};
+use serde_json::value::RawValue;
+use std::path::{Path, PathBuf};
+
+const HEADER_MAGIC: &str = "mock-rest-journal 1";
+
+/// The levels a record wraps an item in: its array of changes and the
+/// change's array. The item itself nests at most as deep as a body may.
+const RECORD_WRAPPING: usize = 2;
+
+/// The journal beside a snapshot file: `FILE.journal`.
+pub fn journal_path(snapshot: &Path) -> PathBuf {
+    with_suffix(snapshot, ".journal")
+}
+
+/// Where a file is written before it is renamed into place: `FILE.tmp`.
+pub(super) fn temp_path(path: &Path) -> PathBuf {
+    with_suffix(path, ".tmp")
+}
+
+/// Where `--repair` sets aside a journal's damaged bytes that began at `offset`.
+pub(super) fn corrupt_path(journal: &Path, offset: usize) -> PathBuf {
+    with_suffix(journal, &format!(".corrupt-{offset}"))
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// The journal header for a snapshot's bytes (`None`: no snapshot file).
+pub fn header(snapshot: Option<&[u8]>) -> String {
+    match snapshot {
+        Some(bytes) => format!(
+            "{HEADER_MAGIC} {} {:08x}\n",
+            bytes.len(),
+            crc32fast::hash(bytes)
+        ),
+        None => format!("{HEADER_MAGIC} none\n"),
+    }
+}
+
+/// Encodes one outcome's changes as a journal line: one JSON array per change,
+/// `["create", resource, id, item]` and so on, by the change's name.
+pub fn encode(changes: &[Change]) -> Vec<u8> {
+    let quote = |text: &str| serde_json::Value::String(text.to_owned()).to_string();
+    let parts: Vec<String> = changes
+        .iter()
+        .map(|change| match change {
+            Change::CreateType { resource } => format!("[\"create_type\",{}]", quote(resource)),
+            Change::Create { resource, id, item } => {
+                format!("[\"create\",{},{},{item}]", quote(resource), quote(id))
+            }
+            Change::Replace { resource, id, item } => {
+                format!("[\"replace\",{},{},{item}]", quote(resource), quote(id))
+            }
+            Change::Delete { resource, id } => {
+                format!("[\"delete\",{},{}]", quote(resource), quote(id))
+            }
+            Change::DropType { resource } => format!("[\"drop_type\",{}]", quote(resource)),
+            Change::ClearAll => "[\"clear_all\"]".to_owned(),
+        })
+        .collect();
+    let json = format!("[{}]", parts.join(","));
+    format!("{:08x} {json}\n", crc32fast::hash(json.as_bytes())).into_bytes()
+}
+
+/// Decodes one journal line (without its newline), if it is whole and intact.
+/// Journals of earlier versions said `put` (create or replace: `Engine::apply`
+/// treats both alike) and `clear` (a dropped type); they are read too.
+pub fn decode(line: &str) -> Option<Vec<Change>> {
+    let (crc, json) = line.split_once(' ')?;
+    if u32::from_str_radix(crc, 16).ok()? != crc32fast::hash(json.as_bytes()) {
+        return None;
+    }
+    if !nests_within(json.as_bytes(), RECORD_WRAPPING) {
+        return None;
+    }
+    let mut reader = serde_json::Deserializer::from_str(json);
+    // The depth was bounded above, so the parser's own limit (128) can go.
+    reader.disable_recursion_limit();
+    let mut values = reader.into_iter::<Vec<Vec<&RawValue>>>();
+    let entries = values.next()?.ok()?;
+    if values.next().is_some() {
+        return None;
+    }
+    let text = |raw: &RawValue| serde_json::from_str::<String>(raw.get()).ok();
+    entries
+        .into_iter()
+        .map(|entry| {
+            let (op, args) = entry.split_first()?;
+            match (text(op)?.as_str(), args) {
+                ("create_type", [resource]) => Some(Change::CreateType {
+                    resource: text(resource)?,
+                }),
+                ("create", [resource, id, item]) => Some(Change::Create {
+                    resource: text(resource)?,
+                    id: text(id)?,
+                    item: item.get().to_owned(),
+                }),
+                ("replace" | "put", [resource, id, item]) => Some(Change::Replace {
+                    resource: text(resource)?,
+                    id: text(id)?,
+                    item: item.get().to_owned(),
+                }),
+                ("delete", [resource, id]) => Some(Change::Delete {
+                    resource: text(resource)?,
+                    id: text(id)?,
+                }),
+                ("drop_type" | "clear", [resource]) => Some(Change::DropType {
+                    resource: text(resource)?,
+                }),
+                ("clear_all", []) => Some(Change::ClearAll),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mock_rest_core::MAX_DEPTH;
+
+    #[test]
+    fn records_round_trip_exactly() {
+        let changes = vec![
+            Change::ClearAll,
+            Change::CreateType {
+                resource: "p\"q".to_owned(),
+            },
+            Change::Create {
+                resource: "p\"q".to_owned(),
+                id: "a\nb".to_owned(),
+                item: r#"{"n":1e400,"s":"\u00e9","_id":"a\nb"}"#.to_owned(),
+            },
+            Change::Replace {
+                resource: "p\"q".to_owned(),
+                id: "a\nb".to_owned(),
+                item: r#"{"n":2,"_id":"a\nb"}"#.to_owned(),
+            },
+            Change::Delete {
+                resource: "p".to_owned(),
+                id: "x".to_owned(),
+            },
+            Change::DropType {
+                resource: "t".to_owned(),
+            },
+        ];
+        let line = encode(&changes);
+        assert_eq!(
+            line.iter().filter(|&&b| b == b'\n').count(),
+            1,
+            "one line per record"
+        );
+        let text = String::from_utf8(line).unwrap();
+        assert_eq!(decode(text.trim_end_matches('\n')), Some(changes));
+    }
+
+    #[test]
+    fn a_record_holds_the_deepest_item_a_body_may_hold() {
+        let item = |levels: usize| {
+            format!(
+                "{}{{}}{},\"_id\":\"x\"}}",
+                "{\"a\":".repeat(levels - 1),
+                "}".repeat(levels - 2)
+            )
+        };
+        let put = |item: String| Change::Create {
+            resource: "t".to_owned(),
+            id: "x".to_owned(),
+            item,
+        };
+        let deepest = vec![put(item(MAX_DEPTH))];
+        let line = String::from_utf8(encode(&deepest)).unwrap();
+        assert_eq!(decode(line.trim_end_matches('\n')), Some(deepest));
+        let deeper = String::from_utf8(encode(&[put(item(MAX_DEPTH + 1))])).unwrap();
+        assert_eq!(decode(deeper.trim_end_matches('\n')), None);
+    }
+
+    #[test]
+    fn records_of_earlier_versions_are_read() {
+        let json = r#"[["put","p","a",{"_id":"a"}],["clear","q"]]"#;
+        let line = format!("{:08x} {json}", crc32fast::hash(json.as_bytes()));
+        assert_eq!(
+            decode(&line),
+            Some(vec![
+                Change::Replace {
+                    resource: "p".to_owned(),
+                    id: "a".to_owned(),
+                    item: r#"{"_id":"a"}"#.to_owned(),
+                },
+                Change::DropType {
+                    resource: "q".to_owned(),
+                },
+            ])
+        );
+    }
+
+    #[test]
+    fn damaged_records_are_refused() {
+        let text = String::from_utf8(encode(&[Change::ClearAll])).unwrap();
+        let line = text.trim_end_matches('\n');
+        assert!(decode(&line[..line.len() - 1]).is_none(), "torn");
+        assert!(
+            decode(&line.replace("clear_all", "clear_alX")).is_none(),
+            "corrupt"
+        );
+        assert!(decode("zzzz [[\"clear_all\"]]").is_none());
+        assert!(decode("").is_none());
+    }
+}

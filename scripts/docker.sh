@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# Builds the container image (Dockerfile: FROM scratch, the static binary only) and tests it in a
+# Docker engine that this script starts and stops by its PID:
+#
+#   bash scripts/docker.sh          build the image, then test it
+#   bash scripts/docker.sh build    only build the image (tag mock-rest-api:latest), in a running engine
+#
+# The tests: the image holds one file, the binary; it runs as a non-root user (65534) with a
+# HEALTHCHECK that runs the binary itself; the container turns healthy and answers a CRUD round trip;
+# it reads PORT; settings reach it as environment variables; a bad setting stops it with a message
+# that names the setting; `docker stop` (SIGTERM) ends it with exit code 0.
+#
+# Installs what it needs first, each only when missing: docker.io (Debian) and the musl target.
+# No image registry is needed or used. Run by `bash scripts/test.sh docker`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+readonly target=x86_64-unknown-linux-musl
+readonly image=mock-rest-api:latest
+step() { printf '\n==> %s\n' "$*"; }
+
+passed=0
+failed=0
+check() {
+    local name=$1
+    shift
+    if "$@"; then
+        passed=$((passed + 1))
+        printf 'ok: %s\n' "$name"
+    else
+        failed=$((failed + 1))
+        printf 'FAILED: %s\n' "$name" >&2
+    fi
+}
+
+# --- installs ----------------------------------------------------------------------------------
+
+if ! command -v dockerd >/dev/null || ! command -v docker >/dev/null; then
+    step "apt-get install docker.io"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends docker.io >/dev/null
+fi
+if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx "$target"; then
+    step "rustup target add $target"
+    rustup target add "$target"
+fi
+
+# --- the engine, started here and stopped by its PID -------------------------------------------
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/docker-test.XXXXXX")
+export DOCKER_HOST="unix://$work/docker.sock"
+dockerd_pid=""
+containers=()
+cleanup() {
+    for container in "${containers[@]}"; do
+        docker rm -f "$container" >/dev/null 2>&1 || true
+    done
+    if [[ -n $dockerd_pid ]]; then
+        kill "$dockerd_pid" 2>/dev/null || true
+        wait "$dockerd_pid" 2>/dev/null || true
+    fi
+    rm -rf "$work" 2>/dev/null || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+step "dockerd (its own data root, socket and PID, under $work)"
+# The data root stays between runs (image layers are cached there); the socket and state are this run's.
+data_root=${MOCK_REST_DOCKER_ROOT:-$HOME/.cache/mock-rest-api/docker}
+mkdir -p "$data_root"
+dockerd --data-root "$data_root" --exec-root "$work/exec" --pidfile "$work/dockerd.pid" \
+    -H "$DOCKER_HOST" >"$work/dockerd.log" 2>&1 &
+dockerd_pid=$!
+for _ in $(seq 1 100); do
+    docker version >/dev/null 2>&1 && break
+    kill -0 "$dockerd_pid" 2>/dev/null || { cat "$work/dockerd.log" >&2; echo "dockerd stopped" >&2; exit 1; }
+    sleep 0.2
+done
+docker version >/dev/null || { cat "$work/dockerd.log" >&2; exit 1; }
+
+# --- build -------------------------------------------------------------------------------------
+
+step "cargo build --release -p mock-rest-api --target $target"
+CARGO_PROFILE_RELEASE_STRIP=symbols cargo build --locked --release -p mock-rest-api --target "$target"
+binary=${CARGO_TARGET_DIR:-target}/$target/release/mock-rest-api
+if readelf -l "$binary" | grep -q 'Requesting program interpreter'; then
+    echo "$binary is not static: a FROM scratch image could not run it" >&2
+    exit 1
+fi
+step "docker build -t $image (context: the binary alone)"
+mkdir "$work/context"
+cp "$binary" "$work/context/mock-rest-api"
+docker build --quiet -t "$image" -f Dockerfile "$work/context"
+if [[ ${1:-} == build ]]; then
+    exit 0
+fi
+
+# --- tests -------------------------------------------------------------------------------------
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# Waits until the container's HEALTHCHECK says healthy (or 60 s pass); prints the last status.
+wait_healthy() {
+    local container=$1 status=""
+    for _ in $(seq 1 120); do
+        status=$(docker inspect --format '{{.State.Health.Status}}' "$container" 2>/dev/null || echo gone)
+        [[ $status == healthy || $status == gone ]] && break
+        sleep 0.5
+    done
+    echo "$status"
+}
+
+image_is_the_binary_alone() {
+    docker save "$image" -o "$work/image.tar"
+    mkdir "$work/image" && tar -xf "$work/image.tar" -C "$work/image"
+    local files
+    files=$(find "$work/image" -name layer.tar -exec tar -tf {} \; | sort)
+    [[ $files == mock-rest-api ]] || { echo "the layers hold: $files" >&2; return 1; }
+}
+check "the image holds one file, the binary" image_is_the_binary_alone
+
+image_config() {
+    local user health entry
+    user=$(docker image inspect --format '{{.Config.User}}' "$image")
+    health=$(docker image inspect --format '{{json .Config.Healthcheck.Test}}' "$image")
+    entry=$(docker image inspect --format '{{json .Config.Entrypoint}}' "$image")
+    [[ $user == 65534:65534 ]] || { echo "user: $user" >&2; return 1; }
+    [[ $health == '["CMD","/mock-rest-api","--healthcheck"]' ]] || { echo "healthcheck: $health" >&2; return 1; }
+    [[ $entry == '["/mock-rest-api"]' ]] || { echo "entrypoint: $entry" >&2; return 1; }
+}
+check "it runs as user 65534 with a HEALTHCHECK that runs the binary" image_config
+
+host_port=$(free_port)
+main=$(docker run -d -p "127.0.0.1:$host_port:5000" -e APP_NAME=in-a-container "$image")
+containers+=("$main")
+healthy_and_serving() {
+    local status created id
+    status=$(wait_healthy "$main")
+    [[ $status == healthy ]] || { echo "health: $status"; docker logs "$main"; return 1; } >&2
+    created=$(curl -sf "http://127.0.0.1:$host_port/api/people" -d '{"name":"Ada"}')
+    id=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["_id"])' "$created")
+    curl -sf "http://127.0.0.1:$host_port/api/people/$id" | grep -q '"name":"Ada"' &&
+        curl -sf "http://127.0.0.1:$host_port/health" | grep -q '"name":"in-a-container"'
+}
+check "the container turns healthy and answers a CRUD round trip, with settings from -e" healthy_and_serving
+
+runs_as_nobody() {
+    local pid uid
+    pid=$(docker inspect --format '{{.State.Pid}}' "$main")
+    uid=$(awk '/^Uid:/ {print $2}' "/proc/$pid/status")
+    [[ $uid == 65534 ]] || { echo "the server runs as uid $uid" >&2; return 1; }
+}
+check "the server process runs as uid 65534" runs_as_nobody
+
+reads_port() {
+    local port container status
+    port=$(free_port)
+    container=$(docker run -d -e PORT=8080 -p "127.0.0.1:$port:8080" "$image")
+    containers+=("$container")
+    status=$(wait_healthy "$container")
+    [[ $status == healthy ]] || { echo "health on 8080: $status" >&2; return 1; }
+    curl -sf "http://127.0.0.1:$port/health" | grep -q '"status":"pass"'
+}
+check "it listens on PORT, and its health check follows" reads_port
+
+bad_setting_stops_it() {
+    local container code logs
+    container=$(docker run -d -e DELAY_MS=soon "$image")
+    containers+=("$container")
+    code=$(docker wait "$container")
+    logs=$(docker logs "$container" 2>&1)
+    [[ $code != 0 ]] && grep -q 'delay-ms' <<<"$logs" && grep -q 'not a whole number' <<<"$logs" ||
+        { echo "exit $code: $logs" >&2; return 1; }
+}
+check "a bad setting stops the container with a message naming it" bad_setting_stops_it
+
+stops_cleanly() {
+    local code
+    docker stop --time 20 "$main" >/dev/null
+    code=$(docker inspect --format '{{.State.ExitCode}}' "$main")
+    [[ $code == 0 ]] || { echo "exit code after docker stop: $code" >&2; return 1; }
+}
+check "docker stop (SIGTERM) ends it with exit code 0" stops_cleanly
+
+echo "docker: $passed passed, $failed failed"
+[[ $failed -eq 0 ]]
