@@ -403,6 +403,20 @@ await check('browser: the demo page does a CRUD round trip (screenshot not blank
     assert(stats.stddev > 10 && stats.colours > 50, `the screenshot looks blank: ${JSON.stringify(stats)}`);
 });
 
+await check('browser: seed items without ids get the same ids when the worker starts again, reset included', async () => {
+    const page = context.pages()[0];
+    const demoNamespace = { 'X-Mock-Namespace': 'demo' };
+    const seedIds = async () => {
+        await call(page, 'POST', '/__admin/reset', undefined, demoNamespace);
+        const people = (await json(page, 'GET', '/api/people', undefined, demoNamespace)).json;
+        return people.map((person) => person._id);
+    };
+    const before = await seedIds();
+    assert(before.length === 2, `the demo's seed: ${JSON.stringify(before)}`);
+    await stopWorkers(page);
+    const after = await seedIds();
+    assert(JSON.stringify(after) === JSON.stringify(before), `ids before ${before}, after the worker started again ${after}`);
+});
 await check('browser: a write IndexedDB refuses is 503 and not kept (the site data cleared under the worker)', async () => {
     const page = context.pages()[0];
     const failing = { 'X-Mock-Namespace': 'failing' };
@@ -512,20 +526,6 @@ await check('browser: startMock refuses a setting the engine cannot take, and an
     });
     assert(/delayMs=soon: not a whole number/.test(errors[0]), `a bad delayMs: ${errors[0]}`);
     assert(/delay=10: not a setting; the settings are APP_NAME, /.test(errors[1]), `an unknown option: ${errors[1]}`);
-});
-await check('browser: seed items without ids get the same ids when the worker starts again, reset included', async () => {
-    const page = context.pages()[0];
-    const demoNamespace = { 'X-Mock-Namespace': 'demo' };
-    const seedIds = async () => {
-        await call(page, 'POST', '/__admin/reset', undefined, demoNamespace);
-        const people = (await json(page, 'GET', '/api/people', undefined, demoNamespace)).json;
-        return people.map((person) => person._id);
-    };
-    const before = await seedIds();
-    assert(before.length === 2, `the demo's seed: ${JSON.stringify(before)}`);
-    await stopWorkers(page);
-    const after = await seedIds();
-    assert(JSON.stringify(after) === JSON.stringify(before), `ids before ${before}, after the worker started again ${after}`);
 });
 await context.close();
 
