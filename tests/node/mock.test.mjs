@@ -76,6 +76,22 @@ test('a bad body is a 400 and changes nothing; HEAD and a forced 204 have no bod
     await mock.close();
 });
 
+test('a body over maxBodyBytes is a 413 and stores nothing; a delay waits', async () => {
+    const mock = createMock({ maxBodyBytes: 16 });
+    const big = await mock.fetch('/api/x', { method: 'POST', body: JSON.stringify({ text: 'more than sixteen bytes' }) });
+    assert.equal(big.status, 413);
+    assert.match((await big.json()).message, /16 bytes/);
+    assert.deepEqual(mock.snapshot(), {});
+    const small = await mock.fetch('/api/x', { method: 'POST', body: '{"a":1}' });
+    assert.equal(small.status, 200);
+    // A lower bound only: the answer comes after the delay the request asked for, never before.
+    const started = performance.now();
+    const delayed = await mock.fetch('/api/x?_delay=50');
+    assert.equal(delayed.status, 200);
+    assert.ok(performance.now() - started >= 45, `answered after ${performance.now() - started} ms`);
+    await mock.close();
+});
+
 test('seed, snapshot and reset', async () => {
     const mock = createMock({ seed });
     assert.deepEqual(mock.snapshot(), seed);
