@@ -8,6 +8,10 @@
 #          --env-var api_token=<the same token>.
 #
 # Both runs always happen; exits non-zero if either fails.
+#
+# MOCK_REST_SERVER=COMMAND runs that server instead of the release build (scripts/node.sh
+# sets it to the npm package's `mock-rest-api`); it must take --host and --port and log
+# `listening on http://...` to stderr, as the binary does.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -19,7 +23,11 @@ if [[ ! -x node_modules/.bin/newman ]] \
     npm ci --no-audit --no-fund
 fi
 
-cargo build --release -p mock-rest-api
+server_command="${MOCK_REST_SERVER:-}"
+if [[ -z "$server_command" ]]; then
+    cargo build --release -p mock-rest-api
+    server_command=target/release/mock-rest-api
+fi
 
 # The server this script started and is running now (at most one at a time).
 server_pid=""
@@ -63,7 +71,7 @@ start_server() {
         if [[ -n "$token" ]]; then
             export API_TOKEN="$token"
         fi
-        exec target/release/mock-rest-api --host 127.0.0.1 --port 0 2>"$server_log"
+        exec "$server_command" --host 127.0.0.1 --port 0 2>"$server_log"
     ) &
     server_pid=$!
 

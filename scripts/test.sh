@@ -26,6 +26,11 @@
 #            in headless Chromium every conformance case through fetch(), the first fetch,
 #            passthrough, data across reloads, worker stops and a browser restart, two
 #            tabs, the demo page, round-trip times and sizes (scripts/browser.sh)
+#   node     the npm package (npm/): its wasm build for Node, `npm pack`, the tarball installed
+#            into a fresh project, then every conformance case and the Postman collection against
+#            `npx mock-rest-api`, node:test tests of createMock, the command and `init`, a vitest
+#            project, a Vite app with startMock in headless Chromium, and tsc --noEmit on a typed
+#            consumer (scripts/node.sh)
 #   postman  the Postman collection, run by newman against the release binary
 #   docker   the container image (Dockerfile, FROM scratch): docker.io (when missing), the static
 #            musl binary, the image built and run in a Docker engine started and stopped here
@@ -34,7 +39,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/tools.sh
 
-all_stages=(setup lint core native deploy edge browser postman docker)
+all_stages=(setup lint core native deploy edge browser node postman docker)
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -92,6 +97,11 @@ stage_browser() {
     bash scripts/browser.sh
 }
 
+stage_node() {
+    step "node: the npm package, packed and installed (scripts/node.sh)"
+    bash scripts/node.sh
+}
+
 stage_postman() {
     step "postman: newman against the release binary"
     bash scripts/postman.sh
@@ -106,7 +116,7 @@ stages=("$@")
 [[ ${#stages[@]} -gt 0 ]] || stages=("${all_stages[@]}")
 for stage in "${stages[@]}"; do
     case "$stage" in
-        setup | lint | core | native | deploy | edge | browser | postman | docker) ;;
+        setup | lint | core | native | deploy | edge | browser | node | postman | docker) ;;
         *) echo "unknown stage '$stage'; stages: ${all_stages[*]}" >&2; exit 2 ;;
     esac
 done

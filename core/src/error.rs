@@ -128,6 +128,16 @@ pub enum ApiError {
         /// The limit in bytes.
         limit: usize,
     },
+    /// `X-Mock-Namespace` is not a namespace name (`400`).
+    BadNamespace {
+        /// Why, in words.
+        reason: String,
+    },
+    /// The host holds as many namespaces as it may (`507`).
+    TooManyNamespaces {
+        /// The namespace limit.
+        limit: usize,
+    },
 }
 
 impl ApiError {
@@ -144,14 +154,16 @@ impl ApiError {
             | Self::BadQuery { .. }
             | Self::BadControl { .. }
             | Self::BadSnapshot { .. }
-            | Self::BadRule { .. } => 400,
+            | Self::BadRule { .. }
+            | Self::BadNamespace { .. } => 400,
             Self::Unauthorized => 401,
             Self::PreconditionFailed { .. } => 412,
             Self::BodyTooLarge { .. } | Self::RuleAnswerTooLarge { .. } => 413,
             Self::StoreFull { .. }
             | Self::StoreBytesFull { .. }
             | Self::TooManyTypes { .. }
-            | Self::TooManyRules { .. } => 507,
+            | Self::TooManyRules { .. }
+            | Self::TooManyNamespaces { .. } => 507,
             Self::UriTooLong { .. } => 414,
             Self::RequestTimeout => 408,
             Self::StorageFailed => 503,
@@ -190,7 +202,8 @@ impl ApiError {
             Self::BadPathSegment { reason }
             | Self::BadQuery { reason }
             | Self::BadControl { reason }
-            | Self::BadSnapshot { reason } => reason.clone(),
+            | Self::BadSnapshot { reason }
+            | Self::BadNamespace { reason } => reason.clone(),
             Self::Unauthorized => {
                 "This route needs the header `Authorization: Bearer <API_TOKEN>`.".to_owned()
             }
@@ -233,6 +246,9 @@ impl ApiError {
             ),
             Self::RuleAnswerTooLarge { id, limit } => format!(
                 "The answer of rule {id}, filled in for this request, would be larger than the limit of {limit} bytes."
+            ),
+            Self::TooManyNamespaces { limit } => format!(
+                "This host holds at most {limit} namespaces. Use an existing X-Mock-Namespace, or raise MAX_NAMESPACES."
             ),
         }
     }

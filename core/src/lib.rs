@@ -31,6 +31,8 @@
 //!   default, limit, check and help, which every host reads through
 //!   ([`Config::from_settings`]), so a value is taken or refused alike
 //!   everywhere.
+//! - The namespace rule ([`namespace_name`]): the `X-Mock-Namespace` name a
+//!   host with many stores picks one by, and its `400` and `507` answers.
 //! - Reporting every store change as a [`Change`] that says everything a
 //!   persistence layer needs (a new type, a new item after the others, a
 //!   replaced item in its place, a forgotten type, a rule added or used or
@@ -109,6 +111,7 @@ mod engine;
 mod error;
 mod ids;
 mod journal;
+mod namespace;
 mod number;
 mod openapi;
 mod pages;
@@ -132,6 +135,10 @@ pub use engine::Engine;
 pub use error::ApiError;
 pub use ids::{IdSource, SeededIds, ID_KEY};
 pub use journal::DEFAULT_JOURNAL_SIZE;
+pub use namespace::{
+    namespace_name, request_namespace, DEFAULT_MAX_NAMESPACES, DEFAULT_NAMESPACE,
+    MAX_NAMESPACE_BYTES, NAMESPACE_HEADER,
+};
 pub use pages::Storage;
 pub use query::{
     ListQuery, DEFAULT_PAGE_LIMIT, MAX_FILTERS, MAX_FILTER_VALUES, MAX_PATH_SEGMENTS,

@@ -1,5 +1,6 @@
 //! The JavaScript face of the engine: one class, each method a call of the
-//! engine, errors turned into JavaScript `Error`s in one place ([`fail`]).
+//! engine (plus the settings table, [`settings`]), errors turned into
+//! JavaScript `Error`s in one place ([`fail`]).
 //!
 //! Shapes the worker sees (plain objects):
 //! - a change: `{kind: "createType", resource}`, `{kind: "create", resource, id, item}`,
@@ -13,7 +14,10 @@
 //!   `Response.error()` instead of the response).
 
 use js_sys::{Array, Object, Reflect, Uint8Array};
-use mock_rest_core::{Change, Config, Engine, Fault, IdSource, Method, Request, Response};
+use mock_rest_core::{
+    request_namespace, ApiError, Change, Config, Engine, Fault, IdSource, Kind, Method, Request,
+    Response, SETTINGS,
+};
 use std::time::Duration;
 use wasm_bindgen::prelude::*;
 
@@ -52,11 +56,16 @@ impl MockEngine {
     /// (a JSON array, as `GET /__admin/rules` lists them), the rules to start
     /// with and the ones reset restores. Throws on a setting it does not know
     /// or cannot take, and on a seed or rules that are not valid.
+    /// `publicly_reachable`: the host listens where others can reach it (the
+    /// Node server on a non-loopback address), so the homepage warns when no
+    /// token guards the data; absent in the browser, where only the page
+    /// reaches the engine.
     #[wasm_bindgen(constructor)]
     pub fn new(
         settings: &Object,
         seed: Option<String>,
         rules: Option<String>,
+        publicly_reachable: Option<bool>,
     ) -> Result<MockEngine, JsError> {
         let pairs = Object::entries(settings)
             .iter()
@@ -69,8 +78,11 @@ impl MockEngine {
             })
             .collect::<Result<Vec<_>, String>>()
             .map_err(fail)?;
-        // Only the page reaches the engine, so the homepage never warns that the mock is public.
-        let (config, warnings) = Config::default().from_settings(pairs).map_err(fail)?;
+        let base = Config {
+            publicly_reachable: publicly_reachable.unwrap_or(false),
+            ..Config::default()
+        };
+        let (config, warnings) = base.from_settings(pairs).map_err(fail)?;
         let mut engine = Engine::new(config, Box::new(CryptoIds), unix_now());
         if let Some(seed) = seed {
             engine
@@ -184,8 +196,73 @@ impl MockEngine {
     #[wasm_bindgen(js_name = storageFailed)]
     pub fn storage_failed(&self, method: &str, target: &str, headers: Vec<String>) -> Object {
         let request = request(method, target, headers);
-        let mut response = mock_rest_core::ApiError::StorageFailed.to_response();
+        let mut response = ApiError::StorageFailed.to_response();
         self.engine.finish(&mut response, &request);
+        response_object(&response)
+    }
+}
+
+/// The engine's settings, from the core's one table, for a host that reads
+/// them by flag and environment (the Node server): an array of
+/// `{name, flag, jsName, default, help, secret}`.
+#[wasm_bindgen]
+pub fn settings() -> Array {
+    SETTINGS
+        .iter()
+        .map(|setting| {
+            let object = Object::new();
+            set(&object, "name", setting.name);
+            set(&object, "flag", setting.flag());
+            set(&object, "jsName", setting.js_name());
+            set(&object, "default", setting.default);
+            set(&object, "help", setting.help);
+            set(&object, "secret", setting.kind == Kind::Secret);
+            JsValue::from(object)
+        })
+        .collect()
+}
+
+/// What a host with many namespaces (the Node host) asks before it picks one.
+#[wasm_bindgen]
+impl MockEngine {
+    /// The namespace a request is for, by its `X-Mock-Namespace` header (the
+    /// core's rule): `{name}`, or `{response}` refusing the header (`400`).
+    #[wasm_bindgen(js_name = namespaceOf)]
+    pub fn namespace_of(&self, method: &str, target: &str, headers: Vec<String>) -> Object {
+        let request = request(method, target, headers);
+        let answer = Object::new();
+        match request_namespace(&request) {
+            Ok(name) => set(&answer, "name", name),
+            Err(err) => set(&answer, "response", self.refusal(&err, &request)),
+        }
+        answer
+    }
+
+    /// The answer to a request for a new namespace when the host holds
+    /// `limit` already (`507`).
+    #[wasm_bindgen(js_name = tooManyNamespaces)]
+    pub fn too_many_namespaces(
+        &self,
+        method: &str,
+        target: &str,
+        headers: Vec<String>,
+        limit: u32,
+    ) -> Object {
+        let request = request(method, target, headers);
+        let err = ApiError::TooManyNamespaces {
+            limit: limit as usize,
+        };
+        self.refusal(&err, &request)
+    }
+
+    /// The store as snapshot JSON text (`{"type": [items]}`).
+    pub fn snapshot(&self) -> String {
+        String::from_utf8_lossy(&self.engine.snapshot()).into_owned()
+    }
+
+    fn refusal(&self, err: &ApiError, request: &Request) -> Object {
+        let mut response = err.to_response();
+        self.engine.finish(&mut response, request);
         response_object(&response)
     }
 }

@@ -13,6 +13,10 @@
 //! - The store's changes as plain objects, one IndexedDB operation each,
 //!   including the changes that rebuild a store from its seed
 //!   (`Engine::rebuild_changes`).
+//! - For the Node host of the npm package (`npm/`): the settings table
+//!   (`settings()`, from which its flags and environment variables are
+//!   made), the core's namespace rule with its `400` and `507` answers, and
+//!   the store as snapshot text.
 //!
 //! # Out of scope
 //! Everything but the engine: which requests are mocked, IndexedDB, timers and
@@ -23,7 +27,8 @@
 //! On the host (x86_64) the crate is empty: everything it does is a
 //! conversion at the wasm boundary, tested in headless Chromium by
 //! `scripts/browser.sh`, which builds the wasm with `wasm-bindgen --target
-//! no-modules` into `web/dist/`.
+//! no-modules` into `web/dist/`, and in Node by `scripts/node.sh`, which
+//! binds the same wasm with `--target nodejs` into `npm/dist/node/`.
 //!
 //! [`Engine`]: mock_rest_core::Engine
 

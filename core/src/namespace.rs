@@ -1,0 +1,97 @@
+//! Namespaces: the rule for the name a request gives in `X-Mock-Namespace`,
+//! which every host applies before it picks the namespace's engine.
+//!
+//! A host holds one engine per namespace (its own items, types and journal)
+//! and picks it by this header; no header, or a blank one, is
+//! [`DEFAULT_NAMESPACE`]. A name is 1 to [`MAX_NAMESPACE_BYTES`] bytes of
+//! `[A-Za-z0-9._-]`; anything else is `400` ([`ApiError::BadNamespace`]). A
+//! host bounds how many namespaces it holds (`MAX_NAMESPACES`, default
+//! [`DEFAULT_MAX_NAMESPACES`]); a new one past the bound is `507`
+//! ([`ApiError::TooManyNamespaces`]).
+
+use crate::{ApiError, Request};
+
+/// The header that names a request's namespace.
+pub const NAMESPACE_HEADER: &str = "x-mock-namespace";
+/// The namespace of a request without the header (or with a blank one).
+pub const DEFAULT_NAMESPACE: &str = "default";
+/// The longest namespace name, in bytes.
+pub const MAX_NAMESPACE_BYTES: usize = 64;
+/// How many namespaces a host holds unless `MAX_NAMESPACES` says otherwise.
+pub const DEFAULT_MAX_NAMESPACES: usize = 1000;
+
+/// The namespace a header value names: blank or absent is
+/// [`DEFAULT_NAMESPACE`], surrounding spaces are trimmed, and a name that
+/// breaks the rule is a `400` saying why.
+pub fn namespace_name(header: Option<&str>) -> Result<&str, ApiError> {
+    let name = header.map(str::trim).unwrap_or_default();
+    if name.is_empty() {
+        return Ok(DEFAULT_NAMESPACE);
+    }
+    let allowed = |b: u8| b.is_ascii_alphanumeric() || b"._-".contains(&b);
+    if name.len() > MAX_NAMESPACE_BYTES || !name.bytes().all(allowed) {
+        return Err(ApiError::BadNamespace {
+            reason: format!(
+                "X-Mock-Namespace must be 1 to {MAX_NAMESPACE_BYTES} characters of A-Z, a-z, 0-9, `.`, `_` and `-`."
+            ),
+        });
+    }
+    Ok(name)
+}
+
+/// The namespace of a request: its first `X-Mock-Namespace` header, read by
+/// [`namespace_name`].
+pub fn request_namespace(request: &Request) -> Result<&str, ApiError> {
+    let header = request
+        .headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(NAMESPACE_HEADER))
+        .map(|(_, value)| value.as_str());
+    namespace_name(header)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Method;
+
+    #[test]
+    fn blank_or_absent_is_default() {
+        assert_eq!(namespace_name(None), Ok("default"));
+        assert_eq!(namespace_name(Some("")), Ok("default"));
+        assert_eq!(namespace_name(Some("  ")), Ok("default"));
+        assert_eq!(namespace_name(Some(" shop ")), Ok("shop"));
+    }
+
+    #[test]
+    fn names_are_1_to_64_bytes_of_the_allowed_characters() {
+        let longest = "a".repeat(64);
+        for good in ["a", "Shop-1.test_x", longest.as_str()] {
+            assert_eq!(namespace_name(Some(good)), Ok(good));
+        }
+        let too_long = "a".repeat(65);
+        for bad in [too_long.as_str(), "a b", "a/b", "é", "a:b", "%41"] {
+            let err = namespace_name(Some(bad)).unwrap_err();
+            assert_eq!(err.status(), 400, "{bad}");
+            assert!(err.message().contains("X-Mock-Namespace"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_request_header_is_found_in_any_case() {
+        let mut request = Request::new(Method::Get, "/api/x");
+        assert_eq!(request_namespace(&request), Ok("default"));
+        request
+            .headers
+            .push(("X-Mock-NAMESPACE".to_owned(), "team.a".to_owned()));
+        assert_eq!(request_namespace(&request), Ok("team.a"));
+    }
+
+    #[test]
+    fn too_many_namespaces_is_507_naming_the_setting() {
+        let err = ApiError::TooManyNamespaces { limit: 3 };
+        assert_eq!(err.status(), 507);
+        assert!(err.message().contains("MAX_NAMESPACES"));
+        assert!(err.message().contains('3'));
+    }
+}

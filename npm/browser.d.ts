@@ -1,0 +1,26 @@
+import type { EngineSettings } from './index.js';
+
+/** The paths the worker answers unless told otherwise. */
+export declare const DEFAULT_PREFIXES: readonly string[];
+
+export interface StartMockOptions extends EngineSettings {
+    /** Paths the worker answers (default `DEFAULT_PREFIXES`); other requests go to the network. */
+    prefixes?: readonly string[];
+    /** Other origins whose requests under the prefixes are mocked too. */
+    origins?: readonly string[];
+    /** The store to use (default `"default"`); each namespace is an IndexedDB database. */
+    namespace?: string;
+    /** The data a new namespace starts with: `{"type": [items]}`, as an object or JSON text. */
+    seed?: Record<string, unknown> | string | null;
+    /** The worker's URL (default `/mock-sw.js`, where `npx mock-rest-api init public/` puts it). */
+    serviceWorker?: string | URL;
+    /** The worker's scope (default: the folder of the worker). */
+    scope?: string;
+    /** How long to wait for the worker to take control, in milliseconds (default 10000). */
+    timeoutMs?: number;
+}
+
+/** Starts the mock for this page; resolves once its service worker controls the page. */
+export declare function startMock(
+    options?: StartMockOptions,
+): Promise<{ namespace: string; registration: ServiceWorkerRegistration }>;

@@ -1,0 +1,76 @@
+/** One of the engine's settings, from its table (the same table the native server's flags come from). */
+export interface Setting {
+    /** The environment variable: `DELAY_MS`. */
+    readonly name: string;
+    /** The command's flag, without dashes: `delay-ms`. */
+    readonly flag: string;
+    /** The option of `createMock` and `startMock`: `delayMs`. */
+    readonly jsName: string;
+    /** The default, as text (empty: not set). */
+    readonly default: string;
+    /** What it does, in one line. */
+    readonly help: string;
+    /** Whether its value must never be shown (`API_TOKEN`). */
+    readonly secret: boolean;
+}
+
+/** Every setting of the engine. */
+export declare const SETTINGS: readonly Setting[];
+
+/** A setting's value: text, a whole number, or a list (joined with commas). */
+export type SettingValue = string | number | readonly string[];
+
+/** The engine's settings, by their JavaScript names (their environment names are taken too). */
+export interface EngineSettings {
+    appName?: SettingValue;
+    appVersion?: SettingValue;
+    apiToken?: SettingValue;
+    authScope?: 'all' | 'writes';
+    corsOrigins?: SettingValue;
+    delayMs?: SettingValue;
+    journalSize?: SettingValue;
+    maxBodyBytes?: SettingValue;
+    maxItems?: SettingValue;
+    maxStoreBytes?: SettingValue;
+    maxTypes?: SettingValue;
+    maxUriBytes?: SettingValue;
+}
+
+/** A store in the snapshot format: each resource type with its items. */
+export type Snapshot = Record<string, Array<Record<string, unknown>>>;
+
+export interface MockOptions extends EngineSettings {
+    /**
+     * The store every namespace starts from and `reset()` (or `POST /__admin/reset`) returns to:
+     * `{"type": [items]}` (a json-server db.json too), as an object or as JSON text.
+     */
+    seed?: Snapshot | Record<string, unknown> | string | null;
+    /** The most namespaces (`X-Mock-Namespace`) the mock holds; a new one past it gets 507. Default 1000. */
+    maxNamespaces?: number;
+}
+
+export interface Mock {
+    /** Answers like `fetch(input, init)`, from the mock. A relative URL (`/api/x`) is on http://localhost. */
+    fetch(input: string | URL | Request, init?: RequestInit): Promise<Response>;
+    /**
+     * Answers the global `fetch` from the mock for these origins (such as `https://api.example.com`)
+     * until `restore()`; requests to other origins go to the real `fetch`.
+     */
+    intercept(origins: string | readonly string[]): Mock;
+    /** Gives the global `fetch` back. */
+    restore(): Mock;
+    /** Serves the mock on a free port of 127.0.0.1; resolves to its base URL (`http://127.0.0.1:PORT`). */
+    listen(): Promise<string>;
+    /** A namespace's store (default `"default"`). */
+    snapshot(namespace?: string): Snapshot;
+    /** Starts every namespace again from the seed (or empty). */
+    reset(): Mock;
+    /** Restores `fetch`, stops listening and frees the store. */
+    close(): Promise<void>;
+}
+
+/**
+ * A mock with a real CRUD store, in-process: no process and no port until `listen()`. Throws an
+ * Error naming an option that is not a setting or a value a setting cannot take, and on a bad seed.
+ */
+export declare function createMock(options?: MockOptions): Mock;

@@ -1,0 +1,150 @@
+// `import { createMock } from 'mock-rest-api'`: the mock in-process, for tests in Node (node:test,
+// vitest, jest): a real CRUD store behind `mock.fetch`, the global fetch for chosen origins, or a
+// port of 127.0.0.1. See README.md.
+import { DEFAULT_MAX_NAMESPACES, Namespaces, SETTINGS } from './lib/engine.js';
+import { baseUrl, close, createServer, listen } from './lib/server.js';
+
+export { SETTINGS };
+
+/** The options of createMock itself; every other option is one of the engine's settings. */
+const HOST_OPTIONS = ['seed', 'maxNamespaces'];
+
+/** Where a relative URL given to `mock.fetch` is taken to point. */
+const RELATIVE_BASE = 'http://localhost';
+
+/** Statuses whose Response has no body. */
+const NULL_BODY = new Set([101, 103, 204, 205, 304]);
+
+/**
+ * A mock with its own store (per namespace), answering at once, with no process and no port until
+ * `listen()`. Throws an Error naming any option that is not a setting or that a setting cannot take,
+ * and on a seed that is not valid.
+ */
+export function createMock(options = {}) {
+    const settings = {};
+    for (const [key, value] of Object.entries(options)) {
+        if (!HOST_OPTIONS.includes(key) && value !== undefined) {
+            settings[key] = value;
+        }
+    }
+    const namespaces = new Namespaces(settings, options.seed ?? null, options.maxNamespaces ?? DEFAULT_MAX_NAMESPACES);
+    let intercepted = null;
+    let server = null;
+    let listening = null;
+    let closed = false;
+    const open = () => {
+        if (closed) throw new Error('mock-rest-api: this mock is closed');
+    };
+
+    async function mockFetch(input, init) {
+        open();
+        const request = input instanceof Request && init === undefined ? input : new Request(absolute(input), init);
+        const url = new URL(request.url);
+        const headers = [];
+        let hasHost = false;
+        for (const [name, value] of request.headers) {
+            headers.push(name, value);
+            hasHost ||= name === 'host';
+        }
+        if (!hasHost) {
+            headers.push('host', url.host);
+        }
+        const bytes = new Uint8Array(await request.arrayBuffer());
+        const tooLarge = bytes.length > namespaces.maxBodyBytes;
+        const answer = await namespaces.handle(
+            request.method,
+            url.pathname + url.search,
+            headers,
+            tooLarge ? new Uint8Array(0) : bytes,
+            tooLarge,
+        );
+        const body = NULL_BODY.has(answer.status) || request.method === 'HEAD' ? null : answer.body;
+        return new Response(body, { status: answer.status, headers: answer.headers });
+    }
+
+    const mock = {
+        /** Answers like `fetch(input, init)`, from the mock. A relative URL is on http://localhost. */
+        fetch: mockFetch,
+
+        /**
+         * Answers the global `fetch` from the mock for these origins (such as
+         * `'https://api.example.com'`) until `restore()`; other requests go to the real fetch.
+         */
+        intercept(origins) {
+            open();
+            const list = (Array.isArray(origins) ? origins : [origins]).map((origin) => new URL(origin).origin);
+            if (intercepted) {
+                list.forEach((origin) => intercepted.origins.add(origin));
+                return mock;
+            }
+            const original = globalThis.fetch;
+            const state = { origins: new Set(list), original };
+            state.patched = function fetch(input, init) {
+                let origin = null;
+                try {
+                    origin = new URL(input instanceof Request ? input.url : String(input)).origin;
+                } catch {
+                    // Not an absolute URL: the real fetch says what is wrong with it.
+                }
+                return origin !== null && state.origins.has(origin) ? mockFetch(input, init) : original(input, init);
+            };
+            globalThis.fetch = state.patched;
+            intercepted = state;
+            return mock;
+        },
+
+        /** Gives the global `fetch` back as it was before `intercept`. */
+        restore() {
+            if (intercepted) {
+                if (globalThis.fetch === intercepted.patched) {
+                    globalThis.fetch = intercepted.original;
+                }
+                intercepted = null;
+            }
+            return mock;
+        },
+
+        /** Serves the mock on a free port of 127.0.0.1 and resolves to its base URL. */
+        listen() {
+            open();
+            if (!listening) {
+                server = createServer(namespaces, (line) => process.stderr.write(`mock-rest-api: ${line}\n`));
+                listening = listen(server, 0, '127.0.0.1').then(baseUrl);
+            }
+            return listening;
+        },
+
+        /** A namespace's store (default `"default"`) as `{"type": [items]}`. */
+        snapshot(namespace = 'default') {
+            open();
+            return JSON.parse(namespaces.engine(String(namespace)).snapshot());
+        },
+
+        /** Starts every namespace again from the seed (or empty), its journal included. */
+        reset() {
+            open();
+            namespaces.clear();
+            return mock;
+        },
+
+        /** Restores the global fetch, stops listening and frees the store. Resolves when done. */
+        async close() {
+            if (closed) return;
+            mock.restore();
+            closed = true;
+            if (server) {
+                await listening.catch(() => {});
+                await close(server, true);
+            }
+            namespaces.free();
+        },
+    };
+    return mock;
+}
+
+function absolute(input) {
+    if (typeof input === 'string' && input.startsWith('/')) {
+        return RELATIVE_BASE + input;
+    }
+    return input instanceof URL ? input.href : input;
+}

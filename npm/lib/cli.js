@@ -1,0 +1,301 @@
+// `npx mock-rest-api`: the mock as an HTTP server in Node, and `npx mock-rest-api init DIR`, which
+// copies the browser mock (service worker, registration helper, wasm) into a web app's folder.
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DEFAULT_MAX_NAMESPACES, Namespaces, SETTINGS } from './engine.js';
+import { baseUrl, close, createServer, listen } from './server.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const packageJson = JSON.parse(fs.readFileSync(path.join(here, '..', 'package.json'), 'utf8'));
+
+/** What `init` copies, from dist/browser/ (the files scripts/browser.sh builds into web/dist/). */
+export const BROWSER_FILES = ['mock-sw.js', 'mock.js', 'mock_rest_web.js', 'mock_rest_web_bg.wasm'];
+const BROWSER_DIR = path.join(here, '..', 'dist', 'browser');
+
+/** The host's own settings: name (environment variable), flag, whether it takes a value, help. */
+const HOST_SETTINGS = [
+    { name: 'PORT', flag: 'port', value: 'N', help: 'The port to listen on (0 picks a free one).', default: '5000' },
+    { name: 'HOST', flag: 'host', value: 'ADDR', help: 'The address to bind (an IP address or `localhost`); wins over --run-local.' },
+    { name: 'RUN_LOCAL', flag: 'run-local', help: 'Bind 127.0.0.1 only, instead of every interface.' },
+    { name: 'FIXTURES', flag: 'fixtures', value: 'FILE', help: 'A read-only seed ({"type": [items]}); every namespace starts from it and /__admin/reset returns to it. Never written.' },
+    { name: 'WATCH', flag: 'watch', help: 'Load the fixtures again when the file changes (whole or not at all), resetting every namespace.' },
+    { name: 'DATA_FILE', flag: 'data', value: 'FILE', help: 'Durable data is native-only: here FILE is read once as the seed and never written.' },
+    { name: 'MAX_NAMESPACES', flag: 'max-namespaces', value: 'N', help: 'The most namespaces (X-Mock-Namespace) held; a new one past it gets 507.', default: String(DEFAULT_MAX_NAMESPACES) },
+];
+
+/** Thrown for a bad command line, setting or file: printed as it is, exit status 2. */
+class StartError extends Error {}
+
+/** `false`, `0`, `no`, `off` and empty are off; any other value is on (as the native server reads RUN_LOCAL). */
+function truthy(value) {
+    return !['', 'false', '0', 'no', 'off'].includes(String(value).trim().toLowerCase());
+}
+
+function usage() {
+    const lines = [
+        `mock-rest-api ${packageJson.version}: a mock REST API. POST any JSON to /api/{resource}, then read, replace and delete it.`,
+        '',
+        'Usage: mock-rest-api [FILE] [OPTIONS]     (FILE means --fixtures FILE)',
+        '       mock-rest-api init DIR             (copy the browser mock into DIR, such as public/)',
+        '',
+        'Options (each also read from the environment variable in brackets):',
+    ];
+    const row = (flag, name, help, def) => {
+        lines.push(`  --${flag} [${name}]`);
+        lines.push(`      ${help}${def ? ` [default: ${def}]` : ''}`);
+    };
+    for (const s of HOST_SETTINGS) row(s.value ? `${s.flag} ${s.value}` : s.flag, s.name, s.help, s.default);
+    for (const s of SETTINGS) row(`${s.flag} ${s.name}`, s.name, s.help, s.default);
+    lines.push('  -h, --help      Print this help', '  -V, --version   Print the version');
+    return lines.join('\n');
+}
+
+/**
+ * The settings from the arguments and the environment: `{host: {PORT, ...}, engine: {NAME: value}}`,
+ * flags winning over the environment. Throws a StartError naming what it cannot take.
+ */
+export function parseArgs(args, env = process.env) {
+    const host = {};
+    const engine = {};
+    const byFlag = new Map();
+    for (const s of HOST_SETTINGS) byFlag.set(s.flag, { ...s, host: true });
+    for (const s of SETTINGS) byFlag.set(s.flag, { name: s.name, flag: s.flag, value: s.name, host: false });
+    for (const s of HOST_SETTINGS) {
+        if (env[s.name] !== undefined && env[s.name] !== '') host[s.name] = s.value ? env[s.name] : truthy(env[s.name]);
+    }
+    for (const s of SETTINGS) {
+        if (env[s.name] !== undefined) engine[s.name] = env[s.name];
+    }
+    let positional = null;
+    for (let i = 0; i < args.length; i++) {
+        const arg = args[i];
+        if (arg === '-h' || arg === '--help') return { help: true };
+        if (arg === '-V' || arg === '--version') return { version: true };
+        if (!arg.startsWith('--') || arg === '--') {
+            if (arg === '--' || arg.startsWith('-')) throw new StartError(`unknown option \`${arg}\`; see --help`);
+            if (positional !== null) throw new StartError(`one FILE at most: \`${positional}\` and \`${arg}\` were given`);
+            positional = arg;
+            continue;
+        }
+        const eq = arg.indexOf('=');
+        const flag = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
+        const setting = byFlag.get(flag);
+        if (!setting) throw new StartError(`unknown option \`--${flag}\`; see --help`);
+        let value;
+        if (!setting.value) {
+            value = eq < 0 ? true : truthy(arg.slice(eq + 1));
+        } else if (eq >= 0) {
+            value = arg.slice(eq + 1);
+        } else if (i + 1 < args.length) {
+            value = args[++i];
+        } else {
+            throw new StartError(`--${flag} needs a value (${setting.value})`);
+        }
+        (setting.host ? host : engine)[setting.name] = value;
+    }
+    if (positional !== null) {
+        if (host.FIXTURES !== undefined && args.some((a) => a === '--fixtures' || a.startsWith('--fixtures='))) {
+            throw new StartError(`FILE (\`${positional}\`) means --fixtures FILE; give one or the other`);
+        }
+        host.FIXTURES = positional;
+    }
+    return { host, engine };
+}
+
+function checkedPort(text) {
+    const value = String(text).trim();
+    if (!/^[0-9]+$/.test(value) || Number(value) > 65535) {
+        throw new StartError(`PORT=${value}: a port number from 0 to 65535`);
+    }
+    return Number(value);
+}
+
+function checkedHost(settings) {
+    if (settings.HOST !== undefined) {
+        const value = String(settings.HOST).trim();
+        if (value.toLowerCase() === 'localhost') return '127.0.0.1';
+        if (!net.isIP(value)) throw new StartError(`HOST=${value}: \`${value}\` is not an IP address (or \`localhost\`)`);
+        return value;
+    }
+    return settings.RUN_LOCAL ? '127.0.0.1' : '0.0.0.0';
+}
+
+function checkedMaxNamespaces(text) {
+    const value = String(text).trim();
+    if (!/^[0-9]+$/.test(value) || Number(value) < 1 || !Number.isSafeInteger(Number(value))) {
+        throw new StartError(`MAX_NAMESPACES=${value}: a whole number, at least 1`);
+    }
+    return Number(value);
+}
+
+/** A seed file's text; a missing or unreadable file is a StartError naming it. */
+function readSeed(file, what) {
+    try {
+        return fs.readFileSync(file, 'utf8');
+    } catch (err) {
+        throw new StartError(`${what}=${file}: cannot be read (${err.code || err.message})`);
+    }
+}
+
+function logger(stream) {
+    return (level, line) => stream.write(`${new Date().toISOString()} ${level.padStart(5)} mock-rest-api: ${line}\n`);
+}
+
+/** `init DIR`: copies the browser mock into DIR (made if missing). */
+export function init(dir, out = process.stdout) {
+    if (!dir) throw new StartError('init needs a folder: mock-rest-api init public/');
+    fs.mkdirSync(dir, { recursive: true });
+    for (const file of BROWSER_FILES) {
+        fs.copyFileSync(path.join(BROWSER_DIR, file), path.join(dir, file));
+        out.write(`copied ${file} into ${dir}\n`);
+    }
+    out.write(
+        `The mock's service worker is in ${dir}; serve that folder at your site's root and call\n` +
+            `  import { startMock } from 'mock-rest-api/browser'; await startMock();\n` +
+            `before the first fetch. Run this again after upgrading mock-rest-api.\n`,
+    );
+}
+
+/** Starts the server; resolves to `{server, namespaces, stop}` once it listens. */
+export async function start(args, env = process.env, stderr = process.stderr) {
+    const log = logger(stderr);
+    const parsed = parseArgs(args, env);
+    if (parsed.help || parsed.version) return parsed;
+    const { host: hostSettings, engine } = parsed;
+    const port = checkedPort(hostSettings.PORT ?? '5000');
+    const address = checkedHost(hostSettings);
+    const maxNamespaces = checkedMaxNamespaces(hostSettings.MAX_NAMESPACES ?? DEFAULT_MAX_NAMESPACES);
+    const fixtures = hostSettings.FIXTURES;
+    const data = hostSettings.DATA_FILE;
+    if (hostSettings.WATCH && fixtures === undefined) {
+        throw new StartError('WATCH (--watch) needs a fixtures file (--fixtures FILE, or FILE)');
+    }
+    let seed = null;
+    let seedFrom = null;
+    if (fixtures !== undefined) {
+        seed = readSeed(fixtures, 'FIXTURES');
+        seedFrom = ['FIXTURES', fixtures];
+    }
+    if (data !== undefined) {
+        // Durable data is the native server's: here the file is a seed, read once.
+        if (fs.existsSync(data)) {
+            seed = readSeed(data, 'DATA_FILE');
+            seedFrom = ['DATA_FILE', data];
+        }
+    }
+    let namespaces;
+    try {
+        // Beyond loopback the homepage warns when no token guards the data, as the native server's does.
+        const loopback = address === '::1' || address.startsWith('127.');
+        namespaces = new Namespaces(engine, null, maxNamespaces, !loopback);
+    } catch (err) {
+        throw new StartError(err.message);
+    }
+    try {
+        namespaces.setSeed(seed);
+    } catch (err) {
+        throw new StartError(`${seedFrom[0]}=${seedFrom[1]}: ${err.message}`);
+    }
+    for (const warning of namespaces.warnings) log('WARN', warning);
+    if (data !== undefined) {
+        log(
+            'WARN',
+            `--data ${data}: durable data is native-only; this Node server ${fs.existsSync(data) ? 'reads it once as the seed and' : 'finds no such file and'} will not write it (changes live in memory until it stops)`,
+        );
+    }
+    if (fixtures !== undefined) {
+        log('INFO', `fixtures: ${fixtures}, read only: it will not be written${seedFrom[0] === 'DATA_FILE' ? ` (the --data file seeds the store instead)` : ''}`);
+    }
+
+    const server = createServer(namespaces, (line) => log('ERROR', line));
+    server.on('request', (req, res) => {
+        const started = process.hrtime.bigint();
+        res.on('finish', () => {
+            const ms = Number(process.hrtime.bigint() - started) / 1e6;
+            log('INFO', `${req.method} ${req.url} ${res.statusCode} ${ms.toFixed(1)} ms`);
+        });
+    });
+    let listening;
+    try {
+        listening = await listen(server, port, address);
+    } catch (err) {
+        throw new StartError(`cannot listen on ${address}:${port}: ${err.message}`);
+    }
+    const name = namespaces.setting('APP_NAME');
+    const version = namespaces.setting('APP_VERSION');
+    log('INFO', `${name} ${version} listening on ${baseUrl(listening)}`);
+
+    let watcher = null;
+    if (hostSettings.WATCH) {
+        let last = seed;
+        const reload = () => {
+            let text;
+            try {
+                text = fs.readFileSync(fixtures, 'utf8');
+            } catch (err) {
+                log('WARN', `--watch: ${fixtures} cannot be read (${err.code || err.message}); the running store is kept`);
+                return;
+            }
+            if (text === last) return;
+            try {
+                namespaces.setSeed(text);
+            } catch (err) {
+                log('WARN', `--watch: ${fixtures} is not loaded: ${err.message}; the running store is kept`);
+                return;
+            }
+            last = text;
+            log('INFO', `--watch: loaded ${fixtures}; every namespace starts again from it`);
+        };
+        // Polling the file's status, which sees a file replaced by an editor as well as one rewritten.
+        fs.watchFile(fixtures, { interval: 100 }, reload);
+        watcher = () => fs.unwatchFile(fixtures, reload);
+        log('INFO', `--watch: watching ${fixtures} for changes`);
+    }
+
+    const stop = async () => {
+        if (watcher) watcher();
+        await close(server);
+        namespaces.free();
+    };
+    return { server, namespaces, stop, url: baseUrl(listening) };
+}
+
+/** The command: exits 2 on a bad start, 0 after SIGTERM or SIGINT. */
+export async function main(args) {
+    const log = logger(process.stderr);
+    try {
+        if (args[0] === 'init') {
+            if (args.length > 2) throw new StartError('init takes one folder: mock-rest-api init public/');
+            init(args[1]);
+            return;
+        }
+        const started = await start(args);
+        if (started.help) {
+            process.stdout.write(`${usage()}\n`);
+            return;
+        }
+        if (started.version) {
+            process.stdout.write(`mock-rest-api ${packageJson.version}\n`);
+            return;
+        }
+        let stopping = false;
+        const shutdown = async () => {
+            if (stopping) return;
+            stopping = true;
+            log('INFO', 'shutting down: finishing in-flight requests');
+            await started.stop();
+            log('INFO', 'stopped');
+            process.exit(0);
+        };
+        process.on('SIGTERM', shutdown);
+        process.on('SIGINT', shutdown);
+    } catch (err) {
+        if (err instanceof StartError) {
+            process.stderr.write(`mock-rest-api: ${err.message}\n`);
+            process.exit(2);
+        }
+        throw err;
+    }
+}

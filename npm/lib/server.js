@@ -1,0 +1,106 @@
+// The HTTP face of a Namespaces (lib/engine.js) in node:http: bytes in, the engine's answer out.
+// Used by the command (`npx mock-rest-api`) and by `mock.listen()`.
+import http from 'node:http';
+
+/** The status line reason for the few errors node:http's parser finds before a request exists. */
+const PARSE_ERRORS = {
+    HPE_HEADER_OVERFLOW: [431, 'The request headers are too large.'],
+    HPE_URI_TOO_LONG: [414, 'The request target is too long.'],
+};
+
+/**
+ * An http.Server answering every request with `namespaces`. `log(line)` gets one line per failure
+ * the host itself meets (never a client's error, which is answered).
+ */
+export function createServer(namespaces, log = () => {}) {
+    // The request line holds the path and query, which the engine checks against MAX_URI_BYTES and
+    // answers with 414; the parser's own bound must not cut in first.
+    const maxUri = Number(namespaces.setting('MAX_URI_BYTES')) || 8192;
+    const server = http.createServer(
+        { maxHeaderSize: Math.max(16 * 1024, maxUri + 16 * 1024), requireHostHeader: false },
+        (req, res) => {
+            serve(namespaces, req, res).catch((err) => {
+                if (req.destroyed || res.destroyed) {
+                    // The client went away mid-request: there is no one to answer.
+                    return;
+                }
+                log(`${req.method} ${req.url}: ${err.stack || err.message}`);
+                if (!res.headersSent) {
+                    res.writeHead(500, { 'content-type': 'application/json' });
+                }
+                res.end(JSON.stringify({ message: 'The mock failed to answer; see its log.' }));
+            });
+        },
+    );
+    // A request the parser refuses (a method it does not know, a malformed line) still gets JSON.
+    server.on('clientError', (err, socket) => {
+        if (!socket.writable) {
+            socket.destroy();
+            return;
+        }
+        const [status, message] = PARSE_ERRORS[err.code] || [400, `The request could not be parsed (${err.code || err.message}).`];
+        const body = JSON.stringify({ message });
+        socket.end(
+            `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json\r\n` +
+                `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+        );
+    });
+    return server;
+}
+
+async function serve(namespaces, req, res) {
+    const limit = namespaces.maxBodyBytes;
+    const chunks = [];
+    let size = 0;
+    let tooLarge = false;
+    for await (const chunk of req) {
+        size += chunk.length;
+        if (size > limit) {
+            // Read to the end, keep nothing: the answer is 413.
+            tooLarge = true;
+            chunks.length = 0;
+        } else {
+            chunks.push(chunk);
+        }
+    }
+    const body = tooLarge ? new Uint8Array(0) : new Uint8Array(Buffer.concat(chunks));
+    const answer = await namespaces.handle(req.method, req.url, req.rawHeaders, body, tooLarge);
+    const headers = [];
+    for (const [name, value] of answer.headers) {
+        headers.push(name, value);
+    }
+    res.writeHead(answer.status, headers);
+    res.end(answer.body.length > 0 ? Buffer.from(answer.body.buffer, answer.body.byteOffset, answer.body.length) : undefined);
+}
+
+/** Listens on `host`:`port` and resolves to the address node reports. */
+export function listen(server, port, host) {
+    return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+            server.off('error', reject);
+            resolve(server.address());
+        });
+    });
+}
+
+/** `http://HOST:PORT` for an address (IPv6 in brackets). */
+export function baseUrl(address) {
+    const host = address.family === 'IPv6' || address.family === 6 ? `[${address.address}]` : address.address;
+    return `http://${host}:${address.port}`;
+}
+
+/**
+ * Stops accepting and resolves once the server is closed: in-flight requests finish first (idle
+ * keep-alive connections are ended at once), unless `force`, which ends every connection now.
+ */
+export function close(server, force = false) {
+    return new Promise((resolve) => {
+        server.close(() => resolve());
+        if (force) {
+            server.closeAllConnections();
+        } else {
+            server.closeIdleConnections();
+        }
+    });
+}

@@ -1,0 +1,227 @@
+// `npx mock-rest-api` and `npx mock-rest-api init DIR`, as installed from the packed tarball: each
+// test starts its own server on a free port of 127.0.0.1 and stops it by its PID.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const bin = path.join(here, 'node_modules', '.bin', 'mock-rest-api');
+const packageDir = path.join(here, 'node_modules', 'mock-rest-api');
+const fixtures = path.join(here, 'fixtures.json');
+/** The environment without any setting the caller may have set. */
+const cleanEnv = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !/^(PORT|HOST|RUN_LOCAL|FIXTURES|WATCH|DATA_FILE|MAX_NAMESPACES|APP_NAME|APP_VERSION|API_TOKEN|AUTH_SCOPE|CORS_ORIGINS|DELAY_MS|JOURNAL_SIZE|MAX_BODY_BYTES|MAX_ITEMS|MAX_TYPES|MAX_URI_BYTES)$/.test(k)),
+);
+
+function scratch() {
+    return fs.mkdtempSync(path.join(os.tmpdir(), 'mock-rest-node-test-'));
+}
+
+/** Starts the command; resolves once it logs `listening on URL`, with {child, base, log()}. */
+function start(args, env = {}) {
+    const child = spawn(bin, ['--host', '127.0.0.1', '--port', '0', ...args], {
+        env: { ...cleanEnv, ...env },
+        stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let log = '';
+    const waiters = [];
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (text) => {
+        log += text;
+        for (const w of [...waiters]) w();
+    });
+    const server = {
+        child,
+        log: () => log,
+        /**
+         * Resolves once the log matches `re`; rejects if the process exits first, or if nothing
+         * matches within 20 s (a bound on a hang, not a timing check: the lines come in milliseconds).
+         */
+        waitFor(re) {
+            return new Promise((resolve, reject) => {
+                const timer = setTimeout(() => {
+                    waiters.splice(waiters.indexOf(check), 1);
+                    reject(new Error(`nothing matched ${re} within 20 s; log:\n${log}`));
+                }, 20000);
+                const check = () => {
+                    const m = re.exec(log);
+                    if (m) {
+                        clearTimeout(timer);
+                        waiters.splice(waiters.indexOf(check), 1);
+                        resolve(m);
+                    }
+                };
+                waiters.push(check);
+                child.once('exit', (code) => {
+                    clearTimeout(timer);
+                    reject(new Error(`exited (${code}) before logging ${re}; log:\n${log}`));
+                });
+                check();
+            });
+        },
+        async stop() {
+            if (child.exitCode === null) {
+                const exited = new Promise((resolve) => child.once('exit', resolve));
+                process.kill(child.pid, 'SIGTERM');
+                return exited;
+            }
+            return child.exitCode;
+        },
+    };
+    return server.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)/).then((m) => ({ ...server, base: m[1] }));
+}
+
+/** Runs the command to its end (for starts that must fail). */
+function run(args, env = {}) {
+    return spawnSync(bin, args, { env: { ...cleanEnv, ...env }, encoding: 'utf8', timeout: 30000 });
+}
+
+test('a positional FILE is the read-only seed, and the start log says so', async () => {
+    const dir = scratch();
+    const file = path.join(dir, 'db.json');
+    fs.copyFileSync(fixtures, file);
+    const before = fs.readFileSync(file, 'utf8');
+    const server = await start([file], { APP_NAME: 'books-mock' });
+    try {
+        assert.match(server.log(), new RegExp(`fixtures: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, read only: it will not be written`));
+        assert.match(server.log(), /books-mock \S+ listening on/);
+        const books = await (await fetch(`${server.base}/api/books`)).json();
+        assert.deepEqual(books.map((b) => b._id), ['b1', 'b2']);
+        const posted = await fetch(`${server.base}/api/books`, { method: 'POST', body: '{"title":"Ubik"}' });
+        assert.equal(posted.status, 200);
+        assert.equal((await (await fetch(`${server.base}/api/books`)).json()).length, 3);
+    } finally {
+        assert.equal(await server.stop(), 0);
+    }
+    assert.equal(fs.readFileSync(file, 'utf8'), before);
+});
+
+test('settings by flag and environment; a bad one stops the start naming it', async () => {
+    const server = await start(['--app-name', 'by-flag', '--cors-origins=http://a.test'], { APP_VERSION: '9.9.9' });
+    try {
+        const health = await fetch(`${server.base}/health`);
+        const text = await health.text();
+        assert.match(text, /by-flag/);
+        assert.match(text, /9\.9\.9/);
+        const cors = await fetch(`${server.base}/api/x`, { headers: { origin: 'http://a.test' } });
+        assert.equal(cors.headers.get('access-control-allow-origin'), 'http://a.test');
+    } finally {
+        await server.stop();
+    }
+    for (const [args, env, re] of [
+        [['--delay-ms', 'soon'], {}, /DELAY_MS=soon: not a whole number/],
+        [[], { MAX_ITEMS: '-1' }, /MAX_ITEMS=-1: not a whole number/],
+        [['--port', '70000'], {}, /PORT=70000/],
+        [['--host', 'example'], {}, /HOST=example/],
+        [['--max-namespaces', '0'], {}, /MAX_NAMESPACES=0/],
+        [['--nope'], {}, /unknown option `--nope`/],
+        [['--fixtures', '/nonexistent/db.json'], {}, /FIXTURES=\/nonexistent\/db\.json: cannot be read/],
+        [['--watch'], {}, /--watch\) needs a fixtures file/],
+    ]) {
+        const result = run(args, env);
+        assert.equal(result.status, 2, `${args} ${JSON.stringify(env)}: ${result.stderr}`);
+        assert.match(result.stderr, re);
+    }
+    const badSeed = path.join(scratch(), 'bad.json');
+    fs.writeFileSync(badSeed, '{"books": 1}');
+    const result = run([badSeed]);
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, new RegExp(`FIXTURES=${badSeed.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: The seed is not valid`));
+    const help = run(['--help']);
+    assert.equal(help.status, 0);
+    assert.match(help.stdout, /--max-uri-bytes MAX_URI_BYTES \[MAX_URI_BYTES\]/);
+    assert.match(help.stdout, /--watch/);
+});
+
+test('--watch loads a changed file whole, and keeps the running store on a bad one', async () => {
+    const dir = scratch();
+    const file = path.join(dir, 'db.json');
+    fs.copyFileSync(fixtures, file);
+    const server = await start(['--watch', file]);
+    try {
+        await server.waitFor(/watching/);
+        const titles = async () => (await (await fetch(`${server.base}/api/books`)).json()).map((b) => b.title);
+        assert.deepEqual(await titles(), ['Dune', 'Solaris']);
+        fs.writeFileSync(file, JSON.stringify({ books: [{ _id: 'b9', title: 'Ubik' }] }));
+        await server.waitFor(/--watch: loaded/);
+        assert.deepEqual(await titles(), ['Ubik']);
+        fs.writeFileSync(file, '{"books": [');
+        await server.waitFor(/--watch: \S+ is not loaded: .*the running store is kept/);
+        assert.deepEqual(await titles(), ['Ubik']);
+    } finally {
+        await server.stop();
+    }
+});
+
+test('namespaces: isolated stores, a bad name is 400, past MAX_NAMESPACES is 507', async () => {
+    const server = await start([fixtures], { MAX_NAMESPACES: '2' });
+    try {
+        const post = (ns) => fetch(`${server.base}/api/books`, { method: 'POST', headers: { 'x-mock-namespace': ns }, body: '{"title":"x"}' });
+        assert.equal((await post('a')).status, 200);
+        const count = async (ns) => (await (await fetch(`${server.base}/api/books`, { headers: { 'x-mock-namespace': ns } })).json()).length;
+        assert.equal(await count('a'), 3);
+        assert.equal(await count(''), 2);
+        const bad = await post('a/b');
+        assert.equal(bad.status, 400);
+        assert.match((await bad.json()).message, /X-Mock-Namespace/);
+        const full = await post('c');
+        assert.equal(full.status, 507);
+        assert.equal(full.headers.get('access-control-allow-origin'), '*');
+    } finally {
+        await server.stop();
+    }
+});
+
+test('--data is native-only: read once as the seed, never written, and the log says so', async () => {
+    const dir = scratch();
+    const file = path.join(dir, 'data.json');
+    fs.copyFileSync(fixtures, file);
+    const before = fs.readFileSync(file, 'utf8');
+    const server = await start(['--data', file]);
+    try {
+        assert.match(server.log(), /durable data is native-only/);
+        await fetch(`${server.base}/api/books`, { method: 'POST', body: '{"title":"x"}' });
+        assert.equal((await (await fetch(`${server.base}/api/books`)).json()).length, 3);
+    } finally {
+        await server.stop();
+    }
+    assert.equal(fs.readFileSync(file, 'utf8'), before);
+});
+
+test('a request node:http cannot parse still gets a JSON 400', async () => {
+    const net = await import('node:net');
+    const server = await start([]);
+    try {
+        const { port } = new URL(server.base);
+        const answer = await new Promise((resolve, reject) => {
+            const socket = net.connect(Number(port), '127.0.0.1', () => socket.write('NOT A REQUEST\r\n\r\n'));
+            let text = '';
+            socket.on('data', (d) => (text += d));
+            socket.on('end', () => resolve(text));
+            socket.on('error', reject);
+        });
+        assert.match(answer, /^HTTP\/1\.1 400/);
+        assert.match(answer, /content-type: application\/json/);
+        assert.match(answer, /\{"message":"The request could not be parsed/);
+    } finally {
+        await server.stop();
+    }
+});
+
+test('init DIR copies the service worker and its wasm', () => {
+    const dir = path.join(scratch(), 'public');
+    const result = run(['init', dir]);
+    assert.equal(result.status, 0, result.stderr);
+    for (const file of ['mock-sw.js', 'mock.js', 'mock_rest_web.js', 'mock_rest_web_bg.wasm']) {
+        const copied = fs.readFileSync(path.join(dir, file));
+        assert.ok(copied.length > 0, file);
+        assert.deepEqual(copied, fs.readFileSync(path.join(packageDir, 'dist', 'browser', file)), file);
+    }
+    const wasm = fs.readFileSync(path.join(dir, 'mock_rest_web_bg.wasm'));
+    assert.deepEqual([...wasm.subarray(0, 4)], [0, 0x61, 0x73, 0x6d]);
+    assert.equal(run(['init']).status, 2);
+});

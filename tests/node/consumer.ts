@@ -1,0 +1,28 @@
+// A TypeScript consumer of every entry point, checked by `tsc --noEmit` (scripts/node.sh): the
+// declarations must accept what the README shows and refuse what is wrong.
+import { createMock, SETTINGS, type Mock, type Snapshot } from 'mock-rest-api';
+import { startMock, DEFAULT_PREFIXES } from 'mock-rest-api/browser';
+
+export async function inTests(): Promise<Snapshot> {
+    const mock: Mock = createMock({ delayMs: 0, corsOrigins: ['http://localhost:3000'], seed: { books: [{ title: 'Dune' }] } });
+    const res: Response = await mock.fetch('/api/books');
+    const books: unknown = await res.json();
+    mock.intercept('https://api.example.com').restore();
+    const base: string = await mock.listen();
+    const names: string[] = SETTINGS.map((s) => `${s.name} --${s.flag} ${s.jsName}`);
+    // @ts-expect-error: authScope is `all` or `writes`.
+    createMock({ authScope: 'reads' });
+    // @ts-expect-error: not an option.
+    createMock({ delay: 5 });
+    void books, base, names;
+    mock.reset();
+    const snapshot = mock.snapshot('default');
+    await mock.close();
+    return snapshot;
+}
+
+export async function inTheBrowser(): Promise<string> {
+    const { namespace, registration } = await startMock({ namespace: 'shop', prefixes: [...DEFAULT_PREFIXES, '/graphql'], appName: 'shop' });
+    void registration.scope;
+    return namespace;
+}

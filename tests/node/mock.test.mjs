@@ -1,0 +1,185 @@
+// createMock, as a test suite uses it: run by scripts/node.sh inside a project that installed the
+// packed tarball, so `mock-rest-api` is the package as users get it.
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { createMock, SETTINGS } from 'mock-rest-api';
+
+const seed = JSON.parse(readFileSync(new URL('./fixtures.json', import.meta.url), 'utf8'));
+
+/** A plain node:http request (no fetch), resolving to {status, headers, body}. */
+function request(base, method, path, body) {
+    return new Promise((resolve, reject) => {
+        const req = http.request(new URL(path, base), { method, agent: false, headers: body ? { 'content-type': 'application/json' } : {} }, (res) => {
+            const chunks = [];
+            res.on('data', (c) => chunks.push(c));
+            res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+        });
+        req.on('error', reject);
+        req.end(body);
+    });
+}
+
+test('the settings table comes from the engine', () => {
+    const delay = SETTINGS.find((s) => s.name === 'DELAY_MS');
+    assert.deepEqual({ flag: delay.flag, jsName: delay.jsName, default: delay.default }, { flag: 'delay-ms', jsName: 'delayMs', default: '0' });
+    assert.equal(SETTINGS.find((s) => s.name === 'API_TOKEN').secret, true);
+});
+
+test("every setting is in the package's declarations and its README", () => {
+    const installed = new URL('./node_modules/mock-rest-api/', import.meta.url);
+    const declarations = readFileSync(new URL('index.d.ts', installed), 'utf8');
+    const readme = readFileSync(new URL('README.md', installed), 'utf8');
+    for (const setting of SETTINGS) {
+        assert.match(declarations, new RegExp(`\\b${setting.jsName}\\?:`), `index.d.ts lacks ${setting.jsName}`);
+        assert.ok(readme.includes(`| \`--${setting.flag}\` | \`${setting.name}\` | \`${setting.jsName}\` |`), `README.md lacks the row of ${setting.name}`);
+    }
+});
+
+test('mock.fetch answers with a real Response from a real store', async () => {
+    const mock = createMock({ appName: 'shop' });
+    const created = await mock.fetch('http://api.test/api/products', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'Tea', price: 3.5 }),
+    });
+    assert.ok(created instanceof Response);
+    assert.equal(created.status, 200);
+    const item = await created.json();
+    assert.equal(item.name, 'Tea');
+    assert.match(item._id, /^[0-9a-f-]{36}$/);
+    const read = await mock.fetch(`/api/products/${item._id}`);
+    assert.deepEqual(await read.json(), item);
+    assert.equal(read.headers.get('content-type'), 'application/json');
+    const missing = await mock.fetch(new Request('http://api.test/api/products/nope'));
+    assert.equal(missing.status, 404);
+    assert.match((await missing.json()).message, /nope/);
+    const health = await (await mock.fetch('/health')).json();
+    assert.ok(JSON.stringify(health).includes('shop'));
+    await mock.close();
+});
+
+test('a bad body is a 400 and changes nothing; HEAD and a forced 204 have no body', async () => {
+    const mock = createMock();
+    const bad = await mock.fetch('/api/x', { method: 'POST', body: '{"a":' });
+    assert.equal(bad.status, 400);
+    assert.match((await bad.json()).message, /Invalid JSON/);
+    assert.deepEqual(mock.snapshot(), {});
+    await mock.fetch('/api/x', { method: 'POST', body: '{"a":1}' });
+    const head = await mock.fetch('/api/x', { method: 'HEAD' });
+    assert.equal(head.status, 200);
+    assert.equal(await head.text(), '');
+    const forced = await mock.fetch('/api/x', { headers: { 'x-mock-status': '204' } });
+    assert.equal(forced.status, 204);
+    assert.equal(await forced.text(), '');
+    await mock.close();
+});
+
+test('a body over maxBodyBytes is a 413 and stores nothing; a delay waits', async () => {
+    const mock = createMock({ maxBodyBytes: 16 });
+    const big = await mock.fetch('/api/x', { method: 'POST', body: JSON.stringify({ text: 'more than sixteen bytes' }) });
+    assert.equal(big.status, 413);
+    assert.match((await big.json()).message, /16 bytes/);
+    assert.deepEqual(mock.snapshot(), {});
+    const small = await mock.fetch('/api/x', { method: 'POST', body: '{"a":1}' });
+    assert.equal(small.status, 200);
+    // A lower bound only: the answer comes after the delay the request asked for, never before.
+    const started = performance.now();
+    const delayed = await mock.fetch('/api/x?_delay=50');
+    assert.equal(delayed.status, 200);
+    assert.ok(performance.now() - started >= 45, `answered after ${performance.now() - started} ms`);
+    await mock.close();
+});
+
+test('seed, snapshot and reset', async () => {
+    const mock = createMock({ seed });
+    assert.deepEqual(mock.snapshot(), seed);
+    const res = await mock.fetch('/api/books/b1', { method: 'DELETE' });
+    assert.ok(res.status < 300, `DELETE answered ${res.status}`);
+    assert.deepEqual(mock.snapshot().books.map((b) => b._id), ['b2']);
+    mock.reset();
+    assert.deepEqual(mock.snapshot(), seed);
+    await mock.close();
+    assert.throws(() => mock.snapshot(), /closed/);
+});
+
+test('namespaces are isolated, a bad name is 400, and MAX_NAMESPACES bounds them', async () => {
+    const mock = createMock({ maxNamespaces: 2 });
+    const post = (ns, body) =>
+        mock.fetch('/api/notes', { method: 'POST', headers: ns ? { 'x-mock-namespace': ns } : {}, body: JSON.stringify(body) });
+    assert.equal((await post('team-a', { n: 1 })).status, 200);
+    assert.equal((await post(null, { n: 2 })).status, 200);
+    assert.deepEqual(mock.snapshot('team-a').notes.map((n) => n.n), [1]);
+    assert.deepEqual(mock.snapshot().notes.map((n) => n.n), [2]);
+    const bad = await post('no spaces', { n: 3 });
+    assert.equal(bad.status, 400);
+    assert.match((await bad.json()).message, /X-Mock-Namespace/);
+    const full = await post('team-c', { n: 4 });
+    assert.equal(full.status, 507);
+    assert.match((await full.json()).message, /MAX_NAMESPACES/);
+    await mock.close();
+});
+
+test('intercept answers the global fetch for its origins until restore', async () => {
+    const original = globalThis.fetch;
+    const mock = createMock({ seed });
+    mock.intercept(['https://api.example.test']);
+    assert.notEqual(globalThis.fetch, original);
+    const books = await (await fetch('https://api.example.test/api/books?_sort=year')).json();
+    assert.deepEqual(books.map((b) => b.title), ['Solaris', 'Dune']);
+    // Another origin goes to the real fetch: a port of 127.0.0.1 that this test serves.
+    const other = http.createServer((req, res) => res.end('real'));
+    await new Promise((resolve) => other.listen(0, '127.0.0.1', resolve));
+    try {
+        const real = await fetch(`http://127.0.0.1:${other.address().port}/api/books`);
+        assert.equal(await real.text(), 'real');
+    } finally {
+        await new Promise((resolve) => other.close(resolve));
+    }
+    mock.restore();
+    assert.equal(globalThis.fetch, original);
+    await mock.close();
+});
+
+test('listen serves the same store to a plain http client, close stops it', async () => {
+    const mock = createMock({ seed });
+    const base = await mock.listen();
+    assert.match(base, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.equal(await mock.listen(), base);
+    const created = await request(base, 'POST', '/api/books', JSON.stringify({ title: 'Ubik' }));
+    assert.equal(created.status, 200);
+    const id = JSON.parse(created.body)._id;
+    const inProcess = await (await mock.fetch(`/api/books/${id}`)).json();
+    assert.equal(inProcess.title, 'Ubik');
+    const list = await request(base, 'GET', '/api/books');
+    assert.equal(JSON.parse(list.body).length, 3);
+    await mock.close();
+    await assert.rejects(request(base, 'GET', '/api/books'), /ECONNREFUSED/);
+});
+
+test('a bad setting or seed is rejected, naming it', () => {
+    assert.throws(() => createMock({ delayMs: 'soon' }), /delayMs=soon: not a whole number/);
+    assert.throws(() => createMock({ DELAY_MS: 30001 }), /DELAY_MS=30001: at most 30000/);
+    assert.throws(() => createMock({ delay: 5 }), /delay=5: not a setting/);
+    assert.throws(() => createMock({ seed: '{"books": 3}' }), /seed is not valid/);
+    assert.throws(() => createMock({ maxNamespaces: 0 }), /MAX_NAMESPACES/);
+});
+
+test('a host listening beyond loopback gets the homepage warning when no token guards the data', async () => {
+    // The command's engine holder (lib/engine.js), as `npx mock-rest-api` uses it for 0.0.0.0; the tests
+    // themselves only ever listen on 127.0.0.1.
+    const engineJs = new URL('./node_modules/mock-rest-api/lib/engine.js', import.meta.url);
+    const { Namespaces } = await import(engineJs.href);
+    const home = async (namespaces) => {
+        const answer = await namespaces.handle('GET', '/', ['host', 'mock.test'], new Uint8Array(0));
+        return new TextDecoder().decode(answer.body);
+    };
+    const open = new Namespaces({}, null, 10, true);
+    const guarded = new Namespaces({ apiToken: 't' }, null, 10, true);
+    const local = new Namespaces({}, null, 10, false);
+    assert.match(await home(open), /can be reached from other machines/);
+    assert.doesNotMatch(await home(guarded), /can be reached from other machines/);
+    assert.doesNotMatch(await home(local), /can be reached from other machines/);
+    [open, guarded, local].forEach((n) => n.free());
+});
