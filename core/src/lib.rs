@@ -21,6 +21,11 @@
 //! - CORS headers on every response, `*` or an allow-list.
 //! - Reporting every store change as a [`Change`], so a host can persist it and
 //!   rebuild the same store later with [`Engine::apply`].
+//! - The rules for reading a request body ([`BodyCollector`]: the limit, the
+//!   drain past it, bodies that did not arrive whole, transfer codings), which
+//!   a host drives chunk by chunk, and every answer a host gives itself
+//!   ([`Engine::error_response`], [`error_response_without_engine`]), so that
+//!   no host writes an error body or a CORS header of its own.
 //!
 //! # Out of scope
 //! Sockets, files, clocks, randomness, threads, timers and async. The host
@@ -54,9 +59,11 @@
 #![warn(missing_docs)]
 
 mod body;
+mod collect;
 mod controls;
 mod engine;
 mod error;
+mod host;
 mod journal;
 mod number;
 mod openapi;
@@ -71,12 +78,14 @@ mod store;
 mod text;
 
 pub use body::{ID_KEY, MAX_DEPTH};
+pub use collect::{BodyCollector, Feed, DRAIN_BYTES};
 pub use controls::MAX_DELAY;
 pub use engine::{
     AuthScope, Config, Engine, IdSource, SeededIds, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_ITEMS,
     DEFAULT_MAX_TYPES, DEFAULT_MAX_URI_BYTES, SETTING_NAMES,
 };
-pub use error::ApiError;
+pub use error::{ApiError, Framing};
+pub use host::error_response_without_engine;
 pub use journal::DEFAULT_JOURNAL_SIZE;
 pub use query::{ListQuery, DEFAULT_PAGE_LIMIT};
 pub use request::{Method, Request};
