@@ -49,15 +49,9 @@ export function createMock(options = {}) {
         if (!hasHost) {
             headers.push('host', url.host);
         }
+        // The engine applies the body limit (413) by the core's rule.
         const bytes = new Uint8Array(await request.arrayBuffer());
-        const tooLarge = bytes.length > namespaces.maxBodyBytes;
-        const answer = await namespaces.handle(
-            request.method,
-            url.pathname + url.search,
-            headers,
-            tooLarge ? new Uint8Array(0) : bytes,
-            tooLarge,
-        );
+        const answer = await namespaces.handle(request.method, url.pathname + url.search, headers, bytes);
         const body = NULL_BODY.has(answer.status) || request.method === 'HEAD' ? null : answer.body;
         return new Response(body, { status: answer.status, headers: answer.headers });
     }

@@ -100,14 +100,13 @@ async function answer(event) {
     try {
         return await serve(event);
     } catch (err) {
-        return hostError(500, `The mock could not answer: ${(err && err.message) || err}`);
+        return hostError(event.request, `The mock could not answer: ${(err && err.message) || err}`);
     }
 }
 
-async function serve(event) {
-    const request = event.request;
+/** The request as the engine takes it: the path and query, and the headers as alternating names and values. */
+function wire(request) {
     const url = new URL(request.url);
-    const target = url.pathname + url.search;
     // What a server would see: the page's headers, and Host (and the scheme, as a proxy says it),
     // which a page cannot send; page links (`Link`) are built from them.
     const headers = [];
@@ -118,20 +117,26 @@ async function serve(event) {
     if (url.protocol === 'https:' && !request.headers.has('x-forwarded-proto')) {
         headers.push('x-forwarded-proto', 'https');
     }
+    return { target: url.pathname + url.search, headers };
+}
+
+async function serve(event) {
+    const request = event.request;
+    const { target, headers } = wire(request);
     const name = await namespaceOf(event);
     let live;
     try {
         live = await namespace(name);
     } catch (err) {
-        return hostError(500, `The mock's namespace "${name}" could not be started: ${err.message}`);
+        return hostError(request, `The mock's namespace "${name}" could not be started: ${err.message}`);
     }
+    // The whole body; the engine applies the body limit (and answers 413) by the core's rules.
     const bytes = request.method === 'GET' || request.method === 'HEAD' ? new Uint8Array(0) : new Uint8Array(await request.arrayBuffer());
-    const tooLarge = bytes.byteLength > live.engine.maxBodyBytes;
     // From here to the store's transaction nothing awaits, so the writes of requests reach
     // IndexedDB in the order the engine made them.
     let outcome;
     try {
-        outcome = live.engine.handle(request.method, target, headers, tooLarge ? new Uint8Array(0) : bytes, tooLarge);
+        outcome = live.engine.handle(request.method, target, headers, bytes);
     } catch (err) {
         // A panic in the engine: its memory is not to be trusted, so it is built again from IndexedDB.
         forget(live);
@@ -169,13 +174,20 @@ function toResponse({ status, headers, body }) {
     return new Response(NULL_BODY_STATUSES.includes(status) ? null : body, { status, headers: out });
 }
 
-/** An answer the engine did not make: a namespace that could not start, a failure of the worker. */
-function hostError(status, message) {
+/**
+ * The answer (a JSON `500`, built by the core like every other error) when there is no engine to
+ * ask: a namespace that could not start, a failure of the worker. Without the wasm there is nothing
+ * to build it with, and the answer is a network error.
+ */
+async function hostError(request, message) {
     console.error(`mock-rest-api: ${message}`);
-    return new Response(JSON.stringify({ message }), {
-        status,
-        headers: { 'content-type': 'application/json', 'access-control-allow-origin': '*' },
-    });
+    try {
+        await engineReady;
+    } catch {
+        return Response.error();
+    }
+    const { target, headers } = wire(request);
+    return toResponse(wasm_bindgen.hostFailed(message, request.method, target, headers));
 }
 
 // ---- namespaces -------------------------------------------------------------------------------

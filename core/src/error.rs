@@ -138,6 +138,46 @@ pub enum ApiError {
         /// The namespace limit.
         limit: usize,
     },
+    /// The body did not arrive whole: the connection closed before the
+    /// declared `Content-Length`, or the chunked framing was broken or had no
+    /// last chunk (`400`). Nothing is changed.
+    IncompleteBody {
+        /// The framing the body was sent with.
+        framing: Framing,
+    },
+    /// The body was sent with a transfer coding the server cannot decode,
+    /// such as `Transfer-Encoding: gzip, chunked` (`501`). Nothing is changed.
+    UnsupportedTransferCoding {
+        /// The coding, as the request named it.
+        coding: String,
+    },
+    /// The host itself failed before or around the engine: settings that do
+    /// not work, a store that cannot be opened, an internal error (`500`).
+    HostFailed {
+        /// What failed, in words.
+        reason: String,
+    },
+    /// The host could not reach what serves the request (`503`).
+    Unavailable {
+        /// What could not be reached, in words.
+        reason: String,
+    },
+}
+
+/// How a request body is delimited on the wire, for [`ApiError::IncompleteBody`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// `Content-Length`: this many bytes were declared and fewer arrived.
+    Length {
+        /// The declared length.
+        declared: usize,
+        /// The bytes that arrived before the body ended.
+        received: usize,
+    },
+    /// `Transfer-Encoding: chunked`.
+    Chunked,
+    /// Any other (an HTTP/2 stream that was reset, say).
+    Stream,
 }
 
 impl ApiError {
@@ -155,7 +195,8 @@ impl ApiError {
             | Self::BadControl { .. }
             | Self::BadSnapshot { .. }
             | Self::BadRule { .. }
-            | Self::BadNamespace { .. } => 400,
+            | Self::BadNamespace { .. }
+            | Self::IncompleteBody { .. } => 400,
             Self::Unauthorized => 401,
             Self::PreconditionFailed { .. } => 412,
             Self::BodyTooLarge { .. } | Self::RuleAnswerTooLarge { .. } => 413,
@@ -166,15 +207,19 @@ impl ApiError {
             | Self::TooManyNamespaces { .. } => 507,
             Self::UriTooLong { .. } => 414,
             Self::RequestTimeout => 408,
-            Self::StorageFailed => 503,
+            Self::StorageFailed | Self::Unavailable { .. } => 503,
+            Self::UnsupportedTransferCoding { .. } => 501,
+            Self::HostFailed { .. } => 500,
         }
     }
 
     /// The whole response for this error: status, JSON `{"message"}`, and the
     /// headers the error needs (`Allow`, `WWW-Authenticate`). CORS headers are
     /// added by [`Engine::handle`](crate::Engine::handle); a host that answers
-    /// an error itself (a timeout, say) uses this and adds them with
-    /// [`Engine::finish`](crate::Engine::finish).
+    /// an error itself (a timeout, say) uses
+    /// [`Engine::error_response`](crate::Engine::error_response), or
+    /// [`error_response_without_engine`](crate::error_response_without_engine)
+    /// when it has no engine.
     pub fn to_response(&self) -> crate::Response {
         let mut headers = vec![("content-type", "application/json".to_owned())];
         match self {
@@ -203,7 +248,9 @@ impl ApiError {
             | Self::BadQuery { reason }
             | Self::BadControl { reason }
             | Self::BadSnapshot { reason }
-            | Self::BadNamespace { reason } => reason.clone(),
+            | Self::BadNamespace { reason }
+            | Self::HostFailed { reason }
+            | Self::Unavailable { reason } => reason.clone(),
             Self::Unauthorized => {
                 "This route needs the header `Authorization: Bearer <API_TOKEN>`.".to_owned()
             }
@@ -249,6 +296,16 @@ impl ApiError {
             ),
             Self::TooManyNamespaces { limit } => format!(
                 "This host holds at most {limit} namespaces. Use an existing X-Mock-Namespace, or raise MAX_NAMESPACES."
+            ),
+            Self::IncompleteBody { framing } => match framing {
+                Framing::Length { declared, received } => format!(
+                    "The request body ended after {received} of the {declared} bytes its Content-Length declares; nothing was changed."
+                ),
+                Framing::Chunked => "The chunked request body is malformed or ended before its last chunk; nothing was changed.".to_owned(),
+                Framing::Stream => "The request body did not arrive whole; nothing was changed.".to_owned(),
+            },
+            Self::UnsupportedTransferCoding { coding } => format!(
+                "Transfer-Encoding {coding} is not supported: send the body as it is, with Content-Length or chunked."
             ),
         }
     }

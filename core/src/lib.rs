@@ -38,6 +38,11 @@
 //!   replaced item in its place, a forgotten type, a rule added or used or
 //!   removed), so a host maps each change to one storage operation and
 //!   rebuilds the same store and rules later with [`Engine::apply`].
+//! - The rules for reading a request body ([`BodyCollector`]: the limit, the
+//!   drain past it, bodies that did not arrive whole, transfer codings), which
+//!   a host drives chunk by chunk, and every answer a host gives itself
+//!   ([`Engine::error_response`], [`error_response_without_engine`]), so that
+//!   no host writes an error body or a CORS header of its own.
 //!
 //! # Out of scope
 //! Sockets, files, clocks, randomness, threads, timers and async. The host
@@ -104,11 +109,13 @@
 
 mod access;
 mod body;
+mod collect;
 mod config;
 mod controls;
 mod cors;
 mod engine;
 mod error;
+mod host;
 mod ids;
 mod journal;
 mod namespace;
@@ -126,13 +133,15 @@ mod store;
 mod text;
 
 pub use body::{nests_within, MAX_DEPTH};
+pub use collect::{BodyCollector, Feed, DRAIN_BYTES};
 pub use config::{
     AuthScope, Config, Kind, Setting, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_ITEMS, DEFAULT_MAX_RULES,
     DEFAULT_MAX_STORE_BYTES, DEFAULT_MAX_TYPES, DEFAULT_MAX_URI_BYTES, SETTINGS,
 };
 pub use controls::MAX_DELAY;
 pub use engine::Engine;
-pub use error::ApiError;
+pub use error::{ApiError, Framing};
+pub use host::error_response_without_engine;
 pub use ids::{IdSource, SeededIds, ID_KEY};
 pub use journal::DEFAULT_JOURNAL_SIZE;
 pub use namespace::{

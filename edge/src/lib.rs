@@ -14,7 +14,11 @@
 //!   `API_TOKEN`, `DELAY_MS`, ...) read from the Worker's vars and secrets.
 //!
 //! # Out of scope
-//! What the API means: every answer but a storage failure is the engine's.
+//! What the API means: every answer is the engine's, including the ones the
+//! Worker gives itself (a body that did not arrive whole, a storage failure,
+//! settings that do not work), which the core builds
+//! (`Engine::error_response`, `error_response_without_engine`); the body is
+//! read by the core's rules (`BodyCollector`).
 //! Fixtures (`DATA_FILE`), and a request journal that outlives the object (it
 //! is per object and in memory). Bindings are declared in `wrangler.toml`; the
 //! code only names the Durable Object's, `MOCK_STORE`.
@@ -46,11 +50,12 @@ async fn fetch(
     env: worker::Env,
     _ctx: worker::Context,
 ) -> worker::Result<worker::Response> {
+    let request = object::head(&req);
     match forward(req, &env).await {
         Ok(response) => Ok(response),
-        Err(err) => object::host_error(
-            503,
-            &format!("The namespace's Durable Object could not be reached: {err}."),
+        Err(err) => object::unavailable(
+            format!("The namespace's Durable Object could not be reached: {err}."),
+            &request,
         ),
     }
 }

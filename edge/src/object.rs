@@ -4,7 +4,10 @@
 use crate::settings;
 use crate::storage::Storage;
 use futures_util::StreamExt;
-use mock_rest_core::{ApiError, Engine, Fault, IdSource, Method, Request};
+use mock_rest_core::{
+    error_response_without_engine, ApiError, BodyCollector, Engine, Fault, Feed, IdSource, Method,
+    Request,
+};
 use std::cell::RefCell;
 use std::time::Duration;
 use worker::{
@@ -52,23 +55,38 @@ impl DurableObject for MockStore {
     }
 
     async fn fetch(&self, req: worker::Request) -> worker::Result<worker::Response> {
-        match self.serve(req).await {
+        let request = head(&req);
+        match self.serve(req, request.clone()).await {
             Ok(response) => Ok(response),
-            Err(err) => host_error(500, &format!("The request could not be served: {err}.")),
+            Err(err) => {
+                let error = ApiError::HostFailed {
+                    reason: format!("The request could not be served: {err}."),
+                };
+                console_error!("{}", error.message());
+                respond(self.error_response(&error, &request))
+            }
         }
     }
 }
 
 impl MockStore {
-    async fn serve(&self, mut req: worker::Request) -> worker::Result<worker::Response> {
+    async fn serve(
+        &self,
+        mut req: worker::Request,
+        mut request: Request,
+    ) -> worker::Result<worker::Response> {
         let limit = match self.live.borrow().as_ref() {
             Some(live) => live.engine.config().max_body_bytes,
             None => match self.config() {
                 Ok(config) => config.max_body_bytes,
-                Err(message) => return host_error(500, &message),
+                Err(message) => return host_failed(message, &request),
             },
         };
-        let request = read(&mut req, limit).await?;
+        if let Err(error) = read_body(&mut req, &mut request, limit).await {
+            // The body did not arrive whole, or cannot be decoded: the engine
+            // never sees the request, so nothing changes.
+            return respond(self.error_response(&error, &request));
+        }
         // From here to the answer's delay nothing awaits, so requests to this
         // object run the engine and write their changes one at a time.
         let outcome = {
@@ -77,16 +95,16 @@ impl MockStore {
                 Some(live) => live,
                 None => match self.start() {
                     Ok(live) => slot.insert(live),
-                    Err(message) => return host_error(500, &message),
+                    Err(message) => return host_failed(message, &request),
                 },
             };
             let mut outcome = live.engine.handle(&request, unix_now());
             if !outcome.changes.is_empty() {
                 if let Err(err) = live.storage.record(&outcome.changes) {
                     console_error!("storing the changes failed, nothing was kept: {err}");
-                    let mut response = ApiError::StorageFailed.to_response();
-                    live.engine.finish(&mut response, &request);
-                    outcome.response = response;
+                    outcome.response = live
+                        .engine
+                        .error_response(&ApiError::StorageFailed, &request);
                     *slot = None;
                 }
             }
@@ -99,6 +117,21 @@ impl MockStore {
             return dropped(outcome.response);
         }
         respond(outcome.response)
+    }
+
+    /// The answer to a request the object refuses or fails itself, from the
+    /// engine when there is one (so with its CORS settings).
+    fn error_response(&self, error: &ApiError, request: &Request) -> mock_rest_core::Response {
+        match self
+            .live
+            .try_borrow()
+            .ok()
+            .as_ref()
+            .and_then(|live| live.as_ref())
+        {
+            Some(live) => live.engine.error_response(error, request),
+            None => error_response_without_engine(error, request),
+        }
     }
 
     fn config(&self) -> Result<mock_rest_core::Config, String> {
@@ -131,47 +164,34 @@ impl MockStore {
     }
 }
 
-/// How far past the body limit a request body is still read (and thrown
-/// away), so that a client that sends it all reads the `413` on a connection
-/// that still works. Past this, reading stops.
-const DRAIN_BYTES: usize = 32 * 1024 * 1024;
-
-/// Copies what the engine needs out of the request. The body is kept up to the
-/// limit; past it, the engine answers `413`.
-async fn read(req: &mut worker::Request, limit: usize) -> worker::Result<Request> {
+/// The method, target and headers of the request, as the engine takes them
+/// (the body comes after, through [`read_body`]).
+pub fn head(req: &worker::Request) -> Request {
     let url = req.inner().url();
     let mut request = Request::new(Method::parse(&req.inner().method()), target(&url));
     request.headers = req.headers().entries().collect();
-    let declared = req
-        .headers()
-        .get("content-length")?
-        .and_then(|length| length.trim().parse::<usize>().ok());
-    let drain_until = limit.saturating_add(DRAIN_BYTES);
-    if declared.is_some_and(|length| length > drain_until) {
-        request.body_too_large = true;
-        return Ok(request);
-    }
-    if req.inner().body().is_none() {
-        return Ok(request);
-    }
-    let mut body = Vec::with_capacity(declared.unwrap_or(0).min(limit));
-    let mut seen = 0usize;
-    let mut chunks = req.stream()?;
-    while let Some(chunk) = chunks.next().await {
-        let chunk = chunk?;
-        seen = seen.saturating_add(chunk.len());
-        if seen <= limit {
-            body.extend_from_slice(&chunk);
-        } else if seen > drain_until {
-            break;
+    request
+}
+
+/// Reads the body into `request` by the core's [`BodyCollector`] rules: kept
+/// up to the limit, drained a while past it (the engine then answers `413`),
+/// and an error when it did not arrive whole or cannot be decoded.
+async fn read_body(
+    req: &mut worker::Request,
+    request: &mut Request,
+    limit: usize,
+) -> Result<(), ApiError> {
+    let mut collector = BodyCollector::for_request(request, limit)?;
+    if req.inner().body().is_some() && collector.wants_more() {
+        let mut chunks = req.stream().map_err(|_| collector.abort())?;
+        while let Some(chunk) = chunks.next().await {
+            let chunk = chunk.map_err(|_| collector.abort())?;
+            if collector.feed(&chunk) == Feed::Stop {
+                break;
+            }
         }
     }
-    if seen > limit {
-        request.body_too_large = true;
-    } else {
-        request.body = body;
-    }
-    Ok(request)
+    collector.finish(request)
 }
 
 /// The path and query of an absolute URL, as the engine takes them.
@@ -201,6 +221,25 @@ fn respond(response: mock_rest_core::Response) -> worker::Result<worker::Respons
     })
 }
 
+/// The answer when there is no engine to ask (settings or storage that do
+/// not work, an object that cannot be reached), logged as an error.
+pub fn host_failed(reason: String, request: &Request) -> worker::Result<worker::Response> {
+    console_error!("{reason}");
+    respond(error_response_without_engine(
+        &ApiError::HostFailed { reason },
+        request,
+    ))
+}
+
+/// As [`host_failed`], for what could not be reached (`503`).
+pub fn unavailable(reason: String, request: &Request) -> worker::Result<worker::Response> {
+    console_error!("{reason}");
+    respond(error_response_without_engine(
+        &ApiError::Unavailable { reason },
+        request,
+    ))
+}
+
 /// A rule's `reset` fault. A Worker cannot close the connection without
 /// answering, so it sends the status line and headers (the engine's `502`)
 /// and half of the body, then fails the body stream: the answer can only end
@@ -224,18 +263,4 @@ fn dropped(response: mock_rest_core::Response) -> worker::Result<worker::Respons
         .with_status(response.status)
         .with_headers(headers)
         .from_stream(failing)
-}
-
-/// An answer for what the engine never saw: settings or storage that do not
-/// work, or a request that could not be read or forwarded.
-pub fn host_error(status: u16, message: &str) -> worker::Result<worker::Response> {
-    console_error!("{message}");
-    let body = serde_json::json!({ "message": message }).to_string();
-    let headers = Headers::new();
-    headers.set("content-type", "application/json")?;
-    headers.set("access-control-allow-origin", "*")?;
-    Ok(ResponseBuilder::new()
-        .with_status(status)
-        .with_headers(headers)
-        .fixed(body.into_bytes()))
 }

@@ -2,9 +2,8 @@
 
 use crate::durable::Durable;
 use http_body_util::BodyExt;
-use mock_rest_core::{ApiError, Engine, Fault, IdSource, Method, Request};
+use mock_rest_core::{ApiError, BodyCollector, Engine, Fault, Feed, IdSource, Method, Request};
 use salvo::http::body::ReqBody;
-use salvo::http::header::CONTENT_LENGTH;
 use salvo::http::header::{HeaderName, HeaderValue};
 use salvo::http::{ResBody, StatusCode};
 use salvo::prelude::*;
@@ -62,49 +61,14 @@ impl Api {
 impl Api {
     async fn handle(&self, req: &mut salvo::Request, res: &mut salvo::Response) {
         let started = Instant::now();
-        let request = match tokio::time::timeout(self.body_timeout, self.read(req)).await {
-            Ok(request) => request,
-            Err(_) => {
-                let request = Request::new(Method::parse(req.method().as_str()), req.uri().path());
-                let mut response = ApiError::RequestTimeout.to_response();
-                lock(&self.engine).finish(&mut response, &request);
-                write(res, response);
-                return;
-            }
+        let mut request = head(req);
+        let (response, fault) = match self.read_body(req, &mut request).await {
+            Ok(()) => self.answer(&request).await,
+            // A body that took too long, did not arrive whole or cannot be
+            // decoded: the engine never sees the request, so nothing changes.
+            Err(error) => (lock(&self.engine).error_response(&error, &request), None),
         };
-        let (outcome, ticket) = {
-            let mut engine = lock(&self.engine);
-            if let Some(storage) = self.durable.as_ref().and_then(|d| d.storage_changed()) {
-                engine.set_storage(storage);
-            }
-            let outcome = engine.handle(&request, unix_now());
-            // Appended under the engine's lock, so the journal has the engine's order.
-            let ticket = match &self.durable {
-                Some(durable) if !outcome.changes.is_empty() => {
-                    Some(durable.append(&outcome.changes))
-                }
-                _ => None,
-            };
-            (outcome, ticket)
-        };
-        let mut response = outcome.response;
-        if let (Some(ticket), Some(durable)) = (ticket, &self.durable) {
-            if !ticket.wait().await {
-                // Memory holds the change the files lack: undo it before answering.
-                let mut engine = lock(&self.engine);
-                durable.recover(&mut engine);
-                response = ApiError::StorageFailed.to_response();
-                engine.finish(&mut response, &request);
-            }
-            if durable.wants_compaction() {
-                compact_in_background(Arc::clone(&self.engine), Arc::clone(durable));
-            }
-        }
-        // The mock's latency: a timer, so the lock is free and other requests go on.
-        if !outcome.delay.is_zero() {
-            tokio::time::sleep(outcome.delay).await;
-        }
-        if outcome.fault == Some(Fault::Reset) {
+        if fault == Some(Fault::Reset) {
             // A body that fails before its first byte: hyper then closes the
             // connection (HTTP/2: resets the stream) without an answer.
             res.body(ResBody::Boxed(Box::pin(Dropped)));
@@ -123,6 +87,61 @@ impl Api {
     }
 }
 
+impl Api {
+    /// Reads the body into `request` as the core's [`BodyCollector`] rules,
+    /// within the body timeout.
+    async fn read_body(
+        &self,
+        req: &mut salvo::Request,
+        request: &mut Request,
+    ) -> Result<(), ApiError> {
+        let mut collector = BodyCollector::for_request(request, self.max_body_bytes)?;
+        match tokio::time::timeout(self.body_timeout, drive(req.take_body(), &mut collector)).await
+        {
+            Err(_) => Err(ApiError::RequestTimeout),
+            Ok(false) => Err(collector.abort()),
+            Ok(true) => collector.finish(request),
+        }
+    }
+
+    /// Runs the engine, makes its changes durable and waits its delay; the
+    /// answer, and the fault a rule asks for.
+    async fn answer(&self, request: &Request) -> (mock_rest_core::Response, Option<Fault>) {
+        let (outcome, ticket) = {
+            let mut engine = lock(&self.engine);
+            if let Some(storage) = self.durable.as_ref().and_then(|d| d.storage_changed()) {
+                engine.set_storage(storage);
+            }
+            let outcome = engine.handle(request, unix_now());
+            // Appended under the engine's lock, so the journal has the engine's order.
+            let ticket = match &self.durable {
+                Some(durable) if !outcome.changes.is_empty() => {
+                    Some(durable.append(&outcome.changes))
+                }
+                _ => None,
+            };
+            (outcome, ticket)
+        };
+        let mut response = outcome.response;
+        if let (Some(ticket), Some(durable)) = (ticket, &self.durable) {
+            if !ticket.wait().await {
+                // Memory holds the change the files lack: undo it before answering.
+                let mut engine = lock(&self.engine);
+                durable.recover(&mut engine);
+                response = engine.error_response(&ApiError::StorageFailed, request);
+            }
+            if durable.wants_compaction() {
+                compact_in_background(Arc::clone(&self.engine), Arc::clone(durable));
+            }
+        }
+        // The mock's latency: a timer, so the lock is free and other requests go on.
+        if !outcome.delay.is_zero() {
+            tokio::time::sleep(outcome.delay).await;
+        }
+        (response, outcome.fault)
+    }
+}
+
 /// A response body that fails at once, so the connection is dropped.
 struct Dropped;
 
@@ -136,6 +155,47 @@ impl salvo::http::body::Body for Dropped {
     ) -> std::task::Poll<Option<Result<salvo::http::body::Frame<Self::Data>, Self::Error>>> {
         std::task::Poll::Ready(Some(Err("a rule drops the connection".into())))
     }
+}
+
+/// Feeds a body's frames to the collector until it ends or the collector has
+/// enough. `false` when the body did not arrive whole: the connection closed
+/// early, or its framing (chunk sizes, the last chunk) was broken.
+async fn drive(mut body: ReqBody, collector: &mut BodyCollector) -> bool {
+    while collector.wants_more() {
+        match body.frame().await {
+            None => break,
+            Some(Err(_)) => return false,
+            Some(Ok(frame)) => {
+                if let Ok(data) = frame.into_data() {
+                    if collector.feed(&data) == Feed::Stop {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    true
+}
+
+/// Copies the method, target and headers of a salvo request (the body comes
+/// after, through [`Api::read_body`]).
+fn head(req: &salvo::Request) -> Request {
+    let target = req
+        .uri()
+        .path_and_query()
+        .map_or("/", |target| target.as_str());
+    let mut request = Request::new(Method::parse(req.method().as_str()), target);
+    request.headers = req
+        .headers()
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().to_owned(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    request
 }
 
 /// Copies an engine response onto salvo's.
@@ -179,67 +239,6 @@ pub async fn compact_now(engine: &SharedEngine, durable: &Durable) -> bool {
         durable.compact(engine.snapshot(), &engine.rule_changes())
     };
     ticket.wait().await
-}
-
-impl Api {
-    /// Copies what the engine needs out of a salvo request.
-    async fn read(&self, req: &mut salvo::Request) -> Request {
-        let mut request = Request::new(Method::parse(req.method().as_str()), req.uri().path());
-        request.query = req.uri().query().unwrap_or_default().to_owned();
-        request.headers = req
-            .headers()
-            .iter()
-            .map(|(name, value)| {
-                (
-                    name.as_str().to_owned(),
-                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
-        let declared = req
-            .headers()
-            .get(CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
-        (request.body, request.body_too_large) =
-            read_body(req.take_body(), declared, self.max_body_bytes).await;
-        request
-    }
-}
-
-/// How far past the body limit a request body is still read (and thrown away),
-/// so that an ordinary client that sends it all gets to read the `413` rather
-/// than a reset connection. Past this, the connection is simply closed.
-const DRAIN_BYTES: usize = 32 * 1024 * 1024;
-
-/// Reads a body, keeping at most `limit` bytes. Returns the bytes and whether
-/// the body was over the limit.
-async fn read_body(mut body: ReqBody, declared: Option<usize>, limit: usize) -> (Vec<u8>, bool) {
-    let drain_until = limit.saturating_add(DRAIN_BYTES);
-    if declared.is_some_and(|length| length > drain_until) {
-        return (Vec::new(), true);
-    }
-    let mut kept = Vec::with_capacity(declared.unwrap_or(0).min(limit));
-    let mut seen = 0usize;
-    while let Some(frame) = body.frame().await {
-        let Ok(frame) = frame else {
-            // The client went away mid-body; nobody will read the answer.
-            break;
-        };
-        let Ok(data) = frame.into_data() else {
-            continue;
-        };
-        seen = seen.saturating_add(data.len());
-        if seen <= limit {
-            kept.extend_from_slice(&data);
-        } else if seen > drain_until {
-            break;
-        }
-    }
-    if seen > limit {
-        kept = Vec::new();
-    }
-    (kept, seen > limit)
 }
 
 /// Locks the engine. A panic elsewhere cannot leave the store half-written

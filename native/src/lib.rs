@@ -23,8 +23,14 @@
 //!   fsync'd, checksummed journal with group commit and compaction (see
 //!   [`durable`]). A write the disk refuses answers `503` and is rolled back;
 //!   a damaged journal stops the start unless `--repair` (`REPAIR`) is given.
-//! - Enforces the host's own limits: connections (`MAX_CONNECTIONS`) and the
-//!   time a request body may take to arrive (`BODY_TIMEOUT_SECS`, then `408`).
+//! - Enforces the host's own limits: connections (`MAX_CONNECTIONS`), the
+//!   time a request body may take to arrive (`BODY_TIMEOUT_SECS`, then `408`),
+//!   and the timeouts that free a connection held without use
+//!   (`IDLE_TIMEOUT_SECS`, `HEADER_TIMEOUT_SECS`, `WRITE_TIMEOUT_SECS`).
+//! - Reads request bodies by the core's rules (`BodyCollector`): a body that
+//!   did not arrive whole gets `400`, an unknown transfer coding `501`, and
+//!   neither reaches the engine. Every error the host answers itself is built
+//!   by the core (`Engine::error_response`).
 //!
 //! # What it does not do
 //! Decide anything about the API: routes, status codes, messages and headers
@@ -63,6 +69,7 @@ pub use settings::Settings;
 use api::lock;
 use mock_rest_core::Engine;
 use salvo::conn::{Acceptor, TcpListener};
+use salvo::fuse::FuseConfig;
 use salvo::prelude::*;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -74,7 +81,8 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(35);
 /// Why the server could not start.
 #[derive(Debug)]
 pub enum StartError {
-    /// A setting cannot be taken (its message names it).
+    /// A setting cannot be taken, or settings cannot work together (the
+    /// message names them).
     Settings(String),
     /// The data file or its journal could not be read, or is not a valid snapshot.
     Data(String),
@@ -167,6 +175,7 @@ impl App {
 /// Loads the data, binds the configured address, serves until SIGTERM or
 /// SIGINT, lets in-flight requests finish, then compacts.
 pub async fn serve(settings: Settings) -> Result<(), StartError> {
+    check_timeouts(&settings)?;
     let app = App::open(&settings)?;
     let acceptor = TcpListener::new(settings.bind_addr())
         .try_bind()
@@ -185,7 +194,9 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
             config.app_version
         );
     }
-    let server = Server::new(acceptor).max_connections(settings.max_connections);
+    let server = Server::new(acceptor)
+        .max_connections(settings.max_connections)
+        .fuse_config(connection_timeouts(&settings));
     let handle = server.handle();
     tokio::spawn(async move {
         shutdown_signal().await;
@@ -204,6 +215,30 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
             "the store could not be saved at shutdown".to_owned(),
         ))
     }
+}
+
+/// The timeouts that free a connection slot a client holds without using it:
+/// `IDLE_TIMEOUT_SECS` (nothing read or written, HTTP/1.1 and HTTP/2),
+/// `HEADER_TIMEOUT_SECS` (an HTTP/1.1 request head that does not arrive) and
+/// `WRITE_TIMEOUT_SECS` (a client that does not read its answers).
+fn connection_timeouts(settings: &Settings) -> FuseConfig {
+    FuseConfig::default()
+        .with_connection_idle_timeout(Duration::from_secs(settings.idle_timeout_secs))
+        .with_http1_header_timeout(Duration::from_secs(settings.header_timeout_secs))
+        .with_write_stall_timeout(Duration::from_secs(settings.write_timeout_secs))
+}
+
+/// Refuses an idle timeout that would cut every answer delayed by `DELAY_MS`.
+fn check_timeouts(settings: &Settings) -> Result<(), StartError> {
+    let (config, _) = settings.engine_config().map_err(StartError::Settings)?;
+    let delay_ms = config.default_delay.as_millis();
+    if u128::from(settings.idle_timeout_secs) * 1000 <= delay_ms {
+        return Err(StartError::Settings(format!(
+            "IDLE_TIMEOUT_SECS ({} s) must be longer than DELAY_MS ({delay_ms} ms): a connection silent that long is closed before its answer",
+            settings.idle_timeout_secs
+        )));
+    }
+    Ok(())
 }
 
 async fn shutdown_signal() {

@@ -74,6 +74,23 @@ pub struct Settings {
     #[arg(long)]
     pub healthcheck: bool,
 
+    // Connection timeouts (host only; docs/limits.md): each frees a slot that
+    // a client holds without using it.
+    /// Seconds a connection may go without reading or writing a byte (an idle
+    /// HTTP/2 connection, a stalled body, a mock delay) before it is closed;
+    /// longer than DELAY_MS, and than the per-request delays clients ask for.
+    #[arg(long, env = "IDLE_TIMEOUT_SECS", default_value_t = 40, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub idle_timeout_secs: u64,
+    /// Seconds an HTTP/1.1 request head may take to arrive before the
+    /// connection is closed (counted from the first byte of the connection or
+    /// of the request after the previous answer).
+    #[arg(long, env = "HEADER_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub header_timeout_secs: u64,
+    /// Seconds a write to a client that does not read may stay stalled before
+    /// the connection is closed.
+    #[arg(long, env = "WRITE_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub write_timeout_secs: u64,
+
     /// The engine's settings as given by flag or environment, by their names
     /// in the core's table (`mock_rest_core::SETTINGS`), which also gives
     /// their flags, help, defaults and checks.

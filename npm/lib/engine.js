@@ -109,10 +109,10 @@ export class Namespaces {
 
     /**
      * Answers one request: `method`, `target` (path and query as on the wire), `headers` (names and
-     * values alternating), `body` (a Uint8Array) and `tooLarge` (the host kept none of a body over
-     * `maxBodyBytes`). Resolves, after the delay the engine asks for, to `{status, headers, body}`.
+     * values alternating) and `body` (a Uint8Array; past `maxBodyBytes` the engine answers 413).
+     * Resolves, after the delay the engine asks for, to `{status, headers, body}`.
      */
-    async handle(method, target, headers, body, tooLarge = false) {
+    async handle(method, target, headers, body) {
         if (!this.front) {
             throw new Error('mock-rest-api: this mock is closed');
         }
@@ -127,7 +127,7 @@ export class Namespaces {
             }
             engine = this.engine(picked.name);
         }
-        const outcome = engine.handle(method, target, headers, body, tooLarge);
+        const outcome = engine.handle(method, target, headers, body);
         if (outcome.delay > 0) {
             await sleep(outcome.delay);
         }

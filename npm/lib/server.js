@@ -49,22 +49,19 @@ export function createServer(namespaces, log = () => {}) {
 }
 
 async function serve(namespaces, req, res) {
-    const limit = namespaces.maxBodyBytes;
+    // One byte past the limit is enough for the engine to answer 413 (the core's body rule); the
+    // rest is read and dropped, so that a client that sends it all can read the answer.
+    const keep = namespaces.maxBodyBytes + 1;
     const chunks = [];
     let size = 0;
-    let tooLarge = false;
     for await (const chunk of req) {
-        size += chunk.length;
-        if (size > limit) {
-            // Read to the end, keep nothing: the answer is 413.
-            tooLarge = true;
-            chunks.length = 0;
-        } else {
-            chunks.push(chunk);
+        if (size < keep) {
+            chunks.push(chunk.subarray(0, keep - size));
         }
+        size += chunk.length;
     }
-    const body = tooLarge ? new Uint8Array(0) : new Uint8Array(Buffer.concat(chunks));
-    const answer = await namespaces.handle(req.method, req.url, req.rawHeaders, body, tooLarge);
+    const body = new Uint8Array(Buffer.concat(chunks));
+    const answer = await namespaces.handle(req.method, req.url, req.rawHeaders, body);
     const headers = [];
     for (const [name, value] of answer.headers) {
         headers.push(name, value);

@@ -482,12 +482,12 @@ await check('browser: round trips through the worker (timed)', async () => {
         /* global wasm_bindgen */
         await wasm_bindgen({ module_or_path: '/mock_rest_web_bg.wasm' });
         const engine = new wasm_bindgen.MockEngine({}, undefined);
-        const made = engine.handle('POST', '/api/timing', [], new TextEncoder().encode('{"n":1}'), false);
+        const made = engine.handle('POST', '/api/timing', [], new TextEncoder().encode('{"n":1}'));
         const id = JSON.parse(new TextDecoder().decode(made.body))._id;
         // A page's clock is coarse (0.1 ms), so the mean of a batch.
         const t0 = performance.now();
         for (let n = 0; n < 5000; n++) {
-            engine.handle('GET', `/api/timing/${id}`, ['accept', '*/*', 'host', location.host], new Uint8Array(0), false);
+            engine.handle('GET', `/api/timing/${id}`, ['accept', '*/*', 'host', location.host], new Uint8Array(0));
         }
         const mean = (performance.now() - t0) / 5000;
         engine.free();

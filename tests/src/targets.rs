@@ -193,6 +193,8 @@ pub struct NativeServer {
     base: String,
     /// A folder this server's data file was copied into, removed on drop.
     scratch: Option<std::path::PathBuf>,
+    /// The lines the server has logged so far.
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl NativeServer {
@@ -243,7 +245,10 @@ impl NativeServer {
             return Err("no stderr pipe".to_owned());
         };
         let (found, listening) = mpsc::channel();
-        // Reads the log for the address, then keeps draining it so the server never blocks on a full pipe.
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let lines = std::sync::Arc::clone(&log);
+        // Reads the log for the address, then keeps draining it (and keeping
+        // it) so the server never blocks on a full pipe.
         std::thread::spawn(move || {
             let mut found = Some(found);
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -252,6 +257,10 @@ impl NativeServer {
                         let _ = tx.send(addr.trim().to_owned());
                     }
                 }
+                lines
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push(line);
             }
         });
         match listening.recv_timeout(Duration::from_secs(30)) {
@@ -259,6 +268,7 @@ impl NativeServer {
                 child,
                 base,
                 scratch,
+                log,
             }),
             Err(_) => {
                 let _ = child.kill();
@@ -279,6 +289,14 @@ impl NativeServer {
     /// The process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// The lines the server has logged (to stderr) so far.
+    pub fn log_lines(&self) -> Vec<String> {
+        self.log
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// Sends a signal (such as `TERM` or `INT`) to the process by its PID and

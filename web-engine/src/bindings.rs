@@ -15,8 +15,8 @@
 
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use mock_rest_core::{
-    request_namespace, ApiError, Change, Config, Engine, Fault, IdSource, Kind, Method, Request,
-    Response, SETTINGS,
+    error_response_without_engine, request_namespace, ApiError, BodyCollector, Change, Config,
+    Engine, Fault, IdSource, Kind, Method, Request, Response, SETTINGS,
 };
 use std::time::Duration;
 use wasm_bindgen::prelude::*;
@@ -97,17 +97,19 @@ impl MockEngine {
         Ok(Self { engine, warnings })
     }
 
+    /// The largest request body the settings allow, in bytes: a host that
+    /// reads bodies itself keeps at most one byte more, and [`MockEngine::handle`]
+    /// answers `413` past it by the core's rule.
+    #[wasm_bindgen(getter, js_name = maxBodyBytes)]
+    pub fn max_body_bytes(&self) -> f64 {
+        self.engine.config().max_body_bytes as f64
+    }
+
     /// What the settings say that has no effect (such as `authScope` without
     /// `apiToken`), for the worker to log.
     #[wasm_bindgen(getter)]
     pub fn warnings(&self) -> Vec<String> {
         self.warnings.clone()
-    }
-
-    /// The largest request body the settings allow, in bytes.
-    #[wasm_bindgen(getter, js_name = maxBodyBytes)]
-    pub fn max_body_bytes(&self) -> f64 {
-        self.engine.config().max_body_bytes as f64
     }
 
     /// The changes that rebuild the current store from nothing (a `clearAll`,
@@ -164,28 +166,45 @@ impl MockEngine {
     }
 
     /// Handles one request: `target` is the path and query as on the wire,
-    /// `headers` alternate names and values, `body_too_large` says the worker
-    /// kept none of a body over `maxBodyBytes`. Returns the outcome.
+    /// `headers` alternate names and values, `body` is the whole body. The
+    /// body is read by the core's rules (the limit, then `413`). Returns the
+    /// outcome.
     pub fn handle(
         &mut self,
         method: &str,
         target: &str,
         headers: Vec<String>,
         body: &[u8],
-        body_too_large: bool,
     ) -> Object {
         let mut request = request(method, target, headers);
-        if body_too_large {
-            request.body_too_large = true;
-        } else {
-            request.body = body.to_vec();
-        }
-        let outcome = self.engine.handle(&request, unix_now());
-        let answer = response_object(&outcome.response);
-        set(&answer, "delay", outcome.delay.as_millis() as f64);
-        let changes: Array = outcome.changes.iter().map(change_object).collect();
+        let limit = self.engine.config().max_body_bytes;
+        let read = BodyCollector::for_request(&request, limit).and_then(|mut collector| {
+            collector.feed(body);
+            collector.finish(&mut request)
+        });
+        let (response, changes, delay, fault) = match read {
+            Ok(()) => {
+                let outcome = self.engine.handle(&request, unix_now());
+                (
+                    outcome.response,
+                    outcome.changes,
+                    outcome.delay,
+                    outcome.fault,
+                )
+            }
+            // Refused before the engine: nothing changes.
+            Err(error) => (
+                self.engine.error_response(&error, &request),
+                Vec::new(),
+                Duration::ZERO,
+                None,
+            ),
+        };
+        let answer = response_object(&response);
+        set(&answer, "delay", delay.as_millis() as f64);
+        let changes: Array = changes.iter().map(change_object).collect();
         set(&answer, "changes", changes);
-        if outcome.fault == Some(Fault::Reset) {
+        if fault == Some(Fault::Reset) {
             set(&answer, "fault", "reset");
         }
         answer
@@ -196,9 +215,11 @@ impl MockEngine {
     #[wasm_bindgen(js_name = storageFailed)]
     pub fn storage_failed(&self, method: &str, target: &str, headers: Vec<String>) -> Object {
         let request = request(method, target, headers);
-        let mut response = ApiError::StorageFailed.to_response();
-        self.engine.finish(&mut response, &request);
-        response_object(&response)
+        response_object(
+            &self
+                .engine
+                .error_response(&ApiError::StorageFailed, &request),
+        )
     }
 }
 
@@ -261,10 +282,20 @@ impl MockEngine {
     }
 
     fn refusal(&self, err: &ApiError, request: &Request) -> Object {
-        let mut response = err.to_response();
-        self.engine.finish(&mut response, request);
-        response_object(&response)
+        response_object(&self.engine.error_response(err, request))
     }
+}
+
+/// The answer (`500`, `{"message"}`) when the worker itself fails, with no
+/// engine to ask (a namespace that could not start, say): readable from any
+/// origin, as the namespace's `corsOrigins` are not known.
+#[wasm_bindgen(js_name = hostFailed)]
+pub fn host_failed(message: &str, method: &str, target: &str, headers: Vec<String>) -> Object {
+    let request = request(method, target, headers);
+    let error = ApiError::HostFailed {
+        reason: message.to_owned(),
+    };
+    response_object(&error_response_without_engine(&error, &request))
 }
 
 /// A setting's value as text: a string as it is, a whole number in decimal,
