@@ -108,6 +108,7 @@ mod number;
 mod openapi;
 mod pages;
 mod query;
+mod relations;
 mod request;
 mod response;
 mod route;

@@ -20,9 +20,11 @@ pub struct Selection<'a> {
     pub pages: Option<PageLinks>,
 }
 
-/// Page numbers for the `Link` header.
+/// Page numbers for the `Link` header and the 1.0 envelope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageLinks {
+    /// The page answered (for the envelope, brought into `1..=last`).
+    pub page: usize,
     /// Items per page.
     pub limit: usize,
     /// The page before, if any.
@@ -91,14 +93,38 @@ fn window(paging: Paging, total: usize) -> (usize, usize) {
             let end = end.unwrap_or(total).clamp(start, total);
             (start, end - start)
         }
+        Paging::Envelope { page, per_page } => {
+            let page = page.min(last_page(total, per_page));
+            window(
+                Paging::Page {
+                    page,
+                    limit: per_page,
+                },
+                total,
+            )
+        }
     }
+}
+
+/// The number of the last page (1 when there are no items).
+fn last_page(total: usize, per_page: usize) -> usize {
+    total.div_ceil(per_page).max(1)
 }
 
 fn finish(items: Vec<Item<'_>>, total: usize, paging: Paging) -> Selection<'_> {
     let pages = match paging {
-        Paging::Page { page, limit } => {
-            let last = total.div_ceil(limit).max(1);
+        Paging::Page { page, limit }
+        | Paging::Envelope {
+            page,
+            per_page: limit,
+        } => {
+            let last = last_page(total, limit);
+            let page = match paging {
+                Paging::Envelope { .. } => page.min(last),
+                _ => page,
+            };
             Some(PageLinks {
+                page,
                 limit,
                 prev: (page > 1).then(|| page - 1),
                 next: (page < last).then(|| page + 1),
@@ -181,16 +207,55 @@ fn reach<'v>(value: &'v str, path: &[String], out: &mut Vec<&'v str>) {
 }
 
 fn passes(item: &str, filter: &Filter) -> bool {
+    if filter.op == Op::Key {
+        // A foreign key is the member itself: no dot path, no array flattening.
+        return filter.path.len() == 1
+            && member(item, &filter.path[0])
+                .is_some_and(|raw| filter.values.iter().any(|id| key_matches(raw, id)));
+    }
     let mut reached = Vec::new();
     reach(item, &filter.path, &mut reached);
     if reached.is_empty() {
         return false;
     }
     let leaves: Vec<Leaf<'_>> = reached.into_iter().map(Leaf::of).collect();
+    if filter.op == Op::Like {
+        return filter.patterns.iter().any(|pattern| {
+            leaves
+                .iter()
+                .any(|field| like_text(field).is_some_and(|text| pattern.0.is_match(text)))
+        });
+    }
     filter.values.iter().any(|wanted| match filter.op {
         Op::Ne => !leaves.iter().any(|field| equals(field, wanted)),
         op => leaves.iter().any(|field| compares(field, op, wanted)),
     })
+}
+
+/// Whether a foreign key's stored value names this id: a string equal to
+/// it, or a number written as it (`"postId":1` names the id `"1"`), as
+/// json-server compares them loosely.
+pub fn key_matches(raw: &str, id: &str) -> bool {
+    match raw.as_bytes().first() {
+        Some(b'"') => text::decode_string(raw) == id,
+        Some(b'-' | b'0'..=b'9') => raw == id,
+        _ => false,
+    }
+}
+
+/// The text a foreign key's stored value names an id by (see
+/// [`key_matches`]), or `None` for any other value.
+pub fn key_text(raw: &str) -> Option<Cow<'_, str>> {
+    match raw.as_bytes().first() {
+        Some(b'"') => Some(text::decode_string(raw)),
+        Some(b'-' | b'0'..=b'9') => Some(Cow::Borrowed(raw)),
+        _ => None,
+    }
+}
+
+/// A member of an item's text (the last, if repeated).
+pub fn field<'a>(item: &'a str, key: &str) -> Option<&'a str> {
+    member(item, key)
 }
 
 fn compares(field: &Leaf<'_>, op: Op, wanted: &str) -> bool {
@@ -202,8 +267,11 @@ fn compares(field: &Leaf<'_>, op: Op, wanted: &str) -> bool {
         Op::Gte => ordered(Ordering::is_ge),
         Op::Lt => ordered(Ordering::is_lt),
         Op::Lte => ordered(Ordering::is_le),
-        Op::Like => like_text(field)
-            .is_some_and(|text| text.to_lowercase().contains(&wanted.to_lowercase())),
+        // `passes` matches patterns and foreign keys before it gets here.
+        Op::Like | Op::Key => false,
+        Op::Contains => string_field(field).is_some_and(|s| s.contains(wanted)),
+        Op::StartsWith => string_field(field).is_some_and(|s| s.starts_with(wanted)),
+        Op::EndsWith => string_field(field).is_some_and(|s| s.ends_with(wanted)),
     }
 }
 
@@ -228,6 +296,15 @@ fn order(field: &Leaf<'_>, wanted: &str) -> Option<Ordering> {
             "false" => Some(b.cmp(&false)),
             _ => None,
         },
+        _ => None,
+    }
+}
+
+/// A string field, lower-cased, for `contains`, `startsWith` and
+/// `endsWith` (whose values the query has lower-cased); other types never match.
+fn string_field(field: &Leaf<'_>) -> Option<String> {
+    match field {
+        Leaf::Text(s) => Some(s.to_lowercase()),
         _ => None,
     }
 }
