@@ -107,9 +107,6 @@ pub enum Op {
     StartsWith,
     /// `field:endsWith=text`: a string field ending with the text, any case.
     EndsWith,
-    /// A foreign key (not from a query: a nested route's parent): the field
-    /// is a string equal to the value, or a number written as the value.
-    Key,
 }
 
 /// A compiled `_like` pattern, compared by its source.

@@ -7,16 +7,17 @@
 //!
 //! An id is named by a foreign key's value when the value is a string equal
 //! to the id, or a number written as the id (`"postId":1` names `"1"`); see
-//! [`key_matches`](crate::select::key_matches). Ids are read as the store
-//! gives them ([`Item::id`]).
+//! [`key_text`]. Ids are read as the store gives them ([`Item::id`]).
+//! Children are found through the collection's foreign-key index
+//! ([`Collection::children_of`](crate::store::Collection::children_of)),
+//! built once per change of the children's type, so embedding a page reads
+//! only the page's children.
 
 use crate::query::Relations;
-use crate::select::{field, key_text};
 use crate::store::{Item, Store};
-use crate::text;
+use crate::text::{self, key_text, member};
 use serde_json::Value;
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 /// Plurals that the suffix rules get wrong, and words that are the same in
 /// both numbers, by their lower-case form.
@@ -109,8 +110,8 @@ fn parent_type<'s>(store: &'s Store, name: &str) -> Option<&'s str> {
 
 /// The items as answered: with nothing asked, their stored text; otherwise
 /// each with its embedded children and expanded parents added after its own
-/// members (a member of the same name is replaced). Each embedded type is
-/// read in one pass, whatever the number of items.
+/// members (a member of the same name is replaced). Children are found by
+/// their type's foreign-key index, parents by id.
 pub fn render<'a>(
     store: &'a Store,
     resource: &str,
@@ -124,23 +125,15 @@ pub fn render<'a>(
     let mut added: Vec<Vec<(&str, String)>> = vec![Vec::new(); items.len()];
     if !relations.embed.is_empty() {
         let key = foreign_key(resource);
-        let mut index: HashMap<Cow<'_, str>, Vec<usize>> = HashMap::with_capacity(items.len());
-        for (n, item) in items.iter().enumerate() {
-            index.entry(item.id()).or_default().push(n);
-        }
         for child in &relations.embed {
-            let mut found: Vec<Vec<&str>> = vec![Vec::new(); items.len()];
-            if let Some(collection) = store.collection(child) {
-                for candidate in collection.iter() {
-                    let Some(id) = field(candidate.json, &key).and_then(key_text) else {
-                        continue;
-                    };
-                    for &n in index.get(&id).map(Vec::as_slice).unwrap_or_default() {
-                        found[n].push(candidate.json);
-                    }
-                }
-            }
-            for (n, children) in found.into_iter().enumerate() {
+            let collection = store.collection(child);
+            for (n, item) in items.iter().enumerate() {
+                let children: Vec<&str> = collection
+                    .map(|c| c.children_of(&key, &item.id()))
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|child| child.json)
+                    .collect();
                 added[n].push((child.as_str(), format!("[{}]", children.join(","))));
             }
         }
@@ -151,7 +144,7 @@ pub fn render<'a>(
             continue;
         };
         for (n, item) in items.iter().enumerate() {
-            let found = field(item.json, &key)
+            let found = member(item.json, &key)
                 .and_then(key_text)
                 .and_then(|id| store.get(parent_type, &id));
             if let Some(found) = found {

@@ -50,8 +50,13 @@ pub fn select<'a>(collection: Option<&'a Collection>, query: &ListQuery) -> Sele
         let items = collection.iter_from(start).take(len).collect();
         return finish(items, total, query.paging);
     }
+    run(collection.iter(), query)
+}
+
+/// Filters, searches, sorts and pages items given in creation order.
+fn run<'a>(items: impl Iterator<Item = Item<'a>>, query: &ListQuery) -> Selection<'a> {
     let mut matched: Vec<(Item<'a>, Vec<SortValue<'a>>)> = Vec::new();
-    for item in collection.iter() {
+    for item in items {
         let passes = query.filters.iter().all(|filter| passes(item.json, filter))
             && query
                 .search
@@ -78,6 +83,12 @@ pub fn select<'a>(collection: Option<&'a Collection>, query: &ListQuery) -> Sele
         .map(|(item, _)| item)
         .collect();
     finish(items, total, query.paging)
+}
+
+/// Runs a query over some items of a collection, in creation order: the
+/// children of a nested route, found through a foreign-key index.
+pub fn select_among<'a>(candidates: Vec<Item<'a>>, query: &ListQuery) -> Selection<'a> {
+    run(candidates.into_iter(), query)
 }
 
 /// The start and length of the slice that `paging` selects out of `total`.
@@ -164,14 +175,7 @@ impl<'a> Leaf<'a> {
     }
 }
 
-/// The member of a compact object with this key (the last, if repeated).
-fn member<'a>(object: &'a str, key: &str) -> Option<&'a str> {
-    text::members(object)
-        .into_iter()
-        .rev()
-        .find(|m| m.key == key)
-        .map(|m| m.value)
-}
+use text::member;
 
 /// The values a path reaches: through objects by key, into arrays by index
 /// or, for any other segment, through every element; arrays at the end are
@@ -207,12 +211,6 @@ fn reach<'v>(value: &'v str, path: &[String], out: &mut Vec<&'v str>) {
 }
 
 fn passes(item: &str, filter: &Filter) -> bool {
-    if filter.op == Op::Key {
-        // A foreign key is the member itself: no dot path, no array flattening.
-        return filter.path.len() == 1
-            && member(item, &filter.path[0])
-                .is_some_and(|raw| filter.values.iter().any(|id| key_matches(raw, id)));
-    }
     let mut reached = Vec::new();
     reach(item, &filter.path, &mut reached);
     if reached.is_empty() {
@@ -232,32 +230,6 @@ fn passes(item: &str, filter: &Filter) -> bool {
     })
 }
 
-/// Whether a foreign key's stored value names this id: a string equal to
-/// it, or a number written as it (`"postId":1` names the id `"1"`), as
-/// json-server compares them loosely.
-pub fn key_matches(raw: &str, id: &str) -> bool {
-    match raw.as_bytes().first() {
-        Some(b'"') => text::decode_string(raw) == id,
-        Some(b'-' | b'0'..=b'9') => raw == id,
-        _ => false,
-    }
-}
-
-/// The text a foreign key's stored value names an id by (see
-/// [`key_matches`]), or `None` for any other value.
-pub fn key_text(raw: &str) -> Option<Cow<'_, str>> {
-    match raw.as_bytes().first() {
-        Some(b'"') => Some(text::decode_string(raw)),
-        Some(b'-' | b'0'..=b'9') => Some(Cow::Borrowed(raw)),
-        _ => None,
-    }
-}
-
-/// A member of an item's text (the last, if repeated).
-pub fn field<'a>(item: &'a str, key: &str) -> Option<&'a str> {
-    member(item, key)
-}
-
 fn compares(field: &Leaf<'_>, op: Op, wanted: &str) -> bool {
     let ordered = |accept: fn(Ordering) -> bool| order(field, wanted).is_some_and(accept);
     match op {
@@ -267,8 +239,8 @@ fn compares(field: &Leaf<'_>, op: Op, wanted: &str) -> bool {
         Op::Gte => ordered(Ordering::is_ge),
         Op::Lt => ordered(Ordering::is_lt),
         Op::Lte => ordered(Ordering::is_le),
-        // `passes` matches patterns and foreign keys before it gets here.
-        Op::Like | Op::Key => false,
+        // `passes` matches patterns before it gets here.
+        Op::Like => false,
         Op::Contains => string_field(field).is_some_and(|s| s.contains(wanted)),
         Op::StartsWith => string_field(field).is_some_and(|s| s.starts_with(wanted)),
         Op::EndsWith => string_field(field).is_some_and(|s| s.ends_with(wanted)),

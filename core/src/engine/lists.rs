@@ -5,16 +5,16 @@
 
 use super::{respond, Engine, JSON};
 use crate::error::ApiError;
-use crate::query::{Filter, ListQuery, Op, Paging};
+use crate::query::{ListQuery, Paging};
 use crate::relations::{foreign_key, render};
 use crate::request::Request;
 use crate::response::Response;
-use crate::select::{select, Selection};
+use crate::select::{select, select_among, Selection};
 use std::fmt::Write;
 
 impl Engine {
     pub(super) fn list(&self, resource: &str, request: &Request) -> Result<Response, ApiError> {
-        self.list_where(resource, request, None)
+        self.list_where(resource, request)
     }
 
     /// `GET /api/{parent}/{id}/{children}`: the children whose foreign key
@@ -26,29 +26,37 @@ impl Engine {
         children: &str,
         request: &Request,
     ) -> Result<Response, ApiError> {
-        let parent_id = self.find(parent, id)?.id().into_owned();
-        let key = Filter {
-            path: vec![foreign_key(parent)],
-            op: Op::Key,
-            values: vec![parent_id],
-            patterns: Vec::new(),
-        };
-        self.list_where(children, request, Some(key))
+        let parent_id = self.find(parent, id)?.id();
+        let query = ListQuery::parse(&request.query)?;
+        let candidates = self
+            .store
+            .collection(children)
+            .map(|c| c.children_of(&foreign_key(parent), &parent_id))
+            .unwrap_or_default();
+        let selection = select_among(candidates, &query);
+        Ok(self.answer(children, request, &query, selection))
     }
 
-    fn list_where(
+    fn list_where(&self, resource: &str, request: &Request) -> Result<Response, ApiError> {
+        let query = ListQuery::parse(&request.query)?;
+        let selection = select(self.store.collection(resource), &query);
+        Ok(self.answer(resource, request, &query, selection))
+    }
+
+    /// The list response: the page with its relations, as an array or the
+    /// 1.0 envelope, with `X-Total-Count` and `Link`.
+    fn answer(
         &self,
         resource: &str,
         request: &Request,
-        key: Option<Filter>,
-    ) -> Result<Response, ApiError> {
-        let mut query = ListQuery::parse(&request.query)?;
-        query.filters.extend(key);
+        query: &ListQuery,
+        selection: Selection<'_>,
+    ) -> Response {
         let Selection {
             total,
             items,
             pages,
-        } = select(self.store.collection(resource), &query);
+        } = selection;
         let items = render(&self.store, resource, &items, &query.relations);
         let size = items.iter().map(|item| item.len() + 1).sum::<usize>() + 80;
         let mut out = Vec::with_capacity(size);
@@ -101,7 +109,7 @@ impl Engine {
             link(pages.last, "last");
             response.headers.push(("link", links));
         }
-        Ok(response)
+        response
     }
 }
 
