@@ -10,7 +10,9 @@
 //!
 //! Memory per item is its text plus about 40 bytes: the id is not stored
 //! twice but read from the end of the text (every item ends with its `_id`),
-//! and the index holds slot numbers only.
+//! and the index holds slot numbers only. Relations add, per type and per
+//! foreign key asked for, an index of the items by the id their key names,
+//! built when first needed and dropped by the next write.
 
 use crate::ids::ID_KEY;
 use crate::text;
