@@ -13,6 +13,7 @@
 //! built once per change of the children's type, so embedding a page reads
 //! only the page's children.
 
+use crate::error::ApiError;
 use crate::query::Relations;
 use crate::store::{Item, Store};
 use crate::text::{self, key_text, member};
@@ -112,15 +113,35 @@ fn parent_type<'s>(store: &'s Store, name: &str) -> Option<&'s str> {
 /// each with its embedded children and expanded parents added after its own
 /// members (a member of the same name is replaced). Children are found by
 /// their type's foreign-key index, parents by id.
+///
+/// An answer with relations can repeat an item many times (one parent
+/// expanded into each of its children), so its size is bounded by `budget`
+/// bytes (the store's own byte budget, `MAX_STORE_BYTES`): past it, the
+/// answer is a `400` that says to page.
 pub fn render<'a>(
     store: &'a Store,
     resource: &str,
     items: &[Item<'a>],
     relations: &Relations,
-) -> Vec<Cow<'a, str>> {
+    budget: usize,
+) -> Result<Vec<Cow<'a, str>>, ApiError> {
     if relations.is_empty() {
-        return items.iter().map(|item| Cow::Borrowed(item.json)).collect();
+        return Ok(items.iter().map(|item| Cow::Borrowed(item.json)).collect());
     }
+    let mut size: usize = items.iter().map(|item| item.json.len()).sum();
+    let mut grow = |bytes: usize| {
+        size = size.saturating_add(bytes);
+        if size > budget {
+            Err(ApiError::BadQuery {
+                reason: format!(
+                    "With `_embed` and `_expand`, the answer would take more than {budget} bytes \
+                     (MAX_STORE_BYTES); ask for fewer items with `_page` or `_limit`."
+                ),
+            })
+        } else {
+            Ok(())
+        }
+    };
     // added[n]: the members to add to items[n], as (key, value text).
     let mut added: Vec<Vec<(&str, String)>> = vec![Vec::new(); items.len()];
     if !relations.embed.is_empty() {
@@ -134,6 +155,7 @@ pub fn render<'a>(
                     .iter()
                     .map(|child| child.json)
                     .collect();
+                grow(children.iter().map(|c| c.len() + 1).sum::<usize>() + child.len() + 6)?;
                 added[n].push((child.as_str(), format!("[{}]", children.join(","))));
             }
         }
@@ -148,11 +170,12 @@ pub fn render<'a>(
                 .and_then(key_text)
                 .and_then(|id| store.get(parent_type, &id));
             if let Some(found) = found {
+                grow(found.json.len() + parent.len() + 4)?;
                 added[n].push((parent.as_str(), found.json.to_owned()));
             }
         }
     }
-    items
+    Ok(items
         .iter()
         .zip(added)
         .map(|(item, added)| {
@@ -162,7 +185,7 @@ pub fn render<'a>(
                 Cow::Owned(with_members(item.json, &added))
             }
         })
-        .collect()
+        .collect())
 }
 
 /// A compact object with members added last, replacing any of the same key.

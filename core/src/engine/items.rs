@@ -24,7 +24,8 @@ impl Engine {
         if !relations.is_empty() {
             // Embedded and expanded items are not this item's text: no ETag
             // names this answer, so it is never a 304 either.
-            let text = render(&self.store, resource, &[item], &relations)
+            let budget = self.config.max_store_bytes;
+            let text = render(&self.store, resource, &[item], &relations, budget)?
                 .pop()
                 .unwrap_or_default();
             return Ok(respond(200, JSON, text.into_owned().into_bytes()));

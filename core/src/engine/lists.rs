@@ -34,13 +34,13 @@ impl Engine {
             .map(|c| c.children_of(&foreign_key(parent), &parent_id))
             .unwrap_or_default();
         let selection = select_among(candidates, &query);
-        Ok(self.answer(children, request, &query, selection))
+        self.answer(children, request, &query, selection)
     }
 
     fn list_where(&self, resource: &str, request: &Request) -> Result<Response, ApiError> {
         let query = ListQuery::parse(&request.query)?;
         let selection = select(self.store.collection(resource), &query);
-        Ok(self.answer(resource, request, &query, selection))
+        self.answer(resource, request, &query, selection)
     }
 
     /// The list response: the page with its relations, as an array or the
@@ -51,13 +51,14 @@ impl Engine {
         request: &Request,
         query: &ListQuery,
         selection: Selection<'_>,
-    ) -> Response {
+    ) -> Result<Response, ApiError> {
         let Selection {
             total,
             items,
             pages,
         } = selection;
-        let items = render(&self.store, resource, &items, &query.relations);
+        let budget = self.config.max_store_bytes;
+        let items = render(&self.store, resource, &items, &query.relations, budget)?;
         let size = items.iter().map(|item| item.len() + 1).sum::<usize>() + 80;
         let mut out = Vec::with_capacity(size);
         let envelope = matches!(query.paging, Paging::Envelope { .. });
@@ -109,7 +110,7 @@ impl Engine {
             link(pages.last, "last");
             response.headers.push(("link", links));
         }
-        response
+        Ok(response)
     }
 }
 
