@@ -14,7 +14,9 @@ use std::fmt::Write;
 
 impl Engine {
     pub(super) fn list(&self, resource: &str, request: &Request) -> Result<Response, ApiError> {
-        self.list_where(resource, request)
+        let query = ListQuery::parse(&request.query)?;
+        let selection = select(self.store.collection(resource), &query);
+        self.answer(resource, request, &query, selection)
     }
 
     /// `GET /api/{parent}/{id}/{children}`: the children whose foreign key
@@ -35,12 +37,6 @@ impl Engine {
             .unwrap_or_default();
         let selection = select_among(candidates, &query);
         self.answer(children, request, &query, selection)
-    }
-
-    fn list_where(&self, resource: &str, request: &Request) -> Result<Response, ApiError> {
-        let query = ListQuery::parse(&request.query)?;
-        let selection = select(self.store.collection(resource), &query);
-        self.answer(resource, request, &query, selection)
     }
 
     /// The list response: the page with its relations, as an array or the
