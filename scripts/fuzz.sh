@@ -14,7 +14,7 @@ cargo_fuzz_version=0.13.2
 source scripts/tools.sh
 cargo_tool cargo-fuzz cargo-fuzz "$cargo_fuzz_version" --locked
 tools="$cargo_tools"
-export PATH="$PWD/$tools/bin:$PATH"
+export PATH="$tools/bin:$PATH"
 cd fuzz
 # The corpus grows in a scratch copy; the committed seeds stay as they are.
 work="$(mktemp -d)"

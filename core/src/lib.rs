@@ -3,7 +3,8 @@
 //!
 //! # In scope
 //! - Routing from one table ([`ROUTES`]): `/`, `/health`, `/openapi.json`,
-//!   `/api/{resource}`, `/api/{resource}/{id}` and `/__admin/*`, with `HEAD`,
+//!   `/api/{resource}`, `/api/{resource}/{id}`, the nested
+//!   `/api/{parent}/{id}/{children}` and `/__admin/*`, with `HEAD`,
 //!   `OPTIONS`, `405` + `Allow`, trailing slashes and JSON `404`s. The OpenAPI
 //!   3.1 document is generated from the same table.
 //! - Validating input: resource names, URI and body size, JSON syntax (with
@@ -14,9 +15,13 @@
 //! - The store: creation order, O(1) get, replace and delete by id, pages found
 //!   in O(log n), and items echoed byte for byte as they were stored (numbers
 //!   keep their text, keys their order, strings their escapes).
-//! - PATCH as JSON Merge Patch, json-server's list queries (filters, `q`,
-//!   `_sort`, paging with `X-Total-Count` and `Link`), ETags and conditional
-//!   requests.
+//! - PATCH as JSON Merge Patch, json-server's list queries in both dialects
+//!   (0.17's filters, `_like` as a linear-time regular expression, `q`,
+//!   `_sort`/`_order`, paging with `X-Total-Count` and `Link`; 1.0's
+//!   `field:op=value`, `_sort=-field` and `_per_page` with its envelope), an
+//!   unknown `_` parameter refused by name, json-server 0.17's relations
+//!   (`_embed`, `_expand`, nested lists and creates, foreign keys from a
+//!   type's singular), ETags and conditional requests.
 //! - The mock controls: delays (as a [`Duration`](std::time::Duration) in the
 //!   [`Outcome`]; the host waits), forced statuses, the request journal (paged
 //!   forward with `_since`, refused requests kept apart without bodies),
@@ -123,6 +128,7 @@ mod number;
 mod openapi;
 mod pages;
 mod query;
+mod relations;
 mod request;
 mod response;
 mod route;
@@ -150,8 +156,8 @@ pub use namespace::{
 };
 pub use pages::Storage;
 pub use query::{
-    ListQuery, DEFAULT_PAGE_LIMIT, MAX_FILTERS, MAX_FILTER_VALUES, MAX_PATH_SEGMENTS,
-    MAX_SEARCH_BYTES, MAX_SORT_KEYS,
+    ListQuery, DEFAULT_PAGE_LIMIT, MAX_FILTERS, MAX_FILTER_VALUES, MAX_PATH_SEGMENTS, MAX_PATTERNS,
+    MAX_PATTERN_BYTES, MAX_RELATIONS, MAX_SEARCH_BYTES, MAX_SORT_KEYS, PATTERN_SIZE_LIMIT,
 };
 pub use request::{Method, Request};
 pub use response::{Change, Outcome, Response};

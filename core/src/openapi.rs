@@ -44,6 +44,9 @@ fn path_item(route: &RouteSpec) -> Value {
         };
         parameters.push(json!({"$ref": format!("#/components/parameters/{name}")}));
     }
+    if route.template.contains("{children}") {
+        parameters.push(json!({"$ref": "#/components/parameters/children"}));
+    }
     if !parameters.is_empty() {
         item.insert("parameters".to_owned(), Value::Array(parameters));
     }
@@ -97,8 +100,21 @@ fn operation(route: &RouteSpec, op: &Operation, head: bool) -> Value {
     let mut parameters = Vec::new();
     if op.list_query {
         for name in [
-            "filters", "q", "_sort", "_order", "_page", "_limit", "_start", "_end",
+            "filters",
+            "q",
+            "_sort",
+            "_order",
+            "_page",
+            "_limit",
+            "_per_page",
+            "_start",
+            "_end",
         ] {
+            parameters.push(json!({"$ref": format!("#/components/parameters/{name}")}));
+        }
+    }
+    if op.relations {
+        for name in ["_embed", "_expand"] {
             parameters.push(json!({"$ref": format!("#/components/parameters/{name}")}));
         }
     }
@@ -210,7 +226,10 @@ fn schema(payload: Payload) -> Option<Value> {
             json!({"oneOf": [reference("Item"), {"type": "array", "items": reference("Item")}]})
         }
         Payload::MergePatch => reference("MergePatch"),
-        Payload::ItemList => json!({"type": "array", "items": reference("Item")}),
+        Payload::ItemList => json!({"oneOf": [
+            {"type": "array", "items": reference("Item")},
+            reference("Envelope"),
+        ]}),
         Payload::Deleted => reference("Deleted"),
         Payload::Snapshot => reference("Snapshot"),
         Payload::ResetDone => reference("ResetDone"),
@@ -250,6 +269,20 @@ fn components() -> Value {
                 "type": "object",
                 "description": "A JSON Merge Patch (RFC 7386): members replace or, when null, remove the item's; objects merge recursively. `_id` never changes.",
                 "additionalProperties": true,
+            },
+            "Envelope": {
+                "type": "object",
+                "description": "json-server 1.0's page, answered for `_per_page` instead of an array",
+                "properties": {
+                    "first": {"type": "integer", "const": 1},
+                    "prev": {"type": ["integer", "null"], "minimum": 1},
+                    "next": {"type": ["integer", "null"], "minimum": 2},
+                    "last": {"type": "integer", "minimum": 1},
+                    "pages": {"type": "integer", "minimum": 1},
+                    "items": {"type": "integer", "minimum": 0, "description": "Items that matched, before paging"},
+                    "data": {"type": "array", "items": {"$ref": "#/components/schemas/Item"}},
+                },
+                "required": ["first", "prev", "next", "last", "pages", "items", "data"],
             },
             "Deleted": {
                 "type": "object",
@@ -362,16 +395,24 @@ fn components() -> Value {
                 "description": "The rule's `id`.",
                 "schema": {"type": "string", "minLength": 1},
             },
+            "children": {
+                "name": "children", "in": "path", "required": true,
+                "description": "The children's type; their foreign key is the parent type's singular plus `Id` (`posts` -> `postId`, `people` -> `personId`).",
+                "schema": {"type": "string", "minLength": 1},
+            },
             "filters": {
                 "name": "filters", "in": "query", "required": false, "style": "form", "explode": true,
-                "description": "`field=value` (repeat for OR; `a.b` reaches nested fields), and `field_ne`, `field_gt`, `field_gte`, `field_lt`, `field_lte`, `field_like` (case-insensitive substring).",
+                "description": "json-server 0.17: `field=value` (repeat for OR; `a.b` reaches nested fields), `field_ne`, `field_gt`, `field_gte`, `field_lt`, `field_lte`, and `field_like` (a case-insensitive regular expression). json-server 1.0: `field:op=value` with `eq`, `ne`, `lt`, `lte`, `gt`, `gte`, `in` (comma list), `contains`, `startsWith`, `endsWith` (these three on strings, ignoring case). Keys that start with `_` are parameters (an unknown one is 400), except filters on `_id`.",
                 "schema": {"type": "object", "additionalProperties": {"type": "string"}},
             },
             "q": query("q", "Case-insensitive substring of any string value, nested ones too.", json!({"type": "string"})),
             "_sort": query("_sort", "Fields to sort by, comma-separated; `-field` sorts descending. Stable.", json!({"type": "string"})),
-            "_order": query("_order", "`asc` or `desc` for each `_sort` field, comma-separated.", json!({"type": "string"})),
-            "_page": query("_page", "Page number, from 1; pages are `_limit` items (default 10).", whole(1)),
+            "_order": query("_order", "`asc` or `desc` for each `_sort` field, comma-separated; 400 with a `-field` in `_sort`.", json!({"type": "string"})),
+            "_page": query("_page", "Page number, from 1; pages are `_limit` items (default 10), or `_per_page` items in an envelope.", whole(1)),
             "_limit": query("_limit", "Items per page, or the length of a `_start` slice.", whole(0)),
+            "_per_page": query("_per_page", "Items per `_page` (json-server 1.0): the answer is the Envelope. 400 with `_limit`, `_start` or `_end`.", whole(1)),
+            "_embed": query("_embed", "Child types to add to each item (may repeat, or a comma list): the items whose foreign key (this type's singular plus `Id`) names it.", json!({"type": "string"})),
+            "_expand": query("_expand", "Parents to add to each item, by singular name (may repeat, or a comma list): `_expand=post` adds the post `postId` names.", json!({"type": "string"})),
             "_start": query("_start", "Index of the first item of a slice.", whole(0)),
             "_end": query("_end", "Index one past the last item of a slice.", whole(0)),
             "X-Mock-Delay": {
@@ -410,8 +451,8 @@ fn components() -> Value {
         },
         "responses": {
             "NotModified": {"description": "The item still has an ETag the client listed", "headers": {"ETag": {"$ref": "#/components/headers/ETag"}}},
-            "BadRequest": error("Empty body, invalid JSON (line and column given), wrong shape, nesting deeper than 128 levels, bad resource name or id, or a malformed query parameter"),
-            "NotFound": error("No item of that type has that id"),
+            "BadRequest": error("Empty body, invalid JSON (line and column given), wrong shape, nesting deeper than 128 levels, bad resource name or id, a malformed query parameter, or an unknown one that starts with `_`"),
+            "NotFound": error("No item of that type has that id (for a nested route, no parent)"),
             "Unauthorized": {
                 "description": "API_TOKEN is set and the request has no `Authorization: Bearer <token>` with it",
                 "headers": {"WWW-Authenticate": {"schema": {"type": "string", "const": "Bearer"}}},

@@ -1,36 +1,66 @@
-//! The list query language, json-server 0.17's dialect: filters, `q`, `_sort`
-//! and `_order`, `_page`/`_limit` and `_start`/`_end`/`_limit`.
+//! The list query language: json-server 0.17's dialect (filters with `_ne`,
+//! `_gt`, `_like`... suffixes, `q`, `_sort` with `_order`, `_page`/`_limit`,
+//! `_start`/`_end`) and 1.0's beside it (`field:op=value`, `_sort=a,-b`,
+//! `_page`/`_per_page` with its envelope), the relations a list or an item
+//! takes (`_embed`, `_expand`), and the check that refuses a `_` parameter no
+//! route knows.
 
 use crate::body::MAX_DEPTH;
 use crate::error::ApiError;
+use crate::ids::ID_KEY;
 use crate::number::whole_number;
+use crate::request::Method;
+use crate::route::{check_name, Route};
+use regex::{Regex, RegexBuilder};
 
 /// The most sort keys `_sort` may name (repeats included): sorting reads
 /// every key of every matched item, so the work grows with their number.
 pub const MAX_SORT_KEYS: usize = 16;
 /// The most distinct filter keys (`name`, `age_gte`, ...) in one query.
 pub const MAX_FILTERS: usize = 64;
-/// The most values one filter key may be given (`name=a&name=b` is two).
+/// The most values one filter key may be given (`name=a&name=b` is two, and
+/// so is `name:in=a,b`).
 pub const MAX_FILTER_VALUES: usize = 64;
 /// The most dot-separated segments in a field path: a body nests at most
 /// [`MAX_DEPTH`] levels, so a longer path can reach nothing.
 pub const MAX_PATH_SEGMENTS: usize = MAX_DEPTH;
 /// The longest `q`, in bytes.
 pub const MAX_SEARCH_BYTES: usize = 1024;
+/// The most relations (`_embed` and `_expand` names together, repeats
+/// dropped) one request may ask for: each is a pass over a type.
+pub const MAX_RELATIONS: usize = 16;
+/// The longest `_like` pattern, in bytes.
+pub const MAX_PATTERN_BYTES: usize = 1024;
+/// The most different `_like` patterns in one query.
+pub const MAX_PATTERNS: usize = 16;
+/// The most memory one compiled `_like` pattern (and its matching cache)
+/// may take, in bytes.
+pub const PATTERN_SIZE_LIMIT: usize = 256 * 1024;
 
-/// Query keys that are not filters. `_delay` and `_status` belong to the mock
-/// controls; `_` and `callback` are what jQuery and JSONP add, ignored as
-/// json-server ignores them.
-const RESERVED: &[&str] = &[
-    "_sort", "_order", "_page", "_limit", "_start", "_end", "q", "_delay", "_status", "_",
-    "callback",
+/// The mock controls and jQuery's cache buster (`_`): every `/api` route takes
+/// them, and the list query ignores them.
+const CONTROL_PARAMS: &[&str] = &["_delay", "_status", "_"];
+/// The `_` parameters of a list (besides the controls).
+const LIST_PARAMS: &[&str] = &[
+    "_sort",
+    "_order",
+    "_page",
+    "_limit",
+    "_per_page",
+    "_start",
+    "_end",
+    "_embed",
+    "_expand",
 ];
+/// The `_` parameters of a single item's `GET` (besides the controls).
+pub(crate) const ITEM_PARAMS: &[&str] = &["_embed", "_expand"];
+/// Plain keys that are not filters: `q`, and JSONP's `callback` (ignored, as
+/// json-server ignores it).
+const NOT_FILTERS: &[&str] = &["q", "callback"];
 
-/// Relations json-server can embed; this mock has none.
-const UNSUPPORTED: &[&str] = &["_embed", "_expand"];
-
-/// Filter operators, by key suffix. Longer suffixes first so `_gte` is not read as `_gt`.
-const OPERATORS: &[(&str, Op)] = &[
+/// json-server 0.17's operators, by key suffix. Longer suffixes first so
+/// `_gte` is not read as `_gt`.
+const SUFFIX_OPERATORS: &[(&str, Op)] = &[
     ("_gte", Op::Gte),
     ("_lte", Op::Lte),
     ("_like", Op::Like),
@@ -39,24 +69,57 @@ const OPERATORS: &[(&str, Op)] = &[
     ("_lt", Op::Lt),
 ];
 
+/// json-server 1.0's operators, after a colon (`age:gte=18`). `in` is `eq`
+/// with a comma list of values.
+const COLON_OPERATORS: &[(&str, Op)] = &[
+    ("eq", Op::Eq),
+    ("ne", Op::Ne),
+    ("lt", Op::Lt),
+    ("lte", Op::Lte),
+    ("gt", Op::Gt),
+    ("gte", Op::Gte),
+    ("in", Op::Eq),
+    ("contains", Op::Contains),
+    ("startsWith", Op::StartsWith),
+    ("endsWith", Op::EndsWith),
+];
+
 /// How a filter compares a field with its values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
-    /// `field=value`
+    /// `field=value`, `field:eq=value`, `field:in=a,b`
     Eq,
-    /// `field_ne=value`
+    /// `field_ne=value`, `field:ne=value`
     Ne,
-    /// `field_gt=value`
+    /// `field_gt=value`, `field:gt=value`
     Gt,
-    /// `field_gte=value`
+    /// `field_gte=value`, `field:gte=value`
     Gte,
-    /// `field_lt=value`
+    /// `field_lt=value`, `field:lt=value`
     Lt,
-    /// `field_lte=value`
+    /// `field_lte=value`, `field:lte=value`
     Lte,
-    /// `field_like=text`: case-insensitive substring.
+    /// `field_like=pattern`: a case-insensitive regular expression.
     Like,
+    /// `field:contains=text`: a string field containing the text, any case.
+    Contains,
+    /// `field:startsWith=text`: a string field starting with the text, any case.
+    StartsWith,
+    /// `field:endsWith=text`: a string field ending with the text, any case.
+    EndsWith,
 }
+
+/// A compiled `_like` pattern, compared by its source.
+#[derive(Debug, Clone)]
+pub struct Pattern(pub Regex);
+
+impl PartialEq for Pattern {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.as_str() == other.0.as_str()
+    }
+}
+
+impl Eq for Pattern {}
 
 /// One query key: a field path, an operator and the values it was given
 /// (repeating a key ORs its values).
@@ -66,8 +129,11 @@ pub struct Filter {
     pub path: Vec<String>,
     /// The comparison.
     pub op: Op,
-    /// The values; an item passes if it matches any.
+    /// The values; an item passes if it matches any. Lower-cased for
+    /// `contains`, `startsWith` and `endsWith`.
     pub values: Vec<String>,
+    /// For [`Op::Like`]: each value compiled, in the same order.
+    pub patterns: Vec<Pattern>,
 }
 
 /// One sort key.
@@ -98,10 +164,75 @@ pub enum Paging {
         /// One past the last index, if bounded.
         end: Option<usize>,
     },
+    /// json-server 1.0's `_page` with `_per_page`: the page (brought into
+    /// `1..=pages`, as 1.0 does) inside the envelope
+    /// `{"first","prev","next","last","pages","items","data"}`.
+    Envelope {
+        /// The page asked for, from 1.
+        page: usize,
+        /// Items per page.
+        per_page: usize,
+    },
 }
 
 /// The default `_limit` of a page.
 pub const DEFAULT_PAGE_LIMIT: usize = 10;
+
+/// The relations a request asks for: `_embed` (children whose foreign key is
+/// this item's id) and `_expand` (the parent this item's foreign key names).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Relations {
+    /// Child types to embed, in the order asked.
+    pub embed: Vec<String>,
+    /// Parents to expand, by singular name (`post` for `postId`).
+    pub expand: Vec<String>,
+}
+
+impl Relations {
+    /// Whether nothing is asked.
+    pub fn is_empty(&self) -> bool {
+        self.embed.is_empty() && self.expand.is_empty()
+    }
+
+    /// Reads `_embed` and `_expand` (each may repeat and hold a comma list).
+    fn from_pairs(pairs: &[(String, String)]) -> Result<Self, ApiError> {
+        let mut relations = Self::default();
+        for (key, value) in pairs {
+            let embed = match key.as_str() {
+                "_embed" => true,
+                "_expand" => false,
+                _ => continue,
+            };
+            for name in value.split(',') {
+                check_name(name, "name", &format!("in `{key}`"))
+                    .map_err(|err| bad(err.message()))?;
+                let list = if embed {
+                    &mut relations.embed
+                } else {
+                    &mut relations.expand
+                };
+                if !list.iter().any(|seen| seen == name) {
+                    list.push(name.to_owned());
+                }
+                if relations.embed.len() + relations.expand.len() > MAX_RELATIONS {
+                    return Err(bad(format!(
+                        "`_embed` and `_expand` name more than {MAX_RELATIONS} relations; at most \
+                         {MAX_RELATIONS}."
+                    )));
+                }
+            }
+        }
+        Ok(relations)
+    }
+
+    /// Reads the query of a single item's `GET`: the relations, the controls,
+    /// and nothing else that starts with `_`.
+    pub fn parse_item(raw: &str) -> Result<Self, ApiError> {
+        let pairs = pairs(raw);
+        check_keys(&pairs, ITEM_PARAMS, false)?;
+        Self::from_pairs(&pairs)
+    }
+}
 
 /// A parsed list query.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,6 +245,130 @@ pub struct ListQuery {
     pub sort: Vec<SortKey>,
     /// The slice to answer.
     pub paging: Paging,
+    /// What to embed and expand in each item answered.
+    pub relations: Relations,
+}
+
+fn pairs(raw: &str) -> Vec<(String, String)> {
+    form_urlencoded::parse(raw.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// `400` for the first key that starts with `_` and is neither one of
+/// `known`, a control, nor (where `filters` is set) a filter on the id
+/// field. The message names the key and lists what the route takes.
+fn check_keys(pairs: &[(String, String)], known: &[&str], filters: bool) -> Result<(), ApiError> {
+    for (key, _) in pairs {
+        if !key.starts_with('_')
+            || known.contains(&key.as_str())
+            || CONTROL_PARAMS.contains(&key.as_str())
+        {
+            continue;
+        }
+        if filters
+            && split_key(key)
+                .ok()
+                .is_some_and(|(field, _)| field.split('.').next() == Some(ID_KEY))
+        {
+            continue;
+        }
+        let listed: Vec<String> = known
+            .iter()
+            .chain(CONTROL_PARAMS)
+            .map(|name| format!("`{name}`"))
+            .collect();
+        let (last, rest) = listed.split_last().map_or(("", &[][..]), |(l, r)| (l, r));
+        let takes = if rest.is_empty() {
+            last.to_owned()
+        } else {
+            format!("{} and {last}", rest.join(", "))
+        };
+        let others = if filters {
+            format!(
+                " Other keys are filters (`field=value`, `field_gte=value`, `field:gte=value`); \
+                 of the fields that start with `_`, only `{ID_KEY}` can be filtered."
+            )
+        } else {
+            String::new()
+        };
+        return Err(bad(format!(
+            "Unknown query parameter `{key}`. This route takes {takes}.{others}"
+        )));
+    }
+    Ok(())
+}
+
+/// `400` unless every `_` parameter of the query is a mock control: the
+/// check for routes that take no query of their own (writes).
+pub(crate) fn check_controls_only(raw: &str) -> Result<(), ApiError> {
+    check_keys(&pairs(raw), &[], false)
+}
+
+/// The `_` parameters of the `/api` routes that read no query of their own
+/// (creates, replaces, patches and deletes) must be mock controls; lists and
+/// item reads check theirs as they parse them. Other routes keep their own
+/// rules.
+pub(crate) fn check_route_query(route: &Route, method: &Method, raw: &str) -> Result<(), ApiError> {
+    let reads = matches!(method, Method::Get | Method::Head);
+    match route {
+        Route::Collection { .. } | Route::Item { .. } | Route::Children { .. } if !reads => {
+            check_controls_only(raw)
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A filter key's field and operator: `age:gte` (1.0), `age_gte` (0.17) or
+/// `age` (equality). A colon with an unknown operator after it is refused,
+/// so a misspelt operator is never a silent filter on a field named
+/// `age:gtx`.
+fn split_key(key: &str) -> Result<(&str, Op), ApiError> {
+    if let Some((field, name)) = key.rsplit_once(':') {
+        return COLON_OPERATORS
+            .iter()
+            .find(|(op, _)| *op == name)
+            .map(|(_, op)| (field, *op))
+            .ok_or_else(|| {
+                let ops: Vec<&str> = COLON_OPERATORS.iter().map(|(op, _)| *op).collect();
+                bad(format!(
+                    "`{key}` has an unknown operator `{name}`; after a colon, the operators are \
+                     {}.",
+                    ops.join(", ")
+                ))
+            });
+    }
+    Ok(SUFFIX_OPERATORS
+        .iter()
+        .find_map(|(suffix, op)| key.strip_suffix(suffix).map(|field| (field, *op)))
+        .unwrap_or((key, Op::Eq)))
+}
+
+/// Compiles a `_like` pattern: case-insensitive, linear-time (the `regex`
+/// crate has no backtracking), bounded in size.
+fn compile(key: &str, pattern: &str) -> Result<Regex, ApiError> {
+    if pattern.len() > MAX_PATTERN_BYTES {
+        return Err(bad(format!(
+            "`{key}` is a pattern of {} bytes; at most {MAX_PATTERN_BYTES} bytes.",
+            pattern.len()
+        )));
+    }
+    RegexBuilder::new(pattern)
+        .case_insensitive(true)
+        .size_limit(PATTERN_SIZE_LIMIT)
+        .dfa_size_limit(PATTERN_SIZE_LIMIT)
+        .build()
+        .map_err(|err| {
+            let detail = match err {
+                regex::Error::CompiledTooBig(_) => {
+                    format!("it compiles to more than {PATTERN_SIZE_LIMIT} bytes; make it simpler")
+                }
+                err => err.to_string(),
+            };
+            bad(format!(
+                "`{key}` is not a valid regular expression: {detail}"
+            ))
+        })
 }
 
 impl ListQuery {
@@ -124,9 +379,8 @@ impl ListQuery {
 
     /// Reads a raw query string.
     pub fn parse(raw: &str) -> Result<Self, ApiError> {
-        let pairs: Vec<(String, String)> = form_urlencoded::parse(raw.as_bytes())
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
+        let pairs = pairs(raw);
+        check_keys(&pairs, LIST_PARAMS, true)?;
         let last = |key: &str| {
             pairs
                 .iter()
@@ -136,24 +390,65 @@ impl ListQuery {
         };
 
         let mut filters: Vec<(String, Filter)> = Vec::new();
+        // Compiled once per request: a pattern repeated under other keys is shared.
+        let mut compiled: Vec<Pattern> = Vec::new();
         for (key, value) in &pairs {
-            if RESERVED.contains(&key.as_str()) {
+            // `check_keys` has let through only known `_` keys and id filters.
+            let key_str = key.as_str();
+            if LIST_PARAMS.contains(&key_str)
+                || CONTROL_PARAMS.contains(&key_str)
+                || NOT_FILTERS.contains(&key_str)
+            {
                 continue;
             }
-            if UNSUPPORTED.contains(&key.as_str()) {
-                return Err(bad(format!(
-                    "`{key}` is not supported: this mock has no relations."
-                )));
-            }
-            if let Some((_, filter)) = filters.iter_mut().find(|(k, _)| k == key) {
-                if filter.values.len() == MAX_FILTER_VALUES {
-                    return Err(bad(format!(
-                        "`{key}` is given more than {MAX_FILTER_VALUES} values; at most \
-                         {MAX_FILTER_VALUES} values per filter."
-                    )));
+            let (field, op) = split_key(key)?;
+            let values: Vec<String> = if key.ends_with(":in") {
+                value.split(',').map(str::to_owned).collect()
+            } else {
+                vec![value.clone()]
+            };
+            let values: Vec<String> = match op {
+                Op::Contains | Op::StartsWith | Op::EndsWith => {
+                    values.iter().map(|v| v.to_lowercase()).collect()
                 }
-                filter.values.push(value.clone());
+                _ => values,
+            };
+            let mut patterns = Vec::new();
+            if op == Op::Like {
+                for value in &values {
+                    let pattern = match compiled.iter().find(|p| p.0.as_str() == value) {
+                        Some(pattern) => pattern.clone(),
+                        None => {
+                            if compiled.len() == MAX_PATTERNS {
+                                return Err(bad(format!(
+                                    "The query has more than {MAX_PATTERNS} different `_like` \
+                                     patterns; at most {MAX_PATTERNS}."
+                                )));
+                            }
+                            let pattern = Pattern(compile(key, value)?);
+                            compiled.push(pattern.clone());
+                            pattern
+                        }
+                    };
+                    patterns.push(pattern);
+                }
+            }
+            let too_many = || {
+                bad(format!(
+                    "`{key}` is given more than {MAX_FILTER_VALUES} values; at most \
+                     {MAX_FILTER_VALUES} values per filter."
+                ))
+            };
+            if let Some((_, filter)) = filters.iter_mut().find(|(k, _)| k == key) {
+                if filter.values.len() + values.len() > MAX_FILTER_VALUES {
+                    return Err(too_many());
+                }
+                filter.values.extend(values);
+                filter.patterns.extend(patterns);
                 continue;
+            }
+            if values.len() > MAX_FILTER_VALUES {
+                return Err(too_many());
             }
             if filters.len() == MAX_FILTERS {
                 return Err(bad(format!(
@@ -161,16 +456,13 @@ impl ListQuery {
                      different filter keys per query."
                 )));
             }
-            let (field, op) = OPERATORS
-                .iter()
-                .find_map(|(suffix, op)| key.strip_suffix(suffix).map(|field| (field, *op)))
-                .unwrap_or((key.as_str(), Op::Eq));
             filters.push((
                 key.clone(),
                 Filter {
                     path: field_path(field, key)?,
                     op,
-                    values: vec![value.clone()],
+                    values,
+                    patterns,
                 },
             ));
         }
@@ -201,11 +493,28 @@ impl ListQuery {
             }
         };
         let page = number("_page", 1)?;
+        let per_page = number("_per_page", 1)?;
         let limit = number("_limit", 0)?;
         let start = number("_start", 0)?;
         let end = number("_end", 0)?;
-        let paging = match (page, start, end, limit) {
-            (Some(page), ..) => Paging::Page {
+        if per_page.is_some() {
+            let other = [("_limit", limit), ("_start", start), ("_end", end)]
+                .into_iter()
+                .find_map(|(name, value)| value.map(|_| name));
+            if let Some(other) = other {
+                return Err(bad(format!(
+                    "`_per_page` (json-server 1.0) and `{other}` (0.17) cannot be combined: \
+                     page with `_page` and `_per_page`, or with `_page` and `_limit`, or slice \
+                     with `_start`, `_end` and `_limit`."
+                )));
+            }
+        }
+        let paging = match (page, per_page, start, end, limit) {
+            (page, Some(per_page), ..) => Paging::Envelope {
+                page: page.unwrap_or(1),
+                per_page,
+            },
+            (Some(page), None, _, _, limit) => Paging::Page {
                 page,
                 limit: match limit {
                     Some(0) => {
@@ -215,8 +524,8 @@ impl ListQuery {
                     None => DEFAULT_PAGE_LIMIT,
                 },
             },
-            (None, None, None, None) => Paging::All,
-            (None, start, end, limit) => {
+            (None, None, None, None, None) => Paging::All,
+            (None, None, start, end, limit) => {
                 let start = start.unwrap_or(0);
                 Paging::Slice {
                     start,
@@ -229,6 +538,7 @@ impl ListQuery {
             search,
             sort,
             paging,
+            relations: Relations::from_pairs(&pairs)?,
         })
     }
 }
@@ -252,13 +562,24 @@ fn field_path(field: &str, key: &str) -> Result<Vec<String>, ApiError> {
 
 /// The sort keys, most significant first. A field named again is dropped:
 /// the first mention (and its direction) wins, since a later one can never
-/// decide an order the first has left equal.
+/// decide an order the first has left equal. `-field` (1.0) and `_order`
+/// (0.17) each say a direction; together they would contradict each other,
+/// so they are refused.
 fn sort_keys(sort: &str, order: Option<&str>) -> Result<Vec<SortKey>, ApiError> {
     let count = sort.split(',').count();
     if count > MAX_SORT_KEYS {
         return Err(bad(format!(
             "`_sort` names {count} fields; at most {MAX_SORT_KEYS}."
         )));
+    }
+    if order.is_some() {
+        if let Some(minus) = sort.split(',').find(|f| f.trim().starts_with('-')) {
+            return Err(bad(format!(
+                "`_sort` sorts `{}` descending with a minus (json-server 1.0) and `_order` \
+                 (0.17) gives directions too; use one or the other.",
+                minus.trim()
+            )));
+        }
     }
     let orders: Vec<&str> = order.map(|o| o.split(',').collect()).unwrap_or_default();
     let keys = sort
@@ -272,8 +593,8 @@ fn sort_keys(sort: &str, order: Option<&str>) -> Result<Vec<SortKey>, ApiError> 
             };
             let descending = match orders.get(n).map(|o| o.trim().to_ascii_lowercase()) {
                 None => minus,
-                Some(o) if o == "asc" => minus,
-                Some(o) if o == "desc" => !minus,
+                Some(o) if o == "asc" => false,
+                Some(o) if o == "desc" => true,
                 Some(o) => return Err(bad(format!("`_order` takes `asc` or `desc`; got `{o}`."))),
             };
             Ok(SortKey {
@@ -320,10 +641,134 @@ mod tests {
     }
 
     #[test]
+    fn the_1_0_operators_read_after_a_colon() {
+        let query = parse(
+            "age:gte=3&name:in=a,b&name:in=c&a.b:startsWith=X&n:eq=1&_id:ne=x&t_x:contains=Ab",
+        );
+        let summary: Vec<(String, Op, Vec<String>)> = query
+            .filters
+            .into_iter()
+            .map(|f| (f.path.join("."), f.op, f.values))
+            .collect();
+        let s = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            summary,
+            [
+                ("age".to_owned(), Op::Gte, s(&["3"])),
+                ("name".to_owned(), Op::Eq, s(&["a", "b", "c"])),
+                ("a.b".to_owned(), Op::StartsWith, s(&["x"])),
+                ("n".to_owned(), Op::Eq, s(&["1"])),
+                ("_id".to_owned(), Op::Ne, s(&["x"])),
+                ("t_x".to_owned(), Op::Contains, s(&["ab"])),
+            ]
+        );
+        let err = ListQuery::parse("age:gtx=1").unwrap_err();
+        assert_eq!(err.status(), 400);
+        assert!(err.message().contains("unknown operator `gtx`"), "{err}");
+        let many = vec!["1"; MAX_FILTER_VALUES + 1].join(",");
+        assert!(ListQuery::parse(&format!("id:in={}", &many[2..])).is_ok());
+        let err = ListQuery::parse(&format!("id:in={many}")).unwrap_err();
+        assert!(err.message().contains("at most 64 values"), "{err}");
+    }
+
+    #[test]
+    fn unknown_underscore_keys_are_refused_by_name() {
+        for (raw, named) in [
+            ("_fields=a", "`_fields`"),
+            ("_select=a", "`_select`"),
+            ("_like=a", "`_like`"),
+            ("_idx=a", "`_idx`"),
+            ("name=a&_Sort=name", "`_Sort`"),
+        ] {
+            let err = ListQuery::parse(raw).unwrap_err();
+            assert_eq!(err.status(), 400, "{raw}");
+            let message = err.message();
+            assert!(
+                message.contains(&format!("Unknown query parameter {named}")),
+                "{message}"
+            );
+            assert!(
+                message.contains("`_per_page`") && message.contains("`_embed`"),
+                "{message}"
+            );
+        }
+        for ok in [
+            "_=1",
+            "_delay=0",
+            "_status=200",
+            "_id=x",
+            "_id_like=x",
+            "_id:in=a,b",
+            "callback=f",
+        ] {
+            assert!(ListQuery::parse(ok).is_ok(), "{ok}");
+        }
+        assert_eq!(parse("_id=x").filters.len(), 1);
+        assert!(parse("_=1&callback=f&_delay=1").filters.is_empty());
+        let err = Relations::parse_item("_sort=a").unwrap_err();
+        assert!(
+            err.message()
+                .contains("`_embed`, `_expand`, `_delay`, `_status` and `_`"),
+            "{err}"
+        );
+        assert!(check_controls_only("_delay=1&_status=201&_=5&x=1").is_ok());
+        assert!(check_controls_only("_embed=a").is_err());
+    }
+
+    #[test]
+    fn like_is_a_bounded_case_insensitive_regex() {
+        let query = parse("name_like=^a&name_like=^a&title_like=^a&x_like=b");
+        assert!(query.filters[0].patterns[0].0.is_match("Ada"));
+        assert_eq!(query.filters[0].patterns.len(), 2);
+        for (raw, says) in [
+            (
+                "name_like=(",
+                "`name_like` is not a valid regular expression",
+            ),
+            ("name_like=a{100}{100}{100}", "compiles to more than"),
+        ] {
+            let err = ListQuery::parse(raw).unwrap_err();
+            assert_eq!(err.status(), 400);
+            assert!(err.message().contains(says), "{err}");
+        }
+        let long = "a".repeat(MAX_PATTERN_BYTES + 1);
+        let err = ListQuery::parse(&format!("n_like={long}")).unwrap_err();
+        assert!(err.message().contains("at most 1024 bytes"), "{err}");
+        let many: Vec<String> = (0..=MAX_PATTERNS).map(|n| format!("f_like=p{n}")).collect();
+        assert!(ListQuery::parse(&many[..MAX_PATTERNS].join("&")).is_ok());
+        let err = ListQuery::parse(&many.join("&")).unwrap_err();
+        assert!(err.message().contains("`_like` patterns"), "{err}");
+    }
+
+    #[test]
+    fn relations_repeat_split_and_are_bounded() {
+        let relations = parse("_embed=comments&_embed=likes,comments&_expand=user").relations;
+        assert_eq!(relations.embed, ["comments", "likes"]);
+        assert_eq!(relations.expand, ["user"]);
+        let names: Vec<String> = (0..=MAX_RELATIONS).map(|n| format!("t{n}")).collect();
+        assert!(ListQuery::parse(&format!("_embed={}", names[..MAX_RELATIONS].join(","))).is_ok());
+        let err = ListQuery::parse(&format!("_embed={}", names.join(","))).unwrap_err();
+        assert!(err.message().contains("at most 16"), "{err}");
+        assert_eq!(
+            ListQuery::parse("_embed=").map_err(|e| e.status()),
+            Err(400)
+        );
+        assert_eq!(
+            ListQuery::parse("_expand=a,,b").map_err(|e| e.status()),
+            Err(400)
+        );
+    }
+
+    #[test]
     fn sort_orders_and_minus() {
-        let keys = parse("_sort=a,-b,c&_order=desc,asc").sort;
+        let keys = parse("_sort=a,b,c&_order=desc,asc").sort;
         let dirs: Vec<bool> = keys.iter().map(|k| k.descending).collect();
-        assert_eq!(dirs, [true, true, false]);
+        assert_eq!(dirs, [true, false, false]);
+        let keys = parse("_sort=a,-b,c").sort;
+        let dirs: Vec<bool> = keys.iter().map(|k| k.descending).collect();
+        assert_eq!(dirs, [false, true, false]);
+        let err = ListQuery::parse("_sort=a,-b&_order=asc").unwrap_err();
+        assert!(err.message().contains("`-b`"), "{err}");
         assert!(ListQuery::parse("_sort=a&_order=up").is_err());
         assert!(ListQuery::parse("_sort=").is_err());
         assert!(ListQuery::parse("_sort=a..b").is_err());
@@ -331,7 +776,7 @@ mod tests {
 
     #[test]
     fn repeated_sort_fields_keep_their_first_mention() {
-        let keys = parse("_sort=a,b,a,-b,b.c&_order=desc,asc,asc,asc,desc").sort;
+        let keys = parse("_sort=a,b,a,b,b.c&_order=desc,asc,asc,desc,desc").sort;
         let summary: Vec<(String, bool)> = keys
             .iter()
             .map(|k| (k.path.join("."), k.descending))
@@ -425,7 +870,30 @@ mod tests {
                 end: Some(3)
             }
         );
+        assert_eq!(
+            parse("_page=3&_per_page=5").paging,
+            Paging::Envelope {
+                page: 3,
+                per_page: 5
+            }
+        );
+        assert_eq!(
+            parse("_per_page=5").paging,
+            Paging::Envelope {
+                page: 1,
+                per_page: 5
+            }
+        );
+        for conflict in [
+            "_per_page=5&_limit=2",
+            "_page=1&_per_page=5&_start=1",
+            "_per_page=2&_end=3",
+        ] {
+            let err = ListQuery::parse(conflict).unwrap_err();
+            assert!(err.message().contains("cannot be combined"), "{err}");
+        }
         for bad in [
+            "_per_page=0",
             "_page=0",
             "_page=-1",
             "_page=x",

@@ -32,6 +32,16 @@ pub enum Route {
         /// The item's `_id`.
         id: String,
     },
+    /// `/api/{resource}/{id}/{children}`: the items of another type whose
+    /// foreign key names this item.
+    Children {
+        /// The parent's type.
+        resource: String,
+        /// The parent's id.
+        id: String,
+        /// The children's type.
+        children: String,
+    },
     /// `/__admin/snapshot`: the whole store.
     Snapshot,
     /// `/__admin/reset`: back to the state the server started with.
@@ -106,6 +116,8 @@ pub struct Operation {
     pub response: Payload,
     /// Whether it takes the list query (filters, `q`, `_sort`, paging).
     pub list_query: bool,
+    /// Whether it takes `_embed` and `_expand`.
+    pub relations: bool,
     /// Whether it takes the journal's `_since` and `_limit`.
     pub journal_query: bool,
     /// The conditional header it honours.
@@ -141,6 +153,7 @@ const fn op(
         request,
         response,
         list_query: false,
+        relations: false,
         journal_query: false,
         condition: Condition::Unconditional,
         errors: &[],
@@ -171,6 +184,12 @@ impl Operation {
 
     const fn list_query(mut self) -> Self {
         self.list_query = true;
+        self.relations = true;
+        self
+    }
+
+    const fn relations(mut self) -> Self {
+        self.relations = true;
         self
     }
 }
@@ -252,6 +271,7 @@ pub const ROUTES: &[RouteSpec] = &[
                 Payload::Item,
             )
             .condition(Condition::IfNoneMatch)
+            .relations()
             .errors(&[400, 404]),
             op(
                 Method::Put,
@@ -282,6 +302,29 @@ pub const ROUTES: &[RouteSpec] = &[
             .errors(&[400, 404, 412]),
         ],
         allow: "GET, HEAD, PUT, PATCH, DELETE, OPTIONS",
+    },
+    RouteSpec {
+        template: "/api/{resource}/{id}/{children}",
+        operations: &[
+            op(
+                Method::Get,
+                "listChildren",
+                "Items of the type {children} whose foreign key (the parent type's singular plus Id, such as postId) names the parent, with every list query",
+                Payload::Nothing,
+                Payload::ItemList,
+            )
+            .list_query()
+            .errors(&[400, 404]),
+            op(
+                Method::Post,
+                "createChildren",
+                "Create an item of the type {children}, or every item of an array, with its foreign key set to the parent's id",
+                Payload::ItemOrItems,
+                Payload::ItemOrItems,
+            )
+            .errors(&[400, 404]),
+        ],
+        allow: "GET, HEAD, POST, OPTIONS",
     },
     RouteSpec {
         template: "/__admin/snapshot",
@@ -360,6 +403,11 @@ impl Route {
                 resource: decode_segment(resource, "resource name")?,
                 id: decode_segment(id, "id")?,
             }),
+            ["api", resource, id, children] => Ok(Self::Children {
+                resource: decode_segment(resource, "resource name")?,
+                id: decode_segment(id, "id")?,
+                children: decode_segment(children, "resource name")?,
+            }),
             _ => Err(unknown()),
         }
     }
@@ -372,11 +420,12 @@ impl Route {
             Self::OpenApi => 2,
             Self::Collection { .. } => 3,
             Self::Item { .. } => 4,
-            Self::Snapshot => 5,
-            Self::Reset => 6,
-            Self::Requests => 7,
-            Self::Rules => 8,
-            Self::Rule { .. } => 9,
+            Self::Children { .. } => 5,
+            Self::Snapshot => 6,
+            Self::Reset => 7,
+            Self::Requests => 8,
+            Self::Rules => 9,
+            Self::Rule { .. } => 10,
         };
         &ROUTES[index]
     }
@@ -472,7 +521,8 @@ mod tests {
             let path = spec
                 .template
                 .replace("{resource}", "r")
-                .replace("{id}", "i");
+                .replace("{id}", "i")
+                .replace("{children}", "c");
             assert_eq!(Route::parse(&path).unwrap().spec(), spec);
         }
     }
@@ -498,6 +548,22 @@ mod tests {
     }
 
     #[test]
+    fn nested_routes_decode_three_segments() {
+        assert_eq!(
+            Route::parse("/api/posts/1/comm%20ents/"),
+            Ok(Route::Children {
+                resource: "posts".to_owned(),
+                id: "1".to_owned(),
+                children: "comm ents".to_owned()
+            })
+        );
+        assert_eq!(
+            Route::parse("/api/posts/1/%00").map_err(|e| e.status()),
+            Err(400)
+        );
+    }
+
+    #[test]
     fn bad_segments_are_400() {
         for path in ["/api/a%00b", "/api/%FF", "/api//x", "/api/a%7Fb"] {
             let err = Route::parse(path).expect_err(path);
@@ -511,7 +577,7 @@ mod tests {
 
     #[test]
     fn unknown_paths_are_404() {
-        for path in ["/api", "/api/", "/apix/a", "/api/a/b/c", "/nothing", ""] {
+        for path in ["/api", "/api/", "/apix/a", "/api/a/b/c/d", "/nothing", ""] {
             let err = Route::parse(path).expect_err(path);
             assert_eq!(err.status(), 404, "{path}");
         }

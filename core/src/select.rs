@@ -20,9 +20,11 @@ pub struct Selection<'a> {
     pub pages: Option<PageLinks>,
 }
 
-/// Page numbers for the `Link` header.
+/// Page numbers for the `Link` header and the 1.0 envelope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageLinks {
+    /// The page answered (for the envelope, brought into `1..=last`).
+    pub page: usize,
     /// Items per page.
     pub limit: usize,
     /// The page before, if any.
@@ -48,8 +50,13 @@ pub fn select<'a>(collection: Option<&'a Collection>, query: &ListQuery) -> Sele
         let items = collection.iter_from(start).take(len).collect();
         return finish(items, total, query.paging);
     }
+    run(collection.iter(), query)
+}
+
+/// Filters, searches, sorts and pages items given in creation order.
+fn run<'a>(items: impl Iterator<Item = Item<'a>>, query: &ListQuery) -> Selection<'a> {
     let mut matched: Vec<(Item<'a>, Vec<SortValue<'a>>)> = Vec::new();
-    for item in collection.iter() {
+    for item in items {
         let passes = query.filters.iter().all(|filter| passes(item.json, filter))
             && query
                 .search
@@ -78,6 +85,12 @@ pub fn select<'a>(collection: Option<&'a Collection>, query: &ListQuery) -> Sele
     finish(items, total, query.paging)
 }
 
+/// Runs a query over some items of a collection, in creation order: the
+/// children of a nested route, found through a foreign-key index.
+pub fn select_among<'a>(candidates: Vec<Item<'a>>, query: &ListQuery) -> Selection<'a> {
+    run(candidates.into_iter(), query)
+}
+
 /// The start and length of the slice that `paging` selects out of `total`.
 fn window(paging: Paging, total: usize) -> (usize, usize) {
     match paging {
@@ -91,14 +104,38 @@ fn window(paging: Paging, total: usize) -> (usize, usize) {
             let end = end.unwrap_or(total).clamp(start, total);
             (start, end - start)
         }
+        Paging::Envelope { page, per_page } => {
+            let page = page.min(last_page(total, per_page));
+            window(
+                Paging::Page {
+                    page,
+                    limit: per_page,
+                },
+                total,
+            )
+        }
     }
+}
+
+/// The number of the last page (1 when there are no items).
+fn last_page(total: usize, per_page: usize) -> usize {
+    total.div_ceil(per_page).max(1)
 }
 
 fn finish(items: Vec<Item<'_>>, total: usize, paging: Paging) -> Selection<'_> {
     let pages = match paging {
-        Paging::Page { page, limit } => {
-            let last = total.div_ceil(limit).max(1);
+        Paging::Page { page, limit }
+        | Paging::Envelope {
+            page,
+            per_page: limit,
+        } => {
+            let last = last_page(total, limit);
+            let page = match paging {
+                Paging::Envelope { .. } => page.min(last),
+                _ => page,
+            };
             Some(PageLinks {
+                page,
                 limit,
                 prev: (page > 1).then(|| page - 1),
                 next: (page < last).then(|| page + 1),
@@ -138,14 +175,7 @@ impl<'a> Leaf<'a> {
     }
 }
 
-/// The member of a compact object with this key (the last, if repeated).
-fn member<'a>(object: &'a str, key: &str) -> Option<&'a str> {
-    text::members(object)
-        .into_iter()
-        .rev()
-        .find(|m| m.key == key)
-        .map(|m| m.value)
-}
+use text::member;
 
 /// The values a path reaches: through objects by key, into arrays by index
 /// or, for any other segment, through every element; arrays at the end are
@@ -187,6 +217,13 @@ fn passes(item: &str, filter: &Filter) -> bool {
         return false;
     }
     let leaves: Vec<Leaf<'_>> = reached.into_iter().map(Leaf::of).collect();
+    if filter.op == Op::Like {
+        return filter.patterns.iter().any(|pattern| {
+            leaves
+                .iter()
+                .any(|field| like_text(field).is_some_and(|text| pattern.0.is_match(text)))
+        });
+    }
     filter.values.iter().any(|wanted| match filter.op {
         Op::Ne => !leaves.iter().any(|field| equals(field, wanted)),
         op => leaves.iter().any(|field| compares(field, op, wanted)),
@@ -202,8 +239,11 @@ fn compares(field: &Leaf<'_>, op: Op, wanted: &str) -> bool {
         Op::Gte => ordered(Ordering::is_ge),
         Op::Lt => ordered(Ordering::is_lt),
         Op::Lte => ordered(Ordering::is_le),
-        Op::Like => like_text(field)
-            .is_some_and(|text| text.to_lowercase().contains(&wanted.to_lowercase())),
+        // `passes` matches patterns before it gets here.
+        Op::Like => false,
+        Op::Contains => string_field(field).is_some_and(|s| s.contains(wanted)),
+        Op::StartsWith => string_field(field).is_some_and(|s| s.starts_with(wanted)),
+        Op::EndsWith => string_field(field).is_some_and(|s| s.ends_with(wanted)),
     }
 }
 
@@ -228,6 +268,15 @@ fn order(field: &Leaf<'_>, wanted: &str) -> Option<Ordering> {
             "false" => Some(b.cmp(&false)),
             _ => None,
         },
+        _ => None,
+    }
+}
+
+/// A string field, lower-cased, for `contains`, `startsWith` and
+/// `endsWith` (whose values the query has lower-cased); other types never match.
+fn string_field(field: &Leaf<'_>) -> Option<String> {
+    match field {
+        Leaf::Text(s) => Some(s.to_lowercase()),
         _ => None,
     }
 }

@@ -10,7 +10,9 @@
 //!
 //! Memory per item is its text plus about 40 bytes: the id is not stored
 //! twice but read from the end of the text (every item ends with its `_id`),
-//! and the index holds slot numbers only.
+//! and the index holds slot numbers only. Relations add, per type and per
+//! foreign key asked for, an index of the items by the id their key names,
+//! built when first needed and dropped by the next write.
 
 use crate::ids::ID_KEY;
 use crate::text;
@@ -18,7 +20,9 @@ use hashbrown::HashTable;
 use indexmap::IndexMap;
 use std::borrow::Cow;
 use std::collections::hash_map::RandomState;
+use std::collections::HashMap;
 use std::hash::{BuildHasher, DefaultHasher, Hash, Hasher};
+use std::sync::{Arc, Mutex};
 
 /// One stored item: its text, which ends with `"_id":"…"}`, where its id's
 /// quoted text starts, and its tag.
@@ -157,6 +161,36 @@ impl Fenwick {
     }
 }
 
+/// For one foreign key (`postId`): the slots of the items whose key names
+/// an id, by that id's text, each list in creation order.
+type KeyIndex = HashMap<String, Vec<u32>>;
+
+/// The most foreign keys a collection keeps an index of; past it, they are
+/// all dropped and built again as asked.
+const MAX_KEY_INDEXES: usize = 8;
+
+/// Foreign-key indexes of a collection, built on the first read that needs
+/// one (`_embed`, a nested list) and dropped by any write to the collection,
+/// so that relations read the items once per change, not once per request.
+/// Behind a lock because reads share the collection; a copy starts empty.
+#[derive(Debug, Default)]
+struct KeyIndexes(Mutex<HashMap<String, Arc<KeyIndex>>>);
+
+impl Clone for KeyIndexes {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
+
+impl KeyIndexes {
+    fn clear(&mut self) {
+        self.0
+            .get_mut()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clear();
+    }
+}
+
 /// The items of one resource type, in creation order.
 #[derive(Debug, Clone, Default)]
 pub struct Collection {
@@ -168,9 +202,53 @@ pub struct Collection {
     holes: usize,
     /// The length of every item's text, summed.
     bytes: usize,
+    keys: KeyIndexes,
 }
 
 impl Collection {
+    /// The items whose member `key` names `id` (a string equal to it, or a
+    /// number written as it; see [`text::key_text`]), in creation order.
+    /// The first call for a key after a write reads every item once.
+    pub fn children_of(&self, key: &str, id: &str) -> Vec<Item<'_>> {
+        let index = {
+            let mut indexes = self
+                .keys
+                .0
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if let Some(index) = indexes.get(key) {
+                Arc::clone(index)
+            } else {
+                if indexes.len() >= MAX_KEY_INDEXES {
+                    indexes.clear();
+                }
+                let index = Arc::new(self.key_index(key));
+                indexes.insert(key.to_owned(), Arc::clone(&index));
+                index
+            }
+        };
+        index
+            .get(id)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|&slot| self.slots.get(slot as usize)?.as_ref().map(Entry::item))
+            .collect()
+    }
+
+    fn key_index(&self, key: &str) -> KeyIndex {
+        let mut index = KeyIndex::new();
+        for (slot, entry) in self.slots.iter().enumerate() {
+            let Some(entry) = entry else { continue };
+            let Some(id) = text::member(&entry.json, key).and_then(text::key_text) else {
+                continue;
+            };
+            let slot = u32::try_from(slot).unwrap_or(u32::MAX);
+            index.entry(id.into_owned()).or_default().push(slot);
+        }
+        index
+    }
+
     /// How many items there are.
     pub fn len(&self) -> usize {
         self.index.len()
@@ -214,6 +292,7 @@ impl Collection {
     /// Stores an item: a new id goes last, a known id is replaced in its place.
     /// Returns whether the id was new.
     fn put(&mut self, id: &str, json: String) -> bool {
+        self.keys.clear();
         let mut entry = Entry::new(id, json, 0);
         entry.tag = tag_of(&entry.json);
         self.bytes += entry.json.len();
@@ -241,6 +320,7 @@ impl Collection {
     /// Removes an item and returns its JSON text and tag.
     fn remove(&mut self, id: &str) -> Option<(Box<str>, u64)> {
         let slot = self.slot_of(id)?;
+        self.keys.clear();
         let hash = self.hasher.hash_one(id);
         if let Ok(found) = self.index.find_entry(hash, |&s| s as usize == slot) {
             found.remove();
@@ -257,6 +337,7 @@ impl Collection {
 
     /// Drops the holes and rebuilds the index.
     fn sweep(&mut self) {
+        self.keys.clear();
         self.slots.retain(Option::is_some);
         self.index.clear();
         let (hasher, slots) = (&self.hasher, &self.slots);
@@ -413,6 +494,45 @@ mod tests {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    #[test]
+    fn foreign_key_indexes_follow_every_write() {
+        let mut store = Store::new();
+        let child = |id: &str, key: &str| text::item_text(&format!(r#"{{"postId":{key}}}"#), id);
+        store.put("c", "a", child("a", "1"));
+        store.put("c", "b", child("b", r#""1""#));
+        store.put("c", "x", child("x", r#""2""#));
+        store.put("c", "n", child("n", "null"));
+        let ids = |store: &Store, id: &str| -> Vec<String> {
+            store
+                .collection("c")
+                .map(|c| c.children_of("postId", id))
+                .unwrap_or_default()
+                .iter()
+                .map(|item| item.id().into_owned())
+                .collect()
+        };
+        assert_eq!(ids(&store, "1"), ["a", "b"]);
+        assert_eq!(ids(&store, "2"), ["x"]);
+        assert!(ids(&store, "null").is_empty());
+        // A replace, a new item and a delete are seen at once.
+        store.put("c", "x", child("x", "1"));
+        assert_eq!(ids(&store, "1"), ["a", "b", "x"]);
+        store.put("c", "y", child("y", "1"));
+        store.remove("c", "a");
+        assert_eq!(ids(&store, "1"), ["b", "x", "y"]);
+        assert!(ids(&store, "2").is_empty());
+        // Holes swept out move slots: the index is rebuilt.
+        for n in 0..40 {
+            store.put("c", &format!("t{n}"), child(&format!("t{n}"), "3"));
+        }
+        for n in 0..40 {
+            store.remove("c", &format!("t{n}"));
+        }
+        assert_eq!(ids(&store, "1"), ["b", "x", "y"]);
+        let copy = store.clone();
+        assert_eq!(ids(&copy, "1"), ["b", "x", "y"]);
     }
 
     #[test]

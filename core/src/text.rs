@@ -123,6 +123,26 @@ pub fn members(object: &str) -> Vec<Member<'_>> {
     out
 }
 
+/// The member of a compact object with this key (the last, if repeated).
+pub fn member<'a>(object: &'a str, key: &str) -> Option<&'a str> {
+    members(object)
+        .into_iter()
+        .rev()
+        .find(|m| m.key == key)
+        .map(|m| m.value)
+}
+
+/// The id a foreign key's stored value names: a string's text, or a
+/// number's text as written (`"postId":1` names the id `"1"`, as json-server
+/// compares them loosely); `None` for any other value.
+pub fn key_text(raw: &str) -> Option<Cow<'_, str>> {
+    match raw.as_bytes().first() {
+        Some(b'"') => Some(decode_string(raw)),
+        Some(b'-' | b'0'..=b'9') => Some(Cow::Borrowed(raw)),
+        _ => None,
+    }
+}
+
 /// Applies a JSON Merge Patch (RFC 7386) to compact JSON text: members of an
 /// object patch replace or (when `null`) remove the target's, recursively;
 /// any other patch replaces the target. Untouched members keep their text and

@@ -23,6 +23,16 @@ enum Op {
     DeleteAll(usize),
     Get(usize, usize),
     List(usize),
+    /// `POST /api/{parent}/{id}/{child}`.
+    PostChild(usize, usize, usize, Value),
+    /// `GET /api/{parent}/{id}/{child}`.
+    Children(usize, usize, usize),
+    /// `GET /api/{t}?_embed={u}`.
+    Embed(usize, usize),
+    /// `GET /api/{t}?_expand={u}`.
+    Expand(usize, usize),
+    /// `GET /api/{t}?{field}:{op}={values}` (json-server 1.0's operators).
+    Where(usize, &'static str, &'static str, Vec<String>),
 }
 
 fn scalar() -> impl Strategy<Value = Value> {
@@ -30,7 +40,7 @@ fn scalar() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         (-1000i64..1000).prop_map(Value::from),
-        "[a-z é😀]{0,6}".prop_map(Value::String),
+        "[a-zA-Z é😀]{0,6}".prop_map(Value::String),
     ]
 }
 
@@ -74,9 +84,73 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (t.clone(), pick.clone(), object()).prop_map(|(t, i, v)| Op::Patch(t, i, v)),
         2 => (t.clone(), pick.clone()).prop_map(|(t, i)| Op::Delete(t, i)),
         1 => t.clone().prop_map(Op::DeleteAll),
-        1 => (t.clone(), pick).prop_map(|(t, i)| Op::Get(t, i)),
-        1 => t.prop_map(Op::List),
+        1 => (t.clone(), pick.clone()).prop_map(|(t, i)| Op::Get(t, i)),
+        1 => t.clone().prop_map(Op::List),
+        3 => (t.clone(), 0usize..2, t.clone(), object()).prop_map(|(p, i, c, v)| Op::PostChild(p, i, c, v)),
+        1 => (t.clone(), pick.clone(), t.clone()).prop_map(|(p, i, c)| Op::Children(p, i, c)),
+        2 => (t.clone(), t.clone()).prop_map(|(t, u)| Op::Embed(t, u)),
+        1 => (t.clone(), t.clone()).prop_map(|(t, u)| Op::Expand(t, u)),
+        2 => (
+            t,
+            prop::sample::select(vec!["a", "b", "c", "aId"]),
+            prop::sample::select(vec!["in", "ne", "contains", "startsWith", "endsWith"]),
+            prop::collection::vec("[a-zA-Z]{0,2}", 1..3),
+        )
+            .prop_map(|(t, field, op, values)| Op::Where(t, field, op, values)),
     ]
+}
+
+/// The type's foreign key: the singular of `a` is `a`, so `aId`.
+fn key_of(t: &str) -> String {
+    format!("{t}Id")
+}
+
+/// The values a field reaches: arrays, however nested, give their elements.
+fn leaves(value: &Value, out: &mut Vec<Value>) {
+    match value {
+        Value::Array(elements) => elements.iter().for_each(|e| leaves(e, out)),
+        other => out.push(other.clone()),
+    }
+}
+
+/// Whether an item passes `field:op=values`, as json-server 1.0's operators
+/// are documented (strings only, ignoring case, for the text operators).
+fn passes(item: &Value, field: &str, op: &str, values: &[String]) -> bool {
+    let Some(value) = item.get(field) else {
+        return false;
+    };
+    let mut found = Vec::new();
+    leaves(value, &mut found);
+    if found.is_empty() {
+        return false;
+    }
+    let text = |leaf: &Value| leaf.as_str().map(str::to_lowercase);
+    let wanted: Vec<String> = values.iter().map(|v| v.to_lowercase()).collect();
+    match op {
+        "in" => values
+            .iter()
+            .any(|v| found.iter().any(|leaf| leaf.as_str() == Some(v.as_str()))),
+        "ne" => !found
+            .iter()
+            .any(|leaf| leaf.as_str() == Some(values[0].as_str())),
+        "contains" => found
+            .iter()
+            .any(|leaf| text(leaf).is_some_and(|s| s.contains(&wanted[0]))),
+        "startsWith" => found
+            .iter()
+            .any(|leaf| text(leaf).is_some_and(|s| s.starts_with(&wanted[0]))),
+        _ => found
+            .iter()
+            .any(|leaf| text(leaf).is_some_and(|s| s.ends_with(&wanted[0]))),
+    }
+}
+
+/// An item with a member added last, replacing one of the same name.
+fn with_member(item: &Value, key: &str, value: Value) -> Value {
+    let mut members = item.as_object().unwrap().clone();
+    members.shift_remove(key);
+    members.insert(key.to_owned(), value);
+    Value::Object(members)
 }
 
 /// The reference: each type's items in creation order.
@@ -277,6 +351,139 @@ fn run(ops: &[Op]) {
                 };
                 model.forget_empty();
                 (status, body, changes, expected)
+            }
+            Op::PostChild(p, i, c, v) => {
+                let id = model.id_at(TYPES[*p], *i);
+                let (status, body, changes) = send(
+                    &mut engine,
+                    Method::Post,
+                    &format!("/api/{}/{id}/{}", TYPES[*p], TYPES[*c]),
+                    Some(v),
+                );
+                let exists = model
+                    .items(TYPES[*p])
+                    .iter()
+                    .any(|(item_id, _)| *item_id == id);
+                let expected = if exists {
+                    let new_id = body["_id"].as_str().expect("a new _id").to_owned();
+                    let mut keyed = v.as_object().unwrap().clone();
+                    keyed.insert(key_of(TYPES[*p]), Value::String(id.clone()));
+                    let item = with_id(&Value::Object(keyed), &new_id);
+                    model.items(TYPES[*c]).push((new_id, item.clone()));
+                    (200, item)
+                } else {
+                    (
+                        404,
+                        serde_json::json!({"message": format!("Resource {id} does not exist.")}),
+                    )
+                };
+                model.forget_empty();
+                (status, body, changes, expected)
+            }
+            Op::Children(p, i, c) => {
+                let id = model.id_at(TYPES[*p], *i);
+                let (status, body, changes) = send(
+                    &mut engine,
+                    Method::Get,
+                    &format!("/api/{}/{id}/{}", TYPES[*p], TYPES[*c]),
+                    None,
+                );
+                let exists = model
+                    .items(TYPES[*p])
+                    .iter()
+                    .any(|(item_id, _)| *item_id == id);
+                let key = key_of(TYPES[*p]);
+                let expected = if exists {
+                    let children: Vec<Value> = model
+                        .items(TYPES[*c])
+                        .iter()
+                        .map(|(_, item)| item.clone())
+                        .filter(|item| item.get(&key) == Some(&Value::String(id.clone())))
+                        .collect();
+                    (200, Value::Array(children))
+                } else {
+                    (
+                        404,
+                        serde_json::json!({"message": format!("Resource {id} does not exist.")}),
+                    )
+                };
+                model.forget_empty();
+                (status, body, changes, expected)
+            }
+            Op::Embed(t, u) => {
+                let (status, body, changes) = send(
+                    &mut engine,
+                    Method::Get,
+                    &format!("/api/{}?_embed={}", TYPES[*t], TYPES[*u]),
+                    None,
+                );
+                let key = key_of(TYPES[*t]);
+                let children: Vec<Value> = model
+                    .items(TYPES[*u])
+                    .iter()
+                    .map(|(_, item)| item.clone())
+                    .collect();
+                let items: Vec<Value> = model
+                    .items(TYPES[*t])
+                    .iter()
+                    .map(|(id, item)| {
+                        let mine: Vec<Value> = children
+                            .iter()
+                            .filter(|child| child.get(&key) == Some(&Value::String(id.clone())))
+                            .cloned()
+                            .collect();
+                        with_member(item, TYPES[*u], Value::Array(mine))
+                    })
+                    .collect();
+                model.forget_empty();
+                (status, body, changes, (200, Value::Array(items)))
+            }
+            Op::Expand(t, u) => {
+                let (status, body, changes) = send(
+                    &mut engine,
+                    Method::Get,
+                    &format!("/api/{}?_expand={}", TYPES[*t], TYPES[*u]),
+                    None,
+                );
+                let key = key_of(TYPES[*u]);
+                let parents: Vec<(String, Value)> = model.items(TYPES[*u]).clone();
+                let items: Vec<Value> = model
+                    .items(TYPES[*t])
+                    .iter()
+                    .map(|(_, item)| {
+                        let parent = item
+                            .get(&key)
+                            .and_then(Value::as_str)
+                            .and_then(|wanted| parents.iter().find(|(id, _)| id == wanted));
+                        match parent {
+                            Some((_, parent)) => with_member(item, TYPES[*u], parent.clone()),
+                            None => item.clone(),
+                        }
+                    })
+                    .collect();
+                model.forget_empty();
+                (status, body, changes, (200, Value::Array(items)))
+            }
+            Op::Where(t, field, op, values) => {
+                let values: Vec<String> = if *op == "in" {
+                    values.clone()
+                } else {
+                    values[..1].to_vec()
+                };
+                let (status, body, changes) = send(
+                    &mut engine,
+                    Method::Get,
+                    &format!("/api/{}?{field}:{op}={}", TYPES[*t], values.join(",")),
+                    None,
+                );
+                let items: Vec<Value> = model
+                    .items(TYPES[*t])
+                    .iter()
+                    .map(|(_, item)| item.clone())
+                    .filter(|item| passes(item, field, op, &values))
+                    .collect();
+                model.forget_empty();
+                (status, body, changes, (200, Value::Array(items)))
             }
             Op::List(t) => {
                 let (status, body, changes) = send(

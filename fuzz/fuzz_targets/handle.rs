@@ -19,9 +19,16 @@ fuzz_target!(|data: &[u8]| {
     let now = Duration::from_secs(1_700_000_000);
     let config = Config { max_items: 50, max_types: 5, ..Config::default() };
     let mut engine = Engine::new(config, Box::new(SeededIds::new(1)), now);
-    // A store with something in it, so reads and writes of items are reached.
+    // A store with something in it, so reads and writes of items are reached,
+    // and relations: posts with comments (postId as a number and a string)
+    // that also point at each other (commentId), for _embed, _expand and
+    // the nested routes.
     let seed = Request::new(Method::Post, "/api/p").with_body(r#"[{"a":1,"t":["x"],"o":{"k":null}},{"a":"z"}]"#);
     engine.handle(&seed, now);
+    let related = Request::new(Method::Post, "/api/posts").with_body(r#"{"title":"a","postId":"1"}"#);
+    engine.handle(&related, now);
+    let comments = Request::new(Method::Post, "/api/comments").with_body(r#"[{"postId":1,"body":"x"},{"postId":"1","commentId":"c"},{"postId":null}]"#);
+    engine.handle(&comments, now);
 
     let mut request = Request::new(Method::parse(method.trim()), target.trim_end());
     if let Some((name, value)) = header.split_once(':') {

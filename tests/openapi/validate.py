@@ -68,7 +68,9 @@ def main():
 
         operation_ids = []
         for template, item in document["paths"].items():
-            concrete = template.replace("{resource}", "people").replace("{id}", "some-id")
+            concrete = (
+                template.replace("{resource}", "people").replace("{id}", "some-id").replace("{children}", "comments")
+            )
             _, headers, _ = request("OPTIONS", base + concrete)
             allowed = [m.strip().lower() for m in headers["Allow"].split(",")]
             documented = [m for m in METHODS if m in item]

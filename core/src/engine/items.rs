@@ -4,7 +4,9 @@
 use super::{respond, Engine, JSON};
 use crate::body;
 use crate::error::ApiError;
-use crate::ids::{new_id, NEW_ID_QUOTED_BYTES};
+use crate::ids::{new_id, ID_KEY, NEW_ID_QUOTED_BYTES};
+use crate::query::Relations;
+use crate::relations::{foreign_key, render};
 use crate::request::Request;
 use crate::response::{Change, Response};
 use crate::store::{Item, Store};
@@ -17,7 +19,17 @@ impl Engine {
         id: &str,
         request: &Request,
     ) -> Result<Response, ApiError> {
+        let relations = Relations::parse_item(&request.query)?;
         let item = self.find(resource, id)?;
+        if !relations.is_empty() {
+            // Embedded and expanded items are not this item's text: no ETag
+            // names this answer, so it is never a 304 either.
+            let budget = self.config.max_store_bytes;
+            let text = render(&self.store, resource, &[item], &relations, budget)?
+                .pop()
+                .unwrap_or_default();
+            return Ok(respond(200, JSON, text.into_owned().into_bytes()));
+        }
         let etag = item.etag();
         if request
             .header("if-none-match")
@@ -69,6 +81,52 @@ impl Engine {
         }
         out.push(b']');
         Ok(respond(200, JSON, out))
+    }
+
+    /// `POST /api/{parent}/{id}/{children}`: creates children (an object or
+    /// an array of objects, as on the collection) with the parent's foreign
+    /// key set to its id, as the parent stores it; `404` if the parent is
+    /// missing.
+    pub(super) fn create_child(
+        &mut self,
+        parent: &str,
+        id: &str,
+        children: &str,
+        body: &[u8],
+        changes: &mut Vec<Change>,
+    ) -> Result<Response, ApiError> {
+        let parent_item = self.find(parent, id)?;
+        // The id's JSON value as stored (a string today; a number where ids are numbers).
+        let id_value = text::members(parent_item.json)
+            .into_iter()
+            .rev()
+            .find(|member| member.key == ID_KEY)
+            .map(|member| member.value.to_owned())
+            .unwrap_or_else(|| serde_json::Value::String(id.to_owned()).to_string());
+        let json = body::parse(body)?;
+        let patch = format!(
+            "{{{}:{id_value}}}",
+            serde_json::Value::String(foreign_key(parent))
+        );
+        let keyed = if json.is_object() {
+            text::merge_patch(&json.text, &patch)
+        } else {
+            let elements = json.array().ok_or(ApiError::WrongShape {
+                expected: "a JSON object or an array of objects",
+            })?;
+            let keyed: Vec<String> = elements
+                .iter()
+                .map(|element| {
+                    if element.starts_with('{') {
+                        text::merge_patch(element, &patch)
+                    } else {
+                        (*element).to_owned()
+                    }
+                })
+                .collect();
+            format!("[{}]", keyed.join(","))
+        };
+        self.create(children, keyed.as_bytes(), changes)
     }
 
     /// `507` unless `adding` more items of the type fit the store's limits.

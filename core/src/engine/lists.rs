@@ -1,36 +1,90 @@
-//! List routes: a collection filtered, searched, sorted and paged, with
-//! `X-Total-Count` and `Link`.
+//! List routes: a collection (or the children of an item, at
+//! `/api/{parent}/{id}/{children}`) filtered, searched, sorted and paged,
+//! with relations embedded or expanded, `X-Total-Count` and `Link`; paged
+//! with `_per_page`, inside json-server 1.0's envelope.
 
 use super::{respond, Engine, JSON};
 use crate::error::ApiError;
-use crate::query::ListQuery;
+use crate::query::{ListQuery, Paging};
+use crate::relations::{foreign_key, render};
 use crate::request::Request;
 use crate::response::Response;
-use crate::select::{select, Selection};
+use crate::select::{select, select_among, Selection};
 use std::fmt::Write;
 
 impl Engine {
     pub(super) fn list(&self, resource: &str, request: &Request) -> Result<Response, ApiError> {
         let query = ListQuery::parse(&request.query)?;
+        let selection = select(self.store.collection(resource), &query);
+        self.list_answer(resource, request, &query, selection)
+    }
+
+    /// `GET /api/{parent}/{id}/{children}`: the children whose foreign key
+    /// names the parent, with every list query; `404` if the parent is missing.
+    pub(super) fn list_children(
+        &self,
+        parent: &str,
+        id: &str,
+        children: &str,
+        request: &Request,
+    ) -> Result<Response, ApiError> {
+        let parent_id = self.find(parent, id)?.id();
+        let query = ListQuery::parse(&request.query)?;
+        let candidates = self
+            .store
+            .collection(children)
+            .map(|c| c.children_of(&foreign_key(parent), &parent_id))
+            .unwrap_or_default();
+        let selection = select_among(candidates, &query);
+        self.list_answer(children, request, &query, selection)
+    }
+
+    /// The list response: the page with its relations, as an array or the
+    /// 1.0 envelope, with `X-Total-Count` and `Link`.
+    fn list_answer(
+        &self,
+        resource: &str,
+        request: &Request,
+        query: &ListQuery,
+        selection: Selection<'_>,
+    ) -> Result<Response, ApiError> {
         let Selection {
             total,
             items,
             pages,
-        } = select(self.store.collection(resource), &query);
-        let size = items.iter().map(|item| item.json.len() + 1).sum::<usize>() + 2;
+        } = selection;
+        let budget = self.config.max_store_bytes;
+        let items = render(&self.store, resource, &items, &query.relations, budget)?;
+        let size = items.iter().map(|item| item.len() + 1).sum::<usize>() + 80;
         let mut out = Vec::with_capacity(size);
+        let envelope = matches!(query.paging, Paging::Envelope { .. });
+        if let (true, Some(pages)) = (envelope, pages) {
+            let number = |n: Option<usize>| n.map_or("null".to_owned(), |n| n.to_string());
+            let _ = write!(
+                ByteWriter(&mut out),
+                "{{\"first\":1,\"prev\":{},\"next\":{},\"last\":{},\"pages\":{},\"items\":{total},\"data\":",
+                number(pages.prev),
+                number(pages.next),
+                pages.last,
+                pages.last
+            );
+        }
         out.push(b'[');
         for (n, item) in items.iter().enumerate() {
             if n > 0 {
                 out.push(b',');
             }
-            out.extend_from_slice(item.json.as_bytes());
+            out.extend_from_slice(item.as_bytes());
         }
         out.push(b']');
+        if envelope {
+            out.push(b'}');
+        }
         let mut response = respond(200, JSON, out);
         response.headers.push(("x-total-count", total.to_string()));
         if let Some(pages) = pages {
             let base = page_url_base(request);
+            let size_key = if envelope { "_per_page" } else { "_limit" };
             let mut links = String::with_capacity(4 * (base.len() + 40));
             let mut link = |page: usize, rel: &str| {
                 if !links.is_empty() {
@@ -38,7 +92,7 @@ impl Engine {
                 }
                 let _ = write!(
                     links,
-                    "<{base}_page={page}&_limit={}>; rel=\"{rel}\"",
+                    "<{base}_page={page}&{size_key}={}>; rel=\"{rel}\"",
                     pages.limit
                 );
             };
@@ -75,8 +129,18 @@ pub(super) fn request_origin(request: &Request) -> String {
         .unwrap_or_default()
 }
 
+/// `fmt::Write` into a byte buffer.
+struct ByteWriter<'a>(&'a mut Vec<u8>);
+
+impl std::fmt::Write for ByteWriter<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+}
+
 /// A page link up to its `_page`: the request's origin, path and query
-/// without `_page` and `_limit`, ending in `?` or `&`.
+/// without `_page`, `_limit` and `_per_page`, ending in `?` or `&`.
 fn page_url_base(request: &Request) -> String {
     let mut url = request_origin(request);
     url.push_str(&request.path);
@@ -86,7 +150,7 @@ fn page_url_base(request: &Request) -> String {
             .next()
             .map(|(key, _)| key)
             .unwrap_or_default();
-        if key != "_page" && key != "_limit" {
+        if key != "_page" && key != "_limit" && key != "_per_page" {
             url.push_str(pair);
             url.push('&');
         }

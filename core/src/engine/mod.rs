@@ -306,6 +306,7 @@ impl Engine {
                 allow: route.allow(),
             });
         }
+        crate::query::check_route_query(route, &request.method, &request.query)?;
         let elapsed = now.saturating_sub(self.started);
         let (name, version) = (&self.config.app_name, &self.config.app_version);
         // `takes` has admitted only the methods of the route table, and HEAD
@@ -353,6 +354,22 @@ impl Engine {
                 self.delete(&resource, &id, request, changes)
             }
             (Route::Item { resource, id }, _) => self.get(&resource, &id, request),
+            (
+                Route::Children {
+                    resource,
+                    id,
+                    children,
+                },
+                Method::Post,
+            ) => self.create_child(&resource, &id, &children, &request.body, changes),
+            (
+                Route::Children {
+                    resource,
+                    id,
+                    children,
+                },
+                _,
+            ) => self.list_children(&resource, &id, &children, request),
         }
     }
 

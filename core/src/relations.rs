@@ -1,0 +1,275 @@
+//! Relations, as json-server 0.17 has them: a type's foreign key is its
+//! singular form plus `Id` (`posts` -> `postId`, `people` -> `personId`).
+//! `_embed=comments` adds to each item the comments whose `postId` names its
+//! id; `_expand=post` adds to each item the post its `postId` names. Both are
+//! one level deep: what is embedded or expanded is the stored item, never
+//! itself embedded, so a type that embeds itself cannot loop.
+//!
+//! An id is named by a foreign key's value when the value is a string equal
+//! to the id, or a number written as the id (`"postId":1` names `"1"`); see
+//! [`key_text`]. Ids are read as the store gives them ([`Item::id`]).
+//! Children are found through the collection's foreign-key index
+//! ([`Collection::children_of`](crate::store::Collection::children_of)),
+//! built once per change of the children's type, so embedding a page reads
+//! only the page's children.
+
+use crate::error::ApiError;
+use crate::query::Relations;
+use crate::store::{Item, Store};
+use crate::text::{self, key_text, member};
+use serde_json::Value;
+use std::borrow::Cow;
+
+/// Plurals that the suffix rules get wrong, and words that are the same in
+/// both numbers, by their lower-case form.
+const IRREGULAR: &[(&str, &str)] = &[
+    ("people", "person"),
+    ("men", "man"),
+    ("women", "woman"),
+    ("children", "child"),
+    ("mice", "mouse"),
+    ("geese", "goose"),
+    ("feet", "foot"),
+    ("teeth", "tooth"),
+    ("oxen", "ox"),
+    ("movies", "movie"),
+    ("cookies", "cookie"),
+    ("caches", "cache"),
+    ("series", "series"),
+    ("species", "species"),
+    ("news", "news"),
+];
+
+/// A type name's singular form, by the first rule that fits (the rules look
+/// at the name's ending, in any case, and keep the rest as it is):
+///
+/// 1. a word in [`IRREGULAR`] (`people` -> `person`), its first letter's case kept;
+/// 2. `-ies` after at least two letters -> `-y` (`categories` -> `category`;
+///    `pies` -> `pie` by rule 6);
+/// 3. `-sses`, `-shes`, `-ches`, `-xes`, `-zzes` drop `-es` (`classes`,
+///    `dishes`, `matches`, `boxes`, `buzzes`);
+/// 4. `-uses` after a letter other than `a`, `o` or `u` drops `-es`
+///    (`statuses`, `buses`; `houses` -> `house` by rule 6);
+/// 5. `-ss`, `-us`, `-is` are already singular (`class`, `status`, `analysis`);
+/// 6. `-s` is dropped (`posts`, `responses`);
+/// 7. anything else is already singular (`post`, `data`, `person`).
+pub fn singular(word: &str) -> String {
+    let lower = word.to_ascii_lowercase();
+    if let Some((_, single)) = IRREGULAR.iter().find(|(plural, _)| *plural == lower) {
+        let mut out = (*single).to_owned();
+        if word.starts_with(|c: char| c.is_ascii_uppercase()) {
+            out[..1].make_ascii_uppercase();
+        }
+        return out;
+    }
+    // The endings are ASCII, so cutting them off leaves whole characters.
+    let cut = |n: usize, add: &str| format!("{}{add}", &word[..word.len() - n]);
+    let upper = word.ends_with(|c: char| c.is_ascii_uppercase());
+    if lower.len() > 4 && lower.ends_with("ies") {
+        return cut(3, if upper { "Y" } else { "y" });
+    }
+    if ["sses", "shes", "ches", "xes", "zzes"]
+        .iter()
+        .any(|end| lower.ends_with(end))
+    {
+        return cut(2, "");
+    }
+    if lower.len() > 4
+        && lower.ends_with("uses")
+        && !matches!(lower.as_bytes()[lower.len() - 5], b'a' | b'o' | b'u')
+    {
+        return cut(2, "");
+    }
+    if ["ss", "us", "is"].iter().any(|end| lower.ends_with(end)) {
+        return word.to_owned();
+    }
+    if lower.len() > 1 && lower.ends_with('s') {
+        return cut(1, "");
+    }
+    word.to_owned()
+}
+
+/// The foreign key that names an item of this type: its singular plus `Id`.
+pub fn foreign_key(resource: &str) -> String {
+    format!("{}Id", singular(resource))
+}
+
+/// The type `_expand=name` reads parents from: the type whose singular is
+/// `name` and whose name is not (`posts` for `post`), else the type named
+/// `name` itself.
+fn parent_type<'s>(store: &'s Store, name: &str) -> Option<&'s str> {
+    let mut exact = None;
+    for (resource, _) in store.types() {
+        if resource == name {
+            exact = Some(resource);
+        } else if singular(resource) == name {
+            return Some(resource);
+        }
+    }
+    exact
+}
+
+/// The items as answered: with nothing asked, their stored text; otherwise
+/// each with its embedded children and expanded parents added after its own
+/// members (a member of the same name is replaced). Children are found by
+/// their type's foreign-key index, parents by id.
+///
+/// An answer with relations can repeat an item many times (one parent
+/// expanded into each of its children), so its size is bounded by `budget`
+/// bytes (the store's own byte budget, `MAX_STORE_BYTES`): past it, the
+/// answer is a `400` that says to page.
+pub fn render<'a>(
+    store: &'a Store,
+    resource: &str,
+    items: &[Item<'a>],
+    relations: &Relations,
+    budget: usize,
+) -> Result<Vec<Cow<'a, str>>, ApiError> {
+    if relations.is_empty() {
+        return Ok(items.iter().map(|item| Cow::Borrowed(item.json)).collect());
+    }
+    let mut size: usize = items.iter().map(|item| item.json.len()).sum();
+    let mut grow = |bytes: usize| {
+        size = size.saturating_add(bytes);
+        if size > budget {
+            Err(ApiError::BadQuery {
+                reason: format!(
+                    "With `_embed` and `_expand`, the answer would take more than {budget} bytes \
+                     (MAX_STORE_BYTES); ask for fewer items with `_page` or `_limit`."
+                ),
+            })
+        } else {
+            Ok(())
+        }
+    };
+    // added[n]: the members to add to items[n], as (key, value text).
+    let mut added: Vec<Vec<(&str, String)>> = vec![Vec::new(); items.len()];
+    if !relations.embed.is_empty() {
+        let key = foreign_key(resource);
+        for child in &relations.embed {
+            let collection = store.collection(child);
+            for (n, item) in items.iter().enumerate() {
+                let children: Vec<&str> = collection
+                    .map(|c| c.children_of(&key, &item.id()))
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|child| child.json)
+                    .collect();
+                grow(children.iter().map(|c| c.len() + 1).sum::<usize>() + child.len() + 6)?;
+                added[n].push((child.as_str(), format!("[{}]", children.join(","))));
+            }
+        }
+    }
+    for parent in &relations.expand {
+        let key = format!("{parent}Id");
+        let Some(parent_type) = parent_type(store, parent) else {
+            continue;
+        };
+        for (n, item) in items.iter().enumerate() {
+            let found = member(item.json, &key)
+                .and_then(key_text)
+                .and_then(|id| store.get(parent_type, &id));
+            if let Some(found) = found {
+                grow(found.json.len() + parent.len() + 4)?;
+                added[n].push((parent.as_str(), found.json.to_owned()));
+            }
+        }
+    }
+    Ok(items
+        .iter()
+        .zip(added)
+        .map(|(item, added)| {
+            if added.is_empty() {
+                Cow::Borrowed(item.json)
+            } else {
+                Cow::Owned(with_members(item.json, &added))
+            }
+        })
+        .collect())
+}
+
+/// A compact object with members added last, replacing any of the same key.
+fn with_members(object: &str, added: &[(&str, String)]) -> String {
+    let extra: usize = added.iter().map(|(k, v)| k.len() + v.len() + 4).sum();
+    let mut out = String::with_capacity(object.len() + extra);
+    out.push('{');
+    for member in text::members(object) {
+        if !added.iter().any(|(key, _)| member.key == *key) {
+            out.push_str(member.key_text);
+            out.push(':');
+            out.push_str(member.value);
+            out.push(',');
+        }
+    }
+    for (key, value) in added {
+        out.push_str(&Value::String((*key).to_owned()).to_string());
+        out.push(':');
+        out.push_str(value);
+        out.push(',');
+    }
+    out.pop();
+    out.push('}');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn singular_rules_with_irregular_plurals() {
+        for (plural, single) in [
+            ("people", "person"),
+            ("People", "Person"),
+            ("children", "child"),
+            ("men", "man"),
+            ("movies", "movie"),
+            ("categories", "category"),
+            ("companies", "company"),
+            ("blogEntries", "blogEntry"),
+            ("pies", "pie"),
+            ("classes", "class"),
+            ("addresses", "address"),
+            ("boxes", "box"),
+            ("matches", "match"),
+            ("dishes", "dish"),
+            ("buzzes", "buzz"),
+            ("statuses", "status"),
+            ("buses", "bus"),
+            ("houses", "house"),
+            ("causes", "cause"),
+            ("responses", "response"),
+            ("posts", "post"),
+            ("comments", "comment"),
+            ("blog_posts", "blog_post"),
+            ("USERS", "USER"),
+            ("post", "post"),
+            ("person", "person"),
+            ("status", "status"),
+            ("class", "class"),
+            ("analysis", "analysis"),
+            ("data", "data"),
+            ("series", "series"),
+            ("news", "news"),
+            ("s", "s"),
+            ("cafés", "café"),
+        ] {
+            assert_eq!(singular(plural), single, "{plural}");
+        }
+        assert_eq!(foreign_key("people"), "personId");
+        assert_eq!(foreign_key("categories"), "categoryId");
+        assert_eq!(foreign_key("posts"), "postId");
+    }
+
+    #[test]
+    fn members_are_added_last_and_replace_their_namesakes() {
+        assert_eq!(
+            with_members(
+                r#"{"a":1,"c":[0],"_id":"x"}"#,
+                &[("c", "[]".to_owned()), ("d\"", "{}".to_owned())]
+            ),
+            r#"{"a":1,"_id":"x","c":[],"d\"":{}}"#
+        );
+        assert_eq!(with_members("{}", &[("c", "[]".to_owned())]), r#"{"c":[]}"#);
+    }
+}
