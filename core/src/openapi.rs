@@ -3,6 +3,7 @@
 
 use crate::config::DEFAULT_MAX_BODY_BYTES;
 use crate::controls::MAX_DELAY;
+use crate::query::{ITEM_PARAMS, LIST_PARAMS};
 use crate::route::{Condition, Operation, Payload, RouteSpec, ROUTES};
 use crate::Method;
 use serde_json::{json, Map, Value};
@@ -98,23 +99,17 @@ fn operation(route: &RouteSpec, op: &Operation, head: bool) -> Value {
     };
     out.insert("summary".to_owned(), json!(summary));
     let mut parameters = Vec::new();
+    // The list query's own tables name its parameters, so the two cannot drift.
     if op.list_query {
-        for name in [
-            "filters",
-            "q",
-            "_sort",
-            "_order",
-            "_page",
-            "_limit",
-            "_per_page",
-            "_start",
-            "_end",
-        ] {
+        let list = LIST_PARAMS
+            .iter()
+            .filter(|name| !ITEM_PARAMS.contains(name));
+        for name in ["filters", "q"].iter().chain(list) {
             parameters.push(json!({"$ref": format!("#/components/parameters/{name}")}));
         }
     }
     if op.relations {
-        for name in ["_embed", "_expand"] {
+        for name in ITEM_PARAMS {
             parameters.push(json!({"$ref": format!("#/components/parameters/{name}")}));
         }
     }

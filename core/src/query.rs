@@ -41,7 +41,7 @@ pub const PATTERN_SIZE_LIMIT: usize = 256 * 1024;
 /// them, and the list query ignores them.
 const CONTROL_PARAMS: &[&str] = &["_delay", "_status", "_"];
 /// The `_` parameters of a list (besides the controls).
-const LIST_PARAMS: &[&str] = &[
+pub(crate) const LIST_PARAMS: &[&str] = &[
     "_sort",
     "_order",
     "_page",
