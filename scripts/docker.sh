@@ -8,7 +8,8 @@
 # The tests: the image holds one file, the binary; it runs as a non-root user (65534) with a
 # HEALTHCHECK that runs the binary itself; the container turns healthy and answers a CRUD round trip;
 # it reads PORT; settings reach it as environment variables; a bad setting stops it with a message
-# that names the setting; `docker stop` (SIGTERM) ends it with exit code 0.
+# that names the setting; durable data on a mounted volume survives `docker restart`; `docker stop`
+# (SIGTERM) ends it with exit code 0.
 #
 # Installs what it needs first, each only when missing: docker.io (Debian) and the musl target.
 # No image registry is needed or used. Run by `bash scripts/test.sh docker`.
@@ -175,6 +176,27 @@ bad_setting_stops_it() {
         { echo "exit $code: $logs" >&2; return 1; }
 }
 check "a bad setting stops the container with a message naming it" bad_setting_stops_it
+
+durable_on_a_volume() {
+    local data port container created id status
+    data="$work/data"
+    mkdir -p "$data"
+    chown 65534:65534 "$data"
+    port=$(free_port)
+    container=$(docker run -d -p "127.0.0.1:$port:5000" -v "$data:/data" -e DATA_FILE=/data/db.json "$image")
+    containers+=("$container")
+    status=$(wait_healthy "$container")
+    [[ $status == healthy ]] || { echo "health with DATA_FILE: $status"; docker logs "$container"; return 1; } >&2
+    created=$(curl -sf "http://127.0.0.1:$port/api/kept" -d '{"n":1.10}')
+    id=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["_id"])' "$created")
+    docker restart --time 20 "$container" >/dev/null
+    status=$(wait_healthy "$container")
+    [[ $status == healthy ]] || { echo "health after docker restart: $status"; docker logs "$container"; return 1; } >&2
+    curl -sf "http://127.0.0.1:$port/api/kept/$id" | grep -q '"n":1.10' ||
+        { echo "the item is gone after docker restart"; docker logs "$container"; return 1; } >&2
+    [[ -s $data/db.json ]] || { echo "nothing was written to the volume" >&2; return 1; }
+}
+check "DATA_FILE on a mounted volume keeps the data across docker restart" durable_on_a_volume
 
 stops_cleanly() {
     local code
