@@ -12,6 +12,8 @@ export interface StartMockOptions extends EngineSettings {
     namespace?: string;
     /** The data a new namespace starts with: `{"type": [items]}`, as an object or JSON text. */
     seed?: Record<string, unknown> | string | null;
+    /** The rules a namespace starts with and a reset restores: an array of rules, or its JSON text. */
+    rules?: Array<Record<string, unknown>> | string | null;
     /** The worker's URL (default `/mock-sw.js`, where `npx mock-rest-api init public/` puts it). */
     serviceWorker?: string | URL;
     /** The worker's scope (default: the folder of the worker). */

@@ -31,6 +31,7 @@ export interface EngineSettings {
     journalSize?: SettingValue;
     maxBodyBytes?: SettingValue;
     maxItems?: SettingValue;
+    maxRules?: SettingValue;
     maxStoreBytes?: SettingValue;
     maxTypes?: SettingValue;
     maxUriBytes?: SettingValue;
@@ -45,6 +46,11 @@ export interface MockOptions extends EngineSettings {
      * `{"type": [items]}` (a json-server db.json too), as an object or as JSON text.
      */
     seed?: Snapshot | Record<string, unknown> | string | null;
+    /**
+     * The rules every namespace starts with and `reset()` restores: an array of rules as
+     * `GET /__admin/rules` lists them, or its JSON text.
+     */
+    rules?: Array<Record<string, unknown>> | string | null;
     /** The most namespaces (`X-Mock-Namespace`) the mock holds; a new one past it gets 507. Default 1000. */
     maxNamespaces?: number;
 }

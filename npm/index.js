@@ -7,7 +7,7 @@ import { baseUrl, close, createServer, listen } from './lib/server.js';
 export { SETTINGS };
 
 /** The options of createMock itself; every other option is one of the engine's settings. */
-const HOST_OPTIONS = ['seed', 'maxNamespaces'];
+const HOST_OPTIONS = ['seed', 'rules', 'maxNamespaces'];
 
 /** Where a relative URL given to `mock.fetch` is taken to point. */
 const RELATIVE_BASE = 'http://localhost';
@@ -18,7 +18,7 @@ const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 /**
  * A mock with its own store (per namespace), answering at once, with no process and no port until
  * `listen()`. Throws an Error naming any option that is not a setting or that a setting cannot take,
- * and on a seed that is not valid.
+ * and on a seed or rules that are not valid.
  */
 export function createMock(options = {}) {
     const settings = {};
@@ -28,6 +28,7 @@ export function createMock(options = {}) {
         }
     }
     const namespaces = new Namespaces(settings, options.seed ?? null, options.maxNamespaces ?? DEFAULT_MAX_NAMESPACES);
+    namespaces.setRules(options.rules ?? null);
     let intercepted = null;
     let server = null;
     let listening = null;

@@ -21,6 +21,7 @@ const HOST_SETTINGS = [
     { name: 'RUN_LOCAL', flag: 'run-local', help: 'Bind 127.0.0.1 only, instead of every interface.' },
     { name: 'FIXTURES', flag: 'fixtures', value: 'FILE', help: 'A read-only seed ({"type": [items]}); every namespace starts from it and /__admin/reset returns to it. Never written.' },
     { name: 'WATCH', flag: 'watch', help: 'Load the fixtures again when the file changes (whole or not at all), resetting every namespace.' },
+    { name: 'RULES', flag: 'rules', value: 'FILE', help: 'Rules to start with: a JSON array, as GET /__admin/rules lists them; POST /__admin/reset restores them.' },
     { name: 'DATA_FILE', flag: 'data', value: 'FILE', help: 'Durable data is native-only: here FILE is read once as the seed and never written.' },
     { name: 'MAX_NAMESPACES', flag: 'max-namespaces', value: 'N', help: 'The most namespaces (X-Mock-Namespace) held; a new one past it gets 507.', default: String(DEFAULT_MAX_NAMESPACES) },
 ];
@@ -197,6 +198,15 @@ export async function start(args, env = process.env, stderr = process.stderr) {
         namespaces.setSeed(seed);
     } catch (err) {
         throw new StartError(`${seedFrom[0]}=${seedFrom[1]}: ${err.message}`);
+    }
+    if (hostSettings.RULES !== undefined) {
+        const rules = readSeed(hostSettings.RULES, 'RULES');
+        try {
+            namespaces.setRules(rules);
+        } catch (err) {
+            throw new StartError(`RULES=${hostSettings.RULES}: ${err.message}`);
+        }
+        log('INFO', `rules: ${hostSettings.RULES}, read only: it will not be written`);
     }
     for (const warning of namespaces.warnings) log('WARN', warning);
     if (data !== undefined) {

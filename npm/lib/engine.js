@@ -39,6 +39,7 @@ export class Namespaces {
         this.maxNamespaces = maxNamespaces;
         this.publiclyReachable = Boolean(publiclyReachable);
         this.seed = null;
+        this.rules = null;
         this.engines = new Map();
         // Answers what comes before a namespace (a bad name, too many) with the headers of any
         // answer; it never stores anything.
@@ -82,6 +83,20 @@ export class Namespaces {
         this.clear();
     }
 
+    /**
+     * Makes `rules` (an array of rules as `GET /__admin/rules` lists them, its JSON text, or
+     * `null`) the rules every namespace starts with and `POST /__admin/reset` restores, and starts
+     * every namespace again. Rules that are not valid throw, naming the field, and change nothing.
+     */
+    setRules(rules) {
+        const text = seedText(rules);
+        if (text !== null) {
+            new wasm.MockEngine(this.settings, null, text, this.publiclyReachable).free();
+        }
+        this.rules = text;
+        this.clear();
+    }
+
     /** Starts every namespace again from the seed. */
     clear() {
         for (const engine of this.engines.values()) {
@@ -101,7 +116,7 @@ export class Namespaces {
     engine(name, create = true) {
         let engine = this.engines.get(name);
         if (!engine && create) {
-            engine = new wasm.MockEngine(this.settings, this.seed, null, this.publiclyReachable);
+            engine = new wasm.MockEngine(this.settings, this.seed, this.rules, this.publiclyReachable);
             this.engines.set(name, engine);
         }
         return engine;

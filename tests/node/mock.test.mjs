@@ -37,6 +37,17 @@ test("every setting is in the package's declarations and its README", () => {
     }
 });
 
+test('rules given to createMock answer, and reset brings them back; a bad rule is refused naming its field', async () => {
+    const rules = [{ id: 'down', match: { method: 'GET', path: '/api/orders' }, respond: { status: 503, json: { message: 'down' } }, times: 1 }];
+    const mock = createMock({ rules });
+    assert.equal((await mock.fetch('/api/orders')).status, 503);
+    assert.equal((await mock.fetch('/api/orders')).status, 200, 'times: 1 is used up');
+    mock.reset();
+    assert.equal((await mock.fetch('/api/orders')).status, 503, 'reset brings the rule back');
+    await mock.close();
+    assert.throws(() => createMock({ rules: [{ match: { path: '/x' }, respond: { status: 99 } }] }), /status/);
+});
+
 test('mock.fetch answers with a real Response from a real store', async () => {
     const mock = createMock({ appName: 'shop' });
     const created = await mock.fetch('http://api.test/api/products', {
