@@ -4,41 +4,18 @@
 // A test that cannot set up should panic with the reason.
 #![allow(clippy::unwrap_used)]
 
-use conformance::{HttpTarget, NativeServer, Target, WireRequest};
+use conformance::{HttpTarget, NativeServer, Scratch, Target, WireRequest};
 use mock_rest_api::durable::{encode, header, journal_path};
 use mock_rest_core::Change;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 fn binary() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_mock-rest-api"))
-}
-
-/// A fresh folder under the system temp folder, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Self {
-        let dir =
-            std::env::temp_dir().join(format!("mock-rest-durable-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-
-    fn data(&self) -> PathBuf {
-        self.0.join("db.json")
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 fn start(data: &Path, extra: &[&str]) -> NativeServer {
@@ -122,7 +99,7 @@ fn write_until_stopped(
 }
 
 fn crash_rounds(name: &str, extra: &[&str]) {
-    let scratch = Scratch::new(name);
+    let scratch = Scratch::new("durable", name).unwrap();
     let mut expected = Acknowledged::default();
     for round in 0..5 {
         let server = start(&scratch.data(), extra);
@@ -248,7 +225,7 @@ fn r(range: std::ops::RangeInclusive<u32>) -> Vec<String> {
 
 #[test]
 fn a_torn_last_record_is_trimmed_and_never_applied() {
-    let scratch = Scratch::new("torn");
+    let scratch = Scratch::new("durable", "torn").unwrap();
     let (mut journal, _) = ten_records();
     let good = journal.len();
     let torn = encode(&[put("d", 4)]);
@@ -267,7 +244,7 @@ fn a_torn_last_record_is_trimmed_and_never_applied() {
 
 #[test]
 fn a_last_record_without_its_newline_is_kept() {
-    let scratch = Scratch::new("newline");
+    let scratch = Scratch::new("durable", "newline").unwrap();
     let (journal, _) = ten_records();
     std::fs::write(journal_path(&scratch.data()), &journal[..journal.len() - 1]).unwrap();
     let server = start(&scratch.data(), &[]);
@@ -284,7 +261,7 @@ fn a_last_record_without_its_newline_is_kept() {
 
 #[test]
 fn a_damaged_record_before_intact_ones_stops_the_start_until_repair() {
-    let scratch = Scratch::new("damaged");
+    let scratch = Scratch::new("durable", "damaged").unwrap();
     let (mut journal, starts) = ten_records();
     // One flipped bit in the JSON of record 3 of 10.
     journal[starts[2] + 12] ^= 1;
@@ -302,7 +279,7 @@ fn a_damaged_record_before_intact_ones_stops_the_start_until_repair() {
         "the journal is as it was"
     );
     assert!(!scratch.data().exists(), "no snapshot was written");
-    let files = std::fs::read_dir(&scratch.0).unwrap().count();
+    let files = std::fs::read_dir(scratch.path()).unwrap().count();
     assert_eq!(files, 1, "no file was added");
 
     let server = start(&scratch.data(), &["--repair"]);
@@ -310,9 +287,7 @@ fn a_damaged_record_before_intact_ones_stops_the_start_until_repair() {
     kept.extend(r(4..=10));
     assert_eq!(ids(&server), kept);
     drop(server);
-    let aside = scratch
-        .0
-        .join(format!("db.json.journal.corrupt-{}", starts[2]));
+    let aside = scratch.join(&format!("db.json.journal.corrupt-{}", starts[2]));
     assert_eq!(
         std::fs::read(aside).unwrap(),
         journal[starts[2]..starts[3]],
@@ -326,7 +301,7 @@ fn a_damaged_record_before_intact_ones_stops_the_start_until_repair() {
 #[test]
 fn a_damaged_last_record_is_damage_too() {
     // Whole (it has its newline), so it was written whole and may have been acknowledged.
-    let scratch = Scratch::new("damaged-last");
+    let scratch = Scratch::new("durable", "damaged-last").unwrap();
     let (mut journal, starts) = ten_records();
     journal[starts[9] + 12] ^= 1;
     std::fs::write(journal_path(&scratch.data()), &journal).unwrap();
@@ -339,7 +314,7 @@ fn a_damaged_last_record_is_damage_too() {
 
 #[test]
 fn a_damaged_header_stops_the_start_until_repair() {
-    let scratch = Scratch::new("header");
+    let scratch = Scratch::new("durable", "header").unwrap();
     let snapshot = br#"{"t":[{"n":0,"_id":"r0"}]}"#;
     std::fs::write(scratch.data(), snapshot).unwrap();
     let mut journal = header(Some(snapshot)).into_bytes();
@@ -367,14 +342,14 @@ fn a_damaged_header_stops_the_start_until_repair() {
     assert_eq!(ids(&server), r(0..=10));
     drop(server);
     assert_eq!(
-        std::fs::read(scratch.0.join("db.json.journal.corrupt-0")).unwrap(),
+        std::fs::read(scratch.join("db.json.journal.corrupt-0")).unwrap(),
         journal[..header_len]
     );
 }
 
 #[test]
 fn a_compaction_killed_between_its_renames_loses_and_repeats_nothing() {
-    let scratch = Scratch::new("renames");
+    let scratch = Scratch::new("durable", "renames").unwrap();
     // The state before: snapshot S0 and a journal that continues it.
     let s0 = br#"{"t":[{"n":0,"_id":"zero"}]}"#;
     std::fs::write(scratch.data(), s0).unwrap();
@@ -390,15 +365,15 @@ fn a_compaction_killed_between_its_renames_loses_and_repeats_nothing() {
     let s1 = br#"{"t":[{"n":1,"_id":"one"}]}"#;
     let mut next = header(Some(s1)).into_bytes();
     next.extend(encode(&[put("two", 2)]));
-    let temp_journal = scratch.0.join("db.json.journal.tmp");
+    let temp_journal = scratch.join("db.json.journal.tmp");
     std::fs::write(&temp_journal, &next).unwrap();
 
     // Killed before the snapshot's rename: S1 is still FILE.tmp, never read.
-    std::fs::write(scratch.0.join("db.json.tmp"), s1).unwrap();
+    std::fs::write(scratch.join("db.json.tmp"), s1).unwrap();
     let server = start(&scratch.data(), &[]);
     assert_eq!(items(&server, "t").keys().collect::<Vec<_>>(), ["one"]);
     drop(server);
-    assert!(!scratch.0.join("db.json.tmp").exists());
+    assert!(!scratch.join("db.json.tmp").exists());
     assert!(!temp_journal.exists());
 
     // Killed after it: S1 is in place, the old journal and the new one are there.
@@ -416,7 +391,7 @@ fn a_compaction_killed_between_its_renames_loses_and_repeats_nothing() {
 
 #[test]
 fn sigterm_compacts_and_a_restart_sees_everything() {
-    let scratch = Scratch::new("sigterm");
+    let scratch = Scratch::new("durable", "sigterm").unwrap();
     let server = start(&scratch.data(), &[]);
     let mut client = HttpTarget::new(server.base());
     let created = client
@@ -448,7 +423,7 @@ fn sigterm_compacts_and_a_restart_sees_everything() {
 
 #[test]
 fn fixture_items_without_ids_keep_the_ids_they_got_across_a_crash() {
-    let scratch = Scratch::new("fixture-ids");
+    let scratch = Scratch::new("durable", "fixture-ids").unwrap();
     std::fs::write(
         scratch.data(),
         "{\n  \"p\": [ {\"n\": 1}, {\"n\": 2} ]\n}\n",
@@ -492,7 +467,7 @@ fn deepest_object() -> String {
 
 #[test]
 fn the_deepest_accepted_item_survives_a_restart_from_the_journal_and_from_the_snapshot() {
-    let scratch = Scratch::new("deep");
+    let scratch = Scratch::new("durable", "deep").unwrap();
     let server = start(&scratch.data(), &[]);
     let created = HttpTarget::new(server.base())
         .send(&request("POST", "/api/deep", &deepest_object()))
@@ -532,7 +507,7 @@ fn the_deepest_accepted_item_survives_a_restart_from_the_journal_and_from_the_sn
 #[test]
 fn compaction_keeps_the_files_permissions() {
     use std::os::unix::fs::PermissionsExt;
-    let scratch = Scratch::new("modes");
+    let scratch = Scratch::new("durable", "modes").unwrap();
     let snapshot = br#"{"t":[{"n":0,"_id":"r0"}]}"#;
     std::fs::write(scratch.data(), snapshot).unwrap();
     std::fs::write(journal_path(&scratch.data()), header(Some(snapshot))).unwrap();

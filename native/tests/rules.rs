@@ -5,40 +5,16 @@
 // A test that cannot set up should panic with the reason.
 #![allow(clippy::unwrap_used)]
 
-use conformance::{HttpTarget, NativeServer, Target, WireRequest};
+use conformance::{HttpTarget, NativeServer, Scratch, Target, WireRequest};
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn binary() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_mock-rest-api"))
-}
-
-/// A file in a folder of this test's own, removed by the caller's `Scratch`.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Self {
-        let dir =
-            std::env::temp_dir().join(format!("mock-rest-rules-{}-{name}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-
-    fn file(&self, name: &str, text: &str) -> String {
-        let path = self.0.join(name);
-        std::fs::write(&path, text).unwrap();
-        path.to_string_lossy().into_owned()
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 fn send(base: &str, method: &str, target: &str, body: &str) -> conformance::WireResponse {
@@ -137,14 +113,14 @@ fn a_malformed_fault_sends_a_whole_message_whose_json_is_cut_short() {
 
 #[test]
 fn rules_from_the_file_are_loaded_at_start_and_restored_by_reset() {
-    let scratch = Scratch::new("load");
+    let scratch = Scratch::new("rules", "load").unwrap();
     let file = scratch.file(
         "rules.json",
         r#"[
           {"id": "orders-down", "match": {"method": "POST", "path": "/api/orders"}, "respond": {"status": 503}, "times": 1},
           {"match": {"path": "/api/reports/**"}, "respond": {"delay_ms": 10, "headers": {"X-From": "file"}}}
         ]"#,
-    );
+    ).unwrap();
     let server = NativeServer::start(binary(), &["--rules", &file]).unwrap();
     let base = server.base();
     let listed = |base: &str| -> Value {
@@ -212,11 +188,11 @@ fn refused_start(args: &[&str], env: &[(&str, &str)]) -> String {
 
 #[test]
 fn a_bad_rules_file_stops_the_start_naming_the_file_and_the_field() {
-    let scratch = Scratch::new("bad");
+    let scratch = Scratch::new("rules", "bad").unwrap();
     let bad_path = scratch.file(
         "bad.json",
         r#"[{"respond": {"status": 200}}, {"match": {"path": "orders"}, "respond": {"status": 200}}]"#,
-    );
+    ).unwrap();
     let stderr = refused_start(&["--rules", &bad_path], &[]);
     assert!(
         stderr.contains(&format!("RULES={bad_path} (--rules)"))
@@ -224,35 +200,35 @@ fn a_bad_rules_file_stops_the_start_naming_the_file_and_the_field() {
         "{stderr}"
     );
 
-    let big = scratch.file(
-        "big.json",
-        &format!(
-            r#"[{{"respond": {{"status": 200, "body": "{}"}}}}]"#,
-            "x".repeat(64)
-        ),
-    );
+    let big = scratch
+        .file(
+            "big.json",
+            &format!(
+                r#"[{{"respond": {{"status": 200, "body": "{}"}}}}]"#,
+                "x".repeat(64)
+            ),
+        )
+        .unwrap();
     let stderr = refused_start(&[], &[("RULES", &big), ("MAX_BODY_BYTES", "32")]);
     assert!(
         stderr.contains("`[0].respond.body`") && stderr.contains("MAX_BODY_BYTES"),
         "{stderr}"
     );
 
-    let not_json = scratch.file("broken.json", "[{");
+    let not_json = scratch.file("broken.json", "[{").unwrap();
     let stderr = refused_start(&["--rules", &not_json], &[]);
     assert!(stderr.contains("Invalid JSON at line 1"), "{stderr}");
 
-    let many = scratch.file(
-        "many.json",
-        r#"[{"respond":{"status":200}},{"respond":{"status":201}}]"#,
-    );
+    let many = scratch
+        .file(
+            "many.json",
+            r#"[{"respond":{"status":200}},{"respond":{"status":201}}]"#,
+        )
+        .unwrap();
     let stderr = refused_start(&["--rules", &many, "--max-rules", "1"], &[]);
     assert!(stderr.contains("MAX_RULES"), "{stderr}");
 
-    let missing = scratch
-        .0
-        .join("missing.json")
-        .to_string_lossy()
-        .into_owned();
+    let missing = scratch.join("missing.json").to_string_lossy().into_owned();
     let stderr = refused_start(&["--rules", &missing], &[]);
     assert!(
         stderr.contains(&format!("RULES={missing} (--rules)")),
@@ -262,12 +238,12 @@ fn a_bad_rules_file_stops_the_start_naming_the_file_and_the_field() {
 
 #[test]
 fn with_data_rules_are_durable_across_restarts_crashes_and_compactions() {
-    let scratch = Scratch::new("durable");
+    let scratch = Scratch::new("rules", "durable").unwrap();
     let rules_file = scratch.file(
         "rules.json",
         r#"[{"id": "from-file", "match": {"path": "/api/flaky"}, "respond": {"status": 503}, "times": 3}]"#,
-    );
-    let data = scratch.0.join("db.json").to_string_lossy().into_owned();
+    ).unwrap();
+    let data = scratch.join("db.json").to_string_lossy().into_owned();
     let args = [
         "--data",
         data.as_str(),

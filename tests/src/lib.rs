@@ -12,10 +12,12 @@
 
 pub mod case;
 pub mod matching;
+pub mod scratch;
 pub mod targets;
 
 pub use case::{load_all, BodySpec, Case, RequestSpec, Step};
 pub use matching::Captures;
+pub use scratch::Scratch;
 pub use targets::{
     CoreTarget, HttpTarget, NativeServer, Target, WireRequest, WireResponse, WranglerServer,
 };
