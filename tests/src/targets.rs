@@ -401,8 +401,8 @@ const CONTAINER_USER: u32 = 65534;
 ///
 /// It runs on the host's network (`--network host`) with `--host 127.0.0.1
 /// --port 0`, so it listens on a free port of the host's loopback and logs the
-/// address as the native server does; its log is read with `docker logs
-/// --follow`. The settings are the ones [`NativeServer`] gets, as `-e
+/// address as the native server does (the image's health check, which asks
+/// `$PORT`, is off); its log is read with `docker logs --follow`. The settings are the ones [`NativeServer`] gets, as `-e
 /// NAME=VALUE`; a case's `DATA_FILE` and `RULES` are copied into a folder owned
 /// by the image's user (65534), mounted at the same path. `docker` is the one on
 /// `PATH`, talking to the engine that `DOCKER_HOST` names.
@@ -436,6 +436,8 @@ impl ContainerServer {
         let mut command = Command::new("docker");
         command
             .args(["run", "--detach", "--pull", "never", "--network", "host"])
+            // The image's HEALTHCHECK asks $PORT, not the free port taken here.
+            .arg("--no-healthcheck")
             .args(["--volume", &mount])
             .args(["--env", &format!("APP_NAME={APP_NAME}")])
             .args(["--env", &format!("APP_VERSION={APP_VERSION}")])
