@@ -63,6 +63,10 @@ cleanup() {
         kill "$dockerd_pid" 2>/dev/null || true
         wait "$dockerd_pid" 2>/dev/null || true
     fi
+    # The engine leaves a namespace mounted under its exec root once a container used the host's
+    # network (the conformance replay does); unmount what is mounted under $work, so it can go.
+    awk -v dir="$work/" 'index($2, dir) == 1 { print $2 }' /proc/self/mounts | sort -r |
+        while read -r mounted; do umount "$mounted" 2>/dev/null || true; done
     rm -rf "$work" 2>/dev/null || true
 }
 trap cleanup EXIT
