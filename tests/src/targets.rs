@@ -12,6 +12,14 @@ pub const APP_NAME: &str = "conformance";
 /// The `APP_VERSION` every host runs with under test; cases expect it.
 pub const APP_VERSION: &str = "1.2.3";
 
+/// The settings (by environment name) every server process or container
+/// starts with under test, before a case's own.
+const TEST_SETTINGS: [(&str, &str); 3] = [
+    ("APP_NAME", APP_NAME),
+    ("APP_VERSION", APP_VERSION),
+    ("RUST_LOG", "info"),
+];
+
 /// A request as it goes on the wire.
 #[derive(Debug, Clone)]
 pub struct WireRequest {
@@ -228,9 +236,7 @@ impl NativeServer {
         command
             .args(["--host", "127.0.0.1", "--port", "0"])
             .args(args)
-            .env("APP_NAME", APP_NAME)
-            .env("APP_VERSION", APP_VERSION)
-            .env("RUST_LOG", "info")
+            .envs(TEST_SETTINGS)
             .envs(env.iter().map(|(k, v)| (k, v)));
         match spawn_listening(command, &binary.display().to_string()) {
             Ok((child, base, log)) => Ok(Self {
@@ -438,10 +444,10 @@ impl ContainerServer {
             .args(["run", "--detach", "--pull", "never", "--network", "host"])
             // The image's HEALTHCHECK asks $PORT, not the free port taken here.
             .arg("--no-healthcheck")
-            .args(["--volume", &mount])
-            .args(["--env", &format!("APP_NAME={APP_NAME}")])
-            .args(["--env", &format!("APP_VERSION={APP_VERSION}")])
-            .args(["--env", "RUST_LOG=info"]);
+            .args(["--volume", &mount]);
+        for (name, value) in TEST_SETTINGS {
+            command.args(["--env", &format!("{name}={value}")]);
+        }
         for (name, value) in &env {
             command.args(["--env", &format!("{name}={value}")]);
         }
