@@ -9,7 +9,9 @@
 # HEALTHCHECK that runs the binary itself; the container turns healthy and answers a CRUD round trip;
 # it reads PORT; settings reach it as environment variables; a bad setting stops it with a message
 # that names the setting; durable data on a mounted volume survives `docker restart`; `docker stop`
-# (SIGTERM) ends it with exit code 0.
+# (SIGTERM) ends it with exit code 0. Then every conformance case (tests/cases) against the image, one
+# fresh container per case (`cargo test -p conformance --test container`), each case counted in the
+# summary.
 #
 # Installs what it needs first, each only when missing: docker.io (Debian) and the musl target.
 # No image registry is needed or used. Run by `bash scripts/test.sh docker`.
@@ -61,6 +63,10 @@ cleanup() {
         kill "$dockerd_pid" 2>/dev/null || true
         wait "$dockerd_pid" 2>/dev/null || true
     fi
+    # The engine leaves a namespace mounted under its exec root once a container used the host's
+    # network (the conformance replay does); unmount what is mounted under $work, so it can go.
+    awk -v dir="$work/" 'index($2, dir) == 1 { print $2 }' /proc/self/mounts | sort -r |
+        while read -r mounted; do umount "$mounted" 2>/dev/null || true; done
     rm -rf "$work" 2>/dev/null || true
 }
 trap cleanup EXIT
@@ -205,6 +211,30 @@ stops_cleanly() {
     [[ $code == 0 ]] || { echo "exit code after docker stop: $code" >&2; return 1; }
 }
 check "docker stop (SIGTERM) ends it with exit code 0" stops_cleanly
+
+step "every conformance case against $image, one container each (cargo test -p conformance --test container)"
+# Each case is counted: libtest's summary line says how many passed and failed. A run that fails
+# without such a line (it could not build or find the image) counts as one failure.
+set +e
+MOCK_REST_IMAGE=$image cargo test --locked -p conformance --test container 2>&1 | tee "$work/conformance.log"
+conformance_status=${PIPESTATUS[0]}
+set -e
+summary=$(grep -E '^test result: ' "$work/conformance.log" | tail -n 1 || true)
+if [[ $summary =~ ([0-9]+)\ passed\;\ ([0-9]+)\ failed\;\ ([0-9]+)\ ignored ]]; then
+    passed=$((passed + BASH_REMATCH[1]))
+    failed=$((failed + BASH_REMATCH[2]))
+    if [[ ${BASH_REMATCH[3]} != 0 ]]; then
+        failed=$((failed + 1))
+        printf 'FAILED: %s conformance cases were ignored in the container\n' "${BASH_REMATCH[3]}" >&2
+    fi
+    if [[ $conformance_status != 0 && ${BASH_REMATCH[2]} == 0 ]]; then
+        failed=$((failed + 1))
+        printf 'FAILED: the container replay exited with %s\n' "$conformance_status" >&2
+    fi
+else
+    failed=$((failed + 1))
+    printf 'FAILED: the conformance cases in containers (exit %s, no summary)\n' "$conformance_status" >&2
+fi
 
 echo "docker: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -33,8 +33,8 @@
 #            consumer (scripts/node.sh)
 #   postman  the Postman collection, run by newman against the release binary
 #   docker   the container image (Dockerfile, FROM scratch): docker.io (when missing), the static
-#            musl binary, the image built and run in a Docker engine started and stopped here
-#            (scripts/docker.sh)
+#            musl binary, the image built and run in a Docker engine started and stopped here, then
+#            every conformance case against the image, one container per case (scripts/docker.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/tools.sh

@@ -3,8 +3,9 @@
 //! The cases live in `tests/cases/*.json` (format in `tests/README.md` and in
 //! [`matching`]). [`run_case`] replays one case against any [`Target`]: the
 //! engine in-process ([`CoreTarget`]) or a live host over HTTP ([`HttpTarget`],
-//! with [`NativeServer`] to start the native binary and [`WranglerServer`] to
-//! start the Worker in `wrangler dev`). The test binaries in
+//! with [`NativeServer`] to start the native binary, [`ContainerServer`] to
+//! start a container of its image and [`WranglerServer`] to start the Worker in
+//! `wrangler dev`). The test binaries in
 //! `tests/replay/` run every case on each host.
 
 #![forbid(unsafe_code)]
@@ -19,7 +20,8 @@ pub use case::{load_all, BodySpec, Case, RequestSpec, Step};
 pub use matching::Captures;
 pub use scratch::Scratch;
 pub use targets::{
-    CoreTarget, HttpTarget, NativeServer, Target, WireRequest, WireResponse, WranglerServer,
+    ContainerServer, CoreTarget, HttpTarget, NativeServer, Target, WireRequest, WireResponse,
+    WranglerServer,
 };
 
 use serde::Deserialize;

@@ -12,6 +12,14 @@ pub const APP_NAME: &str = "conformance";
 /// The `APP_VERSION` every host runs with under test; cases expect it.
 pub const APP_VERSION: &str = "1.2.3";
 
+/// The settings (by environment name) every server process or container
+/// starts with under test, before a case's own.
+const TEST_SETTINGS: [(&str, &str); 3] = [
+    ("APP_NAME", APP_NAME),
+    ("APP_VERSION", APP_VERSION),
+    ("RUST_LOG", "info"),
+];
+
 /// A request as it goes on the wire.
 #[derive(Debug, Clone)]
 pub struct WireRequest {
@@ -194,7 +202,7 @@ pub struct NativeServer {
     /// A folder this server's data file was copied into, removed on drop.
     scratch: Option<std::path::PathBuf>,
     /// The lines the server has logged so far.
-    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    log: LogLines,
 }
 
 impl NativeServer {
@@ -213,70 +221,35 @@ impl NativeServer {
         args: &[&str],
         env: &[(String, String)],
     ) -> Result<Self, String> {
-        static SCRATCH: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let mut env = env.to_vec();
-        let mut scratch = None;
-        for (name, value) in &mut env {
-            if name == "DATA_FILE" {
-                let n = SCRATCH.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let dir = std::env::temp_dir()
-                    .join(format!("mock-rest-api-case-{}-{n}", std::process::id()));
-                std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-                let copy = dir.join("data.json");
-                std::fs::copy(&*value, &copy).map_err(|e| format!("{value}: {e}"))?;
-                *value = copy.to_string_lossy().into_owned();
-                scratch = Some(dir);
+        let scratch = if env.iter().any(|(name, _)| name == "DATA_FILE") {
+            let dir = scratch_dir("case")?;
+            if let Err(err) = copy_case_files(&mut env, &["DATA_FILE"], &dir) {
+                let _ = std::fs::remove_dir_all(&dir);
+                return Err(err);
             }
-        }
-        let mut child = Command::new(binary)
+            Some(dir)
+        } else {
+            None
+        };
+        let mut command = Command::new(binary);
+        command
             .args(["--host", "127.0.0.1", "--port", "0"])
             .args(args)
-            .env("APP_NAME", APP_NAME)
-            .env("APP_VERSION", APP_VERSION)
-            .env("RUST_LOG", "info")
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("could not start {}: {e}", binary.display()))?;
-        let Some(stderr) = child.stderr.take() else {
-            let _ = child.kill();
-            return Err("no stderr pipe".to_owned());
-        };
-        let (found, listening) = mpsc::channel();
-        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let lines = std::sync::Arc::clone(&log);
-        // Reads the log for the address, then keeps draining it (and keeping
-        // it) so the server never blocks on a full pipe.
-        std::thread::spawn(move || {
-            let mut found = Some(found);
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(addr) = line.split("listening on ").nth(1) {
-                    if let Some(tx) = found.take() {
-                        let _ = tx.send(addr.trim().to_owned());
-                    }
-                }
-                lines
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .push(line);
-            }
-        });
-        match listening.recv_timeout(Duration::from_secs(30)) {
-            Ok(base) => Ok(Self {
+            .envs(TEST_SETTINGS)
+            .envs(env.iter().map(|(k, v)| (k, v)));
+        match spawn_listening(command, &binary.display().to_string()) {
+            Ok((child, base, log)) => Ok(Self {
                 child,
                 base,
                 scratch,
                 log,
             }),
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                Err(format!(
-                    "{} did not report listening within 30 s",
-                    binary.display()
-                ))
+            Err(err) => {
+                if let Some(dir) = &scratch {
+                    let _ = std::fs::remove_dir_all(dir);
+                }
+                Err(err)
             }
         }
     }
@@ -337,6 +310,230 @@ impl Drop for NativeServer {
             let _ = std::fs::remove_dir_all(dir);
         }
     }
+}
+
+/// A fresh folder under the temporary directory, unique to this process and call.
+fn scratch_dir(kind: &str) -> Result<std::path::PathBuf, String> {
+    static SCRATCH: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = SCRATCH.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("mock-rest-api-{kind}-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    Ok(dir)
+}
+
+/// Copies the files a case names by the settings in `names` (`DATA_FILE`,
+/// `RULES`) into `dir`, and points those settings at the copies: a server keeps
+/// its durable data in its `DATA_FILE`, and must not write beside the case files.
+fn copy_case_files(
+    env: &mut [(String, String)],
+    names: &[&str],
+    dir: &Path,
+) -> Result<Vec<std::path::PathBuf>, String> {
+    let mut copies = Vec::new();
+    for (name, value) in env.iter_mut() {
+        if !names.contains(&name.as_str()) {
+            continue;
+        }
+        let copy = dir.join(match name.as_str() {
+            "DATA_FILE" => "data.json".to_owned(),
+            other => format!("{}.json", other.to_ascii_lowercase()),
+        });
+        std::fs::copy(&*value, &copy).map_err(|e| format!("{name}={value}: {e}"))?;
+        *value = copy.to_string_lossy().into_owned();
+        copies.push(copy);
+    }
+    Ok(copies)
+}
+
+/// The lines a server has logged so far, shared with the thread that reads them.
+type LogLines = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+/// Starts `command` with its stderr piped and waits (up to 30 s) until it logs
+/// "listening on ADDR"; returns the child, `ADDR` and the log, which a thread
+/// keeps draining (and keeping) so the server never blocks on a full pipe.
+fn spawn_listening(mut command: Command, what: &str) -> Result<(Child, String, LogLines), String> {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("could not start {what}: {e}"))?;
+    let Some(stderr) = child.stderr.take() else {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err("no stderr pipe".to_owned());
+    };
+    let (found, listening) = mpsc::channel();
+    let log: LogLines = std::sync::Arc::default();
+    let lines = std::sync::Arc::clone(&log);
+    std::thread::spawn(move || {
+        let mut found = Some(found);
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(addr) = line.split("listening on ").nth(1) {
+                if let Some(tx) = found.take() {
+                    let _ = tx.send(addr.trim().to_owned());
+                }
+            }
+            lines
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(line);
+        }
+    });
+    match listening.recv_timeout(Duration::from_secs(30)) {
+        Ok(base) => Ok((child, base, log)),
+        Err(reason) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            let why = match reason {
+                mpsc::RecvTimeoutError::Timeout => "did not report listening within 30 s",
+                mpsc::RecvTimeoutError::Disconnected => "ended its log before it listened",
+            };
+            let logged = log
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .join("\n");
+            Err(format!("{what} {why}; its log:\n{logged}"))
+        }
+    }
+}
+
+/// The user the container image runs as (`USER 65534:65534`, nobody:nogroup).
+const CONTAINER_USER: u32 = 65534;
+
+/// A container of an image of `mock-rest-api` (the `Dockerfile`), started with
+/// `docker run -d` and removed with `docker rm -f` by the id that command
+/// printed, when dropped.
+///
+/// It runs on the host's network (`--network host`) with `--host 127.0.0.1
+/// --port 0`, so it listens on a free port of the host's loopback and logs the
+/// address as the native server does (the image's health check, which asks
+/// `$PORT`, is off); its log is read with `docker logs --follow`. The settings are the ones [`NativeServer`] gets, as `-e
+/// NAME=VALUE`; a case's `DATA_FILE` and `RULES` are copied into a folder owned
+/// by the image's user (65534), mounted at the same path. `docker` is the one on
+/// `PATH`, talking to the engine that `DOCKER_HOST` names.
+pub struct ContainerServer {
+    id: String,
+    logs: Child,
+    base: String,
+    scratch: std::path::PathBuf,
+    log: LogLines,
+}
+
+impl ContainerServer {
+    /// Starts a container of `image` (never pulled: it must be in the engine)
+    /// with the test settings and a case's `env`, and waits until it listens.
+    pub fn start(image: &str, env: &[(String, String)]) -> Result<Self, String> {
+        let scratch = scratch_dir("container")?;
+        let started = Self::run(image, env, &scratch);
+        if started.is_err() {
+            let _ = std::fs::remove_dir_all(&scratch);
+        }
+        started
+    }
+
+    fn run(image: &str, env: &[(String, String)], scratch: &Path) -> Result<Self, String> {
+        let mut env = env.to_vec();
+        let copies = copy_case_files(&mut env, &["DATA_FILE", "RULES"], scratch)?;
+        for path in std::iter::once(scratch).chain(copies.iter().map(|p| p.as_path())) {
+            give_to_container_user(path)?;
+        }
+        let mount = format!("{0}:{0}", scratch.display());
+        let mut command = Command::new("docker");
+        command
+            .args(["run", "--detach", "--pull", "never", "--network", "host"])
+            // The image's HEALTHCHECK asks $PORT, not the free port taken here.
+            .arg("--no-healthcheck")
+            .args(["--volume", &mount]);
+        for (name, value) in TEST_SETTINGS {
+            command.args(["--env", &format!("{name}={value}")]);
+        }
+        for (name, value) in &env {
+            command.args(["--env", &format!("{name}={value}")]);
+        }
+        let output = command
+            .args([image, "--host", "127.0.0.1", "--port", "0"])
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("could not run docker: {e}"))?;
+        let id = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+        if !output.status.success() || id.is_empty() {
+            if !id.is_empty() {
+                remove_container(&id);
+            }
+            return Err(format!(
+                "docker run {image} failed ({}): {}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr).trim()
+            ));
+        }
+        let mut logs = Command::new("docker");
+        logs.args(["logs", "--follow", &id]);
+        match spawn_listening(logs, &format!("container {id} of {image}")) {
+            Ok((logs, base, log)) => Ok(Self {
+                id,
+                logs,
+                base,
+                scratch: scratch.to_owned(),
+                log,
+            }),
+            Err(err) => {
+                remove_container(&id);
+                Err(err)
+            }
+        }
+    }
+
+    /// The base URL, such as `http://127.0.0.1:43123`.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// The container's id, as `docker run` printed it.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The lines the server has logged (to stderr) so far.
+    pub fn log_lines(&self) -> Vec<String> {
+        self.log
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl Drop for ContainerServer {
+    fn drop(&mut self) {
+        remove_container(&self.id);
+        // `docker logs --follow` ends with the container; kill it in case it did not.
+        let _ = self.logs.kill();
+        let _ = self.logs.wait();
+        let _ = std::fs::remove_dir_all(&self.scratch);
+    }
+}
+
+/// `docker rm -f ID`: stops and removes one container, by its id.
+fn remove_container(id: &str) {
+    let _ = Command::new("docker")
+        .args(["rm", "--force", id])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// Makes a file or folder the container's user's (when this runs as root), or
+/// else open to every user, so that the server in the container may read and
+/// write it.
+fn give_to_container_user(path: &Path) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    if std::os::unix::fs::chown(path, Some(CONTAINER_USER), Some(CONTAINER_USER)).is_ok() {
+        return Ok(());
+    }
+    let mode = if path.is_dir() { 0o777 } else { 0o666 };
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// `wrangler dev` serving the Worker (`edge/`) on a free port of 127.0.0.1,
