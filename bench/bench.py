@@ -10,9 +10,10 @@ durable-mode POSTs against in-memory ones. It prints one table and writes it,
 with the machine's description, to docs/benchmarks.md.
 
 The npm package's Node server (`node npm/bin.js`, what `npx mock-rest-api` runs) is a third server
-at 1,000 items, for GET by id and POST only (the issue's targets against json-server); beside it,
+at 1,000 items, for GET by id and POST only (the issue's targets against json-server), with bare
+node:http (bench/node-bare.mjs, a fixed answer, no engine) as the ceiling of any Node server; beside it,
 bench/mock-fetch.mjs times `createMock().fetch` round trips in process, and `npm pack` gives the
-package's size. BENCH_ONLY=npm runs just that part (the three servers at 1,000 items, GET by id and
+package's size. BENCH_ONLY=npm runs just that part (the four servers at 1,000 items, GET by id and
 POST) and rewrites only the "npm package" section of docs/benchmarks.md.
 """
 
@@ -41,6 +42,7 @@ CONNECTIONS = 32
 CPUS = os.cpu_count() or 1
 NODE_BIN = os.path.join(ROOT, "npm", "bin.js")
 MOCK_FETCH = os.path.join(ROOT, "bench", "mock-fetch.mjs")
+NODE_BARE = os.path.join(ROOT, "bench", "node-bare.mjs")
 ONLY = os.environ.get("BENCH_ONLY", "")
 if ONLY not in ("", "npm"):
     sys.exit(f"bench: BENCH_ONLY={ONLY!r}: the only value is `npm`")
@@ -146,6 +148,14 @@ class NodeServer(Ours):
         return ["node", NODE_BIN]
 
 
+class NodeBare(Ours):
+    """bench/node-bare.mjs: node:http answering a fixed person, no engine; the ceiling of a Node server."""
+    name = "bare node:http"
+
+    def program(self):
+        return ["node", NODE_BARE]
+
+
 class JsonServer:
     name = "json-server"
     prefix = ""
@@ -247,9 +257,10 @@ def bench_size(n, rows, notes):
     servers = [(Ours(), people_ours, pets_ours), (JsonServer(), people_peer, pets_peer)]
     if n == NPM_SIZE:
         servers.insert(1, (NodeServer(), people_ours, pets_ours))
+        servers.insert(2, (NodeBare(), people_ours, pets_ours))
     for server, people, children in servers:
         # The Node server runs only the npm package's scenarios; BENCH_ONLY=npm runs only those.
-        only = NPM_SCENARIOS if ONLY == "npm" or isinstance(server, NodeServer) else None
+        only = NPM_SCENARIOS if ONLY == "npm" or isinstance(server, (NodeServer, NodeBare)) else None
         started = time.time()
         if not server.start(people, children):
             notes.append(f"{server.name} could not load {n:,} items within {LOAD_BOUND} s; that size is skipped for it.")
@@ -393,10 +404,11 @@ def npm_section(rows, fetched, size, load):
              f"{load[1]:.2f} at the end (other work shares this machine).", "",
              f"The Node server is `node npm/bin.js` (what `npx mock-rest-api` runs: node:http on the engine compiled",
              f"to wasm), loaded with the same {NPM_SIZE:,} people as the others; GET by id draws random existing ids,",
-             "POST sends a small person.", "",
+             "POST sends a small person. Bare node:http (`bench/node-bare.mjs`) answers every request with one fixed",
+             "person and has no engine: the most any server on node:http gets here, on the same CPU.", "",
              "| scenario | Node req/s | Node p50 ms | Node p99 ms | Node errors | json-server req/s | json-server p99 ms "
-             "| native req/s | Node / json-server | Node / native |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| native req/s | bare node:http req/s | Node / json-server | Node / native | Node / bare node:http |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     ratios = {}
     for scenario in NPM_SCENARIOS:
         node, peer, native = cell(NodeServer.name, scenario), cell(JsonServer.name, scenario), cell(Ours.name, scenario)
@@ -407,8 +419,16 @@ def npm_section(rows, fetched, size, load):
         peer_cells = f"{peer['rps']:.0f} | {peer['p99']:.2f}" if peer else "skipped | —"
         native_rps = f"{native['rps']:.0f}" if native else "—"
         share = f"{node['rps'] / native['rps'] * 100:.0f}%" if native and native["rps"] else "—"
+        bare = cell(NodeBare.name, scenario)
+        bare_rps = f"{bare['rps']:.0f}" if bare else "—"
+        bare_share = f"{node['rps'] / bare['rps'] * 100:.0f}%" if bare and bare["rps"] else "—"
         lines.append(f"| {scenario} | {node['rps']:.0f} | {node['p50']:.2f} | {node['p99']:.2f} | {node['errors']} | "
-                     f"{peer_cells} | {native_rps} | {f'{ratio:.1f}×' if ratio else '—'} | {share} |")
+                     f"{peer_cells} | {native_rps} | {bare_rps} | {f'{ratio:.1f}×' if ratio else '—'} | {share} | "
+                     f"{bare_share} |")
+    bare_id = cell(NodeBare.name, "GET by id")
+    peer_id = cell(JsonServer.name, "GET by id")
+    if bare_id and peer_id and peer_id["rps"]:
+        lines += ["", f"Bare node:http is {bare_id['rps'] / peer_id['rps']:.1f}× json-server's GET by id in this run."]
     node_any = next((r for r in rows if r["server"] == NodeServer.name), None)
     if node_any and "peak_rss" in node_any:
         lines += ["", f"The Node server's peak RSS over these scenarios: {node_any['peak_rss']:.0f} MiB."]

@@ -11,9 +11,9 @@
 # BENCH_LOAD_BOUND (default 180 s to load a size before it is skipped) tune it.
 # Takes about 15 minutes with the defaults. Run it on an otherwise idle machine.
 #
-# The npm package alone (its Node server beside json-server and the native server at 1,000 items,
-# GET by id and POST; createMock().fetch round trips; its size), rewriting only that section of
-# docs/benchmarks.md, in about half a minute of load plus the builds:
+# The npm package alone (its Node server beside json-server, the native server and bare node:http
+# at 1,000 items, GET by id and POST; createMock().fetch round trips; its size), rewriting only that section of
+# docs/benchmarks.md, in about 40 s of load plus the builds:
 #
 #   BENCH_ONLY=npm BENCH_SECONDS=5 bash bench/run.sh
 set -euo pipefail
