@@ -5,10 +5,13 @@
 // Seeds a mock with N people (default 1,000; ids p0000000 upwards, as bench/bench.py's), warms up,
 // then times each of the iterations with process.hrtime: `await mock.fetch('/api/people/ID')` for
 // a pseudo-random existing id (the same sequence every run), and that plus reading the body with
-// `await response.text()`. Prints the median, p99 and mean of both in µs (one JSON line with
-// --json, for bench/bench.py). Every answer is checked: a status other than 200 or a body without
+// `await response.text()`; then, for where the time goes, the engine alone: the same requests
+// straight to the package's Namespaces.handle (lib/engine.js: the wasm call that mock.fetch and the
+// Node server make, without Request, Response or sockets). Prints the median, p99 and mean of each
+// in µs (one JSON line with --json, for bench/bench.py). Every answer is checked: a status other than 200 or a body without
 // its id stops the run with exit status 1. Needs npm/dist/ (`bash scripts/node.sh build`).
 import { createMock } from '../npm/index.js';
+import { DEFAULT_MAX_NAMESPACES, Namespaces } from '../npm/lib/engine.js';
 
 function options(args) {
     const out = { items: 1000, warmup: 5000, iterations: 50000, json: false };
@@ -79,7 +82,31 @@ for (let i = 0; i < iterations; i++) {
 }
 await mock.close();
 
-const result = { items, warmup, iterations, fetch: stats(fetchTimes), fetchAndText: stats(totalTimes) };
+// The engine alone, with the headers mock.fetch passes for a plain GET.
+const namespaces = new Namespaces({}, { people }, DEFAULT_MAX_NAMESPACES);
+const headers = ['host', 'localhost'];
+const noBody = new Uint8Array(0);
+async function handle(engineTimes) {
+    const want = nextId();
+    const started = process.hrtime.bigint();
+    const answer = await namespaces.handle('GET', `/api/people/${want}`, headers, noBody);
+    const done = process.hrtime.bigint();
+    if (answer.status !== 200 || !Buffer.from(answer.body).toString().includes(`"${want}"`)) {
+        console.error(`mock-fetch: the engine answered GET /api/people/${want} with ${answer.status}`);
+        process.exit(1);
+    }
+    if (engineTimes) engineTimes.push(Number(done - started) / 1000);
+}
+for (let i = 0; i < warmup; i++) {
+    await handle(null);
+}
+const engineTimes = [];
+for (let i = 0; i < iterations; i++) {
+    await handle(engineTimes);
+}
+namespaces.free();
+
+const result = { items, warmup, iterations, fetch: stats(fetchTimes), fetchAndText: stats(totalTimes), engine: stats(engineTimes) };
 if (json) {
     console.log(JSON.stringify(result));
 } else {
@@ -87,4 +114,5 @@ if (json) {
     console.log(`createMock().fetch, GET by id, ${items} items, ${iterations} iterations after ${warmup} warm-up`);
     console.log(line('  fetch           ', result.fetch));
     console.log(line('  fetch + text()  ', result.fetchAndText));
+    console.log(line('  engine alone    ', result.engine));
 }
