@@ -437,15 +437,14 @@ def npm_section(rows, fetched, size, load):
               f"`createMock().fetch`, GET by id among {fetched['items']:,} people, in process (`node bench/mock-fetch.mjs`:",
               f"{fetched['iterations']:,} round trips after {fetched['warmup']:,} to warm up, each timed with `process.hrtime`):",
               f"until the Response, median {f['median']:.1f} µs, p99 {f['p99']:.1f} µs; with the body read "
-              f"(`await response.text()`), median {t['median']:.1f} µs, p99 {t['p99']:.1f} µs. The engine alone",
-              f"(the same requests to the package's `Namespaces.handle`, the wasm call both the Node server and",
+              f"(`await response.text()`), median {t['median']:.1f} µs, p99 {t['p99']:.1f} µs.", "The engine alone "
+              "(the same requests to the package's `Namespaces.handle`, the wasm call both the Node server and",
               f"`mock.fetch` make): median {e['median']:.1f} µs, p99 {e['p99']:.1f} µs."]
     node_id, bare_id_cell = cell(NodeServer.name, "GET by id"), cell(NodeBare.name, "GET by id")
     if node_id and bare_id_cell and node_id["rps"] and bare_id_cell["rps"]:
-        lines += ["", f"Each server is pinned to one CPU (shared with whatever else runs), so 1 / req/s is its time per "
-                      f"GET by id: the Node server "
-                      f"{1e6 / node_id['rps']:.1f} µs, bare node:http {1e6 / bare_id_cell['rps']:.1f} µs; the engine's "
-                      f"median {e['median']:.1f} µs", "accounts for part of the difference."]
+        lines += ["", "Each server is pinned to one CPU (shared with whatever else runs), so 1 / req/s is its time per",
+                  f"GET by id: the Node server {1e6 / node_id['rps']:.1f} µs, bare node:http {1e6 / bare_id_cell['rps']:.1f} µs; "
+                  f"the engine's median {e['median']:.1f} µs", "accounts for part of the difference."]
     lines += ["",
               f"The package's size (`npm pack npm/`, then installed from the tarball into an empty project):",
               f"{size[0]:,} bytes ({size[0] / 1024:.0f} KiB) packed, {size[1]:,} bytes ({size[1] / 1024:.0f} KiB) installed.",

@@ -8,8 +8,9 @@
 // `await response.text()`; then, for where the time goes, the engine alone: the same requests
 // straight to the package's Namespaces.handle (lib/engine.js: the wasm call that mock.fetch and the
 // Node server make, without Request, Response or sockets). Prints the median, p99 and mean of each
-// in µs (one JSON line with --json, for bench/bench.py). Every answer is checked: a status other than 200 or a body without
-// its id stops the run with exit status 1. Needs npm/dist/ (`bash scripts/node.sh build`).
+// in µs (one JSON line with --json, for bench/bench.py). Every answer is checked: a status other
+// than 200 or a body without its id stops the run with exit status 1. Needs npm/dist/
+// (`bash scripts/node.sh build`).
 import { createMock } from '../npm/index.js';
 import { DEFAULT_MAX_NAMESPACES, Namespaces } from '../npm/lib/engine.js';
 
@@ -106,7 +107,14 @@ for (let i = 0; i < iterations; i++) {
 }
 namespaces.free();
 
-const result = { items, warmup, iterations, fetch: stats(fetchTimes), fetchAndText: stats(totalTimes), engine: stats(engineTimes) };
+const result = {
+    items,
+    warmup,
+    iterations,
+    fetch: stats(fetchTimes),
+    fetchAndText: stats(totalTimes),
+    engine: stats(engineTimes),
+};
 if (json) {
     console.log(JSON.stringify(result));
 } else {
