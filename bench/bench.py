@@ -8,6 +8,13 @@ connections, and records req/s, p50, p99, errors and peak RSS. It then
 measures cold start, RSS per million items against their raw JSON size, and
 durable-mode POSTs against in-memory ones. It prints one table and writes it,
 with the machine's description, to docs/benchmarks.md.
+
+The npm package's Node server (`node npm/bin.js`, what `npx mock-rest-api` runs) is a third server
+at 1,000 items, for GET by id and POST only (the issue's targets against json-server), with bare
+node:http (bench/node-bare.mjs, a fixed answer, no engine) as the ceiling of any Node server; beside it,
+bench/mock-fetch.mjs times `createMock().fetch` round trips in process, and `npm pack` gives the
+package's size. BENCH_ONLY=npm runs just that part (the four servers at 1,000 items, GET by id and
+POST) and rewrites only the "npm package" section of docs/benchmarks.md.
 """
 
 import json
@@ -33,6 +40,18 @@ SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 LOAD_BOUND = int(os.environ.get("BENCH_LOAD_BOUND", "180"))
 CONNECTIONS = 32
 CPUS = os.cpu_count() or 1
+NODE_BIN = os.path.join(ROOT, "npm", "bin.js")
+MOCK_FETCH = os.path.join(ROOT, "bench", "mock-fetch.mjs")
+NODE_BARE = os.path.join(ROOT, "bench", "node-bare.mjs")
+ONLY = os.environ.get("BENCH_ONLY", "")
+if ONLY not in ("", "npm"):
+    sys.exit(f"bench: BENCH_ONLY={ONLY!r}: the only value is `npm`")
+# The npm package's scenarios and size: the issue's targets are at 1,000 items.
+NPM_SIZE = 1000
+NPM_SCENARIOS = ["GET by id", "POST"]
+NPM_HEADING = "## The npm package"
+if ONLY == "npm":
+    SIZES = [NPM_SIZE]
 
 
 def pinned(cpus, command):
@@ -98,11 +117,14 @@ class Ours:
     def __init__(self, extra=()):
         self.extra = list(extra)
 
+    def program(self):
+        return [OURS]
+
     def start(self, people, children=None):
         self.port = free_port()
         env = dict(os.environ, RUST_LOG="info")
-        command = [OURS, "--host", "127.0.0.1", "--port", str(self.port), "--max-body-bytes", "2000000000",
-                   "--max-items", "5000000", "--max-uri-bytes", "65536"] + self.extra
+        command = self.program() + ["--host", "127.0.0.1", "--port", str(self.port), "--max-body-bytes", "2000000000",
+                                    "--max-items", "5000000", "--max-uri-bytes", "65536"] + self.extra
         self.process = subprocess.Popen(pinned(SERVER_CPUS, command), env=env, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.DEVNULL)
         self.base = f"http://127.0.0.1:{self.port}"
@@ -116,6 +138,22 @@ class Ours:
     def stop(self):
         self.process.kill()
         self.process.wait()
+
+
+class NodeServer(Ours):
+    """The npm package's server, `npx mock-rest-api`: node:http on the engine compiled to wasm."""
+    name = "mock-rest-api (Node)"
+
+    def program(self):
+        return ["node", NODE_BIN]
+
+
+class NodeBare(Ours):
+    """bench/node-bare.mjs: node:http answering a fixed person, no engine; the ceiling of a Node server."""
+    name = "bare node:http"
+
+    def program(self):
+        return ["node", NODE_BARE]
 
 
 class JsonServer:
@@ -216,7 +254,13 @@ def bench_size(n, rows, notes):
     people_ours = [person(i, "_id") for i in range(n)]
     people_peer = [person(i, "id") for i in range(n)]
     pets_ours, pets_peer = pets(n, "_id"), pets(n, "id")
-    for server, people, children in ((Ours(), people_ours, pets_ours), (JsonServer(), people_peer, pets_peer)):
+    servers = [(Ours(), people_ours, pets_ours), (JsonServer(), people_peer, pets_peer)]
+    if n == NPM_SIZE:
+        servers.insert(1, (NodeServer(), people_ours, pets_ours))
+        servers.insert(2, (NodeBare(), people_ours, pets_ours))
+    for server, people, children in servers:
+        # The Node server runs only the npm package's scenarios; BENCH_ONLY=npm runs only those.
+        only = NPM_SCENARIOS if ONLY == "npm" or isinstance(server, (NodeServer, NodeBare)) else None
         started = time.time()
         if not server.start(people, children):
             notes.append(f"{server.name} could not load {n:,} items within {LOAD_BOUND} s; that size is skipped for it.")
@@ -224,10 +268,12 @@ def bench_size(n, rows, notes):
         load_s = time.time() - started
         print(f"  {server.name}: {n:,} people and {len(children):,} pets loaded in {load_s:.1f} s", flush=True)
         for scenario, run in scenarios(server, n).items():
+            if only is not None and scenario not in only:
+                continue
             result = run()
             result.update(server=server.name, size=n, scenario=scenario)
             rows.append(result)
-            print(f"    {scenario:<18} {result['rps']:>10.0f} req/s  p99 {result['p99']:.2f} ms  errors {result['errors']}",
+            print(f"    {scenario:<20} {result['rps']:>10.0f} req/s  p99 {result['p99']:.2f} ms  errors {result['errors']}",
                   flush=True)
         peak = rss_kib(server.process.pid, "VmHWM") / 1024
         for row in rows:
@@ -318,11 +364,137 @@ def machine():
             f"node {node}; json-server 0.17.4; oha 1.16.0; servers on CPU {SERVER_CPUS}, oha on CPU {LOAD_CPUS}")
 
 
+def mock_fetch():
+    """bench/mock-fetch.mjs's figures: createMock().fetch round trips, GET by id, on the servers' CPU."""
+    out = subprocess.run(pinned(SERVER_CPUS, ["node", MOCK_FETCH, "--items", str(NPM_SIZE), "--json"]),
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def package_size():
+    """The npm package's bytes: packed (`npm pack npm/`) and installed from that tarball (du -sb)."""
+    with tempfile.TemporaryDirectory(prefix="bench-npm-") as tmp:
+        tarball = subprocess.run(["npm", "pack", os.path.join(ROOT, "npm"), "--silent"], cwd=tmp, capture_output=True,
+                                 text=True, check=True).stdout.strip().splitlines()[-1]
+        packed = os.path.getsize(os.path.join(tmp, tarball))
+        project = os.path.join(tmp, "project")
+        os.mkdir(project)
+        with open(os.path.join(project, "package.json"), "w") as package:
+            package.write('{ "name": "consumer", "version": "1.0.0", "private": true }\n')
+        subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--offline", os.path.join(tmp, tarball)],
+                       cwd=project, capture_output=True, check=True)
+        installed = int(subprocess.run(["du", "-sb", os.path.join(project, "node_modules", "mock-rest-api")],
+                                       capture_output=True, text=True, check=True).stdout.split()[0])
+    return packed, installed
+
+
+def npm_section(rows, fetched, size, load):
+    """The "npm package" section of docs/benchmarks.md, from this run's figures."""
+    def cell(server, scenario):
+        return next((r for r in rows if r["server"] == server and r["size"] == NPM_SIZE and r["scenario"] == scenario),
+                    None)
+
+    def met(ok):
+        return "met" if ok else "NOT met"
+
+    command = "BENCH_ONLY=npm bash bench/run.sh" if ONLY == "npm" else "bash bench/run.sh"
+    lines = [f"{NPM_HEADING}", "",
+             f"Measured by `{command}` ({SECONDS} s per scenario, {CONNECTIONS} connections), side by side in one run,",
+             f"on {time.strftime('%Y-%m-%d')}. Machine: {machine()}. Load average (1 min) {load[0]:.2f} at the start,",
+             f"{load[1]:.2f} at the end (other work shares this machine).", "",
+             f"The Node server is `node npm/bin.js` (what `npx mock-rest-api` runs: node:http on the engine compiled",
+             f"to wasm), loaded with the same {NPM_SIZE:,} people as the others; GET by id draws random existing ids,",
+             "POST sends a small person. Bare node:http (`bench/node-bare.mjs`) answers every request with one fixed",
+             "person and has no engine: the most any server on node:http gets here, on the same CPU.", "",
+             "| scenario | Node req/s | Node p50 ms | Node p99 ms | Node errors | json-server req/s | json-server p99 ms "
+             "| native req/s | bare node:http req/s | Node / json-server | Node / native | Node / bare node:http |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    ratios = {}
+    for scenario in NPM_SCENARIOS:
+        node, peer, native = cell(NodeServer.name, scenario), cell(JsonServer.name, scenario), cell(Ours.name, scenario)
+        if not node:
+            continue
+        ratio = node["rps"] / peer["rps"] if peer and peer["rps"] else None
+        ratios[scenario] = ratio
+        peer_cells = f"{peer['rps']:.0f} | {peer['p99']:.2f}" if peer else "skipped | —"
+        native_rps = f"{native['rps']:.0f}" if native else "—"
+        share = f"{node['rps'] / native['rps'] * 100:.0f}%" if native and native["rps"] else "—"
+        bare = cell(NodeBare.name, scenario)
+        bare_rps = f"{bare['rps']:.0f}" if bare else "—"
+        bare_share = f"{node['rps'] / bare['rps'] * 100:.0f}%" if bare and bare["rps"] else "—"
+        lines.append(f"| {scenario} | {node['rps']:.0f} | {node['p50']:.2f} | {node['p99']:.2f} | {node['errors']} | "
+                     f"{peer_cells} | {native_rps} | {bare_rps} | {f'{ratio:.1f}×' if ratio else '—'} | {share} | "
+                     f"{bare_share} |")
+    bare_id = cell(NodeBare.name, "GET by id")
+    peer_id = cell(JsonServer.name, "GET by id")
+    if bare_id and peer_id and peer_id["rps"]:
+        lines += ["", f"Bare node:http is {bare_id['rps'] / peer_id['rps']:.1f}× json-server's GET by id in this run."]
+    node_any = next((r for r in rows if r["server"] == NodeServer.name), None)
+    if node_any and "peak_rss" in node_any:
+        lines += ["", f"The Node server's peak RSS over these scenarios: {node_any['peak_rss']:.0f} MiB."]
+    f, t, e = fetched["fetch"], fetched["fetchAndText"], fetched["engine"]
+    lines += ["",
+              f"`createMock().fetch`, GET by id among {fetched['items']:,} people, in process (`node bench/mock-fetch.mjs`:",
+              f"{fetched['iterations']:,} round trips after {fetched['warmup']:,} to warm up, each timed with `process.hrtime`):",
+              f"until the Response, median {f['median']:.1f} µs, p99 {f['p99']:.1f} µs; with the body read "
+              f"(`await response.text()`), median {t['median']:.1f} µs, p99 {t['p99']:.1f} µs.", "The engine alone "
+              "(the same requests to the package's `Namespaces.handle`, the wasm call both the Node server and",
+              f"`mock.fetch` make): median {e['median']:.1f} µs, p99 {e['p99']:.1f} µs."]
+    node_id, bare_id_cell = cell(NodeServer.name, "GET by id"), cell(NodeBare.name, "GET by id")
+    if node_id and bare_id_cell and node_id["rps"] and bare_id_cell["rps"]:
+        lines += ["", "Each server is pinned to one CPU (shared with whatever else runs), so 1 / req/s is its time per",
+                  f"GET by id: the Node server {1e6 / node_id['rps']:.1f} µs, bare node:http {1e6 / bare_id_cell['rps']:.1f} µs; "
+                  f"the engine's median {e['median']:.1f} µs", "accounts for part of the difference."]
+    lines += ["",
+              f"The package's size (`npm pack npm/`, then installed from the tarball into an empty project):",
+              f"{size[0]:,} bytes ({size[0] / 1024:.0f} KiB) packed, {size[1]:,} bytes ({size[1] / 1024:.0f} KiB) installed.",
+              "", "| target | this run |", "|---|---|"]
+    for scenario, times in (("GET by id", 10), ("POST", 30)):
+        ratio = ratios.get(scenario)
+        lines.append(f"| Node server {scenario} at least {times}× json-server 0.17 at {NPM_SIZE:,} items | " +
+                     (f"{ratio:.1f}×: {met(ratio >= times)} |" if ratio else "not measured in this run |"))
+    lines.append(f"| `createMock().fetch` GET by id, median under 50 µs | {t['median']:.1f} µs with the body read "
+                 f"({f['median']:.1f} µs until the Response): {met(t['median'] < 50)} |")
+    return "\n".join(lines) + "\n"
+
+
+def replace_section(text, section):
+    """`text` with its npm package section (up to the next `## ` heading) replaced by `section`."""
+    lines = text.splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if line.rstrip() == NPM_HEADING), None)
+    if start is None:
+        at = next((i for i, line in enumerate(lines) if line.rstrip() == "## Profiling"), len(lines))
+        return "".join(lines[:at]) + section + "\n" + "".join(lines[at:])
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    return "".join(lines[:start]) + section + ("\n" if end < len(lines) else "") + "".join(lines[end:])
+
+
+def npm_part(rows):
+    print("createMock().fetch", flush=True)
+    fetched = mock_fetch()
+    print(f"  median {fetched['fetchAndText']['median']:.1f} µs with the body read", flush=True)
+    print("package size", flush=True)
+    size = package_size()
+    return fetched, size
+
+
 def main():
     rows, notes = [], []
+    load_start = os.getloadavg()[0]
     for n in SIZES:
         print(f"size {n:,}", flush=True)
         bench_size(n, rows, notes)
+    if ONLY == "npm":
+        fetched, size = npm_part(rows)
+        section = npm_section(rows, fetched, size, (load_start, os.getloadavg()[0]))
+        print()
+        print(section)
+        path = os.path.join(ROOT, "docs", "benchmarks.md")
+        with open(path) as current:
+            text = current.read()
+        with open(path, "w") as out:
+            out.write(replace_section(text, section))
+        return
     print("cold start", flush=True)
     ours_cold = cold_start(Ours)
     peer_cold = cold_start(JsonServer)
@@ -331,6 +503,8 @@ def main():
     print("durable mode", flush=True)
     with tempfile.TemporaryDirectory() as workdir:
         in_memory, on_disk = durable_ratio(workdir)
+    fetched, size = npm_part(rows)
+    npm = npm_section(rows, fetched, size, (load_start, os.getloadavg()[0]))
 
     def cell(server, n, scenario):
         return next((r for r in rows if r["server"] == server and r["size"] == n and r["scenario"] == scenario), None)
@@ -432,6 +606,7 @@ and non-2xx answers. Both servers log per request as they do by default (to /dev
 
 {targets}
 
+{npm}
 ## Profiling
 
 Done with `valgrind --tool=callgrind` (instruction counts, repeatable on a busy machine) on the engine

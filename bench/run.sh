@@ -5,10 +5,17 @@
 #   bash bench/run.sh
 #
 # Installs json-server (pinned, bench/package-lock.json) and oha (pinned, into
-# ~/.cache/mock-rest-api (scripts/tools.sh)), builds the release binary, then runs bench/bench.py.
+# ~/.cache/mock-rest-api (scripts/tools.sh)), builds the release binary and the npm package's wasm
+# (scripts/node.sh build, npm/dist/), then runs bench/bench.py.
 # BENCH_SIZES (default 1000,100000,1000000), BENCH_SECONDS (default 10) and
 # BENCH_LOAD_BOUND (default 180 s to load a size before it is skipped) tune it.
 # Takes about 15 minutes with the defaults. Run it on an otherwise idle machine.
+#
+# The npm package alone (its Node server beside json-server, the native server and bare node:http
+# at 1,000 items, GET by id and POST; createMock().fetch round trips; its size), rewriting only that section of
+# docs/benchmarks.md, in about 40 s of load plus the builds:
+#
+#   BENCH_ONLY=npm BENCH_SECONDS=5 bash bench/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 oha_version=1.16.0
@@ -19,5 +26,6 @@ if [[ ! -e bench/node_modules/.package-lock.json || bench/package-lock.json -nt 
     npm ci --prefix bench --no-audit --no-fund
 fi
 cargo build --release --locked -p mock-rest-api
+bash scripts/node.sh build
 command -v taskset > /dev/null || echo "bench: taskset not found; servers and load share the CPUs" >&2
 OHA="$tools/bin/oha" exec python3 bench/bench.py
