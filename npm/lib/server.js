@@ -63,8 +63,15 @@ async function serve(namespaces, req, res) {
     const body = new Uint8Array(Buffer.concat(chunks));
     const answer = await namespaces.handle(req.method, req.url, req.rawHeaders, body);
     const headers = [];
+    let length = false;
     for (const [name, value] of answer.headers) {
         headers.push(name, value);
+        length ||= name === 'content-length';
+    }
+    // The whole answer is known: its length goes in the head, so node sends it in one write
+    // instead of chunks (a HEAD answer carries the GET's length already; 204 and 304 have none).
+    if (!length && answer.status !== 204 && answer.status !== 304) {
+        headers.push('content-length', String(answer.body.length));
     }
     res.writeHead(answer.status, headers);
     res.end(answer.body.length > 0 ? Buffer.from(answer.body.buffer, answer.body.byteOffset, answer.body.length) : undefined);
