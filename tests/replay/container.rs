@@ -9,12 +9,10 @@
 //! pulled, so it must already be in the engine that `DOCKER_HOST` names
 //! (`bash scripts/docker.sh` builds it and runs this in its own engine).
 
-use conformance::{case::cases_dir, load_all, run_case, ContainerServer, HttpTarget};
-use libtest_mimic::{Arguments, Failed, Trial};
+use conformance::{replay_each, run_case, ContainerServer, HttpTarget};
 use std::process::{Command, Stdio};
 
 fn main() -> std::process::ExitCode {
-    let args = Arguments::from_args();
     let image =
         std::env::var("MOCK_REST_IMAGE").unwrap_or_else(|_| "mock-rest-api:latest".to_owned());
     let inspected = Command::new("docker")
@@ -35,22 +33,8 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     }
-    let cases = match load_all(&cases_dir()) {
-        Ok(cases) => cases,
-        Err(err) => {
-            eprintln!("could not load the cases: {err}");
-            return std::process::ExitCode::FAILURE;
-        }
-    };
-    let trials = cases
-        .into_iter()
-        .map(|case| {
-            let image = image.clone();
-            Trial::test(case.name.clone(), move || {
-                let server = ContainerServer::start(&image, &case.env)?;
-                run_case(&case, &mut HttpTarget::new(server.base())).map_err(Failed::from)
-            })
-        })
-        .collect();
-    libtest_mimic::run(&args, trials).exit_code()
+    replay_each(move |case| {
+        let server = ContainerServer::start(&image, &case.env)?;
+        run_case(case, &mut HttpTarget::new(server.base()))
+    })
 }

@@ -4,8 +4,7 @@
 //! The binary is `$MOCK_REST_API_BIN` when that is set; otherwise this builds
 //! it with `cargo build -p mock-rest-api` and uses what cargo reports.
 
-use conformance::{case::cases_dir, load_all, run_case, HttpTarget, NativeServer};
-use libtest_mimic::{Arguments, Failed, Trial};
+use conformance::{replay_each, run_case, HttpTarget, NativeServer};
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -31,7 +30,6 @@ fn binary() -> Result<PathBuf, String> {
 }
 
 fn main() -> std::process::ExitCode {
-    let args = Arguments::from_args();
     let binary = match binary() {
         Ok(binary) => binary,
         Err(err) => {
@@ -39,22 +37,8 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    let cases = match load_all(&cases_dir()) {
-        Ok(cases) => cases,
-        Err(err) => {
-            eprintln!("could not load the cases: {err}");
-            return std::process::ExitCode::FAILURE;
-        }
-    };
-    let trials = cases
-        .into_iter()
-        .map(|case| {
-            let binary = binary.clone();
-            Trial::test(case.name.clone(), move || {
-                let server = NativeServer::start_with_env(&binary, &[], &case.env)?;
-                run_case(&case, &mut HttpTarget::new(server.base())).map_err(Failed::from)
-            })
-        })
-        .collect();
-    libtest_mimic::run(&args, trials).exit_code()
+    replay_each(move |case| {
+        let server = NativeServer::start_with_env(&binary, &[], &case.env)?;
+        run_case(case, &mut HttpTarget::new(server.base()))
+    })
 }

@@ -7,12 +7,10 @@
 //! A case's `DATA_FILE` reaches the Node server in its environment, which it reads
 //! once as the seed (durable data is the native server's).
 
-use conformance::{case::cases_dir, load_all, run_case, HttpTarget, NativeServer};
-use libtest_mimic::{Arguments, Failed, Trial};
+use conformance::{replay_each, run_case, HttpTarget, NativeServer};
 use std::path::PathBuf;
 
 fn main() -> std::process::ExitCode {
-    let args = Arguments::from_args();
     let Some(command) = std::env::var_os("MOCK_REST_NODE_BIN").map(PathBuf::from) else {
         eprintln!(
             "MOCK_REST_NODE_BIN is not set: point it at the installed package's \
@@ -20,22 +18,8 @@ fn main() -> std::process::ExitCode {
         );
         return std::process::ExitCode::FAILURE;
     };
-    let cases = match load_all(&cases_dir()) {
-        Ok(cases) => cases,
-        Err(err) => {
-            eprintln!("could not load the cases: {err}");
-            return std::process::ExitCode::FAILURE;
-        }
-    };
-    let trials = cases
-        .into_iter()
-        .map(|case| {
-            let command = command.clone();
-            Trial::test(case.name.clone(), move || {
-                let server = NativeServer::start_with_env(&command, &[], &case.env)?;
-                run_case(&case, &mut HttpTarget::new(server.base())).map_err(Failed::from)
-            })
-        })
-        .collect();
-    libtest_mimic::run(&args, trials).exit_code()
+    replay_each(move |case| {
+        let server = NativeServer::start_with_env(&command, &[], &case.env)?;
+        run_case(case, &mut HttpTarget::new(server.base()))
+    })
 }

@@ -37,6 +37,33 @@ fn parse_json(bytes: &[u8]) -> Result<Value, serde_json::Error> {
     Ok(value)
 }
 
+/// The `main` of a replay target that gives each case a fresh host: every case
+/// of `tests/cases` becomes one test, run by `replay` (start the host for the
+/// case, then [`run_case`] against it), with libtest's arguments and output.
+pub fn replay_each<F>(replay: F) -> std::process::ExitCode
+where
+    F: Fn(&Case) -> Result<(), String> + Clone + Send + 'static,
+{
+    let args = libtest_mimic::Arguments::from_args();
+    let cases = match load_all(&case::cases_dir()) {
+        Ok(cases) => cases,
+        Err(err) => {
+            eprintln!("could not load the cases: {err}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let trials = cases
+        .into_iter()
+        .map(|case| {
+            let replay = replay.clone();
+            libtest_mimic::Trial::test(case.name.clone(), move || {
+                replay(&case).map_err(libtest_mimic::Failed::from)
+            })
+        })
+        .collect();
+    libtest_mimic::run(&args, trials).exit_code()
+}
+
 /// Replays a case against a target that starts with an empty store.
 pub fn run_case(case: &Case, target: &mut dyn Target) -> Result<(), String> {
     let mut captures = Captures::default();
