@@ -80,42 +80,15 @@ impl Storage {
     /// Replays every stored item into the engine, types and items in creation
     /// order, then every rule. Returns how many items there were.
     pub fn load(&self, engine: &mut Engine) -> worker::Result<usize> {
-        let count = self.load_items(engine)?;
-        for row in self.sql.exec(LOAD_RULES, None)?.raw() {
-            let mut columns = row?.into_iter().map(|value| match value {
-                SqlStorageValue::String(text) => Ok(text),
-                other => Err(worker::Error::from(format!(
-                    "a stored rule has a non-text column: {other:?}"
-                ))),
-            });
-            let mut next = || {
-                columns
-                    .next()
-                    .unwrap_or_else(|| Err("a stored rule has too few columns".into()))
-            };
-            let (id, rule) = (next()?, next()?);
-            engine.apply(&Change::PutRule { id, rule });
-        }
-        Ok(count)
-    }
-
-    fn load_items(&self, engine: &mut Engine) -> worker::Result<usize> {
         let mut count = 0;
         for row in self.sql.exec(LOAD, None)?.raw() {
-            let mut columns = row?.into_iter().map(|value| match value {
-                SqlStorageValue::String(text) => Ok(text),
-                other => Err(worker::Error::from(format!(
-                    "a stored item has a non-text column: {other:?}"
-                ))),
-            });
-            let mut next = || {
-                columns
-                    .next()
-                    .unwrap_or_else(|| Err("a stored item has too few columns".into()))
-            };
-            let (resource, id, item) = (next()?, next()?, next()?);
+            let [resource, id, item] = text_columns(row?, "item")?;
             engine.apply(&Change::Create { resource, id, item });
             count += 1;
+        }
+        for row in self.sql.exec(LOAD_RULES, None)?.raw() {
+            let [id, rule] = text_columns(row?, "rule")?;
+            engine.apply(&Change::PutRule { id, rule });
         }
         Ok(count)
     }
@@ -180,4 +153,26 @@ impl Storage {
         }
         Ok(())
     }
+}
+
+/// The `N` text columns of a stored row (of an item or a rule: `what`).
+fn text_columns<const N: usize>(
+    row: Vec<SqlStorageValue>,
+    what: &str,
+) -> worker::Result<[String; N]> {
+    let texts = row
+        .into_iter()
+        .map(|value| match value {
+            SqlStorageValue::String(text) => Ok(text),
+            other => Err(worker::Error::from(format!(
+                "a stored {what} has a non-text column: {other:?}"
+            ))),
+        })
+        .collect::<worker::Result<Vec<String>>>()?;
+    texts.try_into().map_err(|texts: Vec<String>| {
+        worker::Error::from(format!(
+            "a stored {what} has {} columns, not {N}",
+            texts.len()
+        ))
+    })
 }

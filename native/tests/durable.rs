@@ -28,6 +28,15 @@ fn request(method: &str, target: &str, body: &str) -> WireRequest {
     WireRequest::new(method, target, body)
 }
 
+/// A type's list as the server answers it, byte for byte.
+fn list_text(server: &NativeServer, resource: &str) -> String {
+    let list = HttpTarget::new(server.base())
+        .send(&request("GET", &format!("/api/{resource}"), ""))
+        .unwrap();
+    assert_eq!(list.status, 200);
+    String::from_utf8(list.body).unwrap()
+}
+
 /// Every item of a type, by id, as the server has it.
 fn items(server: &NativeServer, resource: &str) -> HashMap<String, String> {
     let list = HttpTarget::new(server.base())
@@ -412,13 +421,7 @@ fn sigterm_compacts_and_a_restart_sees_everything() {
     );
 
     let server = start(&scratch.data(), &[]);
-    let again = HttpTarget::new(server.base())
-        .send(&request("GET", "/api/keep", ""))
-        .unwrap();
-    assert_eq!(
-        String::from_utf8(again.body).unwrap(),
-        format!("[{echoed}]")
-    );
+    assert_eq!(list_text(&server, "keep"), format!("[{echoed}]"));
 }
 
 #[test]
@@ -477,13 +480,7 @@ fn the_deepest_accepted_item_survives_a_restart_from_the_journal_and_from_the_sn
     drop(server); // kill -9: the item is only in the journal
 
     let server = start(&scratch.data(), &[]);
-    let listed = HttpTarget::new(server.base())
-        .send(&request("GET", "/api/deep", ""))
-        .unwrap();
-    assert_eq!(
-        String::from_utf8(listed.body).unwrap(),
-        format!("[{echoed}]")
-    );
+    assert_eq!(list_text(&server, "deep"), format!("[{echoed}]"));
     let status = server
         .signal_and_wait("TERM", Duration::from_secs(20))
         .unwrap();
@@ -495,13 +492,7 @@ fn the_deepest_accepted_item_survives_a_restart_from_the_journal_and_from_the_sn
     );
 
     let server = start(&scratch.data(), &[]);
-    let listed = HttpTarget::new(server.base())
-        .send(&request("GET", "/api/deep", ""))
-        .unwrap();
-    assert_eq!(
-        String::from_utf8(listed.body).unwrap(),
-        format!("[{echoed}]")
-    );
+    assert_eq!(list_text(&server, "deep"), format!("[{echoed}]"));
 }
 
 #[test]
