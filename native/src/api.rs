@@ -1,6 +1,7 @@
 //! The one handler: a salvo request in, the engine's outcome out.
 
 use crate::durable::Durable;
+use crate::namespaces::Namespaces;
 use http_body_util::BodyExt;
 use mock_rest_core::{ApiError, BodyCollector, Engine, Fault, Feed, IdSource, Method, Request};
 use salvo::http::body::ReqBody;
@@ -10,8 +11,9 @@ use salvo::prelude::*;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// The engine, shared by every connection. Requests hold the lock only while
-/// the engine runs (no I/O, no await), so no request waits on another's network.
+/// A namespace's engine, shared by every connection. Requests hold the lock
+/// only while the engine runs (no I/O, no await), so no request waits on
+/// another's network.
 pub type SharedEngine = Arc<Mutex<Engine>>;
 
 /// Ids from the operating system's random source.
@@ -31,26 +33,21 @@ pub fn unix_now() -> Duration {
         .unwrap_or_default()
 }
 
-/// Forwards every request to the engine.
+/// Forwards every request to its namespace's engine.
 pub struct Api {
-    engine: SharedEngine,
-    durable: Option<Arc<Durable>>,
+    namespaces: Arc<Namespaces>,
     max_body_bytes: usize,
     body_timeout: Duration,
 }
 
 impl Api {
-    /// A handler over a shared engine, persisting through `durable` if given.
-    /// A request body that takes longer than `body_timeout` to arrive gets `408`.
-    pub fn new(
-        engine: SharedEngine,
-        durable: Option<Arc<Durable>>,
-        body_timeout: Duration,
-    ) -> Self {
-        let max_body_bytes = lock(&engine).config().max_body_bytes;
+    /// A handler over the namespaces, each persisting through its files if it
+    /// has them. A request body that takes longer than `body_timeout` to
+    /// arrive gets `408`.
+    pub fn new(namespaces: Arc<Namespaces>, body_timeout: Duration) -> Self {
+        let max_body_bytes = namespaces.max_body_bytes();
         Self {
-            engine,
-            durable,
+            namespaces,
             max_body_bytes,
             body_timeout,
         }
@@ -66,7 +63,7 @@ impl Api {
             Ok(()) => self.answer(&request).await,
             // A body that took too long, did not arrive whole or cannot be
             // decoded: the engine never sees the request, so nothing changes.
-            Err(error) => (lock(&self.engine).error_response(&error, &request), None),
+            Err(error) => (self.namespaces.refuse(&error, &request), None),
         };
         if fault == Some(Fault::Reset) {
             // A body that fails before its first byte: hyper then closes the
@@ -107,14 +104,19 @@ impl Api {
     /// Runs the engine, makes its changes durable and waits its delay; the
     /// answer, and the fault a rule asks for.
     async fn answer(&self, request: &Request) -> (mock_rest_core::Response, Option<Fault>) {
+        let space = match self.namespaces.pick(request) {
+            Ok(space) => space,
+            // A bad name (400), too many namespaces (507): nothing changes.
+            Err(error) => return (self.namespaces.refuse(&error, request), None),
+        };
         let (outcome, ticket) = {
-            let mut engine = lock(&self.engine);
-            if let Some(storage) = self.durable.as_ref().and_then(|d| d.storage_changed()) {
+            let mut engine = lock(&space.engine);
+            if let Some(storage) = space.durable.as_ref().and_then(|d| d.storage_changed()) {
                 engine.set_storage(storage);
             }
             let outcome = engine.handle(request, unix_now());
             // Appended under the engine's lock, so the journal has the engine's order.
-            let ticket = match &self.durable {
+            let ticket = match &space.durable {
                 Some(durable) if !outcome.changes.is_empty() => {
                     Some(durable.append(&outcome.changes))
                 }
@@ -123,15 +125,15 @@ impl Api {
             (outcome, ticket)
         };
         let mut response = outcome.response;
-        if let (Some(ticket), Some(durable)) = (ticket, &self.durable) {
+        if let (Some(ticket), Some(durable)) = (ticket, &space.durable) {
             if !ticket.wait().await {
                 // Memory holds the change the files lack: undo it before answering.
-                let mut engine = lock(&self.engine);
+                let mut engine = lock(&space.engine);
                 durable.recover(&mut engine);
                 response = engine.error_response(&ApiError::StorageFailed, request);
             }
             if durable.wants_compaction() {
-                compact_in_background(Arc::clone(&self.engine), Arc::clone(durable));
+                compact_in_background(Arc::clone(&space.engine), Arc::clone(durable));
             }
         }
         // The mock's latency: a timer, so the lock is free and other requests go on.

@@ -52,7 +52,7 @@
 mod format;
 mod replay;
 
-pub use format::{decode, encode, header, journal_path};
+pub use format::{decode, encode, header, journal_path, pretty};
 
 use format::temp_path;
 use mock_rest_core::{Change, Engine, Storage};
@@ -267,7 +267,7 @@ fn write_synced(path: &Path, bytes: &[u8], permissions: Option<Permissions>) -> 
 
 /// Writes `bytes` to `path` through a temporary file, fsync and rename,
 /// keeping the permissions `path` had.
-fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let temp = temp_path(path);
     let permissions = fs::metadata(path).ok().map(|meta| meta.permissions());
     let result = write_synced(&temp, bytes, permissions)
@@ -279,7 +279,8 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     result
 }
 
-fn sync_dir(path: &Path) -> io::Result<()> {
+/// Fsyncs the folder that holds `path`, so a new or renamed entry lasts.
+pub(crate) fn sync_dir(path: &Path) -> io::Result<()> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
@@ -288,7 +289,8 @@ fn sync_dir(path: &Path) -> io::Result<()> {
 }
 
 impl Durable {
-    /// Loads the snapshot at `path` and replays its journal into `engine`,
+    /// Loads the snapshot at `path` and replays its journal into `engine`
+    /// (keeping what `POST /__admin/reset` restores: the caller decides it),
     /// then starts the flusher. `compact_after` is the least journal size (in
     /// bytes) at which a compaction runs; it also runs once the journal is
     /// larger than the snapshot. `repair` keeps the intact records of a
@@ -302,7 +304,6 @@ impl Durable {
         repair: bool,
     ) -> Result<Self, String> {
         let loaded = replay::load(path, engine, repair)?;
-        engine.mark_initial();
         let journal = journal_path(path);
         let file = OpenOptions::new()
             .append(true)
@@ -623,15 +624,17 @@ fn compact(shared: &Shared, compaction: Compaction, buf: &[u8], mode: FsyncMode)
         shared.compacting.store(false, Ordering::Relaxed);
         return Fate::Failed;
     }
+    // Laid out for people to read; the header below names these bytes.
+    let snapshot = pretty(&compaction.snapshot);
     let mut files = lock(&shared.files);
-    let result = compact_files(&mut files, &compaction.snapshot, &compaction.rules, after);
+    let result = compact_files(&mut files, &snapshot, &compaction.rules, after);
     shared.compacting.store(false, Ordering::Relaxed);
     match result {
         Ok(()) => {
             shared.journal_bytes.store(files.good, Ordering::Relaxed);
             shared
                 .snapshot_bytes
-                .store(compaction.snapshot.len() as u64, Ordering::Relaxed);
+                .store(snapshot.len() as u64, Ordering::Relaxed);
             let snapshot_path = files.snapshot_path.display().to_string();
             drop(files);
             shared.compactions.fetch_add(1, Ordering::Relaxed);
@@ -639,7 +642,7 @@ fn compact(shared: &Shared, compaction: Compaction, buf: &[u8], mode: FsyncMode)
             shared.set_compaction_error(None);
             tracing::info!(
                 "compacted the journal into {snapshot_path} ({} bytes)",
-                compaction.snapshot.len()
+                snapshot.len()
             );
             compaction.group.send_replace(Fate::Synced);
             Fate::Synced
@@ -656,7 +659,7 @@ fn compact(shared: &Shared, compaction: Compaction, buf: &[u8], mode: FsyncMode)
             tracing::error!("{error}");
             shared
                 .snapshot_bytes
-                .store(compaction.snapshot.len() as u64, Ordering::Relaxed);
+                .store(snapshot.len() as u64, Ordering::Relaxed);
             shared.set_journal_error(Some(error));
             compaction.group.send_replace(Fate::Synced);
             Fate::Synced

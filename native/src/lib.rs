@@ -3,8 +3,9 @@
 //!
 //! # What this crate does
 //! - Reads [`Settings`] from flags and the environment: the host's own
-//!   (`PORT`, `HOST`, `RUN_LOCAL`, `DATA_FILE`, `FSYNC`, `COMPACT_AFTER_BYTES`,
-//!   `MAX_CONNECTIONS`, `BODY_TIMEOUT_SECS`, `RULES`) and the engine's, whose names,
+//!   (`PORT`, `HOST`, `RUN_LOCAL`, `FIXTURES`, `WATCH`, `DATA_FILE`, `FSYNC`,
+//!   `COMPACT_AFTER_BYTES`, `MAX_NAMESPACES`, `MAX_CONNECTIONS`,
+//!   `BODY_TIMEOUT_SECS`, `RULES`) and the engine's, whose names,
 //!   defaults, checks and help come from the core's table
 //!   (`mock_rest_core::SETTINGS`). A bad value stops the start with a message
 //!   naming it; a setting with no effect is a warning in the log.
@@ -19,7 +20,12 @@
 //!   answer (HTTP/2: resets the stream). With `--rules FILE`, starts with
 //!   the rules of that file.
 //!
-//! - With `--data FILE`, keeps the store durable: a snapshot file plus an
+//! - Holds a store (an engine) per `X-Mock-Namespace` ([`namespaces`]), each
+//!   with its own lock, files, rules and reset; `MAX_NAMESPACES` bounds them.
+//!   With `--fixtures FILE` (or a positional `FILE`), every namespace starts
+//!   from that file, which is never written; `--watch` loads it again when it
+//!   changes.
+//! - With `--data FILE`, keeps every namespace durable: a snapshot file plus an
 //!   fsync'd, checksummed journal with group commit and compaction (see
 //!   [`durable`]). A write the disk refuses answers `503` and is rolled back;
 //!   a damaged journal stops the start unless `--repair` (`REPAIR`) is given.
@@ -60,18 +66,20 @@
 mod api;
 pub mod durable;
 pub mod healthcheck;
+pub mod namespaces;
 mod settings;
 
 pub use api::{unix_now, Api, OsIds, SharedEngine};
 pub use durable::{Durable, FsyncMode};
 pub use settings::Settings;
 
-use api::lock;
 use mock_rest_core::Engine;
+use namespaces::{DataFiles, Namespaces};
 use salvo::conn::{Acceptor, TcpListener};
 use salvo::fuse::FuseConfig;
 use salvo::prelude::*;
-use std::sync::{Arc, Mutex};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How long a graceful shutdown waits for in-flight requests: longer than the
@@ -101,51 +109,93 @@ impl std::fmt::Display for StartError {
 
 impl std::error::Error for StartError {}
 
-/// The engine and, in durable mode, its files: what every connection shares.
+/// The namespaces and their files: what every connection shares.
 #[derive(Clone)]
 pub struct App {
-    /// The engine.
-    pub engine: SharedEngine,
-    /// The snapshot and journal, with `--data`.
-    pub durable: Option<Arc<Durable>>,
+    /// Every namespace's engine (and files, with `--data`).
+    pub namespaces: Arc<Namespaces>,
     body_timeout: Duration,
 }
 
+/// Reads a file the settings name; a missing or unreadable one stops the
+/// start, naming the setting and the file.
+fn read_named(path: &Path, setting: &str) -> Result<Vec<u8>, StartError> {
+    std::fs::read(path).map_err(|err| {
+        StartError::Settings(format!(
+            "{setting}: {} cannot be read: {err}",
+            path.display()
+        ))
+    })
+}
+
 impl App {
-    /// The engine the settings describe; with `--data`, loaded from the
-    /// snapshot and its journal (whole, or not at all) and made durable.
+    /// The namespaces the settings describe: `default` from the fixtures, or
+    /// with `--data` loaded from the data file and its journal (whole, or not
+    /// at all) and made durable, with every namespace stored beside it.
     pub fn open(settings: &Settings) -> Result<Self, StartError> {
         let (config, warnings) = settings.engine_config().map_err(StartError::Settings)?;
         for warning in settings.warnings.iter().chain(&warnings) {
             tracing::warn!("{warning}");
         }
-        let mut engine = Engine::new(config, Box::new(OsIds), unix_now());
-        if let Some(path) = &settings.rules_file {
-            let named = |reason: String| {
-                StartError::Settings(format!("RULES={} (--rules): {reason}", path.display()))
-            };
-            let bytes = std::fs::read(path).map_err(|err| named(err.to_string()))?;
-            let count = engine
-                .load_rules(&bytes)
-                .map_err(|err| named(err.message()))?;
-            tracing::info!("{count} rules loaded from {}", path.display());
-        }
-        let durable = match &settings.data_file {
-            Some(path) => Some(Arc::new(
-                Durable::open(
-                    path,
-                    &mut engine,
-                    settings.fsync,
-                    settings.compact_after_bytes,
-                    settings.repair,
-                )
-                .map_err(StartError::Data)?,
-            )),
+        let started = unix_now();
+        // Each file is checked on its own first, so that a bad one is named.
+        let mut check = Engine::new(config.clone(), Box::new(OsIds), started);
+        let rules = match &settings.rules_file {
+            Some(path) => {
+                let setting = format!("RULES={} (--rules)", path.display());
+                let bytes = read_named(path, &setting)?;
+                check
+                    .load_rules(&bytes)
+                    .map_err(|err| StartError::Settings(format!("{setting}: {}", err.message())))?;
+                tracing::info!(
+                    "rules: {}, read only: it will not be written",
+                    path.display()
+                );
+                Some(bytes)
+            }
             None => None,
         };
+        let fixtures = match &settings.fixtures {
+            Some(path) => {
+                let setting = format!("FIXTURES={} (--fixtures)", path.display());
+                let bytes = read_named(path, &setting)?;
+                let count = check
+                    .load_fixtures(&bytes)
+                    .map_err(|err| StartError::Settings(format!("{setting}: {}", err.message())))?;
+                tracing::info!(
+                    "fixtures: {}, read only: it will not be written ({count} items)",
+                    path.display()
+                );
+                Some(bytes)
+            }
+            None => None,
+        };
+        drop(check);
+        let data = settings.data_file.as_ref().map(|file| DataFiles {
+            file: file.clone(),
+            fsync: settings.fsync,
+            compact_after: settings.compact_after_bytes,
+            repair: settings.repair,
+        });
+        if let Some(data) = &data {
+            tracing::info!(
+                "data: {}, durable: it will be written (with {} and, for other namespaces, {})",
+                data.file.display(),
+                durable::journal_path(&data.file).display(),
+                data.folder().display()
+            );
+        }
+        let namespaces = Namespaces::open(
+            config,
+            started,
+            fixtures,
+            rules,
+            settings.max_namespaces,
+            data,
+        )
+        .map_err(StartError::Data)?;
         Ok(Self {
-            engine: Arc::new(Mutex::new(engine)),
-            durable,
+            namespaces: Arc::new(namespaces),
             body_timeout: Duration::from_secs(settings.body_timeout_secs),
         })
     }
@@ -153,21 +203,20 @@ impl App {
     /// The route tree: every path and method goes to the one [`Api`] handler,
     /// because the engine does the routing.
     pub fn router(&self) -> Router {
-        Router::with_path("{**path}").goal(Api::new(
-            Arc::clone(&self.engine),
-            self.durable.clone(),
-            self.body_timeout,
-        ))
+        Router::with_path("{**path}")
+            .goal(Api::new(Arc::clone(&self.namespaces), self.body_timeout))
     }
 
-    /// In durable mode: compacts (so the journal is empty) and stops the
-    /// journal thread. Returns whether everything was saved.
+    /// In durable mode: compacts every namespace (so the journals are empty)
+    /// and stops their journal threads. Returns whether everything was saved.
     pub async fn close(&self) -> bool {
-        let Some(durable) = &self.durable else {
-            return true;
-        };
-        let saved = api::compact_now(&self.engine, durable).await;
-        durable.close();
+        let mut saved = true;
+        for (_, space) in self.namespaces.all() {
+            if let Some(durable) = &space.durable {
+                saved &= api::compact_now(&space.engine, durable).await;
+                durable.close();
+            }
+        }
         saved
     }
 }
@@ -186,13 +235,16 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
         .iter()
         .filter_map(|h| h.local_addr.clone().into_std())
     {
-        let engine = lock(&app.engine);
-        let config = engine.config();
+        let config = app.namespaces.config();
         tracing::info!(
             "{} {} listening on http://{addr}",
             config.app_name,
             config.app_version
         );
+    }
+    if let (true, Some(path)) = (settings.watch, &settings.fixtures) {
+        tokio::spawn(watch(Arc::clone(&app.namespaces), path.clone()));
+        tracing::info!("--watch: watching {} for changes", path.display());
     }
     let server = Server::new(acceptor)
         .max_connections(settings.max_connections)
@@ -214,6 +266,66 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
         Err(StartError::Data(
             "the store could not be saved at shutdown".to_owned(),
         ))
+    }
+}
+
+/// How often `--watch` looks at the fixtures file.
+const WATCH_EVERY: Duration = Duration::from_millis(200);
+
+/// What `--watch` compares to see a change: the file's modification time,
+/// length and (on Unix) inode, so that a file an editor replaces is seen as
+/// well as one rewritten in place.
+fn file_stamp(path: &Path) -> Option<(std::time::SystemTime, u64, u64)> {
+    let meta = std::fs::metadata(path).ok()?;
+    #[cfg(unix)]
+    let inode = std::os::unix::fs::MetadataExt::ino(&meta);
+    #[cfg(not(unix))]
+    let inode = 0;
+    Some((meta.modified().ok()?, meta.len(), inode))
+}
+
+/// `--watch`: polls the fixtures file and, when its bytes change, loads it
+/// whole (resetting every namespace to it) or, if it is not valid, logs why
+/// and keeps the running stores. Polling needs no watcher of the OS, and sees
+/// a file replaced by rename as well as one rewritten.
+async fn watch(namespaces: Arc<Namespaces>, path: PathBuf) {
+    let mut stamp = file_stamp(&path);
+    let mut last = std::fs::read(&path).unwrap_or_default();
+    let mut every = tokio::time::interval(WATCH_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let now = file_stamp(&path);
+        if now == stamp {
+            continue;
+        }
+        stamp = now;
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(err) => {
+                tracing::warn!(
+                    "--watch: {} cannot be read ({err}); the running store is kept",
+                    path.display()
+                );
+                continue;
+            }
+        };
+        if bytes == last {
+            continue;
+        }
+        match namespaces.reload(bytes.clone()).await {
+            Ok(()) => {
+                last = bytes;
+                tracing::info!(
+                    "--watch: loaded {}; every namespace starts again from it",
+                    path.display()
+                );
+            }
+            Err(err) => tracing::warn!(
+                "--watch: {} is not loaded: {err}; the running store is kept",
+                path.display()
+            ),
+        }
     }
 }
 

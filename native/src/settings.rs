@@ -6,7 +6,7 @@
 use crate::durable::FsyncMode;
 use clap::parser::ValueSource;
 use clap::{Arg, Command, CommandFactory, FromArgMatches, Parser};
-use mock_rest_core::{Config, Kind, SETTINGS};
+use mock_rest_core::{Config, Kind, DEFAULT_MAX_NAMESPACES, SETTINGS};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
@@ -31,11 +31,33 @@ pub struct Settings {
     #[arg(long, env = "RUN_LOCAL", value_parser = clap::builder::FalseyValueParser::new())]
     pub run_local: bool,
 
+    /// Fixtures: the same as --fixtures FILE.
+    #[arg(value_name = "FILE")]
+    pub file: Option<PathBuf>,
+
+    /// A read-only seed (`{"type": [items]}`): every namespace starts from it
+    /// and `POST /__admin/reset` returns to it. Never written. A file that
+    /// cannot be read, or is not valid, stops the start.
+    #[arg(long = "fixtures", env = "FIXTURES", value_name = "FILE")]
+    pub fixtures: Option<PathBuf>,
+
+    /// Load the fixtures again when the file changes (whole or not at all; a
+    /// bad file is logged and the running stores are kept), resetting every
+    /// namespace to them.
+    #[arg(long, env = "WATCH", value_parser = clap::builder::FalseyValueParser::new())]
+    pub watch: bool,
+
     /// Durable mode: the store lives in this JSON file (`{"type": [items]}`,
-    /// also the fixtures format) plus a journal beside it (`FILE.journal`).
-    /// Loaded at start, restored by `POST /__admin/reset`, rewritten by compaction.
+    /// also the fixtures format) plus a journal beside it (`FILE.journal`);
+    /// other namespaces live in `FILE.namespaces/`. A missing file is created
+    /// (from the fixtures, if given). Rewritten by compaction.
     #[arg(long = "data", env = "DATA_FILE", value_name = "FILE")]
     pub data_file: Option<PathBuf>,
+
+    /// The most namespaces (`X-Mock-Namespace`) held at once, `default`
+    /// included; a request for a new one past it gets `507`.
+    #[arg(long, env = "MAX_NAMESPACES", default_value_t = DEFAULT_MAX_NAMESPACES, value_parser = parse_max_namespaces)]
+    pub max_namespaces: usize,
 
     /// With --data: when a write is acknowledged. `always`: after its journal
     /// record is fsynced; `batch`: after it is written, fsynced within 100 ms;
@@ -102,6 +124,13 @@ pub struct Settings {
     pub warnings: Vec<String>,
 }
 
+fn parse_max_namespaces(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("`{text}` is not a whole number, at least 1")),
+    }
+}
+
 fn parse_host(text: &str) -> Result<IpAddr, String> {
     if text.eq_ignore_ascii_case("localhost") {
         return Ok(IpAddr::V4(Ipv4Addr::LOCALHOST));
@@ -159,6 +188,24 @@ impl Settings {
     {
         let matches = Self::command().try_get_matches_from(args)?;
         let mut settings = Self::from_arg_matches(&matches)?;
+        if let Some(file) = settings.file.take() {
+            if matches.value_source("fixtures") == Some(ValueSource::CommandLine) {
+                return Err(Self::command().error(
+                    clap::error::ErrorKind::ArgumentConflict,
+                    format!(
+                        "FILE (`{}`) means --fixtures FILE; give one or the other",
+                        file.display()
+                    ),
+                ));
+            }
+            settings.fixtures = Some(file);
+        }
+        if settings.watch && settings.fixtures.is_none() {
+            return Err(Self::command().error(
+                clap::error::ErrorKind::MissingRequiredArgument,
+                "WATCH (--watch) needs a fixtures file (--fixtures FILE, or FILE)",
+            ));
+        }
         settings.engine = SETTINGS
             .iter()
             .filter_map(|setting| {

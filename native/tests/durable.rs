@@ -412,7 +412,11 @@ fn sigterm_compacts_and_a_restart_sees_everything() {
         .unwrap();
     assert!(status.success(), "{status}");
     let snapshot = std::fs::read_to_string(scratch.data()).unwrap();
-    assert_eq!(snapshot, format!(r#"{{"keep":[{echoed}]}}"#));
+    // Laid out for people: each type on lines of its own, one item per line.
+    assert_eq!(
+        snapshot,
+        format!("{{\n  \"keep\": [\n    {echoed}\n  ]\n}}\n")
+    );
     let journal = std::fs::read(journal_path(&scratch.data())).unwrap();
     assert_eq!(
         journal,
@@ -487,7 +491,7 @@ fn the_deepest_accepted_item_survives_a_restart_from_the_journal_and_from_the_sn
     assert!(status.success(), "{status}");
     assert_eq!(
         std::fs::read_to_string(scratch.data()).unwrap(),
-        format!("{{\"deep\":[{echoed}]}}"),
+        format!("{{\n  \"deep\": [\n    {echoed}\n  ]\n}}\n"),
         "compacted into the snapshot"
     );
 

@@ -32,6 +32,73 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// A snapshot as the durable file holds it, for people to read: each type on
+/// lines of its own and each item on one line (`{"type": [items]}` as the
+/// core renders it, with line breaks and indentation added outside the
+/// items). Any JSON reader, the server's included, reads it as the compact
+/// form; the journal header names these bytes.
+pub fn pretty(snapshot: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(snapshot.len() + snapshot.len() / 8 + 16);
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    // Whether each open level below the items (the object of types, then a
+    // type's array) is laid out over lines.
+    let mut broken: Vec<bool> = Vec::new();
+    let newline = |out: &mut Vec<u8>, level: usize| {
+        out.push(b'\n');
+        out.extend(std::iter::repeat_n(b' ', 2 * level));
+    };
+    for (at, &byte) in snapshot.iter().enumerate() {
+        if in_string {
+            out.push(byte);
+            if escaped {
+                escaped = false;
+            } else if byte == b'\\' {
+                escaped = true;
+            } else if byte == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        let empty_next = matches!(snapshot.get(at + 1), Some(b'}' | b']'));
+        match byte {
+            b'"' => {
+                in_string = true;
+                out.push(byte);
+            }
+            b'{' | b'[' => {
+                // The object of types, and each type's array, are broken over lines.
+                let breaks = (depth == 0 && byte == b'{')
+                    || (depth == 1 && byte == b'[' && broken.first() == Some(&true));
+                out.push(byte);
+                depth += 1;
+                broken.push(breaks && !empty_next);
+                if breaks && !empty_next {
+                    newline(&mut out, depth);
+                }
+            }
+            b'}' | b']' => {
+                if broken.pop() == Some(true) {
+                    newline(&mut out, depth - 1);
+                }
+                depth = depth.saturating_sub(1);
+                out.push(byte);
+            }
+            b',' => {
+                out.push(byte);
+                if broken.last() == Some(&true) {
+                    newline(&mut out, depth);
+                }
+            }
+            b':' if broken.last() == Some(&true) => out.extend_from_slice(b": "),
+            _ => out.push(byte),
+        }
+    }
+    out.push(b'\n');
+    out
+}
+
 /// The journal header for a snapshot's bytes (`None`: no snapshot file).
 pub fn header(snapshot: Option<&[u8]>) -> String {
     match snapshot {
@@ -134,6 +201,21 @@ pub fn decode(line: &str) -> Option<Vec<Change>> {
 mod tests {
     use super::*;
     use mock_rest_core::MAX_DEPTH;
+
+    #[test]
+    fn pretty_snapshots_put_each_item_on_a_line_and_read_back_the_same() {
+        let compact =
+            br#"{"p\"[":[{"a":[1,{"b":"],{"}],"_id":"x"},{"_id":"y"}],"q":[],"s":{"k":1}}"#;
+        let text = String::from_utf8(pretty(compact)).unwrap();
+        assert_eq!(
+            text,
+            "{\n  \"p\\\"[\": [\n    {\"a\":[1,{\"b\":\"],{\"}],\"_id\":\"x\"},\n    {\"_id\":\"y\"}\n  ],\n  \"q\": [],\n  \"s\": {\"k\":1}\n}\n"
+        );
+        let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let orig: serde_json::Value = serde_json::from_slice(compact).unwrap();
+        assert_eq!(back, orig);
+        assert_eq!(pretty(b"{}"), b"{}\n");
+    }
 
     #[test]
     fn records_round_trip_exactly() {

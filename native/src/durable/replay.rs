@@ -13,7 +13,7 @@
 //!   record (the snapshot was edited while the server was stopped), and is
 //!   damage otherwise.
 
-use super::format::{corrupt_path, decode, header, journal_path, temp_path};
+use super::format::{corrupt_path, decode, header, journal_path, pretty, temp_path};
 use super::{sync_dir, write_atomically, write_synced};
 use mock_rest_core::{Change, Engine};
 use std::fs::{self, OpenOptions};
@@ -98,7 +98,7 @@ pub(super) fn load(path: &Path, engine: &mut Engine, repair: bool) -> Result<Loa
     };
     if let Some(bytes) = &snapshot {
         let count = engine
-            .load_fixtures(bytes)
+            .restore(bytes)
             .map_err(|err| format!("{}: {}", path.display(), err.message()))?;
         tracing::info!("loaded {count} items from {}", path.display());
     }
@@ -234,16 +234,17 @@ pub(super) fn load(path: &Path, engine: &mut Engine, repair: bool) -> Result<Loa
         Err(err) => return Err(format!("cannot read {shown}: {err}")),
     }
 
-    // A fixtures file may lack `_id`s (new ones are drawn at every load) or be
-    // laid out by hand. Before the first write refers to those ids, the file
-    // is rewritten as the store holds it, so a replay finds the same ids.
+    // A data file may lack ids (drawn from its bytes at every load) or be laid
+    // out by hand. Before the first write refers to those ids, the file is
+    // rewritten as the store holds it (laid out as compaction writes it), so a
+    // replay finds the same ids.
     if let Some(bytes) = &snapshot {
-        let rendered = engine.snapshot();
+        let rendered = pretty(&engine.snapshot());
         if replayed == 0 && rendered != *bytes {
             write_atomically(path, &rendered)
                 .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
             tracing::info!(
-                "rewrote {} as the store holds it (ids drawn for items without one)",
+                "rewrote {} as the store holds it (ids drawn for items without one, one item per line)",
                 path.display()
             );
             snapshot = Some(rendered);
