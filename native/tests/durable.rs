@@ -37,10 +37,39 @@ fn list_text(server: &NativeServer, resource: &str) -> String {
     String::from_utf8(list.body).unwrap()
 }
 
+/// A request to a namespace (`None`: no header, the default one).
+fn request_in(namespace: Option<&str>, method: &str, target: &str, body: &str) -> WireRequest {
+    let mut request = request(method, target, body);
+    if let Some(namespace) = namespace {
+        request
+            .headers
+            .push(("X-Mock-Namespace".to_owned(), namespace.to_owned()));
+    }
+    request
+}
+
+/// The namespaces the crash tests write to: the default one (in FILE) and two
+/// in FILE.namespaces/.
+const CRASH_NAMESPACES: [Option<&str>; 3] = [None, Some("crash-b"), Some("crash.c")];
+
 /// Every item of a type, by id, as the server has it.
 fn items(server: &NativeServer, resource: &str) -> HashMap<String, String> {
+    items_in(server, None, resource)
+}
+
+/// Every item of a type in a namespace, by id.
+fn items_in(
+    server: &NativeServer,
+    namespace: Option<&str>,
+    resource: &str,
+) -> HashMap<String, String> {
     let list = HttpTarget::new(server.base())
-        .send(&request("GET", &format!("/api/{resource}"), ""))
+        .send(&request_in(
+            namespace,
+            "GET",
+            &format!("/api/{resource}"),
+            "",
+        ))
         .unwrap();
     assert_eq!(list.status, 200);
     let items: Vec<Value> = serde_json::from_slice(&list.body).unwrap();
@@ -50,18 +79,31 @@ fn items(server: &NativeServer, resource: &str) -> HashMap<String, String> {
         .collect()
 }
 
-/// What the writers were told succeeded.
+/// Every item of a type in every crash namespace, by `namespace/id`.
+fn crash_items(server: &NativeServer) -> HashMap<String, String> {
+    CRASH_NAMESPACES
+        .iter()
+        .flat_map(|namespace| {
+            items_in(server, *namespace, "crash")
+                .into_iter()
+                .map(|(id, item)| (format!("{}/{id}", namespace.unwrap_or("default")), item))
+        })
+        .collect()
+}
+
+/// What the writers were told succeeded, by `namespace/id`.
 #[derive(Default)]
 struct Acknowledged {
-    /// id -> the item as echoed.
+    /// namespace/id -> the item as echoed.
     created: HashMap<String, String>,
     deleted: HashSet<String>,
     /// Items whose DELETE was cut off by the kill: it may or may not have happened.
     uncertain: HashSet<String>,
 }
 
-/// Runs writers against the server until `stop`; each POSTs items, and
-/// deletes every third one it created. Returns what was acknowledged.
+/// Runs writers against the server until `stop`, spread over the crash
+/// namespaces; each POSTs items, and deletes every third one it created.
+/// Returns what was acknowledged.
 fn write_until_stopped(
     base: &str,
     writers: usize,
@@ -73,13 +115,16 @@ fn write_until_stopped(
             let stop = Arc::clone(stop);
             std::thread::spawn(move || {
                 let mut client = HttpTarget::new(&base);
+                let namespace = CRASH_NAMESPACES[writer % CRASH_NAMESPACES.len()];
+                let name = namespace.unwrap_or("default");
                 let mut acked = Acknowledged::default();
                 let mut n = 0u64;
                 while !stop.load(Ordering::Relaxed) {
                     n += 1;
                     let body =
                         format!(r#"{{"writer":{writer},"n":{n},"big":1e400,"text":"é\u0000"}}"#);
-                    let Ok(response) = client.send(&request("POST", "/api/crash", &body)) else {
+                    let post = request_in(namespace, "POST", "/api/crash", &body);
+                    let Ok(response) = client.send(&post) else {
                         break;
                     };
                     if response.status != 200 {
@@ -88,14 +133,17 @@ fn write_until_stopped(
                     let echoed = String::from_utf8(response.body).unwrap();
                     let item: Value = serde_json::from_str(&echoed).unwrap();
                     let id = item["_id"].as_str().unwrap().to_owned();
-                    acked.created.insert(id.clone(), item.to_string());
+                    let key = format!("{name}/{id}");
+                    acked.created.insert(key.clone(), item.to_string());
                     if n % 3 == 0 {
-                        match client.send(&request("DELETE", &format!("/api/crash/{id}"), "")) {
+                        let delete =
+                            request_in(namespace, "DELETE", &format!("/api/crash/{id}"), "");
+                        match client.send(&delete) {
                             Ok(response) if response.status == 200 => {
-                                acked.deleted.insert(id);
+                                acked.deleted.insert(key);
                             }
                             _ => {
-                                acked.uncertain.insert(id);
+                                acked.uncertain.insert(key);
                                 break;
                             }
                         }
@@ -113,7 +161,7 @@ fn crash_rounds(name: &str, extra: &[&str]) {
     for round in 0..5 {
         let server = start(&scratch.data(), extra);
         // Everything acknowledged before the last crash is still there, intact.
-        let present = items(&server, "crash");
+        let present = crash_items(&server);
         for (id, item) in &expected.created {
             if expected.uncertain.contains(id) {
                 continue;
@@ -148,7 +196,17 @@ fn crash_rounds(name: &str, extra: &[&str]) {
         );
     }
     let server = start(&scratch.data(), extra);
-    let present = items(&server, "crash");
+    let present = crash_items(&server);
+    for namespace in CRASH_NAMESPACES.iter().flatten() {
+        assert!(
+            scratch
+                .data()
+                .with_extension("json.namespaces")
+                .join(format!("{namespace}.json.journal"))
+                .exists(),
+            "{namespace} has a journal of its own"
+        );
+    }
     let live: HashSet<&String> = expected
         .created
         .keys()
@@ -305,6 +363,36 @@ fn a_damaged_record_before_intact_ones_stops_the_start_until_repair() {
     // Repaired: the next start needs no flag.
     let server = start(&scratch.data(), &[]);
     assert_eq!(ids(&server), kept);
+}
+
+#[test]
+fn damage_in_another_namespace_stops_the_start_until_repair_too() {
+    let scratch = Scratch::new("durable", "damaged-namespace").unwrap();
+    let (mut journal, starts) = ten_records();
+    journal[starts[4] + 12] ^= 1;
+    let folder = scratch.join("db.json.namespaces");
+    std::fs::create_dir(&folder).unwrap();
+    let path = folder.join("shop.json.journal");
+    std::fs::write(&path, &journal).unwrap();
+
+    let log = start_fails(&scratch.data(), &[]);
+    assert!(log.contains(&path.display().to_string()), "{log}");
+    assert!(log.contains(&format!("at byte {}", starts[4])), "{log}");
+    assert_eq!(std::fs::read(&path).unwrap(), journal, "unchanged");
+
+    let server = start(&scratch.data(), &["--repair"]);
+    let mut kept = r(1..=4);
+    kept.extend(r(6..=10));
+    let mut ids: Vec<String> = items_in(&server, Some("shop"), "t").into_keys().collect();
+    ids.sort_by_key(|id| id[1..].parse::<u32>().unwrap_or(0));
+    assert_eq!(ids, kept);
+    assert!(
+        items(&server, "t").is_empty(),
+        "the default namespace is apart"
+    );
+    assert!(folder
+        .join(format!("shop.json.journal.corrupt-{}", starts[4]))
+        .exists());
 }
 
 #[test]

@@ -96,7 +96,9 @@ pub(super) fn load(path: &Path, engine: &mut Engine, repair: bool) -> Result<Loa
         Err(err) if err.kind() == io::ErrorKind::NotFound => None,
         Err(err) => return Err(format!("cannot read {}: {err}", path.display())),
     };
-    if let Some(bytes) = &snapshot {
+    // No snapshot file: the journal continues an empty store.
+    let empty = b"{}".to_vec();
+    if let Some(bytes) = snapshot.as_ref().or(Some(&empty)) {
         let count = engine
             .restore(bytes)
             .map_err(|err| format!("{}: {}", path.display(), err.message()))?;
