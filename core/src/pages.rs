@@ -66,6 +66,40 @@ pub fn health(
     (code, doc)
 }
 
+/// The namespaces a host holds, by name, with their item counts: added to
+/// `/health` as `"namespaces": [{"name", "count"}]` when there is more than
+/// the default one (a host whose engines each know only their own namespace
+/// gives none).
+pub fn add_namespaces(doc: &mut Value, namespaces: &[(String, usize)]) {
+    if namespaces.len() < 2 {
+        return;
+    }
+    let list: Vec<Value> = namespaces
+        .iter()
+        .map(|(name, count)| json!({ "name": name, "count": count }))
+        .collect();
+    if let Some(members) = doc.as_object_mut() {
+        members.insert("namespaces".to_owned(), Value::Array(list));
+    }
+}
+
+/// The homepage's table of namespaces (as [`add_namespaces`] lists them),
+/// before its resources.
+pub fn add_namespaces_html(html: &mut String, namespaces: &[(String, usize)]) {
+    if namespaces.len() < 2 {
+        return;
+    }
+    let mut table = String::from(
+        "<h2>Namespaces</h2>\n<p>Each <code>X-Mock-Namespace</code> has a store of its own; this page shows the one it was asked in.</p>\n<table>\n<thead><tr><th>Namespace</th><th>Count</th></tr></thead>\n<tbody>\n",
+    );
+    for (name, count) in namespaces {
+        let _ = writeln!(table, "<tr><td>{}</td><td>{count}</td></tr>", escape(name));
+    }
+    table.push_str("</tbody>\n</table>\n");
+    let at = html.find("<h2>Resources</h2>").unwrap_or(html.len());
+    html.insert_str(at, &table);
+}
+
 const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:60rem;\
 margin:2rem auto;padding:0 1rem;color:#222}h1{margin-bottom:.2rem}table{border-collapse:collapse;\
 width:100%;margin:1rem 0 2rem}th,td{text-align:left;padding:.4rem .6rem;border-bottom:1px solid #ddd}\
@@ -178,6 +212,25 @@ mod tests {
         let degraded = Storage::Degraded("read-only".to_owned());
         let (code, doc) = health("a", "1", Duration::ZERO, &store, Some(&degraded));
         assert_eq!((code, &doc["status"]), (200, &json!("warn")));
+    }
+
+    #[test]
+    fn namespaces_are_listed_when_there_is_more_than_the_default() {
+        let (_, mut doc) = health("a", "1", Duration::ZERO, &Store::new(), None);
+        let mut html = homepage("a", "1", Duration::ZERO, &Store::new(), false);
+        add_namespaces(&mut doc, &[("default".to_owned(), 2)]);
+        add_namespaces_html(&mut html, &[("default".to_owned(), 2)]);
+        assert!(doc.get("namespaces").is_none());
+        assert!(!html.contains("Namespaces"));
+        let two = [("default".to_owned(), 2), ("<b>".to_owned(), 0)];
+        add_namespaces(&mut doc, &two);
+        add_namespaces_html(&mut html, &two);
+        assert_eq!(
+            doc["namespaces"],
+            json!([{"name": "default", "count": 2}, {"name": "<b>", "count": 0}])
+        );
+        assert!(html.contains("<tr><td>&lt;b&gt;</td><td>0</td></tr>"));
+        assert!(html.find("Namespaces").unwrap() < html.find("<h2>Resources").unwrap());
     }
 
     #[test]

@@ -109,8 +109,13 @@ impl Api {
             // A bad name (400), too many namespaces (507): nothing changes.
             Err(error) => return (self.namespaces.refuse(&error, request), None),
         };
+        // Counted before this namespace's lock is taken: each engine is locked on its own.
+        let listed = Engine::shows_namespaces(request).then(|| self.namespaces.counts());
         let (outcome, ticket) = {
             let mut engine = lock(&space.engine);
+            if let Some(listed) = listed {
+                engine.set_namespaces(listed);
+            }
             if let Some(storage) = space.durable.as_ref().and_then(|d| d.storage_changed()) {
                 engine.set_storage(storage);
             }

@@ -200,6 +200,17 @@ impl Namespaces {
             .collect()
     }
 
+    /// Every namespace's name and item count, for `/health` and `/`.
+    pub fn counts(&self) -> Vec<(String, usize)> {
+        self.all()
+            .into_iter()
+            .map(|(name, space)| {
+                let count = lock(&space.engine).item_count();
+                (name, count)
+            })
+            .collect()
+    }
+
     /// The largest request body the settings allow, in bytes.
     pub fn max_body_bytes(&self) -> usize {
         self.maker.config.max_body_bytes

@@ -305,3 +305,22 @@ fn namespaces_are_bounded_and_named_by_the_rule() {
     assert_eq!(send_in(&server, Some("a"), "GET", "/api/x", "").status, 200);
     assert_eq!(send_in(&server, Some(" "), "GET", "/api/x", "").status, 200);
 }
+
+#[test]
+fn health_and_the_homepage_list_the_namespaces() {
+    let server = start(&[]);
+    let health = text_in(&server, None, "/health");
+    assert!(!health.contains("namespaces"), "only default: {health}");
+    assert_eq!(
+        send_in(&server, Some("shop"), "POST", "/api/x", "[{},{}]").status,
+        200
+    );
+    let health: serde_json::Value =
+        serde_json::from_str(&text_in(&server, None, "/health")).unwrap();
+    assert_eq!(
+        health["namespaces"],
+        serde_json::json!([{"name": "default", "count": 0}, {"name": "shop", "count": 2}])
+    );
+    let page = text_in(&server, Some("shop"), "/");
+    assert!(page.contains("<tr><td>shop</td><td>2</td></tr>"), "{page}");
+}

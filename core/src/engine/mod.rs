@@ -48,6 +48,8 @@ pub struct Engine {
     started: Duration,
     /// What the host's storage reports to `/health`, if it is not well.
     storage: Option<Storage>,
+    /// The host's namespaces and their item counts, for `/health` and `/`.
+    namespaces: Vec<(String, usize)>,
 }
 
 impl Engine {
@@ -64,6 +66,7 @@ impl Engine {
             ids,
             started,
             storage: None,
+            namespaces: Vec::new(),
         }
     }
 
@@ -99,6 +102,25 @@ impl Engine {
     /// Sets what `/health` reports about the host's storage (`None`: well).
     pub fn set_storage(&mut self, storage: Option<Storage>) {
         self.storage = storage;
+    }
+
+    /// Sets the namespaces a host with several holds, by name with their
+    /// item counts, which `/health` and the homepage list when there is more
+    /// than the default one. A host sets them before the requests for `/` and
+    /// `/health` ([`Engine::shows_namespaces`]).
+    pub fn set_namespaces(&mut self, namespaces: Vec<(String, usize)>) {
+        self.namespaces = namespaces;
+    }
+
+    /// Whether the answer to `request` lists the namespaces (it is for `/`
+    /// or `/health`): a host computes them only then.
+    pub fn shows_namespaces(request: &Request) -> bool {
+        matches!(request.path.as_str(), "/" | "/health")
+    }
+
+    /// How many items the store holds, for a host's list of namespaces.
+    pub fn item_count(&self) -> usize {
+        self.store.total()
     }
 
     /// The configuration the engine runs with.
@@ -314,7 +336,8 @@ impl Engine {
         let warn = self.config.publicly_reachable && self.config.api_token.is_none();
         match (route.clone(), &request.method) {
             (Route::Home, _) => {
-                let page = pages::homepage(name, version, elapsed, &self.store, warn);
+                let mut page = pages::homepage(name, version, elapsed, &self.store, warn);
+                pages::add_namespaces_html(&mut page, &self.namespaces);
                 Ok(respond(200, HTML, page.into_bytes()))
             }
             (Route::Snapshot, Method::Put) => self.put_snapshot(&request.body, changes),
@@ -334,8 +357,9 @@ impl Engine {
             (Route::Rules, _) => Ok(self.list_rules()),
             (Route::Rule { id }, _) => self.delete_rule(&id, changes),
             (Route::Health, _) => {
-                let (status, doc) =
+                let (status, mut doc) =
                     pages::health(name, version, elapsed, &self.store, self.storage.as_ref());
+                pages::add_namespaces(&mut doc, &self.namespaces);
                 Ok(respond(status, JSON, doc.to_string().into_bytes()))
             }
             (Route::OpenApi, _) => Ok(respond(200, JSON, openapi::document(name, version))),
