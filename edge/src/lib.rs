@@ -4,7 +4,9 @@
 //! # In scope
 //! - The Worker's fetch handler, which sends every request, untouched, to the
 //!   Durable Object of its namespace: the `X-Mock-Namespace` header, or
-//!   `default`. Each namespace is a store of its own.
+//!   `default`; a name that breaks the core's rule (`namespace_name`) is
+//!   `400` there. Each namespace is a store of its own and knows only
+//!   itself, so its `/health` lists no other namespace.
 //! - The Durable Object (`MockStore`, a class the wasm module exports): it owns
 //!   one [`Engine`], loads the store and the rules from its SQLite storage on the first
 //!   request after it starts, writes each request's changes there (one row per
@@ -51,7 +53,13 @@ async fn fetch(
     _ctx: worker::Context,
 ) -> worker::Result<worker::Response> {
     let request = object::head(&req);
-    match forward(req, &env).await {
+    // The core's name rule: a bad name is 400 before any object is reached.
+    let header = req.headers().get(settings::NAMESPACE_HEADER)?;
+    let name = match settings::namespace(header.as_deref()) {
+        Ok(name) => name.to_owned(),
+        Err(error) => return object::refused(&error, &request),
+    };
+    match forward(req, &env, &name).await {
         Ok(response) => Ok(response),
         Err(err) => object::unavailable(
             format!("The namespace's Durable Object could not be reached: {err}."),
@@ -61,9 +69,11 @@ async fn fetch(
 }
 
 #[cfg(target_family = "wasm")]
-async fn forward(req: worker::Request, env: &worker::Env) -> worker::Result<worker::Response> {
-    let header = req.headers().get(settings::NAMESPACE_HEADER)?;
-    let name = settings::namespace(header.as_deref());
+async fn forward(
+    req: worker::Request,
+    env: &worker::Env,
+    name: &str,
+) -> worker::Result<worker::Response> {
     let stub = env
         .durable_object(STORE_BINDING)?
         .id_from_name(name)?

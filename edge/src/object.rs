@@ -231,6 +231,12 @@ pub fn host_failed(reason: String, request: &Request) -> worker::Result<worker::
     ))
 }
 
+/// A request the Worker refuses before any object takes it (a bad
+/// namespace name), answered as the core says.
+pub fn refused(error: &ApiError, request: &Request) -> worker::Result<worker::Response> {
+    respond(error_response_without_engine(error, request))
+}
+
 /// As [`host_failed`], for what could not be reached (`503`).
 pub fn unavailable(reason: String, request: &Request) -> worker::Result<worker::Response> {
     console_error!("{reason}");

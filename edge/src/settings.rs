@@ -2,7 +2,7 @@
 //! [`Config`], and the namespace a request belongs to. Plain functions of
 //! strings, so they are tested on the host.
 
-use mock_rest_core::{Config, SETTINGS};
+use mock_rest_core::{namespace_name, ApiError, Config, SETTINGS};
 
 /// The header that picks a request's namespace (its own store, in its own
 /// Durable Object).
@@ -15,13 +15,11 @@ pub const DEFAULT_NAMESPACE: &str = "default";
 /// memory for the body, its parse and the store, so the limit stays well below.
 pub const PLATFORM_MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 
-/// The namespace named by the header's value: trimmed, and
-/// [`DEFAULT_NAMESPACE`] when missing or blank.
-pub fn namespace(header: Option<&str>) -> &str {
-    match header.map(str::trim) {
-        Some(name) if !name.is_empty() => name,
-        _ => DEFAULT_NAMESPACE,
-    }
+/// The namespace named by the header's value, by the core's rule (as every
+/// host reads it): trimmed, [`DEFAULT_NAMESPACE`] when missing or blank, and
+/// `400` for a name that is not 1 to 64 bytes of `[A-Za-z0-9._-]`.
+pub fn namespace(header: Option<&str>) -> Result<&str, ApiError> {
+    namespace_name(header)
 }
 
 /// The engine's configuration from the Worker's settings, with the same names
@@ -123,8 +121,19 @@ mod tests {
 
     #[test]
     fn a_blank_namespace_is_the_default() {
-        assert_eq!(namespace(None), DEFAULT_NAMESPACE);
-        assert_eq!(namespace(Some("  ")), DEFAULT_NAMESPACE);
-        assert_eq!(namespace(Some(" team-a ")), "team-a");
+        assert_eq!(namespace(None), Ok(DEFAULT_NAMESPACE));
+        assert_eq!(namespace(Some("  ")), Ok(DEFAULT_NAMESPACE));
+        assert_eq!(namespace(Some(" team-a ")), Ok("team-a"));
+    }
+
+    #[test]
+    fn a_bad_namespace_is_400() {
+        for bad in ["a/b", "a b", "é", &"x".repeat(65)] {
+            assert_eq!(
+                namespace(Some(bad)).map_err(|e| e.status()),
+                Err(400),
+                "{bad}"
+            );
+        }
     }
 }
