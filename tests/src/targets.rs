@@ -1,6 +1,9 @@
 //! Where cases are replayed: the engine in-process, or any host over HTTP.
 
-use mock_rest_core::{Config, Engine, Method, Request, SeededIds};
+use mock_rest_core::{
+    request_namespace, ApiError, Config, Engine, Method, Request, SeededIds,
+    DEFAULT_MAX_NAMESPACES, DEFAULT_NAMESPACE,
+};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -72,9 +75,16 @@ pub trait Target {
     fn send(&mut self, request: &WireRequest) -> Result<WireResponse, String>;
 }
 
-/// The engine itself, with the clock stopped and ids from a fixed seed.
+/// The engine itself, with the clock stopped and ids from a fixed seed: one
+/// engine per namespace (`X-Mock-Namespace`, by the core's rule), each made
+/// from the case's settings and seed on first use, at most `MAX_NAMESPACES`
+/// of them, as a host with several namespaces holds them.
 pub struct CoreTarget {
-    engine: Engine,
+    config: Config,
+    fixtures: Option<Vec<u8>>,
+    rules: Option<Vec<u8>>,
+    engines: std::collections::BTreeMap<String, Engine>,
+    max_namespaces: usize,
     now: Duration,
 }
 
@@ -90,25 +100,47 @@ impl CoreTarget {
         };
         let mut fixtures = None;
         let mut rules = None;
+        let mut max_namespaces = DEFAULT_MAX_NAMESPACES;
         for (name, value) in env {
             if name == "DATA_FILE" {
                 fixtures = Some(std::fs::read(value).map_err(|e| format!("{value}: {e}"))?);
             } else if name == "RULES" {
                 rules = Some(std::fs::read(value).map_err(|e| format!("{value}: {e}"))?);
+            } else if name == "MAX_NAMESPACES" {
+                max_namespaces = value
+                    .trim()
+                    .parse()
+                    .map_err(|e| format!("{name}={value}: {e}"))?;
             } else {
                 config
                     .set(name, value)
                     .map_err(|reason| format!("{name}={value}: {reason}"))?;
             }
         }
-        let mut engine = Engine::new(config, Box::new(SeededIds::new(42)), now);
-        if let Some(bytes) = fixtures {
-            engine.load_fixtures(&bytes).map_err(|e| e.message())?;
+        let mut target = Self {
+            config,
+            fixtures,
+            rules,
+            engines: std::collections::BTreeMap::new(),
+            max_namespaces,
+            now,
+        };
+        // The default namespace always exists, as on the native server.
+        let engine = target.engine()?;
+        target.engines.insert(DEFAULT_NAMESPACE.to_owned(), engine);
+        Ok(target)
+    }
+
+    /// A new namespace's engine, from the case's seed.
+    fn engine(&self) -> Result<Engine, String> {
+        let mut engine = Engine::new(self.config.clone(), Box::new(SeededIds::new(42)), self.now);
+        if let Some(bytes) = &self.fixtures {
+            engine.load_fixtures(bytes).map_err(|e| e.message())?;
         }
-        if let Some(bytes) = rules {
-            engine.load_rules(&bytes).map_err(|e| e.message())?;
+        if let Some(bytes) = &self.rules {
+            engine.load_rules(bytes).map_err(|e| e.message())?;
         }
-        Ok(Self { engine, now })
+        Ok(engine)
     }
 }
 
@@ -117,10 +149,47 @@ impl Target for CoreTarget {
         let mut request = Request::new(Method::parse(&wire.method), &wire.target);
         request.headers = wire.headers.clone();
         request.body = wire.body.clone();
-        let outcome = self.engine.handle(&request, self.now);
+        let picked = match request_namespace(&request) {
+            Ok(name) if self.engines.contains_key(name) => Ok(name.to_owned()),
+            Ok(_) if self.engines.len() >= self.max_namespaces => {
+                Err(ApiError::TooManyNamespaces {
+                    limit: self.max_namespaces,
+                })
+            }
+            Ok(name) => {
+                let engine = self.engine()?;
+                self.engines.insert(name.to_owned(), engine);
+                Ok(name.to_owned())
+            }
+            Err(err) => Err(err),
+        };
+        let listed: Vec<(String, usize)> = self
+            .engines
+            .iter()
+            .map(|(name, engine)| (name.clone(), engine.item_count()))
+            .collect();
+        let (response, delay) = match picked {
+            Ok(name) => {
+                let engine = self
+                    .engines
+                    .get_mut(&name)
+                    .ok_or("the namespace was just made")?;
+                if Engine::shows_namespaces(&request) {
+                    engine.set_namespaces(listed);
+                }
+                let outcome = engine.handle(&request, self.now);
+                (outcome.response, outcome.delay)
+            }
+            Err(err) => {
+                let default = self
+                    .engines
+                    .get(DEFAULT_NAMESPACE)
+                    .ok_or("the default namespace is made first")?;
+                (default.error_response(&err, &request), Duration::ZERO)
+            }
+        };
         // This runner is a host too: it waits as the engine says.
-        std::thread::sleep(outcome.delay);
-        let response = outcome.response;
+        std::thread::sleep(delay);
         Ok(WireResponse {
             status: response.status,
             headers: response
