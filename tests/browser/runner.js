@@ -381,6 +381,8 @@
                 } else if (name === 'RULES') {
                     if (!(value.v in fixtures)) return { status: 'skip', message: `rules ${value.v} were not given`, skipped };
                     options.rules = fixtures[value.v];
+                } else if (name === 'MAX_NAMESPACES') {
+                    return { status: 'skip', message: 'MAX_NAMESPACES is a server setting; the service worker holds the namespaces startMock names', skipped };
                 } else {
                     // The engine takes its settings by their contract names, and refuses unknown ones.
                     options[name] = value.v;
@@ -392,6 +394,10 @@
                 step = n;
                 const request = build(field(stepSpec, 'request'), captures);
                 const expect = field(stepSpec, 'expect');
+                if (request.headers.some(([name]) => name.toLowerCase() === 'x-mock-namespace')) {
+                    // The service worker's namespaces are made by startMock, each with its settings and seed.
+                    return { status: 'skip', message: `step ${n}: the case picks namespaces by X-Mock-Namespace, which the service worker takes only for namespaces startMock made`, skipped };
+                }
                 const host = request.headers.find(([name]) => name.toLowerCase() === 'host');
                 request.headers = request.headers.filter((header) => header !== host);
                 const url = new URL(request.target, host ? `http://${host[1]}` : location.origin);

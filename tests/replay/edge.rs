@@ -24,15 +24,22 @@ use std::process::Command;
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// Settings the edge cannot take, and why.
-const UNSUPPORTED: [(&str, &str); 2] = [
+const UNSUPPORTED: [(&str, &str); 3] = [
     ("DATA_FILE", "fixtures are not part of the edge"),
     (
         "RULES",
         "rules files are not part of the edge (rules are added with POST /__admin/rules)",
     ),
+    (
+        "MAX_NAMESPACES",
+        "the edge makes a Durable Object per namespace and sets no such bound",
+    ),
 ];
 
-/// A target that sends every request in one namespace.
+/// A target that sends every request in one namespace. A request that names
+/// a namespace of its own (a case about namespaces) goes to
+/// `NAMESPACE.ITS-NAME` instead, so the case's namespaces stay apart from
+/// other cases' and a bad name stays bad; a blank one is the case's own.
 struct Namespaced {
     inner: HttpTarget,
     namespace: String,
@@ -41,9 +48,17 @@ struct Namespaced {
 impl Target for Namespaced {
     fn send(&mut self, request: &WireRequest) -> Result<WireResponse, String> {
         let mut request = request.clone();
-        request
+        let own = request
             .headers
-            .push(("X-Mock-Namespace".to_owned(), self.namespace.clone()));
+            .iter()
+            .position(|(name, _)| name.eq_ignore_ascii_case("x-mock-namespace"));
+        let name = match own.map(|at| request.headers.remove(at).1) {
+            Some(name) if !name.trim().is_empty() => {
+                format!("{}.{}", self.namespace, name.trim())
+            }
+            _ => self.namespace.clone(),
+        };
+        request.headers.push(("X-Mock-Namespace".to_owned(), name));
         self.inner.send(&request)
     }
 }
