@@ -142,6 +142,11 @@ export class Namespaces {
             }
             engine = this.engine(picked.name);
         }
+        if (wasm.showsNamespaces(target)) {
+            // `/health` and the homepage list every namespace with its item count.
+            const names = [...this.engines.keys()].sort();
+            engine.setNamespaces(names, Uint32Array.from(names, (name) => this.engines.get(name).itemCount));
+        }
         const outcome = engine.handle(method, target, headers, body);
         if (outcome.delay > 0) {
             await sleep(outcome.delay);

@@ -276,6 +276,25 @@ impl MockEngine {
         self.refusal(&err, &request)
     }
 
+    /// How many items the store holds, for a host's list of namespaces.
+    #[wasm_bindgen(getter, js_name = itemCount)]
+    pub fn item_count(&self) -> f64 {
+        self.engine.item_count() as f64
+    }
+
+    /// Sets the host's namespaces (`names` and their item `counts`, in the
+    /// same order), which `/health` and the homepage list when there is more
+    /// than the default one. Set before the requests [`shows_namespaces`] names.
+    #[wasm_bindgen(js_name = setNamespaces)]
+    pub fn set_namespaces(&mut self, names: Vec<String>, counts: Vec<u32>) {
+        let listed = names
+            .into_iter()
+            .zip(counts)
+            .map(|(name, count)| (name, count as usize))
+            .collect();
+        self.engine.set_namespaces(listed);
+    }
+
     /// The store as snapshot JSON text (`{"type": [items]}`).
     pub fn snapshot(&self) -> String {
         String::from_utf8_lossy(&self.engine.snapshot()).into_owned()
@@ -284,6 +303,13 @@ impl MockEngine {
     fn refusal(&self, err: &ApiError, request: &Request) -> Object {
         response_object(&self.engine.error_response(err, request))
     }
+}
+
+/// Whether the answer to a request for `target` (path and query) lists the
+/// namespaces (`/` and `/health`): a host with several computes them then.
+#[wasm_bindgen(js_name = showsNamespaces)]
+pub fn shows_namespaces(target: &str) -> bool {
+    Engine::shows_namespaces(&Request::new(Method::Get, target))
 }
 
 /// The answer (`500`, `{"message"}`) when the worker itself fails, with no
