@@ -2,7 +2,10 @@
 //! beside it, so that an acknowledged write survives a crash.
 //!
 //! # Files
-//! - `FILE`: a snapshot, `{"type": [items]}`, the same format as fixtures.
+//! - `FILE`: a snapshot, `{"type": [items]}`, the same format as fixtures,
+//!   laid out for people ([`pretty`]: one item per line). Each namespace has
+//!   a pair of files of its own (see [`crate::namespaces`]) and a `Durable`
+//!   of its own.
 //! - `FILE.journal`: a header line naming the snapshot it continues
 //!   (`mock-rest-journal 1 <length> <crc32>`, or `none`), then one line per
 //!   request that changed the store or the rules: `<crc32 of the JSON> <JSON
