@@ -365,6 +365,18 @@ mod tests {
     }
 
     #[test]
+    fn a_positional_file_means_fixtures() {
+        let settings = parse(&["db.json", "--watch"]);
+        assert_eq!(settings.fixtures, Some(PathBuf::from("db.json")));
+        assert!(settings.watch && settings.file.is_none());
+        assert_eq!(settings.max_namespaces, DEFAULT_MAX_NAMESPACES);
+        assert!(refused(&["a.json", "--fixtures", "b.json"]).contains("give one or the other"));
+        assert!(refused(&["--watch"]).contains("WATCH (--watch) needs a fixtures file"));
+        assert!(refused(&["--max-namespaces", "0"]).contains("at least 1"));
+        assert_eq!(parse(&["--max-namespaces", "2"]).max_namespaces, 2);
+    }
+
+    #[test]
     fn help_lists_every_engine_setting_with_its_default() {
         let help = Settings::command().render_long_help().to_string();
         for setting in SETTINGS {
