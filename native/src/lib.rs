@@ -159,11 +159,12 @@ impl App {
             Some(path) => {
                 let setting = format!("FIXTURES={} (--fixtures)", path.display());
                 let bytes = read_named(path, &setting)?;
-                let count = check
+                check
                     .load_fixtures(&bytes)
                     .map_err(|err| StartError::Settings(format!("{setting}: {}", err.message())))?;
+                // The Node host's line, word for word.
                 tracing::info!(
-                    "fixtures: {}, read only: it will not be written ({count} items)",
+                    "fixtures: {}, read only: it will not be written",
                     path.display()
                 );
                 Some(bytes)
