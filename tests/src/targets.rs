@@ -1,6 +1,7 @@
 //! Where cases are replayed: the engine in-process, or any host over HTTP.
 
-use mock_rest_core::{Config, Engine, Method, Request, SeededIds};
+use crate::stream::{ChannelStream, EventStream};
+use mock_rest_core::{ApiError, Config, Engine, Method, Request, SeededIds, Subscription};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -70,12 +71,23 @@ impl WireResponse {
 pub trait Target {
     /// Sends one request and returns the response.
     fn send(&mut self, request: &WireRequest) -> Result<WireResponse, String>;
+
+    /// Sends a request whose answer may be an event stream, and returns its
+    /// head (status and headers; the body of an answer that is not a stream)
+    /// and the stream, which stays open while later requests are sent.
+    fn open_stream(
+        &mut self,
+        request: &WireRequest,
+    ) -> Result<(WireResponse, Box<dyn EventStream>), String>;
 }
 
 /// The engine itself, with the clock stopped and ids from a fixed seed.
 pub struct CoreTarget {
     engine: Engine,
     now: Duration,
+    /// The open streams, as a host keeps them: each subscription and where
+    /// its bytes go.
+    streams: Vec<(Subscription, mpsc::Sender<Vec<u8>>)>,
 }
 
 impl CoreTarget {
@@ -108,28 +120,70 @@ impl CoreTarget {
         if let Some(bytes) = rules {
             engine.load_rules(&bytes).map_err(|e| e.message())?;
         }
-        Ok(Self { engine, now })
+        Ok(Self {
+            engine,
+            now,
+            streams: Vec::new(),
+        })
+    }
+
+    fn handle(&mut self, wire: &WireRequest) -> mock_rest_core::Outcome {
+        let mut request = Request::new(Method::parse(&wire.method), &wire.target);
+        request.headers = wire.headers.clone();
+        request.body = wire.body.clone();
+        let mut outcome = self.engine.handle(&request, self.now);
+        let limit = self.engine.config().max_subscribers;
+        if outcome.subscribe.is_some() && self.streams.len() >= limit {
+            outcome.subscribe = None;
+            outcome.response = self
+                .engine
+                .error_response(&ApiError::TooManySubscribers { limit }, &request);
+        }
+        // As every host does: each event to each open stream that wants it.
+        self.streams.retain(|(subscription, stream)| {
+            outcome
+                .events
+                .iter()
+                .filter(|event| subscription.wants(event))
+                .all(|event| stream.send(event.bytes.clone()).is_ok())
+        });
+        outcome
+    }
+}
+
+fn wire_response(response: mock_rest_core::Response) -> WireResponse {
+    WireResponse {
+        status: response.status,
+        headers: response
+            .headers
+            .into_iter()
+            .map(|(n, v)| (n.to_owned(), v))
+            .collect(),
+        body: response.body,
     }
 }
 
 impl Target for CoreTarget {
     fn send(&mut self, wire: &WireRequest) -> Result<WireResponse, String> {
-        let mut request = Request::new(Method::parse(&wire.method), &wire.target);
-        request.headers = wire.headers.clone();
-        request.body = wire.body.clone();
-        let outcome = self.engine.handle(&request, self.now);
+        let outcome = self.handle(wire);
         // This runner is a host too: it waits as the engine says.
         std::thread::sleep(outcome.delay);
-        let response = outcome.response;
-        Ok(WireResponse {
-            status: response.status,
-            headers: response
-                .headers
-                .into_iter()
-                .map(|(n, v)| (n.to_owned(), v))
-                .collect(),
-            body: response.body,
-        })
+        Ok(wire_response(outcome.response))
+    }
+
+    fn open_stream(
+        &mut self,
+        wire: &WireRequest,
+    ) -> Result<(WireResponse, Box<dyn EventStream>), String> {
+        let outcome = self.handle(wire);
+        std::thread::sleep(outcome.delay);
+        let (sender, receiver) = mpsc::channel();
+        let mut head = wire_response(outcome.response);
+        if let Some(subscription) = outcome.subscribe {
+            let _ = sender.send(std::mem::take(&mut head.body));
+            self.streams.push((subscription, sender));
+        }
+        Ok((head, Box::new(ChannelStream::new(receiver))))
     }
 }
 
@@ -137,6 +191,8 @@ impl Target for CoreTarget {
 pub struct HttpTarget {
     base: String,
     agent: ureq::Agent,
+    /// An agent without the global timeout, for streams that stay open.
+    streaming: ureq::Agent,
 }
 
 impl HttpTarget {
@@ -149,36 +205,100 @@ impl HttpTarget {
             .timeout_global(Some(Duration::from_secs(30)))
             .build()
             .new_agent();
+        let streaming = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .timeout_connect(Some(Duration::from_secs(30)))
+            .build()
+            .new_agent();
         Self {
             base: base.trim_end_matches('/').to_owned(),
             agent,
+            streaming,
         }
     }
-}
 
-impl Target for HttpTarget {
-    fn send(&mut self, wire: &WireRequest) -> Result<WireResponse, String> {
+    fn request(&self, wire: &WireRequest) -> Result<ureq::http::Request<Vec<u8>>, String> {
         let mut builder = ureq::http::Request::builder()
             .method(wire.method.as_str())
             .uri(format!("{}{}", self.base, wire.target));
         for (name, value) in &wire.headers {
             builder = builder.header(name, value);
         }
-        let request = builder.body(wire.body.clone()).map_err(|e| e.to_string())?;
+        builder.body(wire.body.clone()).map_err(|e| e.to_string())
+    }
+}
+
+fn response_headers(response: &ureq::http::Response<ureq::Body>) -> Vec<(String, String)> {
+    response
+        .headers()
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
+}
+
+impl Target for HttpTarget {
+    fn open_stream(
+        &mut self,
+        wire: &WireRequest,
+    ) -> Result<(WireResponse, Box<dyn EventStream>), String> {
+        let request = self.request(wire)?;
+        let response = self
+            .streaming
+            .run(request)
+            .map_err(|e| format!("{} {}: {e}", wire.method, wire.target))?;
+        let head = WireResponse {
+            status: response.status().as_u16(),
+            headers: response_headers(&response),
+            body: Vec::new(),
+        };
+        let streams = head
+            .header("content-type")
+            .is_some_and(|t| t.starts_with("text/event-stream"));
+        if !streams {
+            let mut response = response;
+            let body = response
+                .body_mut()
+                .read_to_vec()
+                .map_err(|e| e.to_string())?;
+            let (_, receiver) = mpsc::channel();
+            return Ok((
+                WireResponse { body, ..head },
+                Box::new(ChannelStream::new(receiver)),
+            ));
+        }
+        // A thread reads the socket until the stream ends or no one listens
+        // (it notices at the next chunk: an event, or the keep-alive).
+        let (sender, receiver) = mpsc::channel();
+        let mut reader = response.into_body().into_reader();
+        std::thread::spawn(move || {
+            let mut buffer = [0u8; 8192];
+            loop {
+                match std::io::Read::read(&mut reader, &mut buffer) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        if sender.send(buffer[..n].to_vec()).is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+        Ok((head, Box::new(ChannelStream::new(receiver))))
+    }
+
+    fn send(&mut self, wire: &WireRequest) -> Result<WireResponse, String> {
+        let request = self.request(wire)?;
         let mut response = self
             .agent
             .run(request)
             .map_err(|e| format!("{} {}: {e}", wire.method, wire.target))?;
-        let headers = response
-            .headers()
-            .iter()
-            .map(|(n, v)| {
-                (
-                    n.as_str().to_owned(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
+        let headers = response_headers(&response);
         let status = response.status().as_u16();
         let body = response
             .body_mut()
