@@ -15,6 +15,10 @@
 //!   engine's response is written back as it is, with the clock and random ids
 //!   supplied here, after the delay the engine asks for (a tokio timer, so
 //!   other requests go on meanwhile).
+//! - Delivers the change feed ([`feed`]): each `/__admin/events` stream is a
+//!   streaming response fed from a tokio broadcast, with the core's replay
+//!   first, a keep-alive every 15 s, `MAX_SUBSCRIBERS` and `event: overflow`
+//!   for a stream that falls behind.
 //! - Acts on a rule's fault: `"reset"` closes the connection without an
 //!   answer (HTTP/2: resets the stream). With `--rules FILE`, starts with
 //!   the rules of that file.
@@ -59,6 +63,7 @@
 
 mod api;
 pub mod durable;
+pub mod feed;
 pub mod healthcheck;
 mod settings;
 
@@ -108,6 +113,8 @@ pub struct App {
     pub engine: SharedEngine,
     /// The snapshot and journal, with `--data`.
     pub durable: Option<Arc<Durable>>,
+    /// The change feed's delivery to open `/__admin/events` streams.
+    pub feed: feed::FeedHub,
     body_timeout: Duration,
 }
 
@@ -146,6 +153,7 @@ impl App {
         Ok(Self {
             engine: Arc::new(Mutex::new(engine)),
             durable,
+            feed: feed::FeedHub::new(),
             body_timeout: Duration::from_secs(settings.body_timeout_secs),
         })
     }
@@ -155,6 +163,7 @@ impl App {
     pub fn router(&self) -> Router {
         Router::with_path("{**path}").goal(Api::new(
             Arc::clone(&self.engine),
+            self.feed.clone(),
             self.durable.clone(),
             self.body_timeout,
         ))
