@@ -18,9 +18,9 @@ pub mod stream;
 pub mod targets;
 
 pub use case::{load_all, BodySpec, Case, EventSpec, RequestSpec, Step, StreamSpec};
-pub use stream::{ChannelStream, EventStream, SseEvent, SseParser};
 pub use matching::Captures;
 pub use scratch::Scratch;
+pub use stream::{ChannelStream, EventStream, SseEvent, SseParser};
 pub use targets::{
     ContainerServer, CoreTarget, HttpTarget, NativeServer, Target, WireRequest, WireResponse,
     WranglerServer,
