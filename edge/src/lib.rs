@@ -34,6 +34,8 @@
 pub mod settings;
 
 #[cfg(target_family = "wasm")]
+mod feed;
+#[cfg(target_family = "wasm")]
 mod object;
 #[cfg(target_family = "wasm")]
 mod storage;

@@ -370,6 +370,8 @@ await check('browser: the demo page does a CRUD round trip (screenshot not blank
     await page.locator('#people tr', { hasText: 'Space scientist' }).waitFor();
     await page.locator('#people tr', { hasText: 'Grace Hopper' }).locator('button.delete').click();
     await page.locator('#people tr', { hasText: 'Grace Hopper' }).waitFor({ state: 'detached' });
+    // The journal is read after the list: wait for it rather than race it.
+    await page.locator('#journal', { hasText: 'DELETE' }).waitFor({ timeout: 5000 }).catch(() => {});
     const journal = await page.locator('#journal').innerText();
     for (const method of ['POST', 'PUT', 'DELETE']) {
         assert(journal.includes(method), `the journal shows no ${method}: ${journal}`);
