@@ -35,7 +35,13 @@ function eventStream(answer) {
             if (answer.body.length > 0) {
                 write(answer.body);
             }
-            subscriber.attach(write);
+            subscriber.attach(write, () => {
+                try {
+                    controller.close();
+                } catch {
+                    // Already closed or cancelled.
+                }
+            });
         },
         cancel() {
             subscriber.close();

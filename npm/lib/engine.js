@@ -45,8 +45,12 @@ export class Subscriber {
         }
     }
 
-    /** Sends what waited, then every later event, to `sink(bytes)`. */
-    attach(sink) {
+    /**
+     * Sends what waited, then every later event, to `sink(bytes)`; `end()` is called when the mock
+     * ends the stream itself (its namespaces start again).
+     */
+    attach(sink, end = null) {
+        this.end = end;
         for (const bytes of this.queue.splice(0)) {
             sink(bytes);
         }
@@ -157,8 +161,17 @@ export class Namespaces {
         return count;
     }
 
-    /** Starts every namespace again from the seed. */
+    /** Starts every namespace again from the seed; open event streams end (their sequence would restart). */
     clear() {
+        for (const set of this.subscribers.values()) {
+            for (const subscriber of [...set]) {
+                subscriber.close();
+                if (subscriber.end) {
+                    subscriber.end();
+                }
+            }
+        }
+        this.subscribers.clear();
         for (const engine of this.engines.values()) {
             engine.free();
         }

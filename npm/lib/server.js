@@ -131,7 +131,7 @@ function stream(answer, res, streams) {
     if (answer.body.length > 0) {
         write(answer.body);
     }
-    subscriber.attach(write);
+    subscriber.attach(write, () => end(new Uint8Array(0)));
     if (!subscriber.set.has(subscriber)) {
         // It overflowed while the answer waited its delay.
         end(FEED.overflow);

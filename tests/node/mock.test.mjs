@@ -194,3 +194,21 @@ test('a host listening beyond loopback gets the homepage warning when no token g
     assert.doesNotMatch(await home(local), /can be reached from other machines/);
     [open, guarded, local].forEach((n) => n.free());
 });
+
+test('mock.fetch answers the change feed as a stream: the events of later writes, until the reader cancels', async () => {
+    const mock = createMock();
+    try {
+        const feed = await mock.fetch('http://mock.test/__admin/events?type=notes');
+        assert.equal(feed.status, 200);
+        assert.equal(feed.headers.get('content-type'), 'text/event-stream');
+        const reader = feed.body.getReader();
+        await mock.fetch('http://mock.test/api/other', { method: 'POST', body: '{}' });
+        const created = await (await mock.fetch('http://mock.test/api/notes', { method: 'POST', body: '{"text":"hi"}' })).json();
+        const { value } = await reader.read();
+        const text = new TextDecoder().decode(value);
+        assert.equal(text, `id: 2\nevent: created\ndata: {"type":"notes","id":"${created._id}","item":{"text":"hi","_id":"${created._id}"}}\n\n`);
+        await reader.cancel();
+    } finally {
+        await mock.close();
+    }
+});
