@@ -123,9 +123,11 @@ def throughput(start_server, oha, seconds, subscribers):
 
 
 def section(rows, share, alive, seconds, machine):
+    load = os.getloadavg()[0]
     lines = [HEADING, "",
              f"Measured by `BENCH_ONLY=feed bash bench/run.sh` on {time.strftime('%Y-%m-%d')} ({machine}); the native "
-             "release server. How it is measured: `bench/feed.py`.", "",
+             f"release server. How it is measured: `bench/feed.py`. Load average at the end: {load:.1f} (other "
+             "work shared the machine: compare the figures within this run only).", "",
              "| subscribers | events received | missed | latency p50 | latency p99 |", "|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['subscribers']:,} | {r['events']:,} | {r['missing']:,} | {r['p50']:.2f} ms | {r['p99']:.2f} ms |")

@@ -12,10 +12,12 @@
 //! active for as long as a stream is open (see docs/feed.md).
 
 use futures_util::Stream;
-use mock_rest_core::{Event, Subscription, FEED_BUFFER_BYTES, KEEP_ALIVE, KEEP_ALIVE_SECS, OVERFLOW};
+use mock_rest_core::{
+    Event, Subscription, FEED_BUFFER_BYTES, KEEP_ALIVE, KEEP_ALIVE_SECS, OVERFLOW,
+};
 use std::cell::RefCell;
-use std::future::Future;
 use std::collections::VecDeque;
+use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
