@@ -108,8 +108,9 @@ function stream(answer, res, streams) {
         streams.delete(end);
         if (last) {
             res.end(Buffer.from(last));
-            // A client that reads nothing would hold the socket and its buffer: cut it.
-            setTimeout(() => res.destroy(), 1000).unref();
+            // A client that reads nothing would hold the socket and its buffer: cut it after 10 s
+            // (the native server's WRITE_TIMEOUT_SECS), unless it has read to the end by then.
+            setTimeout(() => res.writableFinished || res.destroy(), 10000).unref();
         } else {
             res.destroy();
         }

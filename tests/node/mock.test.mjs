@@ -212,3 +212,33 @@ test('mock.fetch answers the change feed as a stream: the events of later writes
         await mock.close();
     }
 });
+
+test('a feed subscriber of the Node server that reads nothing gets event: overflow and is closed; writers go on', async () => {
+    const net = await import('node:net');
+    const mock = createMock();
+    try {
+        const base = await mock.listen();
+        const { hostname, port } = new URL(base);
+        const socket = net.connect(Number(port), hostname);
+        await new Promise((resolve) => socket.once('connect', resolve));
+        socket.write('GET /__admin/events HTTP/1.1\r\nHost: x\r\n\r\n');
+        socket.pause();
+        // 20 MiB of events for a reader that takes none: more than the socket buffers and the 1 MiB bound.
+        const item = JSON.stringify({ pad: 'x'.repeat(200 * 1024) });
+        for (let n = 0; n < 100; n++) {
+            const answer = await request(base, 'POST', '/api/big', item);
+            assert.equal(answer.status, 200);
+        }
+        const received = [];
+        socket.on('data', (chunk) => received.push(chunk));
+        socket.resume();
+        await new Promise((resolve) => socket.once('close', resolve));
+        const text = Buffer.concat(received).toString('latin1');
+        assert.match(text, /^HTTP\/1\.1 200/);
+        // The last chunk of the chunked answer is the overflow event, then the answer's end.
+        assert.ok(text.endsWith('event: overflow\ndata: {}\n\n\r\n0\r\n\r\n'), `the stream ends with: ${JSON.stringify(text.slice(-80))}`);
+        assert.ok(text.length < 20 * 1024 * 1024, 'not every event was kept for it');
+    } finally {
+        await mock.close();
+    }
+});
