@@ -18,23 +18,30 @@ if (!out || !command) {
 }
 mkdirSync(out, { recursive: true });
 
-const server = spawn(command, [...args, '--host', '127.0.0.1', '--port', '0'], {
-    env: { ...process.env, APP_NAME: 'live-homepage' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-});
-const base = await new Promise((resolve, reject) => {
-    let log = '';
-    const timer = setTimeout(() => reject(new Error(`the server did not listen within 30 s:\n${log}`)), 30000);
-    server.stderr.on('data', (chunk) => {
-        log += chunk;
-        const found = /listening on (\S+)/.exec(log);
-        if (found) {
-            clearTimeout(timer);
-            resolve(found[1].startsWith('http') ? found[1] : `http://${found[1]}`);
-        }
+/** Starts the server with `env` added; resolves to {server, base}. */
+async function start(env = {}) {
+    const server = spawn(command, [...args, '--host', '127.0.0.1', '--port', '0'], {
+        env: { ...process.env, APP_NAME: 'live-homepage', ...env },
+        stdio: ['ignore', 'ignore', 'pipe'],
     });
-    server.on('exit', (code) => reject(new Error(`the server exited (${code}):\n${log}`)));
-});
+    const base = await new Promise((resolve, reject) => {
+        let log = '';
+        const timer = setTimeout(() => reject(new Error(`the server did not listen within 30 s:\n${log}`)), 30000);
+        server.stderr.on('data', (chunk) => {
+            log += chunk;
+            const found = /listening on (\S+)/.exec(log);
+            if (found) {
+                clearTimeout(timer);
+                resolve(found[1].startsWith('http') ? found[1] : `http://${found[1]}`);
+            }
+        });
+        server.on('exit', (code) => reject(new Error(`the server exited (${code}):\n${log}`)));
+    });
+    return { server, base };
+}
+
+const { server, base } = await start();
+const guarded = await start({ API_TOKEN: 's3cret' });
 
 let browser;
 let failed = false;
@@ -75,13 +82,33 @@ try {
     await page.screenshot({ path: shot, fullPage: true });
     console.log(`ok   the homepage showed another client's POST ${shown.toFixed(0)} ms after its answer, without a reload (screenshot: ${shot})`);
 
-    // Without the feed (a token the page does not have), the page stays the static one.
     await page.close();
+
+    // With API_TOKEN and no token in the page's URL, the feed refuses: the page stays the static one.
+    const refused = await browser.newPage();
+    await refused.goto(`${guarded.base}/`);
+    await refused.locator('#live', { hasText: 'Static: the change feed is not available' }).waitFor({ timeout: 5000 });
+    await refused.locator('#counts', { hasText: 'No resources yet.' }).waitFor({ timeout: 1000 });
+    await refused.close();
+    // With ?access_token= the page passes it to the feed (EventSource cannot send headers) and is live.
+    const allowed = await browser.newPage();
+    await allowed.goto(`${guarded.base}/?access_token=s3cret`);
+    await allowed.locator('#live', { hasText: 'Live' }).waitFor({ timeout: 5000 });
+    const made = await fetch(`${guarded.base}/api/moons`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer s3cret' },
+        body: JSON.stringify({ name: 'Io' }),
+    });
+    const moon = await made.json();
+    await allowed.locator('#changes tr', { hasText: moon._id }).waitFor({ timeout: 1000 });
+    await allowed.close();
+    console.log('ok   with API_TOKEN: static without the token, live with ?access_token=');
 } catch (err) {
     failed = true;
     console.error(`FAIL the live homepage: ${err.stack || err.message}`);
 } finally {
     if (browser) await browser.close();
     server.kill('SIGTERM');
+    guarded.server.kill('SIGTERM');
 }
 process.exit(failed ? 1 : 0);
