@@ -82,6 +82,7 @@ impl FeedHub {
             receiver: self.sender.subscribe(),
             subscription,
             open: Arc::clone(&self.open),
+            keep_alive: Duration::from_secs(KEEP_ALIVE_SECS),
         })
     }
 }
@@ -92,6 +93,8 @@ pub struct FeedStream {
     receiver: broadcast::Receiver<Arc<Shared>>,
     subscription: Subscription,
     open: Arc<AtomicUsize>,
+    /// `KEEP_ALIVE_SECS`; shorter in tests.
+    keep_alive: Duration,
 }
 
 impl Drop for FeedStream {
@@ -115,7 +118,7 @@ impl FeedStream {
     /// keep-alive after `KEEP_ALIVE_SECS` of silence, or `event: overflow`
     /// (then `None`) when the stream fell behind.
     async fn next(&mut self) -> Next {
-        let keep_alive = Duration::from_secs(KEEP_ALIVE_SECS);
+        let keep_alive = self.keep_alive;
         loop {
             match tokio::time::timeout(keep_alive, self.receiver.recv()).await {
                 Err(_) => return Next::Send(Bytes::from_static(KEEP_ALIVE)),
@@ -189,6 +192,17 @@ mod tests {
         drop(body);
         assert_eq!(hub.open(), 0);
         assert!(hub.subscribe(Subscription::default(), 1).is_some());
+    }
+
+    #[tokio::test]
+    async fn a_silent_stream_sends_the_keep_alive_comment() {
+        let hub = FeedHub::new();
+        let mut stream = hub.subscribe(Subscription::default(), 1).unwrap();
+        stream.keep_alive = Duration::from_millis(20);
+        let mut body = Box::pin(stream.body(Vec::new()));
+        assert_eq!(body.next().await.unwrap().unwrap(), KEEP_ALIVE);
+        hub.publish(vec![event(1, "a")]);
+        assert_eq!(body.next().await.unwrap().unwrap(), "id: 1\n\n");
     }
 
     #[tokio::test]
