@@ -15,6 +15,10 @@ node:http (bench/node-bare.mjs, a fixed answer, no engine) as the ceiling of any
 bench/mock-fetch.mjs times `createMock().fetch` round trips in process, and `npm pack` gives the
 package's size. BENCH_ONLY=npm runs just that part (the four servers at 1,000 items, GET by id and
 POST) and rewrites only the "npm package" section of docs/benchmarks.md.
+
+The change feed (bench/feed.py): delivery latency from a POST's answer to its event at 1, 100 and
+1,000 subscribers, and POST throughput with 100 subscribers as a share of none. BENCH_ONLY=feed runs
+just that and rewrites only the "change feed" section.
 """
 
 import json
@@ -44,8 +48,8 @@ NODE_BIN = os.path.join(ROOT, "npm", "bin.js")
 MOCK_FETCH = os.path.join(ROOT, "bench", "mock-fetch.mjs")
 NODE_BARE = os.path.join(ROOT, "bench", "node-bare.mjs")
 ONLY = os.environ.get("BENCH_ONLY", "")
-if ONLY not in ("", "npm"):
-    sys.exit(f"bench: BENCH_ONLY={ONLY!r}: the only value is `npm`")
+if ONLY not in ("", "npm", "feed"):
+    sys.exit(f"bench: BENCH_ONLY={ONLY!r}: the values are `npm` and `feed`")
 # The npm package's scenarios and size: the issue's targets are at 1,000 items.
 NPM_SIZE = 1000
 NPM_SCENARIOS = ["GET by id", "POST"]
@@ -478,7 +482,37 @@ def npm_part(rows):
     return fetched, size
 
 
+def feed_part():
+    """The change feed's section of docs/benchmarks.md (bench/feed.py), from this run's figures."""
+    import feed
+
+    def start():
+        server = Ours(extra=["--max-subscribers", "2000"])
+        server.start(None)
+        return server
+
+    rows = []
+    for subscribers in (1, 100, 1000):
+        print(f"feed: latency at {subscribers:,} subscribers", flush=True)
+        rows.append(feed.latency(start, subscribers))
+        print(f"  {rows[-1]}", flush=True)
+    print("feed: POST throughput with 0 and 100 subscribers", flush=True)
+    none, _ = feed.throughput(start, oha, SECONDS, 0)
+    some, alive = feed.throughput(start, oha, SECONDS, 100)
+    return feed, feed.section(rows, (summarize(none), summarize(some)), alive, SECONDS, machine())
+
+
 def main():
+    if ONLY == "feed":
+        module, section = feed_part()
+        print()
+        print(section)
+        path = os.path.join(ROOT, "docs", "benchmarks.md")
+        with open(path) as current:
+            text = current.read()
+        with open(path, "w") as out:
+            out.write(module.replace(text, section))
+        return
     rows, notes = [], []
     load_start = os.getloadavg()[0]
     for n in SIZES:
@@ -505,6 +539,8 @@ def main():
         in_memory, on_disk = durable_ratio(workdir)
     fetched, size = npm_part(rows)
     npm = npm_section(rows, fetched, size, (load_start, os.getloadavg()[0]))
+    _, feed_text = feed_part()
+    npm = npm + "\n" + feed_text
 
     def cell(server, n, scenario):
         return next((r for r in rows if r["server"] == server and r["size"] == n and r["scenario"] == scenario), None)

@@ -16,6 +16,11 @@
 # docs/benchmarks.md, in about 40 s of load plus the builds:
 #
 #   BENCH_ONLY=npm BENCH_SECONDS=5 bash bench/run.sh
+#
+# The change feed alone (delivery latency at 1, 100 and 1,000 subscribers, POST throughput with 100
+# subscribers against none; bench/feed.py), rewriting only that section, in about a minute:
+#
+#   BENCH_ONLY=feed BENCH_SECONDS=5 bash bench/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 oha_version=1.16.0

@@ -33,6 +33,7 @@ export interface EngineSettings {
     maxItems?: SettingValue;
     maxRules?: SettingValue;
     maxStoreBytes?: SettingValue;
+    maxSubscribers?: SettingValue;
     maxTypes?: SettingValue;
     maxUriBytes?: SettingValue;
 }

@@ -1,7 +1,7 @@
 // `import { createMock } from 'mock-rest-api'`: the mock in-process, for tests in Node (node:test,
 // vitest, jest): a real CRUD store behind `mock.fetch`, the global fetch for chosen origins, or a
 // port of 127.0.0.1. See README.md.
-import { DEFAULT_MAX_NAMESPACES, Namespaces, SETTINGS } from './lib/engine.js';
+import { DEFAULT_MAX_NAMESPACES, FEED, Namespaces, SETTINGS } from './lib/engine.js';
 import { baseUrl, close, createServer, listen } from './lib/server.js';
 
 export { SETTINGS };
@@ -14,6 +14,40 @@ const RELATIVE_BASE = 'http://localhost';
 
 /** Statuses whose Response has no body. */
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
+
+/**
+ * The body of an event stream answered in-process (`mock.fetch`): the replay, then each event, until
+ * the reader cancels; a reader that lets FEED.bufferBytes wait gets `event: overflow` and the end.
+ */
+function eventStream(answer) {
+    const subscriber = answer.subscriber;
+    return new ReadableStream({
+        start(controller) {
+            const write = (bytes) => {
+                if (controller.desiredSize !== null && controller.desiredSize < -FEED.bufferBytes) {
+                    subscriber.close();
+                    controller.enqueue(FEED.overflow.slice());
+                    controller.close();
+                    return;
+                }
+                controller.enqueue(bytes.slice());
+            };
+            if (answer.body.length > 0) {
+                write(answer.body);
+            }
+            subscriber.attach(write, () => {
+                try {
+                    controller.close();
+                } catch {
+                    // Already closed or cancelled.
+                }
+            });
+        },
+        cancel() {
+            subscriber.close();
+        },
+    }, { highWaterMark: FEED.bufferBytes, size: (chunk) => chunk.length });
+}
 
 /**
  * A mock with its own store (per namespace), answering at once, with no process and no port until
@@ -53,6 +87,9 @@ export function createMock(options = {}) {
         // The engine applies the body limit (413) by the core's rule.
         const bytes = new Uint8Array(await request.arrayBuffer());
         const answer = await namespaces.handle(request.method, url.pathname + url.search, headers, bytes);
+        if (answer.subscriber) {
+            return new Response(eventStream(answer), { status: answer.status, headers: answer.headers });
+        }
         const body = NULL_BODY.has(answer.status) || request.method === 'HEAD' ? null : answer.body;
         return new Response(body, { status: answer.status, headers: answer.headers });
     }

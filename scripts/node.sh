@@ -24,7 +24,9 @@
 #      'mock-rest-api/browser' after `npx mock-rest-api init public/`, in headless Chromium (Debian's,
 #      installed by scripts/browser.sh setup when missing; tests/node/browser.mjs): the first fetch is
 #      mocked, data survives a reload, other requests pass through;
-#   8. tsc --noEmit (typescript from package-lock.json) on a typed consumer (tests/node/consumer.ts).
+#   8. the live homepage in headless Chromium (tests/node/homepage.mjs): another client's POST shows
+#      within 1 s without a reload; the screenshot is kept in target/artifacts/homepage-live.png;
+#   9. tsc --noEmit (typescript from package-lock.json) on a typed consumer (tests/node/consumer.ts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -134,6 +136,10 @@ stage_test() {
     cp -r tests/node/vite-app "$project/vite-app"
     (cd "$project/vite-app" && ../node_modules/.bin/mock-rest-api init public/) || failed+=(init)
     timeout --kill-after=10 300 node tests/node/browser.mjs "$project/vite-app" "$tmp" || failed+=(browser)
+
+    step "node: the live homepage in headless Chromium (another client's POST shown within 1 s)"
+    timeout --kill-after=10 120 node tests/node/homepage.mjs target/artifacts "$project/node_modules/.bin/mock-rest-api" \
+        || failed+=(homepage)
 
     step "node: tsc --noEmit on a typed consumer"
     cp tests/node/consumer.ts tests/node/tsconfig.json "$project/"

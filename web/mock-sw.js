@@ -142,6 +142,12 @@ async function serve(event) {
         forget(live);
         throw err;
     }
+    // The change feed: each event to every open stream of this namespace that wants it (every tab's
+    // EventSource comes through this worker), and a new stream registered before any await.
+    publish(name, outcome.events);
+    if (outcome.subscribe) {
+        return subscribe(name, live.engine, outcome, request, target, headers);
+    }
     let response = outcome;
     if (outcome.changes.length > 0) {
         try {
@@ -160,6 +166,88 @@ async function serve(event) {
         return Response.error();
     }
     return toResponse(response);
+}
+
+// ---- the change feed ---------------------------------------------------------------------------
+
+/** namespace -> Set of open event streams ({types, write, end}); MAX_SUBSCRIBERS counts them all. */
+const feeds = new Map();
+let feedConstants = null;
+
+function publish(name, events) {
+    const streams = feeds.get(name);
+    if (!streams || events.length === 0) {
+        return;
+    }
+    for (const event of events) {
+        for (const stream of streams) {
+            // The core's rule (Subscription::wants): an event of no type reaches everyone.
+            if (event.type === null || stream.types.length === 0 || stream.types.includes(event.type)) {
+                stream.write(event.bytes);
+            }
+        }
+    }
+}
+
+/**
+ * The answer to an accepted `GET /__admin/events`: a stream that sends the replay, then the events
+ * of this namespace, and a keep-alive comment every 15 s. A reader that lets more than the core's
+ * buffer bound wait (ReadableStream's desiredSize) gets `event: overflow` and the end.
+ */
+function subscribe(name, engine, outcome, request, target, headers) {
+    feedConstants = feedConstants || wasm_bindgen.feedConstants();
+    const { keepAlive, keepAliveMs, overflow, bufferBytes } = feedConstants;
+    let open = 0;
+    for (const streams of feeds.values()) {
+        open += streams.size;
+    }
+    if (open >= engine.maxSubscribers) {
+        return toResponse(engine.tooManySubscribers(request.method, target, headers));
+    }
+    let streams = feeds.get(name);
+    if (!streams) {
+        streams = new Set();
+        feeds.set(name, streams);
+    }
+    let entry;
+    const body = new ReadableStream(
+        {
+            start(controller) {
+                let timer = null;
+                const end = () => {
+                    clearInterval(timer);
+                    streams.delete(entry);
+                };
+                const write = (bytes) => {
+                    if (!streams.has(entry)) {
+                        return;
+                    }
+                    if (controller.desiredSize !== null && controller.desiredSize < 0) {
+                        end();
+                        controller.enqueue(overflow.slice());
+                        controller.close();
+                        return;
+                    }
+                    controller.enqueue(bytes.slice());
+                };
+                entry = { types: outcome.subscribe.types, write, end };
+                streams.add(entry);
+                timer = setInterval(() => write(keepAlive), keepAliveMs);
+                if (outcome.body.length > 0) {
+                    write(outcome.body);
+                }
+            },
+            cancel() {
+                entry.end();
+            },
+        },
+        { highWaterMark: bufferBytes, size: (chunk) => chunk.byteLength },
+    );
+    const out = new Headers();
+    for (const [header, value] of outcome.headers) {
+        out.append(header, value);
+    }
+    return new Response(body, { status: outcome.status, headers: out });
 }
 
 function toResponse({ status, headers, body }) {

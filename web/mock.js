@@ -35,7 +35,7 @@ let listening = false;
  *   array of rules as `GET /__admin/rules` lists them, or its JSON text.
  * - the engine's settings, by the native server's names or their JavaScript forms (`DELAY_MS` or
  *   `delayMs`): `appName`, `appVersion`, `apiToken`, `authScope`, `corsOrigins`, `delayMs`,
- *   `journalSize`, `maxBodyBytes`, `maxItems`, `maxRules`, `maxTypes`, `maxUriBytes`. The engine in the worker
+ *   `journalSize`, `maxBodyBytes`, `maxItems`, `maxRules`, `maxSubscribers`, `maxTypes`, `maxUriBytes`. The engine in the worker
  *   checks them (its one table of settings), and an unknown or bad one rejects the promise.
  * - `serviceWorker`: the worker's URL (default: mock-sw.js beside this file); `scope`: its scope
  *   (default: the folder of the worker); `timeoutMs`: how long to wait for control (default 10000).

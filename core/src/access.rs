@@ -6,8 +6,22 @@ use crate::route::Route;
 use subtle::ConstantTimeEq;
 
 /// Whether the request may use the route, given `API_TOKEN` and `AUTH_SCOPE`.
+/// The change feed also takes the token as `?access_token=`, since a
+/// browser's `EventSource` cannot send headers; no other route does, so the
+/// token stays out of URLs (and logs) everywhere else.
 pub fn authorized(config: &Config, route: &Route, request: &Request) -> bool {
     authorized_for(config, route.is_public(), route.is_admin(), request)
+        || (*route == Route::Events && query_token_matches(config, request))
+}
+
+/// Whether the query's `access_token` is `API_TOKEN`.
+fn query_token_matches(config: &Config, request: &Request) -> bool {
+    let Some(token) = &config.api_token else {
+        return true;
+    };
+    form_urlencoded::parse(request.query.as_bytes())
+        .filter(|(key, _)| key == "access_token")
+        .any(|(_, value)| bool::from(value.as_bytes().ct_eq(token.as_bytes())))
 }
 
 /// Whether the request may use a path that is public or admin, or neither

@@ -24,6 +24,20 @@ pub const DEFAULT_MAX_STORE_BYTES: usize = 1024 * 1024 * 1024;
 pub const DEFAULT_MAX_RULES: usize = 1000;
 /// The default `MAX_URI_BYTES`.
 pub const DEFAULT_MAX_URI_BYTES: usize = 8 * 1024;
+/// The default `MAX_SUBSCRIBERS`: open `/__admin/events` streams per host.
+pub const DEFAULT_MAX_SUBSCRIBERS: usize = 256;
+/// How many recent events the change feed keeps for clients that reconnect
+/// (`Last-Event-ID`); an older position gets `event: gap`.
+pub const FEED_RING_SIZE: usize = 1000;
+/// The most bytes of event text the feed keeps for replay (the oldest events
+/// go first past it), so large items cannot make the ring large.
+pub const FEED_RING_BYTES: usize = 4 * 1024 * 1024;
+/// How many events a subscriber may fall behind before it gets
+/// `event: overflow` and is closed (hosts whose channel counts events).
+pub const FEED_BUFFER_EVENTS: usize = 1024;
+/// How many bytes may wait unsent for a subscriber before it gets
+/// `event: overflow` and is closed (hosts whose streams count bytes).
+pub const FEED_BUFFER_BYTES: usize = 1024 * 1024;
 
 /// What the engine is told at start.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +76,10 @@ pub struct Config {
     pub max_uri_bytes: usize,
     /// `MAX_RULES`: the most rules the engine holds; one more is `507`.
     pub max_rules: usize,
+    /// `MAX_SUBSCRIBERS`: the most open `/__admin/events` streams a host
+    /// keeps (at the edge: per namespace); one more is `503`. The host counts
+    /// them; the engine only carries the number.
+    pub max_subscribers: usize,
 }
 
 /// Which requests `API_TOKEN` guards.
@@ -91,6 +109,7 @@ impl Default for Config {
             max_types: DEFAULT_MAX_TYPES,
             max_store_bytes: DEFAULT_MAX_STORE_BYTES,
             max_uri_bytes: DEFAULT_MAX_URI_BYTES,
+            max_subscribers: DEFAULT_MAX_SUBSCRIBERS,
         }
     }
 }
@@ -197,6 +216,12 @@ pub const SETTINGS: &[Setting] = &[
         kind: Kind::Number { max: u32::MAX as u64 },
         default: "1000",
         help: "The most rules (/__admin/rules) the mock holds; one more gets 507.",
+    },
+    Setting {
+        name: "MAX_SUBSCRIBERS",
+        kind: Kind::Number { max: u32::MAX as u64 },
+        default: "256",
+        help: "The most open /__admin/events streams (per server; at the edge, per namespace); one more gets 503.",
     },
     Setting {
         name: "MAX_TYPES",
@@ -346,6 +371,7 @@ impl Config {
             "MAX_ITEMS" => self.max_items = size(),
             "MAX_STORE_BYTES" => self.max_store_bytes = size(),
             "MAX_RULES" => self.max_rules = size(),
+            "MAX_SUBSCRIBERS" => self.max_subscribers = size(),
             "MAX_TYPES" => self.max_types = size(),
             "MAX_URI_BYTES" => self.max_uri_bytes = size(),
             other => return Err(format!("{other} has no field in Config")),
@@ -425,6 +451,7 @@ mod tests {
         assert_ne!(changed.max_body_bytes, default.max_body_bytes);
         assert_ne!(changed.max_items, default.max_items);
         assert_ne!(changed.max_rules, default.max_rules);
+        assert_ne!(changed.max_subscribers, default.max_subscribers);
         assert_ne!(changed.max_types, default.max_types);
         assert_ne!(changed.max_store_bytes, default.max_store_bytes);
         assert_ne!(changed.max_uri_bytes, default.max_uri_bytes);

@@ -157,6 +157,11 @@ pub enum ApiError {
         /// What failed, in words.
         reason: String,
     },
+    /// The host holds as many open `/__admin/events` streams as it may (`503`).
+    TooManySubscribers {
+        /// `MAX_SUBSCRIBERS`.
+        limit: usize,
+    },
     /// The host could not reach what serves the request (`503`).
     Unavailable {
         /// What could not be reached, in words.
@@ -207,7 +212,7 @@ impl ApiError {
             | Self::TooManyNamespaces { .. } => 507,
             Self::UriTooLong { .. } => 414,
             Self::RequestTimeout => 408,
-            Self::StorageFailed | Self::Unavailable { .. } => 503,
+            Self::StorageFailed | Self::Unavailable { .. } | Self::TooManySubscribers { .. } => 503,
             Self::UnsupportedTransferCoding { .. } => 501,
             Self::HostFailed { .. } => 500,
         }
@@ -293,6 +298,9 @@ impl ApiError {
             ),
             Self::RuleAnswerTooLarge { id, limit } => format!(
                 "The answer of rule {id}, filled in for this request, would be larger than the limit of {limit} bytes."
+            ),
+            Self::TooManySubscribers { limit } => format!(
+                "{limit} event streams are open, the most there may be (MAX_SUBSCRIBERS). Close one, or try again later."
             ),
             Self::TooManyNamespaces { limit } => format!(
                 "This host holds at most {limit} namespaces. Use an existing X-Mock-Namespace, or raise MAX_NAMESPACES."

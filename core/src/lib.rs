@@ -43,6 +43,11 @@
 //!   replaced item in its place, a forgotten type, a rule added or used or
 //!   removed), so a host maps each change to one storage operation and
 //!   rebuilds the same store and rules later with [`Engine::apply`].
+//! - The change feed (`/__admin/events`): which event each change becomes,
+//!   its sequence number, the ring a reconnecting client replays from (or
+//!   `event: gap`), and every event's bytes as Server-Sent Events
+//!   ([`Outcome::events`], [`Outcome::subscribe`]); the host only keeps the
+//!   streams open and pushes the bytes.
 //! - The rules for reading a request body ([`BodyCollector`]: the limit, the
 //!   drain past it, bodies that did not arrive whole, transfer codings), which
 //!   a host drives chunk by chunk, and every answer a host gives itself
@@ -120,6 +125,7 @@ mod controls;
 mod cors;
 mod engine;
 mod error;
+mod feed;
 mod host;
 mod ids;
 mod journal;
@@ -142,11 +148,13 @@ pub use body::{nests_within, MAX_DEPTH};
 pub use collect::{BodyCollector, Feed, DRAIN_BYTES};
 pub use config::{
     AuthScope, Config, Kind, Setting, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_ITEMS, DEFAULT_MAX_RULES,
-    DEFAULT_MAX_STORE_BYTES, DEFAULT_MAX_TYPES, DEFAULT_MAX_URI_BYTES, SETTINGS,
+    DEFAULT_MAX_STORE_BYTES, DEFAULT_MAX_SUBSCRIBERS, DEFAULT_MAX_TYPES, DEFAULT_MAX_URI_BYTES,
+    FEED_BUFFER_BYTES, FEED_BUFFER_EVENTS, FEED_RING_BYTES, FEED_RING_SIZE, SETTINGS,
 };
 pub use controls::MAX_DELAY;
 pub use engine::Engine;
 pub use error::{ApiError, Framing};
+pub use feed::{Event, EventKind, Subscription, KEEP_ALIVE, KEEP_ALIVE_SECS, OVERFLOW};
 pub use host::error_response_without_engine;
 pub use ids::{IdSource, SeededIds, ID_KEY};
 pub use journal::DEFAULT_JOURNAL_SIZE;

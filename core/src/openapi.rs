@@ -173,6 +173,11 @@ fn operation(route: &RouteSpec, op: &Operation, head: bool) -> Value {
                 "content".to_owned(),
                 json!({"text/html": {"schema": {"type": "string"}}}),
             );
+        } else if op.response == Payload::EventStream {
+            ok.insert(
+                "content".to_owned(),
+                json!({"text/event-stream": {"schema": {"type": "string"}}}),
+            );
         }
     }
     responses.insert(op.success.to_string(), Value::Object(ok));
@@ -205,6 +210,7 @@ fn error_ref(status: u16) -> Value {
         401 => "Unauthorized",
         412 => "PreconditionFailed",
         507 => "InsufficientStorage",
+        503 => "ServiceUnavailable",
         _ => "PayloadTooLarge",
     };
     json!({"$ref": format!("#/components/responses/{name}")})
@@ -213,7 +219,7 @@ fn error_ref(status: u16) -> Value {
 fn schema(payload: Payload) -> Option<Value> {
     let reference = |name: &str| json!({"$ref": format!("#/components/schemas/{name}")});
     Some(match payload {
-        Payload::Nothing | Payload::Html => return None,
+        Payload::Nothing | Payload::Html | Payload::EventStream => return None,
         Payload::Health => reference("Health"),
         Payload::OpenApi => json!({"type": "object", "description": "This document"}),
         Payload::Item => reference("Item"),
@@ -454,6 +460,7 @@ fn components() -> Value {
                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
             },
             "PreconditionFailed": error("If-Match does not match the item's current ETag; nothing changed"),
+            "ServiceUnavailable": error("MAX_SUBSCRIBERS streams are open; try again later"),
             "InsufficientStorage": error("A limit is reached (MAX_ITEMS, MAX_TYPES or MAX_RULES); nothing changed"),
             "PayloadTooLarge": error(&format!("The body is over the limit ({DEFAULT_MAX_BODY_BYTES} bytes by default)")),
         },

@@ -1,5 +1,6 @@
 //! `/health` and the homepage: both describe the server and what it holds.
 
+use crate::feed::Event;
 use crate::route::ROUTES;
 use crate::store::Store;
 use serde_json::{json, Value};
@@ -83,6 +84,10 @@ pub fn add_namespaces(doc: &mut Value, namespaces: &[(String, usize)]) {
     }
 }
 
+/// The heading of the homepage's table of resources, before which the
+/// namespaces go.
+const RESOURCES_HEADING: &str = "<h2 id=\"resources\">Resources</h2>";
+
 /// The homepage's table of namespaces (as [`add_namespaces`] lists them),
 /// before its resources.
 pub fn add_namespaces_html(html: &mut String, namespaces: &[(String, usize)]) {
@@ -96,35 +101,91 @@ pub fn add_namespaces_html(html: &mut String, namespaces: &[(String, usize)]) {
         let _ = writeln!(table, "<tr><td>{}</td><td>{count}</td></tr>", escape(name));
     }
     table.push_str("</tbody>\n</table>\n");
-    let at = html.find("<h2>Resources</h2>").unwrap_or(html.len());
+    let at = html.find(RESOURCES_HEADING).unwrap_or(html.len());
     html.insert_str(at, &table);
 }
 
 const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:60rem;\
 margin:2rem auto;padding:0 1rem;color:#222}h1{margin-bottom:.2rem}table{border-collapse:collapse;\
-width:100%;margin:1rem 0 2rem}th,td{text-align:left;padding:.4rem .6rem;border-bottom:1px solid #ddd}\
-th{background:#f4f4f4}code{font-family:ui-monospace,monospace}.facts{color:#555}\
-.warning{background:#fff3cd;border:1px solid #e0b400;padding:.6rem .8rem;border-radius:4px}";
+width:100%;margin:1rem 0 2rem}th,td{text-align:left;padding:.4rem .6rem;border-bottom:1px solid #ddd;\
+vertical-align:top}th{background:#f4f4f4}code{font-family:ui-monospace,monospace}.facts{color:#555}\
+.warning{background:#fff3cd;border:1px solid #e0b400;padding:.6rem .8rem;border-radius:4px}\
+#live{color:#555;font-style:italic}td.item{font-family:ui-monospace,monospace;word-break:break-all}";
 
-/// The HTML homepage. Self-contained: inline CSS, no script, no external asset.
+/// The script that makes the homepage live: it subscribes to the change feed
+/// from the sequence the page was rendered at, and on each event updates the
+/// latest changes, then refreshes the counts (`/health`), the latest requests
+/// and the items of the chosen type. Without it (no script, no
+/// `EventSource`, a feed that refuses) the page stays as rendered. With
+/// `API_TOKEN`, the page's own `?access_token=` is passed on.
+const SCRIPT: &str = r#"(function(){
+if(!window.EventSource||!window.fetch)return;
+var d=document,tok=new URLSearchParams(location.search).get('access_token');
+var opts=tok?{headers:{Authorization:'Bearer '+tok}}:{};
+var live=d.getElementById('live'),changes=d.getElementById('changes'),picker=d.getElementById('type');
+function el(tag,text){var e=d.createElement(tag);e.textContent=text;return e}
+function row(cells,cls){var tr=d.createElement('tr');cells.forEach(function(c,i){var td=el('td',c);if(cls&&i===cells.length-1)td.className=cls;tr.appendChild(td)});return tr}
+function fill(id,rows,empty){var body=d.getElementById(id);body.textContent='';if(!rows.length)rows=[[empty]];rows.forEach(function(r){body.appendChild(row(r,id==='items'?'item':''))})}
+function get(url){return fetch(url,opts).then(function(r){if(!r.ok)throw new Error(r.status);return r.json()})}
+function counts(){return get('/health').then(function(h){var res=h.database.resources.slice().sort(function(a,b){return a.name<b.name?-1:a.name>b.name?1:0});
+d.getElementById('total').textContent=h.database.total_resources_count;
+fill('counts',res.map(function(r){return[r.name,String(r.count)]}),'No resources yet.');
+var chosen=picker.value;picker.textContent='';picker.appendChild(el('option',''));
+res.forEach(function(r){var o=el('option',r.name);o.value=r.name;if(r.name===chosen)o.selected=true;picker.appendChild(o)})})}
+function requests(){return get('/__admin/requests?_limit=10').then(function(list){
+fill('requests',list.reverse().map(function(e){return[e.time,e.method,e.path+(e.query?'?'+e.query:''),String(e.status)]}),'No requests yet.')}).catch(function(){})}
+function items(){var t=picker.value;if(!t){fill('items',[],'Choose a type.');return Promise.resolve()}
+return get('/api/'+encodeURIComponent(t)+'?_limit=50').then(function(list){fill('items',list.map(function(i){return[String(i._id),JSON.stringify(i)]}),'No items.')}).catch(function(){fill('items',[],'The items could not be read.')})}
+var timer=null;function refresh(){if(timer)return;timer=setTimeout(function(){timer=null;counts().then(items).catch(function(){});requests()},50)}
+picker.addEventListener('change',items);
+var url='/__admin/events?_since='+d.body.getAttribute('data-seq')+(tok?'&access_token='+encodeURIComponent(tok):'');
+var es=new EventSource(url);
+es.onopen=function(){live.textContent='Live: this page follows the change feed (/__admin/events).'};
+es.onerror=function(){if(es.readyState===2)live.textContent='Static: the change feed is not available; reload to update.'};
+['created','replaced','patched','deleted','cleared','reset','snapshot'].forEach(function(kind){
+es.addEventListener(kind,function(ev){var data={};try{data=JSON.parse(ev.data)}catch(e){}
+if(changes.firstElementChild&&changes.firstElementChild.getAttribute('data-empty'))changes.textContent='';
+changes.insertBefore(row([ev.lastEventId,kind,data.type||'',data.id||'']),changes.firstChild);
+while(changes.children.length>10)changes.removeChild(changes.lastChild);refresh()})});
+es.addEventListener('gap',function(){es.close();location.reload()});
+items();
+})();"#;
+
+/// What the homepage shows besides the store: the latest changes (from the
+/// feed's ring), the latest requests (from the journal) and the feed's
+/// sequence the page was rendered at, which its script subscribes from.
+pub struct Recent<'a> {
+    /// The latest events of the feed, oldest first.
+    pub changes: Vec<&'a Event>,
+    /// The latest journal entries, oldest first (as `/__admin/requests`).
+    pub requests: Value,
+    /// The feed's last sequence number.
+    pub seq: u64,
+}
+
+/// The HTML homepage. Self-contained: inline CSS and script, no asset from
+/// another origin. It is whole without its script; the script keeps it live.
 pub fn homepage(
     name: &str,
     version: &str,
     elapsed: Duration,
     store: &Store,
     warn_open: bool,
+    recent: &Recent<'_>,
 ) -> String {
     let mut types: Vec<(&str, usize)> = store.counts().collect();
     types.sort_unstable();
-    let mut html = String::with_capacity(4096);
+    let mut html = String::with_capacity(8192);
     let name = escape(name);
     // Writing to a String cannot fail; the results are ignored for that reason.
     let _ = write!(
         html,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{name}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>{name}</h1>\n\
-         <p class=\"facts\">Version: {}<br>Uptime: {}<br>Total resources count: {}</p>\n",
+         <title>{name}</title>\n<style>{STYLE}</style>\n</head>\n<body data-seq=\"{}\">\n<main>\n<h1>{name}</h1>\n\
+         <p class=\"facts\">Version: {}<br>Uptime: {}<br>Total resources count: <span id=\"total\">{}</span></p>\n\
+         <p id=\"live\" role=\"status\">Static: reload to update.</p>\n",
+        recent.seq,
         escape(version),
         uptime(elapsed),
         store.total()
@@ -136,23 +197,67 @@ pub fn homepage(
              Set <code>API_TOKEN</code>, or <code>RUN_LOCAL=1</code> to listen on 127.0.0.1 only.</p>\n",
         );
     }
-    html.push_str("<h2>Resources</h2>\n");
+    html.push_str(RESOURCES_HEADING);
+    html.push_str(
+        "\n<p>To create some, <code>POST</code> JSON to <code>/api/{resource}</code>.</p>\n",
+    );
+    html.push_str("<table aria-labelledby=\"resources\">\n<thead><tr><th scope=\"col\">Resource</th><th scope=\"col\">Count</th></tr></thead>\n<tbody id=\"counts\">\n");
     if types.is_empty() {
-        html.push_str("<p>No resources yet. <code>POST</code> JSON to <code>/api/{resource}</code> to create some.</p>\n");
-    } else {
-        html.push_str(
-            "<table>\n<thead><tr><th>Resource</th><th>Count</th></tr></thead>\n<tbody>\n",
-        );
-        for (resource, count) in types {
-            let _ = writeln!(
-                html,
-                "<tr><td>{}</td><td>{count}</td></tr>",
-                escape(resource)
-            );
-        }
-        html.push_str("</tbody>\n</table>\n");
+        html.push_str("<tr><td>No resources yet.</td></tr>\n");
     }
-    html.push_str("<h2>Endpoints</h2>\n<table>\n<thead><tr><th>Endpoint</th><th>Method</th><th>Description</th></tr></thead>\n<tbody>\n");
+    for (resource, count) in &types {
+        let _ = writeln!(
+            html,
+            "<tr><td><a href=\"/api/{}\">{}</a></td><td>{count}</td></tr>",
+            escape(&encode_segment(resource)),
+            escape(resource)
+        );
+    }
+    html.push_str("</tbody>\n</table>\n");
+    html.push_str("<h2 id=\"changes-title\">Latest changes</h2>\n<table aria-labelledby=\"changes-title\">\n<thead><tr><th scope=\"col\">Event id</th><th scope=\"col\">Event</th><th scope=\"col\">Type</th><th scope=\"col\">Item id</th></tr></thead>\n<tbody id=\"changes\">\n");
+    if recent.changes.is_empty() {
+        html.push_str("<tr data-empty=\"1\"><td>No changes yet.</td></tr>\n");
+    }
+    for event in recent.changes.iter().rev() {
+        let _ = writeln!(
+            html,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            event.seq,
+            event.kind.as_str(),
+            escape(event.resource.as_deref().unwrap_or("")),
+            escape(event.id.as_deref().unwrap_or(""))
+        );
+    }
+    html.push_str("</tbody>\n</table>\n");
+    html.push_str("<h2 id=\"requests-title\">Latest requests</h2>\n<table aria-labelledby=\"requests-title\">\n<thead><tr><th scope=\"col\">Time</th><th scope=\"col\">Method</th><th scope=\"col\">Path</th><th scope=\"col\">Status</th></tr></thead>\n<tbody id=\"requests\">\n");
+    let entries = recent.requests.as_array().map_or(&[][..], Vec::as_slice);
+    if entries.is_empty() {
+        html.push_str("<tr><td>No requests yet.</td></tr>\n");
+    }
+    for entry in entries.iter().rev() {
+        let text = |key: &str| entry[key].as_str().unwrap_or("").to_owned();
+        let query = text("query");
+        let target = if query.is_empty() {
+            text("path")
+        } else {
+            format!("{}?{query}", text("path"))
+        };
+        let _ = writeln!(
+            html,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&text("time")),
+            escape(&text("method")),
+            escape(&target),
+            entry["status"]
+        );
+    }
+    html.push_str("</tbody>\n</table>\n");
+    html.push_str("<h2 id=\"items-title\">Items</h2>\n<p><label for=\"type\">Type</label> <select id=\"type\" name=\"type\"><option value=\"\"></option>");
+    for (resource, _) in &types {
+        let _ = write!(html, "<option value=\"{0}\">{0}</option>", escape(resource));
+    }
+    html.push_str("</select></p>\n<table aria-labelledby=\"items-title\">\n<thead><tr><th scope=\"col\">Id</th><th scope=\"col\">Item</th></tr></thead>\n<tbody id=\"items\">\n<tr><td>Choose a type.</td></tr>\n</tbody>\n</table>\n");
+    html.push_str("<h2 id=\"endpoints\">Endpoints</h2>\n<table aria-labelledby=\"endpoints\">\n<thead><tr><th scope=\"col\">Endpoint</th><th scope=\"col\">Method</th><th scope=\"col\">Description</th></tr></thead>\n<tbody>\n");
     // The route table is the one list of endpoints, as for `/openapi.json`.
     for route in ROUTES {
         for operation in route.operations {
@@ -165,8 +270,16 @@ pub fn homepage(
             );
         }
     }
-    html.push_str("</tbody>\n</table>\n<p>The whole API as OpenAPI 3.1: <a href=\"/openapi.json\">/openapi.json</a></p>\n</body>\n</html>\n");
+    let _ = write!(
+        html,
+        "</tbody>\n</table>\n<p>The whole API as OpenAPI 3.1: <a href=\"/openapi.json\">/openapi.json</a></p>\n</main>\n<script>{SCRIPT}</script>\n</body>\n</html>\n"
+    );
     html
+}
+
+/// Percent-encodes a resource name for a link's path segment.
+fn encode_segment(text: &str) -> String {
+    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
 /// Escapes text for HTML element content and attribute values.
@@ -217,7 +330,12 @@ mod tests {
     #[test]
     fn namespaces_are_listed_when_there_is_more_than_the_default() {
         let (_, mut doc) = health("a", "1", Duration::ZERO, &Store::new(), None);
-        let mut html = homepage("a", "1", Duration::ZERO, &Store::new(), false);
+        let recent = Recent {
+            changes: Vec::new(),
+            requests: json!([]),
+            seq: 0,
+        };
+        let mut html = homepage("a", "1", Duration::ZERO, &Store::new(), false, &recent);
         add_namespaces(&mut doc, &[("default".to_owned(), 2)]);
         add_namespaces_html(&mut html, &[("default".to_owned(), 2)]);
         assert!(doc.get("namespaces").is_none());
@@ -230,7 +348,7 @@ mod tests {
             json!([{"name": "default", "count": 2}, {"name": "<b>", "count": 0}])
         );
         assert!(html.contains("<tr><td>&lt;b&gt;</td><td>0</td></tr>"));
-        assert!(html.find("Namespaces").unwrap() < html.find("<h2>Resources").unwrap());
+        assert!(html.find("Namespaces").unwrap() < html.find(RESOURCES_HEADING).unwrap());
     }
 
     #[test]
@@ -238,14 +356,23 @@ mod tests {
         let mut store = Store::new();
         store.put("zebras", "1", "{}".to_owned());
         store.put("<script>", "1", "{}".to_owned());
-        let html = homepage("a&b", "1.0", Duration::ZERO, &store, false);
+        let recent = Recent {
+            changes: Vec::new(),
+            requests: json!([]),
+            seq: 0,
+        };
+        let html = homepage("a&b", "1.0", Duration::ZERO, &store, false, &recent);
         assert!(!html.contains("Warning"));
-        assert!(
-            homepage("a", "1", Duration::ZERO, &store, true).contains("<strong>Warning:</strong>")
-        );
+        assert!(homepage("a", "1", Duration::ZERO, &store, true, &recent)
+            .contains("<strong>Warning:</strong>"));
         assert!(html.contains("<title>a&amp;b</title>"));
         assert!(html.contains("&lt;script&gt;"));
-        assert!(!html.contains("<script>"));
+        assert!(!html.contains("<script>\n"));
+        assert_eq!(
+            html.matches("<script>").count(),
+            1,
+            "only the page's own script"
+        );
         let first = html.find("&lt;script&gt;").unwrap();
         assert!(first < html.find("zebras").unwrap());
         assert!(

@@ -1,5 +1,6 @@
 //! What the engine answers: a response and the store changes behind it.
 
+use crate::feed::{Event, Subscription};
 use crate::rules::Fault;
 use std::time::Duration;
 
@@ -107,4 +108,15 @@ pub struct Outcome {
     /// What a rule asks the host to do instead of sending `response` (after
     /// the delay): drop the connection. `None` for every other answer.
     pub fault: Option<Fault>,
+    /// The change feed's events for `changes`, in order, for the host to
+    /// push to every open `/__admin/events` stream whose subscription
+    /// [wants](Subscription::wants) them. Empty when nothing changed.
+    pub events: Vec<Event>,
+    /// For an accepted `GET /__admin/events`: the stream to keep open. The
+    /// response's head and body (the replay) go out first, then the host
+    /// pushes later events that the subscription wants, and
+    /// [`KEEP_ALIVE`](crate::KEEP_ALIVE) every
+    /// [`KEEP_ALIVE_SECS`](crate::KEEP_ALIVE_SECS). A host over its
+    /// `MAX_SUBSCRIBERS` answers [`ApiError::TooManySubscribers`](crate::ApiError::TooManySubscribers) instead.
+    pub subscribe: Option<Subscription>,
 }

@@ -55,6 +55,8 @@ pub enum Route {
         /// The rule's id, percent-decoded.
         id: String,
     },
+    /// `/__admin/events`: the change feed, as Server-Sent Events.
+    Events,
 }
 
 /// What a request or response body holds, for the OpenAPI document.
@@ -88,6 +90,8 @@ pub enum Payload {
     Rule,
     /// Every rule, an array.
     RuleList,
+    /// The change feed, `text/event-stream`.
+    EventStream,
 }
 
 /// Which conditional request header an operation honours.
@@ -369,6 +373,14 @@ pub const ROUTES: &[RouteSpec] = &[
         ],
         allow: "DELETE, OPTIONS",
     },
+    RouteSpec {
+        template: "/__admin/events",
+        operations: &[
+            op(Method::Get, "events", "The store's changes as Server-Sent Events (?type= filters, Last-Event-ID or ?_since= replays); ?access_token= may carry the token", Payload::Nothing, Payload::EventStream)
+                .errors(&[400, 503]),
+        ],
+        allow: "GET, HEAD, OPTIONS",
+    },
 ];
 
 impl Route {
@@ -393,6 +405,7 @@ impl Route {
             ["__admin", "reset"] => Ok(Self::Reset),
             ["__admin", "requests"] => Ok(Self::Requests),
             ["__admin", "rules"] => Ok(Self::Rules),
+            ["__admin", "events"] => Ok(Self::Events),
             ["__admin", "rules", id] => Ok(Self::Rule {
                 id: decode_segment(id, "rule id")?,
             }),
@@ -426,6 +439,7 @@ impl Route {
             Self::Requests => 8,
             Self::Rules => 9,
             Self::Rule { .. } => 10,
+            Self::Events => 11,
         };
         &ROUTES[index]
     }
@@ -445,7 +459,12 @@ impl Route {
     pub fn is_admin(&self) -> bool {
         matches!(
             self,
-            Self::Snapshot | Self::Reset | Self::Requests | Self::Rules | Self::Rule { .. }
+            Self::Snapshot
+                | Self::Reset
+                | Self::Requests
+                | Self::Rules
+                | Self::Rule { .. }
+                | Self::Events
         )
     }
 

@@ -36,6 +36,8 @@
 pub mod settings;
 
 #[cfg(target_family = "wasm")]
+mod feed;
+#[cfg(target_family = "wasm")]
 mod object;
 #[cfg(target_family = "wasm")]
 mod storage;

@@ -1,6 +1,7 @@
 //! The Durable Object that owns one namespace: its engine, and the rows that
 //! survive the object's eviction.
 
+use crate::feed::Streams;
 use crate::settings;
 use crate::storage::Storage;
 use futures_util::StreamExt;
@@ -38,6 +39,9 @@ pub struct MockStore {
     /// Loaded by the first request; dropped (to be loaded again) when a
     /// change could not be stored, so memory never runs ahead of storage.
     live: RefCell<Option<Live>>,
+    /// The open `/__admin/events` streams; they outlive a reload of `live`
+    /// (not the object: an evicted object has none, as its clients were cut).
+    streams: RefCell<Streams>,
 }
 
 struct Live {
@@ -51,6 +55,7 @@ impl DurableObject for MockStore {
             state,
             env,
             live: RefCell::new(None),
+            streams: RefCell::new(Streams::default()),
         }
     }
 
@@ -99,6 +104,19 @@ impl MockStore {
                 },
             };
             let mut outcome = live.engine.handle(&request, unix_now());
+            let mut streams = self.streams.borrow_mut();
+            streams.publish(&outcome.events);
+            if let Some(subscription) = outcome.subscribe.take() {
+                let limit = live.engine.config().max_subscribers;
+                if streams.len() >= limit {
+                    let refused = ApiError::TooManySubscribers { limit };
+                    return respond(live.engine.error_response(&refused, &request));
+                }
+                let replay = std::mem::take(&mut outcome.response.body);
+                let body = streams.subscribe(subscription, replay);
+                return stream(outcome.response, body);
+            }
+            drop(streams);
             if !outcome.changes.is_empty() {
                 if let Err(err) = live.storage.record(&outcome.changes) {
                     console_error!("storing the changes failed, nothing was kept: {err}");
@@ -219,6 +237,24 @@ fn respond(response: mock_rest_core::Response) -> worker::Result<worker::Respons
     } else {
         builder.fixed(response.body)
     })
+}
+
+/// An event stream: the engine's status and headers, then the body as its
+/// queue fills.
+fn stream(
+    response: mock_rest_core::Response,
+    body: crate::feed::Body,
+) -> worker::Result<worker::Response> {
+    let headers = Headers::new();
+    for (name, value) in &response.headers {
+        if headers.append(name, value).is_err() {
+            console_warn!("dropped a {name} header value that HTTP cannot carry");
+        }
+    }
+    ResponseBuilder::new()
+        .with_status(response.status)
+        .with_headers(headers)
+        .from_stream(body)
 }
 
 /// The answer when there is no engine to ask (settings or storage that do

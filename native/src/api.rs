@@ -1,6 +1,7 @@
 //! The one handler: a salvo request in, the engine's outcome out.
 
 use crate::durable::Durable;
+use crate::feed::FeedStream;
 use crate::namespaces::Namespaces;
 use http_body_util::BodyExt;
 use mock_rest_core::{ApiError, BodyCollector, Engine, Fault, Feed, IdSource, Method, Request};
@@ -59,11 +60,11 @@ impl Api {
     async fn handle(&self, req: &mut salvo::Request, res: &mut salvo::Response) {
         let started = Instant::now();
         let mut request = head(req);
-        let (response, fault) = match self.read_body(req, &mut request).await {
+        let (response, fault, stream) = match self.read_body(req, &mut request).await {
             Ok(()) => self.answer(&request).await,
             // A body that took too long, did not arrive whole or cannot be
             // decoded: the engine never sees the request, so nothing changes.
-            Err(error) => (self.namespaces.refuse(&error, &request), None),
+            Err(error) => (self.namespaces.refuse(&error, &request), None, None),
         };
         if fault == Some(Fault::Reset) {
             // A body that fails before its first byte: hyper then closes the
@@ -73,11 +74,22 @@ impl Api {
             return;
         }
         let status = response.status;
-        write(res, response);
+        match stream {
+            Some(stream) => {
+                let replay = write_head(res, response);
+                res.stream(stream.body(replay));
+            }
+            None => write(res, response),
+        }
         tracing::info!(
             "{} {} {} {:.1}ms",
             request.method,
-            req.uri(),
+            // The feed may carry the token in its query: it is not logged.
+            if stream_route(&request) {
+                req.uri().path().to_owned()
+            } else {
+                req.uri().to_string()
+            },
             status,
             started.elapsed().as_secs_f64() * 1000.0
         );
@@ -103,15 +115,18 @@ impl Api {
 
     /// Runs the engine, makes its changes durable and waits its delay; the
     /// answer, and the fault a rule asks for.
-    async fn answer(&self, request: &Request) -> (mock_rest_core::Response, Option<Fault>) {
+    async fn answer(
+        &self,
+        request: &Request,
+    ) -> (mock_rest_core::Response, Option<Fault>, Option<FeedStream>) {
         let space = match self.namespaces.pick(request) {
             Ok(space) => space,
             // A bad name (400), too many namespaces (507): nothing changes.
-            Err(error) => return (self.namespaces.refuse(&error, request), None),
+            Err(error) => return (self.namespaces.refuse(&error, request), None, None),
         };
         // Counted before this namespace's lock is taken: each engine is locked on its own.
         let listed = Engine::shows_namespaces(request).then(|| self.namespaces.counts());
-        let (outcome, ticket) = {
+        let (outcome, ticket, stream) = {
             let mut engine = lock(&space.engine);
             if let Some(listed) = listed {
                 engine.set_namespaces(listed);
@@ -119,7 +134,22 @@ impl Api {
             if let Some(storage) = space.durable.as_ref().and_then(|d| d.storage_changed()) {
                 engine.set_storage(storage);
             }
-            let outcome = engine.handle(request, unix_now());
+            let mut outcome = engine.handle(request, unix_now());
+            // Under the lock: the streams get events in the engine's order,
+            // and a new stream misses none after its replay.
+            space.feed.publish(std::mem::take(&mut outcome.events));
+            let stream = match outcome.subscribe.take() {
+                Some(subscription) => {
+                    let limit = engine.config().max_subscribers;
+                    let stream = space.feed.subscribe(subscription, limit);
+                    if stream.is_none() {
+                        outcome.response =
+                            engine.error_response(&ApiError::TooManySubscribers { limit }, request);
+                    }
+                    stream
+                }
+                None => None,
+            };
             // Appended under the engine's lock, so the journal has the engine's order.
             let ticket = match &space.durable {
                 Some(durable) if !outcome.changes.is_empty() => {
@@ -127,7 +157,7 @@ impl Api {
                 }
                 _ => None,
             };
-            (outcome, ticket)
+            (outcome, ticket, stream)
         };
         let mut response = outcome.response;
         if let (Some(ticket), Some(durable)) = (ticket, &space.durable) {
@@ -145,7 +175,7 @@ impl Api {
         if !outcome.delay.is_zero() {
             tokio::time::sleep(outcome.delay).await;
         }
-        (response, outcome.fault)
+        (response, outcome.fault, stream)
     }
 }
 
@@ -205,8 +235,13 @@ fn head(req: &salvo::Request) -> Request {
     request
 }
 
-/// Copies an engine response onto salvo's.
-fn write(res: &mut salvo::Response, response: mock_rest_core::Response) {
+/// Whether the request is for the change feed, whose query may hold the token.
+fn stream_route(request: &Request) -> bool {
+    request.path.trim_end_matches('/') == "/__admin/events"
+}
+
+/// Copies an engine response's status and headers onto salvo's, and returns its body.
+fn write_head(res: &mut salvo::Response, response: mock_rest_core::Response) -> Vec<u8> {
     res.status_code(
         StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
     );
@@ -222,7 +257,14 @@ fn write(res: &mut salvo::Response, response: mock_rest_core::Response) {
             ),
         }
     }
-    res.body(ResBody::Once(response.body.into()));
+    response.body
+}
+
+/// Copies an engine response onto salvo's.
+fn write(res: &mut salvo::Response, mut response: mock_rest_core::Response) {
+    let body = std::mem::take(&mut response.body);
+    write_head(res, response);
+    res.body(ResBody::Once(body.into()));
 }
 
 /// Renders the snapshot under the engine's lock (so it covers exactly the

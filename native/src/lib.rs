@@ -16,6 +16,10 @@
 //!   engine's response is written back as it is, with the clock and random ids
 //!   supplied here, after the delay the engine asks for (a tokio timer, so
 //!   other requests go on meanwhile).
+//! - Delivers the change feed ([`feed`]): each `/__admin/events` stream is a
+//!   streaming response fed from a tokio broadcast, with the core's replay
+//!   first, a keep-alive every 15 s, `MAX_SUBSCRIBERS` and `event: overflow`
+//!   for a stream that falls behind.
 //! - Acts on a rule's fault: `"reset"` closes the connection without an
 //!   answer (HTTP/2: resets the stream). With `--rules FILE`, starts with
 //!   the rules of that file.
@@ -65,6 +69,7 @@
 
 mod api;
 pub mod durable;
+pub mod feed;
 pub mod healthcheck;
 pub mod namespaces;
 mod settings;

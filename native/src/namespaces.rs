@@ -17,6 +17,10 @@
 //! - At start, every namespace found in the folder is loaded (and, with
 //!   `--repair`, repaired), each whole or the start stops.
 //!
+//! # The change feed
+//! Each namespace has a feed of its own; `MAX_SUBSCRIBERS` counts the open
+//! streams of all of them together.
+//!
 //! # Locking
 //! The map of namespaces is behind a read-write lock taken only to find (or
 //! add) a namespace; each engine has a mutex of its own, so requests to
@@ -24,6 +28,7 @@
 
 use crate::api::{lock, OsIds, SharedEngine};
 use crate::durable::{journal_path, pretty, sync_dir, write_atomically, Durable, FsyncMode};
+use crate::feed::FeedHub;
 use mock_rest_core::{request_namespace, ApiError, Config, Engine, Request, DEFAULT_NAMESPACE};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -36,6 +41,8 @@ pub struct Space {
     pub engine: SharedEngine,
     /// The snapshot and journal, with `--data`.
     pub durable: Option<Arc<Durable>>,
+    /// The change feed's delivery to this namespace's open streams.
+    pub feed: FeedHub,
 }
 
 /// What every new namespace starts from.
@@ -81,6 +88,8 @@ struct Maker {
     config: Config,
     started: Duration,
     data: Option<DataFiles>,
+    /// Holds the count of open feed streams every namespace's feed shares.
+    feeds: FeedHub,
 }
 
 /// Every namespace of the server.
@@ -116,6 +125,7 @@ impl Namespaces {
             config,
             started,
             data,
+            feeds: FeedHub::new(),
         };
         let mut seed = Seed { fixtures, rules };
         let default = Arc::new(maker.open_space(DEFAULT_NAMESPACE, &seed, true)?);
@@ -340,6 +350,7 @@ impl Maker {
         Ok(Space {
             engine: Arc::new(Mutex::new(engine)),
             durable,
+            feed: self.feeds.sharing_count(),
         })
     }
 }

@@ -10,6 +10,59 @@ const wasm = require('../dist/node/mock_rest_web.js');
 /** The engine's settings, from the core's table: `{name, flag, jsName, default, help, secret}`. */
 export const SETTINGS = Object.freeze(wasm.settings().map((setting) => Object.freeze(setting)));
 
+/** What a host needs to deliver the change feed: `{keepAlive, keepAliveMs, overflow, bufferBytes}`. */
+export const FEED = Object.freeze(wasm.feedConstants());
+
+/**
+ * One open `/__admin/events` stream. It is registered when the engine accepts the request, before
+ * any delay, so no event is missed; events wait in `queue` until the host attaches a `sink`.
+ */
+export class Subscriber {
+    constructor(types, set) {
+        this.types = types;
+        this.set = set;
+        this.queue = [];
+        this.queued = 0;
+        this.sink = null;
+        this.onOverflow = null;
+    }
+
+    /** The core's rule (Subscription::wants): an event of no type reaches everyone. */
+    wants(type) {
+        return type === null || type === undefined || this.types.length === 0 || this.types.includes(type);
+    }
+
+    push(bytes) {
+        if (this.sink) {
+            this.sink(bytes);
+            return;
+        }
+        this.queue.push(bytes);
+        this.queued += bytes.length;
+        if (this.queued > FEED.bufferBytes) {
+            this.queue = [FEED.overflow];
+            this.close();
+        }
+    }
+
+    /**
+     * Sends what waited, then every later event, to `sink(bytes)`; `end()` is called when the mock
+     * ends the stream itself (its namespaces start again).
+     */
+    attach(sink, end = null) {
+        this.end = end;
+        for (const bytes of this.queue.splice(0)) {
+            sink(bytes);
+        }
+        this.sink = sink;
+    }
+
+    /** Stops delivery; the host ends the stream. */
+    close() {
+        this.set.delete(this);
+    }
+}
+
 /** How many namespaces a host holds unless told otherwise (`MAX_NAMESPACES`). */
 export const DEFAULT_MAX_NAMESPACES = 1000;
 
@@ -41,6 +94,8 @@ export class Namespaces {
         this.seed = null;
         this.rules = null;
         this.engines = new Map();
+        // The open event streams, per namespace; MAX_SUBSCRIBERS counts them all.
+        this.subscribers = new Map();
         // Answers what comes before a namespace (a bad name, too many) with the headers of any
         // answer; it never stores anything.
         this.front = new wasm.MockEngine(this.settings, null, null, this.publiclyReachable);
@@ -97,8 +152,26 @@ export class Namespaces {
         this.clear();
     }
 
-    /** Starts every namespace again from the seed. */
+    /** How many event streams are open, in every namespace. */
+    get subscriberCount() {
+        let count = 0;
+        for (const set of this.subscribers.values()) {
+            count += set.size;
+        }
+        return count;
+    }
+
+    /** Starts every namespace again from the seed; open event streams end (their sequence would restart). */
     clear() {
+        for (const set of this.subscribers.values()) {
+            for (const subscriber of [...set]) {
+                subscriber.close();
+                if (subscriber.end) {
+                    subscriber.end();
+                }
+            }
+        }
+        this.subscribers.clear();
         for (const engine of this.engines.values()) {
             engine.free();
         }
@@ -125,7 +198,8 @@ export class Namespaces {
     /**
      * Answers one request: `method`, `target` (path and query as on the wire), `headers` (names and
      * values alternating) and `body` (a Uint8Array; past `maxBodyBytes` the engine answers 413).
-     * Resolves, after the delay the engine asks for, to `{status, headers, body}`.
+     * Resolves, after the delay the engine asks for, to `{status, headers, body}`, and for an event
+     * stream also `subscriber` (a Subscriber: the host attaches a sink, and closes it when done).
      */
     async handle(method, target, headers, body) {
         if (!this.front) {
@@ -148,6 +222,26 @@ export class Namespaces {
             engine.setNamespaces(names, Uint32Array.from(names, (name) => this.engines.get(name).itemCount));
         }
         const outcome = engine.handle(method, target, headers, body);
+        let set = this.subscribers.get(picked.name);
+        for (const event of outcome.events) {
+            for (const subscriber of set || []) {
+                if (subscriber.wants(event.type)) {
+                    subscriber.push(event.bytes);
+                }
+            }
+        }
+        if (outcome.subscribe) {
+            if (this.subscriberCount >= engine.maxSubscribers) {
+                return engine.tooManySubscribers(method, target, headers);
+            }
+            if (!set) {
+                set = new Set();
+                this.subscribers.set(picked.name, set);
+            }
+            const subscriber = new Subscriber(outcome.subscribe.types, set);
+            set.add(subscriber);
+            outcome.subscriber = subscriber;
+        }
         if (outcome.delay > 0) {
             await sleep(outcome.delay);
         }

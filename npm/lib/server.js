@@ -1,6 +1,7 @@
 // The HTTP face of a Namespaces (lib/engine.js) in node:http: bytes in, the engine's answer out.
 // Used by the command (`npx mock-rest-api`) and by `mock.listen()`.
 import http from 'node:http';
+import { FEED } from './engine.js';
 
 /** The status line reason for the few errors node:http's parser finds before a request exists. */
 const PARSE_ERRORS = {
@@ -19,7 +20,7 @@ export function createServer(namespaces, log = () => {}) {
     const server = http.createServer(
         { maxHeaderSize: Math.max(16 * 1024, maxUri + 16 * 1024), requireHostHeader: false },
         (req, res) => {
-            serve(namespaces, req, res).catch((err) => {
+            serve(namespaces, req, res, server).catch((err) => {
                 if (req.destroyed || res.destroyed) {
                     // The client went away mid-request: there is no one to answer.
                     return;
@@ -45,10 +46,12 @@ export function createServer(namespaces, log = () => {}) {
                 `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
         );
     });
+    // The open event streams, which a close ends (they never finish on their own).
+    server.feedStreams = new Set();
     return server;
 }
 
-async function serve(namespaces, req, res) {
+async function serve(namespaces, req, res, server) {
     // One byte past the limit is enough for the engine to answer 413 (the core's body rule); the
     // rest is read and dropped, so that a client that sends it all can read the answer.
     const keep = namespaces.maxBodyBytes + 1;
@@ -62,6 +65,10 @@ async function serve(namespaces, req, res) {
     }
     const body = new Uint8Array(Buffer.concat(chunks));
     const answer = await namespaces.handle(req.method, req.url, req.rawHeaders, body);
+    if (answer.subscriber) {
+        stream(answer, res, server.feedStreams);
+        return;
+    }
     const headers = [];
     let length = false;
     for (const [name, value] of answer.headers) {
@@ -75,6 +82,61 @@ async function serve(namespaces, req, res) {
     }
     res.writeHead(answer.status, headers);
     res.end(answer.body.length > 0 ? Buffer.from(answer.body.buffer, answer.body.byteOffset, answer.body.length) : undefined);
+}
+
+/**
+ * Keeps an event stream open: the head and the replay, then each event the engine gives the
+ * subscriber, and a comment line every keep-alive period. A client that lets more than
+ * FEED.bufferBytes wait unsent gets `event: overflow` and is closed; one that goes away is dropped.
+ */
+function stream(answer, res, streams) {
+    const subscriber = answer.subscriber;
+    const headers = [];
+    for (const [name, value] of answer.headers) {
+        headers.push(name, value);
+    }
+    res.writeHead(answer.status, headers);
+    res.flushHeaders();
+    let done = false;
+    const end = (last) => {
+        if (done) {
+            return;
+        }
+        done = true;
+        clearInterval(timer);
+        subscriber.close();
+        streams.delete(end);
+        if (last) {
+            res.end(Buffer.from(last));
+            // A client that reads nothing would hold the socket and its buffer: cut it after 10 s
+            // (the native server's WRITE_TIMEOUT_SECS), unless it has read to the end by then.
+            setTimeout(() => res.writableFinished || res.destroy(), 10000).unref();
+        } else {
+            res.destroy();
+        }
+    };
+    const write = (bytes) => {
+        if (done) {
+            return;
+        }
+        if (res.writableLength > FEED.bufferBytes) {
+            end(FEED.overflow);
+            return;
+        }
+        res.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
+    };
+    const timer = setInterval(() => write(FEED.keepAlive), FEED.keepAliveMs);
+    timer.unref();
+    res.on('close', () => end());
+    streams.add(end);
+    if (answer.body.length > 0) {
+        write(answer.body);
+    }
+    subscriber.attach(write, () => end(new Uint8Array(0)));
+    if (!subscriber.set.has(subscriber)) {
+        // It overflowed while the answer waited its delay.
+        end(FEED.overflow);
+    }
 }
 
 /** Listens on `host`:`port` and resolves to the address node reports. */
@@ -101,6 +163,9 @@ export function baseUrl(address) {
 export function close(server, force = false) {
     return new Promise((resolve) => {
         server.close(() => resolve());
+        for (const end of server.feedStreams || []) {
+            end();
+        }
         if (force) {
             server.closeAllConnections();
         } else {

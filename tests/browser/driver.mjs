@@ -269,6 +269,24 @@ await check('browser: two tabs see the same data', async () => {
     await second.close();
 });
 
+await check('browser: an EventSource in one tab gets the changes another tab makes (the worker streams the feed)', async () => {
+    const second = await open(context);
+    // Tab 2 listens with the browser's own EventSource, through the worker.
+    await second.evaluate(() => {
+        window.seen = [];
+        window.feed = new EventSource('/__admin/events?type=people');
+        window.feed.addEventListener('created', (e) => window.seen.push(JSON.parse(e.data)));
+        return new Promise((resolve) => (window.feed.onopen = resolve));
+    });
+    const made = (await json(demo, 'POST', '/api/people', JSON.stringify({ name: 'Announced' }))).json;
+    await second.waitForFunction((id) => window.seen.some((d) => d.id === id), made._id, { timeout: 5000 });
+    const data = await second.evaluate(() => window.seen[window.seen.length - 1]);
+    assert(data.type === 'people' && data.item.name === 'Announced', `tab 2 got ${JSON.stringify(data)}`);
+    await second.evaluate(() => window.feed.close());
+    await json(demo, 'DELETE', `/api/people/${made._id}`);
+    await second.close();
+});
+
 await check('browser: a new version of the worker takes over open pages without a reload; data kept', async () => {
     const second = await open(context);
     const before = await second.evaluate(() => navigator.serviceWorker.controller.scriptURL);
@@ -370,6 +388,8 @@ await check('browser: the demo page does a CRUD round trip (screenshot not blank
     await page.locator('#people tr', { hasText: 'Space scientist' }).waitFor();
     await page.locator('#people tr', { hasText: 'Grace Hopper' }).locator('button.delete').click();
     await page.locator('#people tr', { hasText: 'Grace Hopper' }).waitFor({ state: 'detached' });
+    // The journal is read after the list: wait for it rather than race it.
+    await page.locator('#journal', { hasText: 'DELETE' }).waitFor({ timeout: 5000 }).catch(() => {});
     const journal = await page.locator('#journal').innerText();
     for (const method of ['POST', 'PUT', 'DELETE']) {
         assert(journal.includes(method), `the journal shows no ${method}: ${journal}`);

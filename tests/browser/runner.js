@@ -352,7 +352,7 @@
         return { method, target, headers, body };
     }
 
-    async function send(request) {
+    async function send(request, streaming = false) {
         const started = performance.now();
         const response = await fetch(request.url, {
             method: request.method,
@@ -360,8 +360,177 @@
             body: request.body,
             cache: 'no-store',
         });
+        if (streaming && (response.headers.get('content-type') || '').startsWith('text/event-stream')) {
+            // The stream stays open: its events are read after the step's other requests.
+            return { response, body: new Uint8Array(0), elapsed: performance.now() - started, reader: response.body.getReader() };
+        }
         const body = new Uint8Array(await response.arrayBuffer());
-        return { response, body, elapsed: performance.now() - started };
+        return { response, body, elapsed: performance.now() - started, reader: null };
+    }
+
+    /** Sends one step and checks its answer; a streaming step then runs its own steps and reads its events. */
+    async function runStep(stepSpec, n, captures, skipped, prefix) {
+        const request = build(field(stepSpec, 'request'), captures);
+        const expect = field(stepSpec, 'expect');
+        if (request.headers.some(([name]) => name.toLowerCase() === 'x-mock-namespace')) {
+            // The service worker's namespaces are made by startMock, each with its settings and seed.
+            return { status: 'skip', message: `${prefix}${n}: the case picks namespaces by X-Mock-Namespace, which the service worker takes only for namespaces startMock made`, skipped };
+        }
+        const host = request.headers.find(([name]) => name.toLowerCase() === 'host');
+        request.headers = request.headers.filter((header) => header !== host);
+        const url = new URL(request.target, host ? `http://${host[1]}` : location.origin);
+        request.url = url.href;
+        if (url.pathname + url.search !== request.target) {
+            return {
+                status: 'skip',
+                message: `${prefix}${n}: the browser sends the path ${request.target} as ${url.pathname + url.search}`,
+                skipped,
+            };
+        }
+        const dropped = request.headers.filter(([name]) => forbidden(name)).map(([name]) => name.toLowerCase());
+        const unexplained = dropped.filter((name) => !(name in DEPENDS_ON));
+        if (unexplained.length > 0) {
+            return { status: 'skip', message: `${prefix}${n}: fetch() cannot send ${unexplained.join(', ')}`, skipped };
+        }
+        request.headers = request.headers.filter(([name]) => !dropped.includes(name.toLowerCase()));
+        const label = `${prefix}${n} (${request.method} ${request.target.slice(0, 120)})`;
+        const stream = field(stepSpec, 'stream');
+        const { response, body, elapsed, reader } = await send(request, Boolean(stream));
+        const where = () => `\n  response: ${response.status} ${new TextDecoder().decode(body).slice(0, 400)}`;
+        const minimum = field(expect, 'min_elapsed_ms');
+        if (minimum && elapsed < Number(minimum.v)) {
+            throw new Error(`${label}: answered after ${elapsed.toFixed(1)} ms, expected at least ${minimum.v} ms`);
+        }
+        const status = Number(field(expect, 'status').v);
+        if (response.status !== status) throw new Error(`${label}: expected status ${status}, got ${response.status}${where()}`);
+        const headers = field(expect, 'headers');
+        for (const [name, want] of headers ? headers.v : []) {
+            const lower = name.toLowerCase();
+            try {
+                matchHeader(lower, want, response.headers.get(lower), captures);
+            } catch (err) {
+                const cause = dropped.find((header) => DEPENDS_ON[header].includes(lower));
+                if (!cause) throw new Error(`${label}: ${err.message}${where()}`);
+                skipped.push(`${label}: ${lower} not checked: it depends on the request header ${cause}, which fetch() cannot send (${err.message})`);
+            }
+        }
+        const bodyText = new TextDecoder().decode(body);
+        const exact = field(expect, 'body');
+        if (exact) {
+            const want = captures.fill(exact.v);
+            if (bodyText !== want) throw new Error(`${label}: expected body \`${want}\`, got \`${bodyText}\``);
+        }
+        for (const part of field(expect, 'body_contains') ? field(expect, 'body_contains').v : []) {
+            if (!bodyText.includes(part.v)) throw new Error(`${label}: expected the body to contain \`${part.v}\`${where()}`);
+        }
+        const pattern = field(expect, 'json');
+        const pluck = field(expect, 'pluck');
+        if (pattern || pluck) {
+            let actual;
+            try {
+                actual = parse(bodyText);
+            } catch (err) {
+                throw new Error(`${label}: the body is not JSON (${err.message}): \`${bodyText.slice(0, 400)}\``);
+            }
+            try {
+                if (pattern) matchJson(pattern, actual, captures, '$');
+                if (pluck) {
+                    const [name, values] = [...pluck.v][0];
+                    if (actual.t !== 'arr') throw new Error(`expected an array to pluck \`${name}\` from`);
+                    const plucked = actual.v.map((element) => field(element, name) || { t: 'null' });
+                    matchJson(values, { t: 'arr', v: plucked }, captures, name);
+                }
+            } catch (err) {
+                throw new Error(`${label}: ${err.message}${where()}`);
+            }
+        }
+            if (stream) {
+            const skip = await runStream(stream, reader, captures, skipped, label);
+            if (skip) return skip;
+        }
+        return undefined;
+    }
+
+    /** A streaming step: its `during` steps, then its events in order within `within_ms`. */
+    async function runStream(stream, reader, captures, skipped, label) {
+        const during = field(stream, 'during');
+        for (const [n, stepSpec] of (during ? during.v : []).entries()) {
+            const skip = await runStep(stepSpec, n, captures, skipped, `${label} during `);
+            if (skip) {
+                await reader.cancel();
+                return skip;
+            }
+        }
+        const within = Number(field(stream, 'within_ms').v);
+        const deadline = performance.now() + within;
+        const events = new SseReader(reader);
+        try {
+            for (const [n, want] of field(stream, 'events').v.entries()) {
+                const got = await events.next(deadline);
+                if (!got) throw new Error(`${label}: event ${n} (\`${field(want, 'event').v}\`) did not arrive within ${within} ms`);
+                const context = (message) => `${label}: event ${n}: ${message}; got ${JSON.stringify(got)}`;
+                if (got.event !== field(want, 'event').v) throw new Error(context(`expected \`event: ${field(want, 'event').v}\``));
+                try {
+                    if (field(want, 'id')) matchJson(field(want, 'id'), { t: 'str', v: got.id }, captures, 'id');
+                    if (field(want, 'data')) matchJson(field(want, 'data'), parse(got.data), captures, 'data');
+                } catch (err) {
+                    throw new Error(context(err.message));
+                }
+            }
+        } finally {
+            await reader.cancel();
+        }
+        return undefined;
+    }
+
+    /** Server-Sent Events from a body reader, as a client parses them (comment lines skipped). */
+    class SseReader {
+        constructor(reader) {
+            this.reader = reader;
+            this.text = '';
+            this.ready = [];
+            this.current = { id: '', event: '', data: [] };
+            this.decoder = new TextDecoder();
+        }
+
+        async next(deadline) {
+            while (this.ready.length === 0) {
+                const left = deadline - performance.now();
+                if (left <= 0) return null;
+                let timer;
+                const timeout = new Promise((resolve) => (timer = setTimeout(() => resolve({ timeout: true }), left)));
+                const chunk = await Promise.race([this.reader.read(), timeout]);
+                clearTimeout(timer);
+                if (chunk.timeout || chunk.done) return null;
+                this.feed(this.decoder.decode(chunk.value, { stream: true }));
+            }
+            return this.ready.shift();
+        }
+
+        feed(text) {
+            this.text += text;
+            let end;
+            while ((end = this.text.indexOf('\n')) >= 0) {
+                const line = this.text.slice(0, end).replace(/\r$/, '');
+                this.text = this.text.slice(end + 1);
+                const current = this.current;
+                if (line === '') {
+                    if (current.data.length > 0 || current.event) {
+                        this.ready.push({ id: current.id, event: current.event || 'message', data: current.data.join('\n') });
+                    }
+                    this.current = { id: current.id, event: '', data: [] };
+                    continue;
+                }
+                if (line.startsWith(':')) continue;
+                const colon = line.indexOf(':');
+                const name = colon < 0 ? line : line.slice(0, colon);
+                let value = colon < 0 ? '' : line.slice(colon + 1);
+                if (value.startsWith(' ')) value = value.slice(1);
+                if (name === 'id') current.id = value;
+                else if (name === 'event') current.event = value;
+                else if (name === 'data') current.data.push(value);
+            }
+        }
     }
 
     /** Replays one case of a case file (its JSON text) in a namespace of its own; never throws. */
@@ -392,79 +561,8 @@
             const captures = new Captures();
             for (const [n, stepSpec] of field(spec, 'steps').v.entries()) {
                 step = n;
-                const request = build(field(stepSpec, 'request'), captures);
-                const expect = field(stepSpec, 'expect');
-                if (request.headers.some(([name]) => name.toLowerCase() === 'x-mock-namespace')) {
-                    // The service worker's namespaces are made by startMock, each with its settings and seed.
-                    return { status: 'skip', message: `step ${n}: the case picks namespaces by X-Mock-Namespace, which the service worker takes only for namespaces startMock made`, skipped };
-                }
-                const host = request.headers.find(([name]) => name.toLowerCase() === 'host');
-                request.headers = request.headers.filter((header) => header !== host);
-                const url = new URL(request.target, host ? `http://${host[1]}` : location.origin);
-                request.url = url.href;
-                if (url.pathname + url.search !== request.target) {
-                    return {
-                        status: 'skip',
-                        message: `step ${n}: the browser sends the path ${request.target} as ${url.pathname + url.search}`,
-                        skipped,
-                    };
-                }
-                const dropped = request.headers.filter(([name]) => forbidden(name)).map(([name]) => name.toLowerCase());
-                const unexplained = dropped.filter((name) => !(name in DEPENDS_ON));
-                if (unexplained.length > 0) {
-                    return { status: 'skip', message: `step ${n}: fetch() cannot send ${unexplained.join(', ')}`, skipped };
-                }
-                request.headers = request.headers.filter(([name]) => !dropped.includes(name.toLowerCase()));
-                const label = `step ${n} (${request.method} ${request.target.slice(0, 120)})`;
-                const { response, body, elapsed } = await send(request);
-                const where = () => `\n  response: ${response.status} ${new TextDecoder().decode(body).slice(0, 400)}`;
-                const minimum = field(expect, 'min_elapsed_ms');
-                if (minimum && elapsed < Number(minimum.v)) {
-                    throw new Error(`${label}: answered after ${elapsed.toFixed(1)} ms, expected at least ${minimum.v} ms`);
-                }
-                const status = Number(field(expect, 'status').v);
-                if (response.status !== status) throw new Error(`${label}: expected status ${status}, got ${response.status}${where()}`);
-                const headers = field(expect, 'headers');
-                for (const [name, want] of headers ? headers.v : []) {
-                    const lower = name.toLowerCase();
-                    try {
-                        matchHeader(lower, want, response.headers.get(lower), captures);
-                    } catch (err) {
-                        const cause = dropped.find((header) => DEPENDS_ON[header].includes(lower));
-                        if (!cause) throw new Error(`${label}: ${err.message}${where()}`);
-                        skipped.push(`${label}: ${lower} not checked: it depends on the request header ${cause}, which fetch() cannot send (${err.message})`);
-                    }
-                }
-                const bodyText = new TextDecoder().decode(body);
-                const exact = field(expect, 'body');
-                if (exact) {
-                    const want = captures.fill(exact.v);
-                    if (bodyText !== want) throw new Error(`${label}: expected body \`${want}\`, got \`${bodyText}\``);
-                }
-                for (const part of field(expect, 'body_contains') ? field(expect, 'body_contains').v : []) {
-                    if (!bodyText.includes(part.v)) throw new Error(`${label}: expected the body to contain \`${part.v}\`${where()}`);
-                }
-                const pattern = field(expect, 'json');
-                const pluck = field(expect, 'pluck');
-                if (pattern || pluck) {
-                    let actual;
-                    try {
-                        actual = parse(bodyText);
-                    } catch (err) {
-                        throw new Error(`${label}: the body is not JSON (${err.message}): \`${bodyText.slice(0, 400)}\``);
-                    }
-                    try {
-                        if (pattern) matchJson(pattern, actual, captures, '$');
-                        if (pluck) {
-                            const [name, values] = [...pluck.v][0];
-                            if (actual.t !== 'arr') throw new Error(`expected an array to pluck \`${name}\` from`);
-                            const plucked = actual.v.map((element) => field(element, name) || { t: 'null' });
-                            matchJson(values, { t: 'arr', v: plucked }, captures, name);
-                        }
-                    } catch (err) {
-                        throw new Error(`${label}: ${err.message}${where()}`);
-                    }
-                }
+                const skip = await runStep(stepSpec, n, captures, skipped, 'step ');
+                if (skip) return skip;
             }
         } catch (err) {
             return { status: 'fail', message: step < 0 ? `setup: ${err.message}` : err.message, skipped };

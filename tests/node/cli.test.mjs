@@ -14,7 +14,7 @@ const packageDir = path.join(here, 'node_modules', 'mock-rest-api');
 const fixtures = path.join(here, 'fixtures.json');
 /** The environment without any setting the caller may have set. */
 const cleanEnv = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !/^(PORT|HOST|RUN_LOCAL|FIXTURES|WATCH|RULES|DATA_FILE|MAX_NAMESPACES|MAX_RULES|MAX_STORE_BYTES|APP_NAME|APP_VERSION|API_TOKEN|AUTH_SCOPE|CORS_ORIGINS|DELAY_MS|JOURNAL_SIZE|MAX_BODY_BYTES|MAX_ITEMS|MAX_TYPES|MAX_URI_BYTES)$/.test(k)),
+    Object.entries(process.env).filter(([k]) => !/^(PORT|HOST|RUN_LOCAL|FIXTURES|WATCH|RULES|DATA_FILE|MAX_NAMESPACES|MAX_RULES|MAX_STORE_BYTES|APP_NAME|APP_VERSION|API_TOKEN|AUTH_SCOPE|CORS_ORIGINS|DELAY_MS|JOURNAL_SIZE|MAX_BODY_BYTES|MAX_ITEMS|MAX_TYPES|MAX_URI_BYTES|MAX_SUBSCRIBERS)$/.test(k)),
 );
 
 function scratch() {

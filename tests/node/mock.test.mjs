@@ -194,3 +194,51 @@ test('a host listening beyond loopback gets the homepage warning when no token g
     assert.doesNotMatch(await home(local), /can be reached from other machines/);
     [open, guarded, local].forEach((n) => n.free());
 });
+
+test('mock.fetch answers the change feed as a stream: the events of later writes, until the reader cancels', async () => {
+    const mock = createMock();
+    try {
+        const feed = await mock.fetch('http://mock.test/__admin/events?type=notes');
+        assert.equal(feed.status, 200);
+        assert.equal(feed.headers.get('content-type'), 'text/event-stream');
+        const reader = feed.body.getReader();
+        await mock.fetch('http://mock.test/api/other', { method: 'POST', body: '{}' });
+        const created = await (await mock.fetch('http://mock.test/api/notes', { method: 'POST', body: '{"text":"hi"}' })).json();
+        const { value } = await reader.read();
+        const text = new TextDecoder().decode(value);
+        assert.equal(text, `id: 2\nevent: created\ndata: {"type":"notes","id":"${created._id}","item":{"text":"hi","_id":"${created._id}"}}\n\n`);
+        await reader.cancel();
+    } finally {
+        await mock.close();
+    }
+});
+
+test('a feed subscriber of the Node server that reads nothing gets event: overflow and is closed; writers go on', async () => {
+    const net = await import('node:net');
+    const mock = createMock();
+    try {
+        const base = await mock.listen();
+        const { hostname, port } = new URL(base);
+        const socket = net.connect(Number(port), hostname);
+        await new Promise((resolve) => socket.once('connect', resolve));
+        socket.write('GET /__admin/events HTTP/1.1\r\nHost: x\r\n\r\n');
+        socket.pause();
+        // 20 MiB of events for a reader that takes none: more than the socket buffers and the 1 MiB bound.
+        const item = JSON.stringify({ pad: 'x'.repeat(200 * 1024) });
+        for (let n = 0; n < 100; n++) {
+            const answer = await request(base, 'POST', '/api/big', item);
+            assert.equal(answer.status, 200);
+        }
+        const received = [];
+        socket.on('data', (chunk) => received.push(chunk));
+        socket.resume();
+        await new Promise((resolve) => socket.once('close', resolve));
+        const text = Buffer.concat(received).toString('latin1');
+        assert.match(text, /^HTTP\/1\.1 200/);
+        // The last chunk of the chunked answer is the overflow event, then the answer's end.
+        assert.ok(text.endsWith('event: overflow\ndata: {}\n\n\r\n0\r\n\r\n'), `the stream ends with: ${JSON.stringify(text.slice(-80))}`);
+        assert.ok(text.length < 20 * 1024 * 1024, 'not every event was kept for it');
+    } finally {
+        await mock.close();
+    }
+});

@@ -61,6 +61,17 @@ impl Target for Namespaced {
         request.headers.push(("X-Mock-Namespace".to_owned(), name));
         self.inner.send(&request)
     }
+
+    fn open_stream(
+        &mut self,
+        request: &WireRequest,
+    ) -> Result<(WireResponse, Box<dyn conformance::EventStream>), String> {
+        let mut request = request.clone();
+        request
+            .headers
+            .push(("X-Mock-Namespace".to_owned(), self.namespace.clone()));
+        self.inner.open_stream(&request)
+    }
 }
 
 fn namespaced(base: &str, namespace: &str) -> Namespaced {

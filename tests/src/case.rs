@@ -67,8 +67,35 @@ pub struct Expect {
 pub struct Step {
     /// What to send.
     pub request: RequestSpec,
-    /// What must come back.
+    /// What must come back (for a stream: its status and headers, and the
+    /// body it has sent when the first event is read).
     pub expect: Expect,
+    /// For a streaming step: the requests to make while the stream is open,
+    /// and the events it must then carry.
+    pub stream: Option<StreamSpec>,
+}
+
+/// What a streaming step does once its stream is open.
+#[derive(Debug, Clone)]
+pub struct StreamSpec {
+    /// Steps sent while the stream is open, in order.
+    pub during: Vec<Step>,
+    /// The events the stream must carry, in order (counted from its start, so
+    /// a replay comes first).
+    pub events: Vec<EventSpec>,
+    /// How long the events may take to arrive, from the last `during` step.
+    pub within_ms: u64,
+}
+
+/// One expected event.
+#[derive(Debug, Clone)]
+pub struct EventSpec {
+    /// The `event:` name.
+    pub event: String,
+    /// A pattern for the `id:` (as a JSON string), if checked.
+    pub id: Option<Value>,
+    /// A pattern for the `data:` parsed as JSON, if checked.
+    pub data: Option<Value>,
 }
 
 /// A named sequence of steps, run against an empty store.
@@ -167,9 +194,49 @@ fn parse_step(step: &Value) -> Result<Step, String> {
     let step = object(step, "step")?;
     let request = object(step.get("request").unwrap_or(&Value::Null), "request")?;
     let expect = object(step.get("expect").unwrap_or(&Value::Null), "expect")?;
+    let stream = match step.get("stream") {
+        None => None,
+        Some(stream) => Some(parse_stream(object(stream, "stream")?)?),
+    };
     Ok(Step {
         request: parse_request(request)?,
         expect: parse_expect(expect)?,
+        stream,
+    })
+}
+
+fn parse_stream(stream: &Map<String, Value>) -> Result<StreamSpec, String> {
+    let during = match stream.get("during") {
+        None => Vec::new(),
+        Some(Value::Array(steps)) => steps
+            .iter()
+            .enumerate()
+            .map(|(n, step)| parse_step(step).map_err(|e| format!("during {n}: {e}")))
+            .collect::<Result<_, _>>()?,
+        Some(_) => return Err("`stream.during` must be an array of steps".to_owned()),
+    };
+    let events = match stream.get("events") {
+        Some(Value::Array(events)) => events
+            .iter()
+            .map(|event| {
+                let event = object(event, "stream.events[]")?;
+                Ok(EventSpec {
+                    event: string(event, "event")?,
+                    id: event.get("id").cloned(),
+                    data: event.get("data").cloned(),
+                })
+            })
+            .collect::<Result<_, String>>()?,
+        _ => return Err("`stream.events` must be an array".to_owned()),
+    };
+    let within_ms = stream
+        .get("within_ms")
+        .and_then(Value::as_u64)
+        .ok_or("`stream.within_ms` must be a number")?;
+    Ok(StreamSpec {
+        during,
+        events,
+        within_ms,
     })
 }
 

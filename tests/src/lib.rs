@@ -14,11 +14,13 @@
 pub mod case;
 pub mod matching;
 pub mod scratch;
+pub mod stream;
 pub mod targets;
 
-pub use case::{load_all, BodySpec, Case, RequestSpec, Step};
+pub use case::{load_all, BodySpec, Case, EventSpec, RequestSpec, Step, StreamSpec};
 pub use matching::Captures;
 pub use scratch::Scratch;
+pub use stream::{ChannelStream, EventStream, SseEvent, SseParser};
 pub use targets::{
     ContainerServer, CoreTarget, HttpTarget, NativeServer, Target, WireRequest, WireResponse,
     WranglerServer,
@@ -67,33 +69,80 @@ where
 /// Replays a case against a target that starts with an empty store.
 pub fn run_case(case: &Case, target: &mut dyn Target) -> Result<(), String> {
     let mut captures = Captures::default();
-    for (n, step) in case.steps.iter().enumerate() {
-        let request = build(&step.request, &captures).map_err(|e| format!("step {n}: {e}"))?;
+    run_steps(&case.steps, target, &mut captures, "step ")
+}
+
+fn run_steps(
+    steps: &[Step],
+    target: &mut dyn Target,
+    captures: &mut Captures,
+    label: &str,
+) -> Result<(), String> {
+    for (n, step) in steps.iter().enumerate() {
+        let request = build(&step.request, captures).map_err(|e| format!("{label}{n}: {e}"))?;
+        let named = |e: String| format!("{label}{n} ({} {}): {e}", request.method, request.target);
+        if let Some(stream) = &step.stream {
+            run_stream(step, stream, &request, target, captures).map_err(named)?;
+            continue;
+        }
         let started = std::time::Instant::now();
-        let response = target
-            .send(&request)
-            .map_err(|e| format!("step {n} ({} {}): {e}", request.method, request.target))?;
+        let response = target.send(&request).map_err(named)?;
         let elapsed = started.elapsed();
         if let Some(min) = step.expect.min_elapsed_ms {
             if elapsed < std::time::Duration::from_millis(min) {
-                return Err(format!(
-                    "step {n} ({} {}): answered after {elapsed:?}, expected at least {min} ms",
-                    request.method, request.target
-                ));
+                return Err(named(format!(
+                    "answered after {elapsed:?}, expected at least {min} ms"
+                )));
             }
         }
-        check(step, &response, &mut captures).map_err(|e| {
-            format!(
-                "step {n} ({} {}): {e}\n  response: {} {}",
-                request.method,
-                request.target,
+        check(step, &response, captures).map_err(|e| {
+            named(format!(
+                "{e}\n  response: {} {}",
                 response.status,
                 String::from_utf8_lossy(&response.body)
                     .chars()
                     .take(400)
                     .collect::<String>()
-            )
+            ))
         })?;
+    }
+    Ok(())
+}
+
+/// A streaming step: opens the stream, checks its head, makes the `during`
+/// requests, then reads the events the step expects, in order, within its
+/// time bound.
+fn run_stream(
+    step: &Step,
+    stream: &StreamSpec,
+    request: &WireRequest,
+    target: &mut dyn Target,
+    captures: &mut Captures,
+) -> Result<(), String> {
+    let (head, mut events) = target.open_stream(request)?;
+    check(step, &head, captures).map_err(|e| format!("the stream's head: {e}"))?;
+    run_steps(&stream.during, target, captures, "during ")?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(stream.within_ms);
+    for (n, want) in stream.events.iter().enumerate() {
+        let Some(got) = events.next_event(deadline)? else {
+            return Err(format!(
+                "event {n} (`{}`) did not arrive within {} ms",
+                want.event, stream.within_ms
+            ));
+        };
+        let context = |e: String| format!("event {n}: {e}; got {got:?}");
+        if got.event != want.event {
+            return Err(context(format!("expected `event: {}`", want.event)));
+        }
+        if let Some(id) = &want.id {
+            matching::match_json(id, &Value::String(got.id.clone()), captures, "id")
+                .map_err(context)?;
+        }
+        if let Some(data) = &want.data {
+            let actual = parse_json(got.data.as_bytes())
+                .map_err(|e| context(format!("the data is not JSON ({e})")))?;
+            matching::match_json(data, &actual, captures, "data").map_err(context)?;
+        }
     }
     Ok(())
 }

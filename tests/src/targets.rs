@@ -1,7 +1,8 @@
 //! Where cases are replayed: the engine in-process, or any host over HTTP.
 
+use crate::stream::{ChannelStream, EventStream};
 use mock_rest_core::{
-    request_namespace, ApiError, Config, Engine, Method, Request, SeededIds,
+    request_namespace, ApiError, Config, Engine, Method, Outcome, Request, SeededIds, Subscription,
     DEFAULT_MAX_NAMESPACES, DEFAULT_NAMESPACE,
 };
 use std::io::{BufRead, BufReader};
@@ -73,6 +74,14 @@ impl WireResponse {
 pub trait Target {
     /// Sends one request and returns the response.
     fn send(&mut self, request: &WireRequest) -> Result<WireResponse, String>;
+
+    /// Sends a request whose answer may be an event stream, and returns its
+    /// head (status and headers; the body of an answer that is not a stream)
+    /// and the stream, which stays open while later requests are sent.
+    fn open_stream(
+        &mut self,
+        request: &WireRequest,
+    ) -> Result<(WireResponse, Box<dyn EventStream>), String>;
 }
 
 /// The engine itself, with the clock stopped and ids from a fixed seed: one
@@ -86,6 +95,9 @@ pub struct CoreTarget {
     engines: std::collections::BTreeMap<String, Engine>,
     max_namespaces: usize,
     now: Duration,
+    /// The open streams, as a host keeps them: each one's namespace,
+    /// subscription and where its bytes go.
+    streams: Vec<(String, Subscription, mpsc::Sender<Vec<u8>>)>,
 }
 
 impl CoreTarget {
@@ -124,6 +136,7 @@ impl CoreTarget {
             engines: std::collections::BTreeMap::new(),
             max_namespaces,
             now,
+            streams: Vec::new(),
         };
         // The default namespace always exists, as on the native server.
         let engine = target.engine()?;
@@ -142,10 +155,11 @@ impl CoreTarget {
         }
         Ok(engine)
     }
-}
 
-impl Target for CoreTarget {
-    fn send(&mut self, wire: &WireRequest) -> Result<WireResponse, String> {
+    /// Runs a request on its namespace's engine (made on first use, by the
+    /// core's name rule and `MAX_NAMESPACES`), and, as every host does, sends
+    /// each event to each open stream of that namespace that wants it.
+    fn handle(&mut self, wire: &WireRequest) -> Result<Outcome, String> {
         let mut request = Request::new(Method::parse(&wire.method), &wire.target);
         request.headers = wire.headers.clone();
         request.body = wire.body.clone();
@@ -168,37 +182,88 @@ impl Target for CoreTarget {
             .iter()
             .map(|(name, engine)| (name.clone(), engine.item_count()))
             .collect();
-        let (response, delay) = match picked {
-            Ok(name) => {
-                let engine = self
-                    .engines
-                    .get_mut(&name)
-                    .ok_or("the namespace was just made")?;
-                if Engine::shows_namespaces(&request) {
-                    engine.set_namespaces(listed);
-                }
-                let outcome = engine.handle(&request, self.now);
-                (outcome.response, outcome.delay)
-            }
+        let name = match picked {
+            Ok(name) => name,
             Err(err) => {
                 let default = self
                     .engines
                     .get(DEFAULT_NAMESPACE)
                     .ok_or("the default namespace is made first")?;
-                (default.error_response(&err, &request), Duration::ZERO)
+                return Ok(Outcome {
+                    response: default.error_response(&err, &request),
+                    changes: Vec::new(),
+                    delay: Duration::ZERO,
+                    fault: None,
+                    events: Vec::new(),
+                    subscribe: None,
+                });
             }
         };
+        let engine = self
+            .engines
+            .get_mut(&name)
+            .ok_or("the namespace was just made")?;
+        if Engine::shows_namespaces(&request) {
+            engine.set_namespaces(listed);
+        }
+        let mut outcome = engine.handle(&request, self.now);
+        // MAX_SUBSCRIBERS bounds the streams of every namespace together.
+        let limit = engine.config().max_subscribers;
+        if outcome.subscribe.is_some() && self.streams.len() >= limit {
+            outcome.subscribe = None;
+            outcome.response =
+                engine.error_response(&ApiError::TooManySubscribers { limit }, &request);
+        }
+        self.streams.retain(|(space, subscription, stream)| {
+            *space != name
+                || outcome
+                    .events
+                    .iter()
+                    .filter(|event| subscription.wants(event))
+                    .all(|event| stream.send(event.bytes.clone()).is_ok())
+        });
+        Ok(outcome)
+    }
+}
+
+fn wire_response(response: mock_rest_core::Response) -> WireResponse {
+    WireResponse {
+        status: response.status,
+        headers: response
+            .headers
+            .into_iter()
+            .map(|(n, v)| (n.to_owned(), v))
+            .collect(),
+        body: response.body,
+    }
+}
+
+impl Target for CoreTarget {
+    fn send(&mut self, wire: &WireRequest) -> Result<WireResponse, String> {
+        let outcome = self.handle(wire)?;
         // This runner is a host too: it waits as the engine says.
-        std::thread::sleep(delay);
-        Ok(WireResponse {
-            status: response.status,
-            headers: response
-                .headers
-                .into_iter()
-                .map(|(n, v)| (n.to_owned(), v))
-                .collect(),
-            body: response.body,
-        })
+        std::thread::sleep(outcome.delay);
+        Ok(wire_response(outcome.response))
+    }
+
+    fn open_stream(
+        &mut self,
+        wire: &WireRequest,
+    ) -> Result<(WireResponse, Box<dyn EventStream>), String> {
+        let mut request = Request::new(Method::parse(&wire.method), &wire.target);
+        request.headers = wire.headers.clone();
+        let name = request_namespace(&request)
+            .unwrap_or(DEFAULT_NAMESPACE)
+            .to_owned();
+        let outcome = self.handle(wire)?;
+        std::thread::sleep(outcome.delay);
+        let (sender, receiver) = mpsc::channel();
+        let mut head = wire_response(outcome.response);
+        if let Some(subscription) = outcome.subscribe {
+            let _ = sender.send(std::mem::take(&mut head.body));
+            self.streams.push((name, subscription, sender));
+        }
+        Ok((head, Box::new(ChannelStream::new(receiver))))
     }
 }
 
@@ -206,6 +271,8 @@ impl Target for CoreTarget {
 pub struct HttpTarget {
     base: String,
     agent: ureq::Agent,
+    /// An agent without the global timeout, for streams that stay open.
+    streaming: ureq::Agent,
 }
 
 impl HttpTarget {
@@ -218,36 +285,100 @@ impl HttpTarget {
             .timeout_global(Some(Duration::from_secs(30)))
             .build()
             .new_agent();
+        let streaming = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .timeout_connect(Some(Duration::from_secs(30)))
+            .build()
+            .new_agent();
         Self {
             base: base.trim_end_matches('/').to_owned(),
             agent,
+            streaming,
         }
     }
-}
 
-impl Target for HttpTarget {
-    fn send(&mut self, wire: &WireRequest) -> Result<WireResponse, String> {
+    fn request(&self, wire: &WireRequest) -> Result<ureq::http::Request<Vec<u8>>, String> {
         let mut builder = ureq::http::Request::builder()
             .method(wire.method.as_str())
             .uri(format!("{}{}", self.base, wire.target));
         for (name, value) in &wire.headers {
             builder = builder.header(name, value);
         }
-        let request = builder.body(wire.body.clone()).map_err(|e| e.to_string())?;
+        builder.body(wire.body.clone()).map_err(|e| e.to_string())
+    }
+}
+
+fn response_headers(response: &ureq::http::Response<ureq::Body>) -> Vec<(String, String)> {
+    response
+        .headers()
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
+}
+
+impl Target for HttpTarget {
+    fn open_stream(
+        &mut self,
+        wire: &WireRequest,
+    ) -> Result<(WireResponse, Box<dyn EventStream>), String> {
+        let request = self.request(wire)?;
+        let response = self
+            .streaming
+            .run(request)
+            .map_err(|e| format!("{} {}: {e}", wire.method, wire.target))?;
+        let head = WireResponse {
+            status: response.status().as_u16(),
+            headers: response_headers(&response),
+            body: Vec::new(),
+        };
+        let streams = head
+            .header("content-type")
+            .is_some_and(|t| t.starts_with("text/event-stream"));
+        if !streams {
+            let mut response = response;
+            let body = response
+                .body_mut()
+                .read_to_vec()
+                .map_err(|e| e.to_string())?;
+            let (_, receiver) = mpsc::channel();
+            return Ok((
+                WireResponse { body, ..head },
+                Box::new(ChannelStream::new(receiver)),
+            ));
+        }
+        // A thread reads the socket until the stream ends or no one listens
+        // (it notices at the next chunk: an event, or the keep-alive).
+        let (sender, receiver) = mpsc::channel();
+        let mut reader = response.into_body().into_reader();
+        std::thread::spawn(move || {
+            let mut buffer = [0u8; 8192];
+            loop {
+                match std::io::Read::read(&mut reader, &mut buffer) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        if sender.send(buffer[..n].to_vec()).is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+        Ok((head, Box::new(ChannelStream::new(receiver))))
+    }
+
+    fn send(&mut self, wire: &WireRequest) -> Result<WireResponse, String> {
+        let request = self.request(wire)?;
         let mut response = self
             .agent
             .run(request)
             .map_err(|e| format!("{} {}: {e}", wire.method, wire.target))?;
-        let headers = response
-            .headers()
-            .iter()
-            .map(|(n, v)| {
-                (
-                    n.as_str().to_owned(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
+        let headers = response_headers(&response);
         let status = response.status().as_u16();
         let body = response
             .body_mut()

@@ -16,7 +16,8 @@
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use mock_rest_core::{
     error_response_without_engine, request_namespace, ApiError, BodyCollector, Change, Config,
-    Engine, Fault, IdSource, Kind, Method, Request, Response, SETTINGS,
+    Engine, Event, Fault, IdSource, Kind, Method, Request, Response, Subscription,
+    FEED_BUFFER_BYTES, KEEP_ALIVE, KEEP_ALIVE_SECS, OVERFLOW, SETTINGS,
 };
 use std::time::Duration;
 use wasm_bindgen::prelude::*;
@@ -182,7 +183,7 @@ impl MockEngine {
             collector.feed(body);
             collector.finish(&mut request)
         });
-        let (response, changes, delay, fault) = match read {
+        let (response, changes, delay, fault, events, subscribe) = match read {
             Ok(()) => {
                 let outcome = self.engine.handle(&request, unix_now());
                 (
@@ -190,13 +191,16 @@ impl MockEngine {
                     outcome.changes,
                     outcome.delay,
                     outcome.fault,
+                    outcome.events,
+                    outcome.subscribe,
                 )
             }
-            // Refused before the engine: nothing changes.
             Err(error) => (
                 self.engine.error_response(&error, &request),
                 Vec::new(),
                 Duration::ZERO,
+                None,
+                Vec::new(),
                 None,
             ),
         };
@@ -206,6 +210,11 @@ impl MockEngine {
         set(&answer, "changes", changes);
         if fault == Some(Fault::Reset) {
             set(&answer, "fault", "reset");
+        }
+        let events: Array = events.iter().map(event_object).collect();
+        set(&answer, "events", events);
+        if let Some(subscription) = subscribe {
+            set(&answer, "subscribe", subscription_object(&subscription));
         }
         answer
     }
@@ -295,6 +304,23 @@ impl MockEngine {
         self.engine.set_namespaces(listed);
     }
 
+    /// `MAX_SUBSCRIBERS`: the most open event streams the host keeps.
+    #[wasm_bindgen(getter, js_name = maxSubscribers)]
+    pub fn max_subscribers(&self) -> f64 {
+        self.engine.config().max_subscribers as f64
+    }
+
+    /// The answer to a subscribe request when the host holds
+    /// `MAX_SUBSCRIBERS` streams already (`503`).
+    #[wasm_bindgen(js_name = tooManySubscribers)]
+    pub fn too_many_subscribers(&self, method: &str, target: &str, headers: Vec<String>) -> Object {
+        let request = request(method, target, headers);
+        let err = ApiError::TooManySubscribers {
+            limit: self.engine.config().max_subscribers,
+        };
+        self.refusal(&err, &request)
+    }
+
     /// The store as snapshot JSON text (`{"type": [items]}`).
     pub fn snapshot(&self) -> String {
         String::from_utf8_lossy(&self.engine.snapshot()).into_owned()
@@ -322,6 +348,49 @@ pub fn host_failed(message: &str, method: &str, target: &str, headers: Vec<Strin
         reason: message.to_owned(),
     };
     response_object(&error_response_without_engine(&error, &request))
+}
+
+/// What a host needs to deliver the change feed, from the core:
+/// `{keepAlive, keepAliveMs, overflow, bufferBytes}` (the bytes as
+/// `Uint8Array`s).
+#[wasm_bindgen(js_name = feedConstants)]
+pub fn feed_constants() -> Object {
+    let object = Object::new();
+    set(&object, "keepAlive", Uint8Array::from(KEEP_ALIVE));
+    set(&object, "keepAliveMs", (KEEP_ALIVE_SECS * 1000) as f64);
+    set(&object, "overflow", Uint8Array::from(OVERFLOW));
+    set(&object, "bufferBytes", FEED_BUFFER_BYTES as f64);
+    object
+}
+
+/// An event as `{type, bytes}` (`type` is `null` for `reset` and
+/// `snapshot`, which reach every subscriber).
+fn event_object(event: &Event) -> JsValue {
+    let object = Object::new();
+    set(
+        &object,
+        "type",
+        event
+            .resource
+            .as_deref()
+            .map_or(JsValue::NULL, JsValue::from_str),
+    );
+    set(&object, "bytes", Uint8Array::from(event.bytes.as_slice()));
+    object.into()
+}
+
+/// A subscription as `{types}` (empty: every type). A host delivers an
+/// event when `type` is `null`, `types` is empty, or `types` has `type`
+/// (the core's `Subscription::wants`).
+fn subscription_object(subscription: &Subscription) -> Object {
+    let object = Object::new();
+    let types: Array = subscription
+        .types
+        .iter()
+        .map(|t| JsValue::from_str(t))
+        .collect();
+    set(&object, "types", types);
+    object
 }
 
 /// A setting's value as text: a string as it is, a whole number in decimal,

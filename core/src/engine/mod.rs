@@ -16,6 +16,7 @@ use crate::config::Config;
 use crate::controls::{reason_phrase, Controls};
 use crate::cors;
 use crate::error::{message_body, ApiError};
+use crate::feed::{self, ChangeFeed, Subscription};
 use crate::ids::{content_seed, new_id, IdSource, SeededIds};
 use crate::journal::Journal;
 use crate::openapi;
@@ -50,6 +51,10 @@ pub struct Engine {
     storage: Option<Storage>,
     /// The host's namespaces and their item counts, for `/health` and `/`.
     namespaces: Vec<(String, usize)>,
+    /// The change feed: its sequence and the events kept for replay.
+    feed: ChangeFeed,
+    /// The subscription a `GET /__admin/events` being handled has accepted.
+    subscribing: Option<Subscription>,
 }
 
 impl Engine {
@@ -67,6 +72,8 @@ impl Engine {
             started,
             storage: None,
             namespaces: Vec::new(),
+            feed: ChangeFeed::new(),
+            subscribing: None,
         }
     }
 
@@ -237,12 +244,19 @@ impl Engine {
                 .journal
                 .record(request, response.status, now, rule.as_deref()),
         }
+        let events = match &route {
+            Ok(route) if !changes.is_empty() => self.feed.record(route, &request.method, &changes),
+            _ => Vec::new(),
+        };
+        let subscribe = self.subscribing.take();
         self.finish(&mut response, request);
         Outcome {
             response,
             changes,
             delay,
             fault,
+            events,
+            subscribe,
         }
     }
 
@@ -336,7 +350,12 @@ impl Engine {
         let warn = self.config.publicly_reachable && self.config.api_token.is_none();
         match (route.clone(), &request.method) {
             (Route::Home, _) => {
-                let mut page = pages::homepage(name, version, elapsed, &self.store, warn);
+                let recent = pages::Recent {
+                    changes: self.feed.latest(10),
+                    requests: self.journal.page(None, Some(10)).entries,
+                    seq: self.feed.last(),
+                };
+                let mut page = pages::homepage(name, version, elapsed, &self.store, warn, &recent);
                 pages::add_namespaces_html(&mut page, &self.namespaces);
                 Ok(respond(200, HTML, page.into_bytes()))
             }
@@ -356,6 +375,22 @@ impl Engine {
             (Route::Rules, Method::Delete) => Ok(self.clear_rules(changes)),
             (Route::Rules, _) => Ok(self.list_rules()),
             (Route::Rule { id }, _) => self.delete_rule(&id, changes),
+            (Route::Events, method) => {
+                let (subscription, since) = feed::subscription(request)?;
+                let replay = self.feed.replay(since, &subscription);
+                if *method == Method::Get {
+                    self.subscribing = Some(subscription);
+                }
+                let mut response = respond(200, "text/event-stream", replay);
+                response
+                    .headers
+                    .push(("cache-control", "no-store".to_owned()));
+                // Proxies such as nginx would otherwise hold the events back.
+                response
+                    .headers
+                    .push(("x-accel-buffering", "no".to_owned()));
+                Ok(response)
+            }
             (Route::Health, _) => {
                 let (status, mut doc) =
                     pages::health(name, version, elapsed, &self.store, self.storage.as_ref());
@@ -724,5 +759,101 @@ mod tests {
             &again.changes[..],
             [Change::CreateType { .. }, Change::Create { .. }]
         ));
+    }
+}
+
+#[cfg(test)]
+mod feed_tests {
+    use super::*;
+
+    const T0: Duration = Duration::from_secs(1_700_000_000);
+
+    fn send(engine: &mut Engine, request: Request) -> Outcome {
+        engine.handle(&request, T0)
+    }
+
+    #[test]
+    fn writes_carry_their_events_and_a_subscribe_replays_them() {
+        let mut engine = Engine::new(Config::default(), Box::new(SeededIds::new(7)), T0);
+        let created = send(
+            &mut engine,
+            Request::new(Method::Post, "/api/p").with_body(r#"[{"a":1},{"a":2}]"#),
+        );
+        assert_eq!(created.events.len(), 2);
+        assert!(created.subscribe.is_none());
+        let failed = send(
+            &mut engine,
+            Request::new(Method::Post, "/api/p").with_body("["),
+        );
+        assert!(failed.events.is_empty());
+        let open = send(
+            &mut engine,
+            Request::new(Method::Get, "/__admin/events?_since=1&type=p"),
+        );
+        assert_eq!(open.response.status, 200);
+        assert_eq!(
+            open.response.header("content-type"),
+            Some("text/event-stream")
+        );
+        assert_eq!(open.response.header("cache-control"), Some("no-store"));
+        assert_eq!(open.response.body, created.events[1].bytes);
+        assert_eq!(
+            open.subscribe,
+            Some(Subscription {
+                types: vec!["p".to_owned()]
+            })
+        );
+        let head = send(&mut engine, Request::new(Method::Head, "/__admin/events"));
+        assert!(head.subscribe.is_none());
+        let bad = send(
+            &mut engine,
+            Request::new(Method::Get, "/__admin/events?_since=x"),
+        );
+        assert_eq!(bad.response.status, 400);
+        assert!(bad.subscribe.is_none());
+    }
+
+    #[test]
+    fn the_token_travels_as_a_header_or_on_the_feed_as_a_query() {
+        let config = Config {
+            api_token: Some("s3cret".to_owned()),
+            ..Config::default()
+        };
+        let mut engine = Engine::new(config, Box::new(SeededIds::new(7)), T0);
+        let status = |engine: &mut Engine, request: Request| send(engine, request).response.status;
+        assert_eq!(
+            status(&mut engine, Request::new(Method::Get, "/__admin/events")),
+            401
+        );
+        assert_eq!(
+            status(
+                &mut engine,
+                Request::new(Method::Get, "/__admin/events?access_token=no")
+            ),
+            401
+        );
+        assert_eq!(
+            status(
+                &mut engine,
+                Request::new(Method::Get, "/__admin/events?access_token=s3cret")
+            ),
+            200
+        );
+        assert_eq!(
+            status(
+                &mut engine,
+                Request::new(Method::Get, "/__admin/events")
+                    .with_header("Authorization", "Bearer s3cret")
+            ),
+            200
+        );
+        // Only the feed takes it in the URL.
+        assert_eq!(
+            status(
+                &mut engine,
+                Request::new(Method::Get, "/__admin/snapshot?access_token=s3cret")
+            ),
+            401
+        );
     }
 }
