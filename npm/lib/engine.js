@@ -1,6 +1,7 @@
 // The engine, compiled to wasm (web-engine/, `wasm-bindgen --target nodejs` into dist/node/ by
 // scripts/node.sh), and what every Node entry point does with it: settings in, a namespace per
 // X-Mock-Namespace, one request at a time through the engine, the delay waited by a timer.
+import { Buffer } from 'node:buffer';
 import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -44,6 +45,10 @@ export class Namespaces {
         // Answers what comes before a namespace (a bad name, too many) with the headers of any
         // answer; it never stores anything.
         this.front = new wasm.MockEngine(this.settings, null, null, this.publiclyReachable);
+        // Read once: the settings never change. The namespace of a request without the
+        // X-Mock-Namespace header, by the core's rule.
+        this.bodyLimit = this.front.maxBodyBytes;
+        this.defaultNamespace = this.front.namespaceOf('GET', '/', []).name;
         this.setSeed(seed);
     }
 
@@ -66,7 +71,7 @@ export class Namespaces {
 
     /** The largest request body the settings allow, in bytes. */
     get maxBodyBytes() {
-        return this.front.maxBodyBytes;
+        return this.bodyLimit;
     }
 
     /**
@@ -123,29 +128,102 @@ export class Namespaces {
     }
 
     /**
-     * Answers one request: `method`, `target` (path and query as on the wire), `headers` (names and
-     * values alternating) and `body` (a Uint8Array; past `maxBodyBytes` the engine answers 413).
-     * Resolves, after the delay the engine asks for, to `{status, headers, body}`.
+     * Answers one request now: `method`, `target` (path and query as on the wire), `headers` (names
+     * and values alternating, as node:http's `rawHeaders`) and `body` (a Uint8Array; past
+     * `maxBodyBytes` the engine answers 413). Returns `{status, headers, body, delay, fault}`, with
+     * `headers` as names and values alternating; the host waits `delay` milliseconds before it
+     * answers, and `fault: 'reset'` asks it to drop the connection instead.
      */
-    async handle(method, target, headers, body) {
+    answer(method, target, headers, body) {
         if (!this.front) {
             throw new Error('mock-rest-api: this mock is closed');
         }
-        const picked = this.front.namespaceOf(method, target, headers);
-        if (picked.response) {
-            return picked.response;
+        let name = this.defaultNamespace;
+        if (namesNamespace(headers)) {
+            const picked = this.front.namespaceOf(method, target, headers);
+            if (picked.response) {
+                return flat(picked.response);
+            }
+            name = picked.name;
         }
-        let engine = this.engines.get(picked.name);
+        let engine = this.engines.get(name);
         if (!engine) {
             if (this.engines.size >= this.maxNamespaces) {
-                return this.front.tooManyNamespaces(method, target, headers, this.maxNamespaces);
+                return flat(this.front.tooManyNamespaces(method, target, headers, this.maxNamespaces));
             }
-            engine = this.engine(picked.name);
+            engine = this.engine(name);
         }
-        const outcome = engine.handle(method, target, headers, body);
+        // One call each way (see handleWire in web-engine/src/bindings.rs); no header holds `\n`.
+        const head = headers.length > 0 ? `${method}\n${target}\n${headers.join('\n')}` : `${method}\n${target}`;
+        return decodeWire(engine.handleWire(...wire(head, body)));
+    }
+
+    /**
+     * Answers one request: `method`, `target` (path and query as on the wire), `headers` (names and
+     * values alternating) and `body` (a Uint8Array; past `maxBodyBytes` the engine answers 413).
+     * Resolves, after the delay the engine asks for, to `{status, headers, body}`, with `headers`
+     * as `[name, value]` pairs.
+     */
+    async handle(method, target, headers, body) {
+        const outcome = this.answer(method, target, headers, body);
         if (outcome.delay > 0) {
             await sleep(outcome.delay);
         }
-        return outcome;
+        const pairs = [];
+        for (let i = 0; i < outcome.headers.length; i += 2) {
+            pairs.push([outcome.headers[i], outcome.headers[i + 1]]);
+        }
+        return { ...outcome, headers: pairs };
     }
+}
+
+/** Whether `headers` (names and values alternating) has an X-Mock-Namespace header. */
+function namesNamespace(headers) {
+    for (let i = 0; i < headers.length; i += 2) {
+        const name = headers[i];
+        if (name.length === 16 && name.toLowerCase() === 'x-mock-namespace') {
+            return true;
+        }
+    }
+    return false;
+}
+
+/** A response object of the engine (`headers` as pairs) as `answer` returns it. */
+function flat(response) {
+    return { status: response.status, headers: response.headers.flat(), body: response.body, delay: 0, fault: undefined };
+}
+
+/** Where requests are written for `MockEngine.handleWire`: grown when one does not fit, then kept. */
+let scratch = Buffer.allocUnsafe(16 * 1024);
+
+/** The arguments of `MockEngine.handleWire`: `head` as UTF-8, then `body`, in one buffer; the head's length. */
+function wire(head, body) {
+    const most = head.length * 3 + body.length;
+    if (most > scratch.length) {
+        scratch = Buffer.allocUnsafe(Math.max(most, scratch.length * 2));
+    }
+    const length = scratch.write(head, 0, 'utf8');
+    scratch.set(body, length);
+    return [scratch.subarray(0, length + body.length), length];
+}
+
+/** The answer of `MockEngine.handleWire`, a Uint8Array, as `answer` returns it. */
+function decodeWire(bytes) {
+    const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+    const count = buffer.readUInt32LE(8);
+    const headers = new Array(count * 2);
+    let at = 12;
+    for (let i = 0; i < headers.length; i++) {
+        const length = buffer.readUInt32LE(at);
+        at += 4;
+        headers[i] = buffer.toString('utf8', at, at + length);
+        at += length;
+    }
+    return {
+        status: buffer.readUInt16LE(0),
+        headers,
+        body: bytes.subarray(at),
+        delay: buffer.readUInt32LE(4),
+        fault: bytes[2] === 1 ? 'reset' : undefined,
+    };
 }

@@ -1,5 +1,6 @@
 // The HTTP face of a Namespaces (lib/engine.js) in node:http: bytes in, the engine's answer out.
 // Used by the command (`npx mock-rest-api`) and by `mock.listen()`.
+import { Buffer } from 'node:buffer';
 import http from 'node:http';
 
 /** The status line reason for the few errors node:http's parser finds before a request exists. */
@@ -18,19 +19,7 @@ export function createServer(namespaces, log = () => {}) {
     const maxUri = Number(namespaces.setting('MAX_URI_BYTES')) || 8192;
     const server = http.createServer(
         { maxHeaderSize: Math.max(16 * 1024, maxUri + 16 * 1024), requireHostHeader: false },
-        (req, res) => {
-            serve(namespaces, req, res).catch((err) => {
-                if (req.destroyed || res.destroyed) {
-                    // The client went away mid-request: there is no one to answer.
-                    return;
-                }
-                log(`${req.method} ${req.url}: ${err.stack || err.message}`);
-                if (!res.headersSent) {
-                    res.writeHead(500, { 'content-type': 'application/json' });
-                }
-                res.end(JSON.stringify({ message: 'The mock failed to answer; see its log.' }));
-            });
-        },
+        (req, res) => serve(namespaces, req, res, log),
     );
     // A request the parser refuses (a method it does not know, a malformed line) still gets JSON.
     server.on('clientError', (err, socket) => {
@@ -48,33 +37,85 @@ export function createServer(namespaces, log = () => {}) {
     return server;
 }
 
-async function serve(namespaces, req, res) {
+/** Reads the request's body, then answers it (after the engine's delay, if any). */
+function serve(namespaces, req, res, log) {
     // One byte past the limit is enough for the engine to answer 413 (the core's body rule); the
     // rest is read and dropped, so that a client that sends it all can read the answer.
     const keep = namespaces.maxBodyBytes + 1;
-    const chunks = [];
+    let first = null;
+    let chunks = null;
     let size = 0;
-    for await (const chunk of req) {
+    req.on('data', (chunk) => {
         if (size < keep) {
-            chunks.push(chunk.subarray(0, keep - size));
+            const kept = chunk.length > keep - size ? chunk.subarray(0, keep - size) : chunk;
+            if (first === null) {
+                first = kept;
+            } else {
+                chunks ??= [first];
+                chunks.push(kept);
+            }
         }
         size += chunk.length;
+    });
+    req.on('end', () => {
+        // Most bodies arrive in one chunk, which is used as it is.
+        const body = chunks !== null ? Buffer.concat(chunks) : first ?? EMPTY;
+        let answer;
+        try {
+            answer = namespaces.answer(req.method, req.url, req.rawHeaders, body);
+        } catch (err) {
+            failed(req, res, err, log);
+            return;
+        }
+        if (answer.delay > 0) {
+            setTimeout(send, answer.delay, req, res, answer, log);
+        } else {
+            send(req, res, answer, log);
+        }
+    });
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** Writes the engine's answer. */
+function send(req, res, answer, log) {
+    if (res.destroyed) {
+        // The client went away during the delay: there is no one to answer.
+        return;
     }
-    const body = new Uint8Array(Buffer.concat(chunks));
-    const answer = await namespaces.handle(req.method, req.url, req.rawHeaders, body);
-    const headers = [];
-    let length = false;
-    for (const [name, value] of answer.headers) {
-        headers.push(name, value);
-        length ||= name === 'content-length';
+    try {
+        const headers = answer.headers;
+        let length = false;
+        for (let i = 0; i < headers.length; i += 2) {
+            if (headers[i] === 'content-length') {
+                length = true;
+                break;
+            }
+        }
+        // The whole answer is known: its length goes in the head, so node sends it in one write
+        // instead of chunks (a HEAD answer carries the GET's length already; 204 and 304 have none).
+        if (!length && answer.status !== 204 && answer.status !== 304) {
+            headers.push('content-length', String(answer.body.length));
+        }
+        res.writeHead(answer.status, headers);
+        const body = answer.body;
+        res.end(body.length > 0 ? Buffer.from(body.buffer, body.byteOffset, body.length) : undefined);
+    } catch (err) {
+        failed(req, res, err, log);
     }
-    // The whole answer is known: its length goes in the head, so node sends it in one write
-    // instead of chunks (a HEAD answer carries the GET's length already; 204 and 304 have none).
-    if (!length && answer.status !== 204 && answer.status !== 304) {
-        headers.push('content-length', String(answer.body.length));
+}
+
+/** The host itself failed to answer: a 500 with JSON, and a line in the log. */
+function failed(req, res, err, log) {
+    if (req.destroyed || res.destroyed) {
+        // The client went away mid-request: there is no one to answer.
+        return;
     }
-    res.writeHead(answer.status, headers);
-    res.end(answer.body.length > 0 ? Buffer.from(answer.body.buffer, answer.body.byteOffset, answer.body.length) : undefined);
+    log(`${req.method} ${req.url}: ${err.stack || err.message}`);
+    if (!res.headersSent) {
+        res.writeHead(500, { 'content-type': 'application/json' });
+    }
+    res.end(JSON.stringify({ message: 'The mock failed to answer; see its log.' }));
 }
 
 /** Listens on `host`:`port` and resolves to the address node reports. */

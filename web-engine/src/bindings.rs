@@ -176,13 +176,78 @@ impl MockEngine {
         headers: Vec<String>,
         body: &[u8],
     ) -> Object {
-        let mut request = request(method, target, headers);
+        let (response, changes, delay, fault) =
+            self.outcome(request(method, target, headers), body);
+        let answer = response_object(&response);
+        set(&answer, "delay", delay.as_millis() as f64);
+        let changes: Array = changes.iter().map(change_object).collect();
+        set(&answer, "changes", changes);
+        if fault == Some(Fault::Reset) {
+            set(&answer, "fault", "reset");
+        }
+        answer
+    }
+
+    /// [`MockEngine::handle`] for a host that stores no changes (the Node
+    /// host), crossing the wasm boundary once each way: the request comes as
+    /// one buffer, the answer goes back as one buffer, so that no object, array
+    /// or string is made per header.
+    ///
+    /// `request` is the head, UTF-8, in its first `head_length` bytes, then
+    /// the body. The head is the method, the target, then the headers' names
+    /// and values alternating, joined with `\n` (which none of them can hold
+    /// on the wire, nor in a fetch `Request`). The answer, little-endian: the
+    /// status (u16), 1 if a rule drops the connection (u8, else 0), a zero
+    /// byte, the delay in milliseconds (u32), the number of headers (u32), each
+    /// header's name then value as a length (u32) and UTF-8 bytes, then the
+    /// body.
+    #[wasm_bindgen(js_name = handleWire)]
+    pub fn handle_wire(&mut self, request: &[u8], head_length: usize) -> Vec<u8> {
+        let (head, body) = request.split_at(head_length.min(request.len()));
+        let head = String::from_utf8_lossy(head);
+        let mut parts = head.split('\n');
+        let method = parts.next().unwrap_or_default();
+        let target = parts.next().unwrap_or_default();
+        let mut request = Request::new(Method::parse(method), target);
+        while let (Some(name), Some(value)) = (parts.next(), parts.next()) {
+            request.headers.push((name.to_owned(), value.to_owned()));
+        }
+        let (response, _changes, delay, fault) = self.outcome(request, body);
+        let texts: usize = response
+            .headers
+            .iter()
+            .map(|(name, value)| 8 + name.len() + value.len())
+            .sum();
+        let mut out = Vec::with_capacity(12 + texts + response.body.len());
+        out.extend_from_slice(&response.status.to_le_bytes());
+        out.push(u8::from(fault == Some(Fault::Reset)));
+        out.push(0);
+        let delay = u32::try_from(delay.as_millis()).unwrap_or(u32::MAX);
+        out.extend_from_slice(&delay.to_le_bytes());
+        out.extend_from_slice(&wire_length(response.headers.len()));
+        for (name, value) in &response.headers {
+            for text in [*name, value.as_str()] {
+                out.extend_from_slice(&wire_length(text.len()));
+                out.extend_from_slice(text.as_bytes());
+            }
+        }
+        out.extend_from_slice(&response.body);
+        out
+    }
+
+    /// The engine's answer to `request` with this body, read by the core's
+    /// rules; a body refused before the engine changes nothing.
+    fn outcome(
+        &mut self,
+        mut request: Request,
+        body: &[u8],
+    ) -> (Response, Vec<Change>, Duration, Option<Fault>) {
         let limit = self.engine.config().max_body_bytes;
         let read = BodyCollector::for_request(&request, limit).and_then(|mut collector| {
             collector.feed(body);
             collector.finish(&mut request)
         });
-        let (response, changes, delay, fault) = match read {
+        match read {
             Ok(()) => {
                 let outcome = self.engine.handle(&request, unix_now());
                 (
@@ -199,15 +264,7 @@ impl MockEngine {
                 Duration::ZERO,
                 None,
             ),
-        };
-        let answer = response_object(&response);
-        set(&answer, "delay", delay.as_millis() as f64);
-        let changes: Array = changes.iter().map(change_object).collect();
-        set(&answer, "changes", changes);
-        if fault == Some(Fault::Reset) {
-            set(&answer, "fault", "reset");
         }
-        answer
     }
 
     /// The answer to a request whose changes could not be stored (`503`), with
@@ -328,6 +385,12 @@ fn request(method: &str, target: &str, headers: Vec<String>) -> Request {
         request.headers.push((name, value));
     }
     request
+}
+
+/// A length in the answer of [`MockEngine::handle_wire`]: u32, little-endian
+/// (a header or the answer is far below 4 GiB: the engine's limits bound them).
+fn wire_length(length: usize) -> [u8; 4] {
+    u32::try_from(length).unwrap_or(u32::MAX).to_le_bytes()
 }
 
 fn set(object: &Object, key: &str, value: impl Into<JsValue>) {
