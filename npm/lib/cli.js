@@ -266,13 +266,11 @@ export async function start(args, env = process.env, stderr = process.stderr) {
         log('INFO', `fixtures: ${fixtures}, read only: it will not be written${seedFrom[0] === 'DATA_FILE' ? ` (the --data file seeds the store instead)` : ''}`);
     }
 
-    const server = createServer(namespaces, (line) => log('ERROR', line));
-    server.on('request', (req, res) => {
-        const started = performance.now();
-        res.on('finish', () => {
-            log.request(`${req.method} ${req.url} ${res.statusCode} ${(performance.now() - started).toFixed(1)} ms`);
-        });
-    });
+    const server = createServer(
+        namespaces,
+        (line) => log('ERROR', line),
+        (req, status, ms) => log.request(`${req.method} ${req.url} ${status} ${ms.toFixed(1)} ms`),
+    );
     let listening;
     try {
         listening = await listen(server, port, address);

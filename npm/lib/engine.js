@@ -155,7 +155,8 @@ export class Namespaces {
         }
         // One call each way (see handleWire in web-engine/src/bindings.rs); no header holds `\n`.
         const head = headers.length > 0 ? `${method}\n${target}\n${headers.join('\n')}` : `${method}\n${target}`;
-        return decodeWire(engine.handleWire(...wire(head, body)));
+        const length = wire(head, body);
+        return decodeWire(engine.handleWire(scratch.subarray(0, length + body.length), length));
     }
 
     /**
@@ -196,7 +197,7 @@ function flat(response) {
 /** Where requests are written for `MockEngine.handleWire`: grown when one does not fit, then kept. */
 let scratch = Buffer.allocUnsafe(16 * 1024);
 
-/** The arguments of `MockEngine.handleWire`: `head` as UTF-8, then `body`, in one buffer; the head's length. */
+/** Writes `head` as UTF-8, then `body`, at the start of `scratch`; returns the head's length in bytes. */
 function wire(head, body) {
     const most = head.length * 3 + body.length;
     if (most > scratch.length) {
@@ -204,7 +205,7 @@ function wire(head, body) {
     }
     const length = scratch.write(head, 0, 'utf8');
     scratch.set(body, length);
-    return [scratch.subarray(0, length + body.length), length];
+    return length;
 }
 
 /** The answer of `MockEngine.handleWire`, a Uint8Array, as `answer` returns it. */

@@ -11,15 +11,17 @@ const PARSE_ERRORS = {
 
 /**
  * An http.Server answering every request with `namespaces`. `log(line)` gets one line per failure
- * the host itself meets (never a client's error, which is answered).
+ * the host itself meets (never a client's error, which is answered). `answered(req, status, ms)`,
+ * if given, is called once a request is answered, with the milliseconds since it came (for the
+ * one log line per request: cheaper than a listener on every response).
  */
-export function createServer(namespaces, log = () => {}) {
+export function createServer(namespaces, log = () => {}, answered = null) {
     // The request line holds the path and query, which the engine checks against MAX_URI_BYTES and
     // answers with 414; the parser's own bound must not cut in first.
     const maxUri = Number(namespaces.setting('MAX_URI_BYTES')) || 8192;
     const server = http.createServer(
         { maxHeaderSize: Math.max(16 * 1024, maxUri + 16 * 1024), requireHostHeader: false },
-        (req, res) => serve(namespaces, req, res, log),
+        (req, res) => serve(namespaces, req, res, log, answered),
     );
     // A request the parser refuses (a method it does not know, a malformed line) still gets JSON.
     server.on('clientError', (err, socket) => {
@@ -38,7 +40,8 @@ export function createServer(namespaces, log = () => {}) {
 }
 
 /** Reads the request's body, then answers it (after the engine's delay, if any). */
-function serve(namespaces, req, res, log) {
+function serve(namespaces, req, res, log, answered) {
+    const started = answered === null ? 0 : performance.now();
     // One byte past the limit is enough for the engine to answer 413 (the core's body rule); the
     // rest is read and dropped, so that a client that sends it all can read the answer.
     const keep = namespaces.maxBodyBytes + 1;
@@ -64,24 +67,33 @@ function serve(namespaces, req, res, log) {
         try {
             answer = namespaces.answer(req.method, req.url, req.rawHeaders, body);
         } catch (err) {
-            failed(req, res, err, log);
+            if (failed(req, res, err, log) && answered !== null) {
+                answered(req, res.statusCode, performance.now() - started);
+            }
             return;
         }
         if (answer.delay > 0) {
-            setTimeout(send, answer.delay, req, res, answer, log);
+            setTimeout(reply, answer.delay, req, res, answer, log, answered, started);
         } else {
-            send(req, res, answer, log);
+            reply(req, res, answer, log, answered, started);
         }
     });
 }
 
+/** Sends the engine's answer and tells `answered`. */
+function reply(req, res, answer, log, answered, started) {
+    if (send(req, res, answer, log) && answered !== null) {
+        answered(req, res.statusCode, performance.now() - started);
+    }
+}
+
 const EMPTY = new Uint8Array(0);
 
-/** Writes the engine's answer. */
+/** Writes the engine's answer (or a 500); false when there is no one to answer. */
 function send(req, res, answer, log) {
     if (res.destroyed) {
         // The client went away during the delay: there is no one to answer.
-        return;
+        return false;
     }
     try {
         const headers = answer.headers;
@@ -100,22 +112,24 @@ function send(req, res, answer, log) {
         res.writeHead(answer.status, headers);
         const body = answer.body;
         res.end(body.length > 0 ? Buffer.from(body.buffer, body.byteOffset, body.length) : undefined);
+        return true;
     } catch (err) {
-        failed(req, res, err, log);
+        return failed(req, res, err, log);
     }
 }
 
-/** The host itself failed to answer: a 500 with JSON, and a line in the log. */
+/** The host itself failed to answer: a 500 with JSON, and a line in the log; false when there is no one to answer. */
 function failed(req, res, err, log) {
     if (req.destroyed || res.destroyed) {
         // The client went away mid-request: there is no one to answer.
-        return;
+        return false;
     }
     log(`${req.method} ${req.url}: ${err.stack || err.message}`);
     if (!res.headersSent) {
         res.writeHead(500, { 'content-type': 'application/json' });
     }
     res.end(JSON.stringify({ message: 'The mock failed to answer; see its log.' }));
+    return true;
 }
 
 /** Listens on `host`:`port` and resolves to the address node reports. */

@@ -11,7 +11,9 @@
 //! - an outcome: a response plus `changes` (an array of changes, to be stored
 //!   before the answer), `delay` (milliseconds to wait before it) and, when a
 //!   rule asks to drop the connection, `fault: "reset"` (the worker answers
-//!   `Response.error()` instead of the response).
+//!   `Response.error()` instead of the response);
+//! - for the Node host, the same request and outcome (without the changes) as
+//!   bytes: see [`MockEngine::handle_wire`].
 
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use mock_rest_core::{
