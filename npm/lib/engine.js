@@ -155,8 +155,13 @@ export class Namespaces {
         }
         // One call each way (see handleWire in web-engine/src/bindings.rs); no header holds `\n`.
         const head = headers.length > 0 ? `${method}\n${target}\n${headers.join('\n')}` : `${method}\n${target}`;
-        const length = wire(head, body);
-        return decodeWire(engine.handleWire(scratch.subarray(0, length + body.length), length));
+        const most = head.length * 3 + body.length;
+        // A request of up to 64 KiB is written into the one buffer kept for them; a larger one gets a
+        // buffer of its own, dropped after it.
+        const into = most <= scratch.length ? scratch : Buffer.allocUnsafe(most);
+        const length = into.write(head, 0, 'utf8');
+        into.set(body, length);
+        return decodeWire(engine.handleWire(into.subarray(0, length + body.length), length));
     }
 
     /**
@@ -194,19 +199,8 @@ function flat(response) {
     return { status: response.status, headers: response.headers.flat(), body: response.body, delay: 0, fault: undefined };
 }
 
-/** Where requests are written for `MockEngine.handleWire`: grown when one does not fit, then kept. */
-let scratch = Buffer.allocUnsafe(16 * 1024);
-
-/** Writes `head` as UTF-8, then `body`, at the start of `scratch`; returns the head's length in bytes. */
-function wire(head, body) {
-    const most = head.length * 3 + body.length;
-    if (most > scratch.length) {
-        scratch = Buffer.allocUnsafe(Math.max(most, scratch.length * 2));
-    }
-    const length = scratch.write(head, 0, 'utf8');
-    scratch.set(body, length);
-    return length;
-}
+/** Where requests of up to 64 KiB are written for `MockEngine.handleWire`: one buffer, kept. */
+const scratch = Buffer.allocUnsafe(64 * 1024);
 
 /** The answer of `MockEngine.handleWire`, a Uint8Array, as `answer` returns it. */
 function decodeWire(bytes) {
