@@ -19,6 +19,11 @@ POST) and rewrites only the "npm package" section of docs/benchmarks.md.
 The change feed (bench/feed.py): delivery latency from a POST's answer to its event at 1, 100 and
 1,000 subscribers, and POST throughput with 100 subscribers as a share of none. BENCH_ONLY=feed runs
 just that and rewrites only the "change feed" section.
+
+BENCH_ONLY=queries runs only the list queries of the native server and json-server (the plain 20-item
+page, the same page with `_embed`, the 0.17 filtered list and the 1.0 operator filter) at BENCH_SIZES
+(default 1,000 and 100,000: at 100,000 the embedded page's people have their pets among 100,000), and
+rewrites only the "Relations and 1.0 operators" section of docs/benchmarks.md.
 """
 
 import json
@@ -48,14 +53,20 @@ NODE_BIN = os.path.join(ROOT, "npm", "bin.js")
 MOCK_FETCH = os.path.join(ROOT, "bench", "mock-fetch.mjs")
 NODE_BARE = os.path.join(ROOT, "bench", "node-bare.mjs")
 ONLY = os.environ.get("BENCH_ONLY", "")
-if ONLY not in ("", "npm", "feed"):
-    sys.exit(f"bench: BENCH_ONLY={ONLY!r}: the values are `npm` and `feed`")
+if ONLY not in ("", "npm", "feed", "queries"):
+    sys.exit(f"bench: BENCH_ONLY={ONLY!r}: the values are `npm`, `feed` and `queries`")
 # The npm package's scenarios and size: the issue's targets are at 1,000 items.
 NPM_SIZE = 1000
 NPM_SCENARIOS = ["GET by id", "POST"]
 NPM_HEADING = "## The npm package"
 if ONLY == "npm":
     SIZES = [NPM_SIZE]
+# The list queries of #14: the plain page beside the same page with `_embed`, the 0.17 filter beside the
+# 1.0 operators'.
+QUERY_SCENARIOS = ["GET 20-item page", "20-item page, _embed", "filtered list", "1.0 operator filter"]
+QUERY_HEADING = "## Relations and 1.0 operators"
+if ONLY == "queries":
+    SIZES = [int(s) for s in os.environ.get("BENCH_SIZES", "1000,100000").split(",")]
 
 
 def pinned(cpus, command):
@@ -259,12 +270,14 @@ def bench_size(n, rows, notes):
     people_peer = [person(i, "id") for i in range(n)]
     pets_ours, pets_peer = pets(n, "_id"), pets(n, "id")
     servers = [(Ours(), people_ours, pets_ours), (JsonServer(), people_peer, pets_peer)]
-    if n == NPM_SIZE:
+    if n == NPM_SIZE and ONLY != "queries":
         servers.insert(1, (NodeServer(), people_ours, pets_ours))
         servers.insert(2, (NodeBare(), people_ours, pets_ours))
     for server, people, children in servers:
         # The Node server runs only the npm package's scenarios; BENCH_ONLY=npm runs only those.
         only = NPM_SCENARIOS if ONLY == "npm" or isinstance(server, (NodeServer, NodeBare)) else None
+        if ONLY == "queries":
+            only = QUERY_SCENARIOS
         started = time.time()
         if not server.start(people, children):
             notes.append(f"{server.name} could not load {n:,} items within {LOAD_BOUND} s; that size is skipped for it.")
@@ -462,15 +475,62 @@ def npm_section(rows, fetched, size, load):
     return "\n".join(lines) + "\n"
 
 
-def replace_section(text, section):
-    """`text` with its npm package section (up to the next `## ` heading) replaced by `section`."""
+def replace_section(text, section, heading=NPM_HEADING):
+    """`text` with its section under `heading` (up to the next `## ` heading) replaced by `section`
+    (put before the npm package's section, else before "## Profiling", when it has none)."""
     lines = text.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.rstrip() == NPM_HEADING), None)
+    start = next((i for i, line in enumerate(lines) if line.rstrip() == heading), None)
     if start is None:
-        at = next((i for i, line in enumerate(lines) if line.rstrip() == "## Profiling"), len(lines))
+        at = next((i for i, line in enumerate(lines) if line.rstrip() == NPM_HEADING and heading != NPM_HEADING),
+                  next((i for i, line in enumerate(lines) if line.rstrip() == "## Profiling"), len(lines)))
         return "".join(lines[:at]) + section + "\n" + "".join(lines[at:])
     end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
     return "".join(lines[:start]) + section + ("\n" if end < len(lines) else "") + "".join(lines[end:])
+
+
+def queries_section(rows, load):
+    """The "Relations and 1.0 operators" section of docs/benchmarks.md, from this run's figures."""
+    def cell(server, n, scenario):
+        return next((r for r in rows if r["server"] == server and r["size"] == n and r["scenario"] == scenario), None)
+
+    command = "BENCH_ONLY=queries bash bench/run.sh" if ONLY == "queries" else "bash bench/run.sh"
+    lines = [QUERY_HEADING, "",
+             f"Measured by `{command}` ({SECONDS} s per scenario, {CONNECTIONS} connections), side by side in one run,",
+             f"on {time.strftime('%Y-%m-%d')}. Machine: {machine()}. Load average (1 min) {load[0]:.2f} at the start,",
+             f"{load[1]:.2f} at the end (other work shares this machine).", "",
+             "The native server and json-server 0.17 hold the same people and their pets (`personId`): the page is",
+             "`/people?_page=7&_limit=20`, whose 20 people have 10 pets each, and the embedded page adds `&_embed=pets`,",
+             "out of min(max(size, 2,000), 100,000) pets in all. The filtered list is",
+             "`?last_name=Vader7&age_gte=30&_limit=20` (0.17) and the 1.0 operator filter",
+             "`?last_name:startsWith=Vader7&age:gte=30&_limit=20`, which json-server 0.17 does not know (it reads the",
+             "keys as field names and answers `[]`, so its ratio there means nothing).", "",
+             "| size | pets | scenario | ours req/s | ours p50 ms | ours p99 ms | ours errors | json-server req/s | "
+             "json-server p99 ms | ours / json-server | ours / its plain form |",
+             "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    plain = {"20-item page, _embed": "GET 20-item page", "1.0 operator filter": "filtered list"}
+    shares = []
+    for n in SIZES:
+        for scenario in QUERY_SCENARIOS:
+            ours, peer = cell(Ours.name, n, scenario), cell(JsonServer.name, n, scenario)
+            if not ours:
+                continue
+            if peer:
+                ratio = f"{ours['rps'] / peer['rps']:.1f}×" if peer["rps"] else "∞"
+                peer_cells = f"{peer['rps']:.0f} | {peer['p99']:.2f}"
+            else:
+                ratio, peer_cells = "—", "skipped | —"
+            base = cell(Ours.name, n, plain.get(scenario, ""))
+            share = f"{ours['rps'] / base['rps'] * 100:.0f}%" if base and base["rps"] else "—"
+            if scenario == "20-item page, _embed" and base and base["rps"]:
+                shares.append((n, ours["rps"] / base["rps"]))
+            lines.append(f"| {n:,} | {min(max(n, 2000), 100_000):,} | {scenario} | {ours['rps']:.0f} | {ours['p50']:.2f} | "
+                         f"{ours['p99']:.2f} | {ours['errors']} | {peer_cells} | {ratio} | {share} |")
+    if shares:
+        listed = ", ".join(f"{share * 100:.0f}% at {n:,} people" for n, share in shares)
+        met = "met" if all(share >= 0.5 for _, share in shares) else "NOT met"
+        lines += ["", "| target | this run |", "|---|---|",
+                  f"| the 20-item page embedding 10 pets each at least half the plain page's rate | {listed}: {met} |"]
+    return "\n".join(lines) + "\n"
 
 
 def npm_part(rows):
@@ -518,16 +578,21 @@ def main():
     for n in SIZES:
         print(f"size {n:,}", flush=True)
         bench_size(n, rows, notes)
-    if ONLY == "npm":
-        fetched, size = npm_part(rows)
-        section = npm_section(rows, fetched, size, (load_start, os.getloadavg()[0]))
+    if ONLY in ("npm", "queries"):
+        if ONLY == "npm":
+            fetched, size = npm_part(rows)
+            section = npm_section(rows, fetched, size, (load_start, os.getloadavg()[0]))
+            heading = NPM_HEADING
+        else:
+            section = queries_section(rows, (load_start, os.getloadavg()[0]))
+            heading = QUERY_HEADING
         print()
         print(section)
         path = os.path.join(ROOT, "docs", "benchmarks.md")
         with open(path) as current:
             text = current.read()
         with open(path, "w") as out:
-            out.write(replace_section(text, section))
+            out.write(replace_section(text, section, heading))
         return
     print("cold start", flush=True)
     ours_cold = cold_start(Ours)
@@ -541,6 +606,7 @@ def main():
     npm = npm_section(rows, fetched, size, (load_start, os.getloadavg()[0]))
     _, feed_text = feed_part()
     npm = npm + "\n" + feed_text
+    queries = queries_section(rows, (load_start, os.getloadavg()[0]))
 
     def cell(server, n, scenario):
         return next((r for r in rows if r["server"] == server and r["size"] == n and r["scenario"] == scenario), None)
@@ -642,6 +708,7 @@ and non-2xx answers. Both servers log per request as they do by default (to /dev
 
 {targets}
 
+{queries}
 {npm}
 ## Profiling
 

@@ -21,6 +21,12 @@
 # subscribers against none; bench/feed.py), rewriting only that section, in about a minute:
 #
 #   BENCH_ONLY=feed BENCH_SECONDS=5 bash bench/run.sh
+#
+# The list queries alone (the native server beside json-server: the 20-item page, that page with
+# `_embed` of 10 children per item, the 0.17 filtered list and the 1.0 operator filter, at 1,000 and
+# 100,000 items, BENCH_SIZES to change), rewriting only that section of docs/benchmarks.md:
+#
+#   BENCH_ONLY=queries BENCH_SECONDS=5 bash bench/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 oha_version=1.16.0

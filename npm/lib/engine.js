@@ -1,6 +1,7 @@
 // The engine, compiled to wasm (web-engine/, `wasm-bindgen --target nodejs` into dist/node/ by
 // scripts/node.sh), and what every Node entry point does with it: settings in, a namespace per
 // X-Mock-Namespace, one request at a time through the engine, the delay waited by a timer.
+import { Buffer } from 'node:buffer';
 import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -99,6 +100,10 @@ export class Namespaces {
         // Answers what comes before a namespace (a bad name, too many) with the headers of any
         // answer; it never stores anything.
         this.front = new wasm.MockEngine(this.settings, null, null, this.publiclyReachable);
+        // Read once: the settings never change. The namespace of a request without the
+        // X-Mock-Namespace header, by the core's rule.
+        this.bodyLimit = this.front.maxBodyBytes;
+        this.defaultNamespace = this.front.namespaceOf('GET', '/', []).name;
         this.setSeed(seed);
     }
 
@@ -121,7 +126,7 @@ export class Namespaces {
 
     /** The largest request body the settings allow, in bytes. */
     get maxBodyBytes() {
-        return this.front.maxBodyBytes;
+        return this.bodyLimit;
     }
 
     /**
@@ -196,55 +201,155 @@ export class Namespaces {
     }
 
     /**
-     * Answers one request: `method`, `target` (path and query as on the wire), `headers` (names and
-     * values alternating) and `body` (a Uint8Array; past `maxBodyBytes` the engine answers 413).
-     * Resolves, after the delay the engine asks for, to `{status, headers, body}`, and for an event
-     * stream also `subscriber` (a Subscriber: the host attaches a sink, and closes it when done).
+     * Answers one request now: `method`, `target` (path and query as on the wire), `headers` (names
+     * and values alternating, as node:http's `rawHeaders`) and `body` (a Uint8Array; past
+     * `maxBodyBytes` the engine answers 413). Returns `{status, headers, body, delay, fault}`, with
+     * `headers` as names and values alternating; the host waits `delay` milliseconds before it
+     * answers, and `fault: 'reset'` asks it to drop the connection instead. For an accepted
+     * `/__admin/events` it also has `subscriber` (a Subscriber, registered now so that no event is
+     * missed during the delay: the host attaches a sink, and closes it when done).
      */
-    async handle(method, target, headers, body) {
+    answer(method, target, headers, body) {
         if (!this.front) {
             throw new Error('mock-rest-api: this mock is closed');
         }
-        const picked = this.front.namespaceOf(method, target, headers);
-        if (picked.response) {
-            return picked.response;
+        let name = this.defaultNamespace;
+        if (namesNamespace(headers)) {
+            const picked = this.front.namespaceOf(method, target, headers);
+            if (picked.response) {
+                return flat(picked.response);
+            }
+            name = picked.name;
         }
-        let engine = this.engines.get(picked.name);
+        let engine = this.engines.get(name);
         if (!engine) {
             if (this.engines.size >= this.maxNamespaces) {
-                return this.front.tooManyNamespaces(method, target, headers, this.maxNamespaces);
+                return flat(this.front.tooManyNamespaces(method, target, headers, this.maxNamespaces));
             }
-            engine = this.engine(picked.name);
+            engine = this.engine(name);
         }
         if (wasm.showsNamespaces(target)) {
             // `/health` and the homepage list every namespace with its item count.
             const names = [...this.engines.keys()].sort();
-            engine.setNamespaces(names, Uint32Array.from(names, (name) => this.engines.get(name).itemCount));
+            engine.setNamespaces(names, Uint32Array.from(names, (each) => this.engines.get(each).itemCount));
         }
-        const outcome = engine.handle(method, target, headers, body);
-        let set = this.subscribers.get(picked.name);
-        for (const event of outcome.events) {
-            for (const subscriber of set || []) {
-                if (subscriber.wants(event.type)) {
-                    subscriber.push(event.bytes);
+        // One call each way (see handleWire in web-engine/src/bindings.rs); no header holds `\n`.
+        const head = headers.length > 0 ? `${method}\n${target}\n${headers.join('\n')}` : `${method}\n${target}`;
+        const most = head.length * 3 + body.length;
+        // A request of up to 64 KiB is written into the one buffer kept for them; a larger one gets a
+        // buffer of its own, dropped after it.
+        const into = most <= scratch.length ? scratch : Buffer.allocUnsafe(most);
+        const length = into.write(head, 0, 'utf8');
+        into.set(body, length);
+        const outcome = decodeWire(engine.handleWire(into.subarray(0, length + body.length), length));
+        let set = this.subscribers.get(name);
+        if (set) {
+            for (const event of outcome.events) {
+                for (const subscriber of set) {
+                    if (subscriber.wants(event.type)) {
+                        subscriber.push(event.bytes);
+                    }
                 }
             }
         }
         if (outcome.subscribe) {
             if (this.subscriberCount >= engine.maxSubscribers) {
-                return engine.tooManySubscribers(method, target, headers);
+                return flat(engine.tooManySubscribers(method, target, headers));
             }
             if (!set) {
                 set = new Set();
-                this.subscribers.set(picked.name, set);
+                this.subscribers.set(name, set);
             }
             const subscriber = new Subscriber(outcome.subscribe.types, set);
             set.add(subscriber);
             outcome.subscriber = subscriber;
         }
+        return outcome;
+    }
+
+    /**
+     * Answers one request: `method`, `target` (path and query as on the wire), `headers` (names and
+     * values alternating) and `body` (a Uint8Array; past `maxBodyBytes` the engine answers 413).
+     * Resolves, after the delay the engine asks for, to `{status, headers, body}`, with `headers`
+     * as `[name, value]` pairs, and for an event stream also `subscriber` (see `answer`).
+     */
+    async handle(method, target, headers, body) {
+        const outcome = this.answer(method, target, headers, body);
         if (outcome.delay > 0) {
             await sleep(outcome.delay);
         }
-        return outcome;
+        const pairs = [];
+        for (let i = 0; i < outcome.headers.length; i += 2) {
+            pairs.push([outcome.headers[i], outcome.headers[i + 1]]);
+        }
+        return { ...outcome, headers: pairs };
     }
 }
+
+/** Whether `headers` (names and values alternating) has an X-Mock-Namespace header. */
+function namesNamespace(headers) {
+    for (let i = 0; i < headers.length; i += 2) {
+        const name = headers[i];
+        if (name.length === 16 && name.toLowerCase() === 'x-mock-namespace') {
+            return true;
+        }
+    }
+    return false;
+}
+
+/** A response object of the engine (`headers` as pairs) as `answer` returns it. */
+function flat(response) {
+    return { status: response.status, headers: response.headers.flat(), body: response.body, delay: 0, fault: undefined };
+}
+
+/** Where requests of up to 64 KiB are written for `MockEngine.handleWire`: one buffer, kept. */
+const scratch = Buffer.allocUnsafe(64 * 1024);
+
+/** The answer of `MockEngine.handleWire`, a Uint8Array, as `answer` returns it (its layout is there). */
+function decodeWire(bytes) {
+    const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+    let at = 8;
+    const text = () => {
+        const length = buffer.readUInt32LE(at);
+        at += 4;
+        if (length === NO_TEXT) {
+            return null;
+        }
+        at += length;
+        return buffer.toString('utf8', at - length, at);
+    };
+    const headers = new Array(buffer.readUInt32LE(at) * 2);
+    at += 4;
+    for (let i = 0; i < headers.length; i++) {
+        headers[i] = text();
+    }
+    const events = new Array(buffer.readUInt32LE(at));
+    at += 4;
+    for (let i = 0; i < events.length; i++) {
+        const type = text();
+        const length = buffer.readUInt32LE(at);
+        at += 4 + length;
+        events[i] = { type, bytes: bytes.subarray(at - length, at) };
+    }
+    let subscribe = null;
+    if (bytes[3] === 1) {
+        const types = new Array(buffer.readUInt32LE(at));
+        at += 4;
+        for (let i = 0; i < types.length; i++) {
+            types[i] = text();
+        }
+        subscribe = { types };
+    }
+    return {
+        status: buffer.readUInt16LE(0),
+        headers,
+        body: bytes.subarray(at),
+        delay: buffer.readUInt32LE(4),
+        fault: bytes[2] === 1 ? 'reset' : undefined,
+        events,
+        subscribe,
+    };
+}
+
+/** The length `handleWire` gives a text that is not there (an event of no type). */
+const NO_TEXT = 0xffffffff;

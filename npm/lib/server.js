@@ -1,5 +1,6 @@
 // The HTTP face of a Namespaces (lib/engine.js) in node:http: bytes in, the engine's answer out.
 // Used by the command (`npx mock-rest-api`) and by `mock.listen()`.
+import { Buffer } from 'node:buffer';
 import http from 'node:http';
 import { FEED } from './engine.js';
 
@@ -11,27 +12,17 @@ const PARSE_ERRORS = {
 
 /**
  * An http.Server answering every request with `namespaces`. `log(line)` gets one line per failure
- * the host itself meets (never a client's error, which is answered).
+ * the host itself meets (never a client's error, which is answered). `answered(req, status, ms)`,
+ * if given, is called once a request is answered, with the milliseconds since it came (for the
+ * one log line per request: cheaper than a listener on every response).
  */
-export function createServer(namespaces, log = () => {}) {
+export function createServer(namespaces, log = () => {}, answered = null) {
     // The request line holds the path and query, which the engine checks against MAX_URI_BYTES and
     // answers with 414; the parser's own bound must not cut in first.
     const maxUri = Number(namespaces.setting('MAX_URI_BYTES')) || 8192;
     const server = http.createServer(
         { maxHeaderSize: Math.max(16 * 1024, maxUri + 16 * 1024), requireHostHeader: false },
-        (req, res) => {
-            serve(namespaces, req, res, server).catch((err) => {
-                if (req.destroyed || res.destroyed) {
-                    // The client went away mid-request: there is no one to answer.
-                    return;
-                }
-                log(`${req.method} ${req.url}: ${err.stack || err.message}`);
-                if (!res.headersSent) {
-                    res.writeHead(500, { 'content-type': 'application/json' });
-                }
-                res.end(JSON.stringify({ message: 'The mock failed to answer; see its log.' }));
-            });
-        },
+        (req, res) => serve(namespaces, req, res, log, answered, server.feedStreams),
     );
     // A request the parser refuses (a method it does not know, a malformed line) still gets JSON.
     server.on('clientError', (err, socket) => {
@@ -51,37 +42,109 @@ export function createServer(namespaces, log = () => {}) {
     return server;
 }
 
-async function serve(namespaces, req, res, server) {
+/** Reads the request's body, then answers it (after the engine's delay, if any). */
+function serve(namespaces, req, res, log, answered, streams) {
+    const started = answered === null ? 0 : performance.now();
     // One byte past the limit is enough for the engine to answer 413 (the core's body rule); the
     // rest is read and dropped, so that a client that sends it all can read the answer.
     const keep = namespaces.maxBodyBytes + 1;
-    const chunks = [];
+    let first = null;
+    let chunks = null;
     let size = 0;
-    for await (const chunk of req) {
+    req.on('data', (chunk) => {
         if (size < keep) {
-            chunks.push(chunk.subarray(0, keep - size));
+            const kept = chunk.length > keep - size ? chunk.subarray(0, keep - size) : chunk;
+            if (first === null) {
+                first = kept;
+            } else {
+                chunks ??= [first];
+                chunks.push(kept);
+            }
         }
         size += chunk.length;
-    }
-    const body = new Uint8Array(Buffer.concat(chunks));
-    const answer = await namespaces.handle(req.method, req.url, req.rawHeaders, body);
-    if (answer.subscriber) {
-        stream(answer, res, server.feedStreams);
+    });
+    req.on('end', () => {
+        // Most bodies arrive in one chunk, which is used as it is.
+        const body = chunks !== null ? Buffer.concat(chunks) : first ?? EMPTY;
+        let answer;
+        try {
+            answer = namespaces.answer(req.method, req.url, req.rawHeaders, body);
+        } catch (err) {
+            if (failed(req, res, err, log) && answered !== null) {
+                answered(req, res.statusCode, performance.now() - started);
+            }
+            return;
+        }
+        if (answer.delay > 0) {
+            setTimeout(reply, answer.delay, req, res, answer, log, answered, started, streams);
+        } else {
+            reply(req, res, answer, log, answered, started, streams);
+        }
+    });
+}
+
+/** Sends the engine's answer and tells `answered`. */
+function reply(req, res, answer, log, answered, started, streams) {
+    let told = req;
+    if (answer.fault === 'reset') {
+        // A rule's fault: the connection is dropped with no answer, as the native server drops it.
+        res.socket?.destroy();
+        answer.subscriber?.close();
+    } else if (answer.subscriber) {
+        stream(answer, res, streams);
+        // The feed's query may hold the token (`?access_token=`): it is not logged.
+        told = { method: req.method, url: req.url.split('?')[0] };
+    } else if (!send(req, res, answer, log)) {
         return;
     }
-    const headers = [];
-    let length = false;
-    for (const [name, value] of answer.headers) {
-        headers.push(name, value);
-        length ||= name === 'content-length';
+    if (answered !== null) {
+        answered(told, answer.fault === 'reset' ? 'dropped' : res.statusCode, performance.now() - started);
     }
-    // The whole answer is known: its length goes in the head, so node sends it in one write
-    // instead of chunks (a HEAD answer carries the GET's length already; 204 and 304 have none).
-    if (!length && answer.status !== 204 && answer.status !== 304) {
-        headers.push('content-length', String(answer.body.length));
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** Writes the engine's answer (or a 500); false when there is no one to answer. */
+function send(req, res, answer, log) {
+    if (res.destroyed) {
+        // The client went away during the delay: there is no one to answer.
+        return false;
     }
-    res.writeHead(answer.status, headers);
-    res.end(answer.body.length > 0 ? Buffer.from(answer.body.buffer, answer.body.byteOffset, answer.body.length) : undefined);
+    try {
+        const headers = answer.headers;
+        let length = false;
+        for (let i = 0; i < headers.length; i += 2) {
+            if (headers[i] === 'content-length') {
+                length = true;
+                break;
+            }
+        }
+        // The whole answer is known: its length goes in the head, so node sends it in one write
+        // instead of chunks (a HEAD answer carries the GET's length already; 204 and 304 have none).
+        if (!length && answer.status !== 204 && answer.status !== 304) {
+            headers.push('content-length', String(answer.body.length));
+        }
+        res.writeHead(answer.status, headers);
+        const body = answer.body;
+        res.end(body.length > 0 ? Buffer.from(body.buffer, body.byteOffset, body.length) : undefined);
+        return true;
+    } catch (err) {
+        return failed(req, res, err, log);
+    }
+}
+
+/** The host itself failed to answer: a 500 with JSON, and a line in the log; false when there is no one to answer. */
+function failed(req, res, err, log) {
+    if (req.destroyed || res.destroyed) {
+        // The client went away mid-request: there is no one to answer.
+        return false;
+    }
+    log(`${req.method} ${req.url}: ${err.stack || err.message}`);
+    if (!res.headersSent) {
+        res.writeHead(500, { 'content-type': 'application/json' });
+    }
+    res.end(JSON.stringify({ message: 'The mock failed to answer; see its log.' }));
+    return true;
 }
 
 /**
@@ -91,11 +154,7 @@ async function serve(namespaces, req, res, server) {
  */
 function stream(answer, res, streams) {
     const subscriber = answer.subscriber;
-    const headers = [];
-    for (const [name, value] of answer.headers) {
-        headers.push(name, value);
-    }
-    res.writeHead(answer.status, headers);
+    res.writeHead(answer.status, answer.headers);
     res.flushHeaders();
     let done = false;
     const end = (last) => {

@@ -11,12 +11,14 @@
 //! - an outcome: a response plus `changes` (an array of changes, to be stored
 //!   before the answer), `delay` (milliseconds to wait before it) and, when a
 //!   rule asks to drop the connection, `fault: "reset"` (the worker answers
-//!   `Response.error()` instead of the response).
+//!   `Response.error()` instead of the response);
+//! - for the Node host, the same request and outcome (without the changes) as
+//!   bytes: see [`MockEngine::handle_wire`].
 
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use mock_rest_core::{
     error_response_without_engine, request_namespace, ApiError, BodyCollector, Change, Config,
-    Engine, Event, Fault, IdSource, Kind, Method, Request, Response, Subscription,
+    Engine, Event, Fault, IdSource, Kind, Method, Outcome, Request, Response, Subscription,
     FEED_BUFFER_BYTES, KEEP_ALIVE, KEEP_ALIVE_SECS, OVERFLOW, SETTINGS,
 };
 use std::time::Duration;
@@ -169,7 +171,8 @@ impl MockEngine {
     /// Handles one request: `target` is the path and query as on the wire,
     /// `headers` alternate names and values, `body` is the whole body. The
     /// body is read by the core's rules (the limit, then `413`). Returns the
-    /// outcome.
+    /// outcome: the response, `delay`, `changes`, `fault`, `events` (each
+    /// `{type, bytes}`) and, for an accepted `/__admin/events`, `subscribe`.
     pub fn handle(
         &mut self,
         method: &str,
@@ -177,46 +180,108 @@ impl MockEngine {
         headers: Vec<String>,
         body: &[u8],
     ) -> Object {
-        let mut request = request(method, target, headers);
+        let outcome = self.outcome(request(method, target, headers), body);
+        let answer = response_object(&outcome.response);
+        set(&answer, "delay", outcome.delay.as_millis() as f64);
+        let changes: Array = outcome.changes.iter().map(change_object).collect();
+        set(&answer, "changes", changes);
+        if outcome.fault == Some(Fault::Reset) {
+            set(&answer, "fault", "reset");
+        }
+        let events: Array = outcome.events.iter().map(event_object).collect();
+        set(&answer, "events", events);
+        if let Some(subscription) = &outcome.subscribe {
+            set(&answer, "subscribe", subscription_object(subscription));
+        }
+        answer
+    }
+
+    /// [`MockEngine::handle`] for a host that stores no changes (the Node
+    /// host), crossing the wasm boundary once each way: the request comes as
+    /// one buffer, the answer goes back as one buffer, so that no object, array
+    /// or string is made per header.
+    ///
+    /// `request` is the head, UTF-8, in its first `head_length` bytes, then
+    /// the body. The head is the method, the target, then the headers' names
+    /// and values alternating, joined with `\n` (which none of them can hold
+    /// on the wire, nor in a fetch `Request`).
+    ///
+    /// The answer, little-endian; each text is a length (u32) then UTF-8 bytes:
+    /// - the status (u16); 1 if a rule drops the connection (u8, else 0); 1 if
+    ///   the request subscribes to the change feed (u8, else 0);
+    /// - the delay in milliseconds (u32);
+    /// - the number of headers (u32), then each header's name and value;
+    /// - the number of feed events (u32), then each event's type (a length of
+    ///   `u32::MAX` and no bytes when it has none) and its bytes;
+    /// - when it subscribes: the number of types it wants (u32, 0 for every
+    ///   type), then each type;
+    /// - the body.
+    #[wasm_bindgen(js_name = handleWire)]
+    pub fn handle_wire(&mut self, request: &[u8], head_length: usize) -> Vec<u8> {
+        let (head, body) = request.split_at(head_length.min(request.len()));
+        let head = String::from_utf8_lossy(head);
+        let mut parts = head.split('\n');
+        let method = parts.next().unwrap_or_default();
+        let target = parts.next().unwrap_or_default();
+        let mut request = Request::new(Method::parse(method), target);
+        while let (Some(name), Some(value)) = (parts.next(), parts.next()) {
+            request.headers.push((name.to_owned(), value.to_owned()));
+        }
+        let outcome = self.outcome(request, body);
+        let response = &outcome.response;
+        let texts: usize = response
+            .headers
+            .iter()
+            .map(|(name, value)| 8 + name.len() + value.len())
+            .sum();
+        let mut out = Vec::with_capacity(16 + texts + response.body.len());
+        out.extend_from_slice(&response.status.to_le_bytes());
+        out.push(u8::from(outcome.fault == Some(Fault::Reset)));
+        out.push(u8::from(outcome.subscribe.is_some()));
+        let delay = u32::try_from(outcome.delay.as_millis()).unwrap_or(u32::MAX);
+        out.extend_from_slice(&delay.to_le_bytes());
+        out.extend_from_slice(&wire_length(response.headers.len()));
+        for (name, value) in &response.headers {
+            wire_text(&mut out, name.as_bytes());
+            wire_text(&mut out, value.as_bytes());
+        }
+        out.extend_from_slice(&wire_length(outcome.events.len()));
+        for event in &outcome.events {
+            match &event.resource {
+                Some(resource) => wire_text(&mut out, resource.as_bytes()),
+                None => out.extend_from_slice(&u32::MAX.to_le_bytes()),
+            }
+            wire_text(&mut out, &event.bytes);
+        }
+        if let Some(subscription) = &outcome.subscribe {
+            out.extend_from_slice(&wire_length(subscription.types.len()));
+            for wanted in &subscription.types {
+                wire_text(&mut out, wanted.as_bytes());
+            }
+        }
+        out.extend_from_slice(&response.body);
+        out
+    }
+
+    /// The engine's outcome for `request` with this body, read by the core's
+    /// rules; a body refused before the engine changes nothing.
+    fn outcome(&mut self, mut request: Request, body: &[u8]) -> Outcome {
         let limit = self.engine.config().max_body_bytes;
         let read = BodyCollector::for_request(&request, limit).and_then(|mut collector| {
             collector.feed(body);
             collector.finish(&mut request)
         });
-        let (response, changes, delay, fault, events, subscribe) = match read {
-            Ok(()) => {
-                let outcome = self.engine.handle(&request, unix_now());
-                (
-                    outcome.response,
-                    outcome.changes,
-                    outcome.delay,
-                    outcome.fault,
-                    outcome.events,
-                    outcome.subscribe,
-                )
-            }
-            Err(error) => (
-                self.engine.error_response(&error, &request),
-                Vec::new(),
-                Duration::ZERO,
-                None,
-                Vec::new(),
-                None,
-            ),
-        };
-        let answer = response_object(&response);
-        set(&answer, "delay", delay.as_millis() as f64);
-        let changes: Array = changes.iter().map(change_object).collect();
-        set(&answer, "changes", changes);
-        if fault == Some(Fault::Reset) {
-            set(&answer, "fault", "reset");
+        match read {
+            Ok(()) => self.engine.handle(&request, unix_now()),
+            Err(error) => Outcome {
+                response: self.engine.error_response(&error, &request),
+                changes: Vec::new(),
+                delay: Duration::ZERO,
+                fault: None,
+                events: Vec::new(),
+                subscribe: None,
+            },
         }
-        let events: Array = events.iter().map(event_object).collect();
-        set(&answer, "events", events);
-        if let Some(subscription) = subscribe {
-            set(&answer, "subscribe", subscription_object(&subscription));
-        }
-        answer
     }
 
     /// The answer to a request whose changes could not be stored (`503`), with
@@ -423,6 +488,18 @@ fn request(method: &str, target: &str, headers: Vec<String>) -> Request {
         request.headers.push((name, value));
     }
     request
+}
+
+/// A length in the answer of [`MockEngine::handle_wire`]: u32, little-endian
+/// (a header or the answer is far below 4 GiB: the engine's limits bound them).
+fn wire_length(length: usize) -> [u8; 4] {
+    u32::try_from(length).unwrap_or(u32::MAX).to_le_bytes()
+}
+
+/// A text in the answer of [`MockEngine::handle_wire`]: its length, then its bytes.
+fn wire_text(out: &mut Vec<u8>, text: &[u8]) {
+    out.extend_from_slice(&wire_length(text.len()));
+    out.extend_from_slice(text);
 }
 
 fn set(object: &Object, key: &str, value: impl Into<JsValue>) {

@@ -15,8 +15,10 @@
 //!   (`Engine::rebuild_changes`).
 //! - For the Node host of the npm package (`npm/`): the settings table
 //!   (`settings()`, from which its flags and environment variables are
-//!   made), the core's namespace rule with its `400` and `507` answers, and
-//!   the store as snapshot text.
+//!   made), the core's namespace rule with its `400` and `507` answers, the
+//!   store as snapshot text, and `handleWire`, a request in one buffer and its
+//!   answer in another (one crossing each way, for speed; the host stores no
+//!   changes).
 //!
 //! # Out of scope
 //! Everything but the engine: which requests are mocked, IndexedDB, timers and
