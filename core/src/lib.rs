@@ -127,6 +127,7 @@ mod namespace;
 mod number;
 mod openapi;
 mod pages;
+mod proxy;
 mod query;
 mod relations;
 mod request;
@@ -142,7 +143,8 @@ pub use body::{nests_within, MAX_DEPTH};
 pub use collect::{BodyCollector, Feed, DRAIN_BYTES};
 pub use config::{
     AuthScope, Config, Kind, Setting, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_ITEMS, DEFAULT_MAX_RULES,
-    DEFAULT_MAX_STORE_BYTES, DEFAULT_MAX_TYPES, DEFAULT_MAX_URI_BYTES, SETTINGS,
+    DEFAULT_MAX_STORE_BYTES, DEFAULT_MAX_TYPES, DEFAULT_MAX_URI_BYTES, DEFAULT_PROXY_TIMEOUT,
+    SETTINGS,
 };
 pub use controls::MAX_DELAY;
 pub use engine::Engine;
@@ -155,6 +157,7 @@ pub use namespace::{
     MAX_NAMESPACE_BYTES, NAMESPACE_HEADER,
 };
 pub use pages::Storage;
+pub use proxy::{is_hop_by_hop, Forward, Upstream, HOP_BY_HOP, RECORDED_PREFIX};
 pub use query::{
     ListQuery, DEFAULT_PAGE_LIMIT, MAX_FILTERS, MAX_FILTER_VALUES, MAX_PATH_SEGMENTS, MAX_PATTERNS,
     MAX_PATTERN_BYTES, MAX_RELATIONS, MAX_SEARCH_BYTES, MAX_SORT_KEYS, PATTERN_SIZE_LIMIT,

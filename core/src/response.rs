@@ -1,5 +1,6 @@
 //! What the engine answers: a response and the store changes behind it.
 
+use crate::proxy::Forward;
 use crate::rules::Fault;
 use std::time::Duration;
 
@@ -107,4 +108,10 @@ pub struct Outcome {
     /// What a rule asks the host to do instead of sending `response` (after
     /// the delay): drop the connection. `None` for every other answer.
     pub fault: Option<Fault>,
+    /// A request for the host to send to `PROXY_TARGET` instead of sending
+    /// `response`: the host sends it, then hands what came back to
+    /// [`Engine::proxied`](crate::Engine::proxied), whose outcome it answers
+    /// with. `response` is what a host that cannot proxy sends (`502`).
+    /// `changes` are still to be persisted (a rule's `times` counted).
+    pub forward: Option<Forward>,
 }

@@ -7,6 +7,7 @@
 mod admin;
 mod items;
 mod lists;
+mod proxy;
 mod rules;
 
 pub(crate) use rules::put_change;
@@ -174,6 +175,7 @@ impl Engine {
         let route = Route::parse(&request.path);
         let mut fault = None;
         let mut through = None;
+        let proxying = self.config.proxy_target.is_some() && !crate::proxy::is_local(&request.path);
         let (result, rule) = match self.rule_step(&route, request, now, &mut changes) {
             rules::Step::Answer {
                 rule,
@@ -191,12 +193,28 @@ impl Engine {
                 delay: asked,
             } => {
                 delay = asked.unwrap_or(delay);
-                through = Some(headers);
-                (
-                    self.answer(&route, request, now, &mut delay, &mut changes),
-                    Some(rule),
-                )
+                if proxying {
+                    match self.proxy_step(&route, request, &mut delay) {
+                        None => {
+                            return self.forwarding(request, Some(rule), headers, delay, changes)
+                        }
+                        Some(result) => {
+                            through = Some(headers);
+                            (result, Some(rule))
+                        }
+                    }
+                } else {
+                    through = Some(headers);
+                    (
+                        self.answer(&route, request, now, &mut delay, &mut changes),
+                        Some(rule),
+                    )
+                }
             }
+            rules::Step::Store if proxying => match self.proxy_step(&route, request, &mut delay) {
+                None => return self.forwarding(request, None, Vec::new(), delay, changes),
+                Some(result) => (result, None),
+            },
             rules::Step::Store => (
                 self.answer(&route, request, now, &mut delay, &mut changes),
                 None,
@@ -221,6 +239,7 @@ impl Engine {
             changes,
             delay,
             fault,
+            forward: None,
         }
     }
 
@@ -294,11 +313,7 @@ impl Engine {
             *delay = asked;
         }
         if let Some(status) = controls.status {
-            let message = format!(
-                "Forced {status} {}: the request asked for it with X-Mock-Status or _status.",
-                reason_phrase(status)
-            );
-            return Ok(respond(status, JSON, message_body(&message)));
+            return Ok(forced(status));
         }
         if !route.takes(&request.method) {
             return Err(ApiError::MethodNotAllowed {
@@ -378,6 +393,15 @@ impl Engine {
         self.apply(&change);
         changes.push(change);
     }
+}
+
+/// The answer to `X-Mock-Status` (or `_status`).
+fn forced(status: u16) -> Response {
+    let message = format!(
+        "Forced {status} {}: the request asked for it with X-Mock-Status or _status.",
+        reason_phrase(status)
+    );
+    respond(status, JSON, message_body(&message))
 }
 
 fn respond(status: u16, content_type: &str, body: Vec<u8>) -> Response {
