@@ -1,8 +1,11 @@
 //! The one handler: a salvo request in, the engine's outcome out.
 
 use crate::durable::Durable;
+use crate::proxy::Proxy;
 use http_body_util::BodyExt;
-use mock_rest_core::{ApiError, BodyCollector, Engine, Fault, Feed, IdSource, Method, Request};
+use mock_rest_core::{
+    ApiError, BodyCollector, Engine, Fault, Feed, IdSource, Method, Outcome, Request, Upstream,
+};
 use salvo::http::body::ReqBody;
 use salvo::http::header::{HeaderName, HeaderValue};
 use salvo::http::{ResBody, StatusCode};
@@ -37,6 +40,8 @@ pub struct Api {
     durable: Option<Arc<Durable>>,
     max_body_bytes: usize,
     body_timeout: Duration,
+    /// The client for `PROXY_TARGET`, when one is set.
+    proxy: Option<Proxy>,
 }
 
 impl Api {
@@ -47,12 +52,17 @@ impl Api {
         durable: Option<Arc<Durable>>,
         body_timeout: Duration,
     ) -> Self {
-        let max_body_bytes = lock(&engine).config().max_body_bytes;
+        let (max_body_bytes, proxying) = {
+            let engine = lock(&engine);
+            let config = engine.config();
+            (config.max_body_bytes, config.proxy_target.is_some())
+        };
         Self {
             engine,
             durable,
             max_body_bytes,
             body_timeout,
+            proxy: proxying.then(Proxy::new),
         }
     }
 }
@@ -104,15 +114,49 @@ impl Api {
         }
     }
 
-    /// Runs the engine, makes its changes durable and waits its delay; the
-    /// answer, and the fault a rule asks for.
+    /// Runs the engine (and, when it asks, sends the request to the proxy
+    /// target and runs the engine on what came back), makes its changes
+    /// durable and waits its delay; the answer, and the fault a rule asks for.
     async fn answer(&self, request: &Request) -> (mock_rest_core::Response, Option<Fault>) {
+        let (mut outcome, mut failed) = self
+            .step(request, |engine| engine.handle(request, unix_now()))
+            .await;
+        if let Some(forward) = outcome.forward.take() {
+            // Unless the changes before it could not be saved.
+            if failed.is_none() {
+                let upstream = match &self.proxy {
+                    Some(proxy) => proxy.send(&forward).await,
+                    None => Upstream::Unreachable {
+                        reason: "this server has no proxy client".to_owned(),
+                    },
+                };
+                (outcome, failed) = self
+                    .step(request, |engine| {
+                        engine.proxied(request, forward, upstream, unix_now())
+                    })
+                    .await;
+            }
+        }
+        // The mock's latency: a timer, so the lock is free and other requests go on.
+        if !outcome.delay.is_zero() {
+            tokio::time::sleep(outcome.delay).await;
+        }
+        (failed.unwrap_or(outcome.response), outcome.fault)
+    }
+
+    /// Runs the engine once and makes its changes durable: the outcome, and
+    /// the `503` to send instead when the changes could not be saved.
+    async fn step(
+        &self,
+        request: &Request,
+        run: impl FnOnce(&mut Engine) -> Outcome,
+    ) -> (Outcome, Option<mock_rest_core::Response>) {
         let (outcome, ticket) = {
             let mut engine = lock(&self.engine);
             if let Some(storage) = self.durable.as_ref().and_then(|d| d.storage_changed()) {
                 engine.set_storage(storage);
             }
-            let outcome = engine.handle(request, unix_now());
+            let outcome = run(&mut engine);
             // Appended under the engine's lock, so the journal has the engine's order.
             let ticket = match &self.durable {
                 Some(durable) if !outcome.changes.is_empty() => {
@@ -122,23 +166,19 @@ impl Api {
             };
             (outcome, ticket)
         };
-        let mut response = outcome.response;
+        let mut failed = None;
         if let (Some(ticket), Some(durable)) = (ticket, &self.durable) {
             if !ticket.wait().await {
                 // Memory holds the change the files lack: undo it before answering.
                 let mut engine = lock(&self.engine);
                 durable.recover(&mut engine);
-                response = engine.error_response(&ApiError::StorageFailed, request);
+                failed = Some(engine.error_response(&ApiError::StorageFailed, request));
             }
             if durable.wants_compaction() {
                 compact_in_background(Arc::clone(&self.engine), Arc::clone(durable));
             }
         }
-        // The mock's latency: a timer, so the lock is free and other requests go on.
-        if !outcome.delay.is_zero() {
-            tokio::time::sleep(outcome.delay).await;
-        }
-        (response, outcome.fault)
+        (outcome, failed)
     }
 }
 

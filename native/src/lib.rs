@@ -60,6 +60,7 @@
 mod api;
 pub mod durable;
 pub mod healthcheck;
+mod proxy;
 mod settings;
 
 pub use api::{unix_now, Api, OsIds, SharedEngine};
