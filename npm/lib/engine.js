@@ -3,6 +3,7 @@
 // X-Mock-Namespace, one request at a time through the engine, the delay waited by a timer.
 import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { send } from './proxy.js';
 
 const require = createRequire(import.meta.url);
 const wasm = require('../dist/node/mock_rest_web.js');
@@ -142,7 +143,14 @@ export class Namespaces {
             }
             engine = this.engine(picked.name);
         }
-        const outcome = engine.handle(method, target, headers, body);
+        let outcome = engine.handle(method, target, headers, body);
+        if (outcome.forward) {
+            // PROXY_TARGET: the engine asks for the target's answer, then says what to answer.
+            const got = await send(outcome.forward);
+            outcome = got.failure
+                ? engine.proxyFailed(outcome.forward.id, got.failure, got.reason || '')
+                : engine.proxied(outcome.forward.id, got.status, got.headers, got.body);
+        }
         if (outcome.delay > 0) {
             await sleep(outcome.delay);
         }

@@ -11,13 +11,18 @@
 //! - an outcome: a response plus `changes` (an array of changes, to be stored
 //!   before the answer), `delay` (milliseconds to wait before it) and, when a
 //!   rule asks to drop the connection, `fault: "reset"` (the worker answers
-//!   `Response.error()` instead of the response).
+//!   `Response.error()` instead of the response); with `PROXY_TARGET`,
+//!   `forward: {id, url, method, headers: [[name, value], ...], body,
+//!   timeoutMs, maxBodyBytes, target}`: a host that proxies (the Node host)
+//!   sends it and passes what came back to `proxied` or `proxyFailed`; one
+//!   that does not (the browser) sends the response, a `502` saying so.
 
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use mock_rest_core::{
     error_response_without_engine, request_namespace, ApiError, BodyCollector, Change, Config,
-    Engine, Fault, IdSource, Kind, Method, Request, Response, SETTINGS,
+    Engine, Fault, Forward, IdSource, Kind, Method, Outcome, Request, Response, Upstream, SETTINGS,
 };
+use std::collections::BTreeMap;
 use std::time::Duration;
 use wasm_bindgen::prelude::*;
 
@@ -45,7 +50,16 @@ fn fail(message: impl std::fmt::Display) -> JsError {
 pub struct MockEngine {
     engine: Engine,
     warnings: Vec<String>,
+    /// Requests sent to the proxy target, by the `forward.id` the host got,
+    /// until the host reports what came back. A host that never does (the
+    /// browser, which cannot proxy) leaves at most [`MAX_PENDING`].
+    pending: BTreeMap<u32, (Request, Forward)>,
+    next_forward: u32,
 }
+
+/// The most forwarded requests awaiting their answer; past it the oldest is
+/// forgotten (its answer, if it comes, is a `502`).
+const MAX_PENDING: usize = 4096;
 
 #[wasm_bindgen]
 impl MockEngine {
@@ -94,7 +108,12 @@ impl MockEngine {
                 .load_rules(rules.as_bytes())
                 .map_err(|err| fail(format!("The rules are not valid: {}", err.message())))?;
         }
-        Ok(Self { engine, warnings })
+        Ok(Self {
+            engine,
+            warnings,
+            pending: BTreeMap::new(),
+            next_forward: 0,
+        })
     }
 
     /// The largest request body the settings allow, in bytes: a host that
@@ -182,30 +201,82 @@ impl MockEngine {
             collector.feed(body);
             collector.finish(&mut request)
         });
-        let (response, changes, delay, fault) = match read {
-            Ok(()) => {
-                let outcome = self.engine.handle(&request, unix_now());
-                (
-                    outcome.response,
-                    outcome.changes,
-                    outcome.delay,
-                    outcome.fault,
-                )
-            }
+        let outcome = match read {
+            Ok(()) => self.engine.handle(&request, unix_now()),
             // Refused before the engine: nothing changes.
-            Err(error) => (
-                self.engine.error_response(&error, &request),
-                Vec::new(),
-                Duration::ZERO,
-                None,
-            ),
+            Err(error) => Outcome {
+                response: self.engine.error_response(&error, &request),
+                changes: Vec::new(),
+                delay: Duration::ZERO,
+                fault: None,
+                forward: None,
+            },
         };
-        let answer = response_object(&response);
-        set(&answer, "delay", delay.as_millis() as f64);
-        let changes: Array = changes.iter().map(change_object).collect();
+        self.outcome_object(outcome, request)
+    }
+
+    /// What to answer once the target answered a `forward` (by its `id`):
+    /// `headers` alternate names and values, `body` is at most `maxBodyBytes`.
+    /// Returns an outcome, as `handle` does.
+    pub fn proxied(&mut self, id: u32, status: u16, headers: Vec<String>, body: &[u8]) -> Object {
+        let mut pairs = Vec::new();
+        let mut headers = headers.into_iter();
+        while let (Some(name), Some(value)) = (headers.next(), headers.next()) {
+            pairs.push((name, value));
+        }
+        self.upstream(
+            id,
+            Upstream::Answered {
+                status,
+                headers: pairs,
+                body: body.to_vec(),
+            },
+        )
+    }
+
+    /// What to answer when a `forward` (by its `id`) failed: `kind` is
+    /// `"timeout"`, `"tooLarge"` or `"unreachable"` (with `reason`, the
+    /// client's words).
+    #[wasm_bindgen(js_name = proxyFailed)]
+    pub fn proxy_failed(&mut self, id: u32, kind: &str, reason: String) -> Object {
+        let upstream = match kind {
+            "timeout" => Upstream::TimedOut,
+            "tooLarge" => Upstream::TooLarge,
+            _ => Upstream::Unreachable { reason },
+        };
+        self.upstream(id, upstream)
+    }
+
+    fn upstream(&mut self, id: u32, upstream: Upstream) -> Object {
+        let Some((request, forward)) = self.pending.remove(&id) else {
+            let gone = ApiError::HostFailed {
+                reason: format!("no forwarded request has the id {id}"),
+            };
+            return response_object(&error_response_without_engine(
+                &gone,
+                &Request::new(Method::Get, "/"),
+            ));
+        };
+        let outcome = self.engine.proxied(&request, forward, upstream, unix_now());
+        self.outcome_object(outcome, request)
+    }
+
+    fn outcome_object(&mut self, outcome: Outcome, request: Request) -> Object {
+        let answer = response_object(&outcome.response);
+        set(&answer, "delay", outcome.delay.as_millis() as f64);
+        let changes: Array = outcome.changes.iter().map(change_object).collect();
         set(&answer, "changes", changes);
-        if fault == Some(Fault::Reset) {
+        if outcome.fault == Some(Fault::Reset) {
             set(&answer, "fault", "reset");
+        }
+        if let Some(forward) = outcome.forward {
+            let id = self.next_forward;
+            self.next_forward = self.next_forward.wrapping_add(1);
+            set(&answer, "forward", forward_object(id, &forward));
+            self.pending.insert(id, (request, forward));
+            while self.pending.len() > MAX_PENDING {
+                self.pending.pop_first();
+            }
         }
         answer
     }
@@ -346,6 +417,24 @@ fn response_object(response: &Response) -> Object {
     set(&answer, "headers", headers);
     set(&answer, "body", Uint8Array::from(response.body.as_slice()));
     answer
+}
+
+fn forward_object(id: u32, forward: &Forward) -> Object {
+    let object = Object::new();
+    set(&object, "id", id);
+    set(&object, "url", forward.url.as_str());
+    set(&object, "method", forward.method.as_str());
+    let headers: Array = forward
+        .headers
+        .iter()
+        .map(|(name, value)| Array::of2(&JsValue::from_str(name), &JsValue::from_str(value)))
+        .collect();
+    set(&object, "headers", headers);
+    set(&object, "body", Uint8Array::from(forward.body.as_slice()));
+    set(&object, "timeoutMs", forward.timeout.as_millis() as f64);
+    set(&object, "maxBodyBytes", forward.max_body_bytes as f64);
+    set(&object, "target", forward.target.as_str());
+    object
 }
 
 fn change_object(change: &Change) -> JsValue {
