@@ -59,7 +59,12 @@ pub struct MockEngine {
 
 /// The most forwarded requests awaiting their answer; past it the oldest is
 /// forgotten (its answer, if it comes, is a `502`).
-const MAX_PENDING: usize = 4096;
+const MAX_PENDING: usize = 1024;
+
+/// How much of a forwarded request's body is kept for the journal (which
+/// keeps 4096 bytes, and marks a longer body as cut): the host has the body
+/// to send in `forward.body`.
+const KEPT_BODY: usize = 4097;
 
 #[wasm_bindgen]
 impl MockEngine {
@@ -269,10 +274,13 @@ impl MockEngine {
         if outcome.fault == Some(Fault::Reset) {
             set(&answer, "fault", "reset");
         }
-        if let Some(forward) = outcome.forward {
+        if let Some(mut forward) = outcome.forward {
+            let mut request = request;
+            request.body.truncate(KEPT_BODY);
             let id = self.next_forward;
             self.next_forward = self.next_forward.wrapping_add(1);
             set(&answer, "forward", forward_object(id, &forward));
+            forward.body = Vec::new();
             self.pending.insert(id, (request, forward));
             while self.pending.len() > MAX_PENDING {
                 self.pending.pop_first();
