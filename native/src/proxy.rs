@@ -1,5 +1,6 @@
 //! The native server's side of `PROXY_TARGET`: sends what the engine asks
-//! to forward ([`mock_rest_core::Forward`]) with hyper's client on tokio,
+//! to forward ([`mock_rest_core::Forward`]) with hyper's client on tokio
+//! (HTTP/1.1; `https://` through rustls with Mozilla's roots, compiled in),
 //! and reports what came of it ([`Upstream`]). The engine decides which
 //! requests go, with which headers, and what the answer becomes.
 //!
@@ -9,6 +10,7 @@
 //! never followed.
 
 use http_body_util::{BodyExt, Full};
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
@@ -20,7 +22,7 @@ use salvo::hyper::{Method, Request, Uri};
 /// A pooled HTTP/1.1 client for the target.
 #[derive(Clone)]
 pub struct Proxy {
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
 }
 
 impl Default for Proxy {
@@ -32,8 +34,15 @@ impl Default for Proxy {
 impl Proxy {
     /// A client; connections to the target are kept and reused.
     pub fn new() -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
+        let mut http = HttpConnector::new();
+        http.set_nodelay(true);
+        // The TLS layer takes `https://`; the TCP layer must let it through.
+        http.enforce_http(false);
+        let connector = HttpsConnectorBuilder::new()
+            .with_webpki_roots()
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
         Self {
             client: Client::builder(TokioExecutor::new()).build(connector),
         }
