@@ -31,6 +31,11 @@
 //!   body subset) gets the rule's answer with templates filled in, its delay,
 //!   or its fault ([`Outcome::fault`] for a dropped connection), or goes
 //!   through to the store with the rule's delay and headers.
+//! - Proxy and record (`PROXY_TARGET`, `RECORD`): which requests go to the
+//!   target and with which headers ([`Outcome::forward`], [`Forward`]), and
+//!   what the target's answer, or its failure ([`Upstream`]), becomes
+//!   ([`Engine::proxied`]): the answer without hop-by-hop headers, `502`,
+//!   `504`, a recorded rule and store items. The host only sends the request.
 //! - CORS headers on every response, `*` or an allow-list.
 //! - The settings ([`SETTINGS`]): one table with every setting's name,
 //!   default, limit, check and help, which every host reads through
@@ -53,7 +58,8 @@
 //! Sockets, files, clocks, randomness, threads, timers and async. The host
 //! reads the request, passes the time (`now`), supplies random bytes for ids
 //! through an [`IdSource`], waits the outcome's delay, writes the response and
-//! persists the changes. This crate builds for `wasm32-unknown-unknown` and
+//! persists the changes; with `PROXY_TARGET` it also sends the request the
+//! outcome asks it to forward. This crate builds for `wasm32-unknown-unknown` and
 //! has no host dependencies.
 //!
 //! # The host loop

@@ -19,6 +19,11 @@
 //!   answer (HTTP/2: resets the stream). With `--rules FILE`, starts with
 //!   the rules of that file.
 //!
+//! - With `PROXY_TARGET`, sends what the engine asks to forward with
+//!   hyper's client (`http://`, and `https://` through rustls), bounded by
+//!   `MAX_BODY_BYTES` and `PROXY_TIMEOUT_MS`, and hands the answer back to
+//!   the engine.
+//!
 //! - With `--data FILE`, keeps the store durable: a snapshot file plus an
 //!   fsync'd, checksummed journal with group commit and compaction (see
 //!   [`durable`]). A write the disk refuses answers `503` and is rolled back;
