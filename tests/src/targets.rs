@@ -1,6 +1,6 @@
 //! Where cases are replayed: the engine in-process, or any host over HTTP.
 
-use mock_rest_core::{Config, Engine, Method, Request, SeededIds};
+use mock_rest_core::{Config, Engine, Method, Request, SeededIds, Upstream};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -117,7 +117,14 @@ impl Target for CoreTarget {
         let mut request = Request::new(Method::parse(&wire.method), &wire.target);
         request.headers = wire.headers.clone();
         request.body = wire.body.clone();
-        let outcome = self.engine.handle(&request, self.now);
+        let mut outcome = self.engine.handle(&request, self.now);
+        if let Some(forward) = outcome.forward.take() {
+            // A host with no network: every target is unreachable.
+            let upstream = Upstream::Unreachable {
+                reason: "the core runner has no network".to_owned(),
+            };
+            outcome = self.engine.proxied(&request, forward, upstream, self.now);
+        }
         // This runner is a host too: it waits as the engine says.
         std::thread::sleep(outcome.delay);
         let response = outcome.response;
