@@ -168,7 +168,10 @@ impl Engine {
         changes
     }
 
-    /// Handles one request at time `now` (since the Unix epoch).
+    /// Handles one request at time `now` (since the Unix epoch). With
+    /// `PROXY_TARGET` set, the outcome of a request that no rule answers
+    /// asks the host to forward it ([`Outcome::forward`]); the host then
+    /// answers with what [`Engine::proxied`] makes of the target's answer.
     pub fn handle(&mut self, request: &Request, now: Duration) -> Outcome {
         let mut changes = Vec::new();
         let mut delay = self.config.default_delay;
