@@ -4,6 +4,10 @@
 // recording); this file only moves bytes, bounded: the body up to `maxBodyBytes` and no further,
 // the whole exchange within `timeoutMs`, redirects passed back, never followed.
 
+// The global fetch as it was when the package loaded: `mock.intercept()` may replace it later, and the
+// target must never be answered by the mock itself.
+const realFetch = globalThis.fetch;
+
 /** `{status, headers: [name, value, ...], body}` or `{failure: 'timeout'|'tooLarge'|'unreachable', reason}`. */
 export async function send(forward) {
     const signal = AbortSignal.timeout(forward.timeoutMs);
@@ -20,7 +24,7 @@ export async function send(forward) {
     const bodiless = forward.method === 'GET' || forward.method === 'HEAD';
     let response;
     try {
-        response = await fetch(forward.url, {
+        response = await realFetch(forward.url, {
             method: forward.method,
             headers,
             body: bodiless || forward.body.length === 0 ? undefined : forward.body,
