@@ -36,6 +36,12 @@ export interface EngineSettings {
     maxSubscribers?: SettingValue;
     maxTypes?: SettingValue;
     maxUriBytes?: SettingValue;
+    /** An http(s) URL: what no rule answers goes there. Not in the browser, which does not proxy. */
+    proxyTarget?: SettingValue;
+    /** Milliseconds the target may take to answer whole (default 10000); then 504. */
+    proxyTimeoutMs?: SettingValue;
+    /** 1: every proxied answer becomes a rule, and a collection GET fills the store. */
+    record?: '0' | '1' | 0 | 1;
 }
 
 /** A store in the snapshot format: each resource type with its items. */

@@ -38,6 +38,8 @@ pub const FEED_BUFFER_EVENTS: usize = 1024;
 /// How many bytes may wait unsent for a subscriber before it gets
 /// `event: overflow` and is closed (hosts whose streams count bytes).
 pub const FEED_BUFFER_BYTES: usize = 1024 * 1024;
+/// The default `PROXY_TIMEOUT_MS`: 10 seconds.
+pub const DEFAULT_PROXY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What the engine is told at start.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,6 +82,14 @@ pub struct Config {
     /// keeps (at the edge: per namespace); one more is `503`. The host counts
     /// them; the engine only carries the number.
     pub max_subscribers: usize,
+    /// `PROXY_TARGET`: where a request that no rule answers goes instead of
+    /// the store (an absolute `http(s)` URL, without a trailing slash).
+    pub proxy_target: Option<String>,
+    /// `PROXY_TIMEOUT_MS`: how long the target may take to answer.
+    pub proxy_timeout: Duration,
+    /// `RECORD=1`: every proxied answer becomes a rule, and a collection's
+    /// `GET` puts its items into the store.
+    pub record: bool,
 }
 
 /// Which requests `API_TOKEN` guards.
@@ -110,6 +120,9 @@ impl Default for Config {
             max_store_bytes: DEFAULT_MAX_STORE_BYTES,
             max_uri_bytes: DEFAULT_MAX_URI_BYTES,
             max_subscribers: DEFAULT_MAX_SUBSCRIBERS,
+            proxy_target: None,
+            proxy_timeout: DEFAULT_PROXY_TIMEOUT,
+            record: false,
         }
     }
 }
@@ -130,6 +143,8 @@ pub enum Kind {
     },
     /// A comma-separated list of browser origins (`scheme://host[:port]`) or `*`.
     Origins,
+    /// An absolute `http://` or `https://` URL.
+    Url,
 }
 
 /// One setting of the engine.
@@ -235,6 +250,24 @@ pub const SETTINGS: &[Setting] = &[
         default: "8192",
         help: "The longest path and query, in bytes; a longer one gets 414.",
     },
+    Setting {
+        name: "PROXY_TARGET",
+        kind: Kind::Url,
+        default: "",
+        help: "An http(s) URL to send every request that no rule answers to, instead of the store (/, /health, /openapi.json and /__admin stay local).",
+    },
+    Setting {
+        name: "PROXY_TIMEOUT_MS",
+        kind: Kind::Number { max: 600_000 },
+        default: "10000",
+        help: "How long PROXY_TARGET may take to answer, in milliseconds; then 504.",
+    },
+    Setting {
+        name: "RECORD",
+        kind: Kind::Choice(&["0", "1"]),
+        default: "0",
+        help: "1: every proxied answer becomes a rule, and a GET of a collection puts its items into the store.",
+    },
 ];
 
 impl Setting {
@@ -292,6 +325,7 @@ impl Setting {
                 _ => Err("not a whole number".to_owned()),
             },
             Kind::Origins => origins(value).map(drop),
+            Kind::Url => target_url(value).map(drop),
         }
     }
 }
@@ -311,6 +345,35 @@ fn origins(value: &str) -> Result<Vec<String>, String> {
         out.push(entry.to_owned());
     }
     Ok(out)
+}
+
+/// A `PROXY_TARGET`: an absolute `http(s)` URL with a host, and no query
+/// or fragment (the request's own path and query are put after it). The
+/// trailing slash is dropped.
+fn target_url(value: &str) -> Result<String, String> {
+    let refuse = |why: &str| {
+        Err(format!(
+            "{why}: write an absolute http:// or https:// URL, such as https://sandbox.example.com or http://127.0.0.1:8080/v1"
+        ))
+    };
+    let Some((scheme, rest)) = value.split_once("://") else {
+        return refuse("not an absolute URL");
+    };
+    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+        return refuse("the scheme is not http or https");
+    }
+    let authority = rest.split('/').next().unwrap_or_default();
+    if !is_origin(&format!("http://{authority}")) || authority.contains('@') {
+        return refuse("no valid host[:port]");
+    }
+    if rest.contains(['?', '#']) || rest.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return refuse("a query, fragment or space cannot be part of it");
+    }
+    Ok(format!(
+        "{}://{}",
+        scheme.to_ascii_lowercase(),
+        rest.trim_end_matches('/')
+    ))
 }
 
 /// Whether `text` is `scheme://host[:port]` with nothing after it.
@@ -374,6 +437,9 @@ impl Config {
             "MAX_SUBSCRIBERS" => self.max_subscribers = size(),
             "MAX_TYPES" => self.max_types = size(),
             "MAX_URI_BYTES" => self.max_uri_bytes = size(),
+            "PROXY_TARGET" => self.proxy_target = Some(target_url(value)?),
+            "PROXY_TIMEOUT_MS" => self.proxy_timeout = Duration::from_millis(number()),
+            "RECORD" => self.record = value == "1",
             other => return Err(format!("{other} has no field in Config")),
         }
         Ok(())
@@ -435,6 +501,7 @@ mod tests {
                 Kind::Number { max } => max.min(7).to_string(),
                 Kind::Choice(words) => words[words.len() - 1].to_owned(),
                 Kind::Origins => "http://a.test".to_owned(),
+                Kind::Url => "http://a.test".to_owned(),
                 Kind::Text | Kind::Secret => "x".to_owned(),
             };
             changed.set(setting.name, &value).unwrap();
@@ -455,6 +522,37 @@ mod tests {
         assert_ne!(changed.max_types, default.max_types);
         assert_ne!(changed.max_store_bytes, default.max_store_bytes);
         assert_ne!(changed.max_uri_bytes, default.max_uri_bytes);
+        assert_ne!(changed.proxy_target, default.proxy_target);
+        assert_ne!(changed.proxy_timeout, default.proxy_timeout);
+        assert_ne!(changed.record, default.record);
+    }
+
+    #[test]
+    fn a_proxy_target_is_an_absolute_http_url() {
+        for (given, kept) in [
+            ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+            ("HTTPS://api.example.com/v1/", "https://api.example.com/v1"),
+            ("http://[::1]:9/", "http://[::1]:9"),
+        ] {
+            let (config, _) = Config::default()
+                .from_settings([("PROXY_TARGET", given)])
+                .unwrap();
+            assert_eq!(config.proxy_target.as_deref(), Some(kept));
+        }
+        for bad in [
+            "localhost:8080",
+            "ftp://a.test",
+            "http://",
+            "http:///x",
+            "http://a.test?x=1",
+            "http://user@a.test",
+            "/api",
+        ] {
+            let err = Config::default()
+                .from_settings([("PROXY_TARGET", bad)])
+                .unwrap_err();
+            assert!(err.starts_with(&format!("PROXY_TARGET={bad}: ")), "{err}");
+        }
     }
 
     #[test]

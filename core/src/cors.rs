@@ -45,7 +45,12 @@ const PREFLIGHT_METHODS: &str = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
 /// A `204` answer to `OPTIONS`, which is also a CORS preflight. `Allow` lists
 /// the path's own methods; `Access-Control-Allow-Methods` every method.
 pub fn preflight(route: &Route, request: &Request) -> Response {
-    let allow = route.allow();
+    preflight_allowing(route.allow(), request)
+}
+
+/// A preflight's answer whose `Allow` is `allow`: for a path the mock does
+/// not route itself, as one it proxies.
+pub fn preflight_allowing(allow: &str, request: &Request) -> Response {
     let headers = request
         .header("access-control-request-headers")
         .unwrap_or(ALLOWED_REQUEST_HEADERS);

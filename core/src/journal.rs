@@ -28,11 +28,13 @@ struct Entry {
     body_truncated: bool,
     /// The id of the rule that answered the request or let it through.
     rule: Option<String>,
+    /// The `PROXY_TARGET` that answered, when the request was proxied.
+    proxied: Option<String>,
 }
 
 impl Entry {
     fn to_json(&self) -> Value {
-        json!({
+        let mut entry = json!({
             "seq": self.seq,
             "time": humantime::format_rfc3339_millis(UNIX_EPOCH + self.time).to_string(),
             "method": self.method,
@@ -42,7 +44,12 @@ impl Entry {
             "body": self.body,
             "body_truncated": self.body_truncated,
             "rule": self.rule,
-        })
+        });
+        // Only a proxied request names its target.
+        if let (Some(target), Value::Object(members)) = (&self.proxied, &mut entry) {
+            members.insert("proxied".to_owned(), Value::String(target.clone()));
+        }
+        entry
     }
 }
 
@@ -143,6 +150,22 @@ impl Journal {
             body: String::from_utf8_lossy(body).into_owned(),
             body_truncated: false,
             rule: None,
+            proxied: None,
+        }
+    }
+
+    /// Records a request sent to the proxy target, and the status it got.
+    pub fn record_proxied(
+        &mut self,
+        request: &Request,
+        status: u16,
+        time: Duration,
+        rule: Option<&str>,
+        target: &str,
+    ) {
+        self.record(request, status, time, rule);
+        if let Some(entry) = self.answered.entries.back_mut() {
+            entry.proxied = Some(target.to_owned());
         }
     }
 

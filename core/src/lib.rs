@@ -31,6 +31,11 @@
 //!   body subset) gets the rule's answer with templates filled in, its delay,
 //!   or its fault ([`Outcome::fault`] for a dropped connection), or goes
 //!   through to the store with the rule's delay and headers.
+//! - Proxy and record (`PROXY_TARGET`, `RECORD`): which requests go to the
+//!   target and with which headers ([`Outcome::forward`], [`Forward`]), and
+//!   what the target's answer, or its failure ([`Upstream`]), becomes
+//!   ([`Engine::proxied`]): the answer without hop-by-hop headers, `502`,
+//!   `504`, a recorded rule and store items. The host only sends the request.
 //! - CORS headers on every response, `*` or an allow-list.
 //! - The settings ([`SETTINGS`]): one table with every setting's name,
 //!   default, limit, check and help, which every host reads through
@@ -58,7 +63,8 @@
 //! Sockets, files, clocks, randomness, threads, timers and async. The host
 //! reads the request, passes the time (`now`), supplies random bytes for ids
 //! through an [`IdSource`], waits the outcome's delay, writes the response and
-//! persists the changes. This crate builds for `wasm32-unknown-unknown` and
+//! persists the changes; with `PROXY_TARGET` it also sends the request the
+//! outcome asks it to forward. This crate builds for `wasm32-unknown-unknown` and
 //! has no host dependencies.
 //!
 //! # The host loop
@@ -133,6 +139,7 @@ mod namespace;
 mod number;
 mod openapi;
 mod pages;
+mod proxy;
 mod query;
 mod relations;
 mod request;
@@ -149,7 +156,8 @@ pub use collect::{BodyCollector, Feed, DRAIN_BYTES};
 pub use config::{
     AuthScope, Config, Kind, Setting, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_ITEMS, DEFAULT_MAX_RULES,
     DEFAULT_MAX_STORE_BYTES, DEFAULT_MAX_SUBSCRIBERS, DEFAULT_MAX_TYPES, DEFAULT_MAX_URI_BYTES,
-    FEED_BUFFER_BYTES, FEED_BUFFER_EVENTS, FEED_RING_BYTES, FEED_RING_SIZE, SETTINGS,
+    DEFAULT_PROXY_TIMEOUT, FEED_BUFFER_BYTES, FEED_BUFFER_EVENTS, FEED_RING_BYTES, FEED_RING_SIZE,
+    SETTINGS,
 };
 pub use controls::MAX_DELAY;
 pub use engine::Engine;
@@ -163,6 +171,7 @@ pub use namespace::{
     MAX_NAMESPACE_BYTES, NAMESPACE_HEADER,
 };
 pub use pages::Storage;
+pub use proxy::{is_hop_by_hop, Forward, Upstream, HOP_BY_HOP, RECORDED_PREFIX};
 pub use query::{
     ListQuery, DEFAULT_PAGE_LIMIT, MAX_FILTERS, MAX_FILTER_VALUES, MAX_PATH_SEGMENTS, MAX_PATTERNS,
     MAX_PATTERN_BYTES, MAX_RELATIONS, MAX_SEARCH_BYTES, MAX_SORT_KEYS, PATTERN_SIZE_LIMIT,

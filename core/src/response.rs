@@ -1,6 +1,7 @@
 //! What the engine answers: a response and the store changes behind it.
 
 use crate::feed::{Event, Subscription};
+use crate::proxy::Forward;
 use crate::rules::Fault;
 use std::time::Duration;
 
@@ -119,4 +120,10 @@ pub struct Outcome {
     /// [`KEEP_ALIVE_SECS`](crate::KEEP_ALIVE_SECS). A host over its
     /// `MAX_SUBSCRIBERS` answers [`ApiError::TooManySubscribers`](crate::ApiError::TooManySubscribers) instead.
     pub subscribe: Option<Subscription>,
+    /// A request for the host to send to `PROXY_TARGET` instead of sending
+    /// `response`: the host sends it, then hands what came back to
+    /// [`Engine::proxied`](crate::Engine::proxied), whose outcome it answers
+    /// with. `response` is what a host that cannot proxy sends (`502`).
+    /// `changes` are still to be persisted (a rule's `times` counted).
+    pub forward: Option<Forward>,
 }

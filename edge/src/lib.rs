@@ -14,6 +14,8 @@
 //!   on a timer.
 //! - The settings ([`settings`]): the native server's names (`APP_NAME`,
 //!   `API_TOKEN`, `DELAY_MS`, ...) read from the Worker's vars and secrets.
+//! - `PROXY_TARGET`: what the engine asks to forward is sent with the
+//!   runtime's `fetch` (`proxy`), and the answer handed back to the engine.
 //!
 //! # Out of scope
 //! What the API means: every answer is the engine's, including the ones the
@@ -39,6 +41,8 @@ pub mod settings;
 mod feed;
 #[cfg(target_family = "wasm")]
 mod object;
+#[cfg(target_family = "wasm")]
+mod proxy;
 #[cfg(target_family = "wasm")]
 mod storage;
 

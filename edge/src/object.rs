@@ -7,7 +7,7 @@ use crate::storage::Storage;
 use futures_util::StreamExt;
 use mock_rest_core::{
     error_response_without_engine, ApiError, BodyCollector, Engine, Fault, Feed, IdSource, Method,
-    Request,
+    Outcome, Request,
 };
 use std::cell::RefCell;
 use std::time::Duration;
@@ -117,16 +117,26 @@ impl MockStore {
                 return stream(outcome.response, body);
             }
             drop(streams);
-            if !outcome.changes.is_empty() {
-                if let Err(err) = live.storage.record(&outcome.changes) {
-                    console_error!("storing the changes failed, nothing was kept: {err}");
-                    outcome.response = live
-                        .engine
-                        .error_response(&ApiError::StorageFailed, &request);
-                    *slot = None;
-                }
+            Self::store(&mut slot, outcome, &request)
+        };
+        let outcome = match outcome.forward {
+            // PROXY_TARGET: the engine asks for the target's answer, then says what to answer.
+            Some(forward) => {
+                let upstream = crate::proxy::send(&forward).await;
+                let mut slot = self.live.borrow_mut();
+                let live = match slot.as_mut() {
+                    Some(live) => live,
+                    None => match self.start() {
+                        Ok(live) => slot.insert(live),
+                        Err(message) => return host_failed(message, &request),
+                    },
+                };
+                let outcome = live.engine.proxied(&request, forward, upstream, unix_now());
+                // Recorded items reach the open streams as any write does.
+                self.streams.borrow_mut().publish(&outcome.events);
+                Self::store(&mut slot, outcome, &request)
             }
-            outcome
+            None => outcome,
         };
         if !outcome.delay.is_zero() {
             worker::Delay::from(outcome.delay).await;
@@ -135,6 +145,26 @@ impl MockStore {
             return dropped(outcome.response);
         }
         respond(outcome.response)
+    }
+
+    /// Writes an outcome's changes before its answer; when the storage
+    /// refuses them, the answer is `503` (and no forward) and the engine is
+    /// dropped, to be loaded again, so memory never runs ahead of storage.
+    fn store(slot: &mut Option<Live>, mut outcome: Outcome, request: &Request) -> Outcome {
+        let Some(live) = slot.as_mut() else {
+            return outcome;
+        };
+        if !outcome.changes.is_empty() {
+            if let Err(err) = live.storage.record(&outcome.changes) {
+                console_error!("storing the changes failed, nothing was kept: {err}");
+                outcome.response = live
+                    .engine
+                    .error_response(&ApiError::StorageFailed, request);
+                outcome.forward = None;
+                *slot = None;
+            }
+        }
+        outcome
     }
 
     /// The answer to a request the object refuses or fails itself, from the

@@ -2,9 +2,12 @@
 
 use crate::durable::Durable;
 use crate::feed::FeedStream;
-use crate::namespaces::Namespaces;
+use crate::namespaces::{Namespaces, Space};
+use crate::proxy::Proxy;
 use http_body_util::BodyExt;
-use mock_rest_core::{ApiError, BodyCollector, Engine, Fault, Feed, IdSource, Method, Request};
+use mock_rest_core::{
+    ApiError, BodyCollector, Engine, Fault, Feed, IdSource, Method, Outcome, Request, Upstream,
+};
 use salvo::http::body::ReqBody;
 use salvo::http::header::{HeaderName, HeaderValue};
 use salvo::http::{ResBody, StatusCode};
@@ -39,6 +42,8 @@ pub struct Api {
     namespaces: Arc<Namespaces>,
     max_body_bytes: usize,
     body_timeout: Duration,
+    /// The client for `PROXY_TARGET`, when one is set.
+    proxy: Option<Proxy>,
 }
 
 impl Api {
@@ -47,10 +52,12 @@ impl Api {
     /// arrive gets `408`.
     pub fn new(namespaces: Arc<Namespaces>, body_timeout: Duration) -> Self {
         let max_body_bytes = namespaces.max_body_bytes();
+        let proxying = namespaces.config().proxy_target.is_some();
         Self {
             namespaces,
             max_body_bytes,
             body_timeout,
+            proxy: proxying.then(Proxy::new),
         }
     }
 }
@@ -113,8 +120,10 @@ impl Api {
         }
     }
 
-    /// Runs the engine, makes its changes durable and waits its delay; the
-    /// answer, and the fault a rule asks for.
+    /// Runs the namespace's engine (and, when it asks, sends the request to
+    /// the proxy target and runs the engine on what came back), makes its
+    /// changes durable and waits its delay; the answer, the fault a rule asks
+    /// for, and the event stream a `/__admin/events` request opens.
     async fn answer(
         &self,
         request: &Request,
@@ -126,15 +135,57 @@ impl Api {
         };
         // Counted before this namespace's lock is taken: each engine is locked on its own.
         let listed = Engine::shows_namespaces(request).then(|| self.namespaces.counts());
+        let (mut outcome, mut failed, stream) = self
+            .step(&space, request, |engine| {
+                if let Some(listed) = listed {
+                    engine.set_namespaces(listed);
+                }
+                engine.handle(request, unix_now())
+            })
+            .await;
+        if let Some(forward) = outcome.forward.take() {
+            // Unless the changes before it could not be saved.
+            if failed.is_none() {
+                let upstream = match &self.proxy {
+                    Some(proxy) => proxy.send(&forward).await,
+                    None => Upstream::Unreachable {
+                        reason: "this server has no proxy client".to_owned(),
+                    },
+                };
+                (outcome, failed, _) = self
+                    .step(&space, request, |engine| {
+                        engine.proxied(request, forward, upstream, unix_now())
+                    })
+                    .await;
+            }
+        }
+        // The mock's latency: a timer, so the lock is free and other requests go on.
+        if !outcome.delay.is_zero() {
+            tokio::time::sleep(outcome.delay).await;
+        }
+        (failed.unwrap_or(outcome.response), outcome.fault, stream)
+    }
+
+    /// Runs the namespace's engine once, sends its events to the open
+    /// streams, and makes its changes durable: the outcome, the `503` to send
+    /// instead when the changes could not be saved, and the stream a
+    /// subscribe opens.
+    async fn step(
+        &self,
+        space: &Space,
+        request: &Request,
+        run: impl FnOnce(&mut Engine) -> Outcome,
+    ) -> (
+        Outcome,
+        Option<mock_rest_core::Response>,
+        Option<FeedStream>,
+    ) {
         let (outcome, ticket, stream) = {
             let mut engine = lock(&space.engine);
-            if let Some(listed) = listed {
-                engine.set_namespaces(listed);
-            }
             if let Some(storage) = space.durable.as_ref().and_then(|d| d.storage_changed()) {
                 engine.set_storage(storage);
             }
-            let mut outcome = engine.handle(request, unix_now());
+            let mut outcome = run(&mut engine);
             // Under the lock: the streams get events in the engine's order,
             // and a new stream misses none after its replay.
             space.feed.publish(std::mem::take(&mut outcome.events));
@@ -159,23 +210,19 @@ impl Api {
             };
             (outcome, ticket, stream)
         };
-        let mut response = outcome.response;
+        let mut failed = None;
         if let (Some(ticket), Some(durable)) = (ticket, &space.durable) {
             if !ticket.wait().await {
                 // Memory holds the change the files lack: undo it before answering.
                 let mut engine = lock(&space.engine);
                 durable.recover(&mut engine);
-                response = engine.error_response(&ApiError::StorageFailed, request);
+                failed = Some(engine.error_response(&ApiError::StorageFailed, request));
             }
             if durable.wants_compaction() {
                 compact_in_background(Arc::clone(&space.engine), Arc::clone(durable));
             }
         }
-        // The mock's latency: a timer, so the lock is free and other requests go on.
-        if !outcome.delay.is_zero() {
-            tokio::time::sleep(outcome.delay).await;
-        }
-        (response, outcome.fault, stream)
+        (outcome, failed, stream)
     }
 }
 

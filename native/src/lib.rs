@@ -29,6 +29,11 @@
 //!   With `--fixtures FILE` (or a positional `FILE`), every namespace starts
 //!   from that file, which is never written; `--watch` loads it again when it
 //!   changes.
+//! - With `PROXY_TARGET`, sends what the engine asks to forward with
+//!   hyper's client (`http://`, and `https://` through rustls), bounded by
+//!   `MAX_BODY_BYTES` and `PROXY_TIMEOUT_MS`, and hands the answer back to
+//!   the engine.
+//!
 //! - With `--data FILE`, keeps every namespace durable: a snapshot file plus an
 //!   fsync'd, checksummed journal with group commit and compaction (see
 //!   [`durable`]). A write the disk refuses answers `503` and is rolled back;
@@ -72,6 +77,7 @@ pub mod durable;
 pub mod feed;
 pub mod healthcheck;
 pub mod namespaces;
+mod proxy;
 mod settings;
 
 pub use api::{unix_now, Api, OsIds, SharedEngine};

@@ -4,6 +4,7 @@
 import { Buffer } from 'node:buffer';
 import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { send } from './proxy.js';
 
 const require = createRequire(import.meta.url);
 const wasm = require('../dist/node/mock_rest_web.js');
@@ -241,17 +242,16 @@ export class Namespaces {
         const into = most <= scratch.length ? scratch : Buffer.allocUnsafe(most);
         const length = into.write(head, 0, 'utf8');
         into.set(body, length);
-        const outcome = decodeWire(engine.handleWire(into.subarray(0, length + body.length), length));
-        let set = this.subscribers.get(name);
-        if (set) {
-            for (const event of outcome.events) {
-                for (const subscriber of set) {
-                    if (subscriber.wants(event.type)) {
-                        subscriber.push(event.bytes);
-                    }
-                }
-            }
+        const bytes = engine.handleWire(into.subarray(0, length + body.length), length);
+        const outcome = decodeWire(bytes);
+        if (bytes[3] & FORWARD) {
+            // PROXY_TARGET: the host sends this, then `forwarded` asks the engine what to answer.
+            outcome.forward = engine.takeForward();
+            outcome.engine = engine;
+            outcome.namespace = name;
         }
+        this.publish(name, outcome.events);
+        let set = this.subscribers.get(name);
         if (outcome.subscribe) {
             if (this.subscriberCount >= engine.maxSubscribers) {
                 return flat(engine.tooManySubscribers(method, target, headers));
@@ -267,6 +267,39 @@ export class Namespaces {
         return outcome;
     }
 
+    /** Sends a namespace's events to its open streams that want them. */
+    publish(name, events) {
+        const set = this.subscribers.get(name);
+        if (!set) {
+            return;
+        }
+        for (const event of events) {
+            for (const subscriber of set) {
+                if (subscriber.wants(event.type)) {
+                    subscriber.push(event.bytes);
+                }
+            }
+        }
+    }
+
+    /**
+     * For an `answer` with `forward` (PROXY_TARGET): sends it to the target, then resolves to what
+     * the engine makes of the target's answer (or of its failure), as `answer` returns it.
+     */
+    async forwarded(outcome) {
+        const got = await send(outcome.forward);
+        const { engine, namespace } = outcome;
+        if (this.engines.get(namespace) !== engine) {
+            // The namespaces started again (a new seed) while the target answered.
+            throw new Error('the namespace was reset while the proxy target answered');
+        }
+        const after = got.failure
+            ? engine.proxyFailed(outcome.forward.id, got.failure, got.reason || '')
+            : engine.proxied(outcome.forward.id, got.status, got.headers, got.body);
+        this.publish(namespace, after.events || []);
+        return flat(after, after.delay);
+    }
+
     /**
      * Answers one request: `method`, `target` (path and query as on the wire), `headers` (names and
      * values alternating) and `body` (a Uint8Array; past `maxBodyBytes` the engine answers 413).
@@ -274,7 +307,10 @@ export class Namespaces {
      * as `[name, value]` pairs, and for an event stream also `subscriber` (see `answer`).
      */
     async handle(method, target, headers, body) {
-        const outcome = this.answer(method, target, headers, body);
+        let outcome = this.answer(method, target, headers, body);
+        if (outcome.forward) {
+            outcome = await this.forwarded(outcome);
+        }
         if (outcome.delay > 0) {
             await sleep(outcome.delay);
         }
@@ -298,9 +334,12 @@ function namesNamespace(headers) {
 }
 
 /** A response object of the engine (`headers` as pairs) as `answer` returns it. */
-function flat(response) {
-    return { status: response.status, headers: response.headers.flat(), body: response.body, delay: 0, fault: undefined };
+function flat(response, delay = 0) {
+    return { status: response.status, headers: response.headers.flat(), body: response.body, delay, fault: undefined };
 }
+
+/** The flag of `MockEngine.handleWire`'s answer that says the request is to be forwarded. */
+const FORWARD = 2;
 
 /** Where requests of up to 64 KiB are written for `MockEngine.handleWire`: one buffer, kept. */
 const scratch = Buffer.allocUnsafe(64 * 1024);
@@ -332,7 +371,7 @@ function decodeWire(bytes) {
         events[i] = { type, bytes: bytes.subarray(at - length, at) };
     }
     let subscribe = null;
-    if (bytes[3] === 1) {
+    if (bytes[3] & SUBSCRIBE) {
         const types = new Array(buffer.readUInt32LE(at));
         at += 4;
         for (let i = 0; i < types.length; i++) {
@@ -350,6 +389,9 @@ function decodeWire(bytes) {
         subscribe,
     };
 }
+
+/** The flag of `MockEngine.handleWire`'s answer that says the request subscribes to the feed. */
+const SUBSCRIBE = 1;
 
 /** The length `handleWire` gives a text that is not there (an event of no type). */
 const NO_TEXT = 0xffffffff;

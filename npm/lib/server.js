@@ -66,19 +66,30 @@ function serve(namespaces, req, res, log, answered, streams) {
     req.on('end', () => {
         // Most bodies arrive in one chunk, which is used as it is.
         const body = chunks !== null ? Buffer.concat(chunks) : first ?? EMPTY;
+        const fail = (err) => {
+            if (failed(req, res, err, log) && answered !== null) {
+                answered(req, res.statusCode, performance.now() - started);
+            }
+        };
+        const later = (answer) => {
+            if (answer.delay > 0) {
+                setTimeout(reply, answer.delay, req, res, answer, log, answered, started, streams);
+            } else {
+                reply(req, res, answer, log, answered, started, streams);
+            }
+        };
         let answer;
         try {
             answer = namespaces.answer(req.method, req.url, req.rawHeaders, body);
         } catch (err) {
-            if (failed(req, res, err, log) && answered !== null) {
-                answered(req, res.statusCode, performance.now() - started);
-            }
+            fail(err);
             return;
         }
-        if (answer.delay > 0) {
-            setTimeout(reply, answer.delay, req, res, answer, log, answered, started, streams);
+        if (answer.forward) {
+            // PROXY_TARGET: the target's answer first (lib/proxy.js), then the engine's word on it.
+            namespaces.forwarded(answer).then(later, fail);
         } else {
-            reply(req, res, answer, log, answered, started, streams);
+            later(answer);
         }
     });
 }

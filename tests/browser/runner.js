@@ -20,6 +20,7 @@
 //   that depends on one of them (DEPENDS_ON) is still made; when it fails, it is reported as
 //   skipped, with the reason, instead of failed. A case with a skipped check counts as skipped.
 // - A path that the browser's URL parser would rewrite cannot be sent as written: the case is skipped.
+// - A case with PROXY_TARGET is skipped: the service worker does not proxy.
 'use strict';
 
 (() => {
@@ -547,6 +548,9 @@
                 if (name === 'DATA_FILE') {
                     if (!(value.v in fixtures)) return { status: 'skip', message: `fixtures ${value.v} were not given`, skipped };
                     options.seed = fixtures[value.v];
+                } else if (name === 'PROXY_TARGET') {
+                    // The service worker does not proxy (docs/browser.md): it answers 502 saying so.
+                    return { status: 'skip', message: 'the browser does not proxy (PROXY_TARGET)', skipped };
                 } else if (name === 'RULES') {
                     if (!(value.v in fixtures)) return { status: 'skip', message: `rules ${value.v} were not given`, skipped };
                     options.rules = fixtures[value.v];

@@ -210,10 +210,14 @@ fn main() -> std::process::ExitCode {
             })
         })
         .collect();
-    let own: [(&str, EdgeTest); 5] = [
+    let own: [(&str, EdgeTest); 6] = [
         (
             "edge: a rule's reset fault sends a 502 whose body is cut short",
             reset_fault_breaks_the_answer,
+        ),
+        (
+            "edge: PROXY_TARGET and RECORD against a target on 127.0.0.1, replayed offline",
+            proxy_records_and_replays,
         ),
         (
             "edge: state survives a restart of wrangler dev",
@@ -503,5 +507,167 @@ fn refused_change_is_not_kept(servers: &Servers) -> Result<(), String> {
         return Err(format!("after the refused write the store has {types:?}"));
     }
     call(target, "POST", "/api/kept", r#"{"n":3}"#, 200)?;
+    Ok(())
+}
+
+/// A target on 127.0.0.1 for the proxy test, answering by path: `/api/orders`
+/// a JSON list, `/slow` never, `/big` 100 MiB without a length, `/redirect`
+/// a `302`, anything else `503`. Each connection has a thread; the listener
+/// lives as long as the test process.
+fn fake_target() -> Result<String, String> {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    let base = format!(
+        "http://{}",
+        listener.local_addr().map_err(|e| e.to_string())?
+    );
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().map_while(Result::ok) {
+            std::thread::spawn(move || {
+                let Ok(clone) = stream.try_clone() else {
+                    return;
+                };
+                let mut reader = BufReader::new(clone);
+                let mut line = String::new();
+                if reader.read_line(&mut line).is_err() {
+                    return;
+                }
+                let path = line.split(' ').nth(1).unwrap_or("").to_owned();
+                let mut length = 0usize;
+                loop {
+                    let mut header = String::new();
+                    match reader.read_line(&mut header) {
+                        Ok(0) | Err(_) => return,
+                        Ok(_) if header == "\r\n" => break,
+                        Ok(_) => {
+                            let lower = header.to_ascii_lowercase();
+                            if let Some(value) = lower.strip_prefix("content-length:") {
+                                length = value.trim().parse().unwrap_or(0);
+                            }
+                        }
+                    }
+                }
+                let mut body = vec![0; length];
+                if std::io::Read::read_exact(&mut reader, &mut body).is_err() {
+                    return;
+                }
+                let answer = |status: &str, extra: &str, body: &str| {
+                    format!(
+                        "HTTP/1.1 {status}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    )
+                };
+                let _ = match path.as_str() {
+                    "/api/orders" => stream.write_all(
+                        answer(
+                            "200 OK",
+                            "Content-Type: application/json\r\n",
+                            r#"[{"item":"pen","_id":"o1"},{"item":"ink","qty":1.50,"_id":"o2"}]"#,
+                        )
+                        .as_bytes(),
+                    ),
+                    "/slow" => {
+                        std::thread::sleep(std::time::Duration::from_secs(30));
+                        Ok(())
+                    }
+                    "/big" => {
+                        let head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n";
+                        let _ = stream.write_all(head.as_bytes());
+                        let chunk = vec![b'x'; 64 * 1024];
+                        (0..1600).try_for_each(|_| stream.write_all(&chunk))
+                    }
+                    "/redirect" => stream
+                        .write_all(answer("302 Found", "Location: /elsewhere\r\n", "").as_bytes()),
+                    _ => stream.write_all(
+                        answer(
+                            "503 Service Unavailable",
+                            "Retry-After: 7\r\n",
+                            r#"{"down":true}"#,
+                        )
+                        .as_bytes(),
+                    ),
+                };
+            });
+        }
+    });
+    Ok(base)
+}
+
+/// The Worker proxies to a target on 127.0.0.1 and records: the answers
+/// come back as they are (a redirect passed back, a 5xx as it is), silence is
+/// `504`, 100 MiB is `502`; the recording's exports (`/__admin/rules`,
+/// `/__admin/snapshot`) then replay in another namespace of a Worker with no
+/// target (the edge has no `--rules` or fixtures files: they go in with
+/// `POST /__admin/rules` and `PUT /__admin/snapshot`).
+fn proxy_records_and_replays(servers: &Servers) -> Result<(), String> {
+    let target = fake_target()?;
+    let settings = vec![
+        ("PROXY_TARGET".to_owned(), target.clone()),
+        ("RECORD".to_owned(), "1".to_owned()),
+        ("PROXY_TIMEOUT_MS".to_owned(), "1000".to_owned()),
+    ];
+    let recorder = &mut namespaced(&servers.base(&settings)?, "proxy-record");
+    let orders = call(recorder, "GET", "/api/orders", "", 200)?;
+    if orders.header("x-mock-recorded").is_none() {
+        return Err(format!(
+            "not recorded: {:?}",
+            orders.header("x-mock-not-recorded")
+        ));
+    }
+    let down = call(recorder, "POST", "/api/down", r#"{"a":1}"#, 503)?;
+    if down.body != br#"{"down":true}"# || down.header("retry-after") != Some("7") {
+        return Err(format!("the 503 changed on its way: {down:?}"));
+    }
+    let redirect = call(recorder, "GET", "/redirect", "", 302)?;
+    if redirect.header("location") != Some("/elsewhere") {
+        return Err(format!("the redirect was not passed back: {redirect:?}"));
+    }
+    let slow = call(recorder, "GET", "/slow", "", 504)?;
+    let big = call(recorder, "GET", "/big", "", 502)?;
+    for (answer, words) in [
+        (&slow, "did not answer within 1000 ms"),
+        (&big, "over 1048576 bytes (MAX_BODY_BYTES)"),
+    ] {
+        let message = json(answer)?["message"].as_str().unwrap_or("").to_owned();
+        if !message.contains(&target) || !message.contains(words) {
+            return Err(format!("expected `{words}` naming {target}: {message}"));
+        }
+    }
+    let journal =
+        String::from_utf8_lossy(&call(recorder, "GET", "/__admin/requests", "", 200)?.body)
+            .into_owned();
+    if !journal.contains(&format!(r#""proxied":"{target}""#)) {
+        return Err(format!("the journal does not name the target: {journal}"));
+    }
+    let rules = json(&call(recorder, "GET", "/__admin/rules", "", 200)?)?;
+    let snapshot = call(recorder, "GET", "/__admin/snapshot", "", 200)?;
+
+    let offline = &mut namespaced(&servers.base(&Vec::new())?, "proxy-replay");
+    call(
+        offline,
+        "PUT",
+        "/__admin/snapshot",
+        &String::from_utf8_lossy(&snapshot.body),
+        200,
+    )?;
+    for rule in rules.as_array().into_iter().flatten() {
+        call(offline, "POST", "/__admin/rules", &rule.to_string(), 201)?;
+    }
+    let replayed = call(offline, "GET", "/api/orders", "", 200)?;
+    let again = call(offline, "POST", "/api/down", r#"{"a":1}"#, 503)?;
+    if replayed.body != orders.body || again.body != down.body {
+        return Err(format!(
+            "the replay differs: {} / {}",
+            String::from_utf8_lossy(&replayed.body),
+            String::from_utf8_lossy(&again.body)
+        ));
+    }
+    let item = call(offline, "GET", "/api/orders/o2", "", 200)?;
+    if item.body != br#"{"item":"ink","qty":1.50,"_id":"o2"}"# {
+        return Err(format!(
+            "the list's item was not stored as it was: {}",
+            String::from_utf8_lossy(&item.body)
+        ));
+    }
     Ok(())
 }

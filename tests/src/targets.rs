@@ -3,7 +3,7 @@
 use crate::stream::{ChannelStream, EventStream};
 use mock_rest_core::{
     request_namespace, ApiError, Config, Engine, Method, Outcome, Request, SeededIds, Subscription,
-    DEFAULT_MAX_NAMESPACES, DEFAULT_NAMESPACE,
+    Upstream, DEFAULT_MAX_NAMESPACES, DEFAULT_NAMESPACE,
 };
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -196,6 +196,7 @@ impl CoreTarget {
                     fault: None,
                     events: Vec::new(),
                     subscribe: None,
+                    forward: None,
                 });
             }
         };
@@ -207,6 +208,13 @@ impl CoreTarget {
             engine.set_namespaces(listed);
         }
         let mut outcome = engine.handle(&request, self.now);
+        if let Some(forward) = outcome.forward.take() {
+            // A host with no network: every target is unreachable.
+            let upstream = Upstream::Unreachable {
+                reason: "the core runner has no network".to_owned(),
+            };
+            outcome = engine.proxied(&request, forward, upstream, self.now);
+        }
         // MAX_SUBSCRIBERS bounds the streams of every namespace together.
         let limit = engine.config().max_subscribers;
         if outcome.subscribe.is_some() && self.streams.len() >= limit {

@@ -11,16 +11,21 @@
 //! - an outcome: a response plus `changes` (an array of changes, to be stored
 //!   before the answer), `delay` (milliseconds to wait before it) and, when a
 //!   rule asks to drop the connection, `fault: "reset"` (the worker answers
-//!   `Response.error()` instead of the response);
+//!   `Response.error()` instead of the response); with `PROXY_TARGET`,
+//!   `forward: {id, url, method, headers: [[name, value], ...], body,
+//!   timeoutMs, maxBodyBytes, target}`: a host that proxies (the Node host)
+//!   sends it and passes what came back to `proxied` or `proxyFailed`; one
+//!   that does not (the browser) sends the response, a `502` saying so;
 //! - for the Node host, the same request and outcome (without the changes) as
 //!   bytes: see [`MockEngine::handle_wire`].
 
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use mock_rest_core::{
     error_response_without_engine, request_namespace, ApiError, BodyCollector, Change, Config,
-    Engine, Event, Fault, IdSource, Kind, Method, Outcome, Request, Response, Subscription,
-    FEED_BUFFER_BYTES, KEEP_ALIVE, KEEP_ALIVE_SECS, OVERFLOW, SETTINGS,
+    Engine, Event, Fault, Forward, IdSource, Kind, Method, Outcome, Request, Response,
+    Subscription, Upstream, FEED_BUFFER_BYTES, KEEP_ALIVE, KEEP_ALIVE_SECS, OVERFLOW, SETTINGS,
 };
+use std::collections::BTreeMap;
 use std::time::Duration;
 use wasm_bindgen::prelude::*;
 
@@ -48,7 +53,24 @@ fn fail(message: impl std::fmt::Display) -> JsError {
 pub struct MockEngine {
     engine: Engine,
     warnings: Vec<String>,
+    /// Requests sent to the proxy target, by the `forward.id` the host got,
+    /// until the host reports what came back. A host that never does (the
+    /// browser, which cannot proxy) leaves at most [`MAX_PENDING`].
+    pending: BTreeMap<u32, (Request, Forward)>,
+    next_forward: u32,
+    /// The `forward` of the last request [`MockEngine::handle_wire`]
+    /// answered, until the host takes it.
+    waiting: Option<Object>,
 }
+
+/// The most forwarded requests awaiting their answer; past it the oldest is
+/// forgotten (its answer, if it comes, is a `502`).
+const MAX_PENDING: usize = 1024;
+
+/// How much of a forwarded request's body is kept for the journal (which
+/// keeps 4096 bytes, and marks a longer body as cut): the host has the body
+/// to send in `forward.body`.
+const KEPT_BODY: usize = 4097;
 
 #[wasm_bindgen]
 impl MockEngine {
@@ -97,7 +119,13 @@ impl MockEngine {
                 .load_rules(rules.as_bytes())
                 .map_err(|err| fail(format!("The rules are not valid: {}", err.message())))?;
         }
-        Ok(Self { engine, warnings })
+        Ok(Self {
+            engine,
+            warnings,
+            pending: BTreeMap::new(),
+            next_forward: 0,
+            waiting: None,
+        })
     }
 
     /// The largest request body the settings allow, in bytes: a host that
@@ -180,20 +208,8 @@ impl MockEngine {
         headers: Vec<String>,
         body: &[u8],
     ) -> Object {
-        let outcome = self.outcome(request(method, target, headers), body);
-        let answer = response_object(&outcome.response);
-        set(&answer, "delay", outcome.delay.as_millis() as f64);
-        let changes: Array = outcome.changes.iter().map(change_object).collect();
-        set(&answer, "changes", changes);
-        if outcome.fault == Some(Fault::Reset) {
-            set(&answer, "fault", "reset");
-        }
-        let events: Array = outcome.events.iter().map(event_object).collect();
-        set(&answer, "events", events);
-        if let Some(subscription) = &outcome.subscribe {
-            set(&answer, "subscribe", subscription_object(subscription));
-        }
-        answer
+        let (outcome, request) = self.outcome(request(method, target, headers), body);
+        self.outcome_object(outcome, request)
     }
 
     /// [`MockEngine::handle`] for a host that stores no changes (the Node
@@ -207,8 +223,10 @@ impl MockEngine {
     /// on the wire, nor in a fetch `Request`).
     ///
     /// The answer, little-endian; each text is a length (u32) then UTF-8 bytes:
-    /// - the status (u16); 1 if a rule drops the connection (u8, else 0); 1 if
-    ///   the request subscribes to the change feed (u8, else 0);
+    /// - the status (u16); 1 if a rule drops the connection (u8, else 0);
+    ///   flags (u8): 1 if the request subscribes to the change feed, 2 if it
+    ///   is to be forwarded to `PROXY_TARGET` (then [`MockEngine::take_forward`]
+    ///   gives the `forward` that [`MockEngine::handle`] would have);
     /// - the delay in milliseconds (u32);
     /// - the number of headers (u32), then each header's name and value;
     /// - the number of feed events (u32), then each event's type (a length of
@@ -227,7 +245,14 @@ impl MockEngine {
         while let (Some(name), Some(value)) = (parts.next(), parts.next()) {
             request.headers.push((name.to_owned(), value.to_owned()));
         }
-        let outcome = self.outcome(request, body);
+        let (mut outcome, request) = self.outcome(request, body);
+        let forwarding = match outcome.forward.take() {
+            Some(forward) => {
+                self.waiting = Some(self.hold(forward, request));
+                2
+            }
+            None => 0,
+        };
         let response = &outcome.response;
         let texts: usize = response
             .headers
@@ -237,7 +262,7 @@ impl MockEngine {
         let mut out = Vec::with_capacity(16 + texts + response.body.len());
         out.extend_from_slice(&response.status.to_le_bytes());
         out.push(u8::from(outcome.fault == Some(Fault::Reset)));
-        out.push(u8::from(outcome.subscribe.is_some()));
+        out.push(u8::from(outcome.subscribe.is_some()) | forwarding);
         let delay = u32::try_from(outcome.delay.as_millis()).unwrap_or(u32::MAX);
         out.extend_from_slice(&delay.to_le_bytes());
         out.extend_from_slice(&wire_length(response.headers.len()));
@@ -265,14 +290,15 @@ impl MockEngine {
 
     /// The engine's outcome for `request` with this body, read by the core's
     /// rules; a body refused before the engine changes nothing.
-    fn outcome(&mut self, mut request: Request, body: &[u8]) -> Outcome {
+    fn outcome(&mut self, mut request: Request, body: &[u8]) -> (Outcome, Request) {
         let limit = self.engine.config().max_body_bytes;
         let read = BodyCollector::for_request(&request, limit).and_then(|mut collector| {
             collector.feed(body);
             collector.finish(&mut request)
         });
-        match read {
+        let outcome = match read {
             Ok(()) => self.engine.handle(&request, unix_now()),
+            // Refused before the engine: nothing changes.
             Err(error) => Outcome {
                 response: self.engine.error_response(&error, &request),
                 changes: Vec::new(),
@@ -280,8 +306,101 @@ impl MockEngine {
                 fault: None,
                 events: Vec::new(),
                 subscribe: None,
+                forward: None,
             },
+        };
+        (outcome, request)
+    }
+
+    /// The `forward` of the request [`MockEngine::handle_wire`] answered
+    /// last, when its flags said it is to be forwarded; else `undefined`.
+    #[wasm_bindgen(js_name = takeForward)]
+    pub fn take_forward(&mut self) -> Option<Object> {
+        self.waiting.take()
+    }
+
+    /// What to answer once the target answered a `forward` (by its `id`):
+    /// `headers` alternate names and values, `body` is at most `maxBodyBytes`.
+    /// Returns an outcome, as `handle` does.
+    pub fn proxied(&mut self, id: u32, status: u16, headers: Vec<String>, body: &[u8]) -> Object {
+        let mut pairs = Vec::new();
+        let mut headers = headers.into_iter();
+        while let (Some(name), Some(value)) = (headers.next(), headers.next()) {
+            pairs.push((name, value));
         }
+        self.upstream(
+            id,
+            Upstream::Answered {
+                status,
+                headers: pairs,
+                body: body.to_vec(),
+            },
+        )
+    }
+
+    /// What to answer when a `forward` (by its `id`) failed: `kind` is
+    /// `"timeout"`, `"tooLarge"` or `"unreachable"` (with `reason`, the
+    /// client's words).
+    #[wasm_bindgen(js_name = proxyFailed)]
+    pub fn proxy_failed(&mut self, id: u32, kind: &str, reason: String) -> Object {
+        let upstream = match kind {
+            "timeout" => Upstream::TimedOut,
+            "tooLarge" => Upstream::TooLarge,
+            _ => Upstream::Unreachable { reason },
+        };
+        self.upstream(id, upstream)
+    }
+
+    fn upstream(&mut self, id: u32, upstream: Upstream) -> Object {
+        let Some((request, forward)) = self.pending.remove(&id) else {
+            let gone = ApiError::HostFailed {
+                reason: format!("no forwarded request has the id {id}"),
+            };
+            return response_object(&error_response_without_engine(
+                &gone,
+                &Request::new(Method::Get, "/"),
+            ));
+        };
+        let outcome = self.engine.proxied(&request, forward, upstream, unix_now());
+        self.outcome_object(outcome, request)
+    }
+
+    /// An outcome as `handle` answers it: the response, `delay`, `changes`,
+    /// `fault`, `events` (each `{type, bytes}`), and, when there is one,
+    /// `subscribe` (an accepted `/__admin/events`) or `forward`.
+    fn outcome_object(&mut self, outcome: Outcome, request: Request) -> Object {
+        let answer = response_object(&outcome.response);
+        set(&answer, "delay", outcome.delay.as_millis() as f64);
+        let changes: Array = outcome.changes.iter().map(change_object).collect();
+        set(&answer, "changes", changes);
+        if outcome.fault == Some(Fault::Reset) {
+            set(&answer, "fault", "reset");
+        }
+        let events: Array = outcome.events.iter().map(event_object).collect();
+        set(&answer, "events", events);
+        if let Some(subscription) = &outcome.subscribe {
+            set(&answer, "subscribe", subscription_object(subscription));
+        }
+        if let Some(forward) = outcome.forward {
+            set(&answer, "forward", self.hold(forward, request));
+        }
+        answer
+    }
+
+    /// Keeps a forwarded request until the host reports what came back, and
+    /// gives the host its `forward` object (with the body to send; the kept
+    /// copy holds only what the journal shows).
+    fn hold(&mut self, mut forward: Forward, mut request: Request) -> Object {
+        request.body.truncate(KEPT_BODY);
+        let id = self.next_forward;
+        self.next_forward = self.next_forward.wrapping_add(1);
+        let object = forward_object(id, &forward);
+        forward.body = Vec::new();
+        self.pending.insert(id, (request, forward));
+        while self.pending.len() > MAX_PENDING {
+            self.pending.pop_first();
+        }
+        object
     }
 
     /// The answer to a request whose changes could not be stored (`503`), with
@@ -518,6 +637,24 @@ fn response_object(response: &Response) -> Object {
     set(&answer, "headers", headers);
     set(&answer, "body", Uint8Array::from(response.body.as_slice()));
     answer
+}
+
+fn forward_object(id: u32, forward: &Forward) -> Object {
+    let object = Object::new();
+    set(&object, "id", id);
+    set(&object, "url", forward.url.as_str());
+    set(&object, "method", forward.method.as_str());
+    let headers: Array = forward
+        .headers
+        .iter()
+        .map(|(name, value)| Array::of2(&JsValue::from_str(name), &JsValue::from_str(value)))
+        .collect();
+    set(&object, "headers", headers);
+    set(&object, "body", Uint8Array::from(forward.body.as_slice()));
+    set(&object, "timeoutMs", forward.timeout.as_millis() as f64);
+    set(&object, "maxBodyBytes", forward.max_body_bytes as f64);
+    set(&object, "target", forward.target.as_str());
+    object
 }
 
 fn change_object(change: &Change) -> JsValue {

@@ -7,6 +7,7 @@
 mod admin;
 mod items;
 mod lists;
+mod proxy;
 mod rules;
 
 pub(crate) use rules::put_change;
@@ -196,13 +197,17 @@ impl Engine {
         changes
     }
 
-    /// Handles one request at time `now` (since the Unix epoch).
+    /// Handles one request at time `now` (since the Unix epoch). With
+    /// `PROXY_TARGET` set, the outcome of a request that no rule answers
+    /// asks the host to forward it ([`Outcome::forward`]); the host then
+    /// answers with what [`Engine::proxied`] makes of the target's answer.
     pub fn handle(&mut self, request: &Request, now: Duration) -> Outcome {
         let mut changes = Vec::new();
         let mut delay = self.config.default_delay;
         let route = Route::parse(&request.path);
         let mut fault = None;
         let mut through = None;
+        let proxying = self.config.proxy_target.is_some() && !crate::proxy::is_local(&request.path);
         let (result, rule) = match self.rule_step(&route, request, now, &mut changes) {
             rules::Step::Answer {
                 rule,
@@ -220,12 +225,28 @@ impl Engine {
                 delay: asked,
             } => {
                 delay = asked.unwrap_or(delay);
-                through = Some(headers);
-                (
-                    self.answer(&route, request, now, &mut delay, &mut changes),
-                    Some(rule),
-                )
+                if proxying {
+                    match self.proxy_step(&route, request, &mut delay) {
+                        None => {
+                            return self.forwarding(request, Some(rule), headers, delay, changes)
+                        }
+                        Some(result) => {
+                            through = Some(headers);
+                            (result, Some(rule))
+                        }
+                    }
+                } else {
+                    through = Some(headers);
+                    (
+                        self.answer(&route, request, now, &mut delay, &mut changes),
+                        Some(rule),
+                    )
+                }
             }
+            rules::Step::Store if proxying => match self.proxy_step(&route, request, &mut delay) {
+                None => return self.forwarding(request, None, Vec::new(), delay, changes),
+                Some(result) => (result, None),
+            },
             rules::Step::Store => (
                 self.answer(&route, request, now, &mut delay, &mut changes),
                 None,
@@ -257,6 +278,7 @@ impl Engine {
             fault,
             events,
             subscribe,
+            forward: None,
         }
     }
 
@@ -330,11 +352,7 @@ impl Engine {
             *delay = asked;
         }
         if let Some(status) = controls.status {
-            let message = format!(
-                "Forced {status} {}: the request asked for it with X-Mock-Status or _status.",
-                reason_phrase(status)
-            );
-            return Ok(respond(status, JSON, message_body(&message)));
+            return Ok(forced(status));
         }
         if !route.takes(&request.method) {
             return Err(ApiError::MethodNotAllowed {
@@ -437,6 +455,15 @@ impl Engine {
         self.apply(&change);
         changes.push(change);
     }
+}
+
+/// The answer to `X-Mock-Status` (or `_status`).
+fn forced(status: u16) -> Response {
+    let message = format!(
+        "Forced {status} {}: the request asked for it with X-Mock-Status or _status.",
+        reason_phrase(status)
+    );
+    respond(status, JSON, message_body(&message))
 }
 
 fn respond(status: u16, content_type: &str, body: Vec<u8>) -> Response {

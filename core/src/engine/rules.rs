@@ -51,7 +51,7 @@ impl Engine {
         Ok(count)
     }
 
-    fn rule_limits(&self) -> Limits {
+    pub(super) fn rule_limits(&self) -> Limits {
         Limits {
             max_rules: self.config.max_rules,
             max_body_bytes: self.config.max_body_bytes,
@@ -127,7 +127,13 @@ impl Engine {
         });
         let mut parsed = None;
         let authorized = || access::authorized_for(config, public, admin, request);
-        let rule = match self.rules.take(request, &mut parsed, authorized, changes) {
+        // While recording, the target answers what a recording would.
+        let recording = config.record;
+        let skip = |id: &str| recording && id.starts_with(crate::proxy::RECORDED_PREFIX);
+        let rule = match self
+            .rules
+            .take_unless(request, &mut parsed, authorized, changes, skip)
+        {
             None => return Step::Store,
             Some(Err(err)) => {
                 return Step::Answer {

@@ -16,6 +16,7 @@ mod names;
 mod pattern;
 mod template;
 
+pub(crate) use names::intern;
 pub use pattern::segments;
 pub use template::{Context, Overflow, Template};
 
@@ -270,6 +271,7 @@ impl Rules {
     /// equals), counts the match, and returns a copy of it; a rule whose
     /// `times` are used up is gone. `authorized` is asked only when a rule
     /// matches: a request that may not use the path counts nothing.
+    #[cfg(test)]
     pub fn take(
         &mut self,
         request: &Request,
@@ -277,8 +279,25 @@ impl Rules {
         authorized: impl FnOnce() -> bool,
         changes: &mut Vec<crate::response::Change>,
     ) -> Option<Result<Rule, ApiError>> {
+        self.take_unless(request, parsed, authorized, changes, |_| false)
+    }
+
+    /// As [`Rules::take`], passing over the rules whose id `skip` names.
+    pub fn take_unless(
+        &mut self,
+        request: &Request,
+        parsed: &mut Option<Option<Value>>,
+        authorized: impl FnOnce() -> bool,
+        changes: &mut Vec<crate::response::Change>,
+        skip: impl Fn(&str) -> bool,
+    ) -> Option<Result<Rule, ApiError>> {
         let mut best: Option<usize> = None;
-        for (n, rule) in self.list.iter().enumerate() {
+        for (n, rule) in self
+            .list
+            .iter()
+            .enumerate()
+            .filter(|(_, rule)| !skip(&rule.id))
+        {
             let better = best.is_none_or(|b| {
                 let current = &self.list[b];
                 (rule.priority, rule.seq) > (current.priority, current.seq)
@@ -342,6 +361,14 @@ impl Rules {
         self.list
             .iter()
             .map(|rule| crate::engine::put_change(&rule.render()))
+    }
+
+    /// The id of a rule whose id starts with `prefix` and whose `match` is `given`.
+    pub fn find_match(&self, prefix: &str, given: &Value) -> Option<String> {
+        self.list
+            .iter()
+            .find(|rule| rule.id.starts_with(prefix) && rule.given_match == *given)
+            .map(|rule| rule.id.clone())
     }
 
     /// Removes one rule; returns it as listed.

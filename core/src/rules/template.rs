@@ -52,6 +52,13 @@ impl Template {
         Ok(Self { pieces })
     }
 
+    /// Whether the template has no placeholders: it reads as its text.
+    pub fn is_plain(&self) -> bool {
+        self.pieces
+            .iter()
+            .all(|piece| matches!(piece, Piece::Text(_)))
+    }
+
     /// Fills the template in for a request, within the budget.
     pub fn render(&self, context: &mut Context<'_>, out: &mut String) -> Result<(), Overflow> {
         for piece in &self.pieces {

@@ -1,0 +1,329 @@
+//! The native host's proxy (`PROXY_TARGET`) against real sockets: a record
+//! and replay session through a second mock process, and the target's
+//! failures (a closed port, silence, 100 MiB, a redirect, a 5xx). What the
+//! proxy means is pinned in the core's tests (`core/src/engine/proxy.rs`).
+
+// A test that cannot set up should panic with the reason.
+#![allow(clippy::unwrap_used)]
+
+use conformance::{HttpTarget, NativeServer, Scratch, Target, WireRequest, WireResponse};
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn binary() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_mock-rest-api"))
+}
+
+fn send(base: &str, method: &str, target: &str, body: &str) -> WireResponse {
+    let mut request = WireRequest::new(method, target, body);
+    request.headers.push((
+        "Authorization".to_owned(),
+        "Bearer upstream-secret".to_owned(),
+    ));
+    HttpTarget::new(base).send(&request).unwrap()
+}
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+fn json(response: &WireResponse) -> Value {
+    serde_json::from_slice(&response.body).unwrap()
+}
+
+#[test]
+fn a_recorded_session_replays_offline_from_the_exports() {
+    let upstream = NativeServer::start(binary(), &[]).unwrap();
+    let created = send(
+        upstream.base(),
+        "POST",
+        "/api/orders",
+        r#"[{"item":"pen","qty":2,"status":"open"},{"item":"ink","qty":1.50,"status":"done"}]"#,
+    );
+    assert_eq!(created.status, 200);
+    let first_id = json(&created)[0]["_id"].as_str().unwrap().to_owned();
+    let second_id = json(&created)[1]["_id"].as_str().unwrap().to_owned();
+
+    let recorder = NativeServer::start_with_env(
+        binary(),
+        &[],
+        &env(&[("PROXY_TARGET", upstream.base()), ("RECORD", "1")]),
+    )
+    .unwrap();
+    let session = [
+        ("GET", "/api/orders".to_owned(), ""),
+        ("GET", "/api/orders?status=open".to_owned(), ""),
+        ("GET", format!("/api/orders/{first_id}"), ""),
+        ("POST", "/api/customers".to_owned(), r#"{"name":"Ada"}"#),
+        ("GET", "/api/nothing/here".to_owned(), ""),
+        ("DELETE", "/api/orders/none".to_owned(), ""),
+    ];
+    let mut recorded = Vec::new();
+    for (method, target, body) in &session {
+        let live = send(recorder.base(), method, target, body);
+        let direct_status = live.status;
+        assert!(
+            live.header("x-mock-recorded").is_some(),
+            "{method} {target}: {:?}",
+            live.header("x-mock-not-recorded")
+        );
+        recorded.push((direct_status, live.body));
+    }
+    assert_eq!(recorded[0].0, 200);
+    assert_eq!(recorded[4].0, 404, "the target's 404 comes back as it is");
+    // The target really answered: the customer is there, not in the recorder's store.
+    assert_eq!(
+        json(&send(upstream.base(), "GET", "/api/customers", ""))
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+    let journal = send(recorder.base(), "GET", "/__admin/requests", "");
+    let journal_text = String::from_utf8_lossy(&journal.body).into_owned();
+    assert!(
+        journal_text.contains(&format!(r#""proxied":"{}""#, upstream.base())),
+        "{journal_text}"
+    );
+    let rules = send(recorder.base(), "GET", "/__admin/rules", "").body;
+    let snapshot = send(recorder.base(), "GET", "/__admin/snapshot", "").body;
+    let rules_text = String::from_utf8_lossy(&rules).into_owned();
+    assert!(!rules_text.contains("upstream-secret") && !journal_text.contains("upstream-secret"));
+    assert_eq!(
+        json(&send(recorder.base(), "GET", "/__admin/rules", ""))
+            .as_array()
+            .map(Vec::len),
+        Some(6)
+    );
+
+    // The target goes away: the recorder, still proxying, says so with 502.
+    let upstream_base = upstream.base().to_owned();
+    drop(upstream);
+    let gone = send(recorder.base(), "GET", "/api/orders/elsewhere", "");
+    assert_eq!(gone.status, 502);
+    assert!(json(&gone)["message"].as_str().unwrap().contains(&format!(
+        "The proxy target {upstream_base} cannot be reached"
+    )));
+    drop(recorder);
+
+    // Offline, from the exports alone.
+    let scratch = Scratch::new("proxy", "replay").unwrap();
+    let rules_file = scratch.file("rules.json", &rules_text).unwrap();
+    let data_file = scratch
+        .file("snapshot.json", &String::from_utf8_lossy(&snapshot))
+        .unwrap();
+    let offline = NativeServer::start_with_env(
+        binary(),
+        &["--rules", &rules_file],
+        &env(&[("DATA_FILE", &data_file)]),
+    )
+    .unwrap();
+    for ((method, target, body), (status, bytes)) in session.iter().zip(&recorded) {
+        let replayed = send(offline.base(), method, target, body);
+        assert_eq!(
+            (replayed.status, String::from_utf8_lossy(&replayed.body)),
+            (*status, String::from_utf8_lossy(bytes)),
+            "{method} {target}"
+        );
+    }
+    // The list's items are in the store, with their ids: an item never asked for is served too.
+    let second = send(
+        offline.base(),
+        "GET",
+        &format!("/api/orders/{second_id}"),
+        "",
+    );
+    assert_eq!(second.status, 200);
+    assert_eq!(json(&second)["qty"].to_string(), "1.50");
+}
+
+/// A target on 127.0.0.1 that answers by path: `/slow` never, `/big` with
+/// 100 MiB (no length, until the connection closes), `/declared` with a
+/// `Content-Length` of 100 MiB, `/redirect` with a `302`, `/down` with `503`.
+fn fake_target() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().map_while(Result::ok) {
+            std::thread::spawn(move || serve_fake(stream));
+        }
+    });
+    base
+}
+
+fn serve_fake(mut stream: TcpStream) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut line = String::new();
+    if reader.read_line(&mut line).is_err() {
+        return;
+    }
+    let path = line.split(' ').nth(1).unwrap_or("").to_owned();
+    loop {
+        let mut header = String::new();
+        match reader.read_line(&mut header) {
+            Ok(0) | Err(_) => return,
+            Ok(_) if header == "\r\n" => break,
+            Ok(_) => {}
+        }
+    }
+    let head = |status: &str, extra: &str| {
+        format!("HTTP/1.1 {status}\r\n{extra}Connection: close\r\n\r\n")
+    };
+    let _ = match path.as_str() {
+        "/slow" => {
+            std::thread::sleep(Duration::from_secs(30));
+            Ok(())
+        }
+        "/big" => {
+            let _ = stream.write_all(head("200 OK", "Content-Type: text/plain\r\n").as_bytes());
+            let chunk = vec![b'x'; 64 * 1024];
+            // 100 MiB, or until the mock hangs up.
+            (0..1600).try_for_each(|_| stream.write_all(&chunk))
+        }
+        "/declared" => stream.write_all(head("200 OK", "Content-Length: 104857600\r\n").as_bytes()),
+        "/redirect" => stream.write_all(
+            head("302 Found", "Location: /elsewhere\r\nContent-Length: 0\r\n").as_bytes(),
+        ),
+        _ => stream.write_all(
+            (head(
+                "503 Service Unavailable",
+                "Content-Type: application/json\r\nRetry-After: 7\r\nContent-Length: 13\r\n",
+            ) + r#"{"down":true}"#)
+                .as_bytes(),
+        ),
+    };
+}
+
+/// The peak resident memory of a process, in KiB (`VmHWM`).
+fn peak_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+#[test]
+fn the_targets_failures_are_defined_answers() {
+    let target = fake_target();
+    let mock = NativeServer::start_with_env(
+        binary(),
+        &[],
+        &env(&[("PROXY_TARGET", &target), ("PROXY_TIMEOUT_MS", "300")]),
+    )
+    .unwrap();
+    let base = mock.base();
+
+    let started = Instant::now();
+    let slow = send(base, "GET", "/slow", "");
+    assert_eq!(slow.status, 504);
+    assert!(
+        started.elapsed() < Duration::from_secs(25),
+        "cut at the timeout"
+    );
+    assert!(json(&slow)["message"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("{target} did not answer within 300 ms")));
+
+    let before = peak_kib(mock.pid());
+    for path in ["/big", "/declared"] {
+        let big = send(base, "GET", path, "");
+        assert_eq!(big.status, 502, "{path}");
+        assert!(
+            json(&big)["message"]
+                .as_str()
+                .unwrap()
+                .contains("over 1048576 bytes (MAX_BODY_BYTES)"),
+            "{path}"
+        );
+    }
+    let after = peak_kib(mock.pid());
+    assert!(
+        after < before + 32 * 1024,
+        "100 MiB from the target raised the peak from {before} KiB to {after} KiB"
+    );
+
+    let redirect = send(base, "GET", "/redirect", "");
+    assert_eq!(
+        (redirect.status, redirect.header("location")),
+        (302, Some("/elsewhere")),
+        "passed back, not followed"
+    );
+    let down = send(base, "GET", "/down", "");
+    assert_eq!(down.status, 503);
+    assert_eq!(down.body, br#"{"down":true}"#);
+    assert_eq!(down.header("retry-after"), Some("7"));
+    assert_eq!(down.header("access-control-allow-origin"), Some("*"));
+
+    // The mock's own paths never go to the target.
+    assert_eq!(send(base, "GET", "/health", "").status, 200);
+}
+
+#[test]
+fn a_closed_port_is_502_naming_the_target() {
+    let closed = {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    let mock =
+        NativeServer::start_with_env(binary(), &[], &env(&[("PROXY_TARGET", &closed)])).unwrap();
+    let answer = send(mock.base(), "POST", "/api/orders", "{}");
+    assert_eq!(answer.status, 502);
+    let message = json(&answer)["message"].as_str().unwrap().to_owned();
+    assert!(
+        message.starts_with(&format!("The proxy target {closed} cannot be reached: ")),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_target_that_is_not_an_http_url_stops_the_start() {
+    let mut child = Command::new(binary())
+        .args([
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--proxy-target",
+            "localhost:8080",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the server started with a bad PROXY_TARGET");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(!status.success());
+    assert!(
+        stderr.contains("PROXY_TARGET")
+            && stderr.contains("localhost:8080")
+            && stderr.contains("not an absolute URL"),
+        "{stderr}"
+    );
+}
