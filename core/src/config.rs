@@ -62,6 +62,13 @@ pub struct Config {
     pub max_uri_bytes: usize,
     /// `MAX_RULES`: the most rules the engine holds; one more is `507`.
     pub max_rules: usize,
+    /// `ID_FIELD`: the key under which items carry their id (a plain key:
+    /// letters, digits, `_`, `-`, `$`).
+    pub id_field: String,
+    /// `CREATE_STATUS`: the status of a create, `200` (the original's) or `201`.
+    pub create_status: u16,
+    /// `TIMESTAMPS`: whether items get `_created_on` and `_last_updated`.
+    pub timestamps: bool,
 }
 
 /// Which requests `API_TOKEN` guards.
@@ -91,6 +98,9 @@ impl Default for Config {
             max_types: DEFAULT_MAX_TYPES,
             max_store_bytes: DEFAULT_MAX_STORE_BYTES,
             max_uri_bytes: DEFAULT_MAX_URI_BYTES,
+            id_field: crate::ids::ID_KEY.to_owned(),
+            create_status: 200,
+            timestamps: false,
         }
     }
 }
@@ -111,6 +121,8 @@ pub enum Kind {
     },
     /// A comma-separated list of browser origins (`scheme://host[:port]`) or `*`.
     Origins,
+    /// A plain JSON key: 1 to 64 letters, digits, `_`, `-` or `$`.
+    Key,
 }
 
 /// One setting of the engine.
@@ -157,6 +169,12 @@ pub const SETTINGS: &[Setting] = &[
         help: "What API_TOKEN guards: `all` routes but / and /health, or only `writes` and /__admin (reads stay open).",
     },
     Setting {
+        name: "CREATE_STATUS",
+        kind: Kind::Choice(&["200", "201"]),
+        default: "200",
+        help: "The status of a create (POST): 200, as the original mock, or 201, as json-server. Every create also answers with Location.",
+    },
+    Setting {
         name: "CORS_ORIGINS",
         kind: Kind::Origins,
         default: "",
@@ -167,6 +185,12 @@ pub const SETTINGS: &[Setting] = &[
         kind: Kind::Number { max: MAX_DELAY_MS },
         default: "0",
         help: "Milliseconds every response waits, unless the request asks for its own delay with X-Mock-Delay or _delay.",
+    },
+    Setting {
+        name: "ID_FIELD",
+        kind: Kind::Key,
+        default: "_id",
+        help: "The key under which items carry their id (such as `id`, as json-server): letters, digits, `_`, `-` or `$`. Ids are strings or integers.",
     },
     Setting {
         name: "JOURNAL_SIZE",
@@ -209,6 +233,12 @@ pub const SETTINGS: &[Setting] = &[
         kind: Kind::Number { max: u32::MAX as u64 },
         default: "8192",
         help: "The longest path and query, in bytes; a longer one gets 414.",
+    },
+    Setting {
+        name: "TIMESTAMPS",
+        kind: Kind::Choice(&["0", "1"]),
+        default: "0",
+        help: "1: every create adds `_created_on` and `_last_updated` (RFC 3339, UTC), and every change sets `_last_updated`.",
     },
 ];
 
@@ -267,6 +297,16 @@ impl Setting {
                 _ => Err("not a whole number".to_owned()),
             },
             Kind::Origins => origins(value).map(drop),
+            Kind::Key => {
+                if crate::ids::plain_key(value) {
+                    Ok(())
+                } else {
+                    Err(
+                        "a plain key: 1 to 64 letters, digits, `_`, `-` or `$` (no dots or spaces)"
+                            .to_owned(),
+                    )
+                }
+            }
         }
     }
 }
@@ -316,7 +356,8 @@ fn is_origin(text: &str) -> bool {
 
 impl Config {
     /// Sets one setting from its text, by its name (see [`Setting::named`]).
-    /// The value is trimmed; an empty one leaves the setting as it is. The
+    /// The value is trimmed; an empty one leaves the setting as it is (but
+    /// for a [`Kind::Key`], which is refused empty). The
     /// error says why a value was refused (`not a whole number`, `at most
     /// 30000`, ...) or that the name is not a setting; the caller puts the
     /// setting's name in front.
@@ -326,6 +367,10 @@ impl Config {
             format!("not a setting; the settings are {}", names.join(", "))
         })?;
         let value = value.trim();
+        if value.is_empty() && setting.kind == Kind::Key {
+            // An empty id field would name no key at all.
+            return Err("empty; it must name a key, such as `_id` or `id`".to_owned());
+        }
         if value.is_empty() {
             return Ok(());
         }
@@ -348,6 +393,9 @@ impl Config {
             "MAX_RULES" => self.max_rules = size(),
             "MAX_TYPES" => self.max_types = size(),
             "MAX_URI_BYTES" => self.max_uri_bytes = size(),
+            "ID_FIELD" => self.id_field = value.to_owned(),
+            "CREATE_STATUS" => self.create_status = if value == "201" { 201 } else { 200 },
+            "TIMESTAMPS" => self.timestamps = value == "1",
             other => return Err(format!("{other} has no field in Config")),
         }
         Ok(())
@@ -409,6 +457,7 @@ mod tests {
                 Kind::Number { max } => max.min(7).to_string(),
                 Kind::Choice(words) => words[words.len() - 1].to_owned(),
                 Kind::Origins => "http://a.test".to_owned(),
+                Kind::Key => "id".to_owned(),
                 Kind::Text | Kind::Secret => "x".to_owned(),
             };
             changed.set(setting.name, &value).unwrap();
@@ -428,6 +477,9 @@ mod tests {
         assert_ne!(changed.max_types, default.max_types);
         assert_ne!(changed.max_store_bytes, default.max_store_bytes);
         assert_ne!(changed.max_uri_bytes, default.max_uri_bytes);
+        assert_ne!(changed.id_field, default.id_field);
+        assert_ne!(changed.create_status, default.create_status);
+        assert_ne!(changed.timestamps, default.timestamps);
     }
 
     #[test]
@@ -482,6 +534,10 @@ mod tests {
         assert!(refused("CORS_ORIGINS", "localhost:3000")
             .starts_with("CORS_ORIGINS=localhost:3000: `localhost:3000` is not an origin"));
         assert!(refused("CORS_ORIGINS", "http://a.test/").contains("is not an origin"));
+        assert!(refused("ID_FIELD", " ").starts_with("ID_FIELD=: empty"));
+        for key in ["a.b", "a b", "é", "x\"y"] {
+            assert!(refused("ID_FIELD", key).contains("a plain key"), "{key}");
+        }
         assert!(refused("DELAY", "1").starts_with("DELAY=1: not a setting; the settings are"));
     }
 

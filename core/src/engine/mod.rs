@@ -56,9 +56,9 @@ impl Engine {
     pub fn new(config: Config, ids: Box<dyn IdSource>, started: Duration) -> Self {
         Self {
             journal: Journal::new(config.journal_size),
+            store: Store::keyed(&config.id_field),
+            initial: Store::keyed(&config.id_field),
             config,
-            store: Store::new(),
-            initial: Store::new(),
             rules: Rules::default(),
             initial_rules: Rules::default(),
             ids,
@@ -87,7 +87,7 @@ impl Engine {
     /// included).
     pub fn restore(&mut self, bytes: &[u8]) -> Result<usize, ApiError> {
         let mut ids = SeededIds::new(content_seed(bytes));
-        let snapshot = Snapshot::parse(bytes, &mut || new_id(&mut ids))?;
+        let snapshot = Snapshot::parse(bytes, &self.config.id_field, &mut || new_id(&mut ids))?;
         let count = snapshot.items.len();
         let store = snapshot.into_store();
         self.check_store_fits(&store)?;
@@ -120,7 +120,7 @@ impl Engine {
             Change::DropType { resource } => {
                 self.store.clear(resource);
             }
-            Change::ClearAll => self.store = Store::new(),
+            Change::ClearAll => self.store = self.store.emptied(),
             Change::PutRule { rule, .. } => self.rules.put(rule),
             Change::DeleteRule { id } => {
                 self.rules.remove(id);
@@ -340,15 +340,15 @@ impl Engine {
             }
             (Route::OpenApi, _) => Ok(respond(200, JSON, openapi::document(name, version))),
             (Route::Collection { resource }, Method::Post) => {
-                self.create(&resource, &request.body, changes)
+                self.create(&resource, &request.body, now, changes)
             }
             (Route::Collection { resource }, Method::Delete) => Ok(self.clear(&resource, changes)),
             (Route::Collection { resource }, _) => self.list(&resource, request),
             (Route::Item { resource, id }, Method::Put) => {
-                self.rewrite(&resource, &id, request, false, changes)
+                self.rewrite(&resource, &id, request, false, now, changes)
             }
             (Route::Item { resource, id }, Method::Patch) => {
-                self.rewrite(&resource, &id, request, true, changes)
+                self.rewrite(&resource, &id, request, true, now, changes)
             }
             (Route::Item { resource, id }, Method::Delete) => {
                 self.delete(&resource, &id, request, changes)
@@ -361,7 +361,7 @@ impl Engine {
                     children,
                 },
                 Method::Post,
-            ) => self.create_child(&resource, &id, &children, &request.body, changes),
+            ) => self.create_child(&resource, &id, &children, &request.body, now, changes),
             (
                 Route::Children {
                     resource,
