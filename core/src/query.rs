@@ -315,6 +315,8 @@ pub(crate) fn check_route_query(route: &Route, method: &Method, raw: &str) -> Re
         Route::Collection { .. } | Route::Item { .. } | Route::Children { .. } if !reads => {
             check_controls_only(raw)
         }
+        // A singular resource reads no query of its own either.
+        Route::Single { .. } => check_controls_only(raw),
         _ => Ok(()),
     }
 }

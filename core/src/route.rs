@@ -42,6 +42,14 @@ pub enum Route {
         /// The children's type.
         children: String,
     },
+    /// `/api/{name}` where `name` is a singular resource (a top-level object
+    /// of the fixtures or a snapshot): one object with no id. The path
+    /// parses as a [`Route::Collection`]; the engine, which knows the
+    /// singular names, turns it into this.
+    Single {
+        /// The singular resource's name.
+        resource: String,
+    },
     /// `/__admin/snapshot`: the whole store.
     Snapshot,
     /// `/__admin/reset`: back to the state the server started with.
@@ -80,6 +88,8 @@ pub enum Payload {
     Deleted,
     /// The whole store, `{"type": [items]}`.
     Snapshot,
+    /// A singular resource's object.
+    Single,
     /// `{"total_resources_count": N}` after a reset.
     ResetDone,
     /// The request journal, an array of entries.
@@ -369,6 +379,39 @@ pub const ROUTES: &[RouteSpec] = &[
         ],
         allow: "DELETE, OPTIONS",
     },
+    RouteSpec {
+        template: "/api/{singular}",
+        operations: &[
+            op(
+                Method::Get,
+                "getSingular",
+                "A singular resource (a top-level object of the fixtures or snapshot): one object with no id",
+                Payload::Nothing,
+                Payload::Single,
+            )
+            .condition(Condition::IfNoneMatch)
+            .errors(&[400]),
+            op(
+                Method::Put,
+                "replaceSingular",
+                "Replace a singular resource whole",
+                Payload::Single,
+                Payload::Single,
+            )
+            .condition(Condition::IfMatch)
+            .errors(&[400, 412]),
+            op(
+                Method::Patch,
+                "patchSingular",
+                "Change a singular resource with a JSON Merge Patch (RFC 7386)",
+                Payload::MergePatch,
+                Payload::Single,
+            )
+            .condition(Condition::IfMatch)
+            .errors(&[400, 412]),
+        ],
+        allow: "GET, HEAD, PUT, PATCH, OPTIONS",
+    },
 ];
 
 impl Route {
@@ -426,6 +469,7 @@ impl Route {
             Self::Requests => 8,
             Self::Rules => 9,
             Self::Rule { .. } => 10,
+            Self::Single { .. } => 11,
         };
         &ROUTES[index]
     }
@@ -517,7 +561,12 @@ mod tests {
 
     #[test]
     fn every_template_parses_to_its_own_spec() {
-        for spec in ROUTES {
+        // A singular's path is a collection's until the engine, which knows
+        // the singular names, says otherwise.
+        for spec in ROUTES
+            .iter()
+            .filter(|spec| !spec.template.contains("{singular}"))
+        {
             let path = spec
                 .template
                 .replace("{resource}", "r")

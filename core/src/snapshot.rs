@@ -1,5 +1,7 @@
-//! Snapshots of the whole store as `{"type": [items...]}`: reading them (for
-//! `PUT /__admin/snapshot` and fixture files) and writing them.
+//! Snapshots of the whole store as `{"type": [items...], "name": {...}}`:
+//! reading them (for `PUT /__admin/snapshot` and fixture files) and writing
+//! them. A top-level array is a resource type; a top-level object is a
+//! singular resource, as in json-server's `db.json`.
 
 use crate::body;
 use crate::error::ApiError;
@@ -18,6 +20,8 @@ pub struct Snapshot {
     /// `(type, id, item text)`, types and items in the order given; the id
     /// in its string form.
     pub items: Vec<(String, String, String)>,
+    /// `(name, object text)` of the singular resources, in the order given.
+    pub singles: Vec<(String, String)>,
 }
 
 impl Snapshot {
@@ -50,6 +54,7 @@ impl Snapshot {
             ));
         }
         let mut items = Vec::new();
+        let mut singles = Vec::new();
         let mut seen_types = HashSet::new();
         for member in text::members(&json.text) {
             let name = member.key.into_owned();
@@ -60,9 +65,14 @@ impl Snapshot {
             }
             let not_objects = || {
                 bad(format!(
-                    "The snapshot's `{name}` must be an array of objects."
+                    "The snapshot's `{name}` must be an array of objects (a type) or an object \
+                     (a singular resource)."
                 ))
             };
+            if member.value.starts_with('{') {
+                singles.push((name, member.value.to_owned()));
+                continue;
+            }
             if !member.value.starts_with('[') {
                 return Err(not_objects());
             }
@@ -126,6 +136,7 @@ impl Snapshot {
         Ok(Self {
             key: key.to_owned(),
             items,
+            singles,
         })
     }
 
@@ -135,11 +146,15 @@ impl Snapshot {
         for (resource, id, item) in self.items {
             store.put(&resource, &id, item);
         }
+        for (name, object) in self.singles {
+            store.put_single(&name, object);
+        }
         store
     }
 }
 
-/// The store as snapshot JSON, items echoed as stored.
+/// The store as snapshot JSON, items echoed as stored: the types, then the
+/// singular resources.
 pub fn render(store: &Store) -> Vec<u8> {
     let mut out = String::from("{");
     for (n, (resource, collection)) in store.types().enumerate() {
@@ -155,6 +170,14 @@ pub fn render(store: &Store) -> Vec<u8> {
             out.push_str(item.json);
         }
         out.push(']');
+    }
+    for (name, object) in store.singles() {
+        if out.len() > 1 {
+            out.push(',');
+        }
+        out.push_str(&Value::String(name.to_owned()).to_string());
+        out.push(':');
+        out.push_str(object);
     }
     out.push('}');
     out.into_bytes()
@@ -225,7 +248,7 @@ mod tests {
     fn rejects_bad_shapes_whole() {
         for bad in [
             "[]",
-            r#"{"p":{}}"#,
+            r#"{"p":"x"}"#,
             r#"{"p":[1]}"#,
             r#"{"p":[{"_id":1.5}]}"#,
             r#"{"p":[{"_id":true}]}"#,

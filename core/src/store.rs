@@ -437,12 +437,22 @@ fn tag_of(json: &str) -> u64 {
     hasher.finish()
 }
 
+/// A singular resource's object and its tag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Single {
+    json: Box<str>,
+    tag: u64,
+}
+
 /// All resource types, in the order they were first written.
 #[derive(Debug, Clone)]
 pub struct Store {
     /// The id field's name (`ID_FIELD`), a plain key.
     key: Arc<str>,
     types: IndexMap<String, Collection>,
+    /// The singular resources (a top-level object in a snapshot): each
+    /// one object with no id, by name, in the order they came.
+    singles: IndexMap<String, Single>,
     total: usize,
     /// The length of every item's text, summed over all types.
     bytes: usize,
@@ -466,6 +476,7 @@ impl Store {
         Self {
             key: Arc::from(key),
             types: IndexMap::new(),
+            singles: IndexMap::new(),
             total: 0,
             bytes: 0,
         }
@@ -474,6 +485,35 @@ impl Store {
     /// An empty store with the same id field.
     pub fn emptied(&self) -> Self {
         Self::keyed(&self.key)
+    }
+
+    /// A singular resource.
+    pub fn single(&self, name: &str) -> Option<Item<'_>> {
+        self.singles.get(name).map(|single| Item {
+            json: &single.json,
+            tag: single.tag,
+            id_at: u32::try_from(single.json.len()).unwrap_or(u32::MAX),
+        })
+    }
+
+    /// Sets a singular resource's object (compact JSON), creating it after
+    /// the others if it is new.
+    pub fn put_single(&mut self, name: &str, json: String) {
+        let single = Single {
+            tag: tag_of(&json),
+            json: json.into_boxed_str(),
+        };
+        self.bytes += single.json.len();
+        if let Some(old) = self.singles.insert(name.to_owned(), single) {
+            self.bytes -= old.json.len();
+        }
+    }
+
+    /// Every singular resource with its object, in the order they came.
+    pub fn singles(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.singles
+            .iter()
+            .map(|(name, single)| (name.as_str(), &*single.json))
     }
 
     /// The collection of a type, to read its ids' kind and largest id.
@@ -543,7 +583,8 @@ impl Store {
         self.total
     }
 
-    /// The length of every item's stored text (`_id` included), summed:
+    /// The length of every item's stored text (`_id` included) and every
+    /// singular resource's, summed:
     /// what `MAX_STORE_BYTES` bounds. Kept as items are written, so O(1).
     pub fn bytes(&self) -> usize {
         self.bytes

@@ -161,13 +161,15 @@ impl Engine {
                         reason: format!("In the new `{resource}` item, {reason}."),
                     })?;
                     match kind {
-                        Some(kind) if kind != id.kind => return Err(ApiError::BadId {
-                            reason: format!(
+                        Some(kind) if kind != id.kind => {
+                            return Err(ApiError::BadId {
+                                reason: format!(
                                 "The `{resource}` ids are {}; the new item's `{key}` {raw} is {}.",
                                 kind.name(),
                                 id.kind.name()
                             ),
-                        }),
+                            })
+                        }
                         _ => kind = Some(id.kind),
                     }
                     let form = id.string_form();
@@ -312,6 +314,92 @@ impl Engine {
         );
     }
 
+    /// `GET /api/{singular}`: the object, with its `ETag`.
+    pub(super) fn get_single(&self, name: &str, request: &Request) -> Result<Response, ApiError> {
+        let single = self.find_single(name)?;
+        let etag = single.etag();
+        if request
+            .header("if-none-match")
+            .is_some_and(|wanted| etag_listed(wanted, &etag, true))
+        {
+            return Ok(Response {
+                status: 304,
+                headers: vec![("etag", etag)],
+                body: Vec::new(),
+            });
+        }
+        Ok(item_response(single))
+    }
+
+    /// PUT (`merge: false`) or PATCH (`merge: true`) of a singular resource.
+    pub(super) fn rewrite_single(
+        &mut self,
+        name: &str,
+        request: &Request,
+        merge: bool,
+        now: Duration,
+        changes: &mut Vec<Change>,
+    ) -> Result<Response, ApiError> {
+        let json = body::parse(&request.body)?;
+        body::require_object(&json)?;
+        let current = self.find_single(name)?;
+        if let Some(wanted) = request.header("if-match") {
+            if !etag_listed(wanted, &current.etag(), false) {
+                return Err(ApiError::PreconditionFailed {
+                    id: name.to_owned(),
+                });
+            }
+        }
+        let current = current.json.to_owned();
+        let object = self.rewritten(&current, json.text, merge, now);
+        self.check_bytes(current.len(), object.len())?;
+        self.record(
+            Change::PutSingle {
+                resource: name.to_owned(),
+                item: object,
+            },
+            changes,
+        );
+        Ok(item_response(self.find_single(name)?))
+    }
+
+    /// The singular resource, or `404` (a name that is not one is a
+    /// collection's, so this is for a resource gone since the route was read).
+    fn find_single(&self, name: &str) -> Result<Item<'_>, ApiError> {
+        self.store.single(name).ok_or_else(|| ApiError::NotFound {
+            id: name.to_owned(),
+        })
+    }
+
+    /// An object's new text after PUT (`merge: false`, the body whole) or
+    /// PATCH (`merge: true`, the body merged in), with the stamps of
+    /// `TIMESTAMPS`: `_created_on` kept from the current text (when it has
+    /// one), `_last_updated` set to now.
+    fn rewritten(&self, current: &str, body: String, merge: bool, now: Duration) -> String {
+        if !self.config.timestamps {
+            return if merge {
+                text::merge_patch(current, &body)
+            } else {
+                body
+            };
+        }
+        // The stamps are the server's: a body does not move or drop them.
+        let body = text::without_members(&body, &["_created_on", "_last_updated"]);
+        let object = if merge {
+            text::merge_patch(current, &body)
+        } else {
+            body
+        };
+        let stamps = match text::member(current, "_created_on") {
+            Some(created) => format!(
+                "{{\"_created_on\":{created},\"_last_updated\":{}}}",
+                stamp(now)
+            ),
+            None => format!("{{\"_last_updated\":{}}}", stamp(now)),
+        };
+        text::merge_patch(&object, &stamps)
+    }
+
     /// PUT (`merge: false`) or PATCH (`merge: true`) of an item.
     pub(super) fn rewrite(
         &mut self,
@@ -325,24 +413,7 @@ impl Engine {
         let json = body::parse(&request.body)?;
         body::require_object(&json)?;
         let current = self.check_if_match(resource, id, request)?;
-        let mut object = if merge && self.config.timestamps {
-            // The stamps are the server's: a patch does not move or drop them.
-            let patch = text::without_members(&json.text, &["_created_on", "_last_updated"]);
-            text::merge_patch(&current, &patch)
-        } else if merge {
-            text::merge_patch(&current, &json.text)
-        } else {
-            json.text
-        };
-        if self.config.timestamps {
-            // PUT keeps the stored `_created_on`; every change sets `_last_updated`.
-            let created = text::member(&current, "_created_on").unwrap_or("null");
-            let stamps = format!(
-                "{{\"_created_on\":{created},\"_last_updated\":{}}}",
-                stamp(now)
-            );
-            object = text::merge_patch(&object, &stamps);
-        }
+        let object = self.rewritten(&current, json.text, merge, now);
         // The id keeps the kind it is stored with.
         let id_json = text::member(&current, &self.config.id_field)
             .map(str::to_owned)

@@ -121,6 +121,7 @@ impl Engine {
                 self.store.clear(resource);
             }
             Change::ClearAll => self.store = self.store.emptied(),
+            Change::PutSingle { resource, item } => self.store.put_single(resource, item.clone()),
             Change::PutRule { rule, .. } => self.rules.put(rule),
             Change::DeleteRule { id } => {
                 self.rules.remove(id);
@@ -133,8 +134,8 @@ impl Engine {
 
     /// The changes that rebuild the current store and rules from nothing: a
     /// `ClearAll`, then each type (`CreateType`) with its items (`Create`), in
-    /// creation order, then a `ClearRules` and each rule (`PutRule`) in the
-    /// order they were added. A host that starts a store from fixtures stores
+    /// creation order, then each singular resource (`PutSingle`), then a
+    /// `ClearRules` and each rule (`PutRule`) in the order they were added. A host that starts a store from fixtures stores
     /// these.
     pub fn rebuild_changes(&self) -> Vec<Change> {
         let mut changes = vec![Change::ClearAll];
@@ -148,6 +149,14 @@ impl Engine {
                 item: item.json.to_owned(),
             }));
         }
+        changes.extend(
+            self.store
+                .singles()
+                .map(|(name, object)| Change::PutSingle {
+                    resource: name.to_owned(),
+                    item: object.to_owned(),
+                }),
+        );
         changes.push(Change::ClearRules);
         changes.extend(self.rules.puts());
         changes
@@ -171,7 +180,7 @@ impl Engine {
     pub fn handle(&mut self, request: &Request, now: Duration) -> Outcome {
         let mut changes = Vec::new();
         let mut delay = self.config.default_delay;
-        let route = Route::parse(&request.path);
+        let route = Route::parse(&request.path).map(|route| self.resolve(route));
         let mut fault = None;
         let mut through = None;
         let (result, rule) = match self.rule_step(&route, request, now, &mut changes) {
@@ -221,6 +230,16 @@ impl Engine {
             changes,
             delay,
             fault,
+        }
+    }
+
+    /// A collection's path that names a singular resource is that resource's.
+    fn resolve(&self, route: Route) -> Route {
+        match route {
+            Route::Collection { resource } if self.store.single(&resource).is_some() => {
+                Route::Single { resource }
+            }
+            other => other,
         }
     }
 
@@ -338,7 +357,11 @@ impl Engine {
                     pages::health(name, version, elapsed, &self.store, self.storage.as_ref());
                 Ok(respond(status, JSON, doc.to_string().into_bytes()))
             }
-            (Route::OpenApi, _) => Ok(respond(200, JSON, openapi::document(name, version))),
+            (Route::OpenApi, _) => Ok(respond(
+                200,
+                JSON,
+                openapi::document(&self.config, &self.store),
+            )),
             (Route::Collection { resource }, Method::Post) => {
                 self.create(&resource, &request.body, now, changes)
             }
@@ -354,6 +377,13 @@ impl Engine {
                 self.delete(&resource, &id, request, changes)
             }
             (Route::Item { resource, id }, _) => self.get(&resource, &id, request),
+            (Route::Single { resource }, Method::Put) => {
+                self.rewrite_single(&resource, request, false, now, changes)
+            }
+            (Route::Single { resource }, Method::Patch) => {
+                self.rewrite_single(&resource, request, true, now, changes)
+            }
+            (Route::Single { resource }, _) => self.get_single(&resource, request),
             (
                 Route::Children {
                     resource,
@@ -451,6 +481,7 @@ mod tests {
                 Change::Delete { .. } => "delete",
                 Change::DropType { .. } => "drop_type",
                 Change::ClearAll => "clear_all",
+                Change::PutSingle { .. } => "put_single",
                 Change::PutRule { .. } => "put_rule",
                 Change::DeleteRule { .. } => "delete_rule",
                 Change::ClearRules => "clear_rules",
@@ -663,6 +694,54 @@ mod tests {
         assert_eq!(copy.snapshot(), engine.snapshot());
         let get = Request::new(Method::Get, "/api/b/x%221");
         assert_eq!(copy.handle(&get, T0).response.status, 200);
+    }
+
+    #[test]
+    fn integer_ids_and_singular_resources_replay_from_their_changes() {
+        let config = || {
+            Config::default()
+                .from_settings([("ID_FIELD", "id")])
+                .unwrap()
+                .0
+        };
+        let mut live = Engine::new(config(), Box::new(SeededIds::new(3)), T0);
+        let mut log = live.rebuild_changes();
+        for (method, target, body) in [
+            (
+                Method::Put,
+                "/__admin/snapshot",
+                r#"{"posts":[{"id":1}],"me":{"a":1}}"#,
+            ),
+            (Method::Post, "/api/posts", r#"{"t":"x"}"#),
+            (Method::Patch, "/api/posts/2", r#"{"t":"y"}"#),
+            (Method::Patch, "/api/me", r#"{"b":2}"#),
+            (Method::Delete, "/api/posts/1", ""),
+        ] {
+            let outcome = send(&mut live, method, target, body);
+            assert_eq!(outcome.response.status, 200, "{target}: {}", text(&outcome));
+            log.extend(outcome.changes);
+        }
+        assert!(log.contains(&Change::PutSingle {
+            resource: "me".to_owned(),
+            item: r#"{"a":1,"b":2}"#.to_owned()
+        }));
+        assert_eq!(
+            String::from_utf8(live.snapshot()).unwrap(),
+            r#"{"posts":[{"t":"y","id":2}],"me":{"a":1,"b":2}}"#
+        );
+        let mut copy = Engine::new(config(), Box::new(SeededIds::new(4)), T0);
+        for change in &log {
+            copy.apply(change);
+        }
+        assert_eq!(copy.snapshot(), live.snapshot());
+        // The replayed store knows the ids are integers, and the largest.
+        let next = send(&mut copy, Method::Post, "/api/posts", "{}");
+        assert_eq!(text(&next), r#"{"id":3}"#);
+        let mut rebuilt = Engine::new(config(), Box::new(SeededIds::new(5)), T0);
+        for change in live.rebuild_changes() {
+            rebuilt.apply(&change);
+        }
+        assert_eq!(rebuilt.snapshot(), live.snapshot());
     }
 
     #[test]
