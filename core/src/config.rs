@@ -69,6 +69,9 @@ pub struct Config {
     pub create_status: u16,
     /// `TIMESTAMPS`: whether items get `_created_on` and `_last_updated`.
     pub timestamps: bool,
+    /// `API_PREFIX`: where the resources live, `/api` or another path (`/`
+    /// serves `/posts`).
+    pub api_prefix: String,
 }
 
 /// Which requests `API_TOKEN` guards.
@@ -101,6 +104,7 @@ impl Default for Config {
             id_field: crate::ids::ID_KEY.to_owned(),
             create_status: 200,
             timestamps: false,
+            api_prefix: crate::route::DEFAULT_API_PREFIX.to_owned(),
         }
     }
 }
@@ -123,6 +127,9 @@ pub enum Kind {
     Origins,
     /// A plain JSON key: 1 to 64 letters, digits, `_`, `-` or `$`.
     Key,
+    /// Where the resources live: `/` or `/` and plain segments, none of the
+    /// server's own paths.
+    Prefix,
 }
 
 /// One setting of the engine.
@@ -144,6 +151,12 @@ const MAX_DELAY_MS: u64 = MAX_DELAY.as_millis() as u64;
 /// Every setting of the engine. Hosts add their own (the native server's
 /// `PORT`, `DATA_FILE`, ...), which the engine never sees.
 pub const SETTINGS: &[Setting] = &[
+    Setting {
+        name: "API_PREFIX",
+        kind: Kind::Prefix,
+        default: "/api",
+        help: "Where the resources live: /api, another path such as /v1, or / to serve /posts as json-server does (/, /health, /openapi.json and /__admin keep their meaning).",
+    },
     Setting {
         name: "APP_NAME",
         kind: Kind::Text,
@@ -297,6 +310,7 @@ impl Setting {
                 _ => Err("not a whole number".to_owned()),
             },
             Kind::Origins => origins(value).map(drop),
+            Kind::Prefix => crate::route::check_api_prefix(value),
             Kind::Key => {
                 if crate::ids::plain_key(value) {
                     Ok(())
@@ -394,6 +408,7 @@ impl Config {
             "MAX_TYPES" => self.max_types = size(),
             "MAX_URI_BYTES" => self.max_uri_bytes = size(),
             "ID_FIELD" => self.id_field = value.to_owned(),
+            "API_PREFIX" => self.api_prefix = value.to_owned(),
             "CREATE_STATUS" => self.create_status = if value == "201" { 201 } else { 200 },
             "TIMESTAMPS" => self.timestamps = value == "1",
             other => return Err(format!("{other} has no field in Config")),
@@ -458,6 +473,7 @@ mod tests {
                 Kind::Choice(words) => words[words.len() - 1].to_owned(),
                 Kind::Origins => "http://a.test".to_owned(),
                 Kind::Key => "id".to_owned(),
+                Kind::Prefix => "/".to_owned(),
                 Kind::Text | Kind::Secret => "x".to_owned(),
             };
             changed.set(setting.name, &value).unwrap();
@@ -480,6 +496,7 @@ mod tests {
         assert_ne!(changed.id_field, default.id_field);
         assert_ne!(changed.create_status, default.create_status);
         assert_ne!(changed.timestamps, default.timestamps);
+        assert_ne!(changed.api_prefix, default.api_prefix);
     }
 
     #[test]
@@ -534,6 +551,9 @@ mod tests {
         assert!(refused("CORS_ORIGINS", "localhost:3000")
             .starts_with("CORS_ORIGINS=localhost:3000: `localhost:3000` is not an origin"));
         assert!(refused("CORS_ORIGINS", "http://a.test/").contains("is not an origin"));
+        assert!(refused("API_PREFIX", "/health")
+            .starts_with("API_PREFIX=/health: collides with the server's own /health"));
+        assert!(refused("API_PREFIX", "api").starts_with("API_PREFIX=api: not a path"));
         assert!(refused("ID_FIELD", " ").starts_with("ID_FIELD=: empty"));
         for key in ["a.b", "a b", "é", "x\"y"] {
             assert!(refused("ID_FIELD", key).contains("a plain key"), "{key}");

@@ -148,7 +148,7 @@ pub use controls::MAX_DELAY;
 pub use engine::Engine;
 pub use error::{ApiError, Framing};
 pub use host::error_response_without_engine;
-pub use ids::{IdSource, SeededIds, ID_KEY};
+pub use ids::{plain_key, IdSource, SeededIds, ID_KEY};
 pub use journal::DEFAULT_JOURNAL_SIZE;
 pub use namespace::{
     namespace_name, request_namespace, DEFAULT_MAX_NAMESPACES, DEFAULT_NAMESPACE,
@@ -161,5 +161,8 @@ pub use query::{
 };
 pub use request::{Method, Request};
 pub use response::{Change, Outcome, Response};
-pub use route::{Condition, Operation, Payload, Route, RouteSpec, MAX_SEGMENT_BYTES, ROUTES};
+pub use route::{
+    check_api_prefix, Condition, Operation, Payload, Route, RouteSpec, DEFAULT_API_PREFIX,
+    MAX_SEGMENT_BYTES, ROUTES,
+};
 pub use rules::Fault;

@@ -6,7 +6,7 @@ use crate::config::DEFAULT_MAX_BODY_BYTES;
 use crate::controls::MAX_DELAY;
 use crate::ids::IdKind;
 use crate::query::{ITEM_PARAMS, LIST_PARAMS};
-use crate::route::{Condition, Operation, Payload, RouteSpec, ROUTES};
+use crate::route::{under_prefix, Condition, Operation, Payload, RouteSpec, ROUTES};
 use crate::store::Store;
 use crate::Method;
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
@@ -22,11 +22,18 @@ pub fn document(config: &Config, store: &Store) -> Vec<u8> {
         if route.template.contains("{singular}") {
             continue;
         }
-        paths.insert(route.template.to_owned(), path_item(route, creates));
+        paths.insert(
+            under_prefix(route.template, &config.api_prefix),
+            path_item(route, creates),
+        );
     }
     if let Some(single) = ROUTES.iter().find(|r| r.template.contains("{singular}")) {
         for (n, (name, _)) in store.singles().enumerate() {
-            let path = format!("/api/{}", utf8_percent_encode(name, NON_ALPHANUMERIC));
+            let path = format!(
+                "{}/{}",
+                config.api_prefix.trim_end_matches('/'),
+                utf8_percent_encode(name, NON_ALPHANUMERIC)
+            );
             let mut item = path_item(single, creates);
             // operationIds are unique in a document: each singular gets its own.
             let suffix = format!("{}{}", n + 1, pascal(&word(name)));

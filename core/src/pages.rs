@@ -1,6 +1,6 @@
 //! `/health` and the homepage: both describe the server and what it holds.
 
-use crate::route::ROUTES;
+use crate::route::{under_prefix, ROUTES};
 use crate::store::Store;
 use serde_json::{json, Value};
 use std::fmt::Write;
@@ -79,6 +79,7 @@ pub fn homepage(
     elapsed: Duration,
     store: &Store,
     warn_open: bool,
+    api_prefix: &str,
 ) -> String {
     let mut types: Vec<(&str, usize)> = store.counts().collect();
     types.sort_unstable();
@@ -104,7 +105,11 @@ pub fn homepage(
     }
     html.push_str("<h2>Resources</h2>\n");
     if types.is_empty() {
-        html.push_str("<p>No resources yet. <code>POST</code> JSON to <code>/api/{resource}</code> to create some.</p>\n");
+        let _ = writeln!(
+            html,
+            "<p>No resources yet. <code>POST</code> JSON to <code>{}</code> to create some.</p>",
+            escape(&under_prefix("/api/{resource}", api_prefix))
+        );
     } else {
         html.push_str(
             "<table>\n<thead><tr><th>Resource</th><th>Count</th></tr></thead>\n<tbody>\n",
@@ -125,7 +130,7 @@ pub fn homepage(
             let _ = writeln!(
                 html,
                 "<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
-                escape(route.template),
+                escape(&under_prefix(route.template, api_prefix)),
                 operation.method,
                 escape(operation.summary)
             );
@@ -185,11 +190,10 @@ mod tests {
         let mut store = Store::new();
         store.put("zebras", "1", "{}".to_owned());
         store.put("<script>", "1", "{}".to_owned());
-        let html = homepage("a&b", "1.0", Duration::ZERO, &store, false);
+        let html = homepage("a&b", "1.0", Duration::ZERO, &store, false, "/api");
         assert!(!html.contains("Warning"));
-        assert!(
-            homepage("a", "1", Duration::ZERO, &store, true).contains("<strong>Warning:</strong>")
-        );
+        assert!(homepage("a", "1", Duration::ZERO, &store, true, "/")
+            .contains("<strong>Warning:</strong>"));
         assert!(html.contains("<title>a&amp;b</title>"));
         assert!(html.contains("&lt;script&gt;"));
         assert!(!html.contains("<script>"));

@@ -502,12 +502,13 @@ impl Engine {
 }
 
 impl Engine {
-    /// The path of a collection: `/api/{type}`.
+    /// The path of a collection: `{API_PREFIX}/{type}`.
     pub(super) fn collection_location(&self, resource: &str) -> String {
-        format!("/api/{}", segment(resource))
+        let prefix = self.config.api_prefix.trim_end_matches('/');
+        format!("{prefix}/{}", segment(resource))
     }
 
-    /// The path of an item: `/api/{type}/{id}`.
+    /// The path of an item: `{API_PREFIX}/{type}/{id}`.
     pub(super) fn item_location(&self, resource: &str, id: &str) -> String {
         format!("{}/{}", self.collection_location(resource), segment(id))
     }

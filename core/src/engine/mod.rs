@@ -180,7 +180,8 @@ impl Engine {
     pub fn handle(&mut self, request: &Request, now: Duration) -> Outcome {
         let mut changes = Vec::new();
         let mut delay = self.config.default_delay;
-        let route = Route::parse(&request.path).map(|route| self.resolve(route));
+        let route = Route::parse_under(&request.path, &self.config.api_prefix)
+            .map(|route| self.resolve(route));
         let mut fault = None;
         let mut through = None;
         let (result, rule) = match self.rule_step(&route, request, now, &mut changes) {
@@ -333,7 +334,8 @@ impl Engine {
         let warn = self.config.publicly_reachable && self.config.api_token.is_none();
         match (route.clone(), &request.method) {
             (Route::Home, _) => {
-                let page = pages::homepage(name, version, elapsed, &self.store, warn);
+                let prefix = &self.config.api_prefix;
+                let page = pages::homepage(name, version, elapsed, &self.store, warn, prefix);
                 Ok(respond(200, HTML, page.into_bytes()))
             }
             (Route::Snapshot, Method::Put) => self.put_snapshot(&request.body, changes),
