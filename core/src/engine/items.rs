@@ -286,7 +286,8 @@ impl Engine {
                 limit: self.config.max_items,
             });
         }
-        if store.counts().count() > self.config.max_types {
+        // A singular resource takes a type's place in MAX_TYPES.
+        if store.counts().count() + store.singles().count() > self.config.max_types {
             return Err(ApiError::TooManyTypes {
                 limit: self.config.max_types,
             });
