@@ -77,7 +77,7 @@ pub enum Route {
     Item {
         /// The resource type.
         resource: String,
-        /// The item's `_id`.
+        /// The item's id (its string form: an integer id's digits).
         id: String,
     },
     /// `/api/{resource}/{id}/{children}`: the items of another type whose

@@ -67,10 +67,11 @@ impl Engine {
         }
     }
 
-    /// Loads fixtures (a snapshot: `{"type": [items]}`) as the store to start
-    /// from and to reset to. Items keep the `_id`s they carry; an item without
-    /// one gets an id that depends only on the fixtures' bytes and the item's
-    /// place, so every start from the same file (a restart, another host, a
+    /// Loads fixtures (a snapshot: `{"type": [items], "singular": {...}}`) as
+    /// the store to start from and to reset to. Items keep the ids they carry
+    /// (under `ID_FIELD`; strings or integers, one kind per type); an item without
+    /// one gets the next integer in a type of integer ids, and otherwise an id
+    /// that depends only on the fixtures' bytes and the item's place, so every start from the same file (a restart, another host, a
     /// service worker started again) gives it the same id. On error (invalid
     /// JSON names line and column) nothing is loaded. Returns the number of
     /// items.
