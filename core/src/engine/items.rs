@@ -254,9 +254,10 @@ impl Engine {
             return Err(ApiError::StoreFull { limit });
         }
         let limit = self.config.max_types;
+        // A singular resource takes a type's place in MAX_TYPES.
         if adding > 0
             && self.store.collection(resource).is_none()
-            && self.store.counts().count() >= limit
+            && self.store.counts().count() + self.store.singles().count() >= limit
         {
             return Err(ApiError::TooManyTypes { limit });
         }
