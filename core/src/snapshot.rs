@@ -116,7 +116,15 @@ impl Snapshot {
                 let id = match id {
                     Some(id) => id,
                     None if matches!(kind, Some((IdKind::Integer, _))) => {
-                        let next = largest.map_or(1, |n| n.saturating_add(1));
+                        let next = match largest {
+                            None => 1,
+                            Some(n) => n.checked_add(1).ok_or_else(|| {
+                                bad(format!(
+                                    "The snapshot's `{name}` has an item without an `{key}`, and \
+                                     its ids have reached {n}, the largest integer id."
+                                ))
+                            })?,
+                        };
                         largest = Some(next);
                         IdValue::integer(next)
                     }

@@ -186,7 +186,15 @@ impl Engine {
                     id
                 }
                 None if kind == Some(IdKind::Integer) => {
-                    let next = largest.map_or(1, |n| n.saturating_add(1));
+                    let next = match largest {
+                        None => 1,
+                        Some(n) => n.checked_add(1).ok_or_else(|| ApiError::BadId {
+                            reason: format!(
+                                "The `{resource}` ids have reached {n}, the largest integer id; \
+                                 give the new item its `{key}`."
+                            ),
+                        })?,
+                    };
                     largest = Some(next);
                     IdValue::integer(next)
                 }
