@@ -152,12 +152,6 @@ const MAX_DELAY_MS: u64 = MAX_DELAY.as_millis() as u64;
 /// `PORT`, `DATA_FILE`, ...), which the engine never sees.
 pub const SETTINGS: &[Setting] = &[
     Setting {
-        name: "API_PREFIX",
-        kind: Kind::Prefix,
-        default: "/api",
-        help: "Where the resources live: /api, another path such as /v1, or / to serve /posts as json-server does (/, /health, /openapi.json and /__admin keep their meaning).",
-    },
-    Setting {
         name: "APP_NAME",
         kind: Kind::Text,
         default: "mock-rest-api",
@@ -174,6 +168,12 @@ pub const SETTINGS: &[Setting] = &[
         kind: Kind::Secret,
         default: "",
         help: "A token every route but / and /health then needs, as `Authorization: Bearer <token>`.",
+    },
+    Setting {
+        name: "API_PREFIX",
+        kind: Kind::Prefix,
+        default: "/api",
+        help: "Where the resources live: /api, another path such as /v1, or / to serve /posts as json-server does (/, /health, /openapi.json and /__admin keep their meaning).",
     },
     Setting {
         name: "AUTH_SCOPE",
