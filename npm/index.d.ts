@@ -22,12 +22,15 @@ export type SettingValue = string | number | readonly string[];
 
 /** The engine's settings, by their JavaScript names (their environment names are taken too). */
 export interface EngineSettings {
+    apiPrefix?: SettingValue;
     appName?: SettingValue;
     appVersion?: SettingValue;
     apiToken?: SettingValue;
     authScope?: 'all' | 'writes';
+    createStatus?: 200 | 201 | '200' | '201';
     corsOrigins?: SettingValue;
     delayMs?: SettingValue;
+    idField?: SettingValue;
     journalSize?: SettingValue;
     maxBodyBytes?: SettingValue;
     maxItems?: SettingValue;
@@ -42,10 +45,14 @@ export interface EngineSettings {
     proxyTimeoutMs?: SettingValue;
     /** 1: every proxied answer becomes a rule, and a collection GET fills the store. */
     record?: '0' | '1' | 0 | 1;
+    timestamps?: 0 | 1 | '0' | '1';
 }
 
-/** A store in the snapshot format: each resource type with its items. */
-export type Snapshot = Record<string, Array<Record<string, unknown>>>;
+/**
+ * A store in the snapshot format: each resource type with its items, and each singular resource
+ * (a top-level object, as in json-server's db.json) with its object.
+ */
+export type Snapshot = Record<string, Array<Record<string, unknown>> | Record<string, unknown>>;
 
 export interface MockOptions extends EngineSettings {
     /**

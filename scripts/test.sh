@@ -12,7 +12,9 @@
 #   core     the engine's unit tests and doctests, its wasm32 build, and every
 #            conformance case replayed against it in-process
 #   native   the server's own tests, every conformance case replayed against the
-#            real binary (a fresh process per case), and its /openapi.json validated
+#            real binary (a fresh process per case), its /openapi.json validated, and its
+#            answers on json-server's README db.json compared with json-server 0.17's
+#            (tests/json-server/compare.mjs; json-server from bench/package-lock.json)
 #   deploy   deploy.sh (AWS Elastic Beanstalk): its musl bundle checked and run, its
 #            --dry-run against a golden file, whole deploys against moto's server with
 #            the pinned AWS CLI (scripts/deploy-test.sh; installs its tools once)
@@ -80,6 +82,11 @@ stage_native() {
     cargo test --locked -p conformance --test native
     step "openapi: /openapi.json of the binary is valid OpenAPI 3.1 and matches its routes"
     "$(python_venv openapi tests/openapi/requirements.txt)/bin/python" tests/openapi/validate.py target/debug/mock-rest-api
+    step "json-server: json-server 0.17 and the binary agree on its README db.json, but where docs/json-server.md says"
+    if [[ ! -e bench/node_modules/.package-lock.json || bench/package-lock.json -nt bench/node_modules/.package-lock.json ]]; then
+        npm ci --prefix bench --no-audit --no-fund
+    fi
+    node tests/json-server/compare.mjs target/debug/mock-rest-api bench/node_modules/.bin/json-server
 }
 
 stage_deploy() {

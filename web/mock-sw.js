@@ -34,9 +34,10 @@ const ORIGINS = [self.location.origin, ...options.getAll('origin').map((o) => ne
 //   registry `mock-rest-api`: `namespaces` {name, settings, seed, rules}; `clients` {id, namespace},
 //     where the id "" holds the namespace configured last (for pages the worker has not heard from yet).
 //   namespace `mock-rest-api:NAME`: `types` {resource, seq}, `items` {resource, id, item, seq} keyed by
-//     [resource, id], `rules` {id, rule, seq} keyed by id, `meta` {key: "seeded"}. `seq` keeps creation
-//     order, as the engine does: a new item, type or rule gets the next number, a replaced item and a
-//     rule whose times went down keep their own.
+//     [resource, id], `singles` {resource, item, seq} keyed by resource (singular resources), `rules`
+//     {id, rule, seq} keyed by id, `meta` {key: "seeded"}. `seq` keeps creation order, as the engine
+//     does: a new item, type, singular resource or rule gets the next number, a replaced item or
+//     singular resource and a rule whose times went down keep their own.
 const REGISTRY = 'mock-rest-api';
 const DEFAULT_NAMESPACE = 'default';
 const NAMESPACE_HEADER = 'x-mock-namespace';
@@ -339,15 +340,16 @@ async function start(name) {
         (saved && saved.seed) ?? undefined,
         (saved && saved.rules) ?? undefined,
     );
-    const live = { name, engine, db: null, types: new Map(), rules: new Map(), nextSeq: 1 };
+    const live = { name, engine, db: null, types: new Map(), singles: new Map(), rules: new Map(), nextSeq: 1 };
     try {
         live.db = await openNamespace(name);
-        const tx = live.db.transaction(['types', 'items', 'meta', 'rules']);
-        const [types, items, seeded, rules] = await Promise.all([
+        const tx = live.db.transaction(['types', 'items', 'meta', 'rules', 'singles']);
+        const [types, items, seeded, rules, singles] = await Promise.all([
             result(tx.objectStore('types').getAll()),
             result(tx.objectStore('items').getAll()),
             result(tx.objectStore('meta').get('seeded')),
             result(tx.objectStore('rules').getAll()),
+            result(tx.objectStore('singles').getAll()),
         ]);
         if (!seeded) {
             // First start: the store is the seed (or empty); keep it.
@@ -365,6 +367,12 @@ async function start(name) {
             engine.apply({ kind: 'create', resource: item.resource, id: item.id, item: item.item });
             live.types.get(item.resource).items.set(item.id, item.seq);
             live.nextSeq = Math.max(live.nextSeq, item.seq + 1);
+        }
+        singles.sort((a, b) => a.seq - b.seq);
+        for (const single of singles) {
+            engine.apply({ kind: 'putSingle', resource: single.resource, item: single.item });
+            live.singles.set(single.resource, single.seq);
+            live.nextSeq = Math.max(live.nextSeq, single.seq + 1);
         }
         // The stored rules, not those startMock gave (which reset brings back), as for the data.
         engine.apply({ kind: 'clearRules' });
@@ -387,9 +395,10 @@ async function start(name) {
  * (resource -> {seq, items: id -> seq}), so that a replaced item keeps its place without a read.
  */
 function record(live, changes, seeding = false) {
-    const tx = live.db.transaction(['types', 'items', 'meta', 'rules'], 'readwrite');
+    const tx = live.db.transaction(['types', 'items', 'meta', 'rules', 'singles'], 'readwrite');
     const types = tx.objectStore('types');
     const items = tx.objectStore('items');
+    const singles = tx.objectStore('singles');
     const rules = tx.objectStore('rules');
     const typeOf = (resource) => {
         const type = live.types.get(resource);
@@ -420,8 +429,14 @@ function record(live, changes, seeding = false) {
                 items.delete(IDBKeyRange.bound([resource], [resource, []]));
             } else if (kind === 'clearAll') {
                 live.types.clear();
+                live.singles.clear();
                 types.clear();
                 items.clear();
+                singles.clear();
+            } else if (kind === 'putSingle') {
+                // A known singular resource keeps its place; a new one goes after the others.
+                if (!live.singles.has(resource)) live.singles.set(resource, live.nextSeq++);
+                singles.put({ resource, item: change.item, seq: live.singles.get(resource) });
             } else if (kind === 'putRule') {
                 // A known rule keeps its place; a new one goes after the others.
                 if (!live.rules.has(id)) live.rules.set(id, live.nextSeq++);
@@ -517,9 +532,12 @@ function openRegistry() {
     return registryOpen;
 }
 
-/** A namespace's database; version 2 added the rules (a version 1 database gets the store). */
+/**
+ * A namespace's database; version 2 added the rules, version 3 the singular resources (an older
+ * database gets the stores it lacks and keeps its rows).
+ */
 function openNamespace(name) {
-    return openDatabase(`${REGISTRY}:${name}`, 2, (db, oldVersion) => {
+    return openDatabase(`${REGISTRY}:${name}`, 3, (db, oldVersion) => {
         if (oldVersion < 1) {
             db.createObjectStore('types', { keyPath: 'resource' });
             db.createObjectStore('items', { keyPath: ['resource', 'id'] });
@@ -527,6 +545,9 @@ function openNamespace(name) {
         }
         if (oldVersion < 2) {
             db.createObjectStore('rules', { keyPath: 'id' });
+        }
+        if (oldVersion < 3) {
+            db.createObjectStore('singles', { keyPath: 'resource' });
         }
     });
 }

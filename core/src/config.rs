@@ -90,6 +90,16 @@ pub struct Config {
     /// `RECORD=1`: every proxied answer becomes a rule, and a collection's
     /// `GET` puts its items into the store.
     pub record: bool,
+    /// `ID_FIELD`: the key under which items carry their id (a plain key:
+    /// letters, digits, `_`, `-`, `$`).
+    pub id_field: String,
+    /// `CREATE_STATUS`: the status of a create, `200` (the original's) or `201`.
+    pub create_status: u16,
+    /// `TIMESTAMPS`: whether items get `_created_on` and `_last_updated`.
+    pub timestamps: bool,
+    /// `API_PREFIX`: where the resources live, `/api` or another path (`/`
+    /// serves `/posts`).
+    pub api_prefix: String,
 }
 
 /// Which requests `API_TOKEN` guards.
@@ -123,6 +133,10 @@ impl Default for Config {
             proxy_target: None,
             proxy_timeout: DEFAULT_PROXY_TIMEOUT,
             record: false,
+            id_field: crate::ids::ID_KEY.to_owned(),
+            create_status: 200,
+            timestamps: false,
+            api_prefix: crate::route::DEFAULT_API_PREFIX.to_owned(),
         }
     }
 }
@@ -145,6 +159,11 @@ pub enum Kind {
     Origins,
     /// An absolute `http://` or `https://` URL.
     Url,
+    /// A plain JSON key: 1 to 64 letters, digits, `_`, `-` or `$`.
+    Key,
+    /// Where the resources live: `/` or `/` and plain segments, none of the
+    /// server's own paths.
+    Prefix,
 }
 
 /// One setting of the engine.
@@ -185,10 +204,22 @@ pub const SETTINGS: &[Setting] = &[
         help: "A token every route but / and /health then needs, as `Authorization: Bearer <token>`.",
     },
     Setting {
+        name: "API_PREFIX",
+        kind: Kind::Prefix,
+        default: "/api",
+        help: "Where the resources live: /api, another path such as /v1, or / to serve /posts as json-server does (/, /health, /openapi.json and /__admin keep their meaning).",
+    },
+    Setting {
         name: "AUTH_SCOPE",
         kind: Kind::Choice(&["all", "writes"]),
         default: "all",
         help: "What API_TOKEN guards: `all` routes but / and /health, or only `writes` and /__admin (reads stay open).",
+    },
+    Setting {
+        name: "CREATE_STATUS",
+        kind: Kind::Choice(&["200", "201"]),
+        default: "200",
+        help: "The status of a create (POST): 200, as the original mock, or 201, as json-server. Every create also answers with Location.",
     },
     Setting {
         name: "CORS_ORIGINS",
@@ -201,6 +232,12 @@ pub const SETTINGS: &[Setting] = &[
         kind: Kind::Number { max: MAX_DELAY_MS },
         default: "0",
         help: "Milliseconds every response waits, unless the request asks for its own delay with X-Mock-Delay or _delay.",
+    },
+    Setting {
+        name: "ID_FIELD",
+        kind: Kind::Key,
+        default: "_id",
+        help: "The key under which items carry their id (such as `id`, as json-server): letters, digits, `_`, `-` or `$`. Ids are strings or integers.",
     },
     Setting {
         name: "JOURNAL_SIZE",
@@ -268,6 +305,12 @@ pub const SETTINGS: &[Setting] = &[
         default: "0",
         help: "1: every proxied answer becomes a rule, and a GET of a collection puts its items into the store.",
     },
+    Setting {
+        name: "TIMESTAMPS",
+        kind: Kind::Choice(&["0", "1"]),
+        default: "0",
+        help: "1: every create adds `_created_on` and `_last_updated` (RFC 3339, UTC), and every change sets `_last_updated`.",
+    },
 ];
 
 impl Setting {
@@ -326,6 +369,17 @@ impl Setting {
             },
             Kind::Origins => origins(value).map(drop),
             Kind::Url => target_url(value).map(drop),
+            Kind::Prefix => crate::route::check_api_prefix(value),
+            Kind::Key => {
+                if crate::ids::plain_key(value) {
+                    Ok(())
+                } else {
+                    Err(
+                        "a plain key: 1 to 64 letters, digits, `_`, `-` or `$` (no dots or spaces)"
+                            .to_owned(),
+                    )
+                }
+            }
         }
     }
 }
@@ -404,7 +458,8 @@ fn is_origin(text: &str) -> bool {
 
 impl Config {
     /// Sets one setting from its text, by its name (see [`Setting::named`]).
-    /// The value is trimmed; an empty one leaves the setting as it is. The
+    /// The value is trimmed; an empty one leaves the setting as it is (but
+    /// for a [`Kind::Key`], which is refused empty). The
     /// error says why a value was refused (`not a whole number`, `at most
     /// 30000`, ...) or that the name is not a setting; the caller puts the
     /// setting's name in front.
@@ -414,6 +469,10 @@ impl Config {
             format!("not a setting; the settings are {}", names.join(", "))
         })?;
         let value = value.trim();
+        if value.is_empty() && setting.kind == Kind::Key {
+            // An empty id field would name no key at all.
+            return Err("empty; it must name a key, such as `_id` or `id`".to_owned());
+        }
         if value.is_empty() {
             return Ok(());
         }
@@ -440,6 +499,10 @@ impl Config {
             "PROXY_TARGET" => self.proxy_target = Some(target_url(value)?),
             "PROXY_TIMEOUT_MS" => self.proxy_timeout = Duration::from_millis(number()),
             "RECORD" => self.record = value == "1",
+            "ID_FIELD" => self.id_field = value.to_owned(),
+            "API_PREFIX" => self.api_prefix = value.to_owned(),
+            "CREATE_STATUS" => self.create_status = if value == "201" { 201 } else { 200 },
+            "TIMESTAMPS" => self.timestamps = value == "1",
             other => return Err(format!("{other} has no field in Config")),
         }
         Ok(())
@@ -502,6 +565,8 @@ mod tests {
                 Kind::Choice(words) => words[words.len() - 1].to_owned(),
                 Kind::Origins => "http://a.test".to_owned(),
                 Kind::Url => "http://a.test".to_owned(),
+                Kind::Key => "id".to_owned(),
+                Kind::Prefix => "/".to_owned(),
                 Kind::Text | Kind::Secret => "x".to_owned(),
             };
             changed.set(setting.name, &value).unwrap();
@@ -525,6 +590,10 @@ mod tests {
         assert_ne!(changed.proxy_target, default.proxy_target);
         assert_ne!(changed.proxy_timeout, default.proxy_timeout);
         assert_ne!(changed.record, default.record);
+        assert_ne!(changed.id_field, default.id_field);
+        assert_ne!(changed.create_status, default.create_status);
+        assert_ne!(changed.timestamps, default.timestamps);
+        assert_ne!(changed.api_prefix, default.api_prefix);
     }
 
     #[test]
@@ -607,6 +676,13 @@ mod tests {
         assert!(refused("CORS_ORIGINS", "localhost:3000")
             .starts_with("CORS_ORIGINS=localhost:3000: `localhost:3000` is not an origin"));
         assert!(refused("CORS_ORIGINS", "http://a.test/").contains("is not an origin"));
+        assert!(refused("API_PREFIX", "/health")
+            .starts_with("API_PREFIX=/health: collides with the server's own /health"));
+        assert!(refused("API_PREFIX", "api").starts_with("API_PREFIX=api: not a path"));
+        assert!(refused("ID_FIELD", " ").starts_with("ID_FIELD=: empty"));
+        for key in ["a.b", "a b", "é", "x\"y"] {
+            assert!(refused("ID_FIELD", key).contains("a plain key"), "{key}");
+        }
         assert!(refused("DELAY", "1").starts_with("DELAY=1: not a setting; the settings are"));
     }
 

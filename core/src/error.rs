@@ -71,6 +71,12 @@ pub enum ApiError {
         /// Why, in words.
         reason: String,
     },
+    /// A created item's id is not one its type can take: not a string or an
+    /// integer, of the other kind than the type's ids, or taken (`400`).
+    BadId {
+        /// Why, in words.
+        reason: String,
+    },
     /// The route needs `Authorization: Bearer <API_TOKEN>` (`401`, with `WWW-Authenticate`).
     Unauthorized,
     /// The store holds as many items as it may (`507`).
@@ -199,6 +205,7 @@ impl ApiError {
             | Self::BadQuery { .. }
             | Self::BadControl { .. }
             | Self::BadSnapshot { .. }
+            | Self::BadId { .. }
             | Self::BadRule { .. }
             | Self::BadNamespace { .. }
             | Self::IncompleteBody { .. } => 400,
@@ -253,6 +260,7 @@ impl ApiError {
             | Self::BadQuery { reason }
             | Self::BadControl { reason }
             | Self::BadSnapshot { reason }
+            | Self::BadId { reason }
             | Self::BadNamespace { reason }
             | Self::HostFailed { reason }
             | Self::Unavailable { reason } => reason.clone(),

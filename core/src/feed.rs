@@ -163,6 +163,14 @@ impl ChangeFeed {
                         Change::Delete { resource, id } => {
                             self.next(EventKind::Deleted, Some(resource), Some(id), None)
                         }
+                        // A singular resource has no id: `{"type", "item"}`.
+                        Change::PutSingle { resource, item } => {
+                            let kind = match method {
+                                Method::Patch => EventKind::Patched,
+                                _ => EventKind::Replaced,
+                            };
+                            self.next(kind, Some(resource), None, Some(item))
+                        }
                         Change::DropType { resource } if is_clear(route, method) => {
                             self.next(EventKind::Cleared, Some(resource), None, None)
                         }

@@ -1,8 +1,124 @@
 //! Item ids: the key they live under, where new ones come from, and how they
 //! are written.
+//!
+//! An id is a JSON string (1 to 128 bytes, no control character) or a JSON
+//! integer (canonical text, within a signed 64-bit range). Routes and
+//! foreign keys name an id by its *string form*: a string's text, or an
+//! integer's digits, so `/api/posts/1` finds `"id": 1` and `"id": "1"`. All
+//! ids of one type are of one kind, so no two of them share a string form.
 
-/// The key under which every item carries its id.
+use crate::route::check_name;
+use serde_json::Value;
+use std::borrow::Cow;
+
+/// The default key under which every item carries its id (`ID_FIELD`).
 pub const ID_KEY: &str = "_id";
+
+/// The two kinds of id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum IdKind {
+    /// A JSON string.
+    Text,
+    /// A JSON integer.
+    Integer,
+}
+
+impl IdKind {
+    /// The kind's name in messages.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Text => "a string",
+            Self::Integer => "an integer",
+        }
+    }
+}
+
+/// An id as an item carries it: the JSON text of its value, and its kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct IdValue {
+    /// The JSON text: `"abc"` (quotes included) or `12`.
+    pub json: String,
+    /// Which kind it is.
+    pub kind: IdKind,
+}
+
+impl IdValue {
+    /// A string id.
+    pub(crate) fn text(id: &str) -> Self {
+        Self {
+            json: Value::String(id.to_owned()).to_string(),
+            kind: IdKind::Text,
+        }
+    }
+
+    /// An integer id.
+    pub(crate) fn integer(n: i64) -> Self {
+        Self {
+            json: n.to_string(),
+            kind: IdKind::Integer,
+        }
+    }
+
+    /// Reads an id from the JSON text of the member `key`'s value, or says
+    /// why it cannot be one.
+    pub(crate) fn parse(key: &str, raw: &str) -> Result<Self, String> {
+        match raw.as_bytes().first() {
+            Some(b'"') => {
+                let text = crate::text::decode_string(raw);
+                check_name(&text, "id", "").map_err(|_| {
+                    format!(
+                        "the `{key}` {raw} is not 1 to 128 bytes without control characters"
+                    )
+                })?;
+                Ok(Self {
+                    json: raw.to_owned(),
+                    kind: IdKind::Text,
+                })
+            }
+            Some(b'-' | b'0'..=b'9') => match integer_id(raw) {
+                Some(_) => Ok(Self {
+                    json: raw.to_owned(),
+                    kind: IdKind::Integer,
+                }),
+                None => Err(format!(
+                    "the `{key}` {raw} is a number but not an integer from -2^63 to 2^63-1 written plainly"
+                )),
+            },
+            _ => Err(format!("the `{key}` {raw} is neither a string nor an integer")),
+        }
+    }
+
+    /// The string form that routes and foreign keys name it by.
+    pub(crate) fn string_form(&self) -> Cow<'_, str> {
+        string_form(&self.json)
+    }
+}
+
+/// The integer an id's JSON text holds, if it is a plainly written integer
+/// (`12`, `-3`; not `1.0`, `1e3`, `-0` or one past 64 bits).
+pub(crate) fn integer_id(raw: &str) -> Option<i64> {
+    let n: i64 = raw.parse().ok()?;
+    (n.to_string() == raw).then_some(n)
+}
+
+/// The string form of an id's JSON text: a string's text, an integer's digits.
+pub(crate) fn string_form(raw: &str) -> Cow<'_, str> {
+    if raw.starts_with('"') {
+        crate::text::decode_string(raw)
+    } else {
+        Cow::Borrowed(raw)
+    }
+}
+
+/// Whether `key` may name the id field: 1 to 64 bytes of letters, digits,
+/// `_`, `-` and `$`, so that it is its own JSON text and a plain query key.
+pub fn plain_key(key: &str) -> bool {
+    !key.is_empty()
+        && key.len() <= 64
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-$".contains(&b))
+}
 
 /// Where new `_id`s come from: 16 random bytes a call, which the engine turns
 /// into a UUID v4. Hosts pass a real random source; tests pass [`SeededIds`].
@@ -40,10 +156,6 @@ impl IdSource for SeededIds {
         bytes
     }
 }
-
-/// The length of a new id's JSON string, quotes included (a hyphenated UUID
-/// has no character to escape).
-pub(crate) const NEW_ID_QUOTED_BYTES: usize = uuid::fmt::Hyphenated::LENGTH + 2;
 
 /// A fresh lowercase hyphenated UUID v4.
 pub(crate) fn new_id(ids: &mut dyn IdSource) -> String {

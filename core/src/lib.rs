@@ -14,7 +14,11 @@
 //!   from one error type ([`ApiError`]).
 //! - The store: creation order, O(1) get, replace and delete by id, pages found
 //!   in O(log n), and items echoed byte for byte as they were stored (numbers
-//!   keep their text, keys their order, strings their escapes).
+//!   keep their text, keys their order, strings their escapes). Ids live under
+//!   the key `ID_FIELD` names (`_id` by default) and are strings or integers,
+//!   one kind per type; a type with integer ids gives a new item the next
+//!   integer. A top-level object of a snapshot is a singular resource, read
+//!   and changed at `/api/{name}`. Resources live under `API_PREFIX`.
 //! - PATCH as JSON Merge Patch, json-server's list queries in both dialects
 //!   (0.17's filters, `_like` as a linear-time regular expression, `q`,
 //!   `_sort`/`_order`, paging with `X-Total-Count` and `Link`; 1.0's
@@ -45,8 +49,9 @@
 //!   host with many stores picks one by, and its `400` and `507` answers.
 //! - Reporting every store change as a [`Change`] that says everything a
 //!   persistence layer needs (a new type, a new item after the others, a
-//!   replaced item in its place, a forgotten type, a rule added or used or
-//!   removed), so a host maps each change to one storage operation and
+//!   replaced item in its place, a forgotten type, a singular resource's new
+//!   object, a rule added or used or removed), so a host maps each change to
+//!   one storage operation and
 //!   rebuilds the same store and rules later with [`Engine::apply`].
 //! - The change feed (`/__admin/events`): which event each change becomes,
 //!   its sequence number, the ring a reconnecting client replays from (or
@@ -164,7 +169,7 @@ pub use engine::Engine;
 pub use error::{ApiError, Framing};
 pub use feed::{Event, EventKind, Subscription, KEEP_ALIVE, KEEP_ALIVE_SECS, OVERFLOW};
 pub use host::error_response_without_engine;
-pub use ids::{IdSource, SeededIds, ID_KEY};
+pub use ids::{plain_key, IdSource, SeededIds, ID_KEY};
 pub use journal::DEFAULT_JOURNAL_SIZE;
 pub use namespace::{
     namespace_name, request_namespace, DEFAULT_MAX_NAMESPACES, DEFAULT_NAMESPACE,
@@ -178,5 +183,8 @@ pub use query::{
 };
 pub use request::{Method, Request};
 pub use response::{Change, Outcome, Response};
-pub use route::{Condition, Operation, Payload, Route, RouteSpec, MAX_SEGMENT_BYTES, ROUTES};
+pub use route::{
+    check_api_prefix, Condition, Operation, Payload, Route, RouteSpec, DEFAULT_API_PREFIX,
+    MAX_SEGMENT_BYTES, ROUTES,
+};
 pub use rules::Fault;

@@ -1,36 +1,111 @@
 //! `/openapi.json`: the API described in OpenAPI 3.1, generated from the route
 //! table the engine dispatches on ([`ROUTES`]), so the two cannot drift apart.
 
+use crate::config::Config;
 use crate::config::DEFAULT_MAX_BODY_BYTES;
 use crate::controls::MAX_DELAY;
+use crate::ids::IdKind;
 use crate::query::{ITEM_PARAMS, LIST_PARAMS};
-use crate::route::{Condition, Operation, Payload, RouteSpec, ROUTES};
+use crate::route::{under_prefix, Condition, Operation, Payload, RouteSpec, ROUTES};
+use crate::store::Store;
 use crate::Method;
+use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use serde_json::{json, Map, Value};
 
-/// The document, as JSON bytes.
-pub fn document(name: &str, version: &str) -> Vec<u8> {
+/// The document, as JSON bytes: the route table, with the id field named as
+/// `ID_FIELD` names it (and the kind of each type's ids), and a path of its
+/// own for each singular resource the store holds.
+pub fn document(config: &Config, store: &Store) -> Vec<u8> {
+    let creates = config.create_status;
     let mut paths = Map::new();
     for route in ROUTES {
-        paths.insert(route.template.to_owned(), path_item(route));
+        if route.template.contains("{singular}") {
+            continue;
+        }
+        paths.insert(
+            under_prefix(route.template, &config.api_prefix),
+            path_item(route, creates),
+        );
     }
+    if let Some(single) = ROUTES.iter().find(|r| r.template.contains("{singular}")) {
+        for (n, (name, _)) in store.singles().enumerate() {
+            let path = format!(
+                "{}/{}",
+                config.api_prefix.trim_end_matches('/'),
+                utf8_percent_encode(name, NON_ALPHANUMERIC)
+            );
+            let mut item = path_item(single, creates);
+            // operationIds are unique in a document: each singular gets its own.
+            let suffix = format!("{}{}", n + 1, pascal(&word(name)));
+            if let Value::Object(methods) = &mut item {
+                for operation in methods.values_mut() {
+                    if let Some(Value::String(id)) = operation.get_mut("operationId") {
+                        id.push_str(&suffix);
+                    }
+                    if let Some(Value::String(summary)) = operation.get_mut("summary") {
+                        summary.push_str(&format!(": `{name}`"));
+                    }
+                }
+            }
+            paths.insert(path, item);
+        }
+    }
+    let key = &config.id_field;
+    let integer_types: Vec<&str> = store
+        .types()
+        .filter(|(_, c)| c.id_kind() == Some(IdKind::Integer))
+        .map(|(name, _)| name)
+        .collect();
+    let kinds = if integer_types.is_empty() {
+        "Every type's ids are strings now.".to_owned()
+    } else {
+        format!(
+            "The types with integer ids now: {}; the others have string ids.",
+            integer_types.join(", ")
+        )
+    };
+    let id_schema = json!({
+        "type": ["string", "integer"],
+        "description": format!(
+            "The item's id, under the key `{key}` (ID_FIELD): a string (a UUID when the server \
+             assigns it) or an integer (the next after the type's largest, when the type's ids are \
+             integers). All ids of one type are of one kind. {kinds}"
+        ),
+        "x-id-field": key,
+        "x-integer-id-types": integer_types,
+    });
+    let mut components = components();
+    components["schemas"]["Item"]["properties"] = json!({ key.as_str(): id_schema });
+    components["schemas"]["Item"]["required"] = json!([key]);
+    components["schemas"]["Item"]["description"] = json!(format!(
+        "Any JSON object, as sent, with its id `{key}` last. Numbers keep their text, keys their order."
+    ));
+    components["parameters"]["id"]["description"] = json!(format!(
+        "The item's `{key}`: a string id's text, or an integer id's digits (`1` finds `\"{key}\": 1` and `\"{key}\": \"1\"`)."
+    ));
     json!({
         "openapi": "3.1.0",
         "info": {
-            "title": name,
-            "version": version,
-            "description": "A mock REST API: POST any JSON object to /api/{resource}, then read, replace, \
-                patch and delete it. Every item gets a UUID `_id`; every operation echoes the resource. \
-                Every response carries CORS headers; every error is `{\"message\": ...}`.",
+            "title": config.app_name,
+            "version": config.app_version,
+            "description": format!("A mock REST API: POST any JSON object to /api/{{resource}}, then read, replace, \
+                patch and delete it. Every item carries its id as `{key}`; every operation echoes the resource. \
+                A top-level object of the fixtures or snapshot is a singular resource, read and changed at \
+                /api/{{name}}. Every response carries CORS headers; every error is `{{\"message\": ...}}`."),
         },
         "paths": paths,
-        "components": components(),
+        "components": components,
     })
     .to_string()
     .into_bytes()
 }
 
-fn path_item(route: &RouteSpec) -> Value {
+/// A name's letters and digits, for an `operationId`.
+fn word(name: &str) -> String {
+    name.chars().filter(char::is_ascii_alphanumeric).collect()
+}
+
+fn path_item(route: &RouteSpec, creates: u16) -> Value {
     let mut item = Map::new();
     let mut parameters = Vec::new();
     if route.template.contains("{resource}") {
@@ -54,10 +129,10 @@ fn path_item(route: &RouteSpec) -> Value {
     for op in route.operations {
         item.insert(
             op.method.as_str().to_ascii_lowercase(),
-            operation(route, op, false),
+            operation(route, op, false, creates),
         );
         if op.method == Method::Get {
-            item.insert("head".to_owned(), operation(route, op, true));
+            item.insert("head".to_owned(), operation(route, op, true, creates));
         }
     }
     item.insert(
@@ -84,7 +159,7 @@ fn path_item(route: &RouteSpec) -> Value {
     Value::Object(item)
 }
 
-fn operation(route: &RouteSpec, op: &Operation, head: bool) -> Value {
+fn operation(route: &RouteSpec, op: &Operation, head: bool, creates: u16) -> Value {
     let mut out = Map::new();
     let id = if head {
         format!("head{}", pascal(op.id))
@@ -151,10 +226,18 @@ fn operation(route: &RouteSpec, op: &Operation, head: bool) -> Value {
             json!({"$ref": "#/components/headers/Link"}),
         );
     }
-    if op.response == Payload::Item {
+    if op.response == Payload::Item || op.response == Payload::Single {
         headers.insert(
             "ETag".to_owned(),
             json!({"$ref": "#/components/headers/ETag"}),
+        );
+    }
+    // The creates (an item or a batch): CREATE_STATUS, and Location.
+    let creating = op.request == Payload::ItemOrItems;
+    if creating {
+        headers.insert(
+            "Location".to_owned(),
+            json!({"$ref": "#/components/headers/Location"}),
         );
     }
     headers.insert(
@@ -180,7 +263,8 @@ fn operation(route: &RouteSpec, op: &Operation, head: bool) -> Value {
             );
         }
     }
-    responses.insert(op.success.to_string(), Value::Object(ok));
+    let success = if creating { creates } else { op.success };
+    responses.insert(success.to_string(), Value::Object(ok));
     if op.condition == Condition::IfNoneMatch {
         responses.insert(
             "304".to_owned(),
@@ -223,6 +307,9 @@ fn schema(payload: Payload) -> Option<Value> {
         Payload::Health => reference("Health"),
         Payload::OpenApi => json!({"type": "object", "description": "This document"}),
         Payload::Item => reference("Item"),
+        Payload::Single => {
+            json!({"type": "object", "description": "A singular resource: one JSON object, with no id"})
+        }
         Payload::ItemOrItems => {
             json!({"oneOf": [reference("Item"), {"type": "array", "items": reference("Item")}]})
         }
@@ -444,6 +531,7 @@ fn components() -> Value {
             "X-Total-Count": {"description": "Items that matched, before paging", "schema": {"type": "integer", "minimum": 0}},
             "Link": {"description": "For `_page`: first, prev, next and last pages (RFC 8288)", "schema": {"type": "string"}},
             "ETag": {"description": "Strong validator that changes on every write of the item", "schema": {"type": "string"}},
+            "Location": {"description": "The new item's path (`/api/{resource}/{id}`, percent-encoded); for an array, the collection's path", "schema": {"type": "string"}},
             "Allow": {"description": "The methods the path takes", "schema": {"type": "string"}},
             "Access-Control-Allow-Origin": {"description": "`*`, or the request's Origin when an allow-list is set", "schema": {"type": "string"}},
         },

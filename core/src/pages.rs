@@ -1,7 +1,7 @@
 //! `/health` and the homepage: both describe the server and what it holds.
 
 use crate::feed::Event;
-use crate::route::ROUTES;
+use crate::route::{under_prefix, ROUTES};
 use crate::store::Store;
 use serde_json::{json, Value};
 use std::fmt::Write;
@@ -121,6 +121,7 @@ vertical-align:top}th{background:#f4f4f4}code{font-family:ui-monospace,monospace
 const SCRIPT: &str = r#"(function(){
 if(!window.EventSource||!window.fetch)return;
 var d=document,tok=new URLSearchParams(location.search).get('access_token');
+var api=d.body.getAttribute('data-api'),idKey=d.body.getAttribute('data-id');
 var opts=tok?{headers:{Authorization:'Bearer '+tok}}:{};
 var live=d.getElementById('live'),changes=d.getElementById('changes'),picker=d.getElementById('type');
 function el(tag,text){var e=d.createElement(tag);e.textContent=text;return e}
@@ -135,7 +136,7 @@ res.forEach(function(r){var o=el('option',r.name);o.value=r.name;if(r.name===cho
 function requests(){return get('/__admin/requests?_limit=10').then(function(list){
 fill('requests',list.reverse().map(function(e){return[e.time,e.method,e.path+(e.query?'?'+e.query:''),String(e.status)]}),'No requests yet.')}).catch(function(){})}
 function items(){var t=picker.value;if(!t){fill('items',[],'Choose a type.');return Promise.resolve()}
-return get('/api/'+encodeURIComponent(t)+'?_limit=50').then(function(list){fill('items',list.map(function(i){return[String(i._id),JSON.stringify(i)]}),'No items.')}).catch(function(){fill('items',[],'The items could not be read.')})}
+return get(api+encodeURIComponent(t)+'?_limit=50').then(function(list){fill('items',list.map(function(i){return[String(i[idKey]),JSON.stringify(i)]}),'No items.')}).catch(function(){fill('items',[],'The items could not be read.')})}
 var timer=null;function refresh(){if(timer)return;timer=setTimeout(function(){timer=null;counts().then(items).catch(function(){});requests()},50)}
 picker.addEventListener('change',items);
 var url='/__admin/events?_since='+d.body.getAttribute('data-seq')+(tok?'&access_token='+encodeURIComponent(tok):'');
@@ -172,20 +173,27 @@ pub fn homepage(
     store: &Store,
     warn_open: bool,
     recent: &Recent<'_>,
+    api_prefix: &str,
+    id_field: &str,
 ) -> String {
     let mut types: Vec<(&str, usize)> = store.counts().collect();
     types.sort_unstable();
     let mut html = String::with_capacity(8192);
     let name = escape(name);
+    let collection = under_prefix("/api/{resource}", api_prefix);
+    // Where a type's items are read, for the links and the script: `/api/` or the prefix's.
+    let base = collection.trim_end_matches("{resource}");
     // Writing to a String cannot fail; the results are ignored for that reason.
     let _ = write!(
         html,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{name}</title>\n<style>{STYLE}</style>\n</head>\n<body data-seq=\"{}\">\n<main>\n<h1>{name}</h1>\n\
+         <title>{name}</title>\n<style>{STYLE}</style>\n</head>\n<body data-seq=\"{}\" data-api=\"{}\" data-id=\"{}\">\n<main>\n<h1>{name}</h1>\n\
          <p class=\"facts\">Version: {}<br>Uptime: {}<br>Total resources count: <span id=\"total\">{}</span></p>\n\
          <p id=\"live\" role=\"status\">Static: reload to update.</p>\n",
         recent.seq,
+        escape(base),
+        escape(id_field),
         escape(version),
         uptime(elapsed),
         store.total()
@@ -198,9 +206,12 @@ pub fn homepage(
         );
     }
     html.push_str(RESOURCES_HEADING);
-    html.push_str(
-        "\n<p>To create some, <code>POST</code> JSON to <code>/api/{resource}</code>.</p>\n",
+    let _ = writeln!(
+        html,
+        "\n<p>To create some, <code>POST</code> JSON to <code>{}</code>.</p>",
+        escape(&collection)
     );
+
     html.push_str("<table aria-labelledby=\"resources\">\n<thead><tr><th scope=\"col\">Resource</th><th scope=\"col\">Count</th></tr></thead>\n<tbody id=\"counts\">\n");
     if types.is_empty() {
         html.push_str("<tr><td>No resources yet.</td></tr>\n");
@@ -208,7 +219,8 @@ pub fn homepage(
     for (resource, count) in &types {
         let _ = writeln!(
             html,
-            "<tr><td><a href=\"/api/{}\">{}</a></td><td>{count}</td></tr>",
+            "<tr><td><a href=\"{}{}\">{}</a></td><td>{count}</td></tr>",
+            escape(base),
             escape(&encode_segment(resource)),
             escape(resource)
         );
@@ -264,7 +276,7 @@ pub fn homepage(
             let _ = writeln!(
                 html,
                 "<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
-                escape(route.template),
+                escape(&under_prefix(route.template, api_prefix)),
                 operation.method,
                 escape(operation.summary)
             );
@@ -335,7 +347,16 @@ mod tests {
             requests: json!([]),
             seq: 0,
         };
-        let mut html = homepage("a", "1", Duration::ZERO, &Store::new(), false, &recent);
+        let mut html = homepage(
+            "a",
+            "1",
+            Duration::ZERO,
+            &Store::new(),
+            false,
+            &recent,
+            "/api",
+            "_id",
+        );
         add_namespaces(&mut doc, &[("default".to_owned(), 2)]);
         add_namespaces_html(&mut html, &[("default".to_owned(), 2)]);
         assert!(doc.get("namespaces").is_none());
@@ -361,10 +382,21 @@ mod tests {
             requests: json!([]),
             seq: 0,
         };
-        let html = homepage("a&b", "1.0", Duration::ZERO, &store, false, &recent);
+        let html = homepage(
+            "a&b",
+            "1.0",
+            Duration::ZERO,
+            &store,
+            false,
+            &recent,
+            "/api",
+            "_id",
+        );
         assert!(!html.contains("Warning"));
-        assert!(homepage("a", "1", Duration::ZERO, &store, true, &recent)
-            .contains("<strong>Warning:</strong>"));
+        assert!(
+            homepage("a", "1", Duration::ZERO, &store, true, &recent, "/", "id")
+                .contains("<strong>Warning:</strong>")
+        );
         assert!(html.contains("<title>a&amp;b</title>"));
         assert!(html.contains("&lt;script&gt;"));
         assert!(!html.contains("<script>\n"));

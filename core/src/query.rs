@@ -229,7 +229,7 @@ impl Relations {
     /// and nothing else that starts with `_`.
     pub fn parse_item(raw: &str) -> Result<Self, ApiError> {
         let pairs = pairs(raw);
-        check_keys(&pairs, ITEM_PARAMS, false)?;
+        check_keys(&pairs, ITEM_PARAMS, None)?;
         Self::from_pairs(&pairs)
     }
 }
@@ -256,9 +256,14 @@ fn pairs(raw: &str) -> Vec<(String, String)> {
 }
 
 /// `400` for the first key that starts with `_` and is neither one of
-/// `known`, a control, nor (where `filters` is set) a filter on the id
-/// field. The message names the key and lists what the route takes.
-fn check_keys(pairs: &[(String, String)], known: &[&str], filters: bool) -> Result<(), ApiError> {
+/// `known`, a control, nor (where `filters` is given: a list) a filter on one
+/// of the `filters` fields (the id field, and the timestamps when they are
+/// on). The message names the key and lists what the route takes.
+fn check_keys(
+    pairs: &[(String, String)],
+    known: &[&str],
+    filters: Option<&[&str]>,
+) -> Result<(), ApiError> {
     for (key, _) in pairs {
         if !key.starts_with('_')
             || known.contains(&key.as_str())
@@ -266,12 +271,13 @@ fn check_keys(pairs: &[(String, String)], known: &[&str], filters: bool) -> Resu
         {
             continue;
         }
-        if filters
-            && split_key(key)
+        if let Some(fields) = filters {
+            let field = split_key(key)
                 .ok()
-                .is_some_and(|(field, _)| field.split('.').next() == Some(ID_KEY))
-        {
-            continue;
+                .and_then(|(field, _)| field.split('.').next());
+            if field.is_some_and(|field| fields.contains(&field)) {
+                continue;
+            }
         }
         let listed: Vec<String> = known
             .iter()
@@ -284,13 +290,29 @@ fn check_keys(pairs: &[(String, String)], known: &[&str], filters: bool) -> Resu
         } else {
             format!("{} and {last}", rest.join(", "))
         };
-        let others = if filters {
-            format!(
-                " Other keys are filters (`field=value`, `field_gte=value`, `field:gte=value`); \
-                 of the fields that start with `_`, only `{ID_KEY}` can be filtered."
-            )
-        } else {
-            String::new()
+        let others = match filters {
+            Some(fields) => {
+                let underscored: Vec<String> = fields
+                    .iter()
+                    .filter(|field| field.starts_with('_'))
+                    .map(|field| format!("`{field}`"))
+                    .collect();
+                let which = match underscored.split_last() {
+                    None => "none of the fields that start with `_` can be filtered".to_owned(),
+                    Some((only, [])) => {
+                        format!("of the fields that start with `_`, only {only} can be filtered")
+                    }
+                    Some((last, rest)) => format!(
+                        "of the fields that start with `_`, only {} and {last} can be filtered",
+                        rest.join(", ")
+                    ),
+                };
+                format!(
+                    " Other keys are filters (`field=value`, `field_gte=value`, \
+                     `field:gte=value`); {which}."
+                )
+            }
+            None => String::new(),
         };
         return Err(bad(format!(
             "Unknown query parameter `{key}`. This route takes {takes}.{others}"
@@ -302,7 +324,7 @@ fn check_keys(pairs: &[(String, String)], known: &[&str], filters: bool) -> Resu
 /// `400` unless every `_` parameter of the query is a mock control: the
 /// check for routes that take no query of their own (writes).
 pub(crate) fn check_controls_only(raw: &str) -> Result<(), ApiError> {
-    check_keys(&pairs(raw), &[], false)
+    check_keys(&pairs(raw), &[], None)
 }
 
 /// The `_` parameters of the `/api` routes that read no query of their own
@@ -315,6 +337,8 @@ pub(crate) fn check_route_query(route: &Route, method: &Method, raw: &str) -> Re
         Route::Collection { .. } | Route::Item { .. } | Route::Children { .. } if !reads => {
             check_controls_only(raw)
         }
+        // A singular resource reads no query of its own either.
+        Route::Single { .. } => check_controls_only(raw),
         _ => Ok(()),
     }
 }
@@ -377,10 +401,17 @@ impl ListQuery {
         self.filters.is_empty() && self.search.is_none() && self.sort.is_empty()
     }
 
-    /// Reads a raw query string.
+    /// Reads a raw query string, where the id field is `_id` and the only
+    /// field starting with `_` that can be filtered.
     pub fn parse(raw: &str) -> Result<Self, ApiError> {
+        Self::parse_with(raw, &[ID_KEY])
+    }
+
+    /// Reads a raw query string, where of the fields that start with `_`,
+    /// those in `filterable` (the id field, the timestamps) can be filtered.
+    pub fn parse_with(raw: &str, filterable: &[&str]) -> Result<Self, ApiError> {
         let pairs = pairs(raw);
-        check_keys(&pairs, LIST_PARAMS, true)?;
+        check_keys(&pairs, LIST_PARAMS, Some(filterable))?;
         let last = |key: &str| {
             pairs
                 .iter()

@@ -74,9 +74,18 @@ pub enum Change {
         /// The resource type.
         resource: String,
     },
-    /// Every type and item is gone (a snapshot or reset follows as
-    /// `CreateType`s and `Create`s).
+    /// Every type and item, and every singular resource, is gone (a
+    /// snapshot or reset follows as `CreateType`s, `Create`s and `PutSingle`s).
     ClearAll,
+    /// A singular resource's new object (from a snapshot, a reset, PUT or
+    /// PATCH): a new name goes after the other singular resources, a known
+    /// one keeps its place.
+    PutSingle {
+        /// The singular resource's name, such as `profile`.
+        resource: String,
+        /// Its object as compact JSON (it has no id).
+        item: String,
+    },
     /// A rule was added, or the `times` it has left changed: the rule as
     /// `GET /__admin/rules` lists it. A new id goes after every other rule; a
     /// known one keeps its place.

@@ -11,6 +11,54 @@ use percent_encoding::percent_decode_str;
 /// The longest resource name or id, in bytes after percent-decoding.
 pub const MAX_SEGMENT_BYTES: usize = 128;
 
+/// Where resources live unless `API_PREFIX` says otherwise.
+pub const DEFAULT_API_PREFIX: &str = "/api";
+
+/// The first path segments that are the server's own, whatever `API_PREFIX` is.
+const RESERVED_SEGMENTS: &[&str] = &["health", "openapi.json", "__admin"];
+
+/// Checks an `API_PREFIX`: `/`, or `/` followed by segments of letters,
+/// digits, `-`, `.`, `_` and `~` (no trailing slash), whose first is not one
+/// of the server's own (`health`, `openapi.json`, `__admin`).
+pub fn check_api_prefix(prefix: &str) -> Result<(), String> {
+    if prefix == "/" {
+        return Ok(());
+    }
+    let shape = "`/` or `/` followed by segments of letters, digits, `-`, `.`, `_` or `~` \
+                 (such as `/api` or `/v1/api`; no trailing slash)";
+    let Some(rest) = prefix.strip_prefix('/') else {
+        return Err(format!("not a path: write it as {shape}"));
+    };
+    let segments: Vec<&str> = rest.split('/').collect();
+    let plain = |segment: &&str| {
+        !segment.is_empty()
+            && *segment != "."
+            && *segment != ".."
+            && segment
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+    };
+    if !segments.iter().all(plain) {
+        return Err(format!("not a plain path: write it as {shape}"));
+    }
+    if let Some(first) = segments.first().filter(|s| RESERVED_SEGMENTS.contains(s)) {
+        return Err(format!(
+            "collides with the server's own /{first}: the resources need a prefix of their own \
+             (or `/`, which keeps /health, /openapi.json and /__admin for the server)"
+        ));
+    }
+    Ok(())
+}
+
+/// A route template with the resources under `prefix` instead of `/api`.
+pub fn under_prefix(template: &str, prefix: &str) -> String {
+    match template.strip_prefix(DEFAULT_API_PREFIX) {
+        Some(rest) if prefix == "/" => rest.to_owned(),
+        Some(rest) => format!("{prefix}{rest}"),
+        None => template.to_owned(),
+    }
+}
+
 /// A route of the API, with its path parameters decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
@@ -29,7 +77,7 @@ pub enum Route {
     Item {
         /// The resource type.
         resource: String,
-        /// The item's `_id`.
+        /// The item's id (its string form: an integer id's digits).
         id: String,
     },
     /// `/api/{resource}/{id}/{children}`: the items of another type whose
@@ -41,6 +89,14 @@ pub enum Route {
         id: String,
         /// The children's type.
         children: String,
+    },
+    /// `/api/{name}` where `name` is a singular resource (a top-level object
+    /// of the fixtures or a snapshot): one object with no id. The path
+    /// parses as a [`Route::Collection`]; the engine, which knows the
+    /// singular names, turns it into this.
+    Single {
+        /// The singular resource's name.
+        resource: String,
     },
     /// `/__admin/snapshot`: the whole store.
     Snapshot,
@@ -82,6 +138,8 @@ pub enum Payload {
     Deleted,
     /// The whole store, `{"type": [items]}`.
     Snapshot,
+    /// A singular resource's object.
+    Single,
     /// `{"total_resources_count": N}` after a reset.
     ResetDone,
     /// The request journal, an array of entries.
@@ -381,11 +439,54 @@ pub const ROUTES: &[RouteSpec] = &[
         ],
         allow: "GET, HEAD, OPTIONS",
     },
+    RouteSpec {
+        template: "/api/{singular}",
+        operations: &[
+            op(
+                Method::Get,
+                "getSingular",
+                "A singular resource (a top-level object of the fixtures or snapshot): one object with no id",
+                Payload::Nothing,
+                Payload::Single,
+            )
+            .condition(Condition::IfNoneMatch)
+            .errors(&[400]),
+            op(
+                Method::Put,
+                "replaceSingular",
+                "Replace a singular resource whole",
+                Payload::Single,
+                Payload::Single,
+            )
+            .condition(Condition::IfMatch)
+            .errors(&[400, 412]),
+            op(
+                Method::Patch,
+                "patchSingular",
+                "Change a singular resource with a JSON Merge Patch (RFC 7386)",
+                Payload::MergePatch,
+                Payload::Single,
+            )
+            .condition(Condition::IfMatch)
+            .errors(&[400, 412]),
+        ],
+        allow: "GET, HEAD, PUT, PATCH, OPTIONS",
+    },
 ];
 
 impl Route {
-    /// Finds the route of a raw (percent-encoded) path. One trailing slash is ignored.
+    /// Finds the route of a raw (percent-encoded) path, with the resources
+    /// under `/api`. One trailing slash is ignored.
     pub fn parse(path: &str) -> Result<Self, ApiError> {
+        Self::parse_under(path, DEFAULT_API_PREFIX)
+    }
+
+    /// Finds the route of a raw (percent-encoded) path, with the resources
+    /// under `prefix` (`API_PREFIX`: `/`, or `/` and segments, checked by
+    /// [`check_api_prefix`]). `/`, `/health`, `/openapi.json` and
+    /// `/__admin/...` keep their meaning whatever the prefix; under `/`,
+    /// those names are not resources. One trailing slash is ignored.
+    pub fn parse_under(path: &str, prefix: &str) -> Result<Self, ApiError> {
         let trimmed = match path.strip_suffix('/') {
             Some(rest) if !rest.is_empty() => rest,
             _ => path,
@@ -398,25 +499,35 @@ impl Route {
         };
         let segments: Vec<&str> = rest.split('/').collect();
         match segments.as_slice() {
-            [""] => Ok(Self::Home),
-            ["health"] => Ok(Self::Health),
-            ["openapi.json"] => Ok(Self::OpenApi),
-            ["__admin", "snapshot"] => Ok(Self::Snapshot),
-            ["__admin", "reset"] => Ok(Self::Reset),
-            ["__admin", "requests"] => Ok(Self::Requests),
-            ["__admin", "rules"] => Ok(Self::Rules),
-            ["__admin", "events"] => Ok(Self::Events),
-            ["__admin", "rules", id] => Ok(Self::Rule {
-                id: decode_segment(id, "rule id")?,
-            }),
-            ["api", resource] => Ok(Self::Collection {
+            [""] => return Ok(Self::Home),
+            ["health"] => return Ok(Self::Health),
+            ["openapi.json"] => return Ok(Self::OpenApi),
+            ["__admin", "snapshot"] => return Ok(Self::Snapshot),
+            ["__admin", "reset"] => return Ok(Self::Reset),
+            ["__admin", "requests"] => return Ok(Self::Requests),
+            ["__admin", "rules"] => return Ok(Self::Rules),
+            ["__admin", "events"] => return Ok(Self::Events),
+            ["__admin", "rules", id] => {
+                return Ok(Self::Rule {
+                    id: decode_segment(id, "rule id")?,
+                })
+            }
+            [first, ..] if RESERVED_SEGMENTS.contains(first) => return Err(unknown()),
+            _ => {}
+        }
+        let under: Vec<&str> = prefix.split('/').filter(|s| !s.is_empty()).collect();
+        let Some(resource_path) = segments.strip_prefix(under.as_slice()) else {
+            return Err(unknown());
+        };
+        match resource_path {
+            [resource] => Ok(Self::Collection {
                 resource: decode_segment(resource, "resource name")?,
             }),
-            ["api", resource, id] => Ok(Self::Item {
+            [resource, id] => Ok(Self::Item {
                 resource: decode_segment(resource, "resource name")?,
                 id: decode_segment(id, "id")?,
             }),
-            ["api", resource, id, children] => Ok(Self::Children {
+            [resource, id, children] => Ok(Self::Children {
                 resource: decode_segment(resource, "resource name")?,
                 id: decode_segment(id, "id")?,
                 children: decode_segment(children, "resource name")?,
@@ -440,6 +551,7 @@ impl Route {
             Self::Rules => 9,
             Self::Rule { .. } => 10,
             Self::Events => 11,
+            Self::Single { .. } => 12,
         };
         &ROUTES[index]
     }
@@ -536,7 +648,12 @@ mod tests {
 
     #[test]
     fn every_template_parses_to_its_own_spec() {
-        for spec in ROUTES {
+        // A singular's path is a collection's until the engine, which knows
+        // the singular names, says otherwise.
+        for spec in ROUTES
+            .iter()
+            .filter(|spec| !spec.template.contains("{singular}"))
+        {
             let path = spec
                 .template
                 .replace("{resource}", "r")
@@ -592,6 +709,69 @@ mod tests {
         assert_eq!(Route::parse(&long).map_err(|e| e.status()), Err(400));
         let max = format!("/api/{}", "x".repeat(128));
         assert!(Route::parse(&max).is_ok());
+    }
+
+    #[test]
+    fn resources_live_under_the_prefix() {
+        let item = |resource: &str, id: &str| Route::Item {
+            resource: resource.to_owned(),
+            id: id.to_owned(),
+        };
+        assert_eq!(Route::parse_under("/posts", "/"), Ok(collection("posts")));
+        assert_eq!(Route::parse_under("/posts/1/", "/"), Ok(item("posts", "1")));
+        assert_eq!(Route::parse_under("/", "/"), Ok(Route::Home));
+        assert_eq!(Route::parse_under("/health", "/"), Ok(Route::Health));
+        assert_eq!(
+            Route::parse_under("/__admin/snapshot", "/"),
+            Ok(Route::Snapshot)
+        );
+        for path in [
+            "/health/x",
+            "/__admin",
+            "/__admin/x",
+            "/openapi.json/x",
+            "/a/b/c/d",
+        ] {
+            assert_eq!(
+                Route::parse_under(path, "/").map_err(|e| e.status()),
+                Err(404),
+                "{path}"
+            );
+        }
+        assert_eq!(
+            Route::parse_under("/v1/api/posts", "/v1/api"),
+            Ok(collection("posts"))
+        );
+        for path in ["/api/posts", "/v1/posts", "/v1/api"] {
+            assert_eq!(
+                Route::parse_under(path, "/v1/api").map_err(|e| e.status()),
+                Err(404),
+                "{path}"
+            );
+        }
+        assert_eq!(under_prefix("/api/{resource}", "/"), "/{resource}");
+        assert_eq!(under_prefix("/api/{resource}", "/v1"), "/v1/{resource}");
+        assert_eq!(under_prefix("/health", "/v1"), "/health");
+    }
+
+    #[test]
+    fn prefixes_are_plain_paths_of_their_own() {
+        for good in ["/", "/api", "/v1/api", "/a-b_c.d~e"] {
+            assert_eq!(check_api_prefix(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "", "api", "/api/", "//", "/a//b", "/a b", "/a%20b", "/..", "/é",
+        ] {
+            assert!(check_api_prefix(bad).is_err(), "{bad}");
+        }
+        for reserved in ["/health", "/__admin", "/openapi.json", "/__admin/api"] {
+            assert!(
+                check_api_prefix(reserved)
+                    .unwrap_err()
+                    .starts_with("collides with the server's own"),
+                "{reserved}"
+            );
+        }
     }
 
     #[test]

@@ -1,7 +1,6 @@
 //! Answering a list query from a collection: filter, search and sort in one
 //! pass over the items, then copy only the page.
 
-use crate::ids::ID_KEY;
 use crate::number::Decimal;
 use crate::query::{Filter, ListQuery, Op, Paging, SortKey};
 use crate::store::{Collection, Item};
@@ -292,12 +291,15 @@ fn like_text<'a>(field: &'a Leaf<'_>) -> Option<&'a str> {
 }
 
 /// `q`: whether any string value of the item, however deep, contains the
-/// text (lower-cased). The item's own `_id` is not searched: ids are random
-/// hex, so a short `q` would find most items through them.
+/// text (lower-cased). The item's own id (its last member, whatever
+/// `ID_FIELD` names it) is not searched: ids are random hex, so a short `q`
+/// would find most items through them.
 fn search_item(item: &str, lowered: &str) -> bool {
-    text::members(item)
-        .into_iter()
-        .any(|m| m.key != ID_KEY && contains_text(m.value, lowered))
+    let members = text::members(item);
+    let own = members.len().saturating_sub(1);
+    members[..own]
+        .iter()
+        .any(|m| contains_text(m.value, lowered))
 }
 
 /// Whether any string value, however deep, contains the text (lower-cased).
@@ -440,7 +442,7 @@ mod tests {
         let mut store = Store::new();
         for (n, item) in items.iter().enumerate() {
             let id = n.to_string();
-            store.put("t", &id, text::item_text(item, &id));
+            store.put("t", &id, text::item_text(item, "_id", &format!("\"{id}\"")));
         }
         let query = ListQuery::parse(query).unwrap();
         select(store.collection("t"), &query)
@@ -480,11 +482,11 @@ mod tests {
     #[test]
     fn q_does_not_search_the_id_but_does_search_nested_ids() {
         let mut store = Store::new();
-        store.put("t", "abc", text::item_text(r#"{"n":1}"#, "abc"));
+        store.put("t", "abc", text::item_text(r#"{"n":1}"#, "_id", r#""abc""#));
         store.put(
             "t",
             "xyz",
-            text::item_text(r#"{"n":2,"o":{"_id":"abc"}}"#, "xyz"),
+            text::item_text(r#"{"n":2,"o":{"_id":"abc"}}"#, "_id", r#""xyz""#),
         );
         let query = ListQuery::parse("q=abc").unwrap();
         let found: Vec<&str> = select(store.collection("t"), &query)

@@ -1,9 +1,11 @@
-//! Snapshots of the whole store as `{"type": [items...]}`: reading them (for
-//! `PUT /__admin/snapshot` and fixture files) and writing them.
+//! Snapshots of the whole store as `{"type": [items...], "name": {...}}`:
+//! reading them (for `PUT /__admin/snapshot` and fixture files) and writing
+//! them. A top-level array is a resource type; a top-level object is a
+//! singular resource, as in json-server's `db.json`.
 
 use crate::body;
 use crate::error::ApiError;
-use crate::ids::ID_KEY;
+use crate::ids::{integer_id, IdKind, IdValue};
 use crate::route::check_name;
 use crate::store::Store;
 use crate::text;
@@ -13,15 +15,27 @@ use std::collections::HashSet;
 /// A checked snapshot: every item with its type, id and stored text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snapshot {
-    /// `(type, id, item text)`, types and items in the order given.
+    /// The id field's name.
+    pub key: String,
+    /// `(type, id, item text)`, types and items in the order given; the id
+    /// in its string form.
     pub items: Vec<(String, String, String)>,
+    /// `(name, object text)` of the singular resources, in the order given.
+    pub singles: Vec<(String, String)>,
 }
 
 impl Snapshot {
-    /// Reads and checks a snapshot. Items keep the `_id` they carry (a
-    /// non-empty string) and get one from `new_id` when they have none.
-    /// Nothing is returned unless the whole snapshot is good.
-    pub fn parse(bytes: &[u8], new_id: &mut dyn FnMut() -> String) -> Result<Self, ApiError> {
+    /// Reads and checks a snapshot whose items carry their id under `key`.
+    /// Items keep the id they carry (a string or an integer; all of one type
+    /// of one kind, no two alike). An item without one gets the next integer
+    /// after its type's largest when the type's ids are integers, else a
+    /// string from `new_id`. Nothing is returned unless the whole snapshot is
+    /// good; an error names the type and the id.
+    pub fn parse(
+        bytes: &[u8],
+        key: &str,
+        new_id: &mut dyn FnMut() -> String,
+    ) -> Result<Self, ApiError> {
         let bad = |reason: String| ApiError::BadSnapshot { reason };
         let json =
             body::parse_within(bytes, body::SNAPSHOT_MAX_DEPTH).map_err(|err| match err {
@@ -40,6 +54,7 @@ impl Snapshot {
             ));
         }
         let mut items = Vec::new();
+        let mut singles = Vec::new();
         let mut seen_types = HashSet::new();
         for member in text::members(&json.text) {
             let name = member.key.into_owned();
@@ -50,60 +65,104 @@ impl Snapshot {
             }
             let not_objects = || {
                 bad(format!(
-                    "The snapshot's `{name}` must be an array of objects."
+                    "The snapshot's `{name}` must be an array of objects (a type) or an object \
+                     (a singular resource)."
                 ))
             };
+            if member.value.starts_with('{') {
+                singles.push((name, member.value.to_owned()));
+                continue;
+            }
             if !member.value.starts_with('[') {
                 return Err(not_objects());
             }
-            let mut ids = HashSet::new();
-            for element in text::array_elements(member.value) {
+            let elements = text::array_elements(member.value);
+            let mut given = Vec::with_capacity(elements.len());
+            let mut kind: Option<(IdKind, String)> = None;
+            let mut largest: Option<i64> = None;
+            for element in &elements {
                 if !element.starts_with('{') {
                     return Err(not_objects());
                 }
-                let given = text::members(element)
-                    .into_iter()
-                    .rev()
-                    .find(|field| field.key == ID_KEY);
-                let id = match given {
-                    None => new_id(),
-                    Some(field) => {
-                        let id: String = match serde_json::from_str::<Value>(field.value) {
-                            Ok(Value::String(id)) => id,
-                            _ => {
+                let id = match text::member(element, key) {
+                    None => None,
+                    Some(raw) => {
+                        let id = IdValue::parse(key, raw).map_err(|reason| {
+                            bad(format!("In the snapshot's `{name}`, {reason}."))
+                        })?;
+                        match &kind {
+                            None => kind = Some((id.kind, raw.to_owned())),
+                            Some((first, first_raw)) if *first != id.kind => {
                                 return Err(bad(format!(
-                                    "In the snapshot's `{name}`, an `_id` is not a string."
+                                    "The snapshot's `{name}` mixes id kinds: the `{key}` \
+                                     {first_raw} is {} and the `{key}` {raw} is {}; one type has \
+                                     one kind.",
+                                    first.name(),
+                                    id.kind.name()
                                 )))
                             }
-                        };
-                        check_name(&id, "id", &format!("in the snapshot's `{name}`"))
-                            .map_err(|err| bad(err.message()))?;
-                        id
+                            Some(_) => {}
+                        }
+                        if let Some(n) = integer_id(raw) {
+                            largest = Some(largest.map_or(n, |l| l.max(n)));
+                        }
+                        Some(id)
                     }
                 };
-                if !ids.insert(id.clone()) {
+                given.push(id);
+            }
+            let mut ids = HashSet::new();
+            for (element, id) in elements.into_iter().zip(given) {
+                let id = match id {
+                    Some(id) => id,
+                    None if matches!(kind, Some((IdKind::Integer, _))) => {
+                        let next = match largest {
+                            None => 1,
+                            Some(n) => n.checked_add(1).ok_or_else(|| {
+                                bad(format!(
+                                    "The snapshot's `{name}` has an item without an `{key}`, and \
+                                     its ids have reached {n}, the largest integer id."
+                                ))
+                            })?,
+                        };
+                        largest = Some(next);
+                        IdValue::integer(next)
+                    }
+                    None => IdValue::text(&new_id()),
+                };
+                let form = id.string_form().into_owned();
+                if !ids.insert(form) {
                     return Err(bad(format!(
-                        "The snapshot's `{name}` has the `_id` `{id}` twice."
+                        "The snapshot's `{name}` has the `{key}` {} twice.",
+                        id.json
                     )));
                 }
-                let item = text::item_text(element, &id);
-                items.push((name.clone(), id, item));
+                let item = text::item_text(element, key, &id.json);
+                items.push((name.clone(), id.string_form().into_owned(), item));
             }
         }
-        Ok(Self { items })
+        Ok(Self {
+            key: key.to_owned(),
+            items,
+            singles,
+        })
     }
 
     /// A store holding exactly these items.
     pub fn into_store(self) -> Store {
-        let mut store = Store::new();
+        let mut store = Store::keyed(&self.key);
         for (resource, id, item) in self.items {
             store.put(&resource, &id, item);
+        }
+        for (name, object) in self.singles {
+            store.put_single(&name, object);
         }
         store
     }
 }
 
-/// The store as snapshot JSON, items echoed as stored.
+/// The store as snapshot JSON, items echoed as stored: the types, then the
+/// singular resources.
 pub fn render(store: &Store) -> Vec<u8> {
     let mut out = String::from("{");
     for (n, (resource, collection)) in store.types().enumerate() {
@@ -120,6 +179,14 @@ pub fn render(store: &Store) -> Vec<u8> {
         }
         out.push(']');
     }
+    for (name, object) in store.singles() {
+        if out.len() > 1 {
+            out.push(',');
+        }
+        out.push_str(&Value::String(name.to_owned()).to_string());
+        out.push(':');
+        out.push_str(object);
+    }
     out.push('}');
     out.into_bytes()
 }
@@ -130,7 +197,7 @@ mod tests {
 
     fn parse(text: &str) -> Result<Snapshot, ApiError> {
         let mut n = 0;
-        Snapshot::parse(text.as_bytes(), &mut || {
+        Snapshot::parse(text.as_bytes(), "_id", &mut || {
             n += 1;
             format!("new-{n}")
         })
@@ -189,9 +256,12 @@ mod tests {
     fn rejects_bad_shapes_whole() {
         for bad in [
             "[]",
-            r#"{"p":{}}"#,
+            r#"{"p":"x"}"#,
             r#"{"p":[1]}"#,
-            r#"{"p":[{"_id":1}]}"#,
+            r#"{"p":[{"_id":1.5}]}"#,
+            r#"{"p":[{"_id":true}]}"#,
+            r#"{"p":[{"_id":1},{"_id":"2"}]}"#,
+            r#"{"p":[{"_id":1},{"_id":1}]}"#,
             r#"{"p":[{"_id":""}]}"#,
             r#"{"p":[{"_id":"a"},{"_id":"a"}]}"#,
             r#"{"":[]}"#,

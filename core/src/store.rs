@@ -14,7 +14,7 @@
 //! foreign key asked for, an index of the items by the id their key names,
 //! built when first needed and dropped by the next write.
 
-use crate::ids::ID_KEY;
+use crate::ids::{self, IdKind, ID_KEY};
 use crate::text;
 use hashbrown::HashTable;
 use indexmap::IndexMap;
@@ -24,8 +24,9 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex};
 
-/// One stored item: its text, which ends with `"_id":"…"}`, where its id's
-/// quoted text starts, and its tag.
+/// One stored item: its text, which ends with its id member
+/// (`"_id":"…"}`, or `"id":12}` under `ID_FIELD=id`), where its id's JSON
+/// text starts, and its tag.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Entry {
     json: Box<str>,
@@ -34,18 +35,30 @@ struct Entry {
 }
 
 impl Entry {
-    /// Stores an item's text, making sure it ends with `"_id":<id>}`.
-    fn new(id: &str, json: String, tag: u64) -> Self {
+    /// Stores an item's text, making sure it ends with `"key":<id>}`, where
+    /// `<id>` is the id as a string or, if the text holds it so, as an integer.
+    fn new(key: &str, id: &str, json: String, tag: u64) -> Self {
         let quoted = serde_json::Value::String(id.to_owned()).to_string();
-        let suffix_ok = json.ends_with('}')
-            && json[..json.len() - 1].ends_with(&quoted)
-            && json[..json.len() - 1 - quoted.len()].ends_with(&format!("\"{ID_KEY}\":"));
-        let json = if suffix_ok {
-            json
-        } else {
-            text::item_text(&json, id)
+        let ends_with = |value: &str| {
+            json.ends_with('}')
+                && json[..json.len() - 1].ends_with(value)
+                && json[..json.len() - 1 - value.len()].ends_with(&format!("\"{key}\":"))
         };
-        let id_at = u32::try_from(json.len() - 1 - quoted.len()).unwrap_or(u32::MAX);
+        let (json, id_len) = if ends_with(&quoted) {
+            (json, quoted.len())
+        } else if ids::integer_id(id).is_some() && ends_with(id) {
+            (json, id.len())
+        } else {
+            // The id is elsewhere in the text (or missing): put it last,
+            // as an integer if the text holds it as one.
+            let value = match text::member(&json, key) {
+                Some(raw) if ids::integer_id(raw).is_some() && raw == id => id.to_owned(),
+                _ => quoted,
+            };
+            let len = value.len();
+            (text::item_text(&json, key, &value), len)
+        };
+        let id_at = u32::try_from(json.len() - 1 - id_len).unwrap_or(u32::MAX);
         Self {
             json: json.into_boxed_str(),
             tag,
@@ -57,27 +70,25 @@ impl Entry {
     fn id(&self) -> Cow<'_, str> {
         id_at(&self.json, self.id_at)
     }
+
+    /// Whether the item's id is an integer.
+    fn integer_id(&self) -> Option<i64> {
+        let raw = self.json.get(self.id_at as usize..self.json.len() - 1)?;
+        ids::integer_id(raw)
+    }
 }
 
-/// The id of a stored item's text whose quoted id starts at `at`: the one
-/// place that reads ids back from items.
+/// The id (its string form) of a stored item's text whose id's JSON text
+/// starts at `at`: the one place that reads ids back from items.
 fn id_at(json: &str, at: u32) -> Cow<'_, str> {
     let end = json.len().saturating_sub(1);
-    let quoted = json.get(at as usize..end).unwrap_or_default();
-    let inner = quoted
-        .get(1..quoted.len().saturating_sub(1))
-        .unwrap_or_default();
-    if inner.contains('\\') {
-        Cow::Owned(serde_json::from_str(quoted).unwrap_or_default())
-    } else {
-        Cow::Borrowed(inner)
-    }
+    ids::string_form(json.get(at as usize..end).unwrap_or_default())
 }
 
 /// An item as the store hands it out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Item<'a> {
-    /// The item's JSON text, `_id` included.
+    /// The item's JSON text, its id included.
     pub json: &'a str,
     /// A hash of the text, for its `ETag`.
     pub tag: u64,
@@ -85,9 +96,16 @@ pub struct Item<'a> {
 }
 
 impl<'a> Item<'a> {
-    /// The item's id.
+    /// The item's id, in its string form (an integer id's digits).
     pub fn id(&self) -> Cow<'a, str> {
         id_at(self.json, self.id_at)
+    }
+
+    /// The item's id as its text holds it: `"abc"` or `12`.
+    pub fn id_json(&self) -> &'a str {
+        self.json
+            .get(self.id_at as usize..self.json.len().saturating_sub(1))
+            .unwrap_or_default()
     }
 }
 
@@ -203,6 +221,11 @@ pub struct Collection {
     /// The length of every item's text, summed.
     bytes: usize,
     keys: KeyIndexes,
+    /// The kind of the ids, set by the first item.
+    kind: Option<IdKind>,
+    /// The largest integer id, when known: `None` after the largest is
+    /// removed, until [`Collection::largest_integer_id`] looks again.
+    largest: Option<i64>,
 }
 
 impl Collection {
@@ -259,6 +282,28 @@ impl Collection {
         self.index.is_empty()
     }
 
+    /// The kind of the type's ids (all are of one kind), if it has items.
+    pub(crate) fn id_kind(&self) -> Option<IdKind> {
+        self.kind.filter(|_| !self.is_empty())
+    }
+
+    /// The largest integer id of the type, if it has integer ids. Reads
+    /// every item once after the largest was removed.
+    pub(crate) fn largest_integer_id(&mut self) -> Option<i64> {
+        if self.id_kind() != Some(IdKind::Integer) {
+            return None;
+        }
+        if self.largest.is_none() {
+            self.largest = self
+                .slots
+                .iter()
+                .flatten()
+                .filter_map(Entry::integer_id)
+                .max();
+        }
+        self.largest
+    }
+
     fn slot_of(&self, id: &str) -> Option<usize> {
         let hash = self.hasher.hash_one(id);
         let slots = &self.slots;
@@ -291,10 +336,21 @@ impl Collection {
 
     /// Stores an item: a new id goes last, a known id is replaced in its place.
     /// Returns whether the id was new.
-    fn put(&mut self, id: &str, json: String) -> bool {
+    fn put(&mut self, key: &str, id: &str, json: String) -> bool {
         self.keys.clear();
-        let mut entry = Entry::new(id, json, 0);
+        let mut entry = Entry::new(key, id, json, 0);
         entry.tag = tag_of(&entry.json);
+        let integer = entry.integer_id();
+        if self.is_empty() {
+            self.kind = Some(if integer.is_some() {
+                IdKind::Integer
+            } else {
+                IdKind::Text
+            });
+            self.largest = integer;
+        } else if let (Some(n), Some(largest)) = (integer, self.largest) {
+            self.largest = Some(largest.max(n));
+        }
         self.bytes += entry.json.len();
         if let Some(slot) = self.slot_of(id) {
             if let Some(existing) = self.slots.get_mut(slot) {
@@ -326,6 +382,9 @@ impl Collection {
             found.remove();
         }
         let entry = self.slots.get_mut(slot)?.take()?;
+        if entry.integer_id().is_some() && entry.integer_id() == self.largest {
+            self.largest = None;
+        }
         self.bytes -= entry.json.len();
         self.live.remove(slot);
         self.holes += 1;
@@ -378,19 +437,88 @@ fn tag_of(json: &str) -> u64 {
     hasher.finish()
 }
 
+/// A singular resource's object and its tag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Single {
+    json: Box<str>,
+    tag: u64,
+}
+
 /// All resource types, in the order they were first written.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Store {
+    /// The id field's name (`ID_FIELD`), a plain key.
+    key: Arc<str>,
     types: IndexMap<String, Collection>,
+    /// The singular resources (a top-level object in a snapshot): each
+    /// one object with no id, by name, in the order they came.
+    singles: IndexMap<String, Single>,
     total: usize,
     /// The length of every item's text, summed over all types.
     bytes: usize,
 }
 
+impl Default for Store {
+    fn default() -> Self {
+        Self::keyed(ID_KEY)
+    }
+}
+
 impl Store {
-    /// An empty store.
+    /// An empty store whose items carry their id as `_id`.
+    #[cfg(test)]
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty store whose items carry their id under `key` (a plain key).
+    pub fn keyed(key: &str) -> Self {
+        Self {
+            key: Arc::from(key),
+            types: IndexMap::new(),
+            singles: IndexMap::new(),
+            total: 0,
+            bytes: 0,
+        }
+    }
+
+    /// An empty store with the same id field.
+    pub fn emptied(&self) -> Self {
+        Self::keyed(&self.key)
+    }
+
+    /// A singular resource.
+    pub fn single(&self, name: &str) -> Option<Item<'_>> {
+        self.singles.get(name).map(|single| Item {
+            json: &single.json,
+            tag: single.tag,
+            id_at: u32::try_from(single.json.len()).unwrap_or(u32::MAX),
+        })
+    }
+
+    /// Sets a singular resource's object (compact JSON), creating it after
+    /// the others if it is new.
+    pub fn put_single(&mut self, name: &str, json: String) {
+        let single = Single {
+            tag: tag_of(&json),
+            json: json.into_boxed_str(),
+        };
+        self.bytes += single.json.len();
+        if let Some(old) = self.singles.insert(name.to_owned(), single) {
+            self.bytes -= old.json.len();
+        }
+    }
+
+    /// Every singular resource with its object, in the order they came.
+    pub fn singles(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.singles
+            .iter()
+            .map(|(name, single)| (name.as_str(), &*single.json))
+    }
+
+    /// The collection of a type, to read its ids' kind and largest id.
+    pub(crate) fn collection_mut(&mut self, resource: &str) -> Option<&mut Collection> {
+        self.types.get_mut(resource)
     }
 
     /// The collection of a type, if it has any items.
@@ -410,7 +538,7 @@ impl Store {
             None => self.types.entry(resource.to_owned()).or_default(),
         };
         let before = collection.bytes;
-        if collection.put(id, json) {
+        if collection.put(&self.key, id, json) {
             self.total += 1;
         }
         self.bytes = self.bytes - before + collection.bytes;
@@ -455,7 +583,8 @@ impl Store {
         self.total
     }
 
-    /// The length of every item's stored text (`_id` included), summed:
+    /// The length of every item's stored text (`_id` included) and every
+    /// singular resource's, summed:
     /// what `MAX_STORE_BYTES` bounds. Kept as items are written, so O(1).
     pub fn bytes(&self) -> usize {
         self.bytes
@@ -468,7 +597,8 @@ mod tests {
 
     /// A stored item's text for an id and a value.
     fn item(id: &str, n: &str) -> String {
-        text::item_text(&format!(r#"{{"n":"{n}"}}"#), id)
+        let quoted = serde_json::Value::String(id.to_owned()).to_string();
+        text::item_text(&format!(r#"{{"n":"{n}"}}"#), "_id", &quoted)
     }
 
     /// The byte count, the slow way.
@@ -499,7 +629,13 @@ mod tests {
     #[test]
     fn foreign_key_indexes_follow_every_write() {
         let mut store = Store::new();
-        let child = |id: &str, key: &str| text::item_text(&format!(r#"{{"postId":{key}}}"#), id);
+        let child = |id: &str, key: &str| {
+            text::item_text(
+                &format!(r#"{{"postId":{key}}}"#),
+                "_id",
+                &format!("\"{id}\""),
+            )
+        };
         store.put("c", "a", child("a", "1"));
         store.put("c", "b", child("b", r#""1""#));
         store.put("c", "x", child("x", r#""2""#));

@@ -4,7 +4,10 @@
 //! Each of the engine's changes is one storage operation ([`Storage::record`]):
 //! `CreateType` inserts a row into `types`, `Create` one into `items`,
 //! `Replace` updates an item's text in its row, `Delete` deletes the row,
-//! `DropType` deletes a type with its items, `ClearAll` everything; `PutRule`
+//! `DropType` deletes a type with its items, `PutSingle` inserts or updates a
+//! singular resource's row (in `singles`, a table added beside the others,
+//! so a namespace stored before it keeps its rows), `ClearAll` deletes every
+//! type, item and singular resource; `PutRule`
 //! inserts a rule's row or updates its text in place, `DeleteRule` deletes
 //! it, `ClearRules` deletes every rule. A row's rowid is past every other when
 //! it is inserted, so ordering by rowid gives back the engine's creation
@@ -23,7 +26,8 @@ const SCHEMA: &str = "
         item TEXT NOT NULL,
         PRIMARY KEY (resource, id)
     );
-    CREATE TABLE IF NOT EXISTS rules (id TEXT PRIMARY KEY NOT NULL, rule TEXT NOT NULL);";
+    CREATE TABLE IF NOT EXISTS rules (id TEXT PRIMARY KEY NOT NULL, rule TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS singles (resource TEXT PRIMARY KEY NOT NULL, item TEXT NOT NULL);";
 
 const LOAD: &str = "SELECT items.resource, items.id, items.item
     FROM items JOIN types ON types.resource = items.resource
@@ -37,7 +41,14 @@ const DROP_TYPE: [&str; 2] = [
     "DELETE FROM items WHERE resource = ?",
     "DELETE FROM types WHERE resource = ?",
 ];
-const CLEAR_ALL: [&str; 2] = ["DELETE FROM items", "DELETE FROM types"];
+const CLEAR_ALL: [&str; 3] = [
+    "DELETE FROM items",
+    "DELETE FROM types",
+    "DELETE FROM singles",
+];
+const LOAD_SINGLES: &str = "SELECT resource, item FROM singles ORDER BY rowid";
+const PUT_SINGLE: &str = "INSERT INTO singles (resource, item) VALUES (?, ?)
+    ON CONFLICT (resource) DO UPDATE SET item = excluded.item";
 const LOAD_RULES: &str = "SELECT id, rule FROM rules ORDER BY rowid";
 const PUT_RULE: &str = "INSERT INTO rules (id, rule) VALUES (?, ?)
     ON CONFLICT (id) DO UPDATE SET rule = excluded.rule";
@@ -78,13 +89,18 @@ impl Storage {
     }
 
     /// Replays every stored item into the engine, types and items in creation
-    /// order, then every rule. Returns how many items there were.
+    /// order, then every singular resource and every rule. Returns how many
+    /// items there were.
     pub fn load(&self, engine: &mut Engine) -> worker::Result<usize> {
         let mut count = 0;
         for row in self.sql.exec(LOAD, None)?.raw() {
             let [resource, id, item] = text_columns(row?, "item")?;
             engine.apply(&Change::Create { resource, id, item });
             count += 1;
+        }
+        for row in self.sql.exec(LOAD_SINGLES, None)?.raw() {
+            let [resource, item] = text_columns(row?, "singular resource")?;
+            engine.apply(&Change::PutSingle { resource, item });
         }
         for row in self.sql.exec(LOAD_RULES, None)?.raw() {
             let [id, rule] = text_columns(row?, "rule")?;
@@ -140,6 +156,10 @@ impl Storage {
                 for statement in CLEAR_ALL {
                     self.sql.exec(statement, None)?;
                 }
+            }
+            Change::PutSingle { resource, item } => {
+                self.sql
+                    .exec(PUT_SINGLE, vec![text(resource), text(item)])?;
             }
             Change::PutRule { id, rule } => {
                 self.sql.exec(PUT_RULE, vec![text(id), text(rule)])?;

@@ -626,3 +626,72 @@ fn compaction_keeps_the_files_permissions() {
     assert_eq!(mode(&scratch.data()), 0o444);
     assert_eq!(mode(&journal_path(&scratch.data())), 0o600);
 }
+
+#[test]
+fn integer_ids_and_singular_resources_survive_a_kill_and_a_compaction() {
+    let scratch = Scratch::new("durable", "json-server").unwrap();
+    std::fs::write(
+        scratch.data(),
+        "{\n  \"posts\": [ {\"id\": 1, \"title\": \"a\"} ],\n  \"profile\": {\"name\": \"t\"}\n}\n",
+    )
+    .unwrap();
+    let flags = ["--id-field", "id", "--api-prefix", "/"];
+    let send = |server: &NativeServer, method: &str, target: &str, body: &str| {
+        let answer = HttpTarget::new(server.base())
+            .send(&request(method, target, body))
+            .unwrap();
+        (answer.status, String::from_utf8(answer.body).unwrap())
+    };
+    let server = start(&scratch.data(), &flags);
+    assert_eq!(
+        send(&server, "POST", "/posts", r#"{"title":"b"}"#),
+        (200, r#"{"title":"b","id":2}"#.to_owned())
+    );
+    assert_eq!(
+        send(&server, "POST", "/posts/2/comments", r#"{"body":"c"}"#).0,
+        200
+    );
+    assert_eq!(
+        send(&server, "PATCH", "/profile", r#"{"age":3}"#),
+        (200, r#"{"name":"t","age":3}"#.to_owned())
+    );
+    let expected = r#"{"posts":[{"title":"a","id":1},{"title":"b","id":2}],"comments":[{"body":"c","postId":2,"id":{"$":"uuid"}}],"profile":{"name":"t","age":3}}"#;
+    let snapshot = |server: &NativeServer| {
+        let (status, text) = send(server, "GET", "/__admin/snapshot", "");
+        assert_eq!(status, 200);
+        // The comment's id is a UUID (a new type): blank it out to compare.
+        let mut value: Value = serde_json::from_str(&text).unwrap();
+        value["comments"][0]["id"] = serde_json::json!({"$": "uuid"});
+        value.to_string()
+    };
+    assert_eq!(snapshot(&server), expected);
+    drop(server); // kill -9: the journal holds the writes
+
+    let server = start(&scratch.data(), &flags);
+    assert_eq!(snapshot(&server), expected);
+    let status = server
+        .signal_and_wait("TERM", Duration::from_secs(20))
+        .unwrap();
+    assert!(status.success(), "{status}");
+    // The compacted file holds the integer ids as numbers and the singular as an object.
+    let compacted: Value =
+        serde_json::from_str(&std::fs::read_to_string(scratch.data()).unwrap()).unwrap();
+    assert_eq!(
+        compacted["posts"][1]["id"],
+        serde_json::json!(2),
+        "{compacted}"
+    );
+    assert_eq!(
+        compacted["profile"],
+        serde_json::json!({"name": "t", "age": 3}),
+        "{compacted}"
+    );
+
+    let server = start(&scratch.data(), &flags);
+    assert_eq!(snapshot(&server), expected);
+    assert_eq!(
+        send(&server, "POST", "/posts", "{}"),
+        (200, r#"{"id":3}"#.to_owned())
+    );
+    assert_eq!(send(&server, "DELETE", "/profile", "").0, 405);
+}

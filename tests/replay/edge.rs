@@ -289,7 +289,8 @@ fn contents(target: &mut dyn Target) -> Result<(String, String, String), String>
     ))
 }
 
-/// Writes in two namespaces (creates, a replace, deletes, a cleared type
+/// Writes in two namespaces (a snapshot with integer ids and singular
+/// resources, one patched, creates, a replace, deletes, a cleared type
 /// created again, rules added, used and deleted), stops `wrangler dev` by its
 /// PID, starts it again on the same state, and finds every item and rule, in
 /// the same order, types included.
@@ -299,6 +300,11 @@ fn survives_restart(servers: &Servers) -> Result<(), String> {
     let mut before = Vec::new();
     for namespace in ["restart-a", "restart-b"] {
         let target = &mut namespaced(server.base(), namespace);
+        // Integer ids and singular resources, from a snapshot, then changed.
+        let seed = r#"{"delta":[{"_id":7,"n":0}],"me":{"a":1},"you":{"b":1}}"#;
+        call(target, "PUT", "/__admin/snapshot", seed, 200)?;
+        call(target, "PATCH", "/api/me", r#"{"a":null,"c":1.10}"#, 200)?;
+        call(target, "POST", "/api/delta", "{}", 200)?;
         let first = id_of(&call(target, "POST", "/api/alpha", r#"{"n":1.10}"#, 200)?)?;
         call(target, "POST", "/api/beta", r#"[{"n":2},{"n":3}]"#, 200)?;
         call(target, "POST", "/api/alpha", r#"{"n":4}"#, 200)?;
@@ -326,6 +332,13 @@ fn survives_restart(servers: &Servers) -> Result<(), String> {
         let rule = r#"{"id":"c","respond":{"delay_ms":1,"headers":{"X-C":"{{path.0}}"}}}"#;
         call(target, "POST", "/__admin/rules", rule, 201)?;
         let state = contents(target)?;
+        if !state
+            .0
+            .starts_with(r#"{"delta":[{"n":0,"_id":7},{"_id":8}],"alpha":"#)
+            || !state.0.ends_with(r#""me":{"c":1.10},"you":{"b":1}}"#)
+        {
+            return Err(format!("the store before the restart: {}", state.0));
+        }
         if !state
             .2
             .contains(r#""id":"a","match":{"path":"/x/a"},"respond":{"status":503},"times":2"#)

@@ -5,7 +5,8 @@
 //! Shapes the worker sees (plain objects):
 //! - a change: `{kind: "createType", resource}`, `{kind: "create", resource, id, item}`,
 //!   `{kind: "replace", resource, id, item}`, `{kind: "delete", resource, id}`,
-//!   `{kind: "dropType", resource}`, `{kind: "clearAll"}`, `{kind: "putRule", id, rule}`,
+//!   `{kind: "dropType", resource}`, `{kind: "clearAll"}`, `{kind: "putSingle", resource, item}`,
+//!   `{kind: "putRule", id, rule}`,
 //!   `{kind: "deleteRule", id}` or `{kind: "clearRules"}` (the core's `Change`);
 //! - a response: `{status, headers: [[name, value], ...], body: Uint8Array}`;
 //! - an outcome: a response plus `changes` (an array of changes, to be stored
@@ -184,6 +185,10 @@ impl MockEngine {
                 resource: field("resource")?,
             },
             "clearAll" => Change::ClearAll,
+            "putSingle" => Change::PutSingle {
+                resource: field("resource")?,
+                item: field("item")?,
+            },
             "putRule" => Change::PutRule {
                 id: field("id")?,
                 rule: field("rule")?,
@@ -670,6 +675,9 @@ fn change_object(change: &Change) -> JsValue {
         Change::Delete { resource, id } => ("delete", Some(resource), Some(id), None, None),
         Change::DropType { resource } => ("dropType", Some(resource), None, None, None),
         Change::ClearAll => ("clearAll", None, None, None, None),
+        Change::PutSingle { resource, item } => {
+            ("putSingle", Some(resource), None, Some(item), None)
+        }
         Change::PutRule { id, rule } => ("putRule", None, Some(id), None, Some(rule)),
         Change::DeleteRule { id } => ("deleteRule", None, Some(id), None, None),
         Change::ClearRules => ("clearRules", None, None, None, None),

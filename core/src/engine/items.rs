@@ -4,13 +4,34 @@
 use super::{respond, Engine, JSON};
 use crate::body;
 use crate::error::ApiError;
-use crate::ids::{new_id, ID_KEY, NEW_ID_QUOTED_BYTES};
+use crate::ids::{integer_id, new_id, IdKind, IdValue, ID_KEY};
 use crate::query::Relations;
 use crate::relations::{foreign_key, render};
 use crate::request::Request;
 use crate::response::{Change, Response};
 use crate::store::{Item, Store};
 use crate::text;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use std::borrow::Cow;
+use std::collections::HashSet;
+use std::time::{Duration, UNIX_EPOCH};
+
+/// What a path segment keeps unencoded in a `Location`: RFC 3986's unreserved characters.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// A time as a JSON string in RFC 3339 (UTC, milliseconds), for `TIMESTAMPS`.
+fn stamp(now: Duration) -> String {
+    format!("\"{}\"", humantime::format_rfc3339_millis(UNIX_EPOCH + now))
+}
+
+/// One path segment, percent-encoded.
+fn segment(text: &str) -> String {
+    utf8_percent_encode(text, SEGMENT).to_string()
+}
 
 impl Engine {
     pub(super) fn get(
@@ -48,39 +69,149 @@ impl Engine {
         &mut self,
         resource: &str,
         body: &[u8],
+        now: Duration,
         changes: &mut Vec<Change>,
     ) -> Result<Response, ApiError> {
         const SHAPE: ApiError = ApiError::WrongShape {
             expected: "a JSON object or an array of objects",
         };
         let json = body::parse(body)?;
-        if json.is_object() {
-            self.check_room(resource, 1)?;
-            self.check_bytes(0, text::item_text_len(&json.text, NEW_ID_QUOTED_BYTES))?;
-            let id = self.insert_new(resource, &json.text, changes);
-            return Ok(item_response(self.find(resource, &id)?));
-        }
-        let elements = json.array().ok_or(SHAPE)?;
-        // All or nothing: every element is checked before any is created.
+        let single = json.is_object();
+        let elements = if single {
+            vec![json.text.as_str()]
+        } else {
+            json.array().ok_or(SHAPE)?
+        };
+        // All or nothing: every element is checked, and given its id and
+        // text, before any is created.
         if !elements.iter().all(|element| element.starts_with('{')) {
             return Err(SHAPE);
         }
         self.check_room(resource, elements.len())?;
-        let adding = elements
+        let items = self.new_items(resource, &elements, now)?;
+        let adding = items
             .iter()
-            .map(|element| text::item_text_len(element, NEW_ID_QUOTED_BYTES))
+            .map(|(_, item)| item.len())
             .fold(0, usize::saturating_add);
         self.check_bytes(0, adding)?;
+        let status = self.config.create_status;
+        if single {
+            let Some((id, item)) = items.into_iter().next() else {
+                return Err(SHAPE);
+            };
+            self.insert(resource, &id, item, changes);
+            let mut response = item_response(self.find(resource, &id)?);
+            response.status = status;
+            response
+                .headers
+                .push(("location", self.item_location(resource, &id)));
+            return Ok(response);
+        }
         let mut out = b"[".to_vec();
-        for (n, element) in elements.into_iter().enumerate() {
+        for (n, (id, item)) in items.into_iter().enumerate() {
             if n > 0 {
                 out.push(b',');
             }
-            let id = self.insert_new(resource, element, changes);
+            self.insert(resource, &id, item, changes);
             out.extend_from_slice(self.find(resource, &id)?.json.as_bytes());
         }
         out.push(b']');
-        Ok(respond(200, JSON, out))
+        let mut response = respond(status, JSON, out);
+        // A batch has no one new item: Location names the collection they joined.
+        response
+            .headers
+            .push(("location", self.collection_location(resource)));
+        Ok(response)
+    }
+
+    /// The ids (string forms) and texts that new items of `resource` get
+    /// from these objects. Under the default `_id`, an id in the body is
+    /// ignored, as in the original mock; under another `ID_FIELD` it is
+    /// kept, as json-server keeps it, and must be a string or an integer of
+    /// the type's kind that no item has. An object without one gets the next
+    /// integer after the type's largest when its ids are integers, else a
+    /// UUID.
+    fn new_items(
+        &mut self,
+        resource: &str,
+        objects: &[&str],
+        now: Duration,
+    ) -> Result<Vec<(String, String)>, ApiError> {
+        let key = self.config.id_field.clone();
+        let keeps_given = key != ID_KEY;
+        let (mut kind, mut largest) = match self.store.collection_mut(resource) {
+            Some(collection) => (collection.id_kind(), collection.largest_integer_id()),
+            None => (None, None),
+        };
+        let stamps = self.config.timestamps.then(|| {
+            let now = stamp(now);
+            format!("{{\"_created_on\":{now},\"_last_updated\":{now}}}")
+        });
+        let mut taken = HashSet::new();
+        let mut out = Vec::with_capacity(objects.len());
+        for object in objects {
+            let given = if keeps_given {
+                text::member(object, &key)
+            } else {
+                None
+            };
+            let id = match given {
+                Some(raw) => {
+                    let id = IdValue::parse(&key, raw).map_err(|reason| ApiError::BadId {
+                        reason: format!("In the new `{resource}` item, {reason}."),
+                    })?;
+                    match kind {
+                        Some(kind) if kind != id.kind => {
+                            return Err(ApiError::BadId {
+                                reason: format!(
+                                "The `{resource}` ids are {}; the new item's `{key}` {raw} is {}.",
+                                kind.name(),
+                                id.kind.name()
+                            ),
+                            })
+                        }
+                        _ => kind = Some(id.kind),
+                    }
+                    let form = id.string_form();
+                    if self.store.get(resource, &form).is_some() || taken.contains(form.as_ref()) {
+                        return Err(ApiError::BadId {
+                            reason: format!(
+                                "The `{resource}` item with the `{key}` {raw} exists already."
+                            ),
+                        });
+                    }
+                    if let Some(n) = integer_id(raw) {
+                        largest = Some(largest.map_or(n, |l| l.max(n)));
+                    }
+                    id
+                }
+                None if kind == Some(IdKind::Integer) => {
+                    let next = match largest {
+                        None => 1,
+                        Some(n) => n.checked_add(1).ok_or_else(|| ApiError::BadId {
+                            reason: format!(
+                                "The `{resource}` ids have reached {n}, the largest integer id; \
+                                 give the new item its `{key}`."
+                            ),
+                        })?,
+                    };
+                    largest = Some(next);
+                    IdValue::integer(next)
+                }
+                None => {
+                    kind = Some(IdKind::Text);
+                    IdValue::text(&new_id(self.ids.as_mut()))
+                }
+            };
+            let form = id.string_form().into_owned();
+            taken.insert(form.clone());
+            let object = match &stamps {
+                Some(stamps) => Cow::Owned(text::merge_patch(object, stamps)),
+                None => Cow::Borrowed(*object),
+            };
+            out.push((form, text::item_text(&object, &key, &id.json)));
+        }
+        Ok(out)
     }
 
     /// `POST /api/{parent}/{id}/{children}`: creates children (an object or
@@ -93,16 +224,11 @@ impl Engine {
         id: &str,
         children: &str,
         body: &[u8],
+        now: Duration,
         changes: &mut Vec<Change>,
     ) -> Result<Response, ApiError> {
-        let parent_item = self.find(parent, id)?;
-        // The id's JSON value as stored (a string today; a number where ids are numbers).
-        let id_value = text::members(parent_item.json)
-            .into_iter()
-            .rev()
-            .find(|member| member.key == ID_KEY)
-            .map(|member| member.value.to_owned())
-            .unwrap_or_else(|| serde_json::Value::String(id.to_owned()).to_string());
+        // The id's JSON value as stored: a string, or an integer.
+        let id_value = self.find(parent, id)?.id_json().to_owned();
         let json = body::parse(body)?;
         let patch = format!(
             "{{{}:{id_value}}}",
@@ -126,7 +252,7 @@ impl Engine {
                 .collect();
             format!("[{}]", keyed.join(","))
         };
-        self.create(children, keyed.as_bytes(), changes)
+        self.create(children, keyed.as_bytes(), now, changes)
     }
 
     /// `507` unless `adding` more items of the type fit the store's limits.
@@ -136,9 +262,10 @@ impl Engine {
             return Err(ApiError::StoreFull { limit });
         }
         let limit = self.config.max_types;
+        // A singular resource takes a type's place in MAX_TYPES.
         if adding > 0
             && self.store.collection(resource).is_none()
-            && self.store.counts().count() >= limit
+            && self.store.counts().count() + self.store.singles().count() >= limit
         {
             return Err(ApiError::TooManyTypes { limit });
         }
@@ -168,7 +295,8 @@ impl Engine {
                 limit: self.config.max_items,
             });
         }
-        if store.counts().count() > self.config.max_types {
+        // A singular resource takes a type's place in MAX_TYPES.
+        if store.counts().count() + store.singles().count() > self.config.max_types {
             return Err(ApiError::TooManyTypes {
                 limit: self.config.max_types,
             });
@@ -176,15 +304,8 @@ impl Engine {
         Ok(())
     }
 
-    /// Stores a new item from a compact JSON object under a fresh id; returns the id.
-    pub(super) fn insert_new(
-        &mut self,
-        resource: &str,
-        object: &str,
-        changes: &mut Vec<Change>,
-    ) -> String {
-        let id = new_id(self.ids.as_mut());
-        let item = text::item_text(object, &id);
+    /// Stores a new item (its id and text from [`Engine::new_items`]).
+    fn insert(&mut self, resource: &str, id: &str, item: String, changes: &mut Vec<Change>) {
         if self.store.collection(resource).is_none() {
             self.record(
                 Change::CreateType {
@@ -196,12 +317,97 @@ impl Engine {
         self.record(
             Change::Create {
                 resource: resource.to_owned(),
-                id: id.clone(),
+                id: id.to_owned(),
                 item,
             },
             changes,
         );
-        id
+    }
+
+    /// `GET /api/{singular}`: the object, with its `ETag`.
+    pub(super) fn get_single(&self, name: &str, request: &Request) -> Result<Response, ApiError> {
+        let single = self.find_single(name)?;
+        let etag = single.etag();
+        if request
+            .header("if-none-match")
+            .is_some_and(|wanted| etag_listed(wanted, &etag, true))
+        {
+            return Ok(Response {
+                status: 304,
+                headers: vec![("etag", etag)],
+                body: Vec::new(),
+            });
+        }
+        Ok(item_response(single))
+    }
+
+    /// PUT (`merge: false`) or PATCH (`merge: true`) of a singular resource.
+    pub(super) fn rewrite_single(
+        &mut self,
+        name: &str,
+        request: &Request,
+        merge: bool,
+        now: Duration,
+        changes: &mut Vec<Change>,
+    ) -> Result<Response, ApiError> {
+        let json = body::parse(&request.body)?;
+        body::require_object(&json)?;
+        let current = self.find_single(name)?;
+        if let Some(wanted) = request.header("if-match") {
+            if !etag_listed(wanted, &current.etag(), false) {
+                return Err(ApiError::PreconditionFailed {
+                    id: name.to_owned(),
+                });
+            }
+        }
+        let current = current.json.to_owned();
+        let object = self.rewritten(&current, json.text, merge, now);
+        self.check_bytes(current.len(), object.len())?;
+        self.record(
+            Change::PutSingle {
+                resource: name.to_owned(),
+                item: object,
+            },
+            changes,
+        );
+        Ok(item_response(self.find_single(name)?))
+    }
+
+    /// The singular resource, or `404` (a name that is not one is a
+    /// collection's, so this is for a resource gone since the route was read).
+    fn find_single(&self, name: &str) -> Result<Item<'_>, ApiError> {
+        self.store.single(name).ok_or_else(|| ApiError::NotFound {
+            id: name.to_owned(),
+        })
+    }
+
+    /// An object's new text after PUT (`merge: false`, the body whole) or
+    /// PATCH (`merge: true`, the body merged in), with the stamps of
+    /// `TIMESTAMPS`: `_created_on` kept from the current text (when it has
+    /// one), `_last_updated` set to now.
+    fn rewritten(&self, current: &str, body: String, merge: bool, now: Duration) -> String {
+        if !self.config.timestamps {
+            return if merge {
+                text::merge_patch(current, &body)
+            } else {
+                body
+            };
+        }
+        // The stamps are the server's: a body does not move or drop them.
+        let body = text::without_members(&body, &["_created_on", "_last_updated"]);
+        let object = if merge {
+            text::merge_patch(current, &body)
+        } else {
+            body
+        };
+        let stamps = match text::member(current, "_created_on") {
+            Some(created) => format!(
+                "{{\"_created_on\":{created},\"_last_updated\":{}}}",
+                stamp(now)
+            ),
+            None => format!("{{\"_last_updated\":{}}}", stamp(now)),
+        };
+        text::merge_patch(&object, &stamps)
     }
 
     /// PUT (`merge: false`) or PATCH (`merge: true`) of an item.
@@ -211,17 +417,18 @@ impl Engine {
         id: &str,
         request: &Request,
         merge: bool,
+        now: Duration,
         changes: &mut Vec<Change>,
     ) -> Result<Response, ApiError> {
         let json = body::parse(&request.body)?;
         body::require_object(&json)?;
         let current = self.check_if_match(resource, id, request)?;
-        let object = if merge {
-            text::merge_patch(&current, &json.text)
-        } else {
-            json.text
-        };
-        let item = text::item_text(&object, id);
+        let object = self.rewritten(&current, json.text, merge, now);
+        // The id keeps the kind it is stored with.
+        let id_json = text::member(&current, &self.config.id_field)
+            .map(str::to_owned)
+            .unwrap_or_else(|| IdValue::text(id).json);
+        let item = text::item_text(&object, &self.config.id_field, &id_json);
         self.check_bytes(current.len(), item.len())?;
         self.write(resource, id, item, changes)
     }
@@ -301,6 +508,19 @@ impl Engine {
             changes,
         );
         Ok(item_response(self.find(resource, id)?))
+    }
+}
+
+impl Engine {
+    /// The path of a collection: `{API_PREFIX}/{type}`.
+    pub(super) fn collection_location(&self, resource: &str) -> String {
+        let prefix = self.config.api_prefix.trim_end_matches('/');
+        format!("{prefix}/{}", segment(resource))
+    }
+
+    /// The path of an item: `{API_PREFIX}/{type}/{id}`.
+    pub(super) fn item_location(&self, resource: &str, id: &str) -> String {
+        format!("{}/{}", self.collection_location(resource), segment(id))
     }
 }
 

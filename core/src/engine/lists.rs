@@ -14,7 +14,7 @@ use std::fmt::Write;
 
 impl Engine {
     pub(super) fn list(&self, resource: &str, request: &Request) -> Result<Response, ApiError> {
-        let query = ListQuery::parse(&request.query)?;
+        let query = ListQuery::parse_with(&request.query, &self.filterable())?;
         let selection = select(self.store.collection(resource), &query);
         self.list_answer(resource, request, &query, selection)
     }
@@ -29,7 +29,7 @@ impl Engine {
         request: &Request,
     ) -> Result<Response, ApiError> {
         let parent_id = self.find(parent, id)?.id();
-        let query = ListQuery::parse(&request.query)?;
+        let query = ListQuery::parse_with(&request.query, &self.filterable())?;
         let candidates = self
             .store
             .collection(children)
@@ -37,6 +37,16 @@ impl Engine {
             .unwrap_or_default();
         let selection = select_among(candidates, &query);
         self.list_answer(children, request, &query, selection)
+    }
+
+    /// The fields that start with `_` and may still be filtered: the id
+    /// field, and with `TIMESTAMPS` the two stamps.
+    fn filterable(&self) -> Vec<&str> {
+        let mut fields = vec![self.config.id_field.as_str()];
+        if self.config.timestamps {
+            fields.extend(["_created_on", "_last_updated"]);
+        }
+        fields
     }
 
     /// The list response: the page with its relations, as an array or the

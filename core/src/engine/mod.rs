@@ -64,9 +64,9 @@ impl Engine {
     pub fn new(config: Config, ids: Box<dyn IdSource>, started: Duration) -> Self {
         Self {
             journal: Journal::new(config.journal_size),
+            store: Store::keyed(&config.id_field),
+            initial: Store::keyed(&config.id_field),
             config,
-            store: Store::new(),
-            initial: Store::new(),
             rules: Rules::default(),
             initial_rules: Rules::default(),
             ids,
@@ -78,10 +78,11 @@ impl Engine {
         }
     }
 
-    /// Loads fixtures (a snapshot: `{"type": [items]}`) as the store to start
-    /// from and to reset to. Items keep the `_id`s they carry; an item without
-    /// one gets an id that depends only on the fixtures' bytes and the item's
-    /// place, so every start from the same file (a restart, another host, a
+    /// Loads fixtures (a snapshot: `{"type": [items], "singular": {...}}`) as
+    /// the store to start from and to reset to. Items keep the ids they carry
+    /// (under `ID_FIELD`; strings or integers, one kind per type); an item without
+    /// one gets the next integer in a type of integer ids, and otherwise an id
+    /// that depends only on the fixtures' bytes and the item's place, so every start from the same file (a restart, another host, a
     /// service worker started again) gives it the same id. On error (invalid
     /// JSON names line and column) nothing is loaded. Returns the number of
     /// items.
@@ -98,7 +99,7 @@ impl Engine {
     /// included).
     pub fn restore(&mut self, bytes: &[u8]) -> Result<usize, ApiError> {
         let mut ids = SeededIds::new(content_seed(bytes));
-        let snapshot = Snapshot::parse(bytes, &mut || new_id(&mut ids))?;
+        let snapshot = Snapshot::parse(bytes, &self.config.id_field, &mut || new_id(&mut ids))?;
         let count = snapshot.items.len();
         let store = snapshot.into_store();
         self.check_store_fits(&store)?;
@@ -150,7 +151,8 @@ impl Engine {
             Change::DropType { resource } => {
                 self.store.clear(resource);
             }
-            Change::ClearAll => self.store = Store::new(),
+            Change::ClearAll => self.store = self.store.emptied(),
+            Change::PutSingle { resource, item } => self.store.put_single(resource, item.clone()),
             Change::PutRule { rule, .. } => self.rules.put(rule),
             Change::DeleteRule { id } => {
                 self.rules.remove(id);
@@ -163,8 +165,8 @@ impl Engine {
 
     /// The changes that rebuild the current store and rules from nothing: a
     /// `ClearAll`, then each type (`CreateType`) with its items (`Create`), in
-    /// creation order, then a `ClearRules` and each rule (`PutRule`) in the
-    /// order they were added. A host that starts a store from fixtures stores
+    /// creation order, then each singular resource (`PutSingle`), then a
+    /// `ClearRules` and each rule (`PutRule`) in the order they were added. A host that starts a store from fixtures stores
     /// these.
     pub fn rebuild_changes(&self) -> Vec<Change> {
         let mut changes = vec![Change::ClearAll];
@@ -178,6 +180,14 @@ impl Engine {
                 item: item.json.to_owned(),
             }));
         }
+        changes.extend(
+            self.store
+                .singles()
+                .map(|(name, object)| Change::PutSingle {
+                    resource: name.to_owned(),
+                    item: object.to_owned(),
+                }),
+        );
         changes.push(Change::ClearRules);
         changes.extend(self.rules.puts());
         changes
@@ -204,7 +214,8 @@ impl Engine {
     pub fn handle(&mut self, request: &Request, now: Duration) -> Outcome {
         let mut changes = Vec::new();
         let mut delay = self.config.default_delay;
-        let route = Route::parse(&request.path);
+        let route = Route::parse_under(&request.path, &self.config.api_prefix)
+            .map(|route| self.resolve(route));
         let mut fault = None;
         let mut through = None;
         let proxying = self.config.proxy_target.is_some() && !crate::proxy::is_local(&request.path);
@@ -279,6 +290,16 @@ impl Engine {
             events,
             subscribe,
             forward: None,
+        }
+    }
+
+    /// A collection's path that names a singular resource is that resource's.
+    fn resolve(&self, route: Route) -> Route {
+        match route {
+            Route::Collection { resource } if self.store.single(&resource).is_some() => {
+                Route::Single { resource }
+            }
+            other => other,
         }
     }
 
@@ -373,7 +394,17 @@ impl Engine {
                     requests: self.journal.page(None, Some(10)).entries,
                     seq: self.feed.last(),
                 };
-                let mut page = pages::homepage(name, version, elapsed, &self.store, warn, &recent);
+                let (prefix, id_field) = (&self.config.api_prefix, &self.config.id_field);
+                let mut page = pages::homepage(
+                    name,
+                    version,
+                    elapsed,
+                    &self.store,
+                    warn,
+                    &recent,
+                    prefix,
+                    id_field,
+                );
                 pages::add_namespaces_html(&mut page, &self.namespaces);
                 Ok(respond(200, HTML, page.into_bytes()))
             }
@@ -415,22 +446,33 @@ impl Engine {
                 pages::add_namespaces(&mut doc, &self.namespaces);
                 Ok(respond(status, JSON, doc.to_string().into_bytes()))
             }
-            (Route::OpenApi, _) => Ok(respond(200, JSON, openapi::document(name, version))),
+            (Route::OpenApi, _) => Ok(respond(
+                200,
+                JSON,
+                openapi::document(&self.config, &self.store),
+            )),
             (Route::Collection { resource }, Method::Post) => {
-                self.create(&resource, &request.body, changes)
+                self.create(&resource, &request.body, now, changes)
             }
             (Route::Collection { resource }, Method::Delete) => Ok(self.clear(&resource, changes)),
             (Route::Collection { resource }, _) => self.list(&resource, request),
             (Route::Item { resource, id }, Method::Put) => {
-                self.rewrite(&resource, &id, request, false, changes)
+                self.rewrite(&resource, &id, request, false, now, changes)
             }
             (Route::Item { resource, id }, Method::Patch) => {
-                self.rewrite(&resource, &id, request, true, changes)
+                self.rewrite(&resource, &id, request, true, now, changes)
             }
             (Route::Item { resource, id }, Method::Delete) => {
                 self.delete(&resource, &id, request, changes)
             }
             (Route::Item { resource, id }, _) => self.get(&resource, &id, request),
+            (Route::Single { resource }, Method::Put) => {
+                self.rewrite_single(&resource, request, false, now, changes)
+            }
+            (Route::Single { resource }, Method::Patch) => {
+                self.rewrite_single(&resource, request, true, now, changes)
+            }
+            (Route::Single { resource }, _) => self.get_single(&resource, request),
             (
                 Route::Children {
                     resource,
@@ -438,7 +480,7 @@ impl Engine {
                     children,
                 },
                 Method::Post,
-            ) => self.create_child(&resource, &id, &children, &request.body, changes),
+            ) => self.create_child(&resource, &id, &children, &request.body, now, changes),
             (
                 Route::Children {
                     resource,
@@ -537,6 +579,7 @@ mod tests {
                 Change::Delete { .. } => "delete",
                 Change::DropType { .. } => "drop_type",
                 Change::ClearAll => "clear_all",
+                Change::PutSingle { .. } => "put_single",
                 Change::PutRule { .. } => "put_rule",
                 Change::DeleteRule { .. } => "delete_rule",
                 Change::ClearRules => "clear_rules",
@@ -749,6 +792,54 @@ mod tests {
         assert_eq!(copy.snapshot(), engine.snapshot());
         let get = Request::new(Method::Get, "/api/b/x%221");
         assert_eq!(copy.handle(&get, T0).response.status, 200);
+    }
+
+    #[test]
+    fn integer_ids_and_singular_resources_replay_from_their_changes() {
+        let config = || {
+            Config::default()
+                .from_settings([("ID_FIELD", "id")])
+                .unwrap()
+                .0
+        };
+        let mut live = Engine::new(config(), Box::new(SeededIds::new(3)), T0);
+        let mut log = live.rebuild_changes();
+        for (method, target, body) in [
+            (
+                Method::Put,
+                "/__admin/snapshot",
+                r#"{"posts":[{"id":1}],"me":{"a":1}}"#,
+            ),
+            (Method::Post, "/api/posts", r#"{"t":"x"}"#),
+            (Method::Patch, "/api/posts/2", r#"{"t":"y"}"#),
+            (Method::Patch, "/api/me", r#"{"b":2}"#),
+            (Method::Delete, "/api/posts/1", ""),
+        ] {
+            let outcome = send(&mut live, method, target, body);
+            assert_eq!(outcome.response.status, 200, "{target}: {}", text(&outcome));
+            log.extend(outcome.changes);
+        }
+        assert!(log.contains(&Change::PutSingle {
+            resource: "me".to_owned(),
+            item: r#"{"a":1,"b":2}"#.to_owned()
+        }));
+        assert_eq!(
+            String::from_utf8(live.snapshot()).unwrap(),
+            r#"{"posts":[{"t":"y","id":2}],"me":{"a":1,"b":2}}"#
+        );
+        let mut copy = Engine::new(config(), Box::new(SeededIds::new(4)), T0);
+        for change in &log {
+            copy.apply(change);
+        }
+        assert_eq!(copy.snapshot(), live.snapshot());
+        // The replayed store knows the ids are integers, and the largest.
+        let next = send(&mut copy, Method::Post, "/api/posts", "{}");
+        assert_eq!(text(&next), r#"{"id":3}"#);
+        let mut rebuilt = Engine::new(config(), Box::new(SeededIds::new(5)), T0);
+        for change in live.rebuild_changes() {
+            rebuilt.apply(&change);
+        }
+        assert_eq!(rebuilt.snapshot(), live.snapshot());
     }
 
     #[test]

@@ -209,7 +209,8 @@ impl Engine {
         wrapped.push_str(&String::from_utf8_lossy(body));
         wrapped.push('}');
         let mut ids = SeededIds::new(content_seed(wrapped.as_bytes()));
-        let snapshot = Snapshot::parse(wrapped.as_bytes(), &mut || new_id(&mut ids))?;
+        let key = self.config.id_field.clone();
+        let snapshot = Snapshot::parse(wrapped.as_bytes(), &key, &mut || new_id(&mut ids))?;
         for (resource, id, item) in snapshot.items {
             let old = self
                 .store

@@ -130,6 +130,9 @@ pub fn encode(changes: &[Change]) -> Vec<u8> {
             }
             Change::DropType { resource } => format!("[\"drop_type\",{}]", quote(resource)),
             Change::ClearAll => "[\"clear_all\"]".to_owned(),
+            Change::PutSingle { resource, item } => {
+                format!("[\"put_single\",{},{item}]", quote(resource))
+            }
             Change::PutRule { id, rule } => format!("[\"put_rule\",{},{rule}]", quote(id)),
             Change::DeleteRule { id } => format!("[\"delete_rule\",{}]", quote(id)),
             Change::ClearRules => "[\"clear_rules\"]".to_owned(),
@@ -185,6 +188,10 @@ pub fn decode(line: &str) -> Option<Vec<Change>> {
                     resource: text(resource)?,
                 }),
                 ("clear_all", []) => Some(Change::ClearAll),
+                ("put_single", [resource, item]) => Some(Change::PutSingle {
+                    resource: text(resource)?,
+                    item: item.get().to_owned(),
+                }),
                 ("put_rule", [id, rule]) => Some(Change::PutRule {
                     id: text(id)?,
                     rule: rule.get().to_owned(),
@@ -240,6 +247,16 @@ mod tests {
             },
             Change::DropType {
                 resource: "t".to_owned(),
+            },
+            // An integer id: the item's text keeps it a number.
+            Change::Create {
+                resource: "posts".to_owned(),
+                id: "12".to_owned(),
+                item: r#"{"t":"x","id":12}"#.to_owned(),
+            },
+            Change::PutSingle {
+                resource: "pro\"file".to_owned(),
+                item: r#"{"name":"typicode","n":1.10}"#.to_owned(),
             },
             Change::PutRule {
                 id: "r\"1".to_owned(),
