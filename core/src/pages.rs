@@ -1,5 +1,6 @@
 //! `/health` and the homepage: both describe the server and what it holds.
 
+use crate::config::Config;
 use crate::feed::Event;
 use crate::route::{under_prefix, ROUTES};
 use crate::store::Store;
@@ -166,16 +167,13 @@ pub struct Recent<'a> {
 
 /// The HTML homepage. Self-contained: inline CSS and script, no asset from
 /// another origin. It is whole without its script; the script keeps it live.
-pub fn homepage(
-    name: &str,
-    version: &str,
-    elapsed: Duration,
-    store: &Store,
-    warn_open: bool,
-    recent: &Recent<'_>,
-    api_prefix: &str,
-    id_field: &str,
-) -> String {
+/// It names the app and version of `config`, links the types under its
+/// `API_PREFIX`, shows items by its `ID_FIELD`, and warns when the server is
+/// publicly reachable without `API_TOKEN`.
+pub fn homepage(config: &Config, elapsed: Duration, store: &Store, recent: &Recent<'_>) -> String {
+    let (name, version) = (&config.app_name, &config.app_version);
+    let (api_prefix, id_field) = (&config.api_prefix, &config.id_field);
+    let warn_open = config.publicly_reachable && config.api_token.is_none();
     let mut types: Vec<(&str, usize)> = store.counts().collect();
     types.sort_unstable();
     let mut html = String::with_capacity(8192);
@@ -347,16 +345,7 @@ mod tests {
             requests: json!([]),
             seq: 0,
         };
-        let mut html = homepage(
-            "a",
-            "1",
-            Duration::ZERO,
-            &Store::new(),
-            false,
-            &recent,
-            "/api",
-            "_id",
-        );
+        let mut html = homepage(&Config::default(), Duration::ZERO, &Store::new(), &recent);
         add_namespaces(&mut doc, &[("default".to_owned(), 2)]);
         add_namespaces_html(&mut html, &[("default".to_owned(), 2)]);
         assert!(doc.get("namespaces").is_none());
@@ -382,21 +371,24 @@ mod tests {
             requests: json!([]),
             seq: 0,
         };
-        let html = homepage(
-            "a&b",
-            "1.0",
-            Duration::ZERO,
-            &store,
-            false,
-            &recent,
-            "/api",
-            "_id",
-        );
+        let config = Config {
+            app_name: "a&b".to_owned(),
+            app_version: "1.0".to_owned(),
+            ..Config::default()
+        };
+        let html = homepage(&config, Duration::ZERO, &store, &recent);
         assert!(!html.contains("Warning"));
-        assert!(
-            homepage("a", "1", Duration::ZERO, &store, true, &recent, "/", "id")
-                .contains("<strong>Warning:</strong>")
-        );
+        assert!(html.contains("href=\"/api/zebras\""));
+        let open = Config {
+            publicly_reachable: true,
+            api_prefix: "/".to_owned(),
+            id_field: "id".to_owned(),
+            ..Config::default()
+        };
+        let page = homepage(&open, Duration::ZERO, &store, &recent);
+        assert!(page.contains("<strong>Warning:</strong>"));
+        assert!(page.contains("href=\"/zebras\""));
+        assert!(page.contains("data-api=\"/\" data-id=\"id\""));
         assert!(html.contains("<title>a&amp;b</title>"));
         assert!(html.contains("&lt;script&gt;"));
         assert!(!html.contains("<script>\n"));

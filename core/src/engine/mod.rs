@@ -386,7 +386,6 @@ impl Engine {
         let (name, version) = (&self.config.app_name, &self.config.app_version);
         // `takes` has admitted only the methods of the route table, and HEAD
         // where GET is; every other pair below is unreachable.
-        let warn = self.config.publicly_reachable && self.config.api_token.is_none();
         match (route.clone(), &request.method) {
             (Route::Home, _) => {
                 let recent = pages::Recent {
@@ -394,17 +393,7 @@ impl Engine {
                     requests: self.journal.page(None, Some(10)).entries,
                     seq: self.feed.last(),
                 };
-                let (prefix, id_field) = (&self.config.api_prefix, &self.config.id_field);
-                let mut page = pages::homepage(
-                    name,
-                    version,
-                    elapsed,
-                    &self.store,
-                    warn,
-                    &recent,
-                    prefix,
-                    id_field,
-                );
+                let mut page = pages::homepage(&self.config, elapsed, &self.store, &recent);
                 pages::add_namespaces_html(&mut page, &self.namespaces);
                 Ok(respond(200, HTML, page.into_bytes()))
             }
