@@ -44,8 +44,8 @@ NODE_BIN = os.path.join(ROOT, "npm", "bin.js")
 MOCK_FETCH = os.path.join(ROOT, "bench", "mock-fetch.mjs")
 NODE_BARE = os.path.join(ROOT, "bench", "node-bare.mjs")
 ONLY = os.environ.get("BENCH_ONLY", "")
-if ONLY not in ("", "npm"):
-    sys.exit(f"bench: BENCH_ONLY={ONLY!r}: the only value is `npm`")
+if ONLY not in ("", "npm", "limit"):
+    sys.exit(f"bench: BENCH_ONLY={ONLY!r}: the values are `npm` and `limit`")
 # The npm package's scenarios and size: the issue's targets are at 1,000 items.
 NPM_SIZE = 1000
 NPM_SCENARIOS = ["GET by id", "POST"]
@@ -122,7 +122,7 @@ class Ours:
 
     def start(self, people, children=None):
         self.port = free_port()
-        env = dict(os.environ, RUST_LOG="info")
+        env = dict(os.environ, RUST_LOG=getattr(self, "log", "info"))
         command = self.program() + ["--host", "127.0.0.1", "--port", str(self.port), "--max-body-bytes", "2000000000",
                                     "--max-items", "5000000", "--max-uri-bytes", "65536"] + self.extra
         self.process = subprocess.Popen(pinned(SERVER_CPUS, command), env=env, stdout=subprocess.DEVNULL,
@@ -478,7 +478,235 @@ def npm_part(rows):
     return fetched, size
 
 
+# ---------------------------------------------------------------------------------------------------------
+# The limit (BENCH_ONLY=limit): the native server against a bare salvo handler (native/examples/bare.rs:
+# the same salvo, tokio runtime and server settings, a fixed answer, no engine), in the same run, on the
+# same CPU. Rewrites only the "limit" section of docs/benchmarks.md.
+# ---------------------------------------------------------------------------------------------------------
+BARE = os.path.join(ROOT, "target", "release", "examples", "bare")
+LIMIT_HEADING = "## The limit"
+LIMIT_SIZE = 1000
+LIMIT_LARGE = 1_000_000
+LIMIT_ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+LIMIT_FILTER = "?last_name=Vader7&age_gte=30&_limit=20"
+LIMIT_SEARCH = "?q=vader7&_limit=20"
+LIMIT_LIKE = "?last_name_like=^vader7$&_limit=20"
+
+
+class OursQuiet(Ours):
+    """The native server with `RUST_LOG=warn`: no line per request."""
+    name = "mock-rest-api, RUST_LOG=warn"
+    log = "warn"
+
+
+class BareSalvo:
+    """native/examples/bare.rs: answers every request with one fixed person (the size of a stored one)."""
+    name = "bare salvo"
+    prefix = "/api"
+
+    def start(self, people=None, children=None):
+        self.port = free_port()
+        body = json.dumps(person(7, "_id"), separators=(",", ":"))
+        self.process = subprocess.Popen(pinned(SERVER_CPUS, [BARE, str(self.port), body]),
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.base = f"http://127.0.0.1:{self.port}"
+        wait_ready(self.base + "/health", 30)
+        return True
+
+    def stop(self):
+        self.process.kill()
+        self.process.wait()
+
+
+def latency(report):
+    """p99, p99.9 and the slowest request of an oha report, in ms."""
+    percentiles = report["latencyPercentiles"]
+    return {"p99": (percentiles.get("p99") or 0) * 1000, "p999": (percentiles.get("p99.9") or 0) * 1000,
+            "max": (report["summary"].get("slowest") or 0) * 1000}
+
+
+def limit_rates(rounds):
+    """GET by id and POST at 1,000 items against the three servers, `rounds` times, servers interleaved."""
+    people = [person(i, "_id") for i in range(LIMIT_SIZE)]
+    new = json.dumps({"first_name": "Luke", "last_name": "Skywalker", "age": 19})
+    figures = {}
+    for round_no in range(rounds):
+        for server in (BareSalvo(), Ours(), OursQuiet()):
+            server.start(people)
+            by_id = f"{server.base}{server.prefix}/people/{id_regex(LIMIT_SIZE)}"
+            for scenario, run in (("GET by id", lambda: oha(by_id, SECONDS, CONNECTIONS, regex=True)),
+                                  ("POST", lambda: oha(f"{server.base}{server.prefix}/posted", SECONDS, CONNECTIONS,
+                                                       "POST", new))):
+                result = summarize(run())
+                figures.setdefault((server.name, scenario), []).append(result)
+                print(f"  round {round_no + 1} {server.name:<30} {scenario:<10} {result['rps']:>8.0f} req/s  "
+                      f"p99 {result['p99']:.2f} ms", flush=True)
+            server.stop()
+    return figures
+
+
+def limit_growth():
+    """POSTs from 1,000 to 1,000,000 items, at 32 connections: the latency tail while the store grows."""
+    server = Ours()
+    server.start([person(i, "_id") for i in range(LIMIT_SIZE)])
+    new = json.dumps({"first_name": "Luke", "last_name": "Skywalker", "age": 19})
+    command = [OHA, "--no-tui", "--output-format", "json", "-n", str(LIMIT_LARGE - LIMIT_SIZE), "-c",
+               str(CONNECTIONS), "-m", "POST", "-d", new, "-H", "Content-Type: application/json",
+               f"{server.base}/api/people"]
+    report = json.loads(subprocess.run(pinned(LOAD_CPUS, command), capture_output=True, text=True,
+                                       check=True).stdout)
+    server.stop()
+    result = summarize(report)
+    result.update(latency(report))
+    return result
+
+
+def limit_large():
+    """1,000,000 people POSTed in batches: RSS against their raw JSON (after the filtered list, so indexes
+    built for it count), and the filtered list, `q` and `_like` rates; the filtered list at 1,000 too."""
+    out = {}
+    small = Ours()
+    small.start([person(i, "_id") for i in range(LIMIT_SIZE)])
+    out["filtered list 1,000"] = summarize(oha(f"{small.base}/api/people{LIMIT_FILTER}", SECONDS, CONNECTIONS))
+    small.stop()
+    server = Ours()
+    server.start(None)
+    base_rss = rss_kib(server.process.pid)
+    raw = 0
+    for batch in range(LIMIT_LARGE // 10_000):
+        people = [{k: v for k, v in person(batch * 10_000 + i, "_id").items() if k != "_id"} for i in range(10_000)]
+        status, body = http("POST", server.base + "/api/people", json.dumps(people, separators=(",", ":")).encode())
+        assert status == 200
+        raw += len(body) - 2 - 9_999
+    out["filtered list 1,000,000"] = summarize(oha(f"{server.base}/api/people{LIMIT_FILTER}", SECONDS, CONNECTIONS))
+    out["rss"] = (rss_kib(server.process.pid) - base_rss) * 1024, raw
+    out["q 1,000,000"] = summarize(oha(f"{server.base}/api/people{LIMIT_SEARCH}", SECONDS, CONNECTIONS))
+    out["_like 1,000,000"] = summarize(oha(f"{server.base}/api/people{LIMIT_LIKE}", SECONDS, CONNECTIONS))
+    server.stop()
+    return out
+
+
+def spread(values, fmt="{:.0f}"):
+    """`median (min-max)` of some figures."""
+    if len(values) == 1:
+        return fmt.format(values[0])
+    return f"{fmt.format(statistics.median(values))} ({fmt.format(min(values))}–{fmt.format(max(values))})"
+
+
+def limit_section(rates, growth, large, durable, load):
+    """The "limit" section of docs/benchmarks.md, from this run's figures; also printed target by target."""
+    def met(ok):
+        return "met" if ok else "NOT met"
+
+    def rps(server, scenario):
+        return [r["rps"] for r in rates.get((server, scenario), [])]
+
+    def share(server, scenario):
+        """Per round: the server's rate over the bare handler's in the same round."""
+        return [a / b for a, b in zip(rps(server, scenario), rps(BareSalvo.name, scenario)) if b]
+
+    command = "BENCH_ONLY=limit bash bench/run.sh" if ONLY == "limit" else "bash bench/run.sh"
+    lines = [LIMIT_HEADING, "",
+             f"Measured by `{command}` ({SECONDS} s per scenario, {CONNECTIONS} connections, {LIMIT_ROUNDS} rounds with "
+             f"the servers interleaved), on {time.strftime('%Y-%m-%d')}.",
+             f"Machine: {machine()}. Load average (1 min) {load[0]:.2f} at the start, {load[1]:.2f} at the end (other",
+             "work shares this machine, so rates are compared within a round). The bare salvo handler",
+             "(`native/examples/bare.rs`, built by the bench, not shipped) runs on the same salvo, tokio runtime and",
+             "server settings, reads the body and answers every request with one fixed person of the size of a",
+             f"stored one. Figures are the median of the rounds, with the lowest and highest in brackets.", "",
+             "| server | GET by id req/s | GET p99 ms | POST req/s | POST p99 ms | GET / bare | POST / bare |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for server in (BareSalvo.name, Ours.name, OursQuiet.name):
+        p99 = lambda scenario: spread([r["p99"] for r in rates.get((server, scenario), [])], "{:.2f}")
+        ratio = lambda scenario: ("—" if server == BareSalvo.name else
+                                  spread([s * 100 for s in share(server, scenario)], "{:.0f}%"))
+        lines.append(f"| {server} | {spread(rps(server, 'GET by id'))} | {p99('GET by id')} | {spread(rps(server, 'POST'))} "
+                     f"| {p99('POST')} | {ratio('GET by id')} | {ratio('POST')} |")
+    mem, raw = large["rss"]
+    f_small, f_large = large["filtered list 1,000"], large["filtered list 1,000,000"]
+    lines += ["",
+              f"- POSTs from {LIMIT_SIZE:,} to {LIMIT_LARGE:,} items ({growth['rps']:.0f} req/s, {growth['errors']} errors): "
+              f"p99 {growth['p99']:.2f} ms, p99.9 {growth['p999']:.2f} ms, slowest {growth['max']:.2f} ms.",
+              f"- Filtered list (`{LIMIT_FILTER}`): {f_small['rps']:.0f} req/s (p99 {f_small['p99']:.2f} ms) at "
+              f"{LIMIT_SIZE:,} items, {f_large['rps']:.0f} req/s (p99 {f_large['p99']:.2f} ms) at {LIMIT_LARGE:,}.",
+              f"- At {LIMIT_LARGE:,} items: `{LIMIT_SEARCH}` {large['q 1,000,000']['rps']:.1f} req/s (p99 "
+              f"{large['q 1,000,000']['p99']:.0f} ms), `{LIMIT_LIKE}` {large['_like 1,000,000']['rps']:.1f} req/s "
+              f"(p99 {large['_like 1,000,000']['p99']:.0f} ms).",
+              f"- RSS at {LIMIT_LARGE:,} people POSTed in batches, after the filtered list ran: {mem / 2**20:.0f} MiB for "
+              f"{raw / 2**20:.0f} MiB of raw JSON: {mem / raw:.2f}×.",
+              f"- Durable POSTs (`--data`, `--fsync always`): {durable[1]['rps']:.0f} req/s against "
+              f"{durable[0]['rps']:.0f} in memory (p99 {durable[1]['p99']:.2f} ms).", ""]
+    get_share, post_share = share(Ours.name, "GET by id"), share(Ours.name, "POST")
+    p99s = [r["p99"] for key, runs in rates.items() if key[0] == Ours.name for r in runs]
+    p99s += [growth["p99"], f_small["p99"], f_large["p99"]]
+    durable_share = durable[1]["rps"] / durable[0]["rps"] if durable[0]["rps"] else 0
+    filter_share = f_large["rps"] / f_small["rps"] if f_small["rps"] else 0
+    # docs/benchmarks.md before #18: q and _like at 1,000,000 items (the filtered list's 7 req/s, a full scan).
+    before = 7
+    targets = [
+        (f"GET by id at least 80% of the bare handler, default logging",
+         f"{spread([s * 100 for s in get_share], '{:.0f}%')}", bool(get_share) and statistics.median(get_share) >= 0.8),
+        (f"POST at least 60% of the bare handler", f"{spread([s * 100 for s in post_share], '{:.0f}%')}",
+         bool(post_share) and statistics.median(post_share) >= 0.6),
+        (f"p99 under 2 ms in every scenario above (POST while growing to {LIMIT_LARGE:,} included)",
+         f"highest {max(p99s):.2f} ms; while growing {growth['p99']:.2f} ms", max(p99s) < 2),
+        (f"filtered list at {LIMIT_LARGE:,} at least 50% of its rate at {LIMIT_SIZE:,}", f"{filter_share * 100:.1f}%",
+         filter_share >= 0.5),
+        (f"`q` and `_like` at {LIMIT_LARGE:,} at least 10× the {before} req/s of before",
+         f"{large['q 1,000,000']['rps'] / before:.1f}× and {large['_like 1,000,000']['rps'] / before:.1f}×",
+         min(large['q 1,000,000']['rps'], large['_like 1,000,000']['rps']) >= 10 * before),
+        (f"RSS at {LIMIT_LARGE:,} items at most 2.5× the raw JSON", f"{mem / raw:.2f}×", mem / raw <= 2.5),
+        ("durable POSTs at least 40% of in-memory ones", f"{durable_share * 100:.0f}%", durable_share >= 0.4),
+    ]
+    lines += ["| target | this run |", "|---|---|"]
+    for target, figure, ok in targets:
+        lines.append(f"| {target} | {figure}: {met(ok)} |")
+        print(f"target: {target}: {figure}: {met(ok)}", flush=True)
+    return "\n".join(lines) + "\n"
+
+
+def replace_limit_section(text, section):
+    """`text` with its limit section (up to the next `## ` heading) replaced by `section`, or inserted
+    before "## Profiling"."""
+    lines = text.splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if line.rstrip() == LIMIT_HEADING), None)
+    if start is None:
+        at = next((i for i, line in enumerate(lines) if line.rstrip() == "## Profiling"), len(lines))
+        return "".join(lines[:at]) + section + "\n" + "".join(lines[at:])
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    return "".join(lines[:start]) + section + ("\n" if end < len(lines) else "") + "".join(lines[end:])
+
+
+def limit_part():
+    """Runs the limit scenarios and returns their section of docs/benchmarks.md."""
+    load_start = os.getloadavg()[0]
+    print(f"limit: GET by id and POST at {LIMIT_SIZE:,} items against the bare salvo handler", flush=True)
+    rates = limit_rates(LIMIT_ROUNDS)
+    print(f"limit: POSTs from {LIMIT_SIZE:,} to {LIMIT_LARGE:,} items", flush=True)
+    growth = limit_growth()
+    print(f"  p99 {growth['p99']:.2f} ms, p99.9 {growth['p999']:.2f} ms, slowest {growth['max']:.2f} ms", flush=True)
+    print(f"limit: filtered list, q, _like and RSS at {LIMIT_LARGE:,} items", flush=True)
+    large = limit_large()
+    for key in ("filtered list 1,000", "filtered list 1,000,000", "q 1,000,000", "_like 1,000,000"):
+        print(f"  {key:<24} {large[key]['rps']:>8.1f} req/s  p99 {large[key]['p99']:.2f} ms", flush=True)
+    print("limit: durable mode", flush=True)
+    with tempfile.TemporaryDirectory() as workdir:
+        durable = durable_ratio(workdir)
+    section = limit_section(rates, growth, large, durable, (load_start, os.getloadavg()[0]))
+    print()
+    print(section)
+    return section
+
+
 def main():
+    if ONLY == "limit":
+        section = limit_part()
+        path = os.path.join(ROOT, "docs", "benchmarks.md")
+        with open(path) as current:
+            text = current.read()
+        with open(path, "w") as out:
+            out.write(replace_limit_section(text, section))
+        return
     rows, notes = [], []
     load_start = os.getloadavg()[0]
     for n in SIZES:
@@ -504,6 +732,7 @@ def main():
     with tempfile.TemporaryDirectory() as workdir:
         in_memory, on_disk = durable_ratio(workdir)
     fetched, size = npm_part(rows)
+    limit = limit_part()
     npm = npm_section(rows, fetched, size, (load_start, os.getloadavg()[0]))
 
     def cell(server, n, scenario):
@@ -606,6 +835,7 @@ and non-2xx answers. Both servers log per request as they do by default (to /dev
 
 {targets}
 
+{limit}
 {npm}
 ## Profiling
 
