@@ -18,14 +18,20 @@ impl Fixed {
             salvo::http::header::CONTENT_TYPE,
             salvo::http::HeaderValue::from_static("application/json"),
         );
-        res.body(salvo::http::ResBody::Once(self.0.as_bytes().to_vec().into()));
+        res.body(salvo::http::ResBody::Once(
+            self.0.as_bytes().to_vec().into(),
+        ));
     }
 }
 
 fn main() {
     let mut args = std::env::args().skip(1);
     let port: u16 = args.next().and_then(|p| p.parse().ok()).unwrap_or(3000);
-    let body: &'static str = Box::leak(args.next().unwrap_or_else(|| "{}".to_owned()).into_boxed_str());
+    let body: &'static str = Box::leak(
+        args.next()
+            .unwrap_or_else(|| "{}".to_owned())
+            .into_boxed_str(),
+    );
     let Ok(runtime) = tokio::runtime::Runtime::new() else {
         eprintln!("bare: no runtime");
         std::process::exit(1);
