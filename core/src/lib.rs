@@ -114,6 +114,7 @@
 
 mod access;
 mod body;
+mod chunked;
 mod collect;
 mod config;
 mod controls;
@@ -122,6 +123,7 @@ mod engine;
 mod error;
 mod host;
 mod ids;
+mod index;
 mod journal;
 mod namespace;
 mod number;
