@@ -750,7 +750,15 @@ machine) and `perf record` (samples of the server under load), before and after 
 
 ### The targets missed, by how much and why
 
-- POST: 54-57% of the bare handler by CPU time against 60%. A POST does more than the bare handler's
+Two runs of `BENCH_ONLY=limit BENCH_SECONDS=5` one after the other on 2026-11-30 (the table above is the
+second): GET by id 82% (80-84%) and 76% (73-81%) of the bare handler by CPU time, POST 55% (54-56%) and
+49% (48-53%); POST while growing to a million p99 6.52 and 6.72 ms, slowest 955 and 41 ms; filtered list
+at a million 0.8% and 0.5% of its rate at 1,000; RSS 1.85× and 1.84×; durable 24% and 25%. Rates by
+req/s are not comparable within a round on this machine (ours above the bare handler in most rounds).
+
+- GET by id: at the edge of 80% by CPU time (73-84% over six rounds); by req/s the rounds are too
+  disturbed to say.
+- POST: 48-56% of the bare handler by CPU time against 60%. A POST does more than the bare handler's
   fixed answer can show: it validates the body, gives the item an id (a `getrandom` system call), hashes
   its text for the ETag, stores it, records the request in the journal and builds the change a durable
   host would write; each is small, none stands out in the profile (above), and logging is no longer
@@ -770,7 +778,7 @@ machine) and `perf record` (samples of the server under load), before and after 
 - `q` and `_like` at a million items, 10× the rate before: 1.0 to 1.6×. Both still read every item;
   a pass over a million items' text costs about 100 ms on this machine however cheap the test per item.
   Ten times faster needs an index of the text (of words or of trigrams), which is not built.
-- Durable POSTs, 40% of in-memory ones: 24% in this run, while other work used the disk (47% in the run of
+- Durable POSTs, 40% of in-memory ones: 24 and 25%, while other work used the disk (47% in the run of
   2026-11-28 above, before this change, which does not touch the durable path).
 """
 
