@@ -4,10 +4,10 @@
 //!
 //! An index is built on the first list query that filters the field with an
 //! equality (`field=v`, `field:eq`, `field:in`) or a range (`_gt`, `_gte`,
-//! `_lt`, `_lte` and their `:` forms), and dropped by the next write to the
-//! collection (built again by the next such query): a write costs nothing
-//! more, and the first filtered list after a write reads every item once, as
-//! a list without an index does. A collection keeps at most
+//! `_lt`, `_lte` and their `:` forms), one index per query at most (equality
+//! filters first), and dropped by the next write to the collection (built
+//! again by the next such query): a write costs nothing more, and a filtered
+//! list that builds an index reads every item once to do it. A collection keeps at most
 //! [`MAX_FIELD_INDEXES`]; past it they are all dropped and built again as asked.
 //!
 //! An index only narrows the candidates: the list query still runs every
@@ -191,6 +191,12 @@ impl FieldIndexes {
             .get_mut()
             .unwrap_or_else(PoisonError::into_inner)
             .clear();
+    }
+
+    /// The index of `path`, if it is built.
+    pub fn get(&self, path: &[String]) -> Option<Arc<FieldIndex>> {
+        let indexes = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        indexes.get(path).map(Arc::clone)
     }
 
     /// The index of `path`, built by `build` if there is none.

@@ -57,34 +57,47 @@ pub fn select<'a>(collection: Option<&'a Collection>, query: &ListQuery) -> Sele
     run(collection.iter(), query)
 }
 
-/// The most filters of one query whose field indexes are looked at (or built).
+/// The most filters of one query whose field indexes are looked at.
 const MAX_PROBED_FILTERS: usize = 4;
 
 /// Through a field index (see [`crate::index`]): the slots of the items that
 /// may pass the narrowest equality or range filter, ascending, when they are
 /// at most `most` (half the collection: past it, reading every item costs
 /// less); `None` to read every item. The caller still runs every filter on
-/// each candidate.
+/// each candidate. Equality filters are looked at first, and one query builds
+/// at most one index, so a query costs at most one pass to build it besides
+/// its own.
 fn indexed(collection: &Collection, query: &ListQuery, most: usize) -> Option<Vec<u32>> {
+    let probe_of = |filter: &Filter| match filter.op {
+        Op::Eq => Some(Probe::Eq),
+        Op::Gt => Some(Probe::Gt),
+        Op::Gte => Some(Probe::Gte),
+        Op::Lt => Some(Probe::Lt),
+        Op::Lte => Some(Probe::Lte),
+        _ => None,
+    };
+    let equalities = query.filters.iter().filter(|f| f.op == Op::Eq);
+    let ranges = query.filters.iter().filter(|f| f.op != Op::Eq);
+    let probed = equalities
+        .chain(ranges)
+        .filter_map(|filter| Some((filter, probe_of(filter)?)));
+    let indexes = collection.field_indexes();
     let mut best: Option<(usize, std::sync::Arc<FieldIndex>, Probe, &Filter)> = None;
-    let probed = query.filters.iter().filter_map(|filter| {
-        let probe = match filter.op {
-            Op::Eq => Probe::Eq,
-            Op::Gt => Probe::Gt,
-            Op::Gte => Probe::Gte,
-            Op::Lt => Probe::Lt,
-            Op::Lte => Probe::Lte,
-            _ => return None,
-        };
-        Some((filter, probe))
-    });
+    let mut built = false;
     for (filter, probe) in probed.take(MAX_PROBED_FILTERS) {
-        let index = collection.field_indexes().get_or_build(&filter.path, || {
-            FieldIndex::build(
-                collection.slotted().map(|(slot, item)| (slot, item.json)),
-                |json, out| reach(json, &filter.path, out),
-            )
-        });
+        let index = match indexes.get(&filter.path) {
+            Some(index) => index,
+            None if built => continue,
+            None => {
+                built = true;
+                indexes.get_or_build(&filter.path, || {
+                    FieldIndex::build(
+                        collection.slotted().map(|(slot, item)| (slot, item.json)),
+                        |json, out| reach(json, &filter.path, out),
+                    )
+                })
+            }
+        };
         let estimate = index.estimate(probe, &filter.values);
         if best.as_ref().is_none_or(|(least, ..)| estimate < *least) {
             best = Some((estimate, index, probe, filter));
