@@ -80,19 +80,40 @@ impl FieldIndex {
         items: impl Iterator<Item = (u32, &'a str)>,
         mut reach: impl FnMut(&'a str, &mut Vec<&'a str>),
     ) -> Self {
-        let mut slots: BTreeMap<Key, Vec<u32>> = BTreeMap::new();
+        // By the value's raw text first (no copy, no decoding per item), then
+        // by key: texts that are the same value (`1` and `1.0`, `"a"` and
+        // `"\u0061"`) share a key.
+        let mut by_text: HashMap<&'a str, Vec<u32>> = HashMap::new();
         let mut reached = Vec::new();
         for (slot, json) in items {
             reached.clear();
             reach(json, &mut reached);
-            for raw in &reached {
-                if let Some(key) = Key::of(raw) {
-                    let list = slots.entry(key).or_default();
-                    // An item reaching the same value twice (`[1,1]`) is listed once.
-                    if list.last() != Some(&slot) {
-                        list.push(slot);
-                    }
+            for &raw in &reached {
+                let list = by_text.entry(raw).or_default();
+                // An item reaching the same value twice (`[1,1]`) is listed once.
+                if list.last() != Some(&slot) {
+                    list.push(slot);
                 }
+            }
+        }
+        let mut slots: BTreeMap<Key, Vec<u32>> = BTreeMap::new();
+        let mut merged = Vec::new();
+        for (raw, list) in by_text {
+            let Some(key) = Key::of(raw) else { continue };
+            match slots.entry(key) {
+                std::collections::btree_map::Entry::Vacant(vacant) => {
+                    vacant.insert(list);
+                }
+                std::collections::btree_map::Entry::Occupied(mut occupied) => {
+                    occupied.get_mut().extend(list);
+                    merged.push(occupied.key().clone());
+                }
+            }
+        }
+        for key in merged {
+            if let Some(list) = slots.get_mut(&key) {
+                list.sort_unstable();
+                list.dedup();
             }
         }
         Self { slots }

@@ -65,8 +65,8 @@ const MAX_PROBED_FILTERS: usize = 4;
 /// at most `most` (half the collection: past it, reading every item costs
 /// less); `None` to read every item. The caller still runs every filter on
 /// each candidate. Equality filters are looked at first, and one query builds
-/// at most one index, so a query costs at most one pass to build it besides
-/// its own.
+/// at most one index, and none once a built one narrows the list, so a query
+/// costs at most one pass to build it besides its own.
 fn indexed(collection: &Collection, query: &ListQuery, most: usize) -> Option<Vec<u32>> {
     let probe_of = |filter: &Filter| match filter.op {
         Op::Eq => Some(Probe::Eq),
@@ -87,7 +87,8 @@ fn indexed(collection: &Collection, query: &ListQuery, most: usize) -> Option<Ve
     for (filter, probe) in probed.take(MAX_PROBED_FILTERS) {
         let index = match indexes.get(&filter.path) {
             Some(index) => index,
-            None if built => continue,
+            // Built indexes are enough once one of them narrows the list.
+            None if built || best.as_ref().is_some_and(|(least, ..)| *least <= most) => continue,
             None => {
                 built = true;
                 indexes.get_or_build(&filter.path, || {
