@@ -6,7 +6,9 @@
 //! keeps deletes amortised O(1). A Fenwick tree over the slots counts live
 //! items, so the k-th item (the start of a page) is found in O(log n). Items
 //! are kept as the compact JSON text they are echoed with, so a read copies
-//! bytes and re-encodes nothing.
+//! bytes and re-encodes nothing. The slots, the index and the tree grow in
+//! small steps ([`crate::chunked`]), so no write pauses to copy or rehash a
+//! whole collection; filters have indexes of their own ([`crate::index`]).
 //!
 //! Memory per item is its text plus about 40 bytes: the id is not stored
 //! twice but read from the end of the text (every item ends with its `_id`),
