@@ -27,6 +27,14 @@
 # 100,000 items, BENCH_SIZES to change), rewriting only that section of docs/benchmarks.md:
 #
 #   BENCH_ONLY=queries BENCH_SECONDS=5 bash bench/run.sh
+#
+# The limit (issue #18): the native server against a bare salvo handler built here
+# (native/examples/bare.rs, same salvo and runtime, a fixed answer; not shipped), GET by id and POST
+# in BENCH_ROUNDS (default 3) interleaved rounds, POST latency while the store grows to 1,000,000
+# items, the filtered list at 1,000 and 1,000,000, `q` and `_like` and RSS at 1,000,000, durable POSTs.
+# Prints each target with its figure and rewrites only that section of docs/benchmarks.md:
+#
+#   BENCH_ONLY=limit BENCH_SECONDS=5 bash bench/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 oha_version=1.16.0
@@ -36,7 +44,7 @@ tools="$cargo_tools"
 if [[ ! -e bench/node_modules/.package-lock.json || bench/package-lock.json -nt bench/node_modules/.package-lock.json ]]; then
     npm ci --prefix bench --no-audit --no-fund
 fi
-cargo build --release --locked -p mock-rest-api
-bash scripts/node.sh build
+cargo build --release --locked -p mock-rest-api --bin mock-rest-api --example bare
+[[ "${BENCH_ONLY:-}" == limit ]] || bash scripts/node.sh build
 command -v taskset > /dev/null || echo "bench: taskset not found; servers and load share the CPUs" >&2
 OHA="$tools/bin/oha" exec python3 bench/bench.py

@@ -130,6 +130,7 @@
 
 mod access;
 mod body;
+mod chunked;
 mod collect;
 mod config;
 mod controls;
@@ -139,6 +140,7 @@ mod error;
 mod feed;
 mod host;
 mod ids;
+mod index;
 mod journal;
 mod namespace;
 mod number;

@@ -6,7 +6,9 @@
 //! keeps deletes amortised O(1). A Fenwick tree over the slots counts live
 //! items, so the k-th item (the start of a page) is found in O(log n). Items
 //! are kept as the compact JSON text they are echoed with, so a read copies
-//! bytes and re-encodes nothing.
+//! bytes and re-encodes nothing. The slots, the index and the tree grow in
+//! small steps ([`crate::chunked`]), so no write pauses to copy or rehash a
+//! whole collection; filters have indexes of their own ([`crate::index`]).
 //!
 //! Memory per item is its text plus about 40 bytes: the id is not stored
 //! twice but read from the end of the text (every item ends with its `_id`),
@@ -14,9 +16,10 @@
 //! foreign key asked for, an index of the items by the id their key names,
 //! built when first needed and dropped by the next write.
 
+use crate::chunked::{Chunked, ShardedTable};
 use crate::ids::{self, IdKind, ID_KEY};
+use crate::index::FieldIndexes;
 use crate::text;
-use hashbrown::HashTable;
 use indexmap::IndexMap;
 use std::borrow::Cow;
 use std::collections::hash_map::RandomState;
@@ -119,8 +122,8 @@ impl Item<'_> {
 /// Counts of live slots, for finding the k-th live item in O(log n).
 #[derive(Debug, Clone, Default)]
 struct Fenwick {
-    /// 1-based; `tree[0]` is unused.
-    tree: Vec<u32>,
+    /// 1-based; `tree[0]` is unused. In chunks, so growing copies nothing.
+    tree: Chunked<u32>,
 }
 
 impl Fenwick {
@@ -157,8 +160,9 @@ impl Fenwick {
     fn reset(&mut self, len: usize) {
         self.tree.clear();
         self.tree.push(0);
-        self.tree
-            .extend((1..=len).map(|at| (at & at.wrapping_neg()) as u32));
+        for at in 1..=len {
+            self.tree.push((at & at.wrapping_neg()) as u32);
+        }
     }
 
     /// The slot of the k-th (0-based) live item, if there are that many.
@@ -212,9 +216,11 @@ impl KeyIndexes {
 /// The items of one resource type, in creation order.
 #[derive(Debug, Clone, Default)]
 pub struct Collection {
-    slots: Vec<Option<Entry>>,
-    /// Slot numbers, hashed by the id of the entry in the slot.
-    index: HashTable<u32>,
+    /// In chunks, so a new item never moves the others (see [`crate::chunked`]).
+    slots: Chunked<Option<Entry>>,
+    /// Slot numbers, hashed by the id of the entry in the slot; in shards, so
+    /// growing rehashes a small part of it.
+    index: ShardedTable,
     hasher: RandomState,
     live: Fenwick,
     holes: usize,
@@ -226,6 +232,8 @@ pub struct Collection {
     /// The largest integer id, when known: `None` after the largest is
     /// removed, until [`Collection::largest_integer_id`] looks again.
     largest: Option<i64>,
+    /// Secondary indexes for filters, dropped by every write (see [`crate::index`]).
+    fields: FieldIndexes,
 }
 
 impl Collection {
@@ -270,6 +278,26 @@ impl Collection {
             index.entry(id.into_owned()).or_default().push(slot);
         }
         index
+    }
+
+    /// The collection's field indexes (see [`crate::index`]).
+    pub(crate) fn field_indexes(&self) -> &FieldIndexes {
+        &self.fields
+    }
+
+    /// Every item with its slot, in creation order.
+    pub(crate) fn slotted(&self) -> impl Iterator<Item = (u32, Item<'_>)> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(slot, entry)| Some((u32::try_from(slot).ok()?, entry.as_ref()?.item())))
+    }
+
+    /// The items in these slots (given ascending), in creation order.
+    pub(crate) fn at_slots(&self, slots: Vec<u32>) -> impl Iterator<Item = Item<'_>> {
+        slots
+            .into_iter()
+            .filter_map(|slot| self.slots.get(slot as usize)?.as_ref().map(Entry::item))
     }
 
     /// How many items there are.
@@ -331,13 +359,14 @@ impl Collection {
     /// The items from the `skip`-th on, in creation order, found in O(log n).
     pub fn iter_from(&self, skip: usize) -> impl Iterator<Item = Item<'_>> {
         let start = self.live.find(skip).unwrap_or(self.slots.len());
-        self.slots[start..].iter().flatten().map(Entry::item)
+        self.slots.iter_from(start).flatten().map(Entry::item)
     }
 
     /// Stores an item: a new id goes last, a known id is replaced in its place.
     /// Returns whether the id was new.
     fn put(&mut self, key: &str, id: &str, json: String) -> bool {
         self.keys.clear();
+        self.fields.clear();
         let mut entry = Entry::new(key, id, json, 0);
         entry.tag = tag_of(&entry.json);
         let integer = entry.integer_id();
@@ -377,10 +406,9 @@ impl Collection {
     fn remove(&mut self, id: &str) -> Option<(Box<str>, u64)> {
         let slot = self.slot_of(id)?;
         self.keys.clear();
+        self.fields.clear();
         let hash = self.hasher.hash_one(id);
-        if let Ok(found) = self.index.find_entry(hash, |&s| s as usize == slot) {
-            found.remove();
-        }
+        self.index.remove(hash, |&s| s as usize == slot);
         let entry = self.slots.get_mut(slot)?.take()?;
         if entry.integer_id().is_some() && entry.integer_id() == self.largest {
             self.largest = None;
@@ -397,6 +425,7 @@ impl Collection {
     /// Drops the holes and rebuilds the index.
     fn sweep(&mut self) {
         self.keys.clear();
+        self.fields.clear();
         self.slots.retain(Option::is_some);
         self.index.clear();
         let (hasher, slots) = (&self.hasher, &self.slots);

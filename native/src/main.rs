@@ -1,6 +1,6 @@
 //! `mock-rest-api`: the server binary. See the crate docs of `mock_rest_api`.
 
-use mock_rest_api::{healthcheck, serve, Settings};
+use mock_rest_api::{healthcheck, log, serve, Settings};
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 
@@ -15,8 +15,17 @@ fn main() -> ExitCode {
             }
         };
     }
+    // Lines go through a queue to a thread of their own (see `mock_rest_api::log`); the
+    // guard, dropped when `main` returns, writes out what is queued.
+    let (writer, _log) = match log::non_blocking(std::io::stderr()) {
+        Ok(started) => started,
+        Err(err) => {
+            eprintln!("mock-rest-api could not start its log thread: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
     tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),

@@ -1,0 +1,211 @@
+//! The log's writer: each event's text is appended to a bounded buffer that
+//! a thread of its own writes to stderr, so a request never waits on stderr
+//! (a slow terminal, a full pipe, a busy disk) and many lines cost one write.
+//!
+//! - The thread sleeps until a line arrives in an empty buffer, then lets
+//!   [`BATCH`] pass to gather more and writes them all at once: a line reaches
+//!   stderr within about [`BATCH`], and a busy server makes one write and one
+//!   wake-up per batch, not per request.
+//! - When stderr falls so far behind that [`BUFFER_BYTES`] wait, new lines
+//!   are dropped, not waited for, and counted; the next write says how many
+//!   were dropped.
+//! - [`LogGuard`], when dropped (at the end of `main`), writes every line
+//!   buffered so far and flushes before the process exits.
+
+use std::io::{self, Write};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::Duration;
+use tracing_subscriber::fmt::MakeWriter;
+
+/// The most bytes of log lines waiting to be written; past it, lines are dropped.
+pub const BUFFER_BYTES: usize = 4 * 1024 * 1024;
+
+/// How long the log thread gathers lines before it writes them.
+pub const BATCH: Duration = Duration::from_millis(5);
+
+#[derive(Default)]
+struct Pending {
+    bytes: Vec<u8>,
+    dropped: u64,
+    stop: bool,
+}
+
+#[derive(Default)]
+struct Shared {
+    pending: Mutex<Pending>,
+    arrived: Condvar,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Pending> {
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A `MakeWriter` for `tracing_subscriber::fmt` that buffers each event's
+/// text for the log thread.
+#[derive(Clone)]
+pub struct LogWriter(Arc<Shared>);
+
+/// Stops the log thread when dropped, after it has written every line buffered.
+pub struct LogGuard {
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// Starts the log thread over `out` (stderr in the binary); the writer to
+/// give `tracing_subscriber`, and the guard to keep until the end of `main`.
+pub fn non_blocking(out: impl Write + Send + 'static) -> io::Result<(LogWriter, LogGuard)> {
+    let shared = Arc::new(Shared::default());
+    let theirs = Arc::clone(&shared);
+    let thread = std::thread::Builder::new()
+        .name("log".to_owned())
+        .spawn(move || write_lines(&theirs, out))?;
+    Ok((
+        LogWriter(Arc::clone(&shared)),
+        LogGuard {
+            shared,
+            thread: Some(thread),
+        },
+    ))
+}
+
+fn write_lines(shared: &Shared, out: impl Write) {
+    let mut out = out;
+    let mut spare = Vec::new();
+    let mut pending = shared.lock();
+    loop {
+        while pending.bytes.is_empty() && !pending.stop {
+            pending = shared
+                .arrived
+                .wait(pending)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        if !pending.stop {
+            drop(pending);
+            std::thread::sleep(BATCH);
+            pending = shared.lock();
+        }
+        std::mem::swap(&mut pending.bytes, &mut spare);
+        let dropped = std::mem::take(&mut pending.dropped);
+        let stop = pending.stop;
+        drop(pending);
+        // Write errors are ignored: there is nowhere left to report them.
+        let _ = out.write_all(&spare);
+        if dropped > 0 {
+            let _ = writeln!(
+                out,
+                "mock-rest-api: {dropped} log lines dropped: the log could not keep up"
+            );
+        }
+        let _ = out.flush();
+        spare.clear();
+        if stop {
+            return;
+        }
+        pending = shared.lock();
+    }
+}
+
+impl Drop for LogGuard {
+    fn drop(&mut self) {
+        self.shared.lock().stop = true;
+        self.shared.arrived.notify_one();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// One event's text, buffered when the event is written whole (on drop).
+pub struct Line<'a> {
+    text: Vec<u8>,
+    writer: &'a LogWriter,
+}
+
+impl Write for Line<'_> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.text.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for Line<'_> {
+    fn drop(&mut self) {
+        if self.text.is_empty() {
+            return;
+        }
+        let shared = &self.writer.0;
+        let mut pending = shared.lock();
+        let was_empty = pending.bytes.is_empty();
+        if pending.bytes.len() + self.text.len() > BUFFER_BYTES {
+            pending.dropped += 1;
+        } else {
+            pending.bytes.extend_from_slice(&self.text);
+        }
+        drop(pending);
+        // One wake-up per batch: the thread is asleep only while the buffer is empty.
+        if was_empty {
+            shared.arrived.notify_one();
+        }
+    }
+}
+
+impl<'a> MakeWriter<'a> for LogWriter {
+    type Writer = Line<'a>;
+
+    fn make_writer(&'a self) -> Line<'a> {
+        Line {
+            text: Vec::with_capacity(160),
+            writer: self,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// A writer whose bytes the test can read after the log thread stops.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            self.0
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn every_line_is_written_by_the_time_the_guard_is_dropped() {
+        let out = Captured::default();
+        let (writer, guard) = non_blocking(out.clone()).unwrap();
+        for n in 0..1000 {
+            let mut line = writer.make_writer();
+            write!(line, "line {n}").unwrap();
+            writeln!(line).unwrap();
+        }
+        // Past the bound, lines are dropped and counted.
+        let big = vec![b'x'; BUFFER_BYTES + 1];
+        writer.make_writer().write_all(&big).unwrap();
+        drop(guard);
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        let expected: String = (0..1000).map(|n| format!("line {n}\n")).collect();
+        let dropped = "mock-rest-api: 1 log lines dropped: the log could not keep up\n";
+        assert_eq!(text, format!("{expected}{dropped}"));
+    }
+}
