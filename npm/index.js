@@ -87,6 +87,10 @@ export function createMock(options = {}) {
         // The engine applies the body limit (413) by the core's rule.
         const bytes = new Uint8Array(await request.arrayBuffer());
         const answer = await namespaces.handle(request.method, url.pathname + url.search, headers, bytes);
+        if (answer.fault === 'reset') {
+            // A rule drops the connection: fetch rejects, as on a network failure.
+            throw new TypeError('fetch failed: the mock dropped the connection (a rule with fault "reset")');
+        }
         if (answer.subscriber) {
             return new Response(eventStream(answer), { status: answer.status, headers: answer.headers });
         }

@@ -100,6 +100,23 @@ test('a positional FILE is the read-only seed, and the start log says so', async
     assert.equal(fs.readFileSync(file, 'utf8'), before);
 });
 
+test('a rule with fault "reset" drops the connection with no answer, and the next request is answered', async () => {
+    const dir = scratch();
+    const rules = path.join(dir, 'rules.json');
+    fs.writeFileSync(rules, JSON.stringify([{ match: { path: '/api/payments' }, respond: { fault: 'reset' }, times: 1 }]));
+    const server = await start(['--rules', rules]);
+    try {
+        // fetch rejects when the connection closes before any answer (undici: "fetch failed", "other side closed").
+        await assert.rejects(fetch(`${server.base}/api/payments`), TypeError);
+        const next = await fetch(`${server.base}/api/payments`);
+        assert.equal(next.status, 200, 'times: 1 is used up');
+        await server.waitFor(/GET \/api\/payments dropped/);
+    } finally {
+        await server.stop();
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+});
+
 test('settings by flag and environment; a bad one stops the start naming it', async () => {
     const server = await start(['--app-name', 'by-flag', '--cors-origins=http://a.test'], { APP_VERSION: '9.9.9' });
     try {

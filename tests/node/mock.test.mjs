@@ -48,6 +48,15 @@ test('rules given to createMock answer, and reset brings them back; a bad rule i
     assert.throws(() => createMock({ rules: [{ match: { path: '/x' }, respond: { status: 99 } }] }), /status/);
 });
 
+test('a rule with fault "reset" makes mock.fetch reject as a network failure, and changes nothing', async () => {
+    const rules = [{ match: { method: 'POST', path: '/api/payments' }, respond: { fault: 'reset' }, times: 1 }];
+    const mock = createMock({ rules });
+    await assert.rejects(mock.fetch('/api/payments', { method: 'POST', body: '{"n":1}' }), TypeError);
+    assert.deepEqual(await (await mock.fetch('/api/payments')).json(), [], 'nothing was stored');
+    assert.equal((await mock.fetch('/api/payments', { method: 'POST', body: '{"n":2}' })).status, 200, 'times: 1 is used up');
+    await mock.close();
+});
+
 test('mock.fetch answers with a real Response from a real store', async () => {
     const mock = createMock({ appName: 'shop' });
     const created = await mock.fetch('http://api.test/api/products', {
