@@ -45,8 +45,9 @@ struct Namespaced {
     namespace: String,
 }
 
-impl Target for Namespaced {
-    fn send(&mut self, request: &WireRequest) -> Result<WireResponse, String> {
+impl Namespaced {
+    /// The request with its namespace header moved under this case's namespace.
+    fn within(&self, request: &WireRequest) -> WireRequest {
         let mut request = request.clone();
         let own = request
             .headers
@@ -59,6 +60,13 @@ impl Target for Namespaced {
             _ => self.namespace.clone(),
         };
         request.headers.push(("X-Mock-Namespace".to_owned(), name));
+        request
+    }
+}
+
+impl Target for Namespaced {
+    fn send(&mut self, request: &WireRequest) -> Result<WireResponse, String> {
+        let request = self.within(request);
         self.inner.send(&request)
     }
 
@@ -66,10 +74,7 @@ impl Target for Namespaced {
         &mut self,
         request: &WireRequest,
     ) -> Result<(WireResponse, Box<dyn conformance::EventStream>), String> {
-        let mut request = request.clone();
-        request
-            .headers
-            .push(("X-Mock-Namespace".to_owned(), self.namespace.clone()));
+        let request = self.within(request);
         self.inner.open_stream(&request)
     }
 }
