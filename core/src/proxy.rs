@@ -312,13 +312,9 @@ impl Outcome {
     pub(crate) fn forwarding(forward: Forward, changes: Vec<Change>) -> Self {
         let response = forward.unsupported();
         Self {
-            response,
             changes,
-            delay: Duration::ZERO,
-            fault: None,
-            events: Vec::new(),
-            subscribe: None,
             forward: Some(forward),
+            ..Self::refused(response)
         }
     }
 }

@@ -136,3 +136,20 @@ pub struct Outcome {
     /// `changes` are still to be persisted (a rule's `times` counted).
     pub forward: Option<Forward>,
 }
+
+impl Outcome {
+    /// The outcome of a request a host refuses before the engine runs it (a
+    /// body that did not arrive whole, a bad namespace): this response, and
+    /// nothing else to do.
+    pub fn refused(response: Response) -> Self {
+        Self {
+            response,
+            changes: Vec::new(),
+            delay: Duration::ZERO,
+            fault: None,
+            events: Vec::new(),
+            subscribe: None,
+            forward: None,
+        }
+    }
+}

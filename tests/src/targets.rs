@@ -189,15 +189,7 @@ impl CoreTarget {
                     .engines
                     .get(DEFAULT_NAMESPACE)
                     .ok_or("the default namespace is made first")?;
-                return Ok(Outcome {
-                    response: default.error_response(&err, &request),
-                    changes: Vec::new(),
-                    delay: Duration::ZERO,
-                    fault: None,
-                    events: Vec::new(),
-                    subscribe: None,
-                    forward: None,
-                });
+                return Ok(Outcome::refused(default.error_response(&err, &request)));
             }
         };
         let engine = self

@@ -304,15 +304,7 @@ impl MockEngine {
         let outcome = match read {
             Ok(()) => self.engine.handle(&request, unix_now()),
             // Refused before the engine: nothing changes.
-            Err(error) => Outcome {
-                response: self.engine.error_response(&error, &request),
-                changes: Vec::new(),
-                delay: Duration::ZERO,
-                fault: None,
-                events: Vec::new(),
-                subscribe: None,
-                forward: None,
-            },
+            Err(error) => Outcome::refused(self.engine.error_response(&error, &request)),
         };
         (outcome, request)
     }

@@ -51,18 +51,7 @@ impl Engine {
                 .unwrap_or_default();
             return Ok(respond(200, JSON, text.into_owned().into_bytes()));
         }
-        let etag = item.etag();
-        if request
-            .header("if-none-match")
-            .is_some_and(|wanted| etag_listed(wanted, &etag, true))
-        {
-            return Ok(Response {
-                status: 304,
-                headers: vec![("etag", etag)],
-                body: Vec::new(),
-            });
-        }
-        Ok(item_response(item))
+        Ok(read_response(item, request))
     }
 
     pub(super) fn create(
@@ -326,19 +315,7 @@ impl Engine {
 
     /// `GET /api/{singular}`: the object, with its `ETag`.
     pub(super) fn get_single(&self, name: &str, request: &Request) -> Result<Response, ApiError> {
-        let single = self.find_single(name)?;
-        let etag = single.etag();
-        if request
-            .header("if-none-match")
-            .is_some_and(|wanted| etag_listed(wanted, &etag, true))
-        {
-            return Ok(Response {
-                status: 304,
-                headers: vec![("etag", etag)],
-                body: Vec::new(),
-            });
-        }
-        Ok(item_response(single))
+        Ok(read_response(self.find_single(name)?, request))
     }
 
     /// PUT (`merge: false`) or PATCH (`merge: true`) of a singular resource.
@@ -532,6 +509,23 @@ fn etag_listed(header: &str, etag: &str, weak: bool) -> bool {
             || candidate == etag
             || (weak && candidate.strip_prefix("W/") == Some(etag))
     })
+}
+
+/// A read of a stored object (an item or a singular resource): `304` with its
+/// `ETag` when `If-None-Match` names it, else the object.
+fn read_response(item: Item<'_>, request: &Request) -> Response {
+    let etag = item.etag();
+    if request
+        .header("if-none-match")
+        .is_some_and(|wanted| etag_listed(wanted, &etag, true))
+    {
+        return Response {
+            status: 304,
+            headers: vec![("etag", etag)],
+            body: Vec::new(),
+        };
+    }
+    item_response(item)
 }
 
 fn item_response(item: Item<'_>) -> Response {
