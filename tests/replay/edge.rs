@@ -61,8 +61,9 @@ struct Namespaced {
     namespace: String,
 }
 
-impl Target for Namespaced {
-    fn send(&mut self, request: &WireRequest) -> Result<WireResponse, String> {
+impl Namespaced {
+    /// The request with the namespace header this target sends.
+    fn in_namespace(&self, request: &WireRequest) -> WireRequest {
         let mut request = request.clone();
         let own = request
             .headers
@@ -75,6 +76,13 @@ impl Target for Namespaced {
             _ => self.namespace.clone(),
         };
         request.headers.push(("X-Mock-Namespace".to_owned(), name));
+        request
+    }
+}
+
+impl Target for Namespaced {
+    fn send(&mut self, request: &WireRequest) -> Result<WireResponse, String> {
+        let request = self.in_namespace(request);
         self.inner.send(&request)
     }
 
@@ -82,10 +90,7 @@ impl Target for Namespaced {
         &mut self,
         request: &WireRequest,
     ) -> Result<(WireResponse, Box<dyn conformance::EventStream>), String> {
-        let mut request = request.clone();
-        request
-            .headers
-            .push(("X-Mock-Namespace".to_owned(), self.namespace.clone()));
+        let request = self.in_namespace(request);
         self.inner.open_stream(&request)
     }
 }
