@@ -776,8 +776,8 @@ fn fake_target() -> Result<String, String> {
 /// come back as they are (a redirect passed back, a 5xx as it is), silence is
 /// `504`, 100 MiB is `502`; the recording's exports (`/__admin/rules`,
 /// `/__admin/snapshot`) then replay in another namespace of a Worker with no
-/// target (the edge has no `--rules` or fixtures files: they go in with
-/// `POST /__admin/rules` and `PUT /__admin/snapshot`).
+/// target (with `POST /__admin/rules` and `PUT /__admin/snapshot`, as a
+/// recording larger than the vars `RULES` and `FIXTURES` may hold goes in).
 fn proxy_records_and_replays(servers: &Servers) -> Result<(), String> {
     let target = fake_target()?;
     let settings = vec![
