@@ -9,11 +9,14 @@
 //!   itself, so its `/health` lists no other namespace.
 //! - The Durable Object (`MockStore`, a class the wasm module exports): it owns
 //!   one [`Engine`], loads the store and the rules from its SQLite storage on the first
-//!   request after it starts, writes each request's changes there (one row per
+//!   request after it starts (or, when nothing was ever stored, stores the seed), writes each request's changes there (one row per
 //!   item, in one transaction) before it answers, and waits the engine's delay
 //!   on a timer.
 //! - The settings ([`settings`]): the native server's names (`APP_NAME`,
-//!   `API_TOKEN`, `DELAY_MS`, ...) read from the Worker's vars and secrets.
+//!   `API_TOKEN`, `DELAY_MS`, ...) read from the Worker's vars and secrets,
+//!   and the seed of every new namespace, the vars `FIXTURES` and `RULES`
+//!   ([`settings::seed`]): stored on the namespace's first start, and what
+//!   `POST /__admin/reset` returns to.
 //! - `PROXY_TARGET`: what the engine asks to forward is sent with the
 //!   runtime's `fetch` (`proxy`), and the answer handed back to the engine.
 //!
@@ -23,8 +26,8 @@
 //! settings that do not work), which the core builds
 //! (`Engine::error_response`, `error_response_without_engine`); the body is
 //! read by the core's rules (`BodyCollector`).
-//! Fixtures (`DATA_FILE`), and a request journal that outlives the object (it
-//! is per object and in memory). Bindings are declared in `wrangler.toml`; the
+//! Files (`DATA_FILE`, fixtures and rules files: the seed is vars), and a
+//! request journal that outlives the object (it is per object and in memory). Bindings are declared in `wrangler.toml`; the
 //! code only names the Durable Object's, `MOCK_STORE`.
 //!
 //! On the host (x86_64) the crate is only [`settings`], so the workspace's

@@ -6,11 +6,12 @@ use crate::settings;
 use crate::storage::Storage;
 use futures_util::StreamExt;
 use mock_rest_core::{
-    error_response_without_engine, ApiError, BodyCollector, Engine, Fault, Feed, IdSource, Method,
-    Outcome, Request,
+    error_response_without_engine, ApiError, BodyCollector, Change, Engine, Fault, Feed, IdSource,
+    Method, Outcome, Request,
 };
 use std::cell::RefCell;
 use std::time::Duration;
+use wasm_bindgen::JsValue;
 use worker::{
     console_error, console_warn, durable_object, DurableObject, Env, Headers, ResponseBuilder,
     State,
@@ -199,16 +200,49 @@ impl MockStore {
     }
 
     /// The engine with every stored item, as it was before the object was
-    /// evicted. Uptime counts from here.
+    /// evicted, and the seed (`FIXTURES`, `RULES`) as what `POST
+    /// /__admin/reset` returns to. A namespace never written before starts
+    /// from the seed, which is stored first. Uptime counts from here.
     fn start(&self) -> Result<Live, String> {
         let config = self.config()?;
+        let mut engine = Engine::new(config, Box::new(CryptoIds), unix_now());
+        settings::seed(&mut engine, |name| self.seed_var(name))
+            .map_err(|err| format!("The Worker's seed is not valid: {err}."))?;
         let storage = Storage::open(&self.state)
             .map_err(|err| format!("The store could not be opened: {err}."))?;
-        let mut engine = Engine::new(config, Box::new(CryptoIds), unix_now());
-        storage
-            .load(&mut engine)
-            .map_err(|err| format!("The store could not be loaded: {err}."))?;
+        let begun = storage
+            .begun()
+            .map_err(|err| format!("The store could not be read: {err}."))?;
+        if begun {
+            // The rows are the store: the seed stays only what reset returns to.
+            engine.apply(&Change::ClearAll);
+            engine.apply(&Change::ClearRules);
+            storage
+                .load(&mut engine)
+                .map_err(|err| format!("The store could not be loaded: {err}."))?;
+        } else {
+            storage
+                .begin(&engine.rebuild_changes())
+                .map_err(|err| format!("The seed could not be stored: {err}."))?;
+        }
         Ok(Live { engine, storage })
+    }
+
+    /// A seed var's text: a string as it is; JSON given in `wrangler.toml`
+    /// (a table or an array, which the runtime hands over as an object) as
+    /// its JSON text; `None` when it is not set.
+    fn seed_var(&self, name: &str) -> Option<String> {
+        let env: &JsValue = self.env.as_ref();
+        let value = worker::js_sys::Reflect::get(env, &JsValue::from_str(name)).ok()?;
+        if value.is_undefined() || value.is_null() {
+            return None;
+        }
+        match value.as_string() {
+            Some(text) => Some(text),
+            None => worker::js_sys::JSON::stringify(&value)
+                .ok()
+                .and_then(|text| text.as_string()),
+        }
     }
 }
 

@@ -1,8 +1,18 @@
 //! The Worker's settings: its vars and secrets, read into the engine's
-//! [`Config`], and the namespace a request belongs to. Plain functions of
+//! [`Config`], the seed of every new namespace (the vars [`FIXTURES`] and
+//! [`RULES`]), and the namespace a request belongs to. Plain functions of
 //! strings, so they are tested on the host.
 
-use mock_rest_core::{namespace_name, ApiError, Config, SETTINGS};
+use mock_rest_core::{namespace_name, ApiError, Config, Engine, SETTINGS};
+
+/// The var holding the fixtures (a snapshot's JSON text, `{"type": [items],
+/// "single": {...}}`) every new namespace starts from and `POST
+/// /__admin/reset` returns to: the native server's fixtures file, as text.
+pub const FIXTURES: &str = "FIXTURES";
+
+/// The var holding the rules (a JSON array) every new namespace starts with
+/// and `POST /__admin/reset` restores: the native server's rules file, as text.
+pub const RULES: &str = "RULES";
 
 /// The header that picks a request's namespace (its own store, in its own
 /// Durable Object).
@@ -46,11 +56,41 @@ pub fn config(setting: impl Fn(&str) -> Option<String>) -> Result<(Config, Vec<S
     Ok((config, warnings))
 }
 
+/// Loads the seed into a new engine: the rules of [`RULES`], then the
+/// fixtures of [`FIXTURES`], each the store or rules the engine starts with
+/// and returns to on `POST /__admin/reset` (the core's
+/// [`Engine::load_rules`] and [`Engine::load_fixtures`]). `setting` returns a
+/// var's value, or `None` when it is not set; a blank value counts as not
+/// set. A value the engine refuses is an error naming the var, with the
+/// engine's reason (invalid JSON names line and column). Returns the number
+/// of items and of rules.
+pub fn seed(
+    engine: &mut Engine,
+    setting: impl Fn(&str) -> Option<String>,
+) -> Result<(usize, usize), String> {
+    let given = |name: &str| setting(name).filter(|value| !value.trim().is_empty());
+    let invalid = |name: &str, error: ApiError| format!("{name}: {}", error.message());
+    let rules = match given(RULES) {
+        Some(text) => engine
+            .load_rules(text.as_bytes())
+            .map_err(|error| invalid(RULES, error))?,
+        None => 0,
+    };
+    let items = match given(FIXTURES) {
+        Some(text) => engine
+            .load_fixtures(text.as_bytes())
+            .map_err(|error| invalid(FIXTURES, error))?,
+        None => 0,
+    };
+    Ok((items, rules))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mock_rest_core::AuthScope;
+    use mock_rest_core::{AuthScope, Method, Request, SeededIds};
     use std::cell::RefCell;
+    use std::time::Duration;
 
     fn from(pairs: &[(&str, &str)]) -> Result<Config, String> {
         config(|name| {
@@ -135,5 +175,83 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    fn seeded(pairs: &[(&str, &str)]) -> (Engine, Result<(usize, usize), String>) {
+        let (config, _) = config(|_| None).unwrap();
+        let mut engine = Engine::new(config, Box::new(SeededIds::new(7)), Duration::ZERO);
+        let loaded = seed(&mut engine, |name| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| (*v).to_owned())
+        });
+        (engine, loaded)
+    }
+
+    fn send(engine: &mut Engine, method: Method, target: &str, body: &str) -> (u16, String) {
+        let mut request = Request::new(method, target);
+        request.body = body.as_bytes().to_vec();
+        let outcome = engine.handle(&request, Duration::from_secs(1));
+        (
+            outcome.response.status,
+            String::from_utf8_lossy(&outcome.response.body).into_owned(),
+        )
+    }
+
+    const PEOPLE: &str = r#"{"people":[{"name":"Ada","_id":"p1"}],"me":{"a":1}}"#;
+    const TEAPOT: &str = r#"[{"match":{"path":"/api/tea"},"respond":{"status":418}}]"#;
+
+    #[test]
+    fn the_seed_is_the_store_and_rules_reset_returns_to() {
+        let (mut engine, loaded) = seeded(&[(FIXTURES, PEOPLE), (RULES, TEAPOT)]);
+        assert_eq!(loaded, Ok((1, 1)));
+        assert_eq!(send(&mut engine, Method::Get, "/api/tea", "").0, 418);
+        assert_eq!(send(&mut engine, Method::Get, "/api/people/p1", "").0, 200);
+        send(&mut engine, Method::Delete, "/api/people/p1", "");
+        send(&mut engine, Method::Delete, "/__admin/rules", "");
+        send(
+            &mut engine,
+            Method::Post,
+            "/api/people",
+            r#"{"name":"Bob"}"#,
+        );
+        assert_eq!(send(&mut engine, Method::Get, "/api/tea", "").0, 200);
+        assert_eq!(send(&mut engine, Method::Post, "/__admin/reset", "").0, 200);
+        let (status, snapshot) = send(&mut engine, Method::Get, "/__admin/snapshot", "");
+        assert_eq!((status, snapshot.as_str()), (200, PEOPLE));
+        assert_eq!(send(&mut engine, Method::Get, "/api/tea", "").0, 418);
+    }
+
+    #[test]
+    fn no_seed_or_a_blank_one_is_an_empty_store() {
+        for pairs in [&[][..], &[(FIXTURES, " "), (RULES, "")][..]] {
+            let (mut engine, loaded) = seeded(pairs);
+            assert_eq!(loaded, Ok((0, 0)));
+            assert_eq!(
+                send(&mut engine, Method::Get, "/__admin/snapshot", ""),
+                (200, "{}".to_owned())
+            );
+        }
+    }
+
+    #[test]
+    fn an_invalid_seed_is_an_error_naming_its_var() {
+        for (name, value) in [
+            (FIXTURES, r#"{"people": [}"#),
+            (FIXTURES, "[1, 2]"),
+            (RULES, r#"{"match": {}}"#),
+            (
+                RULES,
+                r#"[{"match": {"method": 7}, "respond": {"status": 200}}]"#,
+            ),
+        ] {
+            let (_, loaded) = seeded(&[(name, value), ("OTHER", "1")]);
+            let err = loaded.unwrap_err();
+            assert!(err.starts_with(&format!("{name}: ")), "{err}");
+        }
+        // Invalid JSON names line and column.
+        let (_, loaded) = seeded(&[(FIXTURES, "{\n  \"people\": [}")]);
+        assert!(loaded.unwrap_err().contains("line 2"));
     }
 }

@@ -12,6 +12,11 @@
 //! it, `ClearRules` deletes every rule. A row's rowid is past every other when
 //! it is inserted, so ordering by rowid gives back the engine's creation
 //! order of types, of items and of rules.
+//!
+//! A namespace whose storage has never been written starts from the seed
+//! (the vars `FIXTURES` and `RULES`): [`Storage::begin`] writes the seed's
+//! rows with a mark (a row in `started`), in one transaction, and from then
+//! on the rows are the namespace's, whatever the seed becomes.
 
 use mock_rest_core::{Change, Engine};
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -27,7 +32,14 @@ const SCHEMA: &str = "
         PRIMARY KEY (resource, id)
     );
     CREATE TABLE IF NOT EXISTS rules (id TEXT PRIMARY KEY NOT NULL, rule TEXT NOT NULL);
-    CREATE TABLE IF NOT EXISTS singles (resource TEXT PRIMARY KEY NOT NULL, item TEXT NOT NULL);";
+    CREATE TABLE IF NOT EXISTS singles (resource TEXT PRIMARY KEY NOT NULL, item TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS started (once INTEGER PRIMARY KEY CHECK (once = 1));";
+
+/// A row when the namespace has been written: the mark, or (in a namespace
+/// stored before the mark existed) any type, singular resource or rule.
+const BEGUN: &str = "SELECT 1 FROM started UNION ALL SELECT 1 FROM types
+    UNION ALL SELECT 1 FROM singles UNION ALL SELECT 1 FROM rules LIMIT 1";
+const MARK: &str = "INSERT OR IGNORE INTO started (once) VALUES (1)";
 
 const LOAD: &str = "SELECT items.resource, items.id, items.item
     FROM items JOIN types ON types.resource = items.resource
@@ -109,16 +121,34 @@ impl Storage {
         Ok(count)
     }
 
+    /// Whether the namespace has been written before (so its rows, not the
+    /// seed, are its store).
+    pub fn begun(&self) -> worker::Result<bool> {
+        Ok(self.sql.exec(BEGUN, None)?.raw().next().is_some())
+    }
+
+    /// Writes the seed (the changes that rebuild the engine's store and
+    /// rules) and the mark that the namespace has begun, all or none.
+    pub fn begin(&self, seed: &[Change]) -> worker::Result<()> {
+        self.transaction(seed, true)
+    }
+
     /// Writes the changes of one request, all or none.
     pub fn record(&self, changes: &[Change]) -> worker::Result<()> {
+        self.transaction(changes, false)
+    }
+
+    fn transaction(&self, changes: &[Change], mark: bool) -> worker::Result<()> {
         let raw: &RawStorage = self.raw.unchecked_ref();
         let mut failure = None;
         let mut body = || {
-            for change in changes {
-                if let Err(err) = self.write(change) {
-                    failure = Some(err.to_string());
-                    return Err(JsValue::from_str("rolled back"));
-                }
+            let mut written = changes.iter().try_for_each(|change| self.write(change));
+            if mark && written.is_ok() {
+                written = self.sql.exec(MARK, None).map(drop);
+            }
+            if let Err(err) = written {
+                failure = Some(err.to_string());
+                return Err(JsValue::from_str("rolled back"));
             }
             Ok(())
         };

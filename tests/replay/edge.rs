@@ -5,8 +5,12 @@
 //! Each case runs in a namespace of its own (`X-Mock-Namespace`), so it starts
 //! from an empty store. Cases with settings (`env`) run against a `wrangler
 //! dev` started with those settings as vars (`API_TOKEN` as a secret), one
-//! per distinct set, started when the first case needs it. Cases that need
-//! what the edge does not have (`DATA_FILE` fixtures) are listed as ignored.
+//! per distinct set, started when the first case needs it. A case's files
+//! (`DATA_FILE`, the fixtures, and `RULES`) go in as the text of the Worker's
+//! vars `FIXTURES` and `RULES`, so a case with a seed has a `wrangler dev` of
+//! that seed (shared only by cases with the same settings, each still in a
+//! namespace of its own). Cases that need what the edge does not have
+//! (`MAX_NAMESPACES`) are listed as ignored.
 //!
 //! The Worker is built first with `bash scripts/edge.sh build` (a no-op when
 //! it is up to date); `wrangler dev` comes from `node_modules/` (`npm ci`).
@@ -24,17 +28,29 @@ use std::process::Command;
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// Settings the edge cannot take, and why.
-const UNSUPPORTED: [(&str, &str); 3] = [
-    ("DATA_FILE", "fixtures are not part of the edge"),
-    (
-        "RULES",
-        "rules files are not part of the edge (rules are added with POST /__admin/rules)",
-    ),
-    (
-        "MAX_NAMESPACES",
-        "the edge makes a Durable Object per namespace and sets no such bound",
-    ),
-];
+const UNSUPPORTED: [(&str, &str); 1] = [(
+    "MAX_NAMESPACES",
+    "the edge makes a Durable Object per namespace and sets no such bound",
+)];
+
+/// A case's settings as the Worker's vars: the files of `DATA_FILE` (read as
+/// fixtures, as natively) and `RULES`, relative to `tests/cases`, go in as
+/// the text of the vars `FIXTURES` and `RULES`; the others as they are.
+fn as_vars(env: &Settings) -> Result<Settings, String> {
+    env.iter()
+        .map(|(name, value)| {
+            let var = match name.as_str() {
+                "DATA_FILE" => "FIXTURES",
+                "RULES" => "RULES",
+                _ => return Ok((name.clone(), value.clone())),
+            };
+            let path = cases_dir().join(value);
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("{name}: {}: {e}", path.display()))?;
+            Ok((var.to_owned(), text))
+        })
+        .collect()
+}
 
 /// A target that sends every request in one namespace. A request that names
 /// a namespace of its own (a case about namespaces) goes to
@@ -46,8 +62,8 @@ struct Namespaced {
 }
 
 impl Namespaced {
-    /// The request with its namespace header moved under this case's namespace.
-    fn within(&self, request: &WireRequest) -> WireRequest {
+    /// The request with the namespace header this target sends.
+    fn in_namespace(&self, request: &WireRequest) -> WireRequest {
         let mut request = request.clone();
         let own = request
             .headers
@@ -66,7 +82,7 @@ impl Namespaced {
 
 impl Target for Namespaced {
     fn send(&mut self, request: &WireRequest) -> Result<WireResponse, String> {
-        let request = self.within(request);
+        let request = self.in_namespace(request);
         self.inner.send(&request)
     }
 
@@ -74,7 +90,7 @@ impl Target for Namespaced {
         &mut self,
         request: &WireRequest,
     ) -> Result<(WireResponse, Box<dyn conformance::EventStream>), String> {
-        let request = self.within(request);
+        let request = self.in_namespace(request);
         self.inner.open_stream(&request)
     }
 }
@@ -209,13 +225,13 @@ fn main() -> std::process::ExitCode {
             }
             let servers = Arc::clone(&servers);
             Trial::test(case.name.clone(), move || {
-                let base = servers.base(&case.env)?;
+                let base = servers.base(&as_vars(&case.env)?)?;
                 let mut target = namespaced(&base, &format!("case-{n}"));
                 run_case(&case, &mut target).map_err(Failed::from)
             })
         })
         .collect();
-    let own: [(&str, EdgeTest); 6] = [
+    let own: [(&str, EdgeTest); 9] = [
         (
             "edge: a rule's reset fault sends a 502 whose body is cut short",
             reset_fault_breaks_the_answer,
@@ -227,6 +243,18 @@ fn main() -> std::process::ExitCode {
         (
             "edge: state survives a restart of wrangler dev",
             survives_restart,
+        ),
+        (
+            "edge: the seed (FIXTURES, RULES) is a new namespace's; a written one keeps its rows",
+            seed_is_for_new_namespaces,
+        ),
+        (
+            "edge: an invalid FIXTURES answers 500 naming it",
+            invalid_fixtures_is_500,
+        ),
+        (
+            "edge: an invalid RULES answers 500 naming it",
+            invalid_rules_is_500,
         ),
         ("edge: namespaces are isolated", namespaces_are_isolated),
         ("edge: parallel writers lose nothing", parallel_writers),
@@ -365,6 +393,139 @@ fn survives_restart(servers: &Servers) -> Result<(), String> {
         }
     }
     server.stop().map(|_| ())
+}
+
+fn vars(pairs: &[(&str, &str)]) -> Settings {
+    pairs
+        .iter()
+        .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+        .collect()
+}
+
+fn expect_body(response: &WireResponse, expected: &str, what: &str) -> Result<(), String> {
+    if response.body == expected.as_bytes() {
+        return Ok(());
+    }
+    Err(format!(
+        "{what}: expected {expected}, got {}",
+        String::from_utf8_lossy(&response.body)
+    ))
+}
+
+/// A `wrangler dev` with a seed, then restarted on the same state with
+/// another: a new namespace starts from the seed of its time (items and
+/// rules) and reset returns to the current seed; a namespace written before
+/// keeps its rows, even when it was emptied, whatever the seed has become.
+fn seed_is_for_new_namespaces(servers: &Servers) -> Result<(), String> {
+    const FIRST: &str = r#"{"notes":[{"text":"first","_id":"n1"}],"me":{"v":1}}"#;
+    const SECOND: &str = r#"{"notes":[{"text":"second","_id":"n2"}]}"#;
+    let dir = servers.dir.join("seed");
+    let first = vars(&[
+        ("FIXTURES", FIRST),
+        (
+            "RULES",
+            r#"[{"id":"tea","match":{"path":"/tea"},"respond":{"status":418}}]"#,
+        ),
+    ]);
+    let server = WranglerServer::start(&servers.root, &dir, &first, &[])?;
+    let kept = &mut namespaced(server.base(), "seed-kept");
+    expect_body(
+        &call(kept, "GET", "/__admin/snapshot", "", 200)?,
+        FIRST,
+        "a new namespace",
+    )?;
+    call(kept, "GET", "/tea", "", 418)?;
+    call(kept, "POST", "/api/notes", r#"{"text":"mine"}"#, 200)?;
+    call(kept, "DELETE", "/__admin/rules/tea", "", 200)?;
+    let kept_before = contents(kept)?;
+    let emptied = &mut namespaced(server.base(), "seed-emptied");
+    call(emptied, "PUT", "/__admin/snapshot", "{}", 200)?;
+    call(emptied, "DELETE", "/__admin/rules", "", 200)?;
+    let emptied_before = contents(emptied)?;
+    if !emptied_before.0.starts_with("{}") || emptied_before.2 != "[]" {
+        return Err(format!("not emptied: {emptied_before:?}"));
+    }
+    server.stop()?;
+
+    let second = vars(&[
+        ("FIXTURES", SECOND),
+        (
+            "RULES",
+            r#"[{"id":"coffee","match":{"path":"/coffee"},"respond":{"status":402}}]"#,
+        ),
+    ]);
+    let server = WranglerServer::start(&servers.root, &dir, &second, &[])?;
+    let kept = &mut namespaced(server.base(), "seed-kept");
+    let emptied = &mut namespaced(server.base(), "seed-emptied");
+    for (target, before, name) in [
+        (&mut *kept, kept_before, "seed-kept"),
+        (&mut *emptied, emptied_before, "seed-emptied"),
+    ] {
+        let after = contents(target)?;
+        if after != before {
+            return Err(format!(
+                "{name} did not keep its rows under another seed:\n  before: {before:?}\n  after:  {after:?}"
+            ));
+        }
+    }
+    let fresh = &mut namespaced(server.base(), "seed-new");
+    expect_body(
+        &call(fresh, "GET", "/__admin/snapshot", "", 200)?,
+        SECOND,
+        "a namespace new after the restart",
+    )?;
+    call(fresh, "GET", "/coffee", "", 402)?;
+    // Reset returns to the seed the Worker has now.
+    call(kept, "POST", "/__admin/reset", "", 200)?;
+    expect_body(
+        &call(kept, "GET", "/__admin/snapshot", "", 200)?,
+        SECOND,
+        "after reset",
+    )?;
+    call(kept, "GET", "/coffee", "", 402)?;
+    call(kept, "GET", "/tea", "", 404)?;
+    server.stop().map(drop)
+}
+
+/// A `wrangler dev` whose var `name` holds `value`, which the engine
+/// refuses: every request, in any namespace, is `500` naming the var.
+fn invalid_seed_is_500(servers: &Servers, name: &str, value: &str) -> Result<(), String> {
+    let dir = servers.dir.join(format!("invalid-{name}"));
+    let settings = vars(&[(name, value)]);
+    let server = WranglerServer::start_answering(&servers.root, &dir, &settings, &[], 500)?;
+    for (namespace, method, path) in [
+        ("invalid-a", "GET", "/health"),
+        ("invalid-a", "GET", "/api/notes"),
+        ("invalid-b", "POST", "/__admin/reset"),
+        ("invalid-b", "PUT", "/__admin/snapshot"),
+    ] {
+        let answer = call(
+            &mut namespaced(server.base(), namespace),
+            method,
+            path,
+            "{}",
+            500,
+        )?;
+        let message = json(&answer)?["message"].as_str().unwrap_or("").to_owned();
+        if !message.contains(&format!("{name}: ")) {
+            return Err(format!(
+                "{method} {path}: the 500 does not name {name}: {message}"
+            ));
+        }
+    }
+    server.stop().map(drop)
+}
+
+fn invalid_fixtures_is_500(servers: &Servers) -> Result<(), String> {
+    invalid_seed_is_500(servers, "FIXTURES", r#"{"notes": [}"#)
+}
+
+fn invalid_rules_is_500(servers: &Servers) -> Result<(), String> {
+    invalid_seed_is_500(
+        servers,
+        "RULES",
+        r#"[{"match": {"method": 7}, "respond": {"status": 200}}]"#,
+    )
 }
 
 /// A Worker cannot close a connection without answering: for a `reset`
@@ -615,8 +776,8 @@ fn fake_target() -> Result<String, String> {
 /// come back as they are (a redirect passed back, a 5xx as it is), silence is
 /// `504`, 100 MiB is `502`; the recording's exports (`/__admin/rules`,
 /// `/__admin/snapshot`) then replay in another namespace of a Worker with no
-/// target (the edge has no `--rules` or fixtures files: they go in with
-/// `POST /__admin/rules` and `PUT /__admin/snapshot`).
+/// target (with `POST /__admin/rules` and `PUT /__admin/snapshot`, as a
+/// recording larger than the vars `RULES` and `FIXTURES` may hold goes in).
 fn proxy_records_and_replays(servers: &Servers) -> Result<(), String> {
     let target = fake_target()?;
     let settings = vec![

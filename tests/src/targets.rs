@@ -760,6 +760,18 @@ impl WranglerServer {
         vars: &[(String, String)],
         secrets: &[(String, String)],
     ) -> Result<Self, String> {
+        Self::start_answering(root, dir, vars, secrets, 200)
+    }
+
+    /// As [`WranglerServer::start`], but ready when `/health` answers
+    /// `status`: a Worker whose settings are bad on purpose answers `500`.
+    pub fn start_answering(
+        root: &Path,
+        dir: &Path,
+        vars: &[(String, String)],
+        secrets: &[(String, String)],
+        status: u16,
+    ) -> Result<Self, String> {
         std::fs::create_dir_all(dir.join("state"))
             .map_err(|e| format!("{}: {e}", dir.display()))?;
         let secrets_file = dir.join("secrets.env");
@@ -810,13 +822,13 @@ impl WranglerServer {
             base: format!("http://127.0.0.1:{port}"),
             log,
         };
-        server.wait_until_ready(Duration::from_secs(120))?;
+        server.wait_until_ready(Duration::from_secs(120), status)?;
         Ok(server)
     }
 
     /// Polls `/health` (in a namespace of its own, so the others stay
-    /// untouched) until the Worker answers `200`.
-    fn wait_until_ready(&mut self, timeout: Duration) -> Result<(), String> {
+    /// untouched) until the Worker answers `status`.
+    fn wait_until_ready(&mut self, timeout: Duration, status: u16) -> Result<(), String> {
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(5)))
@@ -828,7 +840,7 @@ impl WranglerServer {
                 .get(format!("{}/health", self.base))
                 .header("x-mock-namespace", "wrangler-server-ready")
                 .call();
-            if answer.is_ok_and(|response| response.status() == 200) {
+            if answer.is_ok_and(|response| response.status() == status) {
                 return Ok(());
             }
             if let Ok(Some(status)) = self.child.try_wait() {
