@@ -8,12 +8,20 @@ export interface StartMockOptions extends EngineSettings {
     prefixes?: readonly string[];
     /** Other origins whose requests under the prefixes are mocked too. */
     origins?: readonly string[];
-    /** The store to use (default `"default"`); each namespace is an IndexedDB database. */
+    /**
+     * The store to use (default `"default"`); each namespace is an IndexedDB database. A request's
+     * `X-Mock-Namespace` picks one made within it (`default`: this one).
+     */
     namespace?: string;
     /** The data a new namespace starts with: `{"type": [items]}`, as an object or JSON text. */
     seed?: Record<string, unknown> | string | null;
     /** The rules a namespace starts with and a reset restores: an array of rules, or its JSON text. */
     rules?: Array<Record<string, unknown>> | string | null;
+    /**
+     * The most namespaces `namespace` holds, itself included (default 1000): a request's
+     * `X-Mock-Namespace` makes one within it, and a new one past this gets 507.
+     */
+    maxNamespaces?: number;
     /** The worker's URL (default `/mock-sw.js`, where `npx mock-rest-api init public/` puts it). */
     serviceWorker?: string | URL;
     /** The worker's scope (default: the folder of the worker). */

@@ -13,6 +13,13 @@
 //                                  with it, `/x` takes `/x` and what starts with `/x/`
 //   &origin=https://api.example    other origins to mock as well (default: only the worker's own)
 // A page's namespace and settings come by message from `startMock` and are kept in IndexedDB.
+//
+// Namespaces: a page's namespace (startMock's `namespace`) is to the worker what a server is to the
+// native host. A request without `X-Mock-Namespace` (or with a blank one, or `default`) is answered
+// by the page's namespace itself; any other valid name picks a namespace of its own within the page's
+// namespace, made on first use with the page's namespace's settings, seed and rules and kept in
+// IndexedDB like it. At most `maxNamespaces` (1000) of them, the page's own included; a new one past
+// it is `507`. `/health` and the homepage list them, the page's own as `default`.
 'use strict';
 
 /* global wasm_bindgen */
@@ -31,16 +38,19 @@ const PREFIXES = options.has('prefix')
 const ORIGINS = [self.location.origin, ...options.getAll('origin').map((o) => new URL(o).origin)];
 
 // IndexedDB: the registry (one database) and one database per namespace.
-//   registry `mock-rest-api`: `namespaces` {name, settings, seed, rules}; `clients` {id, namespace},
-//     where the id "" holds the namespace configured last (for pages the worker has not heard from yet).
-//   namespace `mock-rest-api:NAME`: `types` {resource, seq}, `items` {resource, id, item, seq} keyed by
-//     [resource, id], `singles` {resource, item, seq} keyed by resource (singular resources), `rules`
+//   registry `mock-rest-api`: `namespaces` {name, settings, seed, rules, maxNamespaces}; `clients`
+//     {id, namespace}, where the id "" holds the namespace configured last (for pages the worker has
+//     not heard from yet); `children` {group, name} keyed by [group, name]: the namespaces requests
+//     made within the page's namespace `group` (version 2 of the registry).
+//   namespace `mock-rest-api:NAME` (a page's namespace) or `mock-rest-api@CHILD:NAME` (the namespace
+//     CHILD that requests made within NAME; CHILD has no `:`): `types` {resource, seq}, `items`
+//     {resource, id, item, seq} keyed by [resource, id], `singles` {resource, item, seq} keyed by resource (singular resources), `rules`
 //     {id, rule, seq} keyed by id, `meta` {key: "seeded"}. `seq` keeps creation order, as the engine
 //     does: a new item, type, singular resource or rule gets the next number, a replaced item or
 //     singular resource and a rule whose times went down keep their own.
 const REGISTRY = 'mock-rest-api';
 const DEFAULT_NAMESPACE = 'default';
-const NAMESPACE_HEADER = 'x-mock-namespace';
+const DEFAULT_MAX_NAMESPACES = 1000;
 const NULL_BODY_STATUSES = [101, 103, 204, 205, 304];
 
 self.addEventListener('install', (event) => {
@@ -124,12 +134,32 @@ function wire(request) {
 async function serve(event) {
     const request = event.request;
     const { target, headers } = wire(request);
-    const name = await namespaceOf(event);
-    let live;
+    const group = await pageNamespace(event);
+    let home;
     try {
-        live = await namespace(name);
+        home = await namespace(group, DEFAULT_NAMESPACE);
     } catch (err) {
-        return hostError(request, `The mock's namespace "${name}" could not be started: ${err.message}`);
+        return hostError(request, `The mock's namespace "${group}" could not be started: ${err.message}`);
+    }
+    // The request's namespace by the core's rule: a bad name is 400, `default` is the page's own.
+    const picked = home.engine.namespaceOf(request.method, target, headers);
+    if (picked.response) {
+        return toResponse(picked.response);
+    }
+    let live = home;
+    if (picked.name !== DEFAULT_NAMESPACE) {
+        if (!(await makeChild(group, picked.name, home.maxNamespaces))) {
+            return toResponse(home.engine.tooManyNamespaces(request.method, target, headers, home.maxNamespaces));
+        }
+        try {
+            live = await namespace(group, picked.name);
+        } catch (err) {
+            return hostError(request, `The mock's namespace "${picked.name}" (in "${group}") could not be started: ${err.message}`);
+        }
+    }
+    const name = live.name;
+    if (wasm_bindgen.showsNamespaces(target)) {
+        await listNamespaces(group, live);
     }
     // The whole body; the engine applies the body limit (and answers 413) by the core's rules.
     const bytes = request.method === 'GET' || request.method === 'HEAD' ? new Uint8Array(0) : new Uint8Array(await request.arrayBuffer());
@@ -283,14 +313,29 @@ async function hostError(request, message) {
 
 /** client id -> namespace, as `startMock` said; "" is the namespace configured last. */
 const clientNamespaces = new Map();
-/** namespace -> Promise of its live engine and store. */
+/** A namespace's key (storeKey) -> Promise of its live engine and store. */
 const lives = new Map();
+/** A page's namespace -> Promise of the Set of the names requests made within it. */
+const groups = new Map();
+/** The registry write of a new namespace being made (they are made one after another). */
+let making = Promise.resolve();
 
-async function namespaceOf(event) {
-    const header = (event.request.headers.get(NAMESPACE_HEADER) || '').trim();
-    if (header) {
-        return header;
-    }
+/**
+ * The key of namespace `name` of the page's namespace `group` (`default`: the page's own): the name
+ * of its database after `mock-rest-api`, and the key of its engine and event streams. A request's
+ * name has no `:`, so no two differ only in where the group ends.
+ */
+function storeKey(group, name) {
+    return name === DEFAULT_NAMESPACE ? `:${group}` : `@${name}:${group}`;
+}
+
+/** The page's namespace of a key. */
+function groupOf(key) {
+    return key.slice(key.indexOf(':') + 1);
+}
+
+/** The namespace that `startMock` configured for the page that sent the request. */
+async function pageNamespace(event) {
     for (const id of [event.clientId, '']) {
         if (!clientNamespaces.has(id)) {
             const registry = await openRegistry();
@@ -306,18 +351,78 @@ async function namespaceOf(event) {
     return DEFAULT_NAMESPACE;
 }
 
-/** The live engine of a namespace, started (from IndexedDB) by the first request that needs it. */
-function namespace(name) {
-    let promise = lives.get(name);
+/**
+ * The live engine of namespace `name` of the page's namespace `group`, started (from IndexedDB) by
+ * the first request that needs it.
+ */
+function namespace(group, name) {
+    const key = storeKey(group, name);
+    let promise = lives.get(key);
     if (!promise) {
-        promise = start(name);
-        lives.set(name, promise);
+        promise = start(group, key);
+        lives.set(key, promise);
         promise.then(
             (live) => (live.promise = promise),
-            () => lives.get(name) === promise && lives.delete(name),
+            () => lives.get(key) === promise && lives.delete(key),
         );
     }
     return promise;
+}
+
+/** The names requests made within the page's namespace `group`, from the registry on first need. */
+function childrenOf(group) {
+    let promise = groups.get(group);
+    if (!promise) {
+        promise = openRegistry().then(async (registry) => {
+            const range = IDBKeyRange.bound([group], [group, []]);
+            const rows = await result(registry.transaction('children').objectStore('children').getAll(range));
+            return new Set(rows.map((row) => row.name));
+        });
+        groups.set(group, promise);
+        promise.catch(() => groups.get(group) === promise && groups.delete(group));
+    }
+    return promise;
+}
+
+/**
+ * Makes namespace `name` within `group` if it is new, kept in the registry before any request uses
+ * it; false, making nothing, when `group` holds `limit` namespaces already (its own included).
+ */
+async function makeChild(group, name, limit) {
+    const known = await childrenOf(group);
+    if (known.has(name)) {
+        return true;
+    }
+    const work = making.catch(() => {}).then(async () => {
+        if (known.has(name)) {
+            return true;
+        }
+        if (known.size + 1 >= limit) {
+            return false;
+        }
+        const registry = await openRegistry();
+        const tx = registry.transaction('children', 'readwrite');
+        tx.objectStore('children').put({ group, name });
+        await done(tx);
+        known.add(name);
+        return true;
+    });
+    making = work;
+    return work;
+}
+
+/**
+ * Tells the engine about to answer `/health` or the homepage the namespaces of `group` with their
+ * item counts (the page's own as `default`), when there is more than that one.
+ */
+async function listNamespaces(group, live) {
+    const children = await childrenOf(group);
+    if (children.size === 0) {
+        return;
+    }
+    const names = [DEFAULT_NAMESPACE, ...children].sort();
+    const engines = await Promise.all(names.map((name) => namespace(group, name)));
+    live.engine.setNamespaces(names, Uint32Array.from(engines, (each) => each.engine.itemCount));
 }
 
 /**
@@ -331,18 +436,28 @@ function forget(live) {
     }
 }
 
-async function start(name) {
+/** A namespace's engine and store (`key`, of the page's namespace `group`), with its settings, seed and rules. */
+async function start(group, key) {
     await engineReady;
     const registry = await openRegistry();
-    const saved = await result(registry.transaction('namespaces').objectStore('namespaces').get(name));
+    const saved = await result(registry.transaction('namespaces').objectStore('namespaces').get(group));
     const engine = new wasm_bindgen.MockEngine(
         saved ? saved.settings : {},
         (saved && saved.seed) ?? undefined,
         (saved && saved.rules) ?? undefined,
     );
-    const live = { name, engine, db: null, types: new Map(), singles: new Map(), rules: new Map(), nextSeq: 1 };
+    const live = {
+        name: key,
+        engine,
+        maxNamespaces: (saved && saved.maxNamespaces) || DEFAULT_MAX_NAMESPACES,
+        db: null,
+        types: new Map(),
+        singles: new Map(),
+        rules: new Map(),
+        nextSeq: 1,
+    };
     try {
-        live.db = await openNamespace(name);
+        live.db = await openNamespace(key);
         const tx = live.db.transaction(['types', 'items', 'meta', 'rules', 'singles']);
         const [types, items, seeded, rules, singles] = await Promise.all([
             result(tx.objectStore('types').getAll()),
@@ -461,9 +576,20 @@ function record(live, changes, seeding = false) {
     return done(tx);
 }
 
-/** Stores what a page's `startMock` says: its namespace, and that namespace's settings and seed. */
-async function configure(clientId, { namespace: name, settings = {}, seed = null, rules = null }) {
+/**
+ * Stores what a page's `startMock` says: its namespace, and that namespace's settings, seed, rules
+ * and `maxNamespaces` (which the namespaces requests made within it follow too).
+ */
+async function configure(clientId, { namespace: name, settings = {}, seed = null, rules = null, maxNamespaces = null }) {
     name = String(name || '').trim() || DEFAULT_NAMESPACE;
+    let limit = DEFAULT_MAX_NAMESPACES;
+    if (maxNamespaces !== null && maxNamespaces !== undefined) {
+        const text = String(maxNamespaces).trim();
+        limit = /^[0-9]+$/.test(text) ? Number(text) : NaN;
+        if (!Number.isSafeInteger(limit) || limit < 1) {
+            throw new Error(`maxNamespaces=${maxNamespaces}: a whole number, at least 1`);
+        }
+    }
     await engineReady;
     // Settings the engine refuses are refused here, to the page, rather than on every request.
     const probe = new wasm_bindgen.MockEngine(settings, seed ?? undefined, rules ?? undefined);
@@ -477,10 +603,11 @@ async function configure(clientId, { namespace: name, settings = {}, seed = null
         !known ||
         canonical(known.settings) !== canonical(settings) ||
         (known.seed ?? null) !== seed ||
-        (known.rules ?? null) !== rules;
+        (known.rules ?? null) !== rules ||
+        (known.maxNamespaces || DEFAULT_MAX_NAMESPACES) !== limit;
     const tx = registry.transaction(['namespaces', 'clients'], 'readwrite');
     if (changed) {
-        tx.objectStore('namespaces').put({ name, settings, seed, rules });
+        tx.objectStore('namespaces').put({ name, settings, seed, rules, maxNamespaces: limit });
     }
     const clients = tx.objectStore('clients');
     if (clientId) {
@@ -492,9 +619,14 @@ async function configure(clientId, { namespace: name, settings = {}, seed = null
         clientNamespaces.set(clientId, name);
     }
     clientNamespaces.set('', name);
-    if (changed && lives.has(name)) {
-        // New settings: the engine starts again from the namespace's stored items.
-        lives.delete(name);
+    if (changed) {
+        // New settings: the engines of the namespace, and of those made within it, start again from
+        // their stored items.
+        for (const key of [...lives.keys()]) {
+            if (groupOf(key) === name) {
+                lives.delete(key);
+            }
+        }
     }
     await forgetClosedPages(registry);
 }
@@ -523,9 +655,15 @@ let registryOpen = null;
 
 function openRegistry() {
     if (!registryOpen) {
-        registryOpen = openDatabase(REGISTRY, 1, (db) => {
-            db.createObjectStore('namespaces', { keyPath: 'name' });
-            db.createObjectStore('clients', { keyPath: 'id' });
+        // Version 2 added `children` (an older registry gets it and keeps its rows).
+        registryOpen = openDatabase(REGISTRY, 2, (db, oldVersion) => {
+            if (oldVersion < 1) {
+                db.createObjectStore('namespaces', { keyPath: 'name' });
+                db.createObjectStore('clients', { keyPath: 'id' });
+            }
+            if (oldVersion < 2) {
+                db.createObjectStore('children', { keyPath: ['group', 'name'] });
+            }
         });
         registryOpen.catch(() => (registryOpen = null));
     }
@@ -533,11 +671,11 @@ function openRegistry() {
 }
 
 /**
- * A namespace's database; version 2 added the rules, version 3 the singular resources (an older
- * database gets the stores it lacks and keeps its rows).
+ * A namespace's database, by its key (storeKey); version 2 added the rules, version 3 the singular
+ * resources (an older database gets the stores it lacks and keeps its rows).
  */
-function openNamespace(name) {
-    return openDatabase(`${REGISTRY}:${name}`, 3, (db, oldVersion) => {
+function openNamespace(key) {
+    return openDatabase(`${REGISTRY}${key}`, 3, (db, oldVersion) => {
         if (oldVersion < 1) {
             db.createObjectStore('types', { keyPath: 'resource' });
             db.createObjectStore('items', { keyPath: ['resource', 'id'] });

@@ -11,7 +11,7 @@
 export const DEFAULT_PREFIXES = ['/api/', '/health', '/__admin/', '/openapi.json'];
 
 /** The options of `startMock` itself; every other option is one of the engine's settings. */
-const HOST_OPTIONS = ['prefixes', 'origins', 'namespace', 'seed', 'rules', 'serviceWorker', 'scope', 'timeoutMs'];
+const HOST_OPTIONS = ['prefixes', 'origins', 'namespace', 'seed', 'rules', 'maxNamespaces', 'MAX_NAMESPACES', 'serviceWorker', 'scope', 'timeoutMs'];
 
 /** What the page asked for last, sent again to any worker that takes over (an update). */
 let configured = null;
@@ -28,7 +28,11 @@ let listening = false;
  *   the network untouched.
  * - `origins`: other origins whose requests under the prefixes are mocked too, such as
  *   `['https://api.example.com']` (default none: only the page's own origin).
- * - `namespace`: the store to use (default `"default"`); each namespace is an IndexedDB database.
+ * - `namespace`: the store to use (default `"default"`); each namespace is an IndexedDB database. A
+ *   request's `X-Mock-Namespace` header picks another store of this namespace's own (`default` names
+ *   this one), made on first use with its settings, seed and rules.
+ * - `maxNamespaces` (or `MAX_NAMESPACES`): the most stores the namespace holds, itself included
+ *   (default 1000); a request naming a new one past it gets `507`.
  * - `seed`: the data a new namespace starts with and `POST /__admin/reset` restores, in the snapshot
  *   format `{"type": [items]}`, as an object or as JSON text (text keeps numbers exactly as written).
  * - `rules`: the rules a namespace starts with and `POST /__admin/reset` restores (docs/rules.md), an
@@ -52,6 +56,7 @@ export async function startMock(options = {}) {
         namespace = 'default',
         seed = null,
         rules = null,
+        maxNamespaces = options.MAX_NAMESPACES,
         serviceWorker = new URL('mock-sw.js', import.meta.url),
         scope,
         timeoutMs = 10000,
@@ -76,6 +81,8 @@ export async function startMock(options = {}) {
         settings,
         seed: seed === null || typeof seed === 'string' ? seed : JSON.stringify(seed),
         rules: rules === null || typeof rules === 'string' ? rules : JSON.stringify(rules),
+        // Checked by the worker (a whole number, at least 1); absent is the default.
+        maxNamespaces: maxNamespaces === undefined || maxNamespaces === null ? null : String(maxNamespaces),
     };
 
     if (!listening) {

@@ -425,7 +425,8 @@ await check('browser: the demo page does a CRUD round trip (screenshot not blank
 
 await check('browser: seed items without ids get the same ids when the worker starts again, reset included', async () => {
     const page = context.pages()[0];
-    const demoNamespace = { 'X-Mock-Namespace': 'demo' };
+    // `default`: the page's own namespace (the demo's), as no header is.
+    const demoNamespace = { 'X-Mock-Namespace': 'default' };
     const seedIds = async () => {
         await call(page, 'POST', '/__admin/reset', undefined, demoNamespace);
         const people = (await json(page, 'GET', '/api/people', undefined, demoNamespace)).json;
@@ -441,11 +442,12 @@ await check('browser: a write IndexedDB refuses is 503 and not kept (the site da
     const page = context.pages()[0];
     const failing = { 'X-Mock-Namespace': 'failing' };
     assert((await call(page, 'POST', '/api/kept', '{"n":1}', failing)).status === 200, 'the first write failed');
-    // The worker's connection to the namespace's database closes when a page deletes the database.
+    // The worker's connection to the namespace's database closes when a page deletes the database
+    // (`failing`, made within the demo's namespace: docs/browser.md#namespaces).
     await page.evaluate(
         () =>
             new Promise((resolve, reject) => {
-                const request = indexedDB.deleteDatabase('mock-rest-api:failing');
+                const request = indexedDB.deleteDatabase('mock-rest-api@failing:demo');
                 request.onsuccess = resolve;
                 request.onerror = () => reject(request.error);
                 request.onblocked = () => reject(new Error('blocked'));
@@ -456,9 +458,11 @@ await check('browser: a write IndexedDB refuses is 503 and not kept (the site da
         refused.status === 503 && refused.text.includes('not saved') && refused.headers['access-control-allow-origin'] === '*',
         `the refused write: ${refused.status} ${refused.text}`,
     );
-    // The engine was dropped with what it had not stored; it is rebuilt from IndexedDB, now empty.
+    // The engine was dropped with what it had not stored; it is rebuilt from IndexedDB, now empty, so
+    // it starts again from the seed of the page's namespace (the demo's people), as a new one does.
     const snapshot = await call(page, 'GET', '/__admin/snapshot', undefined, failing);
-    assert(snapshot.status === 200 && snapshot.text === '{}', `after the refused write: ${snapshot.status} ${snapshot.text}`);
+    const types = snapshot.status === 200 ? Object.keys(JSON.parse(snapshot.text)) : [];
+    assert(types.join() === 'people', `after the refused write: ${snapshot.status} ${snapshot.text}`);
     assert((await call(page, 'POST', '/api/kept', '{"n":3}', failing)).status === 200, 'writes do not work again');
 });
 
@@ -470,6 +474,15 @@ await check('browser: namespaces are isolated', async () => {
     assert((await call(page, 'GET', `/api/things/${made._id}`, undefined, b)).status === 404, 'isolated-b sees isolated-a');
     assert((await call(page, 'GET', '/api/things', undefined, b)).text === '[]', 'isolated-b lists items');
     assert((await call(page, 'GET', `/api/things/${made._id}`, undefined, a)).status === 200, 'isolated-a lost its item');
+    // A new one starts from the page's seed (the demo's people); `default` is the page's own namespace.
+    const seeded = (await json(page, 'GET', '/api/people', undefined, b)).json;
+    assert(seeded.length === 2, `isolated-b did not start from the demo's seed: ${JSON.stringify(seeded)}`);
+    const own = (await call(page, 'GET', '/api/people')).text;
+    const named = (await call(page, 'GET', '/api/people', undefined, { 'X-Mock-Namespace': 'default' })).text;
+    assert(own === named, `X-Mock-Namespace: default is not the page's namespace: ${named} against ${own}`);
+    const health = (await json(page, 'GET', '/health')).json;
+    const listed = JSON.stringify((health.namespaces || []).map((each) => each.name));
+    assert(listed.includes('"default"') && listed.includes('"isolated-a"'), `/health lists ${listed}`);
 });
 
 let timings = null;
@@ -542,8 +555,13 @@ await check('browser: startMock refuses a setting the engine cannot take, and an
     const errors = await page.evaluate(async () => {
         const { startMock } = await import('/mock.js');
         const refused = async (options) => startMock(options).then(() => 'resolved', (err) => err.message);
-        return [await refused({ namespace: 'bad', delayMs: 'soon' }), await refused({ namespace: 'bad', delay: 10 })];
+        return [
+            await refused({ namespace: 'bad', delayMs: 'soon' }),
+            await refused({ namespace: 'bad', delay: 10 }),
+            await refused({ namespace: 'bad', maxNamespaces: 0 }),
+        ];
     });
+    assert(/maxNamespaces=0: a whole number, at least 1/.test(errors[2]), `maxNamespaces 0: ${errors[2]}`);
     assert(/delayMs=soon: not a whole number/.test(errors[0]), `a bad delayMs: ${errors[0]}`);
     assert(/delay=10: not a setting; the settings are APP_NAME, /.test(errors[1]), `an unknown option: ${errors[1]}`);
 });

@@ -9,7 +9,8 @@
 // `DATA_FILE` and `RULES` settings name and origins the other origins the cases address (below); it gets back
 // { status: 'pass' | 'fail' | 'skip', message, skipped: [notes] }. Each case starts the mock with
 // `startMock` (mock.js, beside the page) in its own namespace, with the test settings and the case's,
-// so it starts from an empty store (or its fixtures, as the seed). The worker mocks every path (the
+// so it starts from an empty store (or its fixtures, as the seed); the namespaces its steps name
+// with X-Mock-Namespace are made within it, as a server makes them (`default` is the case's own). The worker mocks every path (the
 // prefix `/`), since the cases cover the homepage and unknown paths too.
 //
 // What a page does differently, each reported rather than hidden:
@@ -373,10 +374,6 @@
     async function runStep(stepSpec, n, captures, skipped, prefix) {
         const request = build(field(stepSpec, 'request'), captures);
         const expect = field(stepSpec, 'expect');
-        if (request.headers.some(([name]) => name.toLowerCase() === 'x-mock-namespace')) {
-            // The service worker's namespaces are made by startMock, each with its settings and seed.
-            return { status: 'skip', message: `${prefix}${n}: the case picks namespaces by X-Mock-Namespace, which the service worker takes only for namespaces startMock made`, skipped };
-        }
         const host = request.headers.find(([name]) => name.toLowerCase() === 'host');
         request.headers = request.headers.filter((header) => header !== host);
         const url = new URL(request.target, host ? `http://${host[1]}` : location.origin);
@@ -555,7 +552,8 @@
                     if (!(value.v in fixtures)) return { status: 'skip', message: `rules ${value.v} were not given`, skipped };
                     options.rules = fixtures[value.v];
                 } else if (name === 'MAX_NAMESPACES') {
-                    return { status: 'skip', message: 'MAX_NAMESPACES is a server setting; the service worker holds the namespaces startMock names', skipped };
+                    // A host setting natively; startMock takes it for the namespaces made within the case's.
+                    options.maxNamespaces = value.v;
                 } else {
                     // The engine takes its settings by their contract names, and refuses unknown ones.
                     options[name] = value.v;
