@@ -147,16 +147,23 @@ pub fn render<'a>(
     if !relations.embed.is_empty() {
         let key = foreign_key(resource);
         for child in &relations.embed {
-            let collection = store.collection(child);
+            // One look at the children's key index for the whole page.
+            let children = store.collection(child).map(|c| c.children_by(&key));
             for (n, item) in items.iter().enumerate() {
-                let children: Vec<&str> = collection
-                    .map(|c| c.children_of(&key, &item.id()))
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|child| child.json)
-                    .collect();
-                grow(children.iter().map(|c| c.len() + 1).sum::<usize>() + child.len() + 6)?;
-                added[n].push((child.as_str(), format!("[{}]", children.join(","))));
+                let id = item.id();
+                let found = || children.iter().flat_map(|c| c.of(&id));
+                let listed: usize = found().map(|child| child.json.len() + 1).sum();
+                grow(listed + child.len() + 6)?;
+                let mut value = String::with_capacity(listed + 2);
+                value.push('[');
+                for (k, child) in found().enumerate() {
+                    if k > 0 {
+                        value.push(',');
+                    }
+                    value.push_str(child.json);
+                }
+                value.push(']');
+                added[n].push((child.as_str(), value));
             }
         }
     }
@@ -192,13 +199,21 @@ pub fn render<'a>(
 fn with_members(object: &str, added: &[(&str, String)]) -> String {
     let extra: usize = added.iter().map(|(k, v)| k.len() + v.len() + 4).sum();
     let mut out = String::with_capacity(object.len() + extra);
-    out.push('{');
-    for member in text::members(object) {
-        if !added.iter().any(|(key, _)| member.key == *key) {
-            out.push_str(member.key_text);
-            out.push(':');
-            out.push_str(member.value);
+    if added.iter().all(|(key, _)| !may_have_member(object, key)) {
+        // Nothing to replace: the object's text as it is, without its `}`.
+        out.push_str(object.strip_suffix('}').unwrap_or(object));
+        if out.len() > 1 {
             out.push(',');
+        }
+    } else {
+        out.push('{');
+        for member in text::members(object) {
+            if !added.iter().any(|(key, _)| member.key == *key) {
+                out.push_str(member.key_text);
+                out.push(':');
+                out.push_str(member.value);
+                out.push(',');
+            }
         }
     }
     for (key, value) in added {
@@ -210,6 +225,13 @@ fn with_members(object: &str, added: &[(&str, String)]) -> String {
     out.pop();
     out.push('}');
     out
+}
+
+/// Whether a compact object may have a member named `key`: its key's
+/// text holds `key` as it is unless it has an escape, so without `key`'s
+/// bytes and without a `\` in the text it has none.
+fn may_have_member(object: &str, key: &str) -> bool {
+    key.is_empty() || object.contains('\\') || object.contains(key)
 }
 
 #[cfg(test)]
@@ -271,5 +293,31 @@ mod tests {
             r#"{"a":1,"_id":"x","c":[],"d\"":{}}"#
         );
         assert_eq!(with_members("{}", &[("c", "[]".to_owned())]), r#"{"c":[]}"#);
+    }
+
+    #[test]
+    fn the_text_is_kept_whole_only_when_no_member_is_replaced() {
+        let pets = || [("pets", "[1]".to_owned())];
+        // No member named so: the text as it is, the new member last.
+        assert_eq!(
+            with_members(r#"{"a":"pets","_id":"x"}"#, &pets()),
+            r#"{"a":"pets","_id":"x","pets":[1]}"#
+        );
+        assert_eq!(
+            with_members(r#"{"a":1,"_id":"x"}"#, &pets()),
+            r#"{"a":1,"_id":"x","pets":[1]}"#
+        );
+        // A namesake, written plainly or with an escape, is replaced.
+        assert_eq!(
+            with_members(r#"{"pets":0,"_id":"x"}"#, &pets()),
+            r#"{"_id":"x","pets":[1]}"#
+        );
+        assert_eq!(
+            with_members(r#"{"p\u0065ts":0,"_id":"x"}"#, &pets()),
+            r#"{"_id":"x","pets":[1]}"#
+        );
+        assert!(!may_have_member(r#"{"a":1}"#, "pets"));
+        assert!(may_have_member(r#"{"a\"":1}"#, "pets"));
+        assert!(may_have_member(r#"{"a":1}"#, ""));
     }
 }
