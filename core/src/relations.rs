@@ -9,16 +9,18 @@
 //! to the id, or a number written as the id (`"postId":1` names `"1"`); see
 //! [`key_text`]. Ids are read as the store gives them ([`Item::id`]).
 //! Children are found through the collection's foreign-key index
-//! ([`Collection::children_of`](crate::store::Collection::children_of)),
-//! built once per change of the children's type, so embedding a page reads
-//! only the page's children.
+//! ([`Collection::children_by`](crate::store::Collection::children_by)),
+//! built once per change of the children's type and looked at once per
+//! answer, so embedding a page reads only the page's children. The answer
+//! is written from the stored texts as they are (an item's text keeps all
+//! its members unless one has the name of a relation, which is then
+//! replaced), with nothing parsed to values and nothing copied twice.
 
 use crate::error::ApiError;
 use crate::query::Relations;
-use crate::store::{Item, Store};
+use crate::store::{Children, Item, Store};
 use crate::text::{self, key_text, member};
 use serde_json::Value;
-use std::borrow::Cow;
 
 /// Plurals that the suffix rules get wrong, and words that are the same in
 /// both numbers, by their lower-case form.
@@ -109,24 +111,33 @@ fn parent_type<'s>(store: &'s Store, name: &str) -> Option<&'s str> {
     exact
 }
 
-/// The items as answered: with nothing asked, their stored text; otherwise
-/// each with its embedded children and expanded parents added after its own
-/// members (a member of the same name is replaced). Children are found by
-/// their type's foreign-key index, parents by id.
+/// Writes the items as answered, separated by commas: with nothing asked,
+/// their stored text; otherwise each with its embedded children and
+/// expanded parents added after its own members (a member of the same name
+/// is replaced). Children are found by their type's foreign-key index,
+/// parents by id. The texts are copied as they are stored, never parsed.
 ///
 /// An answer with relations can repeat an item many times (one parent
 /// expanded into each of its children), so its size is bounded by `budget`
 /// bytes (the store's own byte budget, `MAX_STORE_BYTES`): past it, the
-/// answer is a `400` that says to page.
-pub fn render<'a>(
-    store: &'a Store,
+/// answer is a `400` that says to page, and nothing is written.
+pub fn render(
+    store: &Store,
     resource: &str,
-    items: &[Item<'a>],
+    items: &[Item<'_>],
     relations: &Relations,
     budget: usize,
-) -> Result<Vec<Cow<'a, str>>, ApiError> {
+    out: &mut String,
+) -> Result<(), ApiError> {
     if relations.is_empty() {
-        return Ok(items.iter().map(|item| Cow::Borrowed(item.json)).collect());
+        out.reserve(items.iter().map(|item| item.json.len() + 1).sum());
+        for (n, item) in items.iter().enumerate() {
+            if n > 0 {
+                out.push(',');
+            }
+            out.push_str(item.json);
+        }
+        return Ok(());
     }
     let mut size: usize = items.iter().map(|item| item.json.len()).sum();
     let mut grow = |bytes: usize| {
@@ -142,74 +153,154 @@ pub fn render<'a>(
             Ok(())
         }
     };
-    // added[n]: the members to add to items[n], as (key, value text).
-    let mut added: Vec<Vec<(&str, String)>> = vec![Vec::new(); items.len()];
-    if !relations.embed.is_empty() {
-        let key = foreign_key(resource);
-        for child in &relations.embed {
-            let collection = store.collection(child);
-            for (n, item) in items.iter().enumerate() {
-                let children: Vec<&str> = collection
-                    .map(|c| c.children_of(&key, &item.id()))
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|child| child.json)
-                    .collect();
-                grow(children.iter().map(|c| c.len() + 1).sum::<usize>() + child.len() + 6)?;
-                added[n].push((child.as_str(), format!("[{}]", children.join(","))));
-            }
+    let quoted = |name: &String| Value::String(name.clone()).to_string();
+    // The children's key indexes, looked at once for the whole page.
+    let key = foreign_key(resource);
+    let embeds: Vec<(&str, String, Option<Children<'_>>)> = relations
+        .embed
+        .iter()
+        .map(|child| {
+            let children = store.collection(child).map(|c| c.children_by(&key));
+            (child.as_str(), quoted(child), children)
+        })
+        .collect();
+    // First the sizes, so that nothing is written past the budget.
+    for (child, _, children) in &embeds {
+        for item in items {
+            let listed: usize = children
+                .iter()
+                .flat_map(|c| c.of(&item.id()))
+                .map(|child| child.json.len() + 1)
+                .sum();
+            grow(listed + child.len() + 6)?;
         }
     }
-    for parent in &relations.expand {
-        let key = format!("{parent}Id");
-        let Some(parent_type) = parent_type(store, parent) else {
-            continue;
-        };
-        for (n, item) in items.iter().enumerate() {
-            let found = member(item.json, &key)
-                .and_then(key_text)
-                .and_then(|id| store.get(parent_type, &id));
+    // parents[n * expand.len() + e]: what items[n] expands of relations.expand[e].
+    let mut parents: Vec<Option<&str>> = Vec::with_capacity(items.len() * relations.expand.len());
+    let expands: Vec<(&str, String, String, Option<&str>)> = relations
+        .expand
+        .iter()
+        .map(|parent| {
+            let key = format!("{parent}Id");
+            (
+                parent.as_str(),
+                quoted(parent),
+                key,
+                parent_type(store, parent),
+            )
+        })
+        .collect();
+    for item in items {
+        for (parent, _, key, parent_type) in &expands {
+            let found = parent_type.and_then(|parent_type| {
+                member(item.json, key)
+                    .and_then(key_text)
+                    .and_then(|id| store.get(parent_type, &id))
+            });
             if let Some(found) = found {
                 grow(found.json.len() + parent.len() + 4)?;
-                added[n].push((parent.as_str(), found.json.to_owned()));
             }
+            parents.push(found.map(|found| found.json));
         }
     }
-    Ok(items
-        .iter()
-        .zip(added)
-        .map(|(item, added)| {
-            if added.is_empty() {
-                Cow::Borrowed(item.json)
-            } else {
-                Cow::Owned(with_members(item.json, &added))
+    out.reserve(size.saturating_add(items.len()));
+    let mut keys: Vec<&str> = Vec::new();
+    for (n, item) in items.iter().enumerate() {
+        if n > 0 {
+            out.push(',');
+        }
+        let expanded = parents
+            .get(n * expands.len()..(n + 1) * expands.len())
+            .unwrap_or_default();
+        keys.clear();
+        keys.extend(embeds.iter().map(|(child, _, _)| *child));
+        keys.extend(
+            expands
+                .iter()
+                .zip(expanded)
+                .filter(|(_, found)| found.is_some())
+                .map(|((parent, ..), _)| *parent),
+        );
+        if keys.is_empty() {
+            out.push_str(item.json);
+            continue;
+        }
+        write_object(out, item.json, &keys, |out| {
+            let id = item.id();
+            for (_, quoted, children) in &embeds {
+                out.push_str(quoted);
+                out.push_str(":[");
+                for (k, child) in children.iter().flat_map(|c| c.of(&id)).enumerate() {
+                    if k > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(child.json);
+                }
+                out.push_str("],");
             }
-        })
-        .collect())
+            for ((_, quoted, ..), found) in expands.iter().zip(expanded) {
+                if let Some(found) = found {
+                    out.push_str(quoted);
+                    out.push(':');
+                    out.push_str(found);
+                    out.push(',');
+                }
+            }
+        });
+    }
+    Ok(())
 }
 
 /// A compact object with members added last, replacing any of the same key.
+#[cfg(test)]
 fn with_members(object: &str, added: &[(&str, String)]) -> String {
-    let extra: usize = added.iter().map(|(k, v)| k.len() + v.len() + 4).sum();
-    let mut out = String::with_capacity(object.len() + extra);
-    out.push('{');
-    for member in text::members(object) {
-        if !added.iter().any(|(key, _)| member.key == *key) {
-            out.push_str(member.key_text);
+    let keys: Vec<&str> = added.iter().map(|(key, _)| *key).collect();
+    let mut out = String::new();
+    write_object(&mut out, object, &keys, |out| {
+        for (key, value) in added {
+            out.push_str(&Value::String((*key).to_owned()).to_string());
             out.push(':');
-            out.push_str(member.value);
+            out.push_str(value);
             out.push(',');
         }
-    }
-    for (key, value) in added {
-        out.push_str(&Value::String((*key).to_owned()).to_string());
-        out.push(':');
-        out.push_str(value);
-        out.push(',');
-    }
-    out.pop();
-    out.push('}');
+    });
     out
+}
+
+/// Writes a compact object with members added last, replacing any of the
+/// same key: `keys` names them, and `add` writes them, each followed by a
+/// comma.
+fn write_object(out: &mut String, object: &str, keys: &[&str], add: impl FnOnce(&mut String)) {
+    if keys.iter().all(|key| !may_have_member(object, key)) {
+        // Nothing to replace: the object's text as it is, without its `}`.
+        let open = object.strip_suffix('}').unwrap_or(object);
+        out.push_str(open);
+        if open.len() > 1 {
+            out.push(',');
+        }
+    } else {
+        out.push('{');
+        for member in text::members(object) {
+            if !keys.iter().any(|key| member.key == *key) {
+                out.push_str(member.key_text);
+                out.push(':');
+                out.push_str(member.value);
+                out.push(',');
+            }
+        }
+    }
+    add(out);
+    if out.ends_with(',') {
+        out.pop();
+    }
+    out.push('}');
+}
+
+/// Whether a compact object may have a member named `key`: its key's
+/// text holds `key` as it is unless it has an escape, so without `key`'s
+/// bytes and without a `\` in the text it has none.
+fn may_have_member(object: &str, key: &str) -> bool {
+    key.is_empty() || object.contains('\\') || object.contains(key)
 }
 
 #[cfg(test)]
@@ -271,5 +362,31 @@ mod tests {
             r#"{"a":1,"_id":"x","c":[],"d\"":{}}"#
         );
         assert_eq!(with_members("{}", &[("c", "[]".to_owned())]), r#"{"c":[]}"#);
+    }
+
+    #[test]
+    fn the_text_is_kept_whole_only_when_no_member_is_replaced() {
+        let pets = || [("pets", "[1]".to_owned())];
+        // No member named so: the text as it is, the new member last.
+        assert_eq!(
+            with_members(r#"{"a":"pets","_id":"x"}"#, &pets()),
+            r#"{"a":"pets","_id":"x","pets":[1]}"#
+        );
+        assert_eq!(
+            with_members(r#"{"a":1,"_id":"x"}"#, &pets()),
+            r#"{"a":1,"_id":"x","pets":[1]}"#
+        );
+        // A namesake, written plainly or with an escape, is replaced.
+        assert_eq!(
+            with_members(r#"{"pets":0,"_id":"x"}"#, &pets()),
+            r#"{"_id":"x","pets":[1]}"#
+        );
+        assert_eq!(
+            with_members(r#"{"p\u0065ts":0,"_id":"x"}"#, &pets()),
+            r#"{"_id":"x","pets":[1]}"#
+        );
+        assert!(!may_have_member(r#"{"a":1}"#, "pets"));
+        assert!(may_have_member(r#"{"a\"":1}"#, "pets"));
+        assert!(may_have_member(r#"{"a":1}"#, ""));
     }
 }

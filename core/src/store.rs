@@ -213,6 +213,27 @@ impl KeyIndexes {
     }
 }
 
+/// A collection's items by the id one foreign key of theirs names, from
+/// [`Collection::children_by`].
+#[derive(Debug)]
+pub struct Children<'a> {
+    collection: &'a Collection,
+    index: Arc<KeyIndex>,
+}
+
+impl<'a> Children<'a> {
+    /// The items whose key names `id`, in creation order.
+    pub fn of<'s>(&'s self, id: &str) -> impl Iterator<Item = Item<'a>> + 's {
+        let slots = &self.collection.slots;
+        self.index
+            .get(id)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(move |&slot| slots.get(slot as usize)?.as_ref().map(Entry::item))
+    }
+}
+
 /// The items of one resource type, in creation order.
 #[derive(Debug, Clone, Default)]
 pub struct Collection {
@@ -241,6 +262,13 @@ impl Collection {
     /// number written as it; see [`text::key_text`]), in creation order.
     /// The first call for a key after a write reads every item once.
     pub fn children_of(&self, key: &str, id: &str) -> Vec<Item<'_>> {
+        self.children_by(key).of(id).collect()
+    }
+
+    /// The items by the id their member `key` names, for looking up the
+    /// children of many parents with one look at the cached index (see
+    /// [`Collection::children_of`]).
+    pub fn children_by(&self, key: &str) -> Children<'_> {
         let index = {
             let mut indexes = self
                 .keys
@@ -258,13 +286,10 @@ impl Collection {
                 index
             }
         };
-        index
-            .get(id)
-            .map(Vec::as_slice)
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|&slot| self.slots.get(slot as usize)?.as_ref().map(Entry::item))
-            .collect()
+        Children {
+            collection: self,
+            index,
+        }
     }
 
     fn key_index(&self, key: &str) -> KeyIndex {

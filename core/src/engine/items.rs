@@ -46,10 +46,16 @@ impl Engine {
             // Embedded and expanded items are not this item's text: no ETag
             // names this answer, so it is never a 304 either.
             let budget = self.config.max_store_bytes;
-            let text = render(&self.store, resource, &[item], &relations, budget)?
-                .pop()
-                .unwrap_or_default();
-            return Ok(respond(200, JSON, text.into_owned().into_bytes()));
+            let mut text = String::new();
+            render(
+                &self.store,
+                resource,
+                &[item],
+                &relations,
+                budget,
+                &mut text,
+            )?;
+            return Ok(respond(200, JSON, text.into_bytes()));
         }
         Ok(read_response(item, request))
     }

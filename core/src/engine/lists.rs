@@ -64,14 +64,12 @@ impl Engine {
             pages,
         } = selection;
         let budget = self.config.max_store_bytes;
-        let items = render(&self.store, resource, &items, &query.relations, budget)?;
-        let size = items.iter().map(|item| item.len() + 1).sum::<usize>() + 80;
-        let mut out = Vec::with_capacity(size);
+        let mut out = String::new();
         let envelope = matches!(query.paging, Paging::Envelope { .. });
         if let (true, Some(pages)) = (envelope, pages) {
             let number = |n: Option<usize>| n.map_or("null".to_owned(), |n| n.to_string());
             let _ = write!(
-                ByteWriter(&mut out),
+                out,
                 "{{\"first\":1,\"prev\":{},\"next\":{},\"last\":{},\"pages\":{},\"items\":{total},\"data\":",
                 number(pages.prev),
                 number(pages.next),
@@ -79,18 +77,20 @@ impl Engine {
                 pages.last
             );
         }
-        out.push(b'[');
-        for (n, item) in items.iter().enumerate() {
-            if n > 0 {
-                out.push(b',');
-            }
-            out.extend_from_slice(item.as_bytes());
-        }
-        out.push(b']');
+        out.push('[');
+        render(
+            &self.store,
+            resource,
+            &items,
+            &query.relations,
+            budget,
+            &mut out,
+        )?;
+        out.push(']');
         if envelope {
-            out.push(b'}');
+            out.push('}');
         }
-        let mut response = respond(200, JSON, out);
+        let mut response = respond(200, JSON, out.into_bytes());
         response.headers.push(("x-total-count", total.to_string()));
         if let Some(pages) = pages {
             let base = page_url_base(request);
@@ -137,16 +137,6 @@ pub(super) fn request_origin(request: &Request) -> String {
     };
     host.map(|host| format!("{scheme}://{host}"))
         .unwrap_or_default()
-}
-
-/// `fmt::Write` into a byte buffer.
-struct ByteWriter<'a>(&'a mut Vec<u8>);
-
-impl std::fmt::Write for ByteWriter<'_> {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        self.0.extend_from_slice(s.as_bytes());
-        Ok(())
-    }
 }
 
 /// A page link up to its `_page`: the request's origin, path and query
