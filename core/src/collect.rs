@@ -41,7 +41,9 @@ pub enum Feed {
     Stop,
 }
 
-/// One request body on its way in. See the [module docs](self).
+/// One request body on its way in, read by the same rules on every host: kept
+/// up to the body limit, drained past it up to [`DRAIN_BYTES`], refused when
+/// it did not arrive whole or has a transfer coding other than `chunked`.
 #[derive(Debug)]
 pub struct BodyCollector {
     limit: usize,
