@@ -817,8 +817,8 @@ machine) and `perf record` (samples of the server under load), before and after 
 
 ### The targets missed, by how much and why
 
-Two runs of `BENCH_ONLY=limit BENCH_SECONDS=5` one after the other on 2026-11-30 (the table above is the
-second): GET by id 82% (80-84%) and 76% (73-81%) of the bare handler by CPU time, POST 55% (54-56%) and
+The table above is a later run on a quiet machine (load under 1.5, `BENCH_ROUNDS=2`). Two earlier runs of
+`BENCH_ONLY=limit BENCH_SECONDS=5` on 2026-11-30, while other builds shared the machine: GET by id 82% (80-84%) and 76% (73-81%) of the bare handler by CPU time, POST 55% (54-56%) and
 49% (48-53%); POST while growing to a million p99 6.52 and 6.72 ms, slowest 955 and 41 ms; filtered list
 at a million 0.8% and 0.5% of its rate at 1,000; RSS 1.85× and 1.84×; durable 24% and 25%. Rates by
 req/s are not comparable within a round on this machine (ours above the bare handler in most rounds).
@@ -845,8 +845,8 @@ req/s are not comparable within a round on this machine (ours above the bare han
 - `q` and `_like` at a million items, 10× the rate before: 1.0 to 1.6×. Both still read every item;
   a pass over a million items' text costs about 100 ms on this machine however cheap the test per item.
   Ten times faster needs an index of the text (of words or of trigrams), which is not built.
-- Durable POSTs, 40% of in-memory ones: 24 and 25%, while other work used the disk (47% in the run of
-  2026-11-28 above, before this change, which does not touch the durable path).
+- Durable POSTs, 40% of in-memory ones: 24 and 25% while other work used the disk, 50% in the quiet run
+  above (47% in the run of 2026-11-28, before this change, which does not touch the durable path).
 """
 
 
