@@ -269,8 +269,14 @@ fn head(req: &salvo::Request) -> Request {
         .path_and_query()
         .map_or("/", |target| target.as_str());
     let mut request = Request::new(Method::parse(req.method().as_str()), target);
-    request.headers = req
-        .headers()
+    request.headers = header_pairs(req.headers());
+    request
+}
+
+/// HTTP headers as the core takes them: names and values as text (a value
+/// that is not UTF-8 is read lossily).
+pub(crate) fn header_pairs(headers: &salvo::http::HeaderMap) -> Vec<(String, String)> {
+    headers
         .iter()
         .map(|(name, value)| {
             (
@@ -278,8 +284,7 @@ fn head(req: &salvo::Request) -> Request {
                 String::from_utf8_lossy(value.as_bytes()).into_owned(),
             )
         })
-        .collect();
-    request
+        .collect()
 }
 
 /// Whether the request is for the change feed, whose query may hold the token.

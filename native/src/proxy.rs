@@ -90,16 +90,7 @@ impl Proxy {
         if declared.is_some_and(|length| length > forward.max_body_bytes as u64) {
             return Upstream::TooLarge;
         }
-        let headers = response
-            .headers()
-            .iter()
-            .map(|(name, value)| {
-                (
-                    name.as_str().to_owned(),
-                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
+        let headers = crate::api::header_pairs(response.headers());
         let mut body = response.into_body();
         let mut bytes = Vec::new();
         while let Some(frame) = body.frame().await {
