@@ -255,29 +255,11 @@ fn ten_records() -> (Vec<u8>, Vec<usize>) {
     (journal, starts)
 }
 
-/// Runs the server expecting it not to start; returns its log.
+/// Runs the server on `data` expecting it not to start; returns its log.
 fn start_fails(data: &Path, extra: &[&str]) -> String {
-    let mut child = std::process::Command::new(binary())
-        .args(["--host", "127.0.0.1", "--port", "0", "--data"])
-        .arg(data)
-        .args(extra)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while child.try_wait().unwrap().is_none() {
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the server started (or hung) on a damaged journal");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let output = child.wait_with_output().unwrap();
-    assert!(!output.status.success());
-    String::from_utf8_lossy(&output.stderr).into_owned()
+    let data = data.to_str().unwrap();
+    let args: Vec<&str> = ["--data", data].iter().chain(extra).copied().collect();
+    NativeServer::refused(binary(), &args, &[]).unwrap()
 }
 
 fn ids(server: &NativeServer) -> Vec<String> {

@@ -33,16 +33,6 @@ fn subscribe(base: &str) -> (TcpStream, String) {
     (socket, String::from_utf8_lossy(&status).into_owned())
 }
 
-/// Peak resident memory of a process, in KiB, from /proc.
-fn peak_rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
-}
-
 #[test]
 fn a_thousand_subscribers_that_never_read_leave_memory_bounded() {
     let server = start(&[("MAX_SUBSCRIBERS", "1000")]);
@@ -55,7 +45,7 @@ fn a_thousand_subscribers_that_never_read_leave_memory_bounded() {
         .collect();
     let (_, refused) = subscribe(server.base());
     assert_eq!(refused, "HTTP/1.1 503", "MAX_SUBSCRIBERS is enforced");
-    let before_kib = peak_rss_kib(server.pid());
+    let before_kib = server.peak_rss_kib().unwrap();
     // 2,000 events of 16 KiB (32 MiB) for each of 1,000 subscribers that read
     // none of them: 32 GiB if each stream kept its own.
     let item = format!(r#"{{"pad":"{}"}}"#, "x".repeat(16 * 1024));
@@ -66,7 +56,7 @@ fn a_thousand_subscribers_that_never_read_leave_memory_bounded() {
             .unwrap();
         assert_eq!(answer.status, 200);
     }
-    let peak_mib = peak_rss_kib(server.pid()) / 1024;
+    let peak_mib = server.peak_rss_kib().unwrap() / 1024;
     println!(
         "peak RSS: {} MiB with 1,000 idle streams, {peak_mib} MiB after 32 MiB of events each did not read",
         before_kib / 1024

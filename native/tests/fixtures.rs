@@ -9,7 +9,6 @@
 
 use conformance::{HttpTarget, NativeServer, Scratch, Target, WireRequest, WireResponse};
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn binary() -> &'static Path {
@@ -55,16 +54,7 @@ fn titles(server: &NativeServer, namespace: Option<&str>) -> Vec<String> {
 
 /// Runs the server expecting it not to start; returns its log.
 fn start_fails(args: &[&str]) -> String {
-    let output = Command::new(binary())
-        .args(["--host", "127.0.0.1", "--port", "0"])
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap();
-    assert!(!output.status.success(), "it started");
-    String::from_utf8_lossy(&output.stderr).into_owned()
+    NativeServer::refused(binary(), args, &[]).unwrap()
 }
 
 /// Waits (up to 30 s) until the server has logged a line containing `text`.

@@ -8,10 +8,9 @@
 
 use conformance::{HttpTarget, NativeServer, Scratch, Target, WireRequest, WireResponse};
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn binary() -> &'static Path {
@@ -200,16 +199,6 @@ fn serve_fake(mut stream: TcpStream) {
     };
 }
 
-/// The peak resident memory of a process, in KiB (`VmHWM`).
-fn peak_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
-}
-
 #[test]
 fn the_targets_failures_are_defined_answers() {
     let target = fake_target();
@@ -233,7 +222,7 @@ fn the_targets_failures_are_defined_answers() {
         .unwrap()
         .contains(&format!("{target} did not answer within 300 ms")));
 
-    let before = peak_kib(mock.pid());
+    let before = mock.peak_rss_kib().unwrap();
     for path in ["/big", "/declared"] {
         let big = send(base, "GET", path, "");
         assert_eq!(big.status, 502, "{path}");
@@ -245,7 +234,7 @@ fn the_targets_failures_are_defined_answers() {
             "{path}"
         );
     }
-    let after = peak_kib(mock.pid());
+    let after = mock.peak_rss_kib().unwrap();
     assert!(
         after < before + 32 * 1024,
         "100 MiB from the target raised the peak from {before} KiB to {after} KiB"
@@ -286,40 +275,8 @@ fn a_closed_port_is_502_naming_the_target() {
 
 #[test]
 fn a_target_that_is_not_an_http_url_stops_the_start() {
-    let mut child = Command::new(binary())
-        .args([
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--proxy-target",
-            "localhost:8080",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the server started with a bad PROXY_TARGET");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    assert!(!status.success());
+    let stderr =
+        NativeServer::refused(binary(), &["--proxy-target", "localhost:8080"], &[]).unwrap();
     assert!(
         stderr.contains("PROXY_TARGET")
             && stderr.contains("localhost:8080")

@@ -10,7 +10,6 @@ use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn binary() -> &'static Path {
@@ -152,38 +151,9 @@ fn rules_from_the_file_are_loaded_at_start_and_restored_by_reset() {
     assert_eq!(send(base, "POST", "/api/orders", "{}").status, 503);
 }
 
-/// Runs the binary, which must stop by itself; returns its stderr.
-fn refused_start(args: &[&str], env: &[(&str, &str)]) -> String {
-    let mut child = Command::new(binary())
-        .args(["--host", "127.0.0.1", "--port", "0"])
-        .args(args)
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the server started with {args:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    assert!(!status.success(), "{stderr}");
-    stderr
+/// Runs the binary, which must refuse to start; returns its stderr.
+fn refused(args: &[&str], env: &[(&str, &str)]) -> String {
+    NativeServer::refused(binary(), args, env).unwrap()
 }
 
 #[test]
@@ -193,7 +163,7 @@ fn a_bad_rules_file_stops_the_start_naming_the_file_and_the_field() {
         "bad.json",
         r#"[{"respond": {"status": 200}}, {"match": {"path": "orders"}, "respond": {"status": 200}}]"#,
     ).unwrap();
-    let stderr = refused_start(&["--rules", &bad_path], &[]);
+    let stderr = refused(&["--rules", &bad_path], &[]);
     assert!(
         stderr.contains(&format!("RULES={bad_path} (--rules)"))
             && stderr.contains("`[1].match.path`"),
@@ -209,14 +179,14 @@ fn a_bad_rules_file_stops_the_start_naming_the_file_and_the_field() {
             ),
         )
         .unwrap();
-    let stderr = refused_start(&[], &[("RULES", &big), ("MAX_BODY_BYTES", "32")]);
+    let stderr = refused(&[], &[("RULES", &big), ("MAX_BODY_BYTES", "32")]);
     assert!(
         stderr.contains("`[0].respond.body`") && stderr.contains("MAX_BODY_BYTES"),
         "{stderr}"
     );
 
     let not_json = scratch.file("broken.json", "[{").unwrap();
-    let stderr = refused_start(&["--rules", &not_json], &[]);
+    let stderr = refused(&["--rules", &not_json], &[]);
     assert!(stderr.contains("Invalid JSON at line 1"), "{stderr}");
 
     let many = scratch
@@ -225,11 +195,11 @@ fn a_bad_rules_file_stops_the_start_naming_the_file_and_the_field() {
             r#"[{"respond":{"status":200}},{"respond":{"status":201}}]"#,
         )
         .unwrap();
-    let stderr = refused_start(&["--rules", &many, "--max-rules", "1"], &[]);
+    let stderr = refused(&["--rules", &many, "--max-rules", "1"], &[]);
     assert!(stderr.contains("MAX_RULES"), "{stderr}");
 
     let missing = scratch.join("missing.json").to_string_lossy().into_owned();
-    let stderr = refused_start(&["--rules", &missing], &[]);
+    let stderr = refused(&["--rules", &missing], &[]);
     assert!(
         stderr.contains(&format!("RULES={missing} (--rules)")),
         "{stderr}"

@@ -238,16 +238,6 @@ fn a_malformed_fixtures_file_stops_startup_with_line_and_column() {
     assert!(!log.contains("listening"), "{log}");
 }
 
-/// Peak resident memory of a process, in KiB, from /proc.
-fn peak_rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
-}
-
 #[test]
 fn a_flood_of_large_bodies_leaves_memory_bounded_by_the_item_limit() {
     let server = NativeServer::start(
@@ -290,7 +280,7 @@ fn a_flood_of_large_bodies_leaves_memory_bounded_by_the_item_limit() {
     assert_eq!(statuses.iter().filter(|&&s| s == 507).count(), 70);
     // 120 bodies (160 MiB) went in; 10 MiB are kept. Eight at a time in flight,
     // a few copies each, is the rest of the bound.
-    let peak_mib = peak_rss_kib(server.pid()) / 1024;
+    let peak_mib = server.peak_rss_kib().unwrap() / 1024;
     println!("peak RSS after the flood: {peak_mib} MiB");
     assert!(peak_mib < 160, "peak RSS {peak_mib} MiB");
 }
@@ -394,7 +384,7 @@ fn sorting_large_items_reads_them_in_place_and_too_many_sort_keys_are_refused() 
         let response = client.send(&request("POST", "/api/p", &body)).unwrap();
         assert_eq!(response.status, 200);
     }
-    let loaded_mib = peak_rss_kib(server.pid()) / 1024;
+    let loaded_mib = server.peak_rss_kib().unwrap() / 1024;
 
     // A thousand sort keys: refused before any work, naming the bound.
     let keys = vec!["s"; 1000].join(",");
@@ -426,7 +416,7 @@ fn sorting_large_items_reads_them_in_place_and_too_many_sort_keys_are_refused() 
         let first = if sort.starts_with('-') { 0 } else { 999 };
         assert_eq!(items[0]["n"], first, "{sort}");
     }
-    let peak_mib = peak_rss_kib(server.pid()) / 1024;
+    let peak_mib = server.peak_rss_kib().unwrap() / 1024;
     println!(
         "peak RSS: {loaded_mib} MiB after loading 10 MB of items, {peak_mib} MiB after the sorts"
     );

@@ -454,6 +454,52 @@ impl NativeServer {
         }
     }
 
+    /// Runs the binary with `--host 127.0.0.1 --port 0`, `args` and `env`,
+    /// expecting it to refuse to start: returns what it wrote to stderr once
+    /// it has exited with a failure. An exit with success, or still running
+    /// after 30 s (it is then killed), is an error.
+    pub fn refused(binary: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<String, String> {
+        let mut child = Command::new(binary)
+            .args(["--host", "127.0.0.1", "--port", "0"])
+            .args(args)
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|err| format!("cannot run {}: {err}", binary.display()))?;
+        // stderr is read on a thread of its own, so a chatty start cannot
+        // block on a full pipe while this waits for the exit.
+        let mut pipe = child.stderr.take().ok_or("no stderr pipe")?;
+        let reader = std::thread::spawn(move || {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut pipe, &mut text).map(|_| text)
+        });
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Ok(None) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(format!("it started with {args:?} {env:?}"));
+                }
+                Err(err) => return Err(format!("waiting for {}: {err}", binary.display())),
+            }
+        };
+        let stderr = reader
+            .join()
+            .map_err(|_| "the stderr reader panicked".to_owned())?
+            .map_err(|err| format!("reading stderr: {err}"))?;
+        if status.success() {
+            return Err(format!("it exited with success: {stderr}"));
+        }
+        Ok(stderr)
+    }
+
     /// The base URL, such as `http://127.0.0.1:43123`.
     pub fn base(&self) -> &str {
         &self.base
@@ -462,6 +508,18 @@ impl NativeServer {
     /// The process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// The process's peak resident memory so far, in KiB (`VmHWM` in
+    /// `/proc/PID/status`).
+    pub fn peak_rss_kib(&self) -> Result<u64, String> {
+        let path = format!("/proc/{}/status", self.pid());
+        let status = std::fs::read_to_string(&path).map_err(|err| format!("{path}: {err}"))?;
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+            .ok_or_else(|| format!("{path} has no VmHWM line"))
     }
 
     /// The lines the server has logged (to stderr) so far.
