@@ -97,12 +97,9 @@ impl MockStore {
         // object run the engine and write their changes one at a time.
         let outcome = {
             let mut slot = self.live.borrow_mut();
-            let live = match slot.as_mut() {
-                Some(live) => live,
-                None => match self.start() {
-                    Ok(live) => slot.insert(live),
-                    Err(message) => return host_failed(message, &request),
-                },
+            let live = match self.running(&mut slot) {
+                Ok(live) => live,
+                Err(message) => return host_failed(message, &request),
             };
             let mut outcome = live.engine.handle(&request, unix_now());
             let mut streams = self.streams.borrow_mut();
@@ -125,12 +122,9 @@ impl MockStore {
             Some(forward) => {
                 let upstream = crate::proxy::send(&forward).await;
                 let mut slot = self.live.borrow_mut();
-                let live = match slot.as_mut() {
-                    Some(live) => live,
-                    None => match self.start() {
-                        Ok(live) => slot.insert(live),
-                        Err(message) => return host_failed(message, &request),
-                    },
+                let live = match self.running(&mut slot) {
+                    Ok(live) => live,
+                    Err(message) => return host_failed(message, &request),
                 };
                 let outcome = live.engine.proxied(&request, forward, upstream, unix_now());
                 // Recorded items reach the open streams as any write does.
@@ -146,6 +140,16 @@ impl MockStore {
             return dropped(outcome.response);
         }
         respond(outcome.response)
+    }
+
+    /// The running engine, started (loaded from storage) if there is none:
+    /// the first request, or the first after storage failed.
+    fn running<'s>(&self, slot: &'s mut Option<Live>) -> Result<&'s mut Live, String> {
+        let live = match slot.take() {
+            Some(live) => live,
+            None => self.start()?,
+        };
+        Ok(slot.insert(live))
     }
 
     /// Writes an outcome's changes before its answer; when the storage
