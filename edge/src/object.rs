@@ -102,9 +102,9 @@ impl MockStore {
                 Err(message) => return host_failed(message, &request),
             };
             let mut outcome = live.engine.handle(&request, unix_now());
-            let mut streams = self.streams.borrow_mut();
-            streams.publish(&outcome.events);
             if let Some(subscription) = outcome.subscribe.take() {
+                // A subscribe changes nothing: it has no events and no changes.
+                let mut streams = self.streams.borrow_mut();
                 let limit = live.engine.config().max_subscribers;
                 if streams.len() >= limit {
                     let refused = ApiError::TooManySubscribers { limit };
@@ -114,8 +114,7 @@ impl MockStore {
                 let body = streams.subscribe(subscription, replay);
                 return stream(outcome.response, body);
             }
-            drop(streams);
-            Self::store(&mut slot, outcome, &request)
+            Self::store_and_publish(&mut slot, outcome, &request, &self.streams)
         };
         let outcome = match outcome.forward {
             // PROXY_TARGET: the engine asks for the target's answer, then says what to answer.
@@ -128,8 +127,7 @@ impl MockStore {
                 };
                 let outcome = live.engine.proxied(&request, forward, upstream, unix_now());
                 // Recorded items reach the open streams as any write does.
-                self.streams.borrow_mut().publish(&outcome.events);
-                Self::store(&mut slot, outcome, &request)
+                Self::store_and_publish(&mut slot, outcome, &request, &self.streams)
             }
             None => outcome,
         };
@@ -152,23 +150,30 @@ impl MockStore {
         Ok(slot.insert(live))
     }
 
-    /// Writes an outcome's changes before its answer; when the storage
-    /// refuses them, the answer is `503` (and no forward) and the engine is
-    /// dropped, to be loaded again, so memory never runs ahead of storage.
-    fn store(slot: &mut Option<Live>, mut outcome: Outcome, request: &Request) -> Outcome {
-        let Some(live) = slot.as_mut() else {
-            return outcome;
-        };
-        if !outcome.changes.is_empty() {
+    /// Writes an outcome's changes before its answer, then sends its events
+    /// to the open streams (storage is synchronous and nothing awaits in
+    /// between, so they go out in the engine's order); when the storage
+    /// refuses the changes, the answer is `503` (and no forward), no event
+    /// goes out, and the engine is dropped, to be loaded again, so neither
+    /// memory nor the feed runs ahead of storage.
+    fn store_and_publish(
+        slot: &mut Option<Live>,
+        mut outcome: Outcome,
+        request: &Request,
+        streams: &RefCell<Streams>,
+    ) -> Outcome {
+        if let Some(live) = slot.as_mut().filter(|_| !outcome.changes.is_empty()) {
             if let Err(err) = live.storage.record(&outcome.changes) {
                 console_error!("storing the changes failed, nothing was kept: {err}");
                 outcome.response = live
                     .engine
                     .error_response(&ApiError::StorageFailed, request);
                 outcome.forward = None;
+                outcome.events.clear();
                 *slot = None;
             }
         }
+        streams.borrow_mut().publish(&outcome.events);
         outcome
     }
 
