@@ -1,23 +1,56 @@
-//! Secondary indexes: for one field path of a collection, the slots of its
-//! items by the values the path reaches, ordered, so that an equality or a
-//! range filter finds its candidates without reading every item.
+//! Secondary indexes of a collection, kept up to date by every write: field
+//! indexes for filters and `_like`, and a word index for `q`.
 //!
-//! An index is built on the first list query that filters the field with an
-//! equality (`field=v`, `field:eq`, `field:in`) or a range (`_gt`, `_gte`,
-//! `_lt`, `_lte` and their `:` forms), one index per query at most (equality
-//! filters first), and dropped by the next write to the collection (built
-//! again by the next such query): a write costs nothing more, and a filtered
-//! list that builds an index reads every item once to do it. A collection keeps at most
-//! [`MAX_FIELD_INDEXES`]; past it they are all dropped and built again as asked.
+//! **Field indexes.** For one field path, the slots of the items by the
+//! values the path reaches ([`FieldIndex`]). One is built on the first list
+//! query that filters the field with an equality (`field=v`, `field:eq`,
+//! `field:in`), a range (`_gt`, `_gte`, `_lt`, `_lte` and their `:` forms) or
+//! `_like` (at most [`MAX_INDEXED_FILTERS`] fields per query), by reading
+//! every item once; from then on every write to the collection keeps it up to
+//! date: a new item appends its slot, a replace or a delete takes the slot out
+//! of its old keys (found through the index's map from slot to keys, without
+//! reading the old text) and a replace puts it under its new ones. Each such
+//! step moves at most one block of [`BLOCK`] slots, so no write pauses in
+//! proportion to the collection. A sweep of the holes renumbers the slots and
+//! drops the indexes (built again on first use): it already reads the whole
+//! collection, once per as many deletes as there are items. A collection keeps
+//! at most [`MAX_FIELD_INDEXES`]; past it they are all dropped and built again
+//! as asked.
 //!
-//! An index only narrows the candidates: the list query still runs every
-//! filter on each candidate, so answers and `X-Total-Count` are exactly those
-//! of a pass over every item. Keys follow the filters' comparisons (see
-//! `select.rs`): numbers by exact value (`30` is `30.0`), strings by their
-//! decoded text, booleans, `null`; arrays give their elements; objects and
-//! arrays reached as values match no equality or range and are left out.
+//! Keys follow the filters' comparisons (see `select.rs`): numbers by exact
+//! value (`30` is `30.0`), strings by their decoded text, booleans, `null`;
+//! arrays give their elements; objects and arrays reached as values match no
+//! equality, range or pattern and are left out. Equality and range filters
+//! are answered exactly by the keys; so are `_like` patterns on strings and
+//! booleans, run once per distinct key rather than once per item. A number's
+//! key does not keep the text a pattern sees (`1` and `1.0` share it): the
+//! index keeps the texts seen for it (up to four), and when they do not all
+//! agree on the pattern, the items under that key are read and checked.
+//!
+//! Besides its keys, an index keeps, for every slot, the key its item reaches
+//! (or a mark for none, or for several), so a query with several filters
+//! tests each candidate of the narrowest one against the others without
+//! reading its text. When every filter and `q` is answered exactly and the
+//! list is not sorted, the selection counts and pages without reading any
+//! item but the page's.
+//!
+//! **The word index.** For `q`: the slots of the items by the words of their
+//! string values ([`WordIndex`]): maximal runs of alphanumeric characters of
+//! the lower-cased, decoded strings, the item's own id excluded (as `q`
+//! excludes it). Built on the first `q` that it can answer, kept up to date
+//! by writes as field indexes are. A `q` whose lower-cased text is all
+//! alphanumeric can only match inside one word, so its items are exactly
+//! those of the words that contain it: the vocabulary is scanned, not the
+//! items. Any other `q` reads every item.
+//!
+//! **Memory.** A field index costs 4 bytes per item for the slot-to-key map
+//! plus 4 bytes per (item, distinct value) in the postings, and its keys; the
+//! word index 4 bytes per (item, distinct word) and its vocabulary. For items
+//! with two indexed fields and two words each, about 24 bytes per item.
 
+use crate::chunked::Chunked;
 use crate::number::Decimal;
+use crate::query::{Filter, Op};
 use crate::text;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
@@ -25,6 +58,18 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 /// The most field indexes one collection keeps.
 pub const MAX_FIELD_INDEXES: usize = 8;
+/// The most filters of one query answered through field indexes; the others
+/// are checked on the candidates' texts.
+pub const MAX_INDEXED_FILTERS: usize = 4;
+/// Slots per block of a posting list: the most a write moves in one.
+pub const BLOCK: usize = 1024;
+/// The most number texts an index keeps per number key, for `_like`.
+const MAX_RAWS: usize = 4;
+
+/// In the slot-to-key map: a slot whose item reaches no key (or no item).
+const NO_KEY: u32 = u32::MAX;
+/// In the slot-to-key map: a slot whose item reaches several keys.
+const MANY_KEYS: u32 = u32::MAX - 1;
 
 /// A value as an index key. Variants are ordered as they are declared, so a
 /// range of one kind is a range of the map.
@@ -51,79 +96,343 @@ impl Key {
     }
 }
 
-/// The items of a collection by the values one path reaches.
-#[derive(Debug, Default)]
-pub struct FieldIndex {
-    /// For each key, the slots of the items that reach it, ascending.
-    slots: BTreeMap<Key, Vec<u32>>,
+/// Slots in ascending order, without repeats, in blocks of at most
+/// 2 × [`BLOCK`] (none empty), so that a slot is put in or taken out by
+/// moving one block's part.
+#[derive(Debug, Default, Clone)]
+pub struct Posting {
+    blocks: Vec<Vec<u32>>,
+    len: usize,
 }
 
-/// A comparison an index can answer.
+impl Posting {
+    /// How many slots.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The block that holds `slot` or would (the first whose last slot is at
+    /// least `slot`), if any.
+    fn block_of(&self, slot: u32) -> Option<usize> {
+        let at = self
+            .blocks
+            .partition_point(|block| block.last().is_some_and(|&last| last < slot));
+        (at < self.blocks.len()).then_some(at)
+    }
+
+    /// Adds a slot (a no-op if it is there).
+    pub fn insert(&mut self, slot: u32) {
+        let Some(at) = self.block_of(slot) else {
+            // Past the last slot: the usual case, a new item.
+            match self.blocks.last_mut() {
+                Some(last) if last.len() < BLOCK => last.push(slot),
+                _ => {
+                    let capacity = if self.blocks.is_empty() { 1 } else { BLOCK };
+                    let mut block = Vec::with_capacity(capacity);
+                    block.push(slot);
+                    self.blocks.push(block);
+                }
+            }
+            self.len += 1;
+            return;
+        };
+        let block = &mut self.blocks[at];
+        let Err(place) = block.binary_search(&slot) else {
+            return;
+        };
+        block.insert(place, slot);
+        self.len += 1;
+        if block.len() > 2 * BLOCK {
+            let upper = block.split_off(BLOCK);
+            self.blocks.insert(at + 1, upper);
+        }
+    }
+
+    /// Takes a slot out; returns whether it was there.
+    pub fn remove(&mut self, slot: u32) -> bool {
+        let Some(at) = self.block_of(slot) else {
+            return false;
+        };
+        let block = &mut self.blocks[at];
+        let Ok(place) = block.binary_search(&slot) else {
+            return false;
+        };
+        block.remove(place);
+        if block.is_empty() {
+            self.blocks.remove(at);
+        }
+        self.len -= 1;
+        true
+    }
+
+    /// The slots, ascending.
+    pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        self.blocks.iter().flatten().copied()
+    }
+}
+
+/// The slots of all `lists`, ascending and without repeats; `slots` bounds
+/// them (the collection's slot count).
+fn union<'a>(lists: impl Iterator<Item = &'a Posting> + Clone, slots: usize) -> Vec<u32> {
+    let total: usize = lists.clone().map(Posting::len).sum();
+    let mut lists = lists.filter(|list| !list.is_empty());
+    let (Some(first), second) = (lists.next(), lists.next()) else {
+        return Vec::new();
+    };
+    let Some(second) = second else {
+        return first.iter().collect();
+    };
+    if total < slots / 32 {
+        let mut out: Vec<u32> = first.iter().chain(second.iter()).collect();
+        for list in lists {
+            out.extend(list.iter());
+        }
+        out.sort_unstable();
+        out.dedup();
+        return out;
+    }
+    // Many slots: a bitmap over them, read in order, costs no sort.
+    let mut bits = vec![0u64; slots.div_ceil(64)];
+    let mut set = |slot: u32| {
+        if let Some(word) = bits.get_mut(slot as usize / 64) {
+            *word |= 1 << (slot % 64);
+        }
+    };
+    for list in [first, second].into_iter().chain(lists) {
+        list.iter().for_each(&mut set);
+    }
+    let mut out = Vec::with_capacity(total);
+    for (n, &word) in bits.iter().enumerate() {
+        let mut word = word;
+        while word != 0 {
+            let bit = word.trailing_zeros();
+            out.push((n * 64) as u32 + bit);
+            word &= word - 1;
+        }
+    }
+    out
+}
+
+/// One key of an index and its items.
+#[derive(Debug)]
+struct KeyEntry {
+    key: Key,
+    slots: Posting,
+    /// For a number: the texts seen for it (only grows; `None` past
+    /// [`MAX_RAWS`]), so a pattern can tell whether it matches every item
+    /// under the key.
+    raws: Option<Vec<Box<str>>>,
+}
+
+/// The items of a collection by the values one path reaches (see the module
+/// docs).
+#[derive(Debug)]
+pub struct FieldIndex {
+    path: Vec<String>,
+    /// Key ids by key.
+    ids: BTreeMap<Key, u32>,
+    /// By key id; `None` for a free id.
+    entries: Vec<Option<KeyEntry>>,
+    free: Vec<u32>,
+    /// For each slot: its item's key id, [`NO_KEY`] or [`MANY_KEYS`].
+    forward: Chunked<u32>,
+    /// The key ids of the slots marked [`MANY_KEYS`].
+    many: HashMap<u32, Box<[u32]>>,
+}
+
+/// How a slot fares against a filter answered by an index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Probe {
-    /// `=`
-    Eq,
-    /// `>`
-    Gt,
-    /// `>=`
-    Gte,
-    /// `<`
-    Lt,
-    /// `<=`
-    Lte,
+pub enum Verdict {
+    /// It passes.
+    Yes,
+    /// It does not.
+    No,
+    /// Its text must be read to tell.
+    Maybe,
+}
+
+/// The keys of an index a filter matches: exactly (`yes`), or only perhaps,
+/// their items to be checked (`maybe`); as bitmaps over key ids.
+#[derive(Debug)]
+pub struct Matched {
+    yes: Vec<u64>,
+    maybe: Vec<u64>,
+    /// The ids set in either, for gathering their slots.
+    ids: Vec<u32>,
+    /// Whether `maybe` is empty.
+    exact: bool,
+}
+
+fn bit(bits: &[u64], id: u32) -> bool {
+    bits.get(id as usize / 64)
+        .is_some_and(|word| word & (1 << (id % 64)) != 0)
+}
+
+fn set_bit(bits: &mut [u64], id: u32) {
+    if let Some(word) = bits.get_mut(id as usize / 64) {
+        *word |= 1 << (id % 64);
+    }
+}
+
+impl Matched {
+    /// Whether every slot of its keys passes.
+    pub fn exact(&self) -> bool {
+        self.exact
+    }
 }
 
 impl FieldIndex {
-    /// Builds an index from every item's slot and the raw values its path
-    /// reaches (`reach` is the list query's own).
-    pub fn build<'a>(
-        items: impl Iterator<Item = (u32, &'a str)>,
-        mut reach: impl FnMut(&'a str, &mut Vec<&'a str>),
-    ) -> Self {
-        // By the value's raw text first (no copy, no decoding per item), then
-        // by key: texts that are the same value (`1` and `1.0`, `"a"` and
-        // `"\u0061"`) share a key.
-        let mut by_text: HashMap<&'a str, Vec<u32>> = HashMap::new();
+    /// Builds the index of `path` over every item with its slot, in slot order.
+    pub fn build<'a>(path: &[String], items: impl Iterator<Item = (u32, &'a str)>) -> Self {
+        let mut index = Self {
+            path: path.to_vec(),
+            ids: BTreeMap::new(),
+            entries: Vec::new(),
+            free: Vec::new(),
+            forward: Chunked::default(),
+            many: HashMap::new(),
+        };
+        // Items mostly repeat a few texts: look each text's key id up once.
+        let mut seen: HashMap<&'a str, u32> = HashMap::new();
         let mut reached = Vec::new();
+        let mut ids = Vec::new();
         for (slot, json) in items {
             reached.clear();
-            reach(json, &mut reached);
+            ids.clear();
+            crate::select::reach(json, &index.path, &mut reached);
             for &raw in &reached {
-                let list = by_text.entry(raw).or_default();
-                // An item reaching the same value twice (`[1,1]`) is listed once.
-                if list.last() != Some(&slot) {
-                    list.push(slot);
+                let id = match seen.get(raw) {
+                    Some(&id) => id,
+                    None => {
+                        let Some(id) = index.key_id(raw) else {
+                            continue;
+                        };
+                        if seen.len() < 1 << 16 {
+                            seen.insert(raw, id);
+                        }
+                        id
+                    }
+                };
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+            index.place(slot, &ids);
+        }
+        index
+    }
+
+    /// The id of a value's key, made if new; `None` for a value with no key.
+    fn key_id(&mut self, raw: &str) -> Option<u32> {
+        let key = Key::of(raw)?;
+        let id = match self.ids.get(&key) {
+            Some(&id) => id,
+            None => {
+                let entry = KeyEntry {
+                    raws: matches!(key, Key::Number(_)).then(Vec::new),
+                    key: key.clone(),
+                    slots: Posting::default(),
+                };
+                let id = match self.free.pop() {
+                    Some(id) => {
+                        self.entries[id as usize] = Some(entry);
+                        id
+                    }
+                    None => {
+                        self.entries.push(Some(entry));
+                        u32::try_from(self.entries.len() - 1).unwrap_or(NO_KEY)
+                    }
+                };
+                self.ids.insert(key, id);
+                id
+            }
+        };
+        if let Some(Some(entry)) = self.entries.get_mut(id as usize) {
+            if let Some(raws) = &mut entry.raws {
+                if !raws.iter().any(|seen| **seen == *raw) {
+                    if raws.len() < MAX_RAWS {
+                        raws.push(raw.into());
+                    } else {
+                        entry.raws = None;
+                    }
                 }
             }
         }
-        let mut slots: BTreeMap<Key, Vec<u32>> = BTreeMap::new();
-        let mut merged = Vec::new();
-        for (raw, list) in by_text {
-            let Some(key) = Key::of(raw) else { continue };
-            match slots.entry(key) {
-                std::collections::btree_map::Entry::Vacant(vacant) => {
-                    vacant.insert(list);
-                }
-                std::collections::btree_map::Entry::Occupied(mut occupied) => {
-                    occupied.get_mut().extend(list);
-                    merged.push(occupied.key().clone());
+        Some(id)
+    }
+
+    /// Puts a slot under keys (distinct) and records them as its keys.
+    fn place(&mut self, slot: u32, ids: &[u32]) {
+        for &id in ids {
+            if let Some(Some(entry)) = self.entries.get_mut(id as usize) {
+                entry.slots.insert(slot);
+            }
+        }
+        let value = match ids {
+            [] => NO_KEY,
+            [id] => *id,
+            _ => {
+                self.many.insert(slot, ids.into());
+                MANY_KEYS
+            }
+        };
+        let at = slot as usize;
+        while self.forward.len() <= at {
+            self.forward.push(NO_KEY);
+        }
+        self.forward[at] = value;
+    }
+
+    /// A new item, or the new text of a replaced one, in `slot`.
+    pub fn insert(&mut self, slot: u32, json: &str) {
+        let mut reached = Vec::new();
+        crate::select::reach(json, &self.path, &mut reached);
+        let mut ids = Vec::new();
+        for raw in reached {
+            if let Some(id) = self.key_id(raw) {
+                if !ids.contains(&id) {
+                    ids.push(id);
                 }
             }
         }
-        for key in merged {
-            if let Some(list) = slots.get_mut(&key) {
-                list.sort_unstable();
-                list.dedup();
+        self.place(slot, &ids);
+    }
+
+    /// Takes the item in `slot` out (deleted, or about to be replaced).
+    pub fn remove(&mut self, slot: u32) {
+        let Some(value) = self.forward.get_mut(slot as usize) else {
+            return;
+        };
+        let value = std::mem::replace(value, NO_KEY);
+        let ids: Box<[u32]> = match value {
+            NO_KEY => return,
+            MANY_KEYS => self.many.remove(&slot).unwrap_or_default(),
+            id => Box::new([id]),
+        };
+        for &id in ids.iter() {
+            let Some(Some(entry)) = self.entries.get_mut(id as usize) else {
+                continue;
+            };
+            entry.slots.remove(slot);
+            if entry.slots.is_empty() {
+                if let Some(entry) = self.entries[id as usize].take() {
+                    self.ids.remove(&entry.key);
+                }
+                self.free.push(id);
             }
         }
-        Self { slots }
     }
 
     /// The key ranges a comparison with the query's text `wanted` can match,
     /// one per kind of value it is comparable with (as `select.rs` compares:
     /// strings always, numbers if `wanted` is one, booleans if it is `true`
     /// or `false`, `null` for equality only).
-    fn ranges(probe: Probe, wanted: &str) -> Vec<(Bound<Key>, Bound<Key>)> {
+    fn ranges(op: Op, wanted: &str) -> Vec<(Bound<Key>, Bound<Key>)> {
         // Each kind: the key compared with, and the bounds of the kind.
         let mut kinds = vec![(
             Key::Text(wanted.to_owned()),
@@ -144,60 +453,242 @@ impl FieldIndex {
                 Bound::Excluded(Key::Null),
             ));
         }
-        if probe == Probe::Eq && wanted == "null" {
+        if op == Op::Eq && wanted == "null" {
             kinds.push((Key::Null, Bound::Unbounded, Bound::Unbounded));
         }
         // Each range starts no later than it ends, and never at an excluded
         // key it also ends at, so `BTreeMap::range` takes it.
         kinds
             .into_iter()
-            .map(|(at, low, high)| match probe {
-                Probe::Eq => (Bound::Included(at.clone()), Bound::Included(at)),
-                Probe::Gt => (Bound::Excluded(at), high),
-                Probe::Gte => (Bound::Included(at), high),
-                Probe::Lt => (low, Bound::Excluded(at)),
-                Probe::Lte => (low, Bound::Included(at)),
+            .filter_map(|(at, low, high)| match op {
+                Op::Eq => Some((Bound::Included(at.clone()), Bound::Included(at))),
+                Op::Gt => Some((Bound::Excluded(at), high)),
+                Op::Gte => Some((Bound::Included(at), high)),
+                Op::Lt => Some((low, Bound::Excluded(at))),
+                Op::Lte => Some((low, Bound::Included(at))),
+                _ => None,
             })
             .collect()
     }
 
-    /// How many slots (with repeats across keys) a comparison would give: the
-    /// cost of [`FieldIndex::candidates`], to choose the narrowest filter.
-    pub fn estimate(&self, probe: Probe, values: &[String]) -> usize {
-        values
-            .iter()
-            .flat_map(|wanted| Self::ranges(probe, wanted))
-            .map(|range| {
-                self.slots
-                    .range(range)
-                    .map(|(_, list)| list.len())
-                    .sum::<usize>()
-            })
-            .sum()
+    /// Whether a filter can be answered by an index.
+    pub fn answers(filter: &Filter) -> bool {
+        matches!(
+            filter.op,
+            Op::Eq | Op::Gt | Op::Gte | Op::Lt | Op::Lte | Op::Like
+        )
     }
 
-    /// The slots of every item that may match `probe` against any of
-    /// `values`, ascending and without repeats. Every item that matches is
-    /// among them.
-    pub fn candidates(&self, probe: Probe, values: &[String]) -> Vec<u32> {
-        let mut out: Vec<u32> = Vec::new();
-        for wanted in values {
-            for range in Self::ranges(probe, wanted) {
-                for (_, list) in self.slots.range(range) {
-                    out.extend_from_slice(list);
+    /// The keys `filter` (one that [`FieldIndex::answers`]) matches.
+    pub fn matching(&self, filter: &Filter) -> Matched {
+        let words = self.entries.len().div_ceil(64);
+        let mut matched = Matched {
+            yes: vec![0; words],
+            maybe: vec![0; words],
+            ids: Vec::new(),
+            exact: true,
+        };
+        if filter.op == Op::Like {
+            for (id, entry) in self.entries.iter().enumerate() {
+                let Some(entry) = entry else { continue };
+                let id = u32::try_from(id).unwrap_or(NO_KEY);
+                let is_match = |text: &str| filter.patterns.iter().any(|p| p.0.is_match(text));
+                let verdict = match &entry.key {
+                    Key::Text(text) => is_match(text),
+                    Key::Bool(b) => is_match(if *b { "true" } else { "false" }),
+                    Key::Null => false,
+                    Key::Number(_) => match &entry.raws {
+                        Some(raws) if raws.iter().all(|raw| is_match(raw)) => true,
+                        Some(raws) if !raws.iter().any(|raw| is_match(raw)) => false,
+                        _ => {
+                            set_bit(&mut matched.maybe, id);
+                            matched.ids.push(id);
+                            matched.exact = false;
+                            continue;
+                        }
+                    },
+                };
+                if verdict {
+                    set_bit(&mut matched.yes, id);
+                    matched.ids.push(id);
+                }
+            }
+            return matched;
+        }
+        for wanted in &filter.values {
+            for range in Self::ranges(filter.op, wanted) {
+                for (_, &id) in self.ids.range(range) {
+                    if !bit(&matched.yes, id) {
+                        set_bit(&mut matched.yes, id);
+                        matched.ids.push(id);
+                    }
                 }
             }
         }
-        out.sort_unstable();
-        out.dedup();
-        out
+        matched
+    }
+
+    fn entry(&self, id: u32) -> Option<&KeyEntry> {
+        self.entries.get(id as usize)?.as_ref()
+    }
+
+    /// How many slots (with repeats across keys) the matched keys hold.
+    pub fn estimate(&self, matched: &Matched) -> usize {
+        matched
+            .ids
+            .iter()
+            .filter_map(|&id| self.entry(id))
+            .map(|entry| entry.slots.len())
+            .sum()
+    }
+
+    /// The slots of the matched keys, ascending, without repeats; `slots` is
+    /// the collection's slot count.
+    pub fn slots(&self, matched: &Matched, slots: usize) -> Vec<u32> {
+        let lists = matched
+            .ids
+            .iter()
+            .filter_map(|&id| self.entry(id))
+            .map(|entry| &entry.slots);
+        union(lists, slots)
+    }
+
+    /// How the item in `slot` fares against the matched keys, from the
+    /// slot's keys alone.
+    pub fn test(&self, slot: u32, matched: &Matched) -> Verdict {
+        let one = |id: u32| {
+            if bit(&matched.yes, id) {
+                Verdict::Yes
+            } else if bit(&matched.maybe, id) {
+                Verdict::Maybe
+            } else {
+                Verdict::No
+            }
+        };
+        match self.forward.get(slot as usize).copied().unwrap_or(NO_KEY) {
+            NO_KEY => Verdict::No,
+            MANY_KEYS => {
+                let mut verdict = Verdict::No;
+                for &id in self.many.get(&slot).map(|ids| &ids[..]).unwrap_or_default() {
+                    match one(id) {
+                        Verdict::Yes => return Verdict::Yes,
+                        Verdict::Maybe => verdict = Verdict::Maybe,
+                        Verdict::No => {}
+                    }
+                }
+                verdict
+            }
+            id => one(id),
+        }
     }
 }
 
-/// A collection's field indexes, by path: built on a read (reads share the
-/// collection, hence the lock), dropped by any write. A copy starts empty.
+/// The words of an item's string values (see the module docs), distinct.
+fn words(item: &str) -> Vec<String> {
+    fn collect(value: &str, out: &mut Vec<String>) {
+        match value.as_bytes().first() {
+            Some(b'"') => {
+                let lowered = text::decode_string(value).to_lowercase();
+                for word in lowered.split(|c: char| !c.is_alphanumeric()) {
+                    if !word.is_empty() && !out.iter().any(|w| w == word) {
+                        out.push(word.to_owned());
+                    }
+                }
+            }
+            Some(b'[') => {
+                for element in text::array_elements(value) {
+                    collect(element, out);
+                }
+            }
+            Some(b'{') => {
+                for member in text::members(value) {
+                    collect(member.value, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    let members = text::members(item);
+    // The last member is the item's own id, which `q` does not search.
+    let own = members.len().saturating_sub(1);
+    for member in &members[..own] {
+        collect(member.value, &mut out);
+    }
+    out
+}
+
+/// The items of a collection by the words of their strings, for `q` (see the
+/// module docs).
 #[derive(Debug, Default)]
-pub struct FieldIndexes(Mutex<HashMap<Vec<String>, Arc<FieldIndex>>>);
+pub struct WordIndex {
+    words: HashMap<Box<str>, Posting>,
+}
+
+impl WordIndex {
+    /// Builds the index over every item with its slot.
+    pub fn build<'a>(items: impl Iterator<Item = (u32, &'a str)>) -> Self {
+        let mut index = Self::default();
+        for (slot, json) in items {
+            index.insert(slot, json);
+        }
+        index
+    }
+
+    /// A new item, or the new text of a replaced one, in `slot`.
+    pub fn insert(&mut self, slot: u32, json: &str) {
+        for word in words(json) {
+            match self.words.get_mut(word.as_str()) {
+                Some(list) => list.insert(slot),
+                None => {
+                    let mut list = Posting::default();
+                    list.insert(slot);
+                    self.words.insert(word.into_boxed_str(), list);
+                }
+            }
+        }
+    }
+
+    /// The item with this text in `slot` is taken out.
+    pub fn remove(&mut self, slot: u32, json: &str) {
+        for word in words(json) {
+            if let Some(list) = self.words.get_mut(word.as_str()) {
+                list.remove(slot);
+                if list.is_empty() {
+                    self.words.remove(word.as_str());
+                }
+            }
+        }
+    }
+
+    /// Whether the index answers `q` (lower-cased) exactly: it is not empty
+    /// and all alphanumeric.
+    pub fn answers(lowered: &str) -> bool {
+        !lowered.is_empty() && lowered.chars().all(char::is_alphanumeric)
+    }
+
+    /// The slots of the items whose strings contain `lowered` (one that
+    /// [`WordIndex::answers`]), ascending; `slots` is the collection's slot
+    /// count.
+    pub fn search(&self, lowered: &str, slots: usize) -> Vec<u32> {
+        let lists: Vec<&Posting> = self
+            .words
+            .iter()
+            .filter(|(word, _)| word.contains(lowered))
+            .map(|(_, list)| list)
+            .collect();
+        union(lists.into_iter(), slots)
+    }
+}
+
+/// A collection's indexes: the field indexes by path and the word index,
+/// built on a read (reads share the collection, hence the locks) and kept up
+/// to date by writes. A copy starts with none.
+#[derive(Debug, Default)]
+pub struct FieldIndexes {
+    fields: Mutex<HashMap<Vec<String>, Arc<FieldIndex>>>,
+    words: Mutex<Option<Arc<WordIndex>>>,
+}
 
 impl Clone for FieldIndexes {
     fn clone(&self) -> Self {
@@ -206,27 +697,55 @@ impl Clone for FieldIndexes {
 }
 
 impl FieldIndexes {
-    /// Drops every index (a write changed the items or moved their slots).
+    /// Drops every index (the slots were renumbered).
     pub fn clear(&mut self) {
-        self.0
+        self.fields
             .get_mut()
             .unwrap_or_else(PoisonError::into_inner)
             .clear();
+        *self.words.get_mut().unwrap_or_else(PoisonError::into_inner) = None;
     }
 
-    /// The index of `path`, if it is built.
-    pub fn get(&self, path: &[String]) -> Option<Arc<FieldIndex>> {
-        let indexes = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        indexes.get(path).map(Arc::clone)
+    /// Applies a write to every index: the item `old` leaves `slot` (a
+    /// replace or a delete), and `new` comes into it (a create or a replace).
+    /// An index shared with a read still running (none is, as writes take the
+    /// collection whole) is dropped instead.
+    pub fn write(&mut self, slot: u32, old: Option<&str>, new: Option<&str>) {
+        let fields = self
+            .fields
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner);
+        fields.retain(|_, index| {
+            let Some(index) = Arc::get_mut(index) else {
+                return false;
+            };
+            if old.is_some() {
+                index.remove(slot);
+            }
+            if let Some(new) = new {
+                index.insert(slot, new);
+            }
+            true
+        });
+        let words = self.words.get_mut().unwrap_or_else(PoisonError::into_inner);
+        if let Some(shared) = words {
+            match Arc::get_mut(shared) {
+                Some(index) => {
+                    if let Some(old) = old {
+                        index.remove(slot, old);
+                    }
+                    if let Some(new) = new {
+                        index.insert(slot, new);
+                    }
+                }
+                None => *words = None,
+            }
+        }
     }
 
     /// The index of `path`, built by `build` if there is none.
-    pub fn get_or_build(
-        &self,
-        path: &[String],
-        build: impl FnOnce() -> FieldIndex,
-    ) -> Arc<FieldIndex> {
-        let mut indexes = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+    pub fn field(&self, path: &[String], build: impl FnOnce() -> FieldIndex) -> Arc<FieldIndex> {
+        let mut indexes = self.fields.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(index) = indexes.get(path) {
             return Arc::clone(index);
         }
@@ -236,5 +755,68 @@ impl FieldIndexes {
         let index = Arc::new(build());
         indexes.insert(path.to_vec(), Arc::clone(&index));
         index
+    }
+
+    /// The word index, built by `build` if there is none.
+    pub fn words(&self, build: impl FnOnce() -> WordIndex) -> Arc<WordIndex> {
+        let mut words = self.words.lock().unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(words.get_or_insert_with(|| Arc::new(build())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postings_stay_sorted_through_inserts_and_removes_in_the_middle() {
+        let mut list = Posting::default();
+        let mut model = std::collections::BTreeSet::new();
+        for slot in (0..10_000u32).step_by(3) {
+            list.insert(slot);
+            model.insert(slot);
+        }
+        // Middle inserts split blocks; removes empty some.
+        for slot in (1..10_000u32).step_by(3) {
+            list.insert(slot);
+            model.insert(slot);
+        }
+        for slot in (0..10_000u32).filter(|s| s % 7 != 0) {
+            assert_eq!(list.remove(slot), model.remove(&slot));
+        }
+        assert!(!list.remove(2));
+        list.insert(0);
+        model.insert(0);
+        assert_eq!(list.len(), model.len());
+        assert!(list.iter().eq(model.iter().copied()));
+        assert!(list
+            .blocks
+            .iter()
+            .all(|b| !b.is_empty() && b.len() <= 2 * BLOCK));
+    }
+
+    #[test]
+    fn words_are_runs_of_alphanumerics_of_values_not_keys_nor_the_id() {
+        assert_eq!(
+            words(r#"{"Name":"Darth VADER-7","n":["x1 é",{"k":"\u0041b"}],"m":12,"_id":"zzz"}"#),
+            ["darth", "vader", "7", "x1", "é", "ab"]
+        );
+    }
+
+    #[test]
+    fn unions_are_sorted_whichever_way_they_are_made() {
+        let mut a = Posting::default();
+        let mut b = Posting::default();
+        for slot in 0..1000 {
+            if slot % 2 == 0 {
+                a.insert(slot);
+            }
+            if slot % 3 == 0 {
+                b.insert(slot);
+            }
+        }
+        let expected: Vec<u32> = (0..1000).filter(|s| s % 2 == 0 || s % 3 == 0).collect();
+        assert_eq!(union([&a, &b].into_iter(), 1000), expected);
+        assert_eq!(union([&a, &b].into_iter(), 1_000_000), expected);
     }
 }
