@@ -170,8 +170,17 @@ impl Posting {
         true
     }
 
+    /// The slots, ascending, copied out.
+    pub fn to_vec(&self) -> Vec<u32> {
+        let mut out = Vec::with_capacity(self.len);
+        for block in &self.blocks {
+            out.extend_from_slice(block);
+        }
+        out
+    }
+
     /// The slots, ascending.
-    pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+    pub fn iter(&self) -> impl Iterator<Item = u32> + Clone + '_ {
         self.blocks.iter().flatten().copied()
     }
 }
@@ -185,7 +194,7 @@ fn union<'a>(lists: impl Iterator<Item = &'a Posting> + Clone, slots: usize) -> 
         return Vec::new();
     };
     let Some(second) = second else {
-        return first.iter().collect();
+        return first.to_vec();
     };
     if total < slots / 32 {
         let mut out: Vec<u32> = first.iter().chain(second.iter()).collect();
@@ -551,6 +560,27 @@ impl FieldIndex {
             .filter_map(|&id| self.entry(id))
             .map(|entry| &entry.slots);
         union(lists, slots)
+    }
+
+    /// The slots of the one matched key, when there is one.
+    pub fn single(&self, matched: &Matched) -> Option<&Posting> {
+        match matched.ids[..] {
+            [id] => self.entry(id).map(|entry| &entry.slots),
+            _ => None,
+        }
+    }
+
+    /// Keeps the slots whose items pass for certain (for a [`Matched`] that
+    /// is exact: the others do not pass), from the slots' keys alone: the
+    /// tight loop of a filtered list's count.
+    pub fn retain_passing(&self, slots: &mut Vec<u32>, matched: &Matched) {
+        slots.retain(
+            |&slot| match self.forward.get(slot as usize).copied().unwrap_or(NO_KEY) {
+                NO_KEY => false,
+                MANY_KEYS => self.test(slot, matched) == Verdict::Yes,
+                id => bit(&matched.yes, id),
+            },
+        );
     }
 
     /// How the item in `slot` fares against the matched keys, from the

@@ -53,10 +53,7 @@ pub fn select<'a>(collection: Option<&'a Collection>, query: &ListQuery) -> Sele
         return finish(items, total, query.paging);
     }
     match indexed(collection, query, collection.len() / 2) {
-        Some(Indexed::Exact(slots)) => {
-            let total = slots.len();
-            let (start, len) = window(query.paging, total);
-            let page = slots[start..start + len].to_vec();
+        Some(Indexed::Exact { total, page }) => {
             finish(collection.at_slots(page).collect(), total, query.paging)
         }
         Some(Indexed::Candidates(slots)) => run(collection.at_slots(slots), query),
@@ -67,8 +64,8 @@ pub fn select<'a>(collection: Option<&'a Collection>, query: &ListQuery) -> Sele
 /// What the indexes make of a query.
 #[derive(Debug)]
 enum Indexed {
-    /// The slots of exactly the items that pass, ascending.
-    Exact(Vec<u32>),
+    /// Exactly: how many items pass, and the page's slots, ascending.
+    Exact { total: usize, page: Vec<u32> },
     /// The slots of the items that may pass, ascending (a superset): each is
     /// read and checked.
     Candidates(Vec<u32>),
@@ -153,6 +150,37 @@ fn indexed(collection: &Collection, query: &ListQuery, most: usize) -> Option<In
         return None;
     }
     let exact = !read && driver.exact() && tests.iter().all(Test::exact);
+    let pass = |tests: &[Test], slot: u32| tests.iter().all(|t| t.test(slot) != Verdict::No);
+    if exact {
+        // Every test is exact: count and page from the indexes alone, without
+        // copying the candidates (the driver's own list when it is one key's).
+        let mut slots = match &driver {
+            Test::Field(index, matched) => match index.single(matched) {
+                Some(list) => {
+                    if tests.is_empty() {
+                        // One key: its count is its list's length.
+                        let total = list.len();
+                        let (start, len) = window(query.paging, total);
+                        let page = list.iter().skip(start).take(len).collect();
+                        return Some(Indexed::Exact { total, page });
+                    }
+                    list.to_vec()
+                }
+                None => index.slots(matched, slot_count),
+            },
+            Test::Words(slots) => slots.clone(),
+        };
+        for test in &tests {
+            match test {
+                Test::Field(index, matched) => index.retain_passing(&mut slots, matched),
+                Test::Words(words) => slots.retain(|slot| words.binary_search(slot).is_ok()),
+            }
+        }
+        let total = slots.len();
+        let (start, len) = window(query.paging, total);
+        let page = slots[start..start + len].to_vec();
+        return Some(Indexed::Exact { total, page });
+    }
     let (candidates, again) = match driver {
         Test::Words(slots) => (slots, None),
         Test::Field(index, matched) => {
@@ -163,27 +191,11 @@ fn indexed(collection: &Collection, query: &ListQuery, most: usize) -> Option<In
         }
     };
     tests.extend(again);
-    if tests.is_empty() {
-        return Some(if exact {
-            Indexed::Exact(candidates)
-        } else {
-            Indexed::Candidates(candidates)
-        });
+    let mut kept = candidates;
+    if !tests.is_empty() {
+        kept.retain(|&slot| pass(&tests, slot));
     }
-    let mut kept = Vec::with_capacity(candidates.len() / 2);
-    'slots: for slot in candidates {
-        for test in &tests {
-            if test.test(slot) == Verdict::No {
-                continue 'slots;
-            }
-        }
-        kept.push(slot);
-    }
-    Some(if exact {
-        Indexed::Exact(kept)
-    } else {
-        Indexed::Candidates(kept)
-    })
+    Some(Indexed::Candidates(kept))
 }
 
 /// Filters, searches, sorts and pages items given in creation order.
@@ -777,10 +789,7 @@ mod tests {
                         let scanned = answer(run(collection.iter(), &query));
                         // Through the indexes whatever their size, as a large collection would.
                         let through = match indexed(collection, &query, usize::MAX) {
-                            Some(Indexed::Exact(slots)) => {
-                                let total = slots.len();
-                                let (start, len) = window(query.paging, total);
-                                let page = slots[start..start + len].to_vec();
+                            Some(Indexed::Exact { total, page }) => {
                                 answer(finish(collection.at_slots(page).collect(), total, query.paging))
                             }
                             Some(Indexed::Candidates(slots)) => answer(run(collection.at_slots(slots), &query)),
