@@ -78,7 +78,11 @@ fn main() {
         sizes
     };
     for n in sizes {
-        let mut engine = Engine::new(Config::default(), Box::new(SeededIds::new(1)), NOW);
+        let config = Config {
+            max_items: n + 100_000,
+            ..Config::default()
+        };
+        let mut engine = Engine::new(config, Box::new(SeededIds::new(1)), NOW);
         let rss_empty = status_bytes("VmRSS");
         let mut raw = 0u64;
         let load = Instant::now();
@@ -124,11 +128,15 @@ fn main() {
             let response = engine.handle(&request, NOW).response;
             let first = first.elapsed();
             let total = response.header("x-total-count").unwrap_or("?").to_owned();
+            // A query builds one index at a time: the second may build one more.
             let second = Instant::now();
             std::hint::black_box(engine.handle(&request, NOW));
             let second = second.elapsed();
+            let third = Instant::now();
+            std::hint::black_box(engine.handle(&request, NOW));
+            let third = third.elapsed();
             // About two seconds of requests, at least 20.
-            let rounds = (2_000_000 / (second.as_micros() as usize).max(1)).clamp(20, 200_000);
+            let rounds = (2_000_000 / (third.as_micros() as usize).max(1)).clamp(20, 200_000);
             let mut samples = Vec::with_capacity(rounds);
             let start = cpu();
             for _ in 0..rounds {
@@ -138,8 +146,9 @@ fn main() {
             }
             let each = (cpu() - start) / rounds as u32;
             println!(
-                "{n:>8} people: {target:<50} X-Total-Count {total:>7}; first {:>9.1} µs, then median {:>8.1} µs, CPU {:>8.1} µs ({rounds} requests)",
+                "{n:>8} people: {target:<50} X-Total-Count {total:>7}; first {:>9.1} µs, second {:>9.1} µs, then median {:>8.1} µs, CPU {:>8.1} µs ({rounds} requests)",
                 first.as_secs_f64() * 1e6,
+                second.as_secs_f64() * 1e6,
                 median(samples).as_secs_f64() * 1e6,
                 each.as_secs_f64() * 1e6
             );
@@ -151,7 +160,18 @@ fn main() {
             rss_indexed as f64 / raw as f64,
             mib(rss_indexed.saturating_sub(rss_loaded))
         );
-        // Writes with the indexes up to date: single POSTs, then a replace.
+        // An index of a field whose every value differs: the ids.
+        let before = status_bytes("VmRSS");
+        let request = Request::new(Method::Get, "/api/people?_id=none");
+        let at = Instant::now();
+        engine.handle(&request, NOW);
+        println!(
+            "{n:>8} people: an index of `_id` (every value differs): built in {:.1} ms, {:.1} MiB ({:.0} bytes per item)",
+            at.elapsed().as_secs_f64() * 1e3,
+            mib(status_bytes("VmRSS").saturating_sub(before)),
+            status_bytes("VmRSS").saturating_sub(before) as f64 / n as f64
+        );
+        // Writes with the indexes up to date: single POSTs.
         let mut samples = Vec::new();
         for k in 0..2_000 {
             let request = Request::new(Method::Post, "/api/people")

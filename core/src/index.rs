@@ -5,12 +5,13 @@
 //! values the path reaches ([`FieldIndex`]). One is built on the first list
 //! query that filters the field with an equality (`field=v`, `field:eq`,
 //! `field:in`), a range (`_gt`, `_gte`, `_lt`, `_lte` and their `:` forms) or
-//! `_like` (at most [`MAX_INDEXED_FILTERS`] fields per query), by reading
-//! every item once; from then on every write to the collection keeps it up to
-//! date: a new item appends its slot, a replace or a delete takes the slot out
-//! of its old keys (found through the index's map from slot to keys, without
-//! reading the old text) and a replace puts it under its new ones. Each such
-//! step moves at most one block of [`BLOCK`] slots, so no write pauses in
+//! `_like`, by reading every item once (one index built per query at most:
+//! a filter whose index is not built yet is checked on the candidates' texts;
+//! at most [`MAX_INDEXED_FILTERS`] filters of a query go through indexes).
+//! From then on every write to the collection keeps it up to date: a new item
+//! appends its slot, a replace or a delete takes the slot out of the keys of
+//! the old text and a replace puts it under the new text's. Each such step
+//! moves at most one block of [`BLOCK`] slots, so no write pauses in
 //! proportion to the collection. A sweep of the holes renumbers the slots and
 //! drops the indexes (built again on first use): it already reads the whole
 //! collection, once per as many deletes as there are items. A collection keeps
@@ -44,9 +45,12 @@
 //! items. Any other `q` reads every item.
 //!
 //! **Memory.** A field index costs 4 bytes per item for the slot-to-key map
-//! plus 4 bytes per (item, distinct value) in the postings, and its keys; the
-//! word index 4 bytes per (item, distinct word) and its vocabulary. For items
-//! with two indexed fields and two words each, about 24 bytes per item.
+//! plus 4 bytes per (item, distinct value) in the postings, and per distinct
+//! value its key and about 100 bytes; the word index 4 bytes per (item,
+//! distinct word) and per distinct word the word and about 100 bytes. For the
+//! bench's people (a million, 100 last names, 50 ages, two words each) the
+//! two field indexes and the word index take about 24 MB; a field whose
+//! every value differs (an e-mail) costs about 150 bytes per item.
 
 use crate::chunked::Chunked;
 use crate::number::Decimal;
@@ -96,92 +100,140 @@ impl Key {
     }
 }
 
-/// Slots in ascending order, without repeats, in blocks of at most
-/// 2 × [`BLOCK`] (none empty), so that a slot is put in or taken out by
-/// moving one block's part.
+/// Slots in ascending order, without repeats: none, one (kept inline, as
+/// most keys of a field whose values differ hold one item), or in blocks of
+/// at most 2 × [`BLOCK`] (none empty), so that a slot is put in or taken out
+/// by moving one block's part.
 #[derive(Debug, Default, Clone)]
-pub struct Posting {
-    blocks: Vec<Vec<u32>>,
-    len: usize,
+pub enum Posting {
+    /// No slot.
+    #[default]
+    Empty,
+    /// One slot.
+    One(u32),
+    /// Blocks of slots, and how many in all.
+    Blocks(Vec<Vec<u32>>, usize),
 }
 
 impl Posting {
     /// How many slots.
     pub fn len(&self) -> usize {
-        self.len
+        match self {
+            Self::Empty => 0,
+            Self::One(_) => 1,
+            Self::Blocks(_, len) => *len,
+        }
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len() == 0
     }
 
-    /// The block that holds `slot` or would (the first whose last slot is at
-    /// least `slot`), if any.
-    fn block_of(&self, slot: u32) -> Option<usize> {
-        let at = self
-            .blocks
-            .partition_point(|block| block.last().is_some_and(|&last| last < slot));
-        (at < self.blocks.len()).then_some(at)
+    /// The block of `blocks` that holds `slot` or would (the first whose last
+    /// slot is at least `slot`), if any.
+    fn block_of(blocks: &[Vec<u32>], slot: u32) -> Option<usize> {
+        let at = blocks.partition_point(|block| block.last().is_some_and(|&last| last < slot));
+        (at < blocks.len()).then_some(at)
     }
 
     /// Adds a slot (a no-op if it is there).
     pub fn insert(&mut self, slot: u32) {
-        let Some(at) = self.block_of(slot) else {
+        let (blocks, len) = match self {
+            Self::Empty => {
+                *self = Self::One(slot);
+                return;
+            }
+            Self::One(one) if *one == slot => return,
+            Self::One(one) => {
+                let pair = if *one < slot {
+                    vec![*one, slot]
+                } else {
+                    vec![slot, *one]
+                };
+                *self = Self::Blocks(vec![pair], 2);
+                return;
+            }
+            Self::Blocks(blocks, len) => (blocks, len),
+        };
+        let Some(at) = Self::block_of(blocks, slot) else {
             // Past the last slot: the usual case, a new item.
-            match self.blocks.last_mut() {
+            match blocks.last_mut() {
                 Some(last) if last.len() < BLOCK => last.push(slot),
                 _ => {
-                    let capacity = if self.blocks.is_empty() { 1 } else { BLOCK };
-                    let mut block = Vec::with_capacity(capacity);
+                    let mut block = Vec::with_capacity(BLOCK);
                     block.push(slot);
-                    self.blocks.push(block);
+                    blocks.push(block);
                 }
             }
-            self.len += 1;
+            *len += 1;
             return;
         };
-        let block = &mut self.blocks[at];
+        let block = &mut blocks[at];
         let Err(place) = block.binary_search(&slot) else {
             return;
         };
         block.insert(place, slot);
-        self.len += 1;
+        *len += 1;
         if block.len() > 2 * BLOCK {
             let upper = block.split_off(BLOCK);
-            self.blocks.insert(at + 1, upper);
+            blocks.insert(at + 1, upper);
         }
     }
 
     /// Takes a slot out; returns whether it was there.
     pub fn remove(&mut self, slot: u32) -> bool {
-        let Some(at) = self.block_of(slot) else {
+        let (blocks, len) = match self {
+            Self::Empty => return false,
+            Self::One(one) => {
+                if *one != slot {
+                    return false;
+                }
+                *self = Self::Empty;
+                return true;
+            }
+            Self::Blocks(blocks, len) => (blocks, len),
+        };
+        let Some(at) = Self::block_of(blocks, slot) else {
             return false;
         };
-        let block = &mut self.blocks[at];
+        let block = &mut blocks[at];
         let Ok(place) = block.binary_search(&slot) else {
             return false;
         };
         block.remove(place);
         if block.is_empty() {
-            self.blocks.remove(at);
+            blocks.remove(at);
         }
-        self.len -= 1;
+        *len -= 1;
+        if *len == 0 {
+            *self = Self::Empty;
+        }
         true
+    }
+
+    /// The slots, ascending, as slices.
+    fn slices(&self) -> impl Iterator<Item = &[u32]> + Clone + '_ {
+        let (one, blocks): (&[u32], &[Vec<u32>]) = match self {
+            Self::Empty => (&[], &[]),
+            Self::One(one) => (std::slice::from_ref(one), &[]),
+            Self::Blocks(blocks, _) => (&[], blocks),
+        };
+        std::iter::once(one).chain(blocks.iter().map(Vec::as_slice))
     }
 
     /// The slots, ascending, copied out.
     pub fn to_vec(&self) -> Vec<u32> {
-        let mut out = Vec::with_capacity(self.len);
-        for block in &self.blocks {
-            out.extend_from_slice(block);
+        let mut out = Vec::with_capacity(self.len());
+        for slice in self.slices() {
+            out.extend_from_slice(slice);
         }
         out
     }
 
     /// The slots, ascending.
     pub fn iter(&self) -> impl Iterator<Item = u32> + Clone + '_ {
-        self.blocks.iter().flatten().copied()
+        self.slices().flatten().copied()
     }
 }
 
@@ -227,17 +279,6 @@ fn union<'a>(lists: impl Iterator<Item = &'a Posting> + Clone, slots: usize) -> 
     out
 }
 
-/// One key of an index and its items.
-#[derive(Debug)]
-struct KeyEntry {
-    key: Key,
-    slots: Posting,
-    /// For a number: the texts seen for it (only grows; `None` past
-    /// [`MAX_RAWS`]), so a pattern can tell whether it matches every item
-    /// under the key.
-    raws: Option<Vec<Box<str>>>,
-}
-
 /// The items of a collection by the values one path reaches (see the module
 /// docs).
 #[derive(Debug)]
@@ -245,8 +286,12 @@ pub struct FieldIndex {
     path: Vec<String>,
     /// Key ids by key.
     ids: BTreeMap<Key, u32>,
-    /// By key id; `None` for a free id.
-    entries: Vec<Option<KeyEntry>>,
+    /// The slots of each key, by key id; empty for a free id.
+    entries: Vec<Posting>,
+    /// For each number key: the texts seen for it (only grows; `None` past
+    /// [`MAX_RAWS`]), so that a pattern can tell whether it matches every
+    /// item under the key.
+    raws: HashMap<u32, Option<Vec<Box<str>>>>,
     free: Vec<u32>,
     /// For each slot: its item's key id, [`NO_KEY`] or [`MANY_KEYS`].
     forward: Chunked<u32>,
@@ -302,6 +347,7 @@ impl FieldIndex {
             path: path.to_vec(),
             ids: BTreeMap::new(),
             entries: Vec::new(),
+            raws: HashMap::new(),
             free: Vec::new(),
             forward: Chunked::default(),
             many: HashMap::new(),
@@ -342,33 +388,26 @@ impl FieldIndex {
         let id = match self.ids.get(&key) {
             Some(&id) => id,
             None => {
-                let entry = KeyEntry {
-                    raws: matches!(key, Key::Number(_)).then(Vec::new),
-                    key: key.clone(),
-                    slots: Posting::default(),
-                };
                 let id = match self.free.pop() {
-                    Some(id) => {
-                        self.entries[id as usize] = Some(entry);
-                        id
-                    }
+                    Some(id) => id,
                     None => {
-                        self.entries.push(Some(entry));
+                        self.entries.push(Posting::Empty);
                         u32::try_from(self.entries.len() - 1).unwrap_or(NO_KEY)
                     }
                 };
+                if matches!(key, Key::Number(_)) {
+                    self.raws.insert(id, Some(Vec::new()));
+                }
                 self.ids.insert(key, id);
                 id
             }
         };
-        if let Some(Some(entry)) = self.entries.get_mut(id as usize) {
-            if let Some(raws) = &mut entry.raws {
-                if !raws.iter().any(|seen| **seen == *raw) {
-                    if raws.len() < MAX_RAWS {
-                        raws.push(raw.into());
-                    } else {
-                        entry.raws = None;
-                    }
+        if let Some(Some(raws)) = self.raws.get_mut(&id) {
+            if !raws.iter().any(|seen| **seen == *raw) {
+                if raws.len() < MAX_RAWS {
+                    raws.push(raw.into());
+                } else {
+                    self.raws.insert(id, None);
                 }
             }
         }
@@ -378,8 +417,8 @@ impl FieldIndex {
     /// Puts a slot under keys (distinct) and records them as its keys.
     fn place(&mut self, slot: u32, ids: &[u32]) {
         for &id in ids {
-            if let Some(Some(entry)) = self.entries.get_mut(id as usize) {
-                entry.slots.insert(slot);
+            if let Some(list) = self.entries.get_mut(id as usize) {
+                list.insert(slot);
             }
         }
         let value = match ids {
@@ -412,26 +451,29 @@ impl FieldIndex {
         self.place(slot, &ids);
     }
 
-    /// Takes the item in `slot` out (deleted, or about to be replaced).
-    pub fn remove(&mut self, slot: u32) {
-        let Some(value) = self.forward.get_mut(slot as usize) else {
-            return;
-        };
-        let value = std::mem::replace(value, NO_KEY);
-        let ids: Box<[u32]> = match value {
-            NO_KEY => return,
-            MANY_KEYS => self.many.remove(&slot).unwrap_or_default(),
-            id => Box::new([id]),
-        };
-        for &id in ids.iter() {
-            let Some(Some(entry)) = self.entries.get_mut(id as usize) else {
+    /// Takes the item in `slot`, whose text is `json`, out (deleted, or
+    /// about to be replaced). Its keys are read again from its text, so that
+    /// a key is kept once, in the map.
+    pub fn remove(&mut self, slot: u32, json: &str) {
+        if let Some(value) = self.forward.get_mut(slot as usize) {
+            if std::mem::replace(value, NO_KEY) == MANY_KEYS {
+                self.many.remove(&slot);
+            }
+        }
+        let mut reached = Vec::new();
+        crate::select::reach(json, &self.path, &mut reached);
+        for raw in reached {
+            let Some(key) = Key::of(raw) else { continue };
+            let Some(&id) = self.ids.get(&key) else {
                 continue;
             };
-            entry.slots.remove(slot);
-            if entry.slots.is_empty() {
-                if let Some(entry) = self.entries[id as usize].take() {
-                    self.ids.remove(&entry.key);
-                }
+            let Some(list) = self.entries.get_mut(id as usize) else {
+                continue;
+            };
+            list.remove(slot);
+            if list.is_empty() {
+                self.raws.remove(&id);
+                self.ids.remove(&key);
                 self.free.push(id);
             }
         }
@@ -498,17 +540,15 @@ impl FieldIndex {
             exact: true,
         };
         if filter.op == Op::Like {
-            for (id, entry) in self.entries.iter().enumerate() {
-                let Some(entry) = entry else { continue };
-                let id = u32::try_from(id).unwrap_or(NO_KEY);
+            for (key, &id) in &self.ids {
                 let is_match = |text: &str| filter.patterns.iter().any(|p| p.0.is_match(text));
-                let verdict = match &entry.key {
+                let verdict = match key {
                     Key::Text(text) => is_match(text),
                     Key::Bool(b) => is_match(if *b { "true" } else { "false" }),
                     Key::Null => false,
-                    Key::Number(_) => match &entry.raws {
-                        Some(raws) if raws.iter().all(|raw| is_match(raw)) => true,
-                        Some(raws) if !raws.iter().any(|raw| is_match(raw)) => false,
+                    Key::Number(_) => match self.raws.get(&id) {
+                        Some(Some(raws)) if raws.iter().all(|raw| is_match(raw)) => true,
+                        Some(Some(raws)) if !raws.iter().any(|raw| is_match(raw)) => false,
                         _ => {
                             set_bit(&mut matched.maybe, id);
                             matched.ids.push(id);
@@ -537,8 +577,8 @@ impl FieldIndex {
         matched
     }
 
-    fn entry(&self, id: u32) -> Option<&KeyEntry> {
-        self.entries.get(id as usize)?.as_ref()
+    fn entry(&self, id: u32) -> Option<&Posting> {
+        self.entries.get(id as usize)
     }
 
     /// How many slots (with repeats across keys) the matched keys hold.
@@ -547,25 +587,21 @@ impl FieldIndex {
             .ids
             .iter()
             .filter_map(|&id| self.entry(id))
-            .map(|entry| entry.slots.len())
+            .map(Posting::len)
             .sum()
     }
 
     /// The slots of the matched keys, ascending, without repeats; `slots` is
     /// the collection's slot count.
     pub fn slots(&self, matched: &Matched, slots: usize) -> Vec<u32> {
-        let lists = matched
-            .ids
-            .iter()
-            .filter_map(|&id| self.entry(id))
-            .map(|entry| &entry.slots);
+        let lists = matched.ids.iter().filter_map(|&id| self.entry(id));
         union(lists, slots)
     }
 
     /// The slots of the one matched key, when there is one.
     pub fn single(&self, matched: &Matched) -> Option<&Posting> {
         match matched.ids[..] {
-            [id] => self.entry(id).map(|entry| &entry.slots),
+            [id] => self.entry(id),
             _ => None,
         }
     }
@@ -613,39 +649,45 @@ impl FieldIndex {
     }
 }
 
-/// The words of an item's string values (see the module docs), distinct.
-fn words(item: &str) -> Vec<String> {
-    fn collect(value: &str, out: &mut Vec<String>) {
+/// Calls `each` with every word of an item's string values (see the module
+/// docs), repeats included.
+fn words(item: &str, each: &mut impl FnMut(&str)) {
+    fn visit(value: &str, each: &mut impl FnMut(&str)) {
         match value.as_bytes().first() {
             Some(b'"') => {
-                let lowered = text::decode_string(value).to_lowercase();
-                for word in lowered.split(|c: char| !c.is_alphanumeric()) {
-                    if !word.is_empty() && !out.iter().any(|w| w == word) {
-                        out.push(word.to_owned());
+                let decoded = text::decode_string(value);
+                let lowered;
+                let text = if decoded.chars().any(char::is_uppercase) || !decoded.is_ascii() {
+                    lowered = decoded.to_lowercase();
+                    lowered.as_str()
+                } else {
+                    &decoded
+                };
+                for word in text.split(|c: char| !c.is_alphanumeric()) {
+                    if !word.is_empty() {
+                        each(word);
                     }
                 }
             }
             Some(b'[') => {
                 for element in text::array_elements(value) {
-                    collect(element, out);
+                    visit(element, each);
                 }
             }
             Some(b'{') => {
                 for member in text::members(value) {
-                    collect(member.value, out);
+                    visit(member.value, each);
                 }
             }
             _ => {}
         }
     }
-    let mut out = Vec::new();
     let members = text::members(item);
     // The last member is the item's own id, which `q` does not search.
     let own = members.len().saturating_sub(1);
     for member in &members[..own] {
-        collect(member.value, &mut out);
+        visit(member.value, each);
     }
-    out
 }
 
 /// The items of a collection by the words of their strings, for `q` (see the
@@ -667,28 +709,25 @@ impl WordIndex {
 
     /// A new item, or the new text of a replaced one, in `slot`.
     pub fn insert(&mut self, slot: u32, json: &str) {
-        for word in words(json) {
-            match self.words.get_mut(word.as_str()) {
-                Some(list) => list.insert(slot),
-                None => {
-                    let mut list = Posting::default();
-                    list.insert(slot);
-                    self.words.insert(word.into_boxed_str(), list);
-                }
+        words(json, &mut |word| match self.words.get_mut(word) {
+            // A word the item repeats finds its slot there already.
+            Some(list) => list.insert(slot),
+            None => {
+                self.words.insert(word.into(), Posting::One(slot));
             }
-        }
+        });
     }
 
     /// The item with this text in `slot` is taken out.
     pub fn remove(&mut self, slot: u32, json: &str) {
-        for word in words(json) {
-            if let Some(list) = self.words.get_mut(word.as_str()) {
+        words(json, &mut |word| {
+            if let Some(list) = self.words.get_mut(word) {
                 list.remove(slot);
                 if list.is_empty() {
-                    self.words.remove(word.as_str());
+                    self.words.remove(word);
                 }
             }
-        }
+        });
     }
 
     /// Whether the index answers `q` (lower-cased) exactly: it is not empty
@@ -749,8 +788,8 @@ impl FieldIndexes {
             let Some(index) = Arc::get_mut(index) else {
                 return false;
             };
-            if old.is_some() {
-                index.remove(slot);
+            if let Some(old) = old {
+                index.remove(slot, old);
             }
             if let Some(new) = new {
                 index.insert(slot, new);
@@ -771,6 +810,20 @@ impl FieldIndexes {
                 None => *words = None,
             }
         }
+    }
+
+    /// The index of `path`, if it is built.
+    pub fn built(&self, path: &[String]) -> Option<Arc<FieldIndex>> {
+        let indexes = self.fields.lock().unwrap_or_else(PoisonError::into_inner);
+        indexes.get(path).map(Arc::clone)
+    }
+
+    /// Whether the word index is built.
+    pub fn words_built(&self) -> bool {
+        self.words
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some()
     }
 
     /// The index of `path`, built by `build` if there is none.
@@ -819,18 +872,29 @@ mod tests {
         model.insert(0);
         assert_eq!(list.len(), model.len());
         assert!(list.iter().eq(model.iter().copied()));
-        assert!(list
-            .blocks
-            .iter()
-            .all(|b| !b.is_empty() && b.len() <= 2 * BLOCK));
+        let Posting::Blocks(blocks, _) = &list else {
+            panic!("many slots are kept in blocks");
+        };
+        assert!(blocks.iter().all(|b| !b.is_empty() && b.len() <= 2 * BLOCK));
+        // One slot is kept inline; none is empty again.
+        let mut list = Posting::default();
+        list.insert(5);
+        list.insert(5);
+        assert!(matches!(list, Posting::One(5)));
+        list.insert(3);
+        assert_eq!(list.to_vec(), [3, 5]);
+        assert!(list.remove(3) && list.remove(5) && !list.remove(5));
+        assert!(list.is_empty() && list.iter().next().is_none());
     }
 
     #[test]
     fn words_are_runs_of_alphanumerics_of_values_not_keys_nor_the_id() {
-        assert_eq!(
-            words(r#"{"Name":"Darth VADER-7","n":["x1 é",{"k":"\u0041b"}],"m":12,"_id":"zzz"}"#),
-            ["darth", "vader", "7", "x1", "é", "ab"]
+        let mut seen = Vec::new();
+        words(
+            r#"{"Name":"Darth VADER-7 darth","n":["x1 É",{"k":"\u0041b"}],"m":12,"_id":"zzz"}"#,
+            &mut |word| seen.push(word.to_owned()),
         );
+        assert_eq!(seen, ["darth", "vader", "7", "darth", "x1", "é", "ab"]);
     }
 
     #[test]

@@ -105,7 +105,7 @@ impl Test {
 }
 
 /// Through the indexes (see [`crate::index`]): the filters and `q` that
-/// indexes answer (building the indexes they need), the narrowest of them
+/// indexes answer (building at most one index), the narrowest of them
 /// giving the candidates and the others tested on each candidate from the
 /// indexes alone. `None` when no index applies, or when the candidates are
 /// more than half the collection and their texts would be read anyway (a
@@ -116,22 +116,34 @@ fn indexed(collection: &Collection, query: &ListQuery, most: usize) -> Option<In
     let slot_count = collection.slot_count();
     let mut tests: Vec<Test> = Vec::new();
     let mut read = !query.sort.is_empty();
+    let mut built = false;
     for filter in &query.filters {
         if !FieldIndex::answers(filter) || tests.len() >= MAX_INDEXED_FILTERS {
             read = true;
             continue;
         }
-        let index = indexes.field(&filter.path, || {
-            FieldIndex::build(
-                &filter.path,
-                collection.slotted().map(|(slot, item)| (slot, item.json)),
-            )
-        });
+        let index = match indexes.built(&filter.path) {
+            Some(index) => index,
+            // One index built per query: its first list costs one pass more, not several.
+            None if built => {
+                read = true;
+                continue;
+            }
+            None => {
+                built = true;
+                indexes.field(&filter.path, || {
+                    FieldIndex::build(
+                        &filter.path,
+                        collection.slotted().map(|(slot, item)| (slot, item.json)),
+                    )
+                })
+            }
+        };
         let matched = index.matching(filter);
         tests.push(Test::Field(index, matched));
     }
     if let Some(q) = &query.search {
-        if WordIndex::answers(q) {
+        if WordIndex::answers(q) && !(built && !indexes.words_built()) {
             let words = indexes.words(|| {
                 WordIndex::build(collection.slotted().map(|(slot, item)| (slot, item.json)))
             });
