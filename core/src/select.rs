@@ -143,7 +143,7 @@ fn indexed(collection: &Collection, query: &ListQuery, most: usize) -> Option<In
         tests.push(Test::Field(index, matched));
     }
     if let Some(q) = &query.search {
-        if WordIndex::answers(q) && !(built && !indexes.words_built()) {
+        if WordIndex::answers(q) && (!built || indexes.words_built()) {
             let words = indexes.words(|| {
                 WordIndex::build(collection.slotted().map(|(slot, item)| (slot, item.json)))
             });
