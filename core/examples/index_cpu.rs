@@ -67,6 +67,37 @@ fn median(mut samples: Vec<Duration>) -> Duration {
     samples.get(samples.len() / 2).copied().unwrap_or_default()
 }
 
+/// Times 2,000 single POSTs (people from `first` on) into a store of about
+/// `n`; returns their ids.
+fn posts(engine: &mut Engine, n: usize, first: usize, when: &str) -> Vec<String> {
+    let mut samples = Vec::new();
+    let mut ids = Vec::new();
+    for k in first..first + 2_000 {
+        let request = Request::new(Method::Post, "/api/people")
+            .with_header("Content-Type", "application/json")
+            .with_body(person(k));
+        let at = Instant::now();
+        let response = engine.handle(&request, NOW).response;
+        samples.push(at.elapsed());
+        let status = response.status;
+        let id = serde_json::from_slice::<serde_json::Value>(&response.body)
+            .ok()
+            .and_then(|item| item["_id"].as_str().map(str::to_owned));
+        ids.extend(id);
+        if status / 100 != 2 {
+            eprintln!("index_cpu: a POST answered {status}");
+            std::process::exit(1);
+        }
+    }
+    let slowest = samples.iter().max().copied().unwrap_or_default();
+    println!(
+        "{n:>8} people: POST {when}: median {:.1} µs, slowest {:.1} µs (2,000 POSTs)",
+        median(samples).as_secs_f64() * 1e6,
+        slowest.as_secs_f64() * 1e6
+    );
+    ids
+}
+
 fn main() {
     let sizes: Vec<usize> = std::env::args()
         .skip(1)
@@ -113,6 +144,11 @@ fn main() {
             mib(rss_loaded),
             rss_loaded as f64 / raw as f64
         );
+        // Taken out again, so the queries run on `n` people (the holes are skipped).
+        for id in posts(&mut engine, n, n, "before any index") {
+            let request = Request::new(Method::Delete, &format!("/api/people/{id}"));
+            engine.handle(&request, NOW);
+        }
         for target in [
             "/api/people?last_name=Vader7&age_gte=30&_limit=20",
             // The bench's filter matches none (every `Vader7` is 27): one that matches.
@@ -171,26 +207,7 @@ fn main() {
             mib(status_bytes("VmRSS").saturating_sub(before)),
             status_bytes("VmRSS").saturating_sub(before) as f64 / n as f64
         );
-        // Writes with the indexes up to date: single POSTs.
-        let mut samples = Vec::new();
-        for k in 0..2_000 {
-            let request = Request::new(Method::Post, "/api/people")
-                .with_header("Content-Type", "application/json")
-                .with_body(person(n + k));
-            let at = Instant::now();
-            let status = engine.handle(&request, NOW).response.status;
-            samples.push(at.elapsed());
-            if status / 100 != 2 {
-                eprintln!("index_cpu: a POST answered {status}");
-                std::process::exit(1);
-            }
-        }
-        let slowest = samples.iter().max().copied().unwrap_or_default();
-        println!(
-            "{n:>8} people: POST with the indexes kept: median {:.1} µs, slowest {:.1} µs (2,000 POSTs)",
-            median(samples).as_secs_f64() * 1e6,
-            slowest.as_secs_f64() * 1e6
-        );
+        posts(&mut engine, n, n + 2_000, "with the indexes kept");
         println!("{n:>8} people: VmHWM {:.1} MiB", mib(status_bytes("VmHWM")));
     }
 }
