@@ -237,16 +237,85 @@ impl Posting {
     }
 }
 
-/// The slots of all `lists`, ascending and without repeats; `slots` bounds
-/// them (the collection's slot count).
-fn union<'a>(lists: impl Iterator<Item = &'a Posting> + Clone, slots: usize) -> Vec<u32> {
+/// Slots, ascending and without repeats: a sorted list, or for many of them
+/// a bitmap over every slot of the collection with their count (which costs
+/// no sort, and no list as long as they are when only counted and paged).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SlotSet {
+    /// A sorted list.
+    Sorted(Vec<u32>),
+    /// A bitmap, bit `s % 64` of word `s / 64` for slot `s`, and how many are set.
+    Bits(Vec<u64>, usize),
+}
+
+impl SlotSet {
+    /// How many slots.
+    pub fn len(&self) -> usize {
+        match self {
+            Self::Sorted(slots) => slots.len(),
+            Self::Bits(_, count) => *count,
+        }
+    }
+
+    /// Whether `slot` is one of them.
+    pub fn contains(&self, slot: u32) -> bool {
+        match self {
+            Self::Sorted(slots) => slots.binary_search(&slot).is_ok(),
+            Self::Bits(bits, _) => bit(bits, slot),
+        }
+    }
+
+    /// The slots from the `start`-th (0-based), at most `len` of them.
+    pub fn page(&self, start: usize, len: usize) -> Vec<u32> {
+        match self {
+            Self::Sorted(slots) => slots.iter().skip(start).take(len).copied().collect(),
+            Self::Bits(bits, count) => {
+                let mut skip = start;
+                let len = len.min(count.saturating_sub(start));
+                let mut out = Vec::with_capacity(len);
+                for (n, &word) in bits.iter().enumerate() {
+                    if out.len() == len {
+                        break;
+                    }
+                    let ones = word.count_ones() as usize;
+                    if skip >= ones {
+                        skip -= ones;
+                        continue;
+                    }
+                    let mut word = word;
+                    while word != 0 && out.len() < len {
+                        let at = word.trailing_zeros();
+                        word &= word - 1;
+                        if skip > 0 {
+                            skip -= 1;
+                        } else {
+                            out.push((n * 64) as u32 + at);
+                        }
+                    }
+                }
+                out
+            }
+        }
+    }
+
+    /// Every slot, as a sorted list.
+    pub fn into_vec(self) -> Vec<u32> {
+        match self {
+            Self::Sorted(slots) => slots,
+            Self::Bits(_, count) => self.page(0, count),
+        }
+    }
+}
+
+/// The slots of all `lists`; `slots` bounds them (the collection's slot count).
+fn union<'a>(lists: impl Iterator<Item = &'a Posting> + Clone, slots: usize) -> SlotSet {
     let total: usize = lists.clone().map(Posting::len).sum();
     let mut lists = lists.filter(|list| !list.is_empty());
     let (Some(first), second) = (lists.next(), lists.next()) else {
-        return Vec::new();
+        return SlotSet::Sorted(Vec::new());
     };
     let Some(second) = second else {
-        return first.to_vec();
+        return SlotSet::Sorted(first.to_vec());
     };
     if total < slots / 32 {
         let mut out: Vec<u32> = first.iter().chain(second.iter()).collect();
@@ -255,28 +324,19 @@ fn union<'a>(lists: impl Iterator<Item = &'a Posting> + Clone, slots: usize) -> 
         }
         out.sort_unstable();
         out.dedup();
-        return out;
+        return SlotSet::Sorted(out);
     }
-    // Many slots: a bitmap over them, read in order, costs no sort.
+    // Many slots: a bitmap over them costs no sort.
     let mut bits = vec![0u64; slots.div_ceil(64)];
-    let mut set = |slot: u32| {
-        if let Some(word) = bits.get_mut(slot as usize / 64) {
-            *word |= 1 << (slot % 64);
-        }
-    };
     for list in [first, second].into_iter().chain(lists) {
-        list.iter().for_each(&mut set);
-    }
-    let mut out = Vec::with_capacity(total);
-    for (n, &word) in bits.iter().enumerate() {
-        let mut word = word;
-        while word != 0 {
-            let bit = word.trailing_zeros();
-            out.push((n * 64) as u32 + bit);
-            word &= word - 1;
+        for slice in list.slices() {
+            for &slot in slice {
+                set_bit(&mut bits, slot);
+            }
         }
     }
-    out
+    let count = bits.iter().map(|word| word.count_ones() as usize).sum();
+    SlotSet::Bits(bits, count)
 }
 
 /// The items of a collection by the values one path reaches (see the module
@@ -593,7 +653,7 @@ impl FieldIndex {
 
     /// The slots of the matched keys, ascending, without repeats; `slots` is
     /// the collection's slot count.
-    pub fn slots(&self, matched: &Matched, slots: usize) -> Vec<u32> {
+    pub fn slots(&self, matched: &Matched, slots: usize) -> SlotSet {
         let lists = matched.ids.iter().filter_map(|&id| self.entry(id));
         union(lists, slots)
     }
@@ -739,7 +799,7 @@ impl WordIndex {
     /// The slots of the items whose strings contain `lowered` (one that
     /// [`WordIndex::answers`]), ascending; `slots` is the collection's slot
     /// count.
-    pub fn search(&self, lowered: &str, slots: usize) -> Vec<u32> {
+    pub fn search(&self, lowered: &str, slots: usize) -> SlotSet {
         let lists: Vec<&Posting> = self
             .words
             .iter()
@@ -910,7 +970,20 @@ mod tests {
             }
         }
         let expected: Vec<u32> = (0..1000).filter(|s| s % 2 == 0 || s % 3 == 0).collect();
-        assert_eq!(union([&a, &b].into_iter(), 1000), expected);
-        assert_eq!(union([&a, &b].into_iter(), 1_000_000), expected);
+        let sorted = union([&a, &b].into_iter(), 1_000_000);
+        let bits = union([&a, &b].into_iter(), 1000);
+        assert!(matches!(sorted, SlotSet::Sorted(_)) && matches!(bits, SlotSet::Bits(..)));
+        for set in [sorted, bits] {
+            assert_eq!(set.len(), expected.len());
+            assert_eq!(set.page(0, usize::MAX), expected);
+            assert_eq!(set.page(100, 7), expected[100..107]);
+            assert_eq!(
+                set.page(expected.len() - 2, 5),
+                expected[expected.len() - 2..]
+            );
+            assert!(set.page(expected.len(), 5).is_empty());
+            assert!(set.contains(999) && !set.contains(997) && !set.contains(5000));
+            assert_eq!(set.into_vec(), expected);
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! Answering a list query from a collection: filter, search and sort in one
 //! pass over the items, then copy only the page.
 
-use crate::index::{FieldIndex, Matched, Verdict, WordIndex, MAX_INDEXED_FILTERS};
+use crate::index::{FieldIndex, Matched, SlotSet, Verdict, WordIndex, MAX_INDEXED_FILTERS};
 use crate::number::Decimal;
 use crate::query::{Filter, ListQuery, Op, Paging, SortKey};
 use crate::store::{Collection, Item};
@@ -74,8 +74,8 @@ enum Indexed {
 /// One filter (or `q`) answered by an index.
 enum Test {
     Field(Arc<FieldIndex>, Matched),
-    /// `q`: its items' slots, ascending.
-    Words(Vec<u32>),
+    /// `q`: its items' slots.
+    Words(SlotSet),
 }
 
 impl Test {
@@ -96,9 +96,9 @@ impl Test {
     fn test(&self, slot: u32) -> Verdict {
         match self {
             Self::Field(index, matched) => index.test(slot, matched),
-            Self::Words(slots) => match slots.binary_search(&slot) {
-                Ok(_) => Verdict::Yes,
-                Err(_) => Verdict::No,
+            Self::Words(slots) => match slots.contains(slot) {
+                true => Verdict::Yes,
+                false => Verdict::No,
             },
         }
     }
@@ -164,28 +164,33 @@ fn indexed(collection: &Collection, query: &ListQuery, most: usize) -> Option<In
     let exact = !read && driver.exact() && tests.iter().all(Test::exact);
     let pass = |tests: &[Test], slot: u32| tests.iter().all(|t| t.test(slot) != Verdict::No);
     if exact {
-        // Every test is exact: count and page from the indexes alone, without
-        // copying the candidates (the driver's own list when it is one key's).
-        let mut slots = match &driver {
-            Test::Field(index, matched) => match index.single(matched) {
-                Some(list) => {
-                    if tests.is_empty() {
-                        // One key: its count is its list's length.
-                        let total = list.len();
-                        let (start, len) = window(query.paging, total);
-                        let page = list.iter().skip(start).take(len).collect();
-                        return Some(Indexed::Exact { total, page });
-                    }
-                    list.to_vec()
+        // Every test is exact: count and page from the indexes alone (without
+        // copying the driver's list when it is one key's and alone).
+        let set = match driver {
+            Test::Field(index, matched) => match index.single(&matched) {
+                // One key: no copy of its list to count or page it.
+                Some(list) if tests.is_empty() => {
+                    let total = list.len();
+                    let (start, len) = window(query.paging, total);
+                    let page = list.iter().skip(start).take(len).collect();
+                    return Some(Indexed::Exact { total, page });
                 }
-                None => index.slots(matched, slot_count),
+                Some(list) => SlotSet::Sorted(list.to_vec()),
+                None => index.slots(&matched, slot_count),
             },
-            Test::Words(slots) => slots.clone(),
+            Test::Words(set) => set,
         };
+        if tests.is_empty() {
+            let total = set.len();
+            let (start, len) = window(query.paging, total);
+            let page = set.page(start, len);
+            return Some(Indexed::Exact { total, page });
+        }
+        let mut slots = set.into_vec();
         for test in &tests {
             match test {
                 Test::Field(index, matched) => index.retain_passing(&mut slots, matched),
-                Test::Words(words) => slots.retain(|slot| words.binary_search(slot).is_ok()),
+                Test::Words(words) => slots.retain(|&slot| words.contains(slot)),
             }
         }
         let total = slots.len();
@@ -203,7 +208,7 @@ fn indexed(collection: &Collection, query: &ListQuery, most: usize) -> Option<In
         }
     };
     tests.extend(again);
-    let mut kept = candidates;
+    let mut kept = candidates.into_vec();
     if !tests.is_empty() {
         kept.retain(|&slot| pass(&tests, slot));
     }
