@@ -1,5 +1,8 @@
-//! Answering a list query from a collection: filter, search and sort in one
-//! pass over the items, then copy only the page.
+//! Answering a list query from a collection: narrow the items through the
+//! field and word indexes where they apply ([`crate::index`]; when they
+//! answer every filter and `q` and nothing is sorted, count and page from
+//! them alone), otherwise filter, search and sort in one pass over the items
+//! (or the indexes' candidates), then copy only the page.
 
 use crate::index::{FieldIndex, Matched, SlotSet, Verdict, WordIndex, MAX_INDEXED_FILTERS};
 use crate::number::Decimal;

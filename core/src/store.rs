@@ -8,7 +8,8 @@
 //! are kept as the compact JSON text they are echoed with, so a read copies
 //! bytes and re-encodes nothing. The slots, the index and the tree grow in
 //! small steps ([`crate::chunked`]), so no write pauses to copy or rehash a
-//! whole collection; filters have indexes of their own ([`crate::index`]).
+//! whole collection; filters and `q` have indexes of their own
+//! ([`crate::index`]), which every write keeps up to date.
 //!
 //! Memory per item is its text plus about 40 bytes: the id is not stored
 //! twice but read from the end of the text (every item ends with its `_id`),
