@@ -72,8 +72,9 @@ const MAX_RAWS: usize = 4;
 
 /// In the slot-to-key map: a slot whose item reaches no key (or no item).
 const NO_KEY: u32 = u32::MAX;
-/// In the slot-to-key map: a slot whose item reaches several keys.
-const MANY_KEYS: u32 = u32::MAX - 1;
+/// In the slot-to-key map, the bit that marks a slot whose item reaches
+/// several keys: the other bits say where its keys are listed.
+const MANY_KEYS: u32 = 1 << 31;
 
 /// A value as an index key. Variants are ordered as they are declared, so a
 /// range of one kind is a range of the map.
@@ -347,16 +348,18 @@ pub struct FieldIndex {
     /// Key ids by key.
     ids: BTreeMap<Key, u32>,
     /// The slots of each key, by key id; empty for a free id.
-    entries: Vec<Posting>,
+    entries: Chunked<Posting>,
     /// For each number key: the texts seen for it (only grows; `None` past
     /// [`MAX_RAWS`]), so that a pattern can tell whether it matches every
     /// item under the key.
-    raws: HashMap<u32, Option<Vec<Box<str>>>>,
+    raws: BTreeMap<u32, Option<Vec<Box<str>>>>,
     free: Vec<u32>,
-    /// For each slot: its item's key id, [`NO_KEY`] or [`MANY_KEYS`].
+    /// For each slot: its item's key id, [`NO_KEY`], or [`MANY_KEYS`] with
+    /// the place of its keys in `many`.
     forward: Chunked<u32>,
-    /// The key ids of the slots marked [`MANY_KEYS`].
-    many: HashMap<u32, Box<[u32]>>,
+    /// The key ids of the slots that reach several; empty in a free place.
+    many: Chunked<Box<[u32]>>,
+    many_free: Vec<u32>,
 }
 
 /// How a slot fares against a filter answered by an index.
@@ -406,11 +409,12 @@ impl FieldIndex {
         let mut index = Self {
             path: path.to_vec(),
             ids: BTreeMap::new(),
-            entries: Vec::new(),
-            raws: HashMap::new(),
+            entries: Chunked::default(),
+            raws: BTreeMap::new(),
             free: Vec::new(),
             forward: Chunked::default(),
-            many: HashMap::new(),
+            many: Chunked::default(),
+            many_free: Vec::new(),
         };
         // Items mostly repeat a few texts: look each text's key id up once.
         let mut seen: HashMap<&'a str, u32> = HashMap::new();
@@ -485,8 +489,17 @@ impl FieldIndex {
             [] => NO_KEY,
             [id] => *id,
             _ => {
-                self.many.insert(slot, ids.into());
-                MANY_KEYS
+                let at = match self.many_free.pop() {
+                    Some(at) => {
+                        self.many[at as usize] = ids.into();
+                        at
+                    }
+                    None => {
+                        self.many.push(ids.into());
+                        u32::try_from(self.many.len() - 1).unwrap_or(0)
+                    }
+                };
+                MANY_KEYS | at
             }
         };
         let at = slot as usize;
@@ -516,8 +529,13 @@ impl FieldIndex {
     /// a key is kept once, in the map.
     pub fn remove(&mut self, slot: u32, json: &str) {
         if let Some(value) = self.forward.get_mut(slot as usize) {
-            if std::mem::replace(value, NO_KEY) == MANY_KEYS {
-                self.many.remove(&slot);
+            let value = std::mem::replace(value, NO_KEY);
+            if value != NO_KEY && value & MANY_KEYS != 0 {
+                let at = value & !MANY_KEYS;
+                if let Some(ids) = self.many.get_mut(at as usize) {
+                    *ids = Box::default();
+                    self.many_free.push(at);
+                }
             }
         }
         let mut reached = Vec::new();
@@ -673,7 +691,7 @@ impl FieldIndex {
         slots.retain(
             |&slot| match self.forward.get(slot as usize).copied().unwrap_or(NO_KEY) {
                 NO_KEY => false,
-                MANY_KEYS => self.test(slot, matched) == Verdict::Yes,
+                value if value & MANY_KEYS != 0 => self.test(slot, matched) == Verdict::Yes,
                 id => bit(&matched.yes, id),
             },
         );
@@ -693,9 +711,10 @@ impl FieldIndex {
         };
         match self.forward.get(slot as usize).copied().unwrap_or(NO_KEY) {
             NO_KEY => Verdict::No,
-            MANY_KEYS => {
+            value if value & MANY_KEYS != 0 => {
                 let mut verdict = Verdict::No;
-                for &id in self.many.get(&slot).map(|ids| &ids[..]).unwrap_or_default() {
+                let ids = self.many.get((value & !MANY_KEYS) as usize);
+                for &id in ids.map(|ids| &ids[..]).unwrap_or_default() {
                     match one(id) {
                         Verdict::Yes => return Verdict::Yes,
                         Verdict::Maybe => verdict = Verdict::Maybe,
@@ -754,7 +773,8 @@ fn words(item: &str, each: &mut impl FnMut(&str)) {
 /// module docs).
 #[derive(Debug, Default)]
 pub struct WordIndex {
-    words: HashMap<Box<str>, Posting>,
+    /// Ordered, so that a growing vocabulary never rehashes at once.
+    words: BTreeMap<Box<str>, Posting>,
 }
 
 impl WordIndex {

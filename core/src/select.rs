@@ -693,6 +693,9 @@ mod tests {
                 "1e0",
                 "10",
                 "[1,\"a\"]",
+                "[\"a\",\"B\"]",
+                "[1,2.5,\"Vader7\"]",
+                "[true,null,\"x vader7\"]",
                 "[]",
                 "[[2]]",
                 r#"{"x":1}"#,
@@ -821,6 +824,62 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn items_with_several_values_are_tested_through_the_index_across_writes() {
+        let mut store = Store::new();
+        for n in 0..40 {
+            let b = if n % 2 == 0 { r#"["x","y"]"# } else { r#""x""# };
+            put(
+                &mut store,
+                &n.to_string(),
+                Some((n % 3).to_string()),
+                Some(b.to_owned()),
+            );
+        }
+        let check = |store: &Store, raw: &str| {
+            let query = ListQuery::parse(raw).unwrap();
+            let collection = store.collection("t").unwrap();
+            let answer = |s: Selection<'_>| {
+                (
+                    s.total,
+                    s.items
+                        .iter()
+                        .map(|i| i.json.to_owned())
+                        .collect::<Vec<_>>(),
+                )
+            };
+            let expected = answer(run(collection.iter(), &query));
+            assert_eq!(answer(select(Some(collection), &query)), expected, "{raw}");
+            expected.0
+        };
+        // Builds both indexes; `a=1` is the narrower, `b` is tested per candidate.
+        check(&store, "b=y");
+        assert_eq!(check(&store, "a=1&b=y"), 6);
+        // Replaces and deletes free the lists of several values; new items reuse them.
+        put(
+            &mut store,
+            "4",
+            Some("1".to_owned()),
+            Some(r#"["z","w"]"#.to_owned()),
+        );
+        store.remove("t", "10");
+        put(
+            &mut store,
+            "40",
+            Some("1".to_owned()),
+            Some(r#"["q","y"]"#.to_owned()),
+        );
+        put(
+            &mut store,
+            "41",
+            Some("1".to_owned()),
+            Some(r#"["y","r"]"#.to_owned()),
+        );
+        assert_eq!(check(&store, "a=1&b=y"), 6);
+        assert_eq!(check(&store, "a=1&b=z"), 1);
+        assert_eq!(check(&store, "a=1&b=q&_limit=1"), 1);
     }
 
     #[test]
