@@ -11,8 +11,9 @@
 //! From then on every write to the collection keeps it up to date: a new item
 //! appends its slot, a replace or a delete takes the slot out of the keys of
 //! the old text and a replace puts it under the new text's. Each such step
-//! moves at most one block of [`BLOCK`] slots, so no write pauses in
-//! proportion to the collection. A sweep of the holes renumbers the slots and
+//! moves at most one block of [`BLOCK`] slots, and an index's tables grow in
+//! chunks or are ordered maps (nothing is rehashed or copied whole), so no
+//! write pauses in proportion to the collection. A sweep of the holes renumbers the slots and
 //! drops the indexes (built again on first use): it already reads the whole
 //! collection, once per as many deletes as there are items. A collection keeps
 //! at most [`MAX_FIELD_INDEXES`]; past it they are all dropped and built again
