@@ -1,23 +1,61 @@
-//! Secondary indexes: for one field path of a collection, the slots of its
-//! items by the values the path reaches, ordered, so that an equality or a
-//! range filter finds its candidates without reading every item.
+//! Secondary indexes of a collection, kept up to date by every write: field
+//! indexes for filters and `_like`, and a word index for `q`.
 //!
-//! An index is built on the first list query that filters the field with an
-//! equality (`field=v`, `field:eq`, `field:in`) or a range (`_gt`, `_gte`,
-//! `_lt`, `_lte` and their `:` forms), one index per query at most (equality
-//! filters first), and dropped by the next write to the collection (built
-//! again by the next such query): a write costs nothing more, and a filtered
-//! list that builds an index reads every item once to do it. A collection keeps at most
-//! [`MAX_FIELD_INDEXES`]; past it they are all dropped and built again as asked.
+//! **Field indexes.** For one field path, the slots of the items by the
+//! values the path reaches ([`FieldIndex`]). One is built on the first list
+//! query that filters the field with an equality (`field=v`, `field:eq`,
+//! `field:in`), a range (`_gt`, `_gte`, `_lt`, `_lte` and their `:` forms) or
+//! `_like`, by reading every item once (one index built per query at most:
+//! a filter whose index is not built yet is checked on the candidates' texts;
+//! at most [`MAX_INDEXED_FILTERS`] filters of a query go through indexes).
+//! From then on every write to the collection keeps it up to date: a new item
+//! appends its slot, a replace or a delete takes the slot out of the keys of
+//! the old text and a replace puts it under the new text's. Each such step
+//! moves at most one block of [`BLOCK`] slots, and an index's tables grow in
+//! chunks or are ordered maps (nothing is rehashed or copied whole), so no
+//! write pauses in proportion to the collection. A sweep of the holes renumbers the slots and
+//! drops the indexes (built again on first use): it already reads the whole
+//! collection, once per as many deletes as there are items. A collection keeps
+//! at most [`MAX_FIELD_INDEXES`]; past it they are all dropped and built again
+//! as asked.
 //!
-//! An index only narrows the candidates: the list query still runs every
-//! filter on each candidate, so answers and `X-Total-Count` are exactly those
-//! of a pass over every item. Keys follow the filters' comparisons (see
-//! `select.rs`): numbers by exact value (`30` is `30.0`), strings by their
-//! decoded text, booleans, `null`; arrays give their elements; objects and
-//! arrays reached as values match no equality or range and are left out.
+//! Keys follow the filters' comparisons (see `select.rs`): numbers by exact
+//! value (`30` is `30.0`), strings by their decoded text, booleans, `null`;
+//! arrays give their elements; objects and arrays reached as values match no
+//! equality, range or pattern and are left out. Equality and range filters
+//! are answered exactly by the keys; so are `_like` patterns on strings and
+//! booleans, run once per distinct key rather than once per item. A number's
+//! key does not keep the text a pattern sees (`1` and `1.0` share it): the
+//! index keeps the texts seen for it (up to four), and when they do not all
+//! agree on the pattern, the items under that key are read and checked.
+//!
+//! Besides its keys, an index keeps, for every slot, the key its item reaches
+//! (or a mark for none, or for several), so a query with several filters
+//! tests each candidate of the narrowest one against the others without
+//! reading its text. When every filter and `q` is answered exactly and the
+//! list is not sorted, the selection counts and pages without reading any
+//! item but the page's.
+//!
+//! **The word index.** For `q`: the slots of the items by the words of their
+//! string values ([`WordIndex`]): maximal runs of alphanumeric characters of
+//! the lower-cased, decoded strings, the item's own id excluded (as `q`
+//! excludes it). Built on the first `q` that it can answer, kept up to date
+//! by writes as field indexes are. A `q` whose lower-cased text is all
+//! alphanumeric can only match inside one word, so its items are exactly
+//! those of the words that contain it: the vocabulary is scanned, not the
+//! items. Any other `q` reads every item.
+//!
+//! **Memory.** A field index costs 4 bytes per item for the slot-to-key map
+//! plus 4 bytes per (item, distinct value) in the postings, and per distinct
+//! value its key and about 100 bytes; the word index 4 bytes per (item,
+//! distinct word) and per distinct word the word and about 100 bytes. For the
+//! bench's people (a million, 100 last names, 50 ages, two words each) the
+//! two field indexes and the word index take about 24 MB; a field whose
+//! every value differs (an e-mail) costs about 150 bytes per item.
 
+use crate::chunked::Chunked;
 use crate::number::Decimal;
+use crate::query::{Filter, Op};
 use crate::text;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
@@ -25,6 +63,19 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 /// The most field indexes one collection keeps.
 pub const MAX_FIELD_INDEXES: usize = 8;
+/// The most filters of one query answered through field indexes; the others
+/// are checked on the candidates' texts.
+pub const MAX_INDEXED_FILTERS: usize = 4;
+/// Slots per block of a posting list: the most a write moves in one.
+pub const BLOCK: usize = 1024;
+/// The most number texts an index keeps per number key, for `_like`.
+const MAX_RAWS: usize = 4;
+
+/// In the slot-to-key map: a slot whose item reaches no key (or no item).
+const NO_KEY: u32 = u32::MAX;
+/// In the slot-to-key map, the bit that marks a slot whose item reaches
+/// several keys: the other bits say where its keys are listed.
+const MANY_KEYS: u32 = 1 << 31;
 
 /// A value as an index key. Variants are ordered as they are declared, so a
 /// range of one kind is a range of the map.
@@ -51,79 +102,467 @@ impl Key {
     }
 }
 
-/// The items of a collection by the values one path reaches.
-#[derive(Debug, Default)]
-pub struct FieldIndex {
-    /// For each key, the slots of the items that reach it, ascending.
-    slots: BTreeMap<Key, Vec<u32>>,
+/// Slots in ascending order, without repeats: none, one (kept inline, as
+/// most keys of a field whose values differ hold one item), or in blocks of
+/// at most 2 × [`BLOCK`] (none empty), so that a slot is put in or taken out
+/// by moving one block's part.
+#[derive(Debug, Default, Clone)]
+pub enum Posting {
+    /// No slot.
+    #[default]
+    Empty,
+    /// One slot.
+    One(u32),
+    /// Blocks of slots, and how many in all.
+    Blocks(Vec<Vec<u32>>, usize),
 }
 
-/// A comparison an index can answer.
+impl Posting {
+    /// How many slots.
+    pub fn len(&self) -> usize {
+        match self {
+            Self::Empty => 0,
+            Self::One(_) => 1,
+            Self::Blocks(_, len) => *len,
+        }
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The block of `blocks` that holds `slot` or would (the first whose last
+    /// slot is at least `slot`), if any.
+    fn block_of(blocks: &[Vec<u32>], slot: u32) -> Option<usize> {
+        let at = blocks.partition_point(|block| block.last().is_some_and(|&last| last < slot));
+        (at < blocks.len()).then_some(at)
+    }
+
+    /// Adds a slot (a no-op if it is there).
+    pub fn insert(&mut self, slot: u32) {
+        let (blocks, len) = match self {
+            Self::Empty => {
+                *self = Self::One(slot);
+                return;
+            }
+            Self::One(one) if *one == slot => return,
+            Self::One(one) => {
+                let pair = if *one < slot {
+                    vec![*one, slot]
+                } else {
+                    vec![slot, *one]
+                };
+                *self = Self::Blocks(vec![pair], 2);
+                return;
+            }
+            Self::Blocks(blocks, len) => (blocks, len),
+        };
+        let Some(at) = Self::block_of(blocks, slot) else {
+            // Past the last slot: the usual case, a new item.
+            match blocks.last_mut() {
+                Some(last) if last.len() < BLOCK => last.push(slot),
+                _ => {
+                    let mut block = Vec::with_capacity(BLOCK);
+                    block.push(slot);
+                    blocks.push(block);
+                }
+            }
+            *len += 1;
+            return;
+        };
+        let block = &mut blocks[at];
+        let Err(place) = block.binary_search(&slot) else {
+            return;
+        };
+        block.insert(place, slot);
+        *len += 1;
+        if block.len() > 2 * BLOCK {
+            let upper = block.split_off(BLOCK);
+            blocks.insert(at + 1, upper);
+        }
+    }
+
+    /// Takes a slot out; returns whether it was there.
+    pub fn remove(&mut self, slot: u32) -> bool {
+        let (blocks, len) = match self {
+            Self::Empty => return false,
+            Self::One(one) => {
+                if *one != slot {
+                    return false;
+                }
+                *self = Self::Empty;
+                return true;
+            }
+            Self::Blocks(blocks, len) => (blocks, len),
+        };
+        let Some(at) = Self::block_of(blocks, slot) else {
+            return false;
+        };
+        let block = &mut blocks[at];
+        let Ok(place) = block.binary_search(&slot) else {
+            return false;
+        };
+        block.remove(place);
+        if block.is_empty() {
+            blocks.remove(at);
+        }
+        *len -= 1;
+        if *len == 0 {
+            *self = Self::Empty;
+        }
+        true
+    }
+
+    /// The slots, ascending, as slices.
+    fn slices(&self) -> impl Iterator<Item = &[u32]> + Clone + '_ {
+        let (one, blocks): (&[u32], &[Vec<u32>]) = match self {
+            Self::Empty => (&[], &[]),
+            Self::One(one) => (std::slice::from_ref(one), &[]),
+            Self::Blocks(blocks, _) => (&[], blocks),
+        };
+        std::iter::once(one).chain(blocks.iter().map(Vec::as_slice))
+    }
+
+    /// The slots, ascending, copied out.
+    pub fn to_vec(&self) -> Vec<u32> {
+        let mut out = Vec::with_capacity(self.len());
+        for slice in self.slices() {
+            out.extend_from_slice(slice);
+        }
+        out
+    }
+
+    /// The slots, ascending.
+    pub fn iter(&self) -> impl Iterator<Item = u32> + Clone + '_ {
+        self.slices().flatten().copied()
+    }
+}
+
+/// Slots, ascending and without repeats: a sorted list, or for many of them
+/// a bitmap over every slot of the collection with their count (which costs
+/// no sort, and no list as long as they are when only counted and paged).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SlotSet {
+    /// A sorted list.
+    Sorted(Vec<u32>),
+    /// A bitmap, bit `s % 64` of word `s / 64` for slot `s`, and how many are set.
+    Bits(Vec<u64>, usize),
+}
+
+impl SlotSet {
+    /// How many slots.
+    pub fn len(&self) -> usize {
+        match self {
+            Self::Sorted(slots) => slots.len(),
+            Self::Bits(_, count) => *count,
+        }
+    }
+
+    /// Whether `slot` is one of them.
+    pub fn contains(&self, slot: u32) -> bool {
+        match self {
+            Self::Sorted(slots) => slots.binary_search(&slot).is_ok(),
+            Self::Bits(bits, _) => bit(bits, slot),
+        }
+    }
+
+    /// The slots from the `start`-th (0-based), at most `len` of them.
+    pub fn page(&self, start: usize, len: usize) -> Vec<u32> {
+        match self {
+            Self::Sorted(slots) => slots.iter().skip(start).take(len).copied().collect(),
+            Self::Bits(bits, count) => {
+                let mut skip = start;
+                let len = len.min(count.saturating_sub(start));
+                let mut out = Vec::with_capacity(len);
+                for (n, &word) in bits.iter().enumerate() {
+                    if out.len() == len {
+                        break;
+                    }
+                    let ones = word.count_ones() as usize;
+                    if skip >= ones {
+                        skip -= ones;
+                        continue;
+                    }
+                    let mut word = word;
+                    while word != 0 && out.len() < len {
+                        let at = word.trailing_zeros();
+                        word &= word - 1;
+                        if skip > 0 {
+                            skip -= 1;
+                        } else {
+                            out.push((n * 64) as u32 + at);
+                        }
+                    }
+                }
+                out
+            }
+        }
+    }
+
+    /// Every slot, as a sorted list.
+    pub fn into_vec(self) -> Vec<u32> {
+        match self {
+            Self::Sorted(slots) => slots,
+            Self::Bits(_, count) => self.page(0, count),
+        }
+    }
+}
+
+/// The slots of all `lists`; `slots` bounds them (the collection's slot count).
+fn union<'a>(lists: impl Iterator<Item = &'a Posting> + Clone, slots: usize) -> SlotSet {
+    let total: usize = lists.clone().map(Posting::len).sum();
+    let mut lists = lists.filter(|list| !list.is_empty());
+    let (Some(first), second) = (lists.next(), lists.next()) else {
+        return SlotSet::Sorted(Vec::new());
+    };
+    let Some(second) = second else {
+        return SlotSet::Sorted(first.to_vec());
+    };
+    if total < slots / 32 {
+        let mut out: Vec<u32> = first.iter().chain(second.iter()).collect();
+        for list in lists {
+            out.extend(list.iter());
+        }
+        out.sort_unstable();
+        out.dedup();
+        return SlotSet::Sorted(out);
+    }
+    // Many slots: a bitmap over them costs no sort.
+    let mut bits = vec![0u64; slots.div_ceil(64)];
+    for list in [first, second].into_iter().chain(lists) {
+        for slice in list.slices() {
+            for &slot in slice {
+                set_bit(&mut bits, slot);
+            }
+        }
+    }
+    let count = bits.iter().map(|word| word.count_ones() as usize).sum();
+    SlotSet::Bits(bits, count)
+}
+
+/// The items of a collection by the values one path reaches (see the module
+/// docs).
+#[derive(Debug)]
+pub struct FieldIndex {
+    path: Vec<String>,
+    /// Key ids by key.
+    ids: BTreeMap<Key, u32>,
+    /// The slots of each key, by key id; empty for a free id.
+    entries: Chunked<Posting>,
+    /// For each number key: the texts seen for it (only grows; `None` past
+    /// [`MAX_RAWS`]), so that a pattern can tell whether it matches every
+    /// item under the key.
+    raws: BTreeMap<u32, Option<Vec<Box<str>>>>,
+    free: Vec<u32>,
+    /// For each slot: its item's key id, [`NO_KEY`], or [`MANY_KEYS`] with
+    /// the place of its keys in `many`.
+    forward: Chunked<u32>,
+    /// The key ids of the slots that reach several; empty in a free place.
+    many: Chunked<Box<[u32]>>,
+    many_free: Vec<u32>,
+}
+
+/// How a slot fares against a filter answered by an index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Probe {
-    /// `=`
-    Eq,
-    /// `>`
-    Gt,
-    /// `>=`
-    Gte,
-    /// `<`
-    Lt,
-    /// `<=`
-    Lte,
+pub enum Verdict {
+    /// It passes.
+    Yes,
+    /// It does not.
+    No,
+    /// Its text must be read to tell.
+    Maybe,
+}
+
+/// The keys of an index a filter matches: exactly (`yes`), or only perhaps,
+/// their items to be checked (`maybe`); as bitmaps over key ids.
+#[derive(Debug)]
+pub struct Matched {
+    yes: Vec<u64>,
+    maybe: Vec<u64>,
+    /// The ids set in either, for gathering their slots.
+    ids: Vec<u32>,
+    /// Whether `maybe` is empty.
+    exact: bool,
+}
+
+fn bit(bits: &[u64], id: u32) -> bool {
+    bits.get(id as usize / 64)
+        .is_some_and(|word| word & (1 << (id % 64)) != 0)
+}
+
+fn set_bit(bits: &mut [u64], id: u32) {
+    if let Some(word) = bits.get_mut(id as usize / 64) {
+        *word |= 1 << (id % 64);
+    }
+}
+
+impl Matched {
+    /// Whether every slot of its keys passes.
+    pub fn exact(&self) -> bool {
+        self.exact
+    }
 }
 
 impl FieldIndex {
-    /// Builds an index from every item's slot and the raw values its path
-    /// reaches (`reach` is the list query's own).
-    pub fn build<'a>(
-        items: impl Iterator<Item = (u32, &'a str)>,
-        mut reach: impl FnMut(&'a str, &mut Vec<&'a str>),
-    ) -> Self {
-        // By the value's raw text first (no copy, no decoding per item), then
-        // by key: texts that are the same value (`1` and `1.0`, `"a"` and
-        // `"\u0061"`) share a key.
-        let mut by_text: HashMap<&'a str, Vec<u32>> = HashMap::new();
+    /// Builds the index of `path` over every item with its slot, in slot order.
+    pub fn build<'a>(path: &[String], items: impl Iterator<Item = (u32, &'a str)>) -> Self {
+        let mut index = Self {
+            path: path.to_vec(),
+            ids: BTreeMap::new(),
+            entries: Chunked::default(),
+            raws: BTreeMap::new(),
+            free: Vec::new(),
+            forward: Chunked::default(),
+            many: Chunked::default(),
+            many_free: Vec::new(),
+        };
+        // Items mostly repeat a few texts: look each text's key id up once.
+        let mut seen: HashMap<&'a str, u32> = HashMap::new();
         let mut reached = Vec::new();
+        let mut ids = Vec::new();
         for (slot, json) in items {
             reached.clear();
-            reach(json, &mut reached);
+            ids.clear();
+            crate::select::reach(json, &index.path, &mut reached);
             for &raw in &reached {
-                let list = by_text.entry(raw).or_default();
-                // An item reaching the same value twice (`[1,1]`) is listed once.
-                if list.last() != Some(&slot) {
-                    list.push(slot);
+                let id = match seen.get(raw) {
+                    Some(&id) => id,
+                    None => {
+                        let Some(id) = index.key_id(raw) else {
+                            continue;
+                        };
+                        if seen.len() < 1 << 16 {
+                            seen.insert(raw, id);
+                        }
+                        id
+                    }
+                };
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+            index.place(slot, &ids);
+        }
+        index
+    }
+
+    /// The id of a value's key, made if new; `None` for a value with no key.
+    fn key_id(&mut self, raw: &str) -> Option<u32> {
+        let key = Key::of(raw)?;
+        let id = match self.ids.get(&key) {
+            Some(&id) => id,
+            None => {
+                let id = match self.free.pop() {
+                    Some(id) => id,
+                    None => {
+                        self.entries.push(Posting::Empty);
+                        u32::try_from(self.entries.len() - 1).unwrap_or(NO_KEY)
+                    }
+                };
+                if matches!(key, Key::Number(_)) {
+                    self.raws.insert(id, Some(Vec::new()));
+                }
+                self.ids.insert(key, id);
+                id
+            }
+        };
+        if let Some(Some(raws)) = self.raws.get_mut(&id) {
+            if !raws.iter().any(|seen| **seen == *raw) {
+                if raws.len() < MAX_RAWS {
+                    raws.push(raw.into());
+                } else {
+                    self.raws.insert(id, None);
                 }
             }
         }
-        let mut slots: BTreeMap<Key, Vec<u32>> = BTreeMap::new();
-        let mut merged = Vec::new();
-        for (raw, list) in by_text {
+        Some(id)
+    }
+
+    /// Puts a slot under keys (distinct) and records them as its keys.
+    fn place(&mut self, slot: u32, ids: &[u32]) {
+        for &id in ids {
+            if let Some(list) = self.entries.get_mut(id as usize) {
+                list.insert(slot);
+            }
+        }
+        let value = match ids {
+            [] => NO_KEY,
+            [id] => *id,
+            _ => {
+                let at = match self.many_free.pop() {
+                    Some(at) => {
+                        self.many[at as usize] = ids.into();
+                        at
+                    }
+                    None => {
+                        self.many.push(ids.into());
+                        u32::try_from(self.many.len() - 1).unwrap_or(0)
+                    }
+                };
+                MANY_KEYS | at
+            }
+        };
+        let at = slot as usize;
+        while self.forward.len() <= at {
+            self.forward.push(NO_KEY);
+        }
+        self.forward[at] = value;
+    }
+
+    /// A new item, or the new text of a replaced one, in `slot`.
+    pub fn insert(&mut self, slot: u32, json: &str) {
+        let mut reached = Vec::new();
+        crate::select::reach(json, &self.path, &mut reached);
+        let mut ids = Vec::new();
+        for raw in reached {
+            if let Some(id) = self.key_id(raw) {
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+        }
+        self.place(slot, &ids);
+    }
+
+    /// Takes the item in `slot`, whose text is `json`, out (deleted, or
+    /// about to be replaced). Its keys are read again from its text, so that
+    /// a key is kept once, in the map.
+    pub fn remove(&mut self, slot: u32, json: &str) {
+        if let Some(value) = self.forward.get_mut(slot as usize) {
+            let value = std::mem::replace(value, NO_KEY);
+            if value != NO_KEY && value & MANY_KEYS != 0 {
+                let at = value & !MANY_KEYS;
+                if let Some(ids) = self.many.get_mut(at as usize) {
+                    *ids = Box::default();
+                    self.many_free.push(at);
+                }
+            }
+        }
+        let mut reached = Vec::new();
+        crate::select::reach(json, &self.path, &mut reached);
+        for raw in reached {
             let Some(key) = Key::of(raw) else { continue };
-            match slots.entry(key) {
-                std::collections::btree_map::Entry::Vacant(vacant) => {
-                    vacant.insert(list);
-                }
-                std::collections::btree_map::Entry::Occupied(mut occupied) => {
-                    occupied.get_mut().extend(list);
-                    merged.push(occupied.key().clone());
-                }
+            let Some(&id) = self.ids.get(&key) else {
+                continue;
+            };
+            let Some(list) = self.entries.get_mut(id as usize) else {
+                continue;
+            };
+            list.remove(slot);
+            if list.is_empty() {
+                self.raws.remove(&id);
+                self.ids.remove(&key);
+                self.free.push(id);
             }
         }
-        for key in merged {
-            if let Some(list) = slots.get_mut(&key) {
-                list.sort_unstable();
-                list.dedup();
-            }
-        }
-        Self { slots }
     }
 
     /// The key ranges a comparison with the query's text `wanted` can match,
     /// one per kind of value it is comparable with (as `select.rs` compares:
     /// strings always, numbers if `wanted` is one, booleans if it is `true`
     /// or `false`, `null` for equality only).
-    fn ranges(probe: Probe, wanted: &str) -> Vec<(Bound<Key>, Bound<Key>)> {
+    fn ranges(op: Op, wanted: &str) -> Vec<(Bound<Key>, Bound<Key>)> {
         // Each kind: the key compared with, and the bounds of the kind.
         let mut kinds = vec![(
             Key::Text(wanted.to_owned()),
@@ -144,60 +583,262 @@ impl FieldIndex {
                 Bound::Excluded(Key::Null),
             ));
         }
-        if probe == Probe::Eq && wanted == "null" {
+        if op == Op::Eq && wanted == "null" {
             kinds.push((Key::Null, Bound::Unbounded, Bound::Unbounded));
         }
         // Each range starts no later than it ends, and never at an excluded
         // key it also ends at, so `BTreeMap::range` takes it.
         kinds
             .into_iter()
-            .map(|(at, low, high)| match probe {
-                Probe::Eq => (Bound::Included(at.clone()), Bound::Included(at)),
-                Probe::Gt => (Bound::Excluded(at), high),
-                Probe::Gte => (Bound::Included(at), high),
-                Probe::Lt => (low, Bound::Excluded(at)),
-                Probe::Lte => (low, Bound::Included(at)),
+            .filter_map(|(at, low, high)| match op {
+                Op::Eq => Some((Bound::Included(at.clone()), Bound::Included(at))),
+                Op::Gt => Some((Bound::Excluded(at), high)),
+                Op::Gte => Some((Bound::Included(at), high)),
+                Op::Lt => Some((low, Bound::Excluded(at))),
+                Op::Lte => Some((low, Bound::Included(at))),
+                _ => None,
             })
             .collect()
     }
 
-    /// How many slots (with repeats across keys) a comparison would give: the
-    /// cost of [`FieldIndex::candidates`], to choose the narrowest filter.
-    pub fn estimate(&self, probe: Probe, values: &[String]) -> usize {
-        values
-            .iter()
-            .flat_map(|wanted| Self::ranges(probe, wanted))
-            .map(|range| {
-                self.slots
-                    .range(range)
-                    .map(|(_, list)| list.len())
-                    .sum::<usize>()
-            })
-            .sum()
+    /// Whether a filter can be answered by an index.
+    pub fn answers(filter: &Filter) -> bool {
+        matches!(
+            filter.op,
+            Op::Eq | Op::Gt | Op::Gte | Op::Lt | Op::Lte | Op::Like
+        )
     }
 
-    /// The slots of every item that may match `probe` against any of
-    /// `values`, ascending and without repeats. Every item that matches is
-    /// among them.
-    pub fn candidates(&self, probe: Probe, values: &[String]) -> Vec<u32> {
-        let mut out: Vec<u32> = Vec::new();
-        for wanted in values {
-            for range in Self::ranges(probe, wanted) {
-                for (_, list) in self.slots.range(range) {
-                    out.extend_from_slice(list);
+    /// The keys `filter` (one that [`FieldIndex::answers`]) matches.
+    pub fn matching(&self, filter: &Filter) -> Matched {
+        let words = self.entries.len().div_ceil(64);
+        let mut matched = Matched {
+            yes: vec![0; words],
+            maybe: vec![0; words],
+            ids: Vec::new(),
+            exact: true,
+        };
+        if filter.op == Op::Like {
+            for (key, &id) in &self.ids {
+                let is_match = |text: &str| filter.patterns.iter().any(|p| p.0.is_match(text));
+                let verdict = match key {
+                    Key::Text(text) => is_match(text),
+                    Key::Bool(b) => is_match(if *b { "true" } else { "false" }),
+                    Key::Null => false,
+                    Key::Number(_) => match self.raws.get(&id) {
+                        Some(Some(raws)) if raws.iter().all(|raw| is_match(raw)) => true,
+                        Some(Some(raws)) if !raws.iter().any(|raw| is_match(raw)) => false,
+                        _ => {
+                            set_bit(&mut matched.maybe, id);
+                            matched.ids.push(id);
+                            matched.exact = false;
+                            continue;
+                        }
+                    },
+                };
+                if verdict {
+                    set_bit(&mut matched.yes, id);
+                    matched.ids.push(id);
+                }
+            }
+            return matched;
+        }
+        for wanted in &filter.values {
+            for range in Self::ranges(filter.op, wanted) {
+                for (_, &id) in self.ids.range(range) {
+                    if !bit(&matched.yes, id) {
+                        set_bit(&mut matched.yes, id);
+                        matched.ids.push(id);
+                    }
                 }
             }
         }
-        out.sort_unstable();
-        out.dedup();
-        out
+        matched
+    }
+
+    fn entry(&self, id: u32) -> Option<&Posting> {
+        self.entries.get(id as usize)
+    }
+
+    /// How many slots (with repeats across keys) the matched keys hold.
+    pub fn estimate(&self, matched: &Matched) -> usize {
+        matched
+            .ids
+            .iter()
+            .filter_map(|&id| self.entry(id))
+            .map(Posting::len)
+            .sum()
+    }
+
+    /// The slots of the matched keys, ascending, without repeats; `slots` is
+    /// the collection's slot count.
+    pub fn slots(&self, matched: &Matched, slots: usize) -> SlotSet {
+        let lists = matched.ids.iter().filter_map(|&id| self.entry(id));
+        union(lists, slots)
+    }
+
+    /// The slots of the one matched key, when there is one.
+    pub fn single(&self, matched: &Matched) -> Option<&Posting> {
+        match matched.ids[..] {
+            [id] => self.entry(id),
+            _ => None,
+        }
+    }
+
+    /// Keeps the slots whose items pass for certain (for a [`Matched`] that
+    /// is exact: the others do not pass), from the slots' keys alone: the
+    /// tight loop of a filtered list's count.
+    pub fn retain_passing(&self, slots: &mut Vec<u32>, matched: &Matched) {
+        slots.retain(
+            |&slot| match self.forward.get(slot as usize).copied().unwrap_or(NO_KEY) {
+                NO_KEY => false,
+                value if value & MANY_KEYS != 0 => self.test(slot, matched) == Verdict::Yes,
+                id => bit(&matched.yes, id),
+            },
+        );
+    }
+
+    /// How the item in `slot` fares against the matched keys, from the
+    /// slot's keys alone.
+    pub fn test(&self, slot: u32, matched: &Matched) -> Verdict {
+        let one = |id: u32| {
+            if bit(&matched.yes, id) {
+                Verdict::Yes
+            } else if bit(&matched.maybe, id) {
+                Verdict::Maybe
+            } else {
+                Verdict::No
+            }
+        };
+        match self.forward.get(slot as usize).copied().unwrap_or(NO_KEY) {
+            NO_KEY => Verdict::No,
+            value if value & MANY_KEYS != 0 => {
+                let mut verdict = Verdict::No;
+                let ids = self.many.get((value & !MANY_KEYS) as usize);
+                for &id in ids.map(|ids| &ids[..]).unwrap_or_default() {
+                    match one(id) {
+                        Verdict::Yes => return Verdict::Yes,
+                        Verdict::Maybe => verdict = Verdict::Maybe,
+                        Verdict::No => {}
+                    }
+                }
+                verdict
+            }
+            id => one(id),
+        }
     }
 }
 
-/// A collection's field indexes, by path: built on a read (reads share the
-/// collection, hence the lock), dropped by any write. A copy starts empty.
+/// Calls `each` with every word of an item's string values (see the module
+/// docs), repeats included.
+fn words(item: &str, each: &mut impl FnMut(&str)) {
+    fn visit(value: &str, each: &mut impl FnMut(&str)) {
+        match value.as_bytes().first() {
+            Some(b'"') => {
+                let decoded = text::decode_string(value);
+                let lowered;
+                let text = if decoded.chars().any(char::is_uppercase) || !decoded.is_ascii() {
+                    lowered = decoded.to_lowercase();
+                    lowered.as_str()
+                } else {
+                    &decoded
+                };
+                for word in text.split(|c: char| !c.is_alphanumeric()) {
+                    if !word.is_empty() {
+                        each(word);
+                    }
+                }
+            }
+            Some(b'[') => {
+                for element in text::array_elements(value) {
+                    visit(element, each);
+                }
+            }
+            Some(b'{') => {
+                for member in text::members(value) {
+                    visit(member.value, each);
+                }
+            }
+            _ => {}
+        }
+    }
+    let members = text::members(item);
+    // The last member is the item's own id, which `q` does not search.
+    let own = members.len().saturating_sub(1);
+    for member in &members[..own] {
+        visit(member.value, each);
+    }
+}
+
+/// The items of a collection by the words of their strings, for `q` (see the
+/// module docs).
 #[derive(Debug, Default)]
-pub struct FieldIndexes(Mutex<HashMap<Vec<String>, Arc<FieldIndex>>>);
+pub struct WordIndex {
+    /// Ordered, so that a growing vocabulary never rehashes at once.
+    words: BTreeMap<Box<str>, Posting>,
+}
+
+impl WordIndex {
+    /// Builds the index over every item with its slot.
+    pub fn build<'a>(items: impl Iterator<Item = (u32, &'a str)>) -> Self {
+        let mut index = Self::default();
+        for (slot, json) in items {
+            index.insert(slot, json);
+        }
+        index
+    }
+
+    /// A new item, or the new text of a replaced one, in `slot`.
+    pub fn insert(&mut self, slot: u32, json: &str) {
+        words(json, &mut |word| match self.words.get_mut(word) {
+            // A word the item repeats finds its slot there already.
+            Some(list) => list.insert(slot),
+            None => {
+                self.words.insert(word.into(), Posting::One(slot));
+            }
+        });
+    }
+
+    /// The item with this text in `slot` is taken out.
+    pub fn remove(&mut self, slot: u32, json: &str) {
+        words(json, &mut |word| {
+            if let Some(list) = self.words.get_mut(word) {
+                list.remove(slot);
+                if list.is_empty() {
+                    self.words.remove(word);
+                }
+            }
+        });
+    }
+
+    /// Whether the index answers `q` (lower-cased) exactly: it is not empty
+    /// and all alphanumeric.
+    pub fn answers(lowered: &str) -> bool {
+        !lowered.is_empty() && lowered.chars().all(char::is_alphanumeric)
+    }
+
+    /// The slots of the items whose strings contain `lowered` (one that
+    /// [`WordIndex::answers`]), ascending; `slots` is the collection's slot
+    /// count.
+    pub fn search(&self, lowered: &str, slots: usize) -> SlotSet {
+        let lists: Vec<&Posting> = self
+            .words
+            .iter()
+            .filter(|(word, _)| word.contains(lowered))
+            .map(|(_, list)| list)
+            .collect();
+        union(lists.into_iter(), slots)
+    }
+}
+
+/// A collection's indexes: the field indexes by path and the word index,
+/// built on a read (reads share the collection, hence the locks) and kept up
+/// to date by writes. A copy starts with none.
+#[derive(Debug, Default)]
+pub struct FieldIndexes {
+    fields: Mutex<HashMap<Vec<String>, Arc<FieldIndex>>>,
+    words: Mutex<Option<Arc<WordIndex>>>,
+}
 
 impl Clone for FieldIndexes {
     fn clone(&self) -> Self {
@@ -206,27 +847,69 @@ impl Clone for FieldIndexes {
 }
 
 impl FieldIndexes {
-    /// Drops every index (a write changed the items or moved their slots).
+    /// Drops every index (the slots were renumbered).
     pub fn clear(&mut self) {
-        self.0
+        self.fields
             .get_mut()
             .unwrap_or_else(PoisonError::into_inner)
             .clear();
+        *self.words.get_mut().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+
+    /// Applies a write to every index: the item `old` leaves `slot` (a
+    /// replace or a delete), and `new` comes into it (a create or a replace).
+    /// An index shared with a read still running (none is, as writes take the
+    /// collection whole) is dropped instead.
+    pub fn write(&mut self, slot: u32, old: Option<&str>, new: Option<&str>) {
+        let fields = self
+            .fields
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner);
+        fields.retain(|_, index| {
+            let Some(index) = Arc::get_mut(index) else {
+                return false;
+            };
+            if let Some(old) = old {
+                index.remove(slot, old);
+            }
+            if let Some(new) = new {
+                index.insert(slot, new);
+            }
+            true
+        });
+        let words = self.words.get_mut().unwrap_or_else(PoisonError::into_inner);
+        if let Some(shared) = words {
+            match Arc::get_mut(shared) {
+                Some(index) => {
+                    if let Some(old) = old {
+                        index.remove(slot, old);
+                    }
+                    if let Some(new) = new {
+                        index.insert(slot, new);
+                    }
+                }
+                None => *words = None,
+            }
+        }
     }
 
     /// The index of `path`, if it is built.
-    pub fn get(&self, path: &[String]) -> Option<Arc<FieldIndex>> {
-        let indexes = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+    pub fn built(&self, path: &[String]) -> Option<Arc<FieldIndex>> {
+        let indexes = self.fields.lock().unwrap_or_else(PoisonError::into_inner);
         indexes.get(path).map(Arc::clone)
     }
 
+    /// Whether the word index is built.
+    pub fn words_built(&self) -> bool {
+        self.words
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some()
+    }
+
     /// The index of `path`, built by `build` if there is none.
-    pub fn get_or_build(
-        &self,
-        path: &[String],
-        build: impl FnOnce() -> FieldIndex,
-    ) -> Arc<FieldIndex> {
-        let mut indexes = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+    pub fn field(&self, path: &[String], build: impl FnOnce() -> FieldIndex) -> Arc<FieldIndex> {
+        let mut indexes = self.fields.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(index) = indexes.get(path) {
             return Arc::clone(index);
         }
@@ -236,5 +919,92 @@ impl FieldIndexes {
         let index = Arc::new(build());
         indexes.insert(path.to_vec(), Arc::clone(&index));
         index
+    }
+
+    /// The word index, built by `build` if there is none.
+    pub fn words(&self, build: impl FnOnce() -> WordIndex) -> Arc<WordIndex> {
+        let mut words = self.words.lock().unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(words.get_or_insert_with(|| Arc::new(build())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postings_stay_sorted_through_inserts_and_removes_in_the_middle() {
+        let mut list = Posting::default();
+        let mut model = std::collections::BTreeSet::new();
+        for slot in (0..10_000u32).step_by(3) {
+            list.insert(slot);
+            model.insert(slot);
+        }
+        // Middle inserts split blocks; removes empty some.
+        for slot in (1..10_000u32).step_by(3) {
+            list.insert(slot);
+            model.insert(slot);
+        }
+        for slot in (0..10_000u32).filter(|s| s % 7 != 0) {
+            assert_eq!(list.remove(slot), model.remove(&slot));
+        }
+        assert!(!list.remove(2));
+        list.insert(0);
+        model.insert(0);
+        assert_eq!(list.len(), model.len());
+        assert!(list.iter().eq(model.iter().copied()));
+        let Posting::Blocks(blocks, _) = &list else {
+            panic!("many slots are kept in blocks");
+        };
+        assert!(blocks.iter().all(|b| !b.is_empty() && b.len() <= 2 * BLOCK));
+        // One slot is kept inline; none is empty again.
+        let mut list = Posting::default();
+        list.insert(5);
+        list.insert(5);
+        assert!(matches!(list, Posting::One(5)));
+        list.insert(3);
+        assert_eq!(list.to_vec(), [3, 5]);
+        assert!(list.remove(3) && list.remove(5) && !list.remove(5));
+        assert!(list.is_empty() && list.iter().next().is_none());
+    }
+
+    #[test]
+    fn words_are_runs_of_alphanumerics_of_values_not_keys_nor_the_id() {
+        let mut seen = Vec::new();
+        words(
+            r#"{"Name":"Darth VADER-7 darth","n":["x1 É",{"k":"\u0041b"}],"m":12,"_id":"zzz"}"#,
+            &mut |word| seen.push(word.to_owned()),
+        );
+        assert_eq!(seen, ["darth", "vader", "7", "darth", "x1", "é", "ab"]);
+    }
+
+    #[test]
+    fn unions_are_sorted_whichever_way_they_are_made() {
+        let mut a = Posting::default();
+        let mut b = Posting::default();
+        for slot in 0..1000 {
+            if slot % 2 == 0 {
+                a.insert(slot);
+            }
+            if slot % 3 == 0 {
+                b.insert(slot);
+            }
+        }
+        let expected: Vec<u32> = (0..1000).filter(|s| s % 2 == 0 || s % 3 == 0).collect();
+        let sorted = union([&a, &b].into_iter(), 1_000_000);
+        let bits = union([&a, &b].into_iter(), 1000);
+        assert!(matches!(sorted, SlotSet::Sorted(_)) && matches!(bits, SlotSet::Bits(..)));
+        for set in [sorted, bits] {
+            assert_eq!(set.len(), expected.len());
+            assert_eq!(set.page(0, usize::MAX), expected);
+            assert_eq!(set.page(100, 7), expected[100..107]);
+            assert_eq!(
+                set.page(expected.len() - 2, 5),
+                expected[expected.len() - 2..]
+            );
+            assert!(set.page(expected.len(), 5).is_empty());
+            assert!(set.contains(999) && !set.contains(997) && !set.contains(5000));
+            assert_eq!(set.into_vec(), expected);
+        }
     }
 }

@@ -8,7 +8,8 @@
 //! are kept as the compact JSON text they are echoed with, so a read copies
 //! bytes and re-encodes nothing. The slots, the index and the tree grow in
 //! small steps ([`crate::chunked`]), so no write pauses to copy or rehash a
-//! whole collection; filters have indexes of their own ([`crate::index`]).
+//! whole collection; filters and `q` have indexes of their own
+//! ([`crate::index`]), which every write keeps up to date.
 //!
 //! Memory per item is its text plus about 40 bytes: the id is not stored
 //! twice but read from the end of the text (every item ends with its `_id`),
@@ -253,7 +254,8 @@ pub struct Collection {
     /// The largest integer id, when known: `None` after the largest is
     /// removed, until [`Collection::largest_integer_id`] looks again.
     largest: Option<i64>,
-    /// Secondary indexes for filters, dropped by every write (see [`crate::index`]).
+    /// Secondary indexes for filters and `q`, kept up to date by writes and
+    /// dropped by a sweep (see [`crate::index`]).
     fields: FieldIndexes,
 }
 
@@ -325,6 +327,11 @@ impl Collection {
             .filter_map(|slot| self.slots.get(slot as usize)?.as_ref().map(Entry::item))
     }
 
+    /// How many slots there are, holes included: every slot number is below it.
+    pub(crate) fn slot_count(&self) -> usize {
+        self.slots.len()
+    }
+
     /// How many items there are.
     pub fn len(&self) -> usize {
         self.index.len()
@@ -391,7 +398,6 @@ impl Collection {
     /// Returns whether the id was new.
     fn put(&mut self, key: &str, id: &str, json: String) -> bool {
         self.keys.clear();
-        self.fields.clear();
         let mut entry = Entry::new(key, id, json, 0);
         entry.tag = tag_of(&entry.json);
         let integer = entry.integer_id();
@@ -409,11 +415,16 @@ impl Collection {
         if let Some(slot) = self.slot_of(id) {
             if let Some(existing) = self.slots.get_mut(slot) {
                 let old = existing.replace(entry);
-                self.bytes -= old.map_or(0, |old| old.json.len());
+                self.bytes -= old.as_ref().map_or(0, |old| old.json.len());
+                let slot = u32::try_from(slot).unwrap_or(u32::MAX);
+                let new = existing.as_ref().map(|new| &*new.json);
+                self.fields
+                    .write(slot, old.as_ref().map(|old| &*old.json), new);
             }
             return false;
         }
         let slot = u32::try_from(self.slots.len()).unwrap_or(u32::MAX);
+        self.fields.write(slot, None, Some(&entry.json));
         let (hasher, slots) = (&self.hasher, &self.slots);
         self.index
             .insert_unique(hasher.hash_one(id), slot, |&slot| {
@@ -431,10 +442,11 @@ impl Collection {
     fn remove(&mut self, id: &str) -> Option<(Box<str>, u64)> {
         let slot = self.slot_of(id)?;
         self.keys.clear();
-        self.fields.clear();
         let hash = self.hasher.hash_one(id);
         self.index.remove(hash, |&s| s as usize == slot);
         let entry = self.slots.get_mut(slot)?.take()?;
+        let at = u32::try_from(slot).unwrap_or(u32::MAX);
+        self.fields.write(at, Some(&entry.json), None);
         if entry.integer_id().is_some() && entry.integer_id() == self.largest {
             self.largest = None;
         }

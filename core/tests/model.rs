@@ -33,6 +33,10 @@ enum Op {
     Expand(usize, usize),
     /// `GET /api/{t}?{field}:{op}={values}` (json-server 1.0's operators).
     Where(usize, &'static str, &'static str, Vec<String>),
+    /// `GET /api/{t}?q={text}`.
+    Search(usize, String),
+    /// `GET /api/{t}?{field}_like={pattern}`.
+    Like(usize, &'static str, &'static str),
 }
 
 fn scalar() -> impl Strategy<Value = Value> {
@@ -91,12 +95,19 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (t.clone(), t.clone()).prop_map(|(t, u)| Op::Embed(t, u)),
         1 => (t.clone(), t.clone()).prop_map(|(t, u)| Op::Expand(t, u)),
         2 => (
-            t,
+            t.clone(),
             prop::sample::select(vec!["a", "b", "c", "aId"]),
             prop::sample::select(vec!["in", "ne", "contains", "startsWith", "endsWith"]),
             prop::collection::vec("[a-zA-Z]{0,2}", 1..3),
         )
             .prop_map(|(t, field, op, values)| Op::Where(t, field, op, values)),
+        2 => (t.clone(), "[a-zA-Zé1 ]{0,2}").prop_map(|(t, q)| Op::Search(t, q)),
+        2 => (
+            t,
+            prop::sample::select(vec!["a", "b", "c"]),
+            prop::sample::select(vec!["^a", "a$", "é", "^$", "1", "^-", "tru", "A.", "^[a-z]+$"]),
+        )
+            .prop_map(|(t, field, pattern)| Op::Like(t, field, pattern)),
     ]
 }
 
@@ -143,6 +154,44 @@ fn passes(item: &Value, field: &str, op: &str, values: &[String]) -> bool {
             .iter()
             .any(|leaf| text(leaf).is_some_and(|s| s.ends_with(&wanted[0]))),
     }
+}
+
+/// Whether any string in a value, however deep, contains `lowered`.
+fn holds_text(value: &Value, lowered: &str) -> bool {
+    match value {
+        Value::String(s) => s.to_lowercase().contains(lowered),
+        Value::Array(elements) => elements.iter().any(|e| holds_text(e, lowered)),
+        Value::Object(members) => members.values().any(|v| holds_text(v, lowered)),
+        _ => false,
+    }
+}
+
+/// `q`: any string value of the item but its own id contains the text, any case.
+fn searched(item: &Value, q: &str) -> bool {
+    let lowered = q.to_lowercase();
+    item.as_object()
+        .unwrap()
+        .iter()
+        .any(|(key, value)| key != "_id" && holds_text(value, &lowered))
+}
+
+/// `_like`: a string, number or boolean the field reaches matches the
+/// pattern, any case.
+fn liked(item: &Value, field: &str, pattern: &str) -> bool {
+    let pattern = regex::RegexBuilder::new(pattern)
+        .case_insensitive(true)
+        .build()
+        .unwrap();
+    let mut found = Vec::new();
+    if let Some(value) = item.get(field) {
+        leaves(value, &mut found);
+    }
+    found.iter().any(|leaf| match leaf {
+        Value::String(s) => pattern.is_match(s),
+        Value::Number(n) => pattern.is_match(&n.to_string()),
+        Value::Bool(b) => pattern.is_match(&b.to_string()),
+        _ => false,
+    })
 }
 
 /// An item with a member added last, replacing one of the same name.
@@ -481,6 +530,35 @@ fn run(ops: &[Op]) {
                     .iter()
                     .map(|(_, item)| item.clone())
                     .filter(|item| passes(item, field, op, &values))
+                    .collect();
+                model.forget_empty();
+                (status, body, changes, (200, Value::Array(items)))
+            }
+            Op::Search(t, _) | Op::Like(t, _, _) => {
+                let q = match op {
+                    Op::Like(_, _, pattern) => pattern.to_string(),
+                    Op::Search(_, q) => q.clone(),
+                    _ => unreachable!(),
+                };
+                let encoded: String = form_urlencoded::byte_serialize(q.as_bytes()).collect();
+                let query = match op {
+                    Op::Like(_, field, _) => format!("{field}_like={encoded}"),
+                    _ => format!("q={encoded}"),
+                };
+                let (status, body, changes) = send(
+                    &mut engine,
+                    Method::Get,
+                    &format!("/api/{}?{query}", TYPES[*t]),
+                    None,
+                );
+                let items: Vec<Value> = model
+                    .items(TYPES[*t])
+                    .iter()
+                    .map(|(_, item)| item.clone())
+                    .filter(|item| match op {
+                        Op::Like(_, field, pattern) => liked(item, field, pattern),
+                        _ => searched(item, &q),
+                    })
                     .collect();
                 model.forget_empty();
                 (status, body, changes, (200, Value::Array(items)))
