@@ -552,7 +552,10 @@ LIMIT_HEADING = "## The limit"
 LIMIT_SIZE = 1000
 LIMIT_LARGE = 1_000_000
 LIMIT_ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
-LIMIT_FILTER = "?last_name=Vader7&age_gte=30&_limit=20"
+# `last_name=Vader7` names 10 people at 1,000 and 10,000 at 1,000,000, all aged 27: every one of them
+# passes `age_lte=30`, so the list has pages to fill and an exact total to count. (Until 2026-11-30 the
+# bench used `age_gte=30`, which none of them passes: an empty list.)
+LIMIT_FILTER = "?last_name=Vader7&age_lte=30&_limit=20"
 LIMIT_SEARCH = "?q=vader7&_limit=20"
 LIMIT_LIKE = "?last_name_like=^vader7$&_limit=20"
 
