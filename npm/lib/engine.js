@@ -229,11 +229,6 @@ export class Namespaces {
             }
             engine = this.engine(name);
         }
-        if (wasm.showsNamespaces(target)) {
-            // `/health` and the homepage list every namespace with its item count.
-            const names = [...this.engines.keys()].sort();
-            engine.setNamespaces(names, Uint32Array.from(names, (each) => this.engines.get(each).itemCount));
-        }
         // One call each way (see handleWire in web-engine/src/bindings.rs), through buffers kept in
         // the engine's memory; no header holds `\n`.
         const head = headers.length > 0 ? `${method}\n${target}\n${headers.join('\n')}` : `${method}\n${target}`;
@@ -246,9 +241,16 @@ export class Namespaces {
         let memory = wireBytes();
         const length = memory.utf8Write(head, wire.request, most);
         memory.set(body, wire.request + length);
-        const at = engine.handleWire(length + body.length, length);
+        let at = engine.handleWire(length + body.length, length, false);
         // The engine may have grown its memory.
         memory = wireBytes();
+        if (memory[at + 7] & NEEDS_NAMESPACES) {
+            // `/health` and the homepage list every namespace with its item count.
+            const names = [...this.engines.keys()].sort();
+            engine.setNamespaces(names, Uint32Array.from(names, (each) => this.engines.get(each).itemCount));
+            at = engine.handleWire(length + body.length, length, true);
+            memory = wireBytes();
+        }
         const outcome = decodeWire(memory, at);
         if (memory[at + 7] & FORWARD) {
             // PROXY_TARGET: the host sends this, then `forwarded` asks the engine what to answer.
@@ -256,9 +258,11 @@ export class Namespaces {
             outcome.engine = engine;
             outcome.namespace = name;
         }
-        this.publish(name, outcome.events);
-        let set = this.subscribers.get(name);
+        if (outcome.events.length > 0) {
+            this.publish(name, outcome.events);
+        }
         if (outcome.subscribe) {
+            let set = this.subscribers.get(name);
             if (this.subscriberCount >= engine.maxSubscribers) {
                 return flat(engine.tooManySubscribers(method, target, headers));
             }
@@ -346,6 +350,9 @@ function flat(response, delay = 0) {
 
 /** The flag of `MockEngine.handleWire`'s answer that says the request is to be forwarded. */
 const FORWARD = 2;
+
+/** The flag of `MockEngine.handleWire`'s answer that asks for the namespaces first. */
+const NEEDS_NAMESPACES = 4;
 
 /** The room for requests kept in the engine's memory between calls: 64 KiB (a larger one gets more, given back after it). */
 const WIRE_ROOM = 64 * 1024;

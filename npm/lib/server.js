@@ -174,7 +174,7 @@ function send(req, res, answer, log) {
         }
         res.writeHead(answer.status, headers);
         const body = answer.body;
-        res.end(body.length > 0 ? Buffer.from(body.buffer, body.byteOffset, body.length) : undefined);
+        res.end(body.length === 0 ? undefined : body instanceof Buffer ? body : Buffer.from(body.buffer, body.byteOffset, body.length));
         return true;
     } catch (err) {
         return failed(req, res, err, log);

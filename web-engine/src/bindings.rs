@@ -232,6 +232,12 @@ impl MockEngine {
     /// alternating, joined with `\n` (which none of them can hold on the
     /// wire, nor in a fetch `Request`).
     ///
+    /// `listed`: the host has just given the namespaces
+    /// ([`MockEngine::set_namespaces`]). When it has not and the answer lists
+    /// them ([`shows_namespaces`]), the request is not handled: the answer's
+    /// flags say 4 and nothing else is in it, and the host calls again with the
+    /// namespaces given (the request buffer is as it left it).
+    ///
     /// Returns the address of the answer, valid until the next call of this
     /// method or of [`wire_request`]. The answer, little-endian; each text is
     /// a length (u32) then UTF-8 bytes:
@@ -239,7 +245,8 @@ impl MockEngine {
     /// - the status (u16); 1 if a rule drops the connection (u8, else 0);
     ///   flags (u8): 1 if the request subscribes to the change feed, 2 if it
     ///   is to be forwarded to `PROXY_TARGET` (then [`MockEngine::take_forward`]
-    ///   gives the `forward` that [`MockEngine::handle`] would have);
+    ///   gives the `forward` that [`MockEngine::handle`] would have), 4 if
+    ///   the namespaces are needed first (see `listed`);
     /// - the delay in milliseconds (u32);
     /// - the number of headers (u32), then each header's name's and value's
     ///   length in UTF-16 code units (u32 each, name and value alternating),
@@ -251,23 +258,35 @@ impl MockEngine {
     ///   type), then each type;
     /// - the body.
     #[wasm_bindgen(js_name = handleWire)]
-    pub fn handle_wire(&mut self, length: usize, head_length: usize) -> *const u8 {
+    pub fn handle_wire(&mut self, length: usize, head_length: usize, listed: bool) -> *const u8 {
         WIRE.with(|wire| {
             let mut wire = wire.borrow_mut();
             let Wire { request, answer } = &mut *wire;
             let request = &request[..length.min(request.len())];
-            self.handle_wire_into(request, head_length, answer);
+            self.handle_wire_into(request, head_length, listed, answer);
             answer.as_ptr()
         })
     }
 
-    fn handle_wire_into(&mut self, request: &[u8], head_length: usize, out: &mut Vec<u8>) {
+    fn handle_wire_into(
+        &mut self,
+        request: &[u8],
+        head_length: usize,
+        listed: bool,
+        out: &mut Vec<u8>,
+    ) {
         let (head, body) = request.split_at(head_length.min(request.len()));
         let head = String::from_utf8_lossy(head);
         let mut parts = head.split('\n');
         let method = parts.next().unwrap_or_default();
         let target = parts.next().unwrap_or_default();
         let mut request = Request::new(Method::parse(method), target);
+        if !listed && Engine::shows_namespaces(&request) {
+            out.clear();
+            out.extend_from_slice(&wire_length(8));
+            out.extend_from_slice(&[0, 0, 0, NEEDS_NAMESPACES]);
+            return;
+        }
         while let (Some(name), Some(value)) = (parts.next(), parts.next()) {
             request.headers.push((name.to_owned(), value.to_owned()));
         }
@@ -657,6 +676,10 @@ thread_local! {
         })
     };
 }
+
+/// The flag of [`MockEngine::handle_wire`]'s answer that asks for the
+/// namespaces first.
+const NEEDS_NAMESPACES: u8 = 4;
 
 /// The room kept for answers between calls of [`MockEngine::handle_wire`]:
 /// one larger is given back at the next call.
