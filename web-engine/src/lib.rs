@@ -17,8 +17,9 @@
 //!   (`settings()`, from which its flags and environment variables are
 //!   made), the core's namespace rule with its `400` and `507` answers, the
 //!   store as snapshot text, and `handleWire`, a request in one buffer and its
-//!   answer in another (one crossing each way, for speed; the host stores no
-//!   changes).
+//!   answer in another, both kept in the wasm memory between calls (one
+//!   crossing each way and nothing allocated to cross, for speed; the host
+//!   stores no changes).
 //!
 //! # Out of scope
 //! Everything but the engine: which requests are mocked, IndexedDB, timers and
