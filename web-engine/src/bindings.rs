@@ -31,12 +31,45 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 use wasm_bindgen::prelude::*;
 
-/// Ids from `crypto.getRandomValues`, through `uuid`.
-struct CryptoIds;
+#[wasm_bindgen]
+extern "C" {
+    /// `crypto.getRandomValues` (a global in Node and in browsers, workers
+    /// included): fills `bytes` (at most 65,536 a call) from the system's
+    /// secure random source.
+    #[wasm_bindgen(js_namespace = crypto, js_name = getRandomValues)]
+    fn get_random_values(bytes: &mut [u8]);
+}
+
+/// How many ids' random bytes [`CryptoIds`] fetches in one call.
+const IDS_PER_CALL: usize = 16;
+
+/// Ids from `crypto.getRandomValues`, fetched for [`IDS_PER_CALL`] ids at a
+/// time (a call out of wasm costs more than the bytes); each byte is given
+/// out once.
+struct CryptoIds {
+    pool: [u8; 16 * IDS_PER_CALL],
+    used: usize,
+}
+
+impl CryptoIds {
+    fn new() -> Self {
+        let pool = [0; 16 * IDS_PER_CALL];
+        // Empty: the first id fetches.
+        let used = pool.len();
+        Self { pool, used }
+    }
+}
 
 impl IdSource for CryptoIds {
     fn random_bytes(&mut self) -> [u8; 16] {
-        uuid::Uuid::new_v4().into_bytes()
+        if self.used + 16 > self.pool.len() {
+            get_random_values(&mut self.pool);
+            self.used = 0;
+        }
+        let mut bytes = [0; 16];
+        bytes.copy_from_slice(&self.pool[self.used..self.used + 16]);
+        self.used += 16;
+        bytes
     }
 }
 
@@ -110,7 +143,7 @@ impl MockEngine {
             ..Config::default()
         };
         let (config, warnings) = base.from_settings(pairs).map_err(fail)?;
-        let mut engine = Engine::new(config, Box::new(CryptoIds), unix_now());
+        let mut engine = Engine::new(config, Box::new(CryptoIds::new()), unix_now());
         if let Some(seed) = seed {
             engine
                 .load_fixtures(seed.as_bytes())

@@ -25,7 +25,7 @@
 //! Everything but the engine: which requests are mocked, IndexedDB, timers and
 //! the page's registration are JavaScript (`web/`), since the engine is the
 //! same pure function on every host. Ids come from `crypto.getRandomValues`
-//! (through `uuid`), the clock from `Date.now()`.
+//! (sixteen ids' bytes a call), the clock from `Date.now()`.
 //!
 //! On the host (x86_64) the crate is empty: everything it does is a
 //! conversion at the wasm boundary, tested in headless Chromium by
