@@ -378,15 +378,6 @@ function wireBytes() {
 function decodeWire(memory, start) {
     const end = start + memory.readUInt32LE(start);
     let at = start + 12;
-    const text = () => {
-        const length = memory.readUInt32LE(at);
-        at += 4;
-        if (length === NO_TEXT) {
-            return null;
-        }
-        at += length;
-        return memory.utf8Slice(at - length, at);
-    };
     // The headers: their lengths, then one text holding them all.
     const headers = new Array(memory.readUInt32LE(at) * 2);
     at += 4;
@@ -402,6 +393,38 @@ function decodeWire(memory, start) {
         headers[i] = all.slice(from, to);
         from = to;
     }
+    const outcome = {
+        status: memory.readUInt16LE(start + 4),
+        headers,
+        body: EMPTY,
+        delay: memory.readUInt32LE(start + 8),
+        fault: memory[start + 6] === 1 ? 'reset' : undefined,
+        events: NO_EVENTS,
+        subscribe: null,
+    };
+    if (memory.readUInt32LE(at) === 0 && (memory[start + 7] & SUBSCRIBE) === 0) {
+        // No events and no subscription (most answers): the body follows.
+        at += 4;
+    } else {
+        at = decodeFeed(memory, start, at, outcome);
+    }
+    if (end > at) {
+        outcome.body = copy(memory, at, end);
+    }
+    return outcome;
+}
+
+/** The feed's part of a `handleWire` answer at `at` (events, subscription) into `outcome`; returns where the body starts. */
+function decodeFeed(memory, start, at, outcome) {
+    const text = () => {
+        const length = memory.readUInt32LE(at);
+        at += 4;
+        if (length === NO_TEXT) {
+            return null;
+        }
+        at += length;
+        return memory.utf8Slice(at - length, at);
+    };
     const events = new Array(memory.readUInt32LE(at));
     at += 4;
     for (let i = 0; i < events.length; i++) {
@@ -410,25 +433,23 @@ function decodeWire(memory, start) {
         at += 4 + length;
         events[i] = { type, bytes: copy(memory, at - length, at) };
     }
-    let subscribe = null;
+    outcome.events = events;
     if (memory[start + 7] & SUBSCRIBE) {
         const types = new Array(memory.readUInt32LE(at));
         at += 4;
         for (let i = 0; i < types.length; i++) {
             types[i] = text();
         }
-        subscribe = { types };
+        outcome.subscribe = { types };
     }
-    return {
-        status: memory.readUInt16LE(start + 4),
-        headers,
-        body: copy(memory, at, end),
-        delay: memory.readUInt32LE(start + 8),
-        fault: memory[start + 6] === 1 ? 'reset' : undefined,
-        events,
-        subscribe,
-    };
+    return at;
 }
+
+/** An answer's body when it has none. */
+const EMPTY = Buffer.alloc(0);
+
+/** An answer's events when it has none (never changed). */
+const NO_EVENTS = Object.freeze([]);
 
 /** Bytes `from` to `to` of `memory`, copied into a Buffer of their own. */
 function copy(memory, from, to) {
