@@ -239,7 +239,7 @@ export class Namespaces {
             wire.request = wasm.wireRequest(wire.room);
         }
         let memory = wireBytes();
-        const length = memory.utf8Write(head, wire.request, most);
+        const length = memory.write(head, wire.request, most, 'utf8');
         memory.set(body, wire.request + length);
         let at = engine.handleWire(length + body.length, length, false);
         // The engine may have grown its memory.
@@ -385,7 +385,7 @@ function decodeWire(memory, start) {
     at += headers.length * 4;
     const bytes = memory.readUInt32LE(at);
     at += 4;
-    const all = memory.utf8Slice(at, at + bytes);
+    const all = memory.toString('utf8', at, at + bytes);
     at += bytes;
     let from = 0;
     for (let i = 0; i < headers.length; i++) {
@@ -423,7 +423,7 @@ function decodeFeed(memory, start, at, outcome) {
             return null;
         }
         at += length;
-        return memory.utf8Slice(at - length, at);
+        return memory.toString('utf8', at - length, at);
     };
     const events = new Array(memory.readUInt32LE(at));
     at += 4;
