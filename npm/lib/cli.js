@@ -156,13 +156,19 @@ function logger(stream) {
     let scheduled = false;
     let millisecond = -1;
     let stamp = '';
-    const format = (level, line) => {
+    // The start of a request's line (time stamp and level), made once a millisecond.
+    let requestStamp = '';
+    const tick = () => {
         // toISOString once a millisecond, not once a line.
         const now = Date.now();
         if (now !== millisecond) {
             millisecond = now;
             stamp = new Date(now).toISOString();
+            requestStamp = `${stamp}  INFO mock-rest-api: `;
         }
+    };
+    const format = (level, line) => {
+        tick();
         return `${stamp} ${level.padStart(5)} mock-rest-api: ${line}\n`;
     };
     const flush = () => {
@@ -178,7 +184,9 @@ function logger(stream) {
         stream.write(format(level, line));
     };
     log.request = (line) => {
-        kept += format('INFO', line);
+        // The same line as format('INFO', line).
+        tick();
+        kept += requestStamp + line + '\n';
         if (kept.length >= 64 * 1024) {
             flush();
         } else if (!scheduled) {
@@ -269,7 +277,7 @@ export async function start(args, env = process.env, stderr = process.stderr) {
     const server = createServer(
         namespaces,
         (line) => log('ERROR', line),
-        (req, status, ms) => log.request(`${req.method} ${req.url} ${status} ${ms.toFixed(1)} ms`),
+        (req, status, ms) => log.request(req.method + ' ' + req.url + ' ' + status + ' ' + ms.toFixed(1) + ' ms'),
     );
     let listening;
     try {

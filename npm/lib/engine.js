@@ -229,30 +229,40 @@ export class Namespaces {
             }
             engine = this.engine(name);
         }
-        if (wasm.showsNamespaces(target)) {
+        // One call each way (see handleWire in web-engine/src/bindings.rs), through buffers kept in
+        // the engine's memory; no header holds `\n`.
+        const head = headers.length > 0 ? `${method}\n${target}\n${headers.join('\n')}` : `${method}\n${target}`;
+        const most = head.length * 3 + body.length;
+        if (most > wire.room || (wire.room > WIRE_ROOM && most <= WIRE_ROOM)) {
+            // More room for a large request, or the room of the last large one given back.
+            wire.room = Math.max(most, WIRE_ROOM);
+            wire.request = wasm.wireRequest(wire.room);
+        }
+        let memory = wireBytes();
+        const length = memory.write(head, wire.request, most, 'utf8');
+        memory.set(body, wire.request + length);
+        let at = engine.handleWire(length + body.length, length, false);
+        // The engine may have grown its memory.
+        memory = wireBytes();
+        if (memory[at + 7] & NEEDS_NAMESPACES) {
             // `/health` and the homepage list every namespace with its item count.
             const names = [...this.engines.keys()].sort();
             engine.setNamespaces(names, Uint32Array.from(names, (each) => this.engines.get(each).itemCount));
+            at = engine.handleWire(length + body.length, length, true);
+            memory = wireBytes();
         }
-        // One call each way (see handleWire in web-engine/src/bindings.rs); no header holds `\n`.
-        const head = headers.length > 0 ? `${method}\n${target}\n${headers.join('\n')}` : `${method}\n${target}`;
-        const most = head.length * 3 + body.length;
-        // A request of up to 64 KiB is written into the one buffer kept for them; a larger one gets a
-        // buffer of its own, dropped after it.
-        const into = most <= scratch.length ? scratch : Buffer.allocUnsafe(most);
-        const length = into.write(head, 0, 'utf8');
-        into.set(body, length);
-        const bytes = engine.handleWire(into.subarray(0, length + body.length), length);
-        const outcome = decodeWire(bytes);
-        if (bytes[3] & FORWARD) {
+        const outcome = decodeWire(memory, at);
+        if (memory[at + 7] & FORWARD) {
             // PROXY_TARGET: the host sends this, then `forwarded` asks the engine what to answer.
             outcome.forward = engine.takeForward();
             outcome.engine = engine;
             outcome.namespace = name;
         }
-        this.publish(name, outcome.events);
-        let set = this.subscribers.get(name);
+        if (outcome.events.length > 0) {
+            this.publish(name, outcome.events);
+        }
         if (outcome.subscribe) {
+            let set = this.subscribers.get(name);
             if (this.subscriberCount >= engine.maxSubscribers) {
                 return flat(engine.tooManySubscribers(method, target, headers));
             }
@@ -341,53 +351,111 @@ function flat(response, delay = 0) {
 /** The flag of `MockEngine.handleWire`'s answer that says the request is to be forwarded. */
 const FORWARD = 2;
 
-/** Where requests of up to 64 KiB are written for `MockEngine.handleWire`: one buffer, kept. */
-const scratch = Buffer.allocUnsafe(64 * 1024);
+/** The flag of `MockEngine.handleWire`'s answer that asks for the namespaces first. */
+const NEEDS_NAMESPACES = 4;
 
-/** The answer of `MockEngine.handleWire`, a Uint8Array, as `answer` returns it (its layout is there). */
-function decodeWire(bytes) {
-    const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
-    let at = 8;
+/** The room for requests kept in the engine's memory between calls: 64 KiB (a larger one gets more, given back after it). */
+const WIRE_ROOM = 64 * 1024;
+
+/** Where `MockEngine.handleWire` reads requests: their address in the engine's memory, and its room. */
+const wire = { request: 0, room: -1 };
+
+const wasmMemory = wasm.wireMemory();
+let wasmBytes = Buffer.from(wasmMemory.buffer);
+
+/** The engine's memory as a Buffer: made again when the memory grew (the old one is then empty). */
+function wireBytes() {
+    if (wasmBytes.length === 0) {
+        wasmBytes = Buffer.from(wasmMemory.buffer);
+    }
+    return wasmBytes;
+}
+
+/**
+ * The answer of `MockEngine.handleWire`, at `start` in `memory` (its layout is there), as `answer`
+ * returns it: what it keeps is copied out, since the engine writes its next answer in the same place.
+ */
+function decodeWire(memory, start) {
+    const end = start + memory.readUInt32LE(start);
+    let at = start + 12;
+    // The headers: their lengths, then one text holding them all.
+    const headers = new Array(memory.readUInt32LE(at) * 2);
+    at += 4;
+    const lengths = at;
+    at += headers.length * 4;
+    const bytes = memory.readUInt32LE(at);
+    at += 4;
+    const all = memory.toString('utf8', at, at + bytes);
+    at += bytes;
+    let from = 0;
+    for (let i = 0; i < headers.length; i++) {
+        const to = from + memory.readUInt32LE(lengths + i * 4);
+        headers[i] = all.slice(from, to);
+        from = to;
+    }
+    const outcome = {
+        status: memory.readUInt16LE(start + 4),
+        headers,
+        body: EMPTY,
+        delay: memory.readUInt32LE(start + 8),
+        fault: memory[start + 6] === 1 ? 'reset' : undefined,
+        events: NO_EVENTS,
+        subscribe: null,
+    };
+    if (memory.readUInt32LE(at) === 0 && (memory[start + 7] & SUBSCRIBE) === 0) {
+        // No events and no subscription (most answers): the body follows.
+        at += 4;
+    } else {
+        at = decodeFeed(memory, start, at, outcome);
+    }
+    if (end > at) {
+        outcome.body = copy(memory, at, end);
+    }
+    return outcome;
+}
+
+/** The feed's part of a `handleWire` answer at `at` (events, subscription) into `outcome`; returns where the body starts. */
+function decodeFeed(memory, start, at, outcome) {
     const text = () => {
-        const length = buffer.readUInt32LE(at);
+        const length = memory.readUInt32LE(at);
         at += 4;
         if (length === NO_TEXT) {
             return null;
         }
         at += length;
-        return buffer.toString('utf8', at - length, at);
+        return memory.toString('utf8', at - length, at);
     };
-    const headers = new Array(buffer.readUInt32LE(at) * 2);
-    at += 4;
-    for (let i = 0; i < headers.length; i++) {
-        headers[i] = text();
-    }
-    const events = new Array(buffer.readUInt32LE(at));
+    const events = new Array(memory.readUInt32LE(at));
     at += 4;
     for (let i = 0; i < events.length; i++) {
         const type = text();
-        const length = buffer.readUInt32LE(at);
+        const length = memory.readUInt32LE(at);
         at += 4 + length;
-        events[i] = { type, bytes: bytes.subarray(at - length, at) };
+        events[i] = { type, bytes: copy(memory, at - length, at) };
     }
-    let subscribe = null;
-    if (bytes[3] & SUBSCRIBE) {
-        const types = new Array(buffer.readUInt32LE(at));
+    outcome.events = events;
+    if (memory[start + 7] & SUBSCRIBE) {
+        const types = new Array(memory.readUInt32LE(at));
         at += 4;
         for (let i = 0; i < types.length; i++) {
             types[i] = text();
         }
-        subscribe = { types };
+        outcome.subscribe = { types };
     }
-    return {
-        status: buffer.readUInt16LE(0),
-        headers,
-        body: bytes.subarray(at),
-        delay: buffer.readUInt32LE(4),
-        fault: bytes[2] === 1 ? 'reset' : undefined,
-        events,
-        subscribe,
-    };
+    return at;
+}
+
+/** An answer's body when it has none. */
+const EMPTY = Buffer.alloc(0);
+
+/** An answer's events when it has none (never changed). */
+const NO_EVENTS = Object.freeze([]);
+
+/** Bytes `from` to `to` of `memory`, copied into a Buffer of their own. */
+function copy(memory, from, to) {
+    const out = Buffer.allocUnsafe(to - from);
+    memory.copy(out, 0, from, to);
+    return out;
 }
 
 /** The flag of `MockEngine.handleWire`'s answer that says the request subscribes to the feed. */

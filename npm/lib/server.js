@@ -45,6 +45,13 @@ export function createServer(namespaces, log = () => {}, answered = null) {
 /** Reads the request's body, then answers it (after the engine's delay, if any). */
 function serve(namespaces, req, res, log, answered, streams) {
     const started = answered === null ? 0 : performance.now();
+    if (!hasBody(req.rawHeaders)) {
+        // No Content-Length and no Transfer-Encoding: the request has no body (RFC 9112, 6.3), and
+        // node:http's parser reads none. It is answered now, with no listener or turn of the loop
+        // to wait for its end; node:http reads the (empty) rest once the answer is sent.
+        answer(namespaces, req, res, EMPTY, log, answered, started, streams);
+        return;
+    }
     // One byte past the limit is enough for the engine to answer 413 (the core's body rule); the
     // rest is read and dropped, so that a client that sends it all can read the answer.
     const keep = namespaces.maxBodyBytes + 1;
@@ -66,32 +73,62 @@ function serve(namespaces, req, res, log, answered, streams) {
     req.on('end', () => {
         // Most bodies arrive in one chunk, which is used as it is.
         const body = chunks !== null ? Buffer.concat(chunks) : first ?? EMPTY;
-        const fail = (err) => {
-            if (failed(req, res, err, log) && answered !== null) {
-                answered(req, res.statusCode, performance.now() - started);
-            }
-        };
-        const later = (answer) => {
-            if (answer.delay > 0) {
-                setTimeout(reply, answer.delay, req, res, answer, log, answered, started, streams);
-            } else {
-                reply(req, res, answer, log, answered, started, streams);
-            }
-        };
-        let answer;
-        try {
-            answer = namespaces.answer(req.method, req.url, req.rawHeaders, body);
-        } catch (err) {
-            fail(err);
-            return;
-        }
-        if (answer.forward) {
-            // PROXY_TARGET: the target's answer first (lib/proxy.js), then the engine's word on it.
-            namespaces.forwarded(answer).then(later, fail);
-        } else {
-            later(answer);
-        }
+        answer(namespaces, req, res, body, log, answered, started, streams);
     });
+}
+
+/**
+ * Whether a request's head (`rawHeaders`, names and values alternating) announces a body: a
+ * Content-Length or a Transfer-Encoding header, whatever its value (node:http's parser reads the
+ * body by them, and refuses a request whose headers do not add up).
+ */
+function hasBody(rawHeaders) {
+    for (let i = 0; i < rawHeaders.length; i += 2) {
+        const name = rawHeaders[i];
+        if (
+            (name.length === 14 && name.toLowerCase() === 'content-length') ||
+            (name.length === 17 && name.toLowerCase() === 'transfer-encoding')
+        ) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/** Answers a request whose body is read (after the engine's delay, if any). */
+function answer(namespaces, req, res, body, log, answered, started, streams) {
+    let outcome;
+    try {
+        outcome = namespaces.answer(req.method, req.url, req.rawHeaders, body);
+    } catch (err) {
+        fail(req, res, err, log, answered, started);
+        return;
+    }
+    if (outcome.forward) {
+        // PROXY_TARGET: the target's answer first (lib/proxy.js), then the engine's word on it.
+        namespaces.forwarded(outcome).then(
+            (after) => later(req, res, after, log, answered, started, streams),
+            (err) => fail(req, res, err, log, answered, started),
+        );
+    } else {
+        later(req, res, outcome, log, answered, started, streams);
+    }
+}
+
+/** Sends an answer now, or after its delay. */
+function later(req, res, answer, log, answered, started, streams) {
+    if (answer.delay > 0) {
+        setTimeout(reply, answer.delay, req, res, answer, log, answered, started, streams);
+    } else {
+        reply(req, res, answer, log, answered, started, streams);
+    }
+}
+
+/** The host failed to answer (see `failed`), and `answered` is told. */
+function fail(req, res, err, log, answered, started) {
+    if (failed(req, res, err, log) && answered !== null) {
+        answered(req, res.statusCode, performance.now() - started);
+    }
 }
 
 /** Sends the engine's answer and tells `answered`. */
@@ -137,7 +174,7 @@ function send(req, res, answer, log) {
         }
         res.writeHead(answer.status, headers);
         const body = answer.body;
-        res.end(body.length > 0 ? Buffer.from(body.buffer, body.byteOffset, body.length) : undefined);
+        res.end(body.length === 0 ? undefined : body instanceof Buffer ? body : Buffer.from(body.buffer, body.byteOffset, body.length));
         return true;
     } catch (err) {
         return failed(req, res, err, log);

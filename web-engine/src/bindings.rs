@@ -26,16 +26,50 @@ use mock_rest_core::{
     Engine, Event, Fault, Forward, IdSource, Kind, Method, Outcome, Request, Response,
     Subscription, Upstream, FEED_BUFFER_BYTES, KEEP_ALIVE, KEEP_ALIVE_SECS, OVERFLOW, SETTINGS,
 };
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::time::Duration;
 use wasm_bindgen::prelude::*;
 
-/// Ids from `crypto.getRandomValues`, through `uuid`.
-struct CryptoIds;
+#[wasm_bindgen]
+extern "C" {
+    /// `crypto.getRandomValues` (a global in Node and in browsers, workers
+    /// included): fills `bytes` (at most 65,536 a call) from the system's
+    /// secure random source.
+    #[wasm_bindgen(js_namespace = crypto, js_name = getRandomValues)]
+    fn get_random_values(bytes: &mut [u8]);
+}
+
+/// How many ids' random bytes [`CryptoIds`] fetches in one call.
+const IDS_PER_CALL: usize = 16;
+
+/// Ids from `crypto.getRandomValues`, fetched for [`IDS_PER_CALL`] ids at a
+/// time (a call out of wasm costs more than the bytes); each byte is given
+/// out once.
+struct CryptoIds {
+    pool: [u8; 16 * IDS_PER_CALL],
+    used: usize,
+}
+
+impl CryptoIds {
+    fn new() -> Self {
+        let pool = [0; 16 * IDS_PER_CALL];
+        // Empty: the first id fetches.
+        let used = pool.len();
+        Self { pool, used }
+    }
+}
 
 impl IdSource for CryptoIds {
     fn random_bytes(&mut self) -> [u8; 16] {
-        uuid::Uuid::new_v4().into_bytes()
+        if self.used + 16 > self.pool.len() {
+            get_random_values(&mut self.pool);
+            self.used = 0;
+        }
+        let mut bytes = [0; 16];
+        bytes.copy_from_slice(&self.pool[self.used..self.used + 16]);
+        self.used += 16;
+        bytes
     }
 }
 
@@ -109,7 +143,7 @@ impl MockEngine {
             ..Config::default()
         };
         let (config, warnings) = base.from_settings(pairs).map_err(fail)?;
-        let mut engine = Engine::new(config, Box::new(CryptoIds), unix_now());
+        let mut engine = Engine::new(config, Box::new(CryptoIds::new()), unix_now());
         if let Some(seed) = seed {
             engine
                 .load_fixtures(seed.as_bytes())
@@ -218,35 +252,74 @@ impl MockEngine {
     }
 
     /// [`MockEngine::handle`] for a host that stores no changes (the Node
-    /// host), crossing the wasm boundary once each way: the request comes as
-    /// one buffer, the answer goes back as one buffer, so that no object, array
-    /// or string is made per header.
+    /// host), crossing the wasm boundary once each way with nothing allocated
+    /// to cross: the request is read from the request buffer and the answer
+    /// written into the answer buffer, both kept in this wasm instance's
+    /// memory between calls (see [`wire_request`] and [`wire_memory`]), so
+    /// that no object, array, string or buffer is made per header or per
+    /// request.
     ///
-    /// `request` is the head, UTF-8, in its first `head_length` bytes, then
-    /// the body. The head is the method, the target, then the headers' names
-    /// and values alternating, joined with `\n` (which none of them can hold
-    /// on the wire, nor in a fetch `Request`).
+    /// The request is the first `length` bytes of the request buffer: the
+    /// head, UTF-8, in its first `head_length` bytes, then the body. The head
+    /// is the method, the target, then the headers' names and values
+    /// alternating, joined with `\n` (which none of them can hold on the
+    /// wire, nor in a fetch `Request`).
     ///
-    /// The answer, little-endian; each text is a length (u32) then UTF-8 bytes:
+    /// `listed`: the host has just given the namespaces
+    /// ([`MockEngine::set_namespaces`]). When it has not and the answer lists
+    /// them ([`shows_namespaces`]), the request is not handled: the answer's
+    /// flags say 4 and nothing else is in it, and the host calls again with the
+    /// namespaces given (the request buffer is as it left it).
+    ///
+    /// Returns the address of the answer, valid until the next call of this
+    /// method or of [`wire_request`]. The answer, little-endian; each text is
+    /// a length (u32) then UTF-8 bytes:
+    /// - the answer's length in bytes, this field included (u32);
     /// - the status (u16); 1 if a rule drops the connection (u8, else 0);
     ///   flags (u8): 1 if the request subscribes to the change feed, 2 if it
     ///   is to be forwarded to `PROXY_TARGET` (then [`MockEngine::take_forward`]
-    ///   gives the `forward` that [`MockEngine::handle`] would have);
+    ///   gives the `forward` that [`MockEngine::handle`] would have), 4 if
+    ///   the namespaces are needed first (see `listed`);
     /// - the delay in milliseconds (u32);
-    /// - the number of headers (u32), then each header's name and value;
+    /// - the number of headers (u32), then each header's name's and value's
+    ///   length in UTF-16 code units (u32 each, name and value alternating),
+    ///   then the length in bytes of all of them (u32), then all of them,
+    ///   UTF-8, one after another (one text to decode, cut by those lengths);
     /// - the number of feed events (u32), then each event's type (a length of
     ///   `u32::MAX` and no bytes when it has none) and its bytes;
     /// - when it subscribes: the number of types it wants (u32, 0 for every
     ///   type), then each type;
     /// - the body.
     #[wasm_bindgen(js_name = handleWire)]
-    pub fn handle_wire(&mut self, request: &[u8], head_length: usize) -> Vec<u8> {
+    pub fn handle_wire(&mut self, length: usize, head_length: usize, listed: bool) -> *const u8 {
+        WIRE.with(|wire| {
+            let mut wire = wire.borrow_mut();
+            let Wire { request, answer } = &mut *wire;
+            let request = &request[..length.min(request.len())];
+            self.handle_wire_into(request, head_length, listed, answer);
+            answer.as_ptr()
+        })
+    }
+
+    fn handle_wire_into(
+        &mut self,
+        request: &[u8],
+        head_length: usize,
+        listed: bool,
+        out: &mut Vec<u8>,
+    ) {
         let (head, body) = request.split_at(head_length.min(request.len()));
         let head = String::from_utf8_lossy(head);
         let mut parts = head.split('\n');
         let method = parts.next().unwrap_or_default();
         let target = parts.next().unwrap_or_default();
         let mut request = Request::new(Method::parse(method), target);
+        if !listed && Engine::shows_namespaces(&request) {
+            out.clear();
+            out.extend_from_slice(&wire_length(8));
+            out.extend_from_slice(&[0, 0, 0, NEEDS_NAMESPACES]);
+            return;
+        }
         while let (Some(name), Some(value)) = (parts.next(), parts.next()) {
             request.headers.push((name.to_owned(), value.to_owned()));
         }
@@ -264,33 +337,48 @@ impl MockEngine {
             .iter()
             .map(|(name, value)| 8 + name.len() + value.len())
             .sum();
-        let mut out = Vec::with_capacity(16 + texts + response.body.len());
+        out.clear();
+        if out.capacity() > KEPT_ANSWER {
+            // A large answer's room is given back rather than kept.
+            out.shrink_to(KEPT_ANSWER);
+        }
+        out.reserve(24 + texts + response.body.len());
+        // The length, written last.
+        out.extend_from_slice(&[0; 4]);
         out.extend_from_slice(&response.status.to_le_bytes());
         out.push(u8::from(outcome.fault == Some(Fault::Reset)));
         out.push(u8::from(outcome.subscribe.is_some()) | forwarding);
         let delay = u32::try_from(outcome.delay.as_millis()).unwrap_or(u32::MAX);
         out.extend_from_slice(&delay.to_le_bytes());
         out.extend_from_slice(&wire_length(response.headers.len()));
+        let mut bytes = 0;
         for (name, value) in &response.headers {
-            wire_text(&mut out, name.as_bytes());
-            wire_text(&mut out, value.as_bytes());
+            out.extend_from_slice(&wire_length(utf16_length(name)));
+            out.extend_from_slice(&wire_length(utf16_length(value)));
+            bytes += name.len() + value.len();
+        }
+        out.extend_from_slice(&wire_length(bytes));
+        for (name, value) in &response.headers {
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(value.as_bytes());
         }
         out.extend_from_slice(&wire_length(outcome.events.len()));
         for event in &outcome.events {
             match &event.resource {
-                Some(resource) => wire_text(&mut out, resource.as_bytes()),
+                Some(resource) => wire_text(out, resource.as_bytes()),
                 None => out.extend_from_slice(&u32::MAX.to_le_bytes()),
             }
-            wire_text(&mut out, &event.bytes);
+            wire_text(out, &event.bytes);
         }
         if let Some(subscription) = &outcome.subscribe {
             out.extend_from_slice(&wire_length(subscription.types.len()));
             for wanted in &subscription.types {
-                wire_text(&mut out, wanted.as_bytes());
+                wire_text(out, wanted.as_bytes());
             }
         }
         out.extend_from_slice(&response.body);
-        out
+        let total = wire_length(out.len());
+        out[..4].copy_from_slice(&total);
     }
 
     /// The engine's outcome for `request` with this body, read by the core's
@@ -604,6 +692,62 @@ fn request(method: &str, target: &str, headers: Vec<String>) -> Request {
         request.headers.push((name, value));
     }
     request
+}
+
+/// The request and answer buffers of [`MockEngine::handle_wire`], kept
+/// between calls (the wasm instance is single-threaded: one per instance).
+struct Wire {
+    request: Vec<u8>,
+    answer: Vec<u8>,
+}
+
+thread_local! {
+    static WIRE: RefCell<Wire> = const {
+        RefCell::new(Wire {
+            request: Vec::new(),
+            answer: Vec::new(),
+        })
+    };
+}
+
+/// The flag of [`MockEngine::handle_wire`]'s answer that asks for the
+/// namespaces first.
+const NEEDS_NAMESPACES: u8 = 4;
+
+/// The room kept for answers between calls of [`MockEngine::handle_wire`]:
+/// one larger is given back at the next call.
+const KEPT_ANSWER: usize = 1 << 20;
+
+/// Where the host writes a request for [`MockEngine::handle_wire`]: makes the
+/// request buffer exactly `size` bytes long (zeroed) and returns its address
+/// in [`wire_memory`], valid until the next call of this function. The host
+/// calls it when a request needs more room than it has, and to give back
+/// the room of a large one.
+#[wasm_bindgen(js_name = wireRequest)]
+pub fn wire_request(size: usize) -> *mut u8 {
+    WIRE.with(|wire| {
+        let request = &mut wire.borrow_mut().request;
+        *request = vec![0; size];
+        request.as_mut_ptr()
+    })
+}
+
+/// This wasm instance's memory (a `WebAssembly.Memory`), where the host
+/// writes requests for [`MockEngine::handle_wire`] and reads its answers. Its
+/// `buffer` is replaced when the memory grows: a host reads it again after
+/// every call that may allocate.
+#[wasm_bindgen(js_name = wireMemory)]
+pub fn wire_memory() -> JsValue {
+    wasm_bindgen::memory()
+}
+
+/// A text's length in UTF-16 code units, as JavaScript counts it.
+fn utf16_length(text: &str) -> usize {
+    if text.is_ascii() {
+        text.len()
+    } else {
+        text.encode_utf16().count()
+    }
 }
 
 /// A length in the answer of [`MockEngine::handle_wire`]: u32, little-endian

@@ -17,14 +17,15 @@
 //!   (`settings()`, from which its flags and environment variables are
 //!   made), the core's namespace rule with its `400` and `507` answers, the
 //!   store as snapshot text, and `handleWire`, a request in one buffer and its
-//!   answer in another (one crossing each way, for speed; the host stores no
-//!   changes).
+//!   answer in another, both kept in the wasm memory between calls (one
+//!   crossing each way and nothing allocated to cross, for speed; the host
+//!   stores no changes).
 //!
 //! # Out of scope
 //! Everything but the engine: which requests are mocked, IndexedDB, timers and
 //! the page's registration are JavaScript (`web/`), since the engine is the
 //! same pure function on every host. Ids come from `crypto.getRandomValues`
-//! (through `uuid`), the clock from `Date.now()`.
+//! (sixteen ids' bytes a call), the clock from `Date.now()`.
 //!
 //! On the host (x86_64) the crate is empty: everything it does is a
 //! conversion at the wasm boundary, tested in headless Chromium by
