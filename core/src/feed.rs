@@ -14,7 +14,7 @@ use crate::number::whole_number;
 use crate::request::{Method, Request};
 use crate::response::Change;
 use crate::route::{check_name, Route};
-use serde_json::Value;
+use crate::text;
 use std::collections::VecDeque;
 
 /// What a host sends to every open stream this often, in seconds: a comment
@@ -276,32 +276,46 @@ fn render(
     id: Option<&str>,
     item: Option<&str>,
 ) -> Vec<u8> {
-    let mut data = String::from("{");
+    use std::fmt::Write;
+    // Sized for the usual event in one allocation: escapes are rare in names and ids.
+    let size = |text: Option<&str>| text.map_or(0, |text| text.len() + 12);
+    let mut out = String::with_capacity(48 + size(resource) + size(id) + size(item));
+    let _ = write!(out, "id: {seq}\nevent: {}\ndata: ", kind.as_str());
+    let data_at = out.len();
+    out.push('{');
     let mut first = true;
-    let mut member = |data: &mut String, name: &str, json: &str| {
+    let mut member = |out: &mut String, name: &str| {
         if !first {
-            data.push(',');
+            out.push(',');
         }
         first = false;
-        data.push('"');
-        data.push_str(name);
-        data.push_str("\":");
-        data.push_str(json);
+        out.push('"');
+        out.push_str(name);
+        out.push_str("\":");
     };
     if let Some(resource) = resource {
-        member(&mut data, "type", &Value::from(resource).to_string());
+        member(&mut out, "type");
+        text::push_quoted(&mut out, resource);
     }
     if let Some(id) = id {
-        member(&mut data, "id", &Value::from(id).to_string());
+        member(&mut out, "id");
+        text::push_quoted(&mut out, id);
     }
     if let Some(item) = item {
-        member(&mut data, "item", item);
+        member(&mut out, "item");
+        out.push_str(item);
     }
-    data.push('}');
-    let mut out = format!("id: {seq}\nevent: {}\n", kind.as_str());
-    for line in data.split('\n') {
-        out.push_str("data: ");
-        out.push_str(line.trim_end_matches('\r'));
+    out.push('}');
+    if out[data_at..].contains('\n') {
+        // Not from the store's compact text, but split all the same.
+        let data = out.split_off(data_at);
+        out.truncate(data_at - "data: ".len());
+        for line in data.split('\n') {
+            out.push_str("data: ");
+            out.push_str(line.trim_end_matches('\r'));
+            out.push('\n');
+        }
+    } else {
         out.push('\n');
     }
     out.push('\n');
@@ -342,18 +356,38 @@ pub(crate) fn subscription(request: &Request) -> Result<(Subscription, Option<u6
 
 /// The `data:` of an event as JSON, for tests.
 #[cfg(test)]
-fn data_of(event: &Event) -> Value {
+fn data_of(event: &Event) -> serde_json::Value {
     let text = String::from_utf8_lossy(&event.bytes);
     let data: String = text
         .lines()
         .filter_map(|line| line.strip_prefix("data: "))
         .collect();
-    serde_json::from_str(&data).unwrap_or(Value::Null)
+    serde_json::from_str(&data).unwrap_or(serde_json::Value::Null)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn render_writes_one_data_line_and_splits_any_line_break() {
+        let event = render(
+            3,
+            EventKind::Created,
+            Some("a\"b"),
+            Some("1"),
+            Some(r#"{"n":1}"#),
+        );
+        assert_eq!(
+            String::from_utf8(event).unwrap(),
+            "id: 3\nevent: created\ndata: {\"type\":\"a\\\"b\",\"id\":\"1\",\"item\":{\"n\":1}}\n\n"
+        );
+        let split = render(4, EventKind::Replaced, None, None, Some("{\"a\":\r\n1}"));
+        assert_eq!(
+            String::from_utf8(split).unwrap(),
+            "id: 4\nevent: replaced\ndata: {\"item\":{\"a\":\ndata: 1}}\n\n"
+        );
+    }
 
     fn create(resource: &str, id: &str) -> Change {
         Change::Create {

@@ -41,11 +41,13 @@ impl Entry {
     /// Stores an item's text, making sure it ends with `"key":<id>}`, where
     /// `<id>` is the id as a string or, if the text holds it so, as an integer.
     fn new(key: &str, id: &str, json: String, tag: u64) -> Self {
-        let quoted = serde_json::Value::String(id.to_owned()).to_string();
+        let quoted = text::quote(id);
         let ends_with = |value: &str| {
-            json.ends_with('}')
-                && json[..json.len() - 1].ends_with(value)
-                && json[..json.len() - 1 - value.len()].ends_with(&format!("\"{key}\":"))
+            json.strip_suffix('}')
+                .and_then(|rest| rest.strip_suffix(value))
+                .and_then(|rest| rest.strip_suffix("\":"))
+                .and_then(|rest| rest.strip_suffix(key))
+                .is_some_and(|rest| rest.ends_with('"'))
         };
         let (json, id_len) = if ends_with(&quoted) {
             (json, quoted.len())
@@ -115,7 +117,15 @@ impl<'a> Item<'a> {
 impl Item<'_> {
     /// The strong `ETag` header value, quotes included.
     pub fn etag(&self) -> String {
-        format!("\"{:016x}\"", self.tag)
+        // `"{:016x}"`, written without the formatting machinery: every read and write builds one.
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut out = String::with_capacity(18);
+        out.push('"');
+        for shift in (0..16).rev() {
+            out.push(char::from(HEX[(self.tag >> (shift * 4)) as usize & 0xf]));
+        }
+        out.push('"');
+        out
     }
 }
 
@@ -787,7 +797,10 @@ mod tests {
         let mut restarted = Store::new();
         restarted.put("t", "a", item("a", "1"));
         assert_eq!(first, restarted.get("t", "a").unwrap().tag);
-        assert_eq!(store.get("t", "a").unwrap().etag().len(), 18);
+        let item = store.get("t", "a").unwrap();
+        assert_eq!(item.etag(), format!("\"{:016x}\"", item.tag));
+        let small = Item { tag: 0xab, ..item };
+        assert_eq!(small.etag(), "\"00000000000000ab\"");
         assert_eq!(store.get("t", "a").unwrap().id(), "a");
     }
 

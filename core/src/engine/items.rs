@@ -28,9 +28,14 @@ fn stamp(now: Duration) -> String {
     format!("\"{}\"", humantime::format_rfc3339_millis(UNIX_EPOCH + now))
 }
 
-/// One path segment, percent-encoded.
-fn segment(text: &str) -> String {
-    utf8_percent_encode(text, SEGMENT).to_string()
+/// Appends one path segment, percent-encoded.
+fn push_segment(out: &mut String, text: &str) {
+    let unreserved = |b: u8| b.is_ascii_alphanumeric() || b"-._~".contains(&b);
+    if text.bytes().all(unreserved) {
+        out.push_str(text);
+    } else {
+        out.extend(utf8_percent_encode(text, SEGMENT));
+    }
 }
 
 impl Engine {
@@ -497,13 +502,26 @@ impl Engine {
 impl Engine {
     /// The path of a collection: `{API_PREFIX}/{type}`.
     pub(super) fn collection_location(&self, resource: &str) -> String {
-        let prefix = self.config.api_prefix.trim_end_matches('/');
-        format!("{prefix}/{}", segment(resource))
+        self.location(resource, None)
     }
 
     /// The path of an item: `{API_PREFIX}/{type}/{id}`.
     pub(super) fn item_location(&self, resource: &str, id: &str) -> String {
-        format!("{}/{}", self.collection_location(resource), segment(id))
+        self.location(resource, Some(id))
+    }
+
+    fn location(&self, resource: &str, id: Option<&str>) -> String {
+        let prefix = self.config.api_prefix.trim_end_matches('/');
+        let id_len = id.map_or(0, |id| id.len() + 1);
+        let mut out = String::with_capacity(prefix.len() + resource.len() + id_len + 1);
+        out.push_str(prefix);
+        out.push('/');
+        push_segment(&mut out, resource);
+        if let Some(id) = id {
+            out.push('/');
+            push_segment(&mut out, id);
+        }
+        out
     }
 }
 

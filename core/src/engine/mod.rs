@@ -498,9 +498,12 @@ fn forced(status: u16) -> Response {
 }
 
 fn respond(status: u16, content_type: &str, body: Vec<u8>) -> Response {
+    // Room for what most answers add: `etag`, `location` and the CORS headers.
+    let mut headers = Vec::with_capacity(6);
+    headers.push(("content-type", content_type.to_owned()));
     Response {
         status,
-        headers: vec![("content-type", content_type.to_owned())],
+        headers,
         body,
     }
 }
