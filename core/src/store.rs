@@ -41,7 +41,6 @@ impl Entry {
     /// Stores an item's text, making sure it ends with `"key":<id>}`, where
     /// `<id>` is the id as a string or, if the text holds it so, as an integer.
     fn new(key: &str, id: &str, json: String, tag: u64) -> Self {
-        let quoted = text::quote(id);
         let ends_with = |value: &str| {
             json.strip_suffix('}')
                 .and_then(|rest| rest.strip_suffix(value))
@@ -49,6 +48,26 @@ impl Entry {
                 .and_then(|rest| rest.strip_suffix(key))
                 .is_some_and(|rest| rest.ends_with('"'))
         };
+        // `"<id>"`, checked in place when the id has nothing to escape (a
+        // new item's id always ends the text so): no quoted copy to build.
+        let plain = !id.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20);
+        let ends_quoted = |json: &str| {
+            json.strip_suffix("\"}")
+                .and_then(|rest| rest.strip_suffix(id))
+                .and_then(|rest| rest.strip_suffix('"'))
+                .and_then(|rest| rest.strip_suffix("\":"))
+                .and_then(|rest| rest.strip_suffix(key))
+                .is_some_and(|rest| rest.ends_with('"'))
+        };
+        if plain && ends_quoted(&json) {
+            let id_at = u32::try_from(json.len() - 3 - id.len()).unwrap_or(u32::MAX);
+            return Self {
+                json: json.into_boxed_str(),
+                tag,
+                id_at,
+            };
+        }
+        let quoted = text::quote(id);
         let (json, id_len) = if ends_with(&quoted) {
             (json, quoted.len())
         } else if ids::integer_id(id).is_some() && ends_with(id) {

@@ -30,7 +30,8 @@ fn stamp(now: Duration) -> String {
 
 /// Appends one path segment, percent-encoded.
 fn push_segment(out: &mut String, text: &str) {
-    let unreserved = |b: u8| b.is_ascii_alphanumeric() || b"-._~".contains(&b);
+    let unreserved =
+        |b: u8| matches!(b, b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~');
     if text.bytes().all(unreserved) {
         out.push_str(text);
     } else {

@@ -386,7 +386,7 @@ impl Engine {
         let (name, version) = (&self.config.app_name, &self.config.app_version);
         // `takes` has admitted only the methods of the route table, and HEAD
         // where GET is; every other pair below is unreachable.
-        match (route.clone(), &request.method) {
+        match (route, &request.method) {
             (Route::Home, _) => {
                 let recent = pages::Recent {
                     changes: self.feed.latest(10),
