@@ -337,6 +337,7 @@ fn write_head(res: &mut salvo::Response, response: mock_rest_core::Response) -> 
     res.status_code(
         StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
     );
+    res.headers_mut().reserve(response.headers.len());
     for (name, value) in response.headers {
         // The value's own bytes, checked, not copied.
         match HeaderValue::try_from(value) {

@@ -205,7 +205,10 @@ impl Engine {
                 }
             };
             let form = id.string_form().into_owned();
-            taken.insert(form.clone());
+            // Only a batch can repeat an id of its own.
+            if objects.len() > 1 {
+                taken.insert(form.clone());
+            }
             let object = match &stamps {
                 Some(stamps) => Cow::Owned(text::merge_patch(object, stamps)),
                 None => Cow::Borrowed(*object),
