@@ -215,14 +215,17 @@ impl ChangeFeed {
             bytes: render(bytes, self.last, kind, resource, id, item),
         };
         self.ring_bytes += event.bytes.len();
-        self.ring.push_back(event.clone());
+        // The ring keeps the rendered buffers (with their room to spare for
+        // the event that replaces this one); the caller gets a copy.
+        let copy = event.clone();
+        self.ring.push_back(event);
         while self.ring.len() > FEED_RING_SIZE || self.ring_bytes > FEED_RING_BYTES {
             match self.ring.pop_front() {
                 Some(old) => self.ring_bytes -= old.bytes.len(),
                 None => break,
             }
         }
-        event
+        copy
     }
 
     /// The newest `count` kept events, oldest first.

@@ -387,7 +387,11 @@ impl Collection {
     }
 
     fn slot_of(&self, id: &str) -> Option<usize> {
-        let hash = self.hasher.hash_one(id);
+        self.slot_in(self.hasher.hash_one(id), id)
+    }
+
+    /// [`Collection::slot_of`], for an id whose hash is known.
+    fn slot_in(&self, hash: u64, id: &str) -> Option<usize> {
         let slots = &self.slots;
         self.index
             .find(hash, |&slot| {
@@ -435,7 +439,8 @@ impl Collection {
             self.largest = Some(largest.max(n));
         }
         self.bytes += entry.json.len();
-        if let Some(slot) = self.slot_of(id) {
+        let hash = self.hasher.hash_one(id);
+        if let Some(slot) = self.slot_in(hash, id) {
             if let Some(existing) = self.slots.get_mut(slot) {
                 let old = existing.replace(entry);
                 self.bytes -= old.map_or(0, |old| old.json.len());
@@ -444,13 +449,12 @@ impl Collection {
         }
         let slot = u32::try_from(self.slots.len()).unwrap_or(u32::MAX);
         let (hasher, slots) = (&self.hasher, &self.slots);
-        self.index
-            .insert_unique(hasher.hash_one(id), slot, |&slot| {
-                slots
-                    .get(slot as usize)
-                    .and_then(Option::as_ref)
-                    .map_or(0, |entry| hasher.hash_one(entry.id().as_ref()))
-            });
+        self.index.insert_unique(hash, slot, |&slot| {
+            slots
+                .get(slot as usize)
+                .and_then(Option::as_ref)
+                .map_or(0, |entry| hasher.hash_one(entry.id().as_ref()))
+        });
         self.slots.push(Some(entry));
         self.live.push();
         true
