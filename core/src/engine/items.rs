@@ -553,11 +553,16 @@ fn read_response(item: Item<'_>, request: &Request) -> Response {
             body: Vec::new(),
         };
     }
-    item_response(item)
+    tagged_response(item, etag)
 }
 
 fn item_response(item: Item<'_>) -> Response {
+    tagged_response(item, item.etag())
+}
+
+/// `200` with the item and its `ETag` (`etag`, already made from its tag).
+fn tagged_response(item: Item<'_>, etag: String) -> Response {
     let mut response = respond(200, JSON, item.json.as_bytes().to_vec());
-    response.headers.push(("etag", item.etag()));
+    response.headers.push(("etag", etag));
     response
 }
