@@ -14,7 +14,7 @@ use crate::number::whole_number;
 use crate::request::{Method, Request};
 use crate::response::Change;
 use crate::route::{check_name, Route};
-use serde_json::Value;
+use crate::text;
 use std::collections::VecDeque;
 
 /// What a host sends to every open stream this often, in seconds: a comment
@@ -193,22 +193,39 @@ impl ChangeFeed {
         item: Option<&str>,
     ) -> Event {
         self.last += 1;
+        // A full ring drops its oldest event for this one: the new event is
+        // written in the old one's buffers.
+        let spare = if self.ring.len() >= FEED_RING_SIZE {
+            self.ring.pop_front()
+        } else {
+            None
+        };
+        let (bytes, old_resource, old_id) = match spare {
+            Some(old) => {
+                self.ring_bytes -= old.bytes.len();
+                (old.bytes, old.resource, old.id)
+            }
+            None => (Vec::new(), None, None),
+        };
         let event = Event {
             seq: self.last,
             kind,
-            resource: resource.map(str::to_owned),
-            id: id.map(str::to_owned),
-            bytes: render(self.last, kind, resource, id, item),
+            resource: refill(old_resource, resource),
+            id: refill(old_id, id),
+            bytes: render(bytes, self.last, kind, resource, id, item),
         };
         self.ring_bytes += event.bytes.len();
-        self.ring.push_back(event.clone());
+        // The ring keeps the rendered buffers (with their room to spare for
+        // the event that replaces this one); the caller gets a copy.
+        let copy = event.clone();
+        self.ring.push_back(event);
         while self.ring.len() > FEED_RING_SIZE || self.ring_bytes > FEED_RING_BYTES {
             match self.ring.pop_front() {
                 Some(old) => self.ring_bytes -= old.bytes.len(),
                 None => break,
             }
         }
-        event
+        copy
     }
 
     /// The newest `count` kept events, oldest first.
@@ -253,6 +270,19 @@ impl ChangeFeed {
     }
 }
 
+/// `text` as an owned string, in `spare`'s space unless that is far larger.
+fn refill(spare: Option<String>, text: Option<&str>) -> Option<String> {
+    let text = text?;
+    match spare {
+        Some(mut buffer) if buffer.capacity() <= text.len().max(64) * 4 => {
+            buffer.clear();
+            buffer.push_str(text);
+            Some(buffer)
+        }
+        _ => Some(text.to_owned()),
+    }
+}
+
 /// Whether the request is `DELETE /api/{type}`, whose dropped type is the
 /// `cleared` event (elsewhere a dropped type follows a `deleted`).
 fn is_clear(route: &Route, method: &Method) -> bool {
@@ -269,39 +299,65 @@ fn is_store_change(change: &Change) -> bool {
 
 /// One event as Server-Sent Events text. The item is compact JSON (one
 /// line); `data:` is split at line breaks all the same, as the format needs.
+/// `buffer` is reused when it is not far larger than the event needs.
 fn render(
+    buffer: Vec<u8>,
     seq: u64,
     kind: EventKind,
     resource: Option<&str>,
     id: Option<&str>,
     item: Option<&str>,
 ) -> Vec<u8> {
-    let mut data = String::from("{");
+    use std::fmt::Write;
+    // Sized for the usual event in one allocation: escapes are rare in names and ids.
+    let size = |text: Option<&str>| text.map_or(0, |text| text.len() + 12);
+    let needed = 48 + size(resource) + size(id) + size(item);
+    let mut out = if buffer.capacity() > needed.max(256) * 4 {
+        String::with_capacity(needed)
+    } else {
+        let mut buffer = buffer;
+        buffer.clear();
+        // Empty, so valid UTF-8.
+        let mut out = String::from_utf8(buffer).unwrap_or_default();
+        out.reserve(needed);
+        out
+    };
+    let _ = write!(out, "id: {seq}\nevent: {}\ndata: ", kind.as_str());
+    let data_at = out.len();
+    out.push('{');
     let mut first = true;
-    let mut member = |data: &mut String, name: &str, json: &str| {
+    let mut member = |out: &mut String, name: &str| {
         if !first {
-            data.push(',');
+            out.push(',');
         }
         first = false;
-        data.push('"');
-        data.push_str(name);
-        data.push_str("\":");
-        data.push_str(json);
+        out.push('"');
+        out.push_str(name);
+        out.push_str("\":");
     };
     if let Some(resource) = resource {
-        member(&mut data, "type", &Value::from(resource).to_string());
+        member(&mut out, "type");
+        text::push_quoted(&mut out, resource);
     }
     if let Some(id) = id {
-        member(&mut data, "id", &Value::from(id).to_string());
+        member(&mut out, "id");
+        text::push_quoted(&mut out, id);
     }
     if let Some(item) = item {
-        member(&mut data, "item", item);
+        member(&mut out, "item");
+        out.push_str(item);
     }
-    data.push('}');
-    let mut out = format!("id: {seq}\nevent: {}\n", kind.as_str());
-    for line in data.split('\n') {
-        out.push_str("data: ");
-        out.push_str(line.trim_end_matches('\r'));
+    out.push('}');
+    if out[data_at..].contains('\n') {
+        // Not from the store's compact text, but split all the same.
+        let data = out.split_off(data_at);
+        out.truncate(data_at - "data: ".len());
+        for line in data.split('\n') {
+            out.push_str("data: ");
+            out.push_str(line.trim_end_matches('\r'));
+            out.push('\n');
+        }
+    } else {
         out.push('\n');
     }
     out.push('\n');
@@ -342,18 +398,46 @@ pub(crate) fn subscription(request: &Request) -> Result<(Subscription, Option<u6
 
 /// The `data:` of an event as JSON, for tests.
 #[cfg(test)]
-fn data_of(event: &Event) -> Value {
+fn data_of(event: &Event) -> serde_json::Value {
     let text = String::from_utf8_lossy(&event.bytes);
     let data: String = text
         .lines()
         .filter_map(|line| line.strip_prefix("data: "))
         .collect();
-    serde_json::from_str(&data).unwrap_or(Value::Null)
+    serde_json::from_str(&data).unwrap_or(serde_json::Value::Null)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn render_writes_one_data_line_and_splits_any_line_break() {
+        let event = render(
+            Vec::new(),
+            3,
+            EventKind::Created,
+            Some("a\"b"),
+            Some("1"),
+            Some(r#"{"n":1}"#),
+        );
+        assert_eq!(
+            String::from_utf8(event).unwrap(),
+            "id: 3\nevent: created\ndata: {\"type\":\"a\\\"b\",\"id\":\"1\",\"item\":{\"n\":1}}\n\n"
+        );
+        let split = render(
+            vec![b'x'; 300],
+            4,
+            EventKind::Replaced,
+            None,
+            None,
+            Some("{\"a\":\r\n1}"),
+        );
+        assert_eq!(
+            String::from_utf8(split).unwrap(),
+            "id: 4\nevent: replaced\ndata: {\"item\":{\"a\":\ndata: 1}}\n\n"
+        );
+    }
 
     fn create(resource: &str, id: &str) -> Change {
         Change::Create {
@@ -437,6 +521,53 @@ mod tests {
         assert_eq!(data_of(&reset[0]), serde_json::json!({}));
         let rules_only = feed.record(&Route::Rules, &Method::Delete, &[Change::ClearRules]);
         assert!(rules_only.is_empty(), "rules are not the store");
+    }
+
+    #[test]
+    fn events_written_over_dropped_ones_carry_nothing_of_them() {
+        let mut feed = ChangeFeed::new();
+        // Long names and items first, then short ones that take their buffers.
+        for n in 0..FEED_RING_SIZE {
+            let long = format!("{n}-{}", "x".repeat(200));
+            feed.record(&collection("long"), &Method::Post, &[create("long", &long)]);
+        }
+        let mut returned = Vec::new();
+        for n in 0..3 {
+            let events = feed.record(
+                &collection("p"),
+                &Method::Post,
+                &[create("p", &n.to_string())],
+            );
+            returned.extend(events);
+        }
+        let wanted = Subscription {
+            types: vec!["p".to_owned()],
+        };
+        let replayed = feed.replay(Some(feed.last() - 3), &wanted);
+        let expected: Vec<u8> = (0..3u64)
+            .flat_map(|n| {
+                let item = format!(r#"{{"_id":"{n}"}}"#);
+                let seq = FEED_RING_SIZE as u64 + 1 + n;
+                render(
+                    Vec::new(),
+                    seq,
+                    EventKind::Created,
+                    Some("p"),
+                    Some(&n.to_string()),
+                    Some(&item),
+                )
+            })
+            .collect();
+        assert_eq!(
+            String::from_utf8(replayed).unwrap(),
+            String::from_utf8(expected).unwrap()
+        );
+        assert_eq!(returned[2].resource.as_deref(), Some("p"));
+        assert_eq!(returned[2].id.as_deref(), Some("2"));
+        assert_eq!(
+            data_of(&returned[2])["item"],
+            serde_json::json!({"_id": "2"})
+        );
     }
 
     #[test]

@@ -8,7 +8,6 @@
 //! ids of one type are of one kind, so no two of them share a string form.
 
 use crate::route::check_name;
-use serde_json::Value;
 use std::borrow::Cow;
 
 /// The default key under which every item carries its id (`ID_FIELD`).
@@ -46,7 +45,7 @@ impl IdValue {
     /// A string id.
     pub(crate) fn text(id: &str) -> Self {
         Self {
-            json: Value::String(id.to_owned()).to_string(),
+            json: crate::text::quote(id),
             kind: IdKind::Text,
         }
     }
@@ -159,10 +158,12 @@ impl IdSource for SeededIds {
 
 /// A fresh lowercase hyphenated UUID v4.
 pub(crate) fn new_id(ids: &mut dyn IdSource) -> String {
+    let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
     uuid::Builder::from_random_bytes(ids.random_bytes())
         .into_uuid()
         .hyphenated()
-        .to_string()
+        .encode_lower(&mut text)
+        .to_owned()
 }
 
 /// A seed that depends only on `bytes`, for ids that must be the same every

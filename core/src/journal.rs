@@ -4,7 +4,7 @@
 //! tenth of the size and without bodies, so that an anonymous client cannot
 //! push the other entries out.
 
-use crate::request::Request;
+use crate::request::{Method, Request};
 use serde_json::{json, Value};
 use std::collections::VecDeque;
 use std::time::{Duration, UNIX_EPOCH};
@@ -20,7 +20,7 @@ pub const DEFAULT_JOURNAL_SIZE: usize = 1000;
 struct Entry {
     seq: u64,
     time: Duration,
-    method: String,
+    method: Method,
     path: String,
     query: String,
     status: u16,
@@ -37,7 +37,7 @@ impl Entry {
         let mut entry = json!({
             "seq": self.seq,
             "time": humantime::format_rfc3339_millis(UNIX_EPOCH + self.time).to_string(),
-            "method": self.method,
+            "method": self.method.as_str(),
             "path": self.path,
             "query": self.query,
             "status": self.status,
@@ -76,6 +76,16 @@ impl Ring {
             self.entries.pop_front();
         }
         self.entries.push_back(entry);
+    }
+
+    /// The entry the next push would drop, taken out now so that the new
+    /// entry can reuse its buffers.
+    fn spare(&mut self) -> Option<Entry> {
+        if self.capacity > 0 && self.entries.len() == self.capacity {
+            self.entries.pop_front()
+        } else {
+            None
+        }
     }
 
     /// The entries after sequence number `since`, oldest first.
@@ -120,7 +130,8 @@ impl Journal {
     /// let it through, if one did.
     pub fn record(&mut self, request: &Request, status: u16, time: Duration, rule: Option<&str>) {
         let kept = &request.body[..request.body.len().min(BODY_BYTES)];
-        let entry = self.entry(request, status, time, kept);
+        let spare = self.answered.spare();
+        let entry = self.entry(spare, request, status, time, kept);
         self.answered.push(Entry {
             body_truncated: request.body.len() > BODY_BYTES || request.body_too_large,
             rule: rule.map(str::to_owned),
@@ -130,24 +141,41 @@ impl Journal {
 
     /// Records a request refused for want of the token, without its body.
     pub fn record_refused(&mut self, request: &Request, time: Duration) {
-        let entry = self.entry(request, 401, time, &[]);
+        let spare = self.refused.spare();
+        let entry = self.entry(spare, request, 401, time, &[]);
         self.refused.push(Entry {
             body_truncated: !request.body.is_empty() || request.body_too_large,
             ..entry
         });
     }
 
-    fn entry(&mut self, request: &Request, status: u16, time: Duration, body: &[u8]) -> Entry {
+    /// A new entry, in the buffers of `spare` (the entry it replaces in a
+    /// full ring) when there is one: a busy server allocates nothing here.
+    fn entry(
+        &mut self,
+        spare: Option<Entry>,
+        request: &Request,
+        status: u16,
+        time: Duration,
+        body: &[u8],
+    ) -> Entry {
         let seq = self.next_seq;
         self.next_seq += 1;
+        let (mut path, mut query, mut text) = match spare {
+            Some(old) => (old.path, old.query, old.body),
+            None => Default::default(),
+        };
+        refill(&mut path, &request.path);
+        refill(&mut query, &request.query);
+        refill(&mut text, &String::from_utf8_lossy(body));
         Entry {
             seq,
             time,
-            method: request.method.to_string(),
-            path: request.path.clone(),
-            query: request.query.clone(),
+            method: request.method.clone(),
+            path,
+            query,
             status,
-            body: String::from_utf8_lossy(body).into_owned(),
+            body: text,
             body_truncated: false,
             rule: None,
             proxied: None,
@@ -217,6 +245,18 @@ impl Journal {
     }
 }
 
+/// Makes `buffer` hold `text`, in the space it has unless that is far more
+/// than `text` needs (so an entry does not keep the room of a long request
+/// it replaced).
+fn refill(buffer: &mut String, text: &str) {
+    if buffer.capacity() > text.len().max(128) * 4 {
+        *buffer = text.to_owned();
+    } else {
+        buffer.clear();
+        buffer.push_str(text);
+    }
+}
+
 /// A tenth of the journal's size, rounded up: how many refused requests it keeps.
 fn refused_capacity(capacity: usize) -> usize {
     capacity.div_ceil(10)
@@ -234,6 +274,22 @@ mod tests {
             .iter()
             .map(|e| e["seq"].as_u64().unwrap())
             .collect()
+    }
+
+    #[test]
+    fn an_entry_that_replaces_an_old_one_keeps_nothing_of_it() {
+        let mut journal = Journal::new(1);
+        let long = Request::new(Method::Post, "/api/a-long-path?with=a&query=1")
+            .with_body("x".repeat(BODY_BYTES + 1));
+        journal.record(&long, 201, Duration::ZERO, Some("rule-1"));
+        let short = Request::new(Method::Get, "/api/b").with_body("{}");
+        journal.record(&short, 200, Duration::ZERO, None);
+        let entries = journal.page(None, None).entries;
+        assert_eq!(
+            entries,
+            json!([{"seq": 2, "time": "1970-01-01T00:00:00.000Z", "method": "GET", "path": "/api/b",
+                    "query": "", "status": 200, "body": "{}", "body_truncated": false, "rule": null}])
+        );
     }
 
     #[test]

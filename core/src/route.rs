@@ -515,10 +515,14 @@ impl Route {
             [first, ..] if RESERVED_SEGMENTS.contains(first) => return Err(unknown()),
             _ => {}
         }
-        let under: Vec<&str> = prefix.split('/').filter(|s| !s.is_empty()).collect();
-        let Some(resource_path) = segments.strip_prefix(under.as_slice()) else {
-            return Err(unknown());
-        };
+        // The segments after the prefix's own.
+        let mut resource_path = segments.as_slice();
+        for part in prefix.split('/').filter(|s| !s.is_empty()) {
+            match resource_path.split_first() {
+                Some((first, rest)) if *first == part => resource_path = rest,
+                _ => return Err(unknown()),
+            }
+        }
         match resource_path {
             [resource] => Ok(Self::Collection {
                 resource: decode_segment(resource, "resource name")?,
@@ -593,10 +597,13 @@ impl Route {
 
 /// Percent-decodes one path segment and checks it with [`check_name`].
 fn decode_segment(raw: &str, what: &str) -> Result<String, ApiError> {
-    let bytes: Vec<u8> = percent_decode_str(raw).collect();
-    let text = String::from_utf8(bytes).map_err(|_| ApiError::BadPathSegment {
-        reason: format!("The {what} in the path is not valid UTF-8."),
-    })?;
+    // Borrowed when there is nothing to decode: one allocation, of the right size.
+    let text = percent_decode_str(raw)
+        .decode_utf8()
+        .map_err(|_| ApiError::BadPathSegment {
+            reason: format!("The {what} in the path is not valid UTF-8."),
+        })?
+        .into_owned();
     check_name(&text, what, "in the path")?;
     Ok(text)
 }

@@ -42,12 +42,33 @@ impl Entry {
     /// Stores an item's text, making sure it ends with `"key":<id>}`, where
     /// `<id>` is the id as a string or, if the text holds it so, as an integer.
     fn new(key: &str, id: &str, json: String, tag: u64) -> Self {
-        let quoted = serde_json::Value::String(id.to_owned()).to_string();
         let ends_with = |value: &str| {
-            json.ends_with('}')
-                && json[..json.len() - 1].ends_with(value)
-                && json[..json.len() - 1 - value.len()].ends_with(&format!("\"{key}\":"))
+            json.strip_suffix('}')
+                .and_then(|rest| rest.strip_suffix(value))
+                .and_then(|rest| rest.strip_suffix("\":"))
+                .and_then(|rest| rest.strip_suffix(key))
+                .is_some_and(|rest| rest.ends_with('"'))
         };
+        // `"<id>"`, checked in place when the id has nothing to escape (a
+        // new item's id always ends the text so): no quoted copy to build.
+        let plain = !id.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20);
+        let ends_quoted = |json: &str| {
+            json.strip_suffix("\"}")
+                .and_then(|rest| rest.strip_suffix(id))
+                .and_then(|rest| rest.strip_suffix('"'))
+                .and_then(|rest| rest.strip_suffix("\":"))
+                .and_then(|rest| rest.strip_suffix(key))
+                .is_some_and(|rest| rest.ends_with('"'))
+        };
+        if plain && ends_quoted(&json) {
+            let id_at = u32::try_from(json.len() - 3 - id.len()).unwrap_or(u32::MAX);
+            return Self {
+                json: json.into_boxed_str(),
+                tag,
+                id_at,
+            };
+        }
+        let quoted = text::quote(id);
         let (json, id_len) = if ends_with(&quoted) {
             (json, quoted.len())
         } else if ids::integer_id(id).is_some() && ends_with(id) {
@@ -116,7 +137,15 @@ impl<'a> Item<'a> {
 impl Item<'_> {
     /// The strong `ETag` header value, quotes included.
     pub fn etag(&self) -> String {
-        format!("\"{:016x}\"", self.tag)
+        // `"{:016x}"`, written without the formatting machinery: every read and write builds one.
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut out = String::with_capacity(18);
+        out.push('"');
+        for shift in (0..16).rev() {
+            out.push(char::from(HEX[(self.tag >> (shift * 4)) as usize & 0xf]));
+        }
+        out.push('"');
+        out
     }
 }
 
@@ -365,7 +394,11 @@ impl Collection {
     }
 
     fn slot_of(&self, id: &str) -> Option<usize> {
-        let hash = self.hasher.hash_one(id);
+        self.slot_in(self.hasher.hash_one(id), id)
+    }
+
+    /// [`Collection::slot_of`], for an id whose hash is known.
+    fn slot_in(&self, hash: u64, id: &str) -> Option<usize> {
         let slots = &self.slots;
         self.index
             .find(hash, |&slot| {
@@ -412,7 +445,8 @@ impl Collection {
             self.largest = Some(largest.max(n));
         }
         self.bytes += entry.json.len();
-        if let Some(slot) = self.slot_of(id) {
+        let hash = self.hasher.hash_one(id);
+        if let Some(slot) = self.slot_in(hash, id) {
             if let Some(existing) = self.slots.get_mut(slot) {
                 let old = existing.replace(entry);
                 self.bytes -= old.as_ref().map_or(0, |old| old.json.len());
@@ -426,13 +460,12 @@ impl Collection {
         let slot = u32::try_from(self.slots.len()).unwrap_or(u32::MAX);
         self.fields.write(slot, None, Some(&entry.json));
         let (hasher, slots) = (&self.hasher, &self.slots);
-        self.index
-            .insert_unique(hasher.hash_one(id), slot, |&slot| {
-                slots
-                    .get(slot as usize)
-                    .and_then(Option::as_ref)
-                    .map_or(0, |entry| hasher.hash_one(entry.id().as_ref()))
-            });
+        self.index.insert_unique(hash, slot, |&slot| {
+            slots
+                .get(slot as usize)
+                .and_then(Option::as_ref)
+                .map_or(0, |entry| hasher.hash_one(entry.id().as_ref()))
+        });
         self.slots.push(Some(entry));
         self.live.push();
         true
@@ -799,7 +832,10 @@ mod tests {
         let mut restarted = Store::new();
         restarted.put("t", "a", item("a", "1"));
         assert_eq!(first, restarted.get("t", "a").unwrap().tag);
-        assert_eq!(store.get("t", "a").unwrap().etag().len(), 18);
+        let item = store.get("t", "a").unwrap();
+        assert_eq!(item.etag(), format!("\"{:016x}\"", item.tag));
+        let small = Item { tag: 0xab, ..item };
+        assert_eq!(small.etag(), "\"00000000000000ab\"");
         assert_eq!(store.get("t", "a").unwrap().id(), "a");
     }
 

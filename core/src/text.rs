@@ -19,6 +19,72 @@ pub fn decode_string(literal: &str) -> Cow<'_, str> {
     }
 }
 
+/// A string as a JSON string literal, quotes included, escaped as
+/// `serde_json` escapes it (`"`, `\`, and control characters; nothing else),
+/// in one allocation of the exact size.
+pub fn quote(text: &str) -> String {
+    let extra: usize = text
+        .bytes()
+        .map(|byte| match escape(byte) {
+            None => 0,
+            Some(Escape::Short(_)) => 1,
+            Some(Escape::Unicode) => 5,
+        })
+        .sum();
+    let mut out = String::with_capacity(text.len() + 2 + extra);
+    push_quoted(&mut out, text);
+    out
+}
+
+/// Appends `text` as a JSON string literal, as [`quote`] writes it.
+pub fn push_quoted(out: &mut String, text: &str) {
+    out.push('"');
+    let mut start = 0;
+    for (at, byte) in text.bytes().enumerate() {
+        let Some(escaped) = escape(byte) else {
+            continue;
+        };
+        out.push_str(&text[start..at]);
+        match escaped {
+            Escape::Short(letter) => {
+                out.push('\\');
+                out.push(char::from(letter));
+            }
+            Escape::Unicode => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.push_str("\\u00");
+                out.push(char::from(HEX[usize::from(byte >> 4)]));
+                out.push(char::from(HEX[usize::from(byte & 0xf)]));
+            }
+        }
+        start = at + 1;
+    }
+    out.push_str(&text[start..]);
+    out.push('"');
+}
+
+/// How a byte of a JSON string is escaped, if it is.
+enum Escape {
+    /// `\"`, `\\`, `\b`, `\f`, `\n`, `\r`, `\t`.
+    Short(u8),
+    /// `\u00XX`, for the other control characters.
+    Unicode,
+}
+
+fn escape(byte: u8) -> Option<Escape> {
+    match byte {
+        b'"' => Some(Escape::Short(b'"')),
+        b'\\' => Some(Escape::Short(b'\\')),
+        0x08 => Some(Escape::Short(b'b')),
+        0x0c => Some(Escape::Short(b'f')),
+        b'\n' => Some(Escape::Short(b'n')),
+        b'\r' => Some(Escape::Short(b'r')),
+        b'\t' => Some(Escape::Short(b't')),
+        0..=0x1f => Some(Escape::Unicode),
+        _ => None,
+    }
+}
+
 /// Where the value that starts at `start` in compact JSON ends (exclusive).
 fn value_end(text: &[u8], start: usize) -> usize {
     let mut depth = 0usize;
@@ -221,6 +287,26 @@ mod tests {
     fn item(body: &str, id: &str) -> String {
         let quoted = serde_json::Value::String(id.to_owned()).to_string();
         item_text(&parse(body.as_bytes()).unwrap().text, "_id", &quoted)
+    }
+
+    #[test]
+    fn quote_escapes_as_serde_json_does() {
+        let mut every_byte: String = (0u8..0x80).map(char::from).collect();
+        every_byte.push_str("é 😀\u{2028}\u{7f}");
+        for text in [
+            "",
+            "plain",
+            "a\"b\\c",
+            "\n\r\t\u{8}\u{c}\u{0}\u{1f}",
+            &every_byte,
+        ] {
+            let expected = serde_json::Value::from(text).to_string();
+            assert_eq!(quote(text), expected, "{text:?}");
+            assert_eq!(quote(text).capacity(), expected.len(), "{text:?}");
+            let mut out = "x".to_owned();
+            push_quoted(&mut out, text);
+            assert_eq!(out, format!("x{expected}"));
+        }
     }
 
     #[test]

@@ -20,13 +20,39 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 /// another's network.
 pub type SharedEngine = Arc<Mutex<Engine>>;
 
-/// Ids from the operating system's random source.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct OsIds;
+/// How many ids' random bytes [`OsIds`] draws from the OS at once.
+const IDS_PER_DRAW: usize = 256;
+
+/// Ids from the operating system's random source, drawn for
+/// [`IDS_PER_DRAW`] ids at a time: one system call per 256 new ids, not
+/// one per id. Each engine has its own (a namespace that creates nothing
+/// holds no bytes); bytes are never handed out twice.
+#[derive(Debug, Default, Clone)]
+pub struct OsIds {
+    bytes: Vec<u8>,
+    /// How many of `bytes` are used (all of them: draw again).
+    used: usize,
+}
 
 impl IdSource for OsIds {
     fn random_bytes(&mut self) -> [u8; 16] {
-        uuid::Uuid::new_v4().into_bytes()
+        if self.used == self.bytes.len() {
+            self.bytes.resize(16 * IDS_PER_DRAW, 0);
+            if getrandom::fill(&mut self.bytes).is_err() {
+                self.bytes.clear();
+                self.used = 0;
+                // As before the batches: one draw for this id (uuid's own, which
+                // fails loudly if the OS has no random bytes at all).
+                return uuid::Uuid::new_v4().into_bytes();
+            }
+            self.used = 0;
+        }
+        let mut out = [0; 16];
+        out.copy_from_slice(&self.bytes[self.used..self.used + 16]);
+        // Spent bytes are wiped, so the buffer holds only ids still to come.
+        self.bytes[self.used..self.used + 16].fill(0);
+        self.used += 16;
+        out
     }
 }
 
@@ -67,7 +93,7 @@ impl Api {
     async fn handle(&self, req: &mut salvo::Request, res: &mut salvo::Response) {
         let started = Instant::now();
         let mut request = head(req);
-        let (response, fault, stream) = match self.read_body(req, &mut request).await {
+        let (response, fault, stream) = match self.read_body(req, &mut request, started).await {
             Ok(()) => self.answer(&request).await,
             // A body that took too long, did not arrive whole or cannot be
             // decoded: the engine never sees the request, so nothing changes.
@@ -88,32 +114,35 @@ impl Api {
             }
             None => write(res, response),
         }
+        // The feed may carry the token in its query: it is not logged.
+        let target: &dyn std::fmt::Display = if stream_route(&request) {
+            &req.uri().path()
+        } else {
+            req.uri()
+        };
         tracing::info!(
-            "{} {} {} {:.1}ms",
+            "{} {} {} {}",
             request.method,
-            // The feed may carry the token in its query: it is not logged.
-            if stream_route(&request) {
-                req.uri().path().to_owned()
-            } else {
-                req.uri().to_string()
-            },
+            target,
             status,
-            started.elapsed().as_secs_f64() * 1000.0
+            Millis(started.elapsed())
         );
     }
 }
 
 impl Api {
     /// Reads the body into `request` as the core's [`BodyCollector`] rules,
-    /// within the body timeout.
+    /// within the body timeout from `started` (when the handler began).
     async fn read_body(
         &self,
         req: &mut salvo::Request,
         request: &mut Request,
+        started: Instant,
     ) -> Result<(), ApiError> {
         let mut collector = BodyCollector::for_request(request, self.max_body_bytes)?;
-        match tokio::time::timeout(self.body_timeout, drive(req.take_body(), &mut collector)).await
-        {
+        // From the time already read: no clock read of its own.
+        let deadline = tokio::time::Instant::from_std(started) + self.body_timeout;
+        match tokio::time::timeout_at(deadline, drive(req.take_body(), &mut collector)).await {
             Err(_) => Err(ApiError::RequestTimeout),
             Ok(false) => Err(collector.abort()),
             Ok(true) => collector.finish(request),
@@ -226,6 +255,17 @@ impl Api {
     }
 }
 
+/// A duration as the log line gives it: milliseconds to one decimal (`0.3ms`),
+/// rounded in integers, which costs less than formatting a float.
+struct Millis(Duration);
+
+impl std::fmt::Display for Millis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let tenths = (self.0.as_nanos() + 50_000) / 100_000;
+        write!(f, "{}.{}ms", tenths / 10, tenths % 10)
+    }
+}
+
 /// A response body that fails at once, so the connection is dropped.
 struct Dropped;
 
@@ -297,8 +337,10 @@ fn write_head(res: &mut salvo::Response, response: mock_rest_core::Response) -> 
     res.status_code(
         StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
     );
+    res.headers_mut().reserve(response.headers.len());
     for (name, value) in response.headers {
-        match HeaderValue::from_str(&value) {
+        // The value's own bytes, checked, not copied.
+        match HeaderValue::try_from(value) {
             Ok(value) => {
                 res.headers_mut()
                     .append(HeaderName::from_static(name), value);
@@ -346,4 +388,38 @@ pub async fn compact_now(engine: &SharedEngine, durable: &Durable) -> bool {
 /// (the engine applies each change whole), so a poisoned lock is still usable.
 pub(crate) fn lock(engine: &SharedEngine) -> std::sync::MutexGuard<'_, Engine> {
     engine.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn millis_read_as_a_float_to_one_decimal_did() {
+        for (nanos, text) in [
+            (0, "0.0ms"),
+            (49_999, "0.0ms"),
+            (50_000, "0.1ms"),
+            (1_234_567, "1.2ms"),
+            (12_960_000, "13.0ms"),
+            (2_000_000_000, "2000.0ms"),
+        ] {
+            assert_eq!(Millis(Duration::from_nanos(nanos)).to_string(), text);
+        }
+    }
+
+    #[test]
+    fn os_ids_are_fresh_across_draws() {
+        let mut ids = OsIds::default();
+        let mut other = OsIds::default();
+        let mut seen = HashSet::new();
+        // Three draws of the first source, and one of another: no id twice.
+        for _ in 0..3 * IDS_PER_DRAW {
+            assert!(seen.insert(ids.random_bytes()));
+        }
+        assert!(seen.insert(other.random_bytes()));
+        assert_eq!(ids.used, IDS_PER_DRAW * 16);
+        assert!(ids.bytes.iter().all(|&b| b == 0), "spent bytes are wiped");
+    }
 }

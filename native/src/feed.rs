@@ -69,6 +69,11 @@ impl FeedHub {
     /// Sends an engine's events to every open stream. Call it under the
     /// engine's lock, so the streams get them in the engine's order.
     pub fn publish(&self, events: Vec<Event>) {
+        // Nobody listens (a stream subscribes under the same lock, so none
+        // can be on its way): a send would fail after building its message.
+        if self.sender.receiver_count() == 0 {
+            return;
+        }
         for event in events {
             // No receiver is not an error: nobody listens.
             let _ = self.sender.send(Arc::new(Shared {

@@ -151,7 +151,7 @@ impl App {
         }
         let started = unix_now();
         // Each file is checked on its own first, so that a bad one is named.
-        let mut check = Engine::new(config.clone(), Box::new(OsIds), started);
+        let mut check = Engine::new(config.clone(), Box::<OsIds>::default(), started);
         let rules = match &settings.rules_file {
             Some(path) => {
                 let setting = format!("RULES={} (--rules)", path.display());

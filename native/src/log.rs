@@ -11,11 +11,16 @@
 //!   were dropped.
 //! - [`LogGuard`], when dropped (at the end of `main`), writes every line
 //!   buffered so far and flushes before the process exits.
+//! - [`Timestamps`] writes each line's time as `tracing_subscriber`'s default
+//!   does, making the date and time up to the second once a second.
 
+use std::cell::RefCell;
 use std::io::{self, Write};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::time::FormatTime;
 use tracing_subscriber::fmt::MakeWriter;
 
 /// The most bytes of log lines waiting to be written; past it, lines are dropped.
@@ -167,6 +172,43 @@ impl<'a> MakeWriter<'a> for LogWriter {
     }
 }
 
+/// Each line's time, in UTC to the microsecond, as `tracing_subscriber`'s
+/// default timer writes it (`2026-11-30T08:04:08.123456Z`), with the text up
+/// to the second made once a second per thread: most lines write only their
+/// microseconds.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Timestamps;
+
+thread_local! {
+    /// The second last written on this thread, and its text without the `Z`.
+    static SECOND: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
+}
+
+impl FormatTime for Timestamps {
+    fn format_time(&self, w: &mut Writer<'_>) -> std::fmt::Result {
+        let since = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        let (secs, micros) = (since.as_secs(), since.subsec_micros());
+        SECOND.with(|second| {
+            let mut second = second.borrow_mut();
+            if second.0 != secs {
+                let time = UNIX_EPOCH + Duration::from_secs(secs);
+                let text = humantime::format_rfc3339_seconds(time).to_string();
+                *second = (secs, text.trim_end_matches('Z').to_owned());
+            }
+            let mut fraction = *b".000000Z";
+            let mut rest = micros;
+            for digit in fraction[1..7].iter_mut().rev() {
+                *digit = b'0' + (rest % 10) as u8;
+                rest /= 10;
+            }
+            w.write_str(&second.1)?;
+            w.write_str(std::str::from_utf8(&fraction).unwrap_or(".000000Z"))
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,6 +230,28 @@ mod tests {
         fn flush(&mut self) -> io::Result<()> {
             Ok(())
         }
+    }
+
+    #[test]
+    fn timestamps_read_as_the_default_timer_writes_them() {
+        let format = |timer: &dyn FormatTime| {
+            let mut text = String::new();
+            timer.format_time(&mut Writer::new(&mut text)).unwrap();
+            text
+        };
+        for _ in 0..3 {
+            let theirs = format(&tracing_subscriber::fmt::time::SystemTime);
+            let ours = format(&Timestamps);
+            let again = format(&tracing_subscriber::fmt::time::SystemTime);
+            // Both are `YYYY-MM-DDTHH:MM:SS.ffffffZ`; ours lies between the two.
+            assert_eq!(ours.len(), theirs.len(), "{ours} {theirs}");
+            assert!(theirs <= ours && ours <= again, "{theirs} {ours} {again}");
+        }
+        let mut text = String::new();
+        for _ in 0..2 {
+            Timestamps.format_time(&mut Writer::new(&mut text)).unwrap();
+        }
+        assert_eq!(text.matches('Z').count(), 2, "{text}");
     }
 
     #[test]

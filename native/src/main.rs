@@ -26,6 +26,7 @@ fn main() -> ExitCode {
     };
     tracing_subscriber::fmt()
         .with_writer(writer)
+        .with_timer(log::Timestamps)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),

@@ -304,7 +304,7 @@ impl Maker {
 
     /// An engine holding the seed (its rules, then its store, which reset restores).
     fn engine(&self, seed: &Seed) -> Result<Engine, String> {
-        let mut engine = Engine::new(self.config.clone(), Box::new(OsIds), self.started);
+        let mut engine = Engine::new(self.config.clone(), Box::<OsIds>::default(), self.started);
         if let Some(rules) = &seed.rules {
             engine.load_rules(rules).map_err(|err| err.message())?;
         }

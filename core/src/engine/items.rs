@@ -28,9 +28,15 @@ fn stamp(now: Duration) -> String {
     format!("\"{}\"", humantime::format_rfc3339_millis(UNIX_EPOCH + now))
 }
 
-/// One path segment, percent-encoded.
-fn segment(text: &str) -> String {
-    utf8_percent_encode(text, SEGMENT).to_string()
+/// Appends one path segment, percent-encoded.
+fn push_segment(out: &mut String, text: &str) {
+    let unreserved =
+        |b: u8| matches!(b, b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~');
+    if text.bytes().all(unreserved) {
+        out.push_str(text);
+    } else {
+        out.extend(utf8_percent_encode(text, SEGMENT));
+    }
 }
 
 impl Engine {
@@ -199,7 +205,10 @@ impl Engine {
                 }
             };
             let form = id.string_form().into_owned();
-            taken.insert(form.clone());
+            // Only a batch can repeat an id of its own.
+            if objects.len() > 1 {
+                taken.insert(form.clone());
+            }
             let object = match &stamps {
                 Some(stamps) => Cow::Owned(text::merge_patch(object, stamps)),
                 None => Cow::Borrowed(*object),
@@ -497,13 +506,26 @@ impl Engine {
 impl Engine {
     /// The path of a collection: `{API_PREFIX}/{type}`.
     pub(super) fn collection_location(&self, resource: &str) -> String {
-        let prefix = self.config.api_prefix.trim_end_matches('/');
-        format!("{prefix}/{}", segment(resource))
+        self.location(resource, None)
     }
 
     /// The path of an item: `{API_PREFIX}/{type}/{id}`.
     pub(super) fn item_location(&self, resource: &str, id: &str) -> String {
-        format!("{}/{}", self.collection_location(resource), segment(id))
+        self.location(resource, Some(id))
+    }
+
+    fn location(&self, resource: &str, id: Option<&str>) -> String {
+        let prefix = self.config.api_prefix.trim_end_matches('/');
+        let id_len = id.map_or(0, |id| id.len() + 1);
+        let mut out = String::with_capacity(prefix.len() + resource.len() + id_len + 1);
+        out.push_str(prefix);
+        out.push('/');
+        push_segment(&mut out, resource);
+        if let Some(id) = id {
+            out.push('/');
+            push_segment(&mut out, id);
+        }
+        out
     }
 }
 
@@ -531,11 +553,16 @@ fn read_response(item: Item<'_>, request: &Request) -> Response {
             body: Vec::new(),
         };
     }
-    item_response(item)
+    tagged_response(item, etag)
 }
 
 fn item_response(item: Item<'_>) -> Response {
+    tagged_response(item, item.etag())
+}
+
+/// `200` with the item and its `ETag` (`etag`, already made from its tag).
+fn tagged_response(item: Item<'_>, etag: String) -> Response {
     let mut response = respond(200, JSON, item.json.as_bytes().to_vec());
-    response.headers.push(("etag", item.etag()));
+    response.headers.push(("etag", etag));
     response
 }

@@ -386,7 +386,7 @@ impl Engine {
         let (name, version) = (&self.config.app_name, &self.config.app_version);
         // `takes` has admitted only the methods of the route table, and HEAD
         // where GET is; every other pair below is unreachable.
-        match (route.clone(), &request.method) {
+        match (route, &request.method) {
             (Route::Home, _) => {
                 let recent = pages::Recent {
                     changes: self.feed.latest(10),
@@ -412,7 +412,7 @@ impl Engine {
             (Route::Rules, Method::Post) => self.add_rule(&request.body, changes),
             (Route::Rules, Method::Delete) => Ok(self.clear_rules(changes)),
             (Route::Rules, _) => Ok(self.list_rules()),
-            (Route::Rule { id }, _) => self.delete_rule(&id, changes),
+            (Route::Rule { id }, _) => self.delete_rule(id, changes),
             (Route::Events, method) => {
                 let (subscription, since) = feed::subscription(request)?;
                 let replay = self.feed.replay(since, &subscription);
@@ -441,27 +441,27 @@ impl Engine {
                 openapi::document(&self.config, &self.store),
             )),
             (Route::Collection { resource }, Method::Post) => {
-                self.create(&resource, &request.body, now, changes)
+                self.create(resource, &request.body, now, changes)
             }
-            (Route::Collection { resource }, Method::Delete) => Ok(self.clear(&resource, changes)),
-            (Route::Collection { resource }, _) => self.list(&resource, request),
+            (Route::Collection { resource }, Method::Delete) => Ok(self.clear(resource, changes)),
+            (Route::Collection { resource }, _) => self.list(resource, request),
             (Route::Item { resource, id }, Method::Put) => {
-                self.rewrite(&resource, &id, request, false, now, changes)
+                self.rewrite(resource, id, request, false, now, changes)
             }
             (Route::Item { resource, id }, Method::Patch) => {
-                self.rewrite(&resource, &id, request, true, now, changes)
+                self.rewrite(resource, id, request, true, now, changes)
             }
             (Route::Item { resource, id }, Method::Delete) => {
-                self.delete(&resource, &id, request, changes)
+                self.delete(resource, id, request, changes)
             }
-            (Route::Item { resource, id }, _) => self.get(&resource, &id, request),
+            (Route::Item { resource, id }, _) => self.get(resource, id, request),
             (Route::Single { resource }, Method::Put) => {
-                self.rewrite_single(&resource, request, false, now, changes)
+                self.rewrite_single(resource, request, false, now, changes)
             }
             (Route::Single { resource }, Method::Patch) => {
-                self.rewrite_single(&resource, request, true, now, changes)
+                self.rewrite_single(resource, request, true, now, changes)
             }
-            (Route::Single { resource }, _) => self.get_single(&resource, request),
+            (Route::Single { resource }, _) => self.get_single(resource, request),
             (
                 Route::Children {
                     resource,
@@ -469,7 +469,7 @@ impl Engine {
                     children,
                 },
                 Method::Post,
-            ) => self.create_child(&resource, &id, &children, &request.body, now, changes),
+            ) => self.create_child(resource, id, children, &request.body, now, changes),
             (
                 Route::Children {
                     resource,
@@ -477,7 +477,7 @@ impl Engine {
                     children,
                 },
                 _,
-            ) => self.list_children(&resource, &id, &children, request),
+            ) => self.list_children(resource, id, children, request),
         }
     }
 
@@ -498,9 +498,12 @@ fn forced(status: u16) -> Response {
 }
 
 fn respond(status: u16, content_type: &str, body: Vec<u8>) -> Response {
+    // Room for what most answers add: `etag`, `location` and the CORS headers.
+    let mut headers = Vec::with_capacity(6);
+    headers.push(("content-type", content_type.to_owned()));
     Response {
         status,
-        headers: vec![("content-type", content_type.to_owned())],
+        headers,
         body,
     }
 }
