@@ -9,7 +9,8 @@
 //!   allocation and the outer vector of chunk pointers.
 //! - [`ShardedTable`] is a hash table split into [`SHARDS`] tables by bits of
 //!   the hash that the tables themselves do not use: one table's resize
-//!   rehashes about 1/[`SHARDS`] of the entries.
+//!   rehashes about 1/[`SHARDS`] of the entries, from 32 bits of each
+//!   entry's hash kept beside it (nothing outside the table is read).
 
 use hashbrown::HashTable;
 use std::ops::{Index, IndexMut};
@@ -122,18 +123,33 @@ impl<T> IndexMut<usize> for Chunked<T> {
 /// The number of tables a [`ShardedTable`] is split into.
 pub const SHARDS: usize = 64;
 
-/// The table of a hash: bits 40 to 45, which hashbrown uses neither for the
-/// bucket (the low bits, for tables under 2^40 buckets) nor for its tag (the
-/// top 7 bits).
-fn shard(hash: u64) -> usize {
-    (hash >> 40) as usize % SHARDS
+/// The hash a [`ShardedTable`] files a value under: made from the top 32
+/// bits of the caller's hash, which the table keeps beside the value, so a
+/// table that grows rehashes its values without the caller. The
+/// multiplication by an odd constant spreads them over all 64 bits: the low
+/// ones (hashbrown's bucket), the top 7 (its tag) and those of [`shard`].
+fn filed(kept: u32) -> u64 {
+    u64::from(kept).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+/// The 32 bits of a caller's hash the table keeps.
+fn kept(hash: u64) -> u32 {
+    (hash >> 32) as u32
+}
+
+/// The table of a filed hash: bits 40 to 45, which hashbrown uses neither
+/// for the bucket (the low bits, for tables under 2^40 buckets) nor for its
+/// tag (the top 7 bits).
+fn shard(filed: u64) -> usize {
+    (filed >> 40) as usize % SHARDS
 }
 
 /// A hash table of `u32` values in [`SHARDS`] tables (see the module docs).
 /// The tables are made on the first insert, so an empty one costs nothing.
+/// Each value is kept with 32 bits of its hash: 8 bytes an entry.
 #[derive(Debug, Clone, Default)]
 pub struct ShardedTable {
-    shards: Vec<HashTable<u32>>,
+    shards: Vec<HashTable<(u32, u32)>>,
     len: usize,
 }
 
@@ -149,28 +165,33 @@ impl ShardedTable {
     }
 
     /// The value with this hash that `eq` accepts.
-    pub fn find(&self, hash: u64, eq: impl FnMut(&u32) -> bool) -> Option<&u32> {
-        self.shards.get(shard(hash))?.find(hash, eq)
+    pub fn find(&self, hash: u64, mut eq: impl FnMut(&u32) -> bool) -> Option<&u32> {
+        let (kept, filed) = (kept(hash), filed(kept(hash)));
+        self.shards
+            .get(shard(filed))?
+            .find(filed, |(value, k)| *k == kept && eq(value))
+            .map(|(value, _)| value)
     }
 
-    /// Inserts a value known not to be there; `hasher` gives the hash of a
-    /// value already in the table (called when its table grows).
-    pub fn insert_unique(&mut self, hash: u64, value: u32, hasher: impl Fn(&u32) -> u64) {
+    /// Inserts a value known not to be there.
+    pub fn insert_unique(&mut self, hash: u64, value: u32) {
         if self.shards.is_empty() {
             self.shards = (0..SHARDS).map(|_| HashTable::new()).collect();
         }
-        if let Some(table) = self.shards.get_mut(shard(hash)) {
-            table.insert_unique(hash, value, hasher);
+        let (kept, filed) = (kept(hash), filed(kept(hash)));
+        if let Some(table) = self.shards.get_mut(shard(filed)) {
+            table.insert_unique(filed, (value, kept), |&(_, k)| self::filed(k));
             self.len += 1;
         }
     }
 
     /// Removes the value with this hash that `eq` accepts; whether there was one.
-    pub fn remove(&mut self, hash: u64, eq: impl FnMut(&u32) -> bool) -> bool {
-        let Some(table) = self.shards.get_mut(shard(hash)) else {
+    pub fn remove(&mut self, hash: u64, mut eq: impl FnMut(&u32) -> bool) -> bool {
+        let (kept, filed) = (kept(hash), filed(kept(hash)));
+        let Some(table) = self.shards.get_mut(shard(filed)) else {
             return false;
         };
-        match table.find_entry(hash, eq) {
+        match table.find_entry(filed, |(value, k)| *k == kept && eq(value)) {
             Ok(found) => {
                 found.remove();
                 self.len -= 1;
@@ -238,7 +259,7 @@ mod tests {
         let mut table = ShardedTable::default();
         assert_eq!(table.find(hash(&1), |_| true), None);
         for n in 0..20_000u32 {
-            table.insert_unique(hash(&n), n, hash);
+            table.insert_unique(hash(&n), n);
         }
         assert_eq!(table.len(), 20_000);
         for n in (0..20_000u32).step_by(7) {
@@ -250,5 +271,20 @@ mod tests {
         assert_eq!(table.len(), 19_999);
         table.clear();
         assert!(table.is_empty());
+    }
+
+    #[test]
+    fn sharded_table_tells_values_of_one_hash_apart_by_eq() {
+        let mut table = ShardedTable::default();
+        for n in 0..100u32 {
+            table.insert_unique(42 << 32, n);
+        }
+        for n in 0..100u32 {
+            assert_eq!(table.find(42 << 32, |&v| v == n), Some(&n));
+            assert_eq!(table.find(43 << 32, |&v| v == n), None);
+        }
+        assert!(table.remove(42 << 32, |&v| v == 50));
+        assert_eq!(table.find(42 << 32, |&v| v == 50), None);
+        assert_eq!(table.find(42 << 32, |&v| v == 51), Some(&51));
     }
 }
