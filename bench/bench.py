@@ -802,76 +802,77 @@ def limit_section(rates, growth, large, durable, load):
 LIMIT_PROFILE = """
 ### Where the time goes (profiled on 2026-11-30)
 
-`perf stat` (CPU time per request, 60,000 requests at 32 connections, 1,000 items, three runs on a busy
-machine) and `perf record` (samples of the server under load), before and after the changes of #18:
+Two rounds of changes, each profiled on the real server under oha (server on CPU 0, oha on CPU 1, 1,000
+items, 32 connections): `perf stat` and CPU time from /proc per request, and `perf record` for where it
+goes. CPU µs per request (ranges over the runs of each):
 
 | CPU µs/request | GET by id | POST |
 |---|---:|---:|
 | bare salvo handler | 8.1-8.5 | 8.1-9.0 |
-| before, `RUST_LOG=info` (default) | 11.0-14.2 | 17.7-19.7 |
-| before, `RUST_LOG=warn` | 10.5-12.7 | 14.9-17.8 |
-| after, `RUST_LOG=info` (default) | 11.5 | 17.2 |
-| after, `RUST_LOG=warn` | 11.3 | 17.4 |
+| first round, before (default logging) | 11.0-14.2 | 17.7-19.7 |
+| first round, after (default logging) | 11.5 | 17.2 |
+| second round, before (seven alternated rounds, median) | 11.1 | 20.9 |
+| second round, after (seven alternated rounds, median) | 11.2 | 14.8 |
+| this page's run (median of three rounds) | 10.0 | 13.8 |
 
-- The kernel's TCP work (send, loopback delivery, receive) is 53-57% of the server's samples, in the bare
-  handler as in ours: it is the floor. hyper, salvo and tokio take 13-15%, allocation and copies 13-14%.
-- Logging cost 0.5-1.5 µs per GET and 1.8-3 µs per POST (a `write` to stderr per request, plus formatting:
-  the timestamp, the fields; 3-4% of samples). Lines now go to a buffer that a thread of its own writes
-  every 5 ms (docs/limits.md): no system call per request. `info` now costs 0.2-0.8 µs of CPU per GET over
-  `warn` (formatting the line, still on the request's thread; the limit table's run: 11.7 against 10.9)
-  and nothing measurable per POST (17.7 against 17.7). A first
-  version that woke the log thread for every line cost twice as much CPU as before (two context switches
-  per request on the server's one CPU), hence the batching.
-- What remains between ours and the bare handler (about 3 µs per GET, 9 per POST) is spread thin: the
-  engine (routing, the store, the ETag hash, CORS headers, the request journal's copy of each request)
-  3-6% of samples with no function above 1%, copying the request's headers into the engine's `Request` and
-  its answer's headers back (header validation by `http`), a random id per POST (`getrandom`, 0.3%), and
-  the allocations all this makes. The engine's lock is uncontended (no futex samples): one worker thread
-  on one CPU.
+- The kernel's TCP work (send, loopback delivery, receive, waking oha) is 54% of the server's samples
+  for a POST, about 7.5 µs, in the bare handler as in ours: it is the floor. hyper, salvo and tokio come next.
+- First round: logging cost 0.5-1.5 µs per GET and 1.8-3 µs per POST (a `write` to stderr per request and
+  its formatting). Lines now go to a buffer that a thread of its own writes every 5 ms (docs/limits.md): no
+  system call per request. A first version that woke the log thread for every line cost twice as much CPU
+  (two context switches per request on the server's one CPU), hence the batching. The line's formatting
+  by `tracing` is still about 0.4 µs a request: `RUST_LOG=warn` is the table's third row.
+- Second round: a POST made 93 allocations (a GET 51; the bare handler 23 and 21); now 64 and 42. JSON
+  strings are quoted in one allocation, events and `Location` values built to size, the ETag written
+  without `format!`, the request journal and the feed's ring reuse the buffers of the entries they drop,
+  a route is read without vectors, salvo's header map is sized once, and the log's time stamp is made up
+  to the second once a second. New ids take their random bytes from the OS 256 ids at a time (one
+  `getrandom` per 256 POSTs, not one each).
 - A store growing to a million items paused for whole-table copies: the slot vector (32 MB at a million)
-  and the id index (rehashing every id) doubled in one request. Slots and the Fenwick tree now grow in
-  chunks of 4,096, and the index is 64 tables, so a growth step rehashes about 16,000 ids at a million.
-- Filtered lists, `q` and `_like` read every item: 168 ms of CPU per request each at 1,000,000 items. An
-  equality or range filter now reads only the candidates of its field index (10,000 for
-  `last_name=Vader7` at a million): 4.1 ms. The index is dropped by a write; the filtered list after a
-  write builds it again in one pass: 148-186 ms from the request's start to its answer at a million
-  items, against 136-161 ms for the one pass of before (three writes each, one after the other), and
-  5.8-6.8 ms for the next filtered list. `q` first looks for the text in the item's JSON (ASCII, any
-  case) before decoding its strings: 104 ms. `_like` is unchanged (186 ms): it runs a regular expression
-  on the field of every item, and most of that time is finding the field in the item's text.
+  and the id index (rehashing every id) doubled in one request. Slots and the Fenwick tree grow in chunks
+  of 4,096, and the index is 64 tables, so a growth step rehashes about 16,000 ids at a million. Rehashing
+  still read each item's id from its text, a cache miss each: 3.8% of a POST's samples (about 0.6 µs)
+  over 5 s of POSTs from 1,000 items. The index now keeps 32 bits of each id's hash beside its slot
+  (4 bytes per item), and growing takes 0.6% of the samples (about 0.09 µs).
+- What a POST still spends in the engine, 2.35 µs in all: the answer 1.55 µs (the store's put 0.41), the
+  request journal 0.34 µs (every request is kept for `/__admin/requests`), the change feed's ring 0.31 µs
+  (every change is kept for a reconnecting stream to replay). Copying the request's headers into the
+  engine's `Request` and its answer's headers back costs about 0.5 µs, allocation in all about 1.3 µs.
+- Filtered lists, `q` and `_like` read every item: 168 ms of CPU per request each at 1,000,000 items,
+  before #18. Field indexes now answer equality, range and `_like` filters and a word index answers a `q`
+  of letters and digits (docs/limits.md): writes keep them up to date, a query whose filters they all
+  answer is counted and paged without reading the items (only the page's), and `_like` runs its pattern
+  once per distinct value. The engine alone (`cargo run --release -p mock-rest-core --example index_cpu`,
+  on a busy machine): the filtered list at a million 3.1 ms → 16 µs, `q=vader7` 78 ms → 50 µs (110,000
+  matches, counted in a bitmap), `last_name_like=^vader7$` 139 ms → 10 µs. Building an index reads every
+  item once, in the first request that needs it (above: 144 ms for each of the filtered list's two fields
+  and 209 ms for the words, at a million).
 
 ### The targets missed, by how much and why
 
-The table above is a later run on a quiet machine (load under 1.5, `BENCH_ROUNDS=2`). Two earlier runs of
-`BENCH_ONLY=limit BENCH_SECONDS=5` on 2026-11-30, while other builds shared the machine: GET by id 82% (80-84%) and 76% (73-81%) of the bare handler by CPU time, POST 55% (54-56%) and
-49% (48-53%); POST while growing to a million p99 6.52 and 6.72 ms, slowest 955 and 41 ms; filtered list
-at a million 0.8% and 0.5% of its rate at 1,000; RSS 1.85× and 1.84×; durable 24% and 25%. Rates by
-req/s are not comparable within a round on this machine (ours above the bare handler in most rounds).
+The table above is the second of two runs of `BENCH_ONLY=limit BENCH_SECONDS=5` on a quiet machine
+(load under 2) after these changes, with `BENCH_ROUNDS=3`. The first (`BENCH_ROUNDS=2`, before the id
+index kept its hashes, and with each large scenario's index builds inside its 5 s) gave: GET by id 85% of
+the bare handler by req/s (80% by CPU time), POST 56% (53-60%), the filtered list at a million 30.4% of
+its rate at 1,000, `q` and `_like` 1,827× and 2,520× the 7 req/s of before, RSS 2.01×, durable 43%.
 
-- GET by id: at the edge of 80% by CPU time (73-84% over six rounds); by req/s the rounds are too
-  disturbed to say.
-- POST: 48-56% of the bare handler by CPU time against 60%. A POST does more than the bare handler's
-  fixed answer can show: it validates the body, gives the item an id (a `getrandom` system call), hashes
-  its text for the ETag, stores it, records the request in the journal and builds the change a durable
-  host would write; each is small, none stands out in the profile (above), and logging is no longer
-  one of them.
-- p99 under 2 ms: on this shared machine (load average 5 to 17 during these runs) even the bare
-  handler's p99 is 6 to 77 ms, so the figures cannot show the 2 ms the target asks for. While the store
-  grows to a million items, the POST p99 went from 17.8 and 19.8 ms (before) to 1.7 and 9.0 ms (after)
-  in two side-by-side runs of the same binaries, and the slowest request from 8.7 s and 0.8 s to 0.2 s
-  and 1.6 s: the whole-table copies are gone, and what is left follows the machine's load. The filtered
-  list, `q` and `_like` at a million items take milliseconds to hundreds of milliseconds per request
-  (below), so their p99 at 32 connections is far over 2 ms.
-- Filtered list at a million items, 50% of its rate at 1,000: under 1%. The equality filter's index
-  narrows a million items to the 10,000 named `Vader7`, but `X-Total-Count` must stay exact, so each of
-  them is still read to apply `age_gte=30`: the work follows the number of candidates (10 at 1,000,
-  10,000 at a million), not the page. Meeting the target needs the count without reading the candidates
-  (an index over both fields, or counts kept per range), which is not built.
-- `q` and `_like` at a million items, 10× the rate before: 1.0 to 1.6×. Both still read every item;
-  a pass over a million items' text costs about 100 ms on this machine however cheap the test per item.
-  Ten times faster needs an index of the text (of words or of trigrams), which is not built.
-- Durable POSTs, 40% of in-memory ones: 24 and 25% while other work used the disk, 50% in the quiet run
-  above (47% in the run of 2026-11-28, before this change, which does not touch the durable path).
+- POST at 60% of the bare handler: 59% (58-59%), by req/s and by CPU time alike: 13.8 µs a POST against
+  the bare handler's 8.2, where 60% is 13.7 µs. What is left is spread thin (above): no function of ours
+  takes more than 3% of the samples. With `RUST_LOG=warn` POST is at 62%.
+- p99 under 2 ms in every scenario: met in all but two. `q=vader7` at a million items has a p99 of
+  2.6 ms: it matches 110,000 people, whose count is made per request from the 11 matching words' lists
+  (about 50 µs in the engine, 73 µs a request at the server), and 32 connections queue on one CPU, so
+  the slowest requests wait behind some 30 others. Durable POSTs (`--fsync always`) have a p99 of 2.06 ms:
+  each waits for its group's `fsync`. The first request that needs an index builds it (144 to 209 ms at
+  a million, above); the scenarios start after them.
+- Filtered list at a million items, 50% of its rate at 1,000: 35.7%. `X-Total-Count` must be exact, so
+  each of the 10,000 people named `Vader7` is tested against `age_lte=30`: from the age index's
+  slot-to-key map, not their texts, about 1.4 ns each in the engine alone and 16 µs in all; at the
+  server, where hyper's buffers share the cache, a request costs about 40 µs against 14 µs at 1,000
+  items. The work follows the number of items the narrowest filter names, not the page. Meeting 50% needs
+  the count without testing each candidate: counts kept for every pair of keys of two indexed fields
+  (memory for each pair of fields, and upkeep on every write), or answers kept until the next write (which
+  helps only a query repeated unchanged, as the bench's is); neither is built.
 """
 
 
