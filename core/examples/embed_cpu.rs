@@ -7,6 +7,9 @@
 //! CPU time (the process's, from `/proc/self/stat`) rather than wall time,
 //! as the machine may be shared; one thread, so the two are the same work.
 
+mod common;
+
+use common::cpu;
 use mock_rest_core::{Config, Engine, Method, Request, SeededIds};
 use std::time::Duration;
 
@@ -39,20 +42,6 @@ fn store(n: usize) -> String {
         people.join(","),
         pets.join(",")
     )
-}
-
-/// The process's CPU time (user + system), from `/proc/self/stat`.
-fn cpu() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    let ticks: u64 = [11, 12]
-        .iter()
-        .filter_map(|&n| fields.get(n)?.parse::<u64>().ok())
-        .sum();
-    Duration::from_millis(ticks * 10)
 }
 
 fn main() {

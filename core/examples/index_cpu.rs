@@ -13,6 +13,9 @@
 //! (the process's, from `/proc/self/stat`, 10 ms ticks) over all of them;
 //! one thread, so both measure the same work unless the machine is busy.
 
+mod common;
+
+use common::cpu;
 use mock_rest_core::{Config, Engine, Method, Request, SeededIds};
 use std::time::{Duration, Instant};
 
@@ -25,20 +28,6 @@ fn person(i: usize) -> String {
         i % 100,
         20 + i % 50
     )
-}
-
-/// The process's CPU time (user + system), from `/proc/self/stat`.
-fn cpu() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    let ticks: u64 = [11, 12]
-        .iter()
-        .filter_map(|&n| fields.get(n)?.parse::<u64>().ok())
-        .sum();
-    Duration::from_millis(ticks * 10)
 }
 
 /// A line of `/proc/self/status` in bytes (`VmRSS`, `VmHWM`).
