@@ -128,12 +128,12 @@ pub const SHARDS: usize = 64;
 /// table that grows rehashes its values without the caller. The
 /// multiplication by an odd constant spreads them over all 64 bits: the low
 /// ones (hashbrown's bucket), the top 7 (its tag) and those of [`shard`].
-fn filed(kept: u32) -> u64 {
+fn file_under(kept: u32) -> u64 {
     u64::from(kept).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 /// The 32 bits of a caller's hash the table keeps.
-fn kept(hash: u64) -> u32 {
+fn kept_bits(hash: u64) -> u32 {
     (hash >> 32) as u32
 }
 
@@ -166,7 +166,8 @@ impl ShardedTable {
 
     /// The value with this hash that `eq` accepts.
     pub fn find(&self, hash: u64, mut eq: impl FnMut(&u32) -> bool) -> Option<&u32> {
-        let (kept, filed) = (kept(hash), filed(kept(hash)));
+        let kept = kept_bits(hash);
+        let filed = file_under(kept);
         self.shards
             .get(shard(filed))?
             .find(filed, |(value, k)| *k == kept && eq(value))
@@ -178,16 +179,18 @@ impl ShardedTable {
         if self.shards.is_empty() {
             self.shards = (0..SHARDS).map(|_| HashTable::new()).collect();
         }
-        let (kept, filed) = (kept(hash), filed(kept(hash)));
+        let kept = kept_bits(hash);
+        let filed = file_under(kept);
         if let Some(table) = self.shards.get_mut(shard(filed)) {
-            table.insert_unique(filed, (value, kept), |&(_, k)| self::filed(k));
+            table.insert_unique(filed, (value, kept), |&(_, k)| file_under(k));
             self.len += 1;
         }
     }
 
     /// Removes the value with this hash that `eq` accepts; whether there was one.
     pub fn remove(&mut self, hash: u64, mut eq: impl FnMut(&u32) -> bool) -> bool {
-        let (kept, filed) = (kept(hash), filed(kept(hash)));
+        let kept = kept_bits(hash);
+        let filed = file_under(kept);
         let Some(table) = self.shards.get_mut(shard(filed)) else {
             return false;
         };
