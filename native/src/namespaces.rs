@@ -232,8 +232,8 @@ impl Namespaces {
     }
 
     /// `--watch`: makes `fixtures` the seed and resets every namespace to it
-    /// (durably, in durable mode). Fixtures that are not valid change nothing
-    /// and say why.
+    /// (durably, in durable mode); each namespace's open streams get a
+    /// `reset` event. Fixtures that are not valid change nothing and say why.
     pub async fn reload(&self, fixtures: Vec<u8>) -> Result<(), String> {
         let seed = Seed {
             fixtures: Some(fixtures),
@@ -246,12 +246,16 @@ impl Namespaces {
         for (name, space) in self.all() {
             let ticket = {
                 let mut engine = lock(&space.engine);
-                if let Err(err) = engine.load_fixtures(&fixtures) {
-                    tracing::error!(
-                        "--watch: namespace {name} kept its store: {}",
-                        err.message()
-                    );
-                    continue;
+                match engine.reload_fixtures(&fixtures) {
+                    // Under the lock, as every event: the streams get the engine's order.
+                    Ok(events) => space.feed.publish(events),
+                    Err(err) => {
+                        tracing::error!(
+                            "--watch: namespace {name} kept its store: {}",
+                            err.message()
+                        );
+                        continue;
+                    }
                 }
                 space
                     .durable

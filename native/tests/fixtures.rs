@@ -1,6 +1,6 @@
 //! What is the native host's own about data files and namespaces: the
-//! fixtures file is never written, `--watch` loads a good edit and keeps the
-//! stores on a bad one, a positional FILE, a missing fixtures file, a new data
+//! fixtures file is never written, `--watch` loads a good edit (and tells the
+//! change feed's open streams) and keeps the stores on a bad one, a positional FILE, a missing fixtures file, a new data
 //! file, and namespaces kept apart on disk. What namespaces mean is covered by
 //! the conformance cases.
 
@@ -8,6 +8,8 @@
 #![allow(clippy::unwrap_used)]
 
 use conformance::{HttpTarget, NativeServer, Scratch, Target, WireRequest, WireResponse};
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -71,6 +73,37 @@ fn wait_for_log(server: &NativeServer, text: &str) -> String {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Opens the default namespace's change feed on a raw socket.
+fn open_feed(server: &NativeServer) -> TcpStream {
+    let mut socket = TcpStream::connect(server.base().trim_start_matches("http://")).unwrap();
+    socket
+        .write_all(b"GET /__admin/events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
+        .unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    socket
+}
+
+/// Reads the stream until `event: NAME` has arrived; what came until then.
+fn read_until_event(socket: &mut TcpStream, name: &str) -> String {
+    let wanted = format!("event: {name}\n");
+    let mut seen = Vec::new();
+    let mut chunk = [0u8; 4096];
+    // Keep-alive comments arrive even when no event does: a deadline, not only the read timeout.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !String::from_utf8_lossy(&seen).contains(&wanted) {
+        let read = socket.read(&mut chunk).unwrap_or(0);
+        assert!(
+            read > 0 && Instant::now() < deadline,
+            "no {wanted:?} within 30 s; the stream sent: {}",
+            String::from_utf8_lossy(&seen)
+        );
+        seen.extend_from_slice(&chunk[..read]);
+    }
+    String::from_utf8_lossy(&seen).into_owned()
 }
 
 /// Hand-written, pretty, and without ids: everything a rewrite would change.
@@ -189,6 +222,7 @@ fn watch_loads_a_good_edit_and_keeps_the_stores_on_a_bad_one() {
         );
     }
 
+    let mut feed = open_feed(&server);
     std::fs::write(&fixtures, r#"{"posts": [{"title": "broken"}"#).unwrap();
     let line = wait_for_log(&server, "is not loaded");
     assert!(line.contains("the running store is kept"), "{line}");
@@ -201,6 +235,12 @@ fn watch_loads_a_good_edit_and_keeps_the_stores_on_a_bad_one() {
         .unwrap();
     std::fs::rename(&edited, &fixtures).unwrap();
     wait_for_log(&server, "--watch: loaded");
+    let streamed = read_until_event(&mut feed, "reset");
+    assert_eq!(
+        streamed.matches("event: ").count(),
+        1,
+        "the bad file sent nothing, the good one one reset: {streamed}"
+    );
     assert_eq!(titles(&server, None), ["z"]);
     assert_eq!(titles(&server, Some("b")), ["z"]);
     assert_eq!(titles(&server, Some("new")), ["z"], "new namespaces too");

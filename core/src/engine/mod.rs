@@ -92,6 +92,17 @@ impl Engine {
         Ok(count)
     }
 
+    /// `--watch`: makes `bytes` the fixtures, read as [`Engine::load_fixtures`]
+    /// reads them, and starts the store and the rules again from them, as
+    /// `POST /__admin/reset` does. Returns the `reset` event for the open
+    /// streams of the change feed. On error nothing changes and no event is
+    /// made.
+    pub fn reload_fixtures(&mut self, bytes: &[u8]) -> Result<Vec<feed::Event>, ApiError> {
+        self.load_fixtures(bytes)?;
+        let changes = self.rebuild_changes();
+        Ok(self.feed.record(&Route::Reset, &Method::Post, &changes))
+    }
+
     /// Replaces the store with a snapshot, read as [`Engine::load_fixtures`]
     /// reads it, and the rules with those the engine started with, but keeps
     /// what `POST /__admin/reset` restores: for a host that rebuilds the store
@@ -880,6 +891,43 @@ mod feed_tests {
 
     fn send(engine: &mut Engine, request: Request) -> Outcome {
         engine.handle(&request, T0)
+    }
+
+    #[test]
+    fn reloaded_fixtures_reset_the_store_with_one_reset_event_and_bad_ones_change_nothing() {
+        let mut engine = Engine::new(Config::default(), Box::new(SeededIds::new(7)), T0);
+        engine.load_fixtures(br#"{"p":[{"a":1}]}"#).unwrap();
+        send(
+            &mut engine,
+            Request::new(Method::Post, "/api/p").with_body(r#"{"a":2}"#),
+        );
+        let events = engine.reload_fixtures(br#"{"q":[{"b":1}]}"#).unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].kind, feed::EventKind::Reset);
+        assert_eq!(events[0].seq, 2, "numbered after the POST's event");
+        let list = |engine: &mut Engine, path: &str| {
+            let answer = send(engine, Request::new(Method::Get, path)).response;
+            String::from_utf8_lossy(&answer.body).into_owned()
+        };
+        assert_eq!(list(&mut engine, "/api/p"), "[]");
+        assert!(list(&mut engine, "/api/q").contains(r#""b":1"#));
+
+        assert!(engine.reload_fixtures(b"{").is_err());
+        assert!(
+            list(&mut engine, "/api/q").contains(r#""b":1"#),
+            "a bad file changes nothing"
+        );
+        send(
+            &mut engine,
+            Request::new(Method::Post, "/api/q").with_body(r#"{"b":2}"#),
+        );
+        let reset = send(&mut engine, Request::new(Method::Post, "/__admin/reset"));
+        assert_eq!(reset.events[0].seq, 4, "a bad file made no event");
+        let after = list(&mut engine, "/api/q");
+        assert!(
+            after.contains(r#""b":1"#) && !after.contains(r#""b":2"#),
+            "reset returns to the new fixtures: {after}"
+        );
     }
 
     #[test]
