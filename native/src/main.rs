@@ -24,13 +24,18 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let filter = match log_filter(std::env::var("RUST_LOG").ok()) {
+        Ok(filter) => filter,
+        Err(message) => {
+            eprintln!("{message}");
+            return ExitCode::FAILURE;
+        }
+    };
     tracing_subscriber::fmt()
         .with_writer(writer)
         .with_timer(log::Timestamps)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
+        .with_env_filter(filter)
         .init();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
@@ -45,5 +50,16 @@ fn main() -> ExitCode {
             tracing::error!("mock-rest-api could not serve: {err}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The log filter: `RUST_LOG` when it is set (a filter that does not parse
+/// stops the start, naming it), else `info`.
+fn log_filter(setting: Option<String>) -> Result<EnvFilter, String> {
+    match setting {
+        Some(value) if !value.trim().is_empty() => EnvFilter::try_new(&value).map_err(|err| {
+            format!("RUST_LOG={value} is not a log filter: {err}. Try `info` or `warn`.")
+        }),
+        _ => Ok(EnvFilter::new("info")),
     }
 }

@@ -427,3 +427,17 @@ fn sorting_large_items_reads_them_in_place_and_too_many_sort_keys_are_refused() 
         "peak RSS grew from {loaded_mib} MiB to {peak_mib} MiB"
     );
 }
+
+#[test]
+fn a_log_filter_that_does_not_parse_stops_the_start_naming_it() {
+    let stderr = NativeServer::refused(
+        Path::new(env!("CARGO_BIN_EXE_mock-rest-api")),
+        &[],
+        &[("RUST_LOG", "info=loud")],
+    )
+    .unwrap();
+    assert!(
+        stderr.contains("RUST_LOG=info=loud is not a log filter"),
+        "{stderr}"
+    );
+}
