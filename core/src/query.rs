@@ -12,6 +12,8 @@ use crate::number::whole_number;
 use crate::request::Method;
 use crate::route::{check_name, Route};
 use regex::{Regex, RegexBuilder};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// The most sort keys `_sort` may name (repeats included): sorting reads
 /// every key of every matched item, so the work grows with their number.
@@ -36,6 +38,8 @@ pub const MAX_PATTERNS: usize = 16;
 /// The most memory one compiled `_like` pattern (and its matching cache)
 /// may take, in bytes.
 pub const PATTERN_SIZE_LIMIT: usize = 256 * 1024;
+/// The most compiled `_like` patterns [`Patterns`] keeps.
+pub const KEPT_PATTERNS: usize = 32;
 
 /// The mock controls and jQuery's cache buster (`_`): every `/api` route takes
 /// them, and the list query ignores them.
@@ -111,7 +115,31 @@ pub enum Op {
 
 /// A compiled `_like` pattern, compared by its source.
 #[derive(Debug, Clone)]
-pub struct Pattern(pub Regex);
+pub struct Pattern(pub Arc<Regex>);
+
+/// `_like` patterns compiled by earlier queries, by source: compiling one
+/// takes tens of microseconds, more than running it over an index's keys,
+/// and a client mostly repeats its queries. At most [`KEPT_PATTERNS`] are
+/// kept (all dropped when full); a pattern that does not compile is not.
+/// Keeping them changes no answer.
+#[derive(Debug, Default)]
+pub struct Patterns(Mutex<HashMap<Box<str>, Arc<Regex>>>);
+
+impl Patterns {
+    /// The pattern `source` of query key `key`, compiled now or before.
+    fn get(&self, key: &str, source: &str) -> Result<Pattern, ApiError> {
+        let mut kept = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(regex) = kept.get(source) {
+            return Ok(Pattern(Arc::clone(regex)));
+        }
+        let regex = Arc::new(compile(key, source)?);
+        if kept.len() >= KEPT_PATTERNS {
+            kept.clear();
+        }
+        kept.insert(source.into(), Arc::clone(&regex));
+        Ok(Pattern(regex))
+    }
+}
 
 impl PartialEq for Pattern {
     fn eq(&self, other: &Self) -> bool {
@@ -404,12 +432,13 @@ impl ListQuery {
     /// Reads a raw query string, where the id field is `_id` and the only
     /// field starting with `_` that can be filtered.
     pub fn parse(raw: &str) -> Result<Self, ApiError> {
-        Self::parse_with(raw, &[ID_KEY])
+        Self::parse_with(raw, &[ID_KEY], &Patterns::default())
     }
 
     /// Reads a raw query string, where of the fields that start with `_`,
-    /// those in `filterable` (the id field, the timestamps) can be filtered.
-    pub fn parse_with(raw: &str, filterable: &[&str]) -> Result<Self, ApiError> {
+    /// those in `filterable` (the id field, the timestamps) can be filtered;
+    /// `_like` patterns come compiled from `kept` when it has them.
+    pub fn parse_with(raw: &str, filterable: &[&str], kept: &Patterns) -> Result<Self, ApiError> {
         let pairs = pairs(raw);
         check_keys(&pairs, LIST_PARAMS, Some(filterable))?;
         let last = |key: &str| {
@@ -456,7 +485,7 @@ impl ListQuery {
                                      patterns; at most {MAX_PATTERNS}."
                                 )));
                             }
-                            let pattern = Pattern(compile(key, value)?);
+                            let pattern = kept.get(key, value)?;
                             compiled.push(pattern.clone());
                             pattern
                         }
@@ -744,6 +773,28 @@ mod tests {
         );
         assert!(check_controls_only("_delay=1&_status=201&_=5&x=1").is_ok());
         assert!(check_controls_only("_embed=a").is_err());
+    }
+
+    #[test]
+    fn like_patterns_are_compiled_once_across_queries_and_errors_each_time() {
+        let kept = Patterns::default();
+        let first = ListQuery::parse_with("a_like=^x", &[], &kept).unwrap();
+        let again = ListQuery::parse_with("b_like=^x&c_like=y", &[], &kept).unwrap();
+        assert!(Arc::ptr_eq(
+            &first.filters[0].patterns[0].0,
+            &again.filters[0].patterns[0].0
+        ));
+        // The error names the key of the query that gave it, every time.
+        for key in ["a_like", "b_like"] {
+            let err = ListQuery::parse_with(&format!("{key}=("), &[], &kept).unwrap_err();
+            assert!(err.message().contains(&format!("`{key}`")), "{err}");
+        }
+        // Bounded: past the bound the kept ones are dropped, the answers stay.
+        for n in 0..KEPT_PATTERNS * 2 {
+            let query = ListQuery::parse_with(&format!("a_like=^{n}$"), &[], &kept).unwrap();
+            assert!(query.filters[0].patterns[0].0.is_match(&n.to_string()));
+        }
+        assert!(kept.0.lock().unwrap().len() <= KEPT_PATTERNS);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use std::fmt::Write;
 
 impl Engine {
     pub(super) fn list(&self, resource: &str, request: &Request) -> Result<Response, ApiError> {
-        let query = ListQuery::parse_with(&request.query, &self.filterable())?;
+        let query = ListQuery::parse_with(&request.query, &self.filterable(), &self.patterns)?;
         let selection = select(self.store.collection(resource), &query);
         self.list_answer(resource, request, &query, selection)
     }
@@ -29,7 +29,7 @@ impl Engine {
         request: &Request,
     ) -> Result<Response, ApiError> {
         let parent_id = self.find(parent, id)?.id();
-        let query = ListQuery::parse_with(&request.query, &self.filterable())?;
+        let query = ListQuery::parse_with(&request.query, &self.filterable(), &self.patterns)?;
         let candidates = self
             .store
             .collection(children)

@@ -22,6 +22,7 @@ use crate::ids::{content_seed, new_id, IdSource, SeededIds};
 use crate::journal::Journal;
 use crate::openapi;
 use crate::pages::{self, Storage};
+use crate::query::Patterns;
 use crate::request::{Method, Request};
 use crate::response::{Change, Outcome, Response};
 use crate::route::Route;
@@ -56,6 +57,8 @@ pub struct Engine {
     feed: ChangeFeed,
     /// The subscription a `GET /__admin/events` being handled has accepted.
     subscribing: Option<Subscription>,
+    /// `_like` patterns compiled by earlier list queries.
+    patterns: Patterns,
 }
 
 impl Engine {
@@ -75,6 +78,7 @@ impl Engine {
             namespaces: Vec::new(),
             feed: ChangeFeed::new(),
             subscribing: None,
+            patterns: Patterns::default(),
         }
     }
 
