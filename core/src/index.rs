@@ -36,6 +36,14 @@
 //! list is not sorted, the selection counts and pages without reading any
 //! item but the page's.
 //!
+//! **Pair counts.** A query with two filters that field indexes answer
+//! exactly, with many candidates, is counted from the two indexes' pair
+//! counts ([`PairCounts`]): how many items reach each pair of their keys,
+//! made from the two slot-to-key maps on the first such query and kept up to
+//! date by writes. Its total is a sum over the pairs the filters match, and
+//! its page is found by walking the narrower filter's slots until it is full.
+//! Pairs that vary too freely (more than [`MAX_PAIRS`]) are not counted.
+//!
 //! **The word index.** For `q`: the slots of the items by the words of their
 //! string values ([`WordIndex`]): maximal runs of alphanumeric characters of
 //! the lower-cased, decoded strings, the item's own id excluded (as `q`
@@ -51,14 +59,18 @@
 //! distinct word) and per distinct word the word and about 100 bytes. For the
 //! bench's people (a million, 100 last names, 50 ages, two words each) the
 //! two field indexes and the word index take about 24 MB; a field whose
-//! every value differs (an e-mail) costs about 150 bytes per item.
+//! every value differs (an e-mail) costs about 150 bytes per item. Pair
+//! counts take about 50 bytes per distinct pair (at most [`MAX_PAIRS`]) and 4
+//! bytes per item that reaches several keys in either field.
 
 use crate::chunked::Chunked;
 use crate::number::Decimal;
 use crate::query::{Filter, Op};
 use crate::text;
-use std::collections::{BTreeMap, HashMap};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::ops::Bound;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// The most field indexes one collection keeps.
@@ -346,6 +358,9 @@ fn union<'a>(lists: impl Iterator<Item = &'a Posting> + Clone, slots: usize) -> 
 #[derive(Debug)]
 pub struct FieldIndex {
     path: Vec<String>,
+    /// Which build of the collection's indexes this is (see
+    /// [`FieldIndexes::field`]): a [`PairCounts`] names the two it counts.
+    serial: u64,
     /// Key ids by key.
     ids: BTreeMap<Key, u32>,
     /// The slots of each key, by key id; empty for a free id.
@@ -409,6 +424,7 @@ impl FieldIndex {
     pub fn build<'a>(path: &[String], items: impl Iterator<Item = (u32, &'a str)>) -> Self {
         let mut index = Self {
             path: path.to_vec(),
+            serial: 0,
             ids: BTreeMap::new(),
             entries: Chunked::default(),
             raws: BTreeMap::new(),
@@ -508,6 +524,11 @@ impl FieldIndex {
             self.forward.push(NO_KEY);
         }
         self.forward[at] = value;
+    }
+
+    /// What the slot-to-key map holds for `slot`.
+    fn key_of(&self, slot: u32) -> u32 {
+        self.forward.get(slot as usize).copied().unwrap_or(NO_KEY)
     }
 
     /// A new item, or the new text of a replaced one, in `slot`.
@@ -685,6 +706,38 @@ impl FieldIndex {
         }
     }
 
+    /// The slots of the matched keys, ascending, without repeats, read from
+    /// their lists as they go (a merge of them when there are several).
+    pub fn walk<'a>(&'a self, matched: &Matched) -> Box<dyn Iterator<Item = u32> + 'a> {
+        let mut lists: Vec<&'a Posting> = matched
+            .ids
+            .iter()
+            .filter_map(|&id| self.entry(id))
+            .filter(|list| !list.is_empty())
+            .collect();
+        if lists.len() <= 1 {
+            return Box::new(lists.pop().into_iter().flat_map(Posting::iter));
+        }
+        let mut heads: Vec<_> = lists.into_iter().map(Posting::iter).collect();
+        let mut next: BinaryHeap<Reverse<(u32, usize)>> = heads
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(n, head)| Some(Reverse((head.next()?, n))))
+            .collect();
+        let mut last = None;
+        Box::new(std::iter::from_fn(move || loop {
+            let Reverse((slot, n)) = next.pop()?;
+            if let Some(following) = heads[n].next() {
+                next.push(Reverse((following, n)));
+            }
+            // An item of several matched keys is in each of their lists.
+            if last != Some(slot) {
+                last = Some(slot);
+                return Some(slot);
+            }
+        }))
+    }
+
     /// Keeps the slots whose items pass for certain (for a [`Matched`] that
     /// is exact: the others do not pass), from the slots' keys alone: the
     /// tight loop of a filtered list's count.
@@ -727,6 +780,118 @@ impl FieldIndex {
             id => one(id),
         }
     }
+}
+
+/// The most distinct key pairs a [`PairCounts`] keeps: past it, the two
+/// fields vary together too freely for counting by pairs to pay, and the
+/// counts are dropped (not built again until the indexes are).
+pub const MAX_PAIRS: usize = 1 << 16;
+
+/// For two field indexes of a collection, how many items reach each pair of
+/// their keys (one key in each), so that a query filtering both fields is
+/// counted from the pairs its filters match, not by testing every candidate.
+/// Items that reach several keys in either field are listed apart and tested
+/// one by one; items that reach no key in either are in neither (they match
+/// no filter an index answers). Kept up to date by every write, as the two
+/// indexes are, from the slot-to-key maps of the two.
+#[derive(Debug)]
+pub struct PairCounts {
+    /// The serials of the two indexes, in the order of the keys' halves.
+    serials: (u64, u64),
+    /// The count of each key pair, by `first << 32 | second`; none is zero.
+    counts: HashMap<u64, u32>,
+    /// The slots whose items reach several keys in either field.
+    mixed: Posting,
+}
+
+impl PairCounts {
+    /// Counts the pairs of `first` and `second` over every slot; `None`
+    /// past [`MAX_PAIRS`].
+    pub fn build(first: &FieldIndex, second: &FieldIndex) -> Option<Self> {
+        let mut pairs = Self {
+            serials: (first.serial, second.serial),
+            counts: HashMap::new(),
+            mixed: Posting::Empty,
+        };
+        let slots = first.forward.len().max(second.forward.len());
+        for slot in 0..u32::try_from(slots).ok()? {
+            pairs.add(slot, first.key_of(slot), second.key_of(slot));
+            if pairs.counts.len() > MAX_PAIRS {
+                return None;
+            }
+        }
+        Some(pairs)
+    }
+
+    /// Counts the slot, whose keys (as the slot-to-key maps hold them) are
+    /// `first` and `second`.
+    fn add(&mut self, slot: u32, first: u32, second: u32) {
+        if first == NO_KEY || second == NO_KEY {
+            return;
+        }
+        if (first | second) & MANY_KEYS != 0 {
+            self.mixed.insert(slot);
+            return;
+        }
+        *self.counts.entry(pair(first, second)).or_insert(0) += 1;
+    }
+
+    /// Takes back what [`PairCounts::add`] counted for the slot.
+    fn take(&mut self, slot: u32, first: u32, second: u32) {
+        if first == NO_KEY || second == NO_KEY {
+            return;
+        }
+        if (first | second) & MANY_KEYS != 0 {
+            self.mixed.remove(slot);
+            return;
+        }
+        let key = pair(first, second);
+        if let Some(count) = self.counts.get_mut(&key) {
+            *count -= 1;
+            if *count == 0 {
+                self.counts.remove(&key);
+            }
+        }
+    }
+
+    /// How many items pass both filters, each answered exactly by its index
+    /// ([`Matched::exact`]): `a` and `b` are the two indexes counted here,
+    /// in either order, with the keys their filters match.
+    pub fn total(&self, a: (&FieldIndex, &Matched), b: (&FieldIndex, &Matched)) -> usize {
+        let (first, second) = if self.serials.0 == a.0.serial {
+            (a, b)
+        } else {
+            (b, a)
+        };
+        let (first_ids, second_ids) = (&first.1.ids, &second.1.ids);
+        let mut total = 0;
+        if first_ids.len().saturating_mul(second_ids.len()) <= self.counts.len() {
+            for &x in first_ids {
+                for &y in second_ids {
+                    total += self.counts.get(&pair(x, y)).copied().unwrap_or(0) as usize;
+                }
+            }
+        } else {
+            for (&key, &count) in &self.counts {
+                let (x, y) = ((key >> 32) as u32, key as u32);
+                if bit(&first.1.yes, x) && bit(&second.1.yes, y) {
+                    total += count as usize;
+                }
+            }
+        }
+        for slot in self.mixed.iter() {
+            if first.0.test(slot, first.1) == Verdict::Yes
+                && second.0.test(slot, second.1) == Verdict::Yes
+            {
+                total += 1;
+            }
+        }
+        total
+    }
+}
+
+fn pair(first: u32, second: u32) -> u64 {
+    u64::from(first) << 32 | u64::from(second)
 }
 
 /// Calls `each` with every word of an item's string values (see the module
@@ -837,8 +1002,15 @@ impl WordIndex {
 #[derive(Debug, Default)]
 pub struct FieldIndexes {
     fields: Mutex<HashMap<Vec<String>, Arc<FieldIndex>>>,
+    /// Pair counts by the serials of their two indexes; `None` where they
+    /// were declined (past [`MAX_PAIRS`]).
+    pairs: Mutex<Vec<PairEntry>>,
     words: Mutex<Option<Arc<WordIndex>>>,
+    /// The last serial given to a field index built.
+    serial: AtomicU64,
 }
+
+type PairEntry = ((u64, u64), Option<Arc<PairCounts>>);
 
 impl Clone for FieldIndexes {
     fn clone(&self) -> Self {
@@ -850,6 +1022,10 @@ impl FieldIndexes {
     /// Drops every index (the slots were renumbered).
     pub fn clear(&mut self) {
         self.fields
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+        self.pairs
             .get_mut()
             .unwrap_or_else(PoisonError::into_inner)
             .clear();
@@ -865,6 +1041,9 @@ impl FieldIndexes {
             .fields
             .get_mut()
             .unwrap_or_else(PoisonError::into_inner);
+        let pairs = self.pairs.get_mut().unwrap_or_else(PoisonError::into_inner);
+        // The slot's old keys leave the pair counts, its new keys come in.
+        follow_pairs(pairs, fields, slot, PairCounts::take);
         fields.retain(|_, index| {
             let Some(index) = Arc::get_mut(index) else {
                 return false;
@@ -877,6 +1056,7 @@ impl FieldIndexes {
             }
             true
         });
+        follow_pairs(pairs, fields, slot, PairCounts::add);
         let words = self.words.get_mut().unwrap_or_else(PoisonError::into_inner);
         if let Some(shared) = words {
             match Arc::get_mut(shared) {
@@ -915,10 +1095,32 @@ impl FieldIndexes {
         }
         if indexes.len() >= MAX_FIELD_INDEXES {
             indexes.clear();
+            self.pairs
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clear();
         }
-        let index = Arc::new(build());
+        let mut index = build();
+        index.serial = self.serial.fetch_add(1, Ordering::Relaxed) + 1;
+        let index = Arc::new(index);
         indexes.insert(path.to_vec(), Arc::clone(&index));
         index
+    }
+
+    /// The pair counts of two built indexes ([`FieldIndexes::field`]),
+    /// counted on first use; `None` where they are declined (past
+    /// [`MAX_PAIRS`]).
+    pub fn pair(&self, a: &FieldIndex, b: &FieldIndex) -> Option<Arc<PairCounts>> {
+        let mut pairs = self.pairs.lock().unwrap_or_else(PoisonError::into_inner);
+        let named = |serials: &(u64, u64)| {
+            *serials == (a.serial, b.serial) || *serials == (b.serial, a.serial)
+        };
+        if let Some((_, counts)) = pairs.iter().find(|(serials, _)| named(serials)) {
+            return counts.clone();
+        }
+        let counts = PairCounts::build(a, b).map(Arc::new);
+        pairs.push(((a.serial, b.serial), counts.clone()));
+        counts
     }
 
     /// The word index, built by `build` if there is none.
@@ -926,6 +1128,39 @@ impl FieldIndexes {
         let mut words = self.words.lock().unwrap_or_else(PoisonError::into_inner);
         Arc::clone(words.get_or_insert_with(|| Arc::new(build())))
     }
+}
+
+/// Applies `step` ([`PairCounts::take`] or [`PairCounts::add`]) for `slot`
+/// to every pair counts, with the slot's keys in their two indexes as they
+/// are now. Counts whose index is gone (dropped or built again) go, and so do
+/// counts shared with a read still running (none is: writes take the
+/// collection whole); counts grown past [`MAX_PAIRS`] are declined.
+fn follow_pairs(
+    pairs: &mut Vec<PairEntry>,
+    fields: &HashMap<Vec<String>, Arc<FieldIndex>>,
+    slot: u32,
+    step: fn(&mut PairCounts, u32, u32, u32),
+) {
+    if pairs.is_empty() {
+        return;
+    }
+    let of = |serial: u64| fields.values().find(|index| index.serial == serial);
+    pairs.retain_mut(|((first, second), counts)| {
+        let (Some(first), Some(second)) = (of(*first), of(*second)) else {
+            return false;
+        };
+        let Some(shared) = counts else {
+            return true;
+        };
+        let Some(pairs) = Arc::get_mut(shared) else {
+            return false;
+        };
+        step(pairs, slot, first.key_of(slot), second.key_of(slot));
+        if pairs.counts.len() > MAX_PAIRS {
+            *counts = None;
+        }
+        true
+    });
 }
 
 #[cfg(test)]
