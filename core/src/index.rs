@@ -51,12 +51,18 @@
 //! by writes as field indexes are. A `q` whose lower-cased text is all
 //! alphanumeric can only match inside one word, so its items are exactly
 //! those of the words that contain it: the vocabulary is scanned, not the
-//! items. Any other `q` reads every item.
+//! items. Any other `q` reads every item. The items of the last
+//! [`KEPT_SEARCHES`] different `q`s are kept ([`Matches`], a bit per slot)
+//! and kept up to date by writes like the rest of the index (a new text sets
+//! a kept `q`'s bit when one of its words contains it, a removed item
+//! clears it), so a `q` asked again is counted and paged without a union
+//! of its words' lists.
 //!
 //! **Memory.** A field index costs 4 bytes per item for the slot-to-key map
 //! plus 4 bytes per (item, distinct value) in the postings, and per distinct
 //! value its key and about 100 bytes; the word index 4 bytes per (item,
-//! distinct word) and per distinct word the word and about 100 bytes. For the
+//! distinct word) and per distinct word the word and about 100 bytes, and a
+//! bit per slot for each kept `q`. For the
 //! bench's people (a million, 100 last names, 50 ages, two words each) the
 //! two field indexes and the word index take about 24 MB; a field whose
 //! every value differs (an e-mail) costs about 150 bytes per item. Pair
@@ -80,6 +86,8 @@ pub const MAX_FIELD_INDEXES: usize = 8;
 pub const MAX_INDEXED_FILTERS: usize = 4;
 /// Slots per block of a posting list: the most a write moves in one.
 pub const BLOCK: usize = 1024;
+/// The most `q`s whose matches the word index keeps up to date.
+pub const KEPT_SEARCHES: usize = 8;
 /// The most number texts an index keeps per number key, for `_like`.
 const MAX_RAWS: usize = 4;
 
@@ -271,44 +279,11 @@ impl SlotSet {
         }
     }
 
-    /// Whether `slot` is one of them.
-    pub fn contains(&self, slot: u32) -> bool {
-        match self {
-            Self::Sorted(slots) => slots.binary_search(&slot).is_ok(),
-            Self::Bits(bits, _) => bit(bits, slot),
-        }
-    }
-
     /// The slots from the `start`-th (0-based), at most `len` of them.
     pub fn page(&self, start: usize, len: usize) -> Vec<u32> {
         match self {
             Self::Sorted(slots) => slots.iter().skip(start).take(len).copied().collect(),
-            Self::Bits(bits, count) => {
-                let mut skip = start;
-                let len = len.min(count.saturating_sub(start));
-                let mut out = Vec::with_capacity(len);
-                for (n, &word) in bits.iter().enumerate() {
-                    if out.len() == len {
-                        break;
-                    }
-                    let ones = word.count_ones() as usize;
-                    if skip >= ones {
-                        skip -= ones;
-                        continue;
-                    }
-                    let mut word = word;
-                    while word != 0 && out.len() < len {
-                        let at = word.trailing_zeros();
-                        word &= word - 1;
-                        if skip > 0 {
-                            skip -= 1;
-                        } else {
-                            out.push((n * 64) as u32 + at);
-                        }
-                    }
-                }
-                out
-            }
+            Self::Bits(bits, count) => page_of_bits(bits.iter(), *count, start, len),
         }
     }
 
@@ -319,6 +294,40 @@ impl SlotSet {
             Self::Bits(_, count) => self.page(0, count),
         }
     }
+}
+
+/// The set slots of a bitmap (`words`, of which `count` bits are set) from
+/// the `start`-th (0-based), at most `len` of them.
+fn page_of_bits<'a>(
+    words: impl Iterator<Item = &'a u64>,
+    count: usize,
+    start: usize,
+    len: usize,
+) -> Vec<u32> {
+    let mut skip = start;
+    let len = len.min(count.saturating_sub(start));
+    let mut out = Vec::with_capacity(len);
+    for (n, &word) in words.enumerate() {
+        if out.len() == len {
+            break;
+        }
+        let ones = word.count_ones() as usize;
+        if skip >= ones {
+            skip -= ones;
+            continue;
+        }
+        let mut word = word;
+        while word != 0 && out.len() < len {
+            let at = word.trailing_zeros();
+            word &= word - 1;
+            if skip > 0 {
+                skip -= 1;
+            } else {
+                out.push((n * 64) as u32 + at);
+            }
+        }
+    }
+    out
 }
 
 /// The slots of all `lists`; `slots` bounds them (the collection's slot count).
@@ -941,6 +950,70 @@ fn words(item: &str, each: &mut impl FnMut(&str)) {
 pub struct WordIndex {
     /// Ordered, so that a growing vocabulary never rehashes at once.
     words: BTreeMap<Box<str>, Posting>,
+    /// The matches of the most recent `q`s (at most [`KEPT_SEARCHES`], the
+    /// most recently asked last), by lower-cased `q`, kept up to date by
+    /// writes.
+    searched: Mutex<Vec<(Box<str>, Arc<Matches>)>>,
+}
+
+/// The items a `q` matches, as the word index keeps them for a recent `q`:
+/// a bit per slot, and how many are set.
+#[derive(Debug, Default)]
+pub struct Matches {
+    bits: Chunked<u64>,
+    count: usize,
+}
+
+impl Matches {
+    fn of(set: SlotSet) -> Self {
+        let mut matches = Self::default();
+        match set {
+            SlotSet::Sorted(slots) => slots.into_iter().for_each(|slot| matches.set(slot)),
+            SlotSet::Bits(bits, count) => {
+                bits.into_iter().for_each(|word| matches.bits.push(word));
+                matches.count = count;
+            }
+        }
+        matches
+    }
+
+    /// How many items.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Whether the item in `slot` is one of them.
+    pub fn contains(&self, slot: u32) -> bool {
+        self.bits
+            .get(slot as usize / 64)
+            .is_some_and(|word| word & (1 << (slot % 64)) != 0)
+    }
+
+    /// The slots from the `start`-th (0-based), at most `len` of them.
+    pub fn page(&self, start: usize, len: usize) -> Vec<u32> {
+        page_of_bits(self.bits.iter(), self.count, start, len)
+    }
+
+    fn set(&mut self, slot: u32) {
+        let at = slot as usize / 64;
+        while self.bits.len() <= at {
+            self.bits.push(0);
+        }
+        let word = &mut self.bits[at];
+        if *word & (1 << (slot % 64)) == 0 {
+            *word |= 1 << (slot % 64);
+            self.count += 1;
+        }
+    }
+
+    fn unset(&mut self, slot: u32) {
+        if let Some(word) = self.bits.get_mut(slot as usize / 64) {
+            if *word & (1 << (slot % 64)) != 0 {
+                *word &= !(1 << (slot % 64));
+                self.count -= 1;
+            }
+        }
+    }
 }
 
 impl WordIndex {
@@ -955,17 +1028,44 @@ impl WordIndex {
 
     /// A new item, or the new text of a replaced one, in `slot`.
     pub fn insert(&mut self, slot: u32, json: &str) {
-        words(json, &mut |word| match self.words.get_mut(word) {
-            // A word the item repeats finds its slot there already.
-            Some(list) => list.insert(slot),
-            None => {
-                self.words.insert(word.into(), Posting::One(slot));
+        let searched = self
+            .searched
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner);
+        // Which kept `q`s the item matches, a bit each.
+        let mut matched = 0u32;
+        words(json, &mut |word| {
+            for (n, (q, _)) in searched.iter().enumerate() {
+                if word.contains(&**q) {
+                    matched |= 1 << n;
+                }
             }
+            match self.words.get_mut(word) {
+                // A word the item repeats finds its slot there already.
+                Some(list) => list.insert(slot),
+                None => {
+                    self.words.insert(word.into(), Posting::One(slot));
+                }
+            }
+        });
+        let mut n = 0;
+        searched.retain_mut(|(_, matches)| {
+            let is_match = matched & (1 << n) != 0;
+            n += 1;
+            follow_matches(matches, |matches| {
+                if is_match {
+                    matches.set(slot);
+                }
+            })
         });
     }
 
     /// The item with this text in `slot` is taken out.
     pub fn remove(&mut self, slot: u32, json: &str) {
+        self.searched
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain_mut(|(_, matches)| follow_matches(matches, |matches| matches.unset(slot)));
         words(json, &mut |word| {
             if let Some(list) = self.words.get_mut(word) {
                 list.remove(slot);
@@ -982,17 +1082,41 @@ impl WordIndex {
         !lowered.is_empty() && lowered.chars().all(char::is_alphanumeric)
     }
 
-    /// The slots of the items whose strings contain `lowered` (one that
-    /// [`WordIndex::answers`]), ascending; `slots` is the collection's slot
-    /// count.
-    pub fn search(&self, lowered: &str, slots: usize) -> SlotSet {
-        let lists: Vec<&Posting> = self
+    /// The items whose strings contain `lowered` (one that
+    /// [`WordIndex::answers`]); `slots` is the collection's slot count. Kept
+    /// for the next [`KEPT_SEARCHES`] different `q`s, and up to date.
+    pub fn search(&self, lowered: &str, slots: usize) -> Arc<Matches> {
+        let mut searched = self.searched.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(at) = searched.iter().position(|(q, _)| **q == *lowered) {
+            let kept = searched.remove(at);
+            let matches = Arc::clone(&kept.1);
+            searched.push(kept);
+            return matches;
+        }
+        let lists = self
             .words
             .iter()
             .filter(|(word, _)| word.contains(lowered))
-            .map(|(_, list)| list)
-            .collect();
-        union(lists.into_iter(), slots)
+            .map(|(_, list)| list);
+        let matches = Arc::new(Matches::of(union(lists, slots)));
+        if searched.len() >= KEPT_SEARCHES {
+            searched.remove(0);
+        }
+        searched.push((lowered.into(), Arc::clone(&matches)));
+        matches
+    }
+}
+
+/// Applies a write to a kept `q`'s matches; `false` (drop them) when they
+/// are shared with a read still running (none is: writes take the
+/// collection whole).
+fn follow_matches(matches: &mut Arc<Matches>, write: impl FnOnce(&mut Matches)) -> bool {
+    match Arc::get_mut(matches) {
+        Some(matches) => {
+            write(matches);
+            true
+        }
+        None => false,
     }
 }
 
@@ -1238,7 +1362,6 @@ mod tests {
                 expected[expected.len() - 2..]
             );
             assert!(set.page(expected.len(), 5).is_empty());
-            assert!(set.contains(999) && !set.contains(997) && !set.contains(5000));
             assert_eq!(set.into_vec(), expected);
         }
     }

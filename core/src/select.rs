@@ -4,7 +4,9 @@
 //! them alone), otherwise filter, search and sort in one pass over the items
 //! (or the indexes' candidates), then copy only the page.
 
-use crate::index::{FieldIndex, Matched, SlotSet, Verdict, WordIndex, BLOCK, MAX_INDEXED_FILTERS};
+use crate::index::{
+    FieldIndex, Matched, Matches, SlotSet, Verdict, WordIndex, BLOCK, MAX_INDEXED_FILTERS,
+};
 use crate::number::Decimal;
 use crate::query::{Filter, ListQuery, Op, Paging, SortKey};
 use crate::store::{Collection, Item};
@@ -78,7 +80,7 @@ enum Indexed {
 enum Test {
     Field(Arc<FieldIndex>, Matched),
     /// `q`: its items' slots.
-    Words(SlotSet),
+    Words(Arc<Matches>),
 }
 
 impl Test {
@@ -210,7 +212,13 @@ fn indexed(
                 Some(list) => SlotSet::Sorted(list.to_vec()),
                 None => index.slots(&matched, slot_count),
             },
-            Test::Words(set) => set,
+            Test::Words(matches) if tests.is_empty() => {
+                let total = matches.len();
+                let (start, len) = window(query.paging, total);
+                let page = matches.page(start, len);
+                return Some(Indexed::Exact { total, page });
+            }
+            Test::Words(matches) => SlotSet::Sorted(matches.page(0, matches.len())),
         };
         if tests.is_empty() {
             let total = set.len();
@@ -231,7 +239,7 @@ fn indexed(
         return Some(Indexed::Exact { total, page });
     }
     let (candidates, again) = match driver {
-        Test::Words(slots) => (slots, None),
+        Test::Words(matches) => (SlotSet::Sorted(matches.page(0, matches.len())), None),
         Test::Field(index, matched) => {
             let slots = index.slots(&matched, slot_count);
             // A driver that only narrows tests its candidates again.
