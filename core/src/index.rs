@@ -52,8 +52,8 @@
 //! alphanumeric can only match inside one word, so its items are exactly
 //! those of the words that contain it: the vocabulary is scanned, not the
 //! items. Any other `q` reads every item. The items of the last
-//! [`KEPT_SEARCHES`] different `q`s are kept ([`Matches`], a bit per slot)
-//! and kept up to date by writes like the rest of the index (a new text sets
+//! [`KEPT_SEARCHES`] different `q`s are kept ([`Matches`]) and kept up to
+//! date by writes like the rest of the index (a new text sets
 //! a kept `q`'s bit when one of its words contains it, a removed item
 //! clears it), so a `q` asked again is counted and paged without a union
 //! of its words' lists.
@@ -61,8 +61,8 @@
 //! **Memory.** A field index costs 4 bytes per item for the slot-to-key map
 //! plus 4 bytes per (item, distinct value) in the postings, and per distinct
 //! value its key and about 100 bytes; the word index 4 bytes per (item,
-//! distinct word) and per distinct word the word and about 100 bytes, and a
-//! bit per slot for each kept `q`. For the
+//! distinct word) and per distinct word the word and about 100 bytes, and
+//! for each kept `q` 4 bytes per match or a bit per slot. For the
 //! bench's people (a million, 100 last names, 50 ages, two words each) the
 //! two field indexes and the word index take about 24 MB; a field whose
 //! every value differs (an e-mail) costs about 150 bytes per item. Pair
@@ -232,6 +232,29 @@ impl Posting {
             *self = Self::Empty;
         }
         true
+    }
+
+    /// The slots of a sorted list without repeats.
+    fn from_sorted(slots: Vec<u32>) -> Self {
+        match slots[..] {
+            [] => Self::Empty,
+            [one] => Self::One(one),
+            _ => {
+                let len = slots.len();
+                let blocks = slots.chunks(BLOCK).map(<[u32]>::to_vec).collect();
+                Self::Blocks(blocks, len)
+            }
+        }
+    }
+
+    /// Whether `slot` is one of them.
+    fn contains(&self, slot: u32) -> bool {
+        match self {
+            Self::Empty => false,
+            Self::One(one) => *one == slot,
+            Self::Blocks(blocks, _) => Self::block_of(blocks, slot)
+                .is_some_and(|at| blocks[at].binary_search(&slot).is_ok()),
+        }
     }
 
     /// The slots, ascending, as slices.
@@ -957,60 +980,78 @@ pub struct WordIndex {
 }
 
 /// The items a `q` matches, as the word index keeps them for a recent `q`:
-/// a bit per slot, and how many are set.
-#[derive(Debug, Default)]
-pub struct Matches {
-    bits: Chunked<u64>,
-    count: usize,
+/// few, in a list that a write changes one block of; or many (as
+/// [`union`] decides), a bit per slot and how many are set, the bitmap
+/// growing as a `Vec` does (at a million slots, 125 KB copied when it
+/// doubles).
+#[derive(Debug)]
+pub enum Matches {
+    /// Few.
+    Few(Posting),
+    /// Many.
+    Many(Vec<u64>, usize),
 }
 
 impl Matches {
     fn of(set: SlotSet) -> Self {
-        let mut matches = Self::default();
         match set {
-            SlotSet::Sorted(slots) => slots.into_iter().for_each(|slot| matches.set(slot)),
-            SlotSet::Bits(bits, count) => {
-                bits.into_iter().for_each(|word| matches.bits.push(word));
-                matches.count = count;
-            }
+            SlotSet::Sorted(slots) => Self::Few(Posting::from_sorted(slots)),
+            SlotSet::Bits(bits, count) => Self::Many(bits, count),
         }
-        matches
     }
 
     /// How many items.
     pub fn len(&self) -> usize {
-        self.count
+        match self {
+            Self::Few(list) => list.len(),
+            Self::Many(_, count) => *count,
+        }
     }
 
     /// Whether the item in `slot` is one of them.
     pub fn contains(&self, slot: u32) -> bool {
-        self.bits
-            .get(slot as usize / 64)
-            .is_some_and(|word| word & (1 << (slot % 64)) != 0)
+        match self {
+            Self::Few(list) => list.contains(slot),
+            Self::Many(bits, _) => bit(bits, slot),
+        }
     }
 
     /// The slots from the `start`-th (0-based), at most `len` of them.
     pub fn page(&self, start: usize, len: usize) -> Vec<u32> {
-        page_of_bits(self.bits.iter(), self.count, start, len)
+        match self {
+            Self::Few(list) => list.iter().skip(start).take(len).collect(),
+            Self::Many(bits, count) => page_of_bits(bits.iter(), *count, start, len),
+        }
     }
 
     fn set(&mut self, slot: u32) {
-        let at = slot as usize / 64;
-        while self.bits.len() <= at {
-            self.bits.push(0);
-        }
-        let word = &mut self.bits[at];
-        if *word & (1 << (slot % 64)) == 0 {
-            *word |= 1 << (slot % 64);
-            self.count += 1;
+        match self {
+            Self::Few(list) => list.insert(slot),
+            Self::Many(bits, count) => {
+                let at = slot as usize / 64;
+                if bits.len() <= at {
+                    bits.resize(at + 1, 0);
+                }
+                if !bit(bits, slot) {
+                    set_bit(bits, slot);
+                    *count += 1;
+                }
+            }
         }
     }
 
     fn unset(&mut self, slot: u32) {
-        if let Some(word) = self.bits.get_mut(slot as usize / 64) {
-            if *word & (1 << (slot % 64)) != 0 {
-                *word &= !(1 << (slot % 64));
-                self.count -= 1;
+        match self {
+            Self::Few(list) => {
+                list.remove(slot);
+            }
+            Self::Many(bits, count) => {
+                if bit(bits, slot) {
+                    if let Some(word) = bits.get_mut(slot as usize / 64) {
+                        *word &= !(1 << (slot % 64));
+                    }
+                    *count -= 1;
+                }
             }
         }
     }
@@ -1335,6 +1376,36 @@ mod tests {
             &mut |word| seen.push(word.to_owned()),
         );
         assert_eq!(seen, ["darth", "vader", "7", "darth", "x1", "é", "ab"]);
+    }
+
+    #[test]
+    fn kept_searches_follow_writes_past_their_first_size() {
+        let item = |n: u32| format!(r#"{{"w":"ab{} x{n}","_id":"{n}"}}"#, n % 2);
+        let mut index = WordIndex::build(
+            (0..10)
+                .map(|n| (n, item(n)))
+                .collect::<Vec<_>>()
+                .iter()
+                .map(|(n, t)| (*n, t.as_str())),
+        );
+        // Two words hold `ab`: a bitmap over the ten slots; one word: a list.
+        assert!(matches!(*index.search("ab", 10), Matches::Many(..)));
+        assert!(matches!(*index.search("ab1", 10), Matches::Few(_)));
+        for n in 10..300 {
+            index.insert(n, &item(n));
+        }
+        for n in (0..300).step_by(3) {
+            index.remove(n, &item(n));
+        }
+        let kept: Vec<u32> = (0..300).filter(|n| n % 3 != 0).collect();
+        let odd: Vec<u32> = kept.iter().copied().filter(|n| n % 2 == 1).collect();
+        for (q, expected) in [("ab", &kept), ("ab1", &odd)] {
+            let matches = index.search(q, 300);
+            assert_eq!(matches.len(), expected.len(), "{q}");
+            assert_eq!(matches.page(0, usize::MAX), *expected, "{q}");
+            assert_eq!(matches.page(50, 3), expected[50..53], "{q}");
+            assert!(matches.contains(299) && !matches.contains(297) && !matches.contains(1000));
+        }
     }
 
     #[test]
