@@ -79,7 +79,7 @@ enum Indexed {
 /// One filter (or `q`) answered by an index.
 enum Test {
     Field(Arc<FieldIndex>, Matched),
-    /// `q`: its items' slots.
+    /// `q`: its items, as the word index keeps them.
     Words(Arc<Matches>),
 }
 
@@ -87,7 +87,7 @@ impl Test {
     fn estimate(&self) -> usize {
         match self {
             Self::Field(index, matched) => index.estimate(matched),
-            Self::Words(slots) => slots.len(),
+            Self::Words(matches) => matches.len(),
         }
     }
 
@@ -101,7 +101,7 @@ impl Test {
     fn test(&self, slot: u32) -> Verdict {
         match self {
             Self::Field(index, matched) => index.test(slot, matched),
-            Self::Words(slots) => match slots.contains(slot) {
+            Self::Words(matches) => match matches.contains(slot) {
                 true => Verdict::Yes,
                 false => Verdict::No,
             },
