@@ -2,6 +2,7 @@
 
 use crate::durable::Durable;
 use crate::feed::FeedStream;
+use crate::log;
 use crate::namespaces::{Namespaces, Space};
 use crate::proxy::Proxy;
 use http_body_util::BodyExt;
@@ -120,13 +121,14 @@ impl Api {
         } else {
             req.uri()
         };
-        tracing::info!(
-            "{} {} {} {}",
-            request.method,
-            target,
-            status,
-            Millis(started.elapsed())
-        );
+        if tracing::enabled!(target: log::REQUEST_TARGET, tracing::Level::INFO) {
+            let elapsed = Millis(started.elapsed());
+            let line = format_args!("{} {} {} {}", request.method, target, status, elapsed);
+            // Straight to the log's buffer when the binary set it up, else through `tracing`.
+            if !log::request_line(line) {
+                tracing::info!(target: log::REQUEST_TARGET, "{line}");
+            }
+        }
     }
 }
 
