@@ -308,11 +308,14 @@ async fn drive(mut body: ReqBody, collector: &mut BodyCollector) -> bool {
     true
 }
 
-/// How many finished requests each thread keeps for reuse ([`head`], [`recycle`]).
-const SPARE_REQUESTS: usize = 16;
+/// How many finished requests each thread keeps for reuse ([`head`],
+/// [`recycle`]): enough for the requests one thread has in flight at once
+/// (as many as connections, when each waits for its journal's fsync), and
+/// at most [`SPARE_BYTES`] each, 512 KiB a thread.
+const SPARE_REQUESTS: usize = 64;
 
 /// The most bytes of text and body a request may hold to be kept for reuse.
-const SPARE_BYTES: usize = 16 * 1024;
+const SPARE_BYTES: usize = 8 * 1024;
 
 thread_local! {
     /// Requests whose strings and vectors the next requests on this thread

@@ -259,6 +259,7 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
         tokio::spawn(watch(Arc::clone(&app.namespaces), path.clone()));
         tracing::info!("--watch: watching {} for changes", path.display());
     }
+    tokio::spawn(keep_timers_due());
     let server = Server::new(acceptor)
         .max_connections(settings.max_connections)
         .fuse_config(connection_timeouts(&settings));
@@ -279,6 +280,23 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
         Err(StartError::Data(
             "the store could not be saved at shutdown".to_owned(),
         ))
+    }
+}
+
+/// How often [`keep_timers_due`] wakes.
+const TIMER_TICK: Duration = Duration::from_millis(500);
+
+/// Keeps a timer due within [`TIMER_TICK`]. tokio wakes its timer's driver
+/// (a write to an eventfd, and a wake-up) whenever a timer is set to expire
+/// before the driver's next wake-up, and with no timer pending that is every
+/// timer: hyper sets one for each request head (`HEADER_TIMEOUT_SECS`, at
+/// least a second), so a server that goes idle between requests, as one that
+/// waits for its journal's fsync does, paid a system call per request. With
+/// this timer pending, those expire after the driver's next wake-up.
+async fn keep_timers_due() {
+    let mut tick = tokio::time::interval(TIMER_TICK);
+    loop {
+        tick.tick().await;
     }
 }
 
