@@ -10,7 +10,9 @@
 //!   (`mock_rest_core::SETTINGS`). A bad value stops the start with a message
 //!   naming it; a setting with no effect is a warning in the log.
 //! - Binds, serves HTTP/1.1 and HTTP/2 (cleartext), logs one line per request
-//!   with `tracing` (through a queue to a thread of its own, see [`log`]), and on SIGTERM or SIGINT stops accepting and lets
+//!   in `tracing_subscriber`'s format under `RUST_LOG`'s filter (through a
+//!   queue to a thread of its own; the binary writes request lines into it
+//!   directly, see [`log`]), and on SIGTERM or SIGINT stops accepting and lets
 //!   in-flight requests finish.
 //! - Moves bytes: each request becomes a `mock_rest_core::Request`, the
 //!   engine's response is written back as it is, with the clock and random ids
