@@ -411,6 +411,28 @@ mod tests {
     }
 
     #[test]
+    fn request_lines_go_through_the_buffer_and_are_dropped_past_its_bound() {
+        let out = Captured::default();
+        let (writer, guard) = non_blocking(out.clone()).unwrap();
+        // The only test in this process that sets it.
+        write_request_lines(&writer);
+        assert!(request_line(format_args!("GET /a {} 0.1ms", 200)));
+        let big = "x".repeat(BUFFER_BYTES);
+        assert!(request_line(format_args!("{big}")));
+        assert!(request_line(format_args!("GET /b 404 0.2ms")));
+        drop(guard);
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        assert!(lines[0].ends_with("Z  INFO mock_rest_api::api: GET /a 200 0.1ms"));
+        assert!(lines[1].ends_with("Z  INFO mock_rest_api::api: GET /b 404 0.2ms"));
+        assert_eq!(
+            lines[2],
+            "mock-rest-api: 1 log lines dropped: the log could not keep up"
+        );
+    }
+
+    #[test]
     fn every_line_is_written_by_the_time_the_guard_is_dropped() {
         let out = Captured::default();
         let (writer, guard) = non_blocking(out.clone()).unwrap();
