@@ -371,6 +371,7 @@ fn recycle(request: Request) {
     let held = request.path.capacity()
         + request.query.capacity()
         + request.body.capacity()
+        + request.headers.capacity() * std::mem::size_of::<(String, String)>()
         + request
             .headers
             .iter()
