@@ -59,13 +59,22 @@ impl BodyCollector {
     /// A collector for a body of `declared` bytes (its `Content-Length`, if
     /// any) of which at most `limit` are kept.
     pub fn new(declared: Option<usize>, limit: usize) -> Self {
+        Self::into_buffer(declared, limit, Vec::new())
+    }
+
+    /// As [`BodyCollector::new`], keeping the body in `buffer` (emptied
+    /// first): a host that reuses its buffers from request to request saves
+    /// an allocation.
+    fn into_buffer(declared: Option<usize>, limit: usize, mut kept: Vec<u8>) -> Self {
         let drain_until = limit.saturating_add(DRAIN_BYTES);
+        kept.clear();
+        kept.reserve(declared.unwrap_or(0).min(limit));
         Self {
             limit,
             drain_until,
             declared,
             chunked: false,
-            kept: Vec::with_capacity(declared.unwrap_or(0).min(limit)),
+            kept,
             seen: 0,
             stopped: declared.is_some_and(|length| length > drain_until),
         }
@@ -75,6 +84,17 @@ impl BodyCollector {
     /// and `Transfer-Encoding` headers say. A transfer coding other than
     /// `chunked` is refused ([`ApiError::UnsupportedTransferCoding`], `501`).
     pub fn for_request(request: &Request, limit: usize) -> Result<Self, ApiError> {
+        Self::for_request_into(request, limit, Vec::new())
+    }
+
+    /// As [`BodyCollector::for_request`], keeping the body in `buffer`
+    /// (emptied first, its capacity reused), which [`BodyCollector::finish`]
+    /// then puts in the request.
+    pub fn for_request_into(
+        request: &Request,
+        limit: usize,
+        buffer: Vec<u8>,
+    ) -> Result<Self, ApiError> {
         let mut chunked = false;
         for (name, value) in &request.headers {
             if !name.eq_ignore_ascii_case("transfer-encoding") {
@@ -97,7 +117,7 @@ impl BodyCollector {
                 .header("content-length")
                 .and_then(|length| length.trim().parse::<usize>().ok())
         };
-        let mut collector = Self::new(declared, limit);
+        let mut collector = Self::into_buffer(declared, limit, buffer);
         collector.chunked = chunked;
         Ok(collector)
     }
@@ -171,6 +191,26 @@ mod tests {
             Request::new(Method::Post, "/api/p"),
             |request, (name, value)| request.with_header(name, value),
         )
+    }
+
+    #[test]
+    fn a_reused_buffer_holds_only_the_new_body() {
+        let mut request = post(&[("Content-Length", "3")]);
+        let mut stale = Vec::with_capacity(64);
+        stale.extend_from_slice(b"an earlier body");
+        let mut body = BodyCollector::for_request_into(&request, 10, stale).unwrap();
+        assert_eq!(body.feed(b"abc"), Feed::More);
+        body.finish(&mut request).unwrap();
+        assert_eq!(request.body, b"abc");
+        assert!(
+            request.body.capacity() >= 64,
+            "the buffer's capacity is reused"
+        );
+        // Past the limit, nothing of it is kept either.
+        let mut body = BodyCollector::for_request_into(&post(&[]), 2, b"xy".to_vec()).unwrap();
+        body.feed(b"abc");
+        body.finish(&mut request).unwrap();
+        assert!(request.body.is_empty() && request.body_too_large);
     }
 
     #[test]

@@ -55,7 +55,7 @@
 mod format;
 mod replay;
 
-pub use format::{decode, encode, header, journal_path, pretty};
+pub use format::{decode, encode, encode_into, header, journal_path, pretty};
 
 use format::temp_path;
 use mock_rest_core::{Change, Engine, Storage};
@@ -112,6 +112,12 @@ struct Compaction {
 /// What the flusher has to do.
 struct Pending {
     buf: Vec<u8>,
+    /// The buffer the flusher wrote last, emptied, to be `buf` again: records
+    /// are appended to a buffer that has grown already.
+    spare: Vec<u8>,
+    /// The flusher waits for work: an append must wake it. While it writes,
+    /// it takes what arrived when it is done, without a wake-up.
+    waiting: bool,
     group: Group,
     compaction: Option<Compaction>,
     stop: bool,
@@ -315,6 +321,8 @@ impl Durable {
         let shared = Arc::new(Shared {
             pending: Mutex::new(Pending {
                 buf: Vec::new(),
+                spare: Vec::new(),
+                waiting: false,
                 group: new_group(),
                 compaction: None,
                 stop: false,
@@ -355,16 +363,19 @@ impl Durable {
     /// Appends an outcome's changes. Call it while holding the engine's lock,
     /// so records keep the engine's order; wait on the ticket after releasing it.
     pub fn append(&self, changes: &[Change]) -> Ticket {
-        let record = encode(changes);
         let mut pending = lock(&self.shared.pending);
         if pending.poisoned {
             // Made on top of a write that failed: it fails too.
             return Ticket::failed(self.mode);
         }
-        pending.buf.extend_from_slice(&record);
+        // Encoded in place: the flusher holds this lock only to take the buffer.
+        encode_into(changes, &mut pending.buf);
         let fate = pending.group.subscribe();
+        let wake = pending.waiting;
         drop(pending);
-        self.shared.wake.notify_one();
+        if wake {
+            self.shared.wake.notify_one();
+        }
         Ticket {
             fate,
             mode: self.mode,
@@ -498,19 +509,30 @@ struct Take {
     poisoned: bool,
 }
 
-fn take(shared: &Shared, unsynced: bool, mode: FsyncMode) -> Take {
+/// The most bytes a written buffer may hold to be kept for the next records.
+const SPARE_BYTES: usize = 1024 * 1024;
+
+/// Takes what the flusher has to do, waiting for it; `written` is the buffer
+/// of the last take, done with, which the next records go to.
+fn take(shared: &Shared, unsynced: bool, mode: FsyncMode, written: Vec<u8>) -> Take {
     let mut pending = lock(&shared.pending);
+    if written.capacity() <= SPARE_BYTES && pending.spare.capacity() < written.capacity() {
+        pending.spare = written;
+        pending.spare.clear();
+    }
     while pending.buf.is_empty() && pending.compaction.is_none() && !pending.stop {
         let timeout = if unsynced && mode == FsyncMode::Batch {
             BATCH_FSYNC_EVERY
         } else {
             Duration::from_secs(3600)
         };
+        pending.waiting = true;
         let (guard, result) = shared
             .wake
             .wait_timeout(pending, timeout)
             .unwrap_or_else(PoisonError::into_inner);
         pending = guard;
+        pending.waiting = false;
         if result.timed_out() && unsynced {
             break;
         }
@@ -521,8 +543,9 @@ fn take(shared: &Shared, unsynced: bool, mode: FsyncMode) -> Take {
     } else {
         std::mem::replace(&mut pending.group, new_group())
     };
+    let spare = std::mem::take(&mut pending.spare);
     Take {
-        buf: std::mem::take(&mut pending.buf),
+        buf: std::mem::replace(&mut pending.buf, spare),
         group,
         compaction: pending.compaction.take(),
         stop: pending.stop,
@@ -533,8 +556,9 @@ fn take(shared: &Shared, unsynced: bool, mode: FsyncMode) -> Take {
 fn flush_loop(shared: &Shared, mode: FsyncMode) {
     let mut last_sync = Instant::now();
     let mut unsynced = false;
+    let mut written = Vec::new();
     loop {
-        let work = take(shared, unsynced, mode);
+        let work = take(shared, unsynced, mode, std::mem::take(&mut written));
         if work.poisoned {
             // Everything taken was made on top of the failed write.
             if !work.buf.is_empty() {
@@ -576,6 +600,7 @@ fn flush_loop(shared: &Shared, mode: FsyncMode) {
             }
             return;
         }
+        written = work.buf;
     }
 }
 

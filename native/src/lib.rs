@@ -10,7 +10,9 @@
 //!   (`mock_rest_core::SETTINGS`). A bad value stops the start with a message
 //!   naming it; a setting with no effect is a warning in the log.
 //! - Binds, serves HTTP/1.1 and HTTP/2 (cleartext), logs one line per request
-//!   with `tracing` (through a queue to a thread of its own, see [`log`]), and on SIGTERM or SIGINT stops accepting and lets
+//!   in `tracing_subscriber`'s format under `RUST_LOG`'s filter (through a
+//!   queue to a thread of its own; the binary writes request lines into it
+//!   directly, see [`log`]), and on SIGTERM or SIGINT stops accepting and lets
 //!   in-flight requests finish.
 //! - Moves bytes: each request becomes a `mock_rest_core::Request`, the
 //!   engine's response is written back as it is, with the clock and random ids
@@ -259,6 +261,7 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
         tokio::spawn(watch(Arc::clone(&app.namespaces), path.clone()));
         tracing::info!("--watch: watching {} for changes", path.display());
     }
+    tokio::spawn(keep_timers_due());
     let server = Server::new(acceptor)
         .max_connections(settings.max_connections)
         .fuse_config(connection_timeouts(&settings));
@@ -279,6 +282,25 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
         Err(StartError::Data(
             "the store could not be saved at shutdown".to_owned(),
         ))
+    }
+}
+
+/// How often [`keep_timers_due`] wakes.
+const TIMER_TICK: Duration = Duration::from_millis(500);
+
+/// Keeps a timer due within [`TIMER_TICK`]. tokio wakes its timer's driver
+/// (a write to an eventfd, and a wake-up) whenever a timer is set to expire
+/// before the driver's next wake-up, which is that of the first timer pending
+/// when the driver last went to sleep, if any. hyper sets a timer for each
+/// request head (`HEADER_TIMEOUT_SECS` from then, at least a second), which
+/// expired first, so a server that goes to sleep between requests, as one
+/// waiting for its journal's fsync does, paid a system call per request. With
+/// this timer pending, those expire after the driver's next wake-up. An idle
+/// server wakes twice a second for it.
+async fn keep_timers_due() {
+    let mut tick = tokio::time::interval(TIMER_TICK);
+    loop {
+        tick.tick().await;
     }
 }
 

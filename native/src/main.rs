@@ -31,10 +31,15 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    if !ansi {
+        // The request lines are then written as this subscriber would write them.
+        log::write_request_lines(&writer);
+    }
     tracing_subscriber::fmt()
         .with_writer(writer)
         .with_timer(log::Timestamps)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_ansi(ansi)
         .with_env_filter(filter)
         .init();
     let runtime = match tokio::runtime::Runtime::new() {

@@ -114,32 +114,65 @@ pub fn header(snapshot: Option<&[u8]>) -> String {
 /// Encodes one outcome's changes as a journal line: one JSON array per change,
 /// `["create", resource, id, item]` and so on, by the change's name.
 pub fn encode(changes: &[Change]) -> Vec<u8> {
-    let quote = |text: &str| serde_json::Value::String(text.to_owned()).to_string();
-    let parts: Vec<String> = changes
-        .iter()
-        .map(|change| match change {
-            Change::CreateType { resource } => format!("[\"create_type\",{}]", quote(resource)),
-            Change::Create { resource, id, item } => {
-                format!("[\"create\",{},{},{item}]", quote(resource), quote(id))
-            }
-            Change::Replace { resource, id, item } => {
-                format!("[\"replace\",{},{},{item}]", quote(resource), quote(id))
-            }
-            Change::Delete { resource, id } => {
-                format!("[\"delete\",{},{}]", quote(resource), quote(id))
-            }
-            Change::DropType { resource } => format!("[\"drop_type\",{}]", quote(resource)),
-            Change::ClearAll => "[\"clear_all\"]".to_owned(),
-            Change::PutSingle { resource, item } => {
-                format!("[\"put_single\",{},{item}]", quote(resource))
-            }
-            Change::PutRule { id, rule } => format!("[\"put_rule\",{},{rule}]", quote(id)),
-            Change::DeleteRule { id } => format!("[\"delete_rule\",{}]", quote(id)),
-            Change::ClearRules => "[\"clear_rules\"]".to_owned(),
-        })
-        .collect();
-    let json = format!("[{}]", parts.join(","));
-    format!("{:08x} {json}\n", crc32fast::hash(json.as_bytes())).into_bytes()
+    let mut line = Vec::new();
+    encode_into(changes, &mut line);
+    line
+}
+
+/// Appends [`encode`]'s line to `out`, written in place: no text of its own
+/// is allocated.
+pub fn encode_into(changes: &[Change], out: &mut Vec<u8>) {
+    let quote = |out: &mut Vec<u8>, text: &str| {
+        // Writing to a vector cannot fail.
+        let _ = serde_json::to_writer(&mut *out, text);
+    };
+    let start = out.len();
+    out.extend_from_slice(b"00000000 [");
+    let json = out.len() - 1;
+    for (n, change) in changes.iter().enumerate() {
+        if n > 0 {
+            out.push(b',');
+        }
+        let (name, resource, id, item): (&str, Option<&str>, Option<&str>, Option<&str>) =
+            match change {
+                Change::CreateType { resource } => ("create_type", Some(resource), None, None),
+                Change::Create { resource, id, item } => {
+                    ("create", Some(resource), Some(id), Some(item))
+                }
+                Change::Replace { resource, id, item } => {
+                    ("replace", Some(resource), Some(id), Some(item))
+                }
+                Change::Delete { resource, id } => ("delete", Some(resource), Some(id), None),
+                Change::DropType { resource } => ("drop_type", Some(resource), None, None),
+                Change::ClearAll => ("clear_all", None, None, None),
+                Change::PutSingle { resource, item } => {
+                    ("put_single", Some(resource), None, Some(item))
+                }
+                Change::PutRule { id, rule } => ("put_rule", None, Some(id), Some(rule)),
+                Change::DeleteRule { id } => ("delete_rule", None, Some(id), None),
+                Change::ClearRules => ("clear_rules", None, None, None),
+            };
+        out.extend_from_slice(b"[\"");
+        out.extend_from_slice(name.as_bytes());
+        out.push(b'"');
+        for text in [resource, id].into_iter().flatten() {
+            out.push(b',');
+            quote(out, text);
+        }
+        if let Some(item) = item {
+            // Items and rules are compact JSON already.
+            out.push(b',');
+            out.extend_from_slice(item.as_bytes());
+        }
+        out.push(b']');
+    }
+    out.push(b']');
+    let crc = crc32fast::hash(&out[json..]);
+    let digits = b"0123456789abcdef";
+    for (at, shift) in (0..8).zip((0..32).step_by(4).rev()) {
+        out[start + at] = digits[((crc >> shift) & 0xf) as usize];
+    }
+    out.push(b'\n');
 }
 
 /// Decodes one journal line (without its newline), if it is whole and intact.
@@ -275,6 +308,86 @@ mod tests {
         );
         let text = String::from_utf8(line).unwrap();
         assert_eq!(decode(text.trim_end_matches('\n')), Some(changes));
+    }
+
+    /// The encoder as it was before it wrote in place, to compare bytes with.
+    fn encode_as_before(changes: &[Change]) -> Vec<u8> {
+        let quote = |text: &str| serde_json::Value::String(text.to_owned()).to_string();
+        let parts: Vec<String> = changes
+            .iter()
+            .map(|change| match change {
+                Change::CreateType { resource } => format!("[\"create_type\",{}]", quote(resource)),
+                Change::Create { resource, id, item } => {
+                    format!("[\"create\",{},{},{item}]", quote(resource), quote(id))
+                }
+                Change::Replace { resource, id, item } => {
+                    format!("[\"replace\",{},{},{item}]", quote(resource), quote(id))
+                }
+                Change::Delete { resource, id } => {
+                    format!("[\"delete\",{},{}]", quote(resource), quote(id))
+                }
+                Change::DropType { resource } => format!("[\"drop_type\",{}]", quote(resource)),
+                Change::ClearAll => "[\"clear_all\"]".to_owned(),
+                Change::PutSingle { resource, item } => {
+                    format!("[\"put_single\",{},{item}]", quote(resource))
+                }
+                Change::PutRule { id, rule } => format!("[\"put_rule\",{},{rule}]", quote(id)),
+                Change::DeleteRule { id } => format!("[\"delete_rule\",{}]", quote(id)),
+                Change::ClearRules => "[\"clear_rules\"]".to_owned(),
+            })
+            .collect();
+        let json = format!("[{}]", parts.join(","));
+        format!("{:08x} {json}\n", crc32fast::hash(json.as_bytes())).into_bytes()
+    }
+
+    #[test]
+    fn records_are_written_byte_for_byte_as_before() {
+        let text = |n: usize| ["t", "pro\"file", "é\u{1}\\/\t\u{2028}", "😀x"][n % 4].to_owned();
+        let mut all = Vec::new();
+        for n in 0..8 {
+            all.extend([
+                Change::CreateType { resource: text(n) },
+                Change::Create {
+                    resource: text(n),
+                    id: text(n + 1),
+                    item: format!(r#"{{"a":{n},"_id":"x"}}"#),
+                },
+                Change::Replace {
+                    resource: text(n + 2),
+                    id: text(n + 3),
+                    item: r#"{"b":[1.10,null],"_id":"y"}"#.to_owned(),
+                },
+                Change::Delete {
+                    resource: text(n),
+                    id: text(n + 2),
+                },
+                Change::DropType {
+                    resource: text(n + 1),
+                },
+                Change::ClearAll,
+                Change::PutSingle {
+                    resource: text(n + 3),
+                    item: "{}".to_owned(),
+                },
+                Change::PutRule {
+                    id: text(n),
+                    rule: r#"{"id":"r"}"#.to_owned(),
+                },
+                Change::DeleteRule { id: text(n + 1) },
+                Change::ClearRules,
+            ]);
+        }
+        let mut appended = b"before".to_vec();
+        for count in [0, 1, 2, 3, 10, all.len()] {
+            for start in 0..all.len() - count {
+                let changes = &all[start..start + count];
+                assert_eq!(encode(changes), encode_as_before(changes));
+                let at = appended.len();
+                encode_into(changes, &mut appended);
+                assert_eq!(appended[at..], encode_as_before(changes));
+            }
+        }
+        assert!(appended.starts_with(b"before"));
     }
 
     #[test]
