@@ -97,7 +97,9 @@ class Server:
         return int(fields[11]) / TICKS, int(fields[12]) / TICKS
 
     def run(self, scenario, seconds):
-        command = ["taskset", "-c", "1", OHA, "--no-tui", "--output-format", "json", "-z", f"{seconds}s", "-c", "32"]
+        # One worker thread on its one CPU (oha starts one per core otherwise, which would take turns there).
+        command = ["taskset", "-c", "1", OHA, "--no-tui", "--output-format", "json", "--worker-threads", "1",
+                   "-z", f"{seconds}s", "-c", "32"]
         if scenario == "get":
             command += ["--rand-regex-url", f"{self.base}{self.prefix}/people/p0000[0-9][0-9][0-9]"]
         else:
