@@ -383,7 +383,8 @@ def machine():
         pass
     node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
     return (f"{CPUS} × {model}, {mem} GiB RAM, {platform.system()} {platform.release()}; "
-            f"node {node}; json-server 0.17.4; oha 1.16.0; servers on CPU {SERVER_CPUS}, oha on CPU {LOAD_CPUS}")
+            f"node {node}; json-server 0.17.4; oha 1.16.0; servers on CPU {SERVER_CPUS}, oha on CPU {LOAD_CPUS} "
+            f"({LOAD_THREADS} worker thread{'s' if LOAD_THREADS != '1' else ''})")
 
 
 def mock_fetch():
