@@ -707,7 +707,7 @@ def spread(values, fmt="{:.0f}"):
 
 def p99_text(result):
     """A p99 in ms, or why there is none (oha gives none when too few requests finished)."""
-    return f"{result['p99']:.0f} ms" if result["p99"] else "not given: too few requests finished"
+    return f"{result['p99']:.2f} ms" if result["p99"] else "not given: too few requests finished"
 
 
 def limit_section(rates, growth, large, durable, load):
