@@ -818,6 +818,45 @@ mod tests {
         store.put("t", id, text::item_text(&object, "_id", &quoted));
     }
 
+    /// A list's answer, to compare: total, items' texts, page links.
+    type Answer = (usize, Vec<String>, Option<PageLinks>);
+
+    fn answer(selection: Selection<'_>) -> Answer {
+        let texts = selection.items.iter().map(|i| i.json.to_owned()).collect();
+        (selection.total, texts, selection.pages)
+    }
+
+    /// A query through the indexes whatever their size, as a large
+    /// collection would take it (pair counts from the first candidate), and
+    /// by one pass over every item.
+    fn through_and_scanned(collection: &Collection, query: &ListQuery) -> (Answer, Answer) {
+        let scanned = answer(run(collection.iter(), query));
+        let through = match indexed(collection, query, usize::MAX, 0) {
+            Some(Indexed::Exact { total, page }) => answer(finish(
+                collection.at_slots(page).collect(),
+                total,
+                query.paging,
+            )),
+            Some(Indexed::Candidates(slots)) => answer(run(collection.at_slots(slots), query)),
+            None => scanned.clone(),
+        };
+        (through, scanned)
+    }
+
+    /// Carries out a write step (`churn` for [`Step::Churn`]); gives back a
+    /// query step's query.
+    fn apply(store: &mut Store, step: Step, churn: impl FnOnce(&mut Store)) -> Option<String> {
+        match step {
+            Step::Put(id, a, b) => put(store, &id.to_string(), a, b),
+            Step::Remove(id) => {
+                store.remove("t", &id.to_string());
+            }
+            Step::Churn => churn(store),
+            Step::Query(raw) => return Some(raw),
+        }
+        None
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig { cases: 512, ..Default::default() })]
 
@@ -828,37 +867,21 @@ mod tests {
         fn lists_through_indexes_equal_one_pass(steps in proptest::collection::vec(step(), 1..50)) {
             let mut store = Store::new();
             for step in steps {
-                match step {
-                    Step::Put(id, a, b) => put(&mut store, &id.to_string(), a, b),
-                    Step::Remove(id) => {
-                        store.remove("t", &id.to_string());
+                let churn = |store: &mut Store| {
+                    for n in 0..40 {
+                        put(store, &format!("c{n}"), Some(format!("{}", n % 3)), Some(r#""Vader7""#.to_owned()));
                     }
-                    Step::Churn => {
-                        for n in 0..40 {
-                            put(&mut store, &format!("c{n}"), Some(format!("{}", n % 3)), Some(r#""Vader7""#.to_owned()));
-                        }
-                        for n in 0..40 {
-                            store.remove("t", &format!("c{n}"));
-                        }
+                    for n in 0..40 {
+                        store.remove("t", &format!("c{n}"));
                     }
-                    Step::Query(raw) => {
-                        // Some values are no valid pattern (`[]`): a 400, not a list.
-                        let Ok(query) = ListQuery::parse(&raw) else { continue };
-                        let Some(collection) = store.collection("t") else { continue };
-                        let answer = |s: Selection<'_>| (s.total, s.items.iter().map(|i| i.json.to_owned()).collect::<Vec<_>>(), s.pages);
-                        let scanned = answer(run(collection.iter(), &query));
-                        // Through the indexes whatever their size, as a large collection would.
-                        let through = match indexed(collection, &query, usize::MAX, 0) {
-                            Some(Indexed::Exact { total, page }) => {
-                                answer(finish(collection.at_slots(page).collect(), total, query.paging))
-                            }
-                            Some(Indexed::Candidates(slots)) => answer(run(collection.at_slots(slots), &query)),
-                            None => scanned.clone(),
-                        };
-                        proptest::prop_assert_eq!(&through, &scanned, "{}", raw);
-                        proptest::prop_assert_eq!(answer(select(Some(collection), &query)), scanned, "{}", raw);
-                    }
-                }
+                };
+                let Some(raw) = apply(&mut store, step, churn) else { continue };
+                // Some values are no valid pattern (`[]`): a 400, not a list.
+                let Ok(query) = ListQuery::parse(&raw) else { continue };
+                let Some(collection) = store.collection("t") else { continue };
+                let (through, scanned) = through_and_scanned(collection, &query);
+                proptest::prop_assert_eq!(&through, &scanned, "{}", raw);
+                proptest::prop_assert_eq!(answer(select(Some(collection), &query)), scanned, "{}", raw);
             }
         }
     }
@@ -927,40 +950,25 @@ mod tests {
         ) {
             let mut store = Store::new();
             for step in steps {
-                match step {
-                    Step::Put(id, a, b) => put(&mut store, &id.to_string(), a, b),
-                    Step::Remove(id) => {
-                        store.remove("t", &id.to_string());
+                // Repeated pairs, a third of them arrays; half stay.
+                let churn = |store: &mut Store| {
+                    for n in 0..40 {
+                        let a = if n % 3 == 0 { format!("[{},{}]", n % 2, n % 5) } else { format!("{}", n % 2) };
+                        put(store, &format!("c{n}"), Some(a), Some(format!("{}", n % 4)));
                     }
-                    Step::Churn => {
-                        // Repeated pairs, a third of them arrays; half stay.
-                        for n in 0..40 {
-                            let a = if n % 3 == 0 { format!("[{},{}]", n % 2, n % 5) } else { format!("{}", n % 2) };
-                            put(&mut store, &format!("c{n}"), Some(a), Some(format!("{}", n % 4)));
-                        }
-                        for n in (0..40).step_by(2) {
-                            store.remove("t", &format!("c{n}"));
-                        }
+                    for n in (0..40).step_by(2) {
+                        store.remove("t", &format!("c{n}"));
                     }
-                    Step::Query(raw) => {
-                        let Ok(query) = ListQuery::parse(&raw) else { continue };
-                        let Some(collection) = store.collection("t") else { continue };
-                        // Both indexes built, so that the pair counts answer.
-                        for warm in ["a=0", "b=0"] {
-                            select(Some(collection), &ListQuery::parse(warm).unwrap());
-                        }
-                        let answer = |s: Selection<'_>| (s.total, s.items.iter().map(|i| i.json.to_owned()).collect::<Vec<_>>(), s.pages);
-                        let scanned = answer(run(collection.iter(), &query));
-                        let through = match indexed(collection, &query, usize::MAX, 0) {
-                            Some(Indexed::Exact { total, page }) => {
-                                answer(finish(collection.at_slots(page).collect(), total, query.paging))
-                            }
-                            Some(Indexed::Candidates(slots)) => answer(run(collection.at_slots(slots), &query)),
-                            None => scanned.clone(),
-                        };
-                        proptest::prop_assert_eq!(&through, &scanned, "{}", raw);
-                    }
+                };
+                let Some(raw) = apply(&mut store, step, churn) else { continue };
+                let Ok(query) = ListQuery::parse(&raw) else { continue };
+                let Some(collection) = store.collection("t") else { continue };
+                // Both indexes built, so that the pair counts answer.
+                for warm in ["a=0", "b=0"] {
+                    select(Some(collection), &ListQuery::parse(warm).unwrap());
                 }
+                let (through, scanned) = through_and_scanned(collection, &query);
+                proptest::prop_assert_eq!(&through, &scanned, "{}", raw);
             }
         }
     }
