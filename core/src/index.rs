@@ -1,11 +1,13 @@
 //! Secondary indexes of a collection, kept up to date by every write: field
-//! indexes for filters and `_like`, and a word index for `q`.
+//! indexes for filters, `_like` and the string operators, and a word index
+//! for `q`.
 //!
 //! **Field indexes.** For one field path, the slots of the items by the
 //! values the path reaches ([`FieldIndex`]). One is built on the first list
 //! query that filters the field with an equality (`field=v`, `field:eq`,
-//! `field:in`), a range (`_gt`, `_gte`, `_lt`, `_lte` and their `:` forms) or
-//! `_like`, by reading every item once (one index built per query at most:
+//! `field:in`), a range (`_gt`, `_gte`, `_lt`, `_lte` and their `:` forms),
+//! `_like` or a string operator (`:contains`, `:startsWith`, `:endsWith`),
+//! by reading every item once (one index built per query at most:
 //! a filter whose index is not built yet is checked on the candidates' texts;
 //! at most [`MAX_INDEXED_FILTERS`] filters of a query go through indexes).
 //! From then on every write to the collection keeps it up to date: a new item
@@ -24,7 +26,8 @@
 //! arrays give their elements; objects and arrays reached as values match no
 //! equality, range or pattern and are left out. Equality and range filters
 //! are answered exactly by the keys; so are `_like` patterns on strings and
-//! booleans, run once per distinct key rather than once per item. A number's
+//! booleans and the string operators on strings (compared lower-cased), run
+//! once per distinct key rather than once per item. A number's
 //! key does not keep the text a pattern sees (`1` and `1.0` share it): the
 //! index keeps the texts seen for it (up to four), and when they do not all
 //! agree on the pattern, the items under that key are read and checked.
@@ -658,7 +661,15 @@ impl FieldIndex {
     pub fn answers(filter: &Filter) -> bool {
         matches!(
             filter.op,
-            Op::Eq | Op::Gt | Op::Gte | Op::Lt | Op::Lte | Op::Like
+            Op::Eq
+                | Op::Gt
+                | Op::Gte
+                | Op::Lt
+                | Op::Lte
+                | Op::Like
+                | Op::Contains
+                | Op::StartsWith
+                | Op::EndsWith
         )
     }
 
@@ -690,6 +701,28 @@ impl FieldIndex {
                     },
                 };
                 if verdict {
+                    set_bit(&mut matched.yes, id);
+                    matched.ids.push(id);
+                }
+            }
+            return matched;
+        }
+        if matches!(filter.op, Op::Contains | Op::StartsWith | Op::EndsWith) {
+            // Strings only, compared lower-cased with the lower-cased values,
+            // once per distinct string.
+            let strings = (
+                Bound::Included(Key::Text(String::new())),
+                Bound::Excluded(Key::Bool(false)),
+            );
+            for (key, &id) in self.ids.range(strings) {
+                let Key::Text(text) = key else { continue };
+                let text = text.to_lowercase();
+                let is_match = filter.values.iter().any(|wanted| match filter.op {
+                    Op::Contains => text.contains(wanted.as_str()),
+                    Op::StartsWith => text.starts_with(wanted.as_str()),
+                    _ => text.ends_with(wanted.as_str()),
+                });
+                if is_match {
                     set_bit(&mut matched.yes, id);
                     matched.ids.push(id);
                 }

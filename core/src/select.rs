@@ -758,12 +758,24 @@ mod tests {
         let filter = (
             prop::sample::select(vec!["a", "b", "c", "a.w"]),
             prop::sample::select(vec![
-                "", "_gt", "_gte", "_lt", "_lte", ":in", ":eq", ":lt", "_like", "_ne",
+                "",
+                "_gt",
+                "_gte",
+                "_lt",
+                "_lte",
+                ":in",
+                ":eq",
+                ":lt",
+                "_like",
+                "_ne",
+                ":contains",
+                ":startsWith",
+                ":endsWith",
             ]),
             prop::collection::vec(
                 prop::sample::select(vec![
                     "1", "1.0", "a", "B", "true", "false", "null", "0", "-1", "", "2.5", "%5B%5D",
-                    "Vader7", "^vader7$", "^1$", "0$", "^tr", "ader", "1%5C.0",
+                    "Vader7", "^vader7$", "^1$", "0$", "^tr", "ader", "1%5C.0", "%C3%89cl",
                 ]),
                 1..3,
             ),
@@ -892,7 +904,17 @@ mod tests {
         use proptest::prelude::*;
         let filter = |field: &'static str| {
             (
-                prop::sample::select(vec!["", "_gt", "_gte", "_lt", "_lte", ":in", "_like"]),
+                prop::sample::select(vec![
+                    "",
+                    "_gt",
+                    "_gte",
+                    "_lt",
+                    "_lte",
+                    ":in",
+                    "_like",
+                    ":contains",
+                    ":endsWith",
+                ]),
                 prop::sample::select(vec![
                     "1", "1.0", "a", "B", "true", "null", "0", "-1", "2.5", "Vader7", "^v", "1,a",
                     "^(a|1)$",
