@@ -141,6 +141,18 @@ impl Servers {
         .map_err(Clone::clone)
     }
 
+    /// What the server with these settings has logged so far (empty if it
+    /// is not running).
+    fn log(&self, settings: &Settings) -> String {
+        let Ok(started) = self.started.lock() else {
+            return String::new();
+        };
+        match started.get(settings).and_then(|(_, slot)| slot.get()) {
+            Some(Ok(server)) => server.log_text(),
+            _ => String::new(),
+        }
+    }
+
     /// Stops every server, each by its PID.
     fn stop(&self) {
         let Ok(mut started) = self.started.lock() else {
@@ -539,7 +551,12 @@ fn reset_fault_breaks_the_answer(servers: &Servers) -> Result<(), String> {
     // used body", a timeout), so the fault is kept away from them.
     let own = vec![("APP_NAME".to_owned(), "conformance-faults".to_owned())];
     let base = servers.base(&own)?;
-    let target = &mut namespaced(&base, "faults");
+    reset_fault_in(&base)
+        .map_err(|err| format!("{err}\nwrangler dev's log:\n{}", servers.log(&own)))
+}
+
+fn reset_fault_in(base: &str) -> Result<(), String> {
+    let target = &mut namespaced(base, "faults");
     call(
         target,
         "POST",
@@ -547,12 +564,15 @@ fn reset_fault_breaks_the_answer(servers: &Servers) -> Result<(), String> {
         r#"{"match":{"path":"/api/down"},"respond":{"fault":"reset"}}"#,
         201,
     )?;
+    // After the fault, the Worker still answers: asked on a connection of its own, as a client
+    // whose connection was reset would. (On failure the error carries wrangler dev's log.)
+    let still_answers = || call(&mut namespaced(base, "faults"), "GET", "/api/up", "", 200);
     let cut = match target.send(&WireRequest::new("GET", "/api/down", "")) {
         Ok(response) => response,
         Err(err) => {
             // The runtime may also end the connection early: no whole answer either.
             eprintln!("the connection ended early: {err}");
-            return call(target, "GET", "/api/up", "", 200).map(drop);
+            return still_answers().map(drop);
         }
     };
     let text = String::from_utf8_lossy(&cut.body);
@@ -565,7 +585,7 @@ fn reset_fault_breaks_the_answer(servers: &Servers) -> Result<(), String> {
             cut.status
         ));
     }
-    call(target, "GET", "/api/up", "", 200)?;
+    still_answers()?;
     Ok(())
 }
 

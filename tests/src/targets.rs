@@ -918,9 +918,32 @@ impl WranglerServer {
         }
     }
 
-    /// What wrangler has printed so far.
+    /// What wrangler has printed so far, then the last lines of its own
+    /// debug logs (`logs/` beside it), where a runtime that failed to start
+    /// says why.
     pub fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+        let mut text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let logs = self.log.with_file_name("logs");
+        let mut files: Vec<_> = std::fs::read_dir(&logs)
+            .map(|dir| {
+                dir.filter_map(Result::ok)
+                    .map(|entry| entry.path())
+                    .collect()
+            })
+            .unwrap_or_default();
+        files.sort();
+        for file in files {
+            let content = std::fs::read_to_string(&file).unwrap_or_default();
+            let lines: Vec<&str> = content.lines().collect();
+            let tail = &lines[lines.len().saturating_sub(40)..];
+            text.push_str(&format!(
+                "\n--- {} (last {} lines)\n{}\n",
+                file.display(),
+                tail.len(),
+                tail.join("\n")
+            ));
+        }
+        text
     }
 
     /// The base URL, such as `http://127.0.0.1:43123`.
