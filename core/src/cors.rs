@@ -2,7 +2,7 @@
 //! preflight (`OPTIONS`).
 
 use crate::config::Config;
-use crate::request::Request;
+use crate::request::{Method, Request};
 use crate::response::Response;
 use crate::route::Route;
 
@@ -63,5 +63,18 @@ pub fn preflight_allowing(allow: &str, request: &Request) -> Response {
             ("access-control-max-age", "86400".to_owned()),
         ],
         body: Vec::new(),
+    }
+}
+
+/// Adds what every answer carries: the CORS headers for the request's
+/// `Origin`, and for `HEAD` no body but its length.
+pub(crate) fn finish(config: &Config, response: &mut Response, request: &Request) {
+    add_headers(config, response, request);
+    if request.method == Method::Head {
+        let length = response.body.len();
+        response.body.clear();
+        response
+            .headers
+            .push(("content-length", length.to_string()));
     }
 }

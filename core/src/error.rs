@@ -116,6 +116,11 @@ pub enum ApiError {
         /// The id that was asked for.
         id: String,
     },
+    /// No namespace has that name (`404`).
+    NamespaceNotFound {
+        /// The name that was asked for.
+        name: String,
+    },
     /// The engine holds as many rules as it may (`507`).
     TooManyRules {
         /// `MAX_RULES`.
@@ -195,7 +200,10 @@ impl ApiError {
     /// The HTTP status code for this error.
     pub fn status(&self) -> u16 {
         match self {
-            Self::NotFound { .. } | Self::UnknownPath { .. } | Self::RuleNotFound { .. } => 404,
+            Self::NotFound { .. }
+            | Self::UnknownPath { .. }
+            | Self::RuleNotFound { .. }
+            | Self::NamespaceNotFound { .. } => 404,
             Self::MethodNotAllowed { .. } => 405,
             Self::BadPathSegment { .. }
             | Self::EmptyBody
@@ -301,6 +309,7 @@ impl ApiError {
             }
             Self::BadRule { field, reason } => format!("Rule field `{field}`: {reason}."),
             Self::RuleNotFound { id } => format!("Rule {id} does not exist."),
+            Self::NamespaceNotFound { name } => format!("Namespace {name} does not exist."),
             Self::TooManyRules { limit } => format!(
                 "There are {limit} rules, the most there may be. Delete some, or raise MAX_RULES."
             ),

@@ -241,6 +241,17 @@ impl ChangeFeed {
         self.last
     }
 
+    /// The bytes of the events kept for replay.
+    pub(crate) fn ring_bytes(&self) -> usize {
+        self.ring_bytes
+    }
+
+    /// Forgets the events kept for replay; the sequence goes on.
+    pub(crate) fn forget(&mut self) {
+        self.ring.clear();
+        self.ring_bytes = 0;
+    }
+
     /// What a new subscriber gets first: with `since`, the kept events after
     /// it that `subscription` wants, or `event: gap` when the ring no longer
     /// reaches back to it or `since` lies ahead of the feed (the server

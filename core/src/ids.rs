@@ -124,6 +124,10 @@ pub fn plain_key(key: &str) -> bool {
 pub trait IdSource: Send {
     /// Sixteen fresh random bytes.
     fn random_bytes(&mut self) -> [u8; 16];
+
+    /// A source for another namespace, drawing bytes that this one will
+    /// never give (a seeded source seeds the new one from its next bytes).
+    fn fork(&mut self) -> Box<dyn IdSource>;
 }
 
 /// A deterministic [`IdSource`] (SplitMix64 from a seed), for tests and replays.
@@ -153,6 +157,10 @@ impl IdSource for SeededIds {
         bytes[..8].copy_from_slice(&self.next_u64().to_le_bytes());
         bytes[8..].copy_from_slice(&self.next_u64().to_le_bytes());
         bytes
+    }
+
+    fn fork(&mut self) -> Box<dyn IdSource> {
+        Box::new(Self::new(self.next_u64()))
     }
 }
 

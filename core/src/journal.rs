@@ -58,6 +58,21 @@ impl Entry {
 struct Ring {
     entries: VecDeque<Entry>,
     capacity: usize,
+    /// What the entries hold, in bytes ([`Entry::size`]).
+    bytes: usize,
+}
+
+impl Entry {
+    /// The bytes an entry holds: its texts and a fixed part.
+    fn size(&self) -> usize {
+        const FIXED: usize = std::mem::size_of::<Entry>();
+        FIXED
+            + self.path.len()
+            + self.query.len()
+            + self.body.len()
+            + self.rule.as_ref().map_or(0, String::len)
+            + self.proxied.as_ref().map_or(0, String::len)
+    }
 }
 
 impl Ring {
@@ -65,6 +80,7 @@ impl Ring {
         Self {
             entries: VecDeque::with_capacity(capacity.min(DEFAULT_JOURNAL_SIZE)),
             capacity,
+            bytes: 0,
         }
     }
 
@@ -73,8 +89,11 @@ impl Ring {
             return;
         }
         if self.entries.len() == self.capacity {
-            self.entries.pop_front();
+            if let Some(old) = self.entries.pop_front() {
+                self.bytes -= old.size();
+            }
         }
+        self.bytes += entry.size();
         self.entries.push_back(entry);
     }
 
@@ -82,10 +101,17 @@ impl Ring {
     /// entry can reuse its buffers.
     fn spare(&mut self) -> Option<Entry> {
         if self.capacity > 0 && self.entries.len() == self.capacity {
-            self.entries.pop_front()
+            let old = self.entries.pop_front()?;
+            self.bytes -= old.size();
+            Some(old)
         } else {
             None
         }
+    }
+
+    fn clear(&mut self) {
+        self.entries.clear();
+        self.bytes = 0;
     }
 
     /// The entries after sequence number `since`, oldest first.
@@ -200,9 +226,14 @@ impl Journal {
     /// Forgets every entry; returns how many there were.
     pub fn clear(&mut self) -> usize {
         let count = self.answered.entries.len() + self.refused.entries.len();
-        self.answered.entries.clear();
-        self.refused.entries.clear();
+        self.answered.clear();
+        self.refused.clear();
         count
+    }
+
+    /// The bytes the entries hold.
+    pub fn bytes(&self) -> usize {
+        self.answered.bytes + self.refused.bytes
     }
 
     /// A page of entries, oldest first. With `since`, the entries after that

@@ -135,6 +135,7 @@ mod collect;
 mod config;
 mod controls;
 mod cors;
+mod endpoint;
 mod engine;
 mod error;
 mod feed;
@@ -161,12 +162,15 @@ mod text;
 pub use body::{nests_within, MAX_DEPTH};
 pub use collect::{BodyCollector, Feed, DRAIN_BYTES};
 pub use config::{
-    AuthScope, Config, Kind, Setting, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_ITEMS, DEFAULT_MAX_RULES,
-    DEFAULT_MAX_STORE_BYTES, DEFAULT_MAX_SUBSCRIBERS, DEFAULT_MAX_TYPES, DEFAULT_MAX_URI_BYTES,
-    DEFAULT_PROXY_TIMEOUT, FEED_BUFFER_BYTES, FEED_BUFFER_EVENTS, FEED_RING_BYTES, FEED_RING_SIZE,
-    SETTINGS,
+    AuthScope, Config, Kind, Setting, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_ITEMS,
+    DEFAULT_MAX_NAMESPACES, DEFAULT_MAX_RULES, DEFAULT_MAX_STORE_BYTES, DEFAULT_MAX_SUBSCRIBERS,
+    DEFAULT_MAX_TYPES, DEFAULT_MAX_URI_BYTES, DEFAULT_PROXY_TIMEOUT, FEED_BUFFER_BYTES,
+    FEED_BUFFER_EVENTS, FEED_RING_BYTES, FEED_RING_SIZE, SETTINGS,
 };
 pub use controls::MAX_DELAY;
+pub use endpoint::output::{Effect, Output, Publication, Ticket};
+pub use endpoint::streams::{StreamId, StreamRead};
+pub use endpoint::{Endpoint, Seed, SeedError, SeedPart, HISTORY_BYTES};
 pub use engine::Engine;
 pub use error::{ApiError, Framing};
 pub use feed::{Event, EventKind, Subscription, KEEP_ALIVE, KEEP_ALIVE_SECS, OVERFLOW};
@@ -174,8 +178,7 @@ pub use host::error_response_without_engine;
 pub use ids::{plain_key, IdSource, SeededIds, ID_KEY};
 pub use journal::DEFAULT_JOURNAL_SIZE;
 pub use namespace::{
-    namespace_name, request_namespace, DEFAULT_MAX_NAMESPACES, DEFAULT_NAMESPACE,
-    MAX_NAMESPACE_BYTES, NAMESPACE_HEADER,
+    namespace_name, request_namespace, DEFAULT_NAMESPACE, MAX_NAMESPACE_BYTES, NAMESPACE_HEADER,
 };
 pub use pages::Storage;
 pub use proxy::{is_hop_by_hop, Forward, Upstream, HOP_BY_HOP, RECORDED_PREFIX};

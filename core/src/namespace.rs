@@ -10,6 +10,7 @@
 //! ([`ApiError::TooManyNamespaces`]).
 
 use crate::{ApiError, Request};
+use std::collections::BTreeMap;
 
 /// The header that names a request's namespace.
 pub const NAMESPACE_HEADER: &str = "x-mock-namespace";
@@ -17,8 +18,6 @@ pub const NAMESPACE_HEADER: &str = "x-mock-namespace";
 pub const DEFAULT_NAMESPACE: &str = "default";
 /// The longest namespace name, in bytes.
 pub const MAX_NAMESPACE_BYTES: usize = 64;
-/// How many namespaces a host holds unless `MAX_NAMESPACES` says otherwise.
-pub const DEFAULT_MAX_NAMESPACES: usize = 1000;
 
 /// The namespace a header value names: blank or absent is
 /// [`DEFAULT_NAMESPACE`], surrounding spaces are trimmed, and a name that
@@ -48,6 +47,77 @@ pub fn request_namespace(request: &Request) -> Result<&str, ApiError> {
         .find(|(name, _)| name.eq_ignore_ascii_case(NAMESPACE_HEADER))
         .map(|(_, value)| value.as_str());
     namespace_name(header)
+}
+
+/// What the endpoint knows of each namespace it holds, kept beside the
+/// engines so that the one running can list them all (`/health`, the
+/// homepage, `/__admin/namespaces`).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Listing {
+    entries: BTreeMap<String, Sizes>,
+    history: usize,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Sizes {
+    items: usize,
+    bytes: usize,
+    history: usize,
+}
+
+impl Listing {
+    /// Sets a namespace's item count, item bytes and history bytes; returns
+    /// the item bytes it had.
+    pub(crate) fn set(&mut self, name: &str, items: usize, bytes: usize, history: usize) -> usize {
+        let sizes = Sizes {
+            items,
+            bytes,
+            history,
+        };
+        let old = match self.entries.get_mut(name) {
+            Some(entry) => std::mem::replace(entry, sizes),
+            None => {
+                self.entries.insert(name.to_owned(), sizes);
+                Sizes::default()
+            }
+        };
+        self.history = self.history.saturating_sub(old.history) + history;
+        old.bytes
+    }
+
+    /// Forgets a namespace.
+    pub(crate) fn remove(&mut self, name: &str) {
+        if let Some(old) = self.entries.remove(name) {
+            self.history = self.history.saturating_sub(old.history);
+        }
+    }
+
+    /// The item bytes of a namespace (0 if unknown).
+    pub(crate) fn bytes_of(&self, name: &str) -> usize {
+        self.entries.get(name).map_or(0, |sizes| sizes.bytes)
+    }
+
+    /// The history bytes (journals and replay rings) of every namespace.
+    pub(crate) fn history_total(&self) -> usize {
+        self.history
+    }
+
+    /// Every namespace's name and item count, by name.
+    pub(crate) fn counts(&self) -> impl Iterator<Item = (&str, usize)> {
+        self.entries
+            .iter()
+            .map(|(name, sizes)| (name.as_str(), sizes.items))
+    }
+
+    /// How many namespaces are listed.
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// A namespace's item count, if it is listed.
+    pub(crate) fn count_of(&self, name: &str) -> Option<usize> {
+        self.entries.get(name).map(|sizes| sizes.items)
+    }
 }
 
 #[cfg(test)]

@@ -123,6 +123,9 @@ fn path_item(route: &RouteSpec, creates: u16) -> Value {
     if route.template.contains("{children}") {
         parameters.push(json!({"$ref": "#/components/parameters/children"}));
     }
+    if route.template.contains("{name}") {
+        parameters.push(json!({"$ref": "#/components/parameters/namespace"}));
+    }
     if !parameters.is_empty() {
         item.insert("parameters".to_owned(), Value::Array(parameters));
     }
@@ -324,6 +327,8 @@ fn schema(payload: Payload) -> Option<Value> {
         Payload::Journal => json!({"type": "array", "items": reference("JournalEntry")}),
         Payload::Rule => reference("Rule"),
         Payload::RuleList => json!({"type": "array", "items": reference("Rule")}),
+        Payload::NamespaceList => json!({"type": "array", "items": reference("Namespace")}),
+        Payload::Namespace => reference("Namespace"),
     })
 }
 
@@ -407,6 +412,12 @@ fn components() -> Value {
                 "description": "Every type with its items, in creation order: {\"type\": [items]}",
                 "additionalProperties": {"type": "array", "items": {"$ref": "#/components/schemas/Item"}},
             },
+            "Namespace": {
+                "type": "object",
+                "description": "A namespace (X-Mock-Namespace) and how many items it holds",
+                "properties": {"name": {"type": "string"}, "count": {"type": "integer", "minimum": 0}},
+                "required": ["name", "count"],
+            },
             "ResetDone": {
                 "type": "object",
                 "properties": {"total_resources_count": {"type": "integer", "minimum": 0}},
@@ -482,6 +493,11 @@ fn components() -> Value {
                 "name": "id", "in": "path", "required": true,
                 "description": "The rule's `id`.",
                 "schema": {"type": "string", "minLength": 1},
+            },
+            "namespace": {
+                "name": "name", "in": "path", "required": true,
+                "description": "The namespace's name: 1 to 64 characters of A-Z, a-z, 0-9, `.`, `_` and `-`.",
+                "schema": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"},
             },
             "children": {
                 "name": "children", "in": "path", "required": true,

@@ -2,6 +2,7 @@
 
 use crate::config::Config;
 use crate::feed::Event;
+use crate::namespace::Listing;
 use crate::route::{under_prefix, ROUTES};
 use crate::store::Store;
 use serde_json::{json, Value};
@@ -72,12 +73,12 @@ pub fn health(
 /// `/health` as `"namespaces": [{"name", "count"}]` when there is more than
 /// the default one (a host whose engines each know only their own namespace
 /// gives none).
-pub fn add_namespaces(doc: &mut Value, namespaces: &[(String, usize)]) {
+pub(crate) fn add_namespaces(doc: &mut Value, namespaces: &Listing) {
     if namespaces.len() < 2 {
         return;
     }
     let list: Vec<Value> = namespaces
-        .iter()
+        .counts()
         .map(|(name, count)| json!({ "name": name, "count": count }))
         .collect();
     if let Some(members) = doc.as_object_mut() {
@@ -91,14 +92,14 @@ const RESOURCES_HEADING: &str = "<h2 id=\"resources\">Resources</h2>";
 
 /// The homepage's table of namespaces (as [`add_namespaces`] lists them),
 /// before its resources.
-pub fn add_namespaces_html(html: &mut String, namespaces: &[(String, usize)]) {
+pub(crate) fn add_namespaces_html(html: &mut String, namespaces: &Listing) {
     if namespaces.len() < 2 {
         return;
     }
     let mut table = String::from(
         "<h2>Namespaces</h2>\n<p>Each <code>X-Mock-Namespace</code> has a store of its own; this page shows the one it was asked in.</p>\n<table>\n<thead><tr><th>Namespace</th><th>Count</th></tr></thead>\n<tbody>\n",
     );
-    for (name, count) in namespaces {
+    for (name, count) in namespaces.counts() {
         let _ = writeln!(table, "<tr><td>{}</td><td>{count}</td></tr>", escape(name));
     }
     table.push_str("</tbody>\n</table>\n");
@@ -346,16 +347,18 @@ mod tests {
             seq: 0,
         };
         let mut html = homepage(&Config::default(), Duration::ZERO, &Store::new(), &recent);
-        add_namespaces(&mut doc, &[("default".to_owned(), 2)]);
-        add_namespaces_html(&mut html, &[("default".to_owned(), 2)]);
+        let mut listing = Listing::default();
+        listing.set("default", 2, 0, 0);
+        add_namespaces(&mut doc, &listing);
+        add_namespaces_html(&mut html, &listing);
         assert!(doc.get("namespaces").is_none());
         assert!(!html.contains("Namespaces"));
-        let two = [("default".to_owned(), 2), ("<b>".to_owned(), 0)];
-        add_namespaces(&mut doc, &two);
-        add_namespaces_html(&mut html, &two);
+        listing.set("<b>", 0, 0, 0);
+        add_namespaces(&mut doc, &listing);
+        add_namespaces_html(&mut html, &listing);
         assert_eq!(
             doc["namespaces"],
-            json!([{"name": "default", "count": 2}, {"name": "<b>", "count": 0}])
+            json!([{"name": "<b>", "count": 0}, {"name": "default", "count": 2}])
         );
         assert!(html.contains("<tr><td>&lt;b&gt;</td><td>0</td></tr>"));
         assert!(html.find("Namespaces").unwrap() < html.find(RESOURCES_HEADING).unwrap());

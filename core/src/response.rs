@@ -135,6 +135,9 @@ pub struct Outcome {
     /// with. `response` is what a host that cannot proxy sends (`502`).
     /// `changes` are still to be persisted (a rule's `times` counted).
     pub forward: Option<Forward>,
+    /// A namespace the request asked to drop (`DELETE
+    /// /__admin/namespaces/{name}`), which the endpoint drops after it.
+    pub drop_namespace: Option<String>,
 }
 
 impl Outcome {
@@ -150,6 +153,7 @@ impl Outcome {
             events: Vec::new(),
             subscribe: None,
             forward: None,
+            drop_namespace: None,
         }
     }
 }

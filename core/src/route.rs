@@ -113,6 +113,13 @@ pub enum Route {
     },
     /// `/__admin/events`: the change feed, as Server-Sent Events.
     Events,
+    /// `/__admin/namespaces`: the namespaces held, with their item counts.
+    Namespaces,
+    /// `/__admin/namespaces/{name}`: one namespace.
+    Namespace {
+        /// The namespace's name, percent-decoded.
+        name: String,
+    },
 }
 
 /// What a request or response body holds, for the OpenAPI document.
@@ -150,6 +157,10 @@ pub enum Payload {
     RuleList,
     /// The change feed, `text/event-stream`.
     EventStream,
+    /// The namespaces, an array of `{"name", "count"}`.
+    NamespaceList,
+    /// One namespace, `{"name", "count"}`.
+    Namespace,
 }
 
 /// Which conditional request header an operation honours.
@@ -472,6 +483,21 @@ pub const ROUTES: &[RouteSpec] = &[
         ],
         allow: "GET, HEAD, PUT, PATCH, OPTIONS",
     },
+    RouteSpec {
+        template: "/__admin/namespaces",
+        operations: &[
+            op(Method::Get, "listNamespaces", "The namespaces held (X-Mock-Namespace), by name, with their item counts", Payload::Nothing, Payload::NamespaceList),
+        ],
+        allow: "GET, HEAD, OPTIONS",
+    },
+    RouteSpec {
+        template: "/__admin/namespaces/{name}",
+        operations: &[
+            op(Method::Delete, "deleteNamespace", "Drop a namespace with its items, rules, journal and streams, and echo its name and count; `default` cannot be dropped", Payload::Nothing, Payload::Namespace)
+                .errors(&[400, 404]),
+        ],
+        allow: "DELETE, OPTIONS",
+    },
 ];
 
 impl Route {
@@ -507,6 +533,12 @@ impl Route {
             ["__admin", "requests"] => return Ok(Self::Requests),
             ["__admin", "rules"] => return Ok(Self::Rules),
             ["__admin", "events"] => return Ok(Self::Events),
+            ["__admin", "namespaces"] => return Ok(Self::Namespaces),
+            ["__admin", "namespaces", name] => {
+                return Ok(Self::Namespace {
+                    name: decode_segment(name, "namespace")?,
+                })
+            }
             ["__admin", "rules", id] => {
                 return Ok(Self::Rule {
                     id: decode_segment(id, "rule id")?,
@@ -556,6 +588,8 @@ impl Route {
             Self::Rule { .. } => 10,
             Self::Events => 11,
             Self::Single { .. } => 12,
+            Self::Namespaces => 13,
+            Self::Namespace { .. } => 14,
         };
         &ROUTES[index]
     }
@@ -581,6 +615,8 @@ impl Route {
                 | Self::Rules
                 | Self::Rule { .. }
                 | Self::Events
+                | Self::Namespaces
+                | Self::Namespace { .. }
         )
     }
 

@@ -1,26 +1,16 @@
-//! The one handler: a salvo request in, the engine's outcome out.
+//! The one handler: a salvo request in, the endpoint's answer out.
 
-use crate::durable::Durable;
-use crate::feed::FeedStream;
+use crate::hosted::{self, lock, Ending, Shared};
 use crate::log;
-use crate::namespaces::{Namespaces, Space};
 use crate::proxy::Proxy;
 use http_body_util::BodyExt;
-use mock_rest_core::{
-    ApiError, BodyCollector, Engine, Fault, Feed, IdSource, Method, Outcome, Request, Upstream,
-};
+use mock_rest_core::{ApiError, BodyCollector, Feed, IdSource, Method, Request};
 use salvo::http::body::ReqBody;
 use salvo::http::header::{HeaderName, HeaderValue};
 use salvo::http::{ResBody, StatusCode};
 use salvo::prelude::*;
 use std::cell::RefCell;
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-/// A namespace's engine, shared by every connection. Requests hold the lock
-/// only while the engine runs (no I/O, no await), so no request waits on
-/// another's network.
-pub type SharedEngine = Arc<Mutex<Engine>>;
 
 /// How many ids' random bytes [`OsIds`] draws from the OS at once.
 const IDS_PER_DRAW: usize = 256;
@@ -56,6 +46,10 @@ impl IdSource for OsIds {
         self.used += 16;
         out
     }
+
+    fn fork(&mut self) -> Box<dyn IdSource> {
+        Box::<Self>::default()
+    }
 }
 
 /// The time since the Unix epoch, as the engine takes it.
@@ -65,9 +59,9 @@ pub fn unix_now() -> Duration {
         .unwrap_or_default()
 }
 
-/// Forwards every request to its namespace's engine.
+/// Hands every request to the endpoint.
 pub struct Api {
-    namespaces: Arc<Namespaces>,
+    shared: Shared,
     max_body_bytes: usize,
     body_timeout: Duration,
     /// The client for `PROXY_TARGET`, when one is set.
@@ -75,14 +69,16 @@ pub struct Api {
 }
 
 impl Api {
-    /// A handler over the namespaces, each persisting through its files if it
-    /// has them. A request body that takes longer than `body_timeout` to
-    /// arrive gets `408`.
-    pub fn new(namespaces: Arc<Namespaces>, body_timeout: Duration) -> Self {
-        let max_body_bytes = namespaces.max_body_bytes();
-        let proxying = namespaces.config().proxy_target.is_some();
+    /// A handler over the endpoint. A request body that takes longer than
+    /// `body_timeout` to arrive gets `408`.
+    pub fn new(shared: Shared, body_timeout: Duration) -> Self {
+        let (max_body_bytes, proxying) = {
+            let hosted = lock(&shared);
+            let config = hosted.endpoint.config();
+            (config.max_body_bytes, config.proxy_target.is_some())
+        };
         Self {
-            namespaces,
+            shared,
             max_body_bytes,
             body_timeout,
             proxy: proxying.then(Proxy::new),
@@ -95,28 +91,35 @@ impl Api {
     async fn handle(&self, req: &mut salvo::Request, res: &mut salvo::Response) {
         let started = Instant::now();
         let mut request = head(req);
-        let (response, fault, stream) = match self.read_body(req, &mut request, started).await {
-            Ok(()) => self.answer(&request).await,
+        let ending = match self.read_body(req, &mut request, started).await {
+            Ok(()) => hosted::run(&self.shared, self.proxy.as_ref(), &request).await,
             // A body that took too long, did not arrive whole or cannot be
-            // decoded: the engine never sees the request, so nothing changes.
-            Err(error) => (self.namespaces.refuse(&error, &request), None, None),
+            // decoded: the endpoint never sees the request, so nothing changes.
+            Err(error) => {
+                Ending::Respond(lock(&self.shared).endpoint.error_response(&error, &request))
+            }
         };
-        if fault == Some(Fault::Reset) {
-            // A body that fails before its first byte: hyper then closes the
-            // connection (HTTP/2: resets the stream) without an answer.
-            res.body(ResBody::Boxed(Box::pin(Dropped)));
-            tracing::info!("{} {} dropped (a rule's fault)", request.method, req.uri());
-            recycle(request);
-            return;
-        }
-        let status = response.status;
-        match stream {
-            Some(stream) => {
+        let status = match ending {
+            Ending::Drop => {
+                // A body that fails before its first byte: hyper then closes the
+                // connection (HTTP/2: resets the stream) without an answer.
+                res.body(ResBody::Boxed(Box::pin(Dropped)));
+                tracing::info!("{} {} dropped (a rule's fault)", request.method, req.uri());
+                recycle(request);
+                return;
+            }
+            Ending::Stream(stream, response) => {
+                let status = response.status;
                 let replay = write_head(res, response);
                 res.stream(stream.body(replay));
+                status
             }
-            None => write(res, response),
-        }
+            Ending::Respond(response) => {
+                let status = response.status;
+                write(res, response);
+                status
+            }
+        };
         // The feed may carry the token in its query: it is not logged.
         let target: &dyn std::fmt::Display = if stream_route(&request) {
             &req.uri().path()
@@ -154,111 +157,6 @@ impl Api {
             Ok(false) => Err(collector.abort()),
             Ok(true) => collector.finish(request),
         }
-    }
-
-    /// Runs the namespace's engine (and, when it asks, sends the request to
-    /// the proxy target and runs the engine on what came back), makes its
-    /// changes durable and waits its delay; the answer, the fault a rule asks
-    /// for, and the event stream a `/__admin/events` request opens.
-    async fn answer(
-        &self,
-        request: &Request,
-    ) -> (mock_rest_core::Response, Option<Fault>, Option<FeedStream>) {
-        let space = match self.namespaces.pick(request) {
-            Ok(space) => space,
-            // A bad name (400), too many namespaces (507): nothing changes.
-            Err(error) => return (self.namespaces.refuse(&error, request), None, None),
-        };
-        // Counted before this namespace's lock is taken: each engine is locked on its own.
-        let listed = Engine::shows_namespaces(request).then(|| self.namespaces.counts());
-        let (mut outcome, mut failed, stream) = self
-            .step(&space, request, |engine| {
-                if let Some(listed) = listed {
-                    engine.set_namespaces(listed);
-                }
-                engine.handle(request, unix_now())
-            })
-            .await;
-        if let Some(forward) = outcome.forward.take() {
-            // Unless the changes before it could not be saved.
-            if failed.is_none() {
-                let upstream = match &self.proxy {
-                    Some(proxy) => proxy.send(&forward).await,
-                    None => Upstream::Unreachable {
-                        reason: "this server has no proxy client".to_owned(),
-                    },
-                };
-                (outcome, failed, _) = self
-                    .step(&space, request, |engine| {
-                        engine.proxied(request, forward, upstream, unix_now())
-                    })
-                    .await;
-            }
-        }
-        // The mock's latency: a timer, so the lock is free and other requests go on.
-        if !outcome.delay.is_zero() {
-            tokio::time::sleep(outcome.delay).await;
-        }
-        (failed.unwrap_or(outcome.response), outcome.fault, stream)
-    }
-
-    /// Runs the namespace's engine once, sends its events to the open
-    /// streams, and makes its changes durable: the outcome, the `503` to send
-    /// instead when the changes could not be saved, and the stream a
-    /// subscribe opens.
-    async fn step(
-        &self,
-        space: &Space,
-        request: &Request,
-        run: impl FnOnce(&mut Engine) -> Outcome,
-    ) -> (
-        Outcome,
-        Option<mock_rest_core::Response>,
-        Option<FeedStream>,
-    ) {
-        let (outcome, ticket, stream) = {
-            let mut engine = lock(&space.engine);
-            if let Some(storage) = space.durable.as_ref().and_then(|d| d.storage_changed()) {
-                engine.set_storage(storage);
-            }
-            let mut outcome = run(&mut engine);
-            // Under the lock: the streams get events in the engine's order,
-            // and a new stream misses none after its replay.
-            space.feed.publish(std::mem::take(&mut outcome.events));
-            let stream = match outcome.subscribe.take() {
-                Some(subscription) => {
-                    let limit = engine.config().max_subscribers;
-                    let stream = space.feed.subscribe(subscription, limit);
-                    if stream.is_none() {
-                        outcome.response =
-                            engine.error_response(&ApiError::TooManySubscribers { limit }, request);
-                    }
-                    stream
-                }
-                None => None,
-            };
-            // Appended under the engine's lock, so the journal has the engine's order.
-            let ticket = match &space.durable {
-                Some(durable) if !outcome.changes.is_empty() => {
-                    Some(durable.append(&outcome.changes))
-                }
-                _ => None,
-            };
-            (outcome, ticket, stream)
-        };
-        let mut failed = None;
-        if let (Some(ticket), Some(durable)) = (ticket, &space.durable) {
-            if !ticket.wait().await {
-                // Memory holds the change the files lack: undo it before answering.
-                let mut engine = lock(&space.engine);
-                durable.recover(&mut engine);
-                failed = Some(engine.error_response(&ApiError::StorageFailed, request));
-            }
-            if durable.wants_compaction() {
-                compact_in_background(Arc::clone(&space.engine), Arc::clone(durable));
-            }
-        }
-        (outcome, failed, stream)
     }
 }
 
@@ -434,35 +332,6 @@ fn write(res: &mut salvo::Response, mut response: mock_rest_core::Response) {
     let body = std::mem::take(&mut response.body);
     write_head(res, response);
     res.body(ResBody::Once(body.into()));
-}
-
-/// Renders the snapshot under the engine's lock (so it covers exactly the
-/// journal so far) and hands it to the flusher, off the async threads.
-pub fn compact_in_background(engine: SharedEngine, durable: Arc<Durable>) {
-    tokio::task::spawn_blocking(move || {
-        let engine = lock(&engine);
-        if durable.wants_compaction() {
-            let _ = durable.compact(engine.snapshot(), &engine.rule_changes());
-        }
-    });
-}
-
-/// Compacts now and waits until every acknowledged write is durable (in the
-/// new snapshot, or in the journal if the compaction failed).
-pub async fn compact_now(engine: &SharedEngine, durable: &Durable) -> bool {
-    let ticket = {
-        let mut engine = lock(engine);
-        // After a failed write, the snapshot must not hold it.
-        durable.recover(&mut engine);
-        durable.compact(engine.snapshot(), &engine.rule_changes())
-    };
-    ticket.wait().await
-}
-
-/// Locks the engine. A panic elsewhere cannot leave the store half-written
-/// (the engine applies each change whole), so a poisoned lock is still usable.
-pub(crate) fn lock(engine: &SharedEngine) -> std::sync::MutexGuard<'_, Engine> {
-    engine.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 #[cfg(test)]

@@ -280,7 +280,7 @@ impl Engine {
     /// items of `removing` bytes are replaced by items of `adding` bytes.
     pub(super) fn check_bytes(&self, removing: usize, adding: usize) -> Result<(), ApiError> {
         let limit = self.config.max_store_bytes;
-        let after = self.store.bytes().saturating_sub(removing);
+        let after = self.store.bytes().saturating_sub(removing) + self.others_bytes;
         if after.saturating_add(adding) > limit {
             return Err(ApiError::StoreBytesFull { limit });
         }
@@ -289,7 +289,7 @@ impl Engine {
 
     /// `507` unless a whole new store fits the limits.
     pub(super) fn check_store_fits(&self, store: &Store) -> Result<(), ApiError> {
-        if store.bytes() > self.config.max_store_bytes {
+        if store.bytes().saturating_add(self.others_bytes) > self.config.max_store_bytes {
             return Err(ApiError::StoreBytesFull {
                 limit: self.config.max_store_bytes,
             });

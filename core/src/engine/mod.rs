@@ -20,6 +20,7 @@ use crate::error::{message_body, ApiError};
 use crate::feed::{self, ChangeFeed, Subscription};
 use crate::ids::{content_seed, new_id, IdSource, SeededIds};
 use crate::journal::Journal;
+use crate::namespace::Listing;
 use crate::openapi;
 use crate::pages::{self, Storage};
 use crate::query::Patterns;
@@ -51,8 +52,9 @@ pub struct Engine {
     started: Duration,
     /// What the host's storage reports to `/health`, if it is not well.
     storage: Option<Storage>,
-    /// The host's namespaces and their item counts, for `/health` and `/`.
-    namespaces: Vec<(String, usize)>,
+    /// The item bytes the other namespaces hold: `MAX_STORE_BYTES` bounds
+    /// every namespace's together.
+    others_bytes: usize,
     /// The change feed: its sequence and the events kept for replay.
     feed: ChangeFeed,
     /// The subscription a `GET /__admin/events` being handled has accepted.
@@ -75,7 +77,7 @@ impl Engine {
             ids,
             started,
             storage: None,
-            namespaces: Vec::new(),
+            others_bytes: 0,
             feed: ChangeFeed::new(),
             subscribing: None,
             patterns: Patterns::default(),
@@ -128,18 +130,39 @@ impl Engine {
         self.storage = storage;
     }
 
-    /// Sets the namespaces a host with several holds, by name with their
-    /// item counts, which `/health` and the homepage list when there is more
-    /// than the default one. A host sets them before the requests for `/` and
-    /// `/health` ([`Engine::shows_namespaces`]).
-    pub fn set_namespaces(&mut self, namespaces: Vec<(String, usize)>) {
-        self.namespaces = namespaces;
+    /// Sets how many item bytes the other namespaces hold, which count
+    /// toward `MAX_STORE_BYTES` with this store's.
+    pub(crate) fn set_others_bytes(&mut self, bytes: usize) {
+        self.others_bytes = bytes;
     }
 
-    /// Whether the answer to `request` lists the namespaces (it is for `/`
-    /// or `/health`): a host computes them only then.
-    pub fn shows_namespaces(request: &Request) -> bool {
-        matches!(request.path.as_str(), "/" | "/health")
+    /// The bytes of item text the store holds.
+    pub(crate) fn store_bytes(&self) -> usize {
+        self.store.bytes()
+    }
+
+    /// The bytes the journal and the feed's replay ring hold.
+    pub(crate) fn history_bytes(&self) -> usize {
+        self.journal.bytes() + self.feed.ring_bytes()
+    }
+
+    /// Forgets the journal and the feed's replay ring (a client that
+    /// reconnects then gets `event: gap`); the feed's sequence goes on.
+    pub(crate) fn forget_history(&mut self) {
+        self.journal.clear();
+        self.feed.forget();
+    }
+
+    /// Starts again from `fresh` (an engine made from a new seed): its store,
+    /// rules and what reset restores, keeping this engine's journal, feed
+    /// sequence and storage health. Returns the `reset` event.
+    pub(crate) fn restart_from(&mut self, fresh: Engine) -> Vec<feed::Event> {
+        self.store = fresh.store;
+        self.initial = fresh.initial;
+        self.rules = fresh.rules;
+        self.initial_rules = fresh.initial_rules;
+        let changes = self.rebuild_changes();
+        self.feed.record(&Route::Reset, &Method::Post, &changes)
     }
 
     /// How many items the store holds, for a host's list of namespaces.
@@ -227,7 +250,14 @@ impl Engine {
     /// asks the host to forward it ([`Outcome::forward`]); the host then
     /// answers with what [`Engine::proxied`] makes of the target's answer.
     pub fn handle(&mut self, request: &Request, now: Duration) -> Outcome {
+        self.serve(request, now, &Listing::default())
+    }
+
+    /// [`Engine::handle`] within an endpoint, whose `listing` of namespaces
+    /// `/`, `/health` and `/__admin/namespaces` show.
+    pub(crate) fn serve(&mut self, request: &Request, now: Duration, listing: &Listing) -> Outcome {
         let mut changes = Vec::new();
+        let mut dropping = None;
         let mut delay = self.config.default_delay;
         let route = Route::parse_under(&request.path, &self.config.api_prefix)
             .map(|route| self.resolve(route));
@@ -264,7 +294,15 @@ impl Engine {
                 } else {
                     through = Some(headers);
                     (
-                        self.answer(&route, request, now, &mut delay, &mut changes),
+                        self.answer(
+                            &route,
+                            request,
+                            now,
+                            listing,
+                            &mut delay,
+                            &mut changes,
+                            &mut dropping,
+                        ),
                         Some(rule),
                     )
                 }
@@ -274,7 +312,15 @@ impl Engine {
                 Some(result) => (result, None),
             },
             rules::Step::Store => (
-                self.answer(&route, request, now, &mut delay, &mut changes),
+                self.answer(
+                    &route,
+                    request,
+                    now,
+                    listing,
+                    &mut delay,
+                    &mut changes,
+                    &mut dropping,
+                ),
                 None,
             ),
         };
@@ -305,6 +351,7 @@ impl Engine {
             events,
             subscribe,
             forward: None,
+            drop_namespace: dropping,
         }
     }
 
@@ -319,16 +366,19 @@ impl Engine {
     }
 
     /// The answer of the routes and the store.
+    #[allow(clippy::too_many_arguments)]
     fn answer(
         &mut self,
         route: &Result<Route, ApiError>,
         request: &Request,
         now: Duration,
+        listing: &Listing,
         delay: &mut Duration,
         changes: &mut Vec<Change>,
+        dropping: &mut Option<String>,
     ) -> Result<Response, ApiError> {
         match route {
-            Ok(route) => self.dispatch(route, request, now, delay, changes),
+            Ok(route) => self.dispatch(route, request, now, listing, delay, changes, dropping),
             Err(err) => Err(err.clone()),
         }
     }
@@ -337,14 +387,7 @@ impl Engine {
     /// answer bodiless. [`Engine::handle`] does this; a host that answers an
     /// error of its own ([`ApiError::to_response`]) calls it too.
     pub fn finish(&self, response: &mut Response, request: &Request) {
-        cors::add_headers(&self.config, response, request);
-        if request.method == Method::Head {
-            let length = response.body.len();
-            response.body.clear();
-            response
-                .headers
-                .push(("content-length", length.to_string()));
-        }
+        cors::finish(&self.config, response, request);
     }
 
     /// The whole store as snapshot JSON (`{"type": [items]}`), for a host that
@@ -359,13 +402,16 @@ impl Engine {
         self.initial = self.store.clone();
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn dispatch(
         &mut self,
         route: &Route,
         request: &Request,
         now: Duration,
+        listing: &Listing,
         delay: &mut Duration,
         changes: &mut Vec<Change>,
+        dropping: &mut Option<String>,
     ) -> Result<Response, ApiError> {
         let limit = self.config.max_uri_bytes;
         if request.path.len() + request.query.len() + 1 > limit {
@@ -409,7 +455,7 @@ impl Engine {
                     seq: self.feed.last(),
                 };
                 let mut page = pages::homepage(&self.config, elapsed, &self.store, &recent);
-                pages::add_namespaces_html(&mut page, &self.namespaces);
+                pages::add_namespaces_html(&mut page, listing);
                 Ok(respond(200, HTML, page.into_bytes()))
             }
             (Route::Snapshot, Method::Put) => self.put_snapshot(&request.body, changes),
@@ -428,6 +474,13 @@ impl Engine {
             (Route::Rules, Method::Delete) => Ok(self.clear_rules(changes)),
             (Route::Rules, _) => Ok(self.list_rules()),
             (Route::Rule { id }, _) => self.delete_rule(id, changes),
+            (Route::Namespaces, _) => Ok(respond(200, JSON, admin::namespaces(listing))),
+            (Route::Namespace { name }, _) => {
+                // The endpoint drops it once this answer is made.
+                let answer = admin::drop_namespace(name, listing)?;
+                *dropping = Some(name.clone());
+                Ok(answer)
+            }
             (Route::Events, method) => {
                 let (subscription, since) = feed::subscription(request)?;
                 let replay = self.feed.replay(since, &subscription);
@@ -447,7 +500,7 @@ impl Engine {
             (Route::Health, _) => {
                 let (status, mut doc) =
                     pages::health(name, version, elapsed, &self.store, self.storage.as_ref());
-                pages::add_namespaces(&mut doc, &self.namespaces);
+                pages::add_namespaces(&mut doc, listing);
                 Ok(respond(status, JSON, doc.to_string().into_bytes()))
             }
             (Route::OpenApi, _) => Ok(respond(

@@ -142,6 +142,7 @@ impl Engine {
             events,
             subscribe: None,
             forward: None,
+            drop_namespace: None,
         }
     }
 
