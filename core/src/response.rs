@@ -34,7 +34,12 @@ impl Response {
 /// where a new item or type goes, and when a type is forgotten, are explicit.
 /// Replaying a host's stored state is `CreateType` and `Create` in creation
 /// order (see [`Engine::rebuild_changes`](crate::Engine::rebuild_changes)).
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// With serde it reads and writes as an object tagged by `kind` in camel case
+/// (`{"kind": "create", "resource", "id", "item"}`), the form a JavaScript
+/// host stores.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(into = "Stored", try_from = "Stored")]
 pub enum Change {
     /// A resource type that did not exist, placed after every other type. Its
     /// first item follows as a `Create`; a type never exists without items.
@@ -104,6 +109,104 @@ pub enum Change {
     ClearRules,
 }
 
+/// A [`Change`] as it is read and written: an object tagged by `kind`, with
+/// only the members the kind has. Flat, so that its serde code stays small
+/// in the wasm.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Stored {
+    kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    resource: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    item: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rule: Option<String>,
+}
+
+impl From<Change> for Stored {
+    fn from(change: Change) -> Self {
+        let (kind, resource, id, item, rule) = match change {
+            Change::CreateType { resource } => ("createType", Some(resource), None, None, None),
+            Change::Create { resource, id, item } => {
+                ("create", Some(resource), Some(id), Some(item), None)
+            }
+            Change::Replace { resource, id, item } => {
+                ("replace", Some(resource), Some(id), Some(item), None)
+            }
+            Change::Delete { resource, id } => ("delete", Some(resource), Some(id), None, None),
+            Change::DropType { resource } => ("dropType", Some(resource), None, None, None),
+            Change::ClearAll => ("clearAll", None, None, None, None),
+            Change::PutSingle { resource, item } => {
+                ("putSingle", Some(resource), None, Some(item), None)
+            }
+            Change::PutRule { id, rule } => ("putRule", None, Some(id), None, Some(rule)),
+            Change::DeleteRule { id } => ("deleteRule", None, Some(id), None, None),
+            Change::ClearRules => ("clearRules", None, None, None, None),
+        };
+        Self {
+            kind: kind.to_owned(),
+            resource,
+            id,
+            item,
+            rule,
+        }
+    }
+}
+
+impl TryFrom<Stored> for Change {
+    type Error = String;
+
+    fn try_from(stored: Stored) -> Result<Self, String> {
+        let Stored {
+            kind,
+            resource,
+            id,
+            item,
+            rule,
+        } = stored;
+        let missing = |field: &str| format!("a `{kind}` change has no `{field}`");
+        let resource = || resource.clone().ok_or_else(|| missing("resource"));
+        let id = || id.clone().ok_or_else(|| missing("id"));
+        let item = || item.clone().ok_or_else(|| missing("item"));
+        Ok(match kind.as_str() {
+            "createType" => Change::CreateType {
+                resource: resource()?,
+            },
+            "create" => Change::Create {
+                resource: resource()?,
+                id: id()?,
+                item: item()?,
+            },
+            "replace" => Change::Replace {
+                resource: resource()?,
+                id: id()?,
+                item: item()?,
+            },
+            "delete" => Change::Delete {
+                resource: resource()?,
+                id: id()?,
+            },
+            "dropType" => Change::DropType {
+                resource: resource()?,
+            },
+            "clearAll" => Change::ClearAll,
+            "putSingle" => Change::PutSingle {
+                resource: resource()?,
+                item: item()?,
+            },
+            "putRule" => Change::PutRule {
+                id: id()?,
+                rule: rule.clone().ok_or_else(|| missing("rule"))?,
+            },
+            "deleteRule" => Change::DeleteRule { id: id()? },
+            "clearRules" => Change::ClearRules,
+            other => return Err(format!("a change of unknown kind `{other}`")),
+        })
+    }
+}
+
 /// The result of handling one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
@@ -154,6 +257,62 @@ impl Outcome {
             subscribe: None,
             forward: None,
             drop_namespace: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changes_read_back_as_they_are_written_tagged_by_kind() {
+        let changes = vec![
+            Change::CreateType {
+                resource: "p".into(),
+            },
+            Change::Create {
+                resource: "p".into(),
+                id: "1".into(),
+                item: r#"{"a":1}"#.into(),
+            },
+            Change::Replace {
+                resource: "p".into(),
+                id: "1".into(),
+                item: "{}".into(),
+            },
+            Change::Delete {
+                resource: "p".into(),
+                id: "1".into(),
+            },
+            Change::DropType {
+                resource: "p".into(),
+            },
+            Change::ClearAll,
+            Change::PutSingle {
+                resource: "me".into(),
+                item: "{}".into(),
+            },
+            Change::PutRule {
+                id: "r".into(),
+                rule: "{}".into(),
+            },
+            Change::DeleteRule { id: "r".into() },
+            Change::ClearRules,
+        ];
+        let text = serde_json::to_string(&changes).unwrap();
+        assert!(text.starts_with(r#"[{"kind":"createType","resource":"p"},{"kind":"create","resource":"p","id":"1","item":"{\"a\":1}"}"#), "{text}");
+        let back: Vec<Change> = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, changes);
+        for (bad, why) in [
+            (
+                r#"{"kind":"create","resource":"p","id":"1"}"#,
+                "has no `item`",
+            ),
+            (r#"{"kind":"explode"}"#, "unknown kind `explode`"),
+        ] {
+            let err = serde_json::from_str::<Change>(bad).unwrap_err().to_string();
+            assert!(err.contains(why), "{bad}: {err}");
         }
     }
 }

@@ -119,7 +119,7 @@ impl Hosted {
                 Effect::Forward(ticket, forward) => {
                     carried.next = Some(Next::Forward(ticket, forward))
                 }
-                Effect::Drop => carried.next = Some(Next::Drop),
+                Effect::Drop(_) => carried.next = Some(Next::Drop),
                 Effect::Respond(response) => carried.next = Some(Next::Respond(response)),
                 Effect::Stream(id, response) => {
                     let notify = Arc::new(Notify::new());

@@ -551,9 +551,6 @@
                 } else if (name === 'RULES') {
                     if (!(value.v in fixtures)) return { status: 'skip', message: `rules ${value.v} were not given`, skipped };
                     options.rules = fixtures[value.v];
-                } else if (name === 'MAX_NAMESPACES') {
-                    // A host setting natively; startMock takes it for the namespaces made within the case's.
-                    options.maxNamespaces = value.v;
                 } else {
                     // The engine takes its settings by their contract names, and refuses unknown ones.
                     options[name] = value.v;

@@ -160,7 +160,7 @@ impl CoreTarget {
                     }
                     // This runner is a host too: it waits as the engine says.
                     Effect::Wait(delay) => std::thread::sleep(delay),
-                    Effect::Drop => return Err("the mock dropped the connection".to_owned()),
+                    Effect::Drop(_) => return Err("the mock dropped the connection".to_owned()),
                     Effect::Respond(response) => {
                         return Ok(Answered {
                             response,

@@ -27,7 +27,7 @@ use crate::request::Request;
 use crate::response::{Change, Response};
 use crate::rules::Fault;
 use output::{Effect, Output, Publication, Ticket};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 use streams::{StreamId, StreamRead, Streams};
 
@@ -108,7 +108,8 @@ pub struct Endpoint {
     /// The item text of every namespace, in bytes.
     store_bytes: usize,
     streams: Streams,
-    waiting: BTreeMap<Ticket, Waiting>,
+    /// By ticket, in order (tickets only grow).
+    waiting: VecDeque<(Ticket, Waiting)>,
     next_ticket: u64,
     /// Requests handled so far (the order of [`Space::used`]).
     uses: u64,
@@ -135,7 +136,7 @@ impl Endpoint {
             listing: Listing::default(),
             store_bytes: 0,
             streams: Streams::default(),
-            waiting: BTreeMap::new(),
+            waiting: VecDeque::new(),
             next_ticket: 0,
             uses: 0,
         };
@@ -218,12 +219,39 @@ impl Endpoint {
         }
     }
 
+    /// Drops every namespace, each with its store, rules, journal and
+    /// streams (ended, and woken by the effects returned); the next request
+    /// to each makes it again from the seed.
+    pub fn clear(&mut self) -> Output {
+        let mut out = Output::default();
+        let names: Vec<String> = self.spaces.keys().cloned().collect();
+        for name in names {
+            self.drop_namespace(&name, &mut out);
+        }
+        out
+    }
+
     /// Drops a namespace the host could not keep (its storage could not be
     /// made); its streams are ended, and woken by the effects returned.
     pub fn remove(&mut self, namespace: &str) -> Output {
         let mut out = Output::default();
         self.drop_namespace(namespace, &mut out);
         out
+    }
+
+    /// The changes that rebuild a namespace's store and rules from nothing
+    /// ([`Engine::rebuild_changes`]), for a host that stores it whole.
+    pub fn changes_of(&self, namespace: &str) -> Option<Vec<Change>> {
+        self.spaces
+            .get(namespace)
+            .map(|space| space.engine.rebuild_changes())
+    }
+
+    /// A namespace's store as snapshot JSON (`{"type": [items]}`).
+    pub fn snapshot_of(&self, namespace: &str) -> Option<Vec<u8>> {
+        self.spaces
+            .get(namespace)
+            .map(|space| space.engine.snapshot())
     }
 
     /// Tells the endpoint that a host changed a namespace's store itself
@@ -275,7 +303,10 @@ impl Endpoint {
     /// to): the answer the namespace makes of it, recorded and journaled.
     pub fn handle_upstream(&mut self, ticket: Ticket, upstream: Upstream, now: Duration) -> Output {
         let mut out = Output::default();
-        let Some(waiting) = self.waiting.remove(&ticket) else {
+        let found = self
+            .waiting
+            .binary_search_by_key(&ticket, |(ticket, _)| *ticket);
+        let Some((_, waiting)) = found.ok().and_then(|at| self.waiting.remove(at)) else {
             let gone = ApiError::Unavailable {
                 reason: "The request sent to PROXY_TARGET is no longer known (too many were waiting, or the mock started again).".to_owned(),
             };
@@ -402,7 +433,7 @@ impl Endpoint {
                     name.as_str() != DEFAULT_NAMESPACE
                         && now.saturating_sub(space.last_used) >= idle
                         && self.streams.count_in(name) == 0
-                        && !self.waiting.values().any(|w| &w.namespace == *name)
+                        && !self.waiting.iter().any(|(_, w)| &w.namespace == *name)
                 })
                 .min_by_key(|(_, space)| space.used)
                 .map(|(name, _)| name.clone());
@@ -444,7 +475,7 @@ impl Endpoint {
             .saturating_sub(self.listing.bytes_of(namespace));
         self.listing.remove(namespace);
         self.waiting
-            .retain(|_, waiting| waiting.namespace != namespace);
+            .retain(|(_, waiting)| waiting.namespace != namespace);
         let ended = self.streams.end_namespace(namespace);
         out.push(Effect::Forget {
             namespace: namespace.to_owned(),
@@ -529,16 +560,16 @@ impl Endpoint {
             let mut held = forward.clone();
             held.body = Vec::new();
             forward.rule_headers = Vec::new();
-            self.waiting.insert(
+            self.waiting.push_back((
                 ticket,
                 Waiting {
                     namespace: namespace.to_owned(),
                     request: kept,
                     forward: held,
                 },
-            );
+            ));
             while self.waiting.len() > MAX_FORWARDS {
-                self.waiting.pop_first();
+                self.waiting.pop_front();
             }
             out.push(Effect::Forward(ticket, forward));
             return;
@@ -560,7 +591,7 @@ impl Endpoint {
             out.push(Effect::Wait(delay));
         }
         match fault {
-            Some(Fault::Reset) => out.push(Effect::Drop),
+            Some(Fault::Reset) => out.push(Effect::Drop(response)),
             _ => out.push(Effect::Respond(response)),
         }
     }

@@ -70,8 +70,10 @@ pub enum Effect {
     Forward(Ticket, Forward),
     /// Wait this long before what follows (a timer; never block other requests).
     Wait(Duration),
-    /// Close the connection without an answer (a rule's `reset` fault).
-    Drop,
+    /// Close the connection without an answer (a rule's `reset` fault). A
+    /// host that cannot close it unanswered (a Worker) sends this answer cut
+    /// short.
+    Drop(Response),
     /// Send this answer.
     Respond(Response),
     /// Send this answer's status, headers and body, then keep the
@@ -92,6 +94,14 @@ pub struct Output {
 }
 
 impl Output {
+    /// An output that only answers, for a host that refuses a request before
+    /// the endpoint sees it (a body that did not arrive whole, say).
+    pub fn responding(response: Response) -> Self {
+        let mut output = Self::default();
+        output.push(Effect::Respond(response));
+        output
+    }
+
     pub(crate) fn push(&mut self, effect: Effect) {
         self.effects.push_back(effect);
     }

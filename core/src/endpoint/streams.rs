@@ -11,7 +11,7 @@
 
 use crate::config::FEED_BUFFER_BYTES;
 use crate::feed::{Event, Subscription, OVERFLOW};
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 /// One open event stream, as the host and the [`Endpoint`](crate::Endpoint)
@@ -83,7 +83,8 @@ impl Index {
 #[derive(Debug, Default)]
 pub(crate) struct Streams {
     next: u64,
-    open: BTreeMap<StreamId, Stream>,
+    /// By id, in order (ids only grow): a vector is smaller in the wasm than a map.
+    open: Vec<(StreamId, Stream)>,
     indexes: HashMap<String, Index>,
 }
 
@@ -101,7 +102,7 @@ impl Streams {
             .entry(namespace.to_owned())
             .or_default()
             .add(id, &subscription);
-        self.open.insert(
+        self.open.push((
             id,
             Stream {
                 namespace: namespace.to_owned(),
@@ -110,8 +111,12 @@ impl Streams {
                 queued: 0,
                 ended: false,
             },
-        );
+        ));
         id
+    }
+
+    fn get_mut(&mut self, id: StreamId) -> Option<&mut Stream> {
+        find(&mut self.open, id)
     }
 
     /// Queues a namespace's events for every stream that wants them, and
@@ -146,7 +151,7 @@ impl Streams {
                     .collect(),
             };
             for id in wanting {
-                let Some(stream) = self.open.get_mut(&id) else {
+                let Some(stream) = find(&mut self.open, id) else {
                     continue;
                 };
                 if stream.ended {
@@ -171,7 +176,7 @@ impl Streams {
     /// What a stream has to send now. An ended stream is forgotten once
     /// read; an unknown one reads as ended.
     pub(crate) fn read(&mut self, id: StreamId) -> StreamRead {
-        let Some(stream) = self.open.get_mut(&id) else {
+        let Some(stream) = self.get_mut(id) else {
             return StreamRead {
                 chunks: Vec::new(),
                 end: true,
@@ -188,9 +193,10 @@ impl Streams {
 
     /// Forgets a stream (its client went away, or the host ended it).
     pub(crate) fn close(&mut self, id: StreamId) {
-        let Some(stream) = self.open.remove(&id) else {
+        let Ok(at) = self.open.binary_search_by_key(&id, |(id, _)| *id) else {
             return;
         };
+        let (_, stream) = self.open.remove(at);
         if let Some(index) = self.indexes.get_mut(&stream.namespace) {
             index.remove(id, &stream.subscription);
             if index.is_empty() {
@@ -216,10 +222,16 @@ impl Streams {
     /// How many streams of a namespace are open.
     pub(crate) fn count_in(&self, namespace: &str) -> usize {
         self.open
-            .values()
-            .filter(|stream| stream.namespace == namespace)
+            .iter()
+            .filter(|(_, stream)| stream.namespace == namespace)
             .count()
     }
+}
+
+/// A stream by its id, in streams kept in order of their ids.
+fn find(open: &mut [(StreamId, Stream)], id: StreamId) -> Option<&mut Stream> {
+    let at = open.binary_search_by_key(&id, |(id, _)| *id).ok()?;
+    Some(&mut open[at].1)
 }
 
 #[cfg(test)]
