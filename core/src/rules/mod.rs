@@ -292,6 +292,8 @@ impl Rules {
         skip: impl Fn(&str) -> bool,
     ) -> Option<Result<Rule, ApiError>> {
         let mut best: Option<usize> = None;
+        // The path's segments, decoded once for every rule that has a pattern.
+        let mut path = None;
         for (n, rule) in self
             .list
             .iter()
@@ -302,7 +304,7 @@ impl Rules {
                 let current = &self.list[b];
                 (rule.priority, rule.seq) > (current.priority, current.seq)
             });
-            if better && rule.matcher.matches(request, parsed) {
+            if better && rule.matcher.matches(request, &mut path, parsed) {
                 best = Some(n);
             }
         }
@@ -621,7 +623,12 @@ fn check_respond(value: &Value, field: &str, limits: Limits) -> Result<Respond, 
 }
 
 impl Matcher {
-    fn matches(&self, request: &Request, parsed: &mut Option<Option<Value>>) -> bool {
+    fn matches(
+        &self,
+        request: &Request,
+        path: &mut Option<Vec<String>>,
+        parsed: &mut Option<Option<Value>>,
+    ) -> bool {
         if let Some(method) = &self.method {
             let asked = request.method.as_str();
             let head_as_get = request.method == Method::Head && method == "GET";
@@ -629,12 +636,11 @@ impl Matcher {
                 return false;
             }
         }
-        if self
-            .path
-            .as_ref()
-            .is_some_and(|p| !p.matches(&request.path))
-        {
-            return false;
+        if let Some(pattern) = &self.path {
+            let segments = path.get_or_insert_with(|| segments(&request.path));
+            if !pattern.matches(segments) {
+                return false;
+            }
         }
         if !self.query.is_empty() {
             let query: Vec<(String, String)> = form_urlencoded::parse(request.query.as_bytes())
