@@ -18,6 +18,7 @@ use crate::error::message_body;
 use crate::response::{Change, Outcome, Response};
 use crate::rules::Template;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::time::Duration;
 
 /// Headers that belong to one connection, never forwarded either way (RFC
@@ -78,7 +79,7 @@ pub struct Forward {
     pub target: String,
     /// The rule that let the request through, its headers and the delay.
     pub(crate) rule: Option<String>,
-    pub(crate) rule_headers: Vec<(&'static str, String)>,
+    pub(crate) rule_headers: Vec<(String, String)>,
     pub(crate) delay: Duration,
 }
 
@@ -174,7 +175,7 @@ impl Forward {
 fn failure(status: u16, message: &str) -> Response {
     Response {
         status,
-        headers: vec![("content-type", "application/json".to_owned())],
+        headers: vec![("content-type".into(), "application/json".to_owned())],
         body: message_body(message),
     }
 }
@@ -217,7 +218,7 @@ pub(crate) fn answer(forward: &Forward, upstream: &Upstream) -> Response {
 /// The target's headers that go back to the client: not the hop-by-hop
 /// ones, not `Content-Length` (the host frames the body) and not CORS (the
 /// mock sets its own). A name that cannot be a header is dropped.
-fn kept_headers(headers: &[(String, String)]) -> Vec<(&'static str, String)> {
+fn kept_headers(headers: &[(String, String)]) -> Vec<(Cow<'static, str>, String)> {
     let pairs = headers.iter().map(|(n, v)| (n.as_str(), v.as_str()));
     let connection = connection_tokens(pairs);
     headers
@@ -225,7 +226,9 @@ fn kept_headers(headers: &[(String, String)]) -> Vec<(&'static str, String)> {
         .filter(|(name, _)| !is_hop_by_hop(name, &connection))
         .filter_map(|(name, value)| {
             let value: String = value.chars().filter(|c| !c.is_control()).collect();
-            crate::rules::intern(name).ok().map(|name| (name, value))
+            crate::rules::answer_name(name)
+                .ok()
+                .map(|name| (name.into(), value))
         })
         .collect()
 }
@@ -274,14 +277,15 @@ pub(crate) fn recording(
     }
     let mut headers = Map::new();
     for (name, value) in &response.headers {
-        if NOT_RECORDED.contains(name) || !plain(value) {
+        let name = name.as_ref();
+        if NOT_RECORDED.contains(&name) || !plain(value) {
             continue;
         }
-        let joined = match headers.get(*name) {
+        let joined = match headers.get(name) {
             Some(Value::String(before)) => format!("{before}, {value}"),
             _ => value.clone(),
         };
-        headers.insert((*name).to_owned(), Value::String(joined));
+        headers.insert(name.to_owned(), Value::String(joined));
     }
     let mut respond = Map::new();
     respond.insert("status".into(), Value::from(status));
@@ -367,7 +371,7 @@ mod tests {
         };
         let response = answer(&forward, &upstream);
         assert_eq!(response.status, 503);
-        assert_eq!(response.headers, [("retry-after", "7".to_owned())]);
+        assert_eq!(response.headers, [("retry-after".into(), "7".to_owned())]);
         let timed_out = answer(&forward, &Upstream::TimedOut);
         assert_eq!(timed_out.status, 504);
         assert!(String::from_utf8_lossy(&timed_out.body)
@@ -398,9 +402,9 @@ mod tests {
         let response = Response {
             status: 200,
             headers: vec![
-                ("content-type", "application/json".to_owned()),
-                ("date", "now".to_owned()),
-                ("x-total-count", "1".to_owned()),
+                ("content-type".into(), "application/json".to_owned()),
+                ("date".into(), "now".to_owned()),
+                ("x-total-count".into(), "1".to_owned()),
             ],
             body: br#"[{"n":1.50}]"#.to_vec(),
         };

@@ -30,7 +30,7 @@ pub(super) enum Step {
     /// A rule lets the request through to the store, with headers and a delay.
     Through {
         rule: String,
-        headers: Vec<(&'static str, String)>,
+        headers: Vec<(String, String)>,
         delay: Option<Duration>,
     },
 }
@@ -191,17 +191,17 @@ pub(crate) fn put_change(listed: &Value) -> Change {
 }
 
 /// Puts a rule's headers on a response, each in place of any of its name.
-pub(super) fn set_headers(response: &mut Response, headers: Vec<(&'static str, String)>) {
+pub(super) fn set_headers(response: &mut Response, headers: Vec<(String, String)>) {
     for (name, value) in headers {
         response.headers.retain(|(n, _)| *n != name);
-        response.headers.push((name, value));
+        response.headers.push((name.into(), value));
     }
 }
 
 fn render_headers(
     rule: &Rule,
     context: &mut Context<'_>,
-) -> Result<Vec<(&'static str, String)>, Overflow> {
+) -> Result<Vec<(String, String)>, Overflow> {
     rule.respond
         .headers
         .iter()
@@ -211,7 +211,7 @@ fn render_headers(
             // A header value carries no control characters, and HTTP drops
             // the spaces around it: every host sends the same.
             value.retain(|c| !c.is_control());
-            Ok((*name, value.trim().to_owned()))
+            Ok((name.clone(), value.trim().to_owned()))
         })
         .collect()
 }
@@ -362,6 +362,37 @@ mod tests {
         );
         assert_eq!(big.response.status, 413);
         assert_eq!(engine.rules.len(), 0, "both matches counted");
+    }
+
+    #[test]
+    fn header_names_go_with_the_rules_that_use_them() {
+        let mut engine = engine(Config::default());
+        // More distinct names, in all, than any one table of names could hold.
+        for n in 0..1_100 {
+            let rule = format!(
+                r#"{{"id":"r","match":{{"headers":{{"X-Asked-{n}":"1"}}}},"respond":{{"status":204,"headers":{{"X-Set-{n}":"1"}}}}}}"#
+            );
+            let added = send(&mut engine, Method::Post, "/__admin/rules", &rule);
+            assert_eq!(added.response.status, 201, "rule {n}");
+            let deleted = send(&mut engine, Method::Delete, "/__admin/rules/r", "");
+            assert_eq!(deleted.response.status, 200);
+        }
+        let used_up = r#"{"respond":{"status":204,"headers":{"X-Once":"1"}},"times":1}"#;
+        send(&mut engine, Method::Post, "/__admin/rules", used_up);
+        assert_eq!(
+            send(&mut engine, Method::Get, "/a", "").response.status,
+            204
+        );
+        let rule =
+            r#"{"match":{"path":"/down"},"respond":{"status":503,"headers":{"Retry-After":"5"}}}"#;
+        assert_eq!(
+            send(&mut engine, Method::Post, "/__admin/rules", rule)
+                .response
+                .status,
+            201
+        );
+        let down = send(&mut engine, Method::Get, "/down", "");
+        assert_eq!(down.response.header("retry-after"), Some("5"));
     }
 
     #[test]

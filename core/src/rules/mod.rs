@@ -17,12 +17,14 @@ mod names;
 mod pattern;
 mod template;
 
-pub(crate) use names::intern;
+pub(crate) use names::answer_name;
+use names::MAX_RULE_HEADERS;
 pub use pattern::segments;
 pub use template::{Context, Overflow, Template};
 
 use crate::controls::MAX_DELAY;
 use crate::error::ApiError;
+use crate::proxy::RECORDED_PREFIX;
 use crate::request::{Method, Request};
 use crate::route::check_name;
 use body::BodyPattern;
@@ -68,7 +70,7 @@ pub struct Respond {
     /// `status`; with no status and no fault, the request goes through.
     pub status: Option<u16>,
     /// `headers`, names lower-cased.
-    pub headers: Vec<(&'static str, Template)>,
+    pub headers: Vec<(String, Template)>,
     /// `json` or `body`.
     pub payload: Payload,
     /// `delay_ms`.
@@ -155,6 +157,10 @@ impl Rules {
     /// optionally an `id`) and adds it. `prefix` goes in front of field names
     /// in errors (`[3].` for the fourth rule of a file). Returns the rule as
     /// listed.
+    ///
+    /// `MAX_RULES` bounds the recorded rules (their ids start with
+    /// [`RECORDED_PREFIX`]) and the others each on their own, so recording
+    /// never takes the room of the rules a user adds.
     pub fn add(
         &mut self,
         value: &Value,
@@ -162,12 +168,18 @@ impl Rules {
         limits: Limits,
         new_id: &mut dyn FnMut() -> String,
     ) -> Result<Value, ApiError> {
-        if self.list.len() >= limits.max_rules {
+        let rule = self.check(value, prefix, limits, new_id)?;
+        let recorded = rule.is_recorded();
+        let alike = self
+            .list
+            .iter()
+            .filter(|other| other.is_recorded() == recorded)
+            .count();
+        if alike >= limits.max_rules {
             return Err(ApiError::TooManyRules {
                 limit: limits.max_rules,
             });
         }
-        let rule = self.check(value, prefix, limits, new_id)?;
         let listed = rule.render();
         self.list.push(rule);
         self.next_seq += 1;
@@ -216,6 +228,20 @@ impl Rules {
         };
         let matcher = check_match(&given_match, &field("match"))?;
         let respond = check_respond(&given_respond, &field("respond"), limits)?;
+        let named = matcher.headers.len() + respond.headers.len();
+        if named > MAX_RULE_HEADERS {
+            let over = if matcher.headers.len() > MAX_RULE_HEADERS {
+                "match.headers"
+            } else {
+                "respond.headers"
+            };
+            return Err(bad(
+                &field(over),
+                format!(
+                    "the rule names {named} headers; a rule names at most {MAX_RULE_HEADERS}, in match.headers and respond.headers together"
+                ),
+            ));
+        }
         let times = match top.get("times") {
             None | Some(Value::Null) => None,
             Some(times) => match times.as_u64() {
@@ -395,6 +421,11 @@ impl Rules {
 }
 
 impl Rule {
+    /// Whether the rule is a recording of the proxy target's answer.
+    fn is_recorded(&self) -> bool {
+        self.id.starts_with(RECORDED_PREFIX)
+    }
+
     /// The rule as `GET /__admin/rules` lists it: `times` is what is left.
     fn render(&self) -> Value {
         let mut out = Map::new();
@@ -490,11 +521,19 @@ fn check_match(value: &Value, field: &str) -> Result<Matcher, ApiError> {
             ))
         }
     };
+    let headers = pairs(members.get("headers"), &sub("headers"))?
+        .into_iter()
+        .map(|(name, value)| {
+            let here = format!("{}.{name}", sub("headers"));
+            let name = names::request_name(&name).map_err(|reason| bad(&here, reason))?;
+            Ok((name, value))
+        })
+        .collect::<Result<_, ApiError>>()?;
     Ok(Matcher {
         method,
         path,
         query: pairs(members.get("query"), &sub("query"))?,
-        headers: pairs(members.get("headers"), &sub("headers"))?,
+        headers,
         body: members
             .get("body")
             .map(|body| BodyPattern::compile(body).map_err(|reason| bad(&sub("body"), reason)))
@@ -548,9 +587,9 @@ fn check_respond(value: &Value, field: &str, limits: Limits) -> Result<Respond, 
             .iter()
             .map(|(name, value)| {
                 let here = format!("{}.{name}", sub("headers"));
-                let interned = names::intern(name).map_err(|reason| bad(&here, reason))?;
+                let name = names::answer_name(name).map_err(|reason| bad(&here, reason))?;
                 let text = scalar_text(value, &here)?;
-                Ok((interned, template(&text, &here)?))
+                Ok((name, template(&text, &here)?))
             })
             .collect::<Result<_, ApiError>>()?,
         Some(_) => return Err(bad(&sub("headers"), "must be an object of names to values")),
@@ -746,13 +785,61 @@ mod tests {
     }
 
     #[test]
-    fn the_limit_is_507() {
+    fn the_limit_is_507_for_recorded_rules_and_others_each() {
         let mut rules = Rules::default();
         for _ in 0..3 {
             add(&mut rules, json!({"respond": {"status": 204}})).unwrap();
         }
         let err = add(&mut rules, json!({"respond": {"status": 204}})).unwrap_err();
         assert_eq!(err.status(), 507);
+        for n in 0..3 {
+            let id = format!("{RECORDED_PREFIX}{n}");
+            add(&mut rules, json!({"id": id, "respond": {"status": 204}})).unwrap();
+        }
+        let err = add(
+            &mut rules,
+            json!({"id": "recorded-3", "respond": {"status": 204}}),
+        )
+        .unwrap_err();
+        assert_eq!(err.status(), 507);
+        assert_eq!(rules.len(), 6);
+    }
+
+    #[test]
+    fn a_rule_names_at_most_100_headers_of_128_bytes() {
+        let names = |n: usize, prefix: &str| -> Map<String, Value> {
+            (0..n)
+                .map(|i| (format!("{prefix}-{i}"), json!("1")))
+                .collect()
+        };
+        let mut rules = Rules::default();
+        let rule = |matched: usize, set: usize| {
+            json!({"match": {"headers": names(matched, "X-Q")},
+                   "respond": {"status": 204, "headers": names(set, "X-A")}})
+        };
+        add(&mut rules, rule(60, 40)).unwrap();
+        assert_eq!(
+            field_of(add(&mut rules, rule(60, 41)).unwrap_err()),
+            "respond.headers"
+        );
+        assert_eq!(
+            field_of(add(&mut rules, rule(101, 0)).unwrap_err()),
+            "match.headers"
+        );
+        let long = "X".repeat(129);
+        let err = add(
+            &mut rules,
+            json!({"match": {"headers": {long.clone(): "1"}}, "respond": {"status": 204}}),
+        )
+        .unwrap_err();
+        assert_eq!(field_of(err), format!("match.headers.{long}"));
+        let err = add(
+            &mut rules,
+            json!({"match": {"headers": {"bad name": "1"}}, "respond": {"status": 204}}),
+        )
+        .unwrap_err();
+        assert_eq!(field_of(err), "match.headers.bad name");
+        assert_eq!(rules.len(), 1);
     }
 
     #[test]
