@@ -9,9 +9,7 @@ use crate::ids::new_id;
 use crate::request::{Method, Request};
 use crate::response::{Change, Response};
 use crate::route::Route;
-use crate::rules::{
-    parse_body, segments, Context, Fault, FaultKind, Limits, Overflow, Payload, Rule, Rules,
-};
+use crate::rules::{parse_body, Context, Fault, FaultKind, Limits, Overflow, Payload, Rule, Rules};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -97,9 +95,10 @@ impl Engine {
         respond(200, JSON, format!("{{\"deleted\":{deleted}}}").into_bytes())
     }
 
-    /// Finds the rule for a request and says what it does. `/__admin` paths
-    /// and `OPTIONS` (CORS preflights) are never matched, and a request over
-    /// the URI or body limit gets its `414` or `413` from the store's path.
+    /// Finds the rule for a request and says what it does. The mock's own
+    /// paths ([`mocks_own`]) and `OPTIONS` (CORS preflights) are never
+    /// matched, and a request over the URI or body limit gets its `414` or
+    /// `413` from the store's path.
     /// A matching rule still needs the token where the path does; without
     /// it the answer is `401` and the rule counts nothing.
     pub(super) fn rule_step(
@@ -116,10 +115,7 @@ impl Engine {
         let over_limits = request.body_too_large
             || request.body.len() > config.max_body_bytes
             || request.path.len() + request.query.len() + 1 > config.max_uri_bytes;
-        let admin_path = segments(&request.path)
-            .first()
-            .is_some_and(|first| first == "__admin");
-        if self.rules.len() == 0 || request.method == Method::Options || admin_path || over_limits {
+        if request.method == Method::Options || mocks_own(&request.path) || over_limits {
             return Step::Store;
         }
         let (public, admin) = route.as_ref().map_or((false, false), |route| {
@@ -180,6 +176,17 @@ impl Engine {
             fault: None,
         })
     }
+}
+
+/// Whether a path is the mock's own, which no rule answers: `/__admin/...`
+/// (its first segment read decoded too), so that a rule on `/**` cannot lock
+/// anyone out of removing it; `/health` and `/`, so that one cannot take the
+/// instance out of a load balancer's pool (which asks either); and
+/// `/openapi.json`. The same paths are never proxied.
+fn mocks_own(path: &str) -> bool {
+    let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
+    crate::proxy::is_local(path)
+        || percent_encoding::percent_decode_str(first).decode_utf8_lossy() == "__admin"
 }
 
 /// The change that stores a rule as listed.
