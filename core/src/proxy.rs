@@ -58,7 +58,8 @@ fn connection_tokens<'a>(headers: impl Iterator<Item = (&'a str, &'a str)>) -> V
 /// A request for the host to send to the proxy target.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Forward {
-    /// The whole URL: the target, then the request's path and query as they came.
+    /// The whole URL: the target, then the request's path (as
+    /// [`forwarded_path`] makes it) and query as it came.
     pub url: String,
     /// The method, as it came.
     pub method: String,
@@ -140,7 +141,7 @@ impl Forward {
             })
             .cloned()
             .collect();
-        let mut url = format!("{target}{}", request.path);
+        let mut url = format!("{target}{}", forwarded_path(&request.path));
         if !request.query.is_empty() {
             url.push('?');
             url.push_str(&request.query);
@@ -169,6 +170,54 @@ impl Forward {
                 self.target
             ),
         )
+    }
+}
+
+/// The path a request is forwarded with, below the target's own path: the
+/// request's path as it came, but with its dot segments resolved as a URL
+/// parser resolves them (`.`, `..`, and their forms with `%2e`), a `..` past
+/// the first segment dropped, so that no path reaches above the target's
+/// (`/api/../../x` under `http://h/v1` is `http://h/v1/x`, never
+/// `http://h/x`); and with `\` and `#` percent-encoded, which a `fetch`
+/// runtime would otherwise read as `/` and as the start of a fragment. A path
+/// that does not start with `/` (such as `*`) gets one.
+pub fn forwarded_path(path: &str) -> Cow<'_, str> {
+    let plain = path.starts_with('/')
+        && !path.contains(['\\', '#'])
+        && !path.split('/').any(|segment| dots(segment) > 0);
+    if plain {
+        return Cow::Borrowed(path);
+    }
+    let escaped = path.replace('\\', "%5C").replace('#', "%23");
+    let rest = escaped.strip_prefix('/').unwrap_or(&escaped);
+    let segments: Vec<&str> = rest.split('/').collect();
+    let mut kept: Vec<&str> = Vec::with_capacity(segments.len());
+    for (at, segment) in segments.iter().enumerate() {
+        let last = at + 1 == segments.len();
+        match dots(segment) {
+            0 => kept.push(segment),
+            dots => {
+                if dots == 2 {
+                    kept.pop();
+                }
+                // A dot segment at the end leaves the path ending in `/`.
+                if last {
+                    kept.push("");
+                }
+            }
+        }
+    }
+    Cow::Owned(format!("/{}", kept.join("/")))
+}
+
+/// 1 for a `.` segment, 2 for a `..` one (either with a dot written `%2e`, in
+/// any case), 0 for any other.
+fn dots(segment: &str) -> usize {
+    let lower = segment.to_ascii_lowercase();
+    match lower.as_str() {
+        "." | "%2e" => 1,
+        ".." | ".%2e" | "%2e." | "%2e%2e" => 2,
+        _ => 0,
     }
 }
 
@@ -347,6 +396,39 @@ mod tests {
         let names: Vec<&str> = forward.headers.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["Authorization", "Content-Type"]);
         assert_eq!(forward.body, b"{}");
+    }
+
+    #[test]
+    fn forwarded_paths_never_climb_above_the_target() {
+        for (path, forwarded) in [
+            ("/api/orders/7", "/api/orders/7"),
+            ("/api//orders/", "/api//orders/"),
+            ("/a%2Fb/c%20d", "/a%2Fb/c%20d"),
+            ("/api/../../x", "/x"),
+            ("/../../../etc/passwd", "/etc/passwd"),
+            ("/a/./b/../c", "/a/c"),
+            ("/a/b/..", "/a/"),
+            ("/a/b/.", "/a/b/"),
+            ("/a/b/../", "/a/"),
+            ("/..", "/"),
+            ("/.", "/"),
+            ("/api/%2e%2E/%2E%2e/x", "/x"),
+            ("/api/.%2e/x", "/x"),
+            ("/api/%2e./x", "/x"),
+            ("/api/%2e/x", "/api/x"),
+            ("/a/...", "/a/..."),
+            ("/a/..x/.x", "/a/..x/.x"),
+            ("/api\\..\\..\\x", "/api%5C..%5C..%5Cx"),
+            ("/a#b/c", "/a%23b/c"),
+            ("/a/..#/../x", "/a/x"),
+            ("*", "/*"),
+        ] {
+            assert_eq!(forwarded_path(path), forwarded, "{path}");
+        }
+        assert!(matches!(forwarded_path("/api/orders"), Cow::Borrowed(_)));
+        let request = Request::new(Method::Get, "/api/../../admin?x=1");
+        let forward = Forward::new("http://t.test/v1", &request, Duration::from_secs(1), 9);
+        assert_eq!(forward.url, "http://t.test/v1/admin?x=1");
     }
 
     #[test]
