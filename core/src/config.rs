@@ -81,7 +81,8 @@ pub struct Config {
     pub max_store_bytes: usize,
     /// `MAX_URI_BYTES`: the longest path and query; longer is `414`.
     pub max_uri_bytes: usize,
-    /// `MAX_RULES`: the most rules the engine holds; one more is `507`.
+    /// `MAX_RULES`: the most rules the engine holds, and apart from them the
+    /// most recorded ones; one more is `507`.
     pub max_rules: usize,
     /// `MAX_SUBSCRIBERS`: the most open `/__admin/events` streams a host
     /// keeps (at the edge: per namespace); one more is `503`. The host counts
@@ -292,7 +293,7 @@ pub const SETTINGS: &[Setting] = &[
         name: "MAX_RULES",
         kind: Kind::Number { max: u32::MAX as u64 },
         default: "1000",
-        help: "The most rules (/__admin/rules) the mock holds; one more gets 507.",
+        help: "The most rules (/__admin/rules) the mock holds, and apart from them the most recorded ones; one more gets 507.",
     },
     Setting {
         name: "MAX_SUBSCRIBERS",

@@ -20,20 +20,21 @@ pub fn add_headers(config: &Config, response: &mut Response, request: &Request) 
     if allowed.is_empty() {
         response
             .headers
-            .push(("access-control-allow-origin", "*".to_owned()));
+            .push(("access-control-allow-origin".into(), "*".to_owned()));
     } else {
         if let Some(origin) = request.header("origin") {
             if allowed.iter().any(|o| o == origin || o == "*") {
                 response
                     .headers
-                    .push(("access-control-allow-origin", origin.to_owned()));
+                    .push(("access-control-allow-origin".into(), origin.to_owned()));
             }
         }
-        response.headers.push(("vary", "Origin".to_owned()));
+        response.headers.push(("vary".into(), "Origin".to_owned()));
     }
-    response
-        .headers
-        .push(("access-control-expose-headers", EXPOSED_HEADERS.to_owned()));
+    response.headers.push((
+        "access-control-expose-headers".into(),
+        EXPOSED_HEADERS.to_owned(),
+    ));
 }
 
 /// Every method the API knows, which a preflight allows on every path: a
@@ -57,10 +58,13 @@ pub fn preflight_allowing(allow: &str, request: &Request) -> Response {
     Response {
         status: 204,
         headers: vec![
-            ("allow", allow.to_owned()),
-            ("access-control-allow-methods", PREFLIGHT_METHODS.to_owned()),
-            ("access-control-allow-headers", headers.to_owned()),
-            ("access-control-max-age", "86400".to_owned()),
+            ("allow".into(), allow.to_owned()),
+            (
+                "access-control-allow-methods".into(),
+                PREFLIGHT_METHODS.to_owned(),
+            ),
+            ("access-control-allow-headers".into(), headers.to_owned()),
+            ("access-control-max-age".into(), "86400".to_owned()),
         ],
         body: Vec::new(),
     }
@@ -75,6 +79,6 @@ pub(crate) fn finish(config: &Config, response: &mut Response, request: &Request
         response.body.clear();
         response
             .headers
-            .push(("content-length", length.to_string()));
+            .push(("content-length".into(), length.to_string()));
     }
 }

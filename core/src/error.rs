@@ -241,10 +241,12 @@ impl ApiError {
     /// [`error_response_without_engine`](crate::error_response_without_engine)
     /// when it has no engine.
     pub fn to_response(&self) -> crate::Response {
-        let mut headers = vec![("content-type", "application/json".to_owned())];
+        let mut headers = vec![("content-type".into(), "application/json".to_owned())];
         match self {
-            Self::MethodNotAllowed { allow, .. } => headers.push(("allow", (*allow).to_owned())),
-            Self::Unauthorized => headers.push(("www-authenticate", "Bearer".to_owned())),
+            Self::MethodNotAllowed { allow, .. } => {
+                headers.push(("allow".into(), (*allow).to_owned()))
+            }
+            Self::Unauthorized => headers.push(("www-authenticate".into(), "Bearer".to_owned())),
             _ => {}
         }
         crate::Response {

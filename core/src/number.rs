@@ -1,7 +1,18 @@
 //! Exact comparison of JSON numbers by their text, so that
 //! `12345678901234567890` and `12345678901234567891` differ and `1e2` equals `100`.
+//!
+//! Exponents are kept in an `i64`: one written with more digits than
+//! [`EXACT_EXPONENT_DIGITS`] may be saturated, so two such numbers can
+//! compare equal. [`Decimal::parse_exact`] refuses them, for comparisons that
+//! must be exact; any number it reads is equal to another only when their
+//! values are.
 
 use std::cmp::Ordering;
+
+/// The most digits of a written exponent that [`Decimal::parse_exact`]
+/// takes: far below where `i64` exponents saturate, so a saturated number
+/// never equals one it read.
+pub const EXACT_EXPONENT_DIGITS: usize = 15;
 
 /// A JSON number as sign, significant digits and a power of ten:
 /// `0.d1 d2 d3 … × 10^exponent`, with no leading or trailing zero digits.
@@ -83,6 +94,20 @@ impl Decimal {
             digits,
             exponent,
         })
+    }
+
+    /// As [`Decimal::parse`], for a number whose exponent is written with
+    /// at most [`EXACT_EXPONENT_DIGITS`] digits (leading zeros aside); `None`
+    /// for one with more.
+    pub fn parse_exact(text: &str) -> Option<Self> {
+        let exponent = text.find(['e', 'E']).map_or("", |at| &text[at + 1..]);
+        let digits = exponent
+            .trim_start_matches(['+', '-'])
+            .trim_start_matches('0');
+        if digits.len() > EXACT_EXPONENT_DIGITS {
+            return None;
+        }
+        Self::parse(text)
     }
 
     fn cmp_magnitude(&self, other: &Self) -> Ordering {
@@ -189,5 +214,24 @@ mod tests {
             assert!(Decimal::parse(bad).is_none(), "{bad}");
         }
         assert!(Decimal::parse("1e99999999999999999999999").is_some());
+    }
+
+    #[test]
+    fn exact_parses_refuse_exponents_that_could_saturate() {
+        assert_eq!(
+            Decimal::parse_exact("1e999999999999999"),
+            Some(d("1e999999999999999"))
+        );
+        assert_eq!(
+            Decimal::parse_exact("-2E-0000999999999999999"),
+            Some(d("-2e-999999999999999"))
+        );
+        assert_eq!(Decimal::parse_exact("1e1000000000000000"), None);
+        assert_eq!(Decimal::parse_exact("1e-1000000000000000"), None);
+        assert!(
+            Decimal::parse_exact("1e999999999999999") != Some(d("1e9999999999999999999999")),
+            "a saturated number never equals an exact one"
+        );
+        assert_eq!(Decimal::parse_exact("12.5"), Some(d("1.25e1")));
     }
 }

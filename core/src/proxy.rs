@@ -18,6 +18,7 @@ use crate::error::message_body;
 use crate::response::{Change, Outcome, Response};
 use crate::rules::Template;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::time::Duration;
 
 /// Headers that belong to one connection, never forwarded either way (RFC
@@ -57,7 +58,8 @@ fn connection_tokens<'a>(headers: impl Iterator<Item = (&'a str, &'a str)>) -> V
 /// A request for the host to send to the proxy target.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Forward {
-    /// The whole URL: the target, then the request's path and query as they came.
+    /// The whole URL: the target, then the request's path (as
+    /// [`forwarded_path`] makes it) and query as it came.
     pub url: String,
     /// The method, as it came.
     pub method: String,
@@ -78,7 +80,7 @@ pub struct Forward {
     pub target: String,
     /// The rule that let the request through, its headers and the delay.
     pub(crate) rule: Option<String>,
-    pub(crate) rule_headers: Vec<(&'static str, String)>,
+    pub(crate) rule_headers: Vec<(String, String)>,
     pub(crate) delay: Duration,
 }
 
@@ -139,7 +141,7 @@ impl Forward {
             })
             .cloned()
             .collect();
-        let mut url = format!("{target}{}", request.path);
+        let mut url = format!("{target}{}", forwarded_path(&request.path));
         if !request.query.is_empty() {
             url.push('?');
             url.push_str(&request.query);
@@ -171,10 +173,58 @@ impl Forward {
     }
 }
 
+/// The path a request is forwarded with, below the target's own path: the
+/// request's path as it came, but with its dot segments resolved as a URL
+/// parser resolves them (`.`, `..`, and their forms with `%2e`), a `..` past
+/// the first segment dropped, so that no path reaches above the target's
+/// (`/api/../../x` under `http://h/v1` is `http://h/v1/x`, never
+/// `http://h/x`); and with `\` and `#` percent-encoded, which a `fetch`
+/// runtime would otherwise read as `/` and as the start of a fragment. A path
+/// that does not start with `/` (such as `*`) gets one.
+pub fn forwarded_path(path: &str) -> Cow<'_, str> {
+    let plain = path.starts_with('/')
+        && !path.contains(['\\', '#'])
+        && !path.split('/').any(|segment| dots(segment) > 0);
+    if plain {
+        return Cow::Borrowed(path);
+    }
+    let escaped = path.replace('\\', "%5C").replace('#', "%23");
+    let rest = escaped.strip_prefix('/').unwrap_or(&escaped);
+    let segments: Vec<&str> = rest.split('/').collect();
+    let mut kept: Vec<&str> = Vec::with_capacity(segments.len());
+    for (at, segment) in segments.iter().enumerate() {
+        let last = at + 1 == segments.len();
+        match dots(segment) {
+            0 => kept.push(segment),
+            dots => {
+                if dots == 2 {
+                    kept.pop();
+                }
+                // A dot segment at the end leaves the path ending in `/`.
+                if last {
+                    kept.push("");
+                }
+            }
+        }
+    }
+    Cow::Owned(format!("/{}", kept.join("/")))
+}
+
+/// 1 for a `.` segment, 2 for a `..` one (either with a dot written `%2e`, in
+/// any case), 0 for any other.
+fn dots(segment: &str) -> usize {
+    let lower = segment.to_ascii_lowercase();
+    match lower.as_str() {
+        "." | "%2e" => 1,
+        ".." | ".%2e" | "%2e." | "%2e%2e" => 2,
+        _ => 0,
+    }
+}
+
 fn failure(status: u16, message: &str) -> Response {
     Response {
         status,
-        headers: vec![("content-type", "application/json".to_owned())],
+        headers: vec![("content-type".into(), "application/json".to_owned())],
         body: message_body(message),
     }
 }
@@ -217,7 +267,7 @@ pub(crate) fn answer(forward: &Forward, upstream: &Upstream) -> Response {
 /// The target's headers that go back to the client: not the hop-by-hop
 /// ones, not `Content-Length` (the host frames the body) and not CORS (the
 /// mock sets its own). A name that cannot be a header is dropped.
-fn kept_headers(headers: &[(String, String)]) -> Vec<(&'static str, String)> {
+fn kept_headers(headers: &[(String, String)]) -> Vec<(Cow<'static, str>, String)> {
     let pairs = headers.iter().map(|(n, v)| (n.as_str(), v.as_str()));
     let connection = connection_tokens(pairs);
     headers
@@ -225,7 +275,9 @@ fn kept_headers(headers: &[(String, String)]) -> Vec<(&'static str, String)> {
         .filter(|(name, _)| !is_hop_by_hop(name, &connection))
         .filter_map(|(name, value)| {
             let value: String = value.chars().filter(|c| !c.is_control()).collect();
-            crate::rules::intern(name).ok().map(|name| (name, value))
+            crate::rules::answer_name(name)
+                .ok()
+                .map(|name| (name.into(), value))
         })
         .collect()
 }
@@ -274,14 +326,15 @@ pub(crate) fn recording(
     }
     let mut headers = Map::new();
     for (name, value) in &response.headers {
-        if NOT_RECORDED.contains(name) || !plain(value) {
+        let name = name.as_ref();
+        if NOT_RECORDED.contains(&name) || !plain(value) {
             continue;
         }
-        let joined = match headers.get(*name) {
+        let joined = match headers.get(name) {
             Some(Value::String(before)) => format!("{before}, {value}"),
             _ => value.clone(),
         };
-        headers.insert((*name).to_owned(), Value::String(joined));
+        headers.insert(name.to_owned(), Value::String(joined));
     }
     let mut respond = Map::new();
     respond.insert("status".into(), Value::from(status));
@@ -346,6 +399,39 @@ mod tests {
     }
 
     #[test]
+    fn forwarded_paths_never_climb_above_the_target() {
+        for (path, forwarded) in [
+            ("/api/orders/7", "/api/orders/7"),
+            ("/api//orders/", "/api//orders/"),
+            ("/a%2Fb/c%20d", "/a%2Fb/c%20d"),
+            ("/api/../../x", "/x"),
+            ("/../../../etc/passwd", "/etc/passwd"),
+            ("/a/./b/../c", "/a/c"),
+            ("/a/b/..", "/a/"),
+            ("/a/b/.", "/a/b/"),
+            ("/a/b/../", "/a/"),
+            ("/..", "/"),
+            ("/.", "/"),
+            ("/api/%2e%2E/%2E%2e/x", "/x"),
+            ("/api/.%2e/x", "/x"),
+            ("/api/%2e./x", "/x"),
+            ("/api/%2e/x", "/api/x"),
+            ("/a/...", "/a/..."),
+            ("/a/..x/.x", "/a/..x/.x"),
+            ("/api\\..\\..\\x", "/api%5C..%5C..%5Cx"),
+            ("/a#b/c", "/a%23b/c"),
+            ("/a/..#/../x", "/a/x"),
+            ("*", "/*"),
+        ] {
+            assert_eq!(forwarded_path(path), forwarded, "{path}");
+        }
+        assert!(matches!(forwarded_path("/api/orders"), Cow::Borrowed(_)));
+        let request = Request::new(Method::Get, "/api/../../admin?x=1");
+        let forward = Forward::new("http://t.test/v1", &request, Duration::from_secs(1), 9);
+        assert_eq!(forward.url, "http://t.test/v1/admin?x=1");
+    }
+
+    #[test]
     fn answers_drop_what_must_not_cross() {
         let forward = Forward::new(
             "http://t.test",
@@ -367,7 +453,7 @@ mod tests {
         };
         let response = answer(&forward, &upstream);
         assert_eq!(response.status, 503);
-        assert_eq!(response.headers, [("retry-after", "7".to_owned())]);
+        assert_eq!(response.headers, [("retry-after".into(), "7".to_owned())]);
         let timed_out = answer(&forward, &Upstream::TimedOut);
         assert_eq!(timed_out.status, 504);
         assert!(String::from_utf8_lossy(&timed_out.body)
@@ -398,9 +484,9 @@ mod tests {
         let response = Response {
             status: 200,
             headers: vec![
-                ("content-type", "application/json".to_owned()),
-                ("date", "now".to_owned()),
-                ("x-total-count", "1".to_owned()),
+                ("content-type".into(), "application/json".to_owned()),
+                ("date".into(), "now".to_owned()),
+                ("x-total-count".into(), "1".to_owned()),
             ],
             body: br#"[{"n":1.50}]"#.to_vec(),
         };

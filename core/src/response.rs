@@ -3,6 +3,7 @@
 use crate::feed::{Event, Subscription};
 use crate::proxy::Forward;
 use crate::rules::Fault;
+use std::borrow::Cow;
 use std::time::Duration;
 
 /// An HTTP response, ready for a host to write out as it is.
@@ -10,8 +11,10 @@ use std::time::Duration;
 pub struct Response {
     /// The status code.
     pub status: u16,
-    /// Header names (lower-case) and values, in the order to send them.
-    pub headers: Vec<(&'static str, String)>,
+    /// Header names (lower-case) and values, in the order to send them. The
+    /// engine's own names are static; those a rule or a proxy target brings
+    /// are owned, and go with the response (nothing keeps them after it).
+    pub headers: Vec<(Cow<'static, str>, String)>,
     /// The body bytes. Empty for `HEAD`, `204` and `304`.
     pub body: Vec<u8>,
 }

@@ -9,6 +9,7 @@ use salvo::http::body::ReqBody;
 use salvo::http::header::{HeaderName, HeaderValue};
 use salvo::http::{ResBody, StatusCode};
 use salvo::prelude::*;
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -312,14 +313,25 @@ fn write_head(res: &mut salvo::Response, response: mock_rest_core::Response) -> 
     );
     res.headers_mut().reserve(response.headers.len());
     for (name, value) in response.headers {
+        // The engine's own names are static and used as they are; a rule's or
+        // a target's are checked again by HTTP's grammar as they are copied.
+        let name = match name {
+            Cow::Borrowed(name) => HeaderName::from_static(name),
+            Cow::Owned(name) => match HeaderName::from_bytes(name.as_bytes()) {
+                Ok(name) => name,
+                Err(err) => {
+                    tracing::warn!("dropped a header whose name HTTP cannot carry: {err}");
+                    continue;
+                }
+            },
+        };
         // The value's own bytes, checked, not copied.
         match HeaderValue::try_from(value) {
             Ok(value) => {
-                res.headers_mut()
-                    .append(HeaderName::from_static(name), value);
+                res.headers_mut().append(name, value);
             }
             Err(_) => tracing::warn!(
-                header = name,
+                header = name.as_str(),
                 "dropped a header value that HTTP cannot carry"
             ),
         }

@@ -327,7 +327,11 @@
         const headers = [];
         const given = field(request, 'headers');
         if (given) {
-            for (const [name, value] of given.v) headers.push([name, captures.fill(text(value, `header ${name}`))]);
+            for (const [name, value] of given.v) {
+                // An array sends the header once per value (fetch joins them with commas).
+                const values = value && value.t === 'arr' ? value.v : [value];
+                for (const one of values) headers.push([name, captures.fill(text(one, `header ${name}`))]);
+            }
         }
         let body;
         const encoder = new TextEncoder();

@@ -62,7 +62,8 @@ fn as_vars(env: &Settings) -> Result<Settings, String> {
 /// A target that sends every request in one namespace. A request that names
 /// a namespace of its own (a case about namespaces) goes to
 /// `NAMESPACE.ITS-NAME` instead, so the case's namespaces stay apart from
-/// other cases' and a bad name stays bad; a blank one is the case's own.
+/// other cases' and a bad name stays bad; a blank one is the case's own. A
+/// header given more than once keeps each value, each so renamed.
 struct Namespaced {
     inner: HttpTarget,
     namespace: String,
@@ -72,17 +73,25 @@ impl Namespaced {
     /// The request with the namespace header this target sends.
     fn in_namespace(&self, request: &WireRequest) -> WireRequest {
         let mut request = request.clone();
-        let own = request
+        let is_namespace = |name: &str| name.eq_ignore_ascii_case("x-mock-namespace");
+        let own: Vec<String> = request
             .headers
             .iter()
-            .position(|(name, _)| name.eq_ignore_ascii_case("x-mock-namespace"));
-        let name = match own.map(|at| request.headers.remove(at).1) {
-            Some(name) if !name.trim().is_empty() => {
-                format!("{}.{}", self.namespace, name.trim())
-            }
-            _ => self.namespace.clone(),
+            .filter(|(name, _)| is_namespace(name))
+            .map(|(_, value)| value.trim().to_owned())
+            .collect();
+        request.headers.retain(|(name, _)| !is_namespace(name));
+        let names = match own.as_slice() {
+            [] => vec![self.namespace.clone()],
+            [name] if name.is_empty() => vec![self.namespace.clone()],
+            names => names
+                .iter()
+                .map(|name| format!("{}.{name}", self.namespace))
+                .collect(),
         };
-        request.headers.push(("X-Mock-Namespace".to_owned(), name));
+        for name in names {
+            request.headers.push(("X-Mock-Namespace".to_owned(), name));
+        }
         request
     }
 }

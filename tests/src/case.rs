@@ -268,9 +268,18 @@ fn parse_request(request: &Map<String, Value>) -> Result<RequestSpec, String> {
         None => Vec::new(),
         Some(Value::Object(headers)) => headers
             .iter()
-            .map(|(name, value)| match value {
-                Value::String(value) => Ok((name.clone(), value.clone())),
-                _ => Err(format!("header {name} must be a string")),
+            .flat_map(|(name, value)| {
+                // An array sends the header once per value, in order.
+                let values = match value {
+                    Value::Array(values) => values.iter().collect(),
+                    single => vec![single],
+                };
+                values.into_iter().map(move |value| match value {
+                    Value::String(value) => Ok((name.clone(), value.clone())),
+                    _ => Err(format!(
+                        "header {name} must be a string or an array of them"
+                    )),
+                })
             })
             .collect::<Result<_, _>>()?,
         Some(_) => return Err("`headers` must be an object".to_owned()),

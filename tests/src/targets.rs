@@ -213,7 +213,7 @@ fn wire_response(response: mock_rest_core::Response) -> WireResponse {
         headers: response
             .headers
             .into_iter()
-            .map(|(n, v)| (n.to_owned(), v))
+            .map(|(n, v)| (n.into_owned(), v))
             .collect(),
         body: response.body,
     }

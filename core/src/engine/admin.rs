@@ -65,12 +65,12 @@ impl Engine {
         let mut response = respond(200, JSON, page.entries.to_string().into_bytes());
         response
             .headers
-            .push(("x-total-count", page.total.to_string()));
+            .push(("x-total-count".into(), page.total.to_string()));
         if let (Some(next), Some(limit)) = (page.next_since, limit) {
             let origin = request_origin(request);
             let path = &request.path;
             response.headers.push((
-                "link",
+                "link".into(),
                 format!("<{origin}{path}?_since={next}&_limit={limit}>; rel=\"next\""),
             ));
         }

@@ -105,7 +105,7 @@ impl Engine {
             response.status = status;
             response
                 .headers
-                .push(("location", self.item_location(resource, &id)));
+                .push(("location".into(), self.item_location(resource, &id)));
             return Ok(response);
         }
         let mut out = b"[".to_vec();
@@ -121,7 +121,7 @@ impl Engine {
         // A batch has no one new item: Location names the collection they joined.
         response
             .headers
-            .push(("location", self.collection_location(resource)));
+            .push(("location".into(), self.collection_location(resource)));
         Ok(response)
     }
 
@@ -549,7 +549,7 @@ fn read_response(item: Item<'_>, request: &Request) -> Response {
     {
         return Response {
             status: 304,
-            headers: vec![("etag", etag)],
+            headers: vec![("etag".into(), etag)],
             body: Vec::new(),
         };
     }
@@ -563,6 +563,6 @@ fn item_response(item: Item<'_>) -> Response {
 /// `200` with the item and its `ETag` (`etag`, already made from its tag).
 fn tagged_response(item: Item<'_>, etag: String) -> Response {
     let mut response = respond(200, JSON, item.json.as_bytes().to_vec());
-    response.headers.push(("etag", etag));
+    response.headers.push(("etag".into(), etag));
     response
 }

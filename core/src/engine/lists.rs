@@ -91,7 +91,9 @@ impl Engine {
             out.push('}');
         }
         let mut response = respond(200, JSON, out.into_bytes());
-        response.headers.push(("x-total-count", total.to_string()));
+        response
+            .headers
+            .push(("x-total-count".into(), total.to_string()));
         if let Some(pages) = pages {
             let base = page_url_base(request);
             let size_key = if envelope { "_per_page" } else { "_limit" };
@@ -114,7 +116,7 @@ impl Engine {
                 link(next, "next");
             }
             link(pages.last, "last");
-            response.headers.push(("link", links));
+            response.headers.push(("link".into(), links));
         }
         Ok(response)
     }

@@ -490,11 +490,11 @@ impl Engine {
                 let mut response = respond(200, "text/event-stream", replay);
                 response
                     .headers
-                    .push(("cache-control", "no-store".to_owned()));
+                    .push(("cache-control".into(), "no-store".to_owned()));
                 // Proxies such as nginx would otherwise hold the events back.
                 response
                     .headers
-                    .push(("x-accel-buffering", "no".to_owned()));
+                    .push(("x-accel-buffering".into(), "no".to_owned()));
                 Ok(response)
             }
             (Route::Health, _) => {
@@ -568,7 +568,7 @@ fn forced(status: u16) -> Response {
 fn respond(status: u16, content_type: &str, body: Vec<u8>) -> Response {
     // Room for what most answers add: `etag`, `location` and the CORS headers.
     let mut headers = Vec::with_capacity(6);
-    headers.push(("content-type", content_type.to_owned()));
+    headers.push(("content-type".into(), content_type.to_owned()));
     Response {
         status,
         headers,

@@ -61,7 +61,7 @@ impl Engine {
         &self,
         request: &Request,
         rule: Option<String>,
-        rule_headers: Vec<(&'static str, String)>,
+        rule_headers: Vec<(String, String)>,
         delay: Duration,
         changes: Vec<Change>,
     ) -> Outcome {
@@ -102,8 +102,8 @@ impl Engine {
         let mut changes = Vec::new();
         if let (true, Upstream::Answered { status, .. }) = (self.config.record, &upstream) {
             if request.method != Method::Head {
-                let note = self.record_answer(request, *status, &response, &mut changes);
-                response.headers.push(note);
+                let (name, note) = self.record_answer(request, *status, &response, &mut changes);
+                response.headers.push((name.into(), note));
             }
         }
         super::rules::set_headers(&mut response, forward.rule_headers.clone());
@@ -121,7 +121,9 @@ impl Engine {
                     .iter()
                     .find(|(name, _)| name.eq_ignore_ascii_case("content-length"));
                 if let Some((_, length)) = length {
-                    response.headers.push(("content-length", length.clone()));
+                    response
+                        .headers
+                        .push(("content-length".into(), length.clone()));
                 }
             }
             response.body.clear();
@@ -380,6 +382,55 @@ mod tests {
             "{journal}"
         );
         assert!(!journal.contains("Bearer"), "{journal}");
+    }
+
+    #[test]
+    fn recordings_take_no_room_from_the_rules_a_user_adds() {
+        let (config, _) = Config::default()
+            .from_settings([
+                ("PROXY_TARGET", "http://up.test"),
+                ("RECORD", "1"),
+                ("MAX_RULES", "3"),
+            ])
+            .unwrap();
+        let mut engine = Engine::new(config, Box::new(SeededIds::new(5)), T0);
+        // One path whose answer names a new header each time: each recording
+        // replaces the last, and its names go with it.
+        for n in 0..1_100 {
+            let upstream = Upstream::Answered {
+                status: 200,
+                headers: vec![(format!("X-Version-{n}"), "1".into())],
+                body: b"{}".to_vec(),
+            };
+            let outcome = round(&mut engine, &Request::new(Method::Get, "/v"), upstream);
+            assert_eq!(
+                outcome.response.header(&format!("x-version-{n}")),
+                Some("1")
+            );
+            assert!(outcome.response.header("x-mock-recorded").is_some(), "{n}");
+        }
+        for path in ["/a", "/b", "/c"] {
+            let outcome = round(
+                &mut engine,
+                &Request::new(Method::Get, path),
+                answered(200, "{}"),
+            );
+            assert_eq!(
+                outcome.response.header("x-mock-recorded").is_some(),
+                path != "/c",
+                "{path}: two more recordings fit beside /v's"
+            );
+        }
+        for n in 0..3 {
+            let rule = format!(
+                r#"{{"match":{{"path":"/mine/{n}"}},"respond":{{"status":503,"headers":{{"Retry-After":"5"}}}}}}"#
+            );
+            let added = engine.handle(
+                &Request::new(Method::Post, "/__admin/rules").with_body(rule),
+                T0,
+            );
+            assert_eq!(added.response.status, 201, "user rule {n}");
+        }
     }
 
     #[test]

@@ -9,9 +9,7 @@ use crate::ids::new_id;
 use crate::request::{Method, Request};
 use crate::response::{Change, Response};
 use crate::route::Route;
-use crate::rules::{
-    parse_body, segments, Context, Fault, FaultKind, Limits, Overflow, Payload, Rule, Rules,
-};
+use crate::rules::{parse_body, Context, Fault, FaultKind, Limits, Overflow, Payload, Rule, Rules};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -30,7 +28,7 @@ pub(super) enum Step {
     /// A rule lets the request through to the store, with headers and a delay.
     Through {
         rule: String,
-        headers: Vec<(&'static str, String)>,
+        headers: Vec<(String, String)>,
         delay: Option<Duration>,
     },
 }
@@ -97,9 +95,10 @@ impl Engine {
         respond(200, JSON, format!("{{\"deleted\":{deleted}}}").into_bytes())
     }
 
-    /// Finds the rule for a request and says what it does. `/__admin` paths
-    /// and `OPTIONS` (CORS preflights) are never matched, and a request over
-    /// the URI or body limit gets its `414` or `413` from the store's path.
+    /// Finds the rule for a request and says what it does. The mock's own
+    /// paths ([`mocks_own`]) and `OPTIONS` (CORS preflights) are never
+    /// matched, and a request over the URI or body limit gets its `414` or
+    /// `413` from the store's path.
     /// A matching rule still needs the token where the path does; without
     /// it the answer is `401` and the rule counts nothing.
     pub(super) fn rule_step(
@@ -116,10 +115,7 @@ impl Engine {
         let over_limits = request.body_too_large
             || request.body.len() > config.max_body_bytes
             || request.path.len() + request.query.len() + 1 > config.max_uri_bytes;
-        let admin_path = segments(&request.path)
-            .first()
-            .is_some_and(|first| first == "__admin");
-        if self.rules.len() == 0 || request.method == Method::Options || admin_path || over_limits {
+        if request.method == Method::Options || mocks_own(&request.path) || over_limits {
             return Step::Store;
         }
         let (public, admin) = route.as_ref().map_or((false, false), |route| {
@@ -182,6 +178,17 @@ impl Engine {
     }
 }
 
+/// Whether a path is the mock's own, which no rule answers: `/__admin/...`
+/// (its first segment read decoded too), so that a rule on `/**` cannot lock
+/// anyone out of removing it; `/health` and `/`, so that one cannot take the
+/// instance out of a load balancer's pool (which asks either); and
+/// `/openapi.json`. The same paths are never proxied.
+fn mocks_own(path: &str) -> bool {
+    let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
+    crate::proxy::is_local(path)
+        || percent_encoding::percent_decode_str(first).decode_utf8_lossy() == "__admin"
+}
+
 /// The change that stores a rule as listed.
 pub(crate) fn put_change(listed: &Value) -> Change {
     Change::PutRule {
@@ -191,17 +198,17 @@ pub(crate) fn put_change(listed: &Value) -> Change {
 }
 
 /// Puts a rule's headers on a response, each in place of any of its name.
-pub(super) fn set_headers(response: &mut Response, headers: Vec<(&'static str, String)>) {
+pub(super) fn set_headers(response: &mut Response, headers: Vec<(String, String)>) {
     for (name, value) in headers {
         response.headers.retain(|(n, _)| *n != name);
-        response.headers.push((name, value));
+        response.headers.push((name.into(), value));
     }
 }
 
 fn render_headers(
     rule: &Rule,
     context: &mut Context<'_>,
-) -> Result<Vec<(&'static str, String)>, Overflow> {
+) -> Result<Vec<(String, String)>, Overflow> {
     rule.respond
         .headers
         .iter()
@@ -211,7 +218,7 @@ fn render_headers(
             // A header value carries no control characters, and HTTP drops
             // the spaces around it: every host sends the same.
             value.retain(|c| !c.is_control());
-            Ok((*name, value.trim().to_owned()))
+            Ok((name.clone(), value.trim().to_owned()))
         })
         .collect()
 }
@@ -362,6 +369,37 @@ mod tests {
         );
         assert_eq!(big.response.status, 413);
         assert_eq!(engine.rules.len(), 0, "both matches counted");
+    }
+
+    #[test]
+    fn header_names_go_with_the_rules_that_use_them() {
+        let mut engine = engine(Config::default());
+        // More distinct names, in all, than any one table of names could hold.
+        for n in 0..1_100 {
+            let rule = format!(
+                r#"{{"id":"r","match":{{"headers":{{"X-Asked-{n}":"1"}}}},"respond":{{"status":204,"headers":{{"X-Set-{n}":"1"}}}}}}"#
+            );
+            let added = send(&mut engine, Method::Post, "/__admin/rules", &rule);
+            assert_eq!(added.response.status, 201, "rule {n}");
+            let deleted = send(&mut engine, Method::Delete, "/__admin/rules/r", "");
+            assert_eq!(deleted.response.status, 200);
+        }
+        let used_up = r#"{"respond":{"status":204,"headers":{"X-Once":"1"}},"times":1}"#;
+        send(&mut engine, Method::Post, "/__admin/rules", used_up);
+        assert_eq!(
+            send(&mut engine, Method::Get, "/a", "").response.status,
+            204
+        );
+        let rule =
+            r#"{"match":{"path":"/down"},"respond":{"status":503,"headers":{"Retry-After":"5"}}}"#;
+        assert_eq!(
+            send(&mut engine, Method::Post, "/__admin/rules", rule)
+                .response
+                .status,
+            201
+        );
+        let down = send(&mut engine, Method::Get, "/down", "");
+        assert_eq!(down.response.header("retry-after"), Some("5"));
     }
 
     #[test]

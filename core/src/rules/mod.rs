@@ -12,18 +12,22 @@
 //! - [`Rules::render`] lists them as JSON, in the order they were added, in
 //!   the form [`Rules::add`] takes back (for `--rules`).
 
+mod body;
 mod names;
 mod pattern;
 mod template;
 
-pub(crate) use names::intern;
+pub(crate) use names::answer_name;
+use names::MAX_RULE_HEADERS;
 pub use pattern::segments;
 pub use template::{Context, Overflow, Template};
 
 use crate::controls::MAX_DELAY;
 use crate::error::ApiError;
+use crate::proxy::RECORDED_PREFIX;
 use crate::request::{Method, Request};
 use crate::route::check_name;
+use body::BodyPattern;
 use pattern::PathPattern;
 use serde_json::{Map, Value};
 use std::time::Duration;
@@ -66,7 +70,7 @@ pub struct Respond {
     /// `status`; with no status and no fault, the request goes through.
     pub status: Option<u16>,
     /// `headers`, names lower-cased.
-    pub headers: Vec<(&'static str, Template)>,
+    pub headers: Vec<(String, Template)>,
     /// `json` or `body`.
     pub payload: Payload,
     /// `delay_ms`.
@@ -88,7 +92,7 @@ struct Matcher {
     path: Option<PathPattern>,
     query: Vec<(String, String)>,
     headers: Vec<(String, String)>,
-    body: Option<Value>,
+    body: Option<BodyPattern>,
 }
 
 /// One rule, checked.
@@ -153,6 +157,10 @@ impl Rules {
     /// optionally an `id`) and adds it. `prefix` goes in front of field names
     /// in errors (`[3].` for the fourth rule of a file). Returns the rule as
     /// listed.
+    ///
+    /// `MAX_RULES` bounds the recorded rules (their ids start with
+    /// [`RECORDED_PREFIX`]) and the others each on their own, so recording
+    /// never takes the room of the rules a user adds.
     pub fn add(
         &mut self,
         value: &Value,
@@ -160,12 +168,18 @@ impl Rules {
         limits: Limits,
         new_id: &mut dyn FnMut() -> String,
     ) -> Result<Value, ApiError> {
-        if self.list.len() >= limits.max_rules {
+        let rule = self.check(value, prefix, limits, new_id)?;
+        let recorded = rule.is_recorded();
+        let alike = self
+            .list
+            .iter()
+            .filter(|other| other.is_recorded() == recorded)
+            .count();
+        if alike >= limits.max_rules {
             return Err(ApiError::TooManyRules {
                 limit: limits.max_rules,
             });
         }
-        let rule = self.check(value, prefix, limits, new_id)?;
         let listed = rule.render();
         self.list.push(rule);
         self.next_seq += 1;
@@ -214,6 +228,20 @@ impl Rules {
         };
         let matcher = check_match(&given_match, &field("match"))?;
         let respond = check_respond(&given_respond, &field("respond"), limits)?;
+        let named = matcher.headers.len() + respond.headers.len();
+        if named > MAX_RULE_HEADERS {
+            let over = if matcher.headers.len() > MAX_RULE_HEADERS {
+                "match.headers"
+            } else {
+                "respond.headers"
+            };
+            return Err(bad(
+                &field(over),
+                format!(
+                    "the rule names {named} headers; a rule names at most {MAX_RULE_HEADERS}, in match.headers and respond.headers together"
+                ),
+            ));
+        }
         let times = match top.get("times") {
             None | Some(Value::Null) => None,
             Some(times) => match times.as_u64() {
@@ -292,6 +320,8 @@ impl Rules {
         skip: impl Fn(&str) -> bool,
     ) -> Option<Result<Rule, ApiError>> {
         let mut best: Option<usize> = None;
+        // The path's segments, decoded once for every rule that has a pattern.
+        let mut path = None;
         for (n, rule) in self
             .list
             .iter()
@@ -302,7 +332,7 @@ impl Rules {
                 let current = &self.list[b];
                 (rule.priority, rule.seq) > (current.priority, current.seq)
             });
-            if better && rule.matcher.matches(request, parsed) {
+            if better && rule.matcher.matches(request, &mut path, parsed) {
                 best = Some(n);
             }
         }
@@ -391,6 +421,11 @@ impl Rules {
 }
 
 impl Rule {
+    /// Whether the rule is a recording of the proxy target's answer.
+    fn is_recorded(&self) -> bool {
+        self.id.starts_with(RECORDED_PREFIX)
+    }
+
     /// The rule as `GET /__admin/rules` lists it: `times` is what is left.
     fn render(&self) -> Value {
         let mut out = Map::new();
@@ -486,12 +521,23 @@ fn check_match(value: &Value, field: &str) -> Result<Matcher, ApiError> {
             ))
         }
     };
+    let headers = pairs(members.get("headers"), &sub("headers"))?
+        .into_iter()
+        .map(|(name, value)| {
+            let here = format!("{}.{name}", sub("headers"));
+            let name = names::request_name(&name).map_err(|reason| bad(&here, reason))?;
+            Ok((name, value))
+        })
+        .collect::<Result<_, ApiError>>()?;
     Ok(Matcher {
         method,
         path,
         query: pairs(members.get("query"), &sub("query"))?,
-        headers: pairs(members.get("headers"), &sub("headers"))?,
-        body: members.get("body").cloned(),
+        headers,
+        body: members
+            .get("body")
+            .map(|body| BodyPattern::compile(body).map_err(|reason| bad(&sub("body"), reason)))
+            .transpose()?,
     })
 }
 
@@ -541,9 +587,9 @@ fn check_respond(value: &Value, field: &str, limits: Limits) -> Result<Respond, 
             .iter()
             .map(|(name, value)| {
                 let here = format!("{}.{name}", sub("headers"));
-                let interned = names::intern(name).map_err(|reason| bad(&here, reason))?;
+                let name = names::answer_name(name).map_err(|reason| bad(&here, reason))?;
                 let text = scalar_text(value, &here)?;
-                Ok((interned, template(&text, &here)?))
+                Ok((name, template(&text, &here)?))
             })
             .collect::<Result<_, ApiError>>()?,
         Some(_) => return Err(bad(&sub("headers"), "must be an object of names to values")),
@@ -621,7 +667,12 @@ fn check_respond(value: &Value, field: &str, limits: Limits) -> Result<Respond, 
 }
 
 impl Matcher {
-    fn matches(&self, request: &Request, parsed: &mut Option<Option<Value>>) -> bool {
+    fn matches(
+        &self,
+        request: &Request,
+        path: &mut Option<Vec<String>>,
+        parsed: &mut Option<Option<Value>>,
+    ) -> bool {
         if let Some(method) = &self.method {
             let asked = request.method.as_str();
             let head_as_get = request.method == Method::Head && method == "GET";
@@ -629,12 +680,11 @@ impl Matcher {
                 return false;
             }
         }
-        if self
-            .path
-            .as_ref()
-            .is_some_and(|p| !p.matches(&request.path))
-        {
-            return false;
+        if let Some(pattern) = &self.path {
+            let segments = path.get_or_insert_with(|| segments(&request.path));
+            if !pattern.matches(segments) {
+                return false;
+            }
         }
         if !self.query.is_empty() {
             let query: Vec<(String, String)> = form_urlencoded::parse(request.query.as_bytes())
@@ -660,28 +710,9 @@ impl Matcher {
             None => true,
             Some(pattern) => {
                 let body = parsed.get_or_insert_with(|| parse_body(&request.body));
-                body.as_ref().is_some_and(|body| subset(pattern, body))
+                body.as_ref().is_some_and(|body| pattern.matches(body))
             }
         }
-    }
-}
-
-/// Whether `actual` contains `pattern`: an object's members, recursively;
-/// each element of an array somewhere in the other; numbers by value; the
-/// rest equal.
-fn subset(pattern: &Value, actual: &Value) -> bool {
-    match (pattern, actual) {
-        (Value::Object(want), Value::Object(have)) => want
-            .iter()
-            .all(|(key, value)| have.get(key).is_some_and(|other| subset(value, other))),
-        (Value::Array(want), Value::Array(have)) => want
-            .iter()
-            .all(|value| have.iter().any(|other| subset(value, other))),
-        (Value::Number(a), Value::Number(b)) => {
-            let (a, b) = (a.to_string(), b.to_string());
-            a == b || matches!((a.parse::<f64>(), b.parse::<f64>()), (Ok(x), Ok(y)) if x == y)
-        }
-        _ => pattern == actual,
     }
 }
 
@@ -754,13 +785,61 @@ mod tests {
     }
 
     #[test]
-    fn the_limit_is_507() {
+    fn the_limit_is_507_for_recorded_rules_and_others_each() {
         let mut rules = Rules::default();
         for _ in 0..3 {
             add(&mut rules, json!({"respond": {"status": 204}})).unwrap();
         }
         let err = add(&mut rules, json!({"respond": {"status": 204}})).unwrap_err();
         assert_eq!(err.status(), 507);
+        for n in 0..3 {
+            let id = format!("{RECORDED_PREFIX}{n}");
+            add(&mut rules, json!({"id": id, "respond": {"status": 204}})).unwrap();
+        }
+        let err = add(
+            &mut rules,
+            json!({"id": "recorded-3", "respond": {"status": 204}}),
+        )
+        .unwrap_err();
+        assert_eq!(err.status(), 507);
+        assert_eq!(rules.len(), 6);
+    }
+
+    #[test]
+    fn a_rule_names_at_most_100_headers_of_128_bytes() {
+        let names = |n: usize, prefix: &str| -> Map<String, Value> {
+            (0..n)
+                .map(|i| (format!("{prefix}-{i}"), json!("1")))
+                .collect()
+        };
+        let mut rules = Rules::default();
+        let rule = |matched: usize, set: usize| {
+            json!({"match": {"headers": names(matched, "X-Q")},
+                   "respond": {"status": 204, "headers": names(set, "X-A")}})
+        };
+        add(&mut rules, rule(60, 40)).unwrap();
+        assert_eq!(
+            field_of(add(&mut rules, rule(60, 41)).unwrap_err()),
+            "respond.headers"
+        );
+        assert_eq!(
+            field_of(add(&mut rules, rule(101, 0)).unwrap_err()),
+            "match.headers"
+        );
+        let long = "X".repeat(129);
+        let err = add(
+            &mut rules,
+            json!({"match": {"headers": {long.clone(): "1"}}, "respond": {"status": 204}}),
+        )
+        .unwrap_err();
+        assert_eq!(field_of(err), format!("match.headers.{long}"));
+        let err = add(
+            &mut rules,
+            json!({"match": {"headers": {"bad name": "1"}}, "respond": {"status": 204}}),
+        )
+        .unwrap_err();
+        assert_eq!(field_of(err), "match.headers.bad name");
+        assert_eq!(rules.len(), 1);
     }
 
     #[test]
@@ -817,23 +896,5 @@ mod tests {
                 &mut changes
             )
             .is_none());
-    }
-
-    #[test]
-    fn bodies_match_as_json_subsets() {
-        assert!(subset(
-            &json!({"a": {"b": 1}}),
-            &json!({"a": {"b": 1.0, "c": 2}, "d": 3})
-        ));
-        assert!(!subset(&json!({"a": {"b": 1}}), &json!({"a": {"b": 2}})));
-        assert!(subset(
-            &json!({"tags": ["x"]}),
-            &json!({"tags": ["y", "x"]})
-        ));
-        assert!(!subset(
-            &json!({"tags": ["z"]}),
-            &json!({"tags": ["y", "x"]})
-        ));
-        assert!(!subset(&json!({"a": "1"}), &json!({"a": 1})));
     }
 }

@@ -1,24 +1,22 @@
-//! Header names a rule may add, as the `&'static str` a [`Response`]
-//! carries.
+//! Header names in rules: those a request must carry (`match.headers`) and
+//! those an answer sets (`respond.headers`, and a proxy target's answer).
 //!
-//! A response's header names are static strings, which every host writes
-//! without copying. The names rules bring are made static once each, in a
-//! process-wide table of at most [`MAX_NAMES`] names of at most
-//! [`MAX_NAME_BYTES`] bytes, so the memory they take is bounded whatever
-//! clients send.
-//!
-//! [`Response`]: crate::Response
+//! A rule owns the names it uses, so they go with it: deleting it, using up
+//! its `times`, a reset or a newer recording frees them, and no rule's names
+//! take room from another's. A rule names at most [`MAX_RULE_HEADERS`]
+//! headers, each at most [`MAX_NAME_BYTES`] bytes, so its names cost no more
+//! than the rule's own size allows.
 
-use std::collections::BTreeSet;
-use std::sync::{Mutex, PoisonError};
-
-/// The most distinct header names rules may use, in all namespaces together.
-pub const MAX_NAMES: usize = 1024;
-
-/// The longest header name a rule may use.
+/// The longest header name a rule may use, in `match.headers` or
+/// `respond.headers`.
 pub const MAX_NAME_BYTES: usize = 128;
 
-/// Names that must not be set by a rule: the host frames the message.
+/// The most headers one rule names, in `match.headers` and
+/// `respond.headers` together: as many as an answer from a proxy target
+/// brings at most (hyper's client reads 100), so every recording fits.
+pub const MAX_RULE_HEADERS: usize = 100;
+
+/// Names that an answer must not set: the host frames the message.
 const FRAMING: [&str; 6] = [
     "content-length",
     "transfer-encoding",
@@ -28,21 +26,30 @@ const FRAMING: [&str; 6] = [
     "trailer",
 ];
 
-static NAMES: Mutex<BTreeSet<&'static str>> = Mutex::new(BTreeSet::new());
-
-/// The lower-case static form of a header name, or why it cannot be used.
-pub fn intern(name: &str) -> Result<&'static str, String> {
+/// The lower-case form of a header name a request may carry, or why it is
+/// not one: an HTTP token of at most [`MAX_NAME_BYTES`] bytes.
+pub fn request_name(name: &str) -> Result<String, String> {
     let is_token = !name.is_empty()
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    if name.len() > MAX_NAME_BYTES {
+        return Err(format!(
+            "is a name of {} bytes; header names are at most {MAX_NAME_BYTES} bytes",
+            name.len()
+        ));
+    }
     if !is_token {
         return Err(format!("`{name}` is not a header name"));
     }
-    if name.len() > MAX_NAME_BYTES {
-        return Err(format!("header names are at most {MAX_NAME_BYTES} bytes"));
-    }
-    let lower = name.to_ascii_lowercase();
+    Ok(name.to_ascii_lowercase())
+}
+
+/// The lower-case form of a header name an answer may set, or why it cannot:
+/// as [`request_name`], and neither a framing header nor a CORS one (the
+/// mock sets those itself).
+pub fn answer_name(name: &str) -> Result<String, String> {
+    let lower = request_name(name)?;
     if FRAMING.contains(&lower.as_str()) {
         return Err(format!("`{name}` is set by the server, not by rules"));
     }
@@ -51,19 +58,7 @@ pub fn intern(name: &str) -> Result<&'static str, String> {
             "`{name}` is set by the server on every answer (see CORS_ORIGINS), not by rules"
         ));
     }
-    // The table is only ever added to whole, so a poisoned lock is still sound.
-    let mut names = NAMES.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some(known) = names.get(lower.as_str()) {
-        return Ok(known);
-    }
-    if names.len() >= MAX_NAMES {
-        return Err(format!(
-            "rules may use at most {MAX_NAMES} distinct header names, and that many are in use"
-        ));
-    }
-    let name: &'static str = Box::leak(lower.into_boxed_str());
-    names.insert(name);
-    Ok(name)
+    Ok(lower)
 }
 
 #[cfg(test)]
@@ -71,17 +66,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_are_lower_cased_once_and_checked() {
-        let a = intern("Retry-After").unwrap();
-        let b = intern("retry-after").unwrap();
-        assert_eq!(a, "retry-after");
-        assert!(std::ptr::eq(a, b), "one copy per name");
-        assert!(intern("bad name")
+    fn names_are_lower_cased_and_checked() {
+        assert_eq!(answer_name("Retry-After").unwrap(), "retry-after");
+        assert_eq!(request_name("X-Tenant").unwrap(), "x-tenant");
+        assert!(answer_name("bad name")
             .unwrap_err()
             .contains("not a header name"));
-        assert!(intern("Content-Length")
+        assert!(request_name("").unwrap_err().contains("not a header name"));
+        assert!(answer_name("Content-Length")
             .unwrap_err()
             .contains("set by the server"));
-        assert!(intern(&"x".repeat(129)).is_err());
+        assert_eq!(request_name("Content-Length").unwrap(), "content-length");
+        assert!(answer_name("Access-Control-Allow-Origin").is_err());
+        assert!(request_name(&"x".repeat(MAX_NAME_BYTES)).is_ok());
+        assert_eq!(
+            request_name(&"x".repeat(100_000)).unwrap_err(),
+            "is a name of 100000 bytes; header names are at most 128 bytes"
+        );
     }
 }
