@@ -8,43 +8,40 @@
 //! time and then the settings together, so a value a host would silently
 //! misread stops the start on every host alike.
 
-use crate::controls::MAX_DELAY;
-use crate::journal::DEFAULT_JOURNAL_SIZE;
+use crate::mock::controls::MAX_DELAY;
+use crate::mock::journal::DEFAULT_JOURNAL_SIZE;
 use std::time::Duration;
 
 /// The default `MAX_BODY_BYTES`: 1 MiB.
-pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+pub(crate) const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 /// The default `MAX_ITEMS`.
-pub const DEFAULT_MAX_ITEMS: usize = 1_000_000;
+pub(crate) const DEFAULT_MAX_ITEMS: usize = 1_000_000;
 /// The default `MAX_TYPES`.
-pub const DEFAULT_MAX_TYPES: usize = 10_000;
+pub(crate) const DEFAULT_MAX_TYPES: usize = 10_000;
 /// The default `MAX_STORE_BYTES`: 1 GiB.
-pub const DEFAULT_MAX_STORE_BYTES: usize = 1024 * 1024 * 1024;
+pub(crate) const DEFAULT_MAX_STORE_BYTES: usize = 1024 * 1024 * 1024;
 /// The default `MAX_RULES`.
-pub const DEFAULT_MAX_RULES: usize = 1000;
+pub(crate) const DEFAULT_MAX_RULES: usize = 1000;
 /// The default `MAX_URI_BYTES`.
-pub const DEFAULT_MAX_URI_BYTES: usize = 8 * 1024;
+pub(crate) const DEFAULT_MAX_URI_BYTES: usize = 8 * 1024;
 /// The default `MAX_SUBSCRIBERS`: open `/__admin/events` streams per host.
-pub const DEFAULT_MAX_SUBSCRIBERS: usize = 256;
+pub(crate) const DEFAULT_MAX_SUBSCRIBERS: usize = 256;
 /// The default `MAX_NAMESPACES`: namespaces a host holds at once.
-pub const DEFAULT_MAX_NAMESPACES: usize = 1000;
+pub(crate) const DEFAULT_MAX_NAMESPACES: usize = 1000;
 /// The default `NAMESPACE_IDLE_SECS`: how long a namespace must go unused
 /// before a new one may take its place.
-pub const DEFAULT_NAMESPACE_IDLE: Duration = Duration::from_secs(300);
+pub(crate) const DEFAULT_NAMESPACE_IDLE: Duration = Duration::from_secs(300);
 /// How many recent events the change feed keeps for clients that reconnect
 /// (`Last-Event-ID`); an older position gets `event: gap`.
-pub const FEED_RING_SIZE: usize = 1000;
+pub(crate) const FEED_RING_SIZE: usize = 1000;
 /// The most bytes of event text the feed keeps for replay (the oldest events
 /// go first past it), so large items cannot make the ring large.
-pub const FEED_RING_BYTES: usize = 4 * 1024 * 1024;
-/// How many events a subscriber may fall behind before it gets
-/// `event: overflow` and is closed (hosts whose channel counts events).
-pub const FEED_BUFFER_EVENTS: usize = 1024;
+pub(crate) const FEED_RING_BYTES: usize = 4 * 1024 * 1024;
 /// How many bytes may wait unsent for a subscriber before it gets
-/// `event: overflow` and is closed (hosts whose streams count bytes).
-pub const FEED_BUFFER_BYTES: usize = 1024 * 1024;
+/// `event: overflow` and is closed.
+pub(crate) const FEED_BUFFER_BYTES: usize = 1024 * 1024;
 /// The default `PROXY_TIMEOUT_MS`: 10 seconds.
-pub const DEFAULT_PROXY_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const DEFAULT_PROXY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What the engine is told at start.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -148,10 +145,10 @@ impl Default for Config {
             proxy_target: None,
             proxy_timeout: DEFAULT_PROXY_TIMEOUT,
             record: false,
-            id_field: crate::ids::ID_KEY.to_owned(),
+            id_field: crate::store::ids::ID_KEY.to_owned(),
             create_status: 200,
             timestamps: false,
-            api_prefix: crate::route::DEFAULT_API_PREFIX.to_owned(),
+            api_prefix: crate::http::route::DEFAULT_API_PREFIX.to_owned(),
         }
     }
 }
@@ -403,9 +400,9 @@ impl Setting {
             },
             Kind::Origins => origins(value).map(drop),
             Kind::Url => target_url(value).map(drop),
-            Kind::Prefix => crate::route::check_api_prefix(value),
+            Kind::Prefix => crate::http::route::check_api_prefix(value),
             Kind::Key => {
-                if crate::ids::plain_key(value) {
+                if crate::store::ids::plain_key(value) {
                     Ok(())
                 } else {
                     Err(

@@ -339,7 +339,7 @@ impl ApiError {
 }
 
 /// Writes `{"message": ...}`.
-pub fn message_body(message: &str) -> Vec<u8> {
+pub(crate) fn message_body(message: &str) -> Vec<u8> {
     let mut members = Map::new();
     members.insert("message".to_owned(), Value::String(message.to_owned()));
     Value::Object(members).to_string().into_bytes()

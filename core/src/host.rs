@@ -3,7 +3,7 @@
 //! do not work), built here so that they look like the engine's own: the same
 //! JSON `{"message"}`, and the CORS headers of the real request.
 
-use crate::{cors, ApiError, Config, Engine, Request, Response};
+use crate::{http::cors, ApiError, Config, Engine, Request, Response};
 
 impl Engine {
     /// The answer to `request` when the host refuses or fails it itself: the

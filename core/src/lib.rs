@@ -127,69 +127,41 @@
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![warn(unreachable_pub)]
 
-mod access;
-mod body;
-mod chunked;
-mod collect;
 mod config;
-mod controls;
-mod cors;
 mod endpoint;
 mod engine;
 mod error;
-mod feed;
 mod host;
-mod ids;
-mod index;
-mod journal;
+mod http;
+mod json;
+mod mock;
 mod namespace;
-mod number;
-mod openapi;
 mod pages;
-mod proxy;
-mod query;
-mod relations;
-mod request;
-mod response;
-mod route;
-mod rules;
-mod select;
-mod snapshot;
 mod store;
-mod text;
 
-pub use body::{nests_within, MAX_DEPTH};
-pub use collect::{BodyCollector, Feed, DRAIN_BYTES};
-pub use config::{
-    AuthScope, Config, Kind, Setting, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_ITEMS,
-    DEFAULT_MAX_NAMESPACES, DEFAULT_MAX_RULES, DEFAULT_MAX_STORE_BYTES, DEFAULT_MAX_SUBSCRIBERS,
-    DEFAULT_MAX_TYPES, DEFAULT_MAX_URI_BYTES, DEFAULT_PROXY_TIMEOUT, FEED_BUFFER_BYTES,
-    FEED_BUFFER_EVENTS, FEED_RING_BYTES, FEED_RING_SIZE, SETTINGS,
-};
-pub use controls::MAX_DELAY;
+pub use config::{AuthScope, Config, Kind, Setting, SETTINGS};
 pub use endpoint::output::{Effect, Output, Publication, Ticket};
 pub use endpoint::streams::{StreamId, StreamRead};
-pub use endpoint::{Endpoint, Seed, SeedError, SeedPart, HISTORY_BYTES};
+pub use endpoint::{Endpoint, Seed, SeedError, SeedPart};
 pub use engine::Engine;
 pub use error::{ApiError, Framing};
-pub use feed::{Event, EventKind, Subscription, KEEP_ALIVE, KEEP_ALIVE_SECS, OVERFLOW};
 pub use host::error_response_without_engine;
-pub use ids::{plain_key, IdSource, SeededIds, ID_KEY};
-pub use journal::DEFAULT_JOURNAL_SIZE;
-pub use namespace::{
-    namespace_name, request_namespace, DEFAULT_NAMESPACE, MAX_NAMESPACE_BYTES, NAMESPACE_HEADER,
-};
+pub use http::collect::{BodyCollector, Feed};
+pub use http::request::{Method, Request};
+pub use http::response::{Change, Response};
+pub use mock::proxy::{Forward, Upstream};
+pub use namespace::{namespace_name, request_namespace, DEFAULT_NAMESPACE};
 pub use pages::Storage;
-pub use proxy::{is_hop_by_hop, Forward, Upstream, HOP_BY_HOP, RECORDED_PREFIX};
-pub use query::{
-    ListQuery, DEFAULT_PAGE_LIMIT, MAX_FILTERS, MAX_FILTER_VALUES, MAX_PATH_SEGMENTS, MAX_PATTERNS,
-    MAX_PATTERN_BYTES, MAX_RELATIONS, MAX_SEARCH_BYTES, MAX_SORT_KEYS, PATTERN_SIZE_LIMIT,
-};
-pub use request::{Method, Request};
-pub use response::{Change, Outcome, Response};
-pub use route::{
-    check_api_prefix, Condition, Operation, Payload, Route, RouteSpec, DEFAULT_API_PREFIX,
-    MAX_SEGMENT_BYTES, ROUTES,
-};
-pub use rules::Fault;
+pub use store::ids::{IdSource, SeededIds};
+
+/// What a host needs to keep an event stream alive.
+pub mod feed {
+    pub use crate::mock::feed::{KEEP_ALIVE, KEEP_ALIVE_SECS};
+}
+
+/// What the API accepts, for a host whose own files must take it back.
+pub mod limits {
+    pub use crate::json::body::{nests_within, MAX_DEPTH};
+}

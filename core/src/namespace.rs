@@ -16,11 +16,11 @@ use crate::{ApiError, Request};
 use std::collections::BTreeMap;
 
 /// The header that names a request's namespace.
-pub const NAMESPACE_HEADER: &str = "x-mock-namespace";
+pub(crate) const NAMESPACE_HEADER: &str = "x-mock-namespace";
 /// The namespace of a request without the header (or with a blank one).
 pub const DEFAULT_NAMESPACE: &str = "default";
 /// The longest namespace name, in bytes.
-pub const MAX_NAMESPACE_BYTES: usize = 64;
+pub(crate) const MAX_NAMESPACE_BYTES: usize = 64;
 
 /// The namespace a header value names: blank or absent is
 /// [`DEFAULT_NAMESPACE`], surrounding spaces are trimmed, and a name that

@@ -12,7 +12,8 @@
 //! active for as long as a stream is open (see docs/feed.md).
 
 use futures_util::Stream;
-use mock_rest_core::{Endpoint, StreamId, KEEP_ALIVE, KEEP_ALIVE_SECS};
+use mock_rest_core::feed::{KEEP_ALIVE, KEEP_ALIVE_SECS};
+use mock_rest_core::{Endpoint, StreamId};
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;

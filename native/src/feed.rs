@@ -10,8 +10,8 @@
 //! endpoint bounds, and `WRITE_TIMEOUT_SECS` closes it.
 
 use crate::hosted::{lock, Shared};
+use mock_rest_core::feed::{KEEP_ALIVE, KEEP_ALIVE_SECS};
 use mock_rest_core::StreamId;
-use mock_rest_core::{KEEP_ALIVE, KEEP_ALIVE_SECS};
 use salvo::hyper::body::Bytes;
 use std::collections::VecDeque;
 use std::sync::Arc;

@@ -8,10 +8,10 @@
 
 use crate::wire::{self, Held, Holding, TAGS};
 use js_sys::{Array, Float64Array, Object, Reflect, Uint8Array};
+use mock_rest_core::feed::{KEEP_ALIVE, KEEP_ALIVE_SECS};
 use mock_rest_core::{
     error_response_without_engine, ApiError, BodyCollector, Change, Config, Endpoint, IdSource,
-    Kind, Method, Request, Response, Seed, StreamId, Ticket, Upstream, KEEP_ALIVE, KEEP_ALIVE_SECS,
-    SETTINGS,
+    Kind, Method, Request, Response, Seed, StreamId, Ticket, Upstream, SETTINGS,
 };
 use serde::Serialize;
 use std::cell::RefCell;

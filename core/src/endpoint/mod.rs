@@ -16,16 +16,16 @@ pub(crate) mod streams;
 use crate::config::Config;
 use crate::engine::Engine;
 use crate::error::ApiError;
-use crate::ids::IdSource;
+use crate::http::response::Outcome;
 use crate::namespace::Listing;
 use crate::namespace::{request_namespace, DEFAULT_NAMESPACE};
-use crate::response::Outcome;
+use crate::store::ids::IdSource;
 
+use crate::http::request::Request;
+use crate::http::response::{Change, Response};
+use crate::mock::proxy::{Forward, Upstream};
+use crate::mock::rules::Fault;
 use crate::pages::Storage;
-use crate::proxy::{Forward, Upstream};
-use crate::request::Request;
-use crate::response::{Change, Response};
-use crate::rules::Fault;
 use output::{Effect, Output, Publication, Ticket};
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
@@ -43,7 +43,7 @@ const KEPT_BODY: usize = 4097;
 /// namespace hold together; past it the history of the namespaces unused
 /// longest is forgotten first (a client that reconnects then gets
 /// `event: gap`).
-pub const HISTORY_BYTES: usize = 64 * 1024 * 1024;
+pub(crate) const HISTORY_BYTES: usize = 64 * 1024 * 1024;
 
 /// What every new namespace starts from, and what `POST /__admin/reset`
 /// returns it to: fixtures (a snapshot, `{"type": [items]}`) and rules (a

@@ -2,9 +2,9 @@
 //! out, drained one at a time as str0m's hosts drain its outputs.
 
 use super::streams::StreamId;
-use crate::feed::Event;
-use crate::proxy::Forward;
-use crate::response::{Change, Response};
+use crate::http::response::{Change, Response};
+use crate::mock::feed::Event;
+use crate::mock::proxy::Forward;
 use std::collections::VecDeque;
 use std::time::Duration;
 
@@ -79,8 +79,8 @@ pub enum Effect {
     /// Send this answer's status, headers and body, then keep the
     /// connection open as an event stream: write what
     /// [`Endpoint::read_stream`](crate::Endpoint::read_stream) gives when the
-    /// stream is woken, [`KEEP_ALIVE`](crate::feed::KEEP_ALIVE) after
-    /// [`KEEP_ALIVE_SECS`](crate::feed::KEEP_ALIVE_SECS) of silence, and
+    /// stream is woken, [`KEEP_ALIVE`](crate::mock::feed::KEEP_ALIVE) after
+    /// [`KEEP_ALIVE_SECS`](crate::mock::feed::KEEP_ALIVE_SECS) of silence, and
     /// tell [`Endpoint::close_stream`](crate::Endpoint::close_stream) when
     /// the client goes away.
     Stream(StreamId, Response),

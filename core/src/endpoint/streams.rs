@@ -10,7 +10,7 @@
 //! [reads](Streams::read) them, however many events come in between.
 
 use crate::config::FEED_BUFFER_BYTES;
-use crate::feed::{Event, Subscription, OVERFLOW};
+use crate::mock::feed::{Event, Subscription, OVERFLOW};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
@@ -237,7 +237,7 @@ fn find(open: &mut [(StreamId, Stream)], id: StreamId) -> Option<&mut Stream> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::feed::EventKind;
+    use crate::mock::feed::EventKind;
 
     fn event(seq: u64, resource: Option<&str>, size: usize) -> Event {
         Event {

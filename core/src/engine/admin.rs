@@ -3,12 +3,12 @@
 use super::lists::request_origin;
 use super::{respond, Engine, JSON};
 use crate::error::ApiError;
-use crate::ids::new_id;
+use crate::http::request::Request;
+use crate::http::response::{Change, Response};
+use crate::json::number::whole_number;
 use crate::namespace::{namespace_name, Listing, DEFAULT_NAMESPACE};
-use crate::number::whole_number;
-use crate::request::Request;
-use crate::response::{Change, Response};
-use crate::snapshot::{self, Snapshot};
+use crate::store::ids::new_id;
+use crate::store::snapshot::{self, Snapshot};
 use crate::store::Store;
 
 impl Engine {

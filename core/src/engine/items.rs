@@ -2,15 +2,15 @@
 //! (store limits, `If-Match`, `If-None-Match`).
 
 use super::{respond, Engine, JSON};
-use crate::body;
 use crate::error::ApiError;
-use crate::ids::{integer_id, new_id, IdKind, IdValue, ID_KEY};
-use crate::query::Relations;
-use crate::relations::{foreign_key, render};
-use crate::request::Request;
-use crate::response::{Change, Response};
+use crate::http::request::Request;
+use crate::http::response::{Change, Response};
+use crate::json::body;
+use crate::json::text;
+use crate::store::ids::{integer_id, new_id, IdKind, IdValue, ID_KEY};
+use crate::store::query::Relations;
+use crate::store::relations::{foreign_key, render};
 use crate::store::{Item, Store};
-use crate::text;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use std::borrow::Cow;
 use std::collections::HashSet;

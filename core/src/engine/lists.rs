@@ -5,11 +5,11 @@
 
 use super::{respond, Engine, JSON};
 use crate::error::ApiError;
-use crate::query::{ListQuery, Paging};
-use crate::relations::{foreign_key, render};
-use crate::request::Request;
-use crate::response::Response;
-use crate::select::{select, select_among, Selection};
+use crate::http::request::Request;
+use crate::http::response::Response;
+use crate::store::query::{ListQuery, Paging};
+use crate::store::relations::{foreign_key, render};
+use crate::store::select::{select, select_among, Selection};
 use std::fmt::Write;
 
 impl Engine {
@@ -163,7 +163,7 @@ fn page_url_base(request: &Request) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::request::Method;
+    use crate::http::request::Method;
 
     #[test]
     fn page_links_keep_other_parameters() {

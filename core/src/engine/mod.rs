@@ -2,7 +2,7 @@
 //! answer. This module is the dispatcher; each kind of route has its own:
 //! [`items`] (create, read, replace, patch, delete), [`lists`] (list queries
 //! and page links) and [`admin`] (`/__admin/*`). CORS and access checks live
-//! in [`crate::cors`] and [`crate::access`].
+//! in [`crate::http::cors`] and [`crate::http::access`].
 
 mod admin;
 mod items;
@@ -12,23 +12,23 @@ mod rules;
 
 pub(crate) use rules::put_change;
 
-use crate::access;
 use crate::config::Config;
-use crate::controls::{reason_phrase, Controls};
-use crate::cors;
 use crate::error::{message_body, ApiError};
-use crate::feed::{self, ChangeFeed, Subscription};
-use crate::ids::{content_seed, new_id, IdSource, SeededIds};
-use crate::journal::Journal;
+use crate::http::access;
+use crate::http::cors;
+use crate::http::request::{Method, Request};
+use crate::http::response::{Change, Outcome, Response};
+use crate::http::route::Route;
+use crate::mock::controls::{reason_phrase, Controls};
+use crate::mock::feed::{self, ChangeFeed, Subscription};
+use crate::mock::journal::Journal;
+use crate::mock::rules::Rules;
 use crate::namespace::Listing;
-use crate::openapi;
+use crate::pages::openapi;
 use crate::pages::{self, Storage};
-use crate::query::Patterns;
-use crate::request::{Method, Request};
-use crate::response::{Change, Outcome, Response};
-use crate::route::Route;
-use crate::rules::Rules;
-use crate::snapshot::{self, Snapshot};
+use crate::store::ids::{content_seed, new_id, IdSource, SeededIds};
+use crate::store::query::Patterns;
+use crate::store::snapshot::{self, Snapshot};
 use crate::store::Store;
 use std::time::Duration;
 
@@ -263,7 +263,8 @@ impl Engine {
             .map(|route| self.resolve(route));
         let mut fault = None;
         let mut through = None;
-        let proxying = self.config.proxy_target.is_some() && !crate::proxy::is_local(&request.path);
+        let proxying =
+            self.config.proxy_target.is_some() && !crate::mock::proxy::is_local(&request.path);
         let (result, rule) = match self.rule_step(&route, request, now, &mut changes) {
             rules::Step::Answer {
                 rule,
@@ -442,7 +443,7 @@ impl Engine {
                 allow: route.allow(),
             });
         }
-        crate::query::check_route_query(route, &request.method, &request.query)?;
+        crate::store::query::check_route_query(route, &request.method, &request.query)?;
         let elapsed = now.saturating_sub(self.started);
         let (name, version) = (&self.config.app_name, &self.config.app_version);
         // `takes` has admitted only the methods of the route table, and HEAD
@@ -579,7 +580,7 @@ fn respond(status: u16, content_type: &str, body: Vec<u8>) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::route::ROUTES;
+    use crate::http::route::ROUTES;
 
     const T0: Duration = Duration::from_secs(1_700_000_000);
 

@@ -1,18 +1,18 @@
 //! Proxy and record in the engine: the step before a request goes to
 //! `PROXY_TARGET`, and what comes of the target's answer
-//! ([`Engine::proxied`]). What the settings mean is in [`crate::proxy`].
+//! ([`Engine::proxied`]). What the settings mean is in [`crate::mock::proxy`].
 
 use super::{forced, put_change, Engine};
-use crate::access;
-use crate::controls::Controls;
-use crate::cors;
 use crate::error::ApiError;
-use crate::ids::{content_seed, new_id, SeededIds};
-use crate::proxy::{self, Forward, Upstream, RECORDED_PREFIX};
-use crate::request::{Method, Request};
-use crate::response::{Change, Outcome, Response};
-use crate::route::Route;
-use crate::snapshot::Snapshot;
+use crate::http::access;
+use crate::http::cors;
+use crate::http::request::{Method, Request};
+use crate::http::response::{Change, Outcome, Response};
+use crate::http::route::Route;
+use crate::mock::controls::Controls;
+use crate::mock::proxy::{self, Forward, Upstream, RECORDED_PREFIX};
+use crate::store::ids::{content_seed, new_id, SeededIds};
+use crate::store::snapshot::Snapshot;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -200,7 +200,7 @@ impl Engine {
         body: &[u8],
         changes: &mut Vec<Change>,
     ) -> Result<(), ApiError> {
-        let objects = crate::rules::parse_body(body).is_some_and(|value| {
+        let objects = crate::mock::rules::parse_body(body).is_some_and(|value| {
             value
                 .as_array()
                 .is_some_and(|items| !items.is_empty() && items.iter().all(Value::is_object))

@@ -2,14 +2,16 @@
 //! other request takes before the store ([`Engine::rule_step`]).
 
 use super::{respond, Engine, JSON};
-use crate::access;
-use crate::controls::reason_phrase;
 use crate::error::{message_body, ApiError};
-use crate::ids::new_id;
-use crate::request::{Method, Request};
-use crate::response::{Change, Response};
-use crate::route::Route;
-use crate::rules::{parse_body, Context, Fault, FaultKind, Limits, Overflow, Payload, Rule, Rules};
+use crate::http::access;
+use crate::http::request::{Method, Request};
+use crate::http::response::{Change, Response};
+use crate::http::route::Route;
+use crate::mock::controls::reason_phrase;
+use crate::mock::rules::{
+    parse_body, Context, Fault, FaultKind, Limits, Overflow, Payload, Rule, Rules,
+};
+use crate::store::ids::new_id;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -65,7 +67,7 @@ impl Engine {
         body: &[u8],
         changes: &mut Vec<Change>,
     ) -> Result<Response, ApiError> {
-        crate::body::parse(body)?;
+        crate::json::body::parse(body)?;
         let value = parse_body(body).unwrap_or(Value::Null);
         let limits = self.rule_limits();
         let ids = &mut self.ids;
@@ -125,7 +127,7 @@ impl Engine {
         let authorized = || access::authorized_for(config, public, admin, request);
         // While recording, the target answers what a recording would.
         let recording = config.record;
-        let skip = |id: &str| recording && id.starts_with(crate::proxy::RECORDED_PREFIX);
+        let skip = |id: &str| recording && id.starts_with(crate::mock::proxy::RECORDED_PREFIX);
         let rule = match self
             .rules
             .take_unless(request, &mut parsed, authorized, changes, skip)
@@ -185,7 +187,7 @@ impl Engine {
 /// `/openapi.json`. The same paths are never proxied.
 fn mocks_own(path: &str) -> bool {
     let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
-    crate::proxy::is_local(path)
+    crate::mock::proxy::is_local(path)
         || percent_encoding::percent_decode_str(first).decode_utf8_lossy() == "__admin"
 }
 
@@ -274,7 +276,7 @@ fn fill_json(value: &Value, context: &mut Context<'_>) -> Result<Value, Overflow
         Value::String(text) if text.contains("{{") => {
             let mut out = String::new();
             // Checked when the rule was added; a template that fails here stays as it was.
-            match crate::rules::Template::parse(text) {
+            match crate::mock::rules::Template::parse(text) {
                 Ok(template) => template.render(context, &mut out)?,
                 Err(_) => out.push_str(text),
             }
@@ -304,8 +306,8 @@ fn fill_json(value: &Value, context: &mut Context<'_>) -> Result<Value, Overflow
 mod tests {
     use super::*;
     use crate::config::Config;
-    use crate::ids::SeededIds;
-    use crate::response::Outcome;
+    use crate::http::response::Outcome;
+    use crate::store::ids::SeededIds;
 
     const T0: Duration = Duration::from_secs(1_700_000_000);
 
