@@ -1,4 +1,4 @@
-//! Rules at their size bounds: CPU time per `Engine::handle` for requests a
+//! Rules at their size bounds: CPU time per `Endpoint::handle` for requests a
 //! rule's path or body pattern must be matched against, beside the same
 //! requests with a rule whose pattern costs nothing (no path pattern, or the
 //! body pattern `{}`, which still parses the body), so the patterns' own
@@ -16,23 +16,27 @@
 mod common;
 
 use common::cpu;
-use mock_rest_core::{Config, Engine, Method, Request, SeededIds};
+use mock_rest_core::{Config, Endpoint, Method, Request, Seed, SeededIds};
 use std::time::Duration;
 
 const NOW: Duration = Duration::from_secs(1_800_000_000);
 
-fn engine(rule: String) -> Engine {
-    let mut engine = Engine::new(Config::default(), Box::new(SeededIds::new(1)), NOW);
-    {
-        let added = engine.handle(
-            &Request::new(Method::Post, "/__admin/rules").with_body(rule),
-            NOW,
-        );
-        if added.response.status != 201 {
-            eprintln!(
-                "rules_cpu: the rule was refused: {}",
-                String::from_utf8_lossy(&added.response.body)
-            );
+fn engine(rule: String) -> Endpoint {
+    let mut engine = Endpoint::new(
+        Config::default(),
+        Seed::default(),
+        Box::new(SeededIds::new(1)),
+        NOW,
+    )
+    .unwrap_or_else(|err| panic!("no seed to refuse: {err}"));
+    let added = engine.handle(
+        &Request::new(Method::Post, "/__admin/rules").with_body(rule),
+        NOW,
+    );
+    match added.response() {
+        Some(response) if response.status == 201 => {}
+        other => {
+            eprintln!("rules_cpu: the rule was refused: {other:?}");
             std::process::exit(1);
         }
     }
@@ -40,7 +44,7 @@ fn engine(rule: String) -> Engine {
 }
 
 /// The CPU time of one `handle`, over `rounds`.
-fn per_request(engine: &mut Engine, request: &Request, rounds: u32) -> Duration {
+fn per_request(engine: &mut Endpoint, request: &Request, rounds: u32) -> Duration {
     let start = cpu();
     for _ in 0..rounds {
         std::hint::black_box(engine.handle(request, NOW));
@@ -100,7 +104,10 @@ fn main() {
     for (name, rule, baseline, request) in scenarios {
         let mut with_rule = engine(rule);
         assert_eq!(
-            with_rule.handle(&request, NOW).response.status,
+            with_rule
+                .handle(&request, NOW)
+                .response()
+                .map_or(0, |r| r.status),
             204,
             "{name}"
         );

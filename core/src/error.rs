@@ -235,9 +235,9 @@ impl ApiError {
 
     /// The whole response for this error: status, JSON `{"message"}`, and the
     /// headers the error needs (`Allow`, `WWW-Authenticate`). CORS headers are
-    /// added by [`Engine::handle`](crate::Engine::handle); a host that answers
+    /// added by the engine; a host that answers
     /// an error itself (a timeout, say) uses
-    /// [`Engine::error_response`](crate::Engine::error_response), or
+    /// [`Endpoint::error_response`](crate::Endpoint::error_response), or
     /// [`error_response_without_engine`](crate::error_response_without_engine)
     /// when it has no engine.
     pub fn to_response(&self) -> crate::Response {

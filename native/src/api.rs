@@ -1,64 +1,19 @@
 //! The one handler: a salvo request in, the endpoint's answer out.
 
-use crate::hosted::{self, lock, Ending, Shared};
+use crate::hosted::{self, Ending};
 use crate::log;
+use crate::proxy::header_pairs;
 use crate::proxy::Proxy;
+use crate::state::{lock, Shared};
 use http_body_util::BodyExt;
-use mock_rest_core::{ApiError, BodyCollector, Feed, IdSource, Method, Request};
+use mock_rest_core::{ApiError, BodyCollector, Feed, Method, Request};
 use salvo::http::body::ReqBody;
 use salvo::http::header::{HeaderName, HeaderValue};
 use salvo::http::{ResBody, StatusCode};
 use salvo::prelude::*;
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-/// How many ids' random bytes [`OsIds`] draws from the OS at once.
-const IDS_PER_DRAW: usize = 256;
-
-/// Ids from the operating system's random source, drawn for
-/// [`IDS_PER_DRAW`] ids at a time: one system call per 256 new ids, not
-/// one per id. Each engine has its own (a namespace that creates nothing
-/// holds no bytes); bytes are never handed out twice.
-#[derive(Debug, Default, Clone)]
-pub struct OsIds {
-    bytes: Vec<u8>,
-    /// How many of `bytes` are used (all of them: draw again).
-    used: usize,
-}
-
-impl IdSource for OsIds {
-    fn random_bytes(&mut self) -> [u8; 16] {
-        if self.used == self.bytes.len() {
-            self.bytes.resize(16 * IDS_PER_DRAW, 0);
-            if getrandom::fill(&mut self.bytes).is_err() {
-                self.bytes.clear();
-                self.used = 0;
-                // As before the batches: one draw for this id (uuid's own, which
-                // fails loudly if the OS has no random bytes at all).
-                return uuid::Uuid::new_v4().into_bytes();
-            }
-            self.used = 0;
-        }
-        let mut out = [0; 16];
-        out.copy_from_slice(&self.bytes[self.used..self.used + 16]);
-        // Spent bytes are wiped, so the buffer holds only ids still to come.
-        self.bytes[self.used..self.used + 16].fill(0);
-        self.used += 16;
-        out
-    }
-
-    fn fork(&mut self) -> Box<dyn IdSource> {
-        Box::<Self>::default()
-    }
-}
-
-/// The time since the Unix epoch, as the engine takes it.
-pub fn unix_now() -> Duration {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-}
+use std::time::{Duration, Instant};
 
 /// Hands every request to the endpoint.
 pub struct Api {
@@ -287,20 +242,6 @@ fn recycle(request: Request) {
     });
 }
 
-/// HTTP headers as the core takes them: names and values as text (a value
-/// that is not UTF-8 is read lossily).
-pub(crate) fn header_pairs(headers: &salvo::http::HeaderMap) -> Vec<(String, String)> {
-    headers
-        .iter()
-        .map(|(name, value)| {
-            (
-                name.as_str().to_owned(),
-                String::from_utf8_lossy(value.as_bytes()).into_owned(),
-            )
-        })
-        .collect()
-}
-
 /// Whether the request is for the change feed, whose query may hold the token.
 fn stream_route(request: &Request) -> bool {
     request.path.trim_end_matches('/') == "/__admin/events"
@@ -349,7 +290,6 @@ fn write(res: &mut salvo::Response, mut response: mock_rest_core::Response) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashSet;
 
     #[test]
     fn millis_read_as_a_float_to_one_decimal_did() {
@@ -414,19 +354,5 @@ mod tests {
         reused.body = vec![0; SPARE_BYTES + 1];
         recycle(reused);
         assert_eq!(SPARE.with(|spare| spare.borrow().len()), 0);
-    }
-
-    #[test]
-    fn os_ids_are_fresh_across_draws() {
-        let mut ids = OsIds::default();
-        let mut other = OsIds::default();
-        let mut seen = HashSet::new();
-        // Three draws of the first source, and one of another: no id twice.
-        for _ in 0..3 * IDS_PER_DRAW {
-            assert!(seen.insert(ids.random_bytes()));
-        }
-        assert!(seen.insert(other.random_bytes()));
-        assert_eq!(ids.used, IDS_PER_DRAW * 16);
-        assert!(ids.bytes.iter().all(|&b| b == 0), "spent bytes are wiped");
     }
 }

@@ -9,7 +9,7 @@
 //! reads nothing holds no more than its connection's buffers and what the
 //! endpoint bounds, and `WRITE_TIMEOUT_SECS` closes it.
 
-use crate::hosted::{lock, Shared};
+use crate::state::{lock, Shared};
 use mock_rest_core::feed::{KEEP_ALIVE, KEEP_ALIVE_SECS};
 use mock_rest_core::StreamId;
 use salvo::hyper::body::Bytes;

@@ -1,6 +1,4 @@
-//! The endpoint behind one lock, with what this host keeps beside it (each
-//! namespace's files, each open stream's waker), and the loop that carries
-//! out the endpoint's effects for a request:
+//! The loop that carries out the endpoint's effects for a request:
 //!
 //! ```text
 //! lock: handle -> open/forget files, append to journals, publish, wake  (in order)
@@ -10,37 +8,15 @@
 //! Everything the endpoint asks that needs no waiting is done under the lock,
 //! so journals keep the endpoint's order and a new stream misses no event.
 
-use crate::api::unix_now;
 use crate::durable::{Durable, Ticket as Durability};
 use crate::feed::FeedStream;
 use crate::proxy::Proxy;
-use crate::storage::Stores;
-use mock_rest_core::{
-    Effect, Endpoint, Forward, Output, Request, Response, StreamId, Ticket, Upstream,
-};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use crate::state::{lock, Hosted, Shared};
+use crate::supply::unix_now;
+use mock_rest_core::{Effect, Forward, Output, Request, Response, StreamId, Ticket, Upstream};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
-
-/// The endpoint and what the host keeps beside it.
-pub struct Hosted {
-    /// Every namespace.
-    pub endpoint: Endpoint,
-    /// Their files, with `--data`.
-    pub stores: Stores,
-    /// The waker of each open event stream.
-    wakers: HashMap<StreamId, Arc<Notify>>,
-}
-
-/// What every connection shares.
-pub type Shared = Arc<Mutex<Hosted>>;
-
-/// Locks the endpoint. A panic elsewhere cannot leave a store half-written
-/// (each change is applied whole), so a poisoned lock is still usable.
-pub fn lock(shared: &Shared) -> MutexGuard<'_, Hosted> {
-    shared.lock().unwrap_or_else(PoisonError::into_inner)
-}
 
 /// How a request ends.
 pub enum Ending {
@@ -69,15 +45,6 @@ enum Next {
 }
 
 impl Hosted {
-    /// The endpoint and the files of its namespaces.
-    pub fn new(endpoint: Endpoint, stores: Stores) -> Self {
-        Self {
-            endpoint,
-            stores,
-            wakers: HashMap::new(),
-        }
-    }
-
     /// Does what needs no waiting, in order, and keeps the rest.
     fn carry(&mut self, output: Output, request: &Request) -> Carried {
         let mut carried = Carried::default();
@@ -123,44 +90,12 @@ impl Hosted {
                 Effect::Respond(response) => carried.next = Some(Next::Respond(response)),
                 Effect::Stream(id, response) => {
                     let notify = Arc::new(Notify::new());
-                    self.wakers.insert(id, Arc::clone(&notify));
+                    self.watch(id, Arc::clone(&notify));
                     carried.next = Some(Next::Stream(id, notify, response));
                 }
             }
         }
         carried
-    }
-
-    fn wake(&self, streams: &[StreamId]) {
-        for id in streams {
-            if let Some(notify) = self.wakers.get(id) {
-                notify.notify_one();
-            }
-        }
-    }
-
-    /// Forgets a stream whose body ended or whose client went away.
-    pub fn close_stream(&mut self, id: StreamId) {
-        self.wakers.remove(&id);
-        self.endpoint.close_stream(id);
-    }
-
-    /// Tells the endpoint what the files of the request's namespace report,
-    /// if that changed.
-    fn note_storage(&mut self, request: &Request) {
-        if !self.stores.durable() {
-            return;
-        }
-        let Ok(namespace) = self.endpoint.namespace_of(request) else {
-            return;
-        };
-        if let Some(storage) = self
-            .stores
-            .get(&namespace)
-            .and_then(|d| d.storage_changed())
-        {
-            self.endpoint.set_storage(&namespace, storage);
-        }
     }
 }
 

@@ -82,17 +82,20 @@ mod hosted;
 pub mod log;
 mod proxy;
 mod settings;
+mod state;
 mod storage;
+mod supply;
 
-pub use api::{unix_now, Api, OsIds};
+pub use api::Api;
 pub use durable::{Durable, FsyncMode};
 pub use settings::Settings;
+pub use supply::{unix_now, OsIds};
 
-use hosted::{lock, Hosted, Shared};
 use mock_rest_core::{Effect, Endpoint, Seed, SeedPart, DEFAULT_NAMESPACE};
 use salvo::conn::{Acceptor, TcpListener};
 use salvo::fuse::FuseConfig;
 use salvo::prelude::*;
+use state::{lock, Hosted, Shared};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::Mutex;

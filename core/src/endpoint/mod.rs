@@ -14,9 +14,9 @@ pub(crate) mod output;
 pub(crate) mod streams;
 
 use crate::config::Config;
+use crate::engine::outcome::Outcome;
 use crate::engine::Engine;
 use crate::error::ApiError;
-use crate::http::response::Outcome;
 use crate::namespace::Listing;
 use crate::namespace::{request_namespace, DEFAULT_NAMESPACE};
 use crate::store::ids::IdSource;
@@ -43,7 +43,7 @@ const KEPT_BODY: usize = 4097;
 /// namespace hold together; past it the history of the namespaces unused
 /// longest is forgotten first (a client that reconnects then gets
 /// `event: gap`).
-pub(crate) const HISTORY_BYTES: usize = 64 * 1024 * 1024;
+pub const HISTORY_BYTES: usize = 64 * 1024 * 1024;
 
 /// What every new namespace starts from, and what `POST /__admin/reset`
 /// returns it to: fixtures (a snapshot, `{"type": [items]}`) and rules (a

@@ -1,7 +1,8 @@
 //! `/__admin/*`: snapshots, reset and the request journal.
 
 use super::lists::request_origin;
-use super::{respond, Engine, JSON};
+use super::reply::{respond, JSON};
+use super::Engine;
 use crate::error::ApiError;
 use crate::http::request::Request;
 use crate::http::response::{Change, Response};

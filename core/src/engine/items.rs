@@ -1,7 +1,8 @@
 //! Item routes: create, read, replace, patch and delete, with their checks
 //! (store limits, `If-Match`, `If-None-Match`).
 
-use super::{respond, Engine, JSON};
+use super::reply::{respond, JSON};
+use super::Engine;
 use crate::error::ApiError;
 use crate::http::request::Request;
 use crate::http::response::{Change, Response};

@@ -3,7 +3,8 @@
 //! with relations embedded or expanded, `X-Total-Count` and `Link`; paged
 //! with `_per_page`, inside json-server 1.0's envelope.
 
-use super::{respond, Engine, JSON};
+use super::reply::{respond, JSON};
+use super::Engine;
 use crate::error::ApiError;
 use crate::http::request::Request;
 use crate::http::response::Response;

@@ -2,15 +2,19 @@
 //! `PROXY_TARGET`, and what comes of the target's answer
 //! ([`Engine::proxied`]). What the settings mean is in [`crate::mock::proxy`].
 
-use super::{forced, put_change, Engine};
+use super::reply::forced;
+use super::Engine;
+use crate::engine::outcome::Outcome;
 use crate::error::ApiError;
 use crate::http::access;
 use crate::http::cors;
 use crate::http::request::{Method, Request};
-use crate::http::response::{Change, Outcome, Response};
+use crate::http::response::{Change, Response};
 use crate::http::route::Route;
 use crate::mock::controls::Controls;
-use crate::mock::proxy::{self, Forward, Upstream, RECORDED_PREFIX};
+use crate::mock::proxy::{self, Forward, Upstream};
+use crate::mock::rules::put_change;
+use crate::mock::rules::RECORDED_PREFIX;
 use crate::store::ids::{content_seed, new_id, SeededIds};
 use crate::store::snapshot::Snapshot;
 use serde_json::Value;
@@ -91,7 +95,7 @@ impl Engine {
     /// keeping their `_id`s; the answer then carries `X-Mock-Recorded` (the
     /// rule's id) or `X-Mock-Not-Recorded` (why not). The delay is the one
     /// the request had (`DELAY_MS`, `X-Mock-Delay`, a rule's).
-    pub fn proxied(
+    pub(crate) fn proxied(
         &mut self,
         request: &Request,
         forward: Forward,

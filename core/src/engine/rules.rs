@@ -1,13 +1,15 @@
 //! Rules in the engine: the `/__admin/rules` routes, and the step every
 //! other request takes before the store ([`Engine::rule_step`]).
 
-use super::{respond, Engine, JSON};
+use super::reply::{respond, JSON};
+use super::Engine;
 use crate::error::{message_body, ApiError};
 use crate::http::access;
 use crate::http::request::{Method, Request};
 use crate::http::response::{Change, Response};
 use crate::http::route::Route;
 use crate::mock::controls::reason_phrase;
+use crate::mock::rules::put_change;
 use crate::mock::rules::{
     parse_body, Context, Fault, FaultKind, Limits, Overflow, Payload, Rule, Rules,
 };
@@ -127,7 +129,7 @@ impl Engine {
         let authorized = || access::authorized_for(config, public, admin, request);
         // While recording, the target answers what a recording would.
         let recording = config.record;
-        let skip = |id: &str| recording && id.starts_with(crate::mock::proxy::RECORDED_PREFIX);
+        let skip = |id: &str| recording && id.starts_with(crate::mock::rules::RECORDED_PREFIX);
         let rule = match self
             .rules
             .take_unless(request, &mut parsed, authorized, changes, skip)
@@ -189,14 +191,6 @@ fn mocks_own(path: &str) -> bool {
     let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
     crate::mock::proxy::is_local(path)
         || percent_encoding::percent_decode_str(first).decode_utf8_lossy() == "__admin"
-}
-
-/// The change that stores a rule as listed.
-pub(crate) fn put_change(listed: &Value) -> Change {
-    Change::PutRule {
-        id: listed["id"].as_str().unwrap_or_default().to_owned(),
-        rule: listed.to_string(),
-    }
 }
 
 /// Puts a rule's headers on a response, each in place of any of its name.
@@ -306,7 +300,7 @@ fn fill_json(value: &Value, context: &mut Context<'_>) -> Result<Value, Overflow
 mod tests {
     use super::*;
     use crate::config::Config;
-    use crate::http::response::Outcome;
+    use crate::engine::outcome::Outcome;
     use crate::store::ids::SeededIds;
 
     const T0: Duration = Duration::from_secs(1_700_000_000);

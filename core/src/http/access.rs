@@ -26,7 +26,12 @@ fn query_token_matches(config: &Config, request: &Request) -> bool {
 
 /// Whether the request may use a path that is public or admin, or neither
 /// (as a path that only a rule answers is).
-pub(crate) fn authorized_for(config: &Config, public: bool, admin: bool, request: &Request) -> bool {
+pub(crate) fn authorized_for(
+    config: &Config,
+    public: bool,
+    admin: bool,
+    request: &Request,
+) -> bool {
     let Some(token) = &config.api_token else {
         return true;
     };

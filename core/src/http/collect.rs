@@ -42,7 +42,7 @@ pub enum Feed {
 }
 
 /// One request body on its way in, read by the same rules on every host: kept
-/// up to the body limit, drained past it up to [`DRAIN_BYTES`], refused when
+/// up to the body limit, drained past it up to `DRAIN_BYTES` (32 MiB), refused when
 /// it did not arrive whole or has a transfer coding other than `chunked`.
 #[derive(Debug)]
 pub struct BodyCollector {

@@ -279,6 +279,39 @@ impl Strings {
     }
 }
 
+/// The values a path reaches: through objects by key, into arrays by index
+/// or, for any other segment, through every element; arrays at the end are
+/// flattened, so `tags=red` matches `"tags":["red","blue"]`.
+pub(crate) fn reach<'v>(value: &'v str, path: &[String], out: &mut Vec<&'v str>) {
+    let first = value.as_bytes().first().copied();
+    match (path.split_first(), first) {
+        (None, Some(b'[')) => {
+            for element in array_elements(value) {
+                reach(element, path, out);
+            }
+        }
+        (None, _) => out.push(value),
+        (Some((key, rest)), Some(b'{')) => {
+            if let Some(value) = member(value, key) {
+                reach(value, rest, out);
+            }
+        }
+        (Some((key, rest)), Some(b'[')) => match key.parse::<usize>() {
+            Ok(index) => {
+                if let Some(element) = array_elements(value).get(index) {
+                    reach(element, rest, out);
+                }
+            }
+            Err(_) => {
+                for element in array_elements(value) {
+                    reach(element, path, out);
+                }
+            }
+        },
+        (Some(_), _) => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -82,7 +82,7 @@ pub struct Event {
 
 /// What a subscriber asked for: the types it keeps (`?type=`, empty: all).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Subscription {
+pub(crate) struct Subscription {
     /// The types named by `?type=`; empty keeps every type.
     pub types: Vec<String>,
 }
@@ -91,13 +91,13 @@ impl Subscription {
     /// Whether this subscriber gets `event`: every event when no type was
     /// named, else the events of the named types and those of no type
     /// (`reset`, `snapshot`), which change every type.
-    pub fn wants(&self, event: &Event) -> bool {
+    pub(crate) fn wants(&self, event: &Event) -> bool {
         self.wants_type(event.resource.as_deref())
     }
 
     /// As [`Subscription::wants`], for an event's type alone (`None`: no
     /// type), for hosts that keep the event's bytes and type apart.
-    pub fn wants_type(&self, resource: Option<&str>) -> bool {
+    pub(crate) fn wants_type(&self, resource: Option<&str>) -> bool {
         match resource {
             None => true,
             Some(resource) => self.types.is_empty() || self.types.iter().any(|t| t == resource),
@@ -135,7 +135,12 @@ impl ChangeFeed {
     /// method: a `Replace` is `replaced` for `PUT` and `patched` for `PATCH`;
     /// the changes of a reset or a snapshot are one event; a type dropped
     /// after its last item is part of that `deleted`.
-    pub(crate) fn record(&mut self, route: &Route, method: &Method, changes: &[Change]) -> Vec<Event> {
+    pub(crate) fn record(
+        &mut self,
+        route: &Route,
+        method: &Method,
+        changes: &[Change],
+    ) -> Vec<Event> {
         let mut events = Vec::new();
         match route {
             Route::Reset | Route::Snapshot => {

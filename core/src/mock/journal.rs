@@ -154,7 +154,13 @@ impl Journal {
 
     /// Records a request, the status it got, and the rule that answered it or
     /// let it through, if one did.
-    pub(crate) fn record(&mut self, request: &Request, status: u16, time: Duration, rule: Option<&str>) {
+    pub(crate) fn record(
+        &mut self,
+        request: &Request,
+        status: u16,
+        time: Duration,
+        rule: Option<&str>,
+    ) {
         let kept = &request.body[..request.body.len().min(BODY_BYTES)];
         let spare = self.answered.spare();
         let entry = self.entry(spare, request, status, time, kept);

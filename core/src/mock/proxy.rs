@@ -15,7 +15,7 @@
 //! without the mock's token when `API_TOKEN` is set.
 
 use crate::error::message_body;
-use crate::http::response::{Change, Outcome, Response};
+use crate::http::response::Response;
 use crate::mock::rules::Template;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
@@ -31,10 +31,6 @@ pub(crate) const HOP_BY_HOP: [&str; 6] = [
     "transfer-encoding",
     "upgrade",
 ];
-
-/// The prefix of the ids of recorded rules. While `RECORD=1`, rules with it
-/// do not answer (the target does, and its latest answer replaces them).
-pub(crate) const RECORDED_PREFIX: &str = "recorded-";
 
 /// Whether a header must not cross the proxy: a hop-by-hop header, one that
 /// `Connection` names (`connection` holds its values), or a `Proxy-*` one.
@@ -59,7 +55,7 @@ fn connection_tokens<'a>(headers: impl Iterator<Item = (&'a str, &'a str)>) -> V
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Forward {
     /// The whole URL: the target, then the request's path (as
-    /// [`forwarded_path`] makes it) and query as it came.
+    /// `forwarded_path` makes it) and query as it came.
     pub url: String,
     /// The method, as it came.
     pub method: String,
@@ -359,18 +355,6 @@ pub(crate) fn recording(
     rule.insert("respond".into(), Value::Object(respond));
     rule.insert("priority".into(), Value::from(priority));
     Ok(Value::Object(rule))
-}
-
-impl Outcome {
-    /// An outcome that asks the host to proxy.
-    pub(crate) fn forwarding(forward: Forward, changes: Vec<Change>) -> Self {
-        let response = forward.unsupported();
-        Self {
-            changes,
-            forward: Some(forward),
-            ..Self::refused(response)
-        }
-    }
 }
 
 #[cfg(test)]

@@ -175,7 +175,12 @@ pub(crate) struct Recent<'a> {
 /// It names the app and version of `config`, links the types under its
 /// `API_PREFIX`, shows items by its `ID_FIELD`, and warns when the server is
 /// publicly reachable without `API_TOKEN`.
-pub(crate) fn homepage(config: &Config, elapsed: Duration, store: &Store, recent: &Recent<'_>) -> String {
+pub(crate) fn homepage(
+    config: &Config,
+    elapsed: Duration,
+    store: &Store,
+    recent: &Recent<'_>,
+) -> String {
     let (name, version) = (&config.app_name, &config.app_version);
     let (api_prefix, id_field) = (&config.api_prefix, &config.id_field);
     let warn_open = config.publicly_reachable && config.api_token.is_none();

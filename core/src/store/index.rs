@@ -475,7 +475,7 @@ impl FieldIndex {
         for (slot, json) in items {
             reached.clear();
             ids.clear();
-            crate::store::select::reach(json, &index.path, &mut reached);
+            crate::json::text::reach(json, &index.path, &mut reached);
             for &raw in &reached {
                 let id = match seen.get(raw) {
                     Some(&id) => id,
@@ -569,7 +569,7 @@ impl FieldIndex {
     /// A new item, or the new text of a replaced one, in `slot`.
     pub(crate) fn insert(&mut self, slot: u32, json: &str) {
         let mut reached = Vec::new();
-        crate::store::select::reach(json, &self.path, &mut reached);
+        crate::json::text::reach(json, &self.path, &mut reached);
         let mut ids = Vec::new();
         for raw in reached {
             if let Some(id) = self.key_id(raw) {
@@ -596,7 +596,7 @@ impl FieldIndex {
             }
         }
         let mut reached = Vec::new();
-        crate::store::select::reach(json, &self.path, &mut reached);
+        crate::json::text::reach(json, &self.path, &mut reached);
         for raw in reached {
             let Some(key) = Key::of(raw) else { continue };
             let Some(&id) = self.ids.get(&key) else {
@@ -1286,7 +1286,11 @@ impl FieldIndexes {
     }
 
     /// The index of `path`, built by `build` if there is none.
-    pub(crate) fn field(&self, path: &[String], build: impl FnOnce() -> FieldIndex) -> Arc<FieldIndex> {
+    pub(crate) fn field(
+        &self,
+        path: &[String],
+        build: impl FnOnce() -> FieldIndex,
+    ) -> Arc<FieldIndex> {
         let mut indexes = self.fields.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(index) = indexes.get(path) {
             return Arc::clone(index);

@@ -438,7 +438,11 @@ impl ListQuery {
     /// Reads a raw query string, where of the fields that start with `_`,
     /// those in `filterable` (the id field, the timestamps) can be filtered;
     /// `_like` patterns come compiled from `kept` when it has them.
-    pub(crate) fn parse_with(raw: &str, filterable: &[&str], kept: &Patterns) -> Result<Self, ApiError> {
+    pub(crate) fn parse_with(
+        raw: &str,
+        filterable: &[&str],
+        kept: &Patterns,
+    ) -> Result<Self, ApiError> {
         let pairs = pairs(raw);
         check_keys(&pairs, LIST_PARAMS, Some(filterable))?;
         let last = |key: &str| {

@@ -26,18 +26,21 @@ use crate::error::ApiError;
 use crate::http::request::{Method, Request};
 use crate::http::route::check_name;
 use crate::mock::controls::MAX_DELAY;
-use crate::mock::proxy::RECORDED_PREFIX;
 use body::BodyPattern;
 use pattern::PathPattern;
 use serde_json::{Map, Value};
 use std::time::Duration;
+
+/// The prefix of the ids of recorded rules. While `RECORD=1`, rules with it
+/// do not answer (the target does, and its latest answer replaces them).
+pub(crate) const RECORDED_PREFIX: &str = "recorded-";
 
 /// What a host must do for a rule's fault, beyond sending the response.
 ///
 /// `"malformed"` needs nothing of the host: the engine writes the truncated
 /// body itself, so every host sends the same bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fault {
+pub(crate) enum Fault {
     /// Drop the connection without an answer (natively a reset; in a service
     /// worker `Response.error()`, so `fetch` rejects). The outcome's response
     /// is what a host that cannot drop a connection sends instead: `502`.
@@ -348,7 +351,7 @@ impl Rules {
                 let gone = self.list.remove(n);
                 changes.push(crate::http::response::Change::DeleteRule { id: gone.id });
             } else {
-                changes.push(crate::engine::put_change(&rule.render()));
+                changes.push(put_change(&rule.render()));
             }
         }
         Some(Ok(taken))
@@ -388,9 +391,7 @@ impl Rules {
 
     /// Every rule as the changes that store it, in the order they were added.
     pub(crate) fn puts(&self) -> impl Iterator<Item = crate::http::response::Change> + '_ {
-        self.list
-            .iter()
-            .map(|rule| crate::engine::put_change(&rule.render()))
+        self.list.iter().map(|rule| put_change(&rule.render()))
     }
 
     /// The id of a rule whose id starts with `prefix` and whose `match` is `given`.
@@ -713,6 +714,14 @@ impl Matcher {
                 body.as_ref().is_some_and(|body| pattern.matches(body))
             }
         }
+    }
+}
+
+/// The change that stores a rule as listed.
+pub(crate) fn put_change(listed: &Value) -> crate::http::response::Change {
+    crate::http::response::Change::PutRule {
+        id: listed["id"].as_str().unwrap_or_default().to_owned(),
+        rule: listed.to_string(),
     }
 }
 

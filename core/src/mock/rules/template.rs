@@ -60,7 +60,11 @@ impl Template {
     }
 
     /// Fills the template in for a request, within the budget.
-    pub(crate) fn render(&self, context: &mut Context<'_>, out: &mut String) -> Result<(), Overflow> {
+    pub(crate) fn render(
+        &self,
+        context: &mut Context<'_>,
+        out: &mut String,
+    ) -> Result<(), Overflow> {
         for piece in &self.pieces {
             let text = match piece {
                 Piece::Text(text) => text.clone(),
