@@ -18,6 +18,9 @@ use crate::pages::{self};
 use crate::store::snapshot::{self};
 use std::time::Duration;
 
+/// Every method a proxied path may take: the target decides.
+const ANY_METHOD: &str = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
+
 impl Engine {
     /// Handles one request at time `now` (since the Unix epoch). With
     /// `PROXY_TARGET` set, the outcome of a request that no rule answers
@@ -40,6 +43,13 @@ impl Engine {
         let mut through = None;
         let proxying =
             self.config.proxy_target.is_some() && !crate::mock::proxy::is_local(&request.path);
+        if let Some(result) = self.admit(&route, request, proxying) {
+            // A CORS preflight carries no token and must not be delayed or forced.
+            if request.method == Method::Options {
+                delay = Duration::ZERO;
+            }
+            return self.finished(request, &route, result, None, now, changes, delay, None);
+        }
         let (result, rule) = match self.rule_step(&route, request, now, &mut changes) {
             rules::Step::Answer {
                 rule,
@@ -58,7 +68,7 @@ impl Engine {
             } => {
                 delay = asked.unwrap_or(delay);
                 if proxying {
-                    match self.proxy_step(&route, request, &mut delay) {
+                    match self.proxy_step(request, &mut delay) {
                         None => {
                             return self.forwarding(request, Some(rule), headers, delay, changes)
                         }
@@ -83,7 +93,7 @@ impl Engine {
                     )
                 }
             }
-            rules::Step::Store if proxying => match self.proxy_step(&route, request, &mut delay) {
+            rules::Step::Store if proxying => match self.proxy_step(request, &mut delay) {
                 None => return self.forwarding(request, None, Vec::new(), delay, changes),
                 Some(result) => (result, None),
             },
@@ -100,6 +110,88 @@ impl Engine {
                 None,
             ),
         };
+        let mut outcome =
+            self.finished(request, &route, result, rule, now, changes, delay, through);
+        outcome.fault = fault;
+        outcome.drop_namespace = dropping;
+        outcome
+    }
+
+    /// What comes before the rules, the proxy and the store alike: the
+    /// limits (`414`, `413`), then a CORS preflight. A path that is no route
+    /// gets its `404` first, unless it goes to `PROXY_TARGET`. `None`: on to
+    /// the rules.
+    fn admit(
+        &self,
+        route: &Result<Route, ApiError>,
+        request: &Request,
+        proxying: bool,
+    ) -> Option<Result<Response, ApiError>> {
+        let over_uri = request.path.len() + request.query.len() + 1 > self.config.max_uri_bytes;
+        let over_body = request.body_too_large || request.body.len() > self.config.max_body_bytes;
+        let preflight = request.method == Method::Options;
+        if !(over_uri || over_body || preflight) {
+            return None;
+        }
+        if let (Err(err), false) = (route, proxying) {
+            return Some(Err(err.clone()));
+        }
+        if over_uri {
+            let limit = self.config.max_uri_bytes;
+            return Some(Err(ApiError::UriTooLong { limit }));
+        }
+        if over_body {
+            let limit = self.config.max_body_bytes;
+            return Some(Err(ApiError::BodyTooLarge { limit }));
+        }
+        Some(Ok(match (route, proxying) {
+            (Ok(route), false) => cors::preflight(route, request),
+            (route, _) => {
+                let allow = route.as_ref().map_or(ANY_METHOD, |route| route.allow());
+                cors::preflight_allowing(allow, request)
+            }
+        }))
+    }
+
+    /// What the mock answers itself before a request goes on to the store or
+    /// to `PROXY_TARGET`: `401` without the token `route` needs (a proxied
+    /// request needs it as any route but the public ones), and the controls
+    /// (`X-Mock-Delay` into `delay`, `X-Mock-Status` answered here).
+    pub(super) fn guard(
+        &self,
+        route: Option<&Route>,
+        request: &Request,
+        delay: &mut Duration,
+    ) -> Result<Option<Response>, ApiError> {
+        let authorized = match route {
+            Some(route) => access::authorized(&self.config, route, request),
+            None => access::authorized_for(&self.config, false, false, request),
+        };
+        if !authorized {
+            return Err(ApiError::Unauthorized);
+        }
+        let controls = Controls::read(request)?;
+        if let Some(asked) = controls.delay {
+            *delay = asked;
+        }
+        Ok(controls.status.map(forced))
+    }
+
+    /// The outcome of an answered request: the headers of a rule that let it
+    /// through, journaled (but for the admin routes), its changes' events,
+    /// what every answer carries.
+    #[allow(clippy::too_many_arguments)]
+    fn finished(
+        &mut self,
+        request: &Request,
+        route: &Result<Route, ApiError>,
+        result: Result<Response, ApiError>,
+        rule: Option<String>,
+        now: Duration,
+        changes: Vec<Change>,
+        delay: Duration,
+        through: Option<Vec<(String, String)>>,
+    ) -> Outcome {
         let refused = matches!(result, Err(ApiError::Unauthorized));
         let mut response = result.unwrap_or_else(|err| err.to_response());
         if let Some(headers) = through {
@@ -113,7 +205,7 @@ impl Engine {
                 .journal
                 .record(request, response.status, now, rule.as_deref()),
         }
-        let events = match &route {
+        let events = match route {
             Ok(route) if !changes.is_empty() => self.feed.record(route, &request.method, &changes),
             _ => Vec::new(),
         };
@@ -123,11 +215,11 @@ impl Engine {
             response,
             changes,
             delay,
-            fault,
+            fault: None,
             events,
             subscribe,
             forward: None,
-            drop_namespace: dropping,
+            drop_namespace: None,
         }
     }
 
@@ -170,28 +262,8 @@ impl Engine {
         changes: &mut Vec<Change>,
         dropping: &mut Option<String>,
     ) -> Result<Response, ApiError> {
-        let limit = self.config.max_uri_bytes;
-        if request.path.len() + request.query.len() + 1 > limit {
-            return Err(ApiError::UriTooLong { limit });
-        }
-        let limit = self.config.max_body_bytes;
-        if request.body_too_large || request.body.len() > limit {
-            return Err(ApiError::BodyTooLarge { limit });
-        }
-        if request.method == Method::Options {
-            // A CORS preflight carries no token and must not be delayed or forced.
-            *delay = Duration::ZERO;
-            return Ok(cors::preflight(route, request));
-        }
-        if !access::authorized(&self.config, route, request) {
-            return Err(ApiError::Unauthorized);
-        }
-        let controls = Controls::read(request)?;
-        if let Some(asked) = controls.delay {
-            *delay = asked;
-        }
-        if let Some(status) = controls.status {
-            return Ok(forced(status));
+        if let Some(forced) = self.guard(Some(route), request, delay)? {
+            return Ok(forced);
         }
         if !route.takes(&request.method) {
             return Err(ApiError::MethodNotAllowed {

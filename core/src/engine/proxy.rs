@@ -2,16 +2,13 @@
 //! `PROXY_TARGET`, and what comes of the target's answer
 //! ([`Engine::proxied`]). What the settings mean is in [`crate::mock::proxy`].
 
-use super::reply::forced;
 use super::Engine;
 use crate::engine::outcome::Outcome;
 use crate::error::ApiError;
-use crate::http::access;
 use crate::http::cors;
 use crate::http::request::{Method, Request};
 use crate::http::response::{Change, Response};
 use crate::http::route::Route;
-use crate::mock::controls::Controls;
 use crate::mock::proxy::{self, Forward, Upstream};
 use crate::mock::rules::put_change;
 use crate::mock::rules::RECORDED_PREFIX;
@@ -20,44 +17,15 @@ use crate::store::snapshot::Snapshot;
 use serde_json::Value;
 use std::time::Duration;
 
-/// Every method a proxied path may take: the target decides.
-const ANY_METHOD: &str = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
-
 impl Engine {
-    /// What the mock answers itself before a request goes to the target:
-    /// `414` and `413` past the limits, a CORS preflight, `401` without the
-    /// mock's token, and a forced status (`X-Mock-Status`). `None`: forward
-    /// it. `delay` takes an `X-Mock-Delay`.
+    /// What the mock answers itself before a request goes to the target
+    /// (see [`Engine::guard`]): `None`, forward it.
     pub(super) fn proxy_step(
         &self,
-        route: &Result<Route, ApiError>,
         request: &Request,
         delay: &mut Duration,
     ) -> Option<Result<Response, ApiError>> {
-        let limit = self.config.max_uri_bytes;
-        if request.path.len() + request.query.len() + 1 > limit {
-            return Some(Err(ApiError::UriTooLong { limit }));
-        }
-        let limit = self.config.max_body_bytes;
-        if request.body_too_large || request.body.len() > limit {
-            return Some(Err(ApiError::BodyTooLarge { limit }));
-        }
-        if request.method == Method::Options {
-            *delay = Duration::ZERO;
-            let allow = route.as_ref().map_or(ANY_METHOD, |route| route.allow());
-            return Some(Ok(cors::preflight_allowing(allow, request)));
-        }
-        if !access::authorized_for(&self.config, false, false, request) {
-            return Some(Err(ApiError::Unauthorized));
-        }
-        let controls = match Controls::read(request) {
-            Ok(controls) => controls,
-            Err(err) => return Some(Err(err)),
-        };
-        if let Some(asked) = controls.delay {
-            *delay = asked;
-        }
-        controls.status.map(|status| Ok(forced(status)))
+        self.guard(None, request, delay).transpose()
     }
 
     /// The outcome that asks the host to send `request` to the target.

@@ -5,7 +5,7 @@ use super::reply::{respond, JSON};
 use super::Engine;
 use crate::error::{message_body, ApiError};
 use crate::http::access;
-use crate::http::request::{Method, Request};
+use crate::http::request::Request;
 use crate::http::response::{Change, Response};
 use crate::http::route::Route;
 use crate::mock::controls::reason_phrase;
@@ -116,10 +116,8 @@ impl Engine {
             return Step::Store;
         }
         let config = &self.config;
-        let over_limits = request.body_too_large
-            || request.body.len() > config.max_body_bytes
-            || request.path.len() + request.query.len() + 1 > config.max_uri_bytes;
-        if request.method == Method::Options || mocks_own(&request.path) || over_limits {
+        // Over the limits or a preflight never reaches here (`Engine::admit`).
+        if mocks_own(&request.path) {
             return Step::Store;
         }
         let (public, admin) = route.as_ref().map_or((false, false), |route| {
@@ -301,6 +299,7 @@ mod tests {
     use super::*;
     use crate::config::Config;
     use crate::engine::outcome::Outcome;
+    use crate::http::request::Method;
     use crate::store::ids::SeededIds;
 
     const T0: Duration = Duration::from_secs(1_700_000_000);
