@@ -155,6 +155,7 @@ mod route;
 mod rules;
 mod select;
 mod snapshot;
+pub mod spec;
 mod store;
 mod text;
 
