@@ -117,6 +117,7 @@ mod json;
 mod mock;
 mod namespace;
 mod pages;
+pub mod spec;
 mod store;
 
 pub use config::{AuthScope, Config, Kind, Setting, SETTINGS};
