@@ -292,7 +292,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn millis_read_as_a_float_to_one_decimal_did() {
+    fn millis_read_as_a_float_to_one_decimal() {
         for (nanos, text) in [
             (0, "0.0ms"),
             (49_999, "0.0ms"),

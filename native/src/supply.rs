@@ -24,7 +24,7 @@ impl IdSource for OsIds {
             if getrandom::fill(&mut self.bytes).is_err() {
                 self.bytes.clear();
                 self.used = 0;
-                // As before the batches: one draw for this id (uuid's own, which
+                // No batch from the OS: one draw for this id (uuid's own, which
                 // fails loudly if the OS has no random bytes at all).
                 return uuid::Uuid::new_v4().into_bytes();
             }

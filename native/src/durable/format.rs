@@ -311,8 +311,9 @@ mod tests {
         assert_eq!(decode(text.trim_end_matches('\n')), Some(changes));
     }
 
-    /// The encoder as it was before it wrote in place, to compare bytes with.
-    fn encode_as_before(changes: &[Change]) -> Vec<u8> {
+    /// The journal's record written the plain way (through serde_json), to
+    /// compare the bytes of the encoder that writes in place with.
+    fn encode_plainly(changes: &[Change]) -> Vec<u8> {
         let quote = |text: &str| serde_json::Value::String(text.to_owned()).to_string();
         let parts: Vec<String> = changes
             .iter()
@@ -342,7 +343,7 @@ mod tests {
     }
 
     #[test]
-    fn records_are_written_byte_for_byte_as_before() {
+    fn records_written_in_place_are_the_plain_bytes() {
         let text = |n: usize| ["t", "pro\"file", "é\u{1}\\/\t\u{2028}", "😀x"][n % 4].to_owned();
         let mut all = Vec::new();
         for n in 0..8 {
@@ -382,10 +383,10 @@ mod tests {
         for count in [0, 1, 2, 3, 10, all.len()] {
             for start in 0..all.len() - count {
                 let changes = &all[start..start + count];
-                assert_eq!(encode(changes), encode_as_before(changes));
+                assert_eq!(encode(changes), encode_plainly(changes));
                 let at = appended.len();
                 encode_into(changes, &mut appended);
-                assert_eq!(appended[at..], encode_as_before(changes));
+                assert_eq!(appended[at..], encode_plainly(changes));
             }
         }
         assert!(appended.starts_with(b"before"));
