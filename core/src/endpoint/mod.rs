@@ -271,31 +271,32 @@ impl Endpoint {
     /// host does, in order.
     pub fn handle(&mut self, request: &Request, now: Duration) -> Output {
         let mut out = Output::default();
+        // Borrowed from the request: a namespace's name is copied only when it is made.
         let namespace = match request_namespace(request) {
-            Ok(name) => name.to_owned(),
+            Ok(name) => name,
             Err(error) => {
                 out.push(Effect::Respond(self.error_response(&error, request)));
                 return out;
             }
         };
-        if !self.spaces.contains_key(&namespace) {
-            if let Err(error) = self.make(&namespace, now, &mut out) {
+        if !self.spaces.contains_key(namespace) {
+            if let Err(error) = self.make(namespace, now, &mut out) {
                 out.push(Effect::Respond(self.error_response(&error, request)));
                 return out;
             }
         }
         let others = self
             .store_bytes
-            .saturating_sub(self.listing.bytes_of(&namespace));
+            .saturating_sub(self.listing.bytes_of(namespace));
         self.uses += 1;
-        let Some(space) = self.spaces.get_mut(&namespace) else {
+        let Some(space) = self.spaces.get_mut(namespace) else {
             return out;
         };
         space.last_used = now;
         space.used = self.uses;
         space.engine.set_others_bytes(others);
         let outcome = space.engine.serve(request, now, &self.listing);
-        self.after(&namespace, request, outcome, &mut out);
+        self.after(namespace, request, outcome, &mut out);
         out
     }
 
