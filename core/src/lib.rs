@@ -158,6 +158,7 @@ mod snapshot;
 mod store;
 mod text;
 
+pub use access::{redact_query, REDACTED};
 pub use body::{nests_within, MAX_DEPTH};
 pub use collect::{BodyCollector, Feed, DRAIN_BYTES};
 pub use config::{

@@ -403,10 +403,21 @@ impl Engine {
         // where GET is; every other pair below is unreachable.
         match (route, &request.method) {
             (Route::Home, _) => {
+                // `/` is open; what the feed and the journal hold is not.
+                let withheld = !access::presents_token(&self.config, request);
                 let recent = pages::Recent {
-                    changes: self.feed.latest(10),
-                    requests: self.journal.page(None, Some(10)).entries,
+                    changes: if withheld {
+                        Vec::new()
+                    } else {
+                        self.feed.latest(10)
+                    },
+                    requests: if withheld {
+                        serde_json::Value::Null
+                    } else {
+                        self.journal.page(None, Some(10)).entries
+                    },
                     seq: self.feed.last(),
+                    withheld,
                 };
                 let mut page = pages::homepage(&self.config, elapsed, &self.store, &recent);
                 pages::add_namespaces_html(&mut page, &self.namespaces);
