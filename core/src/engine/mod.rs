@@ -233,8 +233,18 @@ impl Engine {
             .map(|route| self.resolve(route));
         let mut fault = None;
         let mut through = None;
-        let proxying = self.config.proxy_target.is_some() && !crate::proxy::is_local(&request.path);
-        let (result, rule) = match self.rule_step(&route, request, now, &mut changes) {
+        // A target that is not a path (`*`) is answered `400` by the routes:
+        // no rule matches it and it is never joined to `PROXY_TARGET`.
+        let origin_form = request.path.starts_with('/');
+        let proxying = origin_form
+            && self.config.proxy_target.is_some()
+            && !crate::proxy::is_local(&request.path);
+        let step = if origin_form {
+            self.rule_step(&route, request, now, &mut changes)
+        } else {
+            rules::Step::Store
+        };
+        let (result, rule) = match step {
             rules::Step::Answer {
                 rule,
                 response,
