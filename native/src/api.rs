@@ -7,7 +7,8 @@ use crate::namespaces::{Namespaces, Space};
 use crate::proxy::Proxy;
 use http_body_util::BodyExt;
 use mock_rest_core::{
-    ApiError, BodyCollector, Engine, Fault, Feed, IdSource, Method, Outcome, Request, Upstream,
+    redact_query, ApiError, BodyCollector, Engine, Fault, Feed, IdSource, Method, Outcome, Request,
+    Upstream,
 };
 use salvo::http::body::ReqBody;
 use salvo::http::header::{HeaderName, HeaderValue};
@@ -105,7 +106,11 @@ impl Api {
             // A body that fails before its first byte: hyper then closes the
             // connection (HTTP/2: resets the stream) without an answer.
             res.body(ResBody::Boxed(Box::pin(Dropped)));
-            tracing::info!("{} {} dropped (a rule's fault)", request.method, req.uri());
+            tracing::info!(
+                "{} {} dropped (a rule's fault)",
+                request.method,
+                LoggedTarget(&request)
+            );
             recycle(request);
             return;
         }
@@ -117,14 +122,9 @@ impl Api {
             }
             None => write(res, response),
         }
-        // The feed may carry the token in its query: it is not logged.
-        let target: &dyn std::fmt::Display = if stream_route(&request) {
-            &req.uri().path()
-        } else {
-            req.uri()
-        };
         if tracing::enabled!(target: log::REQUEST_TARGET, tracing::Level::INFO) {
             let elapsed = Millis(started.elapsed());
+            let target = LoggedTarget(&request);
             let line = format_args!("{} {} {} {}", request.method, target, status, elapsed);
             // Straight to the log's buffer when the binary set it up, else through `tracing`.
             if !log::request_line(line) {
@@ -402,9 +402,20 @@ pub(crate) fn header_pairs(headers: &salvo::http::HeaderMap) -> Vec<(String, Str
         .collect()
 }
 
-/// Whether the request is for the change feed, whose query may hold the token.
-fn stream_route(request: &Request) -> bool {
-    request.path.trim_end_matches('/') == "/__admin/events"
+/// A request's path and query as the log writes them: the value of an
+/// `access_token` parameter (the feed's and the homepage's token) is
+/// `REDACTED`, by the rule the journal keeps.
+struct LoggedTarget<'a>(&'a Request);
+
+impl std::fmt::Display for LoggedTarget<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.path)?;
+        if self.0.query.is_empty() {
+            return Ok(());
+        }
+        f.write_str("?")?;
+        f.write_str(&redact_query(&self.0.query))
+    }
 }
 
 /// Copies an engine response's status and headers onto salvo's, and returns its body.
