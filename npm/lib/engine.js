@@ -15,6 +15,18 @@ export const SETTINGS = Object.freeze(wasm.settings().map((setting) => Object.fr
 /** What a host needs to deliver the change feed: `{keepAlive, keepAliveMs, overflow, bufferBytes}`. */
 export const FEED = Object.freeze(wasm.feedConstants());
 
+/** How far past the body limit an oversized body is read (and dropped) before reading stops: the core's rule. */
+export const DRAIN_BYTES = wasm.drainBytes();
+
+/**
+ * A request target (path and query) as the request log writes it: the value of every
+ * `access_token` parameter is `REDACTED`, by the rule the journal keeps. Only a target that could
+ * hold one (by name, or percent-encoded) goes to the engine.
+ */
+export function loggedTarget(target) {
+    return target.includes('access_token') || target.includes('%') ? wasm.redactTarget(target) : target;
+}
+
 /**
  * One open `/__admin/events` stream. It is registered when the engine accepts the request, before
  * any delay, so no event is missed; events wait in `queue` until the host attaches a `sink`.
@@ -128,6 +140,21 @@ export class Namespaces {
     /** The largest request body the settings allow, in bytes. */
     get maxBodyBytes() {
         return this.bodyLimit;
+    }
+
+    /** The most bytes read of a file the settings name (fixtures, rules, a data file): twice MAX_STORE_BYTES. */
+    get maxFileBytes() {
+        return this.front.maxFileBytes;
+    }
+
+    /** Why a file past `maxFileBytes` is not read, in the words after its name. */
+    get fileTooLarge() {
+        return this.front.fileTooLarge;
+    }
+
+    /** The answer (`408`, JSON) to a request whose body did not arrive within the body timeout. */
+    requestTimedOut(method, target, headers) {
+        return flat(this.front.requestTimedOut(method, target, headers));
     }
 
     /**

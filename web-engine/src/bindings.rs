@@ -22,9 +22,10 @@
 
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use mock_rest_core::{
-    error_response_without_engine, request_namespace, ApiError, BodyCollector, Change, Config,
-    Engine, Event, Fault, Forward, IdSource, Kind, Method, Outcome, Request, Response,
-    Subscription, Upstream, FEED_BUFFER_BYTES, KEEP_ALIVE, KEEP_ALIVE_SECS, OVERFLOW, SETTINGS,
+    error_response_without_engine, redact_query, request_namespace, ApiError, BodyCollector,
+    Change, Config, Engine, Event, Fault, Forward, IdSource, Kind, Method, Outcome, Request,
+    Response, Subscription, Upstream, DRAIN_BYTES, FEED_BUFFER_BYTES, KEEP_ALIVE, KEEP_ALIVE_SECS,
+    OVERFLOW, SETTINGS,
 };
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -169,6 +170,21 @@ impl MockEngine {
     #[wasm_bindgen(getter, js_name = maxBodyBytes)]
     pub fn max_body_bytes(&self) -> f64 {
         self.engine.config().max_body_bytes as f64
+    }
+
+    /// The most bytes a host reads of a file the settings name (fixtures,
+    /// rules, a data file): twice `MAX_STORE_BYTES`
+    /// (`Config::max_file_bytes`).
+    #[wasm_bindgen(getter, js_name = maxFileBytes)]
+    pub fn max_file_bytes(&self) -> f64 {
+        self.engine.config().max_file_bytes() as f64
+    }
+
+    /// Why a file past [`MockEngine::max_file_bytes`] is not read, in the
+    /// words after its name (`larger than N bytes (twice MAX_STORE_BYTES), ...`).
+    #[wasm_bindgen(getter, js_name = fileTooLarge)]
+    pub fn file_too_large(&self) -> String {
+        self.engine.config().file_too_large()
     }
 
     /// What the settings say that has no effect (such as `authScope` without
@@ -488,6 +504,18 @@ impl MockEngine {
         object
     }
 
+    /// The answer to a request whose body did not arrive within the host's
+    /// body timeout (`408`), with the headers every answer carries.
+    #[wasm_bindgen(js_name = requestTimedOut)]
+    pub fn request_timed_out(&self, method: &str, target: &str, headers: Vec<String>) -> Object {
+        let request = request(method, target, headers);
+        response_object(
+            &self
+                .engine
+                .error_response(&ApiError::RequestTimeout, &request),
+        )
+    }
+
     /// The answer to a request whose changes could not be stored (`503`), with
     /// the headers every answer carries.
     #[wasm_bindgen(js_name = storageFailed)]
@@ -617,6 +645,24 @@ pub fn host_failed(message: &str, method: &str, target: &str, headers: Vec<Strin
         reason: message.to_owned(),
     };
     response_object(&error_response_without_engine(&error, &request))
+}
+
+/// A request target (path and query) as a host's request log writes it:
+/// the value of every `access_token` query parameter is `REDACTED`, as the
+/// journal keeps it.
+#[wasm_bindgen(js_name = redactTarget)]
+pub fn redact_target(target: &str) -> String {
+    match target.split_once('?') {
+        Some((path, query)) => format!("{path}?{}", redact_query(query)),
+        None => target.to_owned(),
+    }
+}
+
+/// How far past the body limit a host that reads bodies itself drains an
+/// oversized one before it stops reading and answers `413` (`DRAIN_BYTES`).
+#[wasm_bindgen(js_name = drainBytes)]
+pub fn drain_bytes() -> f64 {
+    DRAIN_BYTES as f64
 }
 
 /// What a host needs to deliver the change feed, from the core:
