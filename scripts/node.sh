@@ -17,7 +17,8 @@
 #      fresh process per case (cargo test -p conformance --test node);
 #   4. the Postman collection with newman against it (scripts/postman.sh, MOCK_REST_SERVER);
 #   5. node:test tests (tests/node/*.test.mjs, run inside the project): createMock, the command's
-#      settings, fixtures, --watch and namespaces, and `mock-rest-api init DIR`;
+#      settings, fixtures, --watch and namespaces, `mock-rest-api init DIR`, the connections' bounds
+#      and timeouts over raw sockets, and the proxy;
 #   6. a vitest project (tests/node/vitest/; vitest and axios from package-lock.json): createMock
 #      with intercept for a fetch client, and an axios client through mock.listen();
 #   7. a Vite app (tests/node/vite-app/; vite from package-lock.json) that calls startMock from

@@ -488,6 +488,26 @@ fn is_origin(text: &str) -> bool {
 }
 
 impl Config {
+    /// The most bytes a host reads of a file the settings name (fixtures,
+    /// rules, a data file), on start and on `--watch`: twice
+    /// `MAX_STORE_BYTES`. A file is read whole before it is parsed, so this
+    /// bounds the memory one takes (`/dev/zero` stops at it); twice leaves
+    /// room for a pretty-printed file's whitespace and a snapshot's brackets,
+    /// so every store the API holds fits the file it exports.
+    pub fn max_file_bytes(&self) -> usize {
+        self.max_store_bytes.saturating_mul(2)
+    }
+
+    /// Why a file of the settings is not read: it is larger than
+    /// [`Config::max_file_bytes`] (the words after the file's name, the same
+    /// on every host).
+    pub fn file_too_large(&self) -> String {
+        format!(
+            "larger than {} bytes (twice MAX_STORE_BYTES), so it was not read; raise MAX_STORE_BYTES to read it",
+            self.max_file_bytes()
+        )
+    }
+
     /// Sets one setting from its text, by its name (see [`Setting::named`]).
     /// The value is trimmed; an empty one leaves the setting as it is (but
     /// for a [`Kind::Key`], which is refused empty). The

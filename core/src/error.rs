@@ -17,6 +17,13 @@ pub enum ApiError {
         /// The path as requested.
         path: String,
     },
+    /// The request target is not a path (`400`): `*` (the asterisk form) or
+    /// anything else that does not start with `/`. Never routed, matched by a
+    /// rule or proxied, so a target such as `*` cannot change where a request goes.
+    NotOriginForm {
+        /// The target as requested.
+        target: String,
+    },
     /// The route exists but does not take the method (`405`, with `Allow`).
     MethodNotAllowed {
         /// The method that was used.
@@ -206,6 +213,7 @@ impl ApiError {
             | Self::NamespaceNotFound { .. } => 404,
             Self::MethodNotAllowed { .. } => 405,
             Self::BadPathSegment { .. }
+            | Self::NotOriginForm { .. }
             | Self::EmptyBody
             | Self::InvalidJson { .. }
             | Self::TooDeep { .. }
@@ -263,6 +271,9 @@ impl ApiError {
             Self::UnknownPath { path } => {
                 format!("No route matches {path}. The endpoints are listed at /.")
             }
+            Self::NotOriginForm { target } => format!(
+                "The request target `{target}` is not a path: send a path that starts with `/`, such as /api/persons."
+            ),
             Self::MethodNotAllowed { method, allow } => {
                 format!("Method {method} is not allowed here. Allowed: {allow}.")
             }

@@ -144,5 +144,11 @@ pub mod feed {
 /// what the endpoint bounds.
 pub mod limits {
     pub use crate::endpoint::HISTORY_BYTES;
+    pub use crate::http::collect::DRAIN_BYTES;
     pub use crate::json::body::{nests_within, MAX_DEPTH};
+}
+
+/// The token in a URL: what a host's request log writes in its place.
+pub mod token {
+    pub use crate::http::access::{redact_query, REDACTED};
 }

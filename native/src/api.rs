@@ -6,6 +6,7 @@ use crate::proxy::header_pairs;
 use crate::proxy::Proxy;
 use crate::state::{lock, Shared};
 use http_body_util::BodyExt;
+use mock_rest_core::token::redact_query;
 use mock_rest_core::{ApiError, BodyCollector, Feed, Method, Request};
 use salvo::http::body::ReqBody;
 use salvo::http::header::{HeaderName, HeaderValue};
@@ -60,7 +61,11 @@ impl Api {
                 // A body that fails before its first byte: hyper then closes the
                 // connection (HTTP/2: resets the stream) without an answer.
                 res.body(ResBody::Boxed(Box::pin(Dropped)));
-                tracing::info!("{} {} dropped (a rule's fault)", request.method, req.uri());
+                tracing::info!(
+                    "{} {} dropped (a rule's fault)",
+                    request.method,
+                    LoggedTarget(&request)
+                );
                 recycle(request);
                 return;
             }
@@ -76,14 +81,9 @@ impl Api {
                 status
             }
         };
-        // The feed may carry the token in its query: it is not logged.
-        let target: &dyn std::fmt::Display = if stream_route(&request) {
-            &req.uri().path()
-        } else {
-            req.uri()
-        };
         if tracing::enabled!(target: log::REQUEST_TARGET, tracing::Level::INFO) {
             let elapsed = Millis(started.elapsed());
+            let target = LoggedTarget(&request);
             let line = format_args!("{} {} {} {}", request.method, target, status, elapsed);
             // Straight to the log's buffer when the binary set it up, else through `tracing`.
             if !log::request_line(line) {
@@ -242,9 +242,20 @@ fn recycle(request: Request) {
     });
 }
 
-/// Whether the request is for the change feed, whose query may hold the token.
-fn stream_route(request: &Request) -> bool {
-    request.path.trim_end_matches('/') == "/__admin/events"
+/// A request's path and query as the log writes them: the value of an
+/// `access_token` parameter (the feed's and the homepage's token) is
+/// `REDACTED`, by the rule the journal keeps.
+struct LoggedTarget<'a>(&'a Request);
+
+impl std::fmt::Display for LoggedTarget<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.path)?;
+        if self.0.query.is_empty() {
+            return Ok(());
+        }
+        f.write_str("?")?;
+        f.write_str(&redact_query(&self.0.query))
+    }
 }
 
 /// Copies an engine response's status and headers onto salvo's, and returns its body.

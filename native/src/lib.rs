@@ -30,7 +30,9 @@
 //!   with its own lock, files, rules and reset; `MAX_NAMESPACES` bounds them.
 //!   With `--fixtures FILE` (or a positional `FILE`), every namespace starts
 //!   from that file, which is never written; `--watch` loads it again when it
-//!   changes.
+//!   changes. A file the settings name (fixtures, rules, the data file) is
+//!   read only up to twice `MAX_STORE_BYTES`; a larger one stops the start
+//!   (or, on `--watch`, is not loaded), naming the file and the bound.
 //! - With `PROXY_TARGET`, sends what the engine asks to forward with
 //!   hyper's client (`http://`, and `https://` through rustls), bounded by
 //!   `MAX_BODY_BYTES` and `PROXY_TIMEOUT_MS`, and hands the answer back to
@@ -77,6 +79,7 @@
 mod api;
 pub mod durable;
 mod feed;
+mod files;
 pub mod healthcheck;
 mod hosted;
 pub mod log;
@@ -91,7 +94,8 @@ pub use durable::{Durable, FsyncMode};
 pub use settings::Settings;
 pub use supply::{unix_now, OsIds};
 
-use mock_rest_core::{Effect, Endpoint, Seed, SeedPart, DEFAULT_NAMESPACE};
+use files::FileError;
+use mock_rest_core::{Config, Effect, Endpoint, Seed, SeedPart, DEFAULT_NAMESPACE};
 use salvo::conn::{Acceptor, TcpListener};
 use salvo::fuse::FuseConfig;
 use salvo::prelude::*;
@@ -136,15 +140,26 @@ pub struct App {
     body_timeout: Duration,
 }
 
-/// Reads a file the settings name; a missing or unreadable one stops the
-/// start, naming the setting and the file.
-fn read_named(path: &Path, setting: &str) -> Result<Vec<u8>, StartError> {
-    std::fs::read(path).map_err(|err| {
+/// Reads a file the settings name, within `config`'s bound
+/// ([`Config::max_file_bytes`](mock_rest_core::Config::max_file_bytes)); a
+/// missing, unreadable or larger one stops the start, naming the setting,
+/// the file and the reason.
+fn read_named(path: &Path, setting: &str, config: &Config) -> Result<Vec<u8>, StartError> {
+    files::read_bounded(path, config.max_file_bytes()).map_err(|err| {
         StartError::Settings(format!(
-            "{setting}: {} cannot be read: {err}",
-            path.display()
+            "{setting}: {} {}",
+            path.display(),
+            file_error(&err, config)
         ))
     })
+}
+
+/// Why a file of the settings was not read, in the words after its name.
+fn file_error(err: &FileError, config: &Config) -> String {
+    match err {
+        FileError::Io(err) => format!("cannot be read: {err}"),
+        FileError::TooLarge => format!("is {}", config.file_too_large()),
+    }
 }
 
 impl App {
@@ -166,11 +181,11 @@ impl App {
             .as_ref()
             .map(|path| (path, format!("FIXTURES={} (--fixtures)", path.display())));
         let rules = match &rules_setting {
-            Some((path, setting)) => Some(read_named(path, setting)?),
+            Some((path, setting)) => Some(read_named(path, setting, &config)?),
             None => None,
         };
         let fixtures = match &fixtures_setting {
-            Some((path, setting)) => Some(read_named(path, setting)?),
+            Some((path, setting)) => Some(read_named(path, setting, &config)?),
             None => None,
         };
         let seeded = fixtures.is_some();
@@ -381,8 +396,10 @@ fn file_stamp(path: &Path) -> Option<(std::time::SystemTime, u64, u64)> {
 /// and keeps the running stores. Polling needs no watcher of the OS, and sees
 /// a file replaced by rename as well as one rewritten.
 async fn watch(shared: Shared, path: PathBuf) {
+    let config = lock(&shared).endpoint.config().clone();
+    let limit = config.max_file_bytes();
     let mut stamp = file_stamp(&path);
-    let mut last = std::fs::read(&path).unwrap_or_default();
+    let mut last = files::read_bounded(&path, limit).unwrap_or_default();
     let mut every = tokio::time::interval(WATCH_EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -392,12 +409,13 @@ async fn watch(shared: Shared, path: PathBuf) {
             continue;
         }
         stamp = now;
-        let bytes = match std::fs::read(&path) {
+        let bytes = match files::read_bounded(&path, limit) {
             Ok(bytes) => bytes,
             Err(err) => {
                 tracing::warn!(
-                    "--watch: {} cannot be read ({err}); the running store is kept",
-                    path.display()
+                    "--watch: {} {}; the running store is kept",
+                    path.display(),
+                    file_error(&err, &config)
                 );
                 continue;
             }

@@ -354,3 +354,58 @@ fn health_and_the_homepage_list_the_namespaces() {
     let page = text_in(&server, Some("shop"), "/");
     assert!(page.contains("<tr><td>shop</td><td>2</td></tr>"), "{page}");
 }
+
+#[test]
+fn files_past_twice_max_store_bytes_are_not_read() {
+    let scratch = Scratch::new("fixtures", "bound").unwrap();
+    // 3 MiB of zeros (sparse: it costs no disk), past twice a MAX_STORE_BYTES of 1 MiB.
+    let big = scratch.join("big.json");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(3 << 20)
+        .unwrap();
+    let big = big.to_str().unwrap();
+    let bound = "is larger than 2097152 bytes (twice MAX_STORE_BYTES), so it was not read; raise MAX_STORE_BYTES to read it";
+    let env = [("MAX_STORE_BYTES", "1048576")];
+    for (args, named) in [
+        // A file that never ends stops at the bound (one byte past it is read).
+        (
+            vec!["--rules", "/dev/zero"],
+            "RULES=/dev/zero (--rules): /dev/zero".to_owned(),
+        ),
+        (
+            vec!["--fixtures", big],
+            format!("FIXTURES={big} (--fixtures): {big}"),
+        ),
+        (
+            vec!["--rules", big],
+            format!("RULES={big} (--rules): {big}"),
+        ),
+        (vec!["--data", big], big.to_owned()),
+    ] {
+        let log = NativeServer::refused(binary(), &args, &env).unwrap();
+        assert!(log.contains(&format!("{named} {bound}")), "{args:?}: {log}");
+    }
+
+    // `--watch` keeps the running store when the file grows past the bound.
+    let fixtures = scratch.file("db.json", FIXTURES).unwrap();
+    let server = NativeServer::start_with_env(
+        binary(),
+        &[fixtures.as_str(), "--watch"],
+        &[("MAX_STORE_BYTES".to_owned(), "1048576".to_owned())],
+    )
+    .unwrap();
+    wait_for_log(&server, "--watch: watching");
+    std::fs::File::create(&fixtures)
+        .unwrap()
+        .set_len(3 << 20)
+        .unwrap();
+    let line = wait_for_log(&server, "the running store is kept");
+    assert!(
+        line.contains(&format!(
+            "--watch: {fixtures} {bound}; the running store is kept"
+        )),
+        "{line}"
+    );
+    assert_eq!(titles(&server, None), ["a", "b"]);
+}

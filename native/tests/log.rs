@@ -133,3 +133,41 @@ fn the_filter_decides_by_the_handlers_target() {
         assert_eq!(request_lines(&server, 0), Vec::<String>::new(), "{filter}");
     }
 }
+
+#[test]
+fn an_access_token_in_a_url_is_not_logged() {
+    let server = NativeServer::start_with_env(
+        Path::new(env!("CARGO_BIN_EXE_mock-rest-api")),
+        &[],
+        &[
+            ("RUST_LOG".to_owned(), "info".to_owned()),
+            ("API_TOKEN".to_owned(), "tok-SECRET-123".to_owned()),
+        ],
+    )
+    .unwrap();
+    let mut target = HttpTarget::new(server.base());
+    // The homepage as the docs open it, a guess at another route, and the feed (a HEAD: no stream).
+    for (method, path, status) in [
+        ("GET", "/?access_token=tok-SECRET-123", 200),
+        ("GET", "/api/people?x=1&access%5Ftoken=tok-SECRET-123", 401),
+        ("HEAD", "/__admin/events?access_token=tok-SECRET-123", 200),
+    ] {
+        let answer = target.send(&WireRequest::new(method, path, "")).unwrap();
+        assert_eq!(answer.status, status, "{method} {path}");
+    }
+    let lines = request_lines(&server, 3);
+    let messages: Vec<&str> = lines
+        .iter()
+        .map(|line| message(line).rsplit_once(' ').unwrap().0)
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "GET /?access_token=REDACTED 200",
+            "GET /api/people?x=1&access%5Ftoken=REDACTED 401",
+            "HEAD /__admin/events?access_token=REDACTED 200",
+        ]
+    );
+    let all = server.log_lines().join("\n");
+    assert!(!all.contains("tok-SECRET-123"), "{all}");
+}

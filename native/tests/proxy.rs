@@ -1,7 +1,9 @@
 //! The native host's proxy (`PROXY_TARGET`) against real sockets: a record
-//! and replay session through a second mock process, and the target's
-//! failures (a closed port, silence, 100 MiB, a redirect, a 5xx). What the
-//! proxy means is pinned in the core's tests (`core/src/engine/proxy.rs`).
+//! and replay session through a second mock process, the target's
+//! failures (a closed port, silence, 100 MiB, a redirect, a 5xx, a `101`),
+//! request targets that are not paths (`*`), and the mock's own token, which
+//! the target never gets. What the proxy means is pinned in the core's tests
+//! (`core/src/engine/proxy.rs`).
 
 // A test that cannot set up should panic with the reason.
 #![allow(clippy::unwrap_used)]
@@ -283,4 +285,184 @@ fn a_target_that_is_not_an_http_url_stops_the_start() {
             && stderr.contains("not an absolute URL"),
         "{stderr}"
     );
+}
+
+/// A target on 127.0.0.1 that keeps the head of every request it gets and
+/// answers each with what `answer` makes of that head (its body, if any,
+/// read by its `Content-Length` and dropped); the connection then stays open.
+fn recording_target(
+    answer: fn(&str) -> Vec<u8>,
+) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let heads = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = std::sync::Arc::clone(&heads);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().map_while(Result::ok) {
+            let seen = std::sync::Arc::clone(&seen);
+            std::thread::spawn(move || {
+                let mut writer = stream.try_clone().unwrap();
+                let mut reader = BufReader::new(stream);
+                loop {
+                    let mut head = String::new();
+                    loop {
+                        let mut line = String::new();
+                        match reader.read_line(&mut line) {
+                            Ok(0) | Err(_) => return,
+                            Ok(_) if line == "\r\n" => break,
+                            Ok(_) => head.push_str(&line),
+                        }
+                    }
+                    let length = head
+                        .lines()
+                        .find_map(|line| {
+                            let (name, value) = line.split_once(':')?;
+                            name.eq_ignore_ascii_case("content-length")
+                                .then(|| value.trim().parse::<usize>().ok())?
+                        })
+                        .unwrap_or(0);
+                    let mut body = vec![0; length];
+                    if std::io::Read::read_exact(&mut reader, &mut body).is_err() {
+                        return;
+                    }
+                    seen.lock().unwrap().push(head.clone());
+                    if writer.write_all(&answer(&head)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (base, heads)
+}
+
+/// Sends raw bytes on a new connection and reads until `answers` answers
+/// have come (or the connection closes, or 10 s pass): what came.
+fn raw_exchange(base: &str, bytes: &[u8], answers: usize) -> String {
+    let mut stream = TcpStream::connect(base.trim_start_matches("http://")).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream.write_all(bytes).unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while String::from_utf8_lossy(&seen).matches("HTTP/1.1 ").count() < answers
+        || !String::from_utf8_lossy(&seen).ends_with('}')
+    {
+        match std::io::Read::read(&mut stream, &mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&seen).into_owned()
+}
+
+fn echo_head(head: &str) -> Vec<u8> {
+    let body = serde_json::json!({ "head": head }).to_string();
+    format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+#[test]
+fn a_target_that_is_not_a_path_never_leaves_the_proxy_target() {
+    let (target, heads) = recording_target(echo_head);
+    let mock =
+        NativeServer::start_with_env(binary(), &[], &env(&[("PROXY_TARGET", &target)])).unwrap();
+    for method in ["GET", "OPTIONS", "POST"] {
+        let answer = raw_exchange(
+            mock.base(),
+            format!("{method} * HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n").as_bytes(),
+            1,
+        );
+        assert!(answer.starts_with("HTTP/1.1 400 "), "{method} *: {answer}");
+        assert!(
+            answer.contains(r#"{"message":"The request target `*` is not a path: send a path that starts with `/`, such as /api/persons."}"#),
+            "{answer}"
+        );
+    }
+    // An absolute URI goes to the target, as its path.
+    let answer = raw_exchange(
+        mock.base(),
+        b"GET http://127.0.0.1:1/v1/x?y=1 HTTP/1.1\r\nHost: x\r\n\r\n",
+        1,
+    );
+    assert!(answer.starts_with("HTTP/1.1 200 "), "{answer}");
+    let heads = heads.lock().unwrap();
+    assert_eq!(heads.len(), 1, "{heads:?}");
+    assert!(
+        heads[0].starts_with("GET /v1/x?y=1 HTTP/1.1\r\n"),
+        "{heads:?}"
+    );
+}
+
+#[test]
+fn the_mocks_own_token_is_not_sent_to_the_target() {
+    let (target, heads) = recording_target(echo_head);
+    let mock = NativeServer::start_with_env(
+        binary(),
+        &[],
+        &env(&[
+            ("PROXY_TARGET", &target),
+            ("API_TOKEN", "mock-token"),
+            ("AUTH_SCOPE", "writes"),
+        ]),
+    )
+    .unwrap();
+    let mut write = WireRequest::new("POST", "/orders?access_token=mock-token&x=1", "{}");
+    write
+        .headers
+        .push(("Authorization".to_owned(), "Bearer mock-token".to_owned()));
+    assert_eq!(
+        HttpTarget::new(mock.base()).send(&write).unwrap().status,
+        200
+    );
+    let mut read = WireRequest::new("GET", "/orders", "");
+    read.headers
+        .push(("Authorization".to_owned(), "Bearer theirs".to_owned()));
+    assert_eq!(
+        HttpTarget::new(mock.base()).send(&read).unwrap().status,
+        200
+    );
+    let heads = heads.lock().unwrap();
+    assert_eq!(heads.len(), 2, "{heads:?}");
+    assert!(
+        heads[0].starts_with("POST /orders?x=1 HTTP/1.1\r\n"),
+        "{heads:?}"
+    );
+    assert!(!heads[0].contains("mock-token"), "{heads:?}");
+    assert!(
+        !heads[0].to_ascii_lowercase().contains("authorization"),
+        "{heads:?}"
+    );
+    assert!(
+        heads[1].contains("authorization: Bearer theirs\r\n"),
+        "the target's own credential goes as it came: {heads:?}"
+    );
+}
+
+#[test]
+fn a_targets_101_is_502_and_the_next_pipelined_request_is_answered() {
+    let (target, _) = recording_target(|_| {
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
+            .to_vec()
+    });
+    let mock =
+        NativeServer::start_with_env(binary(), &[], &env(&[("PROXY_TARGET", &target)])).unwrap();
+    let answer = raw_exchange(
+        mock.base(),
+        b"GET /socket HTTP/1.1\r\nHost: x\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\n\r\n",
+        2,
+    );
+    assert!(answer.starts_with("HTTP/1.1 502 "), "{answer}");
+    assert!(
+        answer.contains(&format!(
+            "The proxy target {target} answered 101 Switching Protocols, an interim answer the request did not ask for; it was not passed on."
+        )),
+        "{answer}"
+    );
+    let second = answer.find("HTTP/1.1 200 ").expect(&answer);
+    assert!(answer[second..].contains(r#""status":"pass""#), "{answer}");
 }

@@ -1,11 +1,12 @@
 // `npx mock-rest-api`: the mock as an HTTP server in Node, and `npx mock-rest-api init DIR`, which
 // copies the browser mock (service worker, registration helper, wasm) into a web app's folder.
+import { constants as bufferConstants } from 'node:buffer';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Namespaces, SETTINGS } from './engine.js';
-import { baseUrl, close, createServer, listen } from './server.js';
+import { CONNECTION_LIMITS, baseUrl, close, createServer, listen } from './server.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const packageJson = JSON.parse(fs.readFileSync(path.join(here, '..', 'package.json'), 'utf8'));
@@ -23,6 +24,10 @@ const HOST_SETTINGS = [
     { name: 'WATCH', flag: 'watch', help: 'Load the fixtures again when the file changes (whole or not at all), resetting every namespace.' },
     { name: 'RULES', flag: 'rules', value: 'FILE', help: 'Rules to start with: a JSON array, as GET /__admin/rules lists them; POST /__admin/reset restores them.' },
     { name: 'DATA_FILE', flag: 'data', value: 'FILE', help: 'Durable data is native-only: here FILE is read once as the seed and never written.' },
+    { name: 'MAX_CONNECTIONS', flag: 'max-connections', value: 'N', help: 'The most connections held at once; past it the oldest with no request in flight is closed to make room.', default: String(CONNECTION_LIMITS.maxConnections) },
+    { name: 'IDLE_TIMEOUT_SECS', flag: 'idle-timeout-secs', value: 'N', help: 'Seconds a connection may read and write nothing before it is closed (1 to 86400); longer than DELAY_MS.', default: String(CONNECTION_LIMITS.idleTimeoutSecs) },
+    { name: 'HEADER_TIMEOUT_SECS', flag: 'header-timeout-secs', value: 'N', help: 'Seconds a request head may take to arrive, and a kept-alive connection may wait for its next request, before the connection is closed (1 to 3600).', default: String(CONNECTION_LIMITS.headerTimeoutSecs) },
+    { name: 'BODY_TIMEOUT_SECS', flag: 'body-timeout-secs', value: 'N', help: 'Seconds a request body may take to arrive before the answer is 408 (1 to 3600).', default: String(CONNECTION_LIMITS.bodyTimeoutSecs) },
 ];
 
 /** Thrown for a bad command line, setting or file: printed as it is, exit status 2. */
@@ -122,12 +127,65 @@ function checkedHost(settings) {
     return settings.RUN_LOCAL ? '127.0.0.1' : '0.0.0.0';
 }
 
-/** A seed file's text; a missing or unreadable file is a StartError naming it. */
-function readSeed(file, what) {
+/** A whole number from `min` to `max` for the setting `name`, else a StartError naming it. */
+function checkedWhole(name, text, min, max) {
+    const value = String(text).trim();
+    if (!/^[0-9]+$/.test(value) || Number(value) < min || Number(value) > max) {
+        throw new StartError(`${name}=${value}: a whole number from ${min} to ${max}`);
+    }
+    return Number(value);
+}
+
+/**
+ * The text of a file the settings name, read within `namespaces`' bound on files (twice
+ * MAX_STORE_BYTES, and at most the longest string node holds): a regular file's size is checked
+ * before it is read, anything else (a device, a pipe) is read up to one byte past the bound.
+ * Throws an Error saying why it was not read, in the words after the file's name.
+ */
+function readBounded(file, namespaces) {
+    const limit = Math.min(namespaces.maxFileBytes, bufferConstants.MAX_STRING_LENGTH);
+    const tooLarge = () =>
+        new Error(
+            limit < namespaces.maxFileBytes
+                ? `larger than ${limit} bytes (the longest text node holds), so it was not read`
+                : namespaces.fileTooLarge,
+        );
+    let fd;
     try {
-        return fs.readFileSync(file, 'utf8');
+        fd = fs.openSync(file, 'r');
     } catch (err) {
-        throw new StartError(`${what}=${file}: cannot be read (${err.code || err.message})`);
+        throw new Error(`cannot be read (${err.code || err.message})`);
+    }
+    try {
+        const stat = fs.fstatSync(fd);
+        if (stat.isFile() && stat.size > limit) throw tooLarge();
+        const chunks = [];
+        let size = 0;
+        for (;;) {
+            const chunk = Buffer.allocUnsafe(Math.min(1 << 20, limit + 1 - size));
+            let read;
+            try {
+                read = fs.readSync(fd, chunk, 0, chunk.length, null);
+            } catch (err) {
+                throw new Error(`cannot be read (${err.code || err.message})`);
+            }
+            if (read === 0) break;
+            chunks.push(chunk.subarray(0, read));
+            size += read;
+            if (size > limit) throw tooLarge();
+        }
+        return Buffer.concat(chunks, size).toString('utf8');
+    } finally {
+        fs.closeSync(fd);
+    }
+}
+
+/** A seed file's text; a missing, unreadable or oversized file is a StartError naming it. */
+function readSeed(file, what, namespaces) {
+    try {
+        return readBounded(file, namespaces);
+    } catch (err) {
+        throw new StartError(`${what}=${file}: ${err.message}`);
     }
 }
 
@@ -213,29 +271,50 @@ export async function start(args, env = process.env, stderr = process.stderr) {
     const { host: hostSettings, engine } = parsed;
     const port = checkedPort(hostSettings.PORT ?? '5000');
     const address = checkedHost(hostSettings);
+    const limits = {
+        maxConnections: checkedWhole('MAX_CONNECTIONS', hostSettings.MAX_CONNECTIONS ?? CONNECTION_LIMITS.maxConnections, 1, 1e9),
+        idleTimeoutSecs: checkedWhole('IDLE_TIMEOUT_SECS', hostSettings.IDLE_TIMEOUT_SECS ?? CONNECTION_LIMITS.idleTimeoutSecs, 1, 86400),
+        headerTimeoutSecs: checkedWhole('HEADER_TIMEOUT_SECS', hostSettings.HEADER_TIMEOUT_SECS ?? CONNECTION_LIMITS.headerTimeoutSecs, 1, 3600),
+        bodyTimeoutSecs: checkedWhole('BODY_TIMEOUT_SECS', hostSettings.BODY_TIMEOUT_SECS ?? CONNECTION_LIMITS.bodyTimeoutSecs, 1, 3600),
+    };
     const fixtures = hostSettings.FIXTURES;
     const data = hostSettings.DATA_FILE;
     if (hostSettings.WATCH && fixtures === undefined) {
         throw new StartError('WATCH (--watch) needs a fixtures file (--fixtures FILE, or FILE)');
     }
+    // Beyond loopback the homepage warns when no token guards the data, as the native server's does.
+    const loopback = address === '::1' || address.startsWith('127.');
+    // The settings are checked, and the bound on files read, before any file is.
+    let probe;
+    try {
+        probe = new Namespaces(engine, { publiclyReachable: !loopback });
+    } catch (err) {
+        throw new StartError(err.message);
+    }
+    const bound = { maxFileBytes: probe.maxFileBytes, fileTooLarge: probe.fileTooLarge };
+    const delayMs = Number(probe.setting('DELAY_MS'));
+    probe.free();
+    if (limits.idleTimeoutSecs * 1000 <= delayMs) {
+        throw new StartError(
+            `IDLE_TIMEOUT_SECS (${limits.idleTimeoutSecs} s) must be longer than DELAY_MS (${delayMs} ms): a connection silent that long is closed before its answer`,
+        );
+    }
     let seed = null;
     let seedFrom = null;
     if (fixtures !== undefined) {
-        seed = readSeed(fixtures, 'FIXTURES');
+        seed = readSeed(fixtures, 'FIXTURES', bound);
         seedFrom = ['FIXTURES', fixtures];
     }
     if (data !== undefined) {
         // Durable data is the native server's: here the file is a seed, read once.
         if (fs.existsSync(data)) {
-            seed = readSeed(data, 'DATA_FILE');
+            seed = readSeed(data, 'DATA_FILE', bound);
             seedFrom = ['DATA_FILE', data];
         }
     }
-    const rules = hostSettings.RULES !== undefined ? readSeed(hostSettings.RULES, 'RULES') : null;
+    const rules = hostSettings.RULES !== undefined ? readSeed(hostSettings.RULES, 'RULES', bound) : null;
     let namespaces;
     try {
-        // Beyond loopback the homepage warns when no token guards the data, as the native server's does.
-        const loopback = address === '::1' || address.startsWith('127.');
         namespaces = new Namespaces(engine, { seed, rules, publiclyReachable: !loopback });
     } catch (err) {
         if (err.part === 'fixtures') throw new StartError(`${seedFrom[0]}=${seedFrom[1]}: ${err.message}`);
@@ -259,7 +338,8 @@ export async function start(args, env = process.env, stderr = process.stderr) {
     const server = createServer(
         namespaces,
         (line) => log('ERROR', line),
-        (req, status, ms) => log.request(req.method + ' ' + req.url + ' ' + status + ' ' + ms.toFixed(1) + ' ms'),
+        (method, target, status, ms) => log.request(method + ' ' + target + ' ' + status + ' ' + ms.toFixed(1) + ' ms'),
+        limits,
     );
     let listening;
     try {
@@ -277,9 +357,9 @@ export async function start(args, env = process.env, stderr = process.stderr) {
         const reload = () => {
             let text;
             try {
-                text = fs.readFileSync(fixtures, 'utf8');
+                text = readBounded(fixtures, namespaces);
             } catch (err) {
-                log('WARN', `--watch: ${fixtures} cannot be read (${err.code || err.message}); the running store is kept`);
+                log('WARN', `--watch: ${fixtures} ${err.message.startsWith('cannot') ? '' : 'is '}${err.message}; the running store is kept`);
                 return;
             }
             if (text === last) return;

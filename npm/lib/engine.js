@@ -21,6 +21,18 @@ export const FEED = Object.freeze(wasm.feedConstants());
 /** The wire's tags, from the one table of web-engine/src/wire.rs. */
 const TAG = Object.freeze(wasm.wireLayout().tags);
 
+/** How far past the body limit an oversized body is read (and dropped) before reading stops: the core's rule. */
+export const DRAIN_BYTES = wasm.drainBytes();
+
+/**
+ * A request target (path and query) as the request log writes it: the value of every
+ * `access_token` parameter is `REDACTED`, by the rule the journal keeps. Only a target that could
+ * hold one (by name, or percent-encoded) goes to the engine.
+ */
+export function loggedTarget(target) {
+    return target.includes('access_token') || target.includes('%') ? wasm.redactTarget(target) : target;
+}
+
 /**
  * One open `/__admin/events` stream. What it has to send waits in the endpoint (which bounds it and
  * sends `event: overflow` past the bound) until the host is ready: `attach(sink, end)` starts the
@@ -143,6 +155,22 @@ export class Namespaces {
     /** The longest path and query the settings allow, in bytes. */
     get maxUriBytes() {
         return this.uriLimit;
+    }
+
+    /** The most bytes read of a file the settings name (fixtures, rules, a data file): twice MAX_STORE_BYTES. */
+    get maxFileBytes() {
+        return this.endpoint.maxFileBytes;
+    }
+
+    /** Why a file past `maxFileBytes` is not read, in the words after its name. */
+    get fileTooLarge() {
+        return this.endpoint.fileTooLarge;
+    }
+
+    /** The answer (`408`, JSON) to a request whose body did not arrive within the body timeout. */
+    requestTimedOut(method, target, headers) {
+        const response = this.endpoint.requestTimedOut(method, target, headers);
+        return { status: response.status, headers: response.headers.flat(), body: response.body, delay: 0, fault: undefined };
     }
 
     /**

@@ -1,81 +1,98 @@
-// PROXY_TARGET in Node: sends what the engine asks to forward (`outcome.forward`) with the global
-// `fetch`, and reports what came back. The engine decides which requests go, with which headers
-// (hop-by-hop ones, Host and Accept-Encoding removed), and what the answer becomes (502, 504, a
-// recording); this file only moves bytes, bounded: the body up to `maxBodyBytes` and no further,
-// the whole exchange within `timeoutMs`, redirects passed back, never followed.
+// PROXY_TARGET in Node: sends what the engine asks to forward (`outcome.forward`) with node:http or
+// node:https, and reports what came back. The engine decides which requests go, with which headers
+// (hop-by-hop ones, Host, Accept-Encoding and the mock's own token removed), and what the answer
+// becomes (502, 504, a recording); this file only moves bytes, bounded: the body up to
+// `maxBodyBytes` and no further, the whole exchange within `timeoutMs`, redirects passed back,
+// never followed.
+//
+// Not `fetch`: undici adds headers the client did not send (`user-agent`, `accept`,
+// `accept-language`, `sec-fetch-mode`) and unzips a gzip body while keeping its Content-Encoding.
+// Here the request carries the client's headers, plus `Host` and `Content-Length` (the framing of
+// the body) and node's `Connection: keep-alive`; the answer's bytes come back as they came.
+import http from 'node:http';
+import https from 'node:https';
 
-// The global fetch as it was when the package loaded: `mock.intercept()` may replace it later, and the
-// target must never be answered by the mock itself.
-const realFetch = globalThis.fetch;
+const EMPTY = new Uint8Array(0);
 
 /** `{status, headers: [name, value, ...], body}` or `{failure: 'timeout'|'tooLarge'|'unreachable', reason}`. */
-export async function send(forward) {
-    const signal = AbortSignal.timeout(forward.timeoutMs);
-    const headers = new Headers();
-    for (const [name, value] of forward.headers) {
+export function send(forward) {
+    return new Promise((resolve) => {
+        let url;
         try {
-            headers.append(name, value);
-        } catch {
-            // A header fetch refuses to send (it came in as HTTP, so this is rare): left out.
-        }
-    }
-    // fetch would otherwise ask for gzip and undo it, leaving a Content-Encoding that no longer holds.
-    headers.set('accept-encoding', 'identity');
-    const bodiless = forward.method === 'GET' || forward.method === 'HEAD';
-    let response;
-    try {
-        response = await realFetch(forward.url, {
-            method: forward.method,
-            headers,
-            body: bodiless || forward.body.length === 0 ? undefined : forward.body,
-            redirect: 'manual',
-            signal,
-        });
-    } catch (err) {
-        return failed(err, signal);
-    }
-    const declared = Number(response.headers.get('content-length'));
-    if (Number.isFinite(declared) && declared > forward.maxBodyBytes) {
-        await response.body?.cancel().catch(() => {});
-        return { failure: 'tooLarge' };
-    }
-    const pairs = [];
-    for (const [name, value] of response.headers) {
-        pairs.push(name, value);
-    }
-    const chunks = [];
-    let size = 0;
-    if (response.body) {
-        const reader = response.body.getReader();
-        try {
-            for (;;) {
-                const { done, value } = await reader.read();
-                if (done) break;
-                size += value.length;
-                if (size > forward.maxBodyBytes) {
-                    await reader.cancel().catch(() => {});
-                    return { failure: 'tooLarge' };
-                }
-                chunks.push(value);
-            }
+            url = new URL(forward.url);
         } catch (err) {
-            return failed(err, signal);
+            resolve({ failure: 'unreachable', reason: `\`${forward.url}\` is not a URL (${err.message})` });
+            return;
         }
-    }
-    const body = new Uint8Array(size);
-    let at = 0;
-    for (const chunk of chunks) {
-        body.set(chunk, at);
-        at += chunk.length;
-    }
-    return { status: response.status, headers: pairs, body };
+        const signal = AbortSignal.timeout(forward.timeoutMs);
+        const headers = ['host', url.host];
+        for (const [name, value] of forward.headers) {
+            try {
+                http.validateHeaderName(name);
+                http.validateHeaderValue(name, value);
+                headers.push(name, value);
+            } catch {
+                // A header node refuses to send (it came in as HTTP, so this is rare): left out.
+            }
+        }
+        const body = forward.body.length > 0 ? forward.body : null;
+        if (body !== null) {
+            headers.push('content-length', String(body.length));
+        }
+        let done = false;
+        const finish = (result) => {
+            if (!done) {
+                done = true;
+                resolve(result);
+            }
+        };
+        let request;
+        try {
+            request = (url.protocol === 'https:' ? https : http).request(url, { method: forward.method, headers, signal });
+        } catch (err) {
+            finish({ failure: 'unreachable', reason: err.message });
+            return;
+        }
+        request.on('error', (err) => finish(failed(err, signal)));
+        // A 101 the mock never asked for (it forwards no Upgrade): handed to the engine, which
+        // answers 502; the connection it switched is closed.
+        request.on('upgrade', (response, socket) => {
+            socket.destroy();
+            finish({ status: response.statusCode, headers: response.rawHeaders, body: EMPTY });
+        });
+        request.on('response', (response) => {
+            const declared = response.headers['content-length'];
+            if (declared !== undefined && Number(declared) > forward.maxBodyBytes) {
+                request.destroy();
+                finish({ failure: 'tooLarge' });
+                return;
+            }
+            const chunks = [];
+            let size = 0;
+            response.on('data', (chunk) => {
+                size += chunk.length;
+                if (size > forward.maxBodyBytes) {
+                    // Nothing more is read: the connection is closed.
+                    request.destroy();
+                    finish({ failure: 'tooLarge' });
+                    return;
+                }
+                chunks.push(chunk);
+            });
+            response.on('error', (err) => finish(failed(err, signal)));
+            response.on('aborted', () => finish(failed(new Error('the answer broke off'), signal)));
+            response.on('end', () => {
+                finish({ status: response.statusCode, headers: response.rawHeaders, body: Buffer.concat(chunks, size) });
+            });
+        });
+        request.end(body ?? undefined);
+    });
 }
 
 function failed(err, signal) {
     if (signal.aborted) {
         return { failure: 'timeout' };
     }
-    // undici says `fetch failed` and puts the reason (ECONNREFUSED ...) in `cause`.
     const causes = [];
     for (let e = err; e && causes.length < 4; e = e.cause) {
         causes.push(e.message || e.code || String(e));

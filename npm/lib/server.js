@@ -1,8 +1,12 @@
 // The HTTP face of a Namespaces (lib/engine.js) in node:http: bytes in, the engine's answer out.
-// Used by the command (`npx mock-rest-api`) and by `mock.listen()`.
+// Used by the command (`npx mock-rest-api`) and by `mock.listen()`. It keeps the native server's
+// promises about connections (docs/limits.md): a request head within HEADER_TIMEOUT_SECS, a body
+// within BODY_TIMEOUT_SECS (else a JSON 408), a connection that reads and writes nothing closed
+// after IDLE_TIMEOUT_SECS, an oversized body cut DRAIN_BYTES past the limit (a 413, then the
+// connection is closed), and at most MAX_CONNECTIONS connections.
 import { Buffer } from 'node:buffer';
 import http from 'node:http';
-import { FEED } from './engine.js';
+import { DRAIN_BYTES, FEED, loggedTarget } from './engine.js';
 
 /** The status line reason for the few errors node:http's parser finds before a request exists. */
 const PARSE_ERRORS = {
@@ -10,23 +14,59 @@ const PARSE_ERRORS = {
     HPE_URI_TOO_LONG: [414, 'The request target is too long.'],
 };
 
+/** The host's limits on connections, by default the native server's. */
+export const CONNECTION_LIMITS = Object.freeze({
+    maxConnections: 1024,
+    idleTimeoutSecs: 40,
+    headerTimeoutSecs: 10,
+    bodyTimeoutSecs: 30,
+});
+
+/** How many requests a connection has in flight (head read, answer not yet sent). */
+const IN_FLIGHT = Symbol('in flight');
+
 /**
  * An http.Server answering every request with `namespaces`. `log(line)` gets one line per failure
- * the host itself meets (never a client's error, which is answered). `answered(req, status, ms)`,
- * if given, is called once a request is answered, with the milliseconds since it came (for the
- * one log line per request: cheaper than a listener on every response).
+ * the host itself meets (never a client's error, which is answered). `answered(method, target,
+ * status, ms)`, if given, is called once a request is answered, with its target as the log writes
+ * it (no `access_token` value) and the milliseconds since it came (for the one log line per
+ * request: cheaper than a listener on every response). `limits` overrides CONNECTION_LIMITS.
  */
-export function createServer(namespaces, log = () => {}, answered = null) {
+export function createServer(namespaces, log = () => {}, answered = null, limits = {}) {
+    const { maxConnections, idleTimeoutSecs, headerTimeoutSecs, bodyTimeoutSecs } = { ...CONNECTION_LIMITS, ...limits };
     // The request line holds the path and query, which the engine checks against MAX_URI_BYTES and
     // answers with 414; the parser's own bound must not cut in first.
     const maxUri = namespaces.maxUriBytes;
+    const host = {
+        namespaces,
+        log,
+        answered,
+        streams: new Set(),
+        bodyTimeoutMs: bodyTimeoutSecs * 1000,
+    };
     const server = http.createServer(
-        { maxHeaderSize: Math.max(16 * 1024, maxUri + 16 * 1024), requireHostHeader: false },
-        (req, res) => serve(namespaces, req, res, log, answered, server.feedStreams),
+        {
+            maxHeaderSize: Math.max(16 * 1024, maxUri + 16 * 1024),
+            requireHostHeader: false,
+            // A request head must be whole within this, from its first byte; a trickle is cut.
+            headersTimeout: headerTimeoutSecs * 1000,
+            // The body has a timeout of its own, answered with a JSON 408 (`serve`).
+            requestTimeout: 0,
+            // How long a kept-alive connection waits for its next request, as on the native server
+            // (node sets it in place of the idle timeout, so the shorter of the two).
+            keepAliveTimeout: Math.min(headerTimeoutSecs, idleTimeoutSecs) * 1000,
+            // How often node checks the head timeouts: a trickle is cut within a second of its bound.
+            connectionsCheckingInterval: 1000,
+        },
+        (req, res) => serve(host, req, res),
     );
+    // A connection that reads and writes nothing for this long is closed (no 'timeout' listener:
+    // node destroys the socket).
+    server.setTimeout(idleTimeoutSecs * 1000);
     // A request the parser refuses (a method it does not know, a malformed line) still gets JSON.
     server.on('clientError', (err, socket) => {
-        if (!socket.writable) {
+        if (!socket.writable || err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+            // A head that did not arrive in time: closed with no answer, as the native server does.
             socket.destroy();
             return;
         }
@@ -37,44 +77,129 @@ export function createServer(namespaces, log = () => {}, answered = null) {
                 `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
         );
     });
+    // Past MAX_CONNECTIONS, the oldest connection with no request in flight (one kept alive, or one
+    // whose head is still arriving) is closed to make room; when every one has a request in
+    // flight, the new one is closed instead.
+    const connections = new Set();
+    server.on('connection', (socket) => {
+        connections.add(socket);
+        socket.once('close', () => connections.delete(socket));
+        if (connections.size > maxConnections) {
+            for (const held of connections) {
+                if (held !== socket && !held[IN_FLIGHT]) {
+                    held.destroy();
+                    return;
+                }
+            }
+            socket.destroy();
+        }
+    });
     // The open event streams, which a close ends (they never finish on their own).
-    server.feedStreams = new Set();
+    server.feedStreams = host.streams;
     return server;
 }
 
+/**
+ * The request target as the engine takes it: the path and query. An absolute URI (`GET
+ * http://host/path`, which HTTP/1.1 servers must accept) becomes its path and query, as hyper
+ * makes it on the native server; anything else that is not a path (`*`) goes as it is, and the
+ * engine answers 400.
+ */
+function originForm(url) {
+    if (url.startsWith('/')) {
+        return url;
+    }
+    try {
+        const absolute = new URL(url);
+        if (absolute.protocol === 'http:' || absolute.protocol === 'https:') {
+            return absolute.pathname + absolute.search;
+        }
+    } catch {
+        // Not a URL: the engine says so.
+    }
+    return url;
+}
+
 /** Reads the request's body, then answers it (after the engine's delay, if any). */
-function serve(namespaces, req, res, log, answered, streams) {
-    const started = answered === null ? 0 : performance.now();
+function serve(host, req, res) {
+    const socket = req.socket;
+    socket[IN_FLIGHT] = (socket[IN_FLIGHT] || 0) + 1;
+    res.once('close', () => {
+        socket[IN_FLIGHT]--;
+    });
+    const started = host.answered === null ? 0 : performance.now();
+    const target = originForm(req.url);
     if (!hasBody(req.rawHeaders)) {
         // No Content-Length and no Transfer-Encoding: the request has no body (RFC 9112, 6.3), and
         // node:http's parser reads none. It is answered now, with no listener or turn of the loop
         // to wait for its end; node:http reads the (empty) rest once the answer is sent.
-        answer(namespaces, req, res, EMPTY, log, answered, started, streams);
+        answer(host, req, res, target, EMPTY, started);
         return;
     }
     // One byte past the limit is enough for the engine to answer 413 (the core's body rule); the
-    // rest is read and dropped, so that a client that sends it all can read the answer.
-    const keep = namespaces.maxBodyBytes + 1;
+    // rest is read and dropped up to DRAIN_BYTES past the limit, so that a client that sends it
+    // all can read the answer. Past that, or when Content-Length declares more, reading stops and
+    // the connection is closed after the 413.
+    const keep = host.namespaces.maxBodyBytes + 1;
+    const drainUntil = host.namespaces.maxBodyBytes + DRAIN_BYTES;
     let first = null;
     let chunks = null;
     let size = 0;
-    req.on('data', (chunk) => {
+    let done = false;
+    const stop = () => {
+        done = true;
+        clearTimeout(timer);
+        req.removeListener('data', onData);
+        req.pause();
+        // node then answers with `Connection: close` and closes the connection once it is sent.
+        res.shouldKeepAlive = false;
+    };
+    const tooLarge = () => {
+        stop();
+        answer(host, req, res, target, size >= keep ? kept() : Buffer.alloc(keep), started);
+    };
+    const kept = () => (chunks !== null ? Buffer.concat(chunks) : first ?? EMPTY);
+    const onData = (chunk) => {
         if (size < keep) {
-            const kept = chunk.length > keep - size ? chunk.subarray(0, keep - size) : chunk;
+            const part = chunk.length > keep - size ? chunk.subarray(0, keep - size) : chunk;
             if (first === null) {
-                first = kept;
+                first = part;
             } else {
                 chunks ??= [first];
-                chunks.push(kept);
+                chunks.push(part);
             }
         }
         size += chunk.length;
-    });
+        if (size > drainUntil) {
+            tooLarge();
+        }
+    };
+    const timer = setTimeout(() => {
+        if (done) return;
+        stop();
+        let timedOut;
+        try {
+            timedOut = host.namespaces.requestTimedOut(req.method, target, req.rawHeaders);
+        } catch (err) {
+            fail(host, req, res, target, err, started);
+            return;
+        }
+        later(host, req, res, target, timedOut, started);
+    }, host.bodyTimeoutMs);
+    const declared = req.headers['content-length'];
+    if (declared !== undefined && Number(declared) > drainUntil) {
+        tooLarge();
+        return;
+    }
+    req.on('data', onData);
     req.on('end', () => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
         // Most bodies arrive in one chunk, which is used as it is.
-        const body = chunks !== null ? Buffer.concat(chunks) : first ?? EMPTY;
-        answer(namespaces, req, res, body, log, answered, started, streams);
+        answer(host, req, res, target, kept(), started);
     });
+    req.on('close', () => clearTimeout(timer));
 }
 
 /**
@@ -96,64 +221,61 @@ function hasBody(rawHeaders) {
 }
 
 /** Answers a request whose body is read (after the engine's delay, if any). */
-function answer(namespaces, req, res, body, log, answered, started, streams) {
+function answer(host, req, res, target, body, started) {
     let outcome;
     try {
-        outcome = namespaces.answer(req.method, req.url, req.rawHeaders, body);
+        outcome = host.namespaces.answer(req.method, target, req.rawHeaders, body);
     } catch (err) {
-        fail(req, res, err, log, answered, started);
+        fail(host, req, res, target, err, started);
         return;
     }
     if (outcome.forward) {
         // PROXY_TARGET: the target's answer first (lib/proxy.js), then the engine's word on it.
-        namespaces.forwarded(outcome).then(
-            (after) => later(req, res, after, log, answered, started, streams),
-            (err) => fail(req, res, err, log, answered, started),
+        host.namespaces.forwarded(outcome).then(
+            (after) => later(host, req, res, target, after, started),
+            (err) => fail(host, req, res, target, err, started),
         );
     } else {
-        later(req, res, outcome, log, answered, started, streams);
+        later(host, req, res, target, outcome, started);
     }
 }
 
 /** Sends an answer now, or after its delay. */
-function later(req, res, answer, log, answered, started, streams) {
+function later(host, req, res, target, answer, started) {
     if (answer.delay > 0) {
-        setTimeout(reply, answer.delay, req, res, answer, log, answered, started, streams);
+        setTimeout(reply, answer.delay, host, req, res, target, answer, started);
     } else {
-        reply(req, res, answer, log, answered, started, streams);
+        reply(host, req, res, target, answer, started);
     }
 }
 
 /** The host failed to answer (see `failed`), and `answered` is told. */
-function fail(req, res, err, log, answered, started) {
-    if (failed(req, res, err, log) && answered !== null) {
-        answered(req, res.statusCode, performance.now() - started);
+function fail(host, req, res, target, err, started) {
+    if (failed(host, req, res, target, err) && host.answered !== null) {
+        host.answered(req.method, loggedTarget(target), res.statusCode, performance.now() - started);
     }
 }
 
 /** Sends the engine's answer and tells `answered`. */
-function reply(req, res, answer, log, answered, started, streams) {
-    let told = req;
+function reply(host, req, res, target, answer, started) {
     if (answer.fault === 'reset') {
         // A rule's fault: the connection is dropped with no answer, as the native server drops it.
         res.socket?.destroy();
         answer.subscriber?.close();
     } else if (answer.subscriber) {
-        stream(answer, res, streams);
-        // The feed's query may hold the token (`?access_token=`): it is not logged.
-        told = { method: req.method, url: req.url.split('?')[0] };
-    } else if (!send(req, res, answer, log)) {
+        stream(answer, res, host.streams);
+    } else if (!send(host, req, res, target, answer)) {
         return;
     }
-    if (answered !== null) {
-        answered(told, answer.fault === 'reset' ? 'dropped' : res.statusCode, performance.now() - started);
+    if (host.answered !== null) {
+        host.answered(req.method, loggedTarget(target), answer.fault === 'reset' ? 'dropped' : res.statusCode, performance.now() - started);
     }
 }
 
 const EMPTY = new Uint8Array(0);
 
 /** Writes the engine's answer (or a 500); false when there is no one to answer. */
-function send(req, res, answer, log) {
+function send(host, req, res, target, answer) {
     if (res.destroyed) {
         // The client went away during the delay: there is no one to answer.
         return false;
@@ -177,17 +299,17 @@ function send(req, res, answer, log) {
         res.end(body.length === 0 ? undefined : body instanceof Buffer ? body : Buffer.from(body.buffer, body.byteOffset, body.length));
         return true;
     } catch (err) {
-        return failed(req, res, err, log);
+        return failed(host, req, res, target, err);
     }
 }
 
 /** The host itself failed to answer: a 500 with JSON, and a line in the log; false when there is no one to answer. */
-function failed(req, res, err, log) {
+function failed(host, req, res, target, err) {
     if (req.destroyed || res.destroyed) {
         // The client went away mid-request: there is no one to answer.
         return false;
     }
-    log(`${req.method} ${req.url}: ${err.stack || err.message}`);
+    host.log(`${req.method} ${loggedTarget(target)}: ${err.stack || err.message}`);
     if (!res.headersSent) {
         res.writeHead(500, { 'content-type': 'application/json' });
     }

@@ -423,7 +423,12 @@
             if (bodyText !== want) throw new Error(`${label}: expected body \`${want}\`, got \`${bodyText}\``);
         }
         for (const part of field(expect, 'body_contains') ? field(expect, 'body_contains').v : []) {
-            if (!bodyText.includes(part.v)) throw new Error(`${label}: expected the body to contain \`${part.v}\`${where()}`);
+            const want = captures.fill(part.v);
+            if (!bodyText.includes(want)) throw new Error(`${label}: expected the body to contain \`${want}\`${where()}`);
+        }
+        for (const part of field(expect, 'body_excludes') ? field(expect, 'body_excludes').v : []) {
+            const unwanted = captures.fill(part.v);
+            if (bodyText.includes(unwanted)) throw new Error(`${label}: expected the body not to contain \`${unwanted}\`${where()}`);
         }
         const pattern = field(expect, 'json');
         const pluck = field(expect, 'pluck');

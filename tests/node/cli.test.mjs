@@ -14,7 +14,7 @@ const packageDir = path.join(here, 'node_modules', 'mock-rest-api');
 const fixtures = path.join(here, 'fixtures.json');
 /** The environment without any setting the caller may have set. */
 const cleanEnv = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !/^(PORT|HOST|RUN_LOCAL|FIXTURES|WATCH|RULES|DATA_FILE|MAX_NAMESPACES|MAX_RULES|MAX_STORE_BYTES|APP_NAME|APP_VERSION|API_TOKEN|AUTH_SCOPE|CORS_ORIGINS|DELAY_MS|JOURNAL_SIZE|MAX_BODY_BYTES|MAX_ITEMS|MAX_TYPES|MAX_URI_BYTES|MAX_SUBSCRIBERS)$/.test(k)),
+    Object.entries(process.env).filter(([k]) => !/^(PORT|HOST|RUN_LOCAL|FIXTURES|WATCH|RULES|DATA_FILE|MAX_NAMESPACES|MAX_CONNECTIONS|IDLE_TIMEOUT_SECS|HEADER_TIMEOUT_SECS|BODY_TIMEOUT_SECS|MAX_RULES|MAX_STORE_BYTES|APP_NAME|APP_VERSION|API_TOKEN|AUTH_SCOPE|CORS_ORIGINS|DELAY_MS|JOURNAL_SIZE|MAX_BODY_BYTES|MAX_ITEMS|MAX_TYPES|MAX_URI_BYTES|MAX_SUBSCRIBERS)$/.test(k)),
 );
 
 function scratch() {
@@ -169,6 +169,66 @@ test('--watch loads a changed file whole, and keeps the running store on a bad o
         fs.writeFileSync(file, '{"books": [');
         await server.waitFor(/--watch: \S+ is not loaded: .*the running store is kept/);
         assert.deepEqual(await titles(), ['Ubik']);
+    } finally {
+        await server.stop();
+    }
+});
+
+/** `text` as a regular expression that matches it literally. */
+const literally = (text) => new RegExp(text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+
+test('files past twice MAX_STORE_BYTES are not read, on start and on --watch', async () => {
+    const dir = scratch();
+    // 3 MiB of zeros (sparse: it costs no disk), past twice a MAX_STORE_BYTES of 1 MiB.
+    const big = path.join(dir, 'big.json');
+    fs.writeFileSync(big, '');
+    fs.truncateSync(big, 3 << 20);
+    const bound = 'larger than 2097152 bytes (twice MAX_STORE_BYTES), so it was not read; raise MAX_STORE_BYTES to read it';
+    const env = { MAX_STORE_BYTES: '1048576' };
+    for (const [args, named] of [
+        // A file that never ends stops at the bound (one byte past it is read).
+        [['--rules', '/dev/zero'], 'RULES=/dev/zero'],
+        [['--fixtures', big], `FIXTURES=${big}`],
+        [['--rules', big], `RULES=${big}`],
+        [['--data', big], `DATA_FILE=${big}`],
+    ]) {
+        const result = run(args, env);
+        assert.equal(result.status, 2, `${args}: ${result.stderr}`);
+        assert.ok(result.stderr.includes(`${named}: ${bound}`), result.stderr);
+    }
+    const file = path.join(dir, 'db.json');
+    fs.copyFileSync(fixtures, file);
+    const server = await start(['--watch', file], env);
+    try {
+        await server.waitFor(/watching/);
+        fs.truncateSync(file, 3 << 20);
+        await server.waitFor(literally(`--watch: ${file} is ${bound}; the running store is kept`));
+        const titles = (await (await fetch(`${server.base}/api/books`)).json()).map((b) => b.title);
+        assert.deepEqual(titles, ['Dune', 'Solaris']);
+    } finally {
+        await server.stop();
+    }
+});
+
+test('an access_token in a URL is not logged, and an anonymous homepage shows no request', async () => {
+    const server = await start([], { API_TOKEN: 'tok-SECRET-123' });
+    try {
+        const statuses = [];
+        for (const [method, target] of [
+            ['GET', '/?access_token=tok-SECRET-123'],
+            ['GET', '/api/secret-path?x=1&access%5Ftoken=tok-SECRET-123'],
+            ['HEAD', '/__admin/events?access_token=tok-SECRET-123'],
+        ]) {
+            statuses.push((await fetch(server.base + target, { method })).status);
+        }
+        assert.deepEqual(statuses, [200, 401, 200]);
+        await server.waitFor(/HEAD \/__admin\/events\?access_token=REDACTED 200 /);
+        assert.match(server.log(), literally('GET /?access_token=REDACTED 200 '));
+        assert.match(server.log(), literally('GET /api/secret-path?x=1&access%5Ftoken=REDACTED 401 '));
+        assert.ok(!server.log().includes('tok-SECRET-123'), server.log());
+        const page = await (await fetch(`${server.base}/`)).text();
+        assert.ok(!page.includes('secret-path') && !page.includes('tok-SECRET-123'), page);
+        assert.ok(page.includes('Shown only with the token'), page);
     } finally {
         await server.stop();
     }

@@ -1,6 +1,8 @@
 // PROXY_TARGET and RECORD in the Node host, as installed from the packed tarball: a record and
-// replay session through a second mock process, and the target's failures (a closed port, silence,
-// 100 MiB, a redirect, a 5xx). Each test starts its own servers on 127.0.0.1 and stops them by PID.
+// replay session through a second mock process, the target's failures (a closed port, silence,
+// 100 MiB, a redirect, a 5xx, a 101), targets that are not paths, the mock's own token, and the
+// bytes and headers that cross as they came. Each test starts its own servers on 127.0.0.1 and
+// stops them by PID.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -10,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import zlib from 'node:zlib';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const bin = path.join(here, 'node_modules', '.bin', 'mock-rest-api');
@@ -187,4 +190,119 @@ test('a closed port is 502 naming the target; a target that is not an http URL s
         await mock.stop();
     }
     await assert.rejects(start([], { PROXY_TARGET: 'localhost:8080' }), /PROXY_TARGET=localhost:8080: not an absolute URL/);
+});
+
+/**
+ * A raw target on 127.0.0.1 that keeps the head of each request and answers by path: `/gzip` with
+ * a gzip body (and its Content-Encoding), `/socket` with a 101 it was never asked for (the
+ * connection then stays open), anything else with the head it got, as JSON.
+ */
+async function recordingTarget() {
+    const heads = [];
+    const server = net.createServer((socket) => {
+        let pending = Buffer.alloc(0);
+        socket.on('error', () => {});
+        socket.on('data', (data) => {
+            pending = Buffer.concat([pending, data]);
+            for (;;) {
+                const end = pending.indexOf('\r\n\r\n');
+                if (end < 0) return;
+                const head = pending.subarray(0, end + 2).toString('latin1');
+                const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+                if (pending.length < end + 4 + length) return;
+                pending = pending.subarray(end + 4 + length);
+                heads.push(head);
+                const target = head.split(' ')[1];
+                if (target === '/gzip') {
+                    const body = zlib.gzipSync('{"a":1}');
+                    socket.write(`HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: ${body.length}\r\n\r\n`);
+                    socket.write(body);
+                } else if (target === '/socket') {
+                    socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
+                } else {
+                    const body = JSON.stringify({ head });
+                    socket.write(`HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+                }
+            }
+        });
+    });
+    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    return { base: `http://127.0.0.1:${server.address().port}`, heads, close: () => server.close() };
+}
+
+/** Sends raw bytes to the mock on a new connection; resolves to all it sent until it closed. */
+function raw(base, bytes) {
+    return new Promise((resolve, reject) => {
+        const url = new URL(base);
+        const socket = net.connect(Number(url.port), url.hostname);
+        const chunks = [];
+        const timer = setTimeout(() => {
+            socket.destroy();
+            resolve(Buffer.concat(chunks));
+        }, 10000);
+        socket.on('data', (data) => chunks.push(data));
+        socket.on('close', () => {
+            clearTimeout(timer);
+            resolve(Buffer.concat(chunks));
+        });
+        socket.on('error', reject);
+        socket.write(bytes);
+    });
+}
+
+test("the target stays the target, gets no mock token and no header the client did not send; its bytes and its 101 are handled", async () => {
+    const target = await recordingTarget();
+    const mock = await start([], { PROXY_TARGET: target.base, API_TOKEN: 'mock-token', AUTH_SCOPE: 'writes' });
+    try {
+        // `*` is not a path: 400, and nothing is sent anywhere.
+        const star = (await raw(mock.base, 'GET * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')).toString('latin1');
+        assert.match(star, /^HTTP\/1\.1 400 /);
+        assert.ok(star.endsWith('{"message":"The request target `*` is not a path: send a path that starts with `/`, such as /api/persons."}'), star);
+        // An absolute URI goes to the target, as its path.
+        const absolute = (await raw(mock.base, 'GET http://127.0.0.1:1/v1/x?y=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')).toString('latin1');
+        assert.match(absolute, /^HTTP\/1\.1 200 /);
+        assert.equal(target.heads.length, 1, target.heads.join('\n'));
+        assert.match(target.heads[0], /^GET \/v1\/x\?y=1 HTTP\/1\.1\r\n/);
+
+        // The mock's own token is not sent on; the client's headers are, and nothing else.
+        const write = await raw(
+            mock.base,
+            'POST /orders?access_token=mock-token&x=1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer mock-token\r\nX-Mine: 1\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}',
+        );
+        assert.match(write.toString('latin1'), /^HTTP\/1\.1 200 /);
+        const read = await raw(mock.base, 'GET /orders HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer theirs\r\nConnection: close\r\n\r\n');
+        assert.match(read.toString('latin1'), /^HTTP\/1\.1 200 /);
+        const [posted, got] = target.heads.slice(1);
+        assert.match(posted, /^POST \/orders\?x=1 HTTP\/1\.1\r\n/);
+        assert.ok(!posted.includes('mock-token'), posted);
+        const names = (head) =>
+            head
+                .split('\r\n')
+                .slice(1, -1)
+                .map((line) => line.split(':')[0].toLowerCase())
+                .sort();
+        assert.deepEqual(names(posted), ['connection', 'content-length', 'host', 'x-mine']);
+        assert.deepEqual(names(got), ['authorization', 'connection', 'host']);
+        assert.match(got, /\r\nauthorization: Bearer theirs\r\n/i);
+
+        // A gzip body comes back as the target sent it, with its Content-Encoding.
+        const gzip = await raw(mock.base, 'GET /gzip HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+        const split = gzip.indexOf('\r\n\r\n');
+        assert.match(gzip.subarray(0, split).toString('latin1'), /\r\ncontent-encoding: gzip\r\n/i);
+        assert.equal(zlib.gunzipSync(gzip.subarray(split + 4)).toString(), '{"a":1}');
+
+        // A 101 no one asked for is 502 naming the target, and the next pipelined request is answered.
+        const pipelined = (
+            await raw(mock.base, 'GET /socket HTTP/1.1\r\nHost: x\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+        ).toString('latin1');
+        assert.match(pipelined, /^HTTP\/1\.1 502 /);
+        assert.ok(
+            pipelined.includes(`The proxy target ${target.base} answered 101 Switching Protocols, an interim answer the request did not ask for; it was not passed on.`),
+            pipelined,
+        );
+        assert.match(pipelined, /\r\n\r\n\{"message":[^}]*\}HTTP\/1\.1 200 OK\r\n/);
+    } finally {
+        await mock.stop();
+        target.close();
+    }
 });

@@ -54,6 +54,8 @@ pub struct Expect {
     pub body: Option<String>,
     /// Substrings the body text must contain.
     pub body_contains: Vec<String>,
+    /// Substrings the body text must not contain (a secret it must not show).
+    pub body_excludes: Vec<String>,
     /// For an array body: a field of each element, and the values it must
     /// have, in order (`null` where the field is missing).
     pub pluck: Option<(String, Vec<Value>)>,
@@ -336,18 +338,8 @@ fn parse_expect(expect: &Map<String, Value>) -> Result<Expect, String> {
             .collect(),
         Some(_) => return Err("`expect.headers` must be an object".to_owned()),
     };
-    let body_contains = match expect.get("body_contains") {
-        None => Vec::new(),
-        Some(Value::Array(parts)) => parts
-            .iter()
-            .map(|part| {
-                part.as_str()
-                    .map(str::to_owned)
-                    .ok_or("`body_contains` holds strings")
-            })
-            .collect::<Result<_, _>>()?,
-        Some(_) => return Err("`body_contains` must be an array".to_owned()),
-    };
+    let body_contains = strings(expect, "body_contains")?;
+    let body_excludes = strings(expect, "body_excludes")?;
     let pluck = match expect.get("pluck") {
         None => None,
         Some(Value::Object(pluck)) if pluck.len() == 1 => match pluck.iter().next() {
@@ -372,7 +364,24 @@ fn parse_expect(expect: &Map<String, Value>) -> Result<Expect, String> {
             Some(_) => return Err("`expect.body` must be a string".to_owned()),
         },
         body_contains,
+        body_excludes,
     })
+}
+
+/// An `expect` key that holds an array of strings (none when it is absent).
+fn strings(expect: &Map<String, Value>, key: &str) -> Result<Vec<String>, String> {
+    match expect.get(key) {
+        None => Ok(Vec::new()),
+        Some(Value::Array(parts)) => parts
+            .iter()
+            .map(|part| {
+                part.as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| format!("`{key}` holds strings"))
+            })
+            .collect(),
+        Some(_) => Err(format!("`{key}` must be an array")),
+    }
 }
 
 fn object<'a>(value: &'a Value, what: &str) -> Result<&'a Map<String, Value>, String> {

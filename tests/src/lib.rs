@@ -197,8 +197,15 @@ fn check(step: &Step, response: &WireResponse, captures: &mut Captures) -> Resul
         }
     }
     for part in &expect.body_contains {
+        let part = captures.fill(part)?;
         if !text.contains(part.as_str()) {
             return Err(format!("expected the body to contain `{part}`"));
+        }
+    }
+    for part in &expect.body_excludes {
+        let part = captures.fill(part)?;
+        if text.contains(part.as_str()) {
+            return Err(format!("expected the body not to contain `{part}`"));
         }
     }
     if expect.json.is_some() || expect.pluck.is_some() {

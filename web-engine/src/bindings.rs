@@ -9,6 +9,8 @@
 use crate::wire::{self, Held, Holding, TAGS};
 use js_sys::{Array, Float64Array, Object, Reflect, Uint8Array};
 use mock_rest_core::feed::{KEEP_ALIVE, KEEP_ALIVE_SECS};
+use mock_rest_core::limits::DRAIN_BYTES;
+use mock_rest_core::token::redact_query;
 use mock_rest_core::{
     error_response_without_engine, ApiError, BodyCollector, Change, Config, Endpoint, IdSource,
     Kind, Method, Request, Response, Seed, StreamId, Ticket, Upstream, SETTINGS,
@@ -149,6 +151,21 @@ impl MockEndpoint {
     #[wasm_bindgen(getter, js_name = maxBodyBytes)]
     pub fn max_body_bytes(&self) -> f64 {
         self.endpoint.config().max_body_bytes as f64
+    }
+
+    /// The most bytes a host reads of a file the settings name (fixtures,
+    /// rules, a data file): twice `MAX_STORE_BYTES`
+    /// (`Config::max_file_bytes`).
+    #[wasm_bindgen(getter, js_name = maxFileBytes)]
+    pub fn max_file_bytes(&self) -> f64 {
+        self.endpoint.config().max_file_bytes() as f64
+    }
+
+    /// Why a file past [`MockEndpoint::max_file_bytes`] is not read, in the
+    /// words after its name (`larger than N bytes (twice MAX_STORE_BYTES), ...`).
+    #[wasm_bindgen(getter, js_name = fileTooLarge)]
+    pub fn file_too_large(&self) -> String {
+        self.endpoint.config().file_too_large()
     }
 
     /// `MAX_URI_BYTES`: the longest path and query, which the endpoint
@@ -365,6 +382,19 @@ impl MockEndpoint {
             .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
     }
 
+    /// The answer to a request whose body did not arrive within the host's
+    /// body timeout (`408`), with the headers every answer carries.
+    #[wasm_bindgen(js_name = requestTimedOut)]
+    pub fn request_timed_out(&self, method: &str, target: &str, headers: Vec<String>) -> Object {
+        let mut request = Request::new(Method::parse(method), target);
+        request.headers = pairs(headers);
+        response_object(
+            &self
+                .endpoint
+                .error_response(&ApiError::RequestTimeout, &request),
+        )
+    }
+
     /// The answer to a request whose changes could not be stored (`503`),
     /// with the headers every answer carries.
     #[wasm_bindgen(js_name = storageFailed)]
@@ -470,6 +500,24 @@ pub fn settings() -> Array {
             JsValue::from(object)
         })
         .collect()
+}
+
+/// A request target (path and query) as a host's request log writes it:
+/// the value of every `access_token` query parameter is `REDACTED`, as the
+/// journal keeps it.
+#[wasm_bindgen(js_name = redactTarget)]
+pub fn redact_target(target: &str) -> String {
+    match target.split_once('?') {
+        Some((path, query)) => format!("{path}?{}", redact_query(query)),
+        None => target.to_owned(),
+    }
+}
+
+/// How far past the body limit a host that reads bodies itself drains an
+/// oversized one before it stops reading and answers `413` (`DRAIN_BYTES`).
+#[wasm_bindgen(js_name = drainBytes)]
+pub fn drain_bytes() -> f64 {
+    DRAIN_BYTES as f64
 }
 
 /// The wire's layout for JavaScript: `{tags: {open: 1, ...}}`.

@@ -41,8 +41,12 @@ impl Engine {
             .map(|route| self.resolve(route));
         let mut fault = None;
         let mut through = None;
-        let proxying =
-            self.config.proxy_target.is_some() && !crate::mock::proxy::is_local(&request.path);
+        // A target that is not a path (`*`) is answered `400` by the routes:
+        // no rule matches it and it is never joined to `PROXY_TARGET`.
+        let origin_form = request.path.starts_with('/');
+        let proxying = origin_form
+            && self.config.proxy_target.is_some()
+            && !crate::mock::proxy::is_local(&request.path);
         if let Some(result) = self.admit(&route, request, proxying) {
             // A CORS preflight carries no token and must not be delayed or forced.
             if request.method == Method::Options {
@@ -50,7 +54,12 @@ impl Engine {
             }
             return self.finished(request, &route, result, None, now, changes, delay, None);
         }
-        let (result, rule) = match self.rule_step(&route, request, now, &mut changes) {
+        let step = if origin_form {
+            self.rule_step(&route, request, now, &mut changes)
+        } else {
+            rules::Step::Store
+        };
+        let (result, rule) = match step {
             rules::Step::Answer {
                 rule,
                 response,
@@ -278,10 +287,21 @@ impl Engine {
         // where GET is; every other pair below is unreachable.
         match (route, &request.method) {
             (Route::Home, _) => {
+                // `/` is open; what the feed and the journal hold is not.
+                let withheld = !access::presents_token(&self.config, request);
                 let recent = pages::Recent {
-                    changes: self.feed.latest(10),
-                    requests: self.journal.page(None, Some(10)).entries,
+                    changes: if withheld {
+                        Vec::new()
+                    } else {
+                        self.feed.latest(10)
+                    },
+                    requests: if withheld {
+                        serde_json::Value::Null
+                    } else {
+                        self.journal.page(None, Some(10)).entries
+                    },
                     seq: self.feed.last(),
+                    withheld,
                 };
                 let mut page = pages::homepage(&self.config, elapsed, &self.store, &recent);
                 pages::add_namespaces_html(&mut page, listing);

@@ -41,6 +41,7 @@ impl Engine {
         let mut forward = Forward::new(
             target,
             request,
+            self.config.api_token.as_deref(),
             self.config.proxy_timeout,
             self.config.max_body_bytes,
         );
@@ -73,8 +74,10 @@ impl Engine {
         let mut response = proxy::answer(&forward, &upstream);
         let mut changes = Vec::new();
         if let (true, Upstream::Answered { status, .. }) = (self.config.record, &upstream) {
-            if request.method != Method::Head {
-                let (name, note) = self.record_answer(request, *status, &response, &mut changes);
+            // An interim answer is a failure (`502`), and nothing of a failure is recorded.
+            if request.method != Method::Head && *status >= 200 {
+                let (name, note) =
+                    self.record_answer(request, &forward, *status, &response, &mut changes);
                 response.headers.push((name.into(), note));
             }
         }
@@ -125,12 +128,13 @@ impl Engine {
     fn record_answer(
         &mut self,
         request: &Request,
+        forward: &Forward,
         status: u16,
         response: &Response,
         changes: &mut Vec<Change>,
     ) -> (&'static str, String) {
         const NOT: &str = "x-mock-not-recorded";
-        let rule = match proxy::recording(request, status, response) {
+        let rule = match proxy::recording(request, forward, status, response) {
             Ok(rule) => rule,
             Err(why) => return (NOT, why),
         };
@@ -488,5 +492,100 @@ mod tests {
         );
         let item = offline.handle(&Request::new(Method::Get, "/api/p/b"), T0);
         assert_eq!(item.response.body, br#"{"n":3,"_id":"b"}"#);
+    }
+
+    #[test]
+    fn a_target_that_is_not_a_path_is_400_and_never_forwarded() {
+        for mut engine in [
+            engine(false),
+            Engine::new(Config::default(), Box::new(SeededIds::new(5)), T0),
+        ] {
+            let rule = r#"{"match":{"path":"/**"},"respond":{"status":418}}"#;
+            let added = engine.handle(
+                &Request::new(Method::Post, "/__admin/rules").with_body(rule),
+                T0,
+            );
+            assert_eq!(added.response.status, 201);
+            for target in ["*", "*?x=1", "up.test:80", "@evil.test/x", ""] {
+                for method in [Method::Get, Method::Options, Method::Post] {
+                    let outcome = engine.handle(&Request::new(method.clone(), target), T0);
+                    assert!(outcome.forward.is_none(), "{method} {target}");
+                    assert_eq!(outcome.response.status, 400, "{method} {target}");
+                    let body: Value = serde_json::from_slice(&outcome.response.body).unwrap();
+                    let path = target.split('?').next().unwrap_or_default();
+                    assert_eq!(
+                        body["message"],
+                        format!("The request target `{path}` is not a path: send a path that starts with `/`, such as /api/persons.")
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_mocks_own_token_is_not_forwarded_nor_recorded() {
+        let (config, _) = Config::default()
+            .from_settings([
+                ("PROXY_TARGET", "http://up.test"),
+                ("RECORD", "1"),
+                ("API_TOKEN", "mock-token"),
+                ("AUTH_SCOPE", "writes"),
+            ])
+            .unwrap();
+        let mut engine = Engine::new(config, Box::new(SeededIds::new(5)), T0);
+        let request = Request::new(
+            Method::Post,
+            "/orders?access_token=mock-token&x=1&access_token=theirs",
+        )
+        .with_header("Authorization", "Bearer mock-token")
+        .with_body("{}");
+        let outcome = engine.handle(&request, T0);
+        let forward = outcome.forward.expect("forwarded");
+        assert_eq!(forward.url, "http://up.test/orders?x=1&access_token=theirs");
+        assert!(forward.headers.is_empty(), "{:?}", forward.headers);
+        let recorded = engine.proxied(&request, forward, answered(201, "{}"), T0);
+        assert!(recorded.response.header("x-mock-recorded").is_some());
+        let rules = engine.handle(
+            &Request::new(Method::Get, "/__admin/rules")
+                .with_header("Authorization", "Bearer mock-token"),
+            T0,
+        );
+        let rules = String::from_utf8(rules.response.body).unwrap();
+        assert!(!rules.contains("mock-token"), "{rules}");
+        assert!(
+            rules.contains(r#""query":{"x":"1","access_token":"theirs"}"#),
+            "{rules}"
+        );
+        // A read is open under AUTH_SCOPE=writes: the target's own credential goes as it came.
+        for credential in ["Bearer upstream-token", "Basic dTpw", "Bearer mock-token-2"] {
+            let read =
+                Request::new(Method::Get, "/orders").with_header("Authorization", credential);
+            let forward = engine.handle(&read, T0).forward.expect("forwarded");
+            assert_eq!(
+                forward.headers,
+                [("Authorization".to_owned(), credential.to_owned())]
+            );
+        }
+    }
+
+    #[test]
+    fn an_interim_answer_of_the_target_is_502() {
+        let mut engine = engine(true);
+        for status in [100, 101, 103] {
+            let request = Request::new(Method::Get, "/socket");
+            let outcome = round(&mut engine, &request, answered(status, ""));
+            assert_eq!(outcome.response.status, 502, "{status}");
+            let body: Value = serde_json::from_slice(&outcome.response.body).unwrap();
+            let message = body["message"].as_str().unwrap();
+            assert!(
+                message.starts_with(&format!(
+                    "The proxy target http://up.test/v1 answered {status} "
+                )),
+                "{message}"
+            );
+            assert!(outcome.changes.is_empty(), "not recorded");
+        }
+        let rules = engine.handle(&Request::new(Method::Get, "/__admin/rules"), T0);
+        assert_eq!(rules.response.body, b"[]");
     }
 }

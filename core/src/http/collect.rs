@@ -29,7 +29,7 @@ use crate::{ApiError, Framing, Request};
 
 /// How far past the body limit a request body is still read (and thrown away)
 /// before reading stops: 32 MiB.
-pub(crate) const DRAIN_BYTES: usize = 32 * 1024 * 1024;
+pub const DRAIN_BYTES: usize = 32 * 1024 * 1024;
 
 /// Whether the host should go on reading the body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -521,7 +521,9 @@ impl Route {
             path: path.to_owned(),
         };
         let Some(rest) = trimmed.strip_prefix('/') else {
-            return Err(unknown());
+            return Err(ApiError::NotOriginForm {
+                target: path.to_owned(),
+            });
         };
         let segments: Vec<&str> = rest.split('/').collect();
         match segments.as_slice() {
@@ -819,9 +821,28 @@ mod tests {
 
     #[test]
     fn unknown_paths_are_404() {
-        for path in ["/api", "/api/", "/apix/a", "/api/a/b/c/d", "/nothing", ""] {
+        for path in ["/api", "/api/", "/apix/a", "/api/a/b/c/d", "/nothing"] {
             let err = Route::parse(path).expect_err(path);
             assert_eq!(err.status(), 404, "{path}");
+        }
+    }
+
+    #[test]
+    fn targets_that_are_not_paths_are_400() {
+        for target in [
+            "",
+            "*",
+            "api/persons",
+            "example.com:443",
+            "http://example.com/",
+        ] {
+            let err = Route::parse(target).expect_err(target);
+            assert_eq!(
+                err,
+                ApiError::NotOriginForm {
+                    target: target.to_owned()
+                }
+            );
         }
     }
 }

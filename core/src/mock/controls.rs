@@ -74,9 +74,14 @@ impl Controls {
     }
 }
 
-/// The reason phrase of a status code, for forced-status messages.
+/// The reason phrase of a status code, for forced-status messages and the
+/// proxy's word on a target's interim answer.
 pub(crate) fn reason_phrase(status: u16) -> &'static str {
     match status {
+        100 => "Continue",
+        101 => "Switching Protocols",
+        102 => "Processing",
+        103 => "Early Hints",
         200 => "OK",
         201 => "Created",
         202 => "Accepted",

@@ -3,6 +3,10 @@
 //! Requests refused for want of the token (`401`) have a ring of their own, a
 //! tenth of the size and without bodies, so that an anonymous client cannot
 //! push the other entries out.
+//!
+//! An entry never keeps the value of an `access_token` query parameter (a
+//! token the change feed and the homepage take in their URLs): it reads
+//! `access_token=REDACTED`.
 
 use crate::http::request::{Method, Request};
 use serde_json::{json, Value};
@@ -198,7 +202,10 @@ impl Journal {
             None => Default::default(),
         };
         refill(&mut path, &request.path);
-        refill(&mut query, &request.query);
+        refill(
+            &mut query,
+            &crate::http::access::redact_query(&request.query),
+        );
         refill(&mut text, &String::from_utf8_lossy(body));
         Entry {
             seq,
@@ -327,6 +334,25 @@ mod tests {
             json!([{"seq": 2, "time": "1970-01-01T00:00:00.000Z", "method": "GET", "path": "/api/b",
                     "query": "", "status": 200, "body": "{}", "body_truncated": false, "rule": null}])
         );
+    }
+
+    #[test]
+    fn an_access_token_in_the_query_is_not_kept() {
+        let mut journal = Journal::new(4);
+        let home = Request::new(Method::Get, "/?access_token=tok-SECRET-123&x=1");
+        journal.record(&home, 200, Duration::ZERO, None);
+        journal.record_refused(
+            &Request::new(Method::Get, "/api/p?access_token=guess"),
+            Duration::ZERO,
+        );
+        let text = journal.page(None, None).entries.to_string();
+        assert!(
+            !text.contains("tok-SECRET-123") && !text.contains("guess"),
+            "{text}"
+        );
+        let page = journal.page(None, None).entries;
+        assert_eq!(page[0]["query"], "access_token=REDACTED&x=1");
+        assert_eq!(page[1]["query"], "access_token=REDACTED");
     }
 
     #[test]

@@ -12,9 +12,18 @@
 //! `/`, `/health`, `/openapi.json` and `/__admin/*` are the mock's own and
 //! never proxied; neither are `OPTIONS` preflights (the mock answers CORS
 //! itself), nor requests over `MAX_URI_BYTES` or `MAX_BODY_BYTES`, nor those
-//! without the mock's token when `API_TOKEN` is set.
+//! without the mock's token when `API_TOKEN` is set, nor a target that is
+//! not a path (`*`), which the mock answers `400`.
+//!
+//! The mock's own token is its credential, not the target's: with
+//! `API_TOKEN`, an `Authorization: Bearer <API_TOKEN>` header and an
+//! `access_token=<API_TOKEN>` query parameter are not forwarded (nor
+//! recorded); any other `Authorization` goes as it came. A target's interim
+//! answer (`1xx`, such as `101 Switching Protocols`) is never passed on: the
+//! mock forwards no `Upgrade`, so no client asked for one, and it answers `502`.
 
 use crate::error::message_body;
+use crate::http::access;
 use crate::http::response::Response;
 use crate::mock::rules::Template;
 use serde_json::{Map, Value};
@@ -55,7 +64,8 @@ fn connection_tokens<'a>(headers: impl Iterator<Item = (&'a str, &'a str)>) -> V
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Forward {
     /// The whole URL: the target, then the request's path (as
-    /// `forwarded_path` makes it) and query as it came.
+    /// `forwarded_path` makes it) and query as it came (the query without the
+    /// mock's own `access_token`).
     pub url: String,
     /// The method, as it came.
     pub method: String,
@@ -63,7 +73,8 @@ pub struct Forward {
     /// ones, `Host` (the client sets it from the URL), `Content-Length` (the
     /// client frames the body) and `Accept-Encoding` (so the answer comes
     /// back as it is, never compressed for the mock to undo), nor the mock's
-    /// own `X-Mock-*` controls.
+    /// own `X-Mock-*` controls, nor an `Authorization` that is the mock's
+    /// `Bearer <API_TOKEN>`.
     pub headers: Vec<(String, String)>,
     /// The body, as it came.
     pub body: Vec<u8>,
@@ -74,6 +85,8 @@ pub struct Forward {
     pub max_body_bytes: usize,
     /// `PROXY_TARGET`, as the messages name it.
     pub target: String,
+    /// The query as forwarded, which a recording matches.
+    pub(crate) query: String,
     /// The rule that let the request through, its headers and the delay.
     pub(crate) rule: Option<String>,
     pub(crate) rule_headers: Vec<(String, String)>,
@@ -112,11 +125,33 @@ pub(crate) fn is_local(path: &str) -> bool {
     trimmed.is_empty() || trimmed == "/health" || trimmed == "/openapi.json" || first == "__admin"
 }
 
+/// The query without the `access_token` parameters whose value is the
+/// mock's token (compared in constant time); every other byte as it came.
+fn without_token_parameter<'a>(query: &'a str, token: Option<&str>) -> Cow<'a, str> {
+    let Some(token) = token else {
+        return Cow::Borrowed(query);
+    };
+    let is_token = |pair: &str| {
+        form_urlencoded::parse(pair.as_bytes())
+            .next()
+            .is_some_and(|(key, value)| {
+                key == access::TOKEN_PARAMETER && access::same_token(&value, token)
+            })
+    };
+    if !query.split('&').any(is_token) {
+        return Cow::Borrowed(query);
+    }
+    let kept: Vec<&str> = query.split('&').filter(|pair| !is_token(pair)).collect();
+    Cow::Owned(kept.join("&"))
+}
+
 impl Forward {
-    /// The request to send for `request`.
+    /// The request to send for `request`; `token` is `API_TOKEN`, which is
+    /// not sent on.
     pub(crate) fn new(
         target: &str,
         request: &crate::Request,
+        token: Option<&str>,
         timeout: Duration,
         max_body_bytes: usize,
     ) -> Self {
@@ -128,19 +163,26 @@ impl Forward {
         let headers = request
             .headers
             .iter()
-            .filter(|(name, _)| {
+            .filter(|(name, value)| {
+                let mocks_token = name.eq_ignore_ascii_case("authorization")
+                    && token.is_some_and(|token| access::is_token_credential(value, token));
                 !is_hop_by_hop(name, &connection)
                     && !["host", "content-length", "accept-encoding"]
                         .iter()
                         .any(|skip| name.eq_ignore_ascii_case(skip))
                     && !name.to_ascii_lowercase().starts_with("x-mock-")
+                    && !mocks_token
             })
             .cloned()
             .collect();
+        // The engine forwards paths only (`/...`), so the target's host and
+        // port are never followed by anything that could change them.
+        debug_assert!(request.path.starts_with('/'), "{}", request.path);
+        let query = without_token_parameter(&request.query, token).into_owned();
         let mut url = format!("{target}{}", forwarded_path(&request.path));
-        if !request.query.is_empty() {
+        if !query.is_empty() {
             url.push('?');
-            url.push_str(&request.query);
+            url.push_str(&query);
         }
         Self {
             url,
@@ -150,6 +192,7 @@ impl Forward {
             timeout,
             max_body_bytes,
             target: target.to_owned(),
+            query,
             rule: None,
             rule_headers: Vec::new(),
             delay: Duration::ZERO,
@@ -230,6 +273,13 @@ fn failure(status: u16, message: &str) -> Response {
 pub(crate) fn answer(forward: &Forward, upstream: &Upstream) -> Response {
     let target = &forward.target;
     match upstream {
+        Upstream::Answered { status, .. } if *status < 200 => failure(
+            502,
+            &format!(
+                "The proxy target {target} answered {status} {}, an interim answer the request did not ask for; it was not passed on.",
+                crate::mock::controls::reason_phrase(*status)
+            ),
+        ),
         Upstream::Answered {
             status,
             headers,
@@ -301,8 +351,11 @@ fn all_plain(value: &Value) -> bool {
 /// (more query parameters, a higher priority, so the most specific wins) and
 /// answers the status, headers and body. `Err` says why the answer cannot
 /// be a rule.
+/// The query it matches is the one forwarded (`forward.query`: without the
+/// mock's own token).
 pub(crate) fn recording(
     request: &crate::Request,
+    forward: &Forward,
     status: u16,
     response: &Response,
 ) -> Result<Value, String> {
@@ -310,7 +363,7 @@ pub(crate) fn recording(
     matcher.insert("method".into(), Value::String(request.method.to_string()));
     matcher.insert("path".into(), Value::String(request.path.clone()));
     let mut query = Map::new();
-    for (name, value) in form_urlencoded::parse(request.query.as_bytes()) {
+    for (name, value) in form_urlencoded::parse(forward.query.as_bytes()) {
         if query.contains_key(name.as_ref()) {
             return Err(format!("the query names `{name}` twice"));
         }
@@ -376,7 +429,13 @@ mod tests {
             .with_header("Content-Length", "2")
             .with_header("Content-Type", "application/json")
             .with_body("{}");
-        let forward = Forward::new("http://t.test/base", &request, Duration::from_secs(1), 9);
+        let forward = Forward::new(
+            "http://t.test/base",
+            &request,
+            None,
+            Duration::from_secs(1),
+            9,
+        );
         assert_eq!(forward.url, "http://t.test/base/v1/a%20b?x=1&x=2");
         let names: Vec<&str> = forward.headers.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["Authorization", "Content-Type"]);
@@ -412,7 +471,13 @@ mod tests {
         }
         assert!(matches!(forwarded_path("/api/orders"), Cow::Borrowed(_)));
         let request = Request::new(Method::Get, "/api/../../admin?x=1");
-        let forward = Forward::new("http://t.test/v1", &request, Duration::from_secs(1), 9);
+        let forward = Forward::new(
+            "http://t.test/v1",
+            &request,
+            None,
+            Duration::from_secs(1),
+            9,
+        );
         assert_eq!(forward.url, "http://t.test/v1/admin?x=1");
     }
 
@@ -421,6 +486,7 @@ mod tests {
         let forward = Forward::new(
             "http://t.test",
             &Request::new(Method::Get, "/a"),
+            None,
             Duration::from_millis(5),
             9,
         );
@@ -475,7 +541,8 @@ mod tests {
             ],
             body: br#"[{"n":1.50}]"#.to_vec(),
         };
-        let rule = recording(&request, 200, &response).unwrap();
+        let forward = Forward::new("http://t.test", &request, None, Duration::ZERO, 9);
+        let rule = recording(&request, &forward, 200, &response).unwrap();
         assert_eq!(
             rule.to_string(),
             r#"{"match":{"method":"GET","path":"/api/p","query":{"b":"2","a":"1"}},"respond":{"status":200,"headers":{"content-type":"application/json","x-total-count":"1"},"json":[{"n":1.50}]},"priority":2}"#
@@ -484,24 +551,24 @@ mod tests {
             body: b"[1, 2]".to_vec(),
             ..response.clone()
         };
-        let rule = recording(&request, 200, &spaced).unwrap();
+        let rule = recording(&request, &forward, 200, &spaced).unwrap();
         assert_eq!(rule["respond"]["body"], "[1, 2]", "kept byte for byte");
         let templated = Response {
             body: br#"{"a":"{{now}}"}"#.to_vec(),
             ..response.clone()
         };
-        assert!(recording(&request, 200, &templated).is_err());
+        assert!(recording(&request, &forward, 200, &templated).is_err());
         let unclosed = Response {
             body: br#"{"a":"{{"}"#.to_vec(),
             ..response.clone()
         };
-        assert!(recording(&request, 200, &unclosed).is_ok());
+        assert!(recording(&request, &forward, 200, &unclosed).is_ok());
         let binary = Response {
             body: vec![0xff, 0xfe],
             ..response
         };
         assert_eq!(
-            recording(&request, 200, &binary).unwrap_err(),
+            recording(&request, &forward, 200, &binary).unwrap_err(),
             "the body is not text"
         );
     }

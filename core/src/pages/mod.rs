@@ -168,13 +168,21 @@ pub(crate) struct Recent<'a> {
     pub requests: Value,
     /// The feed's last sequence number.
     pub seq: u64,
+    /// Whether the latest changes and requests are withheld: `API_TOKEN`
+    /// guards the feed and the journal they come from, and the request for
+    /// the page did not carry it. The page then says how to see them.
+    pub withheld: bool,
 }
+
+/// The one row of the latest changes and requests when they are withheld.
+const WITHHELD_ROW: &str = "<tr data-empty=\"1\"><td colspan=\"4\">Shown only with the token: open this page as <code>/?access_token=TOKEN</code>.</td></tr>\n";
 
 /// The HTML homepage. Self-contained: inline CSS and script, no asset from
 /// another origin. It is whole without its script; the script keeps it live.
 /// It names the app and version of `config`, links the types under its
 /// `API_PREFIX`, shows items by its `ID_FIELD`, and warns when the server is
-/// publicly reachable without `API_TOKEN`.
+/// publicly reachable without `API_TOKEN`. What [`Recent`] withholds is not
+/// rendered, whatever it holds.
 pub(crate) fn homepage(
     config: &Config,
     elapsed: Duration,
@@ -235,10 +243,17 @@ pub(crate) fn homepage(
     }
     html.push_str("</tbody>\n</table>\n");
     html.push_str("<h2 id=\"changes-title\">Latest changes</h2>\n<table aria-labelledby=\"changes-title\">\n<thead><tr><th scope=\"col\">Event id</th><th scope=\"col\">Event</th><th scope=\"col\">Type</th><th scope=\"col\">Item id</th></tr></thead>\n<tbody id=\"changes\">\n");
-    if recent.changes.is_empty() {
+    if recent.withheld {
+        html.push_str(WITHHELD_ROW);
+    } else if recent.changes.is_empty() {
         html.push_str("<tr data-empty=\"1\"><td>No changes yet.</td></tr>\n");
     }
-    for event in recent.changes.iter().rev() {
+    let changes = if recent.withheld {
+        &[][..]
+    } else {
+        &recent.changes[..]
+    };
+    for event in changes.iter().rev() {
         let _ = writeln!(
             html,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -251,9 +266,12 @@ pub(crate) fn homepage(
     html.push_str("</tbody>\n</table>\n");
     html.push_str("<h2 id=\"requests-title\">Latest requests</h2>\n<table aria-labelledby=\"requests-title\">\n<thead><tr><th scope=\"col\">Time</th><th scope=\"col\">Method</th><th scope=\"col\">Path</th><th scope=\"col\">Status</th></tr></thead>\n<tbody id=\"requests\">\n");
     let entries = recent.requests.as_array().map_or(&[][..], Vec::as_slice);
-    if entries.is_empty() {
+    if recent.withheld {
+        html.push_str(WITHHELD_ROW);
+    } else if entries.is_empty() {
         html.push_str("<tr><td>No requests yet.</td></tr>\n");
     }
+    let entries = if recent.withheld { &[][..] } else { entries };
     for entry in entries.iter().rev() {
         let text = |key: &str| entry[key].as_str().unwrap_or("").to_owned();
         let query = text("query");
@@ -354,6 +372,7 @@ mod tests {
             changes: Vec::new(),
             requests: json!([]),
             seq: 0,
+            withheld: false,
         };
         let mut html = homepage(&Config::default(), Duration::ZERO, &Store::new(), &recent);
         let mut listing = Listing::default();
@@ -382,6 +401,7 @@ mod tests {
             changes: Vec::new(),
             requests: json!([]),
             seq: 0,
+            withheld: false,
         };
         let config = Config {
             app_name: "a&b".to_owned(),
@@ -415,5 +435,40 @@ mod tests {
             !html.contains("http"),
             "the page loads nothing from elsewhere"
         );
+    }
+
+    #[test]
+    fn withheld_changes_and_requests_are_not_rendered() {
+        let mut feed = crate::mock::feed::ChangeFeed::new();
+        let change = crate::http::response::Change::Delete {
+            resource: "secret-type".to_owned(),
+            id: "secret-id".to_owned(),
+        };
+        let events = feed.record(
+            &crate::http::route::Route::Collection {
+                resource: "secret-type".to_owned(),
+            },
+            &crate::http::request::Method::Delete,
+            &[change],
+        );
+        let requests = json!([{"time": "t", "method": "GET", "path": "/api/secret-path",
+                               "query": "q=secret-query", "status": 200}]);
+        let mut recent = Recent {
+            changes: events.iter().collect(),
+            requests,
+            seq: 1,
+            withheld: false,
+        };
+        let config = Config::default();
+        let shown = homepage(&config, Duration::ZERO, &Store::new(), &recent);
+        for secret in ["secret-id", "/api/secret-path?q=secret-query"] {
+            assert!(shown.contains(secret), "{secret}");
+        }
+        recent.withheld = true;
+        let page = homepage(&config, Duration::ZERO, &Store::new(), &recent);
+        for secret in ["secret-id", "secret-path", "secret-query"] {
+            assert!(!page.contains(secret), "{secret}");
+        }
+        assert_eq!(page.matches("/?access_token=TOKEN").count(), 2);
     }
 }

@@ -15,7 +15,8 @@
 
 use super::format::{corrupt_path, decode, header, journal_path, pretty, temp_path};
 use super::{sync_dir, write_atomically, write_synced};
-use mock_rest_core::{Change, Engine};
+use crate::files::{read_bounded, FileError};
+use mock_rest_core::{Change, Config, Engine};
 use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
 use std::ops::Range;
@@ -74,6 +75,19 @@ fn header_end(bytes: &[u8]) -> usize {
         .map_or(bytes.len(), |n| n + 1)
 }
 
+/// The bytes of a snapshot file, `None` when there is none, within the
+/// bound on files the settings name (twice `MAX_STORE_BYTES`).
+fn read_snapshot(path: &Path, config: &Config) -> Result<Option<Vec<u8>>, String> {
+    match read_bounded(path, config.max_file_bytes()) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(FileError::Io(err)) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(FileError::Io(err)) => Err(format!("cannot read {}: {err}", path.display())),
+        Err(FileError::TooLarge) => {
+            Err(format!("{} is {}", path.display(), config.file_too_large()))
+        }
+    }
+}
+
 /// What [`load`] found.
 pub(super) struct Loaded {
     /// The snapshot's size in bytes.
@@ -91,11 +105,7 @@ pub(super) fn load(path: &Path, engine: &mut Engine, repair: bool) -> Result<Loa
     // Left by a compaction stopped before the snapshot's rename: never read.
     let _ = fs::remove_file(temp_path(path));
 
-    let mut snapshot = match fs::read(path) {
-        Ok(bytes) => Some(bytes),
-        Err(err) if err.kind() == io::ErrorKind::NotFound => None,
-        Err(err) => return Err(format!("cannot read {}: {err}", path.display())),
-    };
+    let mut snapshot = read_snapshot(path, engine.config())?;
     // No snapshot file: the journal continues an empty store.
     let empty = b"{}".to_vec();
     if let Some(bytes) = snapshot.as_ref().or(Some(&empty)) {
@@ -314,11 +324,7 @@ pub(super) fn rebuild(
     journal: &Path,
     journal_len: u64,
 ) -> Result<(), String> {
-    let snapshot = match fs::read(snapshot_path) {
-        Ok(bytes) => bytes,
-        Err(err) if err.kind() == io::ErrorKind::NotFound => b"{}".to_vec(),
-        Err(err) => return Err(format!("cannot read {}: {err}", snapshot_path.display())),
-    };
+    let snapshot = read_snapshot(snapshot_path, engine.config())?.unwrap_or_else(|| b"{}".to_vec());
     let bytes = fs::read(journal).map_err(|e| format!("cannot read {}: {e}", journal.display()))?;
     let upto = usize::try_from(journal_len).map_or(bytes.len(), |n| n.min(bytes.len()));
     let bytes = &bytes[..upto];
