@@ -9,9 +9,10 @@
 //! misread stops the start on every host alike.
 
 use crate::mock::controls::MAX_DELAY;
-use crate::mock::journal::DEFAULT_JOURNAL_SIZE;
 use std::time::Duration;
 
+/// The default `JOURNAL_SIZE`: how many requests the journal keeps.
+pub(crate) const DEFAULT_JOURNAL_SIZE: usize = 1000;
 /// The default `MAX_BODY_BYTES`: 1 MiB.
 pub(crate) const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 /// The default `MAX_ITEMS`.

@@ -8,6 +8,7 @@
 //! token the change feed and the homepage take in their URLs): it reads
 //! `access_token=REDACTED`.
 
+use crate::config::DEFAULT_JOURNAL_SIZE;
 use crate::http::request::{Method, Request};
 use serde_json::{json, Value};
 use std::collections::VecDeque;
@@ -15,9 +16,6 @@ use std::time::{Duration, UNIX_EPOCH};
 
 /// How many bytes of a request body an entry keeps.
 pub(crate) const BODY_BYTES: usize = 4096;
-
-/// The default number of entries kept.
-pub(crate) const DEFAULT_JOURNAL_SIZE: usize = 1000;
 
 /// One recorded request.
 #[derive(Debug, Clone, PartialEq, Eq)]
