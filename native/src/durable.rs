@@ -4,7 +4,7 @@
 //! # Files
 //! - `FILE`: a snapshot, `{"type": [items]}`, the same format as fixtures,
 //!   laid out for people ([`pretty`]: one item per line). Each namespace has
-//!   a pair of files of its own (see [`crate::namespaces`]) and a `Durable`
+//!   a pair of files of its own (see `storage.rs`) and a `Durable`
 //!   of its own.
 //! - `FILE.journal`: a header line naming the snapshot it continues
 //!   (`mock-rest-journal 1 <length> <crc32>`, or `none`), then one line per

@@ -4,40 +4,32 @@
 //! # What this crate does
 //! - Reads [`Settings`] from flags and the environment: the host's own
 //!   (`PORT`, `HOST`, `RUN_LOCAL`, `FIXTURES`, `WATCH`, `DATA_FILE`, `FSYNC`,
-//!   `COMPACT_AFTER_BYTES`, `MAX_NAMESPACES`, `MAX_CONNECTIONS`,
-//!   `BODY_TIMEOUT_SECS`, `RULES`) and the engine's, whose names,
-//!   defaults, checks and help come from the core's table
-//!   (`mock_rest_core::SETTINGS`). A bad value stops the start with a message
-//!   naming it; a setting with no effect is a warning in the log.
+//!   `COMPACT_AFTER_BYTES`, `MAX_CONNECTIONS`, `BODY_TIMEOUT_SECS`, `RULES`)
+//!   and the engine's, whose names, defaults, checks and help come from the
+//!   core's table (`mock_rest_core::SETTINGS`, `MAX_NAMESPACES` among them).
+//!   A bad value stops the start with a message naming it; a setting with no
+//!   effect is a warning in the log. A file the settings name (fixtures,
+//!   rules, the data file) is read only up to twice `MAX_STORE_BYTES`; a
+//!   larger one stops the start (or, on `--watch`, is not loaded), naming the
+//!   file and the bound.
 //! - Binds, serves HTTP/1.1 and HTTP/2 (cleartext), logs one line per request
 //!   in `tracing_subscriber`'s format under `RUST_LOG`'s filter (through a
 //!   queue to a thread of its own; the binary writes request lines into it
 //!   directly, see [`log`]), and on SIGTERM or SIGINT stops accepting and lets
 //!   in-flight requests finish.
-//! - Moves bytes: each request becomes a `mock_rest_core::Request`, the
-//!   engine's response is written back as it is, with the clock and random ids
-//!   supplied here, after the delay the engine asks for (a tokio timer, so
-//!   other requests go on meanwhile).
-//! - Delivers the change feed ([`feed`]): each `/__admin/events` stream is a
-//!   streaming response fed from a tokio broadcast, with the core's replay
-//!   first, a keep-alive every 15 s, `MAX_SUBSCRIBERS` and `event: overflow`
-//!   for a stream that falls behind.
-//! - Acts on a rule's fault: `"reset"` closes the connection without an
-//!   answer (HTTP/2: resets the stream). With `--rules FILE`, starts with
-//!   the rules of that file.
-//!
-//! - Holds a store (an engine) per `X-Mock-Namespace` ([`namespaces`]), each
-//!   with its own lock, files, rules and reset; `MAX_NAMESPACES` bounds them.
-//!   With `--fixtures FILE` (or a positional `FILE`), every namespace starts
-//!   from that file, which is never written; `--watch` loads it again when it
-//!   changes. A file the settings name (fixtures, rules, the data file) is
-//!   read only up to twice `MAX_STORE_BYTES`; a larger one stops the start
-//!   (or, on `--watch`, is not loaded), naming the file and the bound.
-//! - With `PROXY_TARGET`, sends what the engine asks to forward with
-//!   hyper's client (`http://`, and `https://` through rustls), bounded by
-//!   `MAX_BODY_BYTES` and `PROXY_TIMEOUT_MS`, and hands the answer back to
-//!   the engine.
-//!
+//! - Runs the core's loop: each request becomes a `mock_rest_core::Request`,
+//!   goes through the `Endpoint` (behind one lock, held only while the
+//!   endpoint runs), and its effects are carried out in order: a namespace's
+//!   files made or removed, changes appended to its journal, events queued
+//!   and their streams woken, the request sent to `PROXY_TARGET` (hyper's
+//!   client, `http://` and `https://` through rustls) and the answer handed
+//!   back, the delay waited on a tokio timer (other requests go on), then the
+//!   answer written as it is, or the connection dropped for a rule's `reset`
+//!   fault (HTTP/2: the stream reset). The clock and random ids are supplied
+//!   here.
+//! - Writes the change feed's streams: each `/__admin/events` stream is a
+//!   streaming response that sends what the endpoint queued for it when it is
+//!   woken, and a keep-alive every 15 s.
 //! - With `--data FILE`, keeps every namespace durable: a snapshot file plus an
 //!   fsync'd, checksummed journal with group commit and compaction (see
 //!   [`durable`]). A write the disk refuses answers `503` and is rolled back;
@@ -48,8 +40,10 @@
 //!   (`IDLE_TIMEOUT_SECS`, `HEADER_TIMEOUT_SECS`, `WRITE_TIMEOUT_SECS`).
 //! - Reads request bodies by the core's rules (`BodyCollector`): a body that
 //!   did not arrive whole gets `400`, an unknown transfer coding `501`, and
-//!   neither reaches the engine. Every error the host answers itself is built
-//!   by the core (`Engine::error_response`).
+//!   neither reaches the endpoint. Every error the host answers itself is
+//!   built by the core (`Endpoint::error_response`).
+//! - Keeps what it does only to be fast in one module, each piece with the
+//!   figure that justifies it (`src/fast/`).
 //!
 //! # What it does not do
 //! Decide anything about the API: routes, status codes, messages and headers
@@ -78,11 +72,11 @@
 
 mod api;
 pub mod durable;
+mod fast;
 mod feed;
 mod files;
 pub mod healthcheck;
 mod hosted;
-pub mod log;
 mod proxy;
 mod settings;
 mod state;
@@ -91,6 +85,7 @@ mod supply;
 
 pub use api::Api;
 pub use durable::{Durable, FsyncMode};
+pub use fast::log;
 pub use settings::Settings;
 pub use supply::{unix_now, OsIds};
 
@@ -333,7 +328,7 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
         tokio::spawn(watch(Arc::clone(&app.shared), path.clone()));
         tracing::info!("--watch: watching {} for changes", path.display());
     }
-    tokio::spawn(keep_timers_due());
+    tokio::spawn(fast::timers::keep_timers_due());
     let server = Server::new(acceptor)
         .max_connections(settings.max_connections)
         .fuse_config(connection_timeouts(&settings));
@@ -354,25 +349,6 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
         Err(StartError::Data(
             "the store could not be saved at shutdown".to_owned(),
         ))
-    }
-}
-
-/// How often [`keep_timers_due`] wakes.
-const TIMER_TICK: Duration = Duration::from_millis(500);
-
-/// Keeps a timer due within [`TIMER_TICK`]. tokio wakes its timer's driver
-/// (a write to an eventfd, and a wake-up) whenever a timer is set to expire
-/// before the driver's next wake-up, which is that of the first timer pending
-/// when the driver last went to sleep, if any. hyper sets a timer for each
-/// request head (`HEADER_TIMEOUT_SECS` from then, at least a second), which
-/// expired first, so a server that goes to sleep between requests, as one
-/// waiting for its journal's fsync does, paid a system call per request. With
-/// this timer pending, those expire after the driver's next wake-up. An idle
-/// server wakes twice a second for it.
-async fn keep_timers_due() {
-    let mut tick = tokio::time::interval(TIMER_TICK);
-    loop {
-        tick.tick().await;
     }
 }
 

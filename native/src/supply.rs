@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 const IDS_PER_DRAW: usize = 256;
 
 /// Ids from the operating system's random source, drawn for
-/// [`IDS_PER_DRAW`] ids at a time: one system call per 256 new ids, not
+/// `IDS_PER_DRAW` (256) ids at a time: one system call per 256 new ids, not
 /// one per id. Each engine has its own (a namespace that creates nothing
 /// holds no bytes); bytes are never handed out twice.
 #[derive(Debug, Default, Clone)]
