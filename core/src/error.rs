@@ -108,6 +108,13 @@ pub enum ApiError {
     },
     /// The host gave up waiting for the request (`408`).
     RequestTimeout,
+    /// The request's headers are larger than the host's parser takes (`431`).
+    HeadersTooLarge,
+    /// The host's parser could not read the request at all (`400`): why.
+    Malformed {
+        /// The parser's words.
+        reason: String,
+    },
     /// The host could not make a change durable (`503`); the change may be
     /// visible until the server restarts, but it was not acknowledged.
     StorageFailed,
@@ -224,6 +231,7 @@ impl ApiError {
             | Self::BadId { .. }
             | Self::BadRule { .. }
             | Self::BadNamespace { .. }
+            | Self::Malformed { .. }
             | Self::IncompleteBody { .. } => 400,
             Self::Unauthorized => 401,
             Self::PreconditionFailed { .. } => 412,
@@ -235,6 +243,7 @@ impl ApiError {
             | Self::TooManyNamespaces { .. } => 507,
             Self::UriTooLong { .. } => 414,
             Self::RequestTimeout => 408,
+            Self::HeadersTooLarge => 431,
             Self::StorageFailed | Self::Unavailable { .. } | Self::TooManySubscribers { .. } => 503,
             Self::UnsupportedTransferCoding { .. } => 501,
             Self::HostFailed { .. } => 500,
@@ -314,6 +323,8 @@ impl ApiError {
                 format!("The request's path and query are longer than the limit of {limit} bytes.")
             }
             Self::RequestTimeout => "The request took too long to arrive.".to_owned(),
+            Self::HeadersTooLarge => "The request headers are too large.".to_owned(),
+            Self::Malformed { reason } => format!("The request could not be parsed ({reason})."),
             Self::StorageFailed => {
                 "The change could not be written to disk; it is not saved. Try again later.".to_owned()
             }

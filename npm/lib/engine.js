@@ -169,8 +169,17 @@ export class Namespaces {
 
     /** The answer (`408`, JSON) to a request whose body did not arrive within the body timeout. */
     requestTimedOut(method, target, headers) {
-        const response = this.endpoint.requestTimedOut(method, target, headers);
-        return { status: response.status, headers: response.headers.flat(), body: response.body, delay: 0, fault: undefined };
+        return flat(this.endpoint.requestTimedOut(method, target, headers));
+    }
+
+    /** The answer (`500`, JSON, with CORS) to a request the host itself failed to answer. */
+    hostFailed(message, method, target, headers) {
+        return flat(this.endpoint.hostFailed(message, method, target, headers));
+    }
+
+    /** The answer (JSON) to a request node:http's parser could not read, by the parser's error code. */
+    unparsed(code) {
+        return flat(this.endpoint.unparsed(code));
     }
 
     /**
@@ -337,4 +346,9 @@ function wireBytes() {
 /** The answer of the wire at `at` in the engine's memory (layout: web-engine/src/wire.rs). */
 function decodeWire(memory, at) {
     return decode(memory, at, TAG, (from, to) => memory.toString('utf8', from, to));
+}
+
+/** A response of the engine (headers as `[name, value]` pairs) as `answer` returns one. */
+function flat(response) {
+    return { status: response.status, headers: response.headers.flat(), body: response.body, delay: 0, fault: undefined };
 }

@@ -8,12 +8,6 @@ import { Buffer } from 'node:buffer';
 import http from 'node:http';
 import { DRAIN_BYTES, FEED, loggedTarget } from './engine.js';
 
-/** The status line reason for the few errors node:http's parser finds before a request exists. */
-const PARSE_ERRORS = {
-    HPE_HEADER_OVERFLOW: [431, 'The request headers are too large.'],
-    HPE_URI_TOO_LONG: [414, 'The request target is too long.'],
-};
-
 /** The host's limits on connections, by default the native server's. */
 export const CONNECTION_LIMITS = Object.freeze({
     maxConnections: 1024,
@@ -70,11 +64,15 @@ export function createServer(namespaces, log = () => {}, answered = null, limits
             socket.destroy();
             return;
         }
-        const [status, message] = PARSE_ERRORS[err.code] || [400, `The request could not be parsed (${err.code || err.message}).`];
-        const body = JSON.stringify({ message });
+        // Built by the core, as every answer: readable from any origin, as there is no request.
+        const answer = namespaces.unparsed(err.code || err.message);
+        let head = `HTTP/1.1 ${answer.status} ${http.STATUS_CODES[answer.status]}\r\n`;
+        for (let i = 0; i < answer.headers.length; i += 2) head += `${answer.headers[i]}: ${answer.headers[i + 1]}\r\n`;
         socket.end(
-            `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json\r\n` +
-                `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+            Buffer.concat([
+                Buffer.from(`${head}content-length: ${answer.body.length}\r\nconnection: close\r\n\r\n`),
+                Buffer.from(answer.body),
+            ]),
         );
     });
     // Past MAX_CONNECTIONS, the oldest connection with no request in flight (one kept alive, or one
@@ -310,10 +308,19 @@ function failed(host, req, res, target, err) {
         return false;
     }
     host.log(`${req.method} ${loggedTarget(target)}: ${err.stack || err.message}`);
-    if (!res.headersSent) {
-        res.writeHead(500, { 'content-type': 'application/json' });
+    const message = 'The mock failed to answer; see its log.';
+    let answer;
+    try {
+        // Built by the core, with the CORS headers every answer carries.
+        answer = host.namespaces.hostFailed(message, req.method, target, req.rawHeaders);
+    } catch {
+        // The engine itself is what failed (or is closed): the same JSON, without it.
+        answer = { status: 500, headers: ['content-type', 'application/json'], body: Buffer.from(JSON.stringify({ message })) };
     }
-    res.end(JSON.stringify({ message: 'The mock failed to answer; see its log.' }));
+    if (!res.headersSent) {
+        res.writeHead(answer.status, answer.headers);
+    }
+    res.end(Buffer.from(answer.body));
     return true;
 }
 

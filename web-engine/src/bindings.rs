@@ -395,6 +395,44 @@ impl MockEndpoint {
         )
     }
 
+    /// The answer (`500`, `{"message"}`) to a request the host itself failed
+    /// to answer, with the headers every answer carries.
+    #[wasm_bindgen(js_name = hostFailed)]
+    pub fn host_failed(
+        &self,
+        message: &str,
+        method: &str,
+        target: &str,
+        headers: Vec<String>,
+    ) -> Object {
+        let mut request = Request::new(Method::parse(method), target);
+        request.headers = pairs(headers);
+        let error = ApiError::HostFailed {
+            reason: message.to_owned(),
+        };
+        response_object(&self.endpoint.error_response(&error, &request))
+    }
+
+    /// The answer to a request the host's parser could not read (by the
+    /// parser's `code`: headers too large `431`, a target too long `414`,
+    /// anything else `400` naming it), with no request to take CORS headers
+    /// from: readable from any origin.
+    pub fn unparsed(&self, code: &str) -> Object {
+        let error = match code {
+            "HPE_HEADER_OVERFLOW" => ApiError::HeadersTooLarge,
+            "HPE_URI_TOO_LONG" => ApiError::UriTooLong {
+                limit: self.endpoint.config().max_uri_bytes,
+            },
+            other => ApiError::Malformed {
+                reason: other.to_owned(),
+            },
+        };
+        response_object(&error_response_without_engine(
+            &error,
+            &Request::new(Method::Get, "/"),
+        ))
+    }
+
     /// The answer to a request whose changes could not be stored (`503`),
     /// with the headers every answer carries.
     #[wasm_bindgen(js_name = storageFailed)]
