@@ -106,7 +106,15 @@ fi
 
 # --- tests -------------------------------------------------------------------------------------
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# published_port CONTAINER PORT: the port of 127.0.0.1 that Docker published the container's PORT on.
+# Each container is run with `-p 127.0.0.1::PORT`, so Docker binds a free port itself: no port is
+# chosen here for another process to take first.
+published_port() {
+    local published
+    published=$(docker port "$1" "$2/tcp" | grep -m 1 '^127\.0\.0\.1:' || true)
+    [[ $published =~ :([0-9]+)$ ]] || { echo "docker port $1 $2: '$published'" >&2; return 1; }
+    echo "${BASH_REMATCH[1]}"
+}
 
 # Waits until the container's HEALTHCHECK says healthy (or 60 s pass); prints the last status.
 wait_healthy() {
@@ -139,9 +147,9 @@ image_config() {
 }
 check "it runs as user 65534 with a HEALTHCHECK that runs the binary" image_config
 
-host_port=$(free_port)
-main=$(docker run -d -p "127.0.0.1:$host_port:5000" -e APP_NAME=in-a-container "$image")
+main=$(docker run -d -p "127.0.0.1::5000" -e APP_NAME=in-a-container "$image")
 containers+=("$main")
+host_port=$(published_port "$main" 5000)
 healthy_and_serving() {
     local status created id
     status=$(wait_healthy "$main")
@@ -163,9 +171,9 @@ check "the server process runs as uid 65534" runs_as_nobody
 
 reads_port() {
     local port container status
-    port=$(free_port)
-    container=$(docker run -d -e PORT=8080 -p "127.0.0.1:$port:8080" "$image")
+    container=$(docker run -d -e PORT=8080 -p "127.0.0.1::8080" "$image")
     containers+=("$container")
+    port=$(published_port "$container" 8080) || return 1
     status=$(wait_healthy "$container")
     [[ $status == healthy ]] || { echo "health on 8080: $status" >&2; return 1; }
     curl -sf "http://127.0.0.1:$port/health" | grep -q '"status":"pass"'
@@ -188,9 +196,9 @@ durable_on_a_volume() {
     data="$work/data"
     mkdir -p "$data"
     chown 65534:65534 "$data"
-    port=$(free_port)
-    container=$(docker run -d -p "127.0.0.1:$port:5000" -v "$data:/data" -e DATA_FILE=/data/db.json "$image")
+    container=$(docker run -d -p "127.0.0.1::5000" -v "$data:/data" -e DATA_FILE=/data/db.json "$image")
     containers+=("$container")
+    port=$(published_port "$container" 5000) || return 1
     status=$(wait_healthy "$container")
     [[ $status == healthy ]] || { echo "health with DATA_FILE: $status"; docker logs "$container"; return 1; } >&2
     created=$(curl -sf "http://127.0.0.1:$port/api/kept" -d '{"n":1.10}')
@@ -198,6 +206,8 @@ durable_on_a_volume() {
     docker restart --time 20 "$container" >/dev/null
     status=$(wait_healthy "$container")
     [[ $status == healthy ]] || { echo "health after docker restart: $status"; docker logs "$container"; return 1; } >&2
+    # A port Docker picked is picked again when the container starts again.
+    port=$(published_port "$container" 5000) || return 1
     curl -sf "http://127.0.0.1:$port/api/kept/$id" | grep -q '"n":1.10' ||
         { echo "the item is gone after docker restart"; docker logs "$container"; return 1; } >&2
     [[ -s $data/db.json ]] || { echo "nothing was written to the volume" >&2; return 1; }
