@@ -228,7 +228,8 @@ async function startJsonServer(bin, file, what, children) {
     }
 }
 
-/** The mock on port 0; resolves to [child, base URL] from its `listening on` line. Its warnings are shown. */
+/** The mock on port 0; resolves to [child, base URL] from its `listening on` line. Its warnings and errors
+ * are shown. */
 async function startMock(file, children) {
     // `info` for the `listening on` line, but not for each request's.
     const env = { RUST_LOG: 'warn,mock_rest_api=info,mock_rest_api::api=warn' };
@@ -244,7 +245,7 @@ async function startMock(file, children) {
                 text = text.slice(end + 1);
                 const found = line.match(/listening on (http:\/\/127\.0\.0\.1:[1-9][0-9]*)/);
                 if (found) resolve(found[1]);
-                else process.stderr.write(`${line}\n`);
+                else if (!/\sINFO\s/.test(line)) process.stderr.write(`${line}\n`);
             }
         });
         child.on('close', () => reject(new Error(`mock-rest-api exited before it listened: ${child.said()}`)));
