@@ -135,7 +135,8 @@ impl MockStore {
             worker::Delay::from(outcome.delay).await;
         }
         if outcome.fault == Some(Fault::Reset) {
-            return dropped(outcome.response);
+            // The front Worker cuts the answer short (see `crate::reset`).
+            return crate::reset::mark(respond(outcome.response)?);
         }
         respond(outcome.response)
     }
@@ -294,17 +295,25 @@ fn target(url: &str) -> &str {
     }
 }
 
-/// The engine's response as the runtime's.
-fn respond(response: mock_rest_core::Response) -> worker::Result<worker::Response> {
+/// The engine's headers as the runtime's, but for the reset fault's marker
+/// (see `crate::reset`), which only the object sets.
+fn headers(response: &mock_rest_core::Response) -> Headers {
     let headers = Headers::new();
     for (name, value) in &response.headers {
-        if headers.append(name, value).is_err() {
+        if crate::reset::is_marker(name) {
+            console_warn!("dropped the {name} header, which mock-rest-api keeps for itself");
+        } else if headers.append(name, value).is_err() {
             console_warn!("dropped a {name} header value that HTTP cannot carry");
         }
     }
+    headers
+}
+
+/// The engine's response as the runtime's.
+fn respond(response: mock_rest_core::Response) -> worker::Result<worker::Response> {
     let builder = ResponseBuilder::new()
         .with_status(response.status)
-        .with_headers(headers);
+        .with_headers(headers(&response));
     Ok(if response.body.is_empty() {
         builder.empty()
     } else {
@@ -318,15 +327,9 @@ fn stream(
     response: mock_rest_core::Response,
     body: crate::feed::Body,
 ) -> worker::Result<worker::Response> {
-    let headers = Headers::new();
-    for (name, value) in &response.headers {
-        if headers.append(name, value).is_err() {
-            console_warn!("dropped a {name} header value that HTTP cannot carry");
-        }
-    }
     ResponseBuilder::new()
         .with_status(response.status)
-        .with_headers(headers)
+        .with_headers(headers(&response))
         .from_stream(body)
 }
 
@@ -353,29 +356,4 @@ pub fn unavailable(reason: String, request: &Request) -> worker::Result<worker::
         &ApiError::Unavailable { reason },
         request,
     ))
-}
-
-/// A rule's `reset` fault. A Worker cannot close the connection without
-/// answering, so it sends the status line and headers (the engine's `502`)
-/// and half of the body, then fails the body stream: the answer can only end
-/// cut short (in `wrangler dev` the runtime ends it there; a client may also
-/// see the connection end).
-fn dropped(response: mock_rest_core::Response) -> worker::Result<worker::Response> {
-    let headers = Headers::new();
-    for (name, value) in &response.headers {
-        if *name != "content-length" && headers.append(name, value).is_err() {
-            console_warn!("dropped a {name} header value that HTTP cannot carry");
-        }
-    }
-    // Half of the body goes out, then the stream fails: the answer can only
-    // end cut short.
-    let half = response.body[..response.body.len() / 2].to_vec();
-    let failing = futures_util::stream::iter([
-        Ok::<Vec<u8>, worker::Error>(half),
-        Err(worker::Error::from("a rule drops the connection")),
-    ]);
-    ResponseBuilder::new()
-        .with_status(response.status)
-        .with_headers(headers)
-        .from_stream(failing)
 }
