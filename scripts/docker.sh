@@ -13,12 +13,12 @@
 # fresh container per case (`cargo test -p conformance --test container`), each case counted in the
 # summary.
 #
-# Installs what it needs first, each only when missing: docker.io (Debian) and the musl target.
+# Installs what it needs first, each only when missing: docker.io (Debian), and the musl target and
+# musl-tools (static_binary in scripts/tools.sh).
 # No image registry is needed or used. Run by `bash scripts/test.sh docker`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-readonly target=x86_64-unknown-linux-musl
 readonly image=mock-rest-api:latest
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -43,10 +43,6 @@ if ! command -v dockerd >/dev/null || ! command -v docker >/dev/null; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends docker.io >/dev/null
-fi
-if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx "$target"; then
-    step "rustup target add $target"
-    rustup target add "$target"
 fi
 
 # --- the engine, started here and stopped by its PID -------------------------------------------
@@ -89,9 +85,8 @@ docker version >/dev/null || { cat "$work/dockerd.log" >&2; exit 1; }
 
 # --- build -------------------------------------------------------------------------------------
 
-step "cargo build --release -p mock-rest-api --target $target"
-CARGO_PROFILE_RELEASE_STRIP=symbols cargo build --locked --release -p mock-rest-api --target "$target"
-binary=${CARGO_TARGET_DIR:-target}/$target/release/mock-rest-api
+source scripts/tools.sh
+binary=$(static_binary)
 if readelf -l "$binary" | grep -q 'Requesting program interpreter'; then
     echo "$binary is not static: a FROM scratch image could not run it" >&2
     exit 1
