@@ -17,7 +17,7 @@ package's size. BENCH_ONLY=npm runs just that part (the four servers at 1,000 it
 POST) and rewrites only the "npm package" section of docs/benchmarks.md.
 
 The change feed (bench/feed.py): delivery latency from a POST's answer to its event at 1, 100 and
-1,000 subscribers, and POST throughput with 100 subscribers as a share of none. BENCH_ONLY=feed runs
+1,000 subscribers, and POST throughput with 1, 100 and 1,000 subscribers as a share of none. BENCH_ONLY=feed runs
 just that and rewrites only the "change feed" section.
 
 BENCH_ONLY=queries runs only the list queries of the native server and json-server (the plain 20-item
@@ -981,10 +981,16 @@ def feed_part():
         print(f"feed: latency at {subscribers:,} subscribers", flush=True)
         rows.append(feed.latency(start, subscribers))
         print(f"  {rows[-1]}", flush=True)
-    print("feed: POST throughput with 0 and 100 subscribers", flush=True)
-    none, _ = feed.throughput(start, oha, SECONDS, 0)
-    some, alive = feed.throughput(start, oha, SECONDS, 100)
-    return feed, feed.section(rows, (summarize(none), summarize(some)), alive, SECONDS, machine())
+    shares = []
+    for label, count, query in [("none", 0, ""), ("with nothing new to read", 1, "?type=elsewhere"),
+                                ("with nothing new to read", 100, "?type=elsewhere"),
+                                ("with nothing new to read", 1000, "?type=elsewhere"),
+                                ("reading every event", 100, ""), ("reading every event", 1000, "")]:
+        print(f"feed: POST throughput, {count:,} subscribers {label}", flush=True)
+        report, alive = feed.throughput(start, oha, SECONDS, count, query)
+        shares.append((label, count, summarize(report), alive))
+        print(f"  {shares[-1][2]['rps']:,.0f}/s, {alive} open", flush=True)
+    return feed, feed.section(rows, shares, SECONDS, machine())
 
 
 def main():

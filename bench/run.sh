@@ -17,8 +17,8 @@
 #
 #   BENCH_ONLY=npm BENCH_SECONDS=5 bash bench/run.sh
 #
-# The change feed alone (delivery latency at 1, 100 and 1,000 subscribers, POST throughput with 100
-# subscribers against none; bench/feed.py), rewriting only that section, in about a minute:
+# The change feed alone (delivery latency at 1, 100 and 1,000 subscribers, POST throughput with 1,
+# 100 and 1,000 subscribers against none; bench/feed.py), rewriting only that section, in about two minutes:
 #
 #   BENCH_ONLY=feed BENCH_SECONDS=5 bash bench/run.sh
 #

@@ -17,11 +17,6 @@ export interface StartMockOptions extends EngineSettings {
     seed?: Record<string, unknown> | string | null;
     /** The rules a namespace starts with and a reset restores: an array of rules, or its JSON text. */
     rules?: Array<Record<string, unknown>> | string | null;
-    /**
-     * The most namespaces `namespace` holds, itself included (default 1000): a request's
-     * `X-Mock-Namespace` makes one within it, and a new one past this gets 507.
-     */
-    maxNamespaces?: number;
     /** The worker's URL (default `/mock-sw.js`, where `npx mock-rest-api init public/` puts it). */
     serviceWorker?: string | URL;
     /** The worker's scope (default: the folder of the worker). */

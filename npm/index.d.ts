@@ -34,11 +34,15 @@ export interface EngineSettings {
     journalSize?: SettingValue;
     maxBodyBytes?: SettingValue;
     maxItems?: SettingValue;
+    /** The most namespaces (`X-Mock-Namespace`) held at once; past it a new one takes the place of one idle `namespaceIdleSecs`, else gets 507. Default 1000. */
+    maxNamespaces?: SettingValue;
     maxRules?: SettingValue;
     maxStoreBytes?: SettingValue;
     maxSubscribers?: SettingValue;
     maxTypes?: SettingValue;
     maxUriBytes?: SettingValue;
+    /** Seconds a namespace must go unused before a new one may take its place past `maxNamespaces` (default 300). */
+    namespaceIdleSecs?: SettingValue;
     /** An http(s) URL: what no rule answers goes there. Not in the browser, which does not proxy. */
     proxyTarget?: SettingValue;
     /** Milliseconds the target may take to answer whole (default 10000); then 504. */
@@ -65,8 +69,6 @@ export interface MockOptions extends EngineSettings {
      * `GET /__admin/rules` lists them, or its JSON text.
      */
     rules?: Array<Record<string, unknown>> | string | null;
-    /** The most namespaces (`X-Mock-Namespace`) the mock holds; a new one past it gets 507. Default 1000. */
-    maxNamespaces?: number;
 }
 
 export interface Mock {

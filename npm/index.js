@@ -1,13 +1,13 @@
 // `import { createMock } from 'mock-rest-api'`: the mock in-process, for tests in Node (node:test,
 // vitest, jest): a real CRUD store behind `mock.fetch`, the global fetch for chosen origins, or a
 // port of 127.0.0.1. See README.md.
-import { DEFAULT_MAX_NAMESPACES, FEED, Namespaces, SETTINGS } from './lib/engine.js';
+import { Namespaces, SETTINGS } from './lib/engine.js';
 import { baseUrl, close, createServer, listen } from './lib/server.js';
 
 export { SETTINGS };
 
 /** The options of createMock itself; every other option is one of the engine's settings. */
-const HOST_OPTIONS = ['seed', 'rules', 'maxNamespaces'];
+const HOST_OPTIONS = ['seed', 'rules'];
 
 /** Where a relative URL given to `mock.fetch` is taken to point. */
 const RELATIVE_BASE = 'http://localhost';
@@ -15,38 +15,45 @@ const RELATIVE_BASE = 'http://localhost';
 /** Statuses whose Response has no body. */
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 
+/** How many bytes of events the reader of an in-process event stream may leave unread before the endpoint keeps the rest (and bounds it). */
+const STREAM_ROOM = 64 * 1024;
+
 /**
- * The body of an event stream answered in-process (`mock.fetch`): the replay, then each event, until
- * the reader cancels; a reader that lets FEED.bufferBytes wait gets `event: overflow` and the end.
+ * The body of an event stream answered in-process (`mock.fetch`): the replay, then each event as
+ * the reader reads, until it cancels. What the reader leaves waits in the endpoint, which ends a
+ * stream that falls too far behind with `event: overflow`.
  */
 function eventStream(answer) {
     const subscriber = answer.subscriber;
-    return new ReadableStream({
-        start(controller) {
-            const write = (bytes) => {
-                if (controller.desiredSize !== null && controller.desiredSize < -FEED.bufferBytes) {
-                    subscriber.close();
-                    controller.enqueue(FEED.overflow.slice());
-                    controller.close();
-                    return;
+    return new ReadableStream(
+        {
+            start(controller) {
+                if (answer.body.length > 0) {
+                    controller.enqueue(answer.body.slice());
                 }
-                controller.enqueue(bytes.slice());
-            };
-            if (answer.body.length > 0) {
-                write(answer.body);
-            }
-            subscriber.attach(write, () => {
-                try {
-                    controller.close();
-                } catch {
-                    // Already closed or cancelled.
-                }
-            });
+                subscriber.attach(
+                    (bytes) => {
+                        controller.enqueue(bytes.slice());
+                        return controller.desiredSize > 0;
+                    },
+                    () => {
+                        try {
+                            controller.close();
+                        } catch {
+                            // Already closed or cancelled.
+                        }
+                    },
+                );
+            },
+            pull() {
+                subscriber.resume();
+            },
+            cancel() {
+                subscriber.close();
+            },
         },
-        cancel() {
-            subscriber.close();
-        },
-    }, { highWaterMark: FEED.bufferBytes, size: (chunk) => chunk.length });
+        { highWaterMark: STREAM_ROOM, size: (chunk) => chunk.length },
+    );
 }
 
 /**
@@ -61,8 +68,7 @@ export function createMock(options = {}) {
             settings[key] = value;
         }
     }
-    const namespaces = new Namespaces(settings, options.seed ?? null, options.maxNamespaces ?? DEFAULT_MAX_NAMESPACES);
-    namespaces.setRules(options.rules ?? null);
+    const namespaces = new Namespaces(settings, { seed: options.seed ?? null, rules: options.rules ?? null });
     let intercepted = null;
     let server = null;
     let listening = null;
@@ -153,7 +159,7 @@ export function createMock(options = {}) {
         /** A namespace's store (default `"default"`) as `{"type": [items]}`. */
         snapshot(namespace = 'default') {
             open();
-            return JSON.parse(namespaces.engine(String(namespace)).snapshot());
+            return JSON.parse(namespaces.snapshot(String(namespace)));
         },
 
         /** Starts every namespace again from the seed (or empty), its journal included. */

@@ -5,7 +5,7 @@
 #
 #   bash scripts/browser.sh          # setup, build, lint and test: what `scripts/test.sh browser` runs
 #   bash scripts/browser.sh setup    # wasm-bindgen-cli at the version of Cargo.lock (scripts/tools.sh), npm ci, Debian's chromium
-#   bash scripts/browser.sh build    # web/dist/: the wasm engine, its glue, mock-sw.js, mock.js, index.html
+#   bash scripts/browser.sh build    # web/dist/: the wasm engine, its glue, mock-sw.js, mock-wire.js, mock.js, index.html
 #   bash scripts/browser.sh lint     # clippy on the engine's wasm32 code (the host's lint sees only its plain parts)
 #   bash scripts/browser.sh test     # the tests below
 #
@@ -30,7 +30,7 @@ dist=web/dist
 # The wasm is built with the workspace's `edge` profile (size over speed, LTO), as the Worker's is.
 wasm=target/wasm32-unknown-unknown/edge/mock_rest_web.wasm
 # What a page loads: the worker, its engine and glue, the registration helper.
-served=(mock-sw.js mock.js mock_rest_web.js mock_rest_web_bg.wasm)
+served=(mock-sw.js mock-wire.js mock.js mock_rest_web.js mock_rest_web_bg.wasm)
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -90,7 +90,7 @@ stage_build() {
         rmdir "$next"
     fi
     # The JavaScript is copied as it is, every time: it is small and has no build.
-    cp web/mock-sw.js web/mock.js web/index.html "$dist"/
+    cp web/mock-sw.js web/mock-wire.js web/mock.js web/index.html "$dist"/
 }
 
 stage_lint() {

@@ -40,7 +40,7 @@ step() { printf '\n==> %s\n' "$*"; }
 stage_build() {
     # The browser's build (web/dist/) makes the wasm and installs wasm-bindgen-cli and npm packages.
     bash scripts/browser.sh build
-    local out=$dist/node/mock_rest_web_bg.wasm
+    local out=$dist/node/mock_rest_web.js
     if [[ -e $out && -z "$(find "$wasm" "$tools/bin/wasm-bindgen" -newer "$out" -print -quit 2>/dev/null)" ]]; then
         echo "node.sh: $out is up to date" >&2
     else
@@ -49,13 +49,27 @@ stage_build() {
         rm -rf "$next"
         "$tools/bin/wasm-bindgen" --target nodejs --no-typescript --out-dir "$next" "$wasm"
         node_modules/.bin/wasm-opt -Oz "$next/mock_rest_web_bg.wasm" -o "$next/mock_rest_web_bg.wasm"
+        # wasm-bindgen makes the same wasm for Node and for the browser: the package ships it once,
+        # in dist/browser/, and the Node glue loads that one.
+        if ! cmp -s "$next/mock_rest_web_bg.wasm" "web/dist/mock_rest_web_bg.wasm"; then
+            echo "node.sh: the wasm for Node differs from the browser's; the package cannot ship one" >&2
+            exit 1
+        fi
+        rm "$next/mock_rest_web_bg.wasm"
+        sed -i 's|`${__dirname}/mock_rest_web_bg.wasm`|`${__dirname}/../browser/mock_rest_web_bg.wasm`|' "$next/mock_rest_web.js"
+        if ! grep -q '/../browser/mock_rest_web_bg.wasm' "$next/mock_rest_web.js"; then
+            echo "node.sh: the Node glue no longer names its wasm as expected; see wasm-bindgen's output" >&2
+            exit 1
+        fi
         # The glue is CommonJS; the package is ESM.
         printf '{ "type": "commonjs" }\n' >"$next/package.json"
         rm -rf "$dist/node"
         mv "$next" "$dist/node"
     fi
+    # The wire's reader is the service worker's file, loaded by the Node host as CommonJS.
+    cp web/mock-wire.js "$dist/node/"
     mkdir -p "$dist/browser"
-    cp web/dist/mock-sw.js web/dist/mock.js web/dist/mock_rest_web.js web/dist/mock_rest_web_bg.wasm "$dist/browser/"
+    cp web/dist/mock-sw.js web/dist/mock-wire.js web/dist/mock.js web/dist/mock_rest_web.js web/dist/mock_rest_web_bg.wasm "$dist/browser/"
 }
 
 stage_lint() {

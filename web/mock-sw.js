@@ -2,8 +2,9 @@
 // (`/api/`, `/health`, `/__admin/`, `/openapi.json`) with the engine, compiled to wasm, and lets every
 // other request go to the network untouched. See docs/browser.md.
 //
-// One request, one straight line: fetch event -> engine.handle -> its store changes written to IndexedDB
-// -> the engine's delay -> the answer. A namespace's store lives in an IndexedDB database of its own, so
+// One request, one straight line: fetch event -> the endpoint, on the wire -> its effects in order (a
+// namespace's database made or deleted, its changes written to IndexedDB, then the events sent to the
+// open streams) -> the delay -> the answer. A namespace's store lives in an IndexedDB database of its own, so
 // the data outlives this worker (the browser stops it when idle), a reload and a browser restart; the
 // worker rebuilds a namespace's engine from it on the first request after it starts.
 //
@@ -15,15 +16,13 @@
 // A page's namespace and settings come by message from `startMock` and are kept in IndexedDB.
 //
 // Namespaces: a page's namespace (startMock's `namespace`) is to the worker what a server is to the
-// native host. A request without `X-Mock-Namespace` (or with a blank one, or `default`) is answered
-// by the page's namespace itself; any other valid name picks a namespace of its own within the page's
-// namespace, made on first use with the page's namespace's settings, seed and rules and kept in
-// IndexedDB like it. At most `maxNamespaces` (1000) of them, the page's own included; a new one past
-// it is `507`. `/health` and the homepage list them, the page's own as `default`.
+// native host: one endpoint (the core's), holding the page's own namespace as `default` and every
+// namespace a request's `X-Mock-Namespace` made within it, each kept in IndexedDB. Which namespace a
+// request is for, and how many there may be (`maxNamespaces`), is the endpoint's to decide.
 'use strict';
 
 /* global wasm_bindgen */
-importScripts(new URL('mock_rest_web.js', self.location.href).href);
+importScripts(new URL('mock_rest_web.js', self.location.href).href, new URL('mock-wire.js', self.location.href).href);
 
 // Compiled once per start of the worker; requests wait for it. The wasm is checked with the server
 // (no-cache) so that it always matches the glue above, which the browser updates with the worker.
@@ -38,7 +37,7 @@ const PREFIXES = options.has('prefix')
 const ORIGINS = [self.location.origin, ...options.getAll('origin').map((o) => new URL(o).origin)];
 
 // IndexedDB: the registry (one database) and one database per namespace.
-//   registry `mock-rest-api`: `namespaces` {name, settings, seed, rules, maxNamespaces}; `clients`
+//   registry `mock-rest-api`: `namespaces` {name, settings, seed, rules}; `clients`
 //     {id, namespace}, where the id "" holds the namespace configured last (for pages the worker has
 //     not heard from yet); `children` {group, name} keyed by [group, name]: the namespaces requests
 //     made within the page's namespace `group` (version 2 of the registry).
@@ -50,7 +49,6 @@ const ORIGINS = [self.location.origin, ...options.getAll('origin').map((o) => ne
 //     singular resource and a rule whose times went down keep their own.
 const REGISTRY = 'mock-rest-api';
 const DEFAULT_NAMESPACE = 'default';
-const DEFAULT_MAX_NAMESPACES = 1000;
 const NULL_BODY_STATUSES = [101, 103, 204, 205, 304];
 
 self.addEventListener('install', (event) => {
@@ -135,150 +133,175 @@ async function serve(event) {
     const request = event.request;
     const { target, headers } = wire(request);
     const group = await pageNamespace(event);
-    let home;
+    let live;
     try {
-        home = await namespace(group, DEFAULT_NAMESPACE);
+        live = await groupOf(group);
     } catch (err) {
         return hostError(request, `The mock's namespace "${group}" could not be started: ${err.message}`);
     }
-    // The request's namespace by the core's rule: a bad name is 400, `default` is the page's own.
-    const picked = home.engine.namespaceOf(request.method, target, headers);
-    if (picked.response) {
-        return toResponse(picked.response);
-    }
-    let live = home;
-    if (picked.name !== DEFAULT_NAMESPACE) {
-        if (!(await makeChild(group, picked.name, home.maxNamespaces))) {
-            return toResponse(home.engine.tooManyNamespaces(request.method, target, headers, home.maxNamespaces));
-        }
-        try {
-            live = await namespace(group, picked.name);
-        } catch (err) {
-            return hostError(request, `The mock's namespace "${picked.name}" (in "${group}") could not be started: ${err.message}`);
-        }
-    }
-    const name = live.name;
-    if (wasm_bindgen.showsNamespaces(target)) {
-        await listNamespaces(group, live);
-    }
-    // The whole body; the engine applies the body limit (and answers 413) by the core's rules.
+    // The whole body; the endpoint applies the body limit (and answers 413) by the core's rules.
     const bytes = request.method === 'GET' || request.method === 'HEAD' ? new Uint8Array(0) : new Uint8Array(await request.arrayBuffer());
-    // From here to the store's transaction nothing awaits, so the writes of requests reach
-    // IndexedDB in the order the engine made them.
     let outcome;
     try {
-        outcome = live.engine.handle(request.method, target, headers, bytes);
+        outcome = handle(live, request.method, target, headers, bytes);
     } catch (err) {
         // A panic in the engine: its memory is not to be trusted, so it is built again from IndexedDB.
-        forget(live);
+        dropGroup(live);
         throw err;
     }
-    // The change feed: each event to every open stream of this namespace that wants it (every tab's
-    // EventSource comes through this worker), and a new stream registered before any await.
-    publish(name, outcome.events);
-    if (outcome.subscribe) {
-        return subscribe(name, live.engine, outcome, request, target, headers);
+    // The effects in order: a new namespace's database, a dropped one's deletion, the changes
+    // written, then the events sent to the open streams (every tab's EventSource comes through
+    // this worker), then the delay, then the answer.
+    for (const name of outcome.opened || []) {
+        live.stores.set(name, makeStore(live, name));
     }
-    let response = outcome;
-    if (outcome.changes.length > 0) {
+    for (const name of outcome.forgotten || []) {
+        forgetStore(live, name);
+    }
+    let failed = null;
+    for (const { namespace: name, held } of outcome.persist || []) {
+        const changes = JSON.parse(live.endpoint.takeChanges(held));
         try {
-            await record(live, outcome.changes);
+            await record(await live.stores.get(name), changes);
         } catch (err) {
             console.error(`mock-rest-api: storing the changes failed, nothing was kept: ${err && err.message}`);
-            response = live.engine.storageFailed(request.method, target, headers);
-            forget(live);
+            failed = err;
         }
+    }
+    if (failed !== null) {
+        const response = live.endpoint.storageFailed(request.method, target, headers);
+        // Memory is ahead of IndexedDB: the namespace group is built again from it.
+        dropGroup(live);
+        return toResponse(response);
+    }
+    for (const number of outcome.publish || []) {
+        wakeStreams(live, live.endpoint.publish(number));
+    }
+    wakeStreams(live, outcome.wake || []);
+    if (outcome.held !== 0) {
+        // The browser cannot proxy: the endpoint answers as for a target that cannot be reached.
+        live.endpoint.takeForward(outcome.held);
+        const at = live.endpoint.upstreamFailed(outcome.ticket, 'unreachable', 'the mock in the browser does not proxy');
+        const after = decodeAt(at);
+        return toResponse({ status: after.status, headers: pairs(after.headers), body: after.body });
     }
     if (outcome.delay > 0) {
         await new Promise((resolve) => setTimeout(resolve, outcome.delay));
     }
-    if (outcome.fault === 'reset' && response === outcome) {
+    if (outcome.fault === 'reset') {
         // A rule drops the connection: the page's fetch rejects, as on a network failure.
         return Response.error();
     }
-    return toResponse(response);
+    if (outcome.stream !== null) {
+        return eventStream(live, outcome);
+    }
+    return toResponse({ status: outcome.status, headers: pairs(outcome.headers), body: outcome.body });
+}
+
+/** Sends a request to a group's endpoint on the wire, and reads its answer. */
+function handle(live, method, target, headers, body) {
+    const head = encoder.encode(headers.length > 0 ? `${method}\n${target}\n${headers.join('\n')}` : `${method}\n${target}`);
+    const length = head.length + body.length;
+    if (length > wireRoom.size || (wireRoom.size > WIRE_ROOM && length <= WIRE_ROOM)) {
+        wireRoom.size = Math.max(length, WIRE_ROOM);
+        wireRoom.at = wasm_bindgen.wireRequest(wireRoom.size);
+    }
+    const memory = new Uint8Array(wasm_bindgen.wireMemory().buffer);
+    memory.set(head, wireRoom.at);
+    memory.set(body, wireRoom.at + head.length);
+    return decodeAt(live.endpoint.handleWire(length, head.length));
+}
+
+/** The answer of the wire at `at`, read out of the wasm memory. */
+function decodeAt(at) {
+    const memory = new Uint8Array(wasm_bindgen.wireMemory().buffer);
+    tags = tags || wasm_bindgen.wireLayout().tags;
+    return self.mockWire.decode(memory, at, tags, (from, to) => decoder.decode(memory.subarray(from, to)));
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+let tags = null;
+/** The room for requests kept in the wasm memory between calls: 64 KiB (a larger one gets more, given back after it). */
+const WIRE_ROOM = 64 * 1024;
+const wireRoom = { at: 0, size: -1 };
+
+/** Headers as names and values alternating, as `[name, value]` pairs. */
+function pairs(flat) {
+    const out = [];
+    for (let i = 0; i < flat.length; i += 2) out.push([flat[i], flat[i + 1]]);
+    return out;
 }
 
 // ---- the change feed ---------------------------------------------------------------------------
 
-/** namespace -> Set of open event streams ({types, write, end}); MAX_SUBSCRIBERS counts them all. */
-const feeds = new Map();
-let feedConstants = null;
-
-function publish(name, events) {
-    const streams = feeds.get(name);
-    if (!streams || events.length === 0) {
-        return;
-    }
-    for (const event of events) {
-        for (const stream of streams) {
-            // The core's rule (Subscription::wants): an event of no type reaches everyone.
-            if (event.type === null || stream.types.length === 0 || stream.types.includes(event.type)) {
-                stream.write(event.bytes);
-            }
-        }
-    }
-}
-
 /**
- * The answer to an accepted `GET /__admin/events`: a stream that sends the replay, then the events
- * of this namespace, and a keep-alive comment every 15 s. A reader that lets more than the core's
- * buffer bound wait (ReadableStream's desiredSize) gets `event: overflow` and the end.
+ * The answer to an accepted `GET /__admin/events`: a stream that sends the replay, then what the
+ * endpoint gives the stream as the page reads it, and a keep-alive comment every 15 s. What the page
+ * leaves unread waits in the endpoint, which ends a stream that falls too far behind with
+ * `event: overflow`.
  */
-function subscribe(name, engine, outcome, request, target, headers) {
-    feedConstants = feedConstants || wasm_bindgen.feedConstants();
-    const { keepAlive, keepAliveMs, overflow, bufferBytes } = feedConstants;
-    let open = 0;
-    for (const streams of feeds.values()) {
-        open += streams.size;
-    }
-    if (open >= engine.maxSubscribers) {
-        return toResponse(engine.tooManySubscribers(request.method, target, headers));
-    }
-    let streams = feeds.get(name);
-    if (!streams) {
-        streams = new Set();
-        feeds.set(name, streams);
-    }
+function eventStream(live, outcome) {
+    const { keepAlive, keepAliveMs } = (feedConstants = feedConstants || wasm_bindgen.feedConstants());
+    const id = outcome.stream;
     let entry;
     const body = new ReadableStream(
         {
             start(controller) {
-                let timer = null;
-                const end = () => {
-                    clearInterval(timer);
-                    streams.delete(entry);
+                const finish = () => {
+                    clearInterval(entry.timer);
+                    live.streams.delete(id);
                 };
-                const write = (bytes) => {
-                    if (!streams.has(entry)) {
-                        return;
-                    }
-                    if (controller.desiredSize !== null && controller.desiredSize < 0) {
-                        end();
-                        controller.enqueue(overflow.slice());
-                        controller.close();
-                        return;
-                    }
-                    controller.enqueue(bytes.slice());
+                entry = {
+                    ready: false,
+                    timer: setInterval(() => controller.enqueue(keepAlive.slice()), keepAliveMs),
+                    pump() {
+                        while (entry.ready && live.streams.has(id)) {
+                            const read = live.endpoint.readStream(id);
+                            if (read.bytes.length > 0) controller.enqueue(read.bytes);
+                            if (read.end) {
+                                finish();
+                                controller.close();
+                                return;
+                            }
+                            if (read.bytes.length === 0) return;
+                            entry.ready = controller.desiredSize > 0;
+                        }
+                    },
+                    cancel() {
+                        finish();
+                        live.endpoint.closeStream(id);
+                    },
                 };
-                entry = { types: outcome.subscribe.types, write, end };
-                streams.add(entry);
-                timer = setInterval(() => write(keepAlive), keepAliveMs);
+                live.streams.set(id, entry);
                 if (outcome.body.length > 0) {
-                    write(outcome.body);
+                    controller.enqueue(outcome.body);
                 }
             },
+            pull() {
+                entry.ready = true;
+                entry.pump();
+            },
             cancel() {
-                entry.end();
+                entry.cancel();
             },
         },
-        { highWaterMark: bufferBytes, size: (chunk) => chunk.byteLength },
+        { highWaterMark: 64 * 1024, size: (chunk) => chunk.byteLength },
     );
     const out = new Headers();
-    for (const [header, value] of outcome.headers) {
+    for (const [header, value] of pairs(outcome.headers)) {
         out.append(header, value);
     }
     return new Response(body, { status: outcome.status, headers: out });
+}
+
+let feedConstants = null;
+
+/** Tells each woken stream of a group that it has bytes to read. */
+function wakeStreams(live, ids) {
+    for (const id of ids) {
+        live.streams.get(id)?.pump();
+    }
 }
 
 function toResponse({ status, headers, body }) {
@@ -294,7 +317,7 @@ function toResponse({ status, headers, body }) {
 }
 
 /**
- * The answer (a JSON `500`, built by the core like every other error) when there is no engine to
+ * The answer (a JSON `500`, built by the core like every other error) when there is no endpoint to
  * ask: a namespace that could not start, a failure of the worker. Without the wasm there is nothing
  * to build it with, and the answer is a network error.
  */
@@ -313,25 +336,16 @@ async function hostError(request, message) {
 
 /** client id -> namespace, as `startMock` said; "" is the namespace configured last. */
 const clientNamespaces = new Map();
-/** A namespace's key (storeKey) -> Promise of its live engine and store. */
-const lives = new Map();
-/** A page's namespace -> Promise of the Set of the names requests made within it. */
+/** A page's namespace -> Promise of its live group: {group, endpoint, stores, streams}. */
 const groups = new Map();
-/** The registry write of a new namespace being made (they are made one after another). */
-let making = Promise.resolve();
 
 /**
  * The key of namespace `name` of the page's namespace `group` (`default`: the page's own): the name
- * of its database after `mock-rest-api`, and the key of its engine and event streams. A request's
- * name has no `:`, so no two differ only in where the group ends.
+ * of its database after `mock-rest-api`. A request's name has no `:`, so no two differ only in where
+ * the group ends.
  */
 function storeKey(group, name) {
     return name === DEFAULT_NAMESPACE ? `:${group}` : `@${name}:${group}`;
-}
-
-/** The page's namespace of a key. */
-function groupOf(key) {
-    return key.slice(key.indexOf(':') + 1);
 }
 
 /** The namespace that `startMock` configured for the page that sent the request. */
@@ -351,172 +365,167 @@ async function pageNamespace(event) {
     return DEFAULT_NAMESPACE;
 }
 
-/**
- * The live engine of namespace `name` of the page's namespace `group`, started (from IndexedDB) by
- * the first request that needs it.
- */
-function namespace(group, name) {
-    const key = storeKey(group, name);
-    let promise = lives.get(key);
+/** The live group of a page's namespace, started (from IndexedDB) by the first request that needs it. */
+function groupOf(group) {
+    let promise = groups.get(group);
     if (!promise) {
-        promise = start(group, key);
-        lives.set(key, promise);
+        promise = startGroup(group);
+        groups.set(group, promise);
         promise.then(
             (live) => (live.promise = promise),
-            () => lives.get(key) === promise && lives.delete(key),
+            () => groups.get(group) === promise && groups.delete(group),
         );
     }
     return promise;
 }
 
-/** The names requests made within the page's namespace `group`, from the registry on first need. */
-function childrenOf(group) {
-    let promise = groups.get(group);
-    if (!promise) {
-        promise = openRegistry().then(async (registry) => {
-            const range = IDBKeyRange.bound([group], [group, []]);
-            const rows = await result(registry.transaction('children').objectStore('children').getAll(range));
-            return new Set(rows.map((row) => row.name));
-        });
-        groups.set(group, promise);
-        promise.catch(() => groups.get(group) === promise && groups.delete(group));
+/**
+ * Drops a group's endpoint, whose memory may be ahead of IndexedDB; the next request builds it again
+ * from what IndexedDB holds, and its open streams end.
+ */
+function dropGroup(live) {
+    if (groups.get(live.group) === live.promise) {
+        groups.delete(live.group);
     }
-    return promise;
+    for (const entry of [...live.streams.values()]) {
+        entry.cancel();
+    }
 }
 
 /**
- * Makes namespace `name` within `group` if it is new, kept in the registry before any request uses
- * it; false, making nothing, when `group` holds `limit` namespaces already (its own included).
+ * A page's namespace with every namespace made within it, loaded from IndexedDB: one endpoint (with
+ * the settings, seed and rules `startMock` gave) and one database per namespace.
  */
-async function makeChild(group, name, limit) {
-    const known = await childrenOf(group);
-    if (known.has(name)) {
-        return true;
-    }
-    const work = making.catch(() => {}).then(async () => {
-        if (known.has(name)) {
-            return true;
-        }
-        if (known.size + 1 >= limit) {
-            return false;
-        }
-        const registry = await openRegistry();
-        const tx = registry.transaction('children', 'readwrite');
-        tx.objectStore('children').put({ group, name });
-        await done(tx);
-        known.add(name);
-        return true;
-    });
-    making = work;
-    return work;
-}
-
-/**
- * Tells the engine about to answer `/health` or the homepage the namespaces of `group` with their
- * item counts (the page's own as `default`), when there is more than that one.
- */
-async function listNamespaces(group, live) {
-    const children = await childrenOf(group);
-    if (children.size === 0) {
-        return;
-    }
-    const names = [DEFAULT_NAMESPACE, ...children].sort();
-    const engines = await Promise.all(names.map((name) => namespace(group, name)));
-    live.engine.setNamespaces(names, Uint32Array.from(engines, (each) => each.engine.itemCount));
-}
-
-/**
- * Drops a namespace's engine, whose memory may now be ahead of IndexedDB; the next request builds
- * it again from what IndexedDB holds. (Requests still running finish with the old one, which the
- * garbage collector frees.)
- */
-function forget(live) {
-    if (lives.get(live.name) === live.promise) {
-        lives.delete(live.name);
-    }
-}
-
-/** A namespace's engine and store (`key`, of the page's namespace `group`), with its settings, seed and rules. */
-async function start(group, key) {
+async function startGroup(group) {
     await engineReady;
     const registry = await openRegistry();
     const saved = await result(registry.transaction('namespaces').objectStore('namespaces').get(group));
-    const engine = new wasm_bindgen.MockEngine(
+    const endpoint = new wasm_bindgen.MockEndpoint(
         saved ? saved.settings : {},
         (saved && saved.seed) ?? undefined,
         (saved && saved.rules) ?? undefined,
+        true,
     );
-    const live = {
-        name: key,
-        engine,
-        maxNamespaces: (saved && saved.maxNamespaces) || DEFAULT_MAX_NAMESPACES,
-        db: null,
-        types: new Map(),
-        singles: new Map(),
-        rules: new Map(),
-        nextSeq: 1,
-    };
+    const live = { group, endpoint, stores: new Map(), streams: new Map(), promise: null };
     try {
-        live.db = await openNamespace(key);
-        const tx = live.db.transaction(['types', 'items', 'meta', 'rules', 'singles']);
-        const [types, items, seeded, rules, singles] = await Promise.all([
-            result(tx.objectStore('types').getAll()),
-            result(tx.objectStore('items').getAll()),
-            result(tx.objectStore('meta').get('seeded')),
-            result(tx.objectStore('rules').getAll()),
-            result(tx.objectStore('singles').getAll()),
-        ]);
-        if (!seeded) {
-            // First start: the store is the seed (or empty); keep it.
-            await record(live, engine.storeChanges(), true);
-            return live;
-        }
-        engine.apply({ kind: 'clearAll' });
-        const typeSeq = new Map(types.map((type) => [type.resource, type.seq]));
-        items.sort((a, b) => typeSeq.get(a.resource) - typeSeq.get(b.resource) || a.seq - b.seq);
-        for (const type of types) {
-            live.types.set(type.resource, { seq: type.seq, items: new Map() });
-            live.nextSeq = Math.max(live.nextSeq, type.seq + 1);
-        }
-        for (const item of items) {
-            engine.apply({ kind: 'create', resource: item.resource, id: item.id, item: item.item });
-            live.types.get(item.resource).items.set(item.id, item.seq);
-            live.nextSeq = Math.max(live.nextSeq, item.seq + 1);
-        }
-        singles.sort((a, b) => a.seq - b.seq);
-        for (const single of singles) {
-            engine.apply({ kind: 'putSingle', resource: single.resource, item: single.item });
-            live.singles.set(single.resource, single.seq);
-            live.nextSeq = Math.max(live.nextSeq, single.seq + 1);
-        }
-        // The stored rules, not those startMock gave (which reset brings back), as for the data.
-        engine.apply({ kind: 'clearRules' });
-        rules.sort((a, b) => a.seq - b.seq);
-        for (const rule of rules) {
-            engine.apply({ kind: 'putRule', id: rule.id, rule: rule.rule });
-            live.rules.set(rule.id, rule.seq);
-            live.nextSeq = Math.max(live.nextSeq, rule.seq + 1);
+        const range = IDBKeyRange.bound([group], [group, []]);
+        const children = await result(registry.transaction('children').objectStore('children').getAll(range));
+        for (const name of [DEFAULT_NAMESPACE, ...children.map((row) => row.name)]) {
+            let opened;
+            try {
+                opened = decodeAt(endpoint.open(name));
+            } catch (err) {
+                console.warn(`mock-rest-api: namespace "${name}" (in "${group}") is not loaded: ${err.message}`);
+                continue;
+            }
+            for (const made of opened.opened || []) {
+                const store = makeStore(live, made);
+                live.stores.set(made, store);
+                await store;
+            }
         }
         return live;
     } catch (err) {
-        engine.free();
+        endpoint.free();
         throw err;
     }
 }
 
 /**
+ * The database of a namespace the endpoint just made: a new one stores what the endpoint holds (its
+ * seed) and is listed in the registry; a stored one is replayed into the endpoint. Resolves to the
+ * store once it is ready for writes.
+ */
+async function makeStore(live, name) {
+    const key = storeKey(live.group, name);
+    const store = { key, db: null, types: new Map(), singles: new Map(), rules: new Map(), nextSeq: 1 };
+    store.db = await openNamespace(key);
+    const tx = store.db.transaction(['types', 'items', 'meta', 'rules', 'singles']);
+    const [types, items, seeded, rules, singles] = await Promise.all([
+        result(tx.objectStore('types').getAll()),
+        result(tx.objectStore('items').getAll()),
+        result(tx.objectStore('meta').get('seeded')),
+        result(tx.objectStore('rules').getAll()),
+        result(tx.objectStore('singles').getAll()),
+    ]);
+    if (!seeded) {
+        // First start: the store is the seed (or empty); keep it.
+        await record(store, JSON.parse(live.endpoint.storeChanges(name)), true);
+        if (name !== DEFAULT_NAMESPACE) {
+            const registry = await openRegistry();
+            const write = registry.transaction('children', 'readwrite');
+            write.objectStore('children').put({ group: live.group, name });
+            await done(write);
+        }
+        return store;
+    }
+    const apply = (change) => live.endpoint.apply(name, JSON.stringify(change));
+    apply({ kind: 'clearAll' });
+    const typeSeq = new Map(types.map((type) => [type.resource, type.seq]));
+    items.sort((a, b) => typeSeq.get(a.resource) - typeSeq.get(b.resource) || a.seq - b.seq);
+    for (const type of types) {
+        store.types.set(type.resource, { seq: type.seq, items: new Map() });
+        store.nextSeq = Math.max(store.nextSeq, type.seq + 1);
+    }
+    for (const item of items) {
+        apply({ kind: 'create', resource: item.resource, id: item.id, item: item.item });
+        store.types.get(item.resource).items.set(item.id, item.seq);
+        store.nextSeq = Math.max(store.nextSeq, item.seq + 1);
+    }
+    singles.sort((a, b) => a.seq - b.seq);
+    for (const single of singles) {
+        apply({ kind: 'putSingle', resource: single.resource, item: single.item });
+        store.singles.set(single.resource, single.seq);
+        store.nextSeq = Math.max(store.nextSeq, single.seq + 1);
+    }
+    // The stored rules, not those startMock gave (which reset brings back), as for the data.
+    apply({ kind: 'clearRules' });
+    rules.sort((a, b) => a.seq - b.seq);
+    for (const rule of rules) {
+        apply({ kind: 'putRule', id: rule.id, rule: rule.rule });
+        store.rules.set(rule.id, rule.seq);
+        store.nextSeq = Math.max(store.nextSeq, rule.seq + 1);
+    }
+    return store;
+}
+
+/** Deletes the database of a namespace the endpoint dropped, and its place in the registry. */
+function forgetStore(live, name) {
+    const store = live.stores.get(name);
+    live.stores.delete(name);
+    const deleting = (async () => {
+        if (store) {
+            try {
+                (await store).db.close();
+            } catch {
+                // It never opened: there is nothing to close.
+            }
+        }
+        await new Promise((resolve) => {
+            const request = indexedDB.deleteDatabase(`${REGISTRY}${storeKey(live.group, name)}`);
+            request.onsuccess = request.onerror = request.onblocked = () => resolve();
+        });
+        const registry = await openRegistry();
+        const tx = registry.transaction('children', 'readwrite');
+        tx.objectStore('children').delete([live.group, name]);
+        await done(tx);
+    })();
+    deleting.catch((err) => console.warn(`mock-rest-api: namespace "${name}" could not be deleted: ${err.message}`));
+}
+
+/**
  * Writes one request's changes in one transaction, resolving once it is committed: each change of the
- * engine is one IndexedDB operation. `live.types` mirrors the order numbers of the rows
+ * engine is one IndexedDB operation. `store.types` mirrors the order numbers of the rows
  * (resource -> {seq, items: id -> seq}), so that a replaced item keeps its place without a read.
  */
-function record(live, changes, seeding = false) {
-    const tx = live.db.transaction(['types', 'items', 'meta', 'rules', 'singles'], 'readwrite');
+function record(store, changes, seeding = false) {
+    const tx = store.db.transaction(['types', 'items', 'meta', 'rules', 'singles'], 'readwrite');
     const types = tx.objectStore('types');
     const items = tx.objectStore('items');
     const singles = tx.objectStore('singles');
     const rules = tx.objectStore('rules');
     const typeOf = (resource) => {
-        const type = live.types.get(resource);
+        const type = store.types.get(resource);
         if (!type) {
             throw new Error(`the stored rows have no type "${resource}"`);
         }
@@ -526,11 +535,11 @@ function record(live, changes, seeding = false) {
         for (const change of changes) {
             const { kind, resource, id } = change;
             if (kind === 'createType') {
-                const seq = live.nextSeq++;
-                live.types.set(resource, { seq, items: new Map() });
+                const seq = store.nextSeq++;
+                store.types.set(resource, { seq, items: new Map() });
                 types.put({ resource, seq });
             } else if (kind === 'create') {
-                const seq = live.nextSeq++;
+                const seq = store.nextSeq++;
                 typeOf(resource).items.set(id, seq);
                 items.put({ resource, id, item: change.item, seq });
             } else if (kind === 'replace') {
@@ -539,28 +548,28 @@ function record(live, changes, seeding = false) {
                 typeOf(resource).items.delete(id);
                 items.delete([resource, id]);
             } else if (kind === 'dropType') {
-                live.types.delete(resource);
+                store.types.delete(resource);
                 types.delete(resource);
                 items.delete(IDBKeyRange.bound([resource], [resource, []]));
             } else if (kind === 'clearAll') {
-                live.types.clear();
-                live.singles.clear();
+                store.types.clear();
+                store.singles.clear();
                 types.clear();
                 items.clear();
                 singles.clear();
             } else if (kind === 'putSingle') {
                 // A known singular resource keeps its place; a new one goes after the others.
-                if (!live.singles.has(resource)) live.singles.set(resource, live.nextSeq++);
-                singles.put({ resource, item: change.item, seq: live.singles.get(resource) });
+                if (!store.singles.has(resource)) store.singles.set(resource, store.nextSeq++);
+                singles.put({ resource, item: change.item, seq: store.singles.get(resource) });
             } else if (kind === 'putRule') {
                 // A known rule keeps its place; a new one goes after the others.
-                if (!live.rules.has(id)) live.rules.set(id, live.nextSeq++);
-                rules.put({ id, rule: change.rule, seq: live.rules.get(id) });
+                if (!store.rules.has(id)) store.rules.set(id, store.nextSeq++);
+                rules.put({ id, rule: change.rule, seq: store.rules.get(id) });
             } else if (kind === 'deleteRule') {
-                live.rules.delete(id);
+                store.rules.delete(id);
                 rules.delete(id);
             } else if (kind === 'clearRules') {
-                live.rules.clear();
+                store.rules.clear();
                 rules.clear();
             } else {
                 throw new Error(`a change of unknown kind "${kind}"`);
@@ -577,22 +586,14 @@ function record(live, changes, seeding = false) {
 }
 
 /**
- * Stores what a page's `startMock` says: its namespace, and that namespace's settings, seed, rules
- * and `maxNamespaces` (which the namespaces requests made within it follow too).
+ * Stores what a page's `startMock` says: its namespace, and that namespace's settings, seed and rules
+ * (which the namespaces requests made within it follow too).
  */
-async function configure(clientId, { namespace: name, settings = {}, seed = null, rules = null, maxNamespaces = null }) {
+async function configure(clientId, { namespace: name, settings = {}, seed = null, rules = null }) {
     name = String(name || '').trim() || DEFAULT_NAMESPACE;
-    let limit = DEFAULT_MAX_NAMESPACES;
-    if (maxNamespaces !== null && maxNamespaces !== undefined) {
-        const text = String(maxNamespaces).trim();
-        limit = /^[0-9]+$/.test(text) ? Number(text) : NaN;
-        if (!Number.isSafeInteger(limit) || limit < 1) {
-            throw new Error(`maxNamespaces=${maxNamespaces}: a whole number, at least 1`);
-        }
-    }
     await engineReady;
     // Settings the engine refuses are refused here, to the page, rather than on every request.
-    const probe = new wasm_bindgen.MockEngine(settings, seed ?? undefined, rules ?? undefined);
+    const probe = new wasm_bindgen.MockEndpoint(settings, seed ?? undefined, rules ?? undefined, false);
     for (const warning of probe.warnings) {
         console.warn(`mock-rest-api: ${warning}`);
     }
@@ -603,11 +604,10 @@ async function configure(clientId, { namespace: name, settings = {}, seed = null
         !known ||
         canonical(known.settings) !== canonical(settings) ||
         (known.seed ?? null) !== seed ||
-        (known.rules ?? null) !== rules ||
-        (known.maxNamespaces || DEFAULT_MAX_NAMESPACES) !== limit;
+        (known.rules ?? null) !== rules;
     const tx = registry.transaction(['namespaces', 'clients'], 'readwrite');
     if (changed) {
-        tx.objectStore('namespaces').put({ name, settings, seed, rules, maxNamespaces: limit });
+        tx.objectStore('namespaces').put({ name, settings, seed, rules });
     }
     const clients = tx.objectStore('clients');
     if (clientId) {
@@ -619,14 +619,9 @@ async function configure(clientId, { namespace: name, settings = {}, seed = null
         clientNamespaces.set(clientId, name);
     }
     clientNamespaces.set('', name);
-    if (changed) {
-        // New settings: the engines of the namespace, and of those made within it, start again from
-        // their stored items.
-        for (const key of [...lives.keys()]) {
-            if (groupOf(key) === name) {
-                lives.delete(key);
-            }
-        }
+    if (changed && groups.has(name)) {
+        // New settings: the namespace, and those made within it, start again from their stored items.
+        groups.get(name).then(dropGroup, () => {});
     }
     await forgetClosedPages(registry);
 }

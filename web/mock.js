@@ -11,7 +11,7 @@
 export const DEFAULT_PREFIXES = ['/api/', '/health', '/__admin/', '/openapi.json'];
 
 /** The options of `startMock` itself; every other option is one of the engine's settings. */
-const HOST_OPTIONS = ['prefixes', 'origins', 'namespace', 'seed', 'rules', 'maxNamespaces', 'MAX_NAMESPACES', 'serviceWorker', 'scope', 'timeoutMs'];
+const HOST_OPTIONS = ['prefixes', 'origins', 'namespace', 'seed', 'rules', 'serviceWorker', 'scope', 'timeoutMs'];
 
 /** What the page asked for last, sent again to any worker that takes over (an update). */
 let configured = null;
@@ -31,15 +31,14 @@ let listening = false;
  * - `namespace`: the store to use (default `"default"`); each namespace is an IndexedDB database. A
  *   request's `X-Mock-Namespace` header picks another store of this namespace's own (`default` names
  *   this one), made on first use with its settings, seed and rules.
- * - `maxNamespaces` (or `MAX_NAMESPACES`): the most stores the namespace holds, itself included
- *   (default 1000); a request naming a new one past it gets `507`.
  * - `seed`: the data a new namespace starts with and `POST /__admin/reset` restores, in the snapshot
  *   format `{"type": [items]}`, as an object or as JSON text (text keeps numbers exactly as written).
  * - `rules`: the rules a namespace starts with and `POST /__admin/reset` restores (docs/rules.md), an
  *   array of rules as `GET /__admin/rules` lists them, or its JSON text.
  * - the engine's settings, by the native server's names or their JavaScript forms (`DELAY_MS` or
  *   `delayMs`): `appName`, `appVersion`, `apiToken`, `authScope`, `corsOrigins`, `delayMs`,
- *   `journalSize`, `maxBodyBytes`, `maxItems`, `maxRules`, `maxSubscribers`, `maxTypes`, `maxUriBytes`. The engine in the worker
+ *   `journalSize`, `maxBodyBytes`, `maxItems`, `maxNamespaces` (the most stores the namespace holds,
+ *   itself included), `maxRules`, `maxSubscribers`, `maxTypes`, `maxUriBytes`. The engine in the worker
  *   checks them (its one table of settings), and an unknown or bad one rejects the promise.
  * - `serviceWorker`: the worker's URL (default: mock-sw.js beside this file); `scope`: its scope
  *   (default: the folder of the worker); `timeoutMs`: how long to wait for control (default 10000).
@@ -56,7 +55,6 @@ export async function startMock(options = {}) {
         namespace = 'default',
         seed = null,
         rules = null,
-        maxNamespaces = options.MAX_NAMESPACES,
         serviceWorker = new URL('mock-sw.js', import.meta.url),
         scope,
         timeoutMs = 10000,
@@ -81,8 +79,6 @@ export async function startMock(options = {}) {
         settings,
         seed: seed === null || typeof seed === 'string' ? seed : JSON.stringify(seed),
         rules: rules === null || typeof rules === 'string' ? rules : JSON.stringify(rules),
-        // Checked by the worker (a whole number, at least 1); absent is the default.
-        maxNamespaces: maxNamespaces === undefined || maxNamespaces === null ? null : String(maxNamespaces),
     };
 
     if (!listening) {

@@ -1,5 +1,5 @@
 //! The engine alone on the list queries of `bench/` (#14): CPU time per
-//! `Engine::handle` for the plain 20-item page and the same page with
+//! `Endpoint::handle` for the plain 20-item page and the same page with
 //! `_embed=pets`, at the bench's sizes, as `bench/bench.py` loads them.
 //!
 //! `cargo run --release -p mock-rest-core --example embed_cpu [ROUNDS]`
@@ -10,7 +10,7 @@
 mod common;
 
 use common::cpu;
-use mock_rest_core::{Config, Engine, Method, Request, SeededIds};
+use mock_rest_core::{Config, Endpoint, Method, Request, Seed, SeededIds};
 use std::time::Duration;
 
 const NOW: Duration = Duration::from_secs(1_800_000_000);
@@ -50,18 +50,28 @@ fn main() {
         .and_then(|arg| arg.parse().ok())
         .unwrap_or(200_000);
     for n in [1_000, 100_000] {
-        let mut engine = Engine::new(Config::default(), Box::new(SeededIds::new(1)), NOW);
-        if let Err(err) = engine.load_fixtures(store(n).as_bytes()) {
-            eprintln!("embed_cpu: the bench's store does not load: {err:?}");
-            std::process::exit(1);
-        }
+        let seed = Seed {
+            fixtures: Some(store(n).into_bytes()),
+            rules: None,
+        };
+        let mut engine =
+            match Endpoint::new(Config::default(), seed, Box::new(SeededIds::new(1)), NOW) {
+                Ok(engine) => engine,
+                Err(err) => {
+                    eprintln!("embed_cpu: the bench's store does not load: {err}");
+                    std::process::exit(1);
+                }
+            };
         let mut per = Vec::new();
         for target in [
             "/api/people?_page=7&_limit=20",
             "/api/people?_page=7&_limit=20&_embed=pets",
         ] {
             let request = Request::new(Method::Get, target).with_header("Host", "127.0.0.1:3000");
-            let bytes = engine.handle(&request, NOW).response.body.len();
+            let bytes = engine
+                .handle(&request, NOW)
+                .response()
+                .map_or(0, |response| response.body.len());
             for _ in 0..rounds / 10 {
                 engine.handle(&request, NOW);
             }

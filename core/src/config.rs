@@ -8,38 +8,40 @@
 //! time and then the settings together, so a value a host would silently
 //! misread stops the start on every host alike.
 
-use crate::controls::MAX_DELAY;
-use crate::journal::DEFAULT_JOURNAL_SIZE;
+use crate::mock::controls::MAX_DELAY;
+use crate::mock::journal::DEFAULT_JOURNAL_SIZE;
 use std::time::Duration;
 
 /// The default `MAX_BODY_BYTES`: 1 MiB.
-pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+pub(crate) const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 /// The default `MAX_ITEMS`.
-pub const DEFAULT_MAX_ITEMS: usize = 1_000_000;
+pub(crate) const DEFAULT_MAX_ITEMS: usize = 1_000_000;
 /// The default `MAX_TYPES`.
-pub const DEFAULT_MAX_TYPES: usize = 10_000;
+pub(crate) const DEFAULT_MAX_TYPES: usize = 10_000;
 /// The default `MAX_STORE_BYTES`: 1 GiB.
-pub const DEFAULT_MAX_STORE_BYTES: usize = 1024 * 1024 * 1024;
+pub(crate) const DEFAULT_MAX_STORE_BYTES: usize = 1024 * 1024 * 1024;
 /// The default `MAX_RULES`.
-pub const DEFAULT_MAX_RULES: usize = 1000;
+pub(crate) const DEFAULT_MAX_RULES: usize = 1000;
 /// The default `MAX_URI_BYTES`.
-pub const DEFAULT_MAX_URI_BYTES: usize = 8 * 1024;
+pub(crate) const DEFAULT_MAX_URI_BYTES: usize = 8 * 1024;
 /// The default `MAX_SUBSCRIBERS`: open `/__admin/events` streams per host.
-pub const DEFAULT_MAX_SUBSCRIBERS: usize = 256;
+pub(crate) const DEFAULT_MAX_SUBSCRIBERS: usize = 256;
+/// The default `MAX_NAMESPACES`: namespaces a host holds at once.
+pub(crate) const DEFAULT_MAX_NAMESPACES: usize = 1000;
+/// The default `NAMESPACE_IDLE_SECS`: how long a namespace must go unused
+/// before a new one may take its place.
+pub(crate) const DEFAULT_NAMESPACE_IDLE: Duration = Duration::from_secs(300);
 /// How many recent events the change feed keeps for clients that reconnect
 /// (`Last-Event-ID`); an older position gets `event: gap`.
-pub const FEED_RING_SIZE: usize = 1000;
+pub(crate) const FEED_RING_SIZE: usize = 1000;
 /// The most bytes of event text the feed keeps for replay (the oldest events
 /// go first past it), so large items cannot make the ring large.
-pub const FEED_RING_BYTES: usize = 4 * 1024 * 1024;
-/// How many events a subscriber may fall behind before it gets
-/// `event: overflow` and is closed (hosts whose channel counts events).
-pub const FEED_BUFFER_EVENTS: usize = 1024;
+pub(crate) const FEED_RING_BYTES: usize = 4 * 1024 * 1024;
 /// How many bytes may wait unsent for a subscriber before it gets
-/// `event: overflow` and is closed (hosts whose streams count bytes).
-pub const FEED_BUFFER_BYTES: usize = 1024 * 1024;
+/// `event: overflow` and is closed.
+pub(crate) const FEED_BUFFER_BYTES: usize = 1024 * 1024;
 /// The default `PROXY_TIMEOUT_MS`: 10 seconds.
-pub const DEFAULT_PROXY_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const DEFAULT_PROXY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What the engine is told at start.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,12 +78,20 @@ pub struct Config {
     pub max_store_bytes: usize,
     /// `MAX_URI_BYTES`: the longest path and query; longer is `414`.
     pub max_uri_bytes: usize,
-    /// `MAX_RULES`: the most rules the engine holds; one more is `507`.
+    /// `MAX_RULES`: the most rules the engine holds, and apart from them the
+    /// most recorded ones; one more is `507`.
     pub max_rules: usize,
     /// `MAX_SUBSCRIBERS`: the most open `/__admin/events` streams a host
     /// keeps (at the edge: per namespace); one more is `503`. The host counts
     /// them; the engine only carries the number.
     pub max_subscribers: usize,
+    /// `MAX_NAMESPACES`: the most namespaces held at once (at least 1). A new
+    /// one past it takes the place of the one unused longest, if that has
+    /// been idle for `NAMESPACE_IDLE_SECS`; otherwise it is `507`.
+    pub max_namespaces: usize,
+    /// `NAMESPACE_IDLE_SECS`: how long a namespace must go unused before a
+    /// new one may take its place past `MAX_NAMESPACES`.
+    pub namespace_idle: Duration,
     /// `PROXY_TARGET`: where a request that no rule answers goes instead of
     /// the store (an absolute `http(s)` URL, without a trailing slash).
     pub proxy_target: Option<String>,
@@ -130,13 +140,15 @@ impl Default for Config {
             max_store_bytes: DEFAULT_MAX_STORE_BYTES,
             max_uri_bytes: DEFAULT_MAX_URI_BYTES,
             max_subscribers: DEFAULT_MAX_SUBSCRIBERS,
+            max_namespaces: DEFAULT_MAX_NAMESPACES,
+            namespace_idle: DEFAULT_NAMESPACE_IDLE,
             proxy_target: None,
             proxy_timeout: DEFAULT_PROXY_TIMEOUT,
             record: false,
-            id_field: crate::ids::ID_KEY.to_owned(),
+            id_field: crate::store::ids::ID_KEY.to_owned(),
             create_status: 200,
             timestamps: false,
-            api_prefix: crate::route::DEFAULT_API_PREFIX.to_owned(),
+            api_prefix: crate::http::route::DEFAULT_API_PREFIX.to_owned(),
         }
     }
 }
@@ -152,6 +164,11 @@ pub enum Kind {
     Choice(&'static [&'static str]),
     /// A whole number from 0 to the maximum.
     Number {
+        /// The largest value taken.
+        max: u64,
+    },
+    /// A whole number from 1 to the maximum.
+    Count {
         /// The largest value taken.
         max: u64,
     },
@@ -258,16 +275,22 @@ pub const SETTINGS: &[Setting] = &[
         help: "The most items the store holds; a write past it gets 507.",
     },
     Setting {
+        name: "MAX_NAMESPACES",
+        kind: Kind::Count { max: u32::MAX as u64 },
+        default: "1000",
+        help: "The most namespaces (X-Mock-Namespace) held at once, at least 1; a new one past it replaces the one unused longest if that has been idle NAMESPACE_IDLE_SECS, else gets 507.",
+    },
+    Setting {
         name: "MAX_STORE_BYTES",
         kind: Kind::Number { max: 1 << 40 },
         default: "1073741824",
-        help: "The most bytes of item text (as GET returns items, _id included) the store holds; a write past it gets 507.",
+        help: "The most bytes of item text (as GET returns items, _id included) held by every namespace together; a write past it gets 507.",
     },
     Setting {
         name: "MAX_RULES",
         kind: Kind::Number { max: u32::MAX as u64 },
         default: "1000",
-        help: "The most rules (/__admin/rules) the mock holds; one more gets 507.",
+        help: "The most rules (/__admin/rules) the mock holds, and apart from them the most recorded ones; one more gets 507.",
     },
     Setting {
         name: "MAX_SUBSCRIBERS",
@@ -286,6 +309,12 @@ pub const SETTINGS: &[Setting] = &[
         kind: Kind::Number { max: u32::MAX as u64 },
         default: "8192",
         help: "The longest path and query, in bytes; a longer one gets 414.",
+    },
+    Setting {
+        name: "NAMESPACE_IDLE_SECS",
+        kind: Kind::Number { max: u32::MAX as u64 },
+        default: "300",
+        help: "How long a namespace must go unused before a new one may take its place past MAX_NAMESPACES, in seconds.",
     },
     Setting {
         name: "PROXY_TARGET",
@@ -356,22 +385,24 @@ impl Setting {
                     Err(format!("one of {}", quoted.join(", ")))
                 }
             }
-            Kind::Number { max } => match value.parse::<u64>() {
+            Kind::Number { max } | Kind::Count { max } => match value.parse::<u64>() {
                 // `parse` takes a leading `+`; a setting is digits only.
                 Ok(number) if value.bytes().all(|b| b.is_ascii_digit()) => {
-                    if number <= max {
-                        Ok(())
-                    } else {
+                    if number > max {
                         Err(format!("at most {max}"))
+                    } else if number == 0 && matches!(self.kind, Kind::Count { .. }) {
+                        Err("at least 1".to_owned())
+                    } else {
+                        Ok(())
                     }
                 }
                 _ => Err("not a whole number".to_owned()),
             },
             Kind::Origins => origins(value).map(drop),
             Kind::Url => target_url(value).map(drop),
-            Kind::Prefix => crate::route::check_api_prefix(value),
+            Kind::Prefix => crate::http::route::check_api_prefix(value),
             Kind::Key => {
-                if crate::ids::plain_key(value) {
+                if crate::store::ids::plain_key(value) {
                     Ok(())
                 } else {
                     Err(
@@ -494,6 +525,8 @@ impl Config {
             "MAX_STORE_BYTES" => self.max_store_bytes = size(),
             "MAX_RULES" => self.max_rules = size(),
             "MAX_SUBSCRIBERS" => self.max_subscribers = size(),
+            "MAX_NAMESPACES" => self.max_namespaces = size(),
+            "NAMESPACE_IDLE_SECS" => self.namespace_idle = Duration::from_secs(number()),
             "MAX_TYPES" => self.max_types = size(),
             "MAX_URI_BYTES" => self.max_uri_bytes = size(),
             "PROXY_TARGET" => self.proxy_target = Some(target_url(value)?),
@@ -561,7 +594,7 @@ mod tests {
         let mut changed = Config::default();
         for setting in SETTINGS {
             let value = match setting.kind {
-                Kind::Number { max } => max.min(7).to_string(),
+                Kind::Number { max } | Kind::Count { max } => max.min(7).to_string(),
                 Kind::Choice(words) => words[words.len() - 1].to_owned(),
                 Kind::Origins => "http://a.test".to_owned(),
                 Kind::Url => "http://a.test".to_owned(),
@@ -578,6 +611,8 @@ mod tests {
         assert_ne!(changed.api_token, default.api_token);
         assert_ne!(changed.auth_scope, default.auth_scope);
         assert_ne!(changed.cors_origins, default.cors_origins);
+        assert_ne!(changed.max_namespaces, default.max_namespaces);
+        assert_ne!(changed.namespace_idle, default.namespace_idle);
         assert_ne!(changed.default_delay, default.default_delay);
         assert_ne!(changed.journal_size, default.journal_size);
         assert_ne!(changed.max_body_bytes, default.max_body_bytes);

@@ -116,6 +116,11 @@ pub enum ApiError {
         /// The id that was asked for.
         id: String,
     },
+    /// No namespace has that name (`404`).
+    NamespaceNotFound {
+        /// The name that was asked for.
+        name: String,
+    },
     /// The engine holds as many rules as it may (`507`).
     TooManyRules {
         /// `MAX_RULES`.
@@ -195,7 +200,10 @@ impl ApiError {
     /// The HTTP status code for this error.
     pub fn status(&self) -> u16 {
         match self {
-            Self::NotFound { .. } | Self::UnknownPath { .. } | Self::RuleNotFound { .. } => 404,
+            Self::NotFound { .. }
+            | Self::UnknownPath { .. }
+            | Self::RuleNotFound { .. }
+            | Self::NamespaceNotFound { .. } => 404,
             Self::MethodNotAllowed { .. } => 405,
             Self::BadPathSegment { .. }
             | Self::EmptyBody
@@ -227,16 +235,18 @@ impl ApiError {
 
     /// The whole response for this error: status, JSON `{"message"}`, and the
     /// headers the error needs (`Allow`, `WWW-Authenticate`). CORS headers are
-    /// added by [`Engine::handle`](crate::Engine::handle); a host that answers
+    /// added by the engine; a host that answers
     /// an error itself (a timeout, say) uses
-    /// [`Engine::error_response`](crate::Engine::error_response), or
+    /// [`Endpoint::error_response`](crate::Endpoint::error_response), or
     /// [`error_response_without_engine`](crate::error_response_without_engine)
     /// when it has no engine.
     pub fn to_response(&self) -> crate::Response {
-        let mut headers = vec![("content-type", "application/json".to_owned())];
+        let mut headers = vec![("content-type".into(), "application/json".to_owned())];
         match self {
-            Self::MethodNotAllowed { allow, .. } => headers.push(("allow", (*allow).to_owned())),
-            Self::Unauthorized => headers.push(("www-authenticate", "Bearer".to_owned())),
+            Self::MethodNotAllowed { allow, .. } => {
+                headers.push(("allow".into(), (*allow).to_owned()))
+            }
+            Self::Unauthorized => headers.push(("www-authenticate".into(), "Bearer".to_owned())),
             _ => {}
         }
         crate::Response {
@@ -301,6 +311,7 @@ impl ApiError {
             }
             Self::BadRule { field, reason } => format!("Rule field `{field}`: {reason}."),
             Self::RuleNotFound { id } => format!("Rule {id} does not exist."),
+            Self::NamespaceNotFound { name } => format!("Namespace {name} does not exist."),
             Self::TooManyRules { limit } => format!(
                 "There are {limit} rules, the most there may be. Delete some, or raise MAX_RULES."
             ),
@@ -328,7 +339,7 @@ impl ApiError {
 }
 
 /// Writes `{"message": ...}`.
-pub fn message_body(message: &str) -> Vec<u8> {
+pub(crate) fn message_body(message: &str) -> Vec<u8> {
     let mut members = Map::new();
     members.insert("message".to_owned(), Value::String(message.to_owned()));
     Value::Object(members).to_string().into_bytes()

@@ -3,8 +3,7 @@
 //! do not work), built here so that they look like the engine's own: the same
 //! JSON `{"message"}`, and the CORS headers of the real request.
 
-use crate::{ApiError, Config, Engine, Request, Response, SeededIds};
-use std::time::Duration;
+use crate::{http::cors, ApiError, Config, Engine, Request, Response};
 
 impl Engine {
     /// The answer to `request` when the host refuses or fails it itself: the
@@ -23,10 +22,16 @@ impl Engine {
     /// assert_eq!(response.header("access-control-allow-origin"), Some("https://app.example"));
     /// ```
     pub fn error_response(&self, error: &ApiError, request: &Request) -> Response {
-        let mut response = error.to_response();
-        self.finish(&mut response, request);
-        response
+        error_response(self.config(), error, request)
     }
+}
+
+/// The error's answer with what every answer carries under `config`: CORS
+/// headers for the request's `Origin`, and no body (but its length) for `HEAD`.
+pub(crate) fn error_response(config: &Config, error: &ApiError, request: &Request) -> Response {
+    let mut response = error.to_response();
+    cors::finish(config, &mut response, request);
+    response
 }
 
 /// The answer to `request` when a host has no engine to ask (its settings do
@@ -34,22 +39,14 @@ impl Engine {
 /// [`Engine::error_response`] with the default settings, so readable from any
 /// origin, since the `CORS_ORIGINS` allow-list is not known.
 pub fn error_response_without_engine(error: &ApiError, request: &Request) -> Response {
-    Engine::new(
-        Config {
-            journal_size: 0,
-            ..Config::default()
-        },
-        Box::new(SeededIds::new(0)),
-        Duration::ZERO,
-    )
-    .error_response(error, request)
+    error_response(&Config::default(), error, request)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Framing;
-    use crate::Method;
+    use crate::{Framing, Method, SeededIds};
+    use std::time::Duration;
 
     fn engine(origins: &[&str]) -> Engine {
         let config = Config {

@@ -5,7 +5,7 @@
 // A property test panics to report a counterexample.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use mock_rest_core::{Change, Config, Engine, Method, Request, SeededIds};
+use mock_rest_core::{Change, Config, Endpoint, Engine, Method, Request, Seed, SeededIds};
 use proptest::prelude::*;
 use serde_json::{Map, Value};
 use std::time::Duration;
@@ -258,7 +258,7 @@ fn merge(target: &Value, patch: &Value) -> Value {
 }
 
 fn send(
-    engine: &mut Engine,
+    engine: &mut Endpoint,
     method: Method,
     target: &str,
     body: Option<&Value>,
@@ -267,17 +267,25 @@ fn send(
     if let Some(body) = body {
         request.body = body.to_string().into_bytes();
     }
-    let outcome = engine.handle(&request, NOW);
-    let body = if outcome.response.body.is_empty() {
+    let output = engine.handle(&request, NOW);
+    let changes = output.changes().cloned().collect();
+    let response = output.response().expect("every request is answered");
+    let body = if response.body.is_empty() {
         Value::Null
     } else {
-        serde_json::from_slice(&outcome.response.body).expect("every body is JSON")
+        serde_json::from_slice(&response.body).expect("every body is JSON")
     };
-    (outcome.response.status, body, outcome.changes)
+    (response.status, body, changes)
 }
 
 fn run(ops: &[Op]) {
-    let mut engine = Engine::new(Config::default(), Box::new(SeededIds::new(3)), NOW);
+    let mut engine = Endpoint::new(
+        Config::default(),
+        Seed::default(),
+        Box::new(SeededIds::new(3)),
+        NOW,
+    )
+    .unwrap();
     let mut model = Model::default();
     let mut log: Vec<Change> = Vec::new();
     for op in ops {
@@ -611,7 +619,12 @@ fn run(ops: &[Op]) {
     }
     assert_eq!(
         String::from_utf8(replayed.snapshot()).unwrap(),
-        String::from_utf8(engine.snapshot()).unwrap(),
+        String::from_utf8(
+            engine
+                .snapshot_of("default")
+                .unwrap_or_else(|| b"{}".to_vec())
+        )
+        .unwrap(),
         "the store rebuilt from the changes differs from the live one"
     );
 }

@@ -1,116 +1,122 @@
-//! The change feed in the Durable Object: each open `/__admin/events` stream
-//! is a response body fed from a small queue in the object's memory.
+//! Writes the change feed's streams in the Durable Object: each open
+//! `/__admin/events` stream is a response body that sends what the endpoint
+//! queued for it when it is woken, or a keep-alive after `KEEP_ALIVE_SECS` of
+//! silence.
 //!
-//! The object is single-threaded, so a queue is a `RefCell`; the engine's
-//! events go to every queue whose subscription wants them, and the body
-//! sends what its queue holds, or a keep-alive after `KEEP_ALIVE_SECS` of
-//! silence. A queue past `FEED_BUFFER_BYTES` (a client that does not read)
-//! is replaced by `event: overflow` and its stream ends; a stream whose
-//! client went away is dropped at the next event.
+//! Which events a stream gets, how much may wait for it and its overflow are
+//! the core's ([`mock_rest_core::Endpoint::read_stream`]). The object is
+//! single-threaded, so the endpoint and the wakers are behind `RefCell`s the
+//! bodies share with the object.
 //!
 //! An open stream keeps the object in memory, and the object is billed as
 //! active for as long as a stream is open (see docs/feed.md).
 
 use futures_util::Stream;
-use mock_rest_core::{
-    Event, Subscription, FEED_BUFFER_BYTES, KEEP_ALIVE, KEEP_ALIVE_SECS, OVERFLOW,
-};
+use mock_rest_core::feed::{KEEP_ALIVE, KEEP_ALIVE_SECS};
+use mock_rest_core::{Endpoint, StreamId};
 use std::cell::RefCell;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-/// The bytes waiting for one stream.
+/// The object's running endpoint, numbered: a body of an endpoint that was
+/// dropped (storage failed) reads as ended.
+pub struct Running {
+    /// Which endpoint this is, counting from the object's start.
+    pub generation: u64,
+    /// The endpoint.
+    pub endpoint: Endpoint,
+}
+
+/// What the object and its stream bodies share.
+pub type Slot<T> = Rc<RefCell<T>>;
+
+/// The wakers of the bodies waiting for bytes, by stream.
 #[derive(Default)]
-struct Queue {
-    chunks: VecDeque<Vec<u8>>,
-    bytes: usize,
-    /// No more after what is queued.
-    closed: bool,
-    /// The body was dropped: the client went away.
-    gone: bool,
-    waker: Option<Waker>,
+pub struct Wakers {
+    waiting: HashMap<StreamId, Waker>,
 }
 
-impl Queue {
-    fn push(&mut self, bytes: Vec<u8>) {
-        if self.closed {
-            return;
-        }
-        self.bytes += bytes.len();
-        self.chunks.push_back(bytes);
-        if self.bytes > FEED_BUFFER_BYTES {
-            self.chunks.clear();
-            self.chunks.push_back(OVERFLOW.to_vec());
-            self.closed = true;
-        }
-        if let Some(waker) = self.waker.take() {
-            waker.wake();
-        }
-    }
-}
-
-/// The open streams of one object (one namespace).
-#[derive(Default)]
-pub struct Streams {
-    open: Vec<(Subscription, Rc<RefCell<Queue>>)>,
-}
-
-impl Streams {
-    /// How many streams are open.
-    pub fn len(&mut self) -> usize {
-        self.forget_gone();
-        self.open.len()
-    }
-
-    fn forget_gone(&mut self) {
-        self.open.retain(|(_, queue)| {
-            let queue = queue.borrow();
-            !queue.gone && !queue.closed
-        });
-    }
-
-    /// Queues each event for every stream that wants it.
-    pub fn publish(&mut self, events: &[Event]) {
-        if events.is_empty() {
-            return;
-        }
-        self.forget_gone();
-        for event in events {
-            for (subscription, queue) in &self.open {
-                if subscription.wants(event) {
-                    queue.borrow_mut().push(event.bytes.clone());
-                }
+impl Wakers {
+    /// Wakes the bodies of these streams.
+    pub fn wake(&mut self, streams: &[StreamId]) {
+        for id in streams {
+            if let Some(waker) = self.waiting.remove(id) {
+                waker.wake();
             }
-        }
-    }
-
-    /// A new stream that starts with `replay`.
-    pub fn subscribe(&mut self, subscription: Subscription, replay: Vec<u8>) -> Body {
-        let queue = Rc::new(RefCell::new(Queue::default()));
-        if !replay.is_empty() {
-            queue.borrow_mut().push(replay);
-        }
-        self.open.push((subscription, Rc::clone(&queue)));
-        Body {
-            queue,
-            keep_alive: None,
         }
     }
 }
 
 /// A stream's response body.
 pub struct Body {
-    queue: Rc<RefCell<Queue>>,
+    id: StreamId,
+    generation: u64,
+    running: Slot<Option<Running>>,
+    wakers: Slot<Wakers>,
+    pending: VecDeque<Vec<u8>>,
+    ended: bool,
     keep_alive: Option<worker::Delay>,
+}
+
+impl Body {
+    /// The body of stream `id` of the running endpoint, starting with `first` (the replay).
+    pub fn new(
+        id: StreamId,
+        running: &Slot<Option<Running>>,
+        wakers: &Slot<Wakers>,
+        first: Vec<u8>,
+    ) -> Self {
+        let generation = running
+            .try_borrow()
+            .ok()
+            .and_then(|slot| slot.as_ref().map(|running| running.generation))
+            .unwrap_or_default();
+        let mut pending = VecDeque::new();
+        if !first.is_empty() {
+            pending.push_back(first);
+        }
+        Self {
+            id,
+            generation,
+            running: Rc::clone(running),
+            wakers: Rc::clone(wakers),
+            pending,
+            ended: false,
+            keep_alive: None,
+        }
+    }
+
+    /// Reads what the endpoint queued; an endpoint that is gone ends the stream.
+    fn read(&mut self) {
+        let Ok(mut slot) = self.running.try_borrow_mut() else {
+            return;
+        };
+        match slot.as_mut() {
+            Some(running) if running.generation == self.generation => {
+                let read = running.endpoint.read_stream(self.id);
+                self.pending
+                    .extend(read.chunks.iter().map(|chunk| chunk.to_vec()));
+                self.ended = read.end;
+            }
+            _ => self.ended = true,
+        }
+    }
 }
 
 impl Drop for Body {
     fn drop(&mut self) {
-        self.queue.borrow_mut().gone = true;
+        if let Ok(mut wakers) = self.wakers.try_borrow_mut() {
+            wakers.waiting.remove(&self.id);
+        }
+        if let Ok(mut slot) = self.running.try_borrow_mut() {
+            if let Some(running) = slot.as_mut().filter(|r| r.generation == self.generation) {
+                running.endpoint.close_stream(self.id);
+            }
+        }
     }
 }
 
@@ -119,17 +125,18 @@ impl Stream for Body {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
-        {
-            let mut queue = this.queue.borrow_mut();
-            if let Some(chunk) = queue.chunks.pop_front() {
-                queue.bytes -= chunk.len();
-                this.keep_alive = None;
-                return Poll::Ready(Some(Ok(chunk)));
-            }
-            if queue.closed {
-                return Poll::Ready(None);
-            }
-            queue.waker = Some(cx.waker().clone());
+        if this.pending.is_empty() && !this.ended {
+            this.read();
+        }
+        if let Some(chunk) = this.pending.pop_front() {
+            this.keep_alive = None;
+            return Poll::Ready(Some(Ok(chunk)));
+        }
+        if this.ended {
+            return Poll::Ready(None);
+        }
+        if let Ok(mut wakers) = this.wakers.try_borrow_mut() {
+            wakers.waiting.insert(this.id, cx.waker().clone());
         }
         let delay = this
             .keep_alive

@@ -3,15 +3,17 @@
 //!
 //! # In scope
 //! - The Worker's fetch handler, which sends every request, untouched, to the
-//!   Durable Object of its namespace: the `X-Mock-Namespace` header, or
-//!   `default`; a name that breaks the core's rule (`namespace_name`) is
-//!   `400` there. Each namespace is a store of its own and knows only
-//!   itself, so its `/health` lists no other namespace.
-//! - The Durable Object (`MockStore`, a class the wasm module exports): it owns
-//!   one [`Engine`], loads the store and the rules from its SQLite storage on the first
-//!   request after it starts (or, when nothing was ever stored, stores the seed), writes each request's changes there (one row per
-//!   item, in one transaction) before it answers, and waits the engine's delay
-//!   on a timer.
+//!   Durable Object of its namespace, by the core's rule
+//!   (`request_namespace`: a bad name is `400` there). Each namespace is a
+//!   store of its own and knows only itself, so its `/health` lists no other
+//!   namespace, and `MAX_NAMESPACES` does not bound them.
+//! - The Durable Object (`MockStore`, a class the wasm module exports): it
+//!   runs an [`Endpoint`] holding its one namespace, loads the store and the
+//!   rules from its SQLite storage on the first request after it starts (or,
+//!   when nothing was ever stored, stores the seed), carries out the
+//!   endpoint's effects in order (each request's changes written there, one
+//!   row per item, in one transaction, before the events go out and before
+//!   it answers), and waits the delay on a timer.
 //! - The settings ([`settings`]): the native server's names (`APP_NAME`,
 //!   `API_TOKEN`, `DELAY_MS`, ...) read from the Worker's vars and secrets,
 //!   and the seed of every new namespace, the vars `FIXTURES` and `RULES`
@@ -37,7 +39,7 @@
 //! tests and lints cover it; `worker-build` builds the rest (see
 //! `wrangler.toml`, `scripts/edge.sh` and `docs/edge.md`).
 //!
-//! [`Engine`]: mock_rest_core::Engine
+//! [`Endpoint`]: mock_rest_core::Endpoint
 
 #![warn(missing_docs)]
 
@@ -67,9 +69,8 @@ async fn fetch(
     _ctx: worker::Context,
 ) -> worker::Result<worker::Response> {
     let request = object::head(&req);
-    // The core's name rule: a bad name is 400 before any object is reached.
-    let header = req.headers().get(settings::NAMESPACE_HEADER)?;
-    let name = match settings::namespace(header.as_deref()) {
+    // The core's namespace rule: a bad name is 400 before any object is reached.
+    let name = match mock_rest_core::request_namespace(&request) {
         Ok(name) => name.to_owned(),
         Err(error) => return object::refused(&error, &request),
     };

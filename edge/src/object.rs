@@ -1,15 +1,16 @@
 //! The Durable Object that owns one namespace: its engine, and the rows that
 //! survive the object's eviction.
 
-use crate::feed::Streams;
+use crate::feed::{Body, Running, Slot, Wakers};
 use crate::settings;
 use crate::storage::Storage;
 use futures_util::StreamExt;
 use mock_rest_core::{
-    error_response_without_engine, ApiError, BodyCollector, Change, Engine, Fault, Feed, IdSource,
-    Method, Outcome, Request,
+    error_response_without_engine, ApiError, BodyCollector, Effect, Feed, IdSource, Method, Output,
+    Request,
 };
 use std::cell::RefCell;
+use std::rc::Rc;
 use std::time::Duration;
 use wasm_bindgen::JsValue;
 use worker::{
@@ -24,6 +25,10 @@ impl IdSource for CryptoIds {
     fn random_bytes(&mut self) -> [u8; 16] {
         uuid::Uuid::new_v4().into_bytes()
     }
+
+    fn fork(&mut self) -> Box<dyn IdSource> {
+        Box::new(CryptoIds)
+    }
 }
 
 /// The time since the Unix epoch from `Date.now()`.
@@ -31,23 +36,23 @@ fn unix_now() -> Duration {
     Duration::from_millis(worker::js_sys::Date::now() as u64)
 }
 
-/// One namespace: the engine, loaded from storage by the first request after
-/// the object starts, and the storage every change goes to before its answer.
+/// One namespace: an endpoint holding it, loaded from storage by the first
+/// request after the object starts, and the storage every change goes to
+/// before its answer.
 #[durable_object]
 pub struct MockStore {
     state: State,
     env: Env,
     /// Loaded by the first request; dropped (to be loaded again) when a
     /// change could not be stored, so memory never runs ahead of storage.
-    live: RefCell<Option<Live>>,
-    /// The open `/__admin/events` streams; they outlive a reload of `live`
-    /// (not the object: an evicted object has none, as its clients were cut).
-    streams: RefCell<Streams>,
-}
-
-struct Live {
-    engine: Engine,
-    storage: Storage,
+    /// Shared with the open streams' bodies, which read what it queued.
+    running: Slot<Option<Running>>,
+    /// The storage of the running endpoint's namespace.
+    storage: RefCell<Option<Storage>>,
+    /// The open streams' bodies waiting to be woken.
+    wakers: Slot<Wakers>,
+    /// How many endpoints this object has run.
+    generations: std::cell::Cell<u64>,
 }
 
 impl DurableObject for MockStore {
@@ -55,8 +60,10 @@ impl DurableObject for MockStore {
         Self {
             state,
             env,
-            live: RefCell::new(None),
-            streams: RefCell::new(Streams::default()),
+            running: Rc::new(RefCell::new(None)),
+            storage: RefCell::new(None),
+            wakers: Rc::new(RefCell::new(Wakers::default())),
+            generations: std::cell::Cell::new(0),
         }
     }
 
@@ -75,120 +82,166 @@ impl DurableObject for MockStore {
     }
 }
 
+/// How a request ends, once its effects that need no waiting are carried out.
+enum Next {
+    Respond(mock_rest_core::Response),
+    Stream(mock_rest_core::StreamId, mock_rest_core::Response),
+    Drop(mock_rest_core::Response),
+    Forward(mock_rest_core::Ticket, mock_rest_core::Forward),
+}
+
 impl MockStore {
     async fn serve(
         &self,
         mut req: worker::Request,
         mut request: Request,
     ) -> worker::Result<worker::Response> {
-        let limit = match self.live.borrow().as_ref() {
-            Some(live) => live.engine.config().max_body_bytes,
+        let limit = match self.running.borrow().as_ref() {
+            Some(running) => running.endpoint.config().max_body_bytes,
             None => match self.config() {
                 Ok(config) => config.max_body_bytes,
                 Err(message) => return host_failed(message, &request),
             },
         };
         if let Err(error) = read_body(&mut req, &mut request, limit).await {
-            // The body did not arrive whole, or cannot be decoded: the engine
+            // The body did not arrive whole, or cannot be decoded: the endpoint
             // never sees the request, so nothing changes.
             return respond(self.error_response(&error, &request));
         }
-        // From here to the answer's delay nothing awaits, so requests to this
-        // object run the engine and write their changes one at a time.
-        let outcome = {
-            let mut slot = self.live.borrow_mut();
-            let live = match self.running(&mut slot) {
-                Ok(live) => live,
-                Err(message) => return host_failed(message, &request),
+        // From handling to the end of its effects that need no waiting nothing
+        // awaits, so requests to this object run and store one at a time.
+        let output = {
+            if let Err(message) = self.ensure_running(&request) {
+                return host_failed(message, &request);
+            }
+            let mut slot = self.running.borrow_mut();
+            let Some(running) = slot.as_mut() else {
+                return host_failed("the endpoint is not running".to_owned(), &request);
             };
-            let mut outcome = live.engine.handle(&request, unix_now());
-            if let Some(subscription) = outcome.subscribe.take() {
-                // A subscribe changes nothing: it has no events and no changes.
-                let mut streams = self.streams.borrow_mut();
-                let limit = live.engine.config().max_subscribers;
-                if streams.len() >= limit {
-                    let refused = ApiError::TooManySubscribers { limit };
-                    return respond(live.engine.error_response(&refused, &request));
+            running.endpoint.handle(&request, unix_now())
+        };
+        let mut next = self.carry(output, &request);
+        let mut delay = Duration::ZERO;
+        loop {
+            match next {
+                Ok((Next::Forward(ticket, forward), _)) => {
+                    // PROXY_TARGET: the endpoint asks for the target's answer, then says what to answer.
+                    let upstream = crate::proxy::send(&forward).await;
+                    let output = {
+                        let mut slot = self.running.borrow_mut();
+                        let Some(running) = slot.as_mut() else {
+                            return host_failed(
+                                "the endpoint stopped while PROXY_TARGET answered".to_owned(),
+                                &request,
+                            );
+                        };
+                        running
+                            .endpoint
+                            .handle_upstream(ticket, upstream, unix_now())
+                    };
+                    next = self.carry(output, &request);
                 }
-                let replay = std::mem::take(&mut outcome.response.body);
-                let body = streams.subscribe(subscription, replay);
-                return stream(outcome.response, body);
+                Ok((ending, waited)) => {
+                    delay += waited;
+                    if !delay.is_zero() {
+                        worker::Delay::from(delay).await;
+                    }
+                    return match ending {
+                        Next::Respond(response) => respond(response),
+                        Next::Stream(id, mut response) => {
+                            let replay = std::mem::take(&mut response.body);
+                            let body = Body::new(id, &self.running, &self.wakers, replay);
+                            stream(response, body)
+                        }
+                        // The front Worker cuts the answer short (see `crate::reset`).
+                        Next::Drop(response) => crate::reset::mark(respond(response)?),
+                        Next::Forward(..) => unreachable_forward(&request),
+                    };
+                }
+                Err(response) => return respond(response),
             }
-            Self::store_and_publish(&mut slot, outcome, &request, &self.streams)
-        };
-        let outcome = match outcome.forward {
-            // PROXY_TARGET: the engine asks for the target's answer, then says what to answer.
-            Some(forward) => {
-                let upstream = crate::proxy::send(&forward).await;
-                let mut slot = self.live.borrow_mut();
-                let live = match self.running(&mut slot) {
-                    Ok(live) => live,
-                    Err(message) => return host_failed(message, &request),
-                };
-                let outcome = live.engine.proxied(&request, forward, upstream, unix_now());
-                // Recorded items reach the open streams as any write does.
-                Self::store_and_publish(&mut slot, outcome, &request, &self.streams)
-            }
-            None => outcome,
-        };
-        if !outcome.delay.is_zero() {
-            worker::Delay::from(outcome.delay).await;
         }
-        if outcome.fault == Some(Fault::Reset) {
-            // The front Worker cuts the answer short (see `crate::reset`).
-            return crate::reset::mark(respond(outcome.response)?);
-        }
-        respond(outcome.response)
     }
 
-    /// The running engine, started (loaded from storage) if there is none:
-    /// the first request, or the first after storage failed.
-    fn running<'s>(&self, slot: &'s mut Option<Live>) -> Result<&'s mut Live, String> {
-        let live = match slot.take() {
-            Some(live) => live,
-            None => self.start()?,
-        };
-        Ok(slot.insert(live))
-    }
-
-    /// Writes an outcome's changes before its answer, then sends its events
-    /// to the open streams (storage is synchronous and nothing awaits in
-    /// between, so they go out in the engine's order); when the storage
-    /// refuses the changes, the answer is `503` (and no forward), no event
-    /// goes out, and the engine is dropped, to be loaded again, so neither
+    /// Carries out an output's effects that need no waiting, in order: its
+    /// changes stored (one transaction), then its events published and the
+    /// streams woken. When the storage refuses the changes, the answer is
+    /// `503` and the endpoint is dropped, to be loaded again, so neither
     /// memory nor the feed runs ahead of storage.
-    fn store_and_publish(
-        slot: &mut Option<Live>,
-        mut outcome: Outcome,
+    fn carry(
+        &self,
+        output: Output,
         request: &Request,
-        streams: &RefCell<Streams>,
-    ) -> Outcome {
-        if let Some(live) = slot.as_mut().filter(|_| !outcome.changes.is_empty()) {
-            if let Err(err) = live.storage.record(&outcome.changes) {
-                console_error!("storing the changes failed, nothing was kept: {err}");
-                outcome.response = live
-                    .engine
-                    .error_response(&ApiError::StorageFailed, request);
-                outcome.forward = None;
-                outcome.events.clear();
-                *slot = None;
+    ) -> Result<(Next, Duration), mock_rest_core::Response> {
+        let mut delay = Duration::ZERO;
+        let mut next = None;
+        let mut slot = self.running.borrow_mut();
+        let Some(running) = slot.as_mut() else {
+            return Err(error_response_without_engine(
+                &ApiError::StorageFailed,
+                request,
+            ));
+        };
+        for effect in output {
+            match effect {
+                // The object is its namespace: its storage is made when it starts.
+                Effect::Open { .. } | Effect::Forget { .. } => {}
+                Effect::Persist { changes, .. } => {
+                    let stored = match self.storage.borrow().as_ref() {
+                        Some(storage) => storage.record(&changes).map_err(|err| err.to_string()),
+                        None => Err("no storage is open".to_owned()),
+                    };
+                    if let Err(err) = stored {
+                        console_error!("storing the changes failed, nothing was kept: {err}");
+                        let failed = running.endpoint.storage_failed(request);
+                        *slot = None;
+                        *self.storage.borrow_mut() = None;
+                        return Err(failed);
+                    }
+                }
+                Effect::Publish(publication) => {
+                    let woken = running.endpoint.publish(publication);
+                    self.wakers.borrow_mut().wake(&woken);
+                }
+                Effect::Wake(woken) => self.wakers.borrow_mut().wake(&woken),
+                Effect::Wait(waited) => delay += waited,
+                Effect::Forward(ticket, forward) => next = Some(Next::Forward(ticket, forward)),
+                Effect::Drop(response) => next = Some(Next::Drop(response)),
+                Effect::Respond(response) => next = Some(Next::Respond(response)),
+                Effect::Stream(id, response) => next = Some(Next::Stream(id, response)),
             }
         }
-        streams.borrow_mut().publish(&outcome.events);
-        outcome
+        match next {
+            Some(next) => Ok((next, delay)),
+            None => Err(running
+                .endpoint
+                .unavailable(request, "the mock's answer was lost".to_owned())),
+        }
+    }
+
+    /// Starts the endpoint (loaded from storage) if none runs: the first
+    /// request, or the first after storage failed.
+    fn ensure_running(&self, request: &Request) -> Result<(), String> {
+        if self.running.borrow().is_some() {
+            return Ok(());
+        }
+        let (running, storage) = self.start(request)?;
+        *self.running.borrow_mut() = Some(running);
+        *self.storage.borrow_mut() = Some(storage);
+        Ok(())
     }
 
     /// The answer to a request the object refuses or fails itself, from the
-    /// engine when there is one (so with its CORS settings).
+    /// endpoint when there is one (so with its CORS settings).
     fn error_response(&self, error: &ApiError, request: &Request) -> mock_rest_core::Response {
         match self
-            .live
+            .running
             .try_borrow()
             .ok()
             .as_ref()
-            .and_then(|live| live.as_ref())
+            .and_then(|running| running.as_ref())
         {
-            Some(live) => live.engine.error_response(error, request),
+            Some(running) => running.endpoint.error_response(error, request),
             None => error_response_without_engine(error, request),
         }
     }
@@ -209,33 +262,53 @@ impl MockStore {
         Ok(config)
     }
 
-    /// The engine with every stored item, as it was before the object was
+    /// The endpoint holding this object's namespace (the one the request
+    /// names), with every stored item, as it was before the object was
     /// evicted, and the seed (`FIXTURES`, `RULES`) as what `POST
     /// /__admin/reset` returns to. A namespace never written before starts
     /// from the seed, which is stored first. Uptime counts from here.
-    fn start(&self) -> Result<Live, String> {
+    fn start(&self, request: &Request) -> Result<(Running, Storage), String> {
         let config = self.config()?;
-        let mut engine = Engine::new(config, Box::new(CryptoIds), unix_now());
-        settings::seed(&mut engine, |name| self.seed_var(name))
+        let seed = settings::seed(|name| self.seed_var(name));
+        let mut endpoint = settings::endpoint(config, seed, Box::new(CryptoIds), unix_now())
             .map_err(|err| format!("The Worker's seed is not valid: {err}."))?;
+        // The front Worker checked the name: this object is that namespace.
+        let name = endpoint
+            .namespace_of(request)
+            .map_err(|_| "the request names no namespace this object can hold".to_owned())?;
+        endpoint
+            .open(&name, unix_now())
+            .map_err(|err| format!("The namespace could not be made: {}.", err.message()))?;
         let storage = Storage::open(&self.state)
             .map_err(|err| format!("The store could not be opened: {err}."))?;
         let begun = storage
             .begun()
             .map_err(|err| format!("The store could not be read: {err}."))?;
+        let Some(engine) = endpoint.engine_mut(&name) else {
+            return Err("the namespace was just made".to_owned());
+        };
         if begun {
             // The rows are the store: the seed stays only what reset returns to.
-            engine.apply(&Change::ClearAll);
-            engine.apply(&Change::ClearRules);
+            engine.apply(&mock_rest_core::Change::ClearAll);
+            engine.apply(&mock_rest_core::Change::ClearRules);
             storage
-                .load(&mut engine)
+                .load(engine)
                 .map_err(|err| format!("The store could not be loaded: {err}."))?;
         } else {
             storage
                 .begin(&engine.rebuild_changes())
                 .map_err(|err| format!("The seed could not be stored: {err}."))?;
         }
-        Ok(Live { engine, storage })
+        endpoint.loaded(&name);
+        let generation = self.generations.get() + 1;
+        self.generations.set(generation);
+        Ok((
+            Running {
+                generation,
+                endpoint,
+            },
+            storage,
+        ))
     }
 
     /// A seed var's text: a string as it is; JSON given in `wrangler.toml`
@@ -254,6 +327,12 @@ impl MockStore {
                 .and_then(|text| text.as_string()),
         }
     }
+}
+
+/// The answer when a forward was asked twice in one output (which the
+/// endpoint never does).
+fn unreachable_forward(request: &Request) -> worker::Result<worker::Response> {
+    host_failed("the endpoint asked to forward twice".to_owned(), request)
 }
 
 /// The method, target and headers of the request, as the engine takes them
@@ -321,12 +400,9 @@ fn respond(response: mock_rest_core::Response) -> worker::Result<worker::Respons
     })
 }
 
-/// An event stream: the engine's status and headers, then the body as its
-/// queue fills.
-fn stream(
-    response: mock_rest_core::Response,
-    body: crate::feed::Body,
-) -> worker::Result<worker::Response> {
+/// An event stream: the endpoint's status and headers, then the body as the
+/// endpoint queues for it.
+fn stream(response: mock_rest_core::Response, body: Body) -> worker::Result<worker::Response> {
     ResponseBuilder::new()
         .with_status(response.status)
         .with_headers(headers(&response))

@@ -1,9 +1,9 @@
 //! The Worker's settings: its vars and secrets, read into the engine's
-//! [`Config`], the seed of every new namespace (the vars [`FIXTURES`] and
-//! [`RULES`]), and the namespace a request belongs to. Plain functions of
-//! strings, so they are tested on the host.
+//! [`Config`], and the seed of every new namespace (the vars [`FIXTURES`] and
+//! [`RULES`]). Plain functions of strings, so they are tested on the host.
 
-use mock_rest_core::{namespace_name, ApiError, Config, Engine, SETTINGS};
+use mock_rest_core::{Config, Endpoint, IdSource, Seed, SeedPart, SETTINGS};
+use std::time::Duration;
 
 /// The var holding the fixtures (a snapshot's JSON text, `{"type": [items],
 /// "single": {...}}`) every new namespace starts from and `POST
@@ -14,23 +14,9 @@ pub const FIXTURES: &str = "FIXTURES";
 /// and `POST /__admin/reset` restores: the native server's rules file, as text.
 pub const RULES: &str = "RULES";
 
-/// The header that picks a request's namespace (its own store, in its own
-/// Durable Object).
-pub const NAMESPACE_HEADER: &str = "x-mock-namespace";
-
-/// The namespace of a request without [`NAMESPACE_HEADER`].
-pub const DEFAULT_NAMESPACE: &str = "default";
-
 /// The largest `MAX_BODY_BYTES` the edge takes. A Durable Object has 128 MB of
 /// memory for the body, its parse and the store, so the limit stays well below.
 pub const PLATFORM_MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
-
-/// The namespace named by the header's value, by the core's rule (as every
-/// host reads it): trimmed, [`DEFAULT_NAMESPACE`] when missing or blank, and
-/// `400` for a name that is not 1 to 64 bytes of `[A-Za-z0-9._-]`.
-pub fn namespace(header: Option<&str>) -> Result<&str, ApiError> {
-    namespace_name(header)
-}
 
 /// The engine's configuration from the Worker's settings, with the same names
 /// and meanings as the native server's environment (the core's
@@ -56,33 +42,33 @@ pub fn config(setting: impl Fn(&str) -> Option<String>) -> Result<(Config, Vec<S
     Ok((config, warnings))
 }
 
-/// Loads the seed into a new engine: the rules of [`RULES`], then the
-/// fixtures of [`FIXTURES`], each the store or rules the engine starts with
-/// and returns to on `POST /__admin/reset` (the core's
-/// [`Engine::load_rules`] and [`Engine::load_fixtures`]). `setting` returns a
-/// var's value, or `None` when it is not set; a blank value counts as not
-/// set. A value the engine refuses is an error naming the var, with the
-/// engine's reason (invalid JSON names line and column). Returns the number
-/// of items and of rules.
-pub fn seed(
-    engine: &mut Engine,
-    setting: impl Fn(&str) -> Option<String>,
-) -> Result<(usize, usize), String> {
+/// The seed of every new namespace: the vars [`FIXTURES`] and [`RULES`] (a
+/// blank value counts as not set).
+pub fn seed(setting: impl Fn(&str) -> Option<String>) -> Seed {
     let given = |name: &str| setting(name).filter(|value| !value.trim().is_empty());
-    let invalid = |name: &str, error: ApiError| format!("{name}: {}", error.message());
-    let rules = match given(RULES) {
-        Some(text) => engine
-            .load_rules(text.as_bytes())
-            .map_err(|error| invalid(RULES, error))?,
-        None => 0,
-    };
-    let items = match given(FIXTURES) {
-        Some(text) => engine
-            .load_fixtures(text.as_bytes())
-            .map_err(|error| invalid(FIXTURES, error))?,
-        None => 0,
-    };
-    Ok((items, rules))
+    Seed {
+        fixtures: given(FIXTURES).map(String::into_bytes),
+        rules: given(RULES).map(String::into_bytes),
+    }
+}
+
+/// An endpoint with these settings and seed, each namespace starting from
+/// the seed and returning to it on `POST /__admin/reset`. A seed the core
+/// refuses is an error naming its var, with the core's reason (invalid JSON
+/// names line and column).
+pub fn endpoint(
+    config: Config,
+    seed: Seed,
+    ids: Box<dyn IdSource>,
+    now: Duration,
+) -> Result<Endpoint, String> {
+    Endpoint::new(config, seed, ids, now).map_err(|err| {
+        let var = match err.part {
+            SeedPart::Fixtures => FIXTURES,
+            SeedPart::Rules => RULES,
+        };
+        format!("{var}: {err}")
+    })
 }
 
 #[cfg(test)]
@@ -90,7 +76,6 @@ mod tests {
     use super::*;
     use mock_rest_core::{AuthScope, Method, Request, SeededIds};
     use std::cell::RefCell;
-    use std::time::Duration;
 
     fn from(pairs: &[(&str, &str)]) -> Result<Config, String> {
         config(|name| {
@@ -159,43 +144,25 @@ mod tests {
         assert_eq!(warned.len(), 1, "{warned:?}");
     }
 
-    #[test]
-    fn a_blank_namespace_is_the_default() {
-        assert_eq!(namespace(None), Ok(DEFAULT_NAMESPACE));
-        assert_eq!(namespace(Some("  ")), Ok(DEFAULT_NAMESPACE));
-        assert_eq!(namespace(Some(" team-a ")), Ok("team-a"));
-    }
-
-    #[test]
-    fn a_bad_namespace_is_400() {
-        for bad in ["a/b", "a b", "é", &"x".repeat(65)] {
-            assert_eq!(
-                namespace(Some(bad)).map_err(|e| e.status()),
-                Err(400),
-                "{bad}"
-            );
-        }
-    }
-
-    fn seeded(pairs: &[(&str, &str)]) -> (Engine, Result<(usize, usize), String>) {
+    fn seeded(pairs: &[(&str, &str)]) -> Result<Endpoint, String> {
         let (config, _) = config(|_| None).unwrap();
-        let mut engine = Engine::new(config, Box::new(SeededIds::new(7)), Duration::ZERO);
-        let loaded = seed(&mut engine, |name| {
+        let seed = seed(|name| {
             pairs
                 .iter()
                 .find(|(n, _)| *n == name)
                 .map(|(_, v)| (*v).to_owned())
         });
-        (engine, loaded)
+        endpoint(config, seed, Box::new(SeededIds::new(7)), Duration::ZERO)
     }
 
-    fn send(engine: &mut Engine, method: Method, target: &str, body: &str) -> (u16, String) {
+    fn send(endpoint: &mut Endpoint, method: Method, target: &str, body: &str) -> (u16, String) {
         let mut request = Request::new(method, target);
         request.body = body.as_bytes().to_vec();
-        let outcome = engine.handle(&request, Duration::from_secs(1));
+        let output = endpoint.handle(&request, Duration::from_secs(1));
+        let response = output.response().unwrap();
         (
-            outcome.response.status,
-            String::from_utf8_lossy(&outcome.response.body).into_owned(),
+            response.status,
+            String::from_utf8_lossy(&response.body).into_owned(),
         )
     }
 
@@ -204,8 +171,7 @@ mod tests {
 
     #[test]
     fn the_seed_is_the_store_and_rules_reset_returns_to() {
-        let (mut engine, loaded) = seeded(&[(FIXTURES, PEOPLE), (RULES, TEAPOT)]);
-        assert_eq!(loaded, Ok((1, 1)));
+        let mut engine = seeded(&[(FIXTURES, PEOPLE), (RULES, TEAPOT)]).unwrap();
         assert_eq!(send(&mut engine, Method::Get, "/api/tea", "").0, 418);
         assert_eq!(send(&mut engine, Method::Get, "/api/people/p1", "").0, 200);
         send(&mut engine, Method::Delete, "/api/people/p1", "");
@@ -226,8 +192,7 @@ mod tests {
     #[test]
     fn no_seed_or_a_blank_one_is_an_empty_store() {
         for pairs in [&[][..], &[(FIXTURES, " "), (RULES, "")][..]] {
-            let (mut engine, loaded) = seeded(pairs);
-            assert_eq!(loaded, Ok((0, 0)));
+            let mut engine = seeded(pairs).unwrap();
             assert_eq!(
                 send(&mut engine, Method::Get, "/__admin/snapshot", ""),
                 (200, "{}".to_owned())
@@ -246,12 +211,15 @@ mod tests {
                 r#"[{"match": {"method": 7}, "respond": {"status": 200}}]"#,
             ),
         ] {
-            let (_, loaded) = seeded(&[(name, value), ("OTHER", "1")]);
-            let err = loaded.unwrap_err();
+            let Err(err) = seeded(&[(name, value), ("OTHER", "1")]) else {
+                panic!("{name}={value} is refused")
+            };
             assert!(err.starts_with(&format!("{name}: ")), "{err}");
         }
         // Invalid JSON names line and column.
-        let (_, loaded) = seeded(&[(FIXTURES, "{\n  \"people\": [}")]);
-        assert!(loaded.unwrap_err().contains("line 2"));
+        let Err(err) = seeded(&[(FIXTURES, "{\n  \"people\": [}")]) else {
+            panic!("invalid JSON is refused")
+        };
+        assert!(err.contains("line 2"), "{err}");
     }
 }

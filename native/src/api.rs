@@ -1,73 +1,23 @@
-//! The one handler: a salvo request in, the engine's outcome out.
+//! The one handler: a salvo request in, the endpoint's answer out.
 
-use crate::durable::Durable;
-use crate::feed::FeedStream;
+use crate::hosted::{self, Ending};
 use crate::log;
-use crate::namespaces::{Namespaces, Space};
+use crate::proxy::header_pairs;
 use crate::proxy::Proxy;
+use crate::state::{lock, Shared};
 use http_body_util::BodyExt;
-use mock_rest_core::{
-    ApiError, BodyCollector, Engine, Fault, Feed, IdSource, Method, Outcome, Request, Upstream,
-};
+use mock_rest_core::{ApiError, BodyCollector, Feed, Method, Request};
 use salvo::http::body::ReqBody;
 use salvo::http::header::{HeaderName, HeaderValue};
 use salvo::http::{ResBody, StatusCode};
 use salvo::prelude::*;
+use std::borrow::Cow;
 use std::cell::RefCell;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-/// A namespace's engine, shared by every connection. Requests hold the lock
-/// only while the engine runs (no I/O, no await), so no request waits on
-/// another's network.
-pub type SharedEngine = Arc<Mutex<Engine>>;
-
-/// How many ids' random bytes [`OsIds`] draws from the OS at once.
-const IDS_PER_DRAW: usize = 256;
-
-/// Ids from the operating system's random source, drawn for
-/// [`IDS_PER_DRAW`] ids at a time: one system call per 256 new ids, not
-/// one per id. Each engine has its own (a namespace that creates nothing
-/// holds no bytes); bytes are never handed out twice.
-#[derive(Debug, Default, Clone)]
-pub struct OsIds {
-    bytes: Vec<u8>,
-    /// How many of `bytes` are used (all of them: draw again).
-    used: usize,
-}
-
-impl IdSource for OsIds {
-    fn random_bytes(&mut self) -> [u8; 16] {
-        if self.used == self.bytes.len() {
-            self.bytes.resize(16 * IDS_PER_DRAW, 0);
-            if getrandom::fill(&mut self.bytes).is_err() {
-                self.bytes.clear();
-                self.used = 0;
-                // As before the batches: one draw for this id (uuid's own, which
-                // fails loudly if the OS has no random bytes at all).
-                return uuid::Uuid::new_v4().into_bytes();
-            }
-            self.used = 0;
-        }
-        let mut out = [0; 16];
-        out.copy_from_slice(&self.bytes[self.used..self.used + 16]);
-        // Spent bytes are wiped, so the buffer holds only ids still to come.
-        self.bytes[self.used..self.used + 16].fill(0);
-        self.used += 16;
-        out
-    }
-}
-
-/// The time since the Unix epoch, as the engine takes it.
-pub fn unix_now() -> Duration {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-}
-
-/// Forwards every request to its namespace's engine.
+/// Hands every request to the endpoint.
 pub struct Api {
-    namespaces: Arc<Namespaces>,
+    shared: Shared,
     max_body_bytes: usize,
     body_timeout: Duration,
     /// The client for `PROXY_TARGET`, when one is set.
@@ -75,14 +25,16 @@ pub struct Api {
 }
 
 impl Api {
-    /// A handler over the namespaces, each persisting through its files if it
-    /// has them. A request body that takes longer than `body_timeout` to
-    /// arrive gets `408`.
-    pub fn new(namespaces: Arc<Namespaces>, body_timeout: Duration) -> Self {
-        let max_body_bytes = namespaces.max_body_bytes();
-        let proxying = namespaces.config().proxy_target.is_some();
+    /// A handler over the endpoint. A request body that takes longer than
+    /// `body_timeout` to arrive gets `408`.
+    pub fn new(shared: Shared, body_timeout: Duration) -> Self {
+        let (max_body_bytes, proxying) = {
+            let hosted = lock(&shared);
+            let config = hosted.endpoint.config();
+            (config.max_body_bytes, config.proxy_target.is_some())
+        };
         Self {
-            namespaces,
+            shared,
             max_body_bytes,
             body_timeout,
             proxy: proxying.then(Proxy::new),
@@ -95,28 +47,35 @@ impl Api {
     async fn handle(&self, req: &mut salvo::Request, res: &mut salvo::Response) {
         let started = Instant::now();
         let mut request = head(req);
-        let (response, fault, stream) = match self.read_body(req, &mut request, started).await {
-            Ok(()) => self.answer(&request).await,
+        let ending = match self.read_body(req, &mut request, started).await {
+            Ok(()) => hosted::run(&self.shared, self.proxy.as_ref(), &request).await,
             // A body that took too long, did not arrive whole or cannot be
-            // decoded: the engine never sees the request, so nothing changes.
-            Err(error) => (self.namespaces.refuse(&error, &request), None, None),
+            // decoded: the endpoint never sees the request, so nothing changes.
+            Err(error) => {
+                Ending::Respond(lock(&self.shared).endpoint.error_response(&error, &request))
+            }
         };
-        if fault == Some(Fault::Reset) {
-            // A body that fails before its first byte: hyper then closes the
-            // connection (HTTP/2: resets the stream) without an answer.
-            res.body(ResBody::Boxed(Box::pin(Dropped)));
-            tracing::info!("{} {} dropped (a rule's fault)", request.method, req.uri());
-            recycle(request);
-            return;
-        }
-        let status = response.status;
-        match stream {
-            Some(stream) => {
+        let status = match ending {
+            Ending::Drop => {
+                // A body that fails before its first byte: hyper then closes the
+                // connection (HTTP/2: resets the stream) without an answer.
+                res.body(ResBody::Boxed(Box::pin(Dropped)));
+                tracing::info!("{} {} dropped (a rule's fault)", request.method, req.uri());
+                recycle(request);
+                return;
+            }
+            Ending::Stream(stream, response) => {
+                let status = response.status;
                 let replay = write_head(res, response);
                 res.stream(stream.body(replay));
+                status
             }
-            None => write(res, response),
-        }
+            Ending::Respond(response) => {
+                let status = response.status;
+                write(res, response);
+                status
+            }
+        };
         // The feed may carry the token in its query: it is not logged.
         let target: &dyn std::fmt::Display = if stream_route(&request) {
             &req.uri().path()
@@ -154,111 +113,6 @@ impl Api {
             Ok(false) => Err(collector.abort()),
             Ok(true) => collector.finish(request),
         }
-    }
-
-    /// Runs the namespace's engine (and, when it asks, sends the request to
-    /// the proxy target and runs the engine on what came back), makes its
-    /// changes durable and waits its delay; the answer, the fault a rule asks
-    /// for, and the event stream a `/__admin/events` request opens.
-    async fn answer(
-        &self,
-        request: &Request,
-    ) -> (mock_rest_core::Response, Option<Fault>, Option<FeedStream>) {
-        let space = match self.namespaces.pick(request) {
-            Ok(space) => space,
-            // A bad name (400), too many namespaces (507): nothing changes.
-            Err(error) => return (self.namespaces.refuse(&error, request), None, None),
-        };
-        // Counted before this namespace's lock is taken: each engine is locked on its own.
-        let listed = Engine::shows_namespaces(request).then(|| self.namespaces.counts());
-        let (mut outcome, mut failed, stream) = self
-            .step(&space, request, |engine| {
-                if let Some(listed) = listed {
-                    engine.set_namespaces(listed);
-                }
-                engine.handle(request, unix_now())
-            })
-            .await;
-        if let Some(forward) = outcome.forward.take() {
-            // Unless the changes before it could not be saved.
-            if failed.is_none() {
-                let upstream = match &self.proxy {
-                    Some(proxy) => proxy.send(&forward).await,
-                    None => Upstream::Unreachable {
-                        reason: "this server has no proxy client".to_owned(),
-                    },
-                };
-                (outcome, failed, _) = self
-                    .step(&space, request, |engine| {
-                        engine.proxied(request, forward, upstream, unix_now())
-                    })
-                    .await;
-            }
-        }
-        // The mock's latency: a timer, so the lock is free and other requests go on.
-        if !outcome.delay.is_zero() {
-            tokio::time::sleep(outcome.delay).await;
-        }
-        (failed.unwrap_or(outcome.response), outcome.fault, stream)
-    }
-
-    /// Runs the namespace's engine once, sends its events to the open
-    /// streams, and makes its changes durable: the outcome, the `503` to send
-    /// instead when the changes could not be saved, and the stream a
-    /// subscribe opens.
-    async fn step(
-        &self,
-        space: &Space,
-        request: &Request,
-        run: impl FnOnce(&mut Engine) -> Outcome,
-    ) -> (
-        Outcome,
-        Option<mock_rest_core::Response>,
-        Option<FeedStream>,
-    ) {
-        let (outcome, ticket, stream) = {
-            let mut engine = lock(&space.engine);
-            if let Some(storage) = space.durable.as_ref().and_then(|d| d.storage_changed()) {
-                engine.set_storage(storage);
-            }
-            let mut outcome = run(&mut engine);
-            // Under the lock: the streams get events in the engine's order,
-            // and a new stream misses none after its replay.
-            space.feed.publish(std::mem::take(&mut outcome.events));
-            let stream = match outcome.subscribe.take() {
-                Some(subscription) => {
-                    let limit = engine.config().max_subscribers;
-                    let stream = space.feed.subscribe(subscription, limit);
-                    if stream.is_none() {
-                        outcome.response =
-                            engine.error_response(&ApiError::TooManySubscribers { limit }, request);
-                    }
-                    stream
-                }
-                None => None,
-            };
-            // Appended under the engine's lock, so the journal has the engine's order.
-            let ticket = match &space.durable {
-                Some(durable) if !outcome.changes.is_empty() => {
-                    Some(durable.append(&outcome.changes))
-                }
-                _ => None,
-            };
-            (outcome, ticket, stream)
-        };
-        let mut failed = None;
-        if let (Some(ticket), Some(durable)) = (ticket, &space.durable) {
-            if !ticket.wait().await {
-                // Memory holds the change the files lack: undo it before answering.
-                let mut engine = lock(&space.engine);
-                durable.recover(&mut engine);
-                failed = Some(engine.error_response(&ApiError::StorageFailed, request));
-            }
-            if durable.wants_compaction() {
-                compact_in_background(Arc::clone(&space.engine), Arc::clone(durable));
-            }
-        }
-        (outcome, failed, stream)
     }
 }
 
@@ -388,20 +242,6 @@ fn recycle(request: Request) {
     });
 }
 
-/// HTTP headers as the core takes them: names and values as text (a value
-/// that is not UTF-8 is read lossily).
-pub(crate) fn header_pairs(headers: &salvo::http::HeaderMap) -> Vec<(String, String)> {
-    headers
-        .iter()
-        .map(|(name, value)| {
-            (
-                name.as_str().to_owned(),
-                String::from_utf8_lossy(value.as_bytes()).into_owned(),
-            )
-        })
-        .collect()
-}
-
 /// Whether the request is for the change feed, whose query may hold the token.
 fn stream_route(request: &Request) -> bool {
     request.path.trim_end_matches('/') == "/__admin/events"
@@ -414,14 +254,25 @@ fn write_head(res: &mut salvo::Response, response: mock_rest_core::Response) -> 
     );
     res.headers_mut().reserve(response.headers.len());
     for (name, value) in response.headers {
+        // The engine's own names are static and used as they are; a rule's or
+        // a target's are checked again by HTTP's grammar as they are copied.
+        let name = match name {
+            Cow::Borrowed(name) => HeaderName::from_static(name),
+            Cow::Owned(name) => match HeaderName::from_bytes(name.as_bytes()) {
+                Ok(name) => name,
+                Err(err) => {
+                    tracing::warn!("dropped a header whose name HTTP cannot carry: {err}");
+                    continue;
+                }
+            },
+        };
         // The value's own bytes, checked, not copied.
         match HeaderValue::try_from(value) {
             Ok(value) => {
-                res.headers_mut()
-                    .append(HeaderName::from_static(name), value);
+                res.headers_mut().append(name, value);
             }
             Err(_) => tracing::warn!(
-                header = name,
+                header = name.as_str(),
                 "dropped a header value that HTTP cannot carry"
             ),
         }
@@ -436,39 +287,9 @@ fn write(res: &mut salvo::Response, mut response: mock_rest_core::Response) {
     res.body(ResBody::Once(body.into()));
 }
 
-/// Renders the snapshot under the engine's lock (so it covers exactly the
-/// journal so far) and hands it to the flusher, off the async threads.
-pub fn compact_in_background(engine: SharedEngine, durable: Arc<Durable>) {
-    tokio::task::spawn_blocking(move || {
-        let engine = lock(&engine);
-        if durable.wants_compaction() {
-            let _ = durable.compact(engine.snapshot(), &engine.rule_changes());
-        }
-    });
-}
-
-/// Compacts now and waits until every acknowledged write is durable (in the
-/// new snapshot, or in the journal if the compaction failed).
-pub async fn compact_now(engine: &SharedEngine, durable: &Durable) -> bool {
-    let ticket = {
-        let mut engine = lock(engine);
-        // After a failed write, the snapshot must not hold it.
-        durable.recover(&mut engine);
-        durable.compact(engine.snapshot(), &engine.rule_changes())
-    };
-    ticket.wait().await
-}
-
-/// Locks the engine. A panic elsewhere cannot leave the store half-written
-/// (the engine applies each change whole), so a poisoned lock is still usable.
-pub(crate) fn lock(engine: &SharedEngine) -> std::sync::MutexGuard<'_, Engine> {
-    engine.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashSet;
 
     #[test]
     fn millis_read_as_a_float_to_one_decimal_did() {
@@ -533,19 +354,5 @@ mod tests {
         reused.body = vec![0; SPARE_BYTES + 1];
         recycle(reused);
         assert_eq!(SPARE.with(|spare| spare.borrow().len()), 0);
-    }
-
-    #[test]
-    fn os_ids_are_fresh_across_draws() {
-        let mut ids = OsIds::default();
-        let mut other = OsIds::default();
-        let mut seen = HashSet::new();
-        // Three draws of the first source, and one of another: no id twice.
-        for _ in 0..3 * IDS_PER_DRAW {
-            assert!(seen.insert(ids.random_bytes()));
-        }
-        assert!(seen.insert(other.random_bytes()));
-        assert_eq!(ids.used, IDS_PER_DRAW * 16);
-        assert!(ids.bytes.iter().all(|&b| b == 0), "spent bytes are wiped");
     }
 }

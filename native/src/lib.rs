@@ -76,25 +76,31 @@
 
 mod api;
 pub mod durable;
-pub mod feed;
+mod feed;
 pub mod healthcheck;
+mod hosted;
 pub mod log;
-pub mod namespaces;
 mod proxy;
 mod settings;
+mod state;
+mod storage;
+mod supply;
 
-pub use api::{unix_now, Api, OsIds, SharedEngine};
+pub use api::Api;
 pub use durable::{Durable, FsyncMode};
 pub use settings::Settings;
+pub use supply::{unix_now, OsIds};
 
-use mock_rest_core::Engine;
-use namespaces::{DataFiles, Namespaces};
+use mock_rest_core::{Effect, Endpoint, Seed, SeedPart, DEFAULT_NAMESPACE};
 use salvo::conn::{Acceptor, TcpListener};
 use salvo::fuse::FuseConfig;
 use salvo::prelude::*;
+use state::{lock, Hosted, Shared};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::time::Duration;
+use storage::{DataFiles, Stores};
 
 /// How long a graceful shutdown waits for in-flight requests: longer than the
 /// longest mock delay, so a delayed request still gets its answer.
@@ -123,11 +129,10 @@ impl std::fmt::Display for StartError {
 
 impl std::error::Error for StartError {}
 
-/// The namespaces and their files: what every connection shares.
+/// The endpoint and its files: what every connection shares.
 #[derive(Clone)]
 pub struct App {
-    /// Every namespace's engine (and files, with `--data`).
-    pub namespaces: Arc<Namespaces>,
+    shared: Shared,
     body_timeout: Duration,
 }
 
@@ -143,7 +148,7 @@ fn read_named(path: &Path, setting: &str) -> Result<Vec<u8>, StartError> {
 }
 
 impl App {
-    /// The namespaces the settings describe: `default` from the fixtures, or
+    /// The endpoint the settings describe: `default` from the fixtures, or
     /// with `--data` loaded from the data file and its journal (whole, or not
     /// at all) and made durable, with every namespace stored beside it.
     pub fn open(settings: &Settings) -> Result<Self, StartError> {
@@ -152,40 +157,44 @@ impl App {
             tracing::warn!("{warning}");
         }
         let started = unix_now();
-        // Each file is checked on its own first, so that a bad one is named.
-        let mut check = Engine::new(config.clone(), Box::<OsIds>::default(), started);
-        let rules = match &settings.rules_file {
-            Some(path) => {
-                let setting = format!("RULES={} (--rules)", path.display());
-                let bytes = read_named(path, &setting)?;
-                check
-                    .load_rules(&bytes)
-                    .map_err(|err| StartError::Settings(format!("{setting}: {}", err.message())))?;
-                tracing::info!(
-                    "rules: {}, read only: it will not be written",
-                    path.display()
-                );
-                Some(bytes)
-            }
+        let rules_setting = settings
+            .rules_file
+            .as_ref()
+            .map(|path| (path, format!("RULES={} (--rules)", path.display())));
+        let fixtures_setting = settings
+            .fixtures
+            .as_ref()
+            .map(|path| (path, format!("FIXTURES={} (--fixtures)", path.display())));
+        let rules = match &rules_setting {
+            Some((path, setting)) => Some(read_named(path, setting)?),
             None => None,
         };
-        let fixtures = match &settings.fixtures {
-            Some(path) => {
-                let setting = format!("FIXTURES={} (--fixtures)", path.display());
-                let bytes = read_named(path, &setting)?;
-                check
-                    .load_fixtures(&bytes)
-                    .map_err(|err| StartError::Settings(format!("{setting}: {}", err.message())))?;
+        let fixtures = match &fixtures_setting {
+            Some((path, setting)) => Some(read_named(path, setting)?),
+            None => None,
+        };
+        let seeded = fixtures.is_some();
+        let seed = Seed { fixtures, rules };
+        let mut endpoint = Endpoint::new(config, seed.clone(), Box::<OsIds>::default(), started)
+            .map_err(|err| {
+                let setting = match err.part {
+                    SeedPart::Rules => rules_setting.as_ref().map(|(_, s)| s.as_str()),
+                    SeedPart::Fixtures => fixtures_setting.as_ref().map(|(_, s)| s.as_str()),
+                };
+                StartError::Settings(format!("{}: {err}", setting.unwrap_or("the seed")))
+            })?;
+        for (path, what) in [
+            (&settings.rules_file, "rules"),
+            (&settings.fixtures, "fixtures"),
+        ] {
+            if let Some(path) = path {
                 // The Node host's line, word for word.
                 tracing::info!(
-                    "fixtures: {}, read only: it will not be written",
+                    "{what}: {}, read only: it will not be written",
                     path.display()
                 );
-                Some(bytes)
             }
-            None => None,
-        };
-        drop(check);
+        }
         let data = settings.data_file.as_ref().map(|file| DataFiles {
             file: file.clone(),
             fsync: settings.fsync,
@@ -200,40 +209,92 @@ impl App {
                 data.folder().display()
             );
         }
-        let namespaces = Namespaces::open(
-            config,
-            started,
-            fixtures,
-            rules,
-            settings.max_namespaces,
-            data,
-        )
-        .map_err(StartError::Data)?;
+        let durable = data.is_some();
+        let mut stores = Stores::new(data, seeded);
+        open_stored(&mut endpoint, &mut stores, DEFAULT_NAMESPACE, started)?;
+        if !seeded {
+            // No fixtures: what the data file held at start is the seed.
+            if let Some(engine) = endpoint.engine_mut(DEFAULT_NAMESPACE) {
+                engine.mark_initial();
+                if durable {
+                    let held = Seed {
+                        fixtures: Some(engine.snapshot()),
+                        rules: seed.rules.clone(),
+                    };
+                    endpoint
+                        .set_seed(held)
+                        .map_err(|err| StartError::Data(err.to_string()))?;
+                }
+            }
+        }
+        let names = stores.stored_names().map_err(StartError::Data)?;
+        for name in &names {
+            open_stored(&mut endpoint, &mut stores, name, started)?;
+        }
+        if !names.is_empty() {
+            tracing::info!("loaded {} namespaces", names.len() + 1);
+        }
         Ok(Self {
-            namespaces: Arc::new(namespaces),
+            shared: Arc::new(Mutex::new(Hosted::new(endpoint, stores))),
             body_timeout: Duration::from_secs(settings.body_timeout_secs),
         })
     }
 
     /// The route tree: every path and method goes to the one [`Api`] handler,
-    /// because the engine does the routing.
+    /// because the endpoint does the routing.
     pub fn router(&self) -> Router {
-        Router::with_path("{**path}")
-            .goal(Api::new(Arc::clone(&self.namespaces), self.body_timeout))
+        Router::with_path("{**path}").goal(Api::new(Arc::clone(&self.shared), self.body_timeout))
     }
 
     /// In durable mode: compacts every namespace (so the journals are empty)
     /// and stops their journal threads. Returns whether everything was saved.
     pub async fn close(&self) -> bool {
+        let durables: Vec<(String, Arc<Durable>)> = lock(&self.shared)
+            .stores
+            .all()
+            .map(|(name, durable)| (name.clone(), Arc::clone(durable)))
+            .collect();
         let mut saved = true;
-        for (_, space) in self.namespaces.all() {
-            if let Some(durable) = &space.durable {
-                saved &= api::compact_now(&space.engine, durable).await;
-                durable.close();
-            }
+        for (name, durable) in durables {
+            saved &= hosted::compact_now(&self.shared, &name, &durable).await;
+            durable.close();
         }
         saved
     }
+
+    /// The settings every namespace runs with.
+    fn app_name_version(&self) -> (String, String) {
+        let hosted = lock(&self.shared);
+        let config = hosted.endpoint.config();
+        (config.app_name.clone(), config.app_version.clone())
+    }
+}
+
+/// Makes a namespace at start and loads its files (or writes its seed as its
+/// first snapshot), whole or the start stops.
+fn open_stored(
+    endpoint: &mut Endpoint,
+    stores: &mut Stores,
+    name: &str,
+    now: Duration,
+) -> Result<(), StartError> {
+    let output = endpoint.open(name, now).map_err(|err| {
+        StartError::Data(format!(
+            "namespace {name} cannot be loaded: {}",
+            err.message()
+        ))
+    })?;
+    for effect in output {
+        if let Effect::Open { namespace, .. } = effect {
+            if let Some(engine) = endpoint.engine_mut(&namespace) {
+                stores
+                    .open(&namespace, engine, true)
+                    .map_err(StartError::Data)?;
+            }
+            endpoint.loaded(&namespace);
+        }
+    }
+    Ok(())
 }
 
 /// Loads the data, binds the configured address, serves until SIGTERM or
@@ -245,20 +306,16 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
         .try_bind()
         .await
         .map_err(StartError::Server)?;
+    let (name, version) = app.app_name_version();
     for addr in acceptor
         .holdings()
         .iter()
         .filter_map(|h| h.local_addr.clone().into_std())
     {
-        let config = app.namespaces.config();
-        tracing::info!(
-            "{} {} listening on http://{addr}",
-            config.app_name,
-            config.app_version
-        );
+        tracing::info!("{name} {version} listening on http://{addr}");
     }
     if let (true, Some(path)) = (settings.watch, &settings.fixtures) {
-        tokio::spawn(watch(Arc::clone(&app.namespaces), path.clone()));
+        tokio::spawn(watch(Arc::clone(&app.shared), path.clone()));
         tracing::info!("--watch: watching {} for changes", path.display());
     }
     tokio::spawn(keep_timers_due());
@@ -323,7 +380,7 @@ fn file_stamp(path: &Path) -> Option<(std::time::SystemTime, u64, u64)> {
 /// whole (resetting every namespace to it) or, if it is not valid, logs why
 /// and keeps the running stores. Polling needs no watcher of the OS, and sees
 /// a file replaced by rename as well as one rewritten.
-async fn watch(namespaces: Arc<Namespaces>, path: PathBuf) {
+async fn watch(shared: Shared, path: PathBuf) {
     let mut stamp = file_stamp(&path);
     let mut last = std::fs::read(&path).unwrap_or_default();
     let mut every = tokio::time::interval(WATCH_EVERY);
@@ -348,7 +405,7 @@ async fn watch(namespaces: Arc<Namespaces>, path: PathBuf) {
         if bytes == last {
             continue;
         }
-        match namespaces.reload(bytes.clone()).await {
+        match hosted::reload(&shared, bytes.clone()).await {
             Ok(()) => {
                 last = bytes;
                 tracing::info!(

@@ -90,7 +90,7 @@ impl Proxy {
         if declared.is_some_and(|length| length > forward.max_body_bytes as u64) {
             return Upstream::TooLarge;
         }
-        let headers = crate::api::header_pairs(response.headers());
+        let headers = header_pairs(response.headers());
         let mut body = response.into_body();
         let mut bytes = Vec::new();
         while let Some(frame) = body.frame().await {
@@ -126,4 +126,18 @@ fn causes(err: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+/// HTTP headers as the core takes them: names and values as text (a value
+/// that is not UTF-8 is read lossily).
+pub(crate) fn header_pairs(headers: &salvo::http::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().to_owned(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
 }

@@ -6,7 +6,7 @@
 use crate::durable::FsyncMode;
 use clap::parser::ValueSource;
 use clap::{Arg, Command, CommandFactory, FromArgMatches, Parser};
-use mock_rest_core::{Config, Kind, DEFAULT_MAX_NAMESPACES, SETTINGS};
+use mock_rest_core::{Config, Kind, SETTINGS};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
@@ -53,11 +53,6 @@ pub struct Settings {
     /// (from the fixtures, if given). Rewritten by compaction.
     #[arg(long = "data", env = "DATA_FILE", value_name = "FILE")]
     pub data_file: Option<PathBuf>,
-
-    /// The most namespaces (`X-Mock-Namespace`) held at once, `default`
-    /// included; a request for a new one past it gets `507`.
-    #[arg(long, env = "MAX_NAMESPACES", default_value_t = DEFAULT_MAX_NAMESPACES, value_parser = parse_max_namespaces)]
-    pub max_namespaces: usize,
 
     /// With --data: when a write is acknowledged. `always`: after its journal
     /// record is fsynced; `batch`: after it is written, fsynced within 100 ms;
@@ -122,13 +117,6 @@ pub struct Settings {
     /// What was set but has no effect, for the start log.
     #[arg(skip)]
     pub warnings: Vec<String>,
-}
-
-fn parse_max_namespaces(text: &str) -> Result<usize, String> {
-    match text.trim().parse::<usize>() {
-        Ok(n) if n >= 1 => Ok(n),
-        _ => Err(format!("`{text}` is not a whole number, at least 1")),
-    }
 }
 
 fn parse_host(text: &str) -> Result<IpAddr, String> {
@@ -369,11 +357,11 @@ mod tests {
         let settings = parse(&["db.json", "--watch"]);
         assert_eq!(settings.fixtures, Some(PathBuf::from("db.json")));
         assert!(settings.watch && settings.file.is_none());
-        assert_eq!(settings.max_namespaces, DEFAULT_MAX_NAMESPACES);
         assert!(refused(&["a.json", "--fixtures", "b.json"]).contains("give one or the other"));
         assert!(refused(&["--watch"]).contains("WATCH (--watch) needs a fixtures file"));
         assert!(refused(&["--max-namespaces", "0"]).contains("at least 1"));
-        assert_eq!(parse(&["--max-namespaces", "2"]).max_namespaces, 2);
+        let engine = parse(&["--max-namespaces", "2"]).engine_config().unwrap().0;
+        assert_eq!(engine.max_namespaces, 2);
     }
 
     #[test]

@@ -534,7 +534,7 @@ fn fixture_items_without_ids_keep_the_ids_they_got_across_a_crash() {
 
 /// An object nested as deep as a body may be (`MAX_DEPTH` levels).
 fn deepest_object() -> String {
-    let levels = mock_rest_core::MAX_DEPTH;
+    let levels = mock_rest_core::limits::MAX_DEPTH;
     format!(
         "{}{{}}{}",
         "{\"a\":".repeat(levels - 1),

@@ -4,14 +4,14 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_MAX_NAMESPACES, Namespaces, SETTINGS } from './engine.js';
+import { Namespaces, SETTINGS } from './engine.js';
 import { baseUrl, close, createServer, listen } from './server.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const packageJson = JSON.parse(fs.readFileSync(path.join(here, '..', 'package.json'), 'utf8'));
 
 /** What `init` copies, from dist/browser/ (the files scripts/browser.sh builds into web/dist/). */
-export const BROWSER_FILES = ['mock-sw.js', 'mock.js', 'mock_rest_web.js', 'mock_rest_web_bg.wasm'];
+export const BROWSER_FILES = ['mock-sw.js', 'mock-wire.js', 'mock.js', 'mock_rest_web.js', 'mock_rest_web_bg.wasm'];
 const BROWSER_DIR = path.join(here, '..', 'dist', 'browser');
 
 /** The host's own settings: name (environment variable), flag, whether it takes a value, help. */
@@ -23,7 +23,6 @@ const HOST_SETTINGS = [
     { name: 'WATCH', flag: 'watch', help: 'Load the fixtures again when the file changes (whole or not at all), resetting every namespace.' },
     { name: 'RULES', flag: 'rules', value: 'FILE', help: 'Rules to start with: a JSON array, as GET /__admin/rules lists them; POST /__admin/reset restores them.' },
     { name: 'DATA_FILE', flag: 'data', value: 'FILE', help: 'Durable data is native-only: here FILE is read once as the seed and never written.' },
-    { name: 'MAX_NAMESPACES', flag: 'max-namespaces', value: 'N', help: 'The most namespaces (X-Mock-Namespace) held; a new one past it gets 507.', default: String(DEFAULT_MAX_NAMESPACES) },
 ];
 
 /** Thrown for a bad command line, setting or file: printed as it is, exit status 2. */
@@ -123,14 +122,6 @@ function checkedHost(settings) {
     return settings.RUN_LOCAL ? '127.0.0.1' : '0.0.0.0';
 }
 
-function checkedMaxNamespaces(text) {
-    const value = String(text).trim();
-    if (!/^[0-9]+$/.test(value) || Number(value) < 1 || !Number.isSafeInteger(Number(value))) {
-        throw new StartError(`MAX_NAMESPACES=${value}: a whole number, at least 1`);
-    }
-    return Number(value);
-}
-
 /** A seed file's text; a missing or unreadable file is a StartError naming it. */
 function readSeed(file, what) {
     try {
@@ -222,7 +213,6 @@ export async function start(args, env = process.env, stderr = process.stderr) {
     const { host: hostSettings, engine } = parsed;
     const port = checkedPort(hostSettings.PORT ?? '5000');
     const address = checkedHost(hostSettings);
-    const maxNamespaces = checkedMaxNamespaces(hostSettings.MAX_NAMESPACES ?? DEFAULT_MAX_NAMESPACES);
     const fixtures = hostSettings.FIXTURES;
     const data = hostSettings.DATA_FILE;
     if (hostSettings.WATCH && fixtures === undefined) {
@@ -241,26 +231,18 @@ export async function start(args, env = process.env, stderr = process.stderr) {
             seedFrom = ['DATA_FILE', data];
         }
     }
+    const rules = hostSettings.RULES !== undefined ? readSeed(hostSettings.RULES, 'RULES') : null;
     let namespaces;
     try {
         // Beyond loopback the homepage warns when no token guards the data, as the native server's does.
         const loopback = address === '::1' || address.startsWith('127.');
-        namespaces = new Namespaces(engine, null, maxNamespaces, !loopback);
+        namespaces = new Namespaces(engine, { seed, rules, publiclyReachable: !loopback });
     } catch (err) {
+        if (err.part === 'fixtures') throw new StartError(`${seedFrom[0]}=${seedFrom[1]}: ${err.message}`);
+        if (err.part === 'rules') throw new StartError(`RULES=${hostSettings.RULES}: ${err.message}`);
         throw new StartError(err.message);
     }
-    try {
-        namespaces.setSeed(seed);
-    } catch (err) {
-        throw new StartError(`${seedFrom[0]}=${seedFrom[1]}: ${err.message}`);
-    }
-    if (hostSettings.RULES !== undefined) {
-        const rules = readSeed(hostSettings.RULES, 'RULES');
-        try {
-            namespaces.setRules(rules);
-        } catch (err) {
-            throw new StartError(`RULES=${hostSettings.RULES}: ${err.message}`);
-        }
+    if (rules !== null) {
         log('INFO', `rules: ${hostSettings.RULES}, read only: it will not be written`);
     }
     for (const warning of namespaces.warnings) log('WARN', warning);

@@ -1,6 +1,7 @@
-// The engine, compiled to wasm (web-engine/, `wasm-bindgen --target nodejs` into dist/node/ by
-// scripts/node.sh), and what every Node entry point does with it: settings in, a namespace per
-// X-Mock-Namespace, one request at a time through the engine, the delay waited by a timer.
+// The endpoint, compiled to wasm (web-engine/, `wasm-bindgen --target nodejs` into dist/node/ by
+// scripts/node.sh), and what every Node entry point does with it: a request in on the wire, the
+// endpoint's effects carried out in order (Node stores nothing: no open, forget or persist), the
+// delay waited by a timer, the change feed's bytes written as the endpoint gives them.
 import { Buffer } from 'node:buffer';
 import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -8,65 +9,75 @@ import { send } from './proxy.js';
 
 const require = createRequire(import.meta.url);
 const wasm = require('../dist/node/mock_rest_web.js');
+// The wire's reader, the service worker's own (web/mock-wire.js, copied beside the wasm's glue).
+const { decode } = require('../dist/node/mock-wire.js');
 
 /** The engine's settings, from the core's table: `{name, flag, jsName, default, help, secret}`. */
 export const SETTINGS = Object.freeze(wasm.settings().map((setting) => Object.freeze(setting)));
 
-/** What a host needs to deliver the change feed: `{keepAlive, keepAliveMs, overflow, bufferBytes}`. */
+/** What a host needs to keep an event stream alive: `{keepAlive, keepAliveMs}`. */
 export const FEED = Object.freeze(wasm.feedConstants());
 
+/** The wire's tags, from the one table of web-engine/src/wire.rs. */
+const TAG = Object.freeze(wasm.wireLayout().tags);
+
 /**
- * One open `/__admin/events` stream. It is registered when the engine accepts the request, before
- * any delay, so no event is missed; events wait in `queue` until the host attaches a `sink`.
+ * One open `/__admin/events` stream. What it has to send waits in the endpoint (which bounds it and
+ * sends `event: overflow` past the bound) until the host is ready: `attach(sink, end)` starts the
+ * writing; `sink(bytes)` returns false when the host wants no more for now, and `resume()` says it
+ * does again; `end()` is called when the endpoint ends the stream.
  */
 export class Subscriber {
-    constructor(types, set) {
-        this.types = types;
-        this.set = set;
-        this.queue = [];
-        this.queued = 0;
+    constructor(namespaces, id) {
+        this.namespaces = namespaces;
+        this.id = id;
         this.sink = null;
-        this.onOverflow = null;
+        this.end = null;
+        this.ready = false;
+        this.closed = false;
     }
 
-    /** The core's rule (Subscription::wants): an event of no type reaches everyone. */
-    wants(type) {
-        return type === null || type === undefined || this.types.length === 0 || this.types.includes(type);
-    }
-
-    push(bytes) {
-        if (this.sink) {
-            this.sink(bytes);
-            return;
-        }
-        this.queue.push(bytes);
-        this.queued += bytes.length;
-        if (this.queued > FEED.bufferBytes) {
-            this.queue = [FEED.overflow];
-            this.close();
-        }
-    }
-
-    /**
-     * Sends what waited, then every later event, to `sink(bytes)`; `end()` is called when the mock
-     * ends the stream itself (its namespaces start again).
-     */
+    /** Sends what waits, then every later event, to `sink(bytes)`. */
     attach(sink, end = null) {
-        this.end = end;
-        for (const bytes of this.queue.splice(0)) {
-            sink(bytes);
-        }
         this.sink = sink;
+        this.end = end;
+        this.resume();
     }
 
-    /** Stops delivery; the host ends the stream. */
+    /** The host wants bytes again. */
+    resume() {
+        this.ready = this.sink !== null;
+        this.pump();
+    }
+
+    /** The endpoint queued bytes for this stream. */
+    woken() {
+        this.pump();
+    }
+
+    pump() {
+        while (this.ready && !this.closed) {
+            const read = this.namespaces.endpoint.readStream(this.id);
+            if (read.end) {
+                this.closed = true;
+                this.namespaces.streams.delete(this.id);
+                if (read.bytes.length > 0) this.sink(read.bytes);
+                if (this.end) this.end();
+                return;
+            }
+            if (read.bytes.length === 0) return;
+            this.ready = this.sink(read.bytes) !== false;
+        }
+    }
+
+    /** The reader went away: the endpoint forgets the stream. */
     close() {
-        this.set.delete(this);
+        if (this.closed) return;
+        this.closed = true;
+        this.namespaces.streams.delete(this.id);
+        this.namespaces.endpoint?.closeStream(this.id);
     }
 }
-
-/** How many namespaces a host holds unless told otherwise (`MAX_NAMESPACES`). */
-export const DEFAULT_MAX_NAMESPACES = 1000;
 
 /** The seed as text: `null`, JSON text as it is, or an object written as JSON. */
 export function seedText(seed) {
@@ -77,40 +88,39 @@ export function seedText(seed) {
 }
 
 /**
- * Every namespace's engine, made on first use from the same settings and seed. `settings` maps the
- * engine's setting names (or their JavaScript forms) to strings, numbers or arrays of strings; the
- * engine checks them, and a bad one (or a bad seed) throws an Error naming it.
+ * Every namespace, behind one endpoint. `settings` maps the engine's setting names (or their
+ * JavaScript forms) to strings, numbers or arrays of strings; the engine checks them, and a bad
+ * one throws an Error naming it.
  */
 export class Namespaces {
     /**
+     * `seed` and `rules`: what every namespace starts from (text, an object or an array, or
+     * `null`); one that is not valid throws an Error whose `part` is `'fixtures'` or `'rules'`.
      * `publiclyReachable`: the host listens beyond loopback, so the homepage warns when no token
      * guards the data (as the native server's does).
      */
-    constructor(settings, seed, maxNamespaces = DEFAULT_MAX_NAMESPACES, publiclyReachable = false) {
-        if (!Number.isSafeInteger(maxNamespaces) || maxNamespaces < 1) {
-            throw new Error(`MAX_NAMESPACES=${maxNamespaces}: a whole number, at least 1`);
-        }
+    constructor(settings, { seed = null, rules = null, publiclyReachable = false } = {}) {
         this.settings = { ...settings };
-        this.maxNamespaces = maxNamespaces;
-        this.publiclyReachable = Boolean(publiclyReachable);
-        this.seed = null;
-        this.rules = null;
-        this.engines = new Map();
-        // The open event streams, per namespace; MAX_SUBSCRIBERS counts them all.
-        this.subscribers = new Map();
-        // Answers what comes before a namespace (a bad name, too many) with the headers of any
-        // answer; it never stores anything.
-        this.front = new wasm.MockEngine(this.settings, null, null, this.publiclyReachable);
-        // Read once: the settings never change. The namespace of a request without the
-        // X-Mock-Namespace header, by the core's rule.
-        this.bodyLimit = this.front.maxBodyBytes;
-        this.defaultNamespace = this.front.namespaceOf('GET', '/', []).name;
-        this.setSeed(seed);
+        this.seed = seedText(seed);
+        this.rules = seedText(rules);
+        this.streams = new Map();
+        this.endpoint = new wasm.MockEndpoint(
+            this.settings,
+            this.seed ?? undefined,
+            this.rules ?? undefined,
+            false,
+            Boolean(publiclyReachable),
+        );
+        // Read once: the settings never change.
+        this.bodyLimit = this.endpoint.maxBodyBytes;
+        this.uriLimit = this.endpoint.maxUriBytes;
+        // The default namespace always exists, as on the native server.
+        this.carry(this.endpoint.open('default'));
     }
 
     /** What the settings say that has no effect, for the host to log. */
     get warnings() {
-        return this.front.warnings;
+        return this.endpoint.warnings;
     }
 
     /** A setting's value as given (by its name or JavaScript form), else its default, as text. */
@@ -130,18 +140,20 @@ export class Namespaces {
         return this.bodyLimit;
     }
 
+    /** The longest path and query the settings allow, in bytes. */
+    get maxUriBytes() {
+        return this.uriLimit;
+    }
+
     /**
-     * Makes `seed` (text or `null`) the store every namespace starts from, and starts every
-     * namespace again from it. A seed that is not valid throws and changes nothing.
+     * Makes `seed` (text, an object, or `null`) the store every namespace starts from, and starts
+     * every namespace again from it (each open stream gets a `reset` event). A seed that is not
+     * valid throws and changes nothing.
      */
     setSeed(seed) {
         const text = seedText(seed);
-        if (text !== null) {
-            // Checked whole before anything changes.
-            new wasm.MockEngine(this.settings, text, null, this.publiclyReachable).free();
-        }
+        this.carry(this.endpoint.reseed(text ?? undefined, this.rules ?? undefined));
         this.seed = text;
-        this.clear();
     }
 
     /**
@@ -151,54 +163,31 @@ export class Namespaces {
      */
     setRules(rules) {
         const text = seedText(rules);
-        if (text !== null) {
-            new wasm.MockEngine(this.settings, null, text, this.publiclyReachable).free();
-        }
+        this.carry(this.endpoint.reseed(this.seed ?? undefined, text ?? undefined));
         this.rules = text;
-        this.clear();
     }
 
-    /** How many event streams are open, in every namespace. */
-    get subscriberCount() {
-        let count = 0;
-        for (const set of this.subscribers.values()) {
-            count += set.size;
-        }
-        return count;
-    }
-
-    /** Starts every namespace again from the seed; open event streams end (their sequence would restart). */
+    /** Drops every namespace, with its journal and open streams; each starts again from the seed. */
     clear() {
-        for (const set of this.subscribers.values()) {
-            for (const subscriber of [...set]) {
-                subscriber.close();
-                if (subscriber.end) {
-                    subscriber.end();
-                }
-            }
-        }
-        this.subscribers.clear();
-        for (const engine of this.engines.values()) {
-            engine.free();
-        }
-        this.engines.clear();
+        this.carry(this.endpoint.clear());
+        this.carry(this.endpoint.open('default'));
     }
 
-    /** Frees every engine; the instance is unusable afterwards. */
+    /** A namespace's store as snapshot JSON text (the namespace is made from the seed if new). */
+    snapshot(name) {
+        this.carry(this.endpoint.open(name));
+        return this.endpoint.snapshot(name);
+    }
+
+    /** Ends every stream and frees the endpoint; the instance is unusable afterwards. */
     free() {
-        this.clear();
-        this.front.free();
-        this.front = null;
-    }
-
-    /** The engine of a namespace, made from the seed when `create` and it is new. */
-    engine(name, create = true) {
-        let engine = this.engines.get(name);
-        if (!engine && create) {
-            engine = new wasm.MockEngine(this.settings, this.seed, this.rules, this.publiclyReachable);
-            this.engines.set(name, engine);
+        for (const subscriber of [...this.streams.values()]) {
+            subscriber.closed = true;
+            if (subscriber.end) subscriber.end();
         }
-        return engine;
+        this.streams.clear();
+        this.endpoint.free();
+        this.endpoint = null;
     }
 
     /**
@@ -207,30 +196,16 @@ export class Namespaces {
      * `maxBodyBytes` the engine answers 413). Returns `{status, headers, body, delay, fault}`, with
      * `headers` as names and values alternating; the host waits `delay` milliseconds before it
      * answers, and `fault: 'reset'` asks it to drop the connection instead. For an accepted
-     * `/__admin/events` it also has `subscriber` (a Subscriber, registered now so that no event is
-     * missed during the delay: the host attaches a sink, and closes it when done).
+     * `/__admin/events` it also has `subscriber` (registered now, so that no event is missed during
+     * the delay: the host attaches a sink, and closes it when done); for a request to forward to
+     * PROXY_TARGET, `forward` (see `forwarded`).
      */
     answer(method, target, headers, body) {
-        if (!this.front) {
+        if (!this.endpoint) {
             throw new Error('mock-rest-api: this mock is closed');
         }
-        let name = this.defaultNamespace;
-        if (namesNamespace(headers)) {
-            const picked = this.front.namespaceOf(method, target, headers);
-            if (picked.response) {
-                return flat(picked.response);
-            }
-            name = picked.name;
-        }
-        let engine = this.engines.get(name);
-        if (!engine) {
-            if (this.engines.size >= this.maxNamespaces) {
-                return flat(this.front.tooManyNamespaces(method, target, headers, this.maxNamespaces));
-            }
-            engine = this.engine(name);
-        }
-        // One call each way (see handleWire in web-engine/src/bindings.rs), through buffers kept in
-        // the engine's memory; no header holds `\n`.
+        // One call each way (see web-engine/src/wire.rs), through buffers kept in the engine's
+        // memory; no header holds `\n`.
         const head = headers.length > 0 ? `${method}\n${target}\n${headers.join('\n')}` : `${method}\n${target}`;
         const most = head.length * 3 + body.length;
         if (most > wire.room || (wire.room > WIRE_ROOM && most <= WIRE_ROOM)) {
@@ -238,57 +213,42 @@ export class Namespaces {
             wire.room = Math.max(most, WIRE_ROOM);
             wire.request = wasm.wireRequest(wire.room);
         }
-        let memory = wireBytes();
+        const memory = wireBytes();
         const length = memory.write(head, wire.request, most, 'utf8');
         memory.set(body, wire.request + length);
-        let at = engine.handleWire(length + body.length, length, false);
-        // The engine may have grown its memory.
-        memory = wireBytes();
-        if (memory[at + 7] & NEEDS_NAMESPACES) {
-            // `/health` and the homepage list every namespace with its item count.
-            const names = [...this.engines.keys()].sort();
-            engine.setNamespaces(names, Uint32Array.from(names, (each) => this.engines.get(each).itemCount));
-            at = engine.handleWire(length + body.length, length, true);
-            memory = wireBytes();
+        return this.carry(this.endpoint.handleWire(length + body.length, length));
+    }
+
+    /**
+     * Carries out an answer of the wire at `at`: publishes and wakes the streams, and returns the
+     * rest as `answer` describes it.
+     */
+    carry(at) {
+        const outcome = decodeWire(wireBytes(), at);
+        if (outcome.publish !== null) {
+            for (const number of outcome.publish) {
+                this.wake(this.endpoint.publish(number));
+            }
         }
-        const outcome = decodeWire(memory, at);
-        if (memory[at + 7] & FORWARD) {
+        if (outcome.wake !== null) {
+            this.wake(outcome.wake);
+        }
+        if (outcome.held !== 0) {
             // PROXY_TARGET: the host sends this, then `forwarded` asks the engine what to answer.
-            outcome.forward = engine.takeForward();
-            outcome.engine = engine;
-            outcome.namespace = name;
+            outcome.forward = this.endpoint.takeForward(outcome.held);
         }
-        if (outcome.events.length > 0) {
-            this.publish(name, outcome.events);
-        }
-        if (outcome.subscribe) {
-            let set = this.subscribers.get(name);
-            if (this.subscriberCount >= engine.maxSubscribers) {
-                return flat(engine.tooManySubscribers(method, target, headers));
-            }
-            if (!set) {
-                set = new Set();
-                this.subscribers.set(name, set);
-            }
-            const subscriber = new Subscriber(outcome.subscribe.types, set);
-            set.add(subscriber);
+        if (outcome.stream !== null) {
+            const subscriber = new Subscriber(this, outcome.stream);
+            this.streams.set(outcome.stream, subscriber);
             outcome.subscriber = subscriber;
         }
         return outcome;
     }
 
-    /** Sends a namespace's events to its open streams that want them. */
-    publish(name, events) {
-        const set = this.subscribers.get(name);
-        if (!set) {
-            return;
-        }
-        for (const event of events) {
-            for (const subscriber of set) {
-                if (subscriber.wants(event.type)) {
-                    subscriber.push(event.bytes);
-                }
-            }
+    /** Tells each woken stream that it has bytes to read. */
+    wake(ids) {
+        for (const id of ids) {
+            this.streams.get(id)?.woken();
         }
     }
 
@@ -298,16 +258,13 @@ export class Namespaces {
      */
     async forwarded(outcome) {
         const got = await send(outcome.forward);
-        const { engine, namespace } = outcome;
-        if (this.engines.get(namespace) !== engine) {
-            // The namespaces started again (a new seed) while the target answered.
-            throw new Error('the namespace was reset while the proxy target answered');
+        if (!this.endpoint) {
+            throw new Error('mock-rest-api: this mock is closed');
         }
-        const after = got.failure
-            ? engine.proxyFailed(outcome.forward.id, got.failure, got.reason || '')
-            : engine.proxied(outcome.forward.id, got.status, got.headers, got.body);
-        this.publish(namespace, after.events || []);
-        return flat(after, after.delay);
+        const at = got.failure
+            ? this.endpoint.upstreamFailed(outcome.ticket, got.failure, got.reason || '')
+            : this.endpoint.upstream(outcome.ticket, got.status, got.headers, got.body);
+        return this.carry(at);
     }
 
     /**
@@ -318,7 +275,7 @@ export class Namespaces {
      */
     async handle(method, target, headers, body) {
         let outcome = this.answer(method, target, headers, body);
-        if (outcome.forward) {
+        while (outcome.forward) {
             outcome = await this.forwarded(outcome);
         }
         if (outcome.delay > 0) {
@@ -332,32 +289,10 @@ export class Namespaces {
     }
 }
 
-/** Whether `headers` (names and values alternating) has an X-Mock-Namespace header. */
-function namesNamespace(headers) {
-    for (let i = 0; i < headers.length; i += 2) {
-        const name = headers[i];
-        if (name.length === 16 && name.toLowerCase() === 'x-mock-namespace') {
-            return true;
-        }
-    }
-    return false;
-}
-
-/** A response object of the engine (`headers` as pairs) as `answer` returns it. */
-function flat(response, delay = 0) {
-    return { status: response.status, headers: response.headers.flat(), body: response.body, delay, fault: undefined };
-}
-
-/** The flag of `MockEngine.handleWire`'s answer that says the request is to be forwarded. */
-const FORWARD = 2;
-
-/** The flag of `MockEngine.handleWire`'s answer that asks for the namespaces first. */
-const NEEDS_NAMESPACES = 4;
-
 /** The room for requests kept in the engine's memory between calls: 64 KiB (a larger one gets more, given back after it). */
 const WIRE_ROOM = 64 * 1024;
 
-/** Where `MockEngine.handleWire` reads requests: their address in the engine's memory, and its room. */
+/** Where the endpoint reads requests: their address in the engine's memory, and its room. */
 const wire = { request: 0, room: -1 };
 
 const wasmMemory = wasm.wireMemory();
@@ -371,95 +306,7 @@ function wireBytes() {
     return wasmBytes;
 }
 
-/**
- * The answer of `MockEngine.handleWire`, at `start` in `memory` (its layout is there), as `answer`
- * returns it: what it keeps is copied out, since the engine writes its next answer in the same place.
- */
-function decodeWire(memory, start) {
-    const end = start + memory.readUInt32LE(start);
-    let at = start + 12;
-    // The headers: their lengths, then one text holding them all.
-    const headers = new Array(memory.readUInt32LE(at) * 2);
-    at += 4;
-    const lengths = at;
-    at += headers.length * 4;
-    const bytes = memory.readUInt32LE(at);
-    at += 4;
-    const all = memory.toString('utf8', at, at + bytes);
-    at += bytes;
-    let from = 0;
-    for (let i = 0; i < headers.length; i++) {
-        const to = from + memory.readUInt32LE(lengths + i * 4);
-        headers[i] = all.slice(from, to);
-        from = to;
-    }
-    const outcome = {
-        status: memory.readUInt16LE(start + 4),
-        headers,
-        body: EMPTY,
-        delay: memory.readUInt32LE(start + 8),
-        fault: memory[start + 6] === 1 ? 'reset' : undefined,
-        events: NO_EVENTS,
-        subscribe: null,
-    };
-    if (memory.readUInt32LE(at) === 0 && (memory[start + 7] & SUBSCRIBE) === 0) {
-        // No events and no subscription (most answers): the body follows.
-        at += 4;
-    } else {
-        at = decodeFeed(memory, start, at, outcome);
-    }
-    if (end > at) {
-        outcome.body = copy(memory, at, end);
-    }
-    return outcome;
+/** The answer of the wire at `at` in the engine's memory (layout: web-engine/src/wire.rs). */
+function decodeWire(memory, at) {
+    return decode(memory, at, TAG, (from, to) => memory.toString('utf8', from, to));
 }
-
-/** The feed's part of a `handleWire` answer at `at` (events, subscription) into `outcome`; returns where the body starts. */
-function decodeFeed(memory, start, at, outcome) {
-    const text = () => {
-        const length = memory.readUInt32LE(at);
-        at += 4;
-        if (length === NO_TEXT) {
-            return null;
-        }
-        at += length;
-        return memory.toString('utf8', at - length, at);
-    };
-    const events = new Array(memory.readUInt32LE(at));
-    at += 4;
-    for (let i = 0; i < events.length; i++) {
-        const type = text();
-        const length = memory.readUInt32LE(at);
-        at += 4 + length;
-        events[i] = { type, bytes: copy(memory, at - length, at) };
-    }
-    outcome.events = events;
-    if (memory[start + 7] & SUBSCRIBE) {
-        const types = new Array(memory.readUInt32LE(at));
-        at += 4;
-        for (let i = 0; i < types.length; i++) {
-            types[i] = text();
-        }
-        outcome.subscribe = { types };
-    }
-    return at;
-}
-
-/** An answer's body when it has none. */
-const EMPTY = Buffer.alloc(0);
-
-/** An answer's events when it has none (never changed). */
-const NO_EVENTS = Object.freeze([]);
-
-/** Bytes `from` to `to` of `memory`, copied into a Buffer of their own. */
-function copy(memory, from, to) {
-    const out = Buffer.allocUnsafe(to - from);
-    memory.copy(out, 0, from, to);
-    return out;
-}
-
-/** The flag of `MockEngine.handleWire`'s answer that says the request subscribes to the feed. */
-const SUBSCRIBE = 1;
-
-/** The length `handleWire` gives a text that is not there (an event of no type). */
-const NO_TEXT = 0xffffffff;

@@ -19,7 +19,7 @@ const PARSE_ERRORS = {
 export function createServer(namespaces, log = () => {}, answered = null) {
     // The request line holds the path and query, which the engine checks against MAX_URI_BYTES and
     // answers with 414; the parser's own bound must not cut in first.
-    const maxUri = Number(namespaces.setting('MAX_URI_BYTES')) || 8192;
+    const maxUri = namespaces.maxUriBytes;
     const server = http.createServer(
         { maxHeaderSize: Math.max(16 * 1024, maxUri + 16 * 1024), requireHostHeader: false },
         (req, res) => serve(namespaces, req, res, log, answered, server.feedStreams),
@@ -196,9 +196,9 @@ function failed(req, res, err, log) {
 }
 
 /**
- * Keeps an event stream open: the head and the replay, then each event the engine gives the
- * subscriber, and a comment line every keep-alive period. A client that lets more than
- * FEED.bufferBytes wait unsent gets `event: overflow` and is closed; one that goes away is dropped.
+ * Keeps an event stream open: the head and the replay, then what the endpoint gives the stream as
+ * the client reads it (the endpoint bounds what waits, and ends a stream that falls behind with
+ * `event: overflow`), and a comment line every keep-alive period. One that goes away is dropped.
  */
 function stream(answer, res, streams) {
     const subscriber = answer.subscriber;
@@ -222,28 +222,17 @@ function stream(answer, res, streams) {
             res.destroy();
         }
     };
-    const write = (bytes) => {
-        if (done) {
-            return;
-        }
-        if (res.writableLength > FEED.bufferBytes) {
-            end(FEED.overflow);
-            return;
-        }
-        res.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
-    };
+    // False when the socket's buffer is full: the endpoint keeps the rest until 'drain'.
+    const write = (bytes) => !done && res.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
     const timer = setInterval(() => write(FEED.keepAlive), FEED.keepAliveMs);
     timer.unref();
     res.on('close', () => end());
+    res.on('drain', () => subscriber.resume());
     streams.add(end);
     if (answer.body.length > 0) {
         write(answer.body);
     }
     subscriber.attach(write, () => end(new Uint8Array(0)));
-    if (!subscriber.set.has(subscriber)) {
-        // It overflowed while the answer waited its delay.
-        end(FEED.overflow);
-    }
 }
 
 /** Listens on `host`:`port` and resolves to the address node reports. */

@@ -327,7 +327,11 @@
         const headers = [];
         const given = field(request, 'headers');
         if (given) {
-            for (const [name, value] of given.v) headers.push([name, captures.fill(text(value, `header ${name}`))]);
+            for (const [name, value] of given.v) {
+                // An array sends the header once per value (fetch joins them with commas).
+                const values = value && value.t === 'arr' ? value.v : [value];
+                for (const one of values) headers.push([name, captures.fill(text(one, `header ${name}`))]);
+            }
         }
         let body;
         const encoder = new TextEncoder();
@@ -551,9 +555,6 @@
                 } else if (name === 'RULES') {
                     if (!(value.v in fixtures)) return { status: 'skip', message: `rules ${value.v} were not given`, skipped };
                     options.rules = fixtures[value.v];
-                } else if (name === 'MAX_NAMESPACES') {
-                    // A host setting natively; startMock takes it for the namespaces made within the case's.
-                    options.maxNamespaces = value.v;
                 } else {
                     // The engine takes its settings by their contract names, and refuses unknown ones.
                     options[name] = value.v;

@@ -183,7 +183,7 @@ test('a bad setting or seed is rejected, naming it', () => {
     assert.throws(() => createMock({ DELAY_MS: 30001 }), /DELAY_MS=30001: at most 30000/);
     assert.throws(() => createMock({ delay: 5 }), /delay=5: not a setting/);
     assert.throws(() => createMock({ seed: '{"books": 3}' }), /seed is not valid/);
-    assert.throws(() => createMock({ maxNamespaces: 0 }), /MAX_NAMESPACES/);
+    assert.throws(() => createMock({ maxNamespaces: 0 }), /maxNamespaces=0: at least 1/);
 });
 
 test('a host listening beyond loopback gets the homepage warning when no token guards the data', async () => {
@@ -195,9 +195,9 @@ test('a host listening beyond loopback gets the homepage warning when no token g
         const answer = await namespaces.handle('GET', '/', ['host', 'mock.test'], new Uint8Array(0));
         return new TextDecoder().decode(answer.body);
     };
-    const open = new Namespaces({}, null, 10, true);
-    const guarded = new Namespaces({ apiToken: 't' }, null, 10, true);
-    const local = new Namespaces({}, null, 10, false);
+    const open = new Namespaces({}, { publiclyReachable: true });
+    const guarded = new Namespaces({ apiToken: 't' }, { publiclyReachable: true });
+    const local = new Namespaces({}, { publiclyReachable: false });
     assert.match(await home(open), /can be reached from other machines/);
     assert.doesNotMatch(await home(guarded), /can be reached from other machines/);
     assert.doesNotMatch(await home(local), /can be reached from other machines/);

@@ -10,7 +10,8 @@
 //! vars `FIXTURES` and `RULES`, so a case with a seed has a `wrangler dev` of
 //! that seed (shared only by cases with the same settings, each still in a
 //! namespace of its own). Cases that need what the edge does not have
-//! (`MAX_NAMESPACES`) are listed as ignored.
+//! (`MAX_NAMESPACES`, or `"needs": ["namespaces-together"]`: one namespace
+//! per Durable Object knows no other) are listed as ignored, saying why.
 //!
 //! The Worker is built first with `bash scripts/edge.sh build` (a no-op when
 //! it is up to date); `wrangler dev` comes from `node_modules/` (`npm ci`).
@@ -31,6 +32,12 @@ use std::sync::{Arc, Mutex, OnceLock};
 const UNSUPPORTED: [(&str, &str); 1] = [(
     "MAX_NAMESPACES",
     "the edge makes a Durable Object per namespace and sets no such bound",
+)];
+
+/// What cases may need (`"needs"`) that the edge does not have, and why.
+const LACKS: [(&str, &str); 1] = [(
+    "namespaces-together",
+    "each namespace is a Durable Object of its own, which knows only itself",
 )];
 
 /// A case's settings as the Worker's vars: the files of `DATA_FILE` (read as
@@ -55,7 +62,8 @@ fn as_vars(env: &Settings) -> Result<Settings, String> {
 /// A target that sends every request in one namespace. A request that names
 /// a namespace of its own (a case about namespaces) goes to
 /// `NAMESPACE.ITS-NAME` instead, so the case's namespaces stay apart from
-/// other cases' and a bad name stays bad; a blank one is the case's own.
+/// other cases' and a bad name stays bad; a blank one is the case's own. A
+/// header given more than once keeps each value, each so renamed.
 struct Namespaced {
     inner: HttpTarget,
     namespace: String,
@@ -65,17 +73,25 @@ impl Namespaced {
     /// The request with the namespace header this target sends.
     fn in_namespace(&self, request: &WireRequest) -> WireRequest {
         let mut request = request.clone();
-        let own = request
+        let is_namespace = |name: &str| name.eq_ignore_ascii_case("x-mock-namespace");
+        let own: Vec<String> = request
             .headers
             .iter()
-            .position(|(name, _)| name.eq_ignore_ascii_case("x-mock-namespace"));
-        let name = match own.map(|at| request.headers.remove(at).1) {
-            Some(name) if !name.trim().is_empty() => {
-                format!("{}.{}", self.namespace, name.trim())
-            }
-            _ => self.namespace.clone(),
+            .filter(|(name, _)| is_namespace(name))
+            .map(|(_, value)| value.trim().to_owned())
+            .collect();
+        request.headers.retain(|(name, _)| !is_namespace(name));
+        let names = match own.as_slice() {
+            [] => vec![self.namespace.clone()],
+            [name] if name.is_empty() => vec![self.namespace.clone()],
+            names => names
+                .iter()
+                .map(|name| format!("{}.{name}", self.namespace))
+                .collect(),
         };
-        request.headers.push(("X-Mock-Namespace".to_owned(), name));
+        for name in names {
+            request.headers.push(("X-Mock-Namespace".to_owned(), name));
+        }
         request
     }
 }
@@ -225,11 +241,19 @@ fn main() -> std::process::ExitCode {
         .into_iter()
         .enumerate()
         .map(|(n, case)| {
-            let unsupported = case.env.iter().find_map(|(name, _)| {
-                UNSUPPORTED
+            let lacking = case.needs.iter().find_map(|need| {
+                LACKS
                     .iter()
-                    .find(|(setting, _)| setting == name)
-                    .map(|(setting, why)| format!("{setting}: {why}"))
+                    .find(|(lack, _)| lack == need)
+                    .map(|(lack, why)| format!("{lack}: {why}"))
+            });
+            let unsupported = lacking.or_else(|| {
+                case.env.iter().find_map(|(name, _)| {
+                    UNSUPPORTED
+                        .iter()
+                        .find(|(setting, _)| setting == name)
+                        .map(|(setting, why)| format!("{setting}: {why}"))
+                })
             });
             if let Some(why) = unsupported {
                 return Trial::test(format!("{} [not on the edge: {why}]", case.name), || Ok(()))

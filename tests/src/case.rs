@@ -106,9 +106,18 @@ pub struct Case {
     /// Settings the host runs with for this case, by their environment names
     /// (such as `CORS_ORIGINS`), on top of the test defaults.
     pub env: Vec<(String, String)>,
+    /// What the case needs of its host beyond the contract every host keeps
+    /// (see [`NEEDS`]); a host without it lists the case as ignored, saying why.
+    pub needs: Vec<String>,
     /// The steps, in order.
     pub steps: Vec<Step>,
 }
+
+/// What a case may need of its host (`"needs"`), and what it means.
+pub const NEEDS: [(&str, &str); 1] = [(
+    "namespaces-together",
+    "the host holds every namespace in one place, so it lists them, drops one by name and bounds them together",
+)];
 
 /// The folder that holds the case files.
 pub fn cases_dir() -> PathBuf {
@@ -183,9 +192,23 @@ fn parse_case(stem: &str, case: &Value) -> Result<Case, String> {
             .collect::<Result<_, _>>()?,
         Some(_) => return Err(format!("{name}: `env` must be an object")),
     };
+    let needs = match case.get("needs") {
+        None => Vec::new(),
+        Some(Value::Array(needs)) => needs
+            .iter()
+            .map(|need| match need.as_str() {
+                Some(need) if NEEDS.iter().any(|(known, _)| *known == need) => Ok(need.to_owned()),
+                _ => Err(format!(
+                    "{name}: `needs` holds {need}, which is not one of {NEEDS:?}"
+                )),
+            })
+            .collect::<Result<_, _>>()?,
+        Some(_) => return Err(format!("{name}: `needs` must be an array")),
+    };
     Ok(Case {
         name: format!("{stem}: {name}"),
         env,
+        needs,
         steps,
     })
 }
@@ -245,9 +268,18 @@ fn parse_request(request: &Map<String, Value>) -> Result<RequestSpec, String> {
         None => Vec::new(),
         Some(Value::Object(headers)) => headers
             .iter()
-            .map(|(name, value)| match value {
-                Value::String(value) => Ok((name.clone(), value.clone())),
-                _ => Err(format!("header {name} must be a string")),
+            .flat_map(|(name, value)| {
+                // An array sends the header once per value, in order.
+                let values = match value {
+                    Value::Array(values) => values.iter().collect(),
+                    single => vec![single],
+                };
+                values.into_iter().map(move |value| match value {
+                    Value::String(value) => Ok((name.clone(), value.clone())),
+                    _ => Err(format!(
+                        "header {name} must be a string or an array of them"
+                    )),
+                })
             })
             .collect::<Result<_, _>>()?,
         Some(_) => return Err("`headers` must be an object".to_owned()),

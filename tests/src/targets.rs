@@ -2,9 +2,10 @@
 
 use crate::stream::{ChannelStream, EventStream};
 use mock_rest_core::{
-    request_namespace, ApiError, Config, Engine, Method, Outcome, Request, SeededIds, Subscription,
-    Upstream, DEFAULT_MAX_NAMESPACES, DEFAULT_NAMESPACE,
+    Config, Effect, Endpoint, Method, Request, Seed, SeededIds, StreamId, Upstream,
+    DEFAULT_NAMESPACE,
 };
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -84,24 +85,25 @@ pub trait Target {
     ) -> Result<(WireResponse, Box<dyn EventStream>), String>;
 }
 
-/// The engine itself, with the clock stopped and ids from a fixed seed: one
-/// engine per namespace (`X-Mock-Namespace`, by the core's rule), each made
-/// from the case's settings and seed on first use, at most `MAX_NAMESPACES`
-/// of them, as a host with several namespaces holds them.
+/// The engine itself, with the clock stopped and ids from a fixed seed: an
+/// [`Endpoint`] with the case's settings and seed, driven as every host
+/// drives it (effects in order; no storage, no network, so every proxy
+/// target is unreachable).
 pub struct CoreTarget {
-    config: Config,
-    fixtures: Option<Vec<u8>>,
-    rules: Option<Vec<u8>>,
-    engines: std::collections::BTreeMap<String, Engine>,
-    max_namespaces: usize,
+    endpoint: Endpoint,
     now: Duration,
-    /// The open streams, as a host keeps them: each one's namespace,
-    /// subscription and where its bytes go.
-    streams: Vec<(String, Subscription, mpsc::Sender<Vec<u8>>)>,
+    /// The open streams, as a host keeps them: where each one's bytes go.
+    streams: BTreeMap<StreamId, mpsc::Sender<Vec<u8>>>,
+}
+
+/// What a request came to on the core target.
+struct Answered {
+    response: mock_rest_core::Response,
+    stream: Option<StreamId>,
 }
 
 impl CoreTarget {
-    /// An engine configured as every host is under test, plus a case's
+    /// An endpoint configured as every host is under test, plus a case's
     /// settings (by environment name).
     pub fn new(env: &[(String, String)]) -> Result<Self, String> {
         let now = Duration::from_secs(1_700_000_000);
@@ -110,119 +112,98 @@ impl CoreTarget {
             app_version: APP_VERSION.to_owned(),
             ..Config::default()
         };
-        let mut fixtures = None;
-        let mut rules = None;
-        let mut max_namespaces = DEFAULT_MAX_NAMESPACES;
+        let mut seed = Seed::default();
         for (name, value) in env {
             if name == "DATA_FILE" {
-                fixtures = Some(std::fs::read(value).map_err(|e| format!("{value}: {e}"))?);
+                seed.fixtures = Some(std::fs::read(value).map_err(|e| format!("{value}: {e}"))?);
             } else if name == "RULES" {
-                rules = Some(std::fs::read(value).map_err(|e| format!("{value}: {e}"))?);
-            } else if name == "MAX_NAMESPACES" {
-                max_namespaces = value
-                    .trim()
-                    .parse()
-                    .map_err(|e| format!("{name}={value}: {e}"))?;
+                seed.rules = Some(std::fs::read(value).map_err(|e| format!("{value}: {e}"))?);
             } else {
                 config
                     .set(name, value)
                     .map_err(|reason| format!("{name}={value}: {reason}"))?;
             }
         }
-        let mut target = Self {
-            config,
-            fixtures,
-            rules,
-            engines: std::collections::BTreeMap::new(),
-            max_namespaces,
-            now,
-            streams: Vec::new(),
-        };
+        let mut endpoint = Endpoint::new(config, seed, Box::new(SeededIds::new(42)), now)
+            .map_err(|err| err.to_string())?;
         // The default namespace always exists, as on the native server.
-        let engine = target.engine()?;
-        target.engines.insert(DEFAULT_NAMESPACE.to_owned(), engine);
-        Ok(target)
+        endpoint
+            .open(DEFAULT_NAMESPACE, now)
+            .map_err(|err| err.message())?;
+        Ok(Self {
+            endpoint,
+            now,
+            streams: BTreeMap::new(),
+        })
     }
 
-    /// A new namespace's engine, from the case's seed.
-    fn engine(&self) -> Result<Engine, String> {
-        let mut engine = Engine::new(self.config.clone(), Box::new(SeededIds::new(42)), self.now);
-        if let Some(bytes) = &self.fixtures {
-            engine.load_fixtures(bytes).map_err(|e| e.message())?;
-        }
-        if let Some(bytes) = &self.rules {
-            engine.load_rules(bytes).map_err(|e| e.message())?;
-        }
-        Ok(engine)
-    }
-
-    /// Runs a request on its namespace's engine (made on first use, by the
-    /// core's name rule and `MAX_NAMESPACES`), and, as every host does, sends
-    /// each event to each open stream of that namespace that wants it.
-    fn handle(&mut self, wire: &WireRequest) -> Result<Outcome, String> {
+    /// Runs a request through the endpoint and carries out its effects, as
+    /// a host without storage or network does; the delay is waited.
+    fn run(&mut self, wire: &WireRequest) -> Result<Answered, String> {
         let mut request = Request::new(Method::parse(&wire.method), &wire.target);
         request.headers = wire.headers.clone();
         request.body = wire.body.clone();
-        let picked = match request_namespace(&request) {
-            Ok(name) if self.engines.contains_key(name) => Ok(name.to_owned()),
-            Ok(_) if self.engines.len() >= self.max_namespaces => {
-                Err(ApiError::TooManyNamespaces {
-                    limit: self.max_namespaces,
-                })
+        let mut output = self.endpoint.handle(&request, self.now);
+        loop {
+            let mut forwarded = None;
+            for effect in output.by_ref() {
+                match effect {
+                    Effect::Open { .. } | Effect::Forget { .. } | Effect::Persist { .. } => {}
+                    Effect::Publish(publication) => {
+                        let woken = self.endpoint.publish(publication);
+                        self.deliver(woken);
+                    }
+                    Effect::Wake(woken) => self.deliver(woken),
+                    Effect::Forward(ticket, _) => {
+                        forwarded = Some(ticket);
+                        break;
+                    }
+                    // This runner is a host too: it waits as the engine says.
+                    Effect::Wait(delay) => std::thread::sleep(delay),
+                    Effect::Drop(_) => return Err("the mock dropped the connection".to_owned()),
+                    Effect::Respond(response) => {
+                        return Ok(Answered {
+                            response,
+                            stream: None,
+                        })
+                    }
+                    Effect::Stream(id, response) => {
+                        return Ok(Answered {
+                            response,
+                            stream: Some(id),
+                        })
+                    }
+                }
             }
-            Ok(name) => {
-                let engine = self.engine()?;
-                self.engines.insert(name.to_owned(), engine);
-                Ok(name.to_owned())
-            }
-            Err(err) => Err(err),
-        };
-        let listed: Vec<(String, usize)> = self
-            .engines
-            .iter()
-            .map(|(name, engine)| (name.clone(), engine.item_count()))
-            .collect();
-        let name = match picked {
-            Ok(name) => name,
-            Err(err) => {
-                let default = self
-                    .engines
-                    .get(DEFAULT_NAMESPACE)
-                    .ok_or("the default namespace is made first")?;
-                return Ok(Outcome::refused(default.error_response(&err, &request)));
-            }
-        };
-        let engine = self
-            .engines
-            .get_mut(&name)
-            .ok_or("the namespace was just made")?;
-        if Engine::shows_namespaces(&request) {
-            engine.set_namespaces(listed);
-        }
-        let mut outcome = engine.handle(&request, self.now);
-        if let Some(forward) = outcome.forward.take() {
-            // A host with no network: every target is unreachable.
+            let Some(ticket) = forwarded else {
+                return Err("the endpoint's output ended without an answer".to_owned());
+            };
             let upstream = Upstream::Unreachable {
                 reason: "the core runner has no network".to_owned(),
             };
-            outcome = engine.proxied(&request, forward, upstream, self.now);
+            output = self.endpoint.handle_upstream(ticket, upstream, self.now);
         }
-        // MAX_SUBSCRIBERS bounds the streams of every namespace together.
-        let limit = engine.config().max_subscribers;
-        if outcome.subscribe.is_some() && self.streams.len() >= limit {
-            outcome.subscribe = None;
-            outcome.response =
-                engine.error_response(&ApiError::TooManySubscribers { limit }, &request);
-        }
-        self.streams.retain(|(space, subscription, stream)| {
-            *space != name
-                || outcome
-                    .events
+    }
+
+    /// Sends what each woken stream has to its reader; a stream whose reader
+    /// is gone is closed.
+    fn deliver(&mut self, woken: Vec<StreamId>) {
+        for id in woken {
+            let read = self.endpoint.read_stream(id);
+            let sent = match self.streams.get(&id) {
+                Some(sender) => read
+                    .chunks
                     .iter()
-                    .filter(|event| subscription.wants(event))
-                    .all(|event| stream.send(event.bytes.clone()).is_ok())
-        });
-        Ok(outcome)
+                    .all(|chunk| sender.send(chunk.to_vec()).is_ok()),
+                None => false,
+            };
+            if read.end || !sent {
+                self.streams.remove(&id);
+                if !read.end {
+                    self.endpoint.close_stream(id);
+                }
+            }
+        }
     }
 }
 
@@ -232,7 +213,7 @@ fn wire_response(response: mock_rest_core::Response) -> WireResponse {
         headers: response
             .headers
             .into_iter()
-            .map(|(n, v)| (n.to_owned(), v))
+            .map(|(n, v)| (n.into_owned(), v))
             .collect(),
         body: response.body,
     }
@@ -240,28 +221,24 @@ fn wire_response(response: mock_rest_core::Response) -> WireResponse {
 
 impl Target for CoreTarget {
     fn send(&mut self, wire: &WireRequest) -> Result<WireResponse, String> {
-        let outcome = self.handle(wire)?;
-        // This runner is a host too: it waits as the engine says.
-        std::thread::sleep(outcome.delay);
-        Ok(wire_response(outcome.response))
+        let answered = self.run(wire)?;
+        if let Some(id) = answered.stream {
+            // Nobody reads it.
+            self.endpoint.close_stream(id);
+        }
+        Ok(wire_response(answered.response))
     }
 
     fn open_stream(
         &mut self,
         wire: &WireRequest,
     ) -> Result<(WireResponse, Box<dyn EventStream>), String> {
-        let mut request = Request::new(Method::parse(&wire.method), &wire.target);
-        request.headers = wire.headers.clone();
-        let name = request_namespace(&request)
-            .unwrap_or(DEFAULT_NAMESPACE)
-            .to_owned();
-        let outcome = self.handle(wire)?;
-        std::thread::sleep(outcome.delay);
+        let answered = self.run(wire)?;
         let (sender, receiver) = mpsc::channel();
-        let mut head = wire_response(outcome.response);
-        if let Some(subscription) = outcome.subscribe {
+        let mut head = wire_response(answered.response);
+        if let Some(id) = answered.stream {
             let _ = sender.send(std::mem::take(&mut head.body));
-            self.streams.push((name, subscription, sender));
+            self.streams.insert(id, sender);
         }
         Ok((head, Box::new(ChannelStream::new(receiver))))
     }

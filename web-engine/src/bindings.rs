@@ -1,33 +1,20 @@
-//! The JavaScript face of the engine: one class, each method a call of the
-//! engine (plus the settings table, [`settings`]), errors turned into
-//! JavaScript `Error`s in one place ([`fail`]).
+//! The JavaScript face of the endpoint: one class whose methods each forward
+//! to an [`Endpoint`] call, requests and effects crossing on the wire
+//! (`crate::wire`), held data converted by serde (to JSON text, which the
+//! host parses), and errors turned into JavaScript `Error`s in one place
+//! ([`fail`]).
 //!
-//! Shapes the worker sees (plain objects):
-//! - a change: `{kind: "createType", resource}`, `{kind: "create", resource, id, item}`,
-//!   `{kind: "replace", resource, id, item}`, `{kind: "delete", resource, id}`,
-//!   `{kind: "dropType", resource}`, `{kind: "clearAll"}`, `{kind: "putSingle", resource, item}`,
-//!   `{kind: "putRule", id, rule}`,
-//!   `{kind: "deleteRule", id}` or `{kind: "clearRules"}` (the core's `Change`);
-//! - a response: `{status, headers: [[name, value], ...], body: Uint8Array}`;
-//! - an outcome: a response plus `changes` (an array of changes, to be stored
-//!   before the answer), `delay` (milliseconds to wait before it) and, when a
-//!   rule asks to drop the connection, `fault: "reset"` (the worker answers
-//!   `Response.error()` instead of the response); with `PROXY_TARGET`,
-//!   `forward: {id, url, method, headers: [[name, value], ...], body,
-//!   timeoutMs, maxBodyBytes, target}`: a host that proxies (the Node host)
-//!   sends it and passes what came back to `proxied` or `proxyFailed`; one
-//!   that does not (the browser) sends the response, a `502` saying so;
-//! - for the Node host, the same request and outcome (without the changes) as
-//!   bytes: see [`MockEngine::handle_wire`].
+//! [`Endpoint`]: mock_rest_core::Endpoint
 
-use js_sys::{Array, Object, Reflect, Uint8Array};
+use crate::wire::{self, Held, Holding, TAGS};
+use js_sys::{Array, Float64Array, Object, Reflect, Uint8Array};
+use mock_rest_core::feed::{KEEP_ALIVE, KEEP_ALIVE_SECS};
 use mock_rest_core::{
-    error_response_without_engine, request_namespace, ApiError, BodyCollector, Change, Config,
-    Engine, Event, Fault, Forward, IdSource, Kind, Method, Outcome, Request, Response,
-    Subscription, Upstream, FEED_BUFFER_BYTES, KEEP_ALIVE, KEEP_ALIVE_SECS, OVERFLOW, SETTINGS,
+    error_response_without_engine, ApiError, BodyCollector, Change, Config, Endpoint, IdSource,
+    Kind, Method, Request, Response, Seed, StreamId, Ticket, Upstream, SETTINGS,
 };
+use serde::Serialize;
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::time::Duration;
 use wasm_bindgen::prelude::*;
 
@@ -71,6 +58,10 @@ impl IdSource for CryptoIds {
         self.used += 16;
         bytes
     }
+
+    fn fork(&mut self) -> Box<dyn IdSource> {
+        Box::new(Self::new())
+    }
 }
 
 /// The time since the Unix epoch from `Date.now()`.
@@ -83,50 +74,36 @@ fn fail(message: impl std::fmt::Display) -> JsError {
     JsError::new(&message.to_string())
 }
 
-/// One namespace's engine, driven by the service worker.
+/// Every namespace of a JavaScript host (the Node server, a test's mock, a
+/// page's service worker), behind one endpoint.
 #[wasm_bindgen]
-pub struct MockEngine {
-    engine: Engine,
+pub struct MockEndpoint {
+    endpoint: Endpoint,
     warnings: Vec<String>,
-    /// Requests sent to the proxy target, by the `forward.id` the host got,
-    /// until the host reports what came back. A host that never does (the
-    /// browser, which cannot proxy) leaves at most [`MAX_PENDING`].
-    pending: BTreeMap<u32, (Request, Forward)>,
-    next_forward: u32,
-    /// The `forward` of the last request [`MockEngine::handle_wire`]
-    /// answered, until the host takes it.
-    waiting: Option<Object>,
+    /// Whether the host stores namespaces (then it gets `open`, `forget`
+    /// and `persist` effects).
+    stores: bool,
+    holding: Holding,
 }
 
-/// The most forwarded requests awaiting their answer; past it the oldest is
-/// forgotten (its answer, if it comes, is a `502`).
-const MAX_PENDING: usize = 1024;
-
-/// How much of a forwarded request's body is kept for the journal (which
-/// keeps 4096 bytes, and marks a longer body as cut): the host has the body
-/// to send in `forward.body`.
-const KEPT_BODY: usize = 4097;
-
 #[wasm_bindgen]
-impl MockEngine {
-    /// An engine with these settings (`{appName: "shop", delayMs: 200, ...}`,
-    /// values as strings, numbers or arrays of strings) and, if given, a seed:
-    /// fixtures in the snapshot format (`{"type": [items]}`), the store to start
-    /// from and the one `POST /__admin/reset` restores; and, if given, rules
-    /// (a JSON array, as `GET /__admin/rules` lists them), the rules to start
-    /// with and the ones reset restores. Throws on a setting it does not know
-    /// or cannot take, and on a seed or rules that are not valid.
-    /// `publicly_reachable`: the host listens where others can reach it (the
-    /// Node server on a non-loopback address), so the homepage warns when no
-    /// token guards the data; absent in the browser, where only the page
-    /// reaches the engine.
+impl MockEndpoint {
+    /// An endpoint with these settings (`{appName: "shop", delayMs: 200, ...}`,
+    /// by the names of the core's table or their JavaScript forms; values as
+    /// strings, numbers or arrays of strings), the seed's fixtures (snapshot
+    /// JSON text) and rules (JSON array text), if any. `stores`: the host
+    /// stores namespaces. `publicly_reachable`: the host listens where others
+    /// can reach it, so the homepage warns when no token guards the data.
+    /// Throws, naming the setting or the part of the seed, when one cannot
+    /// be taken.
     #[wasm_bindgen(constructor)]
     pub fn new(
         settings: &Object,
-        seed: Option<String>,
+        fixtures: Option<String>,
         rules: Option<String>,
+        stores: bool,
         publicly_reachable: Option<bool>,
-    ) -> Result<MockEngine, JsError> {
+    ) -> Result<MockEndpoint, JsValue> {
         let pairs = Object::entries(settings)
             .iter()
             .map(|entry| {
@@ -137,368 +114,342 @@ impl MockEngine {
                 Ok((name, value))
             })
             .collect::<Result<Vec<_>, String>>()
-            .map_err(fail)?;
+            .map_err(|err| JsValue::from(fail(err)))?;
         let base = Config {
             publicly_reachable: publicly_reachable.unwrap_or(false),
             ..Config::default()
         };
-        let (config, warnings) = base.from_settings(pairs).map_err(fail)?;
-        let mut engine = Engine::new(config, Box::new(CryptoIds::new()), unix_now());
-        if let Some(seed) = seed {
-            engine
-                .load_fixtures(seed.as_bytes())
-                .map_err(|err| fail(format!("The seed is not valid: {}", err.message())))?;
-        }
-        if let Some(rules) = rules {
-            engine
-                .load_rules(rules.as_bytes())
-                .map_err(|err| fail(format!("The rules are not valid: {}", err.message())))?;
-        }
+        let (config, warnings) = base
+            .from_settings(pairs)
+            .map_err(|err| JsValue::from(fail(err)))?;
+        let endpoint = Endpoint::new(
+            config,
+            seed(fixtures, rules),
+            Box::new(CryptoIds::new()),
+            unix_now(),
+        )
+        .map_err(seed_error)?;
         Ok(Self {
-            engine,
+            endpoint,
             warnings,
-            pending: BTreeMap::new(),
-            next_forward: 0,
-            waiting: None,
+            stores,
+            holding: Holding::default(),
         })
     }
 
-    /// The largest request body the settings allow, in bytes: a host that
-    /// reads bodies itself keeps at most one byte more, and [`MockEngine::handle`]
-    /// answers `413` past it by the core's rule.
-    #[wasm_bindgen(getter, js_name = maxBodyBytes)]
-    pub fn max_body_bytes(&self) -> f64 {
-        self.engine.config().max_body_bytes as f64
-    }
-
     /// What the settings say that has no effect (such as `authScope` without
-    /// `apiToken`), for the worker to log.
+    /// `apiToken`), for the host to log.
     #[wasm_bindgen(getter)]
     pub fn warnings(&self) -> Vec<String> {
         self.warnings.clone()
     }
 
-    /// The changes that rebuild the current store from nothing (a `clearAll`,
-    /// then every item), for storing a namespace's seed.
-    #[wasm_bindgen(js_name = storeChanges)]
-    pub fn store_changes(&self) -> Array {
-        self.engine
-            .rebuild_changes()
-            .iter()
-            .map(change_object)
-            .collect()
+    /// The largest request body the settings allow, in bytes: a host keeps
+    /// at most one byte more, and the endpoint answers `413` past it.
+    #[wasm_bindgen(getter, js_name = maxBodyBytes)]
+    pub fn max_body_bytes(&self) -> f64 {
+        self.endpoint.config().max_body_bytes as f64
     }
 
-    /// Replays a stored change, as when the worker loads a namespace.
-    pub fn apply(&mut self, change: &JsValue) -> Result<(), JsError> {
-        let field = |name: &str| {
-            Reflect::get(change, &JsValue::from_str(name))
-                .ok()
-                .and_then(|value| value.as_string())
-                .ok_or_else(|| fail(format!("a stored change has no `{name}` text")))
-        };
-        let change = match field("kind")?.as_str() {
-            "createType" => Change::CreateType {
-                resource: field("resource")?,
-            },
-            "create" => Change::Create {
-                resource: field("resource")?,
-                id: field("id")?,
-                item: field("item")?,
-            },
-            "replace" => Change::Replace {
-                resource: field("resource")?,
-                id: field("id")?,
-                item: field("item")?,
-            },
-            "delete" => Change::Delete {
-                resource: field("resource")?,
-                id: field("id")?,
-            },
-            "dropType" => Change::DropType {
-                resource: field("resource")?,
-            },
-            "clearAll" => Change::ClearAll,
-            "putSingle" => Change::PutSingle {
-                resource: field("resource")?,
-                item: field("item")?,
-            },
-            "putRule" => Change::PutRule {
-                id: field("id")?,
-                rule: field("rule")?,
-            },
-            "deleteRule" => Change::DeleteRule { id: field("id")? },
-            "clearRules" => Change::ClearRules,
-            other => return Err(fail(format!("a stored change of unknown kind `{other}`"))),
-        };
-        self.engine.apply(&change);
-        Ok(())
+    /// `MAX_URI_BYTES`: the longest path and query, which the endpoint
+    /// answers with `414` past it (a host's parser must not cut in first).
+    #[wasm_bindgen(getter, js_name = maxUriBytes)]
+    pub fn max_uri_bytes(&self) -> f64 {
+        self.endpoint.config().max_uri_bytes as f64
     }
 
-    /// Handles one request: `target` is the path and query as on the wire,
-    /// `headers` alternate names and values, `body` is the whole body. The
-    /// body is read by the core's rules (the limit, then `413`). Returns the
-    /// outcome: the response, `delay`, `changes`, `fault`, `events` (each
-    /// `{type, bytes}`) and, for an accepted `/__admin/events`, `subscribe`.
-    pub fn handle(
+    /// Handles the request in the request buffer (see [`wire_request`]):
+    /// its first `length` bytes, the head in the first `head_length`. The
+    /// body is read by the core's rules. Returns the address of the answer
+    /// in [`wire_memory`] (its layout: `crate::wire`), valid until the next
+    /// call that answers on the wire.
+    #[wasm_bindgen(js_name = handleWire)]
+    pub fn handle_wire(&mut self, length: usize, head_length: usize) -> *const u8 {
+        let request = WIRE.with(|wire| {
+            let wire = wire.borrow();
+            let bytes = &wire.request[..length.min(wire.request.len())];
+            wire::decode_request(bytes, head_length)
+        });
+        let mut request = request;
+        let output = match read_body(&mut request, self.endpoint.config().max_body_bytes) {
+            Ok(()) => self.endpoint.handle(&request, unix_now()),
+            // Refused before the endpoint: nothing changes.
+            Err(error) => respond_only(self.endpoint.error_response(&error, &request)),
+        };
+        self.answer(output)
+    }
+
+    /// What to answer once the target answered a `forward` (by its ticket):
+    /// `headers` alternate names and values, `body` is at most
+    /// `maxBodyBytes`. Answers on the wire, as [`MockEndpoint::handle_wire`].
+    pub fn upstream(
         &mut self,
-        method: &str,
-        target: &str,
+        ticket: f64,
+        status: u16,
         headers: Vec<String>,
         body: &[u8],
-    ) -> Object {
-        let (outcome, request) = self.outcome(request(method, target, headers), body);
-        self.outcome_object(outcome, request)
-    }
-
-    /// [`MockEngine::handle`] for a host that stores no changes (the Node
-    /// host), crossing the wasm boundary once each way with nothing allocated
-    /// to cross: the request is read from the request buffer and the answer
-    /// written into the answer buffer, both kept in this wasm instance's
-    /// memory between calls (see [`wire_request`] and [`wire_memory`]), so
-    /// that no object, array, string or buffer is made per header or per
-    /// request.
-    ///
-    /// The request is the first `length` bytes of the request buffer: the
-    /// head, UTF-8, in its first `head_length` bytes, then the body. The head
-    /// is the method, the target, then the headers' names and values
-    /// alternating, joined with `\n` (which none of them can hold on the
-    /// wire, nor in a fetch `Request`).
-    ///
-    /// `listed`: the host has just given the namespaces
-    /// ([`MockEngine::set_namespaces`]). When it has not and the answer lists
-    /// them ([`shows_namespaces`]), the request is not handled: the answer's
-    /// flags say 4 and nothing else is in it, and the host calls again with the
-    /// namespaces given (the request buffer is as it left it).
-    ///
-    /// Returns the address of the answer, valid until the next call of this
-    /// method or of [`wire_request`]. The answer, little-endian; each text is
-    /// a length (u32) then UTF-8 bytes:
-    /// - the answer's length in bytes, this field included (u32);
-    /// - the status (u16); 1 if a rule drops the connection (u8, else 0);
-    ///   flags (u8): 1 if the request subscribes to the change feed, 2 if it
-    ///   is to be forwarded to `PROXY_TARGET` (then [`MockEngine::take_forward`]
-    ///   gives the `forward` that [`MockEngine::handle`] would have), 4 if
-    ///   the namespaces are needed first (see `listed`);
-    /// - the delay in milliseconds (u32);
-    /// - the number of headers (u32), then each header's name's and value's
-    ///   length in UTF-16 code units (u32 each, name and value alternating),
-    ///   then the length in bytes of all of them (u32), then all of them,
-    ///   UTF-8, one after another (one text to decode, cut by those lengths);
-    /// - the number of feed events (u32), then each event's type (a length of
-    ///   `u32::MAX` and no bytes when it has none) and its bytes;
-    /// - when it subscribes: the number of types it wants (u32, 0 for every
-    ///   type), then each type;
-    /// - the body.
-    #[wasm_bindgen(js_name = handleWire)]
-    pub fn handle_wire(&mut self, length: usize, head_length: usize, listed: bool) -> *const u8 {
-        WIRE.with(|wire| {
-            let mut wire = wire.borrow_mut();
-            let Wire { request, answer } = &mut *wire;
-            let request = &request[..length.min(request.len())];
-            self.handle_wire_into(request, head_length, listed, answer);
-            answer.as_ptr()
-        })
-    }
-
-    fn handle_wire_into(
-        &mut self,
-        request: &[u8],
-        head_length: usize,
-        listed: bool,
-        out: &mut Vec<u8>,
-    ) {
-        let (head, body) = request.split_at(head_length.min(request.len()));
-        let head = String::from_utf8_lossy(head);
-        let mut parts = head.split('\n');
-        let method = parts.next().unwrap_or_default();
-        let target = parts.next().unwrap_or_default();
-        let mut request = Request::new(Method::parse(method), target);
-        if !listed && Engine::shows_namespaces(&request) {
-            out.clear();
-            out.extend_from_slice(&wire_length(8));
-            out.extend_from_slice(&[0, 0, 0, NEEDS_NAMESPACES]);
-            return;
-        }
-        while let (Some(name), Some(value)) = (parts.next(), parts.next()) {
-            request.headers.push((name.to_owned(), value.to_owned()));
-        }
-        let (mut outcome, request) = self.outcome(request, body);
-        let forwarding = match outcome.forward.take() {
-            Some(forward) => {
-                self.waiting = Some(self.hold(forward, request));
-                2
-            }
-            None => 0,
+    ) -> *const u8 {
+        let upstream = Upstream::Answered {
+            status,
+            headers: pairs(headers),
+            body: body.to_vec(),
         };
-        let response = &outcome.response;
-        let texts: usize = response
-            .headers
-            .iter()
-            .map(|(name, value)| 8 + name.len() + value.len())
-            .sum();
-        out.clear();
-        if out.capacity() > KEPT_ANSWER {
-            // A large answer's room is given back rather than kept.
-            out.shrink_to(KEPT_ANSWER);
-        }
-        out.reserve(24 + texts + response.body.len());
-        // The length, written last.
-        out.extend_from_slice(&[0; 4]);
-        out.extend_from_slice(&response.status.to_le_bytes());
-        out.push(u8::from(outcome.fault == Some(Fault::Reset)));
-        out.push(u8::from(outcome.subscribe.is_some()) | forwarding);
-        let delay = u32::try_from(outcome.delay.as_millis()).unwrap_or(u32::MAX);
-        out.extend_from_slice(&delay.to_le_bytes());
-        out.extend_from_slice(&wire_length(response.headers.len()));
-        let mut bytes = 0;
-        for (name, value) in &response.headers {
-            out.extend_from_slice(&wire_length(utf16_length(name)));
-            out.extend_from_slice(&wire_length(utf16_length(value)));
-            bytes += name.len() + value.len();
-        }
-        out.extend_from_slice(&wire_length(bytes));
-        for (name, value) in &response.headers {
-            out.extend_from_slice(name.as_bytes());
-            out.extend_from_slice(value.as_bytes());
-        }
-        out.extend_from_slice(&wire_length(outcome.events.len()));
-        for event in &outcome.events {
-            match &event.resource {
-                Some(resource) => wire_text(out, resource.as_bytes()),
-                None => out.extend_from_slice(&u32::MAX.to_le_bytes()),
-            }
-            wire_text(out, &event.bytes);
-        }
-        if let Some(subscription) = &outcome.subscribe {
-            out.extend_from_slice(&wire_length(subscription.types.len()));
-            for wanted in &subscription.types {
-                wire_text(out, wanted.as_bytes());
-            }
-        }
-        out.extend_from_slice(&response.body);
-        let total = wire_length(out.len());
-        out[..4].copy_from_slice(&total);
+        let output = self
+            .endpoint
+            .handle_upstream(Ticket(ticket as u64), upstream, unix_now());
+        self.answer(output)
     }
 
-    /// The engine's outcome for `request` with this body, read by the core's
-    /// rules; a body refused before the engine changes nothing.
-    fn outcome(&mut self, mut request: Request, body: &[u8]) -> (Outcome, Request) {
-        let limit = self.engine.config().max_body_bytes;
-        let read = BodyCollector::for_request(&request, limit).and_then(|mut collector| {
-            collector.feed(body);
-            collector.finish(&mut request)
-        });
-        let outcome = match read {
-            Ok(()) => self.engine.handle(&request, unix_now()),
-            // Refused before the engine: nothing changes.
-            Err(error) => Outcome::refused(self.engine.error_response(&error, &request)),
-        };
-        (outcome, request)
-    }
-
-    /// The `forward` of the request [`MockEngine::handle_wire`] answered
-    /// last, when its flags said it is to be forwarded; else `undefined`.
-    #[wasm_bindgen(js_name = takeForward)]
-    pub fn take_forward(&mut self) -> Option<Object> {
-        self.waiting.take()
-    }
-
-    /// What to answer once the target answered a `forward` (by its `id`):
-    /// `headers` alternate names and values, `body` is at most `maxBodyBytes`.
-    /// Returns an outcome, as `handle` does.
-    pub fn proxied(&mut self, id: u32, status: u16, headers: Vec<String>, body: &[u8]) -> Object {
-        let mut pairs = Vec::new();
-        let mut headers = headers.into_iter();
-        while let (Some(name), Some(value)) = (headers.next(), headers.next()) {
-            pairs.push((name, value));
-        }
-        self.upstream(
-            id,
-            Upstream::Answered {
-                status,
-                headers: pairs,
-                body: body.to_vec(),
-            },
-        )
-    }
-
-    /// What to answer when a `forward` (by its `id`) failed: `kind` is
+    /// What to answer when a `forward` (by its ticket) failed: `kind` is
     /// `"timeout"`, `"tooLarge"` or `"unreachable"` (with `reason`, the
-    /// client's words).
-    #[wasm_bindgen(js_name = proxyFailed)]
-    pub fn proxy_failed(&mut self, id: u32, kind: &str, reason: String) -> Object {
+    /// client's words). Answers on the wire.
+    #[wasm_bindgen(js_name = upstreamFailed)]
+    pub fn upstream_failed(&mut self, ticket: f64, kind: &str, reason: String) -> *const u8 {
         let upstream = match kind {
             "timeout" => Upstream::TimedOut,
             "tooLarge" => Upstream::TooLarge,
             _ => Upstream::Unreachable { reason },
         };
-        self.upstream(id, upstream)
+        let output = self
+            .endpoint
+            .handle_upstream(Ticket(ticket as u64), upstream, unix_now());
+        self.answer(output)
     }
 
-    fn upstream(&mut self, id: u32, upstream: Upstream) -> Object {
-        let Some((request, forward)) = self.pending.remove(&id) else {
-            let gone = ApiError::HostFailed {
-                reason: format!("no forwarded request has the id {id}"),
-            };
-            return response_object(&error_response_without_engine(
-                &gone,
-                &Request::new(Method::Get, "/"),
-            ));
+    /// Makes a namespace now (from the seed) unless it is held, as a host
+    /// does before it loads the namespace's storage into it. Answers on the
+    /// wire (an `open`, and any namespace dropped for it); throws past
+    /// `MAX_NAMESPACES`.
+    pub fn open(&mut self, namespace: &str) -> Result<*const u8, JsError> {
+        let output = self
+            .endpoint
+            .open(namespace, unix_now())
+            .map_err(|err| fail(err.message()))?;
+        Ok(self.answer(output))
+    }
+
+    /// Makes these fixtures and rules (text, or none) what every namespace
+    /// starts from, and starts every namespace again from them, each with a
+    /// `reset` event. Answers on the wire; throws, changing nothing, when
+    /// the seed cannot be used.
+    pub fn reseed(
+        &mut self,
+        fixtures: Option<String>,
+        rules: Option<String>,
+    ) -> Result<*const u8, JsValue> {
+        let output = self
+            .endpoint
+            .reseed(seed(fixtures, rules))
+            .map_err(seed_error)?;
+        Ok(self.answer(output))
+    }
+
+    /// Drops every namespace (each open stream ends); the next request to
+    /// each makes it again from the seed. Answers on the wire.
+    pub fn clear(&mut self) -> *const u8 {
+        let output = self.endpoint.clear();
+        self.answer(output)
+    }
+
+    /// The changes an answer's `persist` holds (by its number), as the JSON
+    /// text of an array of objects tagged by `kind` (the core's `Change`), to
+    /// store before the answer.
+    #[wasm_bindgen(js_name = takeChanges)]
+    pub fn take_changes(&mut self, number: u32) -> Result<String, JsError> {
+        match self.holding.take(number) {
+            Some(Held::Changes(changes)) => to_json(&changes),
+            _ => Ok("[]".to_owned()),
+        }
+    }
+
+    /// The request an answer's `forward` holds (by its number):
+    /// `{url, method, headers: [[name, value]], body, timeoutMs,
+    /// maxBodyBytes, target}`.
+    #[wasm_bindgen(js_name = takeForward)]
+    pub fn take_forward(&mut self, number: u32) -> Result<Object, JsError> {
+        let Some(Held::Forward(forward)) = self.holding.take(number) else {
+            return Err(fail(format!("no forward is held as {number}")));
         };
-        let outcome = self.engine.proxied(&request, forward, upstream, unix_now());
-        self.outcome_object(outcome, request)
+        let view = ForwardView {
+            url: &forward.url,
+            method: &forward.method,
+            headers: &forward.headers,
+            timeout_ms: forward.timeout.as_millis() as f64,
+            max_body_bytes: forward.max_body_bytes as f64,
+            target: &forward.target,
+        };
+        let object: Object = js_sys::JSON::parse(&to_json(&view)?)
+            .map_err(|_| fail("a forward that JSON cannot carry"))?
+            .into();
+        set(&object, "body", Uint8Array::from(forward.body.as_slice()));
+        Ok(object)
     }
 
-    /// An outcome as `handle` answers it: the response, `delay`, `changes`,
-    /// `fault`, `events` (each `{type, bytes}`), and, when there is one,
-    /// `subscribe` (an accepted `/__admin/events`) or `forward`.
-    fn outcome_object(&mut self, outcome: Outcome, request: Request) -> Object {
-        let answer = response_object(&outcome.response);
-        set(&answer, "delay", outcome.delay.as_millis() as f64);
-        let changes: Array = outcome.changes.iter().map(change_object).collect();
-        set(&answer, "changes", changes);
-        if outcome.fault == Some(Fault::Reset) {
-            set(&answer, "fault", "reset");
-        }
-        let events: Array = outcome.events.iter().map(event_object).collect();
-        set(&answer, "events", events);
-        if let Some(subscription) = &outcome.subscribe {
-            set(&answer, "subscribe", subscription_object(subscription));
-        }
-        if let Some(forward) = outcome.forward {
-            set(&answer, "forward", self.hold(forward, request));
+    /// Sends an answer's `publish` (by its number) to the open streams that
+    /// want its events, once its changes are stored: the ids of the streams
+    /// to read ([`MockEndpoint::read_stream`]).
+    pub fn publish(&mut self, number: u32) -> Float64Array {
+        let woken = match self.holding.take(number) {
+            Some(Held::Publication(publication)) => self.endpoint.publish(publication),
+            _ => Vec::new(),
+        };
+        ids(&woken)
+    }
+
+    /// What a stream has to send now: `{bytes: Uint8Array, end: boolean}`
+    /// (after `end`, the host ends the stream; the endpoint forgot it).
+    #[wasm_bindgen(js_name = readStream)]
+    pub fn read_stream(&mut self, stream: f64) -> Object {
+        let read = self.endpoint.read_stream(StreamId(stream as u64));
+        let bytes: Vec<u8> = read
+            .chunks
+            .iter()
+            .flat_map(|chunk| chunk.iter().copied())
+            .collect();
+        let object = Object::new();
+        set(&object, "bytes", Uint8Array::from(bytes.as_slice()));
+        set(&object, "end", read.end);
+        object
+    }
+
+    /// Forgets a stream whose reader went away.
+    #[wasm_bindgen(js_name = closeStream)]
+    pub fn close_stream(&mut self, stream: f64) {
+        self.endpoint.close_stream(StreamId(stream as u64));
+    }
+
+    /// The namespace a request is for, by the core's rule: `{name}`, or
+    /// `{response}` refusing it (`400`).
+    #[wasm_bindgen(js_name = namespaceOf)]
+    pub fn namespace_of(&self, method: &str, target: &str, headers: Vec<String>) -> Object {
+        let mut request = Request::new(Method::parse(method), target);
+        request.headers = pairs(headers);
+        let answer = Object::new();
+        match self.endpoint.namespace_of(&request) {
+            Ok(name) => set(&answer, "name", name),
+            Err(response) => set(&answer, "response", response_object(&response)),
         }
         answer
     }
 
-    /// Keeps a forwarded request until the host reports what came back, and
-    /// gives the host its `forward` object (with the body to send; the kept
-    /// copy holds only what the journal shows).
-    fn hold(&mut self, mut forward: Forward, mut request: Request) -> Object {
-        request.body.truncate(KEPT_BODY);
-        let id = self.next_forward;
-        self.next_forward = self.next_forward.wrapping_add(1);
-        let object = forward_object(id, &forward);
-        forward.body = Vec::new();
-        self.pending.insert(id, (request, forward));
-        while self.pending.len() > MAX_PENDING {
-            self.pending.pop_first();
-        }
-        object
+    /// The namespaces held, by name.
+    pub fn namespaces(&self) -> Vec<String> {
+        self.endpoint.namespaces().map(str::to_owned).collect()
     }
 
-    /// The answer to a request whose changes could not be stored (`503`), with
-    /// the headers every answer carries.
+    /// Replays a stored change (the JSON text of an object as `takeChanges`
+    /// gives) into a namespace, as a host does when it loads the namespace's
+    /// storage.
+    pub fn apply(&mut self, namespace: &str, change: &str) -> Result<(), JsError> {
+        let change: Change = serde_json::from_str(change)
+            .map_err(|err| fail(format!("a stored change that cannot be read: {err}")))?;
+        self.endpoint.apply(namespace, &change);
+        Ok(())
+    }
+
+    /// The changes that rebuild a namespace's store and rules from nothing,
+    /// for storing it whole, as `takeChanges` gives them.
+    #[wasm_bindgen(js_name = storeChanges)]
+    pub fn store_changes(&self, namespace: &str) -> Result<String, JsError> {
+        let changes = self
+            .endpoint
+            .changes_of(namespace)
+            .ok_or_else(|| fail(format!("no namespace {namespace}")))?;
+        to_json(&changes)
+    }
+
+    /// A namespace's store as snapshot JSON text (`{"type": [items]}`).
+    pub fn snapshot(&self, namespace: &str) -> Option<String> {
+        self.endpoint
+            .snapshot_of(namespace)
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// The answer to a request whose changes could not be stored (`503`),
+    /// with the headers every answer carries.
     #[wasm_bindgen(js_name = storageFailed)]
     pub fn storage_failed(&self, method: &str, target: &str, headers: Vec<String>) -> Object {
-        let request = request(method, target, headers);
-        response_object(
-            &self
-                .engine
-                .error_response(&ApiError::StorageFailed, &request),
-        )
+        let mut request = Request::new(Method::parse(method), target);
+        request.headers = pairs(headers);
+        response_object(&self.endpoint.storage_failed(&request))
     }
+}
+
+impl MockEndpoint {
+    /// Writes an output into the answer buffer; its address.
+    fn answer(&mut self, output: mock_rest_core::Output) -> *const u8 {
+        WIRE.with(|wire| {
+            let mut wire = wire.borrow_mut();
+            if wire.answer.capacity() > KEPT_ANSWER {
+                // A large answer's room is given back rather than kept.
+                wire.answer = Vec::new();
+            }
+            wire::encode_output(output, self.stores, &mut self.holding, &mut wire.answer);
+            wire.answer.as_ptr()
+        })
+    }
+}
+
+/// A forward as JavaScript reads it (the body is added as a `Uint8Array`).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ForwardView<'a> {
+    url: &'a str,
+    method: &'a str,
+    headers: &'a [(String, String)],
+    timeout_ms: f64,
+    max_body_bytes: f64,
+    target: &'a str,
+}
+
+/// The one conversion of held data for JavaScript: JSON text, derived by serde.
+fn to_json(value: &impl Serialize) -> Result<String, JsError> {
+    serde_json::to_string(value).map_err(fail)
+}
+
+fn seed(fixtures: Option<String>, rules: Option<String>) -> Seed {
+    Seed {
+        fixtures: fixtures.map(String::into_bytes),
+        rules: rules.map(String::into_bytes),
+    }
+}
+
+/// A seed that cannot be used, as an `Error` whose `part` says which:
+/// `"fixtures"` or `"rules"` (so a host names the file it came from).
+fn seed_error(err: mock_rest_core::SeedError) -> JsValue {
+    let (part, what) = match err.part {
+        mock_rest_core::SeedPart::Fixtures => ("fixtures", "The seed"),
+        mock_rest_core::SeedPart::Rules => ("rules", "The rules"),
+    };
+    let error = js_sys::Error::new(&format!("{what} is not valid: {}", err.error.message()));
+    set(&error, "part", part);
+    error.into()
+}
+
+/// Reads the body by the core's rules (the limit, then `413`).
+fn read_body(request: &mut Request, limit: usize) -> Result<(), ApiError> {
+    let body = std::mem::take(&mut request.body);
+    let mut collector = BodyCollector::for_request(request, limit)?;
+    collector.feed(&body);
+    collector.finish(request)
+}
+
+fn respond_only(response: Response) -> mock_rest_core::Output {
+    mock_rest_core::Output::responding(response)
+}
+
+fn pairs(flat: Vec<String>) -> Vec<(String, String)> {
+    let mut out = Vec::with_capacity(flat.len() / 2);
+    let mut flat = flat.into_iter();
+    while let (Some(name), Some(value)) = (flat.next(), flat.next()) {
+        out.push((name, value));
+    }
+    out
+}
+
+fn ids(streams: &[StreamId]) -> Float64Array {
+    let list: Vec<f64> = streams.iter().map(|id| id.0 as f64).collect();
+    Float64Array::from(list.as_slice())
 }
 
 /// The engine's settings, from the core's one table, for a host that reads
@@ -521,145 +472,38 @@ pub fn settings() -> Array {
         .collect()
 }
 
-/// What a host with many namespaces (the Node host) asks before it picks one.
-#[wasm_bindgen]
-impl MockEngine {
-    /// The namespace a request is for, by its `X-Mock-Namespace` header (the
-    /// core's rule): `{name}`, or `{response}` refusing the header (`400`).
-    #[wasm_bindgen(js_name = namespaceOf)]
-    pub fn namespace_of(&self, method: &str, target: &str, headers: Vec<String>) -> Object {
-        let request = request(method, target, headers);
-        let answer = Object::new();
-        match request_namespace(&request) {
-            Ok(name) => set(&answer, "name", name),
-            Err(err) => set(&answer, "response", self.refusal(&err, &request)),
-        }
-        answer
+/// The wire's layout for JavaScript: `{tags: {open: 1, ...}}`.
+#[wasm_bindgen(js_name = wireLayout)]
+pub fn wire_layout() -> Object {
+    let tags = Object::new();
+    for (name, tag) in TAGS {
+        set(&tags, name, *tag);
     }
-
-    /// The answer to a request for a new namespace when the host holds
-    /// `limit` already (`507`).
-    #[wasm_bindgen(js_name = tooManyNamespaces)]
-    pub fn too_many_namespaces(
-        &self,
-        method: &str,
-        target: &str,
-        headers: Vec<String>,
-        limit: u32,
-    ) -> Object {
-        let request = request(method, target, headers);
-        let err = ApiError::TooManyNamespaces {
-            limit: limit as usize,
-        };
-        self.refusal(&err, &request)
-    }
-
-    /// How many items the store holds, for a host's list of namespaces.
-    #[wasm_bindgen(getter, js_name = itemCount)]
-    pub fn item_count(&self) -> f64 {
-        self.engine.item_count() as f64
-    }
-
-    /// Sets the host's namespaces (`names` and their item `counts`, in the
-    /// same order), which `/health` and the homepage list when there is more
-    /// than the default one. Set before the requests [`shows_namespaces`] names.
-    #[wasm_bindgen(js_name = setNamespaces)]
-    pub fn set_namespaces(&mut self, names: Vec<String>, counts: Vec<u32>) {
-        let listed = names
-            .into_iter()
-            .zip(counts)
-            .map(|(name, count)| (name, count as usize))
-            .collect();
-        self.engine.set_namespaces(listed);
-    }
-
-    /// `MAX_SUBSCRIBERS`: the most open event streams the host keeps.
-    #[wasm_bindgen(getter, js_name = maxSubscribers)]
-    pub fn max_subscribers(&self) -> f64 {
-        self.engine.config().max_subscribers as f64
-    }
-
-    /// The answer to a subscribe request when the host holds
-    /// `MAX_SUBSCRIBERS` streams already (`503`).
-    #[wasm_bindgen(js_name = tooManySubscribers)]
-    pub fn too_many_subscribers(&self, method: &str, target: &str, headers: Vec<String>) -> Object {
-        let request = request(method, target, headers);
-        let err = ApiError::TooManySubscribers {
-            limit: self.engine.config().max_subscribers,
-        };
-        self.refusal(&err, &request)
-    }
-
-    /// The store as snapshot JSON text (`{"type": [items]}`).
-    pub fn snapshot(&self) -> String {
-        String::from_utf8_lossy(&self.engine.snapshot()).into_owned()
-    }
-
-    fn refusal(&self, err: &ApiError, request: &Request) -> Object {
-        response_object(&self.engine.error_response(err, request))
-    }
+    let layout = Object::new();
+    set(&layout, "tags", tags);
+    layout
 }
 
-/// Whether the answer to a request for `target` (path and query) lists the
-/// namespaces (`/` and `/health`): a host with several computes them then.
-#[wasm_bindgen(js_name = showsNamespaces)]
-pub fn shows_namespaces(target: &str) -> bool {
-    Engine::shows_namespaces(&Request::new(Method::Get, target))
-}
-
-/// The answer (`500`, `{"message"}`) when the worker itself fails, with no
-/// engine to ask (a namespace that could not start, say): readable from any
-/// origin, as the namespace's `corsOrigins` are not known.
-#[wasm_bindgen(js_name = hostFailed)]
-pub fn host_failed(message: &str, method: &str, target: &str, headers: Vec<String>) -> Object {
-    let request = request(method, target, headers);
-    let error = ApiError::HostFailed {
-        reason: message.to_owned(),
-    };
-    response_object(&error_response_without_engine(&error, &request))
-}
-
-/// What a host needs to deliver the change feed, from the core:
-/// `{keepAlive, keepAliveMs, overflow, bufferBytes}` (the bytes as
-/// `Uint8Array`s).
+/// What a host needs to keep a stream alive: `{keepAlive, keepAliveMs}`
+/// (the comment's bytes as a `Uint8Array`).
 #[wasm_bindgen(js_name = feedConstants)]
 pub fn feed_constants() -> Object {
     let object = Object::new();
     set(&object, "keepAlive", Uint8Array::from(KEEP_ALIVE));
     set(&object, "keepAliveMs", (KEEP_ALIVE_SECS * 1000) as f64);
-    set(&object, "overflow", Uint8Array::from(OVERFLOW));
-    set(&object, "bufferBytes", FEED_BUFFER_BYTES as f64);
     object
 }
 
-/// An event as `{type, bytes}` (`type` is `null` for `reset` and
-/// `snapshot`, which reach every subscriber).
-fn event_object(event: &Event) -> JsValue {
-    let object = Object::new();
-    set(
-        &object,
-        "type",
-        event
-            .resource
-            .as_deref()
-            .map_or(JsValue::NULL, JsValue::from_str),
-    );
-    set(&object, "bytes", Uint8Array::from(event.bytes.as_slice()));
-    object.into()
-}
-
-/// A subscription as `{types}` (empty: every type). A host delivers an
-/// event when `type` is `null`, `types` is empty, or `types` has `type`
-/// (the core's `Subscription::wants`).
-fn subscription_object(subscription: &Subscription) -> Object {
-    let object = Object::new();
-    let types: Array = subscription
-        .types
-        .iter()
-        .map(|t| JsValue::from_str(t))
-        .collect();
-    set(&object, "types", types);
-    object
+/// The answer (`500`, `{"message"}`) when the host itself fails, with no
+/// endpoint to ask: readable from any origin, as the settings are not known.
+#[wasm_bindgen(js_name = hostFailed)]
+pub fn host_failed(message: &str, method: &str, target: &str, headers: Vec<String>) -> Object {
+    let mut request = Request::new(Method::parse(method), target);
+    request.headers = pairs(headers);
+    let error = ApiError::HostFailed {
+        reason: message.to_owned(),
+    };
+    response_object(&error_response_without_engine(&error, &request))
 }
 
 /// A setting's value as text: a string as it is, a whole number in decimal,
@@ -685,17 +529,8 @@ fn setting_text(value: &JsValue) -> Option<String> {
     None
 }
 
-fn request(method: &str, target: &str, headers: Vec<String>) -> Request {
-    let mut request = Request::new(Method::parse(method), target);
-    let mut headers = headers.into_iter();
-    while let (Some(name), Some(value)) = (headers.next(), headers.next()) {
-        request.headers.push((name, value));
-    }
-    request
-}
-
-/// The request and answer buffers of [`MockEngine::handle_wire`], kept
-/// between calls (the wasm instance is single-threaded: one per instance).
+/// The request and answer buffers of the wire, kept between calls (the wasm
+/// instance is single-threaded: one per instance).
 struct Wire {
     request: Vec<u8>,
     answer: Vec<u8>,
@@ -710,19 +545,12 @@ thread_local! {
     };
 }
 
-/// The flag of [`MockEngine::handle_wire`]'s answer that asks for the
-/// namespaces first.
-const NEEDS_NAMESPACES: u8 = 4;
-
-/// The room kept for answers between calls of [`MockEngine::handle_wire`]:
-/// one larger is given back at the next call.
+/// The room kept for answers between calls: one larger is given back at the next call.
 const KEPT_ANSWER: usize = 1 << 20;
 
-/// Where the host writes a request for [`MockEngine::handle_wire`]: makes the
-/// request buffer exactly `size` bytes long (zeroed) and returns its address
-/// in [`wire_memory`], valid until the next call of this function. The host
-/// calls it when a request needs more room than it has, and to give back
-/// the room of a large one.
+/// Where the host writes a request for [`MockEndpoint::handle_wire`]: makes
+/// the request buffer exactly `size` bytes long (zeroed) and returns its
+/// address in [`wire_memory`], valid until the next call of this function.
 #[wasm_bindgen(js_name = wireRequest)]
 pub fn wire_request(size: usize) -> *mut u8 {
     WIRE.with(|wire| {
@@ -733,36 +561,14 @@ pub fn wire_request(size: usize) -> *mut u8 {
 }
 
 /// This wasm instance's memory (a `WebAssembly.Memory`), where the host
-/// writes requests for [`MockEngine::handle_wire`] and reads its answers. Its
-/// `buffer` is replaced when the memory grows: a host reads it again after
-/// every call that may allocate.
+/// writes requests and reads answers. Its `buffer` is replaced when the
+/// memory grows: a host reads it again after every call that may allocate.
 #[wasm_bindgen(js_name = wireMemory)]
 pub fn wire_memory() -> JsValue {
     wasm_bindgen::memory()
 }
 
-/// A text's length in UTF-16 code units, as JavaScript counts it.
-fn utf16_length(text: &str) -> usize {
-    if text.is_ascii() {
-        text.len()
-    } else {
-        text.encode_utf16().count()
-    }
-}
-
-/// A length in the answer of [`MockEngine::handle_wire`]: u32, little-endian
-/// (a header or the answer is far below 4 GiB: the engine's limits bound them).
-fn wire_length(length: usize) -> [u8; 4] {
-    u32::try_from(length).unwrap_or(u32::MAX).to_le_bytes()
-}
-
-/// A text in the answer of [`MockEngine::handle_wire`]: its length, then its bytes.
-fn wire_text(out: &mut Vec<u8>, text: &[u8]) {
-    out.extend_from_slice(&wire_length(text.len()));
-    out.extend_from_slice(text);
-}
-
-fn set(object: &Object, key: &str, value: impl Into<JsValue>) {
+fn set(object: &JsValue, key: &str, value: impl Into<JsValue>) {
     // Setting a property of a plain object made here cannot fail.
     let _ = Reflect::set(object, &JsValue::from_str(key), &value.into());
 }
@@ -778,57 +584,4 @@ fn response_object(response: &Response) -> Object {
     set(&answer, "headers", headers);
     set(&answer, "body", Uint8Array::from(response.body.as_slice()));
     answer
-}
-
-fn forward_object(id: u32, forward: &Forward) -> Object {
-    let object = Object::new();
-    set(&object, "id", id);
-    set(&object, "url", forward.url.as_str());
-    set(&object, "method", forward.method.as_str());
-    let headers: Array = forward
-        .headers
-        .iter()
-        .map(|(name, value)| Array::of2(&JsValue::from_str(name), &JsValue::from_str(value)))
-        .collect();
-    set(&object, "headers", headers);
-    set(&object, "body", Uint8Array::from(forward.body.as_slice()));
-    set(&object, "timeoutMs", forward.timeout.as_millis() as f64);
-    set(&object, "maxBodyBytes", forward.max_body_bytes as f64);
-    set(&object, "target", forward.target.as_str());
-    object
-}
-
-fn change_object(change: &Change) -> JsValue {
-    let object = Object::new();
-    let (kind, resource, id, item, rule) = match change {
-        Change::CreateType { resource } => ("createType", Some(resource), None, None, None),
-        Change::Create { resource, id, item } => {
-            ("create", Some(resource), Some(id), Some(item), None)
-        }
-        Change::Replace { resource, id, item } => {
-            ("replace", Some(resource), Some(id), Some(item), None)
-        }
-        Change::Delete { resource, id } => ("delete", Some(resource), Some(id), None, None),
-        Change::DropType { resource } => ("dropType", Some(resource), None, None, None),
-        Change::ClearAll => ("clearAll", None, None, None, None),
-        Change::PutSingle { resource, item } => {
-            ("putSingle", Some(resource), None, Some(item), None)
-        }
-        Change::PutRule { id, rule } => ("putRule", None, Some(id), None, Some(rule)),
-        Change::DeleteRule { id } => ("deleteRule", None, Some(id), None, None),
-        Change::ClearRules => ("clearRules", None, None, None, None),
-    };
-    set(&object, "kind", kind);
-    let fields = [
-        ("resource", resource),
-        ("id", id),
-        ("item", item),
-        ("rule", rule),
-    ];
-    for (key, value) in fields {
-        if let Some(value) = value {
-            set(&object, key, value.as_str());
-        }
-    }
-    object.into()
 }

@@ -39,3 +39,4 @@
 
 #[cfg(target_family = "wasm")]
 mod bindings;
+pub mod wire;

@@ -1,13 +1,15 @@
 //! `/__admin/*`: snapshots, reset and the request journal.
 
 use super::lists::request_origin;
-use super::{respond, Engine, JSON};
+use super::reply::{respond, JSON};
+use super::Engine;
 use crate::error::ApiError;
-use crate::ids::new_id;
-use crate::number::whole_number;
-use crate::request::Request;
-use crate::response::{Change, Response};
-use crate::snapshot::{self, Snapshot};
+use crate::http::request::Request;
+use crate::http::response::{Change, Response};
+use crate::json::number::whole_number;
+use crate::namespace::{namespace_name, Listing, DEFAULT_NAMESPACE};
+use crate::store::ids::new_id;
+use crate::store::snapshot::{self, Snapshot};
 use crate::store::Store;
 
 impl Engine {
@@ -64,15 +66,48 @@ impl Engine {
         let mut response = respond(200, JSON, page.entries.to_string().into_bytes());
         response
             .headers
-            .push(("x-total-count", page.total.to_string()));
+            .push(("x-total-count".into(), page.total.to_string()));
         if let (Some(next), Some(limit)) = (page.next_since, limit) {
             let origin = request_origin(request);
             let path = &request.path;
             response.headers.push((
-                "link",
+                "link".into(),
                 format!("<{origin}{path}?_since={next}&_limit={limit}>; rel=\"next\""),
             ));
         }
         Ok(response)
     }
+}
+
+/// `GET /__admin/namespaces`: every namespace held, by name, with its item count.
+pub(super) fn namespaces(listing: &Listing) -> Vec<u8> {
+    let list: Vec<serde_json::Value> = listing
+        .counts()
+        .map(|(name, count)| serde_json::json!({"name": name, "count": count}))
+        .collect();
+    serde_json::Value::Array(list).to_string().into_bytes()
+}
+
+/// `DELETE /__admin/namespaces/{name}`: the answer naming the namespace to
+/// drop (`{"name", "count"}`), `400` for a name that breaks the rule or for
+/// `default` (which always exists), `404` for one not held.
+pub(super) fn drop_namespace(name: &str, listing: &Listing) -> Result<Response, ApiError> {
+    if namespace_name(Some(name))? != name {
+        return Err(ApiError::BadNamespace {
+            reason: "A namespace's name has no spaces around it.".to_owned(),
+        });
+    }
+    if name == DEFAULT_NAMESPACE {
+        return Err(ApiError::BadNamespace {
+            reason: "The default namespace cannot be dropped: POST /__admin/reset empties it."
+                .to_owned(),
+        });
+    }
+    let count = listing
+        .count_of(name)
+        .ok_or_else(|| ApiError::NamespaceNotFound {
+            name: name.to_owned(),
+        })?;
+    let body = serde_json::json!({"name": name, "count": count});
+    Ok(respond(200, JSON, body.to_string().into_bytes()))
 }

@@ -1,16 +1,17 @@
 //! Item routes: create, read, replace, patch and delete, with their checks
 //! (store limits, `If-Match`, `If-None-Match`).
 
-use super::{respond, Engine, JSON};
-use crate::body;
+use super::reply::{respond, JSON};
+use super::Engine;
 use crate::error::ApiError;
-use crate::ids::{integer_id, new_id, IdKind, IdValue, ID_KEY};
-use crate::query::Relations;
-use crate::relations::{foreign_key, render};
-use crate::request::Request;
-use crate::response::{Change, Response};
+use crate::http::request::Request;
+use crate::http::response::{Change, Response};
+use crate::json::body;
+use crate::json::text;
+use crate::store::ids::{integer_id, new_id, IdKind, IdValue, ID_KEY};
+use crate::store::query::Relations;
+use crate::store::relations::{foreign_key, render};
 use crate::store::{Item, Store};
-use crate::text;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -105,7 +106,7 @@ impl Engine {
             response.status = status;
             response
                 .headers
-                .push(("location", self.item_location(resource, &id)));
+                .push(("location".into(), self.item_location(resource, &id)));
             return Ok(response);
         }
         let mut out = b"[".to_vec();
@@ -121,7 +122,7 @@ impl Engine {
         // A batch has no one new item: Location names the collection they joined.
         response
             .headers
-            .push(("location", self.collection_location(resource)));
+            .push(("location".into(), self.collection_location(resource)));
         Ok(response)
     }
 
@@ -280,7 +281,7 @@ impl Engine {
     /// items of `removing` bytes are replaced by items of `adding` bytes.
     pub(super) fn check_bytes(&self, removing: usize, adding: usize) -> Result<(), ApiError> {
         let limit = self.config.max_store_bytes;
-        let after = self.store.bytes().saturating_sub(removing);
+        let after = self.store.bytes().saturating_sub(removing) + self.others_bytes;
         if after.saturating_add(adding) > limit {
             return Err(ApiError::StoreBytesFull { limit });
         }
@@ -289,7 +290,7 @@ impl Engine {
 
     /// `507` unless a whole new store fits the limits.
     pub(super) fn check_store_fits(&self, store: &Store) -> Result<(), ApiError> {
-        if store.bytes() > self.config.max_store_bytes {
+        if store.bytes().saturating_add(self.others_bytes) > self.config.max_store_bytes {
             return Err(ApiError::StoreBytesFull {
                 limit: self.config.max_store_bytes,
             });
@@ -549,7 +550,7 @@ fn read_response(item: Item<'_>, request: &Request) -> Response {
     {
         return Response {
             status: 304,
-            headers: vec![("etag", etag)],
+            headers: vec![("etag".into(), etag)],
             body: Vec::new(),
         };
     }
@@ -563,6 +564,6 @@ fn item_response(item: Item<'_>) -> Response {
 /// `200` with the item and its `ETag` (`etag`, already made from its tag).
 fn tagged_response(item: Item<'_>, etag: String) -> Response {
     let mut response = respond(200, JSON, item.json.as_bytes().to_vec());
-    response.headers.push(("etag", etag));
+    response.headers.push(("etag".into(), etag));
     response
 }

@@ -3,13 +3,14 @@
 //! with relations embedded or expanded, `X-Total-Count` and `Link`; paged
 //! with `_per_page`, inside json-server 1.0's envelope.
 
-use super::{respond, Engine, JSON};
+use super::reply::{respond, JSON};
+use super::Engine;
 use crate::error::ApiError;
-use crate::query::{ListQuery, Paging};
-use crate::relations::{foreign_key, render};
-use crate::request::Request;
-use crate::response::Response;
-use crate::select::{select, select_among, Selection};
+use crate::http::request::Request;
+use crate::http::response::Response;
+use crate::store::query::{ListQuery, Paging};
+use crate::store::relations::{foreign_key, render};
+use crate::store::select::{select, select_among, Selection};
 use std::fmt::Write;
 
 impl Engine {
@@ -91,7 +92,9 @@ impl Engine {
             out.push('}');
         }
         let mut response = respond(200, JSON, out.into_bytes());
-        response.headers.push(("x-total-count", total.to_string()));
+        response
+            .headers
+            .push(("x-total-count".into(), total.to_string()));
         if let Some(pages) = pages {
             let base = page_url_base(request);
             let size_key = if envelope { "_per_page" } else { "_limit" };
@@ -114,7 +117,7 @@ impl Engine {
                 link(next, "next");
             }
             link(pages.last, "last");
-            response.headers.push(("link", links));
+            response.headers.push(("link".into(), links));
         }
         Ok(response)
     }
@@ -161,7 +164,7 @@ fn page_url_base(request: &Request) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::request::Method;
+    use crate::http::request::Method;
 
     #[test]
     fn page_links_keep_other_parameters() {

@@ -1,59 +1,31 @@
 //! Proxy and record in the engine: the step before a request goes to
 //! `PROXY_TARGET`, and what comes of the target's answer
-//! ([`Engine::proxied`]). What the settings mean is in [`crate::proxy`].
+//! ([`Engine::proxied`]). What the settings mean is in [`crate::mock::proxy`].
 
-use super::{forced, put_change, Engine};
-use crate::access;
-use crate::controls::Controls;
-use crate::cors;
+use super::Engine;
+use crate::engine::outcome::Outcome;
 use crate::error::ApiError;
-use crate::ids::{content_seed, new_id, SeededIds};
-use crate::proxy::{self, Forward, Upstream, RECORDED_PREFIX};
-use crate::request::{Method, Request};
-use crate::response::{Change, Outcome, Response};
-use crate::route::Route;
-use crate::snapshot::Snapshot;
+use crate::http::cors;
+use crate::http::request::{Method, Request};
+use crate::http::response::{Change, Response};
+use crate::http::route::Route;
+use crate::mock::proxy::{self, Forward, Upstream};
+use crate::mock::rules::put_change;
+use crate::mock::rules::RECORDED_PREFIX;
+use crate::store::ids::{content_seed, new_id, SeededIds};
+use crate::store::snapshot::Snapshot;
 use serde_json::Value;
 use std::time::Duration;
 
-/// Every method a proxied path may take: the target decides.
-const ANY_METHOD: &str = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
-
 impl Engine {
-    /// What the mock answers itself before a request goes to the target:
-    /// `414` and `413` past the limits, a CORS preflight, `401` without the
-    /// mock's token, and a forced status (`X-Mock-Status`). `None`: forward
-    /// it. `delay` takes an `X-Mock-Delay`.
+    /// What the mock answers itself before a request goes to the target
+    /// (see [`Engine::guard`]): `None`, forward it.
     pub(super) fn proxy_step(
         &self,
-        route: &Result<Route, ApiError>,
         request: &Request,
         delay: &mut Duration,
     ) -> Option<Result<Response, ApiError>> {
-        let limit = self.config.max_uri_bytes;
-        if request.path.len() + request.query.len() + 1 > limit {
-            return Some(Err(ApiError::UriTooLong { limit }));
-        }
-        let limit = self.config.max_body_bytes;
-        if request.body_too_large || request.body.len() > limit {
-            return Some(Err(ApiError::BodyTooLarge { limit }));
-        }
-        if request.method == Method::Options {
-            *delay = Duration::ZERO;
-            let allow = route.as_ref().map_or(ANY_METHOD, |route| route.allow());
-            return Some(Ok(cors::preflight_allowing(allow, request)));
-        }
-        if !access::authorized_for(&self.config, false, false, request) {
-            return Some(Err(ApiError::Unauthorized));
-        }
-        let controls = match Controls::read(request) {
-            Ok(controls) => controls,
-            Err(err) => return Some(Err(err)),
-        };
-        if let Some(asked) = controls.delay {
-            *delay = asked;
-        }
-        controls.status.map(|status| Ok(forced(status)))
+        self.guard(None, request, delay).transpose()
     }
 
     /// The outcome that asks the host to send `request` to the target.
@@ -61,7 +33,7 @@ impl Engine {
         &self,
         request: &Request,
         rule: Option<String>,
-        rule_headers: Vec<(&'static str, String)>,
+        rule_headers: Vec<(String, String)>,
         delay: Duration,
         changes: Vec<Change>,
     ) -> Outcome {
@@ -91,7 +63,7 @@ impl Engine {
     /// keeping their `_id`s; the answer then carries `X-Mock-Recorded` (the
     /// rule's id) or `X-Mock-Not-Recorded` (why not). The delay is the one
     /// the request had (`DELAY_MS`, `X-Mock-Delay`, a rule's).
-    pub fn proxied(
+    pub(crate) fn proxied(
         &mut self,
         request: &Request,
         forward: Forward,
@@ -102,8 +74,8 @@ impl Engine {
         let mut changes = Vec::new();
         if let (true, Upstream::Answered { status, .. }) = (self.config.record, &upstream) {
             if request.method != Method::Head {
-                let note = self.record_answer(request, *status, &response, &mut changes);
-                response.headers.push(note);
+                let (name, note) = self.record_answer(request, *status, &response, &mut changes);
+                response.headers.push((name.into(), note));
             }
         }
         super::rules::set_headers(&mut response, forward.rule_headers.clone());
@@ -121,7 +93,9 @@ impl Engine {
                     .iter()
                     .find(|(name, _)| name.eq_ignore_ascii_case("content-length"));
                 if let Some((_, length)) = length {
-                    response.headers.push(("content-length", length.clone()));
+                    response
+                        .headers
+                        .push(("content-length".into(), length.clone()));
                 }
             }
             response.body.clear();
@@ -142,6 +116,7 @@ impl Engine {
             events,
             subscribe: None,
             forward: None,
+            drop_namespace: None,
         }
     }
 
@@ -197,7 +172,7 @@ impl Engine {
         body: &[u8],
         changes: &mut Vec<Change>,
     ) -> Result<(), ApiError> {
-        let objects = crate::rules::parse_body(body).is_some_and(|value| {
+        let objects = crate::mock::rules::parse_body(body).is_some_and(|value| {
             value
                 .as_array()
                 .is_some_and(|items| !items.is_empty() && items.iter().all(Value::is_object))
@@ -379,6 +354,55 @@ mod tests {
             "{journal}"
         );
         assert!(!journal.contains("Bearer"), "{journal}");
+    }
+
+    #[test]
+    fn recordings_take_no_room_from_the_rules_a_user_adds() {
+        let (config, _) = Config::default()
+            .from_settings([
+                ("PROXY_TARGET", "http://up.test"),
+                ("RECORD", "1"),
+                ("MAX_RULES", "3"),
+            ])
+            .unwrap();
+        let mut engine = Engine::new(config, Box::new(SeededIds::new(5)), T0);
+        // One path whose answer names a new header each time: each recording
+        // replaces the last, and its names go with it.
+        for n in 0..1_100 {
+            let upstream = Upstream::Answered {
+                status: 200,
+                headers: vec![(format!("X-Version-{n}"), "1".into())],
+                body: b"{}".to_vec(),
+            };
+            let outcome = round(&mut engine, &Request::new(Method::Get, "/v"), upstream);
+            assert_eq!(
+                outcome.response.header(&format!("x-version-{n}")),
+                Some("1")
+            );
+            assert!(outcome.response.header("x-mock-recorded").is_some(), "{n}");
+        }
+        for path in ["/a", "/b", "/c"] {
+            let outcome = round(
+                &mut engine,
+                &Request::new(Method::Get, path),
+                answered(200, "{}"),
+            );
+            assert_eq!(
+                outcome.response.header("x-mock-recorded").is_some(),
+                path != "/c",
+                "{path}: two more recordings fit beside /v's"
+            );
+        }
+        for n in 0..3 {
+            let rule = format!(
+                r#"{{"match":{{"path":"/mine/{n}"}},"respond":{{"status":503,"headers":{{"Retry-After":"5"}}}}}}"#
+            );
+            let added = engine.handle(
+                &Request::new(Method::Post, "/__admin/rules").with_body(rule),
+                T0,
+            );
+            assert_eq!(added.response.status, 201, "user rule {n}");
+        }
     }
 
     #[test]

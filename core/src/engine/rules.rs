@@ -1,17 +1,19 @@
 //! Rules in the engine: the `/__admin/rules` routes, and the step every
 //! other request takes before the store ([`Engine::rule_step`]).
 
-use super::{respond, Engine, JSON};
-use crate::access;
-use crate::controls::reason_phrase;
+use super::reply::{respond, JSON};
+use super::Engine;
 use crate::error::{message_body, ApiError};
-use crate::ids::new_id;
-use crate::request::{Method, Request};
-use crate::response::{Change, Response};
-use crate::route::Route;
-use crate::rules::{
-    parse_body, segments, Context, Fault, FaultKind, Limits, Overflow, Payload, Rule, Rules,
+use crate::http::access;
+use crate::http::request::Request;
+use crate::http::response::{Change, Response};
+use crate::http::route::Route;
+use crate::mock::controls::reason_phrase;
+use crate::mock::rules::put_change;
+use crate::mock::rules::{
+    parse_body, Context, Fault, FaultKind, Limits, Overflow, Payload, Rule, Rules,
 };
+use crate::store::ids::new_id;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -30,7 +32,7 @@ pub(super) enum Step {
     /// A rule lets the request through to the store, with headers and a delay.
     Through {
         rule: String,
-        headers: Vec<(&'static str, String)>,
+        headers: Vec<(String, String)>,
         delay: Option<Duration>,
     },
 }
@@ -67,7 +69,7 @@ impl Engine {
         body: &[u8],
         changes: &mut Vec<Change>,
     ) -> Result<Response, ApiError> {
-        crate::body::parse(body)?;
+        crate::json::body::parse(body)?;
         let value = parse_body(body).unwrap_or(Value::Null);
         let limits = self.rule_limits();
         let ids = &mut self.ids;
@@ -97,9 +99,10 @@ impl Engine {
         respond(200, JSON, format!("{{\"deleted\":{deleted}}}").into_bytes())
     }
 
-    /// Finds the rule for a request and says what it does. `/__admin` paths
-    /// and `OPTIONS` (CORS preflights) are never matched, and a request over
-    /// the URI or body limit gets its `414` or `413` from the store's path.
+    /// Finds the rule for a request and says what it does. The mock's own
+    /// paths ([`mocks_own`]) and `OPTIONS` (CORS preflights) are never
+    /// matched, and a request over the URI or body limit gets its `414` or
+    /// `413` from the store's path.
     /// A matching rule still needs the token where the path does; without
     /// it the answer is `401` and the rule counts nothing.
     pub(super) fn rule_step(
@@ -113,13 +116,8 @@ impl Engine {
             return Step::Store;
         }
         let config = &self.config;
-        let over_limits = request.body_too_large
-            || request.body.len() > config.max_body_bytes
-            || request.path.len() + request.query.len() + 1 > config.max_uri_bytes;
-        let admin_path = segments(&request.path)
-            .first()
-            .is_some_and(|first| first == "__admin");
-        if self.rules.len() == 0 || request.method == Method::Options || admin_path || over_limits {
+        // Over the limits or a preflight never reaches here (`Engine::admit`).
+        if mocks_own(&request.path) {
             return Step::Store;
         }
         let (public, admin) = route.as_ref().map_or((false, false), |route| {
@@ -129,7 +127,7 @@ impl Engine {
         let authorized = || access::authorized_for(config, public, admin, request);
         // While recording, the target answers what a recording would.
         let recording = config.record;
-        let skip = |id: &str| recording && id.starts_with(crate::proxy::RECORDED_PREFIX);
+        let skip = |id: &str| recording && id.starts_with(crate::mock::rules::RECORDED_PREFIX);
         let rule = match self
             .rules
             .take_unless(request, &mut parsed, authorized, changes, skip)
@@ -182,26 +180,29 @@ impl Engine {
     }
 }
 
-/// The change that stores a rule as listed.
-pub(crate) fn put_change(listed: &Value) -> Change {
-    Change::PutRule {
-        id: listed["id"].as_str().unwrap_or_default().to_owned(),
-        rule: listed.to_string(),
-    }
+/// Whether a path is the mock's own, which no rule answers: `/__admin/...`
+/// (its first segment read decoded too), so that a rule on `/**` cannot lock
+/// anyone out of removing it; `/health` and `/`, so that one cannot take the
+/// instance out of a load balancer's pool (which asks either); and
+/// `/openapi.json`. The same paths are never proxied.
+fn mocks_own(path: &str) -> bool {
+    let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
+    crate::mock::proxy::is_local(path)
+        || percent_encoding::percent_decode_str(first).decode_utf8_lossy() == "__admin"
 }
 
 /// Puts a rule's headers on a response, each in place of any of its name.
-pub(super) fn set_headers(response: &mut Response, headers: Vec<(&'static str, String)>) {
+pub(super) fn set_headers(response: &mut Response, headers: Vec<(String, String)>) {
     for (name, value) in headers {
         response.headers.retain(|(n, _)| *n != name);
-        response.headers.push((name, value));
+        response.headers.push((name.into(), value));
     }
 }
 
 fn render_headers(
     rule: &Rule,
     context: &mut Context<'_>,
-) -> Result<Vec<(&'static str, String)>, Overflow> {
+) -> Result<Vec<(String, String)>, Overflow> {
     rule.respond
         .headers
         .iter()
@@ -211,7 +212,7 @@ fn render_headers(
             // A header value carries no control characters, and HTTP drops
             // the spaces around it: every host sends the same.
             value.retain(|c| !c.is_control());
-            Ok((*name, value.trim().to_owned()))
+            Ok((name.clone(), value.trim().to_owned()))
         })
         .collect()
 }
@@ -267,7 +268,7 @@ fn fill_json(value: &Value, context: &mut Context<'_>) -> Result<Value, Overflow
         Value::String(text) if text.contains("{{") => {
             let mut out = String::new();
             // Checked when the rule was added; a template that fails here stays as it was.
-            match crate::rules::Template::parse(text) {
+            match crate::mock::rules::Template::parse(text) {
                 Ok(template) => template.render(context, &mut out)?,
                 Err(_) => out.push_str(text),
             }
@@ -297,8 +298,9 @@ fn fill_json(value: &Value, context: &mut Context<'_>) -> Result<Value, Overflow
 mod tests {
     use super::*;
     use crate::config::Config;
-    use crate::ids::SeededIds;
-    use crate::response::Outcome;
+    use crate::engine::outcome::Outcome;
+    use crate::http::request::Method;
+    use crate::store::ids::SeededIds;
 
     const T0: Duration = Duration::from_secs(1_700_000_000);
 
@@ -362,6 +364,37 @@ mod tests {
         );
         assert_eq!(big.response.status, 413);
         assert_eq!(engine.rules.len(), 0, "both matches counted");
+    }
+
+    #[test]
+    fn header_names_go_with_the_rules_that_use_them() {
+        let mut engine = engine(Config::default());
+        // More distinct names, in all, than any one table of names could hold.
+        for n in 0..1_100 {
+            let rule = format!(
+                r#"{{"id":"r","match":{{"headers":{{"X-Asked-{n}":"1"}}}},"respond":{{"status":204,"headers":{{"X-Set-{n}":"1"}}}}}}"#
+            );
+            let added = send(&mut engine, Method::Post, "/__admin/rules", &rule);
+            assert_eq!(added.response.status, 201, "rule {n}");
+            let deleted = send(&mut engine, Method::Delete, "/__admin/rules/r", "");
+            assert_eq!(deleted.response.status, 200);
+        }
+        let used_up = r#"{"respond":{"status":204,"headers":{"X-Once":"1"}},"times":1}"#;
+        send(&mut engine, Method::Post, "/__admin/rules", used_up);
+        assert_eq!(
+            send(&mut engine, Method::Get, "/a", "").response.status,
+            204
+        );
+        let rule =
+            r#"{"match":{"path":"/down"},"respond":{"status":503,"headers":{"Retry-After":"5"}}}"#;
+        assert_eq!(
+            send(&mut engine, Method::Post, "/__admin/rules", rule)
+                .response
+                .status,
+            201
+        );
+        let down = send(&mut engine, Method::Get, "/down", "");
+        assert_eq!(down.response.header("retry-after"), Some("5"));
     }
 
     #[test]

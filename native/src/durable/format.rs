@@ -1,7 +1,8 @@
 //! The bytes of the durable files: file names, the journal header, and one
 //! journal record per line.
 
-use mock_rest_core::{nests_within, Change};
+use mock_rest_core::limits::nests_within;
+use mock_rest_core::Change;
 use serde_json::value::RawValue;
 use std::path::{Path, PathBuf};
 
@@ -240,7 +241,7 @@ pub fn decode(line: &str) -> Option<Vec<Change>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mock_rest_core::MAX_DEPTH;
+    use mock_rest_core::limits::MAX_DEPTH;
 
     #[test]
     fn pretty_snapshots_put_each_item_on_a_line_and_read_back_the_same() {

@@ -1,0 +1,909 @@
+//! Rules: behaviours set at run time. A rule matches requests (method, path
+//! pattern, query, headers, JSON body subset) and answers them itself
+//! (status, headers, a body with templates, a delay, a fault), or lets them
+//! through to the store with a delay and added headers.
+//!
+//! This module holds the rules of one engine and what they mean; the admin
+//! routes and the hook in the request path are in `engine/rules.rs`.
+//!
+//! - [`Rules::add`] checks a rule as JSON and names the field that is wrong.
+//! - [`Rules::take`] finds the rule that answers a request: the highest
+//!   `priority`, the newest among equals, and counts its `times`.
+//! - [`Rules::render`] lists them as JSON, in the order they were added, in
+//!   the form [`Rules::add`] takes back (for `--rules`).
+
+mod body;
+mod names;
+mod pattern;
+mod template;
+
+pub(crate) use names::answer_name;
+use names::MAX_RULE_HEADERS;
+pub(crate) use pattern::segments;
+pub(crate) use template::{Context, Overflow, Template};
+
+use crate::error::ApiError;
+use crate::http::request::{Method, Request};
+use crate::http::route::check_name;
+use crate::mock::controls::MAX_DELAY;
+use body::BodyPattern;
+use pattern::PathPattern;
+use serde_json::{Map, Value};
+use std::time::Duration;
+
+/// The prefix of the ids of recorded rules. While `RECORD=1`, rules with it
+/// do not answer (the target does, and its latest answer replaces them).
+pub(crate) const RECORDED_PREFIX: &str = "recorded-";
+
+/// What a host must do for a rule's fault, beyond sending the response.
+///
+/// `"malformed"` needs nothing of the host: the engine writes the truncated
+/// body itself, so every host sends the same bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fault {
+    /// Drop the connection without an answer (natively a reset; in a service
+    /// worker `Response.error()`, so `fetch` rejects). The outcome's response
+    /// is what a host that cannot drop a connection sends instead: `502`.
+    Reset,
+}
+
+/// The fault a rule asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FaultKind {
+    /// `"reset"`.
+    Reset,
+    /// `"malformed"`: a JSON body cut short.
+    Malformed,
+}
+
+/// What a rule's answer carries as its body.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Payload {
+    /// No `json` nor `body`.
+    Nothing,
+    /// `json`: a value whose strings may hold templates.
+    Json(Value),
+    /// `body`: text with templates.
+    Text(Template),
+}
+
+/// A rule's `respond`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Respond {
+    /// `status`; with no status and no fault, the request goes through.
+    pub status: Option<u16>,
+    /// `headers`, names lower-cased.
+    pub headers: Vec<(String, Template)>,
+    /// `json` or `body`.
+    pub payload: Payload,
+    /// `delay_ms`.
+    pub delay: Option<Duration>,
+    /// `fault`.
+    pub fault: Option<FaultKind>,
+}
+
+impl Respond {
+    /// Whether the rule lets the request through to the store.
+    pub(crate) fn passes_through(&self) -> bool {
+        self.status.is_none() && self.fault.is_none()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Matcher {
+    method: Option<String>,
+    path: Option<PathPattern>,
+    query: Vec<(String, String)>,
+    headers: Vec<(String, String)>,
+    body: Option<BodyPattern>,
+}
+
+/// One rule, checked.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Rule {
+    /// Its id, as `DELETE /__admin/rules/{id}` takes it.
+    pub id: String,
+    /// When it was added, among the engine's rules: the newest wins a tie.
+    seq: u64,
+    matcher: Matcher,
+    /// What it answers.
+    pub respond: Respond,
+    /// Matches left to answer; `None` is forever.
+    times: Option<u64>,
+    priority: i64,
+    /// `match` and `respond` as given, for listing.
+    given_match: Value,
+    given_respond: Value,
+}
+
+/// The rules of one engine, in the order they were added.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Rules {
+    list: Vec<Rule>,
+    next_seq: u64,
+}
+
+/// The limits a rule is checked against.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    /// `MAX_RULES`.
+    pub max_rules: usize,
+    /// `MAX_BODY_BYTES`: the largest `json` or `body` of an answer.
+    pub max_body_bytes: usize,
+}
+
+fn bad(field: &str, reason: impl Into<String>) -> ApiError {
+    ApiError::BadRule {
+        field: field.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+/// The request's body as JSON, if it is JSON.
+pub(crate) fn parse_body(body: &[u8]) -> Option<Value> {
+    if body.is_empty() || crate::json::body::parse(body).is_err() {
+        return None;
+    }
+    let mut reader = serde_json::Deserializer::from_slice(body);
+    // `body::parse` has bounded the depth.
+    reader.disable_recursion_limit();
+    serde::Deserialize::deserialize(&mut reader).ok()
+}
+
+impl Rules {
+    /// How many rules there are.
+    pub(crate) fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    /// Checks a rule (`{"match", "respond", "times", "priority"}`, and
+    /// optionally an `id`) and adds it. `prefix` goes in front of field names
+    /// in errors (`[3].` for the fourth rule of a file). Returns the rule as
+    /// listed.
+    ///
+    /// `MAX_RULES` bounds the recorded rules (their ids start with
+    /// [`RECORDED_PREFIX`]) and the others each on their own, so recording
+    /// never takes the room of the rules a user adds.
+    pub(crate) fn add(
+        &mut self,
+        value: &Value,
+        prefix: &str,
+        limits: Limits,
+        new_id: &mut dyn FnMut() -> String,
+    ) -> Result<Value, ApiError> {
+        let rule = self.check(value, prefix, limits, new_id)?;
+        let recorded = rule.is_recorded();
+        let alike = self
+            .list
+            .iter()
+            .filter(|other| other.is_recorded() == recorded)
+            .count();
+        if alike >= limits.max_rules {
+            return Err(ApiError::TooManyRules {
+                limit: limits.max_rules,
+            });
+        }
+        let listed = rule.render();
+        self.list.push(rule);
+        self.next_seq += 1;
+        Ok(listed)
+    }
+
+    fn check(
+        &self,
+        value: &Value,
+        prefix: &str,
+        limits: Limits,
+        new_id: &mut dyn FnMut() -> String,
+    ) -> Result<Rule, ApiError> {
+        let field = |name: &str| format!("{prefix}{name}");
+        let top = fields(
+            value,
+            prefix.trim_end_matches('.'),
+            &["id", "match", "respond", "times", "priority"],
+        )?;
+        let id = match top.get("id") {
+            None | Some(Value::Null) => new_id(),
+            Some(Value::String(id)) => {
+                check_name(id, "rule id", "given").map_err(|e| bad(&field("id"), e.message()))?;
+                if self.list.iter().any(|rule| &rule.id == id) {
+                    return Err(bad(
+                        &field("id"),
+                        format!("`{id}` is taken by another rule"),
+                    ));
+                }
+                id.clone()
+            }
+            Some(_) => return Err(bad(&field("id"), "must be a string")),
+        };
+        let given_match = top
+            .get("match")
+            .cloned()
+            .unwrap_or(Value::Object(Map::new()));
+        let given_respond = match top.get("respond") {
+            Some(respond) => respond.clone(),
+            None => {
+                return Err(bad(
+                    &field("respond"),
+                    "is missing; a rule needs something to do",
+                ))
+            }
+        };
+        let matcher = check_match(&given_match, &field("match"))?;
+        let respond = check_respond(&given_respond, &field("respond"), limits)?;
+        let named = matcher.headers.len() + respond.headers.len();
+        if named > MAX_RULE_HEADERS {
+            let over = if matcher.headers.len() > MAX_RULE_HEADERS {
+                "match.headers"
+            } else {
+                "respond.headers"
+            };
+            return Err(bad(
+                &field(over),
+                format!(
+                    "the rule names {named} headers; a rule names at most {MAX_RULE_HEADERS}, in match.headers and respond.headers together"
+                ),
+            ));
+        }
+        let times = match top.get("times") {
+            None | Some(Value::Null) => None,
+            Some(times) => match times.as_u64() {
+                Some(0) => {
+                    return Err(bad(
+                        &field("times"),
+                        "is 0; a rule answers at least once (omit `times` for forever)",
+                    ))
+                }
+                Some(n) => Some(n),
+                None => return Err(bad(&field("times"), "must be a whole number from 1")),
+            },
+        };
+        let priority = match top.get("priority") {
+            None | Some(Value::Null) => 0,
+            Some(p) => p
+                .as_i64()
+                .ok_or_else(|| bad(&field("priority"), "must be a whole number"))?,
+        };
+        Ok(Rule {
+            id,
+            seq: self.next_seq,
+            matcher,
+            respond,
+            times,
+            priority,
+            given_match,
+            given_respond,
+        })
+    }
+
+    /// Loads a JSON array of rules, all or none, in place of the current ones.
+    pub(crate) fn load(
+        bytes: &[u8],
+        limits: Limits,
+        new_id: &mut dyn FnMut() -> String,
+    ) -> Result<Self, ApiError> {
+        crate::json::body::parse(bytes)?;
+        let value = parse_body(bytes).ok_or(ApiError::WrongShape {
+            expected: "an array of rules",
+        })?;
+        let Value::Array(items) = value else {
+            return Err(ApiError::WrongShape {
+                expected: "an array of rules",
+            });
+        };
+        let mut rules = Self::default();
+        for (n, item) in items.iter().enumerate() {
+            rules.add(item, &format!("[{n}]."), limits, new_id)?;
+        }
+        Ok(rules)
+    }
+
+    /// Finds the rule for a request (the highest priority, the newest among
+    /// equals), counts the match, and returns a copy of it; a rule whose
+    /// `times` are used up is gone. `authorized` is asked only when a rule
+    /// matches: a request that may not use the path counts nothing.
+    #[cfg(test)]
+    pub(crate) fn take(
+        &mut self,
+        request: &Request,
+        parsed: &mut Option<Option<Value>>,
+        authorized: impl FnOnce() -> bool,
+        changes: &mut Vec<crate::http::response::Change>,
+    ) -> Option<Result<Rule, ApiError>> {
+        self.take_unless(request, parsed, authorized, changes, |_| false)
+    }
+
+    /// As [`Rules::take`], passing over the rules whose id `skip` names.
+    pub(crate) fn take_unless(
+        &mut self,
+        request: &Request,
+        parsed: &mut Option<Option<Value>>,
+        authorized: impl FnOnce() -> bool,
+        changes: &mut Vec<crate::http::response::Change>,
+        skip: impl Fn(&str) -> bool,
+    ) -> Option<Result<Rule, ApiError>> {
+        let mut best: Option<usize> = None;
+        // The path's segments, decoded once for every rule that has a pattern.
+        let mut path = None;
+        for (n, rule) in self
+            .list
+            .iter()
+            .enumerate()
+            .filter(|(_, rule)| !skip(&rule.id))
+        {
+            let better = best.is_none_or(|b| {
+                let current = &self.list[b];
+                (rule.priority, rule.seq) > (current.priority, current.seq)
+            });
+            if better && rule.matcher.matches(request, &mut path, parsed) {
+                best = Some(n);
+            }
+        }
+        let n = best?;
+        if !authorized() {
+            return Some(Err(ApiError::Unauthorized));
+        }
+        let rule = &mut self.list[n];
+        let taken = rule.clone();
+        if let Some(times) = &mut rule.times {
+            *times = times.saturating_sub(1);
+            if *times == 0 {
+                let gone = self.list.remove(n);
+                changes.push(crate::http::response::Change::DeleteRule { id: gone.id });
+            } else {
+                changes.push(put_change(&rule.render()));
+            }
+        }
+        Some(Ok(taken))
+    }
+
+    /// Puts a rule as listed (from a stored `PutRule`): in place of the rule
+    /// with its id, or after the others. A rule that is not valid (stored by
+    /// another version) is skipped.
+    pub(crate) fn put(&mut self, listed: &str) {
+        let Ok(value) = serde_json::from_str::<Value>(listed) else {
+            return;
+        };
+        let limits = Limits {
+            max_rules: usize::MAX,
+            max_body_bytes: usize::MAX,
+        };
+        let id = value.get("id").and_then(Value::as_str).map(str::to_owned);
+        let at = id.and_then(|id| self.list.iter().position(|rule| rule.id == id));
+        let taken = at.map(|at| self.list.remove(at));
+        let Ok(mut rule) = self.check(&value, "", limits, &mut String::new) else {
+            if let (Some(at), Some(taken)) = (at, taken) {
+                self.list.insert(at, taken);
+            }
+            return;
+        };
+        match (at, taken) {
+            (Some(at), Some(taken)) => {
+                rule.seq = taken.seq;
+                self.list.insert(at, rule);
+            }
+            _ => {
+                self.list.push(rule);
+                self.next_seq += 1;
+            }
+        }
+    }
+
+    /// Every rule as the changes that store it, in the order they were added.
+    pub(crate) fn puts(&self) -> impl Iterator<Item = crate::http::response::Change> + '_ {
+        self.list.iter().map(|rule| put_change(&rule.render()))
+    }
+
+    /// The id of a rule whose id starts with `prefix` and whose `match` is `given`.
+    pub(crate) fn find_match(&self, prefix: &str, given: &Value) -> Option<String> {
+        self.list
+            .iter()
+            .find(|rule| rule.id.starts_with(prefix) && rule.given_match == *given)
+            .map(|rule| rule.id.clone())
+    }
+
+    /// Removes one rule; returns it as listed.
+    pub(crate) fn remove(&mut self, id: &str) -> Option<Value> {
+        let at = self.list.iter().position(|rule| rule.id == id)?;
+        Some(self.list.remove(at).render())
+    }
+
+    /// Removes every rule; returns how many there were.
+    pub(crate) fn clear(&mut self) -> usize {
+        let count = self.list.len();
+        self.list.clear();
+        count
+    }
+
+    /// Every rule as listed, in the order they were added.
+    pub(crate) fn render(&self) -> Value {
+        Value::Array(self.list.iter().map(Rule::render).collect())
+    }
+}
+
+impl Rule {
+    /// Whether the rule is a recording of the proxy target's answer.
+    fn is_recorded(&self) -> bool {
+        self.id.starts_with(RECORDED_PREFIX)
+    }
+
+    /// The rule as `GET /__admin/rules` lists it: `times` is what is left.
+    fn render(&self) -> Value {
+        let mut out = Map::new();
+        out.insert("id".to_owned(), Value::String(self.id.clone()));
+        out.insert("match".to_owned(), self.given_match.clone());
+        out.insert("respond".to_owned(), self.given_respond.clone());
+        if let Some(times) = self.times {
+            out.insert("times".to_owned(), Value::from(times));
+        }
+        out.insert("priority".to_owned(), Value::from(self.priority));
+        Value::Object(out)
+    }
+}
+
+/// The members of an object whose keys must all be known.
+fn fields<'a>(
+    value: &'a Value,
+    field: &str,
+    known: &[&str],
+) -> Result<&'a Map<String, Value>, ApiError> {
+    let shown = if field.is_empty() { "rule" } else { field };
+    let Value::Object(members) = value else {
+        return Err(bad(shown, "must be an object"));
+    };
+    for key in members.keys() {
+        if !known.contains(&key.as_str()) {
+            let name = if field.is_empty() {
+                key.clone()
+            } else {
+                format!("{field}.{key}")
+            };
+            return Err(bad(
+                &name,
+                format!(
+                    "is not a field of the {shown}; its fields are {}",
+                    known.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(members)
+}
+
+/// A query or header value: text, or a number or boolean as its text.
+fn scalar_text(value: &Value, field: &str) -> Result<String, ApiError> {
+    match value {
+        Value::String(text) => Ok(text.clone()),
+        Value::Number(n) => Ok(n.to_string()),
+        Value::Bool(b) => Ok(b.to_string()),
+        _ => Err(bad(field, "must be a string")),
+    }
+}
+
+fn pairs(value: Option<&Value>, field: &str) -> Result<Vec<(String, String)>, ApiError> {
+    match value {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Object(members)) => members
+            .iter()
+            .map(|(name, value)| {
+                Ok((
+                    name.clone(),
+                    scalar_text(value, &format!("{field}.{name}"))?,
+                ))
+            })
+            .collect(),
+        Some(_) => Err(bad(field, "must be an object of names to values")),
+    }
+}
+
+fn check_match(value: &Value, field: &str) -> Result<Matcher, ApiError> {
+    let members = fields(
+        value,
+        field,
+        &["method", "path", "query", "headers", "body"],
+    )?;
+    let sub = |name: &str| format!("{field}.{name}");
+    let method = match members.get("method") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(m)) if !m.is_empty() && m.bytes().all(|b| b.is_ascii_alphabetic()) => {
+            Some(m.to_ascii_uppercase())
+        }
+        Some(_) => return Err(bad(&sub("method"), "must be a method name such as `GET`")),
+    };
+    let path = match members.get("path") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(text)) => {
+            Some(PathPattern::parse(text).map_err(|reason| bad(&sub("path"), reason))?)
+        }
+        Some(_) => {
+            return Err(bad(
+                &sub("path"),
+                "must be a string such as `/api/orders/*`",
+            ))
+        }
+    };
+    let headers = pairs(members.get("headers"), &sub("headers"))?
+        .into_iter()
+        .map(|(name, value)| {
+            let here = format!("{}.{name}", sub("headers"));
+            let name = names::request_name(&name).map_err(|reason| bad(&here, reason))?;
+            Ok((name, value))
+        })
+        .collect::<Result<_, ApiError>>()?;
+    Ok(Matcher {
+        method,
+        path,
+        query: pairs(members.get("query"), &sub("query"))?,
+        headers,
+        body: members
+            .get("body")
+            .map(|body| BodyPattern::compile(body).map_err(|reason| bad(&sub("body"), reason)))
+            .transpose()?,
+    })
+}
+
+fn template(text: &str, field: &str) -> Result<Template, ApiError> {
+    Template::parse(text).map_err(|reason| bad(field, reason))
+}
+
+/// Checks the templates in every string of a `json` answer.
+fn check_json_templates(value: &Value, field: &str) -> Result<(), ApiError> {
+    match value {
+        Value::String(text) => template(text, field).map(drop),
+        Value::Array(elements) => elements
+            .iter()
+            .enumerate()
+            .try_for_each(|(n, v)| check_json_templates(v, &format!("{field}[{n}]"))),
+        Value::Object(members) => members
+            .iter()
+            .try_for_each(|(k, v)| check_json_templates(v, &format!("{field}.{k}"))),
+        _ => Ok(()),
+    }
+}
+
+fn check_respond(value: &Value, field: &str, limits: Limits) -> Result<Respond, ApiError> {
+    let members = fields(
+        value,
+        field,
+        &["status", "headers", "json", "body", "delay_ms", "fault"],
+    )?;
+    let sub = |name: &str| format!("{field}.{name}");
+    let status = match members.get("status") {
+        None | Some(Value::Null) => None,
+        Some(status) => match status.as_u64() {
+            Some(code @ 200..=599) => Some(code as u16),
+            // 1xx are interim responses: no host can send one as the answer.
+            Some(100..=199) => {
+                return Err(bad(
+                    &sub("status"),
+                    "is an interim (1xx) status, which cannot be an answer; use 200 to 599",
+                ))
+            }
+            _ => return Err(bad(&sub("status"), "must be a status code from 200 to 599")),
+        },
+    };
+    let headers = match members.get("headers") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Object(headers)) => headers
+            .iter()
+            .map(|(name, value)| {
+                let here = format!("{}.{name}", sub("headers"));
+                let name = names::answer_name(name).map_err(|reason| bad(&here, reason))?;
+                let text = scalar_text(value, &here)?;
+                Ok((name, template(&text, &here)?))
+            })
+            .collect::<Result<_, ApiError>>()?,
+        Some(_) => return Err(bad(&sub("headers"), "must be an object of names to values")),
+    };
+    let too_big = |name: &str, size: usize| -> Result<(), ApiError> {
+        if size > limits.max_body_bytes {
+            return Err(bad(
+                &sub(name),
+                format!(
+                    "is {size} bytes; an answer's body is at most {} bytes (MAX_BODY_BYTES)",
+                    limits.max_body_bytes
+                ),
+            ));
+        }
+        Ok(())
+    };
+    let payload = match (members.get("json"), members.get("body")) {
+        (Some(_), Some(_)) => {
+            return Err(bad(&sub("body"), "cannot go with `json`; give one of them"))
+        }
+        (Some(json), None) => {
+            too_big("json", json.to_string().len())?;
+            check_json_templates(json, &sub("json"))?;
+            Payload::Json(json.clone())
+        }
+        (None, Some(Value::String(text))) => {
+            too_big("body", text.len())?;
+            Payload::Text(template(text, &sub("body"))?)
+        }
+        (None, Some(_)) => {
+            return Err(bad(&sub("body"), "must be a string (for JSON, use `json`)"))
+        }
+        (None, None) => Payload::Nothing,
+    };
+    let delay = match members.get("delay_ms") {
+        None | Some(Value::Null) => None,
+        Some(ms) => match ms.as_u64() {
+            Some(ms) if Duration::from_millis(ms) <= MAX_DELAY => Some(Duration::from_millis(ms)),
+            _ => {
+                return Err(bad(
+                    &sub("delay_ms"),
+                    format!(
+                        "must be a whole number of milliseconds, at most {}",
+                        MAX_DELAY.as_millis()
+                    ),
+                ))
+            }
+        },
+    };
+    let fault = match members.get("fault") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(f)) if f == "reset" => Some(FaultKind::Reset),
+        Some(Value::String(f)) if f == "malformed" => Some(FaultKind::Malformed),
+        Some(_) => return Err(bad(&sub("fault"), "must be `reset` or `malformed`")),
+    };
+    let respond = Respond {
+        status,
+        headers,
+        payload,
+        delay,
+        fault,
+    };
+    if respond.passes_through() && respond.payload != Payload::Nothing {
+        let name = if members.contains_key("json") {
+            "json"
+        } else {
+            "body"
+        };
+        return Err(bad(
+            &sub(name),
+            "needs a `status`: without one (and without a `fault`) the request goes through to the store",
+        ));
+    }
+    Ok(respond)
+}
+
+impl Matcher {
+    fn matches(
+        &self,
+        request: &Request,
+        path: &mut Option<Vec<String>>,
+        parsed: &mut Option<Option<Value>>,
+    ) -> bool {
+        if let Some(method) = &self.method {
+            let asked = request.method.as_str();
+            let head_as_get = request.method == Method::Head && method == "GET";
+            if asked != method && !head_as_get {
+                return false;
+            }
+        }
+        if let Some(pattern) = &self.path {
+            let segments = path.get_or_insert_with(|| segments(&request.path));
+            if !pattern.matches(segments) {
+                return false;
+            }
+        }
+        if !self.query.is_empty() {
+            let query: Vec<(String, String)> = form_urlencoded::parse(request.query.as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            let has = |(name, value): &(String, String)| {
+                query.iter().any(|(k, v)| k == name && v == value)
+            };
+            if !self.query.iter().all(has) {
+                return false;
+            }
+        }
+        let headers_ok = self.headers.iter().all(|(name, value)| {
+            request
+                .headers
+                .iter()
+                .any(|(n, v)| n.eq_ignore_ascii_case(name) && v == value)
+        });
+        if !headers_ok {
+            return false;
+        }
+        match &self.body {
+            None => true,
+            Some(pattern) => {
+                let body = parsed.get_or_insert_with(|| parse_body(&request.body));
+                body.as_ref().is_some_and(|body| pattern.matches(body))
+            }
+        }
+    }
+}
+
+/// The change that stores a rule as listed.
+pub(crate) fn put_change(listed: &Value) -> crate::http::response::Change {
+    crate::http::response::Change::PutRule {
+        id: listed["id"].as_str().unwrap_or_default().to_owned(),
+        rule: listed.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const LIMITS: Limits = Limits {
+        max_rules: 3,
+        max_body_bytes: 100,
+    };
+
+    fn add(rules: &mut Rules, rule: Value) -> Result<Value, ApiError> {
+        let mut n = 0;
+        rules.add(&rule, "", LIMITS, &mut || {
+            n += 1;
+            format!("r{n}")
+        })
+    }
+
+    fn field_of(err: ApiError) -> String {
+        match err {
+            ApiError::BadRule { field, .. } => field,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn bad_rules_name_the_field() {
+        let mut rules = Rules::default();
+        for (rule, field) in [
+            (json!({"respond": {"status": 200}, "x": 1}), "x"),
+            (
+                json!({"match": {"pathx": "/"}, "respond": {"status": 200}}),
+                "match.pathx",
+            ),
+            (
+                json!({"match": {"path": "api"}, "respond": {"status": 200}}),
+                "match.path",
+            ),
+            (json!({"respond": {"status": 600}}), "respond.status"),
+            (json!({"respond": {"status": 99}}), "respond.status"),
+            (json!({"respond": {"status": 101}}), "respond.status"),
+            (json!({"respond": {"status": 200}, "times": 0}), "times"),
+            (
+                json!({"respond": {"status": 200, "json": {"a": ["{{user.x}}"]}}}),
+                "respond.json.a[0]",
+            ),
+            (
+                json!({"respond": {"status": 200, "body": "x".repeat(101)}}),
+                "respond.body",
+            ),
+            (json!({"respond": {"json": {}}}), "respond.json"),
+            (json!({"respond": {"fault": "explode"}}), "respond.fault"),
+            (
+                json!({"respond": {"status": 200, "headers": {"Content-Length": "1"}}}),
+                "respond.headers.Content-Length",
+            ),
+            (json!({"match": {}}), "respond"),
+            (json!([]), "rule"),
+        ] {
+            assert_eq!(
+                field_of(add(&mut rules, rule.clone()).unwrap_err()),
+                field,
+                "{rule}"
+            );
+        }
+        assert_eq!(rules.len(), 0, "nothing added");
+    }
+
+    #[test]
+    fn the_limit_is_507_for_recorded_rules_and_others_each() {
+        let mut rules = Rules::default();
+        for _ in 0..3 {
+            add(&mut rules, json!({"respond": {"status": 204}})).unwrap();
+        }
+        let err = add(&mut rules, json!({"respond": {"status": 204}})).unwrap_err();
+        assert_eq!(err.status(), 507);
+        for n in 0..3 {
+            let id = format!("{RECORDED_PREFIX}{n}");
+            add(&mut rules, json!({"id": id, "respond": {"status": 204}})).unwrap();
+        }
+        let err = add(
+            &mut rules,
+            json!({"id": "recorded-3", "respond": {"status": 204}}),
+        )
+        .unwrap_err();
+        assert_eq!(err.status(), 507);
+        assert_eq!(rules.len(), 6);
+    }
+
+    #[test]
+    fn a_rule_names_at_most_100_headers_of_128_bytes() {
+        let names = |n: usize, prefix: &str| -> Map<String, Value> {
+            (0..n)
+                .map(|i| (format!("{prefix}-{i}"), json!("1")))
+                .collect()
+        };
+        let mut rules = Rules::default();
+        let rule = |matched: usize, set: usize| {
+            json!({"match": {"headers": names(matched, "X-Q")},
+                   "respond": {"status": 204, "headers": names(set, "X-A")}})
+        };
+        add(&mut rules, rule(60, 40)).unwrap();
+        assert_eq!(
+            field_of(add(&mut rules, rule(60, 41)).unwrap_err()),
+            "respond.headers"
+        );
+        assert_eq!(
+            field_of(add(&mut rules, rule(101, 0)).unwrap_err()),
+            "match.headers"
+        );
+        let long = "X".repeat(129);
+        let err = add(
+            &mut rules,
+            json!({"match": {"headers": {long.clone(): "1"}}, "respond": {"status": 204}}),
+        )
+        .unwrap_err();
+        assert_eq!(field_of(err), format!("match.headers.{long}"));
+        let err = add(
+            &mut rules,
+            json!({"match": {"headers": {"bad name": "1"}}, "respond": {"status": 204}}),
+        )
+        .unwrap_err();
+        assert_eq!(field_of(err), "match.headers.bad name");
+        assert_eq!(rules.len(), 1);
+    }
+
+    #[test]
+    fn precedence_is_priority_then_newest_and_times_count() {
+        let mut rules = Rules::default();
+        add(
+            &mut rules,
+            json!({"match": {"path": "/a"}, "respond": {"status": 500}, "priority": 5, "times": 2}),
+        )
+        .unwrap();
+        add(
+            &mut rules,
+            json!({"match": {"path": "/a"}, "respond": {"status": 201}}),
+        )
+        .unwrap();
+        add(
+            &mut rules,
+            json!({"match": {"path": "/a"}, "respond": {"status": 202}}),
+        )
+        .unwrap();
+        let request = Request::new(Method::Get, "/a");
+        let mut changes = Vec::new();
+        let mut status = |changes: &mut Vec<crate::http::response::Change>| {
+            rules
+                .take(&request, &mut None, || true, changes)
+                .map(|rule| rule.unwrap().respond.status)
+        };
+        assert_eq!(status(&mut changes), Some(Some(500)));
+        assert!(
+            matches!(&changes[..], [crate::http::response::Change::PutRule { id, rule }] if id == "r1" && rule.contains(r#""times":1"#)),
+            "{changes:?}"
+        );
+        changes.clear();
+        assert_eq!(status(&mut changes), Some(Some(500)));
+        assert_eq!(
+            changes,
+            [crate::http::response::Change::DeleteRule {
+                id: "r1".to_owned()
+            }]
+        );
+        changes.clear();
+        assert_eq!(
+            status(&mut changes),
+            Some(Some(202)),
+            "used up; then the newest of equals"
+        );
+        assert!(changes.is_empty(), "a rule for ever does not change");
+        assert_eq!(rules.len(), 2);
+        assert!(rules
+            .take(
+                &Request::new(Method::Get, "/b"),
+                &mut None,
+                || true,
+                &mut changes
+            )
+            .is_none());
+    }
+}
