@@ -142,9 +142,19 @@ image_config() {
 }
 check "it runs as user 65534 with a HEALTHCHECK that runs the binary" image_config
 
+# The containers the checks below look at, started together: each turns healthy at its first health
+# check, the image's interval (10 s) after it starts, so they wait that out side by side.
+data="$work/data"
+mkdir -p "$data"
+chown 65534:65534 "$data"
 main=$(docker run -d -p "127.0.0.1::5000" -e APP_NAME=in-a-container "$image")
 containers+=("$main")
+on_8080=$(docker run -d -e PORT=8080 -p "127.0.0.1::8080" "$image")
+containers+=("$on_8080")
+durable=$(docker run -d -p "127.0.0.1::5000" -v "$data:/data" -e DATA_FILE=/data/db.json "$image")
+containers+=("$durable")
 host_port=$(published_port "$main" 5000)
+
 healthy_and_serving() {
     local status created id
     status=$(wait_healthy "$main")
@@ -165,11 +175,9 @@ runs_as_nobody() {
 check "the server process runs as uid 65534" runs_as_nobody
 
 reads_port() {
-    local port container status
-    container=$(docker run -d -e PORT=8080 -p "127.0.0.1::8080" "$image")
-    containers+=("$container")
-    port=$(published_port "$container" 8080) || return 1
-    status=$(wait_healthy "$container")
+    local port status
+    port=$(published_port "$on_8080" 8080) || return 1
+    status=$(wait_healthy "$on_8080")
     [[ $status == healthy ]] || { echo "health on 8080: $status" >&2; return 1; }
     curl -sf "http://127.0.0.1:$port/health" | grep -q '"status":"pass"'
 }
@@ -187,12 +195,7 @@ bad_setting_stops_it() {
 check "a bad setting stops the container with a message naming it" bad_setting_stops_it
 
 durable_on_a_volume() {
-    local data port container created id status
-    data="$work/data"
-    mkdir -p "$data"
-    chown 65534:65534 "$data"
-    container=$(docker run -d -p "127.0.0.1::5000" -v "$data:/data" -e DATA_FILE=/data/db.json "$image")
-    containers+=("$container")
+    local container=$durable port created id status
     port=$(published_port "$container" 5000) || return 1
     status=$(wait_healthy "$container")
     [[ $status == healthy ]] || { echo "health with DATA_FILE: $status"; docker logs "$container"; return 1; } >&2
