@@ -12,7 +12,7 @@
 # test:
 #   1. the crate's own tests on the host (settings, seeding);
 #   2. web/dist plus tests/browser/site served by `python3 -m http.server` on a free port of
-#      127.0.0.1, and tests/browser/driver.mjs (playwright-core, Debian's chromium, headless): every
+#      127.0.0.1 (it binds port 0 and names the port it got), and tests/browser/driver.mjs (playwright-core, Debian's chromium, headless): every
 #      conformance case through fetch() in the demo page, each in a namespace of its own; the first
 #      fetch after startMock; passthrough; data across a reload, a stopped worker, a new registration
 #      and a browser restart; two tabs; a CRUD round trip in the demo with a screenshot (kept, with
@@ -115,11 +115,6 @@ cleanup() {
     fi
 }
 
-# free_port: a port of 127.0.0.1 that nothing listens on right now.
-free_port() {
-    node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });'
-}
-
 stage_test() {
     stage_setup
     stage_build
@@ -134,13 +129,17 @@ stage_test() {
     # The site a frontend project would have: web/dist copied into its public folder, beside its own files.
     mkdir -p "$tmp/site"
     cp "$dist"/* tests/browser/site/* "$tmp/site"/
-    local port base
-    port="$(free_port)"
-    base="http://127.0.0.1:$port"
-    python3 -m http.server --bind 127.0.0.1 --directory "$tmp/site" "$port" </dev/null >"$tmp/server.log" 2>&1 &
+    # Port 0: the server binds a free port itself and names it in its first line,
+    # "Serving HTTP on 127.0.0.1 port N (...)" (-u: unbuffered, so the line is in the log at once).
+    local base="" ready=""
+    python3 -u -m http.server --bind 127.0.0.1 --directory "$tmp/site" 0 </dev/null >"$tmp/server.log" 2>&1 &
     server_pid=$!
     for _ in $(seq 1 100); do
-        if curl -fsS -o /dev/null "$base/app.html" 2>/dev/null; then
+        if [[ -z $base ]]; then
+            base="$(sed -n -E 's|^Serving HTTP on 127\.0\.0\.1 port ([1-9][0-9]*) .*|http://127.0.0.1:\1|p' "$tmp/server.log" | head -n 1)"
+        fi
+        if [[ -n $base ]] && curl -fsS --max-time 5 -o /dev/null "$base/app.html" 2>/dev/null; then
+            ready=1
             break
         fi
         if ! kill -0 "$server_pid" 2>/dev/null; then
@@ -150,6 +149,11 @@ stage_test() {
         fi
         sleep 0.1
     done
+    if [[ -z $ready ]]; then
+        echo "browser.sh: the static server did not serve app.html within 10 s (at ${base:-no address yet}); its log:" >&2
+        cat "$tmp/server.log" >&2
+        exit 1
+    fi
     echo "browser.sh: static server (pid $server_pid) on $base, serving $tmp/site" >&2
 
     step "browser: every conformance case and the browser's own tests, in headless Chromium"

@@ -107,15 +107,36 @@ step "run: the unzipped bundle, started with PORT, HOST, APP_NAME and APP_VERSIO
 mkdir "$work/app"
 unzip -q "$bundle" -d "$work/app"
 [[ -x $work/app/mock-rest-api ]] || fail "unzip did not restore the binary's exec bit"
-port=$("$py" deploy/tests/checks.py free-port)
-(
-    cd "$work/app"
-    unset DATA_FILE CORS_ORIGINS AUTH_SCOPE DELAY_MS MAX_BODY_BYTES
-    export PORT=$port HOST=127.0.0.1 APP_NAME="Bundle test" APP_VERSION=9.8.7-bundle RUST_LOG=info
-    exec ./mock-rest-api 2>"$work/server.log"
-) &
-server_pid=$!
-if ! "$py" deploy/tests/checks.py health "http://127.0.0.1:$port/health" "Bundle test" 9.8.7-bundle; then
+# The binary is given a PORT, as Elastic Beanstalk gives it one, so the port is found free here and
+# bound later: when another process took it in between ("Address already in use"), it is started
+# again on another.
+start_bundle() {
+    local attempt
+    for attempt in 1 2 3 4 5; do
+        port=$("$py" deploy/tests/checks.py free-port)
+        (
+            cd "$work/app"
+            unset DATA_FILE CORS_ORIGINS AUTH_SCOPE DELAY_MS MAX_BODY_BYTES
+            export PORT=$port HOST=127.0.0.1 APP_NAME="Bundle test" APP_VERSION=9.8.7-bundle RUST_LOG=info
+            exec ./mock-rest-api 2>"$work/server.log"
+        ) &
+        server_pid=$!
+        for _ in $(seq 1 300); do
+            grep -qE "listening on http://127\.0\.0\.1:$port([^0-9]|\$)" "$work/server.log" && return 0
+            if ! kill -0 "$server_pid" 2>/dev/null; then
+                wait "$server_pid" 2>/dev/null || true
+                server_pid=""
+                grep -q 'in use' "$work/server.log" || return 1
+                echo "deploy-test.sh: port $port was taken before the server bound it (attempt $attempt); another" >&2
+                continue 2
+            fi
+            sleep 0.1
+        done
+        return 1
+    done
+    return 1
+}
+if ! start_bundle || ! "$py" deploy/tests/checks.py health "http://127.0.0.1:$port/health" "Bundle test" 9.8.7-bundle; then
     cat "$work/server.log" >&2
     fail "the bundled binary did not serve /health as configured"
 fi
@@ -140,13 +161,20 @@ pass "dry-run: output as in the golden file, the token masked"
 # --- 4. deploy against moto --------------------------------------------------------------------
 
 step "deploy: moto_server with the Elastic Beanstalk extension, on 127.0.0.1"
-moto_port=$("$py" deploy/tests/checks.py free-port)
-"$py" deploy/tests/moto_eb.py -H 127.0.0.1 -p "$moto_port" >"$work/moto.log" 2>&1 &
+# Port 0: werkzeug (moto's server) binds a free port itself and names it: " * Running on http://...".
+"$py" deploy/tests/moto_eb.py -H 127.0.0.1 -p 0 >"$work/moto.log" 2>&1 &
 moto_pid=$!
-"$py" deploy/tests/checks.py wait-port "$moto_port" 30 || {
+moto_port=""
+for _ in $(seq 1 300); do
+    moto_port=$(sed -n -E 's|^ \* Running on http://127\.0\.0\.1:([1-9][0-9]*)$|\1|p' "$work/moto.log" | head -n 1)
+    [[ -n $moto_port ]] && break
+    kill -0 "$moto_pid" 2>/dev/null || break
+    sleep 0.1
+done
+if [[ -z $moto_port ]] || ! "$py" deploy/tests/checks.py wait-port "$moto_port" 30; then
     cat "$work/moto.log" >&2
     fail "moto did not start"
-}
+fi
 
 export PATH="$venv/bin:$PATH" AWS_PAGER=""
 export AWS_ENDPOINT_URL=http://127.0.0.1:$moto_port AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing

@@ -13,12 +13,12 @@
 # fresh container per case (`cargo test -p conformance --test container`), each case counted in the
 # summary.
 #
-# Installs what it needs first, each only when missing: docker.io (Debian) and the musl target.
+# Installs what it needs first, each only when missing: docker.io (Debian), and the musl target and
+# musl-tools (static_binary in scripts/tools.sh).
 # No image registry is needed or used. Run by `bash scripts/test.sh docker`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-readonly target=x86_64-unknown-linux-musl
 readonly image=mock-rest-api:latest
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -43,10 +43,6 @@ if ! command -v dockerd >/dev/null || ! command -v docker >/dev/null; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends docker.io >/dev/null
-fi
-if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx "$target"; then
-    step "rustup target add $target"
-    rustup target add "$target"
 fi
 
 # --- the engine, started here and stopped by its PID -------------------------------------------
@@ -89,9 +85,8 @@ docker version >/dev/null || { cat "$work/dockerd.log" >&2; exit 1; }
 
 # --- build -------------------------------------------------------------------------------------
 
-step "cargo build --release -p mock-rest-api --target $target"
-CARGO_PROFILE_RELEASE_STRIP=symbols cargo build --locked --release -p mock-rest-api --target "$target"
-binary=${CARGO_TARGET_DIR:-target}/$target/release/mock-rest-api
+source scripts/tools.sh
+binary=$(static_binary)
 if readelf -l "$binary" | grep -q 'Requesting program interpreter'; then
     echo "$binary is not static: a FROM scratch image could not run it" >&2
     exit 1
@@ -106,7 +101,15 @@ fi
 
 # --- tests -------------------------------------------------------------------------------------
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# published_port CONTAINER PORT: the port of 127.0.0.1 that Docker published the container's PORT on.
+# Each container is run with `-p 127.0.0.1::PORT`, so Docker binds a free port itself: no port is
+# chosen here for another process to take first.
+published_port() {
+    local published
+    published=$(docker port "$1" "$2/tcp" | grep -m 1 '^127\.0\.0\.1:' || true)
+    [[ $published =~ :([0-9]+)$ ]] || { echo "docker port $1 $2: '$published'" >&2; return 1; }
+    echo "${BASH_REMATCH[1]}"
+}
 
 # Waits until the container's HEALTHCHECK says healthy (or 60 s pass); prints the last status.
 wait_healthy() {
@@ -139,9 +142,19 @@ image_config() {
 }
 check "it runs as user 65534 with a HEALTHCHECK that runs the binary" image_config
 
-host_port=$(free_port)
-main=$(docker run -d -p "127.0.0.1:$host_port:5000" -e APP_NAME=in-a-container "$image")
+# The containers the checks below look at, started together: each turns healthy at its first health
+# check, the image's interval (10 s) after it starts, so they wait that out side by side.
+data="$work/data"
+mkdir -p "$data"
+chown 65534:65534 "$data"
+main=$(docker run -d -p "127.0.0.1::5000" -e APP_NAME=in-a-container "$image")
 containers+=("$main")
+on_8080=$(docker run -d -e PORT=8080 -p "127.0.0.1::8080" "$image")
+containers+=("$on_8080")
+durable=$(docker run -d -p "127.0.0.1::5000" -v "$data:/data" -e DATA_FILE=/data/db.json "$image")
+containers+=("$durable")
+host_port=$(published_port "$main" 5000)
+
 healthy_and_serving() {
     local status created id
     status=$(wait_healthy "$main")
@@ -162,11 +175,9 @@ runs_as_nobody() {
 check "the server process runs as uid 65534" runs_as_nobody
 
 reads_port() {
-    local port container status
-    port=$(free_port)
-    container=$(docker run -d -e PORT=8080 -p "127.0.0.1:$port:8080" "$image")
-    containers+=("$container")
-    status=$(wait_healthy "$container")
+    local port status
+    port=$(published_port "$on_8080" 8080) || return 1
+    status=$(wait_healthy "$on_8080")
     [[ $status == healthy ]] || { echo "health on 8080: $status" >&2; return 1; }
     curl -sf "http://127.0.0.1:$port/health" | grep -q '"status":"pass"'
 }
@@ -184,13 +195,8 @@ bad_setting_stops_it() {
 check "a bad setting stops the container with a message naming it" bad_setting_stops_it
 
 durable_on_a_volume() {
-    local data port container created id status
-    data="$work/data"
-    mkdir -p "$data"
-    chown 65534:65534 "$data"
-    port=$(free_port)
-    container=$(docker run -d -p "127.0.0.1:$port:5000" -v "$data:/data" -e DATA_FILE=/data/db.json "$image")
-    containers+=("$container")
+    local container=$durable port created id status
+    port=$(published_port "$container" 5000) || return 1
     status=$(wait_healthy "$container")
     [[ $status == healthy ]] || { echo "health with DATA_FILE: $status"; docker logs "$container"; return 1; } >&2
     created=$(curl -sf "http://127.0.0.1:$port/api/kept" -d '{"n":1.10}')
@@ -198,6 +204,8 @@ durable_on_a_volume() {
     docker restart --time 20 "$container" >/dev/null
     status=$(wait_healthy "$container")
     [[ $status == healthy ]] || { echo "health after docker restart: $status"; docker logs "$container"; return 1; } >&2
+    # A port Docker picked is picked again when the container starts again.
+    port=$(published_port "$container" 5000) || return 1
     curl -sf "http://127.0.0.1:$port/api/kept/$id" | grep -q '"n":1.10' ||
         { echo "the item is gone after docker restart"; docker logs "$container"; return 1; } >&2
     [[ -s $data/db.json ]] || { echo "nothing was written to the volume" >&2; return 1; }

@@ -105,14 +105,12 @@ cleanup() {
     fi
 }
 
-# free_port: a port of 127.0.0.1 that nothing listens on right now.
-free_port() {
-    node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });'
-}
-
 # start_wrangler NAME [SECRETS_FILE]: `wrangler dev` with an empty store in
 # $tmp/NAME, its secrets from SECRETS_FILE (a .env file) or none; sets
-# wrangler_pid and base_url once it answers.
+# wrangler_pid and base_url once it answers. It binds port 0 (its inspector
+# too) and names the port it got on its `Ready on http://...` line (printed at
+# the `info` log level), so no port is chosen here for another process to take
+# before wrangler binds it.
 start_wrangler() {
     local name="$1" secrets="${2:-}"
     stop_wrangler
@@ -122,22 +120,23 @@ start_wrangler() {
         secrets="$dir/no-secrets.env"
         : >"$secrets"
     fi
-    local port inspector
-    port="$(free_port)"
-    inspector="$(free_port)"
     # node runs wrangler's own entry point, so $! is wrangler's PID.
     XDG_CONFIG_HOME="$tmp/config" WRANGLER_LOG_PATH="$tmp/logs" \
-        node node_modules/.bin/wrangler dev --ip 127.0.0.1 --port "$port" \
-        --inspector-ip 127.0.0.1 --inspector-port "$inspector" \
+        node node_modules/.bin/wrangler dev --ip 127.0.0.1 --port 0 \
+        --inspector-ip 127.0.0.1 --inspector-port 0 \
         --persist-to "$dir/state" --env-file "$secrets" \
-        --show-interactive-dev-session=false --log-level warn \
+        --show-interactive-dev-session=false --log-level info \
         </dev/null >"$dir/wrangler.log" 2>&1 &
     wrangler_pid=$!
-    base_url="http://127.0.0.1:$port"
+    base_url=""
     # Ready when /health answers, asked in a namespace of its own so that the
     # default namespace (the collection's) stays untouched.
     for _ in $(seq 1 600); do
-        if curl -fsS -o /dev/null -H 'X-Mock-Namespace: edge-sh-ready' "$base_url/health" 2>/dev/null; then
+        if [[ -z $base_url ]]; then
+            base_url="$(grep -o -m 1 'Ready on http://127\.0\.0\.1:[1-9][0-9]*$' "$dir/wrangler.log" | sed 's/^Ready on //' || true)"
+        fi
+        if [[ -n $base_url ]] &&
+            curl -fsS --max-time 5 -o /dev/null -H 'X-Mock-Namespace: edge-sh-ready' "$base_url/health" 2>/dev/null; then
             echo "edge.sh: wrangler dev (pid $wrangler_pid) answers on $base_url" >&2
             return
         fi
@@ -148,7 +147,7 @@ start_wrangler() {
         fi
         sleep 0.1
     done
-    echo "edge.sh: wrangler dev did not answer on $base_url within 60 s; its log:" >&2
+    echo "edge.sh: wrangler dev did not answer within 60 s (at ${base_url:-no address yet}); its log:" >&2
     cat "$dir/wrangler.log" >&2
     exit 1
 }

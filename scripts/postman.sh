@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Run the Postman collection with newman twice, each time against its own
 # freshly started release build of the server (a fresh server has an empty
-# store, which the collection relies on):
+# store, which the collection relies on). The release build is the static one
+# (x86_64-unknown-linux-musl) that the container image and the Elastic
+# Beanstalk bundle ship, built once for the deploy, postman and docker stages
+# (static_binary in scripts/tools.sh):
 #
 #   run 1: the server without API_TOKEN, newman with an empty api_token;
 #   run 2: the server with API_TOKEN=<a random token made here>, newman with
@@ -25,8 +28,8 @@ fi
 
 server_command="${MOCK_REST_SERVER:-}"
 if [[ -z "$server_command" ]]; then
-    cargo build --release -p mock-rest-api
-    server_command=target/release/mock-rest-api
+    source scripts/tools.sh
+    server_command="$(static_binary)"
 fi
 
 # The server this script started and is running now (at most one at a time).

@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
 # Runs every test of mock-rest-api, installing what it needs first.
 #
-#   bash scripts/test.sh            # everything (what CI runs)
-#   bash scripts/test.sh STAGE...   # only these stages, in the order given
+#   bash scripts/test.sh                        # everything (what CI runs)
+#   bash scripts/test.sh STAGE...               # only these stages, in the order given
+#   bash scripts/test.sh --repeat N [STAGE...]  # those stages (or all) N times over, to find a
+#                                               # flake: each run's output in a file of its own,
+#                                               # the failed runs' tails and files at the end
+#
+# A run stops at the first stage that fails, and ends, passed or not, with a table of the
+# stages: seconds and result.
 #
 # Stages:
 #   setup    rustup's wasm32 target; npm packages from package-lock.json; a Python venv with
@@ -116,19 +122,102 @@ stage_docker() {
     bash scripts/docker.sh
 }
 
+# --repeat N STAGE...: runs `bash scripts/test.sh STAGE...` N times, each to a log file of its own
+# under target/test-repeat/, goes on after a failed run, then prints the tail of each failed run's
+# log and its path; fails if any run failed.
+repeat() {
+    local times=$1
+    shift
+    local dir run start status failed=() passed=0
+    dir="target/test-repeat/$(date +%Y%m%d-%H%M%S)-$$"
+    mkdir -p "$dir"
+    for ((run = 1; run <= times; run++)); do
+        step "run $run of $times: bash scripts/test.sh ${*:-(every stage)} > $dir/run-$run.log"
+        start=$SECONDS
+        status=0
+        bash scripts/test.sh "$@" >"$dir/run-$run.log" 2>&1 || status=$?
+        if [[ $status -eq 0 ]]; then
+            passed=$((passed + 1))
+            printf '    run %d passed in %d s\n' "$run" $((SECONDS - start))
+        else
+            failed+=("$run")
+            printf '    run %d FAILED (exit %d) in %d s: %s\n' "$run" "$status" $((SECONDS - start)) \
+                "$(grep -m 1 -o 'FAILED at stage .*' "$dir/run-$run.log" || echo 'see its log')"
+        fi
+    done
+    for run in "${failed[@]}"; do
+        step "run $run FAILED: the last 80 lines of $dir/run-$run.log"
+        tail -n 80 "$dir/run-$run.log"
+    done
+    step "$times runs of ${*:-every stage}: $passed passed, ${#failed[@]} failed; logs in $dir"
+    for run in "${failed[@]}"; do
+        echo "    run $run FAILED: $dir/run-$run.log"
+    done
+    [[ ${#failed[@]} -eq 0 ]]
+}
+
+if [[ ${1:-} == --repeat ]]; then
+    if [[ ! ${2:-} =~ ^[1-9][0-9]*$ ]]; then
+        echo "--repeat takes a number of runs (1 or more), not '${2:-}'" >&2
+        exit 2
+    fi
+    times=$2
+    shift 2
+    for stage in "$@"; do
+        [[ " ${all_stages[*]} " == *" $stage "* ]] ||
+            { echo "unknown stage '$stage'; stages: ${all_stages[*]}" >&2; exit 2; }
+    done
+    repeat "$times" "$@"
+    exit
+fi
+
 stages=("$@")
 [[ ${#stages[@]} -gt 0 ]] || stages=("${all_stages[@]}")
 for stage in "${stages[@]}"; do
-    case "$stage" in
-        setup | lint | core | native | deploy | edge | browser | node | postman | docker) ;;
-        *) echo "unknown stage '$stage'; stages: ${all_stages[*]}" >&2; exit 2 ;;
-    esac
+    [[ " ${all_stages[*]} " == *" $stage "* ]] ||
+        { echo "unknown stage '$stage'; stages: ${all_stages[*]}" >&2; exit 2; }
 done
 # Every stage but lint needs the installs.
 if [[ " ${stages[*]} " != *" setup "* && " ${stages[*]} " != " lint " ]]; then
-    stage_setup
+    stages=(setup "${stages[@]}")
 fi
+
+# The summary: each stage's seconds and result, printed on exit, whether the run passed, failed
+# or was interrupted.
+results=()
+current=""
+started=0
+summary() {
+    local status=$? stage seconds result at total=0
+    if [[ -n $current ]]; then
+        results+=("$current $((SECONDS - started)) FAILED")
+    fi
+    step "summary"
+    printf '  %-8s %8s  %s\n' stage seconds result
+    for at in "${!stages[@]}"; do
+        stage=${stages[$at]}
+        if ((at < ${#results[@]})); then
+            read -r _ seconds result <<<"${results[$at]}"
+            total=$((total + seconds))
+        else
+            seconds=- result="not run"
+        fi
+        printf '  %-8s %8s  %s\n' "$stage" "$seconds" "$result"
+    done
+    if [[ $status -eq 0 ]]; then
+        printf '  %-8s %8s  %s\n' total "$total" "passed: ${stages[*]}"
+    else
+        printf '  %-8s %8s  %s\n' total "$total" "FAILED at stage ${current:-?} (exit $status)"
+    fi
+}
+trap summary EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
 for stage in "${stages[@]}"; do
+    current=$stage
+    started=$SECONDS
     "stage_$stage"
+    results+=("$stage $((SECONDS - started)) passed")
+    current=""
 done
-step "all stages passed: ${stages[*]}"

@@ -34,3 +34,23 @@ cargo_tool() {
         cargo install "$crate" --version "=$version" --root "$cargo_tools" "$@"
     fi
 }
+
+# static_binary: builds the server's static release binary (x86_64-unknown-linux-musl, stripped),
+# the one the Elastic Beanstalk bundle and the container image ship, and prints its path. The
+# command is deploy.sh's own, so one build serves the deploy, postman and docker stages (cargo
+# finds it fresh after the first). Installs the musl target and musl-tools when missing.
+static_binary() {
+    local target=x86_64-unknown-linux-musl
+    if ! rustup target list --installed | grep -qx "$target"; then
+        printf '\n==> rustup target add %s\n' "$target" >&2
+        rustup target add "$target" >&2
+    fi
+    if ! command -v musl-gcc >/dev/null; then
+        printf '\n==> apt-get install musl-tools\n' >&2
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends musl-tools >/dev/null
+    fi
+    printf '\n==> cargo build --release -p mock-rest-api --target %s (stripped)\n' "$target" >&2
+    CARGO_PROFILE_RELEASE_STRIP=symbols cargo build --locked --release -p mock-rest-api --target "$target" >&2
+    printf '%s\n' "${CARGO_TARGET_DIR:-target}/$target/release/mock-rest-api"
+}

@@ -21,6 +21,9 @@
 //!   `POST /__admin/reset` returns to.
 //! - `PROXY_TARGET`: what the engine asks to forward is sent with the
 //!   runtime's `fetch` (`proxy`), and the answer handed back to the engine.
+//! - A rule's `reset` fault: the object answers it whole, marked, and the
+//!   Worker cuts its own answer to the client short (`reset`), so no failed
+//!   stream crosses the object's boundary.
 //!
 //! # Out of scope
 //! What the API means: every answer is the engine's, including the ones the
@@ -49,6 +52,8 @@ mod object;
 #[cfg(target_family = "wasm")]
 mod proxy;
 #[cfg(target_family = "wasm")]
+mod reset;
+#[cfg(target_family = "wasm")]
 mod storage;
 
 /// The Durable Object binding in `wrangler.toml`.
@@ -70,6 +75,7 @@ async fn fetch(
         Err(error) => return object::refused(&error, &request),
     };
     match forward(req, &env, &name).await {
+        Ok(response) if reset::is_marked(&response) => reset::cut_short(response).await,
         Ok(response) => Ok(response),
         Err(err) => object::unavailable(
             format!("The namespace's Durable Object could not be reached: {err}."),

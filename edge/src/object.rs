@@ -153,7 +153,8 @@ impl MockStore {
                             let body = Body::new(id, &self.running, &self.wakers, replay);
                             stream(response, body)
                         }
-                        Next::Drop(response) => dropped(response),
+                        // The front Worker cuts the answer short (see `crate::reset`).
+                        Next::Drop(response) => crate::reset::mark(respond(response)?),
                         Next::Forward(..) => unreachable_forward(&request),
                     };
                 }
@@ -373,17 +374,25 @@ fn target(url: &str) -> &str {
     }
 }
 
-/// The engine's response as the runtime's.
-fn respond(response: mock_rest_core::Response) -> worker::Result<worker::Response> {
+/// The engine's headers as the runtime's, but for the reset fault's marker
+/// (see `crate::reset`), which only the object sets.
+fn headers(response: &mock_rest_core::Response) -> Headers {
     let headers = Headers::new();
     for (name, value) in &response.headers {
-        if headers.append(name, value).is_err() {
+        if crate::reset::is_marker(name) {
+            console_warn!("dropped the {name} header, which mock-rest-api keeps for itself");
+        } else if headers.append(name, value).is_err() {
             console_warn!("dropped a {name} header value that HTTP cannot carry");
         }
     }
+    headers
+}
+
+/// The engine's response as the runtime's.
+fn respond(response: mock_rest_core::Response) -> worker::Result<worker::Response> {
     let builder = ResponseBuilder::new()
         .with_status(response.status)
-        .with_headers(headers);
+        .with_headers(headers(&response));
     Ok(if response.body.is_empty() {
         builder.empty()
     } else {
@@ -394,15 +403,9 @@ fn respond(response: mock_rest_core::Response) -> worker::Result<worker::Respons
 /// An event stream: the endpoint's status and headers, then the body as the
 /// endpoint queues for it.
 fn stream(response: mock_rest_core::Response, body: Body) -> worker::Result<worker::Response> {
-    let headers = Headers::new();
-    for (name, value) in &response.headers {
-        if headers.append(name, value).is_err() {
-            console_warn!("dropped a {name} header value that HTTP cannot carry");
-        }
-    }
     ResponseBuilder::new()
         .with_status(response.status)
-        .with_headers(headers)
+        .with_headers(headers(&response))
         .from_stream(body)
 }
 
@@ -429,29 +432,4 @@ pub fn unavailable(reason: String, request: &Request) -> worker::Result<worker::
         &ApiError::Unavailable { reason },
         request,
     ))
-}
-
-/// A rule's `reset` fault. A Worker cannot close the connection without
-/// answering, so it sends the status line and headers (the engine's `502`)
-/// and half of the body, then fails the body stream: the answer can only end
-/// cut short (in `wrangler dev` the runtime ends it there; a client may also
-/// see the connection end).
-fn dropped(response: mock_rest_core::Response) -> worker::Result<worker::Response> {
-    let headers = Headers::new();
-    for (name, value) in &response.headers {
-        if *name != "content-length" && headers.append(name, value).is_err() {
-            console_warn!("dropped a {name} header value that HTTP cannot carry");
-        }
-    }
-    // Half of the body goes out, then the stream fails: the answer can only
-    // end cut short.
-    let half = response.body[..response.body.len() / 2].to_vec();
-    let failing = futures_util::stream::iter([
-        Ok::<Vec<u8>, worker::Error>(half),
-        Err(worker::Error::from("a rule drops the connection")),
-    ]);
-    ResponseBuilder::new()
-        .with_status(response.status)
-        .with_headers(headers)
-        .from_stream(failing)
 }

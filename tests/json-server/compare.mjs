@@ -14,7 +14,9 @@
 //
 // json-server 0.17.4 and 1.0.0-beta.15 come from the repository's package-lock.json (node_modules/
 // json-server and node_modules/json-server-1). Every server binds a free port of 127.0.0.1 and is
-// stopped by its PID.
+// stopped by its PID: the mock binds port 0 and logs the port it got; json-server cannot say which
+// port it got, so it is given one found free here, and started again on another when something took
+// that port before it bound it.
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -183,10 +185,74 @@ async function waitFor(url, child, what) {
     throw new Error(`${what} did not answer at ${url}`);
 }
 
-function start(command, args, env, stderr) {
-    const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', stderr] });
-    child.exited = new Promise((done) => child.on('exit', done));
+/** Spawns a server with its stdout and stderr piped; `said()` is the last 8 KiB of what it wrote. */
+function start(command, args, env) {
+    const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let said = '';
+    const keep = (chunk) => {
+        said = (said + chunk).slice(-8192);
+    };
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    child.said = () => said;
+    child.closed = new Promise((done) => child.on('close', done));
     return child;
+}
+
+/** Stops a child by its PID (when it still runs) and waits until its pipes are closed. */
+async function stop(child) {
+    if (child.exitCode === null && child.signalCode === null) process.kill(child.pid, 'SIGTERM');
+    await child.closed;
+}
+
+/** json-server on the file, on a port found free here (5 tries: another when that port was taken before it
+ * bound it); resolves to [child, base URL] once it answers. Its own output (a stack trace for each of its
+ * 500s) is kept for a failure to start, not shown: this script prints what differs instead. */
+async function startJsonServer(bin, file, what, children) {
+    for (let attempt = 1; ; attempt++) {
+        const port = await freePort();
+        const base = `http://127.0.0.1:${port}`;
+        const child = start(process.execPath, [join(root, bin), '--port', String(port), '--host', '127.0.0.1', file], {});
+        children.push(child);
+        try {
+            await waitFor(`${base}/posts`, child, what);
+            return [child, base];
+        } catch (error) {
+            await stop(child);
+            if (attempt < 5 && /EADDRINUSE|Cannot bind to the port/.test(child.said())) {
+                console.log(`(${what}: port ${port} was taken before it bound it; starting it on another)`);
+                continue;
+            }
+            throw new Error(`${error.message}; it said:\n${child.said()}`);
+        }
+    }
+}
+
+/** The mock on port 0; resolves to [child, base URL] from its `listening on` line. Its warnings and errors
+ * are shown. */
+async function startMock(file, children) {
+    // `info` for the `listening on` line, but not for each request's.
+    const env = { RUST_LOG: 'warn,mock_rest_api=info,mock_rest_api::api=warn' };
+    const child = start(mockBin, ['--host', '127.0.0.1', '--port', '0', ...MOCK_FLAGS, file], env);
+    children.push(child);
+    const base = await new Promise((resolve, reject) => {
+        let text = '';
+        child.stderr.on('data', (chunk) => {
+            text += chunk;
+            let end;
+            while ((end = text.indexOf('\n')) >= 0) {
+                const line = text.slice(0, end);
+                text = text.slice(end + 1);
+                const found = line.match(/listening on (http:\/\/127\.0\.0\.1:[1-9][0-9]*)/);
+                if (found) resolve(found[1]);
+                else if (!/\sINFO\s/.test(line)) process.stderr.write(`${line}\n`);
+            }
+        });
+        child.on('close', () => reject(new Error(`mock-rest-api exited before it listened: ${child.said()}`)));
+        setTimeout(() => reject(new Error(`mock-rest-api did not listen within 30 s: ${child.said()}`)), 30_000).unref();
+    });
+    await waitFor(`${base}/health`, child, 'mock-rest-api');
+    return [child, base];
 }
 
 async function send(base, [method, path, body]) {
@@ -253,17 +319,12 @@ async function run({ name, bin, db, requests }, dir) {
     copyFileSync(db, theirsFile);
     copyFileSync(db, oursFile);
     const before = readFileSync(oursFile);
-    const [theirPort, ourPort] = [await freePort(), await freePort()];
-    const theirs = `http://127.0.0.1:${theirPort}`;
-    const ours = `http://127.0.0.1:${ourPort}`;
     const children = [];
     try {
-        // json-server prints a stack trace for its 500s; this script prints what differs instead.
-        const jsonServer = start(process.execPath, [join(root, bin), '--port', String(theirPort), '--host', '127.0.0.1', theirsFile], {}, 'ignore');
-        children.push(jsonServer);
-        const mock = start(mockBin, ['--host', '127.0.0.1', '--port', String(ourPort), ...MOCK_FLAGS, oursFile], { RUST_LOG: 'warn' }, 'inherit');
-        children.push(mock);
-        await Promise.all([waitFor(`${theirs}/posts`, jsonServer, name), waitFor(`${ours}/health`, mock, 'mock-rest-api')]);
+        const [[, theirs], [, ours]] = await Promise.all([
+            startJsonServer(bin, theirsFile, name, children),
+            startMock(oursFile, children),
+        ]);
         console.log(`== ${name}`);
         for (const request of requests) {
             const [method, path, , listed] = request;
@@ -287,10 +348,7 @@ async function run({ name, bin, db, requests }, dir) {
             }
         }
     } finally {
-        for (const child of children) {
-            if (child.exitCode === null) process.kill(child.pid, 'SIGTERM');
-        }
-        await Promise.all(children.map((child) => (child.exitCode === null ? child.exited : null)));
+        await Promise.all(children.map(stop));
     }
     if (!readFileSync(oursFile).equals(before)) {
         failures++;

@@ -567,8 +567,9 @@ fn invalid_rules_is_500(servers: &Servers) -> Result<(), String> {
 /// A Worker cannot close a connection without answering: for a `reset`
 /// fault it sends the status line and headers (`502`) and half of the body,
 /// then fails the body stream. In `wrangler dev` the runtime ends the answer
-/// there: a `502` whose JSON is cut short, never a whole answer. Other
-/// requests go on.
+/// there: a `502` whose JSON is cut short, never a whole answer. The Worker
+/// answers the next request at once, fault after fault, and no client sees
+/// the marker the Durable Object sends the Worker, nor can set it.
 fn reset_fault_breaks_the_answer(servers: &Servers) -> Result<(), String> {
     // A wrangler dev of its own: a stream the Worker fails on purpose has made the shared one
     // drop or replay other tests' requests now and then ("Cannot reconstruct a Request with a
@@ -579,6 +580,14 @@ fn reset_fault_breaks_the_answer(servers: &Servers) -> Result<(), String> {
         .map_err(|err| format!("{err}\nwrangler dev's log:\n{}", servers.log(&own)))
 }
 
+/// The header between the Durable Object and the Worker (`edge/src/reset.rs`).
+const RESET_MARKER: &str = "x-mock-rest-internal-reset";
+
+/// How long the Worker may take to answer after a reset fault: a fault whose
+/// error crossed the Durable Object's boundary left the runtime silent for
+/// longer than the client's 30 s timeout.
+const ANSWERS_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
+
 fn reset_fault_in(base: &str) -> Result<(), String> {
     let target = &mut namespaced(base, "faults");
     call(
@@ -588,28 +597,62 @@ fn reset_fault_in(base: &str) -> Result<(), String> {
         r#"{"match":{"path":"/api/down"},"respond":{"fault":"reset"}}"#,
         201,
     )?;
-    // After the fault, the Worker still answers: asked on a connection of its own, as a client
-    // whose connection was reset would. (On failure the error carries wrangler dev's log.)
-    let still_answers = || call(&mut namespaced(base, "faults"), "GET", "/api/up", "", 200);
+    // A rule's own header of the marker's name reaches no client, and cuts nothing.
+    call(
+        target,
+        "POST",
+        "/__admin/rules",
+        &format!(
+            r#"{{"match":{{"path":"/api/marked"}},"respond":{{"status":200,"headers":{{"{RESET_MARKER}":"1"}},"json":{{"whole":true}}}}}}"#
+        ),
+        201,
+    )?;
+    let marked = call(target, "GET", "/api/marked", "", 200)?;
+    if marked.body != br#"{"whole":true}"# || marked.header(RESET_MARKER).is_some() {
+        return Err(format!(
+            "a rule's {RESET_MARKER} header: {:?} {}",
+            marked.headers,
+            String::from_utf8_lossy(&marked.body)
+        ));
+    }
+    for round in 1..=3 {
+        cut_short(target).map_err(|err| format!("fault {round}: {err}"))?;
+        // Asked on a connection of its own, as a client whose connection was reset would.
+        let asked = std::time::Instant::now();
+        call(&mut namespaced(base, "faults"), "GET", "/api/up", "", 200)
+            .map_err(|err| format!("after fault {round}: {err}"))?;
+        let took = asked.elapsed();
+        if took > ANSWERS_WITHIN {
+            return Err(format!(
+                "after fault {round}, GET /api/up took {took:?}, over {ANSWERS_WITHIN:?}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Asks for the faulty path: a `502` whose JSON is cut short, without the
+/// marker, or no answer at all.
+fn cut_short(target: &mut dyn Target) -> Result<(), String> {
     let cut = match target.send(&WireRequest::new("GET", "/api/down", "")) {
         Ok(response) => response,
         Err(err) => {
             // The runtime may also end the connection early: no whole answer either.
             eprintln!("the connection ended early: {err}");
-            return still_answers().map(drop);
+            return Ok(());
         }
     };
     let text = String::from_utf8_lossy(&cut.body);
     if cut.status != 502
         || !text.starts_with(r#"{"message":"Rule "#)
         || serde_json::from_slice::<Value>(&cut.body).is_ok()
+        || cut.header(RESET_MARKER).is_some()
     {
         return Err(format!(
-            "expected a 502 with its JSON cut short, got {} {text}",
-            cut.status
+            "expected a 502 with its JSON cut short and no {RESET_MARKER}, got {} {:?} {text}",
+            cut.status, cut.headers
         ));
     }
-    still_answers()?;
     Ok(())
 }
 

@@ -13,7 +13,29 @@ fn binary() -> Result<PathBuf, String> {
         return Ok(PathBuf::from(path));
     }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let output = Command::new(cargo)
+    let mut command = Command::new(cargo);
+    // Cargo describes this test's package to it in the environment (CARGO_MANIFEST_DIR,
+    // CARGO_PKG_NAME, ...). ring's build script reruns when one of those changes, so with them
+    // this build would rebuild ring and the crates above it, and the next `cargo build` from a
+    // shell would rebuild them again.
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_BIN_"]
+            .iter()
+            .any(|prefix| name.starts_with(prefix))
+            || [
+                "CARGO_CRATE_NAME",
+                "CARGO_PRIMARY_PACKAGE",
+                "CARGO_TARGET_TMPDIR",
+                "CARGO_RUSTC_CURRENT_DIR",
+                "OUT_DIR",
+            ]
+            .contains(&&*name)
+        {
+            command.env_remove(&*name);
+        }
+    }
+    let output = command
         .args(["build", "-p", "mock-rest-api", "--bin", "mock-rest-api"])
         .args(["--message-format=json-render-diagnostics", "--quiet"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))

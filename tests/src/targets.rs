@@ -774,6 +774,11 @@ fn give_to_container_user(path: &Path) -> Result<(), String> {
 /// `wrangler dev` serving the Worker (`edge/`) on a free port of 127.0.0.1,
 /// stopped by its PID when dropped.
 ///
+/// It binds port 0 (its inspector too) and says which port it got on its
+/// `Ready on http://...` line, so no port is chosen here and bound later by
+/// another process: such a race made wrangler exit with "Address already in
+/// use" now and then.
+///
 /// Everything it writes goes into the folder it is given: the Durable Objects'
 /// state (`state/`, kept across restarts that reuse the folder), wrangler's
 /// config and logs, its output (`wrangler.log`) and the secrets file. It stays
@@ -818,23 +823,21 @@ impl WranglerServer {
             .map_err(|e| format!("{}: {e}", secrets_file.display()))?;
         let log = dir.join("wrangler.log");
         let output = std::fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
-        let port = free_port()?;
-        let inspector = free_port()?;
         let mut command = Command::new("node");
         command
             .current_dir(root)
             .arg(root.join("node_modules/.bin/wrangler"))
-            .args(["dev", "--ip", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--inspector-ip", "127.0.0.1"])
-            .args(["--inspector-port", &inspector.to_string()])
+            .args(["dev", "--ip", "127.0.0.1", "--port", "0"])
+            .args(["--inspector-ip", "127.0.0.1", "--inspector-port", "0"])
             .arg("--persist-to")
             .arg(dir.join("state"))
             .arg("--env-file")
             .arg(&secrets_file)
+            // `info`: the level of the `Ready on` line that names the port.
             .args([
                 "--show-interactive-dev-session=false",
                 "--log-level",
-                "warn",
+                "info",
             ])
             .args(["--var", &format!("APP_NAME:{APP_NAME}")])
             .args(["--var", &format!("APP_VERSION:{APP_VERSION}")]);
@@ -854,15 +857,16 @@ impl WranglerServer {
             .map_err(|e| format!("could not start wrangler dev: {e}"))?;
         let mut server = Self {
             child,
-            base: format!("http://127.0.0.1:{port}"),
+            base: String::new(),
             log,
         };
         server.wait_until_ready(Duration::from_secs(120), status)?;
         Ok(server)
     }
 
-    /// Polls `/health` (in a namespace of its own, so the others stay
-    /// untouched) until the Worker answers `status`.
+    /// Waits for the `Ready on http://...` line that names the port wrangler
+    /// got, then polls `/health` there (in a namespace of its own, so the
+    /// others stay untouched) until the Worker answers `status`.
     fn wait_until_ready(&mut self, timeout: Duration, status: u16) -> Result<(), String> {
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
@@ -871,12 +875,20 @@ impl WranglerServer {
             .new_agent();
         let deadline = std::time::Instant::now() + timeout;
         loop {
-            let answer = agent
-                .get(format!("{}/health", self.base))
-                .header("x-mock-namespace", "wrangler-server-ready")
-                .call();
-            if answer.is_ok_and(|response| response.status() == status) {
-                return Ok(());
+            if self.base.is_empty() {
+                let printed = std::fs::read_to_string(&self.log).unwrap_or_default();
+                if let Some(base) = ready_on(&printed) {
+                    self.base = base.to_owned();
+                    continue;
+                }
+            } else {
+                let answer = agent
+                    .get(format!("{}/health", self.base))
+                    .header("x-mock-namespace", "wrangler-server-ready")
+                    .call();
+                if answer.is_ok_and(|response| response.status() == status) {
+                    return Ok(());
+                }
             }
             if let Ok(Some(status)) = self.child.try_wait() {
                 return Err(format!(
@@ -885,9 +897,12 @@ impl WranglerServer {
                 ));
             }
             if std::time::Instant::now() > deadline {
+                let place = match self.base.as_str() {
+                    "" => "said where it listens".to_owned(),
+                    base => format!("answered on {base}"),
+                };
                 return Err(format!(
-                    "wrangler dev did not answer on {} within {timeout:?}; its log:\n{}",
-                    self.base,
+                    "wrangler dev never {place} within {timeout:?}; its log:\n{}",
                     self.log_text()
                 ));
             }
@@ -895,11 +910,19 @@ impl WranglerServer {
         }
     }
 
-    /// What wrangler has printed so far, then the last lines of its own
-    /// debug logs (`logs/` beside it), where a runtime that failed to start
-    /// says why.
+    /// The last lines wrangler has printed (a line per request, at its `info`
+    /// level), then the last lines of its own debug logs (`logs/` beside it),
+    /// where a runtime that failed to start says why.
     pub fn log_text(&self) -> String {
-        let mut text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let printed = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = printed.lines().collect();
+        let tail = &lines[lines.len().saturating_sub(200)..];
+        let mut text = format!(
+            "--- {} (last {} lines)\n{}\n",
+            self.log.display(),
+            tail.len(),
+            tail.join("\n")
+        );
         let logs = self.log.with_file_name("logs");
         let mut files: Vec<_> = std::fs::read_dir(&logs)
             .map(|dir| {
@@ -999,9 +1022,38 @@ impl Drop for WranglerServer {
     }
 }
 
-/// A port of 127.0.0.1 that nothing listens on right now.
-fn free_port() -> Result<u16, String> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    let port = listener.local_addr().map_err(|e| e.to_string())?.port();
-    Ok(port)
+/// The base URL of wrangler's `Ready on http://127.0.0.1:PORT` line, once it
+/// has printed that line whole.
+fn ready_on(printed: &str) -> Option<&str> {
+    printed
+        .split_inclusive('\n')
+        .filter_map(|line| line.strip_suffix('\n'))
+        .find_map(|line| {
+            let url = line.split_once("Ready on ")?.1.trim_end();
+            let port = url.strip_prefix("http://127.0.0.1:")?;
+            port.parse::<u16>()
+                .is_ok_and(|port| port != 0)
+                .then_some(url)
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ready_on;
+
+    #[test]
+    fn the_port_comes_from_wranglers_ready_line_once_it_is_whole() {
+        let printed = "[wrangler:info] Ready on http://127.0.0.1:44355\n[wrangler:info] GET /health 200 OK (9ms)\n";
+        assert_eq!(ready_on(printed), Some("http://127.0.0.1:44355"));
+        // A line still being written could end mid-port.
+        assert_eq!(
+            ready_on("[wrangler:info] Ready on http://127.0.0.1:443"),
+            None
+        );
+        assert_eq!(
+            ready_on("[wrangler:info] Ready on http://127.0.0.1:0\n"),
+            None
+        );
+        assert_eq!(ready_on("⎔ Starting local server...\n"), None);
+    }
 }
