@@ -8,6 +8,7 @@ mod admin;
 mod dispatch;
 mod items;
 mod lists;
+pub(crate) mod openapi;
 pub(crate) mod outcome;
 mod proxy;
 mod reply;
@@ -29,6 +30,8 @@ use crate::store::ids::{content_seed, new_id, IdSource, SeededIds};
 use crate::store::query::Patterns;
 use crate::store::snapshot::{self, Snapshot};
 use crate::store::Store;
+use openapi::OpenApi;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The mock API: a store plus the rules of the HTTP contract.
@@ -57,6 +60,9 @@ pub struct Engine {
     subscribing: Option<Subscription>,
     /// `_like` patterns compiled by earlier list queries.
     patterns: Patterns,
+    /// The OpenAPI document whose paths this engine answers, shared by
+    /// every namespace of the endpoint.
+    openapi: Option<Arc<OpenApi>>,
 }
 
 impl Engine {
@@ -77,6 +83,7 @@ impl Engine {
             feed: ChangeFeed::new(),
             subscribing: None,
             patterns: Patterns::default(),
+            openapi: None,
         }
     }
 
@@ -90,6 +97,7 @@ impl Engine {
     /// items.
     pub fn load_fixtures(&mut self, bytes: &[u8]) -> Result<usize, ApiError> {
         let count = self.restore(bytes)?;
+        self.add_seeded_types();
         self.initial = self.store.clone();
         Ok(count)
     }
@@ -112,7 +120,7 @@ impl Engine {
     /// included).
     pub fn restore(&mut self, bytes: &[u8]) -> Result<usize, ApiError> {
         let mut ids = SeededIds::new(content_seed(bytes));
-        let snapshot = Snapshot::parse(bytes, &self.config.id_field, &mut || new_id(&mut ids))?;
+        let snapshot = Snapshot::parse(bytes, self.store.keys(), &mut || new_id(&mut ids))?;
         let count = snapshot.items.len();
         let store = snapshot.into_store();
         self.check_store_fits(&store)?;

@@ -202,6 +202,53 @@ impl Spec {
         self.op(op).deprecated
     }
 
+    /// An operation's `summary`, else its `description`'s first line, for
+    /// the homepage's list.
+    pub fn summary(&self, op: OpId) -> Option<&str> {
+        self.op(op).summary.as_deref()
+    }
+
+    /// The path's parameters (as [`Spec::find`] gave them) read in their
+    /// styles as the operation's schemas type them: `.7` in the `label`
+    /// style is `7`, and the integer 7 when the schema says `integer`. A
+    /// parameter the operation does not declare stays text.
+    pub fn path_values(&self, op: OpId, params: &[(String, String)]) -> Vec<(String, Value)> {
+        let parts = RequestParts {
+            path_params: params,
+            ..RequestParts::default()
+        };
+        params
+            .iter()
+            .map(|(name, raw)| {
+                let declared = self
+                    .op(op)
+                    .params
+                    .iter()
+                    .find(|p| p.location == In::Path && p.name == *name);
+                let value = declared
+                    .and_then(|p| params::read(&self.schemas, p, &parts, &[]).ok().flatten())
+                    .unwrap_or_else(|| Value::String(raw.clone()));
+                (name.clone(), value)
+            })
+            .collect()
+    }
+
+    /// The names of the query parameters the operation declares.
+    pub fn query_names(&self, op: OpId) -> impl Iterator<Item = &str> {
+        self.op(op)
+            .params
+            .iter()
+            .filter(|p| p.location == In::Query)
+            .map(|p| p.name.as_str())
+    }
+
+    /// A new string id in a `format` other than `uuid` (an e-mail, a
+    /// date): the `n`th value of that format for the operation.
+    pub fn id_of_format(&self, op: OpId, format: &str, n: u64) -> Value {
+        let schema = serde_json::json!({"type": "string", "format": format});
+        self.generator(n, op, 0).value(&schema, 0, None)
+    }
+
     pub(crate) fn op(&self, op: OpId) -> &Operation {
         &self.model.operations[op.0]
     }
@@ -260,6 +307,19 @@ impl Spec {
             None => Lookup::NoMethod {
                 allow: on_path().map(|(_, o)| o.method).collect(),
             },
+        }
+    }
+}
+
+impl Spec {
+    /// The methods a path takes, in the document's order, or `None` for a
+    /// path the document lacks.
+    pub fn allow(&self, path: &str) -> Option<Vec<&'static str>> {
+        // No operation has an empty method: the lookup lists them all.
+        match self.find("", path) {
+            Lookup::NoPath => None,
+            Lookup::NoMethod { allow } => Some(allow),
+            Lookup::Found { .. } => Some(Vec::new()),
         }
     }
 }
