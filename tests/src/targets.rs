@@ -118,6 +118,8 @@ impl CoreTarget {
                 seed.fixtures = Some(std::fs::read(value).map_err(|e| format!("{value}: {e}"))?);
             } else if name == "RULES" {
                 seed.rules = Some(std::fs::read(value).map_err(|e| format!("{value}: {e}"))?);
+            } else if name == "OPENAPI" {
+                seed.openapi = Some(std::fs::read(value).map_err(|e| format!("{value}: {e}"))?);
             } else {
                 config
                     .set(name, value)
