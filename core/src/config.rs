@@ -213,6 +213,9 @@ pub struct Setting {
 
 const MAX_DELAY_MS: u64 = MAX_DELAY.as_millis() as u64;
 
+/// The settings whose JavaScript name is not the camel case of their name.
+const JS_NAMES: [(&str, &str); 1] = [("SEED", "openapiSeed")];
+
 /// Every setting of the engine. Hosts add their own (the native server's
 /// `PORT`, `DATA_FILE`, ...), which the engine never sees.
 pub const SETTINGS: &[Setting] = &[
@@ -384,8 +387,12 @@ impl Setting {
         self.name.to_ascii_lowercase().replace('_', "-")
     }
 
-    /// The name in JavaScript options: `maxItems`.
+    /// The name in JavaScript options: `maxItems`. `SEED` is `openapiSeed`,
+    /// since `seed` is what `createMock` and `startMock` call the fixtures.
     pub fn js_name(&self) -> String {
+        if let Some((_, js)) = JS_NAMES.iter().find(|(name, _)| *name == self.name) {
+            return (*js).to_owned();
+        }
         let mut out = String::with_capacity(self.name.len());
         let mut upper = false;
         for c in self.name.chars() {
@@ -799,5 +806,10 @@ mod tests {
         assert_eq!(setting.js_name(), "maxUriBytes");
         assert_eq!(Setting::named("maxUriBytes"), Some(setting));
         assert_eq!(Setting::named("max-uri-bytes"), None);
+        // `seed` is the fixtures of createMock and startMock.
+        let seed = Setting::named("SEED").unwrap();
+        assert_eq!((seed.flag().as_str(), seed.js_name().as_str()), ("seed", "openapiSeed"));
+        assert_eq!(Setting::named("openapiSeed"), Some(seed));
+        assert_eq!(Setting::named("seed"), None);
     }
 }
