@@ -11,7 +11,7 @@
 #   bash scripts/node.sh test     # the tests below
 #
 # test:
-#   1. npm pack npm/; the package's size, packed and installed (fails past 1 MiB packed);
+#   1. npm pack npm/; the package's size, packed and installed (fails past 2 MiB packed);
 #   2. the tarball installed into a fresh project (no registry: the package has no dependencies);
 #   3. every conformance case against `mock-rest-api` from that project's node_modules/.bin, a
 #      fresh process per case (cargo test -p conformance --test node);
@@ -121,8 +121,10 @@ stage_test() {
     (cd "$project" && npm install --no-audit --no-fund --offline "$tmp/$tarball")
     installed=$(du -sb "$project/node_modules/mock-rest-api" | cut -f1)
     printf '  installed: %8d bytes (%d KiB)\n' "$installed" $((installed / 1024))
-    if ((packed > 1024 * 1024)); then
-        echo "node.sh: the package is $packed bytes packed, over 1 MiB" >&2
+    # 2 MiB: the engine's OpenAPI mode (a JSON Schema validator, a YAML reader and fake data, issue
+    # 28) roughly doubles the wasm, which the package ships once.
+    if ((packed > 2 * 1024 * 1024)); then
+        echo "node.sh: the package is $packed bytes packed, over 2 MiB" >&2
         exit 1
     fi
     local bin=$project/node_modules/.bin/mock-rest-api

@@ -422,12 +422,14 @@ fn seed(fixtures: Option<String>, rules: Option<String>, openapi: Option<String>
 /// `"fixtures"`, `"rules"` or `"openapi"` (so a host names the file it came
 /// from).
 fn seed_error(err: mock_rest_core::SeedError) -> JsValue {
-    let (part, what) = match err.part {
-        mock_rest_core::SeedPart::Fixtures => ("fixtures", "The seed"),
-        mock_rest_core::SeedPart::Rules => ("rules", "The rules"),
-        mock_rest_core::SeedPart::OpenApi => ("openapi", "The OpenAPI document"),
+    let message = err.error.message();
+    let (part, message) = match err.part {
+        mock_rest_core::SeedPart::Fixtures => ("fixtures", format!("The seed is not valid: {message}")),
+        mock_rest_core::SeedPart::Rules => ("rules", format!("The rules are not valid: {message}")),
+        // The message says which document, where and why.
+        mock_rest_core::SeedPart::OpenApi => ("openapi", message),
     };
-    let error = js_sys::Error::new(&format!("{what} is not valid: {}", err.error.message()));
+    let error = js_sys::Error::new(&message);
     set(&error, "part", part);
     error.into()
 }
