@@ -1,8 +1,9 @@
 //! The engine: routes a request, reads or changes the store, and says what to
 //! answer. This module is the dispatcher; each kind of route has its own:
 //! [`items`] (create, read, replace, patch, delete), [`lists`] (list queries
-//! and page links) and [`admin`] (`/__admin/*`). CORS and access checks live
-//! in [`crate::http::cors`] and [`crate::http::access`].
+//! and page links), [`admin`] (`/__admin/*`) and [`openapi`] (the paths of an
+//! OpenAPI document). CORS and access checks live in [`crate::http::cors`]
+//! and [`crate::http::access`].
 
 mod admin;
 mod dispatch;
@@ -92,9 +93,11 @@ impl Engine {
     /// (under `ID_FIELD`; strings or integers, one kind per type); an item without
     /// one gets the next integer in a type of integer ids, and otherwise an id
     /// that depends only on the fixtures' bytes and the item's place, so every start from the same file (a restart, another host, a
-    /// service worker started again) gives it the same id. On error (invalid
-    /// JSON names line and column) nothing is loaded. Returns the number of
-    /// items.
+    /// service worker started again) gives it the same id. With an OpenAPI
+    /// document, the document's collections that the fixtures do not name
+    /// start with the document's seeded items. On error (invalid JSON names
+    /// line and column) nothing is loaded. Returns the number of items of the
+    /// fixtures.
     pub fn load_fixtures(&mut self, bytes: &[u8]) -> Result<usize, ApiError> {
         let count = self.restore(bytes)?;
         self.add_seeded_types();
