@@ -108,6 +108,48 @@ pub struct Spec {
     schemas: Schemas,
     resources: Vec<Resource>,
     resource_ops: Vec<ResourceOp>,
+    routes: Routes,
+}
+
+/// What [`Spec::find`] looks paths up in, so that a request reads only the
+/// paths that could match it, whatever the document's size.
+#[derive(Default)]
+struct Routes {
+    /// The paths whose first segment is this literal text.
+    by_first: std::collections::HashMap<String, Vec<usize>>,
+    /// The paths whose first segment has a parameter (or that are `/`).
+    other: Vec<usize>,
+    /// For each path, the operations at its template, in the document's order.
+    operations: Vec<Vec<usize>>,
+}
+
+impl Routes {
+    fn build(model: &Model) -> Self {
+        let mut routes = Routes::default();
+        let mut by_template: std::collections::HashMap<&str, Vec<usize>> =
+            std::collections::HashMap::new();
+        for (i, op) in model.operations.iter().enumerate() {
+            by_template
+                .entry(model.paths[op.path].template.as_str())
+                .or_default()
+                .push(i);
+        }
+        for (i, def) in model.paths.iter().enumerate() {
+            match def.segments.first() {
+                Some(Segment::Literal(text)) if !text.is_empty() => {
+                    routes.by_first.entry(text.clone()).or_default().push(i)
+                }
+                _ => routes.other.push(i),
+            }
+            routes.operations.push(
+                by_template
+                    .get(def.template.as_str())
+                    .cloned()
+                    .unwrap_or_default(),
+            );
+        }
+        routes
+    }
 }
 
 impl std::fmt::Debug for Spec {
@@ -160,7 +202,9 @@ impl Spec {
             schemas,
             resources: Vec::new(),
             resource_ops: Vec::new(),
+            routes: Routes::default(),
         };
+        spec.routes = Routes::build(&spec.model);
         (spec.resources, spec.resource_ops) = resources::plan(&spec);
         Ok(spec)
     }
@@ -266,10 +310,26 @@ impl Spec {
             path
         };
         let raw: Vec<&str> = trimmed.split('/').skip(1).collect();
+        let first = raw
+            .first()
+            .map(|s| percent_decode_str(s).decode_utf8_lossy())
+            .unwrap_or_default();
+        // The paths that could match, in the document's order.
+        let mut candidates: Vec<usize> = self
+            .routes
+            .by_first
+            .get(first.as_ref())
+            .map_or(&[][..], Vec::as_slice)
+            .iter()
+            .chain(&self.routes.other)
+            .copied()
+            .collect();
+        candidates.sort_unstable();
         // The best match so far: its path, its count of literal segments, its parameters.
         type Match = (usize, usize, Vec<(String, String)>);
         let mut best: Option<Match> = None;
-        for (i, def) in self.model.paths.iter().enumerate() {
+        for i in candidates {
+            let def = &self.model.paths[i];
             let Some(params) = match_path(def, &raw) else {
                 continue;
             };
@@ -285,13 +345,10 @@ impl Spec {
         let Some((path, _, params)) = best else {
             return Lookup::NoPath;
         };
-        let template = &self.model.paths[path].template;
         let on_path = || {
-            self.model
-                .operations
+            self.routes.operations[path]
                 .iter()
-                .enumerate()
-                .filter(|(_, o)| &self.model.paths[o.path].template == template)
+                .map(|&i| (i, &self.model.operations[i]))
         };
         let wanted = method.to_ascii_uppercase();
         let found = on_path().find(|(_, o)| o.method == wanted).or_else(|| {
