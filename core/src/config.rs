@@ -808,7 +808,10 @@ mod tests {
         assert_eq!(Setting::named("max-uri-bytes"), None);
         // `seed` is the fixtures of createMock and startMock.
         let seed = Setting::named("SEED").unwrap();
-        assert_eq!((seed.flag().as_str(), seed.js_name().as_str()), ("seed", "openapiSeed"));
+        assert_eq!(
+            (seed.flag().as_str(), seed.js_name().as_str()),
+            ("seed", "openapiSeed")
+        );
         assert_eq!(Setting::named("openapiSeed"), Some(seed));
         assert_eq!(Setting::named("seed"), None);
     }

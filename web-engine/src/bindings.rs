@@ -424,7 +424,9 @@ fn seed(fixtures: Option<String>, rules: Option<String>, openapi: Option<String>
 fn seed_error(err: mock_rest_core::SeedError) -> JsValue {
     let message = err.error.message();
     let (part, message) = match err.part {
-        mock_rest_core::SeedPart::Fixtures => ("fixtures", format!("The seed is not valid: {message}")),
+        mock_rest_core::SeedPart::Fixtures => {
+            ("fixtures", format!("The seed is not valid: {message}"))
+        }
         mock_rest_core::SeedPart::Rules => ("rules", format!("The rules are not valid: {message}")),
         // The message says which document, where and why.
         mock_rest_core::SeedPart::OpenApi => ("openapi", message),
