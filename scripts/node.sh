@@ -121,8 +121,9 @@ stage_test() {
     (cd "$project" && npm install --no-audit --no-fund --offline "$tmp/$tarball")
     installed=$(du -sb "$project/node_modules/mock-rest-api" | cut -f1)
     printf '  installed: %8d bytes (%d KiB)\n' "$installed" $((installed / 1024))
-    # 2 MiB: the engine's OpenAPI mode (a JSON Schema validator, a YAML reader and fake data, issue
-    # 28) roughly doubles the wasm, which the package ships once.
+    # 2 MiB, as issue 28 allows: the engine's OpenAPI mode (a JSON Schema validator with its URL and
+    # IDN tables, a YAML reader, fake data) grows the wasm, which the package ships once, from about
+    # 560 to 880 KiB gzipped (948 KiB packed in all when it came).
     if ((packed > 2 * 1024 * 1024)); then
         echo "node.sh: the package is $packed bytes packed, over 2 MiB" >&2
         exit 1
