@@ -181,7 +181,11 @@ test('--openapi FILE serves the document\'s paths, with state', async () => {
         assert.equal(created.status, 201);
         assert.deepEqual(await created.json(), { name: 'Rex', id: 1 });
         assert.deepEqual(await (await fetch(`${server.base}/pets`)).json(), [{ name: 'Rex', id: 1 }]);
-        assert.equal((await fetch(`${server.base}/pets`, { method: 'POST', body: '{}' })).status, 422);
+        const invalid = await fetch(`${server.base}/pets`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":5}' });
+        assert.equal(invalid.status, 422);
+        assert.deepEqual((await invalid.json()).validation.map((v) => v.location), [['body', 'name']]);
+        const text = await fetch(`${server.base}/pets`, { method: 'POST', body: '{"name":"Rex"}' });
+        assert.equal(text.status, 415, 'fetch sends a string as text/plain, which the operation does not take');
         const document = await (await fetch(`${server.base}/openapi.json`)).json();
         assert.equal(document.swagger, '2.0');
     } finally {
