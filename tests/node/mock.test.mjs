@@ -112,6 +112,16 @@ test('createMock({ openapi }) answers the document\'s paths, from YAML text or a
     );
 });
 
+test("startMock's prefixes for a document: the first segment of each of its paths, from YAML text, JSON text or an object", async () => {
+    const { documentPrefixes } = await import(new URL('./node_modules/mock-rest-api/dist/browser/mock.js', import.meta.url));
+    assert.deepEqual(documentPrefixes(PETS), ['/pets']);
+    const paths = { '/v1/orders/{id}': {}, '/v1/users': {}, '/{tenant}/x': {}, '/health-check': {} };
+    assert.deepEqual(documentPrefixes({ openapi: '3.1.0', paths }), ['/v1', '/health-check']);
+    assert.deepEqual(documentPrefixes(JSON.stringify({ swagger: '2.0', paths })), ['/v1', '/health-check']);
+    const yaml = 'openapi: 3.1.0\npaths:\n  "/a/{id}":\n    get:\n      responses: {}\n  /b:\n    description: "/not/a/path: here"\ncomponents:\n  /c: {}\n';
+    assert.deepEqual(documentPrefixes(yaml), ['/a', '/b']);
+});
+
 test('rules given to createMock answer, and reset brings them back; a bad rule is refused naming its field', async () => {
     const rules = [{ id: 'down', match: { method: 'GET', path: '/api/orders' }, respond: { status: 503, json: { message: 'down' } }, times: 1 }];
     const mock = createMock({ rules });
