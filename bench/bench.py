@@ -24,6 +24,10 @@ BENCH_ONLY=queries runs only the list queries of the native server and json-serv
 page, the same page with `_embed`, the 0.17 filtered list and the 1.0 operator filter) at BENCH_SIZES
 (default 1,000 and 100,000: at 100,000 the embedded page's people have their pets among 100,000), and
 rewrites only the "Relations and 1.0 operators" section of docs/benchmarks.md.
+
+BENCH_ONLY=openapi (bench/openapi.py) loads GitHub's REST description into the native and the Node
+server, and rates a validated GET and POST of the 3.0 Petstore beside plain ones and beside Prism; it
+rewrites only "The OpenAPI mode" section. The full run leaves that section as it is.
 """
 
 import json
@@ -53,8 +57,8 @@ NODE_BIN = os.path.join(ROOT, "npm", "bin.js")
 MOCK_FETCH = os.path.join(ROOT, "bench", "mock-fetch.mjs")
 NODE_BARE = os.path.join(ROOT, "bench", "node-bare.mjs")
 ONLY = os.environ.get("BENCH_ONLY", "")
-if ONLY not in ("", "npm", "feed", "queries", "limit"):
-    sys.exit(f"bench: BENCH_ONLY={ONLY!r}: the values are `npm`, `feed`, `queries` and `limit`")
+if ONLY not in ("", "npm", "feed", "queries", "limit", "openapi"):
+    sys.exit(f"bench: BENCH_ONLY={ONLY!r}: the values are `npm`, `feed`, `queries`, `limit` and `openapi`")
 # The npm package's scenarios and size: the issue's targets are at 1,000 items.
 NPM_SIZE = 1000
 NPM_SCENARIOS = ["GET by id", "POST"]
@@ -993,7 +997,37 @@ def feed_part():
     return feed, feed.section(rows, shares, SECONDS, machine())
 
 
+def openapi_part():
+    """The OpenAPI mode's section of docs/benchmarks.md (bench/openapi.py), from this run's figures."""
+    import openapi
+
+    ctx = {"ROOT": ROOT, "OURS": OURS, "OHA": OHA, "SECONDS": SECONDS, "SERVER_CPUS": SERVER_CPUS,
+           "LOAD_CPUS": LOAD_CPUS, "LOAD_THREADS": LOAD_THREADS, "pinned": pinned, "free_port": free_port,
+           "wait_ready": wait_ready, "rss_kib": rss_kib, "http": http, "summarize": summarize, "machine": machine}
+    print("openapi: GitHub's description, native", flush=True)
+    native = openapi.load(ctx, [OURS])
+    print(f"  {native}", flush=True)
+    print("openapi: GitHub's description, Node", flush=True)
+    node = openapi.load(ctx, ["node", NODE_BIN])
+    print(f"  {node}", flush=True)
+    print("openapi: validated and plain requests, and Prism's", flush=True)
+    rated = openapi.rates(ctx)
+    for key, value in rated.items():
+        print(f"  {key}: {value}", flush=True)
+    return openapi, openapi.section(native, node, rated, ctx)
+
+
 def main():
+    if ONLY == "openapi":
+        module, section = openapi_part()
+        print()
+        print(section)
+        path = os.path.join(ROOT, "docs", "benchmarks.md")
+        with open(path) as current:
+            text = current.read()
+        with open(path, "w") as out:
+            out.write(module.replace(text, section))
+        return
     if ONLY == "limit":
         section = limit_part()
         path = os.path.join(ROOT, "docs", "benchmarks.md")

@@ -28,6 +28,14 @@
 #
 #   BENCH_ONLY=queries BENCH_SECONDS=5 bash bench/run.sh
 #
+# The OpenAPI mode (issue #28; bench/openapi.py): GitHub's REST description (@octokit/openapi, from the
+# root package-lock.json: `bash scripts/test.sh setup`) loaded by the native and the Node server (time to
+# the first answer, RSS), and a validated GET and POST of the 3.0 Petstore beside plain ones of the same
+# item and body and beside Prism (@stoplight/prism-cli, pinned in bench/package-lock.json), rewriting
+# only that section of docs/benchmarks.md:
+#
+#   BENCH_ONLY=openapi BENCH_SECONDS=5 bash bench/run.sh
+#
 # The limit (issue #18): the native server against a bare salvo handler built here
 # (native/examples/bare.rs, same salvo and runtime, a fixed answer; not shipped), GET by id and POST
 # in BENCH_ROUNDS (default 3) interleaved rounds, POST latency while the store grows to 1,000,000

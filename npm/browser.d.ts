@@ -17,6 +17,12 @@ export interface StartMockOptions extends EngineSettings {
     seed?: Record<string, unknown> | string | null;
     /** The rules a namespace starts with and a reset restores: an array of rules, or its JSON text. */
     rules?: Array<Record<string, unknown>> | string | null;
+    /**
+     * An OpenAPI document (3.0, 3.1 or Swagger 2.0; JSON or YAML text, or an object) whose paths the
+     * worker answers, validated and with state. Unless `prefixes` is given, the worker answers the
+     * mock's own paths and every path under the first segment of each of the document's paths.
+     */
+    openapi?: Record<string, unknown> | string | null;
     /** The worker's URL (default `/mock-sw.js`, where `npx mock-rest-api init public/` puts it). */
     serviceWorker?: string | URL;
     /** The worker's scope (default: the folder of the worker). */

@@ -41,6 +41,10 @@ export interface EngineSettings {
     maxSubscribers?: SettingValue;
     maxTypes?: SettingValue;
     maxUriBytes?: SettingValue;
+    /** With `openapi`: how many generated items each collection of the document starts with when it has no example list (default 10). */
+    openapiSeedItems?: SettingValue;
+    /** With `openapi`: what generated data is drawn from (the `SEED` setting, `--seed`); the same seed gives the same data on every run and host. Default 0. */
+    openapiSeed?: SettingValue;
     /** Seconds a namespace must go unused before a new one may take its place past `maxNamespaces` (default 300). */
     namespaceIdleSecs?: SettingValue;
     /** An http(s) URL: what no rule answers goes there. Not in the browser, which does not proxy. */
@@ -69,6 +73,13 @@ export interface MockOptions extends EngineSettings {
      * `GET /__admin/rules` lists them, or its JSON text.
      */
     rules?: Array<Record<string, unknown>> | string | null;
+    /**
+     * An OpenAPI document (3.0, 3.1 or Swagger 2.0) whose paths the mock answers: each request
+     * validated against its operation, answers chosen as Prism chooses them, collections kept in
+     * the store. JSON or YAML text, or the document as an object. A document that cannot be used
+     * throws, naming the JSON pointer and why.
+     */
+    openapi?: Record<string, unknown> | string | null;
 }
 
 export interface Mock {

@@ -7,7 +7,7 @@ import { baseUrl, close, createServer, listen } from './lib/server.js';
 export { SETTINGS };
 
 /** The options of createMock itself; every other option is one of the engine's settings. */
-const HOST_OPTIONS = ['seed', 'rules'];
+const HOST_OPTIONS = ['seed', 'rules', 'openapi'];
 
 /** Where a relative URL given to `mock.fetch` is taken to point. */
 const RELATIVE_BASE = 'http://localhost';
@@ -59,7 +59,7 @@ function eventStream(answer) {
 /**
  * A mock with its own store (per namespace), answering at once, with no process and no port until
  * `listen()`. Throws an Error naming any option that is not a setting or that a setting cannot take,
- * and on a seed or rules that are not valid.
+ * and on a seed, rules or an OpenAPI document that are not valid.
  */
 export function createMock(options = {}) {
     const settings = {};
@@ -68,7 +68,11 @@ export function createMock(options = {}) {
             settings[key] = value;
         }
     }
-    const namespaces = new Namespaces(settings, { seed: options.seed ?? null, rules: options.rules ?? null });
+    const namespaces = new Namespaces(settings, {
+        seed: options.seed ?? null,
+        rules: options.rules ?? null,
+        openapi: options.openapi ?? null,
+    });
     let intercepted = null;
     let server = null;
     let listening = null;

@@ -18,7 +18,7 @@
 #      and a browser restart; two tabs; a CRUD round trip in the demo with a screenshot (kept, with
 #      the run's summary, in the test's temporary folder); round-trip times. It prints
 #      `browser: N passed, M failed, K skipped`;
-#   3. the size of what a page loads, raw and gzipped; fails past 500 KiB gzipped.
+#   3. the size of what a page loads, raw and gzipped; fails past 1 MiB gzipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -172,8 +172,11 @@ stage_test() {
     done
     printf '  %-22s %8d bytes, %8d gzipped (%d KiB)\n' total "$raw" "$gz" $((gz / 1024))
     echo "browser.sh: the screenshot and the run's summary are in $tmp (demo.png, summary.json)" >&2
-    if ((gz > 500 * 1024)); then
-        echo "browser.sh: a page loads $gz bytes gzipped, over 500 KiB" >&2
+    # 1 MiB: the engine's OpenAPI mode (a JSON Schema validator with its URL and IDN tables, a YAML
+    # reader, fake data; issue 28, which lets the npm package that ships this wasm grow to 2 MiB)
+    # took the page past the 500 KiB it held before.
+    if ((gz > 1024 * 1024)); then
+        echo "browser.sh: a page loads $gz bytes gzipped, over 1 MiB" >&2
         exit 1
     fi
     if [[ $status -ne 0 ]]; then

@@ -11,7 +11,7 @@
 #   bash scripts/node.sh test     # the tests below
 #
 # test:
-#   1. npm pack npm/; the package's size, packed and installed (fails past 1 MiB packed);
+#   1. npm pack npm/; the package's size, packed and installed (fails past 2 MiB packed);
 #   2. the tarball installed into a fresh project (no registry: the package has no dependencies);
 #   3. every conformance case against `mock-rest-api` from that project's node_modules/.bin, a
 #      fresh process per case (cargo test -p conformance --test node);
@@ -122,8 +122,11 @@ stage_test() {
     (cd "$project" && npm install --no-audit --no-fund --offline "$tmp/$tarball")
     installed=$(du -sb "$project/node_modules/mock-rest-api" | cut -f1)
     printf '  installed: %8d bytes (%d KiB)\n' "$installed" $((installed / 1024))
-    if ((packed > 1024 * 1024)); then
-        echo "node.sh: the package is $packed bytes packed, over 1 MiB" >&2
+    # 2 MiB, as issue 28 allows: the engine's OpenAPI mode (a JSON Schema validator with its URL and
+    # IDN tables, a YAML reader, fake data) grows the wasm, which the package ships once, from about
+    # 560 to 880 KiB gzipped (948 KiB packed in all when it came).
+    if ((packed > 2 * 1024 * 1024)); then
+        echo "node.sh: the package is $packed bytes packed, over 2 MiB" >&2
         exit 1
     fi
     local bin=$project/node_modules/.bin/mock-rest-api

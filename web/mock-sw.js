@@ -37,7 +37,7 @@ const PREFIXES = options.has('prefix')
 const ORIGINS = [self.location.origin, ...options.getAll('origin').map((o) => new URL(o).origin)];
 
 // IndexedDB: the registry (one database) and one database per namespace.
-//   registry `mock-rest-api`: `namespaces` {name, settings, seed, rules}; `clients`
+//   registry `mock-rest-api`: `namespaces` {name, settings, seed, rules, openapi}; `clients`
 //     {id, namespace}, where the id "" holds the namespace configured last (for pages the worker has
 //     not heard from yet); `children` {group, name} keyed by [group, name]: the namespaces requests
 //     made within the page's namespace `group` (version 2 of the registry).
@@ -404,6 +404,7 @@ async function startGroup(group) {
         saved ? saved.settings : {},
         (saved && saved.seed) ?? undefined,
         (saved && saved.rules) ?? undefined,
+        (saved && saved.openapi) ?? undefined,
         true,
     );
     const live = { group, endpoint, stores: new Map(), streams: new Map(), promise: null };
@@ -589,11 +590,11 @@ function record(store, changes, seeding = false) {
  * Stores what a page's `startMock` says: its namespace, and that namespace's settings, seed and rules
  * (which the namespaces requests made within it follow too).
  */
-async function configure(clientId, { namespace: name, settings = {}, seed = null, rules = null }) {
+async function configure(clientId, { namespace: name, settings = {}, seed = null, rules = null, openapi = null }) {
     name = String(name || '').trim() || DEFAULT_NAMESPACE;
     await engineReady;
     // Settings the engine refuses are refused here, to the page, rather than on every request.
-    const probe = new wasm_bindgen.MockEndpoint(settings, seed ?? undefined, rules ?? undefined, false);
+    const probe = new wasm_bindgen.MockEndpoint(settings, seed ?? undefined, rules ?? undefined, openapi ?? undefined, false);
     for (const warning of probe.warnings) {
         console.warn(`mock-rest-api: ${warning}`);
     }
@@ -604,10 +605,11 @@ async function configure(clientId, { namespace: name, settings = {}, seed = null
         !known ||
         canonical(known.settings) !== canonical(settings) ||
         (known.seed ?? null) !== seed ||
-        (known.rules ?? null) !== rules;
+        (known.rules ?? null) !== rules ||
+        (known.openapi ?? null) !== openapi;
     const tx = registry.transaction(['namespaces', 'clients'], 'readwrite');
     if (changed) {
-        tx.objectStore('namespaces').put({ name, settings, seed, rules });
+        tx.objectStore('namespaces').put({ name, settings, seed, rules, openapi });
     }
     const clients = tx.objectStore('clients');
     if (clientId) {

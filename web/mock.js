@@ -10,8 +10,11 @@
 /** The paths the worker answers unless told otherwise. */
 export const DEFAULT_PREFIXES = ['/api/', '/health', '/__admin/', '/openapi.json'];
 
+/** With an OpenAPI document: the mock's own paths, to which the document's are added. */
+const OWN_PREFIXES = ['/health', '/__admin/', '/openapi.json'];
+
 /** The options of `startMock` itself; every other option is one of the engine's settings. */
-const HOST_OPTIONS = ['prefixes', 'origins', 'namespace', 'seed', 'rules', 'serviceWorker', 'scope', 'timeoutMs'];
+const HOST_OPTIONS = ['prefixes', 'origins', 'namespace', 'seed', 'rules', 'openapi', 'serviceWorker', 'scope', 'timeoutMs'];
 
 /** What the page asked for last, sent again to any worker that takes over (an update). */
 let configured = null;
@@ -35,6 +38,10 @@ let listening = false;
  *   format `{"type": [items]}`, as an object or as JSON text (text keeps numbers exactly as written).
  * - `rules`: the rules a namespace starts with and `POST /__admin/reset` restores (docs/rules.md), an
  *   array of rules as `GET /__admin/rules` lists them, or its JSON text.
+ * - `openapi`: an OpenAPI document (3.0, 3.1 or Swagger 2.0; JSON or YAML text, or an object) whose
+ *   paths the worker then answers (docs/openapi.md). Unless `prefixes` says otherwise, the worker
+ *   answers the mock's own paths and, for each path of the document, every path under its first
+ *   segment (`/pets` for `/pets/{petId}`).
  * - the engine's settings, by the native server's names or their JavaScript forms (`DELAY_MS` or
  *   `delayMs`): `appName`, `appVersion`, `apiToken`, `authScope`, `corsOrigins`, `delayMs`,
  *   `journalSize`, `maxBodyBytes`, `maxItems`, `maxNamespaces` (the most stores the namespace holds,
@@ -50,15 +57,16 @@ export async function startMock(options = {}) {
         throw new Error('mock-rest-api: this browser offers no service workers here (they need https or localhost).');
     }
     const {
-        prefixes = DEFAULT_PREFIXES,
         origins = [],
         namespace = 'default',
         seed = null,
         rules = null,
+        openapi = null,
         serviceWorker = new URL('mock-sw.js', import.meta.url),
         scope,
         timeoutMs = 10000,
     } = options;
+    const prefixes = options.prefixes ?? (openapi === null ? DEFAULT_PREFIXES : [...OWN_PREFIXES, ...documentPrefixes(openapi)]);
     const settings = {};
     for (const [key, value] of Object.entries(options)) {
         if (!HOST_OPTIONS.includes(key) && value !== undefined && value !== null) {
@@ -79,6 +87,7 @@ export async function startMock(options = {}) {
         settings,
         seed: seed === null || typeof seed === 'string' ? seed : JSON.stringify(seed),
         rules: rules === null || typeof rules === 'string' ? rules : JSON.stringify(rules),
+        openapi: openapi === null || typeof openapi === 'string' ? openapi : JSON.stringify(openapi),
     };
 
     if (!listening) {
@@ -110,6 +119,54 @@ export async function startMock(options = {}) {
         configured = previous;
         throw err;
     }
+}
+
+/**
+ * The prefixes of an OpenAPI document's paths: the first segment of each (`/pets` for
+ * `/pets/{petId}`), so that the worker answers them and lets the page's own files through. The
+ * document is an object, JSON text, or YAML text, whose `paths` keys are found by their indent.
+ */
+export function documentPrefixes(openapi) {
+    let paths = [];
+    let document = openapi;
+    if (typeof document === 'string') {
+        try {
+            document = JSON.parse(document);
+        } catch {
+            document = null;
+            paths = yamlPathKeys(openapi);
+        }
+    }
+    if (document && typeof document === 'object' && document.paths && typeof document.paths === 'object') {
+        paths = Object.keys(document.paths);
+    }
+    const prefixes = new Set();
+    for (const path of paths) {
+        const first = path.split('/')[1] ?? '';
+        // A path whose first segment is a parameter would take every path of the site: name it in `prefixes`.
+        if (first !== '' && !first.includes('{')) prefixes.add(`/${first}`);
+    }
+    return [...prefixes];
+}
+
+/** The keys of a YAML document's top-level `paths` mapping: its lines at the first indent that start with `/`. */
+function yamlPathKeys(text) {
+    const keys = [];
+    let inside = false;
+    let indent = null;
+    for (const line of text.split(/\r?\n/)) {
+        if (/^\S/.test(line)) {
+            inside = /^paths\s*:\s*$/.test(line);
+            indent = null;
+            continue;
+        }
+        const match = inside && /^(\s+)(['"]?)(\/[^'":]*)\2\s*:/.exec(line);
+        if (match && (indent === null || match[1].length === indent)) {
+            indent = match[1].length;
+            keys.push(match[3]);
+        }
+    }
+    return keys;
 }
 
 /** Resolves with the page's controller once it is the worker at `scriptURL`. */

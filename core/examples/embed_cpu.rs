@@ -53,6 +53,7 @@ fn main() {
         let seed = Seed {
             fixtures: Some(store(n).into_bytes()),
             rules: None,
+            openapi: None,
         };
         let mut engine =
             match Endpoint::new(Config::default(), seed, Box::new(SeededIds::new(1)), NOW) {

@@ -41,6 +41,12 @@ pub(crate) const FEED_RING_BYTES: usize = 4 * 1024 * 1024;
 /// How many bytes may wait unsent for a subscriber before it gets
 /// `event: overflow` and is closed.
 pub(crate) const FEED_BUFFER_BYTES: usize = 1024 * 1024;
+/// The default `OPENAPI_SEED_ITEMS`.
+pub(crate) const DEFAULT_OPENAPI_SEED_ITEMS: usize = 10;
+/// The most `OPENAPI_SEED_ITEMS`: every namespace starts with that many
+/// items of each collection of the document.
+const MAX_OPENAPI_SEED_ITEMS: u64 = 1000;
+
 /// The default `PROXY_TIMEOUT_MS`: 10 seconds.
 pub(crate) const DEFAULT_PROXY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -111,6 +117,12 @@ pub struct Config {
     /// `API_PREFIX`: where the resources live, `/api` or another path (`/`
     /// serves `/posts`).
     pub api_prefix: String,
+    /// `SEED`: what the data generated from an OpenAPI document is drawn
+    /// from; the same seed gives the same data on every run and host.
+    pub seed: u64,
+    /// `OPENAPI_SEED_ITEMS`: how many items each collection of an OpenAPI
+    /// document starts with when the document has no example list.
+    pub openapi_seed_items: usize,
 }
 
 /// Which requests `API_TOKEN` guards.
@@ -150,6 +162,8 @@ impl Default for Config {
             create_status: 200,
             timestamps: false,
             api_prefix: crate::http::route::DEFAULT_API_PREFIX.to_owned(),
+            seed: 0,
+            openapi_seed_items: DEFAULT_OPENAPI_SEED_ITEMS,
         }
     }
 }
@@ -199,6 +213,9 @@ pub struct Setting {
 }
 
 const MAX_DELAY_MS: u64 = MAX_DELAY.as_millis() as u64;
+
+/// The settings whose JavaScript name is not the camel case of their name.
+const JS_NAMES: [(&str, &str); 1] = [("SEED", "openapiSeed")];
 
 /// Every setting of the engine. Hosts add their own (the native server's
 /// `PORT`, `DATA_FILE`, ...), which the engine never sees.
@@ -318,6 +335,14 @@ pub const SETTINGS: &[Setting] = &[
         help: "How long a namespace must go unused before a new one may take its place past MAX_NAMESPACES, in seconds.",
     },
     Setting {
+        name: "OPENAPI_SEED_ITEMS",
+        kind: Kind::Number {
+            max: MAX_OPENAPI_SEED_ITEMS,
+        },
+        default: "10",
+        help: "With OPENAPI: how many generated items each collection of the document starts with when the document has no example list.",
+    },
+    Setting {
         name: "PROXY_TARGET",
         kind: Kind::Url,
         default: "",
@@ -334,6 +359,12 @@ pub const SETTINGS: &[Setting] = &[
         kind: Kind::Choice(&["0", "1"]),
         default: "0",
         help: "1: every proxied answer becomes a rule, and a GET of a collection puts its items into the store.",
+    },
+    Setting {
+        name: "SEED",
+        kind: Kind::Number { max: u64::MAX },
+        default: "0",
+        help: "With OPENAPI: what generated data is drawn from; the same seed gives the same data on every run and host.",
     },
     Setting {
         name: "TIMESTAMPS",
@@ -357,8 +388,12 @@ impl Setting {
         self.name.to_ascii_lowercase().replace('_', "-")
     }
 
-    /// The name in JavaScript options: `maxItems`.
+    /// The name in JavaScript options: `maxItems`. `SEED` is `openapiSeed`,
+    /// since `seed` is what `createMock` and `startMock` call the fixtures.
     pub fn js_name(&self) -> String {
+        if let Some((_, js)) = JS_NAMES.iter().find(|(name, _)| *name == self.name) {
+            return (*js).to_owned();
+        }
         let mut out = String::with_capacity(self.name.len());
         let mut upper = false;
         for c in self.name.chars() {
@@ -557,6 +592,8 @@ impl Config {
             "API_PREFIX" => self.api_prefix = value.to_owned(),
             "CREATE_STATUS" => self.create_status = if value == "201" { 201 } else { 200 },
             "TIMESTAMPS" => self.timestamps = value == "1",
+            "SEED" => self.seed = number(),
+            "OPENAPI_SEED_ITEMS" => self.openapi_seed_items = size(),
             other => return Err(format!("{other} has no field in Config")),
         }
         Ok(())
@@ -650,6 +687,8 @@ mod tests {
         assert_ne!(changed.create_status, default.create_status);
         assert_ne!(changed.timestamps, default.timestamps);
         assert_ne!(changed.api_prefix, default.api_prefix);
+        assert_ne!(changed.seed, default.seed);
+        assert_ne!(changed.openapi_seed_items, default.openapi_seed_items);
     }
 
     #[test]
@@ -788,5 +827,13 @@ mod tests {
         assert_eq!(setting.js_name(), "maxUriBytes");
         assert_eq!(Setting::named("maxUriBytes"), Some(setting));
         assert_eq!(Setting::named("max-uri-bytes"), None);
+        // `seed` is the fixtures of createMock and startMock.
+        let seed = Setting::named("SEED").unwrap();
+        assert_eq!(
+            (seed.flag().as_str(), seed.js_name().as_str()),
+            ("seed", "openapiSeed")
+        );
+        assert_eq!(Setting::named("openapiSeed"), Some(seed));
+        assert_eq!(Setting::named("seed"), None);
     }
 }

@@ -1,6 +1,7 @@
 //! The one error type of the API, and the one place it becomes a status and a message.
 
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::fmt;
 
 /// Every way a request can fail. Each variant maps to one status code and one
@@ -29,7 +30,7 @@ pub enum ApiError {
         /// The method that was used.
         method: String,
         /// The methods the route takes, as the `Allow` header lists them.
-        allow: &'static str,
+        allow: Cow<'static, str>,
     },
     /// The resource name or id in the path is not acceptable (`400`).
     BadPathSegment {
@@ -76,6 +77,12 @@ pub enum ApiError {
     /// A snapshot or fixture is not `{"type": [objects]}` (`400`).
     BadSnapshot {
         /// Why, in words.
+        reason: String,
+    },
+    /// The OpenAPI document cannot be used (`400`): where (a JSON pointer)
+    /// and why, as `#/paths/~1pets/get: ...`.
+    BadDocument {
+        /// The pointer and the reason, as [`SpecError`](crate::spec::SpecError) shows them.
         reason: String,
     },
     /// A created item's id is not one its type can take: not a string or an
@@ -228,6 +235,7 @@ impl ApiError {
             | Self::BadQuery { .. }
             | Self::BadControl { .. }
             | Self::BadSnapshot { .. }
+            | Self::BadDocument { .. }
             | Self::BadId { .. }
             | Self::BadRule { .. }
             | Self::BadNamespace { .. }
@@ -261,7 +269,7 @@ impl ApiError {
         let mut headers = vec![("content-type".into(), "application/json".to_owned())];
         match self {
             Self::MethodNotAllowed { allow, .. } => {
-                headers.push(("allow".into(), (*allow).to_owned()))
+                headers.push(("allow".into(), allow.clone().into_owned()))
             }
             Self::Unauthorized => headers.push(("www-authenticate".into(), "Bearer".to_owned())),
             _ => {}
@@ -296,6 +304,9 @@ impl ApiError {
             | Self::Unavailable { reason } => reason.clone(),
             Self::Unauthorized => {
                 "This route needs the header `Authorization: Bearer <API_TOKEN>`.".to_owned()
+            }
+            Self::BadDocument { reason } => {
+                format!("The OpenAPI document cannot be used: {reason}")
             }
             Self::PreconditionFailed { id } => {
                 format!("Resource {id} has changed: If-Match does not match its current ETag.")

@@ -19,6 +19,12 @@
 //!   order, items echoed byte for byte, ids under `ID_FIELD`, singular
 //!   resources); JSON Merge Patch, both json-server query dialects with their
 //!   indexes, relations, ETags and conditional requests.
+//! - **An OpenAPI document** ([`Seed::openapi`], read by [`spec`]): loaded
+//!   once by the endpoint and shared by every namespace, whose engine then
+//!   serves the document's paths in place of `/api`: each request routed,
+//!   validated and answered as Prism answers, the document's collections kept
+//!   in the namespace's store (seeded from `SEED` and `OPENAPI_SEED_ITEMS`),
+//!   and with `PROXY_TARGET` each upstream answer checked against it.
 //! - **The mock controls**: delays and forced statuses, the request journal,
 //!   snapshots and reset, bearer-token access, rules set at run time (matched
 //!   in time bounded by their size), the proxy and its recording, CORS.

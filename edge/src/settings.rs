@@ -1,6 +1,7 @@
 //! The Worker's settings: its vars and secrets, read into the engine's
-//! [`Config`], and the seed of every new namespace (the vars [`FIXTURES`] and
-//! [`RULES`]). Plain functions of strings, so they are tested on the host.
+//! [`Config`], and the seed of every new namespace (the vars [`FIXTURES`],
+//! [`RULES`] and [`OPENAPI`]). Plain functions of strings, so they are tested
+//! on the host.
 
 use mock_rest_core::{Config, Endpoint, IdSource, Seed, SeedPart, SETTINGS};
 use std::time::Duration;
@@ -13,6 +14,10 @@ pub const FIXTURES: &str = "FIXTURES";
 /// The var holding the rules (a JSON array) every new namespace starts with
 /// and `POST /__admin/reset` restores: the native server's rules file, as text.
 pub const RULES: &str = "RULES";
+
+/// The var holding an OpenAPI document (JSON or YAML text) whose paths every
+/// namespace answers: the native server's `--openapi` file, as text.
+pub const OPENAPI: &str = "OPENAPI";
 
 /// The largest `MAX_BODY_BYTES` the edge takes. A Durable Object has 128 MB of
 /// memory for the body, its parse and the store, so the limit stays well below.
@@ -42,13 +47,14 @@ pub fn config(setting: impl Fn(&str) -> Option<String>) -> Result<(Config, Vec<S
     Ok((config, warnings))
 }
 
-/// The seed of every new namespace: the vars [`FIXTURES`] and [`RULES`] (a
-/// blank value counts as not set).
+/// The seed of every new namespace: the vars [`FIXTURES`], [`RULES`] and
+/// [`OPENAPI`] (a blank value counts as not set).
 pub fn seed(setting: impl Fn(&str) -> Option<String>) -> Seed {
     let given = |name: &str| setting(name).filter(|value| !value.trim().is_empty());
     Seed {
         fixtures: given(FIXTURES).map(String::into_bytes),
         rules: given(RULES).map(String::into_bytes),
+        openapi: given(OPENAPI).map(String::into_bytes),
     }
 }
 
@@ -66,6 +72,7 @@ pub fn endpoint(
         let var = match err.part {
             SeedPart::Fixtures => FIXTURES,
             SeedPart::Rules => RULES,
+            SeedPart::OpenApi => OPENAPI,
         };
         format!("{var}: {err}")
     })

@@ -157,6 +157,21 @@ fn file_error(err: &FileError, config: &Config) -> String {
     }
 }
 
+/// Reads the OpenAPI document, at most `MAX_DOCUMENT_BYTES` of it: a larger
+/// file (or one that never ends) stops the start before it is read whole.
+fn read_document(path: &Path, setting: &str) -> Result<Vec<u8>, StartError> {
+    let limit = mock_rest_core::spec::MAX_DOCUMENT_BYTES;
+    files::read_bounded(path, limit).map_err(|err| {
+        let why = match err {
+            FileError::Io(err) => format!("cannot be read: {err}"),
+            FileError::TooLarge => {
+                format!("is larger than {limit} bytes, the most an OpenAPI document may be")
+            }
+        };
+        StartError::Settings(format!("{setting}: {} {why}", path.display()))
+    })
+}
+
 impl App {
     /// The endpoint the settings describe: `default` from the fixtures, or
     /// with `--data` loaded from the data file and its journal (whole, or not
@@ -175,6 +190,14 @@ impl App {
             .fixtures
             .as_ref()
             .map(|path| (path, format!("FIXTURES={} (--fixtures)", path.display())));
+        let openapi_setting = settings
+            .openapi
+            .as_ref()
+            .map(|path| (path, format!("OPENAPI={} (--openapi)", path.display())));
+        let openapi = match &openapi_setting {
+            Some((path, setting)) => Some(read_document(path, setting)?),
+            None => None,
+        };
         let rules = match &rules_setting {
             Some((path, setting)) => Some(read_named(path, setting, &config)?),
             None => None,
@@ -184,12 +207,17 @@ impl App {
             None => None,
         };
         let seeded = fixtures.is_some();
-        let seed = Seed { fixtures, rules };
+        let seed = Seed {
+            fixtures,
+            rules,
+            openapi,
+        };
         let mut endpoint = Endpoint::new(config, seed.clone(), Box::<OsIds>::default(), started)
             .map_err(|err| {
                 let setting = match err.part {
                     SeedPart::Rules => rules_setting.as_ref().map(|(_, s)| s.as_str()),
                     SeedPart::Fixtures => fixtures_setting.as_ref().map(|(_, s)| s.as_str()),
+                    SeedPart::OpenApi => openapi_setting.as_ref().map(|(_, s)| s.as_str()),
                 };
                 StartError::Settings(format!("{}: {err}", setting.unwrap_or("the seed")))
             })?;
@@ -204,6 +232,12 @@ impl App {
                     path.display()
                 );
             }
+        }
+        if let Some(path) = &settings.openapi {
+            tracing::info!(
+                "openapi: {}, its paths are served (validated, with state); read only",
+                path.display()
+            );
         }
         let data = settings.data_file.as_ref().map(|file| DataFiles {
             file: file.clone(),
@@ -229,7 +263,7 @@ impl App {
                 if durable {
                     let held = Seed {
                         fixtures: Some(engine.snapshot()),
-                        rules: seed.rules.clone(),
+                        ..seed.clone()
                     };
                     endpoint
                         .set_seed(held)

@@ -76,6 +76,13 @@ pub struct Settings {
     #[arg(long = "rules", env = "RULES", value_name = "FILE")]
     pub rules_file: Option<PathBuf>,
 
+    /// An OpenAPI document (JSON or YAML; OpenAPI 3.0, 3.1 or Swagger 2.0)
+    /// whose paths the mock then answers: validated, with state, and with
+    /// data generated from SEED. A file that cannot be read, or a document
+    /// that cannot be used, stops the start naming the place and why.
+    #[arg(long = "openapi", env = "OPENAPI", value_name = "FILE")]
+    pub openapi: Option<PathBuf>,
+
     /// The most connections served at once; more wait to be accepted.
     #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 1024)]
     pub max_connections: usize,

@@ -23,6 +23,7 @@ const HOST_SETTINGS = [
     { name: 'FIXTURES', flag: 'fixtures', value: 'FILE', help: 'A read-only seed ({"type": [items]}); every namespace starts from it and /__admin/reset returns to it. Never written.' },
     { name: 'WATCH', flag: 'watch', help: 'Load the fixtures again when the file changes (whole or not at all), resetting every namespace.' },
     { name: 'RULES', flag: 'rules', value: 'FILE', help: 'Rules to start with: a JSON array, as GET /__admin/rules lists them; POST /__admin/reset restores them.' },
+    { name: 'OPENAPI', flag: 'openapi', value: 'FILE', help: 'An OpenAPI document (JSON or YAML; 3.0, 3.1 or Swagger 2.0) whose paths the mock answers: validated, with state, with data generated from SEED.' },
     { name: 'DATA_FILE', flag: 'data', value: 'FILE', help: 'Durable data is native-only: here FILE is read once as the seed and never written.' },
     { name: 'MAX_CONNECTIONS', flag: 'max-connections', value: 'N', help: 'The most connections held at once; past it the oldest with no request in flight is closed to make room.', default: String(CONNECTION_LIMITS.maxConnections) },
     { name: 'IDLE_TIMEOUT_SECS', flag: 'idle-timeout-secs', value: 'N', help: 'Seconds a connection may read and write nothing before it is closed (1 to 86400); longer than DELAY_MS.', default: String(CONNECTION_LIMITS.idleTimeoutSecs) },
@@ -189,6 +190,15 @@ function readSeed(file, what, namespaces) {
     }
 }
 
+/** The most bytes an OpenAPI document may have (the core's MAX_DOCUMENT_BYTES). */
+const MAX_DOCUMENT_BYTES = 64 * 1024 * 1024;
+
+/** The bound on the OpenAPI document, in readBounded's terms: a larger one is refused before it is read whole. */
+const DOCUMENT_BOUND = {
+    maxFileBytes: MAX_DOCUMENT_BYTES,
+    fileTooLarge: `larger than ${MAX_DOCUMENT_BYTES} bytes, the most an OpenAPI document may be`,
+};
+
 /** The logger of each stream, so that all of a stream's lines keep their order. */
 const loggers = new WeakMap();
 
@@ -313,16 +323,21 @@ export async function start(args, env = process.env, stderr = process.stderr) {
         }
     }
     const rules = hostSettings.RULES !== undefined ? readSeed(hostSettings.RULES, 'RULES', bound) : null;
+    const openapi = hostSettings.OPENAPI !== undefined ? readSeed(hostSettings.OPENAPI, 'OPENAPI', DOCUMENT_BOUND) : null;
     let namespaces;
     try {
-        namespaces = new Namespaces(engine, { seed, rules, publiclyReachable: !loopback });
+        namespaces = new Namespaces(engine, { seed, rules, openapi, publiclyReachable: !loopback });
     } catch (err) {
         if (err.part === 'fixtures') throw new StartError(`${seedFrom[0]}=${seedFrom[1]}: ${err.message}`);
         if (err.part === 'rules') throw new StartError(`RULES=${hostSettings.RULES}: ${err.message}`);
+        if (err.part === 'openapi') throw new StartError(`OPENAPI=${hostSettings.OPENAPI}: ${err.message}`);
         throw new StartError(err.message);
     }
     if (rules !== null) {
         log('INFO', `rules: ${hostSettings.RULES}, read only: it will not be written`);
+    }
+    if (openapi !== null) {
+        log('INFO', `openapi: ${hostSettings.OPENAPI}, its paths are served (validated, with state); read only`);
     }
     for (const warning of namespaces.warnings) log('WARN', warning);
     if (data !== undefined) {

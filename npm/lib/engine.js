@@ -106,20 +106,23 @@ export function seedText(seed) {
  */
 export class Namespaces {
     /**
-     * `seed` and `rules`: what every namespace starts from (text, an object or an array, or
-     * `null`); one that is not valid throws an Error whose `part` is `'fixtures'` or `'rules'`.
+     * `seed`, `rules` and `openapi`: what every namespace starts from (text, an object or an
+     * array, or `null`; an OpenAPI document as JSON or YAML text, or an object); one that is not
+     * valid throws an Error whose `part` is `'fixtures'`, `'rules'` or `'openapi'`.
      * `publiclyReachable`: the host listens beyond loopback, so the homepage warns when no token
      * guards the data (as the native server's does).
      */
-    constructor(settings, { seed = null, rules = null, publiclyReachable = false } = {}) {
+    constructor(settings, { seed = null, rules = null, openapi = null, publiclyReachable = false } = {}) {
         this.settings = { ...settings };
         this.seed = seedText(seed);
         this.rules = seedText(rules);
+        this.openapi = seedText(openapi);
         this.streams = new Map();
         this.endpoint = new wasm.MockEndpoint(
             this.settings,
             this.seed ?? undefined,
             this.rules ?? undefined,
+            this.openapi ?? undefined,
             false,
             Boolean(publiclyReachable),
         );
@@ -189,7 +192,7 @@ export class Namespaces {
      */
     setSeed(seed) {
         const text = seedText(seed);
-        this.carry(this.endpoint.reseed(text ?? undefined, this.rules ?? undefined));
+        this.carry(this.endpoint.reseed(text ?? undefined, this.rules ?? undefined, this.openapi ?? undefined));
         this.seed = text;
     }
 
@@ -200,7 +203,7 @@ export class Namespaces {
      */
     setRules(rules) {
         const text = seedText(rules);
-        this.carry(this.endpoint.reseed(this.seed ?? undefined, text ?? undefined));
+        this.carry(this.endpoint.reseed(this.seed ?? undefined, text ?? undefined, this.openapi ?? undefined));
         this.rules = text;
     }
 

@@ -195,7 +195,7 @@ for (const file of files) {
     for (const [index, spec] of cases.entries()) {
         const name = `${basename(file, '.json')}: ${spec.name}`;
         for (const [setting, value] of Object.entries(spec.env || {})) {
-            if (setting === 'DATA_FILE' || setting === 'RULES') {
+            if (setting === 'DATA_FILE' || setting === 'RULES' || setting === 'OPENAPI') {
                 fixtures[value] = readFileSync(join(casesDir, value), 'utf8');
             }
         }
@@ -515,7 +515,7 @@ await check('browser: round trips through the worker (timed)', async () => {
     timings.engine = await page.evaluate(async () => {
         /* global wasm_bindgen */
         await wasm_bindgen({ module_or_path: '/mock_rest_web_bg.wasm' });
-        const endpoint = new wasm_bindgen.MockEndpoint({}, undefined, undefined, false);
+        const endpoint = new wasm_bindgen.MockEndpoint({}, undefined, undefined, undefined, false);
         const tags = wasm_bindgen.wireLayout().tags;
         const encoder = new TextEncoder();
         const decoder = new TextDecoder();

@@ -6,7 +6,7 @@
 //   await conformance.run(fileText, index, { namespace, fixtures })
 // where fileText is a case file as JSON text (parsed here, so numbers keep their text), index the
 // case's place in it, namespace a fresh one for the case, fixtures the text of the files that
-// `DATA_FILE` and `RULES` settings name and origins the other origins the cases address (below); it gets back
+// `DATA_FILE`, `RULES` and `OPENAPI` settings name and origins the other origins the cases address (below); it gets back
 // { status: 'pass' | 'fail' | 'skip', message, skipped: [notes] }. Each case starts the mock with
 // `startMock` (mock.js, beside the page) in its own namespace, with the test settings and the case's,
 // so it starts from an empty store (or its fixtures, as the seed); the namespaces its steps name
@@ -560,6 +560,9 @@
                 } else if (name === 'RULES') {
                     if (!(value.v in fixtures)) return { status: 'skip', message: `rules ${value.v} were not given`, skipped };
                     options.rules = fixtures[value.v];
+                } else if (name === 'OPENAPI') {
+                    if (!(value.v in fixtures)) return { status: 'skip', message: `the document ${value.v} was not given`, skipped };
+                    options.openapi = fixtures[value.v];
                 } else {
                     // The engine takes its settings by their contract names, and refuses unknown ones.
                     options[name] = value.v;

@@ -14,7 +14,7 @@ const packageDir = path.join(here, 'node_modules', 'mock-rest-api');
 const fixtures = path.join(here, 'fixtures.json');
 /** The environment without any setting the caller may have set. */
 const cleanEnv = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !/^(PORT|HOST|RUN_LOCAL|FIXTURES|WATCH|RULES|DATA_FILE|MAX_NAMESPACES|MAX_CONNECTIONS|IDLE_TIMEOUT_SECS|HEADER_TIMEOUT_SECS|BODY_TIMEOUT_SECS|MAX_RULES|MAX_STORE_BYTES|APP_NAME|APP_VERSION|API_TOKEN|AUTH_SCOPE|CORS_ORIGINS|DELAY_MS|JOURNAL_SIZE|MAX_BODY_BYTES|MAX_ITEMS|MAX_TYPES|MAX_URI_BYTES|MAX_SUBSCRIBERS)$/.test(k)),
+    Object.entries(process.env).filter(([k]) => !/^(PORT|HOST|RUN_LOCAL|FIXTURES|WATCH|RULES|DATA_FILE|OPENAPI|SEED|OPENAPI_SEED_ITEMS|MAX_NAMESPACES|MAX_CONNECTIONS|IDLE_TIMEOUT_SECS|HEADER_TIMEOUT_SECS|BODY_TIMEOUT_SECS|MAX_RULES|MAX_STORE_BYTES|APP_NAME|APP_VERSION|API_TOKEN|AUTH_SCOPE|CORS_ORIGINS|DELAY_MS|JOURNAL_SIZE|MAX_BODY_BYTES|MAX_ITEMS|MAX_TYPES|MAX_URI_BYTES|MAX_SUBSCRIBERS)$/.test(k)),
 );
 
 function scratch() {
@@ -138,6 +138,8 @@ test('settings by flag and environment; a bad one stops the start naming it', as
         [['--nope'], {}, /unknown option `--nope`/],
         [['--fixtures', '/nonexistent/db.json'], {}, /FIXTURES=\/nonexistent\/db\.json: cannot be read/],
         [['--watch'], {}, /--watch\) needs a fixtures file/],
+        [['--openapi', '/nonexistent/api.yaml'], {}, /OPENAPI=\/nonexistent\/api\.yaml: cannot be read/],
+        [['--seed', '-1'], {}, /SEED=-1: not a whole number/],
     ]) {
         const result = run(args, env);
         assert.equal(result.status, 2, `${args} ${JSON.stringify(env)}: ${result.stderr}`);
@@ -148,10 +150,47 @@ test('settings by flag and environment; a bad one stops the start naming it', as
     const result = run([badSeed]);
     assert.equal(result.status, 2);
     assert.match(result.stderr, new RegExp(`FIXTURES=${badSeed.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: The seed is not valid`));
+    const badDocument = path.join(scratch(), 'api.yaml');
+    fs.writeFileSync(badDocument, 'openapi: 3.0.3\ninfo: {title: t, version: "1"}\npaths:\n  /a:\n    get:\n      responses:\n        "200": {$ref: "#/nowhere"}\n');
+    const refused = run(['--openapi', badDocument]);
+    assert.equal(refused.status, 2);
+    assert.match(refused.stderr, new RegExp(`OPENAPI=${badDocument.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: The OpenAPI document cannot be used: #/paths/~1a/get/responses/200`));
     const help = run(['--help']);
     assert.equal(help.status, 0);
     assert.match(help.stdout, /--max-uri-bytes MAX_URI_BYTES \[MAX_URI_BYTES\]/);
     assert.match(help.stdout, /--watch/);
+});
+
+test('--openapi FILE serves the document\'s paths, with state', async () => {
+    const file = path.join(scratch(), 'pets.json');
+    fs.writeFileSync(file, JSON.stringify({
+        swagger: '2.0',
+        info: { title: 'pets', version: '1' },
+        paths: {
+            '/pets': {
+                get: { responses: { 200: { description: 'pets', schema: { type: 'array', items: { $ref: '#/definitions/Pet' } } } } },
+                post: { parameters: [{ name: 'pet', in: 'body', required: true, schema: { $ref: '#/definitions/Pet' } }], responses: { 201: { description: 'created', schema: { $ref: '#/definitions/Pet' } } } },
+            },
+        },
+        definitions: { Pet: { type: 'object', required: ['name'], properties: { id: { type: 'integer' }, name: { type: 'string' } } } },
+    }));
+    const server = await start(['--openapi', file, '--openapi-seed-items', '0']);
+    try {
+        assert.match(server.log(), new RegExp(`openapi: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, its paths are served`));
+        const created = await fetch(`${server.base}/pets`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"Rex"}' });
+        assert.equal(created.status, 201);
+        assert.deepEqual(await created.json(), { name: 'Rex', id: 1 });
+        assert.deepEqual(await (await fetch(`${server.base}/pets`)).json(), [{ name: 'Rex', id: 1 }]);
+        const invalid = await fetch(`${server.base}/pets`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":5}' });
+        assert.equal(invalid.status, 422);
+        assert.deepEqual((await invalid.json()).validation.map((v) => v.location), [['body', 'name']]);
+        const text = await fetch(`${server.base}/pets`, { method: 'POST', body: '{"name":"Rex"}' });
+        assert.equal(text.status, 415, 'fetch sends a string as text/plain, which the operation does not take');
+        const document = await (await fetch(`${server.base}/openapi.json`)).json();
+        assert.equal(document.swagger, '2.0');
+    } finally {
+        await server.stop();
+    }
 });
 
 test('--watch loads a changed file whole, and keeps the running store on a bad one', async () => {

@@ -14,6 +14,8 @@ export async function inTests(): Promise<Snapshot> {
     createMock({ authScope: 'reads' });
     // @ts-expect-error: not an option.
     createMock({ delay: 5 });
+    createMock({ openapi: 'openapi: 3.1.0', openapiSeed: 7, openapiSeedItems: 3 });
+    createMock({ openapi: { openapi: '3.1.0', paths: {} } });
     void books, base, names;
     mock.reset();
     const snapshot = mock.snapshot('default');
@@ -23,6 +25,7 @@ export async function inTests(): Promise<Snapshot> {
 
 export async function inTheBrowser(): Promise<string> {
     const { namespace, registration } = await startMock({ namespace: 'shop', prefixes: [...DEFAULT_PREFIXES, '/graphql'], appName: 'shop' });
+    await startMock({ openapi: 'openapi: 3.0.3', openapiSeed: '1' });
     void registration.scope;
     return namespace;
 }

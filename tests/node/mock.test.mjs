@@ -37,6 +37,91 @@ test("every setting is in the package's declarations and its README", () => {
     }
 });
 
+/** A small OpenAPI document, as YAML text. */
+const PETS = `openapi: 3.0.3
+info: {title: pets, version: "1"}
+paths:
+  /pets:
+    get:
+      responses:
+        "200":
+          description: pets
+          content:
+            application/json:
+              schema: {type: array, items: {$ref: "#/components/schemas/Pet"}}
+    post:
+      requestBody:
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/Pet"}
+      responses:
+        "201":
+          description: created
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Pet"}
+  /pets/{id}:
+    get:
+      parameters: [{name: id, in: path, required: true, schema: {type: integer}}]
+      responses:
+        "200":
+          description: a pet
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Pet"}
+components:
+  schemas:
+    Pet:
+      type: object
+      required: [name]
+      properties:
+        id: {type: integer, readOnly: true}
+        name: {type: string}
+`;
+
+test('createMock({ openapi }) answers the document\'s paths, from YAML text or an object, with the same data for the same seed', async () => {
+    const bodies = [];
+    for (const openapi of [PETS, { openapi: '3.1.0', info: { title: 'pets', version: '1' }, paths: { '/pets': { get: { responses: { 200: { description: 'pets', content: { 'application/json': { schema: { type: 'array', items: { type: 'object', properties: { id: { type: 'integer' }, name: { type: 'string' } } } } } } } } } } } }]) {
+        const mock = createMock({ openapi, openapiSeedItems: 2, openapiSeed: 5 });
+        const list = await mock.fetch('/pets');
+        assert.equal(list.status, 200);
+        assert.equal(list.headers.get('x-total-count'), '2');
+        const pets = await list.json();
+        assert.deepEqual(pets.map((p) => p.id), [1, 2]);
+        bodies.push(JSON.stringify(pets));
+        assert.equal((await mock.fetch('/api/pets')).status, 404, 'only the document\'s paths are served');
+        await mock.close();
+    }
+    const again = createMock({ openapi: PETS, openapiSeedItems: 2, openapiSeed: 5 });
+    assert.equal(JSON.stringify(await (await again.fetch('/pets')).json()), bodies[0], 'the same seed, the same data');
+    const created = await again.fetch('/pets', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"Rex"}' });
+    assert.equal(created.status, 201);
+    assert.equal(created.headers.get('location'), '/pets/3');
+    assert.deepEqual(await created.json(), { name: 'Rex', id: 3 });
+    const invalid = await again.fetch('/pets', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":5}' });
+    assert.equal(invalid.status, 422);
+    assert.equal(invalid.headers.get('content-type'), 'application/problem+json');
+    assert.deepEqual((await invalid.json()).validation.map((v) => v.location), [['body', 'name']]);
+    assert.deepEqual(again.snapshot().pets.at(-1), { name: 'Rex', id: 3 });
+    again.reset();
+    assert.equal(again.snapshot().pets.length, 2, 'reset returns to the seeded items');
+    await again.close();
+    assert.throws(
+        () => createMock({ openapi: PETS.replace('#/components/schemas/Pet"}}', '#/components/schemas/Pett"}}') }),
+        (err) => err.part === 'openapi' && /#\/paths\/~1pets\/get\/responses\/200\/content\/application~1json\/schema\/items\/\$ref: .*Pett/.test(err.message),
+    );
+});
+
+test("startMock's prefixes for a document: the first segment of each of its paths, from YAML text, JSON text or an object", async () => {
+    const { documentPrefixes } = await import(new URL('./node_modules/mock-rest-api/dist/browser/mock.js', import.meta.url));
+    assert.deepEqual(documentPrefixes(PETS), ['/pets']);
+    const paths = { '/v1/orders/{id}': {}, '/v1/users': {}, '/{tenant}/x': {}, '/health-check': {} };
+    assert.deepEqual(documentPrefixes({ openapi: '3.1.0', paths }), ['/v1', '/health-check']);
+    assert.deepEqual(documentPrefixes(JSON.stringify({ swagger: '2.0', paths })), ['/v1', '/health-check']);
+    const yaml = 'openapi: 3.1.0\npaths:\n  "/a/{id}":\n    get:\n      responses: {}\n  /b:\n    description: "/not/a/path: here"\ncomponents:\n  /c: {}\n';
+    assert.deepEqual(documentPrefixes(yaml), ['/a', '/b']);
+});
+
 test('rules given to createMock answer, and reset brings them back; a bad rule is refused naming its field', async () => {
     const rules = [{ id: 'down', match: { method: 'GET', path: '/api/orders' }, respond: { status: 503, json: { message: 'down' } }, times: 1 }];
     const mock = createMock({ rules });

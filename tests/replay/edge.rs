@@ -41,14 +41,16 @@ const LACKS: [(&str, &str); 1] = [(
 )];
 
 /// A case's settings as the Worker's vars: the files of `DATA_FILE` (read as
-/// fixtures, as natively) and `RULES`, relative to `tests/cases`, go in as
-/// the text of the vars `FIXTURES` and `RULES`; the others as they are.
+/// fixtures, as natively), `RULES` and `OPENAPI`, relative to `tests/cases`,
+/// go in as the text of the vars `FIXTURES`, `RULES` and `OPENAPI`; the
+/// others as they are.
 fn as_vars(env: &Settings) -> Result<Settings, String> {
     env.iter()
         .map(|(name, value)| {
             let var = match name.as_str() {
                 "DATA_FILE" => "FIXTURES",
                 "RULES" => "RULES",
+                "OPENAPI" => "OPENAPI",
                 _ => return Ok((name.clone(), value.clone())),
             };
             let path = cases_dir().join(value);

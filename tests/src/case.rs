@@ -121,6 +121,10 @@ pub const NEEDS: [(&str, &str); 1] = [(
     "the host holds every namespace in one place, so it lists them, drops one by name and bounds them together",
 )];
 
+/// The settings of a case's `env` that name a file, relative to the case file:
+/// the fixtures (`DATA_FILE`), the rules and the OpenAPI document.
+pub const FILE_SETTINGS: [&str; 3] = ["DATA_FILE", "RULES", "OPENAPI"];
+
 /// The folder that holds the case files.
 pub fn cases_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("cases")
@@ -159,9 +163,9 @@ pub fn load_file(file: &Path) -> Result<Vec<Case>, String> {
         .map(|(n, case)| {
             let mut case =
                 parse_case(&stem, case).map_err(|e| format!("{} case {n}: {e}", file.display()))?;
-            // A fixtures or rules file is named relative to the case file.
+            // A fixtures, rules or OpenAPI file is named relative to the case file.
             for (name, value) in &mut case.env {
-                if name == "DATA_FILE" || name == "RULES" {
+                if FILE_SETTINGS.contains(&name.as_str()) {
                     let dir = file.parent().unwrap_or(Path::new("."));
                     *value = dir.join(&*value).to_string_lossy().into_owned();
                 }

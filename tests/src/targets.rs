@@ -118,6 +118,8 @@ impl CoreTarget {
                 seed.fixtures = Some(std::fs::read(value).map_err(|e| format!("{value}: {e}"))?);
             } else if name == "RULES" {
                 seed.rules = Some(std::fs::read(value).map_err(|e| format!("{value}: {e}"))?);
+            } else if name == "OPENAPI" {
+                seed.openapi = Some(std::fs::read(value).map_err(|e| format!("{value}: {e}"))?);
             } else {
                 config
                     .set(name, value)
@@ -557,8 +559,9 @@ fn scratch_dir(kind: &str) -> Result<std::path::PathBuf, String> {
 }
 
 /// Copies the files a case names by the settings in `names` (`DATA_FILE`,
-/// `RULES`) into `dir`, and points those settings at the copies: a server keeps
-/// its durable data in its `DATA_FILE`, and must not write beside the case files.
+/// `RULES`, `OPENAPI`) into `dir`, and points those settings at the copies: a
+/// server keeps its durable data in its `DATA_FILE`, and must not write beside
+/// the case files. A copy keeps its file's extension (a YAML document's too).
 fn copy_case_files(
     env: &mut [(String, String)],
     names: &[&str],
@@ -569,9 +572,12 @@ fn copy_case_files(
         if !names.contains(&name.as_str()) {
             continue;
         }
+        let extension = Path::new(&*value)
+            .extension()
+            .map_or("json".into(), |e| e.to_string_lossy());
         let copy = dir.join(match name.as_str() {
             "DATA_FILE" => "data.json".to_owned(),
-            other => format!("{}.json", other.to_ascii_lowercase()),
+            other => format!("{}.{extension}", other.to_ascii_lowercase()),
         });
         std::fs::copy(&*value, &copy).map_err(|e| format!("{name}={value}: {e}"))?;
         *value = copy.to_string_lossy().into_owned();
@@ -644,7 +650,7 @@ const CONTAINER_USER: u32 = 65534;
 /// --port 0`, so it listens on a free port of the host's loopback and logs the
 /// address as the native server does (the image's health check, which asks
 /// `$PORT`, is off); its log is read with `docker logs --follow`. The settings are the ones [`NativeServer`] gets, as `-e
-/// NAME=VALUE`; a case's `DATA_FILE` and `RULES` are copied into a folder owned
+/// NAME=VALUE`; a case's `DATA_FILE`, `RULES` and `OPENAPI` are copied into a folder owned
 /// by the image's user (65534), mounted at the same path. `docker` is the one on
 /// `PATH`, talking to the engine that `DOCKER_HOST` names.
 pub struct ContainerServer {
@@ -669,7 +675,7 @@ impl ContainerServer {
 
     fn run(image: &str, env: &[(String, String)], scratch: &Path) -> Result<Self, String> {
         let mut env = env.to_vec();
-        let copies = copy_case_files(&mut env, &["DATA_FILE", "RULES"], scratch)?;
+        let copies = copy_case_files(&mut env, &["DATA_FILE", "RULES", "OPENAPI"], scratch)?;
         for path in std::iter::once(scratch).chain(copies.iter().map(|p| p.as_path())) {
             give_to_container_user(path)?;
         }

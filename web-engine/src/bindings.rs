@@ -93,7 +93,8 @@ impl MockEndpoint {
     /// An endpoint with these settings (`{appName: "shop", delayMs: 200, ...}`,
     /// by the names of the core's table or their JavaScript forms; values as
     /// strings, numbers or arrays of strings), the seed's fixtures (snapshot
-    /// JSON text) and rules (JSON array text), if any. `stores`: the host
+    /// JSON text), rules (JSON array text) and OpenAPI document (JSON or
+    /// YAML text), if any. `stores`: the host
     /// stores namespaces. `publicly_reachable`: the host listens where others
     /// can reach it, so the homepage warns when no token guards the data.
     /// Throws, naming the setting or the part of the seed, when one cannot
@@ -103,6 +104,7 @@ impl MockEndpoint {
         settings: &Object,
         fixtures: Option<String>,
         rules: Option<String>,
+        openapi: Option<String>,
         stores: bool,
         publicly_reachable: Option<bool>,
     ) -> Result<MockEndpoint, JsValue> {
@@ -126,7 +128,7 @@ impl MockEndpoint {
             .map_err(|err| JsValue::from(fail(err)))?;
         let endpoint = Endpoint::new(
             config,
-            seed(fixtures, rules),
+            seed(fixtures, rules, openapi),
             Box::new(CryptoIds::new()),
             unix_now(),
         )
@@ -245,18 +247,19 @@ impl MockEndpoint {
         Ok(self.answer(output))
     }
 
-    /// Makes these fixtures and rules (text, or none) what every namespace
-    /// starts from, and starts every namespace again from them, each with a
-    /// `reset` event. Answers on the wire; throws, changing nothing, when
-    /// the seed cannot be used.
+    /// Makes these fixtures, rules and OpenAPI document (text, or none)
+    /// what every namespace starts from, and starts every namespace again
+    /// from them, each with a `reset` event. Answers on the wire; throws,
+    /// changing nothing, when the seed cannot be used.
     pub fn reseed(
         &mut self,
         fixtures: Option<String>,
         rules: Option<String>,
+        openapi: Option<String>,
     ) -> Result<*const u8, JsValue> {
         let output = self
             .endpoint
-            .reseed(seed(fixtures, rules))
+            .reseed(seed(fixtures, rules, openapi))
             .map_err(seed_error)?;
         Ok(self.answer(output))
     }
@@ -475,21 +478,28 @@ fn to_json(value: &impl Serialize) -> Result<String, JsError> {
     serde_json::to_string(value).map_err(fail)
 }
 
-fn seed(fixtures: Option<String>, rules: Option<String>) -> Seed {
+fn seed(fixtures: Option<String>, rules: Option<String>, openapi: Option<String>) -> Seed {
     Seed {
         fixtures: fixtures.map(String::into_bytes),
         rules: rules.map(String::into_bytes),
+        openapi: openapi.map(String::into_bytes),
     }
 }
 
 /// A seed that cannot be used, as an `Error` whose `part` says which:
-/// `"fixtures"` or `"rules"` (so a host names the file it came from).
+/// `"fixtures"`, `"rules"` or `"openapi"` (so a host names the file it came
+/// from).
 fn seed_error(err: mock_rest_core::SeedError) -> JsValue {
-    let (part, what) = match err.part {
-        mock_rest_core::SeedPart::Fixtures => ("fixtures", "The seed"),
-        mock_rest_core::SeedPart::Rules => ("rules", "The rules"),
+    let message = err.error.message();
+    let (part, message) = match err.part {
+        mock_rest_core::SeedPart::Fixtures => {
+            ("fixtures", format!("The seed is not valid: {message}"))
+        }
+        mock_rest_core::SeedPart::Rules => ("rules", format!("The rules are not valid: {message}")),
+        // The message says which document, where and why.
+        mock_rest_core::SeedPart::OpenApi => ("openapi", message),
     };
-    let error = js_sys::Error::new(&format!("{what} is not valid: {}", err.error.message()));
+    let error = js_sys::Error::new(&message);
     set(&error, "part", part);
     error.into()
 }

@@ -14,6 +14,7 @@ pub(crate) mod output;
 pub(crate) mod streams;
 
 use crate::config::Config;
+use crate::engine::openapi::OpenApi;
 use crate::engine::outcome::Outcome;
 use crate::engine::Engine;
 use crate::error::ApiError;
@@ -28,6 +29,7 @@ use crate::mock::rules::Fault;
 use crate::pages::Storage;
 use output::{Effect, Output, Publication, Ticket};
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 use std::time::Duration;
 use streams::{StreamId, StreamRead, Streams};
 
@@ -46,14 +48,18 @@ const KEPT_BODY: usize = 4097;
 pub const HISTORY_BYTES: usize = 64 * 1024 * 1024;
 
 /// What every new namespace starts from, and what `POST /__admin/reset`
-/// returns it to: fixtures (a snapshot, `{"type": [items]}`) and rules (a
-/// JSON array, as `GET /__admin/rules` lists them).
+/// returns it to: fixtures (a snapshot, `{"type": [items]}`), rules (a
+/// JSON array, as `GET /__admin/rules` lists them) and an OpenAPI document
+/// (JSON or YAML), whose paths every namespace then answers and whose
+/// collections start with their example lists or generated items.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Seed {
     /// The fixtures' bytes, or none (an empty store).
     pub fixtures: Option<Vec<u8>>,
     /// The rules' bytes, or none.
     pub rules: Option<Vec<u8>>,
+    /// The OpenAPI document's bytes, or none (the route table's `/api`).
+    pub openapi: Option<Vec<u8>>,
 }
 
 /// Which part of the seed a [`SeedError`] is about.
@@ -63,6 +69,9 @@ pub enum SeedPart {
     Fixtures,
     /// [`Seed::rules`].
     Rules,
+    /// [`Seed::openapi`]: the error names the JSON pointer and why
+    /// ([`ApiError::BadDocument`]).
+    OpenApi,
 }
 
 /// A seed that cannot be used: which part, and why (the engine's error, whose
@@ -99,6 +108,9 @@ struct Waiting {
 pub struct Endpoint {
     config: Config,
     seed: Seed,
+    /// The seed's OpenAPI document, loaded once and shared by every
+    /// namespace.
+    openapi: Option<Arc<OpenApi>>,
     started: Duration,
     ids: Box<dyn IdSource>,
     spaces: BTreeMap<String, Space>,
@@ -129,7 +141,8 @@ impl Endpoint {
     ) -> Result<Self, SeedError> {
         let mut endpoint = Self {
             config,
-            seed,
+            seed: Seed::default(),
+            openapi: None,
             started,
             ids,
             spaces: BTreeMap::new(),
@@ -140,8 +153,29 @@ impl Endpoint {
             next_ticket: 0,
             uses: 0,
         };
-        endpoint.seeded()?;
+        endpoint.set_seed(seed)?;
         Ok(endpoint)
+    }
+
+    /// The OpenAPI document of `seed`, loaded (or the one loaded already,
+    /// when its bytes are the same).
+    fn load_openapi(&self, seed: &Seed) -> Result<Option<Arc<OpenApi>>, SeedError> {
+        let Some(bytes) = &seed.openapi else {
+            return Ok(None);
+        };
+        if let (Some(loaded), Some(held)) = (&self.openapi, &self.seed.openapi) {
+            if held == bytes {
+                return Ok(Some(Arc::clone(loaded)));
+            }
+        }
+        OpenApi::load(bytes, &self.config)
+            .map(|api| Some(Arc::new(api)))
+            .map_err(|err| SeedError {
+                part: SeedPart::OpenApi,
+                error: ApiError::BadDocument {
+                    reason: err.to_string(),
+                },
+            })
     }
 
     /// The configuration every namespace runs with.
@@ -152,6 +186,9 @@ impl Endpoint {
     /// A namespace's engine, made from the seed (with its own ids).
     fn seeded(&mut self) -> Result<Engine, SeedError> {
         let mut engine = Engine::new(self.config.clone(), self.ids.fork(), self.started);
+        if let Some(api) = &self.openapi {
+            engine.use_openapi(Arc::clone(api));
+        }
         if let Some(rules) = &self.seed.rules {
             engine.load_rules(rules).map_err(|error| SeedError {
                 part: SeedPart::Rules,
@@ -209,11 +246,14 @@ impl Endpoint {
     /// they are (as a host does at start when the seed is what its storage
     /// held). A seed that cannot be used changes nothing.
     pub fn set_seed(&mut self, seed: Seed) -> Result<(), SeedError> {
+        let openapi = self.load_openapi(&seed)?;
         let previous = std::mem::replace(&mut self.seed, seed);
+        let previous_openapi = std::mem::replace(&mut self.openapi, openapi);
         match self.seeded() {
             Ok(_) => Ok(()),
             Err(err) => {
                 self.seed = previous;
+                self.openapi = previous_openapi;
                 Err(err)
             }
         }
@@ -386,7 +426,7 @@ impl Endpoint {
     pub fn reload_fixtures(&mut self, fixtures: Vec<u8>) -> Result<Output, SeedError> {
         self.reseed(Seed {
             fixtures: Some(fixtures),
-            rules: self.seed.rules.clone(),
+            ..self.seed.clone()
         })
     }
 
@@ -394,11 +434,7 @@ impl Endpoint {
     /// starts every namespace again from it (each gets a `reset` event).
     /// A seed that cannot be used changes nothing.
     pub fn reseed(&mut self, seed: Seed) -> Result<Output, SeedError> {
-        let previous = std::mem::replace(&mut self.seed, seed);
-        if let Err(err) = self.seeded() {
-            self.seed = previous;
-            return Err(err);
-        }
+        self.set_seed(seed)?;
         let mut out = Output::default();
         let names: Vec<String> = self.spaces.keys().cloned().collect();
         for name in names {

@@ -19,7 +19,7 @@ impl Engine {
         changes: &mut Vec<Change>,
     ) -> Result<Response, ApiError> {
         let ids = &mut self.ids;
-        let snapshot = Snapshot::parse(body, &self.config.id_field, &mut || new_id(ids.as_mut()))?;
+        let snapshot = Snapshot::parse(body, self.store.keys(), &mut || new_id(ids.as_mut()))?;
         let store = snapshot.into_store();
         self.check_store_fits(&store)?;
         self.replace_store(store, changes);

@@ -37,8 +37,7 @@ impl Engine {
         let mut changes = Vec::new();
         let mut dropping = None;
         let mut delay = self.config.default_delay;
-        let route = Route::parse_under(&request.path, &self.config.api_prefix)
-            .map(|route| self.resolve(route));
+        let route = self.route_of(&request.path);
         let mut fault = None;
         let mut through = None;
         // A target that is not a path (`*`) is answered `400` by the routes:
@@ -154,6 +153,10 @@ impl Engine {
             return Some(Err(ApiError::BodyTooLarge { limit }));
         }
         Some(Ok(match (route, proxying) {
+            (Ok(Route::Spec), false) => match self.spec_allow(&request.path) {
+                Ok(allow) => cors::preflight_allowing(&allow, request),
+                Err(err) => return Some(Err(err)),
+            },
             (Ok(route), false) => cors::preflight(route, request),
             (route, _) => {
                 let allow = route.as_ref().map_or(ANY_METHOD, |route| route.allow());
@@ -232,6 +235,15 @@ impl Engine {
         }
     }
 
+    /// The route of a path: with an OpenAPI document, every path but the
+    /// mock's own is the document's ([`Route::Spec`]); else the route table's.
+    fn route_of(&self, path: &str) -> Result<Route, ApiError> {
+        if self.is_spec_path(path) {
+            return Ok(Route::Spec);
+        }
+        Route::parse_under(path, &self.config.api_prefix).map(|route| self.resolve(route))
+    }
+
     /// A collection's path that names a singular resource is that resource's.
     fn resolve(&self, route: Route) -> Route {
         match route {
@@ -274,10 +286,13 @@ impl Engine {
         if let Some(forced) = self.guard(Some(route), request, delay)? {
             return Ok(forced);
         }
+        if *route == Route::Spec {
+            return self.spec_answer(request, changes);
+        }
         if !route.takes(&request.method) {
             return Err(ApiError::MethodNotAllowed {
                 method: request.method.to_string(),
-                allow: route.allow(),
+                allow: route.allow().into(),
             });
         }
         crate::store::query::check_route_query(route, &request.method, &request.query)?;
@@ -303,7 +318,13 @@ impl Engine {
                     seq: self.feed.last(),
                     withheld,
                 };
-                let mut page = pages::homepage(&self.config, elapsed, &self.store, &recent);
+                let mut page = pages::homepage(
+                    &self.config,
+                    elapsed,
+                    &self.store,
+                    &recent,
+                    self.loaded_spec(),
+                );
                 pages::add_namespaces_html(&mut page, listing);
                 Ok(respond(200, HTML, page.into_bytes()))
             }
@@ -355,7 +376,10 @@ impl Engine {
             (Route::OpenApi, _) => Ok(respond(
                 200,
                 JSON,
-                openapi::document(&self.config, &self.store),
+                match self.loaded_document() {
+                    Some(document) => document.to_vec(),
+                    None => openapi::document(&self.config, &self.store),
+                },
             )),
             (Route::Collection { resource }, Method::Post) => {
                 self.create(resource, &request.body, now, changes)
@@ -395,6 +419,8 @@ impl Engine {
                 },
                 _,
             ) => self.list_children(resource, id, children, request),
+            // Answered above, before the route table's methods.
+            (Route::Spec, _) => self.spec_answer(request, changes),
         }
     }
 }

@@ -139,7 +139,7 @@ impl Engine {
         objects: &[&str],
         now: Duration,
     ) -> Result<Vec<(String, String)>, ApiError> {
-        let key = self.config.id_field.clone();
+        let key = self.store.keys().of(resource).to_owned();
         let keeps_given = key != ID_KEY;
         let (mut kind, mut largest) = match self.store.collection_mut(resource) {
             Some(collection) => (collection.id_kind(), collection.largest_integer_id()),
@@ -310,7 +310,13 @@ impl Engine {
     }
 
     /// Stores a new item (its id and text from [`Engine::new_items`]).
-    fn insert(&mut self, resource: &str, id: &str, item: String, changes: &mut Vec<Change>) {
+    pub(super) fn insert(
+        &mut self,
+        resource: &str,
+        id: &str,
+        item: String,
+        changes: &mut Vec<Change>,
+    ) {
         if self.store.collection(resource).is_none() {
             self.record(
                 Change::CreateType {
@@ -418,10 +424,11 @@ impl Engine {
         let current = self.check_if_match(resource, id, request)?;
         let object = self.rewritten(&current, json.text, merge, now);
         // The id keeps the kind it is stored with.
-        let id_json = text::member(&current, &self.config.id_field)
+        let key = self.store.keys().of(resource);
+        let id_json = text::member(&current, key)
             .map(str::to_owned)
             .unwrap_or_else(|| IdValue::text(id).json);
-        let item = text::item_text(&object, &self.config.id_field, &id_json);
+        let item = text::item_text(&object, key, &id_json);
         self.check_bytes(current.len(), item.len())?;
         self.write(resource, id, item, changes)
     }

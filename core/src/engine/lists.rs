@@ -10,12 +10,13 @@ use crate::http::request::Request;
 use crate::http::response::Response;
 use crate::store::query::{ListQuery, Paging};
 use crate::store::relations::{foreign_key, render};
-use crate::store::select::{select, select_among, Selection};
+use crate::store::select::{select, select_among, PageLinks, Selection};
 use std::fmt::Write;
 
 impl Engine {
     pub(super) fn list(&self, resource: &str, request: &Request) -> Result<Response, ApiError> {
-        let query = ListQuery::parse_with(&request.query, &self.filterable(), &self.patterns)?;
+        let query =
+            ListQuery::parse_with(&request.query, &self.filterable(resource), &self.patterns)?;
         let selection = select(self.store.collection(resource), &query);
         self.list_answer(resource, request, &query, selection)
     }
@@ -30,7 +31,8 @@ impl Engine {
         request: &Request,
     ) -> Result<Response, ApiError> {
         let parent_id = self.find(parent, id)?.id();
-        let query = ListQuery::parse_with(&request.query, &self.filterable(), &self.patterns)?;
+        let query =
+            ListQuery::parse_with(&request.query, &self.filterable(children), &self.patterns)?;
         let candidates = self
             .store
             .collection(children)
@@ -38,16 +40,6 @@ impl Engine {
             .unwrap_or_default();
         let selection = select_among(candidates, &query);
         self.list_answer(children, request, &query, selection)
-    }
-
-    /// The fields that start with `_` and may still be filtered: the id
-    /// field, and with `TIMESTAMPS` the two stamps.
-    fn filterable(&self) -> Vec<&str> {
-        let mut fields = vec![self.config.id_field.as_str()];
-        if self.config.timestamps {
-            fields.extend(["_created_on", "_last_updated"]);
-        }
-        fields
     }
 
     /// The list response: the page with its relations, as an array or the
@@ -96,31 +88,49 @@ impl Engine {
             .headers
             .push(("x-total-count".into(), total.to_string()));
         if let Some(pages) = pages {
-            let base = page_url_base(request);
             let size_key = if envelope { "_per_page" } else { "_limit" };
-            let mut links = String::with_capacity(4 * (base.len() + 40));
-            let mut link = |page: usize, rel: &str| {
-                if !links.is_empty() {
-                    links.push_str(", ");
-                }
-                let _ = write!(
-                    links,
-                    "<{base}_page={page}&{size_key}={}>; rel=\"{rel}\"",
-                    pages.limit
-                );
-            };
-            link(1, "first");
-            if let Some(prev) = pages.prev {
-                link(prev, "prev");
-            }
-            if let Some(next) = pages.next {
-                link(next, "next");
-            }
-            link(pages.last, "last");
-            response.headers.push(("link".into(), links));
+            response
+                .headers
+                .push(("link".into(), page_links(request, &pages, size_key)));
         }
         Ok(response)
     }
+
+    /// The fields that start with `_` and may still be filtered: the type's
+    /// id field, and with `TIMESTAMPS` the two stamps.
+    pub(super) fn filterable(&self, resource: &str) -> Vec<&str> {
+        let mut fields = vec![self.store.keys().of(resource)];
+        if self.config.timestamps {
+            fields.extend(["_created_on", "_last_updated"]);
+        }
+        fields
+    }
+}
+
+/// The `Link` header of a page: `first`, `prev`, `next` and `last`, each the
+/// request's URL with its `_page` and `size_key` (`_limit` or `_per_page`).
+pub(super) fn page_links(request: &Request, pages: &PageLinks, size_key: &str) -> String {
+    let base = page_url_base(request);
+    let mut links = String::with_capacity(4 * (base.len() + 40));
+    let mut link = |page: usize, rel: &str| {
+        if !links.is_empty() {
+            links.push_str(", ");
+        }
+        let _ = write!(
+            links,
+            "<{base}_page={page}&{size_key}={}>; rel=\"{rel}\"",
+            pages.limit
+        );
+    };
+    link(1, "first");
+    if let Some(prev) = pages.prev {
+        link(prev, "prev");
+    }
+    if let Some(next) = pages.next {
+        link(next, "next");
+    }
+    link(pages.last, "last");
+    links
 }
 
 /// `scheme://host` of the request, from `Host` (and `X-Forwarded-Proto`, as a

@@ -1,13 +1,15 @@
 //! The engine: routes a request, reads or changes the store, and says what to
 //! answer. This module is the dispatcher; each kind of route has its own:
 //! [`items`] (create, read, replace, patch, delete), [`lists`] (list queries
-//! and page links) and [`admin`] (`/__admin/*`). CORS and access checks live
-//! in [`crate::http::cors`] and [`crate::http::access`].
+//! and page links), [`admin`] (`/__admin/*`) and [`openapi`] (the paths of an
+//! OpenAPI document). CORS and access checks live in [`crate::http::cors`]
+//! and [`crate::http::access`].
 
 mod admin;
 mod dispatch;
 mod items;
 mod lists;
+pub(crate) mod openapi;
 pub(crate) mod outcome;
 mod proxy;
 mod reply;
@@ -29,6 +31,8 @@ use crate::store::ids::{content_seed, new_id, IdSource, SeededIds};
 use crate::store::query::Patterns;
 use crate::store::snapshot::{self, Snapshot};
 use crate::store::Store;
+use openapi::OpenApi;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The mock API: a store plus the rules of the HTTP contract.
@@ -57,6 +61,9 @@ pub struct Engine {
     subscribing: Option<Subscription>,
     /// `_like` patterns compiled by earlier list queries.
     patterns: Patterns,
+    /// The OpenAPI document whose paths this engine answers, shared by
+    /// every namespace of the endpoint.
+    openapi: Option<Arc<OpenApi>>,
 }
 
 impl Engine {
@@ -77,6 +84,7 @@ impl Engine {
             feed: ChangeFeed::new(),
             subscribing: None,
             patterns: Patterns::default(),
+            openapi: None,
         }
     }
 
@@ -85,11 +93,14 @@ impl Engine {
     /// (under `ID_FIELD`; strings or integers, one kind per type); an item without
     /// one gets the next integer in a type of integer ids, and otherwise an id
     /// that depends only on the fixtures' bytes and the item's place, so every start from the same file (a restart, another host, a
-    /// service worker started again) gives it the same id. On error (invalid
-    /// JSON names line and column) nothing is loaded. Returns the number of
-    /// items.
+    /// service worker started again) gives it the same id. With an OpenAPI
+    /// document, the document's collections that the fixtures do not name
+    /// start with the document's seeded items. On error (invalid JSON names
+    /// line and column) nothing is loaded. Returns the number of items of the
+    /// fixtures.
     pub fn load_fixtures(&mut self, bytes: &[u8]) -> Result<usize, ApiError> {
         let count = self.restore(bytes)?;
+        self.add_seeded_types();
         self.initial = self.store.clone();
         Ok(count)
     }
@@ -112,7 +123,7 @@ impl Engine {
     /// included).
     pub fn restore(&mut self, bytes: &[u8]) -> Result<usize, ApiError> {
         let mut ids = SeededIds::new(content_seed(bytes));
-        let snapshot = Snapshot::parse(bytes, &self.config.id_field, &mut || new_id(&mut ids))?;
+        let snapshot = Snapshot::parse(bytes, self.store.keys(), &mut || new_id(&mut ids))?;
         let count = snapshot.items.len();
         let store = snapshot.into_store();
         self.check_store_fits(&store)?;

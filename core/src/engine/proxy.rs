@@ -62,8 +62,11 @@ impl Engine {
     /// recording of the same method, path and query), and a collection's
     /// `GET` answering a JSON array of objects puts them into the store,
     /// keeping their `_id`s; the answer then carries `X-Mock-Recorded` (the
-    /// rule's id) or `X-Mock-Not-Recorded` (why not). The delay is the one
-    /// the request had (`DELAY_MS`, `X-Mock-Delay`, a rule's).
+    /// rule's id) or `X-Mock-Not-Recorded` (why not). With an OpenAPI
+    /// document, the answer is checked against the operation it names
+    /// (contract drift): its violations go into `Mock-Violations` (a JSON
+    /// array) and the journal entry. The delay is the one the request had
+    /// (`DELAY_MS`, `X-Mock-Delay`, a rule's).
     pub(crate) fn proxied(
         &mut self,
         request: &Request,
@@ -82,12 +85,19 @@ impl Engine {
             }
         }
         super::rules::set_headers(&mut response, forward.rule_headers.clone());
+        let violations = self.drift(request, &upstream);
+        if let Some(violations) = &violations {
+            response
+                .headers
+                .push(("mock-violations".into(), violations.clone()));
+        }
         self.journal.record_proxied(
             request,
             response.status,
             now,
             forward.rule.as_deref(),
             &forward.target,
+            violations,
         );
         if request.method == Method::Head {
             // The target's length of what a GET would get, not the empty body's.
@@ -188,8 +198,8 @@ impl Engine {
         wrapped.push_str(&String::from_utf8_lossy(body));
         wrapped.push('}');
         let mut ids = SeededIds::new(content_seed(wrapped.as_bytes()));
-        let key = self.config.id_field.clone();
-        let snapshot = Snapshot::parse(wrapped.as_bytes(), &key, &mut || new_id(&mut ids))?;
+        let keys = self.store.keys().clone();
+        let snapshot = Snapshot::parse(wrapped.as_bytes(), &keys, &mut || new_id(&mut ids))?;
         for (resource, id, item) in snapshot.items {
             let old = self
                 .store

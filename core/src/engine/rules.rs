@@ -185,7 +185,7 @@ impl Engine {
 /// anyone out of removing it; `/health` and `/`, so that one cannot take the
 /// instance out of a load balancer's pool (which asks either); and
 /// `/openapi.json`. The same paths are never proxied.
-fn mocks_own(path: &str) -> bool {
+pub(super) fn mocks_own(path: &str) -> bool {
     let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
     crate::mock::proxy::is_local(path)
         || percent_encoding::percent_decode_str(first).decode_utf8_lossy() == "__admin"

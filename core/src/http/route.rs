@@ -120,6 +120,11 @@ pub(crate) enum Route {
         /// The namespace's name, percent-decoded.
         name: String,
     },
+    /// With an OpenAPI document, every path but the mock's own (`/`,
+    /// `/health`, `/openapi.json`, `/__admin/...`): the document's paths,
+    /// which the engine's OpenAPI step routes (a path the document lacks is
+    /// `404` there).
+    Spec,
 }
 
 /// What a request or response body holds, for the OpenAPI document.
@@ -500,6 +505,14 @@ pub(crate) const ROUTES: &[RouteSpec] = &[
     },
 ];
 
+/// The entry of [`Route::Spec`]: the document's paths take their methods
+/// from the document, so the table lists none.
+const SPEC_ROUTE: RouteSpec = RouteSpec {
+    template: "/{path of the OpenAPI document}",
+    operations: &[],
+    allow: "OPTIONS",
+};
+
 impl Route {
     /// Finds the route of a raw (percent-encoded) path, with the resources
     /// under `/api`. One trailing slash is ignored.
@@ -577,6 +590,7 @@ impl Route {
     /// The route's entry in [`ROUTES`].
     pub(crate) fn spec(&self) -> &'static RouteSpec {
         let index = match self {
+            Self::Spec => return &SPEC_ROUTE,
             Self::Home => 0,
             Self::Health => 1,
             Self::OpenApi => 2,

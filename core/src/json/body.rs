@@ -88,7 +88,6 @@ fn position(body: &[u8], offset: usize) -> (usize, usize) {
 }
 
 /// Parses JSON text the store holds (already checked, at most 128 levels deep).
-#[cfg(test)]
 pub(crate) fn parse_value(text: &str) -> Option<serde_json::Value> {
     let mut reader = serde_json::Deserializer::from_str(text);
     reader.disable_recursion_limit();

@@ -32,6 +32,9 @@ struct Entry {
     rule: Option<String>,
     /// The `PROXY_TARGET` that answered, when the request was proxied.
     proxied: Option<String>,
+    /// How the target's answer breaks the OpenAPI document (a JSON array),
+    /// when it does.
+    violations: Option<String>,
 }
 
 impl Entry {
@@ -47,9 +50,16 @@ impl Entry {
             "body_truncated": self.body_truncated,
             "rule": self.rule,
         });
-        // Only a proxied request names its target.
-        if let (Some(target), Value::Object(members)) = (&self.proxied, &mut entry) {
-            members.insert("proxied".to_owned(), Value::String(target.clone()));
+        // Only a proxied request names its target, and only an answer that
+        // breaks the document has violations.
+        if let Value::Object(members) = &mut entry {
+            if let Some(target) = &self.proxied {
+                members.insert("proxied".to_owned(), Value::String(target.clone()));
+            }
+            if let Some(violations) = self.violations.as_deref() {
+                let list = serde_json::from_str(violations).unwrap_or(Value::Null);
+                members.insert("violations".to_owned(), list);
+            }
         }
         entry
     }
@@ -74,6 +84,7 @@ impl Entry {
             + self.body.len()
             + self.rule.as_ref().map_or(0, String::len)
             + self.proxied.as_ref().map_or(0, String::len)
+            + self.violations.as_ref().map_or(0, String::len)
     }
 }
 
@@ -216,10 +227,12 @@ impl Journal {
             body_truncated: false,
             rule: None,
             proxied: None,
+            violations: None,
         }
     }
 
-    /// Records a request sent to the proxy target, and the status it got.
+    /// Records a request sent to the proxy target, the status it got, and
+    /// how the answer breaks the OpenAPI document (a JSON array), if it does.
     pub(crate) fn record_proxied(
         &mut self,
         request: &Request,
@@ -227,10 +240,14 @@ impl Journal {
         time: Duration,
         rule: Option<&str>,
         target: &str,
+        violations: Option<String>,
     ) {
         self.record(request, status, time, rule);
         if let Some(entry) = self.answered.entries.back_mut() {
+            let added = target.len() + violations.as_ref().map_or(0, String::len);
             entry.proxied = Some(target.to_owned());
+            entry.violations = violations;
+            self.answered.bytes += added;
         }
     }
 

@@ -8,6 +8,7 @@ use crate::config::Config;
 use crate::http::route::{under_prefix, ROUTES};
 use crate::mock::feed::Event;
 use crate::namespace::Listing;
+use crate::spec::Spec;
 use crate::store::Store;
 use serde_json::{json, Value};
 use std::fmt::Write;
@@ -142,7 +143,8 @@ res.forEach(function(r){var o=el('option',r.name);o.value=r.name;if(r.name===cho
 function requests(){return get('/__admin/requests?_limit=10').then(function(list){
 fill('requests',list.reverse().map(function(e){return[e.time,e.method,e.path+(e.query?'?'+e.query:''),String(e.status)]}),'No requests yet.')}).catch(function(){})}
 function items(){var t=picker.value;if(!t){fill('items',[],'Choose a type.');return Promise.resolve()}
-return get(api+encodeURIComponent(t)+'?_limit=50').then(function(list){fill('items',list.map(function(i){return[String(i[idKey]),JSON.stringify(i)]}),'No items.')}).catch(function(){fill('items',[],'The items could not be read.')})}
+var read=api?get(api+encodeURIComponent(t)+'?_limit=50'):get('/__admin/snapshot').then(function(s){return Array.isArray(s[t])?s[t].slice(0,50):[]});
+return read.then(function(list){fill('items',list.map(function(i){return[String(idKey?i[idKey]:i[Object.keys(i).pop()]),JSON.stringify(i)]}),'No items.')}).catch(function(){fill('items',[],'The items could not be read.')})}
 var timer=null;function refresh(){if(timer)return;timer=setTimeout(function(){timer=null;counts().then(items).catch(function(){});requests()},50)}
 picker.addEventListener('change',items);
 var url='/__admin/events?_since='+d.body.getAttribute('data-seq')+(tok?'&access_token='+encodeURIComponent(tok):'');
@@ -181,16 +183,22 @@ const WITHHELD_ROW: &str = "<tr data-empty=\"1\"><td colspan=\"4\">Shown only wi
 /// another origin. It is whole without its script; the script keeps it live.
 /// It names the app and version of `config`, links the types under its
 /// `API_PREFIX`, shows items by its `ID_FIELD`, and warns when the server is
-/// publicly reachable without `API_TOKEN`. What [`Recent`] withholds is not
-/// rendered, whatever it holds.
+/// publicly reachable without `API_TOKEN`. With an OpenAPI document (`spec`),
+/// it lists the document's operations, and shows each type's items from the
+/// snapshot (the document's paths may need parameters or credentials). What
+/// [`Recent`] withholds is not rendered, whatever it holds.
 pub(crate) fn homepage(
     config: &Config,
     elapsed: Duration,
     store: &Store,
     recent: &Recent<'_>,
+    spec: Option<&Spec>,
 ) -> String {
     let (name, version) = (&config.app_name, &config.app_version);
-    let (api_prefix, id_field) = (&config.api_prefix, &config.id_field);
+    let api_prefix = &config.api_prefix;
+    // With a document, each type has its own id property: the script reads
+    // an item's id from its last member, where every stored item keeps it.
+    let id_field = if spec.is_some() { "" } else { &config.id_field };
     let warn_open = config.publicly_reachable && config.api_token.is_none();
     let mut types: Vec<(&str, usize)> = store.counts().collect();
     types.sort_unstable();
@@ -198,7 +206,11 @@ pub(crate) fn homepage(
     let name = escape(name);
     let collection = under_prefix("/api/{resource}", api_prefix);
     // Where a type's items are read, for the links and the script: `/api/` or the prefix's.
-    let base = collection.trim_end_matches("{resource}");
+    let base = if spec.is_some() {
+        ""
+    } else {
+        collection.trim_end_matches("{resource}")
+    };
     // Writing to a String cannot fail; the results are ignored for that reason.
     let _ = write!(
         html,
@@ -222,24 +234,39 @@ pub(crate) fn homepage(
         );
     }
     html.push_str(RESOURCES_HEADING);
-    let _ = writeln!(
-        html,
-        "\n<p>To create some, <code>POST</code> JSON to <code>{}</code>.</p>",
-        escape(&collection)
-    );
+    if spec.is_some() {
+        html.push_str(
+            "\n<p>The collections of the OpenAPI document: <code>POST</code> to a collection's path \
+             to create items (the operations are listed below).</p>\n",
+        );
+    } else {
+        let _ = writeln!(
+            html,
+            "\n<p>To create some, <code>POST</code> JSON to <code>{}</code>.</p>",
+            escape(&collection)
+        );
+    }
 
     html.push_str("<table aria-labelledby=\"resources\">\n<thead><tr><th scope=\"col\">Resource</th><th scope=\"col\">Count</th></tr></thead>\n<tbody id=\"counts\">\n");
     if types.is_empty() {
         html.push_str("<tr><td>No resources yet.</td></tr>\n");
     }
     for (resource, count) in &types {
-        let _ = writeln!(
-            html,
-            "<tr><td><a href=\"{}{}\">{}</a></td><td>{count}</td></tr>",
-            escape(base),
-            escape(&encode_segment(resource)),
-            escape(resource)
-        );
+        if spec.is_some() {
+            let _ = writeln!(
+                html,
+                "<tr><td>{}</td><td>{count}</td></tr>",
+                escape(resource)
+            );
+        } else {
+            let _ = writeln!(
+                html,
+                "<tr><td><a href=\"{}{}\">{}</a></td><td>{count}</td></tr>",
+                escape(base),
+                escape(&encode_segment(resource)),
+                escape(resource)
+            );
+        }
     }
     html.push_str("</tbody>\n</table>\n");
     html.push_str("<h2 id=\"changes-title\">Latest changes</h2>\n<table aria-labelledby=\"changes-title\">\n<thead><tr><th scope=\"col\">Event id</th><th scope=\"col\">Event</th><th scope=\"col\">Type</th><th scope=\"col\">Item id</th></tr></thead>\n<tbody id=\"changes\">\n");
@@ -295,9 +322,25 @@ pub(crate) fn homepage(
         let _ = write!(html, "<option value=\"{0}\">{0}</option>", escape(resource));
     }
     html.push_str("</select></p>\n<table aria-labelledby=\"items-title\">\n<thead><tr><th scope=\"col\">Id</th><th scope=\"col\">Item</th></tr></thead>\n<tbody id=\"items\">\n<tr><td>Choose a type.</td></tr>\n</tbody>\n</table>\n");
+    if let Some(spec) = spec {
+        html.push_str("<h2 id=\"operations\">Operations of the OpenAPI document</h2>\n<table aria-labelledby=\"operations\">\n<thead><tr><th scope=\"col\">Path</th><th scope=\"col\">Method</th><th scope=\"col\">Operation</th><th scope=\"col\">Summary</th></tr></thead>\n<tbody>\n");
+        for op in spec.operations() {
+            let _ = writeln!(
+                html,
+                "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(spec.path(op)),
+                spec.method(op),
+                escape(spec.operation_id(op).unwrap_or("")),
+                escape(spec.summary(op).unwrap_or(""))
+            );
+        }
+        html.push_str("</tbody>\n</table>\n");
+    }
     html.push_str("<h2 id=\"endpoints\">Endpoints</h2>\n<table aria-labelledby=\"endpoints\">\n<thead><tr><th scope=\"col\">Endpoint</th><th scope=\"col\">Method</th><th scope=\"col\">Description</th></tr></thead>\n<tbody>\n");
-    // The route table is the one list of endpoints, as for `/openapi.json`.
-    for route in ROUTES {
+    // The route table is the one list of endpoints, as for `/openapi.json`;
+    // with a document, its resource routes give way to the document's paths.
+    let served = |template: &str| spec.is_none() || !template.starts_with("/api/");
+    for route in ROUTES.iter().filter(|route| served(route.template)) {
         for operation in route.operations {
             let _ = writeln!(
                 html,
@@ -308,9 +351,14 @@ pub(crate) fn homepage(
             );
         }
     }
+    let described = if spec.is_some() {
+        "The OpenAPI document this mock serves"
+    } else {
+        "The whole API as OpenAPI 3.1"
+    };
     let _ = write!(
         html,
-        "</tbody>\n</table>\n<p>The whole API as OpenAPI 3.1: <a href=\"/openapi.json\">/openapi.json</a></p>\n</main>\n<script>{SCRIPT}</script>\n</body>\n</html>\n"
+        "</tbody>\n</table>\n<p>{described}: <a href=\"/openapi.json\">/openapi.json</a></p>\n</main>\n<script>{SCRIPT}</script>\n</body>\n</html>\n"
     );
     html
 }
@@ -374,7 +422,13 @@ mod tests {
             seq: 0,
             withheld: false,
         };
-        let mut html = homepage(&Config::default(), Duration::ZERO, &Store::new(), &recent);
+        let mut html = homepage(
+            &Config::default(),
+            Duration::ZERO,
+            &Store::new(),
+            &recent,
+            None,
+        );
         let mut listing = Listing::default();
         listing.set("default", 2, 0, 0);
         add_namespaces(&mut doc, &listing);
@@ -408,7 +462,7 @@ mod tests {
             app_version: "1.0".to_owned(),
             ..Config::default()
         };
-        let html = homepage(&config, Duration::ZERO, &store, &recent);
+        let html = homepage(&config, Duration::ZERO, &store, &recent, None);
         assert!(!html.contains("Warning"));
         assert!(html.contains("href=\"/api/zebras\""));
         let open = Config {
@@ -417,7 +471,7 @@ mod tests {
             id_field: "id".to_owned(),
             ..Config::default()
         };
-        let page = homepage(&open, Duration::ZERO, &store, &recent);
+        let page = homepage(&open, Duration::ZERO, &store, &recent, None);
         assert!(page.contains("<strong>Warning:</strong>"));
         assert!(page.contains("href=\"/zebras\""));
         assert!(page.contains("data-api=\"/\" data-id=\"id\""));
@@ -460,12 +514,12 @@ mod tests {
             withheld: false,
         };
         let config = Config::default();
-        let shown = homepage(&config, Duration::ZERO, &Store::new(), &recent);
+        let shown = homepage(&config, Duration::ZERO, &Store::new(), &recent, None);
         for secret in ["secret-id", "/api/secret-path?q=secret-query"] {
             assert!(shown.contains(secret), "{secret}");
         }
         recent.withheld = true;
-        let page = homepage(&config, Duration::ZERO, &Store::new(), &recent);
+        let page = homepage(&config, Duration::ZERO, &Store::new(), &recent, None);
         for secret in ["secret-id", "secret-path", "secret-query"] {
             assert!(!page.contains(secret), "{secret}");
         }

@@ -280,6 +280,11 @@ impl Gen<'_> {
         Value::Array(items)
     }
 
+    /// A version 4 UUID from this generator.
+    pub(crate) fn uuid(&mut self) -> String {
+        uuid(&mut self.rng)
+    }
+
     pub(crate) fn object(&mut self, schema: &Value, depth: usize, properties_only: bool) -> Value {
         let mut out = Map::new();
         let required: Vec<&str> = schema

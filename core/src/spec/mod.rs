@@ -108,6 +108,48 @@ pub struct Spec {
     schemas: Schemas,
     resources: Vec<Resource>,
     resource_ops: Vec<ResourceOp>,
+    routes: Routes,
+}
+
+/// What [`Spec::find`] looks paths up in, so that a request reads only the
+/// paths that could match it, whatever the document's size.
+#[derive(Default)]
+struct Routes {
+    /// The paths whose first segment is this literal text.
+    by_first: std::collections::HashMap<String, Vec<usize>>,
+    /// The paths whose first segment has a parameter (or that are `/`).
+    other: Vec<usize>,
+    /// For each path, the operations at its template, in the document's order.
+    operations: Vec<Vec<usize>>,
+}
+
+impl Routes {
+    fn build(model: &Model) -> Self {
+        let mut routes = Routes::default();
+        let mut by_template: std::collections::HashMap<&str, Vec<usize>> =
+            std::collections::HashMap::new();
+        for (i, op) in model.operations.iter().enumerate() {
+            by_template
+                .entry(model.paths[op.path].template.as_str())
+                .or_default()
+                .push(i);
+        }
+        for (i, def) in model.paths.iter().enumerate() {
+            match def.segments.first() {
+                Some(Segment::Literal(text)) if !text.is_empty() => {
+                    routes.by_first.entry(text.clone()).or_default().push(i)
+                }
+                _ => routes.other.push(i),
+            }
+            routes.operations.push(
+                by_template
+                    .get(def.template.as_str())
+                    .cloned()
+                    .unwrap_or_default(),
+            );
+        }
+        routes
+    }
 }
 
 impl std::fmt::Debug for Spec {
@@ -160,7 +202,9 @@ impl Spec {
             schemas,
             resources: Vec::new(),
             resource_ops: Vec::new(),
+            routes: Routes::default(),
         };
+        spec.routes = Routes::build(&spec.model);
         (spec.resources, spec.resource_ops) = resources::plan(&spec);
         Ok(spec)
     }
@@ -202,6 +246,53 @@ impl Spec {
         self.op(op).deprecated
     }
 
+    /// An operation's `summary`, else its `description`'s first line, for
+    /// the homepage's list.
+    pub fn summary(&self, op: OpId) -> Option<&str> {
+        self.op(op).summary.as_deref()
+    }
+
+    /// The path's parameters (as [`Spec::find`] gave them) read in their
+    /// styles as the operation's schemas type them: `.7` in the `label`
+    /// style is `7`, and the integer 7 when the schema says `integer`. A
+    /// parameter the operation does not declare stays text.
+    pub fn path_values(&self, op: OpId, params: &[(String, String)]) -> Vec<(String, Value)> {
+        let parts = RequestParts {
+            path_params: params,
+            ..RequestParts::default()
+        };
+        params
+            .iter()
+            .map(|(name, raw)| {
+                let declared = self
+                    .op(op)
+                    .params
+                    .iter()
+                    .find(|p| p.location == In::Path && p.name == *name);
+                let value = declared
+                    .and_then(|p| params::read(&self.schemas, p, &parts, &[]).ok().flatten())
+                    .unwrap_or_else(|| Value::String(raw.clone()));
+                (name.clone(), value)
+            })
+            .collect()
+    }
+
+    /// The names of the query parameters the operation declares.
+    pub fn query_names(&self, op: OpId) -> impl Iterator<Item = &str> {
+        self.op(op)
+            .params
+            .iter()
+            .filter(|p| p.location == In::Query)
+            .map(|p| p.name.as_str())
+    }
+
+    /// A new string id in a `format` other than `uuid` (an e-mail, a
+    /// date): the `n`th value of that format for the operation.
+    pub fn id_of_format(&self, op: OpId, format: &str, n: u64) -> Value {
+        let schema = serde_json::json!({"type": "string", "format": format});
+        self.generator(n, op, 0).value(&schema, 0, None)
+    }
+
     pub(crate) fn op(&self, op: OpId) -> &Operation {
         &self.model.operations[op.0]
     }
@@ -219,10 +310,26 @@ impl Spec {
             path
         };
         let raw: Vec<&str> = trimmed.split('/').skip(1).collect();
+        let first = raw
+            .first()
+            .map(|s| percent_decode_str(s).decode_utf8_lossy())
+            .unwrap_or_default();
+        // The paths that could match, in the document's order.
+        let mut candidates: Vec<usize> = self
+            .routes
+            .by_first
+            .get(first.as_ref())
+            .map_or(&[][..], Vec::as_slice)
+            .iter()
+            .chain(&self.routes.other)
+            .copied()
+            .collect();
+        candidates.sort_unstable();
         // The best match so far: its path, its count of literal segments, its parameters.
         type Match = (usize, usize, Vec<(String, String)>);
         let mut best: Option<Match> = None;
-        for (i, def) in self.model.paths.iter().enumerate() {
+        for i in candidates {
+            let def = &self.model.paths[i];
             let Some(params) = match_path(def, &raw) else {
                 continue;
             };
@@ -238,13 +345,10 @@ impl Spec {
         let Some((path, _, params)) = best else {
             return Lookup::NoPath;
         };
-        let template = &self.model.paths[path].template;
         let on_path = || {
-            self.model
-                .operations
+            self.routes.operations[path]
                 .iter()
-                .enumerate()
-                .filter(|(_, o)| &self.model.paths[o.path].template == template)
+                .map(|&i| (i, &self.model.operations[i]))
         };
         let wanted = method.to_ascii_uppercase();
         let found = on_path().find(|(_, o)| o.method == wanted).or_else(|| {
@@ -260,6 +364,19 @@ impl Spec {
             None => Lookup::NoMethod {
                 allow: on_path().map(|(_, o)| o.method).collect(),
             },
+        }
+    }
+}
+
+impl Spec {
+    /// The methods a path takes, in the document's order, or `None` for a
+    /// path the document lacks.
+    pub fn allow(&self, path: &str) -> Option<Vec<&'static str>> {
+        // No operation has an empty method: the lookup lists them all.
+        match self.find("", path) {
+            Lookup::NoPath => None,
+            Lookup::NoMethod { allow } => Some(allow),
+            Lookup::Found { .. } => Some(Vec::new()),
         }
     }
 }

@@ -135,6 +135,8 @@ pub(crate) struct Operation {
     pub method: &'static str,
     pub path: usize,
     pub operation_id: Option<String>,
+    /// Its `summary`, else the first line of its `description`.
+    pub summary: Option<String>,
     pub params: Vec<Param>,
     pub body: Option<Body>,
     pub responses: Vec<ResponseDef>,
@@ -333,6 +335,15 @@ pub(crate) fn build(doc: &Value) -> Result<Model, SpecError> {
                 operation_id: op
                     .get("operationId")
                     .and_then(Value::as_str)
+                    .map(str::to_owned),
+                summary: op
+                    .get("summary")
+                    .and_then(Value::as_str)
+                    .or_else(|| {
+                        op.get("description")
+                            .and_then(Value::as_str)
+                            .and_then(|d| d.lines().next())
+                    })
                     .map(str::to_owned),
                 params,
                 body,

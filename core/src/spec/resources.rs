@@ -451,6 +451,108 @@ impl Spec {
         }
     }
 
+    /// The items a store type starts with: the document's example list (the
+    /// first example of its list operation's answer, the array itself or the
+    /// one in its envelope), else `count` items generated from the item
+    /// schema with `seed`. Each has its id: an example's own when it has
+    /// one, else the next integer or a UUID from the seed. A nested
+    /// collection (`/users/{userId}/posts`) starts empty, since its items
+    /// belong to parents that do not exist yet.
+    pub fn seed_items(&self, resource: usize, count: usize, seed: u64) -> Vec<Value> {
+        let Some(res) = self.resources.get(resource) else {
+            return Vec::new();
+        };
+        if !res.parents.is_empty() {
+            return Vec::new();
+        }
+        let list_op = self.operations().find(|op| {
+            self.resource_op(*op).kind == Kind::List
+                && self.resource_op(*op).resource == Some(resource)
+        });
+        let mut items: Vec<Value> = list_op
+            .and_then(|op| self.example_list(op, &res.list))
+            .unwrap_or_default();
+        let mut g = match list_op {
+            Some(op) => self.generator(seed, op, 200),
+            None => return items,
+        };
+        if items.is_empty() {
+            let ops_on = |template: &str| -> Vec<OpId> {
+                self.operations()
+                    .filter(|op| self.path(*op) == template)
+                    .collect()
+            };
+            let collection_ops = ops_on(&res.collection);
+            let item_ops = res.item.as_deref().map(ops_on).unwrap_or_default();
+            let Some(schema) = item_schema(self, &collection_ops, &item_ops, list_op, &res.list)
+            else {
+                return Vec::new();
+            };
+            let key = res.id_property.as_str();
+            // Generated ids would repeat; the ids below count up instead.
+            items = (0..count)
+                .map(|_| g.value(schema, 1, None))
+                .filter_map(|item| match item {
+                    Value::Object(mut map) => {
+                        map.shift_remove(key);
+                        Some(Value::Object(map))
+                    }
+                    _ => None,
+                })
+                .collect();
+        }
+        let key = res.id_property.as_str();
+        let mut largest = items
+            .iter()
+            .filter_map(|item| item.get(key)?.as_i64())
+            .max()
+            .unwrap_or(0);
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::with_capacity(items.len());
+        for mut item in items {
+            let given = item.get(key).filter(|id| match res.id_kind {
+                IdKind::Integer => id.is_i64(),
+                IdKind::String { .. } => id.is_string(),
+            });
+            let id = match (given, &res.id_kind) {
+                (Some(id), _) => id.clone(),
+                (None, IdKind::Integer) => {
+                    largest += 1;
+                    Value::from(largest)
+                }
+                (None, IdKind::String { .. }) => Value::String(g.uuid()),
+            };
+            if !seen.insert(id.to_string()) {
+                continue;
+            }
+            if let Value::Object(map) = &mut item {
+                map.insert(key.to_owned(), id);
+            }
+            out.push(item);
+        }
+        out
+    }
+
+    /// The items of the list operation's first declared example, if it has one.
+    fn example_list(&self, op: OpId, shape: &ListShape) -> Option<Vec<Value>> {
+        let choice = self
+            .choose(op, &super::Prefer::default(), None)
+            .ok()
+            .filter(|c| c.example.is_some())?;
+        let example = self.body(&choice, 0)?;
+        let list = match (example, shape) {
+            (Value::Array(items), _) => items,
+            (Value::Object(mut map), ListShape::Envelope { items, .. }) => {
+                match map.remove(items) {
+                    Some(Value::Array(items)) => items,
+                    _ => return None,
+                }
+            }
+            _ => return None,
+        };
+        Some(list.into_iter().filter(Value::is_object).collect())
+    }
+
     fn list_shape_of(&self, schema: &Value) -> ListShape {
         let Some(props) = schema.get("properties").and_then(Value::as_object) else {
             return ListShape::Unknown;

@@ -183,6 +183,21 @@ impl Spec {
         out
     }
 
+    /// The request's body as validation reads it (JSON, or a form with its
+    /// values read as their properties' types), when the operation takes a
+    /// body of that media type and it reads.
+    pub fn request_body(&self, op: OpId, req: &RequestParts) -> Option<Value> {
+        let body = self.op(op).body.as_ref()?;
+        let media = match req.header("content-type") {
+            Some(ct) => body
+                .content
+                .iter()
+                .find(|m| media_matches(&m.media_type, ct)),
+            None => body.content.first(),
+        }?;
+        read_body(&self.schemas, media, req.body, body.form).ok()?
+    }
+
     fn check_body(&self, body: &super::model::Body, req: &RequestParts) -> Vec<Violation> {
         if req.body.is_empty() {
             if body.required {

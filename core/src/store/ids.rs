@@ -9,9 +9,51 @@
 
 use crate::http::route::check_name;
 use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 /// The default key under which every item carries its id (`ID_FIELD`).
 pub(crate) const ID_KEY: &str = "_id";
+
+/// The key each type's items carry their id under: `ID_FIELD` for every
+/// type, but for the store types of an OpenAPI document, whose items carry it
+/// in their schema's id property (`id`, `petId`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct IdKeys {
+    default: Arc<str>,
+    by_type: Arc<HashMap<String, Arc<str>>>,
+}
+
+impl IdKeys {
+    /// `key` for every type.
+    pub(crate) fn new(key: &str) -> Self {
+        Self {
+            default: Arc::from(key),
+            by_type: Arc::default(),
+        }
+    }
+
+    /// `key` for every type but those named in `types`, each with its own.
+    pub(crate) fn with_types(key: &str, types: impl IntoIterator<Item = (String, String)>) -> Self {
+        Self {
+            default: Arc::from(key),
+            by_type: Arc::new(
+                types
+                    .into_iter()
+                    .map(|(name, key)| (name, Arc::from(key)))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// The key of a type's ids.
+    pub(crate) fn of(&self, resource: &str) -> &str {
+        if self.by_type.is_empty() {
+            return &self.default;
+        }
+        self.by_type.get(resource).unwrap_or(&self.default)
+    }
+}
 
 /// The two kinds of id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

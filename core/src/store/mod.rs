@@ -28,7 +28,7 @@ pub(crate) mod snapshot;
 
 use crate::json::text;
 use crate::store::chunked::{Chunked, ShardedTable};
-use crate::store::ids::{IdKind, ID_KEY};
+use crate::store::ids::{IdKeys, IdKind, ID_KEY};
 use crate::store::index::FieldIndexes;
 use indexmap::IndexMap;
 use std::borrow::Cow;
@@ -543,8 +543,8 @@ struct Single {
 /// All resource types, in the order they were first written.
 #[derive(Debug, Clone)]
 pub(crate) struct Store {
-    /// The id field's name (`ID_FIELD`), a plain key.
-    key: Arc<str>,
+    /// The id field of each type (`ID_FIELD`, or a spec type's id property).
+    keys: IdKeys,
     types: IndexMap<String, Collection>,
     /// The singular resources (a top-level object in a snapshot): each
     /// one object with no id, by name, in the order they came.
@@ -569,8 +569,13 @@ impl Store {
 
     /// An empty store whose items carry their id under `key` (a plain key).
     pub(crate) fn keyed(key: &str) -> Self {
+        Self::with_keys(IdKeys::new(key))
+    }
+
+    /// An empty store whose items carry their id under their type's key.
+    pub(crate) fn with_keys(keys: IdKeys) -> Self {
         Self {
-            key: Arc::from(key),
+            keys,
             types: IndexMap::new(),
             singles: IndexMap::new(),
             total: 0,
@@ -578,9 +583,14 @@ impl Store {
         }
     }
 
+    /// The id field of each type.
+    pub(crate) fn keys(&self) -> &IdKeys {
+        &self.keys
+    }
+
     /// An empty store with the same id field.
     pub(crate) fn emptied(&self) -> Self {
-        Self::keyed(&self.key)
+        Self::with_keys(self.keys.clone())
     }
 
     /// A singular resource.
@@ -634,7 +644,7 @@ impl Store {
             None => self.types.entry(resource.to_owned()).or_default(),
         };
         let before = collection.bytes;
-        if collection.put(&self.key, id, json) {
+        if collection.put(self.keys.of(resource), id, json) {
             self.total += 1;
         }
         self.bytes = self.bytes - before + collection.bytes;

@@ -7,7 +7,7 @@ use crate::error::ApiError;
 use crate::http::route::check_name;
 use crate::json::body;
 use crate::json::text;
-use crate::store::ids::{integer_id, IdKind, IdValue};
+use crate::store::ids::{integer_id, IdKeys, IdKind, IdValue};
 use crate::store::Store;
 use serde_json::Value;
 use std::collections::HashSet;
@@ -15,8 +15,8 @@ use std::collections::HashSet;
 /// A checked snapshot: every item with its type, id and stored text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Snapshot {
-    /// The id field's name.
-    pub key: String,
+    /// The id field of each type.
+    pub keys: IdKeys,
     /// `(type, id, item text)`, types and items in the order given; the id
     /// in its string form.
     pub items: Vec<(String, String, String)>,
@@ -25,7 +25,8 @@ pub(crate) struct Snapshot {
 }
 
 impl Snapshot {
-    /// Reads and checks a snapshot whose items carry their id under `key`.
+    /// Reads and checks a snapshot whose items carry their id under their
+    /// type's key in `keys`.
     /// Items keep the id they carry (a string or an integer; all of one type
     /// of one kind, no two alike). An item without one gets the next integer
     /// after its type's largest when the type's ids are integers, else a
@@ -33,7 +34,7 @@ impl Snapshot {
     /// good; an error names the type and the id.
     pub(crate) fn parse(
         bytes: &[u8],
-        key: &str,
+        keys: &IdKeys,
         new_id: &mut dyn FnMut() -> String,
     ) -> Result<Self, ApiError> {
         let bad = |reason: String| ApiError::BadSnapshot { reason };
@@ -76,6 +77,7 @@ impl Snapshot {
             if !member.value.starts_with('[') {
                 return Err(not_objects());
             }
+            let key = keys.of(&name);
             let elements = text::array_elements(member.value);
             let mut given = Vec::with_capacity(elements.len());
             let mut kind: Option<(IdKind, String)> = None;
@@ -142,7 +144,7 @@ impl Snapshot {
             }
         }
         Ok(Self {
-            key: key.to_owned(),
+            keys: keys.clone(),
             items,
             singles,
         })
@@ -150,7 +152,7 @@ impl Snapshot {
 
     /// A store holding exactly these items.
     pub(crate) fn into_store(self) -> Store {
-        let mut store = Store::keyed(&self.key);
+        let mut store = Store::with_keys(self.keys);
         for (resource, id, item) in self.items {
             store.put(&resource, &id, item);
         }
@@ -197,7 +199,7 @@ mod tests {
 
     fn parse(text: &str) -> Result<Snapshot, ApiError> {
         let mut n = 0;
-        Snapshot::parse(text.as_bytes(), "_id", &mut || {
+        Snapshot::parse(text.as_bytes(), &IdKeys::new("_id"), &mut || {
             n += 1;
             format!("new-{n}")
         })
