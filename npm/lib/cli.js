@@ -388,9 +388,18 @@ export async function start(args, env = process.env, stderr = process.stderr) {
             log('INFO', `--watch: loaded ${fixtures}; every namespace starts again from it`);
         };
         // Polling the file's status, which sees a file replaced by an editor as well as one rewritten.
+        // The watcher's first status is taken in the background, so a change made before it would
+        // be its baseline and never seen: one reload once it has surely been taken (the text is
+        // compared with what was loaded) catches that change, and only then does the log say so.
         fs.watchFile(fixtures, { interval: 100 }, reload);
-        watcher = () => fs.unwatchFile(fixtures, reload);
-        log('INFO', `--watch: watching ${fixtures} for changes`);
+        const settled = setTimeout(() => {
+            reload();
+            log('INFO', `--watch: watching ${fixtures} for changes`);
+        }, 250);
+        watcher = () => {
+            clearTimeout(settled);
+            fs.unwatchFile(fixtures, reload);
+        };
     }
 
     const stop = async () => {

@@ -32,7 +32,7 @@ test('the layout names every effect once, by a tag of its own', () => {
 });
 
 test('a write reads back as its namespace made, its changes held, its events and its answer', () => {
-    const endpoint = new wasm.MockEndpoint({ delayMs: 3 }, undefined, undefined, true);
+    const endpoint = new wasm.MockEndpoint({ delayMs: 3 }, undefined, undefined, undefined, true);
     try {
         const out = send(endpoint, 'POST', '/api/notes', ['x-mock-namespace', 'wire'], '{"text":"é"}');
         assert.deepEqual(out.opened, ['wire']);
@@ -47,7 +47,7 @@ test('a write reads back as its namespace made, its changes held, its events and
         assert.deepEqual(changes.map((c) => c.kind), ['createType', 'create']);
         assert.equal(changes[1].id, item._id);
         // The changes replay into another endpoint, as a host loads its storage.
-        const copy = new wasm.MockEndpoint({}, undefined, undefined, true);
+        const copy = new wasm.MockEndpoint({}, undefined, undefined, undefined, true);
         try {
             send(copy, 'GET', '/health', ['x-mock-namespace', 'wire']);
             for (const change of changes) copy.apply('wire', JSON.stringify(change));
@@ -62,7 +62,7 @@ test('a write reads back as its namespace made, its changes held, its events and
 });
 
 test('a stream, a forward and a dropped connection read back with what the host needs', () => {
-    const endpoint = new wasm.MockEndpoint({ proxyTarget: 'http://127.0.0.1:9' }, undefined, undefined, false);
+    const endpoint = new wasm.MockEndpoint({ proxyTarget: 'http://127.0.0.1:9' }, undefined, undefined, undefined, false);
     try {
         const stream = send(endpoint, 'GET', '/__admin/events');
         assert.equal(typeof stream.stream, 'number');
@@ -84,7 +84,7 @@ test('a stream, a forward and a dropped connection read back with what the host 
         endpoint.free();
     }
     const rules = JSON.stringify([{ match: { path: '/api/gone' }, respond: { fault: 'reset' } }]);
-    const dropping = new wasm.MockEndpoint({}, undefined, rules, false);
+    const dropping = new wasm.MockEndpoint({}, undefined, rules, undefined, false);
     try {
         assert.equal(send(dropping, 'GET', '/api/gone').fault, 'reset');
     } finally {
