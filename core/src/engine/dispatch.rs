@@ -298,7 +298,7 @@ impl Engine {
                 allow: route.allow().into(),
             });
         }
-        crate::store::query::check_route_query(route, &request.method, &request.query)?;
+        crate::store::query::check_route_query(route, &request.method, request.query_pairs())?;
         let elapsed = now.saturating_sub(self.started);
         let (name, version) = (&self.config.app_name, &self.config.app_version);
         // `takes` has admitted only the methods of the route table, and HEAD

@@ -1,7 +1,7 @@
 //! The request as the engine reads it: the host's [`Request`] with its query
 //! decoded once, the first time a reader asks, so that the controls, the
-//! token, the rules, the feed and the journal's pages all read the same
-//! pairs.
+//! token, the rules, the list and item queries, the feed and the journal's
+//! pages all read the same pairs.
 
 use crate::http::request::Request;
 use std::cell::OnceCell;
@@ -29,6 +29,19 @@ impl<'a> Incoming<'a> {
     /// decoded on the first call and shared by every later one.
     pub(crate) fn query_pairs(&self) -> &[(String, String)] {
         self.pairs.get_or_init(|| decode(&self.request.query))
+    }
+
+    /// Each pair beside the raw text it was decoded from (`a%20b=1`), for
+    /// what copies the query as it came, such as a page link. The decoder
+    /// reads the query as exactly these pieces: its `&`-separated parts but
+    /// the empty ones, one pair each.
+    pub(crate) fn raw_pairs(&self) -> impl Iterator<Item = (&str, &(String, String))> {
+        let pieces = self
+            .request
+            .query
+            .split('&')
+            .filter(|piece| !piece.is_empty());
+        pieces.zip(self.query_pairs())
     }
 }
 
@@ -69,5 +82,30 @@ mod tests {
         assert!(std::ptr::eq(first, incoming.query_pairs()));
         assert_eq!(incoming.query, "a=1&a=2&b=%20x+y");
         assert_eq!(incoming.path, "/api/p");
+    }
+
+    #[test]
+    fn raw_pairs_line_up_with_the_decoded_ones() {
+        for query in [
+            "",
+            "&",
+            "a",
+            "a=",
+            "=b",
+            "&&a=1&&b=%41&",
+            "x=1=2&%zz&+=+",
+            "é=%C3%A9",
+        ] {
+            let request = Request::new(Method::Get, &format!("/p?{query}"));
+            let incoming = Incoming::new(&request);
+            let raw: Vec<&str> = incoming.raw_pairs().map(|(raw, _)| raw).collect();
+            let paired: Vec<(String, String)> =
+                incoming.raw_pairs().map(|(_, pair)| pair.clone()).collect();
+            assert_eq!(paired, incoming.query_pairs(), "{query:?}");
+            // Each piece decodes alone to the pair it stands beside.
+            let one_by_one: Vec<(String, String)> =
+                raw.iter().flat_map(|piece| decode(piece)).collect();
+            assert_eq!(one_by_one, paired, "{query:?}");
+        }
     }
 }
