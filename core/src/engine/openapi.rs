@@ -323,7 +323,7 @@ impl Engine {
         let parts = RequestParts {
             method: request.method.as_str(),
             path_params: &params,
-            query: &request.query,
+            query: request.query_pairs(),
             headers: &request.headers,
             body: &request.body,
         };

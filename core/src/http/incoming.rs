@@ -1,7 +1,7 @@
 //! The request as the engine reads it: the host's [`Request`] with its query
 //! decoded once, the first time a reader asks, so that the controls, the
-//! token, the rules, the list and item queries, the feed and the journal's
-//! pages all read the same pairs.
+//! token, the rules, the list and item queries, the feed, the journal's pages
+//! and the OpenAPI validation all read the same pairs.
 
 use crate::http::request::Request;
 use std::cell::OnceCell;
