@@ -103,7 +103,10 @@ fn githubs_rest_description_loads_and_answers() {
     let (list_issues, params) = op(&spec, "GET", "/repos/octocat/hello-world/issues");
     let request = RequestParts {
         path_params: &params,
-        query: "per_page=many&state=weird",
+        query: &[
+            ("per_page".to_owned(), "many".to_owned()),
+            ("state".to_owned(), "weird".to_owned()),
+        ],
         ..RequestParts::default()
     };
     let violations = spec.validate_request(list_issues, &request);
@@ -171,7 +174,7 @@ fn the_readme_examples_load_in_every_version_and_form() {
     let bearer = [("Authorization".to_owned(), "Bearer t".to_owned())];
     let request = RequestParts {
         path_params: &params,
-        query: "status=lost",
+        query: &[("status".to_owned(), "lost".to_owned())],
         headers: &bearer,
         ..RequestParts::default()
     };

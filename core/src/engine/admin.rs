@@ -4,7 +4,7 @@ use super::lists::request_origin;
 use super::reply::{respond, JSON};
 use super::Engine;
 use crate::error::ApiError;
-use crate::http::request::Request;
+use crate::http::incoming::Incoming;
 use crate::http::response::{Change, Response};
 use crate::json::number::whole_number;
 use crate::namespace::{namespace_name, Listing, DEFAULT_NAMESPACE};
@@ -47,16 +47,16 @@ impl Engine {
     /// `GET /__admin/requests`: with `_since`, the oldest `_limit` entries
     /// after it and a `Link` to the next page; without, the newest `_limit`.
     /// `X-Total-Count` counts the entries before `_limit`.
-    pub(super) fn requests(&self, request: &Request) -> Result<Response, ApiError> {
+    pub(super) fn requests(&self, request: &Incoming<'_>) -> Result<Response, ApiError> {
         let mut since = None;
         let mut limit = None;
-        for (key, value) in form_urlencoded::parse(request.query.as_bytes()) {
+        for (key, value) in request.query_pairs() {
             let number = || {
-                whole_number(&value).ok_or_else(|| ApiError::BadQuery {
+                whole_number(value).ok_or_else(|| ApiError::BadQuery {
                     reason: format!("`{key}` must be a whole number; got `{value}`."),
                 })
             };
-            match key.as_ref() {
+            match key.as_str() {
                 "_since" => since = Some(number()?),
                 "_limit" => limit = Some(usize::try_from(number()?).unwrap_or(usize::MAX)),
                 _ => {}

@@ -7,6 +7,7 @@ use crate::engine::outcome::Outcome;
 use crate::error::ApiError;
 use crate::http::access;
 use crate::http::cors;
+use crate::http::incoming::Incoming;
 use crate::http::request::{Method, Request};
 use crate::http::response::{Change, Response};
 use crate::http::route::Route;
@@ -34,6 +35,8 @@ impl Engine {
     /// [`Engine::handle`] within an endpoint, whose `listing` of namespaces
     /// `/`, `/health` and `/__admin/namespaces` show.
     pub(crate) fn serve(&mut self, request: &Request, now: Duration, listing: &Listing) -> Outcome {
+        // Every step below reads the one decoding of the query.
+        let request = &Incoming::new(request);
         let mut changes = Vec::new();
         let mut dropping = None;
         let mut delay = self.config.default_delay;
@@ -172,7 +175,7 @@ impl Engine {
     pub(super) fn guard(
         &self,
         route: Option<&Route>,
-        request: &Request,
+        request: &Incoming<'_>,
         delay: &mut Duration,
     ) -> Result<Option<Response>, ApiError> {
         let authorized = match route {
@@ -259,7 +262,7 @@ impl Engine {
     fn answer(
         &mut self,
         route: &Result<Route, ApiError>,
-        request: &Request,
+        request: &Incoming<'_>,
         now: Duration,
         listing: &Listing,
         delay: &mut Duration,
@@ -276,7 +279,7 @@ impl Engine {
     fn dispatch(
         &mut self,
         route: &Route,
-        request: &Request,
+        request: &Incoming<'_>,
         now: Duration,
         listing: &Listing,
         delay: &mut Duration,
@@ -295,7 +298,7 @@ impl Engine {
                 allow: route.allow().into(),
             });
         }
-        crate::store::query::check_route_query(route, &request.method, &request.query)?;
+        crate::store::query::check_route_query(route, &request.method, request.query_pairs())?;
         let elapsed = now.saturating_sub(self.started);
         let (name, version) = (&self.config.app_name, &self.config.app_version);
         // `takes` has admitted only the methods of the route table, and HEAD

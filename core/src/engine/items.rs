@@ -4,6 +4,7 @@
 use super::reply::{respond, JSON};
 use super::Engine;
 use crate::error::ApiError;
+use crate::http::incoming::Incoming;
 use crate::http::request::Request;
 use crate::http::response::{Change, Response};
 use crate::json::body;
@@ -45,9 +46,9 @@ impl Engine {
         &self,
         resource: &str,
         id: &str,
-        request: &Request,
+        request: &Incoming<'_>,
     ) -> Result<Response, ApiError> {
-        let relations = Relations::parse_item(&request.query)?;
+        let relations = Relations::parse_item(request.query_pairs())?;
         let item = self.find(resource, id)?;
         if !relations.is_empty() {
             // Embedded and expanded items are not this item's text: no ETag

@@ -6,6 +6,7 @@
 use super::reply::{respond, JSON};
 use super::Engine;
 use crate::error::ApiError;
+use crate::http::incoming::Incoming;
 use crate::http::request::Request;
 use crate::http::response::Response;
 use crate::store::query::{ListQuery, Paging};
@@ -14,9 +15,13 @@ use crate::store::select::{select, select_among, PageLinks, Selection};
 use std::fmt::Write;
 
 impl Engine {
-    pub(super) fn list(&self, resource: &str, request: &Request) -> Result<Response, ApiError> {
-        let query =
-            ListQuery::parse_with(&request.query, &self.filterable(resource), &self.patterns)?;
+    pub(super) fn list(
+        &self,
+        resource: &str,
+        request: &Incoming<'_>,
+    ) -> Result<Response, ApiError> {
+        let pairs = request.query_pairs();
+        let query = ListQuery::parse_with(pairs, &self.filterable(resource), &self.patterns)?;
         let selection = select(self.store.collection(resource), &query);
         self.list_answer(resource, request, &query, selection)
     }
@@ -28,11 +33,11 @@ impl Engine {
         parent: &str,
         id: &str,
         children: &str,
-        request: &Request,
+        request: &Incoming<'_>,
     ) -> Result<Response, ApiError> {
         let parent_id = self.find(parent, id)?.id();
-        let query =
-            ListQuery::parse_with(&request.query, &self.filterable(children), &self.patterns)?;
+        let pairs = request.query_pairs();
+        let query = ListQuery::parse_with(pairs, &self.filterable(children), &self.patterns)?;
         let candidates = self
             .store
             .collection(children)
@@ -47,7 +52,7 @@ impl Engine {
     fn list_answer(
         &self,
         resource: &str,
-        request: &Request,
+        request: &Incoming<'_>,
         query: &ListQuery,
         selection: Selection<'_>,
     ) -> Result<Response, ApiError> {
@@ -109,7 +114,7 @@ impl Engine {
 
 /// The `Link` header of a page: `first`, `prev`, `next` and `last`, each the
 /// request's URL with its `_page` and `size_key` (`_limit` or `_per_page`).
-pub(super) fn page_links(request: &Request, pages: &PageLinks, size_key: &str) -> String {
+pub(super) fn page_links(request: &Incoming<'_>, pages: &PageLinks, size_key: &str) -> String {
     let base = page_url_base(request);
     let mut links = String::with_capacity(4 * (base.len() + 40));
     let mut link = |page: usize, rel: &str| {
@@ -153,18 +158,15 @@ pub(super) fn request_origin(request: &Request) -> String {
 }
 
 /// A page link up to its `_page`: the request's origin, path and query
-/// without `_page`, `_limit` and `_per_page`, ending in `?` or `&`.
-fn page_url_base(request: &Request) -> String {
+/// without `_page`, `_limit` and `_per_page` (each other parameter as it
+/// came), ending in `?` or `&`.
+fn page_url_base(request: &Incoming<'_>) -> String {
     let mut url = request_origin(request);
     url.push_str(&request.path);
     url.push('?');
-    for pair in request.query.split('&').filter(|pair| !pair.is_empty()) {
-        let key = form_urlencoded::parse(pair.as_bytes())
-            .next()
-            .map(|(key, _)| key)
-            .unwrap_or_default();
+    for (raw, (key, _)) in request.raw_pairs() {
         if key != "_page" && key != "_limit" && key != "_per_page" {
-            url.push_str(pair);
+            url.push_str(raw);
             url.push('&');
         }
     }
@@ -178,7 +180,10 @@ mod tests {
 
     #[test]
     fn page_links_keep_other_parameters() {
-        let base = |target: &str| page_url_base(&Request::new(Method::Get, target));
+        let base = |target: &str| {
+            let request = Request::new(Method::Get, target);
+            page_url_base(&Incoming::new(&request))
+        };
         assert_eq!(
             base("/api/p?name=a%20b&_page=2&_limit=5&_sort=x"),
             "/api/p?name=a%20b&_sort=x&"

@@ -10,6 +10,7 @@ use super::lists::page_links;
 use super::Engine;
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::http::incoming::Incoming;
 use crate::http::request::{Method, Request};
 use crate::http::response::{Change, Response};
 use crate::json::{body, text};
@@ -296,7 +297,7 @@ impl Engine {
     /// is not a success).
     pub(super) fn spec_answer(
         &mut self,
-        request: &Request,
+        request: &Incoming<'_>,
         changes: &mut Vec<Change>,
     ) -> Result<Response, ApiError> {
         let Some(api) = self.openapi.clone() else {
@@ -322,7 +323,7 @@ impl Engine {
         let parts = RequestParts {
             method: request.method.as_str(),
             path_params: &params,
-            query: &request.query,
+            query: request.query_pairs(),
             headers: &request.headers,
             body: &request.body,
         };
@@ -548,26 +549,23 @@ impl Engine {
         &self,
         spec: &Spec,
         target: &Target,
-        request: &Request,
+        request: &Incoming<'_>,
     ) -> Result<Response, ApiError> {
         let declared: Vec<&str> = spec.query_names(target.op).collect();
         // The operation's own parameters are the document's; the rest are
-        // this mock's filters and paging.
-        let query: Vec<&str> = request
-            .query
-            .split('&')
-            .filter(|pair| {
-                let key = pair.split('=').next().unwrap_or_default();
+        // this mock's filters and paging. The name compared is the raw
+        // text percent-decoded only (a `+` stays a `+`), not the decoded key.
+        let ours: Vec<(String, String)> = request
+            .raw_pairs()
+            .filter(|(raw, _)| {
+                let key = raw.split('=').next().unwrap_or_default();
                 let key = percent_encoding::percent_decode_str(key).decode_utf8_lossy();
                 let base = key.split('[').next().unwrap_or_default();
-                !pair.is_empty() && !declared.contains(&base)
+                !declared.contains(&base)
             })
+            .map(|(_, pair)| pair.clone())
             .collect();
-        let query = ListQuery::parse_with(
-            &query.join("&"),
-            &self.filterable(target.name()),
-            &self.patterns,
-        )?;
+        let query = ListQuery::parse_with(&ours, &self.filterable(target.name()), &self.patterns)?;
         let collection = self.store.collection(target.name());
         let Selection {
             total,

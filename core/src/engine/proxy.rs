@@ -6,6 +6,7 @@ use super::Engine;
 use crate::engine::outcome::Outcome;
 use crate::error::ApiError;
 use crate::http::cors;
+use crate::http::incoming::Incoming;
 use crate::http::request::{Method, Request};
 use crate::http::response::{Change, Response};
 use crate::http::route::Route;
@@ -22,7 +23,7 @@ impl Engine {
     /// (see [`Engine::guard`]): `None`, forward it.
     pub(super) fn proxy_step(
         &self,
-        request: &Request,
+        request: &Incoming<'_>,
         delay: &mut Duration,
     ) -> Option<Result<Response, ApiError>> {
         self.guard(None, request, delay).transpose()

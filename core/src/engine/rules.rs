@@ -5,7 +5,7 @@ use super::reply::{respond, JSON};
 use super::Engine;
 use crate::error::{message_body, ApiError};
 use crate::http::access;
-use crate::http::request::Request;
+use crate::http::incoming::Incoming;
 use crate::http::response::{Change, Response};
 use crate::http::route::Route;
 use crate::mock::controls::reason_phrase;
@@ -108,7 +108,7 @@ impl Engine {
     pub(super) fn rule_step(
         &mut self,
         route: &Result<Route, ApiError>,
-        request: &Request,
+        request: &Incoming<'_>,
         now: Duration,
         changes: &mut Vec<Change>,
     ) -> Step {
@@ -299,7 +299,7 @@ mod tests {
     use super::*;
     use crate::config::Config;
     use crate::engine::outcome::Outcome;
-    use crate::http::request::Method;
+    use crate::http::request::{Method, Request};
     use crate::store::ids::SeededIds;
 
     const T0: Duration = Duration::from_secs(1_700_000_000);

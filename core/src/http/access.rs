@@ -1,6 +1,7 @@
 //! Bearer-token access: which requests `API_TOKEN` guards, and the check.
 
 use crate::config::{AuthScope, Config};
+use crate::http::incoming::Incoming;
 use crate::http::request::{Method, Request};
 use crate::http::route::Route;
 use std::borrow::Cow;
@@ -18,25 +19,27 @@ pub const REDACTED: &str = "REDACTED";
 /// The change feed also takes the token as `?access_token=`, since a
 /// browser's `EventSource` cannot send headers; no other route does, so the
 /// token stays out of URLs (and logs) everywhere else.
-pub(crate) fn authorized(config: &Config, route: &Route, request: &Request) -> bool {
+pub(crate) fn authorized(config: &Config, route: &Route, request: &Incoming<'_>) -> bool {
     authorized_for(config, route.is_public(), route.is_admin(), request)
         || (*route == Route::Events && query_token_matches(config, request))
 }
 
 /// Whether the query's `access_token` is `API_TOKEN`.
-fn query_token_matches(config: &Config, request: &Request) -> bool {
+fn query_token_matches(config: &Config, request: &Incoming<'_>) -> bool {
     let Some(token) = &config.api_token else {
         return true;
     };
-    form_urlencoded::parse(request.query.as_bytes())
+    request
+        .query_pairs()
+        .iter()
         .filter(|(key, _)| key == TOKEN_PARAMETER)
-        .any(|(_, value)| same_token(&value, token))
+        .any(|(_, value)| same_token(value, token))
 }
 
 /// Whether the request carries `API_TOKEN`, in `Authorization: Bearer` or
 /// as `?access_token=` (true when no token is set). The homepage shows the
 /// latest requests and changes only then.
-pub(crate) fn presents_token(config: &Config, request: &Request) -> bool {
+pub(crate) fn presents_token(config: &Config, request: &Incoming<'_>) -> bool {
     let Some(token) = &config.api_token else {
         return true;
     };
@@ -164,18 +167,20 @@ mod tests {
             ..Config::default()
         };
         let home = |target: &str| Request::new(Method::Get, target);
-        assert!(!presents_token(&config, &home("/")));
-        assert!(!presents_token(&config, &home("/?access_token=wrong")));
-        assert!(presents_token(&config, &home("/?access_token=s3cret")));
-        assert!(presents_token(
+        let presents =
+            |config: &Config, request: Request| presents_token(config, &Incoming::new(&request));
+        assert!(!presents(&config, home("/")));
+        assert!(!presents(&config, home("/?access_token=wrong")));
+        assert!(presents(&config, home("/?access_token=s3cret")));
+        assert!(presents(
             &config,
-            &home("/").with_header("Authorization", "Bearer s3cret")
+            home("/").with_header("Authorization", "Bearer s3cret")
         ));
-        assert!(!presents_token(
+        assert!(!presents(
             &config,
-            &home("/").with_header("Authorization", "Bearer other")
+            home("/").with_header("Authorization", "Bearer other")
         ));
-        assert!(presents_token(&Config::default(), &home("/")));
+        assert!(presents(&Config::default(), home("/")));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The mock controls a request can carry: a delay and a forced status.
 
 use crate::error::ApiError;
-use crate::http::request::Request;
+use crate::http::incoming::Incoming;
 use crate::json::number::whole_number;
 use std::time::Duration;
 
@@ -20,8 +20,9 @@ pub(crate) struct Controls {
 impl Controls {
     /// Reads `X-Mock-Delay` / `_delay` and `X-Mock-Status` / `_status`; a header
     /// wins over the query parameter.
-    pub(crate) fn read(request: &Request) -> Result<Self, ApiError> {
-        // A cheap look first: most requests carry no control at all.
+    pub(crate) fn read(request: &Incoming<'_>) -> Result<Self, ApiError> {
+        // A cheap look first: most requests carry no control at all, and
+        // their query need not be decoded for it.
         let asked_in_query = request.query.contains("delay") || request.query.contains("status");
         if !asked_in_query
             && request.header("x-mock-delay").is_none()
@@ -29,14 +30,11 @@ impl Controls {
         {
             return Ok(Self::default());
         }
-        let query: Vec<(String, String)> = form_urlencoded::parse(request.query.as_bytes())
-            .filter(|(k, _)| k == "_delay" || k == "_status")
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
         let find = |header: &str, param: &str| -> Option<(String, String)> {
             match request.header(header) {
                 Some(value) => Some((header.to_owned(), value.to_owned())),
-                None => query
+                None => request
+                    .query_pairs()
                     .iter()
                     .rev()
                     .find(|(k, _)| k == param)
@@ -118,14 +116,14 @@ pub(crate) fn reason_phrase(status: u16) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::request::Method;
+    use crate::http::request::{Method, Request};
 
     fn read(target: &str, headers: &[(&str, &str)]) -> Result<Controls, ApiError> {
         let mut request = Request::new(Method::Get, target);
         for (name, value) in headers {
             request = request.with_header(name, value);
         }
-        Controls::read(&request)
+        Controls::read(&Incoming::new(&request))
     }
 
     #[test]

@@ -10,7 +10,8 @@
 
 use crate::config::{FEED_RING_BYTES, FEED_RING_SIZE};
 use crate::error::ApiError;
-use crate::http::request::{Method, Request};
+use crate::http::incoming::Incoming;
+use crate::http::request::Method;
 use crate::http::response::Change;
 use crate::http::route::{check_name, Route};
 use crate::json::number::whole_number;
@@ -384,7 +385,9 @@ fn render(
 /// (`Last-Event-ID`, else `?_since=`). A type that is not a valid resource
 /// name, or a position that is not a whole number, is `400`; a type with no
 /// items (yet) is taken.
-pub(crate) fn subscription(request: &Request) -> Result<(Subscription, Option<u64>), ApiError> {
+pub(crate) fn subscription(
+    request: &Incoming<'_>,
+) -> Result<(Subscription, Option<u64>), ApiError> {
     let mut subscription = Subscription::default();
     let mut since = None;
     let position = |name: &str, value: &str| {
@@ -392,15 +395,15 @@ pub(crate) fn subscription(request: &Request) -> Result<(Subscription, Option<u6
             reason: format!("`{name}` must be a whole number (an event id); got `{value}`."),
         })
     };
-    for (key, value) in form_urlencoded::parse(request.query.as_bytes()) {
-        match key.as_ref() {
+    for (key, value) in request.query_pairs() {
+        match key.as_str() {
             "type" => {
-                check_name(&value, "resource name", "in `type`")?;
-                if !subscription.types.iter().any(|t| *t == value) {
-                    subscription.types.push(value.into_owned());
+                check_name(value, "resource name", "in `type`")?;
+                if !subscription.types.iter().any(|t| t == value) {
+                    subscription.types.push(value.clone());
                 }
             }
-            "_since" => since = Some(position("_since", &value)?),
+            "_since" => since = Some(position("_since", value)?),
             _ => {}
         }
     }
@@ -426,6 +429,7 @@ fn data_of(event: &Event) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::request::Request;
 
     #[test]
     fn render_writes_one_data_line_and_splits_any_line_break() {
@@ -650,7 +654,7 @@ mod tests {
             if let Some(last) = last {
                 request = request.with_header("Last-Event-ID", last);
             }
-            subscription(&request).map_err(|e| e.status())
+            subscription(&Incoming::new(&request)).map_err(|e| e.status())
         };
         assert_eq!(
             read("/__admin/events?type=a&type=b&type=a&_since=3", None),

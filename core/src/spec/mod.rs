@@ -270,7 +270,7 @@ impl Spec {
                     .iter()
                     .find(|p| p.location == In::Path && p.name == *name);
                 let value = declared
-                    .and_then(|p| params::read(&self.schemas, p, &parts, &[]).ok().flatten())
+                    .and_then(|p| params::read(&self.schemas, p, &parts).ok().flatten())
                     .unwrap_or_else(|| Value::String(raw.clone()));
                 (name.clone(), value)
             })

@@ -134,9 +134,9 @@ fn structured(
     }
 }
 
-/// The query's pairs, percent- and `+`-decoded.
-pub(crate) fn query_pairs(query: &str) -> Vec<(String, String)> {
-    form_urlencoded::parse(query.as_bytes())
+/// A form body's pairs (`a=1&b=x`), percent- and `+`-decoded.
+pub(crate) fn form_pairs(text: &str) -> Vec<(String, String)> {
+    form_urlencoded::parse(text.as_bytes())
         .into_owned()
         .collect()
 }
@@ -156,12 +156,12 @@ pub(crate) fn read(
     schemas: &Schemas,
     p: &Param,
     req: &RequestParts,
-    query: &[(String, String)],
 ) -> Result<Option<Value>, String> {
     let schema = p.schema.as_deref().and_then(|s| schemas.at(s));
     if p.json {
         let text = match p.location {
-            In::Query => query
+            In::Query => req
+                .query
                 .iter()
                 .find(|(k, _)| *k == p.name)
                 .map(|(_, v)| v.as_str()),
@@ -208,7 +208,7 @@ pub(crate) fn read(
                 .first()
                 .map(|text| structured(schemas, &shape, text, ',', None))
         }
-        In::Query => query_value(schemas, p, &shape, query),
+        In::Query => query_value(schemas, p, &shape, req.query),
     })
 }
 

@@ -3,7 +3,7 @@
 //! is there, in the scheme's place and form.
 
 use super::model::{In, Scheme};
-use super::params::{cookies, query_pairs};
+use super::params::cookies;
 use super::validate::{RequestParts, Violation};
 
 /// A violation (code `401`, with the challenges for `WWW-Authenticate`) when
@@ -58,9 +58,7 @@ fn met(scheme: &Scheme, req: &RequestParts) -> bool {
     match scheme {
         Scheme::ApiKey { name, location } => match location {
             In::Header => req.header(name).is_some_and(|v| !v.is_empty()),
-            In::Query => query_pairs(req.query)
-                .iter()
-                .any(|(k, v)| k == name && !v.is_empty()),
+            In::Query => req.query.iter().any(|(k, v)| k == name && !v.is_empty()),
             In::Cookie => cookies(req).any(|(k, v)| k == name && !v.is_empty()),
             In::Path => false,
         },

@@ -29,6 +29,7 @@ fn check(
     body: &str,
 ) -> (OpId, Vec<Violation>) {
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let query = super::params::form_pairs(query);
     let (op, params) = found(spec, method, path);
     let headers: Vec<(String, String)> = headers
         .iter()
@@ -37,7 +38,7 @@ fn check(
     let parts = RequestParts {
         method,
         path_params: &params,
-        query,
+        query: &query,
         headers: &headers,
         body: body.as_bytes(),
     };

@@ -2,7 +2,7 @@
 //! a failed check gets (as Prism gives it).
 
 use super::model::{is_json, Media, StatusKey};
-use super::params::{self, query_pairs};
+use super::params::{self, form_pairs};
 use super::schemas::Schemas;
 use super::{OpId, Spec};
 use boon::{ErrorKind, ValidationError};
@@ -15,8 +15,8 @@ pub struct RequestParts<'a> {
     pub method: &'a str,
     /// The path parameters [`Spec::find`](super::Spec::find) gave.
     pub path_params: &'a [(String, String)],
-    /// The query string, without `?`, as sent (percent-encoded).
-    pub query: &'a str,
+    /// The query's pairs, percent- and `+`-decoded, in order, repeats kept.
+    pub query: &'a [(String, String)],
     /// The headers, names in any case.
     pub headers: &'a [(String, String)],
     /// The body's bytes (empty for none).
@@ -28,7 +28,7 @@ impl Default for RequestParts<'_> {
         Self {
             method: "GET",
             path_params: &[],
-            query: "",
+            query: &[],
             headers: &[],
             body: &[],
         }
@@ -150,10 +150,9 @@ impl Spec {
         if let Some(v) = super::security::check(&operation.security, req) {
             out.push(v);
         }
-        let query = query_pairs(req.query);
         for p in &operation.params {
             let location = p.location.as_str();
-            match params::read(&self.schemas, p, req, &query) {
+            match params::read(&self.schemas, p, req) {
                 Ok(None) if p.required => out.push(Violation::new(
                     vec![location.into()],
                     "required",
@@ -518,7 +517,7 @@ fn read_body(
 /// the property is an array, values read as their schemas' types.
 fn form_object(schemas: &Schemas, schema: Option<&Value>, text: &str) -> Value {
     let mut map = Map::new();
-    for (k, v) in query_pairs(text) {
+    for (k, v) in form_pairs(text) {
         let prop = schema
             .and_then(|s| s.get("properties"))
             .and_then(|p| p.get(&k))

@@ -252,12 +252,11 @@ impl Relations {
         Ok(relations)
     }
 
-    /// Reads the query of a single item's `GET`: the relations, the controls,
-    /// and nothing else that starts with `_`.
-    pub(crate) fn parse_item(raw: &str) -> Result<Self, ApiError> {
-        let pairs = pairs(raw);
-        check_keys(&pairs, ITEM_PARAMS, None)?;
-        Self::from_pairs(&pairs)
+    /// Reads the query (its decoded pairs) of a single item's `GET`: the
+    /// relations, the controls, and nothing else that starts with `_`.
+    pub(crate) fn parse_item(pairs: &[(String, String)]) -> Result<Self, ApiError> {
+        check_keys(pairs, ITEM_PARAMS, None)?;
+        Self::from_pairs(pairs)
     }
 }
 
@@ -274,12 +273,6 @@ pub(crate) struct ListQuery {
     pub paging: Paging,
     /// What to embed and expand in each item answered.
     pub relations: Relations,
-}
-
-fn pairs(raw: &str) -> Vec<(String, String)> {
-    form_urlencoded::parse(raw.as_bytes())
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
 }
 
 /// `400` for the first key that starts with `_` and is neither one of
@@ -350,22 +343,26 @@ fn check_keys(
 
 /// `400` unless every `_` parameter of the query is a mock control: the
 /// check for routes that take no query of their own (writes).
-pub(crate) fn check_controls_only(raw: &str) -> Result<(), ApiError> {
-    check_keys(&pairs(raw), &[], None)
+pub(crate) fn check_controls_only(pairs: &[(String, String)]) -> Result<(), ApiError> {
+    check_keys(pairs, &[], None)
 }
 
 /// The `_` parameters of the `/api` routes that read no query of their own
 /// (creates, replaces, patches and deletes) must be mock controls; lists and
 /// item reads check theirs as they parse them. Other routes keep their own
 /// rules.
-pub(crate) fn check_route_query(route: &Route, method: &Method, raw: &str) -> Result<(), ApiError> {
+pub(crate) fn check_route_query(
+    route: &Route,
+    method: &Method,
+    pairs: &[(String, String)],
+) -> Result<(), ApiError> {
     let reads = matches!(method, Method::Get | Method::Head);
     match route {
         Route::Collection { .. } | Route::Item { .. } | Route::Children { .. } if !reads => {
-            check_controls_only(raw)
+            check_controls_only(pairs)
         }
         // A singular resource reads no query of its own either.
-        Route::Single { .. } => check_controls_only(raw),
+        Route::Single { .. } => check_controls_only(pairs),
         _ => Ok(()),
     }
 }
@@ -432,19 +429,19 @@ impl ListQuery {
     /// field starting with `_` that can be filtered.
     #[cfg(test)]
     pub(crate) fn parse(raw: &str) -> Result<Self, ApiError> {
-        Self::parse_with(raw, &[crate::store::ids::ID_KEY], &Patterns::default())
+        let pairs = crate::http::incoming::decode(raw);
+        Self::parse_with(&pairs, &[crate::store::ids::ID_KEY], &Patterns::default())
     }
 
-    /// Reads a raw query string, where of the fields that start with `_`,
-    /// those in `filterable` (the id field, the timestamps) can be filtered;
-    /// `_like` patterns come compiled from `kept` when it has them.
+    /// Reads a query's decoded pairs, where of the fields that start with
+    /// `_`, those in `filterable` (the id field, the timestamps) can be
+    /// filtered; `_like` patterns come compiled from `kept` when it has them.
     pub(crate) fn parse_with(
-        raw: &str,
+        pairs: &[(String, String)],
         filterable: &[&str],
         kept: &Patterns,
     ) -> Result<Self, ApiError> {
-        let pairs = pairs(raw);
-        check_keys(&pairs, LIST_PARAMS, Some(filterable))?;
+        check_keys(pairs, LIST_PARAMS, Some(filterable))?;
         let last = |key: &str| {
             pairs
                 .iter()
@@ -456,7 +453,7 @@ impl ListQuery {
         let mut filters: Vec<(String, Filter)> = Vec::new();
         // Compiled once per request: a pattern repeated under other keys is shared.
         let mut compiled: Vec<Pattern> = Vec::new();
-        for (key, value) in &pairs {
+        for (key, value) in pairs {
             // `check_keys` has let through only known `_` keys and id filters.
             let key_str = key.as_str();
             if LIST_PARAMS.contains(&key_str)
@@ -602,7 +599,7 @@ impl ListQuery {
             search,
             sort,
             paging,
-            relations: Relations::from_pairs(&pairs)?,
+            relations: Relations::from_pairs(pairs)?,
         })
     }
 }
@@ -679,6 +676,7 @@ fn sort_keys(sort: &str, order: Option<&str>) -> Result<Vec<SortKey>, ApiError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::incoming::decode;
 
     fn parse(raw: &str) -> ListQuery {
         ListQuery::parse(raw).unwrap()
@@ -769,33 +767,34 @@ mod tests {
         }
         assert_eq!(parse("_id=x").filters.len(), 1);
         assert!(parse("_=1&callback=f&_delay=1").filters.is_empty());
-        let err = Relations::parse_item("_sort=a").unwrap_err();
+        let err = Relations::parse_item(&decode("_sort=a")).unwrap_err();
         assert!(
             err.message()
                 .contains("`_embed`, `_expand`, `_delay`, `_status` and `_`"),
             "{err}"
         );
-        assert!(check_controls_only("_delay=1&_status=201&_=5&x=1").is_ok());
-        assert!(check_controls_only("_embed=a").is_err());
+        assert!(check_controls_only(&decode("_delay=1&_status=201&_=5&x=1")).is_ok());
+        assert!(check_controls_only(&decode("_embed=a")).is_err());
     }
 
     #[test]
     fn like_patterns_are_compiled_once_across_queries_and_errors_each_time() {
         let kept = Patterns::default();
-        let first = ListQuery::parse_with("a_like=^x", &[], &kept).unwrap();
-        let again = ListQuery::parse_with("b_like=^x&c_like=y", &[], &kept).unwrap();
+        let first = ListQuery::parse_with(&decode("a_like=^x"), &[], &kept).unwrap();
+        let again = ListQuery::parse_with(&decode("b_like=^x&c_like=y"), &[], &kept).unwrap();
         assert!(Arc::ptr_eq(
             &first.filters[0].patterns[0].0,
             &again.filters[0].patterns[0].0
         ));
         // The error names the key of the query that gave it, every time.
         for key in ["a_like", "b_like"] {
-            let err = ListQuery::parse_with(&format!("{key}=("), &[], &kept).unwrap_err();
+            let err = ListQuery::parse_with(&decode(&format!("{key}=(")), &[], &kept).unwrap_err();
             assert!(err.message().contains(&format!("`{key}`")), "{err}");
         }
         // Bounded: past the bound the kept ones are dropped, the answers stay.
         for n in 0..KEPT_PATTERNS * 2 {
-            let query = ListQuery::parse_with(&format!("a_like=^{n}$"), &[], &kept).unwrap();
+            let query =
+                ListQuery::parse_with(&decode(&format!("a_like=^{n}$")), &[], &kept).unwrap();
             assert!(query.filters[0].patterns[0].0.is_match(&n.to_string()));
         }
         assert!(kept.0.lock().unwrap().len() <= KEPT_PATTERNS);

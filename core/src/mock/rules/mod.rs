@@ -23,7 +23,8 @@ pub(crate) use pattern::segments;
 pub(crate) use template::{Context, Overflow, Template};
 
 use crate::error::ApiError;
-use crate::http::request::{Method, Request};
+use crate::http::incoming::Incoming;
+use crate::http::request::Method;
 use crate::http::route::check_name;
 use crate::mock::controls::MAX_DELAY;
 use body::BodyPattern;
@@ -305,18 +306,19 @@ impl Rules {
     #[cfg(test)]
     pub(crate) fn take(
         &mut self,
-        request: &Request,
+        request: &crate::http::request::Request,
         parsed: &mut Option<Option<Value>>,
         authorized: impl FnOnce() -> bool,
         changes: &mut Vec<crate::http::response::Change>,
     ) -> Option<Result<Rule, ApiError>> {
-        self.take_unless(request, parsed, authorized, changes, |_| false)
+        let request = Incoming::new(request);
+        self.take_unless(&request, parsed, authorized, changes, |_| false)
     }
 
     /// As [`Rules::take`], passing over the rules whose id `skip` names.
     pub(crate) fn take_unless(
         &mut self,
-        request: &Request,
+        request: &Incoming<'_>,
         parsed: &mut Option<Option<Value>>,
         authorized: impl FnOnce() -> bool,
         changes: &mut Vec<crate::http::response::Change>,
@@ -670,7 +672,7 @@ fn check_respond(value: &Value, field: &str, limits: Limits) -> Result<Respond, 
 impl Matcher {
     fn matches(
         &self,
-        request: &Request,
+        request: &Incoming<'_>,
         path: &mut Option<Vec<String>>,
         parsed: &mut Option<Option<Value>>,
     ) -> bool {
@@ -688,9 +690,7 @@ impl Matcher {
             }
         }
         if !self.query.is_empty() {
-            let query: Vec<(String, String)> = form_urlencoded::parse(request.query.as_bytes())
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect();
+            let query = request.query_pairs();
             let has = |(name, value): &(String, String)| {
                 query.iter().any(|(k, v)| k == name && v == value)
             };
@@ -728,6 +728,7 @@ pub(crate) fn put_change(listed: &Value) -> crate::http::response::Change {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::request::Request;
     use serde_json::json;
 
     const LIMITS: Limits = Limits {

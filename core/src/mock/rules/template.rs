@@ -6,7 +6,7 @@
 //! that no answer grows past the body limit.
 
 use super::pattern::segments;
-use crate::http::request::Request;
+use crate::http::incoming::Incoming;
 use serde_json::Value;
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -72,9 +72,12 @@ impl Template {
                     .into_iter()
                     .nth(*n)
                     .unwrap_or_default(),
-                Piece::Query(name) => form_urlencoded::parse(context.request.query.as_bytes())
-                    .find(|(key, _)| key == name.as_str())
-                    .map(|(_, value)| value.into_owned())
+                Piece::Query(name) => context
+                    .request
+                    .query_pairs()
+                    .iter()
+                    .find(|(key, _)| key == name)
+                    .map(|(_, value)| value.clone())
                     .unwrap_or_default(),
                 Piece::Header(name) => context.request.header(name).unwrap_or("").to_owned(),
                 Piece::Body(keys) => body_text(context.body(), keys),
@@ -146,7 +149,7 @@ pub(crate) struct Overflow;
 /// What templates are filled in from.
 pub(crate) struct Context<'a> {
     /// The request being answered.
-    pub request: &'a Request,
+    pub request: &'a Incoming<'a>,
     /// The time, since the Unix epoch.
     pub now: Duration,
     /// A fresh id for `{{uuid}}`.
@@ -175,9 +178,10 @@ impl Context<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::request::Method;
+    use crate::http::request::{Method, Request};
 
     fn render(template: &str, request: &Request) -> String {
+        let request = &Incoming::new(request);
         let mut n = 0;
         let mut new_id = || {
             n += 1;
@@ -250,7 +254,7 @@ mod tests {
         let request = Request::new(Method::Post, "/a").with_body(r#"{"big":"xxxxxxxxxx"}"#);
         let mut new_id = String::new;
         let mut context = Context {
-            request: &request,
+            request: &Incoming::new(&request),
             now: Duration::ZERO,
             new_id: &mut new_id,
             budget: 25,
