@@ -426,6 +426,9 @@ impl Engine {
     fn spec_item_answer(&self, spec: &Spec, target: &Target, item: &str) -> Response {
         let seed = self.config.seed;
         let choice = target.choice;
+        if choice.media_type.is_some() && spec.answers_items_as_stored(target.op, choice.status) {
+            return response_of(spec.answer_bytes(choice, Some(item.as_bytes().to_vec()), seed));
+        }
         let body = match (&choice.media_type, body::parse_value(item)) {
             (Some(_), Some(value)) => {
                 Some(spec.fill(target.op, choice.status, Stored::Item(&value), seed))

@@ -3,7 +3,7 @@
 //! become what OpenAPI 3 calls request bodies, content and security schemes.
 
 use super::error::SpecError;
-use super::pointer::{follow, join};
+use super::pointer::{follow, get, join};
 use serde_json::{Map, Value};
 
 /// The version of a document, as its `openapi` or `swagger` field says.
@@ -432,8 +432,7 @@ fn params(
     roots: &mut Vec<String>,
 ) -> Result<Params, SpecError> {
     let mut specials = Vec::new();
-    let list = doc
-        .pointer(pointer)
+    let list = get(doc, pointer)
         .and_then(Value::as_array)
         .ok_or_else(|| SpecError::at(pointer, "parameters must be an array"))?;
     let mut out = Vec::new();
@@ -508,8 +507,7 @@ fn params(
                 match content.keys().next() {
                     Some(mt) => {
                         let media = join(&join(&at, "content"), mt);
-                        let schema = doc
-                            .pointer(&media)
+                        let schema = get(doc, &media)
                             .and_then(|m| m.get("schema"))
                             .map(|_| join(&media, "schema"));
                         (schema, is_json(mt))
@@ -553,7 +551,7 @@ pub(crate) fn is_json(media_type: &str) -> bool {
 }
 
 fn media_types(doc: &Value, op_pointer: &str, key: &str) -> Vec<String> {
-    let own = doc.pointer(op_pointer).and_then(|o| o.get(key));
+    let own = get(doc, op_pointer).and_then(|o| o.get(key));
     let list = own.or_else(|| doc.get(key)).and_then(Value::as_array);
     let list: Vec<String> = list
         .map(|l| {
@@ -584,7 +582,7 @@ fn swagger_body(
     let consumes = media_types(doc, op_pointer, "consumes");
     if let Some(body) = specials.iter().find(|p| p.body) {
         let schema = join(&body.pointer, "schema");
-        let schema = doc.pointer(&schema).map(|_| schema);
+        let schema = get(doc, &schema).map(|_| schema);
         if let Some(s) = &schema {
             roots.push(s.clone());
         }
@@ -630,7 +628,7 @@ fn swagger_body(
 }
 
 fn content(doc: &Value, pointer: &str, roots: &mut Vec<String>) -> Result<Vec<Media>, SpecError> {
-    let Some(map) = doc.pointer(pointer) else {
+    let Some(map) = get(doc, pointer) else {
         return Ok(Vec::new());
     };
     let map = object(map, pointer, "content")?;
@@ -680,7 +678,7 @@ fn responses(
     roots: &mut Vec<String>,
 ) -> Result<Vec<ResponseDef>, SpecError> {
     let pointer = join(op_pointer, "responses");
-    let Some(map) = doc.pointer(&pointer) else {
+    let Some(map) = get(doc, &pointer) else {
         return Ok(Vec::new());
     };
     let map = object(map, &pointer, "responses")?;
@@ -775,7 +773,7 @@ fn schemes(doc: &Value, version: Version) -> Result<Schemes, SpecError> {
     } else {
         "/components/securitySchemes"
     };
-    let Some(map) = doc.pointer(pointer).and_then(Value::as_object) else {
+    let Some(map) = get(doc, pointer).and_then(Value::as_object) else {
         return Ok(Vec::new());
     };
     let mut out = Vec::new();

@@ -157,6 +157,17 @@ impl Refusal {
 }
 
 impl Choice {
+    /// The `Content-Type` of the answer: the chosen media type, or JSON for
+    /// a range such as `*/*`; `None` when the response has no content.
+    pub fn content_type(&self) -> Option<&str> {
+        let media_type = self.media_type.as_deref()?;
+        Some(if media_type.contains('*') {
+            "application/json"
+        } else {
+            media_type
+        })
+    }
+
     pub(crate) fn for_response(
         op: OpId,
         status: u16,
@@ -320,7 +331,11 @@ impl Spec {
     /// with `seed` (or the seed `Prefer` gave), the operation and the status;
     /// `None` for a response without content.
     pub fn body(&self, choice: &Choice, seed: u64) -> Option<Value> {
-        if let Some(example) = choice.example.as_deref().and_then(|p| self.doc.pointer(p)) {
+        if let Some(example) = choice
+            .example
+            .as_deref()
+            .and_then(|p| super::pointer::get(&self.doc, p))
+        {
             return Some(example.clone());
         }
         let schema = choice.schema.as_deref().and_then(|p| self.schemas.at(p))?;
@@ -333,19 +348,22 @@ impl Spec {
     /// body as JSON (a string body as its text when the media type is not
     /// JSON).
     pub fn answer(&self, choice: &Choice, body: Option<Value>, seed: u64) -> Answer {
+        let json = choice.content_type().is_none_or(super::model::is_json);
+        let body = body.map(|body| match body {
+            Value::String(text) if !json => text.into_bytes(),
+            other => other.to_string().into_bytes(),
+        });
+        self.answer_bytes(choice, body, seed)
+    }
+
+    /// [`Spec::answer`] with the body already written: a stored item's JSON
+    /// text, as the store keeps it, is answered without being read again.
+    pub fn answer_bytes(&self, choice: &Choice, body: Option<Vec<u8>>, seed: u64) -> Answer {
         let mut headers = Vec::new();
-        let bytes = match (&choice.media_type, body) {
-            (Some(media_type), Some(body)) => {
-                let concrete = if media_type.contains('*') {
-                    "application/json"
-                } else {
-                    media_type
-                };
-                headers.push(("Content-Type".to_owned(), concrete.to_owned()));
-                match body {
-                    Value::String(text) if !super::model::is_json(concrete) => text.into_bytes(),
-                    other => other.to_string().into_bytes(),
-                }
+        let bytes = match (choice.content_type(), body) {
+            (Some(content_type), Some(body)) => {
+                headers.push(("Content-Type".to_owned(), content_type.to_owned()));
+                body
             }
             _ => Vec::new(),
         };

@@ -3,6 +3,7 @@
 use super::error::SpecError;
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, CONTROLS};
 use serde_json::Value;
+use std::borrow::Cow;
 
 /// How many `$ref`s in a row may lead to another `$ref` before the chain is
 /// taken for a loop (schemas may recurse; a parameter that is only a
@@ -22,6 +23,36 @@ pub(crate) fn join(pointer: &str, token: &str) -> String {
         }
     }
     out
+}
+
+/// The value `pointer` names in `root`, as `Value::pointer` finds it, but
+/// unescaping a token only when it holds a `~`: a request's lookups (a
+/// response's schema, an example) then allocate nothing.
+pub(crate) fn get<'a>(root: &'a Value, pointer: &str) -> Option<&'a Value> {
+    if pointer.is_empty() {
+        return Some(root);
+    }
+    let rest = pointer.strip_prefix('/')?;
+    rest.split('/').try_fold(root, |value, token| {
+        let token: Cow<'_, str> = if token.contains('~') {
+            Cow::Owned(token.replace("~1", "/").replace("~0", "~"))
+        } else {
+            Cow::Borrowed(token)
+        };
+        match value {
+            Value::Object(map) => map.get(token.as_ref()),
+            Value::Array(list) => index(&token).and_then(|i| list.get(i)),
+            _ => None,
+        }
+    })
+}
+
+/// An array index token as RFC 6901 writes one: digits, no leading zero.
+fn index(token: &str) -> Option<usize> {
+    if token.is_empty() || token.starts_with('+') || (token.len() > 1 && token.starts_with('0')) {
+        return None;
+    }
+    token.parse().ok()
 }
 
 /// The tokens of a pointer, unescaped.
@@ -56,9 +87,7 @@ pub(crate) fn ref_pointer(reference: &str) -> Result<String, String> {
 /// giving its pointer and value. The error names the `$ref` that failed.
 pub(crate) fn follow<'a>(root: &'a Value, pointer: &str) -> Result<(String, &'a Value), SpecError> {
     let mut at = pointer.to_owned();
-    let mut value = root
-        .pointer(&at)
-        .ok_or_else(|| SpecError::at(at.clone(), "nothing is here"))?;
+    let mut value = get(root, &at).ok_or_else(|| SpecError::at(at.clone(), "nothing is here"))?;
     for _ in 0..MAX_REF_HOPS {
         let Some(reference) = value.get("$ref") else {
             return Ok((at, value));
@@ -68,7 +97,7 @@ pub(crate) fn follow<'a>(root: &'a Value, pointer: &str) -> Result<(String, &'a 
             return Err(SpecError::at(here, "$ref is not a string"));
         };
         let target = ref_pointer(reference).map_err(|why| SpecError::at(here.clone(), why))?;
-        value = root.pointer(&target).ok_or_else(|| {
+        value = get(root, &target).ok_or_else(|| {
             SpecError::at(
                 here.clone(),
                 format!("$ref \"{reference}\" points to nothing in this document"),
@@ -109,6 +138,27 @@ pub(crate) fn fragment(pointer: &str) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn get_finds_what_value_pointer_finds() {
+        let doc = json!({"a/b": {"c~d": [1, {"e": 2}]}, "": 3, "01": 4});
+        for p in [
+            "",
+            "/",
+            "/a~1b",
+            "/a~1b/c~0d",
+            "/a~1b/c~0d/1/e",
+            "/a~1b/c~0d/01",
+            "/a~1b/c~0d/+1",
+            "/a~1b/c~0d/9",
+            "/01",
+            "/x",
+            "a",
+            "/a~1b/c~0d/0/z",
+        ] {
+            assert_eq!(get(&doc, p), doc.pointer(p), "{p}");
+        }
+    }
 
     #[test]
     fn tokens_are_escaped_and_unescaped() {

@@ -425,30 +425,32 @@ impl Spec {
                 Value::Object(envelope)
             }
             Stored::Item(item) => {
-                let Some(schema) = schema else {
-                    return item.clone();
-                };
-                let Some(props) = schema.get("properties").and_then(Value::as_object) else {
+                let Some((props, wrapper)) = schema.and_then(wrapper_of) else {
                     return item.clone();
                 };
                 let fits_item = item
                     .as_object()
                     .is_some_and(|o| o.keys().any(|k| props.contains_key(k)));
-                let wrapper = props
-                    .keys()
-                    .find(|k| WRAPPERS.contains(&k.as_str()))
-                    .or_else(|| props.keys().next().filter(|_| props.len() == 1));
-                let (false, Some(wrapper)) = (fits_item, wrapper.cloned()) else {
+                if fits_item {
                     return item.clone();
-                };
-                let mut out = match self.generator(seed, op, status).object(schema, 1, false) {
-                    Value::Object(map) => map,
-                    _ => Map::new(),
-                };
+                }
+                let wrapper = wrapper.clone();
+                let mut out =
+                    match schema.map(|s| self.generator(seed, op, status).object(s, 1, false)) {
+                        Some(Value::Object(map)) => map,
+                        _ => Map::new(),
+                    };
                 out.insert(wrapper, item.clone());
                 Value::Object(out)
             }
         }
+    }
+
+    /// Whether [`Spec::fill`] answers every item for `status` as it is
+    /// stored: the response schema has no property to wrap an item in.
+    pub fn answers_items_as_stored(&self, op: OpId, status: u16) -> bool {
+        let schema = response_schema(self, op, Some(status)).and_then(|p| self.schemas.at(p));
+        schema.and_then(wrapper_of).is_none()
     }
 
     /// The items a store type starts with: the document's example list (the
@@ -591,4 +593,15 @@ const COUNTS: [&str; 10] = [
 ];
 
 /// Property names a response wraps one item in.
+/// A response schema's properties and the one an item is answered inside:
+/// one named as a wrapper usually is, or the only property.
+fn wrapper_of(schema: &Value) -> Option<(&Map<String, Value>, &String)> {
+    let props = schema.get("properties").and_then(Value::as_object)?;
+    let wrapper = props
+        .keys()
+        .find(|k| WRAPPERS.contains(&k.as_str()))
+        .or_else(|| props.keys().next().filter(|_| props.len() == 1))?;
+    Some((props, wrapper))
+}
+
 const WRAPPERS: [&str; 5] = ["data", "item", "result", "resource", "record"];

@@ -13,7 +13,7 @@
 
 use super::error::SpecError;
 use super::model::{Special, Version};
-use super::pointer::{fragment, join, ref_pointer, tokens};
+use super::pointer::{fragment, get, join, ref_pointer, tokens};
 use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
 
@@ -67,7 +67,7 @@ impl Schemas {
             if covered(&done, &at) {
                 continue;
             }
-            let Some(value) = doc.pointer(&at) else {
+            let Some(value) = get(doc, &at) else {
                 return Err(SpecError::at(at, "a schema is expected here"));
             };
             let loose = version == Version::Swagger2 && is_parameter_like(&at);
@@ -115,7 +115,7 @@ impl Schemas {
             let Some(target) = schema.get("$ref").and_then(Value::as_str) else {
                 break;
             };
-            let Some(next) = ref_pointer(target).ok().and_then(|p| self.tree.pointer(&p)) else {
+            let Some(next) = ref_pointer(target).ok().and_then(|p| get(&self.tree, &p)) else {
                 break;
             };
             schema = next;
@@ -124,7 +124,7 @@ impl Schemas {
     }
 
     pub(super) fn at(&self, pointer: &str) -> Option<&Value> {
-        self.tree.pointer(pointer).map(|s| self.resolve(s))
+        get(&self.tree, pointer).map(|s| self.resolve(s))
     }
 
     /// Validates `value` against the schema at `pointer`: boon's tree of
@@ -207,7 +207,7 @@ impl Converter<'_> {
         let mut properties = Map::new();
         let mut required = Vec::new();
         for p in specials.iter().filter(|p| !p.body) {
-            let Some(value) = self.doc.pointer(&p.pointer) else {
+            let Some(value) = get(self.doc, &p.pointer) else {
                 continue;
             };
             let mut schema = self.schema(value, &p.pointer, true)?;
@@ -247,7 +247,7 @@ impl Converter<'_> {
                     };
                     let target =
                         ref_pointer(reference).map_err(|why| SpecError::at(here(), why))?;
-                    if self.doc.pointer(&target).is_none() {
+                    if get(self.doc, &target).is_none() {
                         return Err(SpecError::at(
                             here(),
                             format!("$ref \"{reference}\" points to nothing in this document"),

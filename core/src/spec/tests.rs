@@ -549,6 +549,9 @@ fn stored_items_are_shaped_by_the_response_schema() {
     );
     let (show, _) = found(&spec, "GET", "/pets/1");
     assert_eq!(spec.fill(show, 200, Stored::Item(&items[1]), 0), items[1]);
+    // The item answer is read from the store's text only where no wrapper can apply.
+    assert!(spec.answers_items_as_stored(show, 200));
+    assert!(!spec.answers_items_as_stored(patch, 200));
     let (mine, _) = found(&spec, "GET", "/pets/mine");
     assert_eq!(
         spec.fill(
