@@ -107,6 +107,8 @@ struct Waiting {
 /// Every namespace of a host, and what they share.
 pub struct Endpoint {
     config: Config,
+    /// The seed's fixtures and rules; its document's bytes are not kept
+    /// (a large document would be held twice), only `openapi`.
     seed: Seed,
     /// The seed's OpenAPI document, loaded once and shared by every
     /// namespace.
@@ -159,16 +161,16 @@ impl Endpoint {
 
     /// The OpenAPI document of `seed`, loaded (or the one loaded already,
     /// when its bytes are the same).
-    fn load_openapi(&self, seed: &Seed) -> Result<Option<Arc<OpenApi>>, SeedError> {
-        let Some(bytes) = &seed.openapi else {
+    fn load_openapi(&self, bytes: Option<Vec<u8>>) -> Result<Option<Arc<OpenApi>>, SeedError> {
+        let Some(bytes) = bytes else {
             return Ok(None);
         };
-        if let (Some(loaded), Some(held)) = (&self.openapi, &self.seed.openapi) {
-            if held == bytes {
+        if let Some(loaded) = &self.openapi {
+            if loaded.is_from(&bytes) {
                 return Ok(Some(Arc::clone(loaded)));
             }
         }
-        OpenApi::load(bytes, &self.config)
+        OpenApi::load(&bytes, &self.config)
             .map(|api| Some(Arc::new(api)))
             .map_err(|err| SeedError {
                 part: SeedPart::OpenApi,
@@ -245,8 +247,14 @@ impl Endpoint {
     /// Makes `seed` what new namespaces start from, leaving the ones held as
     /// they are (as a host does at start when the seed is what its storage
     /// held). A seed that cannot be used changes nothing.
-    pub fn set_seed(&mut self, seed: Seed) -> Result<(), SeedError> {
-        let openapi = self.load_openapi(&seed)?;
+    pub fn set_seed(&mut self, mut seed: Seed) -> Result<(), SeedError> {
+        let openapi = self.load_openapi(seed.openapi.take())?;
+        self.install(seed, openapi)
+    }
+
+    /// Makes `seed` (its document taken out) and `openapi` what new
+    /// namespaces start from; neither changes when they cannot be used.
+    fn install(&mut self, seed: Seed, openapi: Option<Arc<OpenApi>>) -> Result<(), SeedError> {
         let previous = std::mem::replace(&mut self.seed, seed);
         let previous_openapi = std::mem::replace(&mut self.openapi, openapi);
         match self.seeded() {
@@ -424,10 +432,13 @@ impl Endpoint {
     /// does, each with a `reset` event. Fixtures that cannot be used change
     /// nothing.
     pub fn reload_fixtures(&mut self, fixtures: Vec<u8>) -> Result<Output, SeedError> {
-        self.reseed(Seed {
+        let seed = Seed {
             fixtures: Some(fixtures),
-            ..self.seed.clone()
-        })
+            rules: self.seed.rules.clone(),
+            openapi: None,
+        };
+        self.install(seed, self.openapi.clone())?;
+        self.restart_all()
     }
 
     /// Makes `seed` what every namespace starts from and returns to, and
@@ -435,6 +446,12 @@ impl Endpoint {
     /// A seed that cannot be used changes nothing.
     pub fn reseed(&mut self, seed: Seed) -> Result<Output, SeedError> {
         self.set_seed(seed)?;
+        self.restart_all()
+    }
+
+    /// Starts every namespace held again from the seed; each gets a `reset`
+    /// event.
+    fn restart_all(&mut self) -> Result<Output, SeedError> {
         let mut out = Output::default();
         let names: Vec<String> = self.spaces.keys().cloned().collect();
         for name in names {

@@ -380,7 +380,7 @@ impl Engine {
                 200,
                 JSON,
                 match self.loaded_document() {
-                    Some(document) => document.to_vec(),
+                    Some(document) => document,
                     None => openapi::document(&self.config, &self.store),
                 },
             )),

@@ -38,8 +38,9 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 /// A loaded document and what every namespace starts from with it.
 pub(crate) struct OpenApi {
     spec: Spec,
-    /// `/openapi.json`: the document as JSON (YAML turned into JSON).
-    document: Vec<u8>,
+    /// What the document's bytes hash to, and how many there are: a seed
+    /// with the same document reuses this one, without its bytes being kept.
+    source: (u64, usize),
     /// The items each collection starts with (the document's example lists,
     /// or `OPENAPI_SEED_ITEMS` generated ones from `SEED`).
     seeded: Store,
@@ -57,7 +58,6 @@ impl OpenApi {
     /// Reads a document and makes the items its collections start with.
     pub(crate) fn load(bytes: &[u8], config: &Config) -> Result<Self, SpecError> {
         let spec = Spec::load(bytes)?;
-        let document = spec.document().to_string().into_bytes();
         let kept = |r: &&Resource| plain_key(&r.id_property);
         let keys = IdKeys::with_types(
             &config.id_field,
@@ -94,7 +94,7 @@ impl OpenApi {
         }
         Ok(Self {
             spec,
-            document,
+            source: digest(bytes),
             seeded,
         })
     }
@@ -104,10 +104,26 @@ impl OpenApi {
         &self.spec
     }
 
-    /// `/openapi.json`'s body.
-    pub(crate) fn document(&self) -> &[u8] {
-        &self.document
+    /// `/openapi.json`'s body: the document as JSON (YAML turned into
+    /// JSON), written for each request rather than held beside the loaded
+    /// document.
+    pub(crate) fn document(&self) -> Vec<u8> {
+        self.spec.document().to_string().into_bytes()
     }
+
+    /// Whether this was loaded from `bytes`.
+    pub(crate) fn is_from(&self, bytes: &[u8]) -> bool {
+        self.source == digest(bytes)
+    }
+}
+
+/// A document's bytes as a hash (the standard library's, with fixed keys:
+/// the same for the same bytes within a process) and their length.
+fn digest(bytes: &[u8]) -> (u64, usize) {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::hash::DefaultHasher::new();
+    bytes.hash(&mut hasher);
+    (hasher.finish(), bytes.len())
 }
 
 /// An `Allow` header for a path's methods: each in the document's order,
@@ -268,7 +284,7 @@ impl Engine {
     }
 
     /// `/openapi.json` with a document: the document.
-    pub(super) fn loaded_document(&self) -> Option<&[u8]> {
+    pub(super) fn loaded_document(&self) -> Option<Vec<u8>> {
         self.openapi.as_ref().map(|api| api.document())
     }
 
@@ -807,6 +823,34 @@ mod tests {
                 .iter()
                 .collect::<Vec<_>>()
         );
+    }
+
+    #[test]
+    fn the_document_outlives_a_fixtures_reload_and_a_reseed_with_it() {
+        let seed = Seed {
+            openapi: Some(V30.to_vec()),
+            ..Seed::default()
+        };
+        let mut endpoint = Endpoint::new(
+            Config::default(),
+            seed.clone(),
+            Box::new(SeededIds::new(1)),
+            T0,
+        )
+        .unwrap();
+        let status = |endpoint: &mut Endpoint| {
+            let request = Request::new(Method::Get, "/pets/1");
+            endpoint.handle(&request, T0).response().map(|r| r.status)
+        };
+        assert_eq!(status(&mut endpoint), Some(200));
+        endpoint
+            .reload_fixtures(br#"{"notes":[]}"#.to_vec())
+            .unwrap();
+        assert_eq!(status(&mut endpoint), Some(200));
+        endpoint.reseed(seed).unwrap();
+        assert_eq!(status(&mut endpoint), Some(200));
+        endpoint.reseed(Seed::default()).unwrap();
+        assert_eq!(status(&mut endpoint), Some(404));
     }
 
     #[test]
