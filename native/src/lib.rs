@@ -359,7 +359,10 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
         tracing::info!("{name} {version} listening on http://{addr}");
     }
     if let (true, Some(path)) = (settings.watch, &settings.fixtures) {
-        tokio::spawn(watch(Arc::clone(&app.shared), path.clone()));
+        // The file as it is now is what a change is seen against, taken before
+        // the log says it is watched: a change after that line is never missed.
+        let baseline = Baseline::now(&app.shared, path);
+        tokio::spawn(watch(Arc::clone(&app.shared), path.clone(), baseline));
         tracing::info!("--watch: watching {} for changes", path.display());
     }
     tokio::spawn(fast::timers::keep_timers_due());
@@ -401,15 +404,34 @@ fn file_stamp(path: &Path) -> Option<(std::time::SystemTime, u64, u64)> {
     Some((meta.modified().ok()?, meta.len(), inode))
 }
 
-/// `--watch`: polls the fixtures file and, when its bytes change, loads it
-/// whole (resetting every namespace to it) or, if it is not valid, logs why
-/// and keeps the running stores. Polling needs no watcher of the OS, and sees
-/// a file replaced by rename as well as one rewritten.
-async fn watch(shared: Shared, path: PathBuf) {
+/// What `--watch` compares the fixtures file with: its stamp and bytes.
+struct Baseline {
+    stamp: Option<(std::time::SystemTime, u64, u64)>,
+    bytes: Vec<u8>,
+}
+
+impl Baseline {
+    /// The file as it is now (no bytes if it cannot be read within the bound).
+    fn now(shared: &Shared, path: &Path) -> Self {
+        let limit = lock(shared).endpoint.config().max_file_bytes();
+        Self {
+            stamp: file_stamp(path),
+            bytes: files::read_bounded(path, limit).unwrap_or_default(),
+        }
+    }
+}
+
+/// `--watch`: polls the fixtures file and, when its bytes change from
+/// `baseline`, loads it whole (resetting every namespace to it) or, if it is
+/// not valid, logs why and keeps the running stores. Polling needs no watcher
+/// of the OS, and sees a file replaced by rename as well as one rewritten.
+async fn watch(shared: Shared, path: PathBuf, baseline: Baseline) {
     let config = lock(&shared).endpoint.config().clone();
     let limit = config.max_file_bytes();
-    let mut stamp = file_stamp(&path);
-    let mut last = files::read_bounded(&path, limit).unwrap_or_default();
+    let Baseline {
+        mut stamp,
+        bytes: mut last,
+    } = baseline;
     let mut every = tokio::time::interval(WATCH_EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
