@@ -17,7 +17,7 @@
 //
 // Namespaces: a page's namespace (startMock's `namespace`) is to the worker what a server is to the
 // native host: one endpoint (the core's), holding the page's own namespace as `default` and every
-// namespace a request's `X-Mock-Namespace` made within it, each kept in IndexedDB. Which namespace a
+// namespace a request's namespace header made within it, each kept in IndexedDB. Which namespace a
 // request is for, and how many there may be (`maxNamespaces`), is the endpoint's to decide.
 'use strict';
 

@@ -32,8 +32,8 @@ let listening = false;
  * - `origins`: other origins whose requests under the prefixes are mocked too, such as
  *   `['https://api.example.com']` (default none: only the page's own origin).
  * - `namespace`: the store to use (default `"default"`); each namespace is an IndexedDB database. A
- *   request's `X-Mock-Namespace` header picks another store of this namespace's own (`default` names
- *   this one), made on first use with its settings, seed and rules.
+ *   request's namespace header (docs/api.md) picks another store of this namespace's own
+ *   (`default` names this one), made on first use with its settings, seed and rules.
  * - `seed`: the data a new namespace starts with and `POST /__admin/reset` restores, in the snapshot
  *   format `{"type": [items]}`, as an object or as JSON text (text keeps numbers exactly as written).
  * - `rules`: the rules a namespace starts with and `POST /__admin/reset` restores (docs/rules.md), an
