@@ -21,9 +21,9 @@
 //!   `POST /__admin/reset` returns to.
 //! - `PROXY_TARGET`: what the engine asks to forward is sent with the
 //!   runtime's `fetch` (`proxy`), and the answer handed back to the engine.
-//! - A rule's `reset` fault: the object answers it whole, marked, and the
-//!   Worker cuts its own answer to the client short (`reset`), so no failed
-//!   stream crosses the object's boundary.
+//! - A rule's `reset` fault: a Worker cannot close a connection unanswered,
+//!   so the object answers the engine's `502` with half of its body
+//!   (`reset`).
 //!
 //! # Out of scope
 //! What the API means: every answer is the engine's, including the ones the
@@ -51,7 +51,7 @@ mod feed;
 mod object;
 #[cfg(target_family = "wasm")]
 mod proxy;
-#[cfg(target_family = "wasm")]
+#[cfg(any(target_family = "wasm", test))]
 mod reset;
 #[cfg(target_family = "wasm")]
 mod storage;
@@ -75,7 +75,6 @@ async fn fetch(
         Err(error) => return object::refused(&error, &request),
     };
     match forward(req, &env, &name).await {
-        Ok(response) if reset::is_marked(&response) => reset::cut_short(response).await,
         Ok(response) => Ok(response),
         Err(err) => object::unavailable(
             format!("The namespace's Durable Object could not be reached: {err}."),

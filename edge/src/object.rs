@@ -153,8 +153,7 @@ impl MockStore {
                             let body = Body::new(id, &self.running, &self.wakers, replay);
                             stream(response, body)
                         }
-                        // The front Worker cuts the answer short (see `crate::reset`).
-                        Next::Drop(response) => crate::reset::mark(respond(response)?),
+                        Next::Drop(response) => respond(crate::reset::cut_short(response)),
                         Next::Forward(..) => unreachable_forward(&request),
                     };
                 }
@@ -374,14 +373,11 @@ fn target(url: &str) -> &str {
     }
 }
 
-/// The engine's headers as the runtime's, but for the reset fault's marker
-/// (see `crate::reset`), which only the object sets.
+/// The engine's headers as the runtime's.
 fn headers(response: &mock_rest_core::Response) -> Headers {
     let headers = Headers::new();
     for (name, value) in &response.headers {
-        if crate::reset::is_marker(name) {
-            console_warn!("dropped the {name} header, which mock-rest-api keeps for itself");
-        } else if headers.append(name, value).is_err() {
+        if headers.append(name, value).is_err() {
             console_warn!("dropped a {name} header value that HTTP cannot carry");
         }
     }

@@ -1,61 +1,34 @@
-//! A rule's `reset` fault, which the front Worker carries out for the
-//! Durable Object.
+//! A rule's `reset` fault at the edge.
 //!
 //! A Worker cannot close a connection without answering, so the fault is an
-//! answer cut short: the status line and headers (the engine's `502`), half of
-//! the body, then a body stream that fails. The Durable Object must not fail
-//! its own stream: the error would cross into the Worker as an uncaught
-//! exception, after which `wrangler dev`'s runtime stopped answering for a
-//! while. So the object answers the whole `502` with the header [`MARKER`],
-//! and the Worker, seeing it, cuts its own answer to the client short.
+//! answer cut short: the engine's `502`, with half of its body, ended there.
+//! The client gets a `502` whose JSON does not parse.
 //!
-//! No client sees the marker or can set it: the object never lets a header of
-//! that name through from an engine's answer (a rule's headers included), and
-//! the Worker drops it from the answer it cuts.
+//! The body ends normally. A body stream that fails on purpose (the earlier
+//! design) crossed `wrangler dev`'s own proxy Worker as an uncaught exception,
+//! and now and then that proxy stopped answering the next request for longer
+//! than a client waits.
 
-use worker::{console_warn, Headers, ResponseBuilder};
-
-/// The header, between the object and the Worker only, that marks the
-/// object's answer as a reset fault's.
-pub const MARKER: &str = "x-mock-rest-internal-reset";
-
-/// Whether a header (by name, any case) is the marker.
-pub fn is_marker(name: &str) -> bool {
-    name.eq_ignore_ascii_case(MARKER)
+/// The engine's `502` for a reset fault, with its body cut in half.
+pub fn cut_short(mut response: mock_rest_core::Response) -> mock_rest_core::Response {
+    let half = response.body.len() / 2;
+    response.body.truncate(half);
+    response
 }
 
-/// Marks the object's whole answer to a reset fault.
-pub fn mark(mut response: worker::Response) -> worker::Result<worker::Response> {
-    response.headers_mut().set(MARKER, "1")?;
-    Ok(response)
-}
+#[cfg(test)]
+mod tests {
+    use super::cut_short;
 
-/// Whether the object's answer is a reset fault's.
-pub fn is_marked(response: &worker::Response) -> bool {
-    response.headers().has(MARKER).unwrap_or(false)
-}
-
-/// The Worker's answer to the client for the object's marked one: its status
-/// and headers (without the marker and `Content-Length`, which a cut body
-/// cannot match), half of its body, then a failed stream.
-pub async fn cut_short(mut marked: worker::Response) -> worker::Result<worker::Response> {
-    let body = marked.bytes().await?;
-    let headers = Headers::new();
-    for (name, value) in marked.headers().entries() {
-        if is_marker(&name) || name.eq_ignore_ascii_case("content-length") {
-            continue;
-        }
-        if headers.append(&name, &value).is_err() {
-            console_warn!("dropped a {name} header value that HTTP cannot carry");
-        }
+    #[test]
+    fn the_status_and_headers_stay_and_the_body_is_cut_in_half() {
+        let whole = mock_rest_core::Response {
+            status: 502,
+            headers: vec![("content-type".into(), "application/json".to_owned())],
+            body: br#"{"message":"Rule 7 drops the connection"}"#.to_vec(),
+        };
+        let cut = cut_short(whole.clone());
+        assert_eq!((cut.status, &cut.headers), (whole.status, &whole.headers));
+        assert_eq!(cut.body, whole.body[..whole.body.len() / 2]);
     }
-    let half = body[..body.len() / 2].to_vec();
-    let failing = futures_util::stream::iter([
-        Ok::<Vec<u8>, worker::Error>(half),
-        Err(worker::Error::from("a rule drops the connection")),
-    ]);
-    ResponseBuilder::new()
-        .with_status(marked.status_code())
-        .with_headers(headers)
-        .from_stream(failing)
 }
