@@ -104,11 +104,10 @@ impl OpenApi {
         &self.spec
     }
 
-    /// `/openapi.json`'s body: the document as JSON (YAML turned into
-    /// JSON), written for each request rather than held beside the loaded
-    /// document.
+    /// `/openapi.json`'s body: the document as compact JSON (YAML turned
+    /// into JSON).
     pub(crate) fn document(&self) -> Vec<u8> {
-        self.spec.document().to_string().into_bytes()
+        self.spec.document().as_bytes().to_vec()
     }
 
     /// Whether this was loaded from `bytes`.

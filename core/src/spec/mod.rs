@@ -103,7 +103,12 @@ use serde_json::Value;
 
 /// A loaded, checked OpenAPI document.
 pub struct Spec {
-    doc: Value,
+    /// The document as compact JSON (YAML turned into JSON), for
+    /// `/openapi.json`: a quarter of what the parsed document would hold.
+    text: String,
+    /// The declared examples' values, by their pointer in the document: all
+    /// of the document an answer reads after loading.
+    examples: std::collections::HashMap<String, Value>,
     model: Model,
     schemas: Schemas,
     resources: Vec<Resource>,
@@ -185,6 +190,23 @@ pub enum Lookup {
     },
 }
 
+/// The value of every example the operations declare, by its pointer.
+fn examples_of(doc: &Value, model: &Model) -> std::collections::HashMap<String, Value> {
+    let media = model.operations.iter().flat_map(|op| {
+        let requests = op.body.iter().flat_map(|body| &body.content);
+        requests.chain(op.responses.iter().flat_map(|response| &response.content))
+    });
+    let mut examples = std::collections::HashMap::new();
+    for (_, pointer) in media.flat_map(|m| &m.examples) {
+        if !examples.contains_key(pointer) {
+            if let Some(value) = pointer::get(doc, pointer) {
+                examples.insert(pointer.clone(), value.clone());
+            }
+        }
+    }
+    examples
+}
+
 impl Spec {
     /// Reads a document: JSON or YAML; OpenAPI 3.0, 3.1 or Swagger 2.0.
     ///
@@ -195,9 +217,16 @@ impl Spec {
     pub fn load(bytes: &[u8]) -> Result<Spec, SpecError> {
         let doc = source::parse(bytes)?;
         let model = model::build(&doc)?;
-        let schemas = Schemas::build(&doc, model.version, &model.schema_roots, &model.forms)?;
+        let converted = Schemas::convert(&doc, model.version, &model.schema_roots, &model.forms)?;
+        let examples = examples_of(&doc, &model);
+        let text = doc.to_string();
+        // The parsed document is several times the size of its text: dropped
+        // before the schemas are compiled, it is never held beside them.
+        drop(doc);
+        let schemas = converted.compile(&model.schema_roots, &model.forms)?;
         let mut spec = Spec {
-            doc,
+            text,
+            examples,
             model,
             schemas,
             resources: Vec::new(),
@@ -214,10 +243,10 @@ impl Spec {
         self.model.version
     }
 
-    /// The document as it was read (YAML turned into JSON), for
-    /// `/openapi.json`.
-    pub fn document(&self) -> &Value {
-        &self.doc
+    /// The document as it was read, as compact JSON (YAML turned into
+    /// JSON), for `/openapi.json`.
+    pub fn document(&self) -> &str {
+        &self.text
     }
 
     /// Every operation, in the document's order.

@@ -331,11 +331,7 @@ impl Spec {
     /// with `seed` (or the seed `Prefer` gave), the operation and the status;
     /// `None` for a response without content.
     pub fn body(&self, choice: &Choice, seed: u64) -> Option<Value> {
-        if let Some(example) = choice
-            .example
-            .as_deref()
-            .and_then(|p| super::pointer::get(&self.doc, p))
-        {
+        if let Some(example) = choice.example.as_deref().and_then(|p| self.examples.get(p)) {
             return Some(example.clone());
         }
         let schema = choice.schema.as_deref().and_then(|p| self.schemas.at(p))?;

@@ -43,13 +43,15 @@ struct Converter<'a> {
 }
 
 impl Schemas {
-    /// Converts and compiles the schemas at `roots` and all they reach.
-    pub(super) fn build(
+    /// Converts the schemas at `roots` and all they reach into one tree: the
+    /// part of loading that reads the document. [`Converted::compile`] then
+    /// needs only the tree, so the document can be dropped first.
+    pub(super) fn convert(
         doc: &Value,
         version: Version,
         roots: &[String],
         forms: &[(String, Vec<Special>)],
-    ) -> Result<Self, SpecError> {
+    ) -> Result<Converted, SpecError> {
         let mut converter = Converter {
             doc,
             version,
@@ -75,6 +77,23 @@ impl Schemas {
             insert(&mut tree, &at, converted);
             done.insert(at);
         }
+        Ok(Converted { tree })
+    }
+}
+
+/// The converted schemas, not yet compiled.
+pub(crate) struct Converted {
+    tree: Value,
+}
+
+impl Converted {
+    /// Compiles the schemas at `roots` and at the form bodies' pointers.
+    pub(super) fn compile(
+        self,
+        roots: &[String],
+        forms: &[(String, Vec<Special>)],
+    ) -> Result<Schemas, SpecError> {
+        let Converted { tree } = self;
         let mut compiler = boon::Compiler::new();
         compiler.set_default_draft(boon::Draft::V2020_12);
         compiler.enable_format_assertions();
@@ -101,13 +120,15 @@ impl Schemas {
                 .map_err(|e| SpecError::at(at.clone(), compile_error(&e)))?;
             index.insert(at.clone(), i);
         }
-        Ok(Self {
+        Ok(Schemas {
             tree,
             compiled,
             index,
         })
     }
+}
 
+impl Schemas {
     /// The converted schema at `pointer`, following `$ref`s.
     pub(super) fn resolve<'a>(&'a self, schema: &'a Value) -> &'a Value {
         let mut schema = schema;
