@@ -83,7 +83,10 @@ export interface MockOptions extends EngineSettings {
 }
 
 export interface Mock {
-    /** Answers like `fetch(input, init)`, from the mock. A relative URL (`/api/x`) is on http://localhost. */
+    /**
+     * Answers like `fetch(input, init)`, from the mock. A relative URL (`/api/x`) is on http://localhost.
+     * `init.signal` is honoured as `fetch` honours it; delays wait on the global `setTimeout`.
+     */
     fetch(input: string | URL | Request, init?: RequestInit): Promise<Response>;
     /**
      * Answers the global `fetch` from the mock for these origins (such as `https://api.example.com`)

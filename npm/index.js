@@ -23,11 +23,24 @@ const STREAM_ROOM = 64 * 1024;
  * the reader reads, until it cancels. What the reader leaves waits in the endpoint, which ends a
  * stream that falls too far behind with `event: overflow`.
  */
-function eventStream(answer) {
+function eventStream(answer, signal) {
     const subscriber = answer.subscriber;
     return new ReadableStream(
         {
             start(controller) {
+                // As with fetch, aborting the request errors a body still being read.
+                signal.addEventListener(
+                    'abort',
+                    () => {
+                        subscriber.close();
+                        try {
+                            controller.error(signal.reason);
+                        } catch {
+                            // Already closed or cancelled.
+                        }
+                    },
+                    { once: true },
+                );
                 if (answer.body.length > 0) {
                     controller.enqueue(answer.body.slice());
                 }
@@ -94,22 +107,27 @@ export function createMock(options = {}) {
         if (!hasHost) {
             headers.push('host', url.host);
         }
+        // An aborted signal rejects with its reason, as fetch does (see Namespaces.handle).
+        request.signal.throwIfAborted();
         // The engine applies the body limit (413) by the core's rule.
         const bytes = new Uint8Array(await request.arrayBuffer());
-        const answer = await namespaces.handle(request.method, url.pathname + url.search, headers, bytes);
+        const answer = await namespaces.handle(request.method, url.pathname + url.search, headers, bytes, request.signal);
         if (answer.fault === 'reset') {
             // A rule drops the connection: fetch rejects, as on a network failure.
             throw new TypeError('fetch failed: the mock dropped the connection (a rule with fault "reset")');
         }
         if (answer.subscriber) {
-            return new Response(eventStream(answer), { status: answer.status, headers: answer.headers });
+            return new Response(eventStream(answer, request.signal), { status: answer.status, headers: answer.headers });
         }
         const body = NULL_BODY.has(answer.status) || request.method === 'HEAD' ? null : answer.body;
         return new Response(body, { status: answer.status, headers: answer.headers });
     }
 
     const mock = {
-        /** Answers like `fetch(input, init)`, from the mock. A relative URL is on http://localhost. */
+        /**
+         * Answers like `fetch(input, init)`, from the mock. A relative URL is on http://localhost.
+         * `init.signal` is honoured as fetch honours it, and delays wait on the global `setTimeout`.
+         */
         fetch: mockFetch,
 
         /**

@@ -4,7 +4,6 @@
 // delay waited by a timer, the change feed's bytes written as the endpoint gives them.
 import { Buffer } from 'node:buffer';
 import { createRequire } from 'node:module';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { send } from './proxy.js';
 
 const require = createRequire(import.meta.url);
@@ -294,12 +293,18 @@ export class Namespaces {
 
     /**
      * For an `answer` with `forward` (PROXY_TARGET): sends it to the target, then resolves to what
-     * the engine makes of the target's answer (or of its failure), as `answer` returns it.
+     * the engine makes of the target's answer (or of its failure), as `answer` returns it. When
+     * `signal` aborts first, the exchange with the target is cut, the engine is told the target
+     * could not be reached, and this rejects with the signal's reason, as `fetch` does.
      */
-    async forwarded(outcome) {
-        const got = await send(outcome.forward);
+    async forwarded(outcome, signal) {
+        const got = await send(outcome.forward, signal);
         if (!this.endpoint) {
             throw new Error('mock-rest-api: this mock is closed');
+        }
+        if (got.failure === 'aborted') {
+            this.carry(this.endpoint.upstreamFailed(outcome.ticket, 'unreachable', 'the client aborted the request'));
+            throw got.reason;
         }
         const at = got.failure
             ? this.endpoint.upstreamFailed(outcome.ticket, got.failure, got.reason || '')
@@ -312,14 +317,26 @@ export class Namespaces {
      * values alternating) and `body` (a Uint8Array; past `maxBodyBytes` the engine answers 413).
      * Resolves, after the delay the engine asks for, to `{status, headers, body}`, with `headers`
      * as `[name, value]` pairs, and for an event stream also `subscriber` (see `answer`).
+     *
+     * `signal` (an AbortSignal) is honoured as `fetch` honours it: aborted before the call, the
+     * engine never sees the request; aborted while the request waits (its delay, the proxy's
+     * target), this rejects at once with the signal's reason, and what the engine already did
+     * (a write) stays done, as on a server whose client gave up. The delay is waited with the
+     * global `setTimeout`, so a test's fake timers control it.
      */
-    async handle(method, target, headers, body) {
+    async handle(method, target, headers, body, signal) {
+        signal?.throwIfAborted();
         let outcome = this.answer(method, target, headers, body);
         while (outcome.forward) {
-            outcome = await this.forwarded(outcome);
+            outcome = await this.forwarded(outcome, signal);
         }
         if (outcome.delay > 0) {
-            await sleep(outcome.delay);
+            try {
+                await wait(outcome.delay, signal);
+            } catch (reason) {
+                outcome.subscriber?.close();
+                throw reason;
+            }
         }
         const pairs = [];
         for (let i = 0; i < outcome.headers.length; i += 2) {
@@ -327,6 +344,28 @@ export class Namespaces {
         }
         return { ...outcome, headers: pairs };
     }
+}
+
+/**
+ * Resolves after `ms` milliseconds, by the global `setTimeout` as it is when called (a test's fake
+ * timers included); rejects with `signal`'s reason as soon as it aborts.
+ */
+function wait(ms, signal) {
+    return new Promise((resolve, reject) => {
+        if (signal?.aborted) {
+            reject(signal.reason);
+            return;
+        }
+        const stop = () => {
+            clearTimeout(timer);
+            reject(signal.reason);
+        };
+        const timer = setTimeout(() => {
+            signal?.removeEventListener('abort', stop);
+            resolve();
+        }, ms);
+        signal?.addEventListener('abort', stop, { once: true });
+    });
 }
 
 /** The room for requests kept in the engine's memory between calls: 64 KiB (a larger one gets more, given back after it). */

@@ -14,8 +14,12 @@ import https from 'node:https';
 
 const EMPTY = new Uint8Array(0);
 
-/** `{status, headers: [name, value, ...], body}` or `{failure: 'timeout'|'tooLarge'|'unreachable', reason}`. */
-export function send(forward) {
+/**
+ * `{status, headers: [name, value, ...], body}` or `{failure: 'timeout'|'tooLarge'|'unreachable', reason}`;
+ * `{failure: 'aborted', reason}` (the signal's reason) when `cancel`, the client's AbortSignal,
+ * aborts first.
+ */
+export function send(forward, cancel) {
     return new Promise((resolve) => {
         let url;
         try {
@@ -24,7 +28,12 @@ export function send(forward) {
             resolve({ failure: 'unreachable', reason: `\`${forward.url}\` is not a URL (${err.message})` });
             return;
         }
-        const signal = AbortSignal.timeout(forward.timeoutMs);
+        if (cancel?.aborted) {
+            resolve({ failure: 'aborted', reason: cancel.reason });
+            return;
+        }
+        const timeout = AbortSignal.timeout(forward.timeoutMs);
+        const signal = cancel ? AbortSignal.any([cancel, timeout]) : timeout;
         const headers = ['host', url.host];
         for (const [name, value] of forward.headers) {
             try {
@@ -53,7 +62,7 @@ export function send(forward) {
             finish({ failure: 'unreachable', reason: err.message });
             return;
         }
-        request.on('error', (err) => finish(failed(err, signal)));
+        request.on('error', (err) => finish(failed(err, cancel, timeout)));
         // A 101 the mock never asked for (it forwards no Upgrade): handed to the engine, which
         // answers 502; the connection it switched is closed.
         request.on('upgrade', (response, socket) => {
@@ -79,8 +88,8 @@ export function send(forward) {
                 }
                 chunks.push(chunk);
             });
-            response.on('error', (err) => finish(failed(err, signal)));
-            response.on('aborted', () => finish(failed(new Error('the answer broke off'), signal)));
+            response.on('error', (err) => finish(failed(err, cancel, timeout)));
+            response.on('aborted', () => finish(failed(new Error('the answer broke off'), cancel, timeout)));
             response.on('end', () => {
                 finish({ status: response.statusCode, headers: response.rawHeaders, body: Buffer.concat(chunks, size) });
             });
@@ -89,8 +98,11 @@ export function send(forward) {
     });
 }
 
-function failed(err, signal) {
-    if (signal.aborted) {
+function failed(err, cancel, timeout) {
+    if (cancel?.aborted) {
+        return { failure: 'aborted', reason: cancel.reason };
+    }
+    if (timeout.aborted) {
         return { failure: 'timeout' };
     }
     const causes = [];
