@@ -82,6 +82,44 @@ export interface MockOptions extends EngineSettings {
     openapi?: Record<string, unknown> | string | null;
 }
 
+/** Which requests to look for in the journal: a rule's `match` object (headers are not kept). */
+export interface RequestMatcher {
+    /** `GET`, `POST`, ... (any case). */
+    method?: string;
+    /** A path pattern: `*` is one segment, `**` any number (`/api/orders/*`). */
+    path?: string;
+    /** Query parameters the request must have, with these values. */
+    query?: Record<string, string | number | boolean>;
+    /** A JSON subset the body must contain. */
+    body?: unknown;
+}
+
+/** One request the journal recorded, as `GET /__admin/requests` lists it. */
+export interface JournalEntry {
+    seq: number;
+    time: string;
+    method: string;
+    path: string;
+    query: string;
+    status: number;
+    /** The first 4 KiB of the body, as text. */
+    body: string;
+    body_truncated: boolean;
+    /** The id of the rule that answered the request or let it through. */
+    rule: string | null;
+    /** The PROXY_TARGET that answered, for a proxied request. */
+    proxied?: string;
+}
+
+/** How many matching requests `verify` expects; with none given, at least one. */
+export interface VerifyOptions {
+    times?: number;
+    atLeast?: number;
+    atMost?: number;
+    /** The namespace whose journal to search (default `"default"`). */
+    namespace?: string;
+}
+
 export interface Mock {
     /**
      * Answers like `fetch(input, init)`, from the mock. A relative URL (`/api/x`) is on http://localhost.
@@ -97,6 +135,13 @@ export interface Mock {
     restore(): Mock;
     /** Serves the mock on a free port of 127.0.0.1; resolves to its base URL (`http://127.0.0.1:PORT`). */
     listen(): Promise<string>;
+    /** The recorded requests `match` matches, oldest first (every request without a matcher). */
+    calls(match?: RequestMatcher, options?: { namespace?: string }): JournalEntry[];
+    /**
+     * Throws unless the count of recorded requests `match` matches is as expected (at least one by
+     * default); the message shows the closest requests that did not match and what each missed.
+     */
+    verify(match?: RequestMatcher, expected?: VerifyOptions): Mock;
     /** A namespace's store (default `"default"`). */
     snapshot(namespace?: string): Snapshot;
     /** Starts every namespace again from the seed (or empty). */

@@ -123,6 +123,21 @@ export function createMock(options = {}) {
         return new Response(body, { status: answer.status, headers: answer.headers });
     }
 
+    /** `POST /__admin/requests/find` in `namespace`, answered by the engine at once. */
+    function find(match, namespace) {
+        const headers = ['content-type', 'application/json', 'x-mock-namespace', String(namespace)];
+        if (settings.apiToken) {
+            headers.push('authorization', `Bearer ${settings.apiToken}`);
+        }
+        const body = new TextEncoder().encode(JSON.stringify(match ?? {}));
+        const answer = namespaces.answer('POST', '/__admin/requests/find', headers, body);
+        const json = JSON.parse(Buffer.from(answer.body).toString('utf8'));
+        if (answer.status !== 200) {
+            throw new Error(`mock-rest-api: ${json.message}`);
+        }
+        return json;
+    }
+
     const mock = {
         /**
          * Answers like `fetch(input, init)`, from the mock. A relative URL is on http://localhost.
@@ -178,6 +193,46 @@ export function createMock(options = {}) {
             return listening;
         },
 
+        /**
+         * The recorded requests that `match` (a rule's `match` object: `method`, `path`, `query`,
+         * `body`) matches, oldest first, as `GET /__admin/requests` lists them. `namespace` defaults
+         * to `"default"`.
+         */
+        calls(match = {}, { namespace = 'default' } = {}) {
+            open();
+            return find(match, namespace).requests;
+        },
+
+        /**
+         * Throws unless the number of recorded requests that `match` matches is `times`, or at
+         * least `atLeast`, or at most `atMost` (with none of them: at least one). The Error's
+         * message shows the closest requests that did not match, and what each missed.
+         */
+        verify(match = {}, { times, atLeast, atMost, namespace = 'default' } = {}) {
+            open();
+            const found = find(match, namespace);
+            const count = found.requests.length;
+            const bounds = [times, atLeast, atMost].filter((bound) => bound !== undefined);
+            for (const bound of bounds) {
+                if (!Number.isInteger(bound) || bound < 0) {
+                    throw new TypeError(`mock-rest-api: verify: times, atLeast and atMost are whole numbers; got ${bound}`);
+                }
+            }
+            const expected =
+                times !== undefined
+                    ? { ok: count === times, words: `exactly ${times}` }
+                    : atLeast === undefined && atMost === undefined
+                      ? { ok: count >= 1, words: 'at least 1' }
+                      : {
+                            ok: (atLeast === undefined || count >= atLeast) && (atMost === undefined || count <= atMost),
+                            words: [atLeast !== undefined && `at least ${atLeast}`, atMost !== undefined && `at most ${atMost}`].filter(Boolean).join(' and '),
+                        };
+            if (!expected.ok) {
+                throw new Error(verifyMessage(match, expected.words, found));
+            }
+            return mock;
+        },
+
         /** A namespace's store (default `"default"`) as `{"type": [items]}`. */
         snapshot(namespace = 'default') {
             open();
@@ -204,6 +259,21 @@ export function createMock(options = {}) {
         },
     };
     return mock;
+}
+
+/** Why `verify` failed: the count against what was expected, and the near misses. */
+function verifyMessage(match, words, found) {
+    const line = (entry) => `${entry.method} ${entry.path}${entry.query ? `?${entry.query}` : ''}${entry.body ? ` ${entry.body}` : ''}`;
+    const lines = [`mock-rest-api: expected ${words} request(s) matching ${JSON.stringify(match)}, got ${found.requests.length}.`];
+    if (found.nearMisses.length > 0) {
+        lines.push('The closest requests that did not match:');
+        for (const near of found.nearMisses) {
+            lines.push(`  ${line(near.request)}  (missed: ${near.differences.join(', ')})`);
+        }
+    } else if (found.requests.length === 0) {
+        lines.push('The journal holds no requests.');
+    }
+    return lines.join('\n');
 }
 
 function absolute(input) {

@@ -132,6 +132,14 @@ pub enum ApiError {
         /// Why, in words.
         reason: String,
     },
+    /// A request matcher (`POST /__admin/requests/count` or `/find`) that
+    /// cannot be used.
+    BadMatcher {
+        /// The field, such as `path` or `query`.
+        field: String,
+        /// Why, in words.
+        reason: String,
+    },
     /// No rule has that id (`404`).
     RuleNotFound {
         /// The id that was asked for.
@@ -238,6 +246,7 @@ impl ApiError {
             | Self::BadDocument { .. }
             | Self::BadId { .. }
             | Self::BadRule { .. }
+            | Self::BadMatcher { .. }
             | Self::BadNamespace { .. }
             | Self::Malformed { .. }
             | Self::IncompleteBody { .. } => 400,
@@ -343,6 +352,9 @@ impl ApiError {
                 format!("The request body is larger than the limit of {limit} bytes.")
             }
             Self::BadRule { field, reason } => format!("Rule field `{field}`: {reason}."),
+            Self::BadMatcher { field, reason } => {
+                format!("Request matcher field `{field}`: {reason}.")
+            }
             Self::RuleNotFound { id } => format!("Rule {id} does not exist."),
             Self::NamespaceNotFound { name } => format!("Namespace {name} does not exist."),
             Self::TooManyRules { limit } => format!(

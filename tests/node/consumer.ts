@@ -1,6 +1,6 @@
 // A TypeScript consumer of every entry point, checked by `tsc --noEmit` (scripts/node.sh): the
 // declarations must accept what the README shows and refuse what is wrong.
-import { createMock, SETTINGS, type Mock, type Snapshot } from 'mock-rest-api';
+import { createMock, SETTINGS, type JournalEntry, type Mock, type Snapshot } from 'mock-rest-api';
 import { startMock, DEFAULT_PREFIXES } from 'mock-rest-api/browser';
 
 export async function inTests(): Promise<Snapshot> {
@@ -17,6 +17,13 @@ export async function inTests(): Promise<Snapshot> {
     createMock({ openapi: 'openapi: 3.1.0', openapiSeed: 7, openapiSeedItems: 3 });
     createMock({ openapi: { openapi: '3.1.0', paths: {} } });
     void books, base, names;
+    const posts: JournalEntry[] = mock.calls({ method: 'POST', path: '/api/books/*', query: { draft: true }, body: { title: 'Dune' } });
+    mock.verify({ path: '/api/**' }, { atLeast: 1, atMost: 3, namespace: 'default' }).verify({ method: 'GET' });
+    // @ts-expect-error: the journal keeps no headers.
+    mock.calls({ headers: { 'x-tenant': 'a' } });
+    // @ts-expect-error: `times` is a number.
+    mock.verify({}, { times: 'twice' });
+    void posts;
     mock.reset();
     const snapshot = mock.snapshot('default');
     await mock.close();

@@ -7,10 +7,12 @@ use crate::error::ApiError;
 use crate::http::incoming::Incoming;
 use crate::http::response::{Change, Response};
 use crate::json::number::whole_number;
+use crate::mock::rules::RequestMatcher;
 use crate::namespace::{namespace_name, Listing, DEFAULT_NAMESPACE};
 use crate::store::ids::new_id;
 use crate::store::snapshot::{self, Snapshot};
 use crate::store::Store;
+use serde_json::{json, Value};
 
 impl Engine {
     pub(super) fn put_snapshot(
@@ -76,6 +78,44 @@ impl Engine {
             ));
         }
         Ok(response)
+    }
+}
+
+/// How many near misses `POST /__admin/requests/find` lists.
+const NEAR_MISSES: usize = 3;
+
+impl Engine {
+    /// `POST /__admin/requests/count` (`{"count": n}`) and `/find`
+    /// (`{"requests": [...], "nearMisses": [...]}`): the journal's entries
+    /// that a request matcher (a rule's `match`) matches. The near misses are
+    /// the entries it does not match that miss the fewest of its fields
+    /// (newest first among equals), each with the fields it missed.
+    pub(super) fn verify_requests(&self, body: &[u8], find: bool) -> Result<Response, ApiError> {
+        let matcher = RequestMatcher::parse(body)?;
+        let mut found = Vec::new();
+        let mut near = Vec::new();
+        for (request, entry) in self.journal.requests() {
+            let differences = matcher.differences(&Incoming::new(&request));
+            if differences.is_empty() {
+                found.push(entry);
+            } else if find {
+                near.push((differences, entry));
+            }
+        }
+        let body = if find {
+            // Stable: among equals, the newest first.
+            near.reverse();
+            near.sort_by_key(|(differences, _)| differences.len());
+            let near: Vec<Value> = near
+                .into_iter()
+                .take(NEAR_MISSES)
+                .map(|(differences, entry)| json!({"request": entry, "differences": differences}))
+                .collect();
+            json!({"requests": found, "nearMisses": near})
+        } else {
+            json!({"count": found.len()})
+        };
+        Ok(respond(200, JSON, body.to_string().into_bytes()))
     }
 }
 

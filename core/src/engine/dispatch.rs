@@ -343,6 +343,8 @@ impl Engine {
                 ))
             }
             (Route::Requests, _) => self.requests(request),
+            (Route::RequestsCount, _) => self.verify_requests(&request.body, false),
+            (Route::RequestsFind, _) => self.verify_requests(&request.body, true),
             (Route::Rules, Method::Post) => self.add_rule(&request.body, changes),
             (Route::Rules, Method::Delete) => Ok(self.clear_rules(changes)),
             (Route::Rules, _) => Ok(self.list_rules()),

@@ -104,6 +104,10 @@ pub(crate) enum Route {
     Reset,
     /// `/__admin/requests`: the request journal.
     Requests,
+    /// `/__admin/requests/count`: how many entries a matcher matches.
+    RequestsCount,
+    /// `/__admin/requests/find`: the entries a matcher matches, and its near misses.
+    RequestsFind,
     /// `/__admin/rules`: the rules.
     Rules,
     /// `/__admin/rules/{id}`: one rule.
@@ -166,6 +170,12 @@ pub(crate) enum Payload {
     NamespaceList,
     /// One namespace, `{"name", "count"}`.
     Namespace,
+    /// A request matcher: a rule's `match` object.
+    Matcher,
+    /// `{"count": N}`: how many journal entries a matcher matches.
+    Count,
+    /// `{"requests": [entries], "nearMisses": [{"request", "differences"}]}`.
+    Found,
 }
 
 /// Which conditional request header an operation honours.
@@ -429,6 +439,18 @@ pub(crate) const ROUTES: &[RouteSpec] = &[
         allow: "GET, HEAD, DELETE, OPTIONS",
     },
     RouteSpec {
+        template: "/__admin/requests/count",
+        operations: &[op(Method::Post, "countRequests", "How many recorded requests a request matcher (a rule's `match`, without `headers`) matches", Payload::Matcher, Payload::Count)
+            .errors(&[400])],
+        allow: "POST, OPTIONS",
+    },
+    RouteSpec {
+        template: "/__admin/requests/find",
+        operations: &[op(Method::Post, "findRequests", "The recorded requests a request matcher matches, oldest first, and the closest that it does not (`nearMisses`, with the fields each missed)", Payload::Matcher, Payload::Found)
+            .errors(&[400])],
+        allow: "POST, OPTIONS",
+    },
+    RouteSpec {
         template: "/__admin/rules",
         operations: &[
             op(Method::Get, "listRules", "The rules, in the order they were added; `times` is what is left", Payload::Nothing, Payload::RuleList),
@@ -546,6 +568,8 @@ impl Route {
             ["__admin", "snapshot"] => return Ok(Self::Snapshot),
             ["__admin", "reset"] => return Ok(Self::Reset),
             ["__admin", "requests"] => return Ok(Self::Requests),
+            ["__admin", "requests", "count"] => return Ok(Self::RequestsCount),
+            ["__admin", "requests", "find"] => return Ok(Self::RequestsFind),
             ["__admin", "rules"] => return Ok(Self::Rules),
             ["__admin", "events"] => return Ok(Self::Events),
             ["__admin", "namespaces"] => return Ok(Self::Namespaces),
@@ -600,12 +624,14 @@ impl Route {
             Self::Snapshot => 6,
             Self::Reset => 7,
             Self::Requests => 8,
-            Self::Rules => 9,
-            Self::Rule { .. } => 10,
-            Self::Events => 11,
-            Self::Single { .. } => 12,
-            Self::Namespaces => 13,
-            Self::Namespace { .. } => 14,
+            Self::RequestsCount => 9,
+            Self::RequestsFind => 10,
+            Self::Rules => 11,
+            Self::Rule { .. } => 12,
+            Self::Events => 13,
+            Self::Single { .. } => 14,
+            Self::Namespaces => 15,
+            Self::Namespace { .. } => 16,
         };
         &ROUTES[index]
     }
@@ -628,6 +654,8 @@ impl Route {
             Self::Snapshot
                 | Self::Reset
                 | Self::Requests
+                | Self::RequestsCount
+                | Self::RequestsFind
                 | Self::Rules
                 | Self::Rule { .. }
                 | Self::Events

@@ -286,6 +286,23 @@ impl Journal {
         }
     }
 
+    /// Every entry, oldest first, as the request it records (method, path,
+    /// query and the body kept; no headers) beside its JSON: what the
+    /// verification routes search.
+    pub(crate) fn requests(&self) -> impl Iterator<Item = (Request, Value)> + '_ {
+        self.merged(0).into_iter().map(|entry| {
+            let target = if entry.query.is_empty() {
+                entry.path.clone()
+            } else {
+                format!("{}?{}", entry.path, entry.query)
+            };
+            let mut request = Request::new(entry.method.clone(), &target);
+            request.body = entry.body.as_bytes().to_vec();
+            request.body_too_large = entry.body_truncated;
+            (request, entry.to_json())
+        })
+    }
+
     /// The entries of both rings after `since`, in `seq` order.
     fn merged(&self, since: u64) -> Vec<&Entry> {
         let mut answered = self.answered.after(since).peekable();

@@ -329,6 +329,27 @@ fn schema(payload: Payload) -> Option<Value> {
         Payload::RuleList => json!({"type": "array", "items": reference("Rule")}),
         Payload::NamespaceList => json!({"type": "array", "items": reference("Namespace")}),
         Payload::Namespace => reference("Namespace"),
+        Payload::Matcher => reference("RequestMatcher"),
+        Payload::Count => json!({
+            "type": "object",
+            "properties": {"count": {"type": "integer", "minimum": 0}},
+            "required": ["count"],
+        }),
+        Payload::Found => json!({
+            "type": "object",
+            "properties": {
+                "requests": {"type": "array", "items": reference("JournalEntry")},
+                "nearMisses": {"type": "array", "items": {
+                    "type": "object",
+                    "properties": {
+                        "request": reference("JournalEntry"),
+                        "differences": {"type": "array", "items": {"type": "string"}, "description": "The matcher's fields the request missed: method, path, query.NAME, body"},
+                    },
+                    "required": ["request", "differences"],
+                }},
+            },
+            "required": ["requests", "nearMisses"],
+        }),
     })
 }
 
@@ -438,22 +459,24 @@ fn components() -> Value {
                 },
                 "required": ["seq", "time", "method", "path", "query", "status", "body", "body_truncated"],
             },
+            "RequestMatcher": {
+                "type": "object",
+                "description": "Which requests a rule answers, or the journal's verification counts (which takes no `headers`: the journal keeps none)",
+                "properties": {
+                    "method": {"type": "string"},
+                    "path": {"type": "string", "description": "`*` is one segment, `**` any number"},
+                    "query": {"type": "object", "additionalProperties": {"type": "string"}},
+                    "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+                    "body": {"description": "A JSON subset the body must contain"},
+                },
+                "additionalProperties": false,
+            },
             "Rule": {
                 "type": "object",
                 "description": "A behaviour set at run time: requests that `match` get the `respond` answer, a delay or a fault, or go through to the store with its delay and headers (no `status`, no `fault`). See docs/rules.md.",
                 "properties": {
                     "id": {"type": "string", "description": "Given by the server unless the rule brings one"},
-                    "match": {
-                        "type": "object",
-                        "properties": {
-                            "method": {"type": "string"},
-                            "path": {"type": "string", "description": "`*` is one segment, `**` any number"},
-                            "query": {"type": "object", "additionalProperties": {"type": "string"}},
-                            "headers": {"type": "object", "additionalProperties": {"type": "string"}},
-                            "body": {"description": "A JSON subset the body must contain"},
-                        },
-                        "additionalProperties": false,
-                    },
+                    "match": {"$ref": "#/components/schemas/RequestMatcher"},
                     "respond": {
                         "type": "object",
                         "properties": {

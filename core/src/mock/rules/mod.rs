@@ -676,44 +676,104 @@ impl Matcher {
         path: &mut Option<Vec<String>>,
         parsed: &mut Option<Option<Value>>,
     ) -> bool {
-        if let Some(method) = &self.method {
-            let asked = request.method.as_str();
+        self.method_matches(request)
+            && self.path_matches(request, path)
+            && self.query.iter().all(|pair| has_pair(request, pair))
+            && self.headers_match(request)
+            && self.body_matches(request, parsed)
+    }
+
+    fn method_matches(&self, request: &Incoming<'_>) -> bool {
+        self.method.as_ref().is_none_or(|method| {
             let head_as_get = request.method == Method::Head && method == "GET";
-            if asked != method && !head_as_get {
-                return false;
-            }
-        }
-        if let Some(pattern) = &self.path {
-            let segments = path.get_or_insert_with(|| segments(&request.path));
-            if !pattern.matches(segments) {
-                return false;
-            }
-        }
-        if !self.query.is_empty() {
-            let query = request.query_pairs();
-            let has = |(name, value): &(String, String)| {
-                query.iter().any(|(k, v)| k == name && v == value)
-            };
-            if !self.query.iter().all(has) {
-                return false;
-            }
-        }
-        let headers_ok = self.headers.iter().all(|(name, value)| {
+            request.method.as_str() == method || head_as_get
+        })
+    }
+
+    fn path_matches(&self, request: &Incoming<'_>, path: &mut Option<Vec<String>>) -> bool {
+        self.path.as_ref().is_none_or(|pattern| {
+            pattern.matches(path.get_or_insert_with(|| segments(&request.path)))
+        })
+    }
+
+    fn headers_match(&self, request: &Incoming<'_>) -> bool {
+        self.headers.iter().all(|(name, value)| {
             request
                 .headers
                 .iter()
                 .any(|(n, v)| n.eq_ignore_ascii_case(name) && v == value)
-        });
-        if !headers_ok {
-            return false;
+        })
+    }
+
+    fn body_matches(&self, request: &Incoming<'_>, parsed: &mut Option<Option<Value>>) -> bool {
+        self.body.as_ref().is_none_or(|pattern| {
+            let body = parsed.get_or_insert_with(|| parse_body(&request.body));
+            body.as_ref().is_some_and(|body| pattern.matches(body))
+        })
+    }
+}
+
+/// Whether the request's query has this name with this value.
+fn has_pair(request: &Incoming<'_>, (name, value): &(String, String)) -> bool {
+    request
+        .query_pairs()
+        .iter()
+        .any(|(k, v)| k == name && v == value)
+}
+
+/// A rule's `match` object on its own, as the journal's verification
+/// (`POST /__admin/requests/count` and `/find`) takes it: what it matches is
+/// what a rule with it would match.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct RequestMatcher(Matcher);
+
+impl RequestMatcher {
+    /// Reads a matcher from a request body: a JSON object with the fields of
+    /// a rule's `match`. The journal keeps no headers, so a `headers` field is
+    /// refused rather than never matching.
+    pub(crate) fn parse(body: &[u8]) -> Result<Self, ApiError> {
+        crate::json::body::parse(body)?;
+        let value = parse_body(body).unwrap_or(Value::Null);
+        let renamed = |err: ApiError| match err {
+            ApiError::BadRule { field, reason } => ApiError::BadMatcher {
+                field: field.strip_prefix("match.").unwrap_or(&field).to_owned(),
+                reason,
+            },
+            other => other,
+        };
+        let matcher = check_match(&value, "match").map_err(renamed)?;
+        if !matcher.headers.is_empty() {
+            return Err(ApiError::BadMatcher {
+                field: "headers".to_owned(),
+                reason: "the journal does not keep request headers, so it cannot be searched \
+                         by them; match on method, path, query and body"
+                    .to_owned(),
+            });
         }
-        match &self.body {
-            None => true,
-            Some(pattern) => {
-                let body = parsed.get_or_insert_with(|| parse_body(&request.body));
-                body.as_ref().is_some_and(|body| pattern.matches(body))
+        Ok(Self(matcher))
+    }
+
+    /// The fields of the matcher the request does not meet, in the order
+    /// `method`, `path`, `query.NAME` (each pair), `body`; empty when it
+    /// matches.
+    pub(crate) fn differences(&self, request: &Incoming<'_>) -> Vec<String> {
+        let matcher = &self.0;
+        let mut missed = Vec::new();
+        if !matcher.method_matches(request) {
+            missed.push("method".to_owned());
+        }
+        if !matcher.path_matches(request, &mut None) {
+            missed.push("path".to_owned());
+        }
+        for pair in &matcher.query {
+            if !has_pair(request, pair) {
+                missed.push(format!("query.{}", pair.0));
             }
         }
+        if !matcher.body_matches(request, &mut None) {
+            missed.push("body".to_owned());
+        }
+        missed
     }
 }
 
