@@ -208,7 +208,11 @@ impl Engine {
         through: Option<Vec<(String, String)>>,
     ) -> Outcome {
         let refused = matches!(result, Err(ApiError::Unauthorized));
-        let mut response = result.unwrap_or_else(|err| err.to_response());
+        let mut response = match result {
+            Ok(response) => response,
+            Err(err @ ApiError::UnknownPath { .. }) => self.unknown_path(request, &err),
+            Err(err) => err.to_response(),
+        };
         if let Some(headers) = through {
             rules::set_headers(&mut response, headers);
         }

@@ -9,6 +9,7 @@ mod admin;
 mod dispatch;
 mod items;
 mod lists;
+mod near;
 pub(crate) mod openapi;
 pub(crate) mod outcome;
 mod proxy;

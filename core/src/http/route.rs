@@ -664,6 +664,18 @@ impl Route {
         )
     }
 
+    /// The type (or singular resource) a route of the store's (under
+    /// `API_PREFIX`) names; `None` for the other routes.
+    pub(crate) fn resource(&self) -> Option<&str> {
+        match self {
+            Self::Collection { resource }
+            | Self::Item { resource, .. }
+            | Self::Children { resource, .. }
+            | Self::Single { resource } => Some(resource),
+            _ => None,
+        }
+    }
+
     /// Whether the route is open without a token: the homepage and `/health`.
     pub(crate) fn is_public(&self) -> bool {
         matches!(self, Self::Home | Self::Health)

@@ -497,7 +497,14 @@ fn components() -> Value {
             },
             "Error": {
                 "type": "object",
-                "properties": {"message": {"type": "string"}},
+                "properties": {
+                    "message": {"type": "string"},
+                    "nearMisses": {
+                        "type": "array",
+                        "description": "On a 404 for a path that no route or rule answers: the routes close to it (`route`, the path to `try`) and the rules that come closest (`rule`, its id), each with the `differences`",
+                        "items": {"type": "object"},
+                    },
+                },
                 "required": ["message"],
             },
         },

@@ -152,6 +152,27 @@ pub(crate) fn parse_body(body: &[u8]) -> Option<Value> {
 }
 
 impl Rules {
+    /// The rules that come closest to answering a request they do not
+    /// answer: at most `most`, those that miss the fewest of their fields
+    /// first (the newest first among equals), each with its id and the fields
+    /// it missed.
+    pub(crate) fn near_misses(
+        &self,
+        request: &Incoming<'_>,
+        most: usize,
+    ) -> Vec<(&str, Vec<String>)> {
+        let mut near: Vec<(&str, Vec<String>)> = self
+            .list
+            .iter()
+            .rev()
+            .map(|rule| (rule.id.as_str(), rule.matcher.differences(request)))
+            .filter(|(_, missed)| !missed.is_empty())
+            .collect();
+        near.sort_by_key(|(_, missed)| missed.len());
+        near.truncate(most);
+        near
+    }
+
     /// How many rules there are.
     pub(crate) fn len(&self) -> usize {
         self.list.len()
@@ -683,6 +704,33 @@ impl Matcher {
             && self.body_matches(request, parsed)
     }
 
+    /// The fields the request does not meet, in the order `method`, `path`,
+    /// `query.NAME`, `headers.NAME` (each pair), `body`; empty when it
+    /// matches.
+    fn differences(&self, request: &Incoming<'_>) -> Vec<String> {
+        let mut missed = Vec::new();
+        if !self.method_matches(request) {
+            missed.push("method".to_owned());
+        }
+        if !self.path_matches(request, &mut None) {
+            missed.push("path".to_owned());
+        }
+        for pair in &self.query {
+            if !has_pair(request, pair) {
+                missed.push(format!("query.{}", pair.0));
+            }
+        }
+        for (name, value) in &self.headers {
+            if !has_header(request, name, value) {
+                missed.push(format!("headers.{name}"));
+            }
+        }
+        if !self.body_matches(request, &mut None) {
+            missed.push("body".to_owned());
+        }
+        missed
+    }
+
     fn method_matches(&self, request: &Incoming<'_>) -> bool {
         self.method.as_ref().is_none_or(|method| {
             let head_as_get = request.method == Method::Head && method == "GET";
@@ -697,12 +745,9 @@ impl Matcher {
     }
 
     fn headers_match(&self, request: &Incoming<'_>) -> bool {
-        self.headers.iter().all(|(name, value)| {
-            request
-                .headers
-                .iter()
-                .any(|(n, v)| n.eq_ignore_ascii_case(name) && v == value)
-        })
+        self.headers
+            .iter()
+            .all(|(name, value)| has_header(request, name, value))
     }
 
     fn body_matches(&self, request: &Incoming<'_>, parsed: &mut Option<Option<Value>>) -> bool {
@@ -711,6 +756,14 @@ impl Matcher {
             body.as_ref().is_some_and(|body| pattern.matches(body))
         })
     }
+}
+
+/// Whether the request has this header (by name, any case) with this value.
+fn has_header(request: &Incoming<'_>, name: &str, value: &str) -> bool {
+    request
+        .headers
+        .iter()
+        .any(|(n, v)| n.eq_ignore_ascii_case(name) && v == value)
 }
 
 /// Whether the request's query has this name with this value.
@@ -757,23 +810,7 @@ impl RequestMatcher {
     /// `method`, `path`, `query.NAME` (each pair), `body`; empty when it
     /// matches.
     pub(crate) fn differences(&self, request: &Incoming<'_>) -> Vec<String> {
-        let matcher = &self.0;
-        let mut missed = Vec::new();
-        if !matcher.method_matches(request) {
-            missed.push("method".to_owned());
-        }
-        if !matcher.path_matches(request, &mut None) {
-            missed.push("path".to_owned());
-        }
-        for pair in &matcher.query {
-            if !has_pair(request, pair) {
-                missed.push(format!("query.{}", pair.0));
-            }
-        }
-        if !matcher.body_matches(request, &mut None) {
-            missed.push("body".to_owned());
-        }
-        missed
+        self.0.differences(request)
     }
 }
 
