@@ -65,14 +65,14 @@ stage_build() {
         return
     fi
     stage_setup
-    step "worker-build --profile edge (edge/build/)"
+    step "worker-build --profile worker (edge/build/)"
     # worker-build would download wasm-bindgen, wasm-opt and esbuild; these point it at ours.
     (
         cd edge
         export WASM_BINDGEN_BIN="$tools/bin/wasm-bindgen"
         export WASM_OPT_BIN="$root/node_modules/.bin/wasm-opt"
         export ESBUILD_BIN="$root/node_modules/.bin/esbuild"
-        "$tools/bin/worker-build" --profile edge
+        "$tools/bin/worker-build" --profile worker
     )
 }
 
