@@ -72,7 +72,13 @@ export interface MockOptions extends EngineSettings {
      * The rules every namespace starts with and `reset()` restores: an array of rules as
      * `GET /__admin/rules` lists them, or its JSON text.
      */
-    rules?: Array<Record<string, unknown>> | string | null;
+    rules?: Rule[] | string | null;
+    /**
+     * What intercepted `fetch` does with a request to an origin it does not intercept (the
+     * mock's own `listen()` port aside): `'warn'` (the default) logs it and lets it through,
+     * `'bypass'` lets it through silently, `'error'` rejects it with a TypeError.
+     */
+    onUnhandledRequest?: 'warn' | 'error' | 'bypass';
     /**
      * An OpenAPI document (3.0, 3.1 or Swagger 2.0) whose paths the mock answers: each request
      * validated against its operation, answers chosen as Prism chooses them, collections kept in
@@ -80,6 +86,32 @@ export interface MockOptions extends EngineSettings {
      * throws, naming the JSON pointer and why.
      */
     openapi?: Record<string, unknown> | string | null;
+}
+
+/** A rule, as `POST /__admin/rules` takes it (see the rules documentation). */
+export interface Rule {
+    /** Given by the mock unless the rule brings one. */
+    id?: string;
+    /** Which requests it answers; with none, every request. */
+    match?: RequestMatcher & {
+        /** Headers the request must have, with these values (names in any case). */
+        headers?: Record<string, string | number | boolean>;
+    };
+    respond: {
+        /** The answer's status; without it (and without `fault`) the request goes through. */
+        status?: number;
+        headers?: Record<string, string>;
+        /** A JSON body; strings may hold `{{path.N}}`, `{{query.NAME}}`, `{{body.a.b}}`, `{{header.NAME}}`, `{{uuid}}`, `{{now}}`. */
+        json?: unknown;
+        /** A text body. */
+        body?: string;
+        delay_ms?: number;
+        fault?: 'reset' | 'malformed';
+    };
+    /** How many matches it answers before it is gone; forever without. */
+    times?: number;
+    /** Higher wins; the newest among equals. */
+    priority?: number;
 }
 
 /** Which requests to look for in the journal: a rule's `match` object (headers are not kept). */
@@ -142,8 +174,18 @@ export interface Mock {
      * default); the message shows the closest requests that did not match and what each missed.
      */
     verify(match?: RequestMatcher, expected?: VerifyOptions): Mock;
-    /** A namespace's store (default `"default"`). */
-    snapshot(namespace?: string): Snapshot;
+    /**
+     * Adds rules to the default namespace until `resetRules()` or `reset()`; they win over the
+     * rules the mock started with. A bad rule throws naming its field, and none is added.
+     */
+    use(...rules: Rule[]): Mock;
+    /** Deletes the rules `use` added. */
+    resetRules(): Mock;
+    /**
+     * A namespace's store (default `"default"`). Give the store's shape for typed assertions:
+     * `mock.snapshot<{ todos: Todo[] }>().todos`.
+     */
+    snapshot<T extends object = Snapshot>(namespace?: string): T;
     /** Starts every namespace again from the seed (or empty). */
     reset(): Mock;
     /** Restores `fetch`, stops listening and frees the store. */

@@ -7,7 +7,13 @@ import { baseUrl, close, createServer, listen } from './lib/server.js';
 export { SETTINGS };
 
 /** The options of createMock itself; every other option is one of the engine's settings. */
-const HOST_OPTIONS = ['seed', 'rules', 'openapi'];
+const HOST_OPTIONS = ['seed', 'rules', 'openapi', 'onUnhandledRequest'];
+
+/** What intercepted `fetch` does with a request to an origin it does not intercept. */
+const UNHANDLED = ['warn', 'error', 'bypass'];
+
+/** Every name createMock takes: its own options, and each setting by its JavaScript and its variable name. */
+const OPTION_NAMES = new Set([...HOST_OPTIONS, ...SETTINGS.map((s) => s.jsName), ...SETTINGS.map((s) => s.name)]);
 
 /** Where a relative URL given to `mock.fetch` is taken to point. */
 const RELATIVE_BASE = 'http://localhost';
@@ -75,6 +81,11 @@ function eventStream(answer, signal) {
  * and on a seed, rules or an OpenAPI document that are not valid.
  */
 export function createMock(options = {}) {
+    checkOptionNames(options);
+    const unhandled = options.onUnhandledRequest ?? 'warn';
+    if (!UNHANDLED.includes(unhandled)) {
+        throw new Error(`mock-rest-api: onUnhandledRequest is one of ${UNHANDLED.map((u) => `'${u}'`).join(', ')}; got ${JSON.stringify(unhandled)}`);
+    }
     const settings = {};
     for (const [key, value] of Object.entries(options)) {
         if (!HOST_OPTIONS.includes(key) && value !== undefined) {
@@ -87,6 +98,9 @@ export function createMock(options = {}) {
         openapi: options.openapi ?? null,
     });
     let intercepted = null;
+    let listenedOrigin = null;
+    /** The ids of the rules `use` added, which `resetRules` deletes. */
+    let used = [];
     let server = null;
     let listening = null;
     let closed = false;
@@ -123,19 +137,29 @@ export function createMock(options = {}) {
         return new Response(body, { status: answer.status, headers: answer.headers });
     }
 
-    /** `POST /__admin/requests/find` in `namespace`, answered by the engine at once. */
-    function find(match, namespace) {
+    /**
+     * An admin request to the default namespace or `namespace`, answered by the engine at once
+     * (with the token, when the mock has one): the answer's JSON, or an Error with its message.
+     */
+    function admin(method, path, json, namespace = 'default') {
         const headers = ['content-type', 'application/json', 'x-mock-namespace', String(namespace)];
-        if (settings.apiToken) {
-            headers.push('authorization', `Bearer ${settings.apiToken}`);
+        const token = settings.apiToken ?? settings.API_TOKEN;
+        if (token) {
+            headers.push('authorization', `Bearer ${token}`);
         }
-        const body = new TextEncoder().encode(JSON.stringify(match ?? {}));
-        const answer = namespaces.answer('POST', '/__admin/requests/find', headers, body);
-        const json = JSON.parse(Buffer.from(answer.body).toString('utf8'));
-        if (answer.status !== 200) {
-            throw new Error(`mock-rest-api: ${json.message}`);
+        const body = json === undefined ? new Uint8Array(0) : new TextEncoder().encode(JSON.stringify(json));
+        const answer = namespaces.answer(method, path, headers, body);
+        const text = Buffer.from(answer.body).toString('utf8');
+        const parsed = text ? JSON.parse(text) : null;
+        if (answer.status >= 300) {
+            throw new Error(`mock-rest-api: ${parsed?.message ?? `${method} ${path} answered ${answer.status}`}`);
         }
-        return json;
+        return parsed;
+    }
+
+    /** `POST /__admin/requests/find` in `namespace`. */
+    function find(match, namespace) {
+        return admin('POST', '/__admin/requests/find', match ?? {}, namespace);
     }
 
     const mock = {
@@ -159,13 +183,27 @@ export function createMock(options = {}) {
             const original = globalThis.fetch;
             const state = { origins: new Set(list), original };
             state.patched = function fetch(input, init) {
-                let origin = null;
+                let url = null;
                 try {
-                    origin = new URL(input instanceof Request ? input.url : String(input)).origin;
+                    url = new URL(input instanceof Request ? input.url : String(input));
                 } catch {
                     // Not an absolute URL: the real fetch says what is wrong with it.
                 }
-                return origin !== null && state.origins.has(origin) ? mockFetch(input, init) : original(input, init);
+                if (url !== null && state.origins.has(url.origin)) {
+                    return mockFetch(input, init);
+                }
+                // The mock's own port (listen()) is the mock too, not an unhandled request.
+                if (url !== null && url.origin !== listenedOrigin) {
+                    const method = (input instanceof Request ? input.method : init?.method) ?? 'GET';
+                    const what = `${method.toUpperCase()} ${url.href}: the mock intercepts ${[...state.origins].join(', ')}, not ${url.origin}`;
+                    if (unhandled === 'error') {
+                        return Promise.reject(new TypeError(`mock-rest-api: unhandled request ${what} (onUnhandledRequest: 'error')`));
+                    }
+                    if (unhandled === 'warn') {
+                        console.warn(`mock-rest-api: unhandled request ${what}; it goes to the network (onUnhandledRequest: 'warn'; 'bypass' is silent, 'error' rejects)`);
+                    }
+                }
+                return original(input, init);
             };
             globalThis.fetch = state.patched;
             intercepted = state;
@@ -188,7 +226,12 @@ export function createMock(options = {}) {
             open();
             if (!listening) {
                 server = createServer(namespaces, (line) => process.stderr.write(`mock-rest-api: ${line}\n`));
-                listening = listen(server, 0, '127.0.0.1').then(baseUrl);
+                listening = listen(server, 0, '127.0.0.1')
+                    .then(baseUrl)
+                    .then((base) => {
+                        listenedOrigin = new URL(base).origin;
+                        return base;
+                    });
             }
             return listening;
         },
@@ -233,6 +276,43 @@ export function createMock(options = {}) {
             return mock;
         },
 
+        /**
+         * Adds rules (as `POST /__admin/rules` takes them) to the default namespace until
+         * `resetRules()` or `reset()`: the newest win over the rules the mock started with, as
+         * MSW's `server.use` overrides its handlers for one test. A bad rule throws naming its
+         * field, and then none of these rules is added.
+         */
+        use(...rules) {
+            open();
+            const added = [];
+            try {
+                for (const rule of rules) {
+                    added.push(admin('POST', '/__admin/rules', rule).id);
+                }
+            } catch (err) {
+                for (const id of added) {
+                    admin('DELETE', `/__admin/rules/${encodeURIComponent(id)}`);
+                }
+                throw err;
+            }
+            used.push(...added);
+            return mock;
+        },
+
+        /** Deletes the rules `use` added (those whose `times` are not used up yet). */
+        resetRules() {
+            open();
+            for (const id of used) {
+                try {
+                    admin('DELETE', `/__admin/rules/${encodeURIComponent(id)}`);
+                } catch {
+                    // Gone already: its `times` were used up, or it was deleted over HTTP.
+                }
+            }
+            used = [];
+            return mock;
+        },
+
         /** A namespace's store (default `"default"`) as `{"type": [items]}`. */
         snapshot(namespace = 'default') {
             open();
@@ -242,6 +322,7 @@ export function createMock(options = {}) {
         /** Starts every namespace again from the seed (or empty), its journal included. */
         reset() {
             open();
+            used = [];
             namespaces.clear();
             return mock;
         },
@@ -259,6 +340,38 @@ export function createMock(options = {}) {
         },
     };
     return mock;
+}
+
+/**
+ * Throws on an option createMock does not take, naming it and the closest one it does (a
+ * misspelt `seeds` or `delay` would otherwise be read as a setting's variable name).
+ */
+function checkOptionNames(options) {
+    for (const key of Object.keys(options)) {
+        if (OPTION_NAMES.has(key) || options[key] === undefined) {
+            continue;
+        }
+        const jsNames = [...HOST_OPTIONS, ...SETTINGS.map((s) => s.jsName)];
+        const closest = jsNames.reduce((best, name) => {
+            const distance = editDistance(key.toLowerCase(), name.toLowerCase());
+            return distance < best.distance ? { name, distance } : best;
+        }, { name: null, distance: Infinity });
+        const hint = closest.distance <= Math.max(2, Math.floor(key.length / 3)) ? `; did you mean \`${closest.name}\`?` : '.';
+        throw new Error(`mock-rest-api: \`${key}\` is not an option of createMock${hint} The options are ${jsNames.join(', ')}.`);
+    }
+}
+
+/** The Levenshtein distance between two short strings. */
+function editDistance(a, b) {
+    let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+        const next = [i];
+        for (let j = 1; j <= b.length; j++) {
+            next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+        }
+        row = next;
+    }
+    return row[b.length];
 }
 
 /** Why `verify` failed: the count against what was expected, and the near misses. */

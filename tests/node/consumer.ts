@@ -1,6 +1,6 @@
 // A TypeScript consumer of every entry point, checked by `tsc --noEmit` (scripts/node.sh): the
 // declarations must accept what the README shows and refuse what is wrong.
-import { createMock, SETTINGS, type JournalEntry, type Mock, type Snapshot } from 'mock-rest-api';
+import { createMock, SETTINGS, type JournalEntry, type Mock, type Rule, type Snapshot } from 'mock-rest-api';
 import { startMock, DEFAULT_PREFIXES } from 'mock-rest-api/browser';
 
 export async function inTests(): Promise<Snapshot> {
@@ -23,7 +23,18 @@ export async function inTests(): Promise<Snapshot> {
     mock.calls({ headers: { 'x-tenant': 'a' } });
     // @ts-expect-error: `times` is a number.
     mock.verify({}, { times: 'twice' });
-    void posts;
+    const down: Rule = { match: { method: 'POST', path: '/api/payments', headers: { 'x-tenant': 'a' } }, respond: { status: 503, json: { message: 'down' } }, times: 1 };
+    mock.use(down, { respond: { fault: 'reset' } }).resetRules();
+    // @ts-expect-error: a rule needs `respond`.
+    mock.use({ match: { path: '/x' } });
+    // @ts-expect-error: `fault` is `reset` or `malformed`.
+    mock.use({ respond: { fault: 'drop' } });
+    createMock({ onUnhandledRequest: 'error', rules: [down] });
+    // @ts-expect-error: not a choice.
+    createMock({ onUnhandledRequest: 'ignore' });
+    interface Todo { title: string; done: boolean }
+    const todos: Todo[] = mock.snapshot<{ todos: Todo[] }>().todos;
+    void posts, todos;
     mock.reset();
     const snapshot = mock.snapshot('default');
     await mock.close();

@@ -266,7 +266,10 @@ test('listen serves the same store to a plain http client, close stops it', asyn
 test('a bad setting or seed is rejected, naming it', () => {
     assert.throws(() => createMock({ delayMs: 'soon' }), /delayMs=soon: not a whole number/);
     assert.throws(() => createMock({ DELAY_MS: 30001 }), /DELAY_MS=30001: at most 30000/);
-    assert.throws(() => createMock({ delay: 5 }), /delay=5: not a setting/);
+    // An unknown option is named with the closest JavaScript name, not the variables' names.
+    assert.throws(() => createMock({ delay: 5 }), /`delay` is not an option of createMock; did you mean `delayMs`\? The options are seed, rules, openapi, onUnhandledRequest, /);
+    assert.throws(() => createMock({ seeds: {} }), /`seeds` is not an option of createMock; did you mean `seed`\?/);
+    assert.throws(() => createMock({ frobnicate: true }), /`frobnicate` is not an option of createMock\. The options are/);
     assert.throws(() => createMock({ seed: '{"books": 3}' }), /seed is not valid/);
     assert.throws(() => createMock({ maxNamespaces: 0 }), /maxNamespaces=0: at least 1/);
 });
