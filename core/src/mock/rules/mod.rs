@@ -28,7 +28,7 @@ use crate::http::request::Method;
 use crate::http::route::check_name;
 use crate::mock::controls::MAX_DELAY;
 use body::BodyPattern;
-use pattern::PathPattern;
+use pattern::{Key, PathPattern};
 use serde_json::{Map, Value};
 use std::time::Duration;
 
@@ -122,6 +122,49 @@ pub(crate) struct Rule {
 pub(crate) struct Rules {
     list: Vec<Rule>,
     next_seq: u64,
+    /// Which rules a request's path can match, kept with `list`.
+    index: Index,
+}
+
+/// The rules (by their place in the list) that a request's path can match,
+/// so that a request tries only those, however many rules there are: a rule
+/// whose path pattern is all literal segments is found by the path's
+/// segments, one whose pattern starts with a literal by the first segment,
+/// and only the rest (no path, or one that starts with `*` or `**`) are
+/// tried for every request.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Index {
+    exact: std::collections::HashMap<Vec<String>, Vec<usize>>,
+    first: std::collections::HashMap<String, Vec<usize>>,
+    anywhere: Vec<usize>,
+}
+
+impl Index {
+    fn of(list: &[Rule]) -> Self {
+        let mut index = Self::default();
+        for (n, rule) in list.iter().enumerate() {
+            index.insert(n, rule);
+        }
+        index
+    }
+
+    fn insert(&mut self, n: usize, rule: &Rule) {
+        match rule.matcher.path.as_ref().map(PathPattern::key) {
+            Some(Key::Exact(segments)) => self.exact.entry(segments).or_default().push(n),
+            Some(Key::First(first)) => self.first.entry(first.to_owned()).or_default().push(n),
+            Some(Key::Anywhere) | None => self.anywhere.push(n),
+        }
+    }
+
+    /// The rules a path of these segments can match, each once.
+    fn candidates<'a>(&'a self, segments: &[String]) -> impl Iterator<Item = usize> + 'a {
+        let exact = self.exact.get(segments).map_or(&[][..], Vec::as_slice);
+        let first = segments
+            .first()
+            .and_then(|first| self.first.get(first))
+            .map_or(&[][..], Vec::as_slice);
+        exact.iter().chain(first).chain(&self.anywhere).copied()
+    }
 }
 
 /// The limits a rule is checked against.
@@ -206,6 +249,7 @@ impl Rules {
             });
         }
         let listed = rule.render();
+        self.index.insert(self.list.len(), &rule);
         self.list.push(rule);
         self.next_seq += 1;
         Ok(listed)
@@ -346,14 +390,16 @@ impl Rules {
         skip: impl Fn(&str) -> bool,
     ) -> Option<Result<Rule, ApiError>> {
         let mut best: Option<usize> = None;
-        // The path's segments, decoded once for every rule that has a pattern.
-        let mut path = None;
-        for (n, rule) in self
-            .list
-            .iter()
-            .enumerate()
-            .filter(|(_, rule)| !skip(&rule.id))
-        {
+        // The path's segments, decoded once: they pick the rules to try, and
+        // every rule with a pattern reads them.
+        let decoded = segments(&request.path);
+        let candidates = self.index.candidates(&decoded);
+        let mut path = Some(decoded);
+        for n in candidates {
+            let rule = &self.list[n];
+            if skip(&rule.id) {
+                continue;
+            }
             let better = best.is_none_or(|b| {
                 let current = &self.list[b];
                 (rule.priority, rule.seq) > (current.priority, current.seq)
@@ -372,6 +418,7 @@ impl Rules {
             *times = times.saturating_sub(1);
             if *times == 0 {
                 let gone = self.list.remove(n);
+                self.index = Index::of(&self.list);
                 changes.push(crate::http::response::Change::DeleteRule { id: gone.id });
             } else {
                 changes.push(put_change(&rule.render()));
@@ -410,6 +457,7 @@ impl Rules {
                 self.next_seq += 1;
             }
         }
+        self.index = Index::of(&self.list);
     }
 
     /// Every rule as the changes that store it, in the order they were added.
@@ -428,13 +476,16 @@ impl Rules {
     /// Removes one rule; returns it as listed.
     pub(crate) fn remove(&mut self, id: &str) -> Option<Value> {
         let at = self.list.iter().position(|rule| rule.id == id)?;
-        Some(self.list.remove(at).render())
+        let gone = self.list.remove(at);
+        self.index = Index::of(&self.list);
+        Some(gone.render())
     }
 
     /// Removes every rule; returns how many there were.
     pub(crate) fn clear(&mut self) -> usize {
         let count = self.list.len();
         self.list.clear();
+        self.index = Index::default();
         count
     }
 
@@ -947,6 +998,96 @@ mod tests {
         .unwrap_err();
         assert_eq!(field_of(err), "match.headers.bad name");
         assert_eq!(rules.len(), 1);
+    }
+
+    /// The rule a request gets when every rule is tried, as before the
+    /// index: the matching rule of the highest priority, the newest among
+    /// equals.
+    fn tried_one_by_one(rules: &Rules, request: &Request) -> Option<String> {
+        let incoming = Incoming::new(request);
+        rules
+            .list
+            .iter()
+            .filter(|rule| rule.matcher.matches(&incoming, &mut None, &mut None))
+            .max_by_key(|rule| (rule.priority, rule.seq))
+            .map(|rule| rule.id.clone())
+    }
+
+    #[test]
+    fn the_index_finds_the_rule_that_trying_every_rule_finds() {
+        let patterns = [
+            None,
+            Some("/"),
+            Some("/api/orders"),
+            Some("/api/orders/1"),
+            Some("/api/orders/*"),
+            Some("/api/**"),
+            Some("/api/orders/*/lines"),
+            Some("/**/lines"),
+            Some("/*/orders"),
+            Some("/other/orders"),
+            Some("/api/caf%C3%A9"),
+            Some("/api/orders/2/"),
+        ];
+        let methods = [None, Some("GET"), Some("POST")];
+        let paths = [
+            "/",
+            "/api",
+            "/api/orders",
+            "/api/orders/",
+            "/api/orders/1",
+            "/api/orders/2",
+            "/api/orders/1/lines",
+            "/x/orders",
+            "/other/orders",
+            "/api/café",
+            "/nothing/here/at/all",
+        ];
+        // A fixed sequence of rules: every pattern with every method, at a few priorities, added in
+        // an order that mixes them, and some deleted and put again, as the admin routes do.
+        let mut rules = Rules::default();
+        let limits = Limits {
+            max_rules: usize::MAX,
+            max_body_bytes: 100,
+        };
+        let mut n = 0;
+        for round in 0..3_i64 {
+            for (p, pattern) in patterns.iter().enumerate() {
+                for (m, method) in methods.iter().enumerate() {
+                    let mut matcher = serde_json::Map::new();
+                    if let Some(pattern) = pattern {
+                        matcher.insert("path".into(), json!(pattern));
+                    }
+                    if let Some(method) = method {
+                        matcher.insert("method".into(), json!(method));
+                    }
+                    let priority = (p as i64 * 7 + m as i64 * 3 + round) % 4;
+                    let rule =
+                        json!({"match": matcher, "respond": {"status": 200}, "priority": priority});
+                    rules
+                        .add(&rule, "", limits, &mut || {
+                            n += 1;
+                            format!("r{n}")
+                        })
+                        .unwrap();
+                }
+            }
+            let gone = format!("r{}", 5 + round * 11);
+            let listed = rules.remove(&gone).unwrap();
+            if round == 1 {
+                rules.put(&listed.to_string());
+            }
+        }
+        for path in paths {
+            for method in [Method::Get, Method::Post, Method::Head, Method::Delete] {
+                let request = Request::new(method.clone(), path);
+                let expected = tried_one_by_one(&rules, &request);
+                let taken = rules
+                    .take(&request, &mut None, || true, &mut Vec::new())
+                    .map(|rule| rule.unwrap().id);
+                assert_eq!(taken, expected, "{method:?} {path}");
+            }
+        }
     }
 
     #[test]

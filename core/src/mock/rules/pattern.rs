@@ -31,6 +31,17 @@ enum Part {
     Any,
 }
 
+/// Where an index of patterns keeps one ([`PathPattern::key`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Key<'a> {
+    /// Only a path of exactly these segments matches.
+    Exact(Vec<String>),
+    /// Only a path whose first segment is this matches.
+    First(&'a str),
+    /// Any path may match.
+    Anywhere,
+}
+
 /// A compiled path pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct PathPattern {
@@ -101,6 +112,23 @@ impl PathPattern {
             least: parts.iter().filter(|part| **part != Part::Any).count(),
             parts,
         })
+    }
+
+    /// Where an index finds the pattern: every path it matches has exactly
+    /// these segments (`Exact`), or starts with this segment (`First`);
+    /// `Anywhere` when neither holds (a pattern that starts with `*` or `**`).
+    pub(super) fn key(&self) -> Key<'_> {
+        if self.any == 0 && self.one == 0 {
+            let texts = self.parts.iter().filter_map(|part| match part {
+                Part::Literal(text) => Some(text.clone()),
+                _ => None,
+            });
+            return Key::Exact(texts.collect());
+        }
+        match self.parts.first() {
+            Some(Part::Literal(text)) => Key::First(text),
+            _ => Key::Anywhere,
+        }
     }
 
     /// Whether a path, as its percent-decoded [`segments`], matches.
