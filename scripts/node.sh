@@ -129,6 +129,8 @@ stage_test() {
         echo "node.sh: the package is $packed bytes packed, over 2 MiB" >&2
         exit 1
     fi
+    # The size the package's README states is this measurement's.
+    python3 scripts/doc-size.py "$packed" "the packed package" npm/README.md 'About ([0-9,]+) KiB packed'
     local bin=$project/node_modules/.bin/mock-rest-api
 
     local failed=()
