@@ -7,7 +7,8 @@
 //!
 //! Rules are found through an index of their path patterns (by the whole
 //! literal path, or by the first segment), so neither a rule-matched answer
-//! nor a request no rule answers should cost more as rules are added.
+//! nor a request no rule answers should cost more as rules are added; and a
+//! `json` answer without templates is written once, when its rule is added.
 
 mod common;
 

@@ -11,7 +11,7 @@ use crate::http::route::Route;
 use crate::mock::controls::reason_phrase;
 use crate::mock::rules::put_change;
 use crate::mock::rules::{
-    parse_body, Context, Fault, FaultKind, Limits, Overflow, Payload, Rule, Rules,
+    parse_body, Context, Fault, FaultKind, Limits, Overflow, Payload, Rules, Taken,
 };
 use crate::store::ids::new_id;
 use serde_json::Value;
@@ -200,7 +200,7 @@ pub(super) fn set_headers(response: &mut Response, headers: Vec<(String, String)
 }
 
 fn render_headers(
-    rule: &Rule,
+    rule: &Taken,
     context: &mut Context<'_>,
 ) -> Result<Vec<(String, String)>, Overflow> {
     rule.respond
@@ -218,7 +218,7 @@ fn render_headers(
 }
 
 /// The response a rule answers, and the fault the host acts on.
-fn answer(rule: &Rule, context: &mut Context<'_>) -> Result<(Response, Option<Fault>), Overflow> {
+fn answer(rule: &Taken, context: &mut Context<'_>) -> Result<(Response, Option<Fault>), Overflow> {
     let asked = &rule.respond;
     let id = &rule.id;
     if asked.fault == Some(FaultKind::Reset) {
@@ -231,6 +231,10 @@ fn answer(rule: &Rule, context: &mut Context<'_>) -> Result<(Response, Option<Fa
     let status = asked.status.unwrap_or(200);
     let (content_type, mut body) = match &asked.payload {
         Payload::Json(value) => (JSON, fill_json(value, context)?.to_string().into_bytes()),
+        Payload::Fixed { bytes, spends } => {
+            context.spend(*spends)?;
+            (JSON, bytes.to_vec())
+        }
         Payload::Text(template) => {
             let mut text = String::new();
             template.render(context, &mut text)?;

@@ -64,6 +64,15 @@ pub(crate) enum Payload {
     Nothing,
     /// `json`: a value whose strings may hold templates.
     Json(Value),
+    /// `json` with no template in it: the answer's bytes, written once when
+    /// the rule is added, and what its strings spend of an answer's budget
+    /// (as filling them in would).
+    Fixed {
+        /// The JSON text.
+        bytes: std::sync::Arc<[u8]>,
+        /// The bytes of its strings.
+        spends: usize,
+    },
     /// `body`: text with templates.
     Text(Template),
 }
@@ -107,14 +116,23 @@ pub(crate) struct Rule {
     /// When it was added, among the engine's rules: the newest wins a tie.
     seq: u64,
     matcher: Matcher,
-    /// What it answers.
-    pub respond: Respond,
+    /// What it answers (shared with each [`Taken`] copy of it).
+    pub respond: std::sync::Arc<Respond>,
     /// Matches left to answer; `None` is forever.
     times: Option<u64>,
     priority: i64,
     /// `match` and `respond` as given, for listing.
     given_match: Value,
     given_respond: Value,
+}
+
+/// The rule a request got: its id and what it answers.
+#[derive(Debug, Clone)]
+pub(crate) struct Taken {
+    /// The rule's id.
+    pub id: String,
+    /// Its `respond`.
+    pub respond: std::sync::Arc<Respond>,
 }
 
 /// The rules of one engine, in the order they were added.
@@ -296,7 +314,8 @@ impl Rules {
             }
         };
         let matcher = check_match(&given_match, &field("match"))?;
-        let respond = check_respond(&given_respond, &field("respond"), limits)?;
+        let respond =
+            std::sync::Arc::new(check_respond(&given_respond, &field("respond"), limits)?);
         let named = matcher.headers.len() + respond.headers.len();
         if named > MAX_RULE_HEADERS {
             let over = if matcher.headers.len() > MAX_RULE_HEADERS {
@@ -375,7 +394,7 @@ impl Rules {
         parsed: &mut Option<Option<Value>>,
         authorized: impl FnOnce() -> bool,
         changes: &mut Vec<crate::http::response::Change>,
-    ) -> Option<Result<Rule, ApiError>> {
+    ) -> Option<Result<Taken, ApiError>> {
         let request = Incoming::new(request);
         self.take_unless(&request, parsed, authorized, changes, |_| false)
     }
@@ -388,7 +407,7 @@ impl Rules {
         authorized: impl FnOnce() -> bool,
         changes: &mut Vec<crate::http::response::Change>,
         skip: impl Fn(&str) -> bool,
-    ) -> Option<Result<Rule, ApiError>> {
+    ) -> Option<Result<Taken, ApiError>> {
         let mut best: Option<usize> = None;
         // The path's segments, decoded once: they pick the rules to try, and
         // every rule with a pattern reads them.
@@ -413,7 +432,10 @@ impl Rules {
             return Some(Err(ApiError::Unauthorized));
         }
         let rule = &mut self.list[n];
-        let taken = rule.clone();
+        let taken = Taken {
+            id: rule.id.clone(),
+            respond: rule.respond.clone(),
+        };
         if let Some(times) = &mut rule.times {
             *times = times.saturating_sub(1);
             if *times == 0 {
@@ -616,6 +638,26 @@ fn check_match(value: &Value, field: &str) -> Result<Matcher, ApiError> {
     })
 }
 
+/// Whether a `json` answer has a string with a template in it.
+fn has_template(value: &Value) -> bool {
+    match value {
+        Value::String(text) => text.contains("{{"),
+        Value::Array(elements) => elements.iter().any(has_template),
+        Value::Object(members) => members.values().any(has_template),
+        _ => false,
+    }
+}
+
+/// The bytes of a value's strings (its keys aside).
+fn string_bytes(value: &Value) -> usize {
+    match value {
+        Value::String(text) => text.len(),
+        Value::Array(elements) => elements.iter().map(string_bytes).sum(),
+        Value::Object(members) => members.values().map(string_bytes).sum(),
+        _ => 0,
+    }
+}
+
 fn template(text: &str, field: &str) -> Result<Template, ApiError> {
     Template::parse(text).map_err(|reason| bad(field, reason))
 }
@@ -688,7 +730,14 @@ fn check_respond(value: &Value, field: &str, limits: Limits) -> Result<Respond, 
         (Some(json), None) => {
             too_big("json", json.to_string().len())?;
             check_json_templates(json, &sub("json"))?;
-            Payload::Json(json.clone())
+            if has_template(json) {
+                Payload::Json(json.clone())
+            } else {
+                Payload::Fixed {
+                    bytes: json.to_string().into_bytes().into(),
+                    spends: string_bytes(json),
+                }
+            }
         }
         (None, Some(Value::String(text))) => {
             too_big("body", text.len())?;
