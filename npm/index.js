@@ -1,6 +1,7 @@
 // `import { createMock } from 'mock-rest-api'`: the mock in-process, for tests in Node (node:test,
 // vitest, jest): a real CRUD store behind `mock.fetch`, the global fetch for chosen origins, or a
 // port of 127.0.0.1. See README.md.
+import { Buffer } from 'node:buffer';
 import { Namespaces, SETTINGS } from './lib/engine.js';
 import { baseUrl, close, createServer, listen } from './lib/server.js';
 
@@ -147,7 +148,7 @@ export function createMock(options = {}) {
         if (token) {
             headers.push('authorization', `Bearer ${token}`);
         }
-        const body = json === undefined ? new Uint8Array(0) : new TextEncoder().encode(JSON.stringify(json));
+        const body = json === undefined ? new Uint8Array(0) : Buffer.from(JSON.stringify(json));
         const answer = namespaces.answer(method, path, headers, body);
         const text = Buffer.from(answer.body).toString('utf8');
         const parsed = text ? JSON.parse(text) : null;

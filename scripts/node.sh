@@ -21,13 +21,17 @@
 #      and timeouts over raw sockets, and the proxy;
 #   6. a vitest project (tests/node/vitest/; vitest and axios from package-lock.json): createMock
 #      with intercept for a fetch client, and an axios client through mock.listen();
+#   6b. a jest project (tests/node/jest/; jest and jest-environment-jsdom from package-lock.json):
+#      `require('mock-rest-api')` in jest's default (CommonJS) mode with its fake timers, and the
+#      package in jest's jsdom environment with no polyfill;
 #   7. a Vite app (tests/node/vite-app/; vite from package-lock.json) that calls startMock from
 #      'mock-rest-api/browser' after `npx mock-rest-api init public/`, in headless Chromium (Debian's,
 #      installed by scripts/browser.sh setup when missing; tests/node/browser.mjs): the first fetch is
 #      mocked, data survives a reload, other requests pass through;
 #   8. the live homepage in headless Chromium (tests/node/homepage.mjs): another client's POST shows
 #      within 1 s without a reload; the screenshot is kept in target/artifacts/homepage-live.png;
-#   9. tsc --noEmit (typescript from package-lock.json) on a typed consumer (tests/node/consumer.ts).
+#   9. tsc --noEmit (typescript from package-lock.json) on typed consumers, with `import`
+#      (tests/node/consumer.ts) and with `require` (tests/node/consumer.cts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -62,6 +66,13 @@ stage_build() {
             echo "node.sh: the Node glue no longer names its wasm as expected; see wasm-bindgen's output" >&2
             exit 1
         fi
+        # The glue takes TextDecoder and TextEncoder from node:util, not from the global scope, which
+        # jest's jsdom environment replaces with a window's that lacks them.
+        sed -i "1i const { TextDecoder, TextEncoder } = require('node:util');" "$next/mock_rest_web.js"
+        if grep -q "^let TextDecoder\|^const TextDecoder\|^class TextDecoder" <(tail -n +2 "$next/mock_rest_web.js"); then
+            echo "node.sh: the Node glue declares TextDecoder itself now; see wasm-bindgen's output" >&2
+            exit 1
+        fi
         # The glue is CommonJS; the package is ESM.
         printf '{ "type": "commonjs" }\n' >"$next/package.json"
         rm -rf "$dist/node"
@@ -69,6 +80,21 @@ stage_build() {
     fi
     # The wire's reader is the service worker's file, loaded by the Node host as CommonJS.
     cp web/mock-wire.js "$dist/node/"
+    # `require('mock-rest-api')`: index.js and lib/ bundled as CommonJS, the engine's glue loaded from
+    # dist/node/ as the ESM build loads it (lib/engine.js finds it by its own location, which the
+    # bundle is told).
+    local cjs=$dist/cjs/index.cjs
+    if [[ -e $cjs && -z "$(find npm/index.js npm/lib -newer "$cjs" -print -quit)" ]]; then
+        echo "node.sh: $cjs is up to date" >&2
+    else
+        step "esbuild: the CommonJS entry ($cjs)"
+        node_modules/.bin/esbuild npm/index.js --bundle --platform=node --format=cjs --target=node20 \
+            --outfile="$cjs" --log-level=warning \
+            --define:import.meta.url=engineUrl \
+            --banner:js="const engineUrl = require('node:url').pathToFileURL(require('node:path').join(__dirname, '..', '..', 'lib', 'engine.js')).href;"
+    fi
+    # The same declarations, read as CommonJS's by TypeScript for `require`.
+    cp npm/index.d.ts "$dist/cjs/index.d.cts"
     mkdir -p "$dist/browser"
     cp web/dist/mock-sw.js web/dist/mock-wire.js web/dist/mock.js web/dist/mock_rest_web.js web/dist/mock_rest_web_bg.wasm "$dist/browser/"
 }
@@ -85,7 +111,7 @@ stage_lint() {
     fi
     step "node --check npm/"
     local file
-    for file in npm/*.js npm/lib/*.js tests/node/*.mjs tests/node/vitest/*.js tests/node/vite-app/*.js; do
+    for file in npm/*.js npm/lib/*.js tests/node/*.mjs tests/node/vitest/*.js tests/node/jest/*.js tests/node/vite-app/*.js; do
         node --check "$file"
     done
 }
@@ -151,6 +177,12 @@ stage_test() {
     ln -s "$PWD/node_modules/vitest" "$PWD/node_modules/axios" "$project/node_modules/"
     (cd "$project/vitest" && "$OLDPWD/node_modules/.bin/vitest" run --root . --reporter verbose) || failed+=(vitest)
 
+    step "node: a jest project: require() in jest's default mode, and its jsdom environment"
+    # jest and its jsdom environment come from the repository's lock file, linked in as vitest is.
+    cp -r tests/node/jest "$project/jest"
+    ln -s "$PWD/node_modules/jest" "$PWD/node_modules/jest-environment-jsdom" "$project/node_modules/"
+    (cd "$project/jest" && "$OLDPWD/node_modules/.bin/jest" --rootDir . --ci --verbose) || failed+=(jest)
+
     step "node: a Vite app with startMock after npx mock-rest-api init public/, in headless Chromium"
     bash scripts/browser.sh setup
     cp -r tests/node/vite-app "$project/vite-app"
@@ -162,14 +194,14 @@ stage_test() {
         || failed+=(homepage)
 
     step "node: tsc --noEmit on a typed consumer"
-    cp tests/node/consumer.ts tests/node/tsconfig.json "$project/"
+    cp tests/node/consumer.ts tests/node/consumer.cts tests/node/tsconfig.json "$project/"
     node_modules/.bin/tsc --noEmit -p "$project/tsconfig.json" || failed+=(tsc)
 
     if ((${#failed[@]} > 0)); then
         echo "node.sh: failed: ${failed[*]}" >&2
         exit 1
     fi
-    echo "node.sh: conformance, postman, node:test, vitest, the Vite app in Chromium and tsc passed" >&2
+    echo "node.sh: conformance, postman, node:test, vitest, jest, the Vite app in Chromium and tsc passed" >&2
 }
 
 stages=("$@")
