@@ -112,6 +112,12 @@ export interface Rule {
     times?: number;
     /** Higher wins; the newest among equals. */
     priority?: number;
+    /** The scenario (WireMock's) the rule belongs to; every scenario starts in `Started`. */
+    scenario?: string;
+    /** The rule answers only while its scenario is in this state. */
+    whenState?: string;
+    /** The state its scenario moves to when the rule answers. */
+    setState?: string;
 }
 
 /** Which requests to look for in the journal: a rule's `match` object (headers are not kept). */

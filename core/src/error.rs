@@ -132,6 +132,16 @@ pub enum ApiError {
         /// Why, in words.
         reason: String,
     },
+    /// `PUT /__admin/scenarios/{name}` for a scenario no rule names.
+    ScenarioNotFound {
+        /// The scenario's name.
+        name: String,
+    },
+    /// `PUT /__admin/scenarios/{name}` with a body or a state that cannot be used.
+    BadScenarioState {
+        /// Why, in words.
+        reason: String,
+    },
     /// A request matcher (`POST /__admin/requests/count` or `/find`) that
     /// cannot be used.
     BadMatcher {
@@ -232,6 +242,7 @@ impl ApiError {
             Self::NotFound { .. }
             | Self::UnknownPath { .. }
             | Self::RuleNotFound { .. }
+            | Self::ScenarioNotFound { .. }
             | Self::NamespaceNotFound { .. } => 404,
             Self::MethodNotAllowed { .. } => 405,
             Self::BadPathSegment { .. }
@@ -247,6 +258,7 @@ impl ApiError {
             | Self::BadId { .. }
             | Self::BadRule { .. }
             | Self::BadMatcher { .. }
+            | Self::BadScenarioState { .. }
             | Self::BadNamespace { .. }
             | Self::Malformed { .. }
             | Self::IncompleteBody { .. } => 400,
@@ -355,6 +367,10 @@ impl ApiError {
             Self::BadMatcher { field, reason } => {
                 format!("Request matcher field `{field}`: {reason}.")
             }
+            Self::ScenarioNotFound { name } => {
+                format!("No rule names the scenario `{name}`; GET /__admin/scenarios lists them.")
+            }
+            Self::BadScenarioState { reason } => format!("{reason}."),
             Self::RuleNotFound { id } => format!("Rule {id} does not exist."),
             Self::NamespaceNotFound { name } => format!("Namespace {name} does not exist."),
             Self::TooManyRules { limit } => format!(

@@ -677,3 +677,42 @@ fn integer_ids_and_singular_resources_survive_a_kill_and_a_compaction() {
     );
     assert_eq!(send(&server, "DELETE", "/profile", "").0, 405);
 }
+
+/// A scenario's state (`setState`) is kept with the rules: after a `kill -9`
+/// (read back from the journal) and after a compaction (`SIGTERM`), the rule
+/// of the state the scenario reached answers, and `GET /__admin/scenarios`
+/// says so.
+#[test]
+fn a_scenarios_state_survives_a_kill_and_a_compaction() {
+    let scratch = Scratch::new("durable", "scenario").unwrap();
+    let server = start(&scratch.data(), &[]);
+    let send = |server: &NativeServer, method: &str, target: &str, body: &str| {
+        let response = HttpTarget::new(server.base())
+            .send(&request(method, target, body))
+            .unwrap();
+        (response.status, String::from_utf8(response.body).unwrap())
+    };
+    for rule in [
+        r#"{"scenario":"order","whenState":"Started","setState":"paid","match":{"method":"POST","path":"/api/orders/1/pay"},"respond":{"status":200,"json":{"paid":true}}}"#,
+        r#"{"scenario":"order","whenState":"paid","match":{"method":"GET","path":"/api/orders/1"},"respond":{"status":200,"json":{"status":"shipped"}}}"#,
+    ] {
+        assert_eq!(send(&server, "POST", "/__admin/rules", rule).0, 201);
+    }
+    assert_eq!(send(&server, "POST", "/api/orders/1/pay", "{}").0, 200);
+    let shipped = (200, r#"{"status":"shipped"}"#.to_owned());
+    let listed = (
+        200,
+        r#"[{"name":"order","state":"paid","states":["Started","paid"]}]"#.to_owned(),
+    );
+    drop(server); // kill -9
+    let server = start(&scratch.data(), &[]);
+    assert_eq!(send(&server, "GET", "/api/orders/1", ""), shipped);
+    assert_eq!(send(&server, "GET", "/__admin/scenarios", ""), listed);
+    let status = server
+        .signal_and_wait("TERM", Duration::from_secs(20))
+        .unwrap();
+    assert!(status.success(), "{status}");
+    let server = start(&scratch.data(), &[]);
+    assert_eq!(send(&server, "GET", "/api/orders/1", ""), shipped);
+    assert_eq!(send(&server, "GET", "/__admin/scenarios", ""), listed);
+}

@@ -25,6 +25,7 @@ export async function inTests(): Promise<Snapshot> {
     mock.verify({}, { times: 'twice' });
     const down: Rule = { match: { method: 'POST', path: '/api/payments', headers: { 'x-tenant': 'a' } }, respond: { status: 503, json: { message: 'down' } }, times: 1 };
     mock.use(down, { respond: { fault: 'reset' } }).resetRules();
+    mock.use({ scenario: 'order', whenState: 'Started', setState: 'paid', match: { method: 'POST' }, respond: { status: 202 } });
     // @ts-expect-error: a rule needs `respond`.
     mock.use({ match: { path: '/x' } });
     // @ts-expect-error: `fault` is `reset` or `malformed`.

@@ -353,6 +353,14 @@ impl Engine {
             (Route::Rules, Method::Delete) => Ok(self.clear_rules(changes)),
             (Route::Rules, _) => Ok(self.list_rules()),
             (Route::Rule { id }, _) => self.delete_rule(id, changes),
+            (Route::Scenarios, _) => Ok(respond(
+                200,
+                JSON,
+                serde_json::Value::Array(self.rules.scenarios())
+                    .to_string()
+                    .into_bytes(),
+            )),
+            (Route::Scenario { name }, _) => self.set_scenario(name, &request.body, changes),
             (Route::Namespaces, _) => Ok(respond(200, JSON, admin::namespaces(listing))),
             (Route::Namespace { name }, _) => {
                 // The endpoint drops it once this answer is made.

@@ -80,6 +80,31 @@ impl Engine {
         Ok(respond(201, JSON, listed.to_string().into_bytes()))
     }
 
+    /// `PUT /__admin/scenarios/{name}` with `{"state": "..."}`.
+    pub(super) fn set_scenario(
+        &mut self,
+        name: &str,
+        body: &[u8],
+        changes: &mut Vec<Change>,
+    ) -> Result<Response, ApiError> {
+        crate::json::body::parse(body)?;
+        let value = parse_body(body).unwrap_or(Value::Null);
+        let state = match value.as_object() {
+            Some(members) if members.len() == 1 => members.get("state").and_then(Value::as_str),
+            _ => None,
+        };
+        let Some(state) = state else {
+            return Err(ApiError::BadScenarioState {
+                reason:
+                    "The body must be `{\"state\": \"NAME\"}`, the state to put the scenario in"
+                        .to_owned(),
+            });
+        };
+        let (scenario, change) = self.rules.set_state(name, state)?;
+        changes.push(change);
+        Ok(respond(200, JSON, scenario.to_string().into_bytes()))
+    }
+
     pub(super) fn delete_rule(
         &mut self,
         id: &str,

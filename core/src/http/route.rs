@@ -115,6 +115,13 @@ pub(crate) enum Route {
         /// The rule's id, percent-decoded.
         id: String,
     },
+    /// `/__admin/scenarios`: the rules' scenarios and their states.
+    Scenarios,
+    /// `/__admin/scenarios/{name}`: one scenario.
+    Scenario {
+        /// The scenario's name, percent-decoded.
+        name: String,
+    },
     /// `/__admin/events`: the change feed, as Server-Sent Events.
     Events,
     /// `/__admin/namespaces`: the namespaces held, with their item counts.
@@ -172,6 +179,12 @@ pub(crate) enum Payload {
     Namespace,
     /// A request matcher: a rule's `match` object.
     Matcher,
+    /// The scenarios, an array of `{"name", "state", "states"}`.
+    ScenarioList,
+    /// One scenario, `{"name", "state", "states"}`.
+    Scenario,
+    /// `{"state"}`: the state to put a scenario in.
+    ScenarioState,
     /// `{"count": N}`: how many journal entries a matcher matches.
     Count,
     /// `{"requests": [entries], "nearMisses": [{"request", "differences"}]}`.
@@ -470,6 +483,17 @@ pub(crate) const ROUTES: &[RouteSpec] = &[
         allow: "DELETE, OPTIONS",
     },
     RouteSpec {
+        template: "/__admin/scenarios",
+        operations: &[op(Method::Get, "listScenarios", "The scenarios the rules name, each with its state and the states its rules name (`Started` first)", Payload::Nothing, Payload::ScenarioList)],
+        allow: "GET, HEAD, OPTIONS",
+    },
+    RouteSpec {
+        template: "/__admin/scenarios/{name}",
+        operations: &[op(Method::Put, "setScenario", "Put a scenario in one of its states: `{\"state\": \"shipped\"}`", Payload::ScenarioState, Payload::Scenario)
+            .errors(&[400, 404])],
+        allow: "PUT, OPTIONS",
+    },
+    RouteSpec {
         template: "/__admin/events",
         operations: &[
             op(Method::Get, "events", "The store's changes as Server-Sent Events (?type= filters, Last-Event-ID or ?_since= replays); ?access_token= may carry the token", Payload::Nothing, Payload::EventStream)
@@ -572,6 +596,12 @@ impl Route {
             ["__admin", "requests", "find"] => return Ok(Self::RequestsFind),
             ["__admin", "rules"] => return Ok(Self::Rules),
             ["__admin", "events"] => return Ok(Self::Events),
+            ["__admin", "scenarios"] => return Ok(Self::Scenarios),
+            ["__admin", "scenarios", name] => {
+                return Ok(Self::Scenario {
+                    name: decode_segment(name, "scenario")?,
+                })
+            }
             ["__admin", "namespaces"] => return Ok(Self::Namespaces),
             ["__admin", "namespaces", name] => {
                 return Ok(Self::Namespace {
@@ -628,10 +658,12 @@ impl Route {
             Self::RequestsFind => 10,
             Self::Rules => 11,
             Self::Rule { .. } => 12,
-            Self::Events => 13,
-            Self::Single { .. } => 14,
-            Self::Namespaces => 15,
-            Self::Namespace { .. } => 16,
+            Self::Scenarios => 13,
+            Self::Scenario { .. } => 14,
+            Self::Events => 15,
+            Self::Single { .. } => 16,
+            Self::Namespaces => 17,
+            Self::Namespace { .. } => 18,
         };
         &ROUTES[index]
     }
@@ -658,6 +690,8 @@ impl Route {
                 | Self::RequestsFind
                 | Self::Rules
                 | Self::Rule { .. }
+                | Self::Scenarios
+                | Self::Scenario { .. }
                 | Self::Events
                 | Self::Namespaces
                 | Self::Namespace { .. }

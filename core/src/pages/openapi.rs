@@ -330,6 +330,14 @@ fn schema(payload: Payload) -> Option<Value> {
         Payload::NamespaceList => json!({"type": "array", "items": reference("Namespace")}),
         Payload::Namespace => reference("Namespace"),
         Payload::Matcher => reference("RequestMatcher"),
+        Payload::ScenarioList => json!({"type": "array", "items": reference("Scenario")}),
+        Payload::Scenario => reference("Scenario"),
+        Payload::ScenarioState => json!({
+            "type": "object",
+            "properties": {"state": {"type": "string"}},
+            "required": ["state"],
+            "additionalProperties": false,
+        }),
         Payload::Count => json!({
             "type": "object",
             "properties": {"count": {"type": "integer", "minimum": 0}},
@@ -459,6 +467,15 @@ fn components() -> Value {
                 },
                 "required": ["seq", "time", "method", "path", "query", "status", "body", "body_truncated"],
             },
+            "Scenario": {
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string"},
+                    "state": {"type": "string", "description": "Its current state; every scenario starts in `Started`"},
+                    "states": {"type": "array", "items": {"type": "string"}, "description": "`Started`, then each state its rules name"},
+                },
+                "required": ["name", "state", "states"],
+            },
             "RequestMatcher": {
                 "type": "object",
                 "description": "Which requests a rule answers, or the journal's verification counts (which takes no `headers`: the journal keeps none)",
@@ -491,6 +508,9 @@ fn components() -> Value {
                     },
                     "times": {"type": "integer", "minimum": 1, "description": "Matches left; omitted is forever"},
                     "priority": {"type": "integer", "description": "Higher wins; the newest among equals"},
+                    "scenario": {"type": "string", "description": "The scenario the rule belongs to (WireMock's scenarios)"},
+                    "whenState": {"type": "string", "description": "The rule answers only while its scenario is in this state"},
+                    "setState": {"type": "string", "description": "The state its scenario moves to when the rule answers"},
                 },
                 "required": ["respond"],
                 "additionalProperties": false,

@@ -15,11 +15,14 @@
 mod body;
 mod names;
 mod pattern;
+mod scenario;
 mod template;
 
 pub(crate) use names::answer_name;
 use names::MAX_RULE_HEADERS;
 pub(crate) use pattern::segments;
+pub(crate) use scenario::STARTED;
+use scenario::{read_state, state_change, Step, STATE_PREFIX};
 pub(crate) use template::{Context, Overflow, Template};
 
 use crate::error::ApiError;
@@ -120,6 +123,8 @@ pub(crate) struct Rule {
     pub respond: std::sync::Arc<Respond>,
     /// Matches left to answer; `None` is forever.
     times: Option<u64>,
+    /// Its place in a scenario, if any.
+    scenario: Option<Step>,
     priority: i64,
     /// `match` and `respond` as given, for listing.
     given_match: Value,
@@ -142,6 +147,9 @@ pub(crate) struct Rules {
     next_seq: u64,
     /// Which rules a request's path can match, kept with `list`.
     index: Index,
+    /// Each scenario's state, once a rule or `PUT /__admin/scenarios/{name}`
+    /// moved it from [`STARTED`].
+    states: std::collections::BTreeMap<String, String>,
 }
 
 /// The rules (by their place in the list) that a request's path can match,
@@ -234,6 +242,80 @@ impl Rules {
         near
     }
 
+    /// Whether a rule may answer in its scenario's current state.
+    fn in_its_state(&self, rule: &Rule) -> bool {
+        match &rule.scenario {
+            Some(Step {
+                name,
+                when: Some(when),
+                ..
+            }) => self.state(name) == when,
+            _ => true,
+        }
+    }
+
+    /// A scenario's current state.
+    fn state(&self, name: &str) -> &str {
+        self.states.get(name).map_or(STARTED, String::as_str)
+    }
+
+    /// The scenarios the rules name, in the order the rules name them, each
+    /// `{"name", "state", "states"}` (`states`: `Started`, then every state a
+    /// rule names for it).
+    pub(crate) fn scenarios(&self) -> Vec<Value> {
+        let mut names: Vec<(&str, Vec<&str>)> = Vec::new();
+        for step in self.list.iter().filter_map(|rule| rule.scenario.as_ref()) {
+            let at = match names.iter().position(|(name, _)| *name == step.name) {
+                Some(at) => at,
+                None => {
+                    names.push((&step.name, vec![STARTED]));
+                    names.len() - 1
+                }
+            };
+            for state in step.when.iter().chain(&step.set) {
+                if !names[at].1.contains(&state.as_str()) {
+                    names[at].1.push(state);
+                }
+            }
+        }
+        names
+            .into_iter()
+            .map(|(name, states)| {
+                serde_json::json!({"name": name, "state": self.state(name), "states": states})
+            })
+            .collect()
+    }
+
+    /// Puts a scenario in a state (`PUT /__admin/scenarios/{name}`): one of
+    /// the states its rules name, or `Started`. Returns the scenario as
+    /// [`Rules::scenarios`] lists it, and the change that stores its state.
+    pub(crate) fn set_state(
+        &mut self,
+        name: &str,
+        state: &str,
+    ) -> Result<(Value, crate::http::response::Change), ApiError> {
+        let listed = self.scenarios();
+        let Some(scenario) = listed.iter().find(|s| s["name"] == name) else {
+            return Err(ApiError::ScenarioNotFound {
+                name: name.to_owned(),
+            });
+        };
+        let states = scenario["states"].as_array().cloned().unwrap_or_default();
+        if !states.iter().any(|known| known == state) {
+            let known: Vec<&str> = states.iter().filter_map(Value::as_str).collect();
+            return Err(ApiError::BadScenarioState {
+                reason: format!(
+                    "`{state}` is not a state of the scenario `{name}`; its states are {}",
+                    known.join(", ")
+                ),
+            });
+        }
+        self.states.insert(name.to_owned(), state.to_owned());
+        let mut scenario = scenario.clone();
+        scenario["state"] = Value::String(state.to_owned());
+        Ok((scenario, state_change(name, state)))
+    }
+
     /// How many rules there are.
     pub(crate) fn len(&self) -> usize {
         self.list.len()
@@ -284,12 +366,28 @@ impl Rules {
         let top = fields(
             value,
             prefix.trim_end_matches('.'),
-            &["id", "match", "respond", "times", "priority"],
+            &[
+                "id",
+                "match",
+                "respond",
+                "times",
+                "priority",
+                "scenario",
+                "whenState",
+                "setState",
+            ],
         )?;
+        let scenario = Step::check(top, &field)?;
         let id = match top.get("id") {
             None | Some(Value::Null) => new_id(),
             Some(Value::String(id)) => {
                 check_name(id, "rule id", "given").map_err(|e| bad(&field("id"), e.message()))?;
+                if id.starts_with(STATE_PREFIX) {
+                    return Err(bad(
+                        &field("id"),
+                        format!("`{id}`: ids that start with `{STATE_PREFIX}` are kept for scenarios' states"),
+                    ));
+                }
                 if self.list.iter().any(|rule| &rule.id == id) {
                     return Err(bad(
                         &field("id"),
@@ -355,6 +453,7 @@ impl Rules {
             matcher,
             respond,
             times,
+            scenario,
             priority,
             given_match,
             given_respond,
@@ -416,7 +515,7 @@ impl Rules {
         let mut path = Some(decoded);
         for n in candidates {
             let rule = &self.list[n];
-            if skip(&rule.id) {
+            if skip(&rule.id) || !self.in_its_state(rule) {
                 continue;
             }
             let better = best.is_none_or(|b| {
@@ -430,6 +529,15 @@ impl Rules {
         let n = best?;
         if !authorized() {
             return Some(Err(ApiError::Unauthorized));
+        }
+        if let Some(Step {
+            name,
+            set: Some(set),
+            ..
+        }) = &self.list[n].scenario
+        {
+            self.states.insert(name.clone(), set.clone());
+            changes.push(state_change(name, set));
         }
         let rule = &mut self.list[n];
         let taken = Taken {
@@ -456,6 +564,10 @@ impl Rules {
         let Ok(value) = serde_json::from_str::<Value>(listed) else {
             return;
         };
+        if let Some((name, state)) = read_state(&value) {
+            self.states.insert(name, state);
+            return;
+        }
         let limits = Limits {
             max_rules: usize::MAX,
             max_body_bytes: usize::MAX,
@@ -484,7 +596,14 @@ impl Rules {
 
     /// Every rule as the changes that store it, in the order they were added.
     pub(crate) fn puts(&self) -> impl Iterator<Item = crate::http::response::Change> + '_ {
-        self.list.iter().map(|rule| put_change(&rule.render()))
+        let states = self
+            .states
+            .iter()
+            .map(|(name, state)| state_change(name, state));
+        self.list
+            .iter()
+            .map(|rule| put_change(&rule.render()))
+            .chain(states)
     }
 
     /// The id of a rule whose id starts with `prefix` and whose `match` is `given`.
@@ -508,6 +627,7 @@ impl Rules {
         let count = self.list.len();
         self.list.clear();
         self.index = Index::default();
+        self.states.clear();
         count
     }
 
@@ -533,6 +653,9 @@ impl Rule {
             out.insert("times".to_owned(), Value::from(times));
         }
         out.insert("priority".to_owned(), Value::from(self.priority));
+        if let Some(step) = &self.scenario {
+            step.render(&mut out);
+        }
         Value::Object(out)
     }
 }
@@ -1137,6 +1260,68 @@ mod tests {
                 assert_eq!(taken, expected, "{method:?} {path}");
             }
         }
+    }
+
+    #[test]
+    fn a_scenarios_state_is_stored_as_the_rules_are_and_read_back() {
+        let mut rules = Rules::default();
+        let limits = Limits {
+            max_rules: 10,
+            max_body_bytes: 100,
+        };
+        let mut n = 0;
+        for rule in [
+            json!({"scenario": "order", "whenState": "Started", "setState": "paid", "match": {"method": "POST"}, "respond": {"status": 200}}),
+            json!({"scenario": "order", "whenState": "paid", "match": {"method": "GET"}, "respond": {"status": 201}}),
+        ] {
+            rules
+                .add(&rule, "", limits, &mut || {
+                    n += 1;
+                    format!("r{n}")
+                })
+                .unwrap();
+        }
+        let get = Request::new(Method::Get, "/x");
+        assert!(rules
+            .take(&get, &mut None, || true, &mut Vec::new())
+            .is_none());
+        let mut changes = Vec::new();
+        let post = Request::new(Method::Post, "/x");
+        assert!(rules
+            .take(&post, &mut None, || true, &mut changes)
+            .is_some());
+        // The state's change, applied to the rules as stored (a host replaying them), moves them too.
+        let mut stored = Rules::default();
+        for change in rules.puts().filter(|c| !matches!(c, crate::http::response::Change::PutRule { id, .. } if id.starts_with(STATE_PREFIX))) {
+            if let crate::http::response::Change::PutRule { rule, .. } = change {
+                stored.put(&rule);
+            }
+        }
+        assert!(stored
+            .take(&get, &mut None, || true, &mut Vec::new())
+            .is_none());
+        for change in &changes {
+            if let crate::http::response::Change::PutRule { rule, .. } = change {
+                stored.put(rule);
+            }
+        }
+        assert_eq!(
+            stored
+                .take(&get, &mut None, || true, &mut Vec::new())
+                .map(|r| r.unwrap().id),
+            Some("r2".to_owned())
+        );
+        // All of it, as a compaction stores it: rules, then states.
+        let mut compacted = Rules::default();
+        for change in rules.puts() {
+            if let crate::http::response::Change::PutRule { rule, .. } = change {
+                compacted.put(&rule);
+            }
+        }
+        assert_eq!(compacted.scenarios(), rules.scenarios());
+        assert_eq!(rules.scenarios()[0]["state"], "paid");
+        compacted.clear();
+        assert!(compacted.scenarios().is_empty());
     }
 
     #[test]
