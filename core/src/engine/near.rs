@@ -4,9 +4,9 @@
 //!
 //! Two kinds, at most [`MOST`] of each:
 //! - routes: the path with the API prefix put in front (`/posts` for
-//!   `/api/posts`, json-server's paths, when the store has `posts`), or with one literal segment spelt
-//!   close to a route's or a document path's (`/pet/1` for `/pets/{petId}`),
-//!   each with the path to try;
+//!   `/api/posts`, json-server's paths, when the store has `posts`), or with
+//!   one literal segment spelt close to a route's or a document path's
+//!   (`/pet/1` for `/pets/{petId}`), each with the path to try;
 //! - rules: those that miss the fewest of their fields, with the fields each
 //!   missed (as `POST /__admin/requests/find` lists them).
 

@@ -594,7 +594,9 @@ impl Rules {
         self.index = Index::of(&self.list);
     }
 
-    /// Every rule as the changes that store it, in the order they were added.
+    /// Every rule as the changes that store it, in the order they were added,
+    /// then each scenario's state that a rule or `PUT /__admin/scenarios`
+    /// moved.
     pub(crate) fn puts(&self) -> impl Iterator<Item = crate::http::response::Change> + '_ {
         let states = self
             .states
@@ -622,7 +624,8 @@ impl Rules {
         Some(gone.render())
     }
 
-    /// Removes every rule; returns how many there were.
+    /// Removes every rule, and puts every scenario back in `Started`; returns
+    /// how many rules there were.
     pub(crate) fn clear(&mut self) -> usize {
         let count = self.list.len();
         self.list.clear();
