@@ -27,7 +27,8 @@
 #   7. a Vite app (tests/node/vite-app/; vite from package-lock.json) that calls startMock from
 #      'mock-rest-api/browser' after `npx mock-rest-api init public/`, in headless Chromium (Debian's,
 #      installed by scripts/browser.sh setup when missing; tests/node/browser.mjs): the first fetch is
-#      mocked, data survives a reload, other requests pass through;
+#      mocked, data survives a reload, other requests pass through; then its production build
+#      (tests/node/vite-build.mjs) holds no file and no code of the mock;
 #   8. the live homepage in headless Chromium (tests/node/homepage.mjs): another client's POST shows
 #      within 1 s without a reload; the screenshot is kept in target/artifacts/homepage-live.png;
 #   9. tsc --noEmit (typescript from package-lock.json) on typed consumers, with `import`
@@ -188,6 +189,8 @@ stage_test() {
     cp -r tests/node/vite-app "$project/vite-app"
     (cd "$project/vite-app" && ../node_modules/.bin/mock-rest-api init public/) || failed+=(init)
     timeout --kill-after=10 300 node tests/node/browser.mjs "$project/vite-app" "$tmp" || failed+=(browser)
+    # The same app built for production, the way docs/browser.md says: no mock in it.
+    timeout --kill-after=10 300 node tests/node/vite-build.mjs "$project/vite-app" "$tmp" || failed+=(vite-build)
 
     step "node: the live homepage in headless Chromium (another client's POST shown within 1 s)"
     timeout --kill-after=10 120 node tests/node/homepage.mjs target/artifacts "$project/node_modules/.bin/mock-rest-api" \
