@@ -15,6 +15,12 @@ export interface StartMockOptions extends EngineSettings {
     namespace?: string;
     /** The data a new namespace starts with: `{"type": [items]}`, as an object or JSON text. */
     seed?: Record<string, unknown> | string | null;
+    /**
+     * When the namespace was started before with another `seed` (its stored data came from that
+     * one), start it again from this one (`POST /__admin/reset`). Without it, the namespace keeps
+     * its data and a console warning says so.
+     */
+    reseed?: boolean;
     /** The rules a namespace starts with and a reset restores: an array of rules, or its JSON text. */
     rules?: Array<Record<string, unknown>> | string | null;
     /**

@@ -85,7 +85,7 @@ self.addEventListener('message', (event) => {
     }
     event.waitUntil(
         work.then(
-            () => reply({ ok: true }),
+            (result) => reply({ ok: true, ...result }),
             (err) => reply({ error: String((err && err.message) || err) }),
         ),
     );
@@ -173,6 +173,11 @@ async function serve(event) {
         // Memory is ahead of IndexedDB: the namespace group is built again from it.
         dropGroup(live);
         return toResponse(response);
+    }
+    if (request.method === 'POST' && outcome.status === 200 && target.split('?')[0] === '/__admin/reset' &&
+        (outcome.persist || []).some(({ namespace: name }) => name === DEFAULT_NAMESPACE)) {
+        // The page's namespace starts again from the seed it has now: its data is that seed's.
+        await dataFromSeed(group);
     }
     for (const number of outcome.publish || []) {
         wakeStreams(live, live.endpoint.publish(number));
@@ -588,7 +593,8 @@ function record(store, changes, seeding = false) {
 
 /**
  * Stores what a page's `startMock` says: its namespace, and that namespace's settings, seed and rules
- * (which the namespaces requests made within it follow too).
+ * (which the namespaces requests made within it follow too). Resolves to `{ seedMoved }`: whether the
+ * namespace was started before with another seed.
  */
 async function configure(clientId, { namespace: name, settings = {}, seed = null, rules = null, openapi = null }) {
     name = String(name || '').trim() || DEFAULT_NAMESPACE;
@@ -601,6 +607,13 @@ async function configure(clientId, { namespace: name, settings = {}, seed = null
     probe.free();
     const registry = await openRegistry();
     const known = await result(registry.transaction('namespaces').objectStore('namespaces').get(name));
+    // A namespace started before holds the data of the seed it had then, or at its last reset
+    // (`dataSeed`); with another seed now, the page warns, or resets it with `reseed`.
+    let dataSeed = seed;
+    if (known) {
+        dataSeed = known.dataSeed !== undefined ? known.dataSeed : (known.seed ?? null);
+    }
+    const seedMoved = Boolean(known) && dataSeed !== seed;
     const changed =
         !known ||
         canonical(known.settings) !== canonical(settings) ||
@@ -609,7 +622,7 @@ async function configure(clientId, { namespace: name, settings = {}, seed = null
         (known.openapi ?? null) !== openapi;
     const tx = registry.transaction(['namespaces', 'clients'], 'readwrite');
     if (changed) {
-        tx.objectStore('namespaces').put({ name, settings, seed, rules, openapi });
+        tx.objectStore('namespaces').put({ name, settings, seed, rules, openapi, dataSeed });
     }
     const clients = tx.objectStore('clients');
     if (clientId) {
@@ -626,6 +639,19 @@ async function configure(clientId, { namespace: name, settings = {}, seed = null
         groups.get(name).then(dropGroup, () => {});
     }
     await forgetClosedPages(registry);
+    return { seedMoved };
+}
+
+/** Notes in the registry that a page namespace's data now comes from the seed it has. */
+async function dataFromSeed(name) {
+    const registry = await openRegistry();
+    const tx = registry.transaction('namespaces', 'readwrite');
+    const namespaces = tx.objectStore('namespaces');
+    const known = await result(namespaces.get(name));
+    if (known) {
+        namespaces.put({ ...known, dataSeed: known.seed ?? null });
+    }
+    await done(tx);
 }
 
 /** Drops the namespaces of pages that are gone. */

@@ -14,7 +14,7 @@ export const DEFAULT_PREFIXES = ['/api/', '/health', '/__admin/', '/openapi.json
 const OWN_PREFIXES = ['/health', '/__admin/', '/openapi.json'];
 
 /** The options of `startMock` itself; every other option is one of the engine's settings. */
-const HOST_OPTIONS = ['prefixes', 'origins', 'namespace', 'seed', 'rules', 'openapi', 'serviceWorker', 'scope', 'timeoutMs'];
+const HOST_OPTIONS = ['prefixes', 'origins', 'namespace', 'seed', 'rules', 'openapi', 'reseed', 'serviceWorker', 'scope', 'timeoutMs'];
 
 /** What the page asked for last, sent again to any worker that takes over (an update). */
 let configured = null;
@@ -47,6 +47,9 @@ let listening = false;
  *   `journalSize`, `maxBodyBytes`, `maxItems`, `maxNamespaces` (the most stores the namespace holds,
  *   itself included), `maxRules`, `maxSubscribers`, `maxTypes`, `maxUriBytes`. The engine in the worker
  *   checks them (its one table of settings), and an unknown or bad one rejects the promise.
+ * - `reseed`: when this namespace was started before with another `seed` (its data, kept in IndexedDB,
+ *   came from that one), start it again from this one (`POST /__admin/reset`, which needs `/__admin/`
+ *   among the prefixes). Without it, such a namespace keeps its data and a console warning says so.
  * - `serviceWorker`: the worker's URL (default: mock-sw.js beside this file); `scope`: its scope
  *   (default: the folder of the worker); `timeoutMs`: how long to wait for control (default 10000).
  *
@@ -62,6 +65,7 @@ export async function startMock(options = {}) {
         seed = null,
         rules = null,
         openapi = null,
+        reseed = false,
         serviceWorker = new URL('mock-sw.js', import.meta.url),
         scope,
         timeoutMs = 10000,
@@ -113,7 +117,10 @@ export async function startMock(options = {}) {
         const controller = await within(timeoutMs, controlledBy(registration, scriptURL),
             `the mock's service worker (${scriptURL}) did not take control of this page within ${timeoutMs} ms; ` +
             `is the page inside its scope (${registration.scope})?`);
-        await within(timeoutMs, ask(controller, message), `the mock's service worker did not answer within ${timeoutMs} ms`);
+        const answer = await within(timeoutMs, ask(controller, message), `the mock's service worker did not answer within ${timeoutMs} ms`);
+        if (answer && answer.seedMoved) {
+            await seedMoved(message.namespace, reseed, prefixes, settings);
+        }
         return { namespace: message.namespace, registration };
     } catch (err) {
         configured = previous;
@@ -206,6 +213,31 @@ function controlledBy(registration, scriptURL) {
         [registration.installing, registration.waiting, registration.active].forEach(claimWhenActive);
         check();
     });
+}
+
+/**
+ * A namespace started before with another seed keeps the data that seed made: with `reseed`, it starts
+ * again from the new one (`POST /__admin/reset`, answered by the worker); without, a warning says so.
+ */
+async function seedMoved(namespace, reseed, prefixes, settings) {
+    if (!reseed) {
+        console.warn(
+            `mock-rest-api: namespace "${namespace}" keeps the data it holds, which an earlier seed made; ` +
+                'startMock({ reseed: true }) (or POST /__admin/reset) starts it from this seed',
+        );
+        return;
+    }
+    if (!prefixes.some((prefix) => '/__admin/reset'.startsWith(prefix))) {
+        throw new Error('mock-rest-api: reseed resets the namespace with POST /__admin/reset, which needs /__admin/ among the prefixes');
+    }
+    const token = settings.apiToken ?? settings.API_TOKEN;
+    const response = await fetch(new URL('/__admin/reset', location.href), {
+        method: 'POST',
+        headers: token ? { Authorization: `Bearer ${token}` } : {},
+    });
+    if (!response.ok) {
+        throw new Error(`mock-rest-api: reseed: POST /__admin/reset answered ${response.status} ${await response.text()}`);
+    }
 }
 
 /** Sends a message to a worker and resolves with its answer (rejects with its error). */

@@ -580,6 +580,36 @@ await check('browser: startMock refuses a setting the engine cannot take, and an
     assert(/delayMs=soon: not a whole number/.test(errors[0]), `a bad delayMs: ${errors[0]}`);
     assert(/delay=10: not a setting; the settings are APP_NAME, /.test(errors[1]), `an unknown option: ${errors[1]}`);
 });
+await check('browser: a namespace started before with another seed keeps its data with a warning, and reseed starts it from the new one', async () => {
+    const page = await open(context, '/app.html', context.pages()[0]);
+    const seen = await page.evaluate(async () => {
+        const { startMock } = await import('/mock.js');
+        const warnings = [];
+        const warn = console.warn;
+        console.warn = (...args) => warnings.push(args.join(' '));
+        const titles = async () => (await (await fetch('/api/books')).json()).map((book) => book.title);
+        try {
+            await startMock({ namespace: 'reseeded', seed: { books: [{ title: 'Solaris' }] } });
+            const first = await titles();
+            const warnedAtFirst = warnings.length;
+            await startMock({ namespace: 'reseeded', seed: { books: [{ title: 'Dune' }] } });
+            const kept = await titles();
+            const warning = warnings.slice(warnedAtFirst).join('\n');
+            await startMock({ namespace: 'reseeded', seed: { books: [{ title: 'Dune' }] }, reseed: true });
+            const reseeded = await titles();
+            const warnedAtLast = warnings.length;
+            await startMock({ namespace: 'reseeded', seed: { books: [{ title: 'Dune' }] } });
+            return { first, warnedAtFirst, kept, warning, reseeded, quietAfter: warnings.length === warnedAtLast };
+        } finally {
+            console.warn = warn;
+        }
+    });
+    assert(JSON.stringify(seen.first) === '["Solaris"]' && seen.warnedAtFirst === 0, `the first start: ${JSON.stringify(seen)}`);
+    assert(JSON.stringify(seen.kept) === '["Solaris"]', `another seed changed the stored data: ${JSON.stringify(seen)}`);
+    assert(/namespace "reseeded" keeps the data it holds, which an earlier seed made; startMock\(\{ reseed: true \}\)/.test(seen.warning), `the warning: ${seen.warning}`);
+    assert(JSON.stringify(seen.reseeded) === '["Dune"]', `reseed did not start from the new seed: ${JSON.stringify(seen)}`);
+    assert(seen.quietAfter, `the same seed again warned: ${JSON.stringify(seen)}`);
+});
 await check("browser: a rule's reset fault makes fetch reject, as a network failure does", async () => {
     const page = context.pages()[0];
     const seen = await page.evaluate(async () => {

@@ -45,6 +45,7 @@ export async function inTests(): Promise<Snapshot> {
 export async function inTheBrowser(): Promise<string> {
     const { namespace, registration } = await startMock({ namespace: 'shop', prefixes: [...DEFAULT_PREFIXES, '/graphql'], appName: 'shop' });
     await startMock({ openapi: 'openapi: 3.0.3', openapiSeed: '1' });
+    await startMock({ namespace: 'shop', seed: { products: [] }, reseed: true });
     void registration.scope;
     return namespace;
 }
