@@ -43,8 +43,20 @@
 # Prints each target with its figure and rewrites only that section of docs/benchmarks.md:
 #
 #   BENCH_ONLY=limit BENCH_SECONDS=5 bash bench/run.sh
+#
+# createMock against MSW 2 (issue #30; bench/msw.mjs): the same 1,000 people and the same GET by id,
+# 20-item list and POST through `createMock().fetch`, through MSW's setupServer over a Map and over
+# @mswjs/data (both pinned in the root package-lock.json, which the npm build installs), in interleaved
+# rounds in one process, and the first request in a fresh process. Needs neither oha nor the release
+# binary. Rewrites only that section of docs/benchmarks.md, in about three minutes plus the build:
+#
+#   BENCH_ONLY=msw bash bench/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [[ "${BENCH_ONLY:-}" == msw ]]; then
+    bash scripts/node.sh build
+    exec node bench/msw.mjs --write
+fi
 oha_version=1.16.0
 source scripts/tools.sh
 cargo_tool oha oha "$oha_version" --locked
