@@ -12,7 +12,7 @@
 // than 200 or a body without its id stops the run with exit status 1. Needs npm/dist/
 // (`bash scripts/node.sh build`).
 import { createMock } from '../npm/index.js';
-import { DEFAULT_MAX_NAMESPACES, Namespaces } from '../npm/lib/engine.js';
+import { Namespaces } from '../npm/lib/engine.js';
 
 function options(args) {
     const out = { items: 1000, warmup: 5000, iterations: 50000, json: false };
@@ -84,7 +84,7 @@ for (let i = 0; i < iterations; i++) {
 await mock.close();
 
 // The engine alone, with the headers mock.fetch passes for a plain GET.
-const namespaces = new Namespaces({}, { people }, DEFAULT_MAX_NAMESPACES);
+const namespaces = new Namespaces({}, { seed: { people } });
 const headers = ['host', 'localhost'];
 const noBody = new Uint8Array(0);
 async function handle(engineTimes) {
