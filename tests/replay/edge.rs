@@ -263,9 +263,17 @@ fn main() -> std::process::ExitCode {
             }
             let servers = Arc::clone(&servers);
             Trial::test(case.name.clone(), move || {
-                let base = servers.base(&as_vars(&case.env)?)?;
+                let vars = as_vars(&case.env)?;
+                let base = servers.base(&vars)?;
                 let mut target = namespaced(&base, &format!("case-{n}"));
-                run_case(&case, &mut target).map_err(Failed::from)
+                // A failure shows what wrangler dev said, as a runtime reload mid-request (its 503
+                // "Your worker restarted mid-request") is told only there.
+                run_case(&case, &mut target).map_err(|err| {
+                    Failed::from(format!(
+                        "{err}\nwrangler dev's log:\n{}",
+                        servers.log(&vars)
+                    ))
+                })
             })
         })
         .collect();
