@@ -2,7 +2,7 @@
 // vitest, jest): a real CRUD store behind `mock.fetch`, the global fetch for chosen origins, or a
 // port of 127.0.0.1. See README.md.
 import { Buffer } from 'node:buffer';
-import { Namespaces, SETTINGS } from './lib/engine.js';
+import { closestName, NAMESPACE_HEADER, Namespaces, SETTINGS } from './lib/engine.js';
 import { baseUrl, close, createServer, listen } from './lib/server.js';
 
 export { SETTINGS };
@@ -143,7 +143,7 @@ export function createMock(options = {}) {
      * (with the token, when the mock has one): the answer's JSON, or an Error with its message.
      */
     function admin(method, path, json, namespace = 'default') {
-        const headers = ['content-type', 'application/json', 'x-mock-namespace', String(namespace)];
+        const headers = ['content-type', 'application/json', NAMESPACE_HEADER, String(namespace)];
         const token = settings.apiToken ?? settings.API_TOKEN;
         if (token) {
             headers.push('authorization', `Bearer ${token}`);
@@ -353,26 +353,10 @@ function checkOptionNames(options) {
             continue;
         }
         const jsNames = [...HOST_OPTIONS, ...SETTINGS.map((s) => s.jsName)];
-        const closest = jsNames.reduce((best, name) => {
-            const distance = editDistance(key.toLowerCase(), name.toLowerCase());
-            return distance < best.distance ? { name, distance } : best;
-        }, { name: null, distance: Infinity });
-        const hint = closest.distance <= Math.max(2, Math.floor(key.length / 3)) ? `; did you mean \`${closest.name}\`?` : '.';
+        const closest = closestName(key, jsNames);
+        const hint = closest ? `; did you mean \`${closest}\`?` : '.';
         throw new Error(`mock-rest-api: \`${key}\` is not an option of createMock${hint} The options are ${jsNames.join(', ')}.`);
     }
-}
-
-/** The Levenshtein distance between two short strings. */
-function editDistance(a, b) {
-    let row = Array.from({ length: b.length + 1 }, (_, j) => j);
-    for (let i = 1; i <= a.length; i++) {
-        const next = [i];
-        for (let j = 1; j <= b.length; j++) {
-            next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-        }
-        row = next;
-    }
-    return row[b.length];
 }
 
 /** Why `verify` failed: the count against what was expected, and the near misses. */

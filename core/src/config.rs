@@ -638,9 +638,38 @@ fn shown<'a>(name: &str, value: &'a str) -> &'a str {
     }
 }
 
+/// The candidate spelt closest to `name` (Levenshtein distance, any case),
+/// when it is close enough to be a slip: at most 2 edits, or a third of
+/// `name`'s length. For hosts that name the option a user probably meant.
+pub fn closest_name<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let lower = name.to_lowercase();
+    let (best, distance) = candidates
+        .into_iter()
+        .map(|candidate| {
+            (
+                candidate,
+                strsim::levenshtein(&lower, &candidate.to_lowercase()),
+            )
+        })
+        .min_by_key(|(_, distance)| *distance)?;
+    (distance <= 2.max(name.chars().count() / 3)).then_some(best)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_closest_name_is_a_slip_or_none() {
+        let names = ["seed", "rules", "delayMs", "apiToken"];
+        assert_eq!(closest_name("seeds", names), Some("seed"));
+        assert_eq!(closest_name("delay", names), Some("delayMs"));
+        assert_eq!(closest_name("APITOKEN", names), Some("apiToken"));
+        assert_eq!(closest_name("frobnicate", names), None);
+    }
 
     #[test]
     fn the_table_defaults_are_the_config_defaults() {

@@ -126,7 +126,7 @@ mod pages;
 pub mod spec;
 mod store;
 
-pub use config::{AuthScope, Config, Kind, Setting, SETTINGS};
+pub use config::{closest_name, AuthScope, Config, Kind, Setting, SETTINGS};
 pub use endpoint::output::{Effect, Output, Publication, Ticket};
 pub use endpoint::streams::{StreamId, StreamRead};
 pub use endpoint::{Endpoint, Seed, SeedError, SeedPart};
@@ -137,7 +137,7 @@ pub use http::collect::{BodyCollector, Feed};
 pub use http::request::{Method, Request};
 pub use http::response::{Change, Response};
 pub use mock::proxy::{Forward, Upstream};
-pub use namespace::{namespace_name, request_namespace, DEFAULT_NAMESPACE};
+pub use namespace::{namespace_name, request_namespace, DEFAULT_NAMESPACE, NAMESPACE_HEADER};
 pub use pages::Storage;
 pub use store::ids::{IdSource, SeededIds};
 

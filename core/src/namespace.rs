@@ -15,8 +15,10 @@
 use crate::{ApiError, Request};
 use std::collections::BTreeMap;
 
-/// The header that names a request's namespace.
-pub(crate) const NAMESPACE_HEADER: &str = "x-mock-namespace";
+/// The header that names a request's namespace. Hosts that make requests of
+/// their own in a namespace (the npm package's `mock.calls`, `mock.use`) read
+/// the name from here rather than spelling it.
+pub const NAMESPACE_HEADER: &str = "x-mock-namespace";
 /// The namespace of a request without the header (or with a blank one).
 pub const DEFAULT_NAMESPACE: &str = "default";
 /// The longest namespace name, in bytes.

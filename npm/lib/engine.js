@@ -23,6 +23,14 @@ const TAG = Object.freeze(wasm.wireLayout().tags);
 /** How far past the body limit an oversized body is read (and dropped) before reading stops: the core's rule. */
 export const DRAIN_BYTES = wasm.drainBytes();
 
+/** The name among `candidates` spelt closest to `name`, when close enough to be a slip (the core's rule), else undefined. */
+export function closestName(name, candidates) {
+    return wasm.closestName(name, candidates);
+}
+
+/** The header that names a request's namespace, as the engine reads it (for requests of the host's own). */
+export const NAMESPACE_HEADER = wasm.namespaceHeader();
+
 /**
  * A request target (path and query) as the request log writes it: the value of every
  * `access_token` parameter is `REDACTED`, by the rule the journal keeps. Only a target that could

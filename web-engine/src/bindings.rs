@@ -12,8 +12,9 @@ use mock_rest_core::feed::{KEEP_ALIVE, KEEP_ALIVE_SECS};
 use mock_rest_core::limits::DRAIN_BYTES;
 use mock_rest_core::token::redact_query;
 use mock_rest_core::{
-    error_response_without_engine, ApiError, BodyCollector, Change, Config, Endpoint, IdSource,
-    Kind, Method, Request, Response, Seed, StreamId, Ticket, Upstream, SETTINGS,
+    closest_name, error_response_without_engine, ApiError, BodyCollector, Change, Config, Endpoint,
+    IdSource, Kind, Method, Request, Response, Seed, StreamId, Ticket, Upstream, NAMESPACE_HEADER,
+    SETTINGS,
 };
 use serde::Serialize;
 use std::cell::RefCell;
@@ -578,6 +579,21 @@ pub fn wire_layout() -> Object {
     let layout = Object::new();
     set(&layout, "tags", tags);
     layout
+}
+
+/// The candidate spelt closest to `name`, when it is close enough to be a
+/// slip (the core's rule): for a host that names the option a user meant.
+#[wasm_bindgen(js_name = closestName)]
+pub fn closest_name_of(name: &str, candidates: Vec<String>) -> Option<String> {
+    closest_name(name, candidates.iter().map(String::as_str)).map(str::to_owned)
+}
+
+/// The header that names a request's namespace, as the core reads it: a
+/// host that makes requests of its own in a namespace takes the name from
+/// here.
+#[wasm_bindgen(js_name = namespaceHeader)]
+pub fn namespace_header() -> String {
+    NAMESPACE_HEADER.to_owned()
 }
 
 /// What a host needs to keep a stream alive: `{keepAlive, keepAliveMs}`

@@ -11,6 +11,7 @@
 use super::bad;
 use crate::error::ApiError;
 use crate::http::response::Change;
+use crate::http::route::check_name;
 use serde_json::{json, Map, Value};
 
 /// The state every scenario starts in.
@@ -18,27 +19,6 @@ pub(crate) const STARTED: &str = "Started";
 
 /// The start of the id under which a scenario's state is stored with the rules.
 pub(crate) const STATE_PREFIX: &str = "scenario:";
-
-/// The longest scenario name or state, in bytes.
-pub(crate) const MAX_TEXT_BYTES: usize = 128;
-
-/// A scenario's name or a state: 1 to [`MAX_TEXT_BYTES`] bytes, no control
-/// characters.
-pub(crate) fn check_text(text: &str) -> Result<(), String> {
-    if text.is_empty() {
-        return Err("is empty".to_owned());
-    }
-    if text.len() > MAX_TEXT_BYTES {
-        return Err(format!(
-            "is {} bytes long; at most {MAX_TEXT_BYTES}",
-            text.len()
-        ));
-    }
-    if text.chars().any(char::is_control) {
-        return Err("contains a control character".to_owned());
-    }
-    Ok(())
-}
 
 /// A rule's place in a scenario.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,16 +38,18 @@ impl Step {
         top: &Map<String, Value>,
         field: &dyn Fn(&str) -> String,
     ) -> Result<Option<Step>, ApiError> {
-        let text = |name: &str| -> Result<Option<String>, ApiError> {
+        // A name or a state is checked as a path segment is: 1 to 128 bytes, no control characters.
+        let text = |name: &str, what: &str| -> Result<Option<String>, ApiError> {
             match top.get(name) {
                 None | Some(Value::Null) => Ok(None),
-                Some(Value::String(text)) => check_text(text)
+                Some(Value::String(text)) => check_name(text, what, "given")
                     .map(|()| Some(text.clone()))
-                    .map_err(|reason| bad(&field(name), reason)),
+                    .map_err(|e| bad(&field(name), e.message().trim_end_matches('.'))),
                 Some(_) => Err(bad(&field(name), "must be a string")),
             }
         };
-        let (name, when, set) = (text("scenario")?, text("whenState")?, text("setState")?);
+        let name = text("scenario", "scenario")?;
+        let (when, set) = (text("whenState", "state")?, text("setState", "state")?);
         match name {
             Some(name) => Ok(Some(Step { name, when, set })),
             None if when.is_some() || set.is_some() => {
