@@ -123,6 +123,10 @@ pub struct Config {
     /// `OPENAPI_SEED_ITEMS`: how many items each collection of an OpenAPI
     /// document starts with when the document has no example list.
     pub openapi_seed_items: usize,
+    /// `JSON_SERVER=1`: json-server 0.17's behaviour where this mock's
+    /// differs (see [`Config::from_settings`] for the settings it implies and
+    /// `engine::json_server` for the rest).
+    pub json_server: bool,
 }
 
 /// Which requests `API_TOKEN` guards.
@@ -164,6 +168,7 @@ impl Default for Config {
             api_prefix: crate::http::route::DEFAULT_API_PREFIX.to_owned(),
             seed: 0,
             openapi_seed_items: DEFAULT_OPENAPI_SEED_ITEMS,
+            json_server: false,
         }
     }
 }
@@ -213,6 +218,14 @@ pub struct Setting {
 }
 
 const MAX_DELAY_MS: u64 = MAX_DELAY.as_millis() as u64;
+
+/// What `JSON_SERVER=1` sets, unless the setting is given: json-server's
+/// `id`, its paths at `/` and its `201` for a create.
+pub const JSON_SERVER_PRESET: [(&str, &str); 3] = [
+    ("ID_FIELD", "id"),
+    ("API_PREFIX", "/"),
+    ("CREATE_STATUS", "201"),
+];
 
 /// The settings whose JavaScript name is not the camel case of their name.
 const JS_NAMES: [(&str, &str); 1] = [("SEED", "openapiSeed")];
@@ -273,6 +286,12 @@ pub const SETTINGS: &[Setting] = &[
         kind: Kind::Key,
         default: "_id",
         help: "The key under which items carry their id (such as `id`, as json-server): letters, digits, `_`, `-` or `$`. Ids are strings or integers.",
+    },
+    Setting {
+        name: "JSON_SERVER",
+        kind: Kind::Choice(&["0", "1"]),
+        default: "0",
+        help: "1: the json-server preset: ID_FIELD=id, API_PREFIX=/ and CREATE_STATUS=201 unless given, and json-server 0.17's answers where this mock's differ ({} for a 404 and a DELETE, children deleted with their parent, integer ids for new types, unknown _ parameters ignored, GET /db).",
     },
     Setting {
         name: "JOURNAL_SIZE",
@@ -594,6 +613,7 @@ impl Config {
             "TIMESTAMPS" => self.timestamps = value == "1",
             "SEED" => self.seed = number(),
             "OPENAPI_SEED_ITEMS" => self.openapi_seed_items = size(),
+            "JSON_SERVER" => self.json_server = value == "1",
             other => return Err(format!("{other} has no field in Config")),
         }
         Ok(())
@@ -619,6 +639,14 @@ impl Config {
                 .map_err(|reason| format!("{name}={}: {reason}", shown(name, value)))?;
             if let (Some(setting), false) = (Setting::named(name), value.trim().is_empty()) {
                 given.push(setting.name);
+            }
+        }
+        if self.json_server {
+            // The preset's settings, unless given: json-server's ids, paths and status.
+            for (name, value) in JSON_SERVER_PRESET {
+                if !given.contains(&name) {
+                    self.set(name, value)?;
+                }
             }
         }
         let mut warnings = Vec::new();
@@ -718,6 +746,32 @@ mod tests {
         assert_ne!(changed.api_prefix, default.api_prefix);
         assert_ne!(changed.seed, default.seed);
         assert_ne!(changed.openapi_seed_items, default.openapi_seed_items);
+        assert_ne!(changed.json_server, default.json_server);
+    }
+
+    #[test]
+    fn the_json_server_preset_sets_what_is_not_given() {
+        let (config, _) = Config::default()
+            .from_settings([("JSON_SERVER", "1")])
+            .unwrap();
+        assert!(config.json_server);
+        assert_eq!(config.id_field, "id");
+        assert_eq!(config.api_prefix, "/");
+        assert_eq!(config.create_status, 201);
+        let (config, _) = Config::default()
+            .from_settings([
+                ("jsonServer", "1"),
+                ("API_PREFIX", "/api"),
+                ("ID_FIELD", "uid"),
+            ])
+            .unwrap();
+        assert_eq!(config.api_prefix, "/api");
+        assert_eq!(config.id_field, "uid");
+        assert_eq!(config.create_status, 201);
+        let (config, _) = Config::default()
+            .from_settings([("JSON_SERVER", "0")])
+            .unwrap();
+        assert_eq!(config, Config::default());
     }
 
     #[test]

@@ -126,11 +126,11 @@ mod pages;
 pub mod spec;
 mod store;
 
-pub use config::{closest_name, AuthScope, Config, Kind, Setting, SETTINGS};
+pub use config::{closest_name, AuthScope, Config, Kind, Setting, JSON_SERVER_PRESET, SETTINGS};
 pub use endpoint::output::{Effect, Output, Publication, Ticket};
 pub use endpoint::streams::{StreamId, StreamRead};
 pub use endpoint::{Endpoint, Seed, SeedError, SeedPart};
-pub use engine::Engine;
+pub use engine::{looks_like_json_server, Engine};
 pub use error::{ApiError, Framing};
 pub use host::error_response_without_engine;
 pub use http::collect::{BodyCollector, Feed};

@@ -13,7 +13,9 @@ use crate::feed::FeedStream;
 use crate::proxy::Proxy;
 use crate::state::{lock, Hosted, Shared};
 use crate::supply::unix_now;
-use mock_rest_core::{Effect, Forward, Output, Request, Response, StreamId, Ticket, Upstream};
+use mock_rest_core::{
+    Effect, Forward, Output, Request, Response, StreamId, Ticket, Upstream, DEFAULT_NAMESPACE,
+};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -33,6 +35,8 @@ pub enum Ending {
 struct Carried {
     /// Journal appends to wait for, by namespace.
     durability: Vec<(String, Durability)>,
+    /// Whether the default namespace changed (for the json-server preset's file).
+    changed_default: bool,
     delay: Duration,
     next: Option<Next>,
 }
@@ -72,6 +76,7 @@ impl Hosted {
                 }
                 Effect::Forget { namespace } => self.stores.forget(&namespace),
                 Effect::Persist { namespace, changes } => {
+                    carried.changed_default |= namespace == DEFAULT_NAMESPACE;
                     if let Some(durable) = self.stores.get(&namespace) {
                         let ticket = durable.append(&changes);
                         carried.durability.push((namespace, ticket));
@@ -110,6 +115,9 @@ pub async fn run(shared: &Shared, proxy: Option<&Proxy>, request: &Request) -> E
     loop {
         if !settle(shared, std::mem::take(&mut carried.durability)).await {
             return Ending::Respond(lock(shared).endpoint.storage_failed(request));
+        }
+        if std::mem::take(&mut carried.changed_default) {
+            save_back(shared).await;
         }
         match carried.next.take() {
             Some(Next::Forward(ticket, forward)) => {
@@ -167,6 +175,14 @@ pub async fn reload(shared: &Shared, fixtures: Vec<u8>) -> Result<(), String> {
         );
     }
     Ok(())
+}
+
+/// Under `JSON_SERVER=1`, writes the default namespace back into its file.
+async fn save_back(shared: &Shared) {
+    let write_back = lock(shared).write_back.clone();
+    if let Some(write_back) = write_back {
+        write_back.save(shared).await;
+    }
 }
 
 /// Waits until each namespace's appended changes are durable; a namespace

@@ -82,6 +82,7 @@ mod settings;
 mod state;
 mod storage;
 mod supply;
+mod write_back;
 
 pub use api::Api;
 pub use durable::{Durable, FsyncMode};
@@ -221,10 +222,32 @@ impl App {
                 };
                 StartError::Settings(format!("{}: {err}", setting.unwrap_or("the seed")))
             })?;
+        let json_server = endpoint.config().json_server;
+        let write_back = match (&settings.fixtures, json_server) {
+            (Some(path), true) => {
+                tracing::info!(
+                    "JSON_SERVER: {}: every change of the data is written back into it, as json-server does",
+                    path.display()
+                );
+                Some(Arc::new(write_back::WriteBack::new(path.clone())))
+            }
+            _ => None,
+        };
+        if let (Some(fixtures), false) = (&seed.fixtures, json_server) {
+            if mock_rest_core::looks_like_json_server(fixtures) {
+                tracing::info!(
+                    "every item of the fixtures has an `id`, as json-server's db.json: \
+                     --json-server (JSON_SERVER=1) serves it as json-server does (at /posts, by id, written back)"
+                );
+            }
+        }
         for (path, what) in [
             (&settings.rules_file, "rules"),
             (&settings.fixtures, "fixtures"),
         ] {
+            if what == "fixtures" && write_back.is_some() {
+                continue;
+            }
             if let Some(path) = path {
                 // The Node host's line, word for word.
                 tracing::info!(
@@ -278,8 +301,10 @@ impl App {
         if !names.is_empty() {
             tracing::info!("loaded {} namespaces", names.len() + 1);
         }
+        let mut hosted = Hosted::new(endpoint, stores);
+        hosted.write_back = write_back;
         Ok(Self {
-            shared: Arc::new(Mutex::new(Hosted::new(endpoint, stores))),
+            shared: Arc::new(Mutex::new(hosted)),
             body_timeout: Duration::from_secs(settings.body_timeout_secs),
         })
     }
@@ -453,6 +478,12 @@ async fn watch(shared: Shared, path: PathBuf, baseline: Baseline) {
             }
         };
         if bytes == last {
+            continue;
+        }
+        let written_back = lock(&shared).write_back.clone();
+        if written_back.is_some_and(|write_back| write_back.holds(&shared, &bytes)) {
+            // The preset's own write of the data as it is: nothing to load.
+            last = bytes;
             continue;
         }
         match hosted::reload(&shared, bytes.clone()).await {

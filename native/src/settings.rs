@@ -19,11 +19,12 @@ use std::path::PathBuf;
 )]
 pub struct Settings {
     /// The port to listen on. Elastic Beanstalk's proxy expects 5000. 0 picks a free port.
-    #[arg(long, env = "PORT", default_value_t = 5000)]
+    #[arg(long, short = 'p', env = "PORT", default_value_t = 5000)]
     pub port: u16,
 
     /// The address to bind (an IP address or `localhost`); wins over --run-local.
-    #[arg(long, env = "HOST", value_parser = parse_host)]
+    /// Unset: every interface, or 127.0.0.1 with --json-server.
+    #[arg(long, short = 'H', env = "HOST", value_parser = parse_host)]
     pub host: Option<IpAddr>,
 
     /// Bind 127.0.0.1 only, instead of every interface. Any value but
@@ -44,7 +45,7 @@ pub struct Settings {
     /// Load the fixtures again when the file changes (whole or not at all; a
     /// bad file is logged and the running stores are kept), resetting every
     /// namespace to them.
-    #[arg(long, env = "WATCH", value_parser = clap::builder::FalseyValueParser::new())]
+    #[arg(long, short = 'w', env = "WATCH", value_parser = clap::builder::FalseyValueParser::new())]
     pub watch: bool,
 
     /// Durable mode: the store lives in this JSON file (`{"type": [items]}`,
@@ -137,7 +138,12 @@ fn parse_host(text: &str) -> Result<IpAddr, String> {
 impl Settings {
     /// The socket address to listen on.
     pub fn bind_addr(&self) -> SocketAddr {
-        let ip = match (self.host, self.run_local) {
+        // json-server listens on loopback; so does its preset.
+        let json_server = self
+            .engine
+            .iter()
+            .any(|(name, value)| *name == "JSON_SERVER" && value == "1");
+        let ip = match (self.host, self.run_local || json_server) {
             (Some(ip), _) => ip,
             (None, true) => IpAddr::V4(Ipv4Addr::LOCALHOST),
             (None, false) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
@@ -162,15 +168,25 @@ impl Settings {
                 }
                 Ok(value.to_owned())
             };
-            command = command.arg(
-                Arg::new(setting.name)
-                    .long(setting.flag())
-                    .env(setting.name)
-                    .value_name(setting.name)
-                    .help(help)
-                    .hide_env_values(setting.kind == Kind::Secret)
-                    .value_parser(check),
-            );
+            let mut arg = Arg::new(setting.name)
+                .long(setting.flag())
+                .env(setting.name)
+                .value_name(setting.name)
+                .help(help)
+                .hide_env_values(setting.kind == Kind::Secret)
+                .value_parser(check);
+            // json-server's own flags, so its command line works as it is.
+            arg = match setting.name {
+                // `--json-server` alone turns the preset on (`--json-server=0` off).
+                "JSON_SERVER" => arg
+                    .num_args(0..=1)
+                    .require_equals(true)
+                    .default_missing_value("1"),
+                "DELAY_MS" => arg.short('d').visible_alias("delay"),
+                "ID_FIELD" => arg.short('i').visible_alias("id"),
+                _ => arg,
+            };
+            command = command.arg(arg);
         }
         command
     }
@@ -253,6 +269,7 @@ impl Settings {
 mod tests {
     use super::*;
     use mock_rest_core::AuthScope;
+    use std::path::Path;
     use std::time::Duration;
 
     fn parse(args: &[&str]) -> Settings {
@@ -357,6 +374,48 @@ mod tests {
         assert!(parse(&["--data", "x.json", "--fsync", "off"])
             .warnings
             .is_empty());
+    }
+
+    #[test]
+    fn json_servers_flags_are_aliases() {
+        let settings = parse(&[
+            "--json-server",
+            "-p",
+            "3001",
+            "-d",
+            "500",
+            "-i",
+            "uid",
+            "-w",
+            "db.json",
+        ]);
+        assert_eq!(settings.port, 3001);
+        assert!(settings.watch);
+        assert_eq!(settings.fixtures.as_deref(), Some(Path::new("db.json")));
+        let (config, _) = settings.engine_config().unwrap();
+        assert!(config.json_server);
+        assert_eq!(config.default_delay, Duration::from_millis(500));
+        assert_eq!(config.id_field, "uid");
+        assert_eq!(config.api_prefix, "/");
+        // json-server listens on loopback, and so does the preset unless told otherwise.
+        assert!(settings.bind_addr().ip().is_loopback());
+        let settings = parse(&[
+            "--json-server",
+            "-H",
+            "0.0.0.0",
+            "--delay",
+            "5",
+            "--id",
+            "id",
+        ]);
+        assert!(!settings.bind_addr().ip().is_loopback());
+        assert_eq!(
+            settings.engine_config().unwrap().0.default_delay,
+            Duration::from_millis(5)
+        );
+        let settings = parse(&["--json-server=0"]);
+        assert!(!settings.engine_config().unwrap().0.json_server);
+        assert!(!settings.bind_addr().ip().is_loopback());
     }
 
     #[test]

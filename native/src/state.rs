@@ -2,6 +2,7 @@
 //! namespace's files and each open stream's waker.
 
 use crate::storage::Stores;
+use crate::write_back::WriteBack;
 use mock_rest_core::{Endpoint, Request, StreamId};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -15,6 +16,8 @@ pub struct Hosted {
     pub stores: Stores,
     /// The waker of each open event stream.
     wakers: HashMap<StreamId, Arc<Notify>>,
+    /// Under `JSON_SERVER=1`, the file the default namespace's changes go back into.
+    pub write_back: Option<Arc<WriteBack>>,
 }
 
 /// What every connection shares.
@@ -33,6 +36,7 @@ impl Hosted {
             endpoint,
             stores,
             wakers: HashMap::new(),
+            write_back: None,
         }
     }
 

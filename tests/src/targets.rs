@@ -107,12 +107,13 @@ impl CoreTarget {
     /// settings (by environment name).
     pub fn new(env: &[(String, String)]) -> Result<Self, String> {
         let now = Duration::from_secs(1_700_000_000);
-        let mut config = Config {
+        let config = Config {
             app_name: APP_NAME.to_owned(),
             app_version: APP_VERSION.to_owned(),
             ..Config::default()
         };
         let mut seed = Seed::default();
+        let mut settings = Vec::new();
         for (name, value) in env {
             if name == "DATA_FILE" {
                 seed.fixtures = Some(std::fs::read(value).map_err(|e| format!("{value}: {e}"))?);
@@ -121,11 +122,11 @@ impl CoreTarget {
             } else if name == "OPENAPI" {
                 seed.openapi = Some(std::fs::read(value).map_err(|e| format!("{value}: {e}"))?);
             } else {
-                config
-                    .set(name, value)
-                    .map_err(|reason| format!("{name}={value}: {reason}"))?;
+                settings.push((name.as_str(), value.as_str()));
             }
         }
+        // As every host reads them: one at a time, then together (a preset).
+        let (config, _) = config.from_settings(settings)?;
         let mut endpoint = Endpoint::new(config, seed, Box::new(SeededIds::new(42)), now)
             .map_err(|err| err.to_string())?;
         // The default namespace always exists, as on the native server.

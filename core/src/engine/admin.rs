@@ -43,6 +43,7 @@ impl Engine {
     /// Swaps in a whole new store, reported as the changes that rebuild it.
     pub(super) fn replace_store(&mut self, store: Store, changes: &mut Vec<Change>) {
         self.store = store;
+        self.remember_types(false);
         changes.extend(self.rebuild_changes());
     }
 

@@ -35,6 +35,12 @@ impl Engine {
     /// [`Engine::handle`] within an endpoint, whose `listing` of namespaces
     /// `/`, `/health` and `/__admin/namespaces` show.
     pub(crate) fn serve(&mut self, request: &Request, now: Duration, listing: &Listing) -> Outcome {
+        let adapted = if self.config.json_server {
+            self.json_server_request(request)
+        } else {
+            None
+        };
+        let request = adapted.as_ref().unwrap_or(request);
         // Every step below reads the one decoding of the query.
         let request = &Incoming::new(request);
         let mut changes = Vec::new();
@@ -230,6 +236,10 @@ impl Engine {
         };
         let subscribe = self.subscribing.take();
         self.finish(&mut response, request);
+        if self.config.json_server {
+            let admin = route.as_ref().is_ok_and(Route::is_admin);
+            self.json_server_finish(&mut response, request, admin);
+        }
         Outcome {
             response,
             changes,
@@ -295,6 +305,11 @@ impl Engine {
         }
         if *route == Route::Spec {
             return self.spec_answer(request, changes);
+        }
+        if self.config.json_server {
+            if let Some(answer) = self.json_server_route(route, request, now, changes) {
+                return answer;
+            }
         }
         if !route.takes(&request.method) {
             return Err(ApiError::MethodNotAllowed {
@@ -408,6 +423,11 @@ impl Engine {
             }
             (Route::Item { resource, id }, Method::Patch) => {
                 self.rewrite(resource, id, request, true, now, changes)
+            }
+            (Route::Item { resource, id }, Method::Delete) if self.config.json_server => {
+                self.delete(resource, id, request, changes)?;
+                self.delete_children(resource, id, changes);
+                Ok(respond(200, JSON, b"{}".to_vec()))
             }
             (Route::Item { resource, id }, Method::Delete) => {
                 self.delete(resource, id, request, changes)

@@ -97,6 +97,7 @@ impl Engine {
             .map(|(_, item)| item.len())
             .fold(0, usize::saturating_add);
         self.check_bytes(0, adding)?;
+        self.remember_type(resource);
         let status = self.config.create_status;
         if single {
             let Some((id, item)) = items.into_iter().next() else {
@@ -188,7 +189,10 @@ impl Engine {
                     }
                     id
                 }
-                None if kind == Some(IdKind::Integer) => {
+                // json-server counts a new or emptied type's ids up from 1.
+                None if kind == Some(IdKind::Integer)
+                    || (kind.is_none() && self.config.json_server) =>
+                {
                     let next = match largest {
                         None => 1,
                         Some(n) => n.checked_add(1).ok_or_else(|| ApiError::BadId {

@@ -8,6 +8,8 @@
 mod admin;
 mod dispatch;
 mod items;
+mod json_server;
+pub use json_server::looks_like_json_server;
 mod lists;
 mod near;
 pub(crate) mod openapi;
@@ -33,6 +35,7 @@ use crate::store::query::Patterns;
 use crate::store::snapshot::{self, Snapshot};
 use crate::store::Store;
 use openapi::OpenApi;
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -65,6 +68,10 @@ pub struct Engine {
     /// The OpenAPI document whose paths this engine answers, shared by
     /// every namespace of the endpoint.
     openapi: Option<Arc<OpenApi>>,
+    /// Under `JSON_SERVER=1`: the types the store has held since it started
+    /// or was reset, so that one whose items were all deleted is still `[]`
+    /// (json-server keeps it), not `404`.
+    known_types: BTreeSet<String>,
 }
 
 impl Engine {
@@ -86,6 +93,7 @@ impl Engine {
             subscribing: None,
             patterns: Patterns::default(),
             openapi: None,
+            known_types: BTreeSet::new(),
         }
     }
 
@@ -130,6 +138,7 @@ impl Engine {
         self.check_store_fits(&store)?;
         self.store = store;
         self.rules = self.initial_rules.clone();
+        self.remember_types(true);
         Ok(count)
     }
 
@@ -166,6 +175,7 @@ impl Engine {
     /// sequence and storage health. Returns the `reset` event.
     pub(crate) fn restart_from(&mut self, fresh: Engine) -> Vec<feed::Event> {
         self.store = fresh.store;
+        self.known_types = fresh.known_types;
         self.initial = fresh.initial;
         self.rules = fresh.rules;
         self.initial_rules = fresh.initial_rules;
@@ -264,6 +274,25 @@ impl Engine {
     /// persists it.
     pub fn snapshot(&self) -> Vec<u8> {
         snapshot::render(&self.store)
+    }
+
+    /// The whole database as `GET /db` answers it under `JSON_SERVER=1`: the
+    /// snapshot, with the types whose items were all deleted as `[]` (as
+    /// json-server keeps them), for a host that writes it back to the file.
+    pub fn database(&self) -> Vec<u8> {
+        self.json_server_snapshot()
+    }
+
+    /// [`Engine::database`] as json-server writes its file: indented by two
+    /// spaces at every level (JavaScript's `JSON.stringify(db, null, 2)`),
+    /// numbers as they were sent.
+    pub fn database_file(&self) -> Vec<u8> {
+        let database = self.database();
+        // The store's own text is valid JSON; were it not, it is written as held.
+        match serde_json::from_slice::<serde_json::Value>(&database) {
+            Ok(value) => serde_json::to_vec_pretty(&value).unwrap_or(database),
+            Err(_) => database,
+        }
     }
 
     /// Makes the current store the one `POST /__admin/reset` restores, as a

@@ -42,7 +42,7 @@ pub(crate) const KEPT_PATTERNS: usize = 32;
 
 /// The mock controls and jQuery's cache buster (`_`): every `/api` route takes
 /// them, and the list query ignores them.
-const CONTROL_PARAMS: &[&str] = &["_delay", "_status", "_"];
+pub(crate) const CONTROL_PARAMS: &[&str] = &["_delay", "_status", "_"];
 /// The `_` parameters of a list (besides the controls).
 pub(crate) const LIST_PARAMS: &[&str] = &[
     "_sort",
