@@ -1,33 +1,35 @@
-"""Side-by-side benchmark of mock-rest-api and json-server 0.17.
+"""Side-by-side benchmarks of mock-rest-api against its peers.
 
-Run it with `bash bench/run.sh`, which installs what it needs. Both servers run
-on 127.0.0.1, pinned to CPU 0 (when the machine has two or more), and oha, the
-load generator, to the other CPUs. For each size N it preloads the same N
-people into each server, drives the same scenarios for the same time at 32
-connections, and records req/s, p50, p99, errors and peak RSS. It then
-measures cold start, RSS per million items against their raw JSON size, and
-durable-mode POSTs against in-memory ones. It prints one table and writes it,
-with the machine's description, to docs/benchmarks.md.
+Run it with `bash bench/run.sh`, which installs what it needs. Every server runs on 127.0.0.1, pinned to
+CPU 0 (when the machine has two or more), and oha, the load generator, to the other CPUs. Each part
+keeps its figures as a record in bench/history/ and bench/page.py draws docs/benchmarks.md (and its
+charts, and the figures the READMEs quote) from every record, so no run overwrites another.
+
+The whole run (no BENCH_ONLY): json-server 0.17 at each size N of BENCH_SIZES, the same N people in each
+server, the same scenarios for the same time at 32 connections (req/s, p50, p99, errors and peak RSS),
+cold start, RSS per million items against their raw JSON size, and durable-mode POSTs against in-memory
+ones; then the parts below but `openapi` and `msw`.
 
 The npm package's Node server (`node npm/bin.js`, what `npx mock-rest-api` runs) is a third server
 at 1,000 items, for GET by id and POST only (the issue's targets against json-server), with bare
 node:http (bench/node-bare.mjs, a fixed answer, no engine) as the ceiling of any Node server; beside it,
 bench/mock-fetch.mjs times `createMock().fetch` round trips in process, and `npm pack` gives the
 package's size. BENCH_ONLY=npm runs just that part (the four servers at 1,000 items, GET by id and
-POST) and rewrites only the "npm package" section of docs/benchmarks.md.
+POST).
 
 The change feed (bench/feed.py): delivery latency from a POST's answer to its event at 1, 100 and
 1,000 subscribers, and POST throughput with 1, 100 and 1,000 subscribers as a share of none. BENCH_ONLY=feed runs
-just that and rewrites only the "change feed" section.
+just that.
 
 BENCH_ONLY=queries runs only the list queries of the native server and json-server (the plain 20-item
 page, the same page with `_embed`, the 0.17 filtered list and the 1.0 operator filter) at BENCH_SIZES
-(default 1,000 and 100,000: at 100,000 the embedded page's people have their pets among 100,000), and
-rewrites only the "Relations and 1.0 operators" section of docs/benchmarks.md.
+(default 1,000 and 100,000: at 100,000 the embedded page's people have their pets among 100,000).
 
 BENCH_ONLY=openapi (bench/openapi.py) loads GitHub's REST description into the native and the Node
-server, and rates a validated GET and POST of the 3.0 Petstore beside plain ones and beside Prism; it
-rewrites only "The OpenAPI mode" section. The full run leaves that section as it is.
+server, and rates a validated GET and POST of the 3.0 Petstore beside plain ones and beside Prism.
+
+BENCH_ONLY=peers (bench/peers.py) runs every peer side by side: WireMock, Mockoon's CLI and json-server
+0.17 and 1.0 beta beside the native server, on canned answers, CRUD and recording through a proxy.
 """
 
 import json
@@ -57,8 +59,8 @@ NODE_BIN = os.path.join(ROOT, "npm", "bin.js")
 MOCK_FETCH = os.path.join(ROOT, "bench", "mock-fetch.mjs")
 NODE_BARE = os.path.join(ROOT, "bench", "node-bare.mjs")
 ONLY = os.environ.get("BENCH_ONLY", "")
-if ONLY not in ("", "npm", "feed", "queries", "limit", "openapi"):
-    sys.exit(f"bench: BENCH_ONLY={ONLY!r}: the values are `npm`, `feed`, `queries`, `limit` and `openapi`")
+if ONLY not in ("", "npm", "feed", "queries", "limit", "openapi", "peers"):
+    sys.exit(f"bench: BENCH_ONLY={ONLY!r}: the values are `npm`, `feed`, `queries`, `limit`, `openapi` and `peers`")
 # The npm package's scenarios and size: the issue's targets are at 1,000 items.
 NPM_SIZE = 1000
 NPM_SCENARIOS = ["GET by id", "POST"]
@@ -483,19 +485,6 @@ def npm_section(rows, fetched, size, load):
     lines.append(f"| `createMock().fetch` GET by id, median under 50 µs | {t['median']:.1f} µs with the body read "
                  f"({f['median']:.1f} µs until the Response): {met(t['median'] < 50)} |")
     return "\n".join(lines) + "\n"
-
-
-def replace_section(text, section, heading=NPM_HEADING):
-    """`text` with its section under `heading` (up to the next `## ` heading) replaced by `section`
-    (put before the npm package's section, else before "## Profiling", when it has none)."""
-    lines = text.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.rstrip() == heading), None)
-    if start is None:
-        at = next((i for i, line in enumerate(lines) if line.rstrip() == NPM_HEADING and heading != NPM_HEADING),
-                  next((i for i, line in enumerate(lines) if line.rstrip() == "## Profiling"), len(lines)))
-        return "".join(lines[:at]) + section + "\n" + "".join(lines[at:])
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-    return "".join(lines[:start]) + section + ("\n" if end < len(lines) else "") + "".join(lines[end:])
 
 
 def queries_section(rows, load):
@@ -938,18 +927,6 @@ in-memory rate, and the highest p99 of #18's scenarios {p99_max} ms. The margins
 """
 
 
-def replace_limit_section(text, section):
-    """`text` with its limit section (up to the next `## ` heading) replaced by `section`, or inserted
-    before "## Profiling"."""
-    lines = text.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.rstrip() == LIMIT_HEADING), None)
-    if start is None:
-        at = next((i for i, line in enumerate(lines) if line.rstrip() == "## Profiling"), len(lines))
-        return "".join(lines[:at]) + section + "\n" + "".join(lines[at:])
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-    return "".join(lines[:start]) + section + ("\n" if end < len(lines) else "") + "".join(lines[end:])
-
-
 def limit_part():
     """Runs the limit scenarios and returns their section of docs/benchmarks.md."""
     load_start = os.getloadavg()[0]
@@ -968,7 +945,9 @@ def limit_part():
     section = limit_section(rates, growth, large, durable, (load_start, os.getloadavg()[0]))
     print()
     print(section)
-    return section
+    figures = {"rates": {f"{server}|{scenario}": runs for (server, scenario), runs in rates.items()},
+               "growth": growth, "large": large, "durable": durable, "load": [load_start, os.getloadavg()[0]]}
+    return section, figures
 
 
 def feed_part():
@@ -994,7 +973,7 @@ def feed_part():
         report, alive = feed.throughput(start, oha, SECONDS, count, query)
         shares.append((label, count, summarize(report), alive))
         print(f"  {shares[-1][2]['rps']:,.0f}/s, {alive} open", flush=True)
-    return feed, feed.section(rows, shares, SECONDS, machine())
+    return feed.section(rows, shares, SECONDS, machine()), {"latency": rows, "throughput": shares}
 
 
 def openapi_part():
@@ -1014,58 +993,59 @@ def openapi_part():
     rated = openapi.rates(ctx)
     for key, value in rated.items():
         print(f"  {key}: {value}", flush=True)
-    return openapi, openapi.section(native, node, rated, ctx)
+    return openapi.section(native, node, rated, ctx), {"native": native, "node": node, "rated": rated}
+
+
+def peers_part():
+    """Every peer side by side (bench/peers.py): the figures of the peers' record."""
+    import peers
+
+    ctx = {"ROOT": ROOT, "OURS": OURS, "OHA": OHA, "SECONDS": SECONDS, "SERVER_CPUS": SERVER_CPUS,
+           "LOAD_CPUS": LOAD_CPUS, "LOAD_THREADS": LOAD_THREADS, "pinned": pinned, "wait_ready": wait_ready,
+           "rss_kib": rss_kib, "http": http, "summarize": summarize, "cpu_seconds": cpu_seconds,
+           "answered": answered}
+    return peers.run(ctx)
+
+
+def publish(section, text, figures, command=None):
+    """Keeps this run's figures (and its section's text) as a record in bench/history/ and draws
+    docs/benchmarks.md, its charts and the READMEs' quoted figures again from every record."""
+    import page
+
+    if text is not None:
+        print()
+        print(text)
+    command = command or (f"BENCH_ONLY={ONLY} bash bench/run.sh" if ONLY else "bash bench/run.sh")
+    path = page.save(section, figures, text, command, machine())
+    page.render()
+    print(f"bench: {os.path.relpath(path, ROOT)} kept; docs/benchmarks.md drawn again", flush=True)
 
 
 def main():
+    if ONLY == "peers":
+        publish("peers", None, peers_part())
+        return
     if ONLY == "openapi":
-        module, section = openapi_part()
-        print()
-        print(section)
-        path = os.path.join(ROOT, "docs", "benchmarks.md")
-        with open(path) as current:
-            text = current.read()
-        with open(path, "w") as out:
-            out.write(module.replace(text, section))
+        publish("openapi", *openapi_part())
         return
     if ONLY == "limit":
-        section = limit_part()
-        path = os.path.join(ROOT, "docs", "benchmarks.md")
-        with open(path) as current:
-            text = current.read()
-        with open(path, "w") as out:
-            out.write(replace_limit_section(text, section))
+        publish("limit", *limit_part())
         return
     if ONLY == "feed":
-        module, section = feed_part()
-        print()
-        print(section)
-        path = os.path.join(ROOT, "docs", "benchmarks.md")
-        with open(path) as current:
-            text = current.read()
-        with open(path, "w") as out:
-            out.write(module.replace(text, section))
+        publish("feed", *feed_part())
         return
     rows, notes = [], []
     load_start = os.getloadavg()[0]
     for n in SIZES:
         print(f"size {n:,}", flush=True)
         bench_size(n, rows, notes)
-    if ONLY in ("npm", "queries"):
-        if ONLY == "npm":
-            fetched, size = npm_part(rows)
-            section = npm_section(rows, fetched, size, (load_start, os.getloadavg()[0]))
-            heading = NPM_HEADING
-        else:
-            section = queries_section(rows, (load_start, os.getloadavg()[0]))
-            heading = QUERY_HEADING
-        print()
-        print(section)
-        path = os.path.join(ROOT, "docs", "benchmarks.md")
-        with open(path) as current:
-            text = current.read()
-        with open(path, "w") as out:
-            out.write(replace_section(text, section, heading))
+    if ONLY == "npm":
+        fetched, size = npm_part(rows)
+        publish("npm", npm_section(rows, fetched, size, (load_start, os.getloadavg()[0])),
+                {"rows": rows, "fetched": fetched, "size": size})
+        return
+    if ONLY == "queries":
+        publish("queries", queries_section(rows, (load_start, os.getloadavg()[0])), {"rows": rows})
         return
     print("cold start", flush=True)
     ours_cold = cold_start(Ours)
@@ -1076,12 +1056,20 @@ def main():
     with tempfile.TemporaryDirectory() as workdir:
         in_memory, on_disk = durable_ratio(workdir)
     fetched, size = npm_part(rows)
-    limit = limit_part()
-    npm = npm_section(rows, fetched, size, (load_start, os.getloadavg()[0]))
-    _, feed_text = feed_part()
-    npm = npm + "\n" + feed_text
-    queries = queries_section(rows, (load_start, os.getloadavg()[0]))
+    publish("npm", npm_section(rows, fetched, size, (load_start, os.getloadavg()[0])),
+            {"rows": [r for r in rows if r["size"] == NPM_SIZE], "fetched": fetched, "size": size})
+    publish("queries", queries_section(rows, (load_start, os.getloadavg()[0])),
+            {"rows": [r for r in rows if r["scenario"] in QUERY_SCENARIOS]})
+    publish("limit", *limit_part())
+    publish("feed", *feed_part())
+    publish("main", main_section(rows, notes, ours_cold, peer_cold, mem_bytes, raw_bytes, in_memory, on_disk),
+            {"rows": rows, "notes": notes, "cold": {"ours": ours_cold, "json-server": peer_cold},
+             "memory": {"rss": mem_bytes, "raw": raw_bytes}, "durable": {"memory": in_memory, "disk": on_disk}})
+    publish("peers", None, peers_part())
 
+
+def main_section(rows, notes, ours_cold, peer_cold, mem_bytes, raw_bytes, in_memory, on_disk):
+    """The section of the full run against json-server 0.17 at every size, with its targets."""
     def cell(server, n, scenario):
         return next((r for r in rows if r["server"] == server and r["size"] == n and r["scenario"] == scenario), None)
 
@@ -1155,7 +1143,7 @@ def main():
     target_rows.append(f"| durable POSTs at least 25% of in-memory ones | {share * 100:.0f}%: {met(share >= 0.25)} |")
     target_rows.append(f"| cold start under 50 ms | {ours_cold:.1f} ms: {met(ours_cold < 50)} |")
     targets = "\n".join(target_rows)
-    report = f"""# Benchmarks
+    report = f"""## Against json-server 0.17, by size
 
 Measured by `bash bench/run.sh` ({SECONDS} s per scenario, {CONNECTIONS} connections), side by side in one run.
 Machine: {machine()}. Run on {time.strftime('%Y-%m-%d')}.
@@ -1178,36 +1166,11 @@ list is `?last_name=Vader7&age_gte=30&_limit=20` and the 1.0 operator filter
 {CONNECTIONS - CONNECTIONS // 5} connections and POST on {CONNECTIONS // 5}. Errors count failed requests
 and non-2xx answers. Both servers log per request as they do by default (to /dev/null here).
 
-## Targets
+### Targets
 
 {targets}
-
-{queries}
-{limit}
-{npm}
-## Profiling
-
-Done with `valgrind --tool=callgrind` (instruction counts, repeatable on a busy machine) on the engine
-driven by a small harness (POSTs, paged GETs), and by reading RSS from /proc while loading a million items:
-
-- Items were stored with their id twice (in the entry and as the hash index's key) and the index held
-  boxed strings: 3.3× the raw JSON. The id is now read from the end of the item's text (every item ends
-  with its `_id`) and the index is a `hashbrown::HashTable` of slot numbers: 1.7–1.9×.
-- Bodies were parsed into a `serde_json::Value` only to check their shape: they are now validated without
-  building anything (`IgnoredAny`) and the shape is read from the compact text.
-- Filtered lists parsed every item into a `Value`; the filters now read only the fields their paths
-  reach from the stored text: 5× faster filtered lists.
-- Paged lists rebuilt the `Link` base (re-parsing the query) for each of the four links, and every request
-  ran the controls' query parser: one base per request and a cheap look for controls first cut the
-  instructions of a paged GET workload by 45%.
-- Stored bytes are echoed, never re-encoded; the store's lock is held only while the engine runs (no
-  I/O, no await). Per-request logging looked free by req/s alone (equal with RUST_LOG=warn and info), but
-  it cost 0.5-3 µs of CPU per request, measured against a bare handler; see "Where the time goes".
 """
-    print()
-    print(report)
-    with open(os.path.join(ROOT, "docs", "benchmarks.md"), "w") as out:
-        out.write(report)
+    return report
 
 
 if __name__ == "__main__":

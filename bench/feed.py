@@ -149,14 +149,3 @@ def section(rows, shares, seconds, machine):
         share = f"**{ratio * 100:.0f}%**" if label.startswith("nothing") and count == 1000 else f"{ratio * 100:.0f}%"
         lines.append(f"| {count:,} {label} | {report['rps']:,.0f} | {share} | {report['p99']:.2f} ms | {alive:,} |")
     return "\n".join(lines) + "\n"
-
-
-def replace(text, new):
-    """`text` with its change feed section replaced by `new`, or `new` put before `## Profiling`."""
-    lines = text.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.rstrip() == HEADING), None)
-    if start is None:
-        at = next((i for i, line in enumerate(lines) if line.rstrip() == "## Profiling"), len(lines))
-        return "".join(lines[:at]) + new + "\n" + "".join(lines[at:])
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-    return "".join(lines[:start]) + new + ("\n" if end < len(lines) else "") + "".join(lines[end:])

@@ -20,14 +20,13 @@
 // 5, interleaved) times from just before the store and the mock are made to the first GET's body
 // read, and apart from that the imports before it; the report gives the medians.
 //
-// Prints a Markdown section; with --write it also replaces the section "## createMock against MSW"
-// of docs/benchmarks.md (or puts it just before "## Profiling" when the file has none), leaving the
-// rest of the file as it is. Needs npm/dist/ (`bash scripts/node.sh build`) and msw and @mswjs/data
+// Prints a Markdown section; with --write it also keeps it, with its figures, as a record in
+// bench/history/, from which bench/page.py draws docs/benchmarks.md. Needs npm/dist/ (`bash scripts/node.sh build`) and msw and @mswjs/data
 // from the root package-lock.json (`npm ci`). Exits with status 1 when an answer is not what the
 // request asks for, after closing every mock and server.
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 
@@ -429,22 +428,26 @@ function section(counts, times, first, load) {
     return lines.join('\n') + '\n';
 }
 
-// `text` with its section under HEADING (up to the next `## ` heading) replaced by `body`, or with
-// `body` put just before "## Profiling" (at the end when there is none).
-function replaceSection(text, body) {
-    const lines = text.split(/(?<=\n)/);
-    const start = lines.findIndex((line) => line.trimEnd() === HEADING);
-    if (start < 0) {
-        let at = lines.findIndex((line) => line.trimEnd() === '## Profiling');
-        if (at < 0) {
-            const ending = text === '' || text.endsWith('\n\n') ? '' : text.endsWith('\n') ? '\n' : '\n\n';
-            return text + ending + body;
-        }
-        return lines.slice(0, at).join('') + body + '\n' + lines.slice(at).join('');
-    }
-    let end = lines.findIndex((line, i) => i > start && line.startsWith('## '));
-    if (end < 0) end = lines.length;
-    return lines.slice(0, start).join('') + body + (end < lines.length ? '\n' : '') + lines.slice(end).join('');
+// Keeps this run as a record in bench/history/ (the form bench/page.py's `save` writes), which
+// bench/page.py then draws into docs/benchmarks.md with the other records.
+function saveRecord(text, figures) {
+    const now = new Date();
+    const pad = (n) => String(n).padStart(2, '0');
+    const day = `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
+    const time = `${pad(now.getHours())}${pad(now.getMinutes())}${pad(now.getSeconds())}`;
+    const cpus = os.cpus();
+    const record = {
+        section: 'msw',
+        date: `${day} ${pad(now.getHours())}:${pad(now.getMinutes())}`,
+        command: 'BENCH_ONLY=msw bash bench/run.sh',
+        machine: `${cpus.length} × ${cpus[0]?.model?.trim() ?? 'unknown CPU'}, ${os.type()} ${os.release()}; node ${process.version}`,
+        figures,
+        text,
+    };
+    mkdirSync(`${ROOT}bench/history`, { recursive: true });
+    const path = `${ROOT}bench/history/${day}-${time}-msw.json`;
+    writeFileSync(path, JSON.stringify(record, null, 1) + '\n');
+    return path;
 }
 
 function options(args) {
@@ -480,9 +483,8 @@ async function main() {
     const text = section(counts, times, first, [loadStart, os.loadavg()[0]]);
     console.log(text);
     if (counts.write) {
-        const path = `${ROOT}/docs/benchmarks.md`;
-        writeFileSync(path, replaceSection(readFileSync(path, 'utf8'), text));
-        process.stderr.write(`msw: wrote the section "${HEADING.slice(3)}" of docs/benchmarks.md\n`);
+        const path = saveRecord(text, { counts, times, first, load: [loadStart, os.loadavg()[0]] });
+        process.stderr.write(`msw: kept ${path.slice(ROOT.length)}; \`python3 bench/page.py\` draws the page\n`);
     }
 }
 

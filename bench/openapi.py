@@ -178,14 +178,3 @@ def section(native, node, rated, ctx):
     if not rated.get("same item"):
         lines.append("- The plain server did not hold the spec server's item: the GET figures compare different items.")
     return "\n".join(lines) + "\n"
-
-
-def replace(text, new):
-    """`text` with its OpenAPI section replaced by `new`, or `new` put before `## Profiling`."""
-    lines = text.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.rstrip() == HEADING), None)
-    if start is None:
-        at = next((i for i, line in enumerate(lines) if line.rstrip() == "## Profiling"), len(lines))
-        return "".join(lines[:at]) + new + "\n" + "".join(lines[at:])
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-    return "".join(lines[:start]) + new + ("\n" if end < len(lines) else "") + "".join(lines[end:])
