@@ -31,6 +31,8 @@ export interface EngineSettings {
     corsOrigins?: SettingValue;
     delayMs?: SettingValue;
     idField?: SettingValue;
+    /** `1`: the json-server preset (`idField: 'id'`, `apiPrefix: '/'`, `createStatus: 201` unless given, and json-server 0.17's answers where this mock's differ). */
+    jsonServer?: SettingValue;
     journalSize?: SettingValue;
     maxBodyBytes?: SettingValue;
     maxItems?: SettingValue;

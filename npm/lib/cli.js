@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Namespaces, SETTINGS } from './engine.js';
+import { Namespaces, SETTINGS, looksLikeJsonServer } from './engine.js';
 import { CONNECTION_LIMITS, baseUrl, close, createServer, listen } from './server.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -31,6 +31,14 @@ const HOST_SETTINGS = [
     { name: 'BODY_TIMEOUT_SECS', flag: 'body-timeout-secs', value: 'N', help: 'Seconds a request body may take to arrive before the answer is 408 (1 to 3600).', default: String(CONNECTION_LIMITS.bodyTimeoutSecs) },
 ];
 
+/** json-server's one-letter flags, by the long flag each stands for. */
+const SHORT_FLAGS = { p: 'port', H: 'host', d: 'delay-ms', i: 'id-field', w: 'watch' };
+/** json-server's long flags that name one of ours. */
+const ALIASES = { delay: 'delay-ms', id: 'id-field' };
+/** The hint a json-server db.json gets without the preset (the native server's line, word for word). */
+export const JSON_SERVER_HINT =
+    'every item of the fixtures has an `id`, as json-server\'s db.json: --json-server (JSON_SERVER=1) serves it as json-server does (at /posts, by id, written back)';
+
 /** Thrown for a bad command line, setting or file: printed as it is, exit status 2. */
 class StartError extends Error {}
 
@@ -53,8 +61,12 @@ function usage() {
         lines.push(`      ${help}${def ? ` [default: ${def}]` : ''}`);
     };
     for (const s of HOST_SETTINGS) row(s.value ? `${s.flag} ${s.value}` : s.flag, s.name, s.help, s.default);
-    for (const s of SETTINGS) row(`${s.flag} ${s.name}`, s.name, s.help, s.default);
-    lines.push('  -h, --help      Print this help', '  -V, --version   Print the version');
+    for (const s of SETTINGS) row(s.name === 'JSON_SERVER' ? s.flag : `${s.flag} ${s.name}`, s.name, s.help, s.default);
+    lines.push(
+        "  json-server's flags work too: -p (--port), -H (--host), -d/--delay (--delay-ms), -i/--id (--id-field), -w (--watch)",
+        '  -h, --help      Print this help',
+        '  -V, --version   Print the version',
+    );
     return lines.join('\n');
 }
 
@@ -79,6 +91,12 @@ export function parseArgs(args, env = process.env) {
         const arg = args[i];
         if (arg === '-h' || arg === '--help') return { help: true };
         if (arg === '-V' || arg === '--version') return { version: true };
+        const short = /^-([a-zA-Z])$/.exec(arg);
+        if (short && SHORT_FLAGS[short[1]]) {
+            args = [...args.slice(0, i), `--${SHORT_FLAGS[short[1]]}`, ...args.slice(i + 1)];
+            i--;
+            continue;
+        }
         if (!arg.startsWith('--') || arg === '--') {
             if (arg === '--' || arg.startsWith('-')) throw new StartError(`unknown option \`${arg}\`; see --help`);
             if (positional !== null) throw new StartError(`one FILE at most: \`${positional}\` and \`${arg}\` were given`);
@@ -86,11 +104,15 @@ export function parseArgs(args, env = process.env) {
             continue;
         }
         const eq = arg.indexOf('=');
-        const flag = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
+        const given = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
+        const flag = ALIASES[given] ?? given;
         const setting = byFlag.get(flag);
         if (!setting) throw new StartError(`unknown option \`--${flag}\`; see --help`);
         let value;
-        if (!setting.value) {
+        if (setting.name === 'JSON_SERVER') {
+            // `--json-server` alone turns the preset on; `--json-server=0` off, as on the native server.
+            value = eq < 0 ? '1' : arg.slice(eq + 1);
+        } else if (!setting.value) {
             value = eq < 0 ? true : truthy(arg.slice(eq + 1));
         } else if (eq >= 0) {
             value = arg.slice(eq + 1);
@@ -118,14 +140,31 @@ function checkedPort(text) {
     return Number(value);
 }
 
-function checkedHost(settings) {
+/** The address to bind: HOST, else loopback with RUN_LOCAL or the json-server preset (as json-server), else every interface. */
+function checkedHost(settings, jsonServer) {
     if (settings.HOST !== undefined) {
         const value = String(settings.HOST).trim();
         if (value.toLowerCase() === 'localhost') return '127.0.0.1';
         if (!net.isIP(value)) throw new StartError(`HOST=${value}: \`${value}\` is not an IP address (or \`localhost\`)`);
         return value;
     }
-    return settings.RUN_LOCAL ? '127.0.0.1' : '0.0.0.0';
+    return settings.RUN_LOCAL || jsonServer ? '127.0.0.1' : '0.0.0.0';
+}
+
+/** Writes `text` into `file` as json-server's preset does: a temporary file beside it, then a rename. */
+function writeAtomically(file, text) {
+    const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+    try {
+        fs.writeFileSync(temp, text);
+        fs.renameSync(temp, file);
+    } catch (err) {
+        try {
+            fs.rmSync(temp, { force: true });
+        } catch {
+            // Nothing was made.
+        }
+        throw err;
+    }
 }
 
 /** A whole number from `min` to `max` for the setting `name`, else a StartError naming it. */
@@ -280,7 +319,8 @@ export async function start(args, env = process.env, stderr = process.stderr) {
     if (parsed.help || parsed.version) return parsed;
     const { host: hostSettings, engine } = parsed;
     const port = checkedPort(hostSettings.PORT ?? '5000');
-    const address = checkedHost(hostSettings);
+    const jsonServer = String(engine.JSON_SERVER ?? '').trim() === '1';
+    const address = checkedHost(hostSettings, jsonServer);
     const limits = {
         maxConnections: checkedWhole('MAX_CONNECTIONS', hostSettings.MAX_CONNECTIONS ?? CONNECTION_LIMITS.maxConnections, 1, 1e9),
         idleTimeoutSecs: checkedWhole('IDLE_TIMEOUT_SECS', hostSettings.IDLE_TIMEOUT_SECS ?? CONNECTION_LIMITS.idleTimeoutSecs, 1, 86400),
@@ -324,9 +364,20 @@ export async function start(args, env = process.env, stderr = process.stderr) {
     }
     const rules = hostSettings.RULES !== undefined ? readSeed(hostSettings.RULES, 'RULES', bound) : null;
     const openapi = hostSettings.OPENAPI !== undefined ? readSeed(hostSettings.OPENAPI, 'OPENAPI', DOCUMENT_BOUND) : null;
+    // JSON_SERVER=1 writes the default namespace's changes back into the fixtures file, as json-server does.
+    const writesBack = jsonServer && fixtures !== undefined;
+    const writeBack = writesBack
+        ? (text) => {
+              try {
+                  writeAtomically(fixtures, text);
+              } catch (err) {
+                  log('ERROR', `JSON_SERVER: could not write ${fixtures} back: ${err.message}; the change is kept in memory`);
+              }
+          }
+        : null;
     let namespaces;
     try {
-        namespaces = new Namespaces(engine, { seed, rules, openapi, publiclyReachable: !loopback });
+        namespaces = new Namespaces(engine, { seed, rules, openapi, publiclyReachable: !loopback, writeBack });
     } catch (err) {
         if (err.part === 'fixtures') throw new StartError(`${seedFrom[0]}=${seedFrom[1]}: ${err.message}`);
         if (err.part === 'rules') throw new StartError(`RULES=${hostSettings.RULES}: ${err.message}`);
@@ -346,8 +397,13 @@ export async function start(args, env = process.env, stderr = process.stderr) {
             `--data ${data}: durable data is native-only; this Node server ${fs.existsSync(data) ? 'reads it once as the seed and' : 'finds no such file and'} will not write it (changes live in memory until it stops)`,
         );
     }
-    if (fixtures !== undefined) {
+    if (writesBack) {
+        log('INFO', `JSON_SERVER: ${fixtures}: every change of the data is written back into it, as json-server does`);
+    } else if (fixtures !== undefined) {
         log('INFO', `fixtures: ${fixtures}, read only: it will not be written${seedFrom[0] === 'DATA_FILE' ? ` (the --data file seeds the store instead)` : ''}`);
+    }
+    if (!jsonServer && seed !== null && looksLikeJsonServer(seed)) {
+        log('INFO', JSON_SERVER_HINT);
     }
 
     const server = createServer(
@@ -378,6 +434,11 @@ export async function start(args, env = process.env, stderr = process.stderr) {
                 return;
             }
             if (text === last) return;
+            if (writesBack && text === namespaces.databaseFile()) {
+                // The preset's own write of the data as it is: nothing to load.
+                last = text;
+                return;
+            }
             try {
                 namespaces.setSeed(text);
             } catch (err) {

@@ -31,6 +31,11 @@ export function closestName(name, candidates) {
 /** The header that names a request's namespace, as the engine reads it (for requests of the host's own). */
 export const NAMESPACE_HEADER = wasm.namespaceHeader();
 
+/** Whether fixtures' text looks like json-server's db.json (every item has an `id`); the core's rule. */
+export function looksLikeJsonServer(text) {
+    return wasm.looksLikeJsonServer(text);
+}
+
 /**
  * A request target (path and query) as the request log writes it: the value of every
  * `access_token` parameter is `REDACTED`, by the rule the journal keeps. Only a target that could
@@ -119,7 +124,7 @@ export class Namespaces {
      * `publiclyReachable`: the host listens beyond loopback, so the homepage warns when no token
      * guards the data (as the native server's does).
      */
-    constructor(settings, { seed = null, rules = null, openapi = null, publiclyReachable = false } = {}) {
+    constructor(settings, { seed = null, rules = null, openapi = null, publiclyReachable = false, writeBack = null } = {}) {
         this.settings = { ...settings };
         this.seed = seedText(seed);
         this.rules = seedText(rules);
@@ -130,7 +135,9 @@ export class Namespaces {
             this.seed ?? undefined,
             this.rules ?? undefined,
             this.openapi ?? undefined,
-            false,
+            // Under JSON_SERVER=1 with a file, the engine reports its changes (`persist`), so the
+            // default namespace's data is written back after each one.
+            writeBack !== null,
             Boolean(publiclyReachable),
         );
         // Read once: the settings never change.
@@ -138,6 +145,13 @@ export class Namespaces {
         this.uriLimit = this.endpoint.maxUriBytes;
         // The default namespace always exists, as on the native server.
         this.carry(this.endpoint.open('default'));
+        // Set once the start is done: opening the default namespace changes nothing of the file.
+        this.writeBack = writeBack;
+    }
+
+    /** The default namespace's data as json-server writes its db.json (JSON_SERVER=1's file). */
+    databaseFile() {
+        return this.endpoint.databaseFile('default');
     }
 
     /** What the settings say that has no effect, for the host to log. */
@@ -199,7 +213,14 @@ export class Namespaces {
      */
     setSeed(seed) {
         const text = seedText(seed);
-        this.carry(this.endpoint.reseed(text ?? undefined, this.rules ?? undefined, this.openapi ?? undefined));
+        // The file the seed came from is not written back with itself.
+        const writeBack = this.writeBack;
+        this.writeBack = null;
+        try {
+            this.carry(this.endpoint.reseed(text ?? undefined, this.rules ?? undefined, this.openapi ?? undefined));
+        } finally {
+            this.writeBack = writeBack;
+        }
         this.seed = text;
     }
 
@@ -272,6 +293,18 @@ export class Namespaces {
      */
     carry(at) {
         const outcome = decodeWire(wireBytes(), at);
+        if (outcome.persist !== null) {
+            // Only with a write-back (JSON_SERVER=1 and a file): the changes themselves are not
+            // kept here; the default namespace's data, whole, goes into the file before the answer.
+            let changed = false;
+            for (const { namespace, held } of outcome.persist) {
+                this.endpoint.takeChanges(held);
+                changed ||= namespace === 'default';
+            }
+            if (changed && this.writeBack) {
+                this.writeBack(this.databaseFile());
+            }
+        }
         if (outcome.publish !== null) {
             for (const number of outcome.publish) {
                 this.wake(this.endpoint.publish(number));

@@ -1,14 +1,15 @@
 // Runs json-server and this mock side by side on the same db.json, sends both the same requests in
 // the same order, and compares their answers: the status, the body as JSON values (key order and
 // whitespace aside), the Location header's path, and, where json-server sends them, X-Total-Count and
-// Link (each rel's path and query, parameters in any order). Three runs:
+// Link (each rel's path and query, parameters in any order). Three runs, each made in both modes below:
 //   - json-server 0.17 on its README's db.json (tests/cases/fixtures/json-server-db.json);
 //   - json-server 0.17 on a larger db.json (db-0.17.json): pages, sorts, slices, operators, relations;
 //   - json-server 1.0 (beta) on the same data with string ids (db-1.0.json): its dialect.
-// The mock runs as the migration guide (docs/json-server.md) says, with the file as its positional
-// argument. A request whose answers differ must be listed with the phrase of the guide that names the
-// difference, and the guide must hold that phrase; a listed request whose answers agree fails too, so
-// the list stays true. The mock must not write its file.
+// The mock runs both ways the migration guide (docs/json-server.md) gives, with the file as its
+// positional argument: with the preset (`--json-server`) and with the three settings alone. A request
+// whose answers differ must be listed with the phrase of the guide that names the difference, and the
+// guide must hold that phrase; a listed request whose answers agree fails too, so the list stays true. Without the preset the mock must not write its file; with it, the file must hold
+// the data as the mock's `GET /db` answers it at the end.
 //
 //   node tests/json-server/compare.mjs MOCK_BINARY
 //
@@ -33,8 +34,11 @@ if (!mockBin) {
 }
 const guide = readFileSync(join(root, 'docs', 'json-server.md'), 'utf8');
 
-/** The migration guide's one command, less the file. */
-const MOCK_FLAGS = ['--id-field', 'id', '--api-prefix', '/', '--create-status', '201'];
+/** The guide's two ways to start the mock, less the file: the preset, and the three settings alone. */
+const MODES = [
+    { name: 'with --json-server', flags: ['--json-server'], preset: true },
+    { name: 'with the three settings', flags: ['--id-field', 'id', '--api-prefix', '/', '--create-status', '201'], preset: false },
+];
 
 // The guide's phrases for the differences that remain.
 const ERRORS = 'Errors are `{}` (`404`)';
@@ -49,8 +53,12 @@ const PAGE_ALONE = '`_page` without `_per_page` answers the envelope';
 const LINK_LIMIT = 'Page links leave out `_limit` when the request did';
 const NO_PARENT = 'under a parent that does not exist, is `200` `[]`';
 const IN_NUMBERS = '`field:in=1,2` turns its values into numbers';
+const DELETE_ALL = '`DELETE /posts` is `404`.';
+/** The differences the preset takes away: with `--json-server`, these requests must agree. */
+const PRESET_FIXES = new Set([ERRORS, UNKNOWN, CASCADE, SINGULAR_POST, SINGULAR_DELETE, DELETE_ALL]);
 
-// [method, path, body, the guide's phrase for a difference (or none)]
+// [method, path, body, the guide's phrase for a difference (or none)]; each run is made once per mode,
+// and with the preset the differences it takes away (PRESET_FIXES) must be gone.
 const RUNS = [
     {
         name: 'json-server 0.17, its README db.json',
@@ -94,7 +102,7 @@ const RUNS = [
             ['DELETE', '/posts/10', undefined, CASCADE],
             ['GET', '/comments', undefined, CASCADE],
             ['GET', '/posts'],
-            ['DELETE', '/posts', undefined, '`DELETE /posts` is `404`.'],
+            ['DELETE', '/posts', undefined, DELETE_ALL],
         ],
     },
     {
@@ -230,10 +238,10 @@ async function startJsonServer(bin, file, what, children) {
 
 /** The mock on port 0; resolves to [child, base URL] from its `listening on` line. Its warnings and errors
  * are shown. */
-async function startMock(file, children) {
+async function startMock(file, flags, children) {
     // `info` for the `listening on` line, but not for each request's.
     const env = { RUST_LOG: 'warn,mock_rest_api=info,mock_rest_api::api=warn' };
-    const child = start(mockBin, ['--host', '127.0.0.1', '--port', '0', ...MOCK_FLAGS, file], env);
+    const child = start(mockBin, ['--host', '127.0.0.1', '--port', '0', ...flags, file], env);
     children.push(child);
     const base = await new Promise((resolve, reject) => {
         let text = '';
@@ -310,10 +318,12 @@ function show(answer) {
     return `${answer.status} ${JSON.stringify(answer.json)} ${extra.filter(Boolean).join(' ')}`;
 }
 
-async function run({ name, bin, db, requests }, dir) {
+async function run({ name: runName, bin, db, requests }, mode, dir) {
     let failures = 0;
+    const name = `${runName}, ${mode.name}`;
     const slug = name.replace(/[^a-z0-9]+/gi, '-');
-    // Each server gets its own copy: json-server writes its file back; the mock must not.
+    // Each server gets its own copy: json-server writes its file back, and so does the mock with the
+    // preset; without it, the mock must not.
     const theirsFile = join(dir, `${slug}-theirs.json`);
     const oursFile = join(dir, `${slug}-ours.json`);
     copyFileSync(db, theirsFile);
@@ -323,11 +333,12 @@ async function run({ name, bin, db, requests }, dir) {
     try {
         const [[, theirs], [, ours]] = await Promise.all([
             startJsonServer(bin, theirsFile, name, children),
-            startMock(oursFile, children),
+            startMock(oursFile, mode.flags, children),
         ]);
         console.log(`== ${name}`);
         for (const request of requests) {
-            const [method, path, , listed] = request;
+            const [method, path, , phrase] = request;
+            const listed = mode.preset && PRESET_FIXES.has(phrase) ? undefined : phrase;
             const [a, b] = [await send(theirs, request), await send(ours, request)];
             // X-Total-Count and Link count where json-server sends them: the mock sends them on every
             // list (the guide says so), which a client of json-server never misses.
@@ -347,10 +358,19 @@ async function run({ name, bin, db, requests }, dir) {
                 console.log(`ok   ${method} ${path}${listed ? ` (differs as the guide says: "${listed}")` : ''}`);
             }
         }
+        if (mode.preset) {
+            // Every change is in the file before its answer: the file is the data as GET /db has it.
+            const db = await send(ours, ['GET', '/db']);
+            const file = JSON.parse(readFileSync(oursFile, 'utf8'));
+            if (!same(file, db.json)) {
+                failures++;
+                console.log(`FAIL the mock's file is not its data: ${JSON.stringify(file)} against GET /db ${JSON.stringify(db.json)}`);
+            }
+        }
     } finally {
         await Promise.all(children.map(stop));
     }
-    if (!readFileSync(oursFile).equals(before)) {
+    if (!mode.preset && !readFileSync(oursFile).equals(before)) {
         failures++;
         console.log(`FAIL mock-rest-api wrote to its file ${oursFile}`);
     }
@@ -361,9 +381,11 @@ const dir = mkdtempSync(join(tmpdir(), 'json-server-compare-'));
 let failures = 0;
 let count = 0;
 try {
-    for (const spec of RUNS) {
-        failures += await run(spec, dir);
-        count += spec.requests.length;
+    for (const mode of MODES) {
+        for (const spec of RUNS) {
+            failures += await run(spec, mode, dir);
+            count += spec.requests.length;
+        }
     }
 } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -14,7 +14,7 @@ const packageDir = path.join(here, 'node_modules', 'mock-rest-api');
 const fixtures = path.join(here, 'fixtures.json');
 /** The environment without any setting the caller may have set. */
 const cleanEnv = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !/^(PORT|HOST|RUN_LOCAL|FIXTURES|WATCH|RULES|DATA_FILE|OPENAPI|SEED|OPENAPI_SEED_ITEMS|MAX_NAMESPACES|MAX_CONNECTIONS|IDLE_TIMEOUT_SECS|HEADER_TIMEOUT_SECS|BODY_TIMEOUT_SECS|MAX_RULES|MAX_STORE_BYTES|APP_NAME|APP_VERSION|API_TOKEN|AUTH_SCOPE|CORS_ORIGINS|DELAY_MS|JOURNAL_SIZE|MAX_BODY_BYTES|MAX_ITEMS|MAX_TYPES|MAX_URI_BYTES|MAX_SUBSCRIBERS)$/.test(k)),
+    Object.entries(process.env).filter(([k]) => !/^(PORT|HOST|RUN_LOCAL|FIXTURES|WATCH|RULES|DATA_FILE|OPENAPI|SEED|OPENAPI_SEED_ITEMS|MAX_NAMESPACES|MAX_CONNECTIONS|IDLE_TIMEOUT_SECS|HEADER_TIMEOUT_SECS|BODY_TIMEOUT_SECS|MAX_RULES|MAX_STORE_BYTES|APP_NAME|APP_VERSION|API_TOKEN|AUTH_SCOPE|CORS_ORIGINS|DELAY_MS|JOURNAL_SIZE|MAX_BODY_BYTES|MAX_ITEMS|MAX_TYPES|MAX_URI_BYTES|MAX_SUBSCRIBERS|JSON_SERVER|ID_FIELD|API_PREFIX|CREATE_STATUS)$/.test(k)),
 );
 
 function scratch() {
@@ -340,4 +340,76 @@ test('init DIR copies the service worker and its wasm', () => {
     const wasm = fs.readFileSync(path.join(dir, 'mock_rest_web_bg.wasm'));
     assert.deepEqual([...wasm.subarray(0, 4)], [0, 0x61, 0x73, 0x6d]);
     assert.equal(run(['init']).status, 2);
+});
+
+/** json-server's README db.json. */
+const DB = {
+    posts: [{ id: 1, title: 'json-server', author: 'typicode' }],
+    comments: [{ id: 1, body: 'some comment', postId: 1 }],
+    profile: { name: 'typicode' },
+};
+
+test('--json-server writes the file back as json-server does, and -w loads an edit but not its own write', async () => {
+    const dir = scratch();
+    const file = path.join(dir, 'db.json');
+    fs.writeFileSync(file, JSON.stringify(DB, null, 2));
+    // json-server's own flags: -w, -d (milliseconds), -i.
+    const server = await start(['--json-server', '-w', '-d', '0', '-i', 'id', file]);
+    try {
+        await server.waitFor(/every change of the data is written back into it/);
+        await server.waitFor(/--watch: watching/);
+        const created = await fetch(`${server.base}/posts`, { method: 'POST', body: 'title=second', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+        assert.equal(created.status, 201);
+        assert.deepEqual(await created.json(), { title: 'second', id: 2 });
+        // The answer comes after the file is written, indented as JSON.stringify(db, null, 2).
+        const expected = { ...DB, posts: [{ title: 'json-server', author: 'typicode', id: 1 }, { title: 'second', id: 2 }], comments: [{ body: 'some comment', postId: 1, id: 1 }] };
+        assert.equal(fs.readFileSync(file, 'utf8'), JSON.stringify(expected, null, 2));
+        const deleted = await fetch(`${server.base}/posts/1`, { method: 'DELETE' });
+        assert.deepEqual([deleted.status, await deleted.json()], [200, {}]);
+        assert.deepEqual(JSON.parse(fs.readFileSync(file, 'utf8')), { posts: [{ title: 'second', id: 2 }], profile: { name: 'typicode' }, comments: [] });
+        // Several polls of the file pass; its own writes are not loaded back as an edit.
+        await new Promise((resolve) => setTimeout(resolve, 600));
+        assert.doesNotMatch(server.log(), /--watch: loaded/);
+        fs.writeFileSync(file, JSON.stringify({ posts: [{ id: 7, title: 'edited' }] }));
+        await server.waitFor(/--watch: loaded/);
+        assert.equal((await fetch(`${server.base}/posts/7`)).status, 200);
+    } finally {
+        await server.stop();
+    }
+});
+
+test('--json-server binds 127.0.0.1 unless told otherwise; a db.json without it gets one hint', async () => {
+    const dir = scratch();
+    const file = path.join(dir, 'db.json');
+    fs.writeFileSync(file, JSON.stringify(DB));
+    // No --host: the preset binds loopback, as json-server does. -p is json-server's --port.
+    const child = spawn(bin, ['--json-server', '-p', '0', file], { env: cleanEnv, stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    child.stderr.setEncoding('utf8');
+    try {
+        await new Promise((resolve, reject) => {
+            const timer = setTimeout(() => reject(new Error(`no listening line within 20 s:\n${log}`)), 20000);
+            child.stderr.on('data', (text) => {
+                log += text;
+                if (/listening on http:\/\//.test(log)) {
+                    clearTimeout(timer);
+                    resolve();
+                }
+            });
+            child.once('exit', (code) => reject(new Error(`exited (${code}):\n${log}`)));
+        });
+        assert.match(log, /listening on http:\/\/127\.0\.0\.1:\d+/);
+    } finally {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        process.kill(child.pid, 'SIGTERM');
+        await exited;
+    }
+    const server = await start([file]);
+    try {
+        assert.equal(server.log().match(/--json-server \(JSON_SERVER=1\) serves it as json-server does/g)?.length, 1, server.log());
+        assert.equal((await fetch(`${server.base}/api/posts`)).status, 200);
+    } finally {
+        await server.stop();
+    }
+    assert.deepEqual(JSON.parse(fs.readFileSync(file, 'utf8')), DB, 'never written without the preset');
 });

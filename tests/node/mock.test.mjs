@@ -339,3 +339,18 @@ test('a feed subscriber of the Node server that reads nothing gets event: overfl
         await mock.close();
     }
 });
+
+test('createMock({ jsonServer: 1 }) answers as json-server: resources at /, 201 and integer ids, {} for a 404 and a DELETE', async () => {
+    const mock = createMock({ jsonServer: 1, seed: { posts: [{ id: 1, title: 'a' }], comments: [{ id: 1, postId: 1 }] } });
+    try {
+        const created = await mock.fetch('http://localhost/posts', { method: 'POST', body: JSON.stringify({ title: 'b' }) });
+        assert.deepEqual([created.status, await created.json()], [201, { title: 'b', id: 2 }]);
+        const missing = await mock.fetch('http://localhost/posts/9');
+        assert.deepEqual([missing.status, await missing.json()], [404, {}]);
+        const deleted = await mock.fetch('http://localhost/posts/1', { method: 'DELETE' });
+        assert.deepEqual([deleted.status, await deleted.json()], [200, {}]);
+        assert.deepEqual(mock.snapshot(), { posts: [{ title: 'b', id: 2 }] });
+    } finally {
+        mock.close();
+    }
+});

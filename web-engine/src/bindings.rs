@@ -12,9 +12,9 @@ use mock_rest_core::feed::{KEEP_ALIVE, KEEP_ALIVE_SECS};
 use mock_rest_core::limits::DRAIN_BYTES;
 use mock_rest_core::token::redact_query;
 use mock_rest_core::{
-    closest_name, error_response_without_engine, ApiError, BodyCollector, Change, Config, Endpoint,
-    IdSource, Kind, Method, Request, Response, Seed, StreamId, Ticket, Upstream, NAMESPACE_HEADER,
-    SETTINGS,
+    closest_name, error_response_without_engine, looks_like_json_server, ApiError, BodyCollector,
+    Change, Config, Endpoint, IdSource, Kind, Method, Request, Response, Seed, StreamId, Ticket,
+    Upstream, NAMESPACE_HEADER, SETTINGS,
 };
 use serde::Serialize;
 use std::cell::RefCell;
@@ -386,6 +386,16 @@ impl MockEndpoint {
             .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
     }
 
+    /// A namespace's data as json-server writes its `db.json` (indented by
+    /// two spaces, emptied types as `[]`), for the Node server's write-back
+    /// under `JSON_SERVER=1`.
+    #[wasm_bindgen(js_name = databaseFile)]
+    pub fn database_file(&self, namespace: &str) -> Option<String> {
+        self.endpoint
+            .database_file_of(namespace)
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+    }
+
     /// The answer to a request whose body did not arrive within the host's
     /// body timeout (`408`), with the headers every answer carries.
     #[wasm_bindgen(js_name = requestTimedOut)]
@@ -586,6 +596,14 @@ pub fn wire_layout() -> Object {
 #[wasm_bindgen(js_name = closestName)]
 pub fn closest_name_of(name: &str, candidates: Vec<String>) -> Option<String> {
     closest_name(name, candidates.iter().map(String::as_str)).map(str::to_owned)
+}
+
+/// Whether fixtures' text looks like json-server's `db.json` (every item
+/// has an `id`): a host without `JSON_SERVER=1` then names the preset in its
+/// start log.
+#[wasm_bindgen(js_name = looksLikeJsonServer)]
+pub fn looks_like_json_server_text(fixtures: &str) -> bool {
+    looks_like_json_server(fixtures.as_bytes())
 }
 
 /// The header that names a request's namespace, as the core reads it: a

@@ -302,6 +302,15 @@ impl Endpoint {
             .map(|space| space.engine.snapshot())
     }
 
+    /// A namespace's data as json-server writes its file (see
+    /// [`Engine::database_file`]), for a host that writes it back under
+    /// `JSON_SERVER=1`.
+    pub fn database_file_of(&self, namespace: &str) -> Option<Vec<u8>> {
+        self.spaces
+            .get(namespace)
+            .map(|space| space.engine.database_file())
+    }
+
     /// Tells the endpoint that a host changed a namespace's store itself
     /// (loaded or rebuilt it from storage), so its counts are right again.
     pub fn loaded(&mut self, namespace: &str) {

@@ -11,7 +11,7 @@
 //!   database; a type the store never held is `404` (one whose items were all
 //!   deleted is still `[]`); a method a resource's path does not take is `404`,
 //!   as json-server has no route for it; `POST` on a singular resource replaces
-//!   it (`201`); `DELETE` of a collection is `404`;
+//!   it (`201`, with `Location`); `DELETE` of a collection is `404`;
 //! - a `DELETE` of an item answers `{}` and deletes its children
 //!   ([`Engine::delete_children`]): the items of other types whose foreign key
 //!   (`postId` for `posts`) names it;
@@ -107,8 +107,10 @@ impl Engine {
             }
             Route::Single { resource } if request.method == Method::Post => {
                 let replaced = self.rewrite_single(resource, request, false, now, changes);
+                let location = self.collection_location(resource);
                 Some(replaced.map(|mut response| {
                     response.status = 201;
+                    response.headers.push(("location".into(), location));
                     response
                 }))
             }
