@@ -164,6 +164,16 @@ const RUNS = [
             ['GET', '/posts/1?_embed=comments'],
             ['GET', '/posts?_embed=comments&author=typicode&views:lt=120'],
             ['GET', '/comments?_embed=post&id:in=1,2', undefined, EMBED_PARENT],
+            // 1.0's underscore operators and its `_where`.
+            ['GET', '/posts?views_gt=400'],
+            ['GET', '/posts?views_lt=60&author_ne=jane'],
+            ['GET', '/posts?title_contains=POST 1&_sort=-views'],
+            ['GET', '/posts?title_startsWith=json'],
+            ['GET', '/posts?views_in=74,111,999'],
+            ['GET', '/posts?author_eq=ada&_page=1&_per_page=3'],
+            ['GET', `/posts?_where=${encodeURIComponent(JSON.stringify({ views: { gte: 111, lte: 148 } }))}`],
+            ['GET', `/posts?author=jane&_where=${encodeURIComponent(JSON.stringify({ author: { eq: 'ada' }, views: { lt: 150 } }))}`],
+            ['GET', `/posts?_where=${encodeURIComponent(JSON.stringify({ meta: { category: { eq: 'news' } } }))}`],
         ],
     },
 ];

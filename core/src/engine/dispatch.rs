@@ -424,13 +424,18 @@ impl Engine {
             (Route::Item { resource, id }, Method::Patch) => {
                 self.rewrite(resource, id, request, true, now, changes)
             }
-            (Route::Item { resource, id }, Method::Delete) if self.config.json_server => {
-                self.delete(resource, id, request, changes)?;
-                self.delete_children(resource, id, changes);
-                Ok(respond(200, JSON, b"{}".to_vec()))
-            }
             (Route::Item { resource, id }, Method::Delete) => {
-                self.delete(resource, id, request, changes)
+                let dependent = crate::store::query::dependent_types(request.query_pairs())?;
+                let answer = self.delete(resource, id, request, changes)?;
+                if self.config.json_server {
+                    // json-server 0.17: every child goes with its parent, and the answer is `{}`.
+                    self.delete_children(resource, id, None, changes);
+                    return Ok(respond(200, JSON, b"{}".to_vec()));
+                }
+                if !dependent.is_empty() {
+                    self.delete_children(resource, id, Some(&dependent), changes);
+                }
+                Ok(answer)
             }
             (Route::Item { resource, id }, _) => self.get(resource, id, request),
             (Route::Single { resource }, Method::Put) => {

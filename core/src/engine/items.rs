@@ -462,6 +462,47 @@ impl Engine {
         Ok(response)
     }
 
+    /// Deletes the children of a deleted item: the items of the types in
+    /// `only` (json-server 1.0's `_dependent`), or with `None` of every
+    /// other type (json-server 0.17, the preset), whose foreign key
+    /// (`postId` for `posts`) names it.
+    pub(super) fn delete_children(
+        &mut self,
+        resource: &str,
+        id: &str,
+        only: Option<&[String]>,
+        changes: &mut Vec<Change>,
+    ) {
+        let key = foreign_key(resource);
+        let doomed: Vec<(String, String)> = self
+            .store
+            .types()
+            .filter(|(name, _)| *name != resource)
+            .filter(|(name, _)| only.is_none_or(|only| only.iter().any(|wanted| wanted == name)))
+            .flat_map(|(name, collection)| {
+                collection
+                    .children_of(&key, id)
+                    .into_iter()
+                    .map(|item| (name.to_owned(), item.id().into_owned()))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        for (child_type, child) in doomed {
+            self.record(
+                Change::Delete {
+                    resource: child_type.clone(),
+                    id: child,
+                },
+                changes,
+            );
+            if self.store.collection(&child_type).is_none() {
+                changes.push(Change::DropType {
+                    resource: child_type,
+                });
+            }
+        }
+    }
+
     pub(super) fn clear(&mut self, resource: &str, changes: &mut Vec<Change>) -> Response {
         let deleted = self.store.clear(resource);
         if deleted > 0 {

@@ -13,8 +13,8 @@
 //!   as json-server has no route for it; `POST` on a singular resource replaces
 //!   it (`201`, with `Location`); `DELETE` of a collection is `404`;
 //! - a `DELETE` of an item answers `{}` and deletes its children
-//!   ([`Engine::delete_children`]): the items of other types whose foreign key
-//!   (`postId` for `posts`) names it;
+//!   (`Engine::delete_children`, every child type): the items of other types
+//!   whose foreign key (`postId` for `posts`) names it;
 //! - every answer ([`Engine::json_server_finish`]): a `404` outside
 //!   `/__admin` is `{}`; CORS echoes the `Origin` with credentials and exposes
 //!   only what json-server exposes (`X-Total-Count`, `Link`, `Location`); the
@@ -33,7 +33,6 @@ use crate::http::request::{Method, Request};
 use crate::http::response::{Change, Response};
 use crate::http::route::Route;
 use crate::store::query::{CONTROL_PARAMS, ITEM_PARAMS, LIST_PARAMS};
-use crate::store::relations::foreign_key;
 use crate::store::snapshot;
 use std::time::Duration;
 
@@ -183,38 +182,6 @@ impl Engine {
         }
         text.push(b'}');
         text
-    }
-
-    /// Deletes the children of a deleted item, as json-server 0.17 does: the
-    /// items of every other type whose foreign key names it.
-    pub(super) fn delete_children(&mut self, resource: &str, id: &str, changes: &mut Vec<Change>) {
-        let key = foreign_key(resource);
-        let doomed: Vec<(String, String)> = self
-            .store
-            .types()
-            .filter(|(name, _)| *name != resource)
-            .flat_map(|(name, collection)| {
-                collection
-                    .children_of(&key, id)
-                    .into_iter()
-                    .map(|item| (name.to_owned(), item.id().into_owned()))
-                    .collect::<Vec<_>>()
-            })
-            .collect();
-        for (child_type, child) in doomed {
-            self.record(
-                Change::Delete {
-                    resource: child_type.clone(),
-                    id: child,
-                },
-                changes,
-            );
-            if self.store.collection(&child_type).is_none() {
-                changes.push(Change::DropType {
-                    resource: child_type,
-                });
-            }
-        }
     }
 
     /// What json-server's answers carry that this mock's do not, and its

@@ -54,23 +54,128 @@ pub(crate) const LIST_PARAMS: &[&str] = &[
     "_end",
     "_embed",
     "_expand",
+    "_where",
 ];
+/// The `_` parameters of an item's `DELETE` (besides the controls).
+pub(crate) const ITEM_DELETE_PARAMS: &[&str] = &["_dependent"];
 /// The `_` parameters of a single item's `GET` (besides the controls).
 pub(crate) const ITEM_PARAMS: &[&str] = &["_embed", "_expand"];
 /// Plain keys that are not filters: `q`, and JSONP's `callback` (ignored, as
 /// json-server ignores it).
 const NOT_FILTERS: &[&str] = &["q", "callback"];
 
-/// json-server 0.17's operators, by key suffix. Longer suffixes first so
-/// `_gte` is not read as `_gt`.
+/// json-server's operators by key suffix: 0.17's (`_gte`, `_lte`, `_ne`,
+/// `_like`) and those 1.0 reads the same way (`_gt`, `_lt`, `_eq`, `_in`,
+/// `_contains`; 1.0 reads only lower-case suffixes, so `startsWith` and
+/// `endsWith` are colon operators only). Longer suffixes first so `_gte` is
+/// not read as `_gt`. `_in` is `eq` with a comma list of values.
 const SUFFIX_OPERATORS: &[(&str, Op)] = &[
+    ("_contains", Op::Contains),
     ("_gte", Op::Gte),
     ("_lte", Op::Lte),
     ("_like", Op::Like),
     ("_ne", Op::Ne),
     ("_gt", Op::Gt),
     ("_lt", Op::Lt),
+    ("_eq", Op::Eq),
+    ("_in", Op::Eq),
 ];
+
+/// The most fields and operators a `_where` object may hold together.
+const MAX_WHERE_TERMS: usize = MAX_FILTERS * MAX_FILTER_VALUES;
+
+/// json-server 1.0's `_where=<JSON>`: an object of fields, each a value (equal
+/// to it), an object of operators (`{"gte": 10, "lt": 20}`, `{"in": [1, 2]}`,
+/// the operators of `field:op=`) or an object of nested fields
+/// (`{"meta": {"category": {"eq": "news"}}}`), read as the query pairs
+/// `field:op=value` would be (a list's values as repeats of one key, which
+/// ORs them). It replaces the query's other filters, as in 1.0. `or` is
+/// refused: filters here are ANDed, each ORing its own values.
+fn where_pairs(text: &str) -> Result<Vec<(String, String)>, ApiError> {
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|err| {
+        bad(format!(
+            "`_where` is not JSON: {err}. Write an object such as {{\"title\":{{\"eq\":\"foo\"}}}}."
+        ))
+    })?;
+    let serde_json::Value::Object(fields) = value else {
+        return Err(bad(
+            "`_where` must be a JSON object of fields, such as {\"views\":{\"gte\":10}}."
+                .to_owned(),
+        ));
+    };
+    let mut out = Vec::new();
+    where_fields(&fields, "", 0, &mut out)?;
+    Ok(out)
+}
+
+fn where_fields(
+    fields: &serde_json::Map<String, serde_json::Value>,
+    prefix: &str,
+    depth: usize,
+    out: &mut Vec<(String, String)>,
+) -> Result<(), ApiError> {
+    if depth >= MAX_PATH_SEGMENTS {
+        return Err(bad(format!(
+            "`_where` nests fields more than {MAX_PATH_SEGMENTS} deep."
+        )));
+    }
+    for (name, value) in fields {
+        if name == "or" && prefix.is_empty() {
+            return Err(bad(
+                "`_where` with `or` is not supported: give each alternative value of one field as \
+                 `{\"field\":{\"in\":[a,b]}}`, or make one request per alternative."
+                    .to_owned(),
+            ));
+        }
+        let path = if prefix.is_empty() {
+            name.clone()
+        } else {
+            format!("{prefix}.{name}")
+        };
+        match value {
+            serde_json::Value::Object(inner) => {
+                let is_op = |key: &String| COLON_OPERATORS.iter().any(|(op, _)| op == key);
+                if !inner.is_empty() && inner.keys().all(is_op) {
+                    for (op, operand) in inner {
+                        let (key, values) = if op == "in" {
+                            let list = match operand {
+                                serde_json::Value::Array(list) => list.iter().collect(),
+                                single => vec![single],
+                            };
+                            (format!("{path}:eq"), list)
+                        } else {
+                            (format!("{path}:{op}"), vec![operand])
+                        };
+                        for value in values {
+                            out.push((key.clone(), where_text(&key, value)?));
+                        }
+                    }
+                } else {
+                    where_fields(inner, &path, depth + 1, out)?;
+                }
+            }
+            value => out.push((format!("{path}:eq"), where_text(&path, value)?)),
+        }
+        if out.len() > MAX_WHERE_TERMS {
+            return Err(bad(format!(
+                "`_where` holds more than {MAX_WHERE_TERMS} terms."
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A `_where` operand as a query value: a string as it is, any other scalar
+/// as its JSON text (compared by the field's type, as every filter value).
+fn where_text(key: &str, value: &serde_json::Value) -> Result<String, ApiError> {
+    match value {
+        serde_json::Value::String(text) => Ok(text.clone()),
+        serde_json::Value::Array(_) | serde_json::Value::Object(_) => Err(bad(format!(
+            "`_where`: `{key}` compares with a list or an object; give a string, number, boolean or null."
+        ))),
+        scalar => Ok(scalar.to_string()),
+    }
+}
 
 /// json-server 1.0's operators, after a colon (`age:gte=18`). `in` is `eq`
 /// with a comma list of values.
@@ -358,6 +463,10 @@ pub(crate) fn check_route_query(
 ) -> Result<(), ApiError> {
     let reads = matches!(method, Method::Get | Method::Head);
     match route {
+        // json-server 1.0's `_dependent`: the child types a DELETE takes with it.
+        Route::Item { .. } if *method == Method::Delete => {
+            check_keys(pairs, ITEM_DELETE_PARAMS, None)
+        }
         Route::Collection { .. } | Route::Item { .. } | Route::Children { .. } if !reads => {
             check_controls_only(pairs)
         }
@@ -390,6 +499,26 @@ fn split_key(key: &str) -> Result<(&str, Op), ApiError> {
         .iter()
         .find_map(|(suffix, op)| key.strip_suffix(suffix).map(|field| (field, *op)))
         .unwrap_or((key, Op::Eq)))
+}
+
+/// The child types `_dependent` names on an item's `DELETE` (comma lists,
+/// repeats kept once), each a valid type name.
+pub(crate) fn dependent_types(pairs: &[(String, String)]) -> Result<Vec<String>, ApiError> {
+    let mut types: Vec<String> = Vec::new();
+    for (_, value) in pairs.iter().filter(|(key, _)| key == "_dependent") {
+        for name in value.split(',') {
+            check_name(name, "name", "in `_dependent`").map_err(|err| bad(err.message()))?;
+            if !types.iter().any(|seen| seen == name) {
+                types.push(name.to_owned());
+            }
+            if types.len() > MAX_RELATIONS {
+                return Err(bad(format!(
+                    "`_dependent` names more than {MAX_RELATIONS} types; at most {MAX_RELATIONS}."
+                )));
+            }
+        }
+    }
+    Ok(types)
 }
 
 /// Compiles a `_like` pattern: case-insensitive, linear-time (the `regex`
@@ -442,6 +571,14 @@ impl ListQuery {
         kept: &Patterns,
     ) -> Result<Self, ApiError> {
         check_keys(pairs, LIST_PARAMS, Some(filterable))?;
+        let from_where;
+        let filter_pairs = match pairs.iter().rev().find(|(key, _)| key == "_where") {
+            Some((_, text)) => {
+                from_where = where_pairs(text)?;
+                &from_where
+            }
+            None => pairs,
+        };
         let last = |key: &str| {
             pairs
                 .iter()
@@ -453,7 +590,7 @@ impl ListQuery {
         let mut filters: Vec<(String, Filter)> = Vec::new();
         // Compiled once per request: a pattern repeated under other keys is shared.
         let mut compiled: Vec<Pattern> = Vec::new();
-        for (key, value) in pairs {
+        for (key, value) in filter_pairs {
             // `check_keys` has let through only known `_` keys and id filters.
             let key_str = key.as_str();
             if LIST_PARAMS.contains(&key_str)
@@ -463,7 +600,7 @@ impl ListQuery {
                 continue;
             }
             let (field, op) = split_key(key)?;
-            let values: Vec<String> = if key.ends_with(":in") {
+            let values: Vec<String> = if key.ends_with(":in") || key.ends_with("_in") {
                 value.split(',').map(str::to_owned).collect()
             } else {
                 vec![value.clone()]
