@@ -196,7 +196,10 @@ impl Engine {
             return Ok(());
         }
         let mut wrapped = format!("{{{}:", Value::String(resource.to_owned()));
-        wrapped.push_str(&String::from_utf8_lossy(body));
+        match self.keyed_by_upstream_id(resource, body) {
+            Some(keyed) => wrapped.push_str(&keyed),
+            None => wrapped.push_str(&String::from_utf8_lossy(body)),
+        }
         wrapped.push('}');
         let mut ids = SeededIds::new(content_seed(wrapped.as_bytes()));
         let keys = self.store.keys().clone();
@@ -224,6 +227,39 @@ impl Engine {
             }
         }
         Ok(())
+    }
+}
+
+impl Engine {
+    /// The upstream's items keyed by their own `id`: when the type's id key
+    /// is another (the default `_id`), and every item carries an `id` (a
+    /// string or an integer) and none the type's key, each gets the type's
+    /// key with its `id`'s value. So an item recorded again replaces itself
+    /// (found by the upstream's id, `/api/posts/1`) instead of being added
+    /// once more under an id made here. `None`: the body is stored as it is.
+    fn keyed_by_upstream_id(&self, resource: &str, body: &[u8]) -> Option<String> {
+        let key = self.store.keys().of(resource).to_owned();
+        if key == "id" {
+            return None;
+        }
+        let Ok(Value::Array(items)) = serde_json::from_slice::<Value>(body) else {
+            return None;
+        };
+        let mut keyed = Vec::with_capacity(items.len());
+        for item in items {
+            let Value::Object(mut object) = item else {
+                return None;
+            };
+            let id = object.get("id")?;
+            let usable = id.is_string() || id.as_i64().is_some();
+            if !usable || object.contains_key(&key) {
+                return None;
+            }
+            let id = id.clone();
+            object.insert(key.clone(), id);
+            keyed.push(Value::Object(object));
+        }
+        Some(Value::Array(keyed).to_string())
     }
 }
 
@@ -418,6 +454,40 @@ mod tests {
             );
             assert_eq!(added.response.status, 201, "user rule {n}");
         }
+    }
+
+    #[test]
+    fn recorded_items_that_carry_id_are_kept_by_it_and_replaced_when_recorded_again() {
+        let mut live = engine(true);
+        let list = Request::new(Method::Get, "/api/posts");
+        round(
+            &mut live,
+            &list,
+            answered(200, r#"[{"id":1,"t":"a"},{"id":2,"t":"b"}]"#),
+        );
+        // The upstream's list grew and changed: the same items, found by their own ids.
+        round(
+            &mut live,
+            &list,
+            answered(
+                200,
+                r#"[{"id":1,"t":"a2"},{"id":2,"t":"b"},{"id":3,"t":"c"}]"#,
+            ),
+        );
+        let snapshot = String::from_utf8(live.snapshot()).unwrap();
+        assert_eq!(
+            snapshot,
+            r#"{"posts":[{"id":1,"t":"a2","_id":1},{"id":2,"t":"b","_id":2},{"id":3,"t":"c","_id":3}]}"#
+        );
+        live.config.proxy_target = None;
+        let one = live.handle(&Request::new(Method::Get, "/api/posts/2"), T0);
+        assert_eq!(one.response.status, 200);
+        // Items without a usable `id` (or already with an `_id`) are stored as before.
+        round(
+            &mut engine(true),
+            &Request::new(Method::Get, "/api/q"),
+            answered(200, r#"[{"id":1.5},{"id":[1]}]"#),
+        );
     }
 
     #[test]
