@@ -34,6 +34,8 @@ export interface EngineSettings {
     /** `1`: the json-server preset (`idField: 'id'`, `apiPrefix: '/'`, `createStatus: 201` unless given, and json-server 0.17's answers where this mock's differ). */
     jsonServer?: SettingValue;
     journalSize?: SettingValue;
+    /** `1`: writes to the data are 403, as json-server's `--read-only`; reads and `/__admin` work. */
+    readOnly?: SettingValue;
     maxBodyBytes?: SettingValue;
     maxItems?: SettingValue;
     /** The most namespaces (`X-Mock-Namespace`) held at once; past it a new one takes the place of one idle `namespaceIdleSecs`, else gets 507. Default 1000. */

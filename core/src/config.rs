@@ -127,6 +127,8 @@ pub struct Config {
     /// differs (see [`Config::from_settings`] for the settings it implies and
     /// `engine::json_server` for the rest).
     pub json_server: bool,
+    /// `READ_ONLY=1`: writes to the data are `403` (json-server's `--ro`).
+    pub read_only: bool,
 }
 
 /// Which requests `API_TOKEN` guards.
@@ -169,6 +171,7 @@ impl Default for Config {
             seed: 0,
             openapi_seed_items: DEFAULT_OPENAPI_SEED_ITEMS,
             json_server: false,
+            read_only: false,
         }
     }
 }
@@ -372,6 +375,12 @@ pub const SETTINGS: &[Setting] = &[
         kind: Kind::Number { max: 600_000 },
         default: "10000",
         help: "How long PROXY_TARGET may take to answer, in milliseconds; then 504.",
+    },
+    Setting {
+        name: "READ_ONLY",
+        kind: Kind::Choice(&["0", "1"]),
+        default: "0",
+        help: "1: writes to the data (POST, PUT, PATCH, DELETE outside /__admin) are 403, as json-server's --read-only (--ro); the admin routes still work.",
     },
     Setting {
         name: "RECORD",
@@ -614,6 +623,7 @@ impl Config {
             "SEED" => self.seed = number(),
             "OPENAPI_SEED_ITEMS" => self.openapi_seed_items = size(),
             "JSON_SERVER" => self.json_server = value == "1",
+            "READ_ONLY" => self.read_only = value == "1",
             other => return Err(format!("{other} has no field in Config")),
         }
         Ok(())
@@ -747,6 +757,7 @@ mod tests {
         assert_ne!(changed.seed, default.seed);
         assert_ne!(changed.openapi_seed_items, default.openapi_seed_items);
         assert_ne!(changed.json_server, default.json_server);
+        assert_ne!(changed.read_only, default.read_only);
     }
 
     #[test]

@@ -93,6 +93,11 @@ pub enum ApiError {
     },
     /// The route needs `Authorization: Bearer <API_TOKEN>` (`401`, with `WWW-Authenticate`).
     Unauthorized,
+    /// `READ_ONLY=1` refuses a write to the data (`403`).
+    ReadOnly {
+        /// The method refused.
+        method: String,
+    },
     /// The store holds as many items as it may (`507`).
     StoreFull {
         /// The item limit.
@@ -263,6 +268,7 @@ impl ApiError {
             | Self::Malformed { .. }
             | Self::IncompleteBody { .. } => 400,
             Self::Unauthorized => 401,
+            Self::ReadOnly { .. } => 403,
             Self::PreconditionFailed { .. } => 412,
             Self::BodyTooLarge { .. } | Self::RuleAnswerTooLarge { .. } => 413,
             Self::StoreFull { .. }
@@ -326,6 +332,10 @@ impl ApiError {
             Self::Unauthorized => {
                 "This route needs the header `Authorization: Bearer <API_TOKEN>`.".to_owned()
             }
+            Self::ReadOnly { method } => format!(
+                "This mock is read-only (READ_ONLY, json-server's --ro): {method} is refused; \
+                 only GET, HEAD and OPTIONS reach the data."
+            ),
             Self::BadDocument { reason } => {
                 format!("The OpenAPI document cannot be used: {reason}")
             }

@@ -182,6 +182,12 @@ impl Settings {
                     .num_args(0..=1)
                     .require_equals(true)
                     .default_missing_value("1"),
+                // `--read-only` / json-server's `--ro` alone turn it on.
+                "READ_ONLY" => arg
+                    .num_args(0..=1)
+                    .require_equals(true)
+                    .default_missing_value("1")
+                    .visible_alias("ro"),
                 "DELAY_MS" => arg.short('d').visible_alias("delay"),
                 "ID_FIELD" => arg.short('i').visible_alias("id"),
                 _ => arg,
@@ -413,6 +419,9 @@ mod tests {
             settings.engine_config().unwrap().0.default_delay,
             Duration::from_millis(5)
         );
+        let settings = parse(&["--ro", "db.json"]);
+        assert!(settings.engine_config().unwrap().0.read_only);
+        assert_eq!(settings.fixtures.as_deref(), Some(Path::new("db.json")));
         let settings = parse(&["--json-server=0"]);
         assert!(!settings.engine_config().unwrap().0.json_server);
         assert!(!settings.bind_addr().ip().is_loopback());

@@ -34,7 +34,9 @@ const HOST_SETTINGS = [
 /** json-server's one-letter flags, by the long flag each stands for. */
 const SHORT_FLAGS = { p: 'port', H: 'host', d: 'delay-ms', i: 'id-field', w: 'watch' };
 /** json-server's long flags that name one of ours. */
-const ALIASES = { delay: 'delay-ms', id: 'id-field' };
+const ALIASES = { delay: 'delay-ms', id: 'id-field', ro: 'read-only' };
+/** Engine settings that a flag alone turns on (`--json-server`), as on the native server. */
+const BARE_FLAGS = new Set(['JSON_SERVER', 'READ_ONLY']);
 /** The hint a json-server db.json gets without the preset (the native server's line, word for word). */
 export const JSON_SERVER_HINT =
     'every item of the fixtures has an `id`, as json-server\'s db.json: --json-server (JSON_SERVER=1) serves it as json-server does (at /posts, by id, written back)';
@@ -61,9 +63,9 @@ function usage() {
         lines.push(`      ${help}${def ? ` [default: ${def}]` : ''}`);
     };
     for (const s of HOST_SETTINGS) row(s.value ? `${s.flag} ${s.value}` : s.flag, s.name, s.help, s.default);
-    for (const s of SETTINGS) row(s.name === 'JSON_SERVER' ? s.flag : `${s.flag} ${s.name}`, s.name, s.help, s.default);
+    for (const s of SETTINGS) row(BARE_FLAGS.has(s.name) ? s.flag : `${s.flag} ${s.name}`, s.name, s.help, s.default);
     lines.push(
-        "  json-server's flags work too: -p (--port), -H (--host), -d/--delay (--delay-ms), -i/--id (--id-field), -w (--watch)",
+        "  json-server's flags work too: -p (--port), -H (--host), -d/--delay (--delay-ms), -i/--id (--id-field), -w (--watch), --ro (--read-only)",
         '  -h, --help      Print this help',
         '  -V, --version   Print the version',
     );
@@ -109,7 +111,7 @@ export function parseArgs(args, env = process.env) {
         const setting = byFlag.get(flag);
         if (!setting) throw new StartError(`unknown option \`--${flag}\`; see --help`);
         let value;
-        if (setting.name === 'JSON_SERVER') {
+        if (BARE_FLAGS.has(setting.name)) {
             // `--json-server` alone turns the preset on; `--json-server=0` off, as on the native server.
             value = eq < 0 ? '1' : arg.slice(eq + 1);
         } else if (!setting.value) {

@@ -303,6 +303,13 @@ impl Engine {
         if let Some(forced) = self.guard(Some(route), request, delay)? {
             return Ok(forced);
         }
+        let reads = matches!(request.method, Method::Get | Method::Head | Method::Options);
+        let data = route.resource().is_some() || *route == Route::Spec;
+        if self.config.read_only && data && !reads {
+            return Err(ApiError::ReadOnly {
+                method: request.method.to_string(),
+            });
+        }
         if *route == Route::Spec {
             return self.spec_answer(request, changes);
         }
