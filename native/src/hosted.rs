@@ -181,8 +181,16 @@ pub async fn reload(shared: &Shared, fixtures: Vec<u8>) -> Result<(), String> {
 async fn save_back(shared: &Shared) {
     let write_back = lock(shared).write_back.clone();
     if let Some(write_back) = write_back {
-        write_back.save(shared).await;
+        write_back.save(|| database_file(shared)).await;
     }
+}
+
+/// The default namespace's data as the json-server preset writes its file.
+pub(crate) fn database_file(shared: &Shared) -> Option<Vec<u8>> {
+    lock(shared)
+        .endpoint
+        .engine_mut(DEFAULT_NAMESPACE)
+        .map(|engine| engine.database_file())
 }
 
 /// Waits until each namespace's appended changes are durable; a namespace

@@ -480,8 +480,8 @@ async fn watch(shared: Shared, path: PathBuf, baseline: Baseline) {
         if bytes == last {
             continue;
         }
-        let written_back = lock(&shared).write_back.clone();
-        if written_back.is_some_and(|write_back| write_back.holds(&shared, &bytes)) {
+        let writes_back = lock(&shared).write_back.is_some();
+        if writes_back && hosted::database_file(&shared).is_some_and(|held| held == bytes) {
             // The preset's own write of the data as it is: nothing to load.
             last = bytes;
             continue;

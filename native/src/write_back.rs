@@ -10,8 +10,6 @@
 //! Other namespaces are not written: the file is the default namespace's.
 
 use crate::durable::write_atomically;
-use crate::state::{lock, Shared};
-use mock_rest_core::DEFAULT_NAMESPACE;
 use std::path::PathBuf;
 
 /// The file changes are written back into.
@@ -29,15 +27,13 @@ impl WriteBack {
         }
     }
 
-    /// Writes the default namespace's data into the file now. A write that
-    /// fails is logged; the change stays in memory, as json-server keeps it.
-    pub async fn save(&self, shared: &Shared) {
+    /// Writes what `render` gives (the default namespace's data, rendered
+    /// when this writer's turn comes; `None`: nothing to write) into the
+    /// file. A write that fails is logged; the change stays in memory, as
+    /// json-server keeps it.
+    pub async fn save(&self, render: impl FnOnce() -> Option<Vec<u8>>) {
         let _turn = self.turn.lock().await;
-        let text = lock(shared)
-            .endpoint
-            .engine_mut(DEFAULT_NAMESPACE)
-            .map(|engine| engine.database_file());
-        let Some(text) = text else { return };
+        let Some(text) = render() else { return };
         let path = self.path.clone();
         let written = tokio::task::spawn_blocking(move || write_atomically(&path, &text)).await;
         match written {
@@ -51,14 +47,5 @@ impl WriteBack {
                 self.path.display()
             ),
         }
-    }
-
-    /// Whether `bytes` are what the file would be written with now: for
-    /// `--watch`, which must not load back what was just written.
-    pub fn holds(&self, shared: &Shared, bytes: &[u8]) -> bool {
-        lock(shared)
-            .endpoint
-            .engine_mut(DEFAULT_NAMESPACE)
-            .is_some_and(|engine| engine.database_file() == bytes)
     }
 }
