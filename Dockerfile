@@ -12,7 +12,9 @@ FROM scratch
 COPY mock-rest-api /mock-rest-api
 # No shell, no libc, no users file: a numeric user that owns nothing (nobody:nogroup).
 USER 65534:65534
-# The server listens on PORT (every interface, as a container must); 5000 as Elastic Beanstalk expects.
+# The server listens on PORT (every interface, as a container must, with JSON_SERVER=1 too, which
+# otherwise binds 127.0.0.1); 5000 as Elastic Beanstalk expects.
+ENV HOST=0.0.0.0
 ENV PORT=5000
 EXPOSE 5000
 # The binary itself asks the server for /health: 200 with "status":"pass", or unhealthy.
