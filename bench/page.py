@@ -153,7 +153,18 @@ def claim_texts(every):
     if "peers" in latest:
         import peers_page
         out["summary"] = peers_page.readme(latest["peers"])
+    out["run"] = RUN_BULLET
     return out
+
+
+# README's line on the bench among its scripts.
+RUN_BULLET = """- `bash bench/run.sh`: every benchmark, side by side with the peers (pinned in `bench/package-lock.json`:
+  json-server 0.17 and 1.0 beta, Mockoon's CLI, WireMock's jar, Prism) with `oha`, each part kept as a
+  record in `bench/history/` and drawn into [docs/benchmarks.md](docs/benchmarks.md) and its charts; about
+  35 minutes, on an otherwise idle machine. One part alone: `BENCH_ONLY=peers` (every peer on canned
+  answers, CRUD and recording, about 20 minutes), `npm`, `feed`, `queries`, `limit`, `openapi` or `msw`
+  (the list and the settings: the top of `bench/run.sh`). `python3 bench/page.py` draws the page, its
+  charts and the figures this README and npm/README.md quote from the bench again from the records."""
 
 
 def claims(every):

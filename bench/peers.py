@@ -200,9 +200,10 @@ class Ours(Server):
         return self.ready(stub_path(0, n))
 
     def start_crud(self, n):
+        # Encoded before the start, as the other peers' files are written before theirs.
+        body = json.dumps({"people": [person(i, "_id") for i in range(n)]}, separators=(",", ":")).encode()
         self.spawn(self.command())
         self.ready("/health")
-        body = json.dumps({"people": [person(i, "_id") for i in range(n)]}, separators=(",", ":")).encode()
         self.ctx["http"]("PUT", self.base + "/__admin/snapshot", body)
         return self.ready(f"/api/people/p{0:07d}")
 
@@ -423,7 +424,8 @@ def canned(ctx, n):
     finally:
         for s in servers:
             s.stop()
-    return [{"key": f"canned-{n}", "kind": "canned", "size": n, "results": results, "notes": notes}]
+    return [{"key": f"canned-{n}", "kind": "canned", "size": n, "results": results, "notes": notes,
+             "load": os.getloadavg()[0]}]
 
 
 def crud(ctx, n):
@@ -441,8 +443,9 @@ def crud(ctx, n):
     finally:
         for s in servers:
             s.stop()
-    return [{"key": f"get-{n}", "kind": "get", "size": n, "results": got, "notes": notes},
-            {"key": f"post-{n}", "kind": "post", "size": n, "results": posted, "notes": []}]
+    load = os.getloadavg()[0]
+    return [{"key": f"get-{n}", "kind": "get", "size": n, "results": got, "notes": notes, "load": load},
+            {"key": f"post-{n}", "kind": "post", "size": n, "results": posted, "notes": [], "load": load}]
 
 
 def record(ctx):
@@ -469,7 +472,8 @@ def record(ctx):
             s.stop()
         upstream.kill()
         upstream.wait()
-    return [{"key": "record", "kind": "record", "size": RECORD_SIZE, "results": results, "notes": notes}]
+    return [{"key": "record", "kind": "record", "size": RECORD_SIZE, "results": results, "notes": notes,
+             "load": os.getloadavg()[0]}]
 
 
 def startup(ctx):
@@ -524,11 +528,23 @@ def run(ctx):
     starts = startup(ctx)
     ours_150 = mockserver_scenario(ctx)
     return {"seconds": ctx["SECONDS"], "rounds": ROUNDS, "connections": CONNECTIONS, "starts": STARTS,
-            "versions": _versions(ctx["ROOT"]), "java": java_version(),
+            "versions": _versions(ctx["ROOT"]), "java": java_version(), "build": build(ctx["ROOT"]),
             "how": {peer.name: peer.how for peer in PEERS},
             "workloads": workloads, "startup": starts,
             "mockserver": {"published": MOCKSERVER, "ours": ours_150},
             "load": [load_start, os.getloadavg()[0]]}
+
+
+def build(root):
+    """The commit the release binary was built from, and whether core/ or native/ differed from it."""
+    try:
+        head = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", root, "status", "--porcelain", "--", "core", "native", "Cargo.lock"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return f"{head} with uncommitted changes in core/ or native/" if dirty else head
 
 
 def java_version():

@@ -80,7 +80,8 @@ def section(record, runs):
     lines = ["## Against every peer", "",
              f"Measured by `{record.get('command') or 'BENCH_ONLY=peers bash bench/run.sh'}` on {record['date']} "
              f"({figures['seconds']} s per round, {figures['rounds']} rounds with the peers taking turns, "
-             f"{figures['connections']} connections). Machine: {record.get('machine') or 'not recorded'}; "
+             f"{figures['connections']} connections), the release build of "
+             f"{figures.get('build') or 'this tree'}. Machine: {record.get('machine') or 'not recorded'}; "
              f"{figures.get('java', 'java ?')}. Load average (1 min) {load[0]:.2f} at the start, {load[1]:.2f} at "
              "the end: other work shared this 2-core machine, so compare figures within this run, and the CPU time "
              "per request beside req/s, which such work disturbs less.", "",
@@ -100,8 +101,12 @@ def section(record, runs):
               "forwards: it has no recording). json-server has no canned answers or proxy, WireMock no CRUD.", "",
               "![req/s per workload and peer](bench/peers-throughput.svg)", "",
               "![p99 per workload and peer](bench/peers-p99.svg)", "",
-              "| workload | peer | req/s (range) | p99 ms | server CPU µs/request | peak RSS MiB | start to first "
-              "answer s | errors | ours / this peer |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+              "CPU use is req/s × CPU time per request: the share of CPU 0 the server had and used. Under 100% "
+              "means the server waited: for requests (a server that answers faster than oha asks) or for its CPU, "
+              "which other work took meanwhile. A slow server can pass 100%: the requests still in flight when a "
+              "round ends (up to 32) cost CPU but are not counted.", "",
+              "| workload | peer | req/s (range) | p99 ms | server CPU µs/request | CPU use | peak RSS MiB | start to "
+              "first answer s | errors | ours / this peer |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for workload in figures["workloads"]:
         results = workload["results"]
         ours = results.get(OURS)
@@ -111,10 +116,10 @@ def section(record, runs):
                 continue
             ratio = "—" if name == OURS or not ours or not r["rps"] else f"{ours['rps'] / r['rps']:,.1f}×"
             lines.append(f"| {title(workload)} | {label(name, figures)} | {r['rps']:,.0f}{spread(r['rps_all'])} | "
-                         f"{r['p99']:.2f} | {r['cpu_us']:,.1f} | {r['rss_mib']:,.0f} | {r['ready_s']:.2f} | "
-                         f"{r['errors']:,} | {ratio} |")
+                         f"{r['p99']:.2f} | {r['cpu_us']:,.1f} | {r['rps'] * r['cpu_us'] / 1e4:.0f}% | "
+                         f"{r['rss_mib']:,.0f} | {r['ready_s']:.2f} | {r['errors']:,} | {ratio} |")
         for note in workload.get("notes", []):
-            lines.append(f"| {title(workload)} | {note} | | | | | | | |")
+            lines.append(f"| {title(workload)} | {note} | | | | | | | | |")
     lines += ["", "Against the best peer of each workload (by req/s; the CPU column divides the lowest CPU time per "
               "request among the peers by ours):", "",
               "| workload | best peer | its req/s | ours req/s | ours / best | by CPU time | ours p99 ms | "
@@ -265,7 +270,7 @@ def charts(record, runs):
     palette = ["#e8590c", "#1971c2", "#2f9e44", "#7048e8", "#c2255c", "#0c8599", "#f08c00", "#495057"]
     out["peers-history.svg"] = svg.lines(
         "mock-rest-api over the best peer, per run", "req/s ratio per workload; log scale",
-        [run["date"][:10] for run in runs],
+        [run["date"][5:] for run in runs],
         [(t, palette[i % len(palette)], [r.get(k) for r in ratios]) for i, (k, t) in enumerate(keys)],
         unit="×", reference=(TARGET_RATIO, f"{TARGET_RATIO}× goal"))
     return out
@@ -293,4 +298,11 @@ def readme(record):
             goals.append(f"less memory than any peer at {MEMORY_SIZE:,} items: {met(memory['ours'] < memory['peer_mib'])} "
                          f"({memory['ours']:,.0f} MiB; {memory['peer']} {memory['peer_mib']:,.0f} MiB)")
         lines += ["", "Goals of issue #31 in this run: " + "; ".join(goals) + "."]
+    uses = [r["ours"]["rps"] * r["ours"]["cpu_us"] / 1e4 for r in rows]
+    load = figures.get("load", [0, 0])
+    if uses:
+        lines += ["", f"Load average {load[0]:.1f} at the start and {load[1]:.1f} at the end: other work shared the "
+                  f"servers' CPU, and mock-rest-api had it for {min(uses):.0f} to {max(uses):.0f}% of its rounds, so "
+                  "its req/s and p99 here are below what it does on a CPU of its own (the page reads them with the "
+                  "CPU time per request)."]
     return "\n".join(lines)

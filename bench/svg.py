@@ -150,8 +150,7 @@ def lines(title, note, labels, series, unit="", log=True, reference=None, width=
         y = y_of(reference[0])
         out.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="{TEXT}" '
                    f'stroke-dasharray="5,4"/>')
-        out.append(f'<text x="{left + plot_w + 6}" y="{y + 4:.1f}" font-size="11" fill="{TEXT}">'
-                   f'{escape(reference[1])}</text>')
+        out.append(f'<text x="{left + 4}" y="{y - 5:.1f}" font-size="11" fill="{TEXT}">{escape(reference[1])}</text>')
     for index, (name, color, row) in enumerate(series):
         points = [(x_of(i), y_of(v)) for i, v in enumerate(row) if v]
         if len(points) > 1:
