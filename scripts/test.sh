@@ -20,7 +20,8 @@
 #   native   the server's own tests, every conformance case replayed against the
 #            real binary (a fresh process per case), its /openapi.json validated, and its
 #            answers on the same db.json compared with json-server 0.17's and 1.0's
-#            (tests/json-server/compare.mjs; json-server from package-lock.json)
+#            (tests/json-server/compare.mjs; json-server from package-lock.json), and
+#            json-server's own tests replayed against --json-server (own-tests.mjs)
 #   deploy   deploy.sh (AWS Elastic Beanstalk): its musl bundle checked and run, its
 #            --dry-run against a golden file, whole deploys against moto's server with
 #            the pinned AWS CLI (scripts/deploy-test.sh; installs its tools once)
@@ -93,6 +94,8 @@ stage_native() {
     "$(python_venv openapi tests/openapi/requirements.txt)/bin/python" tests/openapi/validate.py target/debug/mock-rest-api
     step "json-server: json-server 0.17 and 1.0 and the binary agree on the same db.json, but where docs/json-server.md says"
     node tests/json-server/compare.mjs target/debug/mock-rest-api
+    step "json-server: json-server's own tests (0.17.4's and 1.0.0-beta.15's) replayed over HTTP against --json-server"
+    node tests/json-server/own-tests.mjs target/debug/mock-rest-api
 }
 
 stage_deploy() {

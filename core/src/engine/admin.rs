@@ -25,6 +25,8 @@ impl Engine {
         let store = snapshot.into_store();
         self.check_store_fits(&store)?;
         self.replace_store(store, changes);
+        self.remember_types(false);
+        self.remember_listed_types(body);
         Ok(respond(200, JSON, snapshot::render(&self.store)))
     }
 
@@ -32,6 +34,7 @@ impl Engine {
         // The rules first: the changes that rebuild the store carry them.
         self.rules = self.initial_rules.clone();
         self.replace_store(self.initial.clone(), changes);
+        self.remember_types(true);
         let total = self.store.total();
         respond(
             200,
@@ -43,7 +46,6 @@ impl Engine {
     /// Swaps in a whole new store, reported as the changes that rebuild it.
     pub(super) fn replace_store(&mut self, store: Store, changes: &mut Vec<Change>) {
         self.store = store;
-        self.remember_types(false);
         changes.extend(self.rebuild_changes());
     }
 

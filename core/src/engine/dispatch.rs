@@ -459,7 +459,20 @@ impl Engine {
                     children,
                 },
                 Method::Post,
-            ) => self.create_child(resource, id, children, &request.body, now, changes),
+            ) => {
+                let mut created =
+                    self.create_child(resource, id, children, &request.body, now, changes)?;
+                if self.config.json_server {
+                    // json-server 0.17 names the new child under the path it was posted to.
+                    for (name, value) in created.headers.iter_mut() {
+                        if name.eq_ignore_ascii_case("location") {
+                            let new_id = value.rsplit('/').next().unwrap_or_default().to_owned();
+                            *value = format!("{}/{new_id}", request.path.trim_end_matches('/'));
+                        }
+                    }
+                }
+                Ok(created)
+            }
             (
                 Route::Children {
                     resource,

@@ -237,8 +237,14 @@ impl Engine {
         now: Duration,
         changes: &mut Vec<Change>,
     ) -> Result<Response, ApiError> {
-        // The id's JSON value as stored: a string, or an integer.
-        let id_value = self.find(parent, id)?.id_json().to_owned();
+        // The id's JSON value as stored: a string, or an integer. json-server
+        // 0.17 (the preset) stores the path's text, a string, instead.
+        let stored = self.find(parent, id)?.id_json().to_owned();
+        let id_value = if self.config.json_server {
+            serde_json::Value::String(id.to_owned()).to_string()
+        } else {
+            stored
+        };
         let json = body::parse(body)?;
         let patch = format!(
             "{{{}:{id_value}}}",

@@ -7,6 +7,8 @@
 //!   a write is read as `{}`, a form body (`application/x-www-form-urlencoded`)
 //!   as an object of its fields (strings), and `_` parameters that the route
 //!   does not take are dropped instead of refused;
+//! - in lists ([`Engine::json_server_filters`]): a plain filter on a field
+//!   no item of the type has is ignored;
 //! - in the routes ([`Engine::json_server_route`]): `GET /db` is the whole
 //!   database; a type the store never held is `404` (one whose items were all
 //!   deleted is still `[]`); a method a resource's path does not take is `404`,
@@ -19,7 +21,8 @@
 //!   `/__admin` is `{}`; CORS echoes the `Origin` with credentials and exposes
 //!   only what json-server exposes (`X-Total-Count`, `Link`, `Location`); the
 //!   cache headers json-server sends (`Cache-Control: no-cache`, `Pragma:
-//!   no-cache`, `Expires: -1`).
+//!   no-cache`, `Expires: -1`); with `?callback=name`, a `GET`'s JSON is
+//!   JSONP (`text/javascript`), as json-server's `res.jsonp` answers.
 //!
 //! The settings the preset implies (`ID_FIELD=id`, `API_PREFIX=/`,
 //! `CREATE_STATUS=201`) are set by [`crate::Config::from_settings`]; new and
@@ -32,7 +35,8 @@ use crate::error::ApiError;
 use crate::http::request::{Method, Request};
 use crate::http::response::{Change, Response};
 use crate::http::route::Route;
-use crate::store::query::{CONTROL_PARAMS, ITEM_PARAMS, LIST_PARAMS};
+use crate::json::text::reach;
+use crate::store::query::{ListQuery, CONTROL_PARAMS, ITEM_PARAMS, LIST_PARAMS};
 use crate::store::snapshot;
 use std::time::Duration;
 
@@ -127,6 +131,26 @@ impl Engine {
         }
     }
 
+    /// Under the preset, drops the plain filters (`field=value`) on a field
+    /// that no item of the type has, as json-server 0.17 ignores them
+    /// (`?foo=1` lists every item instead of none).
+    pub(super) fn json_server_filters(&self, resource: &str, query: &mut ListQuery) {
+        if !self.config.json_server || !query.filters.iter().any(|filter| filter.plain) {
+            return;
+        }
+        let Some(collection) = self.store.collection(resource) else {
+            return;
+        };
+        query.filters.retain(|filter| {
+            !filter.plain
+                || collection.iter().any(|item| {
+                    let mut reached = Vec::new();
+                    reach(item.json, &filter.path, &mut reached);
+                    !reached.is_empty()
+                })
+        });
+    }
+
     /// Whether `resource` is a type the store holds, or held since it
     /// started or was reset (its items all deleted since).
     fn holds_type(&self, resource: &str) -> bool {
@@ -135,9 +159,9 @@ impl Engine {
             || self.known_types.contains(resource)
     }
 
-    /// Remembers the store's types as the ones it holds, after a reset or a
-    /// new snapshot; `keep`: beside those remembered before (a start that
-    /// replays files).
+    /// Remembers the store's types as the ones it holds: after a new
+    /// snapshot alone (`keep: false`), or beside those remembered before
+    /// (a start, a reset: a type made since stays, as `[]`).
     pub(super) fn remember_types(&mut self, keep: bool) {
         if !self.config.json_server {
             return;
@@ -147,6 +171,18 @@ impl Engine {
         }
         let names = self.store.counts().map(|(name, _)| name.to_owned());
         self.known_types.extend(names);
+    }
+
+    /// Remembers the types a snapshot or fixtures list, the empty ones (`[]`)
+    /// too, which the store does not hold.
+    pub(super) fn remember_listed_types(&mut self, snapshot: &[u8]) {
+        if !self.config.json_server {
+            return;
+        }
+        if let Ok(serde_json::Value::Object(types)) = serde_json::from_slice(snapshot) {
+            let listed = types.into_iter().filter(|(_, value)| value.is_array());
+            self.known_types.extend(listed.map(|(name, _)| name));
+        }
     }
 
     /// Remembers a type a create made.
@@ -238,6 +274,9 @@ impl Engine {
                 .headers
                 .push(("access-control-expose-headers".into(), exposed.join(", ")));
         }
+        if !admin && request.method == Method::Get {
+            jsonp(response, &request.query);
+        }
         if !has(response, "cache-control") {
             response
                 .headers
@@ -268,6 +307,49 @@ pub fn looks_like_json_server(fixtures: &[u8]) -> bool {
                 .iter()
                 .all(|item| item.as_object().is_some_and(|item| item.contains_key("id")))
         })
+}
+
+/// JSONP, as json-server answers every request through Express's
+/// `res.jsonp`: with `?callback=name`, a JSON answer becomes
+/// `/**/ typeof name === 'function' && name(JSON);` as `text/javascript`.
+/// The name keeps only letters, digits, `_`, `$`, `.`, `[` and `]`, as
+/// Express keeps them, so no other script can be written into it.
+fn jsonp(response: &mut Response, query: &str) {
+    if !query.contains("callback") {
+        return;
+    }
+    let Some(given) = form_urlencoded::parse(query.as_bytes())
+        .find(|(key, _)| key == "callback")
+        .map(|(_, value)| value.into_owned())
+    else {
+        return;
+    };
+    let name: String = given
+        .chars()
+        .filter(|c| c.is_alphanumeric() || matches!(c, '_' | '$' | '.' | '[' | ']'))
+        .collect();
+    let json = response
+        .headers
+        .iter()
+        .any(|(key, value)| key.eq_ignore_ascii_case("content-type") && value.starts_with(JSON));
+    if given.is_empty() || !json {
+        return;
+    }
+    // U+2028 and U+2029 end a line in JavaScript (not in JSON): escaped, as Express does.
+    let body = String::from_utf8_lossy(&response.body)
+        .replace('\u{2028}', "\\u2028")
+        .replace('\u{2029}', "\\u2029");
+    response.body = format!("/**/ typeof {name} === 'function' && {name}({body});").into_bytes();
+    response.headers.retain(|(key, _)| {
+        !key.eq_ignore_ascii_case("content-type") && !key.eq_ignore_ascii_case("etag")
+    });
+    response.headers.push((
+        "content-type".into(),
+        "text/javascript; charset=utf-8".to_owned(),
+    ));
+    response
+        .headers
+        .push(("x-content-type-options".into(), "nosniff".to_owned()));
 }
 
 /// A form body's media type.

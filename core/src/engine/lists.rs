@@ -21,7 +21,8 @@ impl Engine {
         request: &Incoming<'_>,
     ) -> Result<Response, ApiError> {
         let pairs = request.query_pairs();
-        let query = ListQuery::parse_with(pairs, &self.filterable(resource), &self.patterns)?;
+        let mut query = ListQuery::parse_with(pairs, &self.filterable(resource), &self.patterns)?;
+        self.json_server_filters(resource, &mut query);
         let selection = select(self.store.collection(resource), &query);
         self.list_answer(resource, request, &query, selection)
     }
@@ -37,7 +38,8 @@ impl Engine {
     ) -> Result<Response, ApiError> {
         let parent_id = self.find(parent, id)?.id();
         let pairs = request.query_pairs();
-        let query = ListQuery::parse_with(pairs, &self.filterable(children), &self.patterns)?;
+        let mut query = ListQuery::parse_with(pairs, &self.filterable(children), &self.patterns)?;
+        self.json_server_filters(children, &mut query);
         let candidates = self
             .store
             .collection(children)

@@ -139,6 +139,7 @@ impl Engine {
         self.store = store;
         self.rules = self.initial_rules.clone();
         self.remember_types(true);
+        self.remember_listed_types(bytes);
         Ok(count)
     }
 

@@ -135,6 +135,16 @@ fn where_fields(
         match value {
             serde_json::Value::Object(inner) => {
                 let is_op = |key: &String| COLON_OPERATORS.iter().any(|(op, _)| op == key);
+                if let (true, Some(unknown)) = (
+                    inner.keys().any(is_op),
+                    inner.keys().find(|key| !is_op(key)),
+                ) {
+                    let ops: Vec<&str> = COLON_OPERATORS.iter().map(|(op, _)| *op).collect();
+                    return Err(bad(format!(
+                        "`_where`: `{path}` has an unknown operator `{unknown}`; the operators are {}.",
+                        ops.join(", ")
+                    )));
+                }
                 if !inner.is_empty() && inner.keys().all(is_op) {
                     for (op, operand) in inner {
                         let (key, values) = if op == "in" {
@@ -266,6 +276,9 @@ pub(crate) struct Filter {
     pub values: Vec<String>,
     /// For [`Op::Like`]: each value compiled, in the same order.
     pub patterns: Vec<Pattern>,
+    /// Whether the key is the field alone (`title=x`, no operator): the
+    /// filter the json-server preset drops when no item has the field.
+    pub plain: bool,
 }
 
 /// One sort key.
@@ -659,13 +672,19 @@ impl ListQuery {
                 Filter {
                     path: field_path(field, key)?,
                     op,
+                    plain: field == key,
                     values,
                     patterns,
                 },
             ));
         }
 
-        let search = match last("q") {
+        // The first `q`, as json-server 0.17 takes it.
+        let first_q = pairs
+            .iter()
+            .find(|(k, _)| k == "q")
+            .map(|(_, v)| v.as_str());
+        let search = match first_q {
             Some(q) if q.len() > MAX_SEARCH_BYTES => {
                 return Err(bad(format!(
                     "`q` is {} bytes long; at most {MAX_SEARCH_BYTES} bytes.",

@@ -393,9 +393,18 @@ fn passes(item: &str, filter: &Filter) -> bool {
                 .any(|field| like_text(field).is_some_and(|text| pattern.0.is_match(text)))
         });
     }
-    filter.values.iter().any(|wanted| match filter.op {
-        Op::Ne => !leaves.iter().any(|field| equals(field, wanted)),
-        op => leaves.iter().any(|field| compares(field, op, wanted)),
+    // A repeated key ORs its values, but `_ne`'s: `id_ne=1&id_ne=2` is neither
+    // (json-server ANDs them), which OR would make true of every item.
+    if filter.op == Op::Ne {
+        return filter
+            .values
+            .iter()
+            .all(|wanted| !leaves.iter().any(|field| equals(field, wanted)));
+    }
+    filter.values.iter().any(|wanted| {
+        leaves
+            .iter()
+            .any(|field| compares(field, filter.op, wanted))
     })
 }
 
