@@ -1023,7 +1023,7 @@ def publish(section, text, figures, command=None):
 
 def main():
     if ONLY == "peers":
-        publish("peers", None, peers_part())
+        publish_peers()
         return
     if ONLY == "openapi":
         publish("openapi", *openapi_part())
@@ -1065,7 +1065,17 @@ def main():
     publish("main", main_section(rows, notes, ours_cold, peer_cold, mem_bytes, raw_bytes, in_memory, on_disk),
             {"rows": rows, "notes": notes, "cold": {"ours": ours_cold, "json-server": peer_cold},
              "memory": {"rss": mem_bytes, "raw": raw_bytes}, "durable": {"memory": in_memory, "disk": on_disk}})
-    publish("peers", None, peers_part())
+    publish_peers()
+
+
+def publish_peers():
+    """Runs every peer, keeps the record and prints each workload against its best peer and the goals."""
+    import peers_page
+
+    figures = peers_part()
+    publish("peers", None, figures)
+    print()
+    print(peers_page.readme({"figures": figures, "date": time.strftime("%Y-%m-%d %H:%M")}))
 
 
 def main_section(rows, notes, ours_cold, peer_cold, mem_bytes, raw_bytes, in_memory, on_disk):

@@ -519,6 +519,8 @@ def run(ctx):
     except (AttributeError, OSError, ValueError):
         pass
     load_start = os.getloadavg()[0]
+    # Read before measuring: other work may commit to this tree while the bench runs.
+    built = build(ctx["ROOT"])
     workloads = []
     for n in CANNED_SIZES:
         workloads += canned(ctx, n)
@@ -528,7 +530,7 @@ def run(ctx):
     starts = startup(ctx)
     ours_150 = mockserver_scenario(ctx)
     return {"seconds": ctx["SECONDS"], "rounds": ROUNDS, "connections": CONNECTIONS, "starts": STARTS,
-            "versions": _versions(ctx["ROOT"]), "java": java_version(), "build": build(ctx["ROOT"]),
+            "versions": _versions(ctx["ROOT"]), "java": java_version(), "build": built,
             "how": {peer.name: peer.how for peer in PEERS},
             "workloads": workloads, "startup": starts,
             "mockserver": {"published": MOCKSERVER, "ours": ours_150},
