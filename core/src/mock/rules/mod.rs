@@ -174,6 +174,26 @@ impl Index {
         index
     }
 
+    /// Forgets the rule at `at` of the list, and moves every later place
+    /// down by one, as `Vec::remove` moves the rules: no key is computed again.
+    fn remove(&mut self, at: usize) {
+        let lists = self
+            .exact
+            .values_mut()
+            .chain(self.first.values_mut())
+            .chain(std::iter::once(&mut self.anywhere));
+        for places in lists {
+            places.retain(|n| *n != at);
+            for n in places.iter_mut() {
+                if *n > at {
+                    *n -= 1;
+                }
+            }
+        }
+        self.exact.retain(|_, places| !places.is_empty());
+        self.first.retain(|_, places| !places.is_empty());
+    }
+
     fn insert(&mut self, n: usize, rule: &Rule) {
         match rule.matcher.path.as_ref().map(PathPattern::key) {
             Some(Key::Exact(segments)) => self.exact.entry(segments).or_default().push(n),
@@ -338,11 +358,16 @@ impl Rules {
     ) -> Result<Value, ApiError> {
         let rule = self.check(value, prefix, limits, new_id)?;
         let recorded = rule.is_recorded();
-        let alike = self
-            .list
-            .iter()
-            .filter(|other| other.is_recorded() == recorded)
-            .count();
+        // Counted only when the limit may be reached: loading 10,000 rules
+        // then costs no pass over the rules before each one.
+        let alike = if self.list.len() < limits.max_rules {
+            0
+        } else {
+            self.list
+                .iter()
+                .filter(|other| other.is_recorded() == recorded)
+                .count()
+        };
         if alike >= limits.max_rules {
             return Err(ApiError::TooManyRules {
                 limit: limits.max_rules,
@@ -548,7 +573,7 @@ impl Rules {
             *times = times.saturating_sub(1);
             if *times == 0 {
                 let gone = self.list.remove(n);
-                self.index = Index::of(&self.list);
+                self.index.remove(n);
                 changes.push(crate::http::response::Change::DeleteRule { id: gone.id });
             } else {
                 changes.push(put_change(&rule.render()));
@@ -610,17 +635,29 @@ impl Rules {
 
     /// The id of a rule whose id starts with `prefix` and whose `match` is `given`.
     pub(crate) fn find_match(&self, prefix: &str, given: &Value) -> Option<String> {
-        self.list
-            .iter()
-            .find(|rule| rule.id.starts_with(prefix) && rule.given_match == *given)
-            .map(|rule| rule.id.clone())
+        let same = |rule: &&Rule| rule.id.starts_with(prefix) && rule.given_match == *given;
+        // A literal path (a recording's) is looked up by its segments, as a
+        // request's is; any other match is looked for among every rule.
+        let pattern = given
+            .get("path")
+            .and_then(Value::as_str)
+            .and_then(|path| PathPattern::parse(path).ok());
+        match pattern.as_ref().map(PathPattern::key) {
+            Some(Key::Exact(segments)) => self
+                .index
+                .candidates(&segments)
+                .filter_map(|n| self.list.get(n))
+                .find(same)
+                .map(|rule| rule.id.clone()),
+            _ => self.list.iter().find(same).map(|rule| rule.id.clone()),
+        }
     }
 
     /// Removes one rule; returns it as listed.
     pub(crate) fn remove(&mut self, id: &str) -> Option<Value> {
         let at = self.list.iter().position(|rule| rule.id == id)?;
         let gone = self.list.remove(at);
-        self.index = Index::of(&self.list);
+        self.index.remove(at);
         Some(gone.render())
     }
 
@@ -1173,6 +1210,35 @@ mod tests {
         .unwrap_err();
         assert_eq!(field_of(err), "match.headers.bad name");
         assert_eq!(rules.len(), 1);
+    }
+
+    #[test]
+    fn the_index_follows_removals_and_finds_recordings_by_their_path() {
+        let mut rules = Rules::default();
+        let paths = ["/a", "/a/b", "/a/*", "/**", "/c/{id}", "/a", "/d/e"];
+        let limits = Limits {
+            max_rules: 100,
+            max_body_bytes: 100,
+        };
+        for (n, path) in paths.iter().enumerate() {
+            let rule = json!({"id": format!("{RECORDED_PREFIX}{n}"), "match": {"method": "GET", "path": path}, "respond": {"status": 200}});
+            rules.add(&rule, "", limits, &mut String::new).unwrap();
+        }
+        for id in ["2", "0", "6"] {
+            rules.remove(&format!("{RECORDED_PREFIX}{id}")).unwrap();
+            assert_eq!(rules.index, Index::of(&rules.list), "after removing {id}");
+        }
+        let found =
+            |path: &str| rules.find_match(RECORDED_PREFIX, &json!({"method": "GET", "path": path}));
+        assert_eq!(found("/a"), Some(format!("{RECORDED_PREFIX}5")));
+        assert_eq!(found("/a/b"), Some(format!("{RECORDED_PREFIX}1")));
+        assert_eq!(found("/c/{id}"), Some(format!("{RECORDED_PREFIX}4")));
+        assert_eq!(found("/**"), Some(format!("{RECORDED_PREFIX}3")));
+        assert_eq!(found("/d/e"), None);
+        assert_eq!(
+            rules.find_match("other-", &json!({"method": "GET", "path": "/a"})),
+            None
+        );
     }
 
     /// The rule a request gets when every rule is tried, as before the
