@@ -132,7 +132,7 @@ def section(record, runs):
                      f"{met(ok)} |")
     lines += ["", "![peak RSS per workload and peer](bench/peers-rss.svg)", "",
               "![start-up to the first answer](bench/peers-startup.svg)", ""]
-    lines += ["| goal (issue #31) | this run |", "|---|---|"]
+    lines += ["| target | this run |", "|---|---|"]
     if rows:
         misses = [row for row in rows if row["ratio"] < TARGET_RATIO]
         listed = "; below it: " + ", ".join(f"{title(r['workload'])} {r['ratio']:,.1f}× {r['best']}" for r in misses) \
@@ -300,7 +300,7 @@ def readme(record):
         if memory:
             goals.append(f"less memory than any peer at {MEMORY_SIZE:,} items: {met(memory['ours'] < memory['peer_mib'])} "
                          f"({memory['ours']:,.0f} MiB; {memory['peer']} {memory['peer_mib']:,.0f} MiB)")
-        lines += ["", "Goals of issue #31 in this run: " + "; ".join(goals) + "."]
+        lines += ["", "The targets in this run: " + "; ".join(goals) + "."]
     uses = [r["ours"]["rps"] * r["ours"]["cpu_us"] / 1e4 for r in rows]
     load = figures.get("load", [0, 0])
     if uses:
