@@ -67,7 +67,7 @@ fn as_vars(env: &Settings) -> Result<Settings, String> {
 /// other cases' and a bad name stays bad; a blank one is the case's own. A
 /// header given more than once keeps each value, each so renamed.
 struct Namespaced {
-    inner: HttpTarget,
+    inner: ThroughWrangler,
     namespace: String,
 }
 
@@ -115,8 +115,149 @@ impl Target for Namespaced {
 
 fn namespaced(base: &str, namespace: &str) -> Namespaced {
     Namespaced {
-        inner: HttpTarget::new(base),
+        inner: ThroughWrangler::new(base),
         namespace: namespace.to_owned(),
+    }
+}
+
+/// The start of the answer wrangler dev's ProxyWorker gives itself, a `503`,
+/// when a request other than a GET or HEAD did not reach the Worker. The
+/// mock never answers this.
+const LOST_BY_WRANGLER: &[u8] = b"Your worker restarted mid-request.";
+
+/// How many times a request that wrangler lost is sent again.
+const RESENDS: usize = 3;
+
+/// How long a GET or HEAD may go unanswered before wrangler gets a request
+/// of its own, which makes it send the requests it queued.
+const NUDGE_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// A live `wrangler dev`, reached over HTTP, with a workaround for the
+/// requests it loses without the Worker ever seeing them.
+///
+/// wrangler's ProxyWorker sends each request on to the Worker's own workerd
+/// over a keep-alive connection from a pool. Both ends close a connection
+/// that has been idle for 5 s (kj's `HttpClientSettings::idleTimeout` and
+/// `HttpServerSettings::pipelineTimeout`). A request sent on a pooled
+/// connection at that moment is lost before the Worker reads it
+/// (cloudflare/workers-sdk#14641). wrangler 4.86 compares the Worker's address
+/// with the request's whole URL, path included, so it takes any such loss for
+/// a reload of the Worker. It answers a POST, PUT, PATCH or DELETE itself
+/// with a `503` "Your worker restarted mid-request", although nothing
+/// restarted. It keeps a GET or HEAD to send again when its next request
+/// comes, and until then the GET hangs; a GET that came with a body, even
+/// `Content-Length: 0`, cannot be sent again: that next request gets a `500`
+/// and the GET is never answered. (wrangler 4.114 compares origins,
+/// workers-sdk#14593, and so reports the loss as an error instead.)
+///
+/// This target sends a lost request again, up to [`RESENDS`] times, and
+/// says so on stderr. The Worker never saw the lost request, so nothing is
+/// done twice. It sends a GET or HEAD without a body
+/// ([`HttpTarget::bodiless_reads`]), and while one goes unanswered it asks
+/// wrangler for `/health`, in a namespace of its own, every [`NUDGE_AFTER`];
+/// that request makes wrangler send the GET again. A slow answer only gets
+/// extra `/health` requests.
+struct ThroughWrangler {
+    inner: HttpTarget,
+    base: String,
+}
+
+impl ThroughWrangler {
+    fn new(base: &str) -> Self {
+        Self {
+            inner: HttpTarget::new(base).bodiless_reads(),
+            base: base.trim_end_matches('/').to_owned(),
+        }
+    }
+
+    /// Sends `request` with `send` until wrangler has not lost it, or
+    /// [`RESENDS`] times over; `head` gives the answer's status and body.
+    fn through<R>(
+        &mut self,
+        request: &WireRequest,
+        mut send: impl FnMut(&mut HttpTarget, &WireRequest) -> Result<R, String>,
+        head: impl Fn(&R) -> &WireResponse,
+    ) -> Result<R, String> {
+        let queued = request.method.eq_ignore_ascii_case("GET")
+            || request.method.eq_ignore_ascii_case("HEAD");
+        let mut resent = 0;
+        loop {
+            let answer = {
+                let _nudger = queued.then(|| Nudger::start(&self.base));
+                send(&mut self.inner, request)?
+            };
+            let response = head(&answer);
+            if response.status != 503 || !response.body.starts_with(LOST_BY_WRANGLER) {
+                return Ok(answer);
+            }
+            if resent == RESENDS {
+                return Err(format!(
+                    "{} {}: wrangler dev lost it {} times (its 503 \"{}\")",
+                    request.method,
+                    request.target,
+                    resent + 1,
+                    String::from_utf8_lossy(&response.body)
+                ));
+            }
+            resent += 1;
+            eprintln!(
+                "wrangler dev at {} lost {} {} before the Worker saw it (its 503 \"Your worker \
+                 restarted mid-request\"; nothing restarted: the keep-alive race of \
+                 workers-sdk#14641); sending it again ({resent} of {RESENDS})",
+                self.base, request.method, request.target
+            );
+        }
+    }
+}
+
+impl Target for ThroughWrangler {
+    fn send(&mut self, request: &WireRequest) -> Result<WireResponse, String> {
+        self.through(
+            request,
+            |inner, request| inner.send(request),
+            |answer| answer,
+        )
+    }
+
+    fn open_stream(
+        &mut self,
+        request: &WireRequest,
+    ) -> Result<(WireResponse, Box<dyn conformance::EventStream>), String> {
+        self.through(
+            request,
+            |inner, request| inner.open_stream(request),
+            |(head, _)| head,
+        )
+    }
+}
+
+/// While it lives, a thread that asks wrangler for `/health` every
+/// [`NUDGE_AFTER`], so that a GET or HEAD that wrangler queued is sent on.
+struct Nudger {
+    _alive: std::sync::mpsc::Sender<()>,
+}
+
+impl Nudger {
+    fn start(base: &str) -> Self {
+        let (alive, stopped) = std::sync::mpsc::channel::<()>();
+        let url = format!("{base}/health");
+        std::thread::spawn(move || {
+            let agent = ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .timeout_global(Some(std::time::Duration::from_secs(2)))
+                .build()
+                .new_agent();
+            // The sender is dropped when the request is answered.
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                stopped.recv_timeout(NUDGE_AFTER)
+            {
+                let _ = agent
+                    .get(&url)
+                    .header("x-mock-namespace", "wrangler-nudge")
+                    .call();
+            }
+        });
+        Self { _alive: alive }
     }
 }
 
@@ -650,7 +791,7 @@ fn namespaces_are_isolated(servers: &Servers) -> Result<(), String> {
     call(b, "DELETE", "/api/things", "", 200)?;
     call(a, "GET", &format!("/api/things/{id}"), "", 200)?;
 
-    let plain = &mut HttpTarget::new(&base);
+    let plain = &mut ThroughWrangler::new(&base);
     let id = id_of(&call(
         plain,
         "POST",

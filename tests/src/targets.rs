@@ -253,6 +253,8 @@ pub struct HttpTarget {
     agent: ureq::Agent,
     /// An agent without the global timeout, for streams that stay open.
     streaming: ureq::Agent,
+    /// Whether a GET or HEAD with an empty body goes without one.
+    bodiless_reads: bool,
 }
 
 impl HttpTarget {
@@ -275,17 +277,42 @@ impl HttpTarget {
             base: base.trim_end_matches('/').to_owned(),
             agent,
             streaming,
+            bodiless_reads: false,
         }
     }
 
-    fn request(&self, wire: &WireRequest) -> Result<ureq::http::Request<Vec<u8>>, String> {
+    /// This client, but sending a GET or HEAD whose body is empty without
+    /// one, as browsers and curl do, rather than with `Content-Length: 0`.
+    /// `wrangler dev` needs it: when it loses a GET or HEAD on the way to the
+    /// Worker it sends it again, which fails on a request that had a body,
+    /// even an empty one.
+    pub fn bodiless_reads(mut self) -> Self {
+        self.bodiless_reads = true;
+        self
+    }
+
+    /// Sends the request with `agent`, until the response's head.
+    fn run(
+        &self,
+        agent: &ureq::Agent,
+        wire: &WireRequest,
+    ) -> Result<ureq::http::Response<ureq::Body>, String> {
         let mut builder = ureq::http::Request::builder()
             .method(wire.method.as_str())
             .uri(format!("{}{}", self.base, wire.target));
         for (name, value) in &wire.headers {
             builder = builder.header(name, value);
         }
-        builder.body(wire.body.clone()).map_err(|e| e.to_string())
+        let bodiless = self.bodiless_reads
+            && wire.body.is_empty()
+            && (wire.method.eq_ignore_ascii_case("GET")
+                || wire.method.eq_ignore_ascii_case("HEAD"));
+        let answer = if bodiless {
+            agent.run(builder.body(()).map_err(|e| e.to_string())?)
+        } else {
+            agent.run(builder.body(wire.body.clone()).map_err(|e| e.to_string())?)
+        };
+        answer.map_err(|e| format!("{} {}: {e}", wire.method, wire.target))
     }
 }
 
@@ -307,11 +334,7 @@ impl Target for HttpTarget {
         &mut self,
         wire: &WireRequest,
     ) -> Result<(WireResponse, Box<dyn EventStream>), String> {
-        let request = self.request(wire)?;
-        let response = self
-            .streaming
-            .run(request)
-            .map_err(|e| format!("{} {}: {e}", wire.method, wire.target))?;
+        let response = self.run(&self.streaming, wire)?;
         let head = WireResponse {
             status: response.status().as_u16(),
             headers: response_headers(&response),
@@ -353,11 +376,7 @@ impl Target for HttpTarget {
     }
 
     fn send(&mut self, wire: &WireRequest) -> Result<WireResponse, String> {
-        let request = self.request(wire)?;
-        let mut response = self
-            .agent
-            .run(request)
-            .map_err(|e| format!("{} {}: {e}", wire.method, wire.target))?;
+        let mut response = self.run(&self.agent, wire)?;
         let headers = response_headers(&response);
         let status = response.status().as_u16();
         let body = response
