@@ -89,9 +89,10 @@ const MAX_WHERE_TERMS: usize = MAX_FILTERS * MAX_FILTER_VALUES;
 /// the operators of `field:op=`) or an object of nested fields
 /// (`{"meta": {"category": {"eq": "news"}}}`), read as the query pairs
 /// `field:op=value` would be (a list's values as repeats of one key, which
-/// ORs them). It replaces the query's other filters, as in 1.0. `or` is
-/// refused: filters here are ANDed, each ORing its own values.
-fn where_pairs(text: &str) -> Result<Vec<(String, String)>, ApiError> {
+/// ORs them). It replaces the query's other filters, as in 1.0. `or` holds
+/// alternatives, each an object of fields: an item passes one of them (and
+/// every other field); an `or` inside an alternative is refused.
+fn where_pairs(text: &str) -> Result<WherePairs, ApiError> {
     let value: serde_json::Value = serde_json::from_str(text).map_err(|err| {
         bad(format!(
             "`_where` is not JSON: {err}. Write an object such as {{\"title\":{{\"eq\":\"foo\"}}}}."
@@ -103,10 +104,42 @@ fn where_pairs(text: &str) -> Result<Vec<(String, String)>, ApiError> {
                 .to_owned(),
         ));
     };
+    let mut alternatives = Vec::new();
+    let mut fields = fields;
+    if let Some(or) = fields.remove("or") {
+        let serde_json::Value::Array(list) = or else {
+            return Err(bad(
+                "`_where`: `or` must be a list of objects of fields.".to_owned()
+            ));
+        };
+        if list.is_empty() || list.len() > MAX_FILTERS {
+            return Err(bad(format!(
+                "`_where`: `or` must list 1 to {MAX_FILTERS} objects of fields."
+            )));
+        }
+        for alternative in list {
+            let serde_json::Value::Object(alternative) = alternative else {
+                return Err(bad(
+                    "`_where`: each alternative of `or` must be an object of fields.".to_owned(),
+                ));
+            };
+            if alternative.contains_key("or") {
+                return Err(bad(
+                    "`_where`: an `or` inside an alternative of `or` is not supported.".to_owned(),
+                ));
+            }
+            let mut pairs = Vec::new();
+            where_fields(&alternative, "", 0, &mut pairs)?;
+            alternatives.push(pairs);
+        }
+    }
     let mut out = Vec::new();
     where_fields(&fields, "", 0, &mut out)?;
-    Ok(out)
+    Ok((out, alternatives))
 }
+
+/// A `_where`'s pairs: those every item must pass, and `or`'s alternatives.
+type WherePairs = (Vec<(String, String)>, Vec<Vec<(String, String)>>);
 
 fn where_fields(
     fields: &serde_json::Map<String, serde_json::Value>,
@@ -120,13 +153,6 @@ fn where_fields(
         )));
     }
     for (name, value) in fields {
-        if name == "or" && prefix.is_empty() {
-            return Err(bad(
-                "`_where` with `or` is not supported: give each alternative value of one field as \
-                 `{\"field\":{\"in\":[a,b]}}`, or make one request per alternative."
-                    .to_owned(),
-            ));
-        }
         let path = if prefix.is_empty() {
             name.clone()
         } else {
@@ -383,6 +409,9 @@ impl Relations {
 pub(crate) struct ListQuery {
     /// All must pass.
     pub filters: Vec<Filter>,
+    /// `_where`'s `or`: when any, an item must also pass every filter of at
+    /// least one of them.
+    pub alternatives: Vec<Vec<Filter>>,
     /// `q`, lower-cased.
     pub search: Option<String>,
     /// Sort keys, most significant first.
@@ -564,7 +593,10 @@ fn compile(key: &str, pattern: &str) -> Result<Regex, ApiError> {
 impl ListQuery {
     /// Whether the answer is the collection in creation order, only sliced.
     pub(crate) fn is_plain(&self) -> bool {
-        self.filters.is_empty() && self.search.is_none() && self.sort.is_empty()
+        self.filters.is_empty()
+            && self.alternatives.is_empty()
+            && self.search.is_none()
+            && self.sort.is_empty()
     }
 
     /// Reads a raw query string, where the id field is `_id` and the only
@@ -585,9 +617,12 @@ impl ListQuery {
     ) -> Result<Self, ApiError> {
         check_keys(pairs, LIST_PARAMS, Some(filterable))?;
         let from_where;
+        let mut where_or = Vec::new();
         let filter_pairs = match pairs.iter().rev().find(|(key, _)| key == "_where") {
             Some((_, text)) => {
-                from_where = where_pairs(text)?;
+                let (anded, ored) = where_pairs(text)?;
+                from_where = anded;
+                where_or = ored;
                 &from_where
             }
             None => pairs,
@@ -600,83 +635,12 @@ impl ListQuery {
                 .map(|(_, v)| v.as_str())
         };
 
-        let mut filters: Vec<(String, Filter)> = Vec::new();
         // Compiled once per request: a pattern repeated under other keys is shared.
         let mut compiled: Vec<Pattern> = Vec::new();
-        for (key, value) in filter_pairs {
-            // `check_keys` has let through only known `_` keys and id filters.
-            let key_str = key.as_str();
-            if LIST_PARAMS.contains(&key_str)
-                || CONTROL_PARAMS.contains(&key_str)
-                || NOT_FILTERS.contains(&key_str)
-            {
-                continue;
-            }
-            let (field, op) = split_key(key)?;
-            let values: Vec<String> = if key.ends_with(":in") || key.ends_with("_in") {
-                value.split(',').map(str::to_owned).collect()
-            } else {
-                vec![value.clone()]
-            };
-            let values: Vec<String> = match op {
-                Op::Contains | Op::StartsWith | Op::EndsWith => {
-                    values.iter().map(|v| v.to_lowercase()).collect()
-                }
-                _ => values,
-            };
-            let mut patterns = Vec::new();
-            if op == Op::Like {
-                for value in &values {
-                    let pattern = match compiled.iter().find(|p| p.0.as_str() == value) {
-                        Some(pattern) => pattern.clone(),
-                        None => {
-                            if compiled.len() == MAX_PATTERNS {
-                                return Err(bad(format!(
-                                    "The query has more than {MAX_PATTERNS} different `_like` \
-                                     patterns; at most {MAX_PATTERNS}."
-                                )));
-                            }
-                            let pattern = kept.get(key, value)?;
-                            compiled.push(pattern.clone());
-                            pattern
-                        }
-                    };
-                    patterns.push(pattern);
-                }
-            }
-            let too_many = || {
-                bad(format!(
-                    "`{key}` is given more than {MAX_FILTER_VALUES} values; at most \
-                     {MAX_FILTER_VALUES} values per filter."
-                ))
-            };
-            if let Some((_, filter)) = filters.iter_mut().find(|(k, _)| k == key) {
-                if filter.values.len() + values.len() > MAX_FILTER_VALUES {
-                    return Err(too_many());
-                }
-                filter.values.extend(values);
-                filter.patterns.extend(patterns);
-                continue;
-            }
-            if values.len() > MAX_FILTER_VALUES {
-                return Err(too_many());
-            }
-            if filters.len() == MAX_FILTERS {
-                return Err(bad(format!(
-                    "The query has more than {MAX_FILTERS} filters; at most {MAX_FILTERS} \
-                     different filter keys per query."
-                )));
-            }
-            filters.push((
-                key.clone(),
-                Filter {
-                    path: field_path(field, key)?,
-                    op,
-                    plain: field == key,
-                    values,
-                    patterns,
-                },
-            ));
+        let filters = filters_of(filter_pairs, kept, &mut compiled)?;
+        let mut alternatives = Vec::new();
+        for alternative in &where_or {
+            alternatives.push(filters_of(alternative, kept, &mut compiled)?);
         }
 
         // The first `q`, as json-server 0.17 takes it.
@@ -751,13 +715,101 @@ impl ListQuery {
             }
         };
         Ok(Self {
-            filters: filters.into_iter().map(|(_, f)| f).collect(),
+            filters,
+            alternatives,
             search,
             sort,
             paging,
             relations: Relations::from_pairs(pairs)?,
         })
     }
+}
+
+/// The filters of a query's pairs: each key once (a repeated key's values
+/// ORed, `_ne`'s ANDed), `_like` patterns compiled once per request (from
+/// `kept` when it has them, shared through `compiled`).
+fn filters_of(
+    pairs: &[(String, String)],
+    kept: &Patterns,
+    compiled: &mut Vec<Pattern>,
+) -> Result<Vec<Filter>, ApiError> {
+    let mut filters: Vec<(String, Filter)> = Vec::new();
+    for (key, value) in pairs {
+        // `check_keys` has let through only known `_` keys and id filters.
+        let key_str = key.as_str();
+        if LIST_PARAMS.contains(&key_str)
+            || CONTROL_PARAMS.contains(&key_str)
+            || NOT_FILTERS.contains(&key_str)
+        {
+            continue;
+        }
+        let (field, op) = split_key(key)?;
+        let values: Vec<String> = if key.ends_with(":in") || key.ends_with("_in") {
+            value.split(',').map(str::to_owned).collect()
+        } else {
+            vec![value.clone()]
+        };
+        let values: Vec<String> = match op {
+            Op::Contains | Op::StartsWith | Op::EndsWith => {
+                values.iter().map(|v| v.to_lowercase()).collect()
+            }
+            _ => values,
+        };
+        let mut patterns = Vec::new();
+        if op == Op::Like {
+            for value in &values {
+                let pattern = match compiled.iter().find(|p| p.0.as_str() == value) {
+                    Some(pattern) => pattern.clone(),
+                    None => {
+                        if compiled.len() == MAX_PATTERNS {
+                            return Err(bad(format!(
+                                "The query has more than {MAX_PATTERNS} different `_like` \
+                                 patterns; at most {MAX_PATTERNS}."
+                            )));
+                        }
+                        let pattern = kept.get(key, value)?;
+                        compiled.push(pattern.clone());
+                        pattern
+                    }
+                };
+                patterns.push(pattern);
+            }
+        }
+        let too_many = || {
+            bad(format!(
+                "`{key}` is given more than {MAX_FILTER_VALUES} values; at most \
+                 {MAX_FILTER_VALUES} values per filter."
+            ))
+        };
+        if let Some((_, filter)) = filters.iter_mut().find(|(k, _)| k == key) {
+            if filter.values.len() + values.len() > MAX_FILTER_VALUES {
+                return Err(too_many());
+            }
+            filter.values.extend(values);
+            filter.patterns.extend(patterns);
+            continue;
+        }
+        if values.len() > MAX_FILTER_VALUES {
+            return Err(too_many());
+        }
+        if filters.len() == MAX_FILTERS {
+            return Err(bad(format!(
+                "The query has more than {MAX_FILTERS} filters; at most {MAX_FILTERS} \
+                 different filter keys per query."
+            )));
+        }
+        filters.push((
+            key.clone(),
+            Filter {
+                path: field_path(field, key)?,
+                op,
+                plain: field == key,
+                values,
+                patterns,
+            },
+        ));
+    }
+    Ok(filters.into_iter().map(|(_, f)| f).collect())
 }
 
 fn bad(reason: String) -> ApiError {

@@ -50,6 +50,10 @@ pub(crate) fn select<'a>(collection: Option<&'a Collection>, query: &ListQuery) 
     let Some(collection) = collection else {
         return finish(Vec::new(), 0, query.paging);
     };
+    if !query.alternatives.is_empty() {
+        // `or`: every item is read (the indexes answer only ANDed filters).
+        return run(collection.iter(), query);
+    }
     if query.is_plain() {
         // Creation order, unfiltered: jump straight to the slice.
         let total = collection.len();
@@ -260,6 +264,11 @@ fn run<'a>(items: impl Iterator<Item = Item<'a>>, query: &ListQuery) -> Selectio
     let mut matched: Vec<(Item<'a>, Vec<SortValue<'a>>)> = Vec::new();
     for item in items {
         let passes = query.filters.iter().all(|filter| passes(item.json, filter))
+            && (query.alternatives.is_empty()
+                || query
+                    .alternatives
+                    .iter()
+                    .any(|group| group.iter().all(|filter| passes(item.json, filter))))
             && query
                 .search
                 .as_deref()
