@@ -50,8 +50,6 @@ const KNOWN = {
     "create \u203a user should not be able to set id": "A POST's `id` is replaced by a new one.",
     "create \u203a an unknown resource is undefined": "A POST to a type that is not in the file is `404`.",
     "destroy \u203a nullifies foreign keys \u203a the comment's postId is null": "`DELETE /posts/1` sets `postId` to `null` in the post's comments",
-    "paginate \u203a page=0 perPage=2 items=3 -> clamp to first": "`_page=0` and `_per_page=0` are taken as 1.",
-    "paginate \u203a perPage=0 -> clamp perPage to 1": "`_page=0` and `_per_page=0` are taken as 1.",
     "matchesWhere \u203a {\"a\":{\"foo\":10}}": "An unknown operator (`views:foo=100`; `{\"a\": {\"foo\": 10}}` in `_where`) is ignored.",
     "matchesWhere \u203a {\"a\":{\"foo\":10,\"eq\":10}}": "An unknown operator (`views:foo=100`; `{\"a\": {\"foo\": 10}}` in `_where`) is ignored.",
     "matchesWhere \u203a {\"missing\":{\"foo\":1}}": "An unknown operator (`views:foo=100`; `{\"a\": {\"foo\": 10}}` in `_where`) is ignored.",

@@ -673,8 +673,11 @@ impl ListQuery {
                 },
             }
         };
-        let page = number("_page", 1)?;
-        let per_page = number("_per_page", 1)?;
+        // json-server 1.0 takes `_page=0` and `_per_page=0` as 1 in its
+        // envelope; 0.17's `_page` (with `_limit`) starts at 1.
+        let enveloped = last("_per_page").is_some();
+        let page = number("_page", usize::from(!enveloped))?;
+        let per_page = number("_per_page", 0)?.map(|per_page| per_page.max(1));
         let limit = number("_limit", 0)?;
         let start = number("_start", 0)?;
         let end = number("_end", 0)?;
@@ -692,7 +695,7 @@ impl ListQuery {
         }
         let paging = match (page, per_page, start, end, limit) {
             (page, Some(per_page), ..) => Paging::Envelope {
-                page: page.unwrap_or(1),
+                page: page.unwrap_or(1).max(1),
                 per_page,
             },
             (Some(page), None, _, _, limit) => Paging::Page {
@@ -1185,8 +1188,15 @@ mod tests {
             let err = ListQuery::parse(conflict).unwrap_err();
             assert!(err.message().contains("cannot be combined"), "{err}");
         }
+        // json-server 1.0's envelope takes 0 as 1; 0.17's pages start at 1.
+        for (raw, page, per_page) in [("_per_page=0", 1, 1), ("_page=0&_per_page=3", 1, 3)] {
+            assert_eq!(
+                ListQuery::parse(raw).map(|q| q.paging),
+                Ok(Paging::Envelope { page, per_page }),
+                "{raw}"
+            );
+        }
         for bad in [
-            "_per_page=0",
             "_page=0",
             "_page=-1",
             "_page=x",
