@@ -61,7 +61,11 @@ impl Engine {
                     .is_some_and(|kind| kind.trim().eq_ignore_ascii_case(FORM))
             });
         let empty = writes && request.body.iter().all(u8::is_ascii_whitespace);
-        let query = kept_query(&request.query, writes);
+        let mut fields = vec![self.config.id_field.as_str()];
+        if self.config.timestamps {
+            fields.extend(["_created_on", "_last_updated"]);
+        }
+        let query = kept_query(&request.query, writes, &fields);
         if !form && !empty && query.is_none() {
             return None;
         }
@@ -363,13 +367,22 @@ const FORM: &str = "application/x-www-form-urlencoded";
 /// The query without the `_` parameters json-server ignores: on a write,
 /// every one but the mock's controls; on a read, those no list or item read
 /// takes. `None` when nothing is dropped.
-fn kept_query(query: &str, writes: bool) -> Option<String> {
+/// On a read, a filter on a field that starts with `_` and can be filtered
+/// (`fields`: the id field, the timestamps) is kept too.
+fn kept_query(query: &str, writes: bool, fields: &[&str]) -> Option<String> {
     if !query.contains('_') && !query.to_ascii_uppercase().contains("%5F") {
         return None;
     }
+    let filters_field = |key: &str| {
+        fields.iter().any(|field| {
+            key.strip_prefix(field)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(['_', ':', '.']))
+        })
+    };
     let takes = |key: &str| {
         CONTROL_PARAMS.contains(&key)
-            || (!writes && (LIST_PARAMS.contains(&key) || ITEM_PARAMS.contains(&key)))
+            || (!writes
+                && (LIST_PARAMS.contains(&key) || ITEM_PARAMS.contains(&key) || filters_field(key)))
     };
     let mut dropped = false;
     let kept: Vec<&str> = query
@@ -404,21 +417,34 @@ mod tests {
         assert!(!looks_like_json_server(b"[1]"));
     }
 
+    const ID: &[&str] = &["id"];
+
     #[test]
     fn unknown_underscore_parameters_are_dropped() {
-        assert_eq!(kept_query("title=a", false), None);
+        assert_eq!(kept_query("title=a", false, ID), None);
         assert_eq!(
-            kept_query("_sort=title&_foo=1&q=x", false).as_deref(),
+            kept_query("_sort=title&_foo=1&q=x", false, ID).as_deref(),
             Some("_sort=title&q=x")
         );
         assert_eq!(
-            kept_query("_sort=title&_delay=5", true).as_deref(),
+            kept_query("_sort=title&_delay=5", true, ID).as_deref(),
             Some("_delay=5")
         );
         assert_eq!(
-            kept_query("%5Ffoo=1&a_b=2", false).as_deref(),
+            kept_query("%5Ffoo=1&a_b=2", false, ID).as_deref(),
             Some("a_b=2")
         );
-        assert_eq!(kept_query("_page=1&_limit=2", false), None);
+        assert_eq!(kept_query("_page=1&_limit=2", false, ID), None);
+        // A filterable field that starts with `_` is a filter, not an unknown parameter.
+        let fields = &["_id", "_created_on"];
+        assert_eq!(
+            kept_query(
+                "_id=a&_id_ne=b&_id:in=c&_created_on_gte=d&_idx=e",
+                false,
+                fields
+            )
+            .as_deref(),
+            Some("_id=a&_id_ne=b&_id:in=c&_created_on_gte=d")
+        );
     }
 }
