@@ -221,6 +221,8 @@ pub(crate) struct Operation {
     pub relations: bool,
     /// Whether it takes the journal's `_since` and `_limit`.
     pub journal_query: bool,
+    /// Whether it takes `_dependent` (an item's `DELETE`).
+    pub dependent: bool,
     /// The conditional header it honours.
     pub condition: Condition,
     /// The error statuses it can answer with, besides `405` and `413`.
@@ -256,6 +258,7 @@ const fn op(
         list_query: false,
         relations: false,
         journal_query: false,
+        dependent: false,
         condition: Condition::Unconditional,
         errors: &[],
         success: 200,
@@ -291,6 +294,11 @@ impl Operation {
 
     const fn relations(mut self) -> Self {
         self.relations = true;
+        self
+    }
+
+    const fn dependent(mut self) -> Self {
+        self.dependent = true;
         self
     }
 }
@@ -395,10 +403,11 @@ pub(crate) const ROUTES: &[RouteSpec] = &[
             op(
                 Method::Delete,
                 "deleteItem",
-                "Delete an item and echo it",
+                "Delete an item and echo it (and, with `_dependent`, its children of those types)",
                 Payload::Nothing,
                 Payload::Item,
             )
+            .dependent()
             .condition(Condition::IfMatch)
             .errors(&[400, 404, 412]),
         ],

@@ -6,7 +6,7 @@ use crate::config::DEFAULT_MAX_BODY_BYTES;
 use crate::http::route::{under_prefix, Condition, Operation, Payload, RouteSpec, ROUTES};
 use crate::mock::controls::MAX_DELAY;
 use crate::store::ids::IdKind;
-use crate::store::query::{ITEM_PARAMS, LIST_PARAMS};
+use crate::store::query::{ITEM_DELETE_PARAMS, ITEM_PARAMS, LIST_PARAMS};
 use crate::store::Store;
 use crate::Method;
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
@@ -188,6 +188,11 @@ fn operation(route: &RouteSpec, op: &Operation, head: bool, creates: u16) -> Val
     }
     if op.relations {
         for name in ITEM_PARAMS {
+            parameters.push(json!({"$ref": format!("#/components/parameters/{name}")}));
+        }
+    }
+    if op.dependent {
+        for name in ITEM_DELETE_PARAMS {
             parameters.push(json!({"$ref": format!("#/components/parameters/{name}")}));
         }
     }
@@ -556,15 +561,17 @@ fn components() -> Value {
             },
             "filters": {
                 "name": "filters", "in": "query", "required": false, "style": "form", "explode": true,
-                "description": "json-server 0.17: `field=value` (repeat for OR; `a.b` reaches nested fields), `field_ne`, `field_gt`, `field_gte`, `field_lt`, `field_lte`, and `field_like` (a case-insensitive regular expression). json-server 1.0: `field:op=value` with `eq`, `ne`, `lt`, `lte`, `gt`, `gte`, `in` (comma list), `contains`, `startsWith`, `endsWith` (these three on strings, ignoring case). Keys that start with `_` are parameters (an unknown one is 400), except filters on `_id`.",
+                "description": "json-server 0.17: `field=value` (repeat for OR; `a.b` reaches nested fields), `field_ne`, `field_gt`, `field_gte`, `field_lt`, `field_lte`, and `field_like` (a case-insensitive regular expression). json-server 1.0: `field:op=value` with `eq`, `ne`, `lt`, `lte`, `gt`, `gte`, `in` (comma list), `contains`, `startsWith`, `endsWith` (these three on strings, ignoring case), and `field_eq`, `field_in`, `field_contains`. A repeated `field_ne` is none of its values. Keys that start with `_` are parameters (an unknown one is 400), except filters on `_id`.",
                 "schema": {"type": "object", "additionalProperties": {"type": "string"}},
             },
             "q": query("q", "Case-insensitive substring of any string value, nested ones too.", json!({"type": "string"})),
             "_sort": query("_sort", "Fields to sort by, comma-separated; `-field` sorts descending. Stable.", json!({"type": "string"})),
             "_order": query("_order", "`asc` or `desc` for each `_sort` field, comma-separated; 400 with a `-field` in `_sort`.", json!({"type": "string"})),
-            "_page": query("_page", "Page number, from 1; pages are `_limit` items (default 10), or `_per_page` items in an envelope.", whole(1)),
+            "_page": query("_page", "Page number, from 1; pages are `_limit` items (default 10), or `_per_page` items in an envelope (where 0 counts as 1).", whole(0)),
             "_limit": query("_limit", "Items per page, or the length of a `_start` slice.", whole(0)),
-            "_per_page": query("_per_page", "Items per `_page` (json-server 1.0): the answer is the Envelope. 400 with `_limit`, `_start` or `_end`.", whole(1)),
+            "_per_page": query("_per_page", "Items per `_page` (json-server 1.0; 0 counts as 1): the answer is the Envelope. 400 with `_limit`, `_start` or `_end`.", whole(0)),
+            "_where": query("_where", "json-server 1.0's filters as one JSON object: `{\"field\": value}`, `{\"field\": {\"gte\": 10, \"in\": [1, 2]}}` (the operators of `field:op=`), nested fields as nested objects, and `or`: a list of such objects, one of which must pass. Replaces the other filters of the query.", json!({"type": "string"})),
+            "_dependent": query("_dependent", "Child types (a comma list, or repeated) whose items naming the deleted one by their foreign key are deleted with it (json-server 1.0).", json!({"type": "string"})),
             "_embed": query("_embed", "Child types to add to each item (may repeat, or a comma list): the items whose foreign key (this type's singular plus `Id`) names it.", json!({"type": "string"})),
             "_expand": query("_expand", "Parents to add to each item, by singular name (may repeat, or a comma list): `_expand=post` adds the post `postId` names.", json!({"type": "string"})),
             "_start": query("_start", "Index of the first item of a slice.", whole(0)),
