@@ -83,8 +83,9 @@ def section(record, runs):
              f"{figures['connections']} connections), the release build of "
              f"{figures.get('build') or 'this tree'}. Machine: {record.get('machine') or 'not recorded'}; "
              f"{figures.get('java', 'java ?')}. Load average (1 min) {load[0]:.2f} at the start, {load[1]:.2f} at "
-             "the end: other work shared this 2-core machine, so compare figures within this run, and the CPU time "
-             "per request beside req/s, which such work disturbs less.", "",
+             "the end (the peers' own processes count in it, and so does any other work on this 2-core machine): "
+             "compare figures within this run, and the CPU time per request beside req/s, which load disturbs "
+             "less.", "",
              "How each peer runs (`bench/peers.py`: every server on CPU 0, bound to 127.0.0.1 on port 0, the port "
              "read from the socket it holds; oha on CPU 1 with one worker thread; a warm-up before the rounds):", ""]
     for name, _ in PEERS:
@@ -304,8 +305,10 @@ def readme(record):
     uses = [r["ours"]["rps"] * r["ours"]["cpu_us"] / 1e4 for r in rows]
     load = figures.get("load", [0, 0])
     if uses:
-        lines += ["", f"Load average {load[0]:.1f} at the start and {load[1]:.1f} at the end: other work shared the "
-                  f"servers' CPU, and mock-rest-api had it for {min(uses):.0f} to {max(uses):.0f}% of its rounds, so "
-                  "its req/s and p99 here are below what it does on a CPU of its own (the page reads them with the "
-                  "CPU time per request)."]
+        full = min(uses) >= 90
+        lines += ["", f"Load average {load[0]:.1f} at the start and {load[1]:.1f} at the end (the peers' own processes "
+                  f"included); mock-rest-api had its CPU for {min(uses):.0f} to {max(uses):.0f}% of its rounds"
+                  + (", so these figures are what it does with a CPU of its own." if full else
+                     ", so its req/s and p99 here are below what it does on a CPU of its own (the page reads them with "
+                     "the CPU time per request).")]
     return "\n".join(lines)
