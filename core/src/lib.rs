@@ -130,7 +130,7 @@ pub use config::{closest_name, AuthScope, Config, Kind, Setting, JSON_SERVER_PRE
 pub use endpoint::output::{Effect, Output, Publication, Ticket};
 pub use endpoint::streams::{StreamId, StreamRead};
 pub use endpoint::{Endpoint, Seed, SeedError, SeedPart};
-pub use engine::{looks_like_json_server, Engine};
+pub use engine::{json_server_hint, Engine};
 pub use error::{ApiError, Framing};
 pub use host::error_response_without_engine;
 pub use http::collect::{BodyCollector, Feed};

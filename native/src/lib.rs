@@ -234,11 +234,8 @@ impl App {
             _ => None,
         };
         if let (Some(fixtures), false) = (&seed.fixtures, json_server) {
-            if mock_rest_core::looks_like_json_server(fixtures) {
-                tracing::info!(
-                    "every item of the fixtures has an `id`, as json-server's db.json: \
-                     --json-server (JSON_SERVER=1) serves it as json-server does (at /posts, by id, written back)"
-                );
+            if let Some(hint) = mock_rest_core::json_server_hint(fixtures) {
+                tracing::info!("{hint}");
             }
         }
         for (path, what) in [

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Namespaces, SETTINGS, looksLikeJsonServer } from './engine.js';
+import { Namespaces, SETTINGS, jsonServerHint } from './engine.js';
 import { CONNECTION_LIMITS, baseUrl, close, createServer, listen } from './server.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -37,10 +37,6 @@ const SHORT_FLAGS = { p: 'port', H: 'host', d: 'delay-ms', i: 'id-field', w: 'wa
 const ALIASES = { delay: 'delay-ms', id: 'id-field', ro: 'read-only' };
 /** Engine settings that a flag alone turns on (`--json-server`), as on the native server. */
 const BARE_FLAGS = new Set(['JSON_SERVER', 'READ_ONLY']);
-/** The hint a json-server db.json gets without the preset (the native server's line, word for word). */
-export const JSON_SERVER_HINT =
-    'every item of the fixtures has an `id`, as json-server\'s db.json: --json-server (JSON_SERVER=1) serves it as json-server does (at /posts, by id, written back)';
-
 /** Thrown for a bad command line, setting or file: printed as it is, exit status 2. */
 class StartError extends Error {}
 
@@ -404,8 +400,9 @@ export async function start(args, env = process.env, stderr = process.stderr) {
     } else if (fixtures !== undefined) {
         log('INFO', `fixtures: ${fixtures}, read only: it will not be written${seedFrom[0] === 'DATA_FILE' ? ` (the --data file seeds the store instead)` : ''}`);
     }
-    if (!jsonServer && seed !== null && looksLikeJsonServer(seed)) {
-        log('INFO', JSON_SERVER_HINT);
+    const hint = !jsonServer && seed !== null ? jsonServerHint(seed) : undefined;
+    if (hint !== undefined) {
+        log('INFO', hint);
     }
 
     const server = createServer(

@@ -31,9 +31,9 @@ export function closestName(name, candidates) {
 /** The header that names a request's namespace, as the engine reads it (for requests of the host's own). */
 export const NAMESPACE_HEADER = wasm.namespaceHeader();
 
-/** Whether fixtures' text looks like json-server's db.json (every item has an `id`); the core's rule. */
-export function looksLikeJsonServer(text) {
-    return wasm.looksLikeJsonServer(text);
+/** The start log's line for fixtures that look like json-server's db.json (every item has an `id`), or undefined: the core's words. */
+export function jsonServerHint(text) {
+    return wasm.jsonServerHint(text);
 }
 
 /**

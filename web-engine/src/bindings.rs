@@ -12,9 +12,9 @@ use mock_rest_core::feed::{KEEP_ALIVE, KEEP_ALIVE_SECS};
 use mock_rest_core::limits::DRAIN_BYTES;
 use mock_rest_core::token::redact_query;
 use mock_rest_core::{
-    closest_name, error_response_without_engine, looks_like_json_server, ApiError, BodyCollector,
-    Change, Config, Endpoint, IdSource, Kind, Method, Request, Response, Seed, StreamId, Ticket,
-    Upstream, NAMESPACE_HEADER, SETTINGS,
+    closest_name, error_response_without_engine, json_server_hint, ApiError, BodyCollector, Change,
+    Config, Endpoint, IdSource, Kind, Method, Request, Response, Seed, StreamId, Ticket, Upstream,
+    NAMESPACE_HEADER, SETTINGS,
 };
 use serde::Serialize;
 use std::cell::RefCell;
@@ -598,12 +598,12 @@ pub fn closest_name_of(name: &str, candidates: Vec<String>) -> Option<String> {
     closest_name(name, candidates.iter().map(String::as_str)).map(str::to_owned)
 }
 
-/// Whether fixtures' text looks like json-server's `db.json` (every item
-/// has an `id`): a host without `JSON_SERVER=1` then names the preset in its
-/// start log.
-#[wasm_bindgen(js_name = looksLikeJsonServer)]
-pub fn looks_like_json_server_text(fixtures: &str) -> bool {
-    looks_like_json_server(fixtures.as_bytes())
+/// The start log's line for fixtures that look like json-server's `db.json`
+/// (every item has an `id`), for a host without `JSON_SERVER=1`: the core's
+/// words, so every host logs the same; `undefined` otherwise.
+#[wasm_bindgen(js_name = jsonServerHint)]
+pub fn json_server_hint_of(fixtures: &str) -> Option<String> {
+    json_server_hint(fixtures.as_bytes()).map(str::to_owned)
 }
 
 /// The header that names a request's namespace, as the core reads it: a

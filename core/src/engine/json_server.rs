@@ -247,12 +247,7 @@ impl Engine {
                 .headers
                 .push(("content-type".into(), JSON.to_owned()));
         }
-        let has = |response: &Response, wanted: &str| {
-            response
-                .headers
-                .iter()
-                .any(|(name, _)| name.eq_ignore_ascii_case(wanted))
-        };
+        let has = |response: &Response, wanted: &str| response.header(wanted).is_some();
         let mut exposed = Vec::new();
         if has(response, "x-total-count") {
             exposed.push("X-Total-Count");
@@ -298,11 +293,21 @@ impl Engine {
     }
 }
 
+/// The start log's line for fixtures that look like json-server's `db.json`
+/// while `JSON_SERVER=1` is off ([`json_server_hint`]): every host logs
+/// these words.
+const JSON_SERVER_HINT: &str = "every item of the fixtures has an `id`, as json-server's db.json: \
+     --json-server (JSON_SERVER=1) serves it as json-server does (at /posts, by id, written back)";
+
+/// The line a host logs at start when `fixtures` look like json-server's
+/// `db.json` (see [`looks_like_json_server`]) and `JSON_SERVER=1` is off.
+pub fn json_server_hint(fixtures: &[u8]) -> Option<&'static str> {
+    looks_like_json_server(fixtures).then_some(JSON_SERVER_HINT)
+}
+
 /// Whether fixtures look like json-server's `db.json`: an object with at
-/// least one list, every item of every list an object with an `id`. A host
-/// that starts without `JSON_SERVER=1` then says, in one line of its start
-/// log, that the preset exists.
-pub fn looks_like_json_server(fixtures: &[u8]) -> bool {
+/// least one list, every item of every list an object with an `id`.
+fn looks_like_json_server(fixtures: &[u8]) -> bool {
     let Ok(serde_json::Value::Object(types)) = serde_json::from_slice(fixtures) else {
         return false;
     };
@@ -403,7 +408,7 @@ fn kept_query(query: &str, writes: bool, fields: &[&str]) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{kept_query, looks_like_json_server};
+    use super::{json_server_hint, kept_query, looks_like_json_server};
 
     #[test]
     fn a_db_json_is_told_by_its_ids() {
@@ -415,6 +420,9 @@ mod tests {
         ));
         assert!(!looks_like_json_server(br#"{"profile":{"id":1}}"#));
         assert!(!looks_like_json_server(b"[1]"));
+        assert!(json_server_hint(br#"{"posts":[{"id":1}]}"#)
+            .is_some_and(|hint| hint.contains("--json-server")));
+        assert_eq!(json_server_hint(br#"{"posts":[{"_id":"a"}]}"#), None);
     }
 
     const ID: &[&str] = &["id"];

@@ -9,7 +9,7 @@ mod admin;
 mod dispatch;
 mod items;
 mod json_server;
-pub use json_server::looks_like_json_server;
+pub use json_server::json_server_hint;
 mod lists;
 mod near;
 pub(crate) mod openapi;
