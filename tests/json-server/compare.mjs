@@ -24,6 +24,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { same, spawnMock, stop } from './mock.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -219,12 +220,6 @@ function start(command, args, env) {
     return child;
 }
 
-/** Stops a child by its PID (when it still runs) and waits until its pipes are closed. */
-async function stop(child) {
-    if (child.exitCode === null && child.signalCode === null) process.kill(child.pid, 'SIGTERM');
-    await child.closed;
-}
-
 /** json-server on the file, on a port found free here (5 tries: another when that port was taken before it
  * bound it); resolves to [child, base URL] once it answers. Its own output (a stack trace for each of its
  * 500s) is kept for a failure to start, not shown: this script prints what differs instead. */
@@ -248,29 +243,11 @@ async function startJsonServer(bin, file, what, children) {
     }
 }
 
-/** The mock on port 0; resolves to [child, base URL] from its `listening on` line. Its warnings and errors
- * are shown. */
+/** The mock on port 0; resolves to [child, base URL] once it answers `/health`. */
 async function startMock(file, flags, children) {
-    // `info` for the `listening on` line, but not for each request's.
-    const env = { RUST_LOG: 'warn,mock_rest_api=info,mock_rest_api::api=warn' };
-    const child = start(mockBin, ['--host', '127.0.0.1', '--port', '0', ...flags, file], env);
+    const child = spawnMock(mockBin, [...flags, file]);
     children.push(child);
-    const base = await new Promise((resolve, reject) => {
-        let text = '';
-        child.stderr.on('data', (chunk) => {
-            text += chunk;
-            let end;
-            while ((end = text.indexOf('\n')) >= 0) {
-                const line = text.slice(0, end);
-                text = text.slice(end + 1);
-                const found = line.match(/listening on (http:\/\/127\.0\.0\.1:[1-9][0-9]*)/);
-                if (found) resolve(found[1]);
-                else if (!/\sINFO\s/.test(line)) process.stderr.write(`${line}\n`);
-            }
-        });
-        child.on('close', () => reject(new Error(`mock-rest-api exited before it listened: ${child.said()}`)));
-        setTimeout(() => reject(new Error(`mock-rest-api did not listen within 30 s: ${child.said()}`)), 30_000).unref();
-    });
+    const base = await child.listening;
     await waitFor(`${base}/health`, child, 'mock-rest-api');
     return [child, base];
 }
@@ -311,18 +288,6 @@ function links(header) {
         out[found[2]] = `${url.pathname}?${query}`;
     }
     return out;
-}
-
-/** JSON values compared with objects' keys in any order (the guide's first difference). */
-function same(a, b) {
-    if (Array.isArray(a) || Array.isArray(b)) {
-        return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, n) => same(x, b[n]));
-    }
-    if (a && b && typeof a === 'object' && typeof b === 'object') {
-        const keys = Object.keys(a);
-        return keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && same(a[k], b[k]));
-    }
-    return a === b;
 }
 
 function show(answer) {

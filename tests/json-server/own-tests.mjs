@@ -18,12 +18,12 @@
 // failures). The script fails when a failing test is not in KNOWN (test name -> the phrase of
 // docs/json-server.md that explains the difference), when a phrase in KNOWN is not in the guide, and when
 // a test in KNOWN passes (so that the list stays true), as compare.mjs does.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { same, spawnMock, stop } from './mock.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -77,38 +77,6 @@ const KNOWN = {
     "createApp \u203a DELETE /not-found": "A `404` is `{\"error\": \"Not Found\"}`, and an error's body `{\"error\": \"...\"}`.",
 };
 
-/** The mock on port 0 with the preset; resolves to [child, base URL] from its `listening on` line. */
-function startMock(file) {
-    // `info` for the `listening on` line, but not for each request's.
-    const env = { ...process.env, RUST_LOG: 'warn,mock_rest_api=info,mock_rest_api::api=warn' };
-    const child = spawn(mockBin, ['--json-server', '--host', '127.0.0.1', '--port', '0', file], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-    child.closed = new Promise((done) => child.on('close', done));
-    return new Promise((resolve, reject) => {
-        let text = '';
-        let said = '';
-        child.stderr.on('data', (chunk) => {
-            said = (said + chunk).slice(-8192);
-            text += chunk;
-            let end;
-            while ((end = text.indexOf('\n')) >= 0) {
-                const line = text.slice(0, end);
-                text = text.slice(end + 1);
-                const found = line.match(/listening on (http:\/\/127\.0\.0\.1:[1-9][0-9]*)/);
-                if (found) resolve([child, found[1]]);
-                else if (!/\sINFO\s/.test(line)) process.stderr.write(`${line}\n`);
-            }
-        });
-        child.on('close', () => reject(new Error(`mock-rest-api exited before it listened: ${said}`)));
-        setTimeout(() => reject(new Error(`mock-rest-api did not listen within 30 s: ${said}`)), 30_000).unref();
-    });
-}
-
-/** Stops the mock by its PID (when it still runs) and waits until its pipes are closed. */
-async function stop(child) {
-    if (child.exitCode === null && child.signalCode === null) process.kill(child.pid, 'SIGTERM');
-    await child.closed;
-}
-
 /** Sends one request with node:http (which, unlike fetch, lets a test set Host); resolves to
  * {status, headers, text, json, ms}. `json` is the body parsed, or undefined when it is not JSON. */
 function send(base, { method, path, headers = {}, json, form }) {
@@ -143,18 +111,6 @@ function send(base, { method, path, headers = {}, json, form }) {
         req.on('error', reject);
         req.end(body);
     });
-}
-
-/** JSON values compared with objects' keys in any order. */
-function same(a, b) {
-    if (Array.isArray(a) || Array.isArray(b)) {
-        return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, n) => same(x, b[n]));
-    }
-    if (a && b && typeof a === 'object' && typeof b === 'object') {
-        const keys = Object.keys(a);
-        return keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && same(a[k], b[k]));
-    }
-    return a === b;
 }
 
 const short = (value, max = 600) => {
@@ -227,8 +183,9 @@ let failed = false;
 try {
     const file = join(dir, 'db.json');
     writeFileSync(file, '{}\n');
-    let base;
-    [child, base] = await startMock(file);
+    // The child is kept before it listens, so that `finally` stops it whatever happens next.
+    child = spawnMock(mockBin, ['--json-server', file]);
+    const base = await child.listening;
     for (const suite of SUITES) {
         console.log(`== json-server ${suite.suite}: ${suite.tests.length} tests`);
         let passed = 0;
